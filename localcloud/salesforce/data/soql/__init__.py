@@ -1,0 +1,9 @@
+"""SOQL: parser (tree-sitter ``apex`` grammar) and executor."""
+
+from .ast import (Aggregate, And, Bind, Comparison, DateLiteral, FieldRef, Literal, Not, Or,
+                  OrderItem, SemiJoin, SoqlQuery, SubQuery, ValueList)
+from .parser import parse_soql, soql_from_node
+
+__all__ = ["parse_soql", "soql_from_node", "SoqlQuery", "FieldRef", "Aggregate", "SubQuery",
+           "Literal", "DateLiteral", "Bind", "ValueList", "SemiJoin", "Comparison", "And", "Or",
+           "Not", "OrderItem"]
