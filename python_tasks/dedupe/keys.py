@@ -1,0 +1,27 @@
+"""Cluster keys for Marketo persons: the normalised email and, optionally, the EC member key.
+
+Marketo compares emails byte for byte, so ``Taro@Example.com ``, ``taro@example.com`` and the
+full-width ``ｔａｒｏ＠ｅｘａｍｐｌｅ．ｃｏｍ`` typed on a Japanese keyboard are three different
+people to it. The normal form used everywhere in ECBridge (push lookups and dedupe clusters) is:
+Unicode NFKC (full-width letters, digits and ``＠`` become their ASCII forms), surrounding white
+space (including the ideographic space U+3000) removed, lower case.
+"""
+from __future__ import annotations
+
+import unicodedata
+
+
+def normalise_email(value: object) -> str | None:
+    """The normal form of an email address, or None when there is no usable address."""
+    if value is None:
+        return None
+    text = unicodedata.normalize("NFKC", str(value)).strip().lower()
+    return text or None
+
+
+def normalise_member_key(value: object) -> str | None:
+    """The EC member key as a cluster key: NFKC and trimmed, case kept (keys are case-sensitive)."""
+    if value is None:
+        return None
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    return text or None
