@@ -1,0 +1,164 @@
+"""ecbridge.yml is loaded into typed objects, and every kind of mistake is reported with its line."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from python_tasks.mapping import FieldType, MappingError, load_mapping, parse_mapping
+
+ROOT = Path(__file__).resolve().parents[2]
+GOOD = (ROOT / "ecbridge.yml").read_text()
+
+
+def line_of(text: str, needle: str) -> int:
+    """1-based line of the first line containing ``needle``."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if needle in line:
+            return number
+    raise AssertionError(f"{needle!r} not in text")
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(MappingError) as info:
+        parse_mapping(text, "ecbridge.yml")
+    return [str(p) for p in info.value.problems]
+
+
+def test_the_shipped_mapping_loads_into_typed_objects() -> None:
+    m = load_mapping(ROOT / "ecbridge.yml")
+    assert m.api_version == "62.0"
+    assert m.permission_set == "ECBridge_Integration"
+    assert m.member.object_name == "Contact"
+    assert m.member.key_field == "EC_Member_Id__c"
+    assert m.member.email.sf_field == "Email"
+    assert m.order.object_name == "EC_Order__c"
+    assert m.order.key_field == "Order_Number__c"
+    assert m.order.member_key.sf_field == "EC_Member_Id__c"
+    assert m.order.member_lookup == "Member__c" and m.order.member_relationship == "Member__r"
+    assert m.order_line.object_name == "EC_Order_Line__c" and m.order_line.order_relationship == "Order__r"
+    assert m.order.field_for("totalAmount").type is FieldType.CURRENCY
+    assert m.order.field_for("status").values[:2] == ("ordered", "paid")
+    assert m.last_event_at == "EC_Last_Event_At__c"
+    assert m.write_back.marketo_id == "Marketo_Id__c"
+    assert m.marketo.lead.lookup_field == "email"
+    last = m.marketo.lead.field_named("lastOrderNumber")
+    assert (last.source.scope, last.source.field, last.type) == ("last_order", "Order_Number__c", "string")
+    assert m.marketo.lead.field_named("lastOrderTotal").type == "currency"
+    co = m.marketo.custom_objects[0]
+    assert (co.api_name, co.dedupe_field, co.link_field, co.lead_link_field) == ("ecOrder_c", "orderNumber", "leadId", "id")
+    assert co.field_named("lineCount").source.aggregate == "count"
+    assert co.field_named("productNames").type == "text"
+    assert "Last_Product_Name__c" in m.order_fields_for_marketo()
+    assert m.line_fields_for_marketo() == ["Product_Name__c"]
+
+
+def test_salesforce_fields_cover_keys_lookups_tracking_and_ingest_errors() -> None:
+    m = load_mapping(ROOT / "ecbridge.yml")
+    by_name = {(f.object_name, f.name): f for f in m.salesforce_fields()}
+    key = by_name[("Contact", "EC_Member_Id__c")]
+    assert key.external_id and key.unique and key.length == 64
+    assert by_name[("EC_Order__c", "EC_Member_Id__c")].external_id
+    assert not by_name[("EC_Order__c", "EC_Member_Id__c")].unique
+    lookup = by_name[("EC_Order__c", "Member__c")]
+    assert (lookup.metadata_type, lookup.reference_to) == ("Lookup", "Contact")
+    assert by_name[("EC_Order__c", "Total_Amount__c")].precision == 16
+    assert by_name[("EC_Order_Line__c", "Line_Key__c")].unique
+    assert by_name[("EC_Ingest_Error__c", "Payload__c")].metadata_type == "LongTextArea"
+    for obj in ("Contact", "EC_Order__c"):
+        for name in ("EC_Last_Event_At__c", "Marketo_Id__c", "Marketo_Pushed_At__c", "Marketo_Push_Error__c"):
+            assert (obj, name) in by_name
+    assert not by_name[("Contact", "Email")].is_custom
+
+
+def test_wrong_type_names_the_line_and_the_valid_types() -> None:
+    text = GOOD.replace("field: Phone, type: string", "field: Phone, type: strng")
+    (msg,) = problems(text)
+    assert msg.startswith(f"ecbridge.yml:{line_of(text, 'type: strng')}: salesforce.member.fields.phone.type")
+    assert "'strng' is not a field type" in msg and "expected 'string'" in msg
+
+
+def test_wrong_value_types_are_reported() -> None:
+    text = GOOD.replace("length: 64, required: true }\n      email", "length: sixty, required: yes please }\n      email")
+    msgs = problems(text)
+    assert any("memberId.length: 'sixty' is a string" in m and "whole number" in m for m in msgs), msgs
+    assert any("memberId.required" in m and "true or false" in m for m in msgs), msgs
+
+
+def test_picklist_without_values_and_length_on_a_date() -> None:
+    text = GOOD.replace("type: picklist, values: [regular, silver, gold, platinum]", "type: picklist")
+    text = text.replace("field: Birthdate, type: date", "field: Birthdate, type: date, length: 10")
+    msgs = problems(text)
+    assert any("memberRank.values: a picklist needs its values" in m for m in msgs), msgs
+    assert any(f":{line_of(text, 'Birthdate')}:" in m and "length applies to string fields" in m for m in msgs), msgs
+
+
+def test_unknown_keys_and_unknown_targets_suggest_the_right_name() -> None:
+    text = GOOD.replace("member_lookup: Member__c", "member_lokup: Member__c")
+    text = text.replace("from: last_order.Order_Number__c", "from: last_order.Order_Numbr__c")
+    text = text.replace("from: member.Phone", "from: contact.Phone")
+    msgs = problems(text)
+    assert any("salesforce.order.member_lokup: unknown key (expected 'member_lookup')" in m for m in msgs), msgs
+    assert any(f":{line_of(text, 'Order_Numbr__c')}:" in m and "'last_order.Order_Number__c'" in m for m in msgs), msgs
+    assert any("unknown scope 'contact'" in m and "member.<Field>" in m for m in msgs), msgs
+
+
+def test_marketo_source_must_be_a_field_the_mapping_defines() -> None:
+    text = GOOD.replace("phone: { from: member.Phone }", "phone: { from: member.MobilePhone }")
+    (msg,) = problems(text)
+    assert "'MobilePhone' is not a field the mapping defines for member" in msg
+
+
+def test_duplicate_keys_and_duplicate_targets_are_reported() -> None:
+    text = GOOD.replace("      phone: { from: member.Phone }\n",
+                        "      phone: { from: member.Phone }\n      phone: { from: member.FirstName }\n")
+    text = text.replace("field: FirstName, type: string", "field: LastName, type: string")
+    msgs = problems(text)
+    first = line_of(text, "phone: { from: member.Phone }")
+    assert any(f"'phone' appears twice (first on line {first})" in m for m in msgs), msgs
+    assert any("Contact.LastName is already mapped from 'lastName'" in m for m in msgs), msgs
+
+
+def test_type_incompatible_marketo_field() -> None:
+    text = GOOD.replace("lastOrderDate: { from: last_order.Order_Date__c }",
+                        "lastOrderDate: { from: last_order.Order_Date__c, type: boolean }")
+    (msg,) = problems(text)
+    assert "a datetime Salesforce field cannot feed a Marketo boolean field" in msg
+
+
+def test_missing_keys_and_sections() -> None:
+    text = GOOD.replace("    key: orderNumber # EC field", "    # key removed")
+    text = text.replace("      dedupe_field: orderNumber\n", "")
+    msgs = problems(text)
+    assert any("salesforce.order.key: missing required key" in m for m in msgs), msgs
+    assert any("ecOrder_c.dedupe_field: missing required key" in m for m in msgs), msgs
+    msgs = problems("version: 1\nsalesforce: {}\n")
+    assert any("marketo: missing required key" in m for m in msgs), msgs
+    assert any("salesforce.member: missing required key" in m for m in msgs), msgs
+
+
+def test_keys_must_be_custom_required_text() -> None:
+    text = GOOD.replace("key: memberId # EC field", "key: email # EC field")
+    msgs = problems(text)
+    assert any("salesforce.member.key" in m and "standard field Email" in m for m in msgs), msgs
+
+
+def test_invalid_yaml_reports_its_line() -> None:
+    (msg,) = problems("version: 1\nsalesforce:\n  member: [\n")
+    assert msg.startswith("ecbridge.yml:") and "not valid YAML" in msg
+
+
+def test_missing_file_is_a_mapping_error(tmp_path: Path) -> None:
+    with pytest.raises(MappingError, match="cannot read the mapping file"):
+        load_mapping(tmp_path / "nope.yml")
+
+
+def test_lead_member_object_is_accepted_and_unknown_object_is_not() -> None:
+    m = parse_mapping(GOOD.replace("    object: Contact\n", "    object: Lead\n"))
+    assert m.member.object_name == "Lead"
+    assert m.order.member_relationship == "Member__r"
+    assert [f.reference_to for f in m.salesforce_fields("EC_Order__c") if f.name == "Member__c"] == ["Lead"]
+    msgs = problems(GOOD.replace("    object: Contact\n", "    object: Opportunity\n"))
+    assert any("'Opportunity' cannot be the member object" in m for m in msgs), msgs
+    msgs = problems(GOOD.replace("    object: Contact\n", "    object: Account\n    person_account: true\n"))
+    assert any("Person Accounts have no Email" in m and "PersonEmail" in m for m in msgs), msgs
