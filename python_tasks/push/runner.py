@@ -1,0 +1,455 @@
+"""One push run: read what is due from Salesforce, write it to Marketo in the safe order, write
+the outcome back to Salesforce.
+
+Order of writes, per chunk of persons (``chunk_size``, 300 by default = one Marketo call each):
+
+1. persons: found first (:mod:`python_tasks.push.identity`), then updated by id or created;
+2. custom object records of their due orders (deduplicated on the order number, linked to the
+   lead id the first step produced);
+3. the persons' order-derived lead fields (``last_order.*``), from the latest order Marketo has;
+4. write-back to Salesforce: Marketo id, pushed-at mark and error (cleared on success).
+
+A trigger campaign in Marketo therefore never sees an order for a person who does not exist yet
+and never a person without its mapped values. Orders whose member has not arrived in Salesforce
+(member lookup empty) are not pushed and are listed as waiting with their age.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+from python_tasks.dedupe.winner import WinnerRule
+from python_tasks.mapping import Mapping
+from python_tasks.marketo.errors import MarketoError, MarketoQuotaExceeded
+from python_tasks.marketo.results import RecordResult
+from python_tasks.push.build import (
+    OrderWrite,
+    PersonWrite,
+    build_persons,
+    custom_object_values,
+    last_order,
+    lead_order_values,
+    sorted_lines,
+)
+from python_tasks.push.convert import parse_sf_datetime
+from python_tasks.push.identity import DuplicateCluster, IdentityResolver
+from python_tasks.push.salesforce_io import SalesforceIO
+from python_tasks.push.schema import MarketoSchema
+from python_tasks.push.state import DEFAULT_GRACE, is_due, pushed_at_mark
+
+ALREADY_EXISTS = "1005"
+
+
+@dataclass
+class WaitingOrder:
+    order_number: str
+    member_key: str | None
+    age: timedelta
+
+
+@dataclass
+class PushSummary:
+    persons_created: int = 0
+    persons_updated: int = 0
+    persons_unchanged: int = 0
+    persons_skipped: list[tuple[str, str]] = field(default_factory=list)  # (member key or id, reason)
+    orders_pushed: int = 0
+    orders_skipped: list[tuple[str, str]] = field(default_factory=list)  # (order number, reason)
+    waiting: list[WaitingOrder] = field(default_factory=list)
+    duplicate_clusters: list[DuplicateCluster] = field(default_factory=list)
+    members_read: int = 0
+    orders_read: int = 0
+    write_back_failures: list[tuple[str, str]] = field(default_factory=list)
+    stopped: str = ""
+
+    def as_return_values(self, marketo_calls: int, salesforce_calls: int) -> dict[str, Any]:
+        return {
+            "persons_created": self.persons_created,
+            "persons_updated": self.persons_updated,
+            "persons_unchanged": self.persons_unchanged,
+            "persons_skipped": len(self.persons_skipped),
+            "person_skip_reasons": [f"{who}: {why}" for who, why in self.persons_skipped],
+            "orders_pushed": self.orders_pushed,
+            "orders_skipped": len(self.orders_skipped),
+            "order_skip_reasons": [f"{who}: {why}" for who, why in self.orders_skipped],
+            "orders_waiting": len(self.waiting),
+            "waiting_orders": [
+                {"order": w.order_number, "member": w.member_key, "age_seconds": int(w.age.total_seconds())}
+                for w in self.waiting
+            ],
+            "duplicate_clusters": len(self.duplicate_clusters),
+            "write_back_failures": len(self.write_back_failures),
+            "marketo_calls": marketo_calls,
+            "salesforce_calls": salesforce_calls,
+            "stopped": self.stopped,
+        }
+
+
+@dataclass
+class PushOptions:
+    full: bool = False
+    chunk_size: int = 300
+    grace: timedelta = DEFAULT_GRACE
+    tz: str = "UTC"
+    modstamp_field: str = "SystemModstamp"
+    winner_rule: WinnerRule = field(default_factory=WinnerRule)
+    clusters_file: Path | None = None
+
+
+Progress = Callable[[str, int, int], None]  # (phase, done, total)
+
+
+def _noop(phase: str, done: int, total: int) -> None:
+    return None
+
+
+def _error_text(text: str) -> str:
+    return text if len(text) <= 255 else text[:252] + "..."
+
+
+class PushRun:
+    def __init__(self, mapping: Mapping, sf: SalesforceIO, marketo: Any, schema: MarketoSchema,
+                 options: PushOptions | None = None, progress: Progress = _noop,
+                 log: Callable[[str], None] = lambda _m: None) -> None:
+        self.m = mapping
+        self.sf = sf
+        self.marketo = marketo
+        self.schema = schema
+        self.o = options or PushOptions()
+        self.progress = progress
+        self.log = log
+        self.summary = PushSummary()
+        wb = mapping.write_back
+        self.wb = wb
+        member_key_marketo = next((f.name for f in mapping.marketo.lead.fields
+                                   if f.source.scope == "member" and f.source.field == mapping.member.key_field), None)
+        self.resolver = IdentityResolver(marketo, mapping.marketo.lead.lookup_field, self.o.winner_rule,
+                                         member_key_marketo)
+
+    # ------------------------------------------------------------------ reads
+    def _due(self, record: dict[str, Any]) -> bool:
+        return self.o.full or is_due(record, pushed_at_field=self.wb.pushed_at, error_field=self.wb.error,
+                                     modstamp_field=self.o.modstamp_field)
+
+    def read_members(self) -> list[dict[str, Any]]:
+        m = self.m.member
+        fields = _unique(["Id", self.o.modstamp_field, m.key_field, *self.m.member_fields_for_marketo(),
+                          self.wb.marketo_id, self.wb.pushed_at, self.wb.error])
+        return self.sf.query_all(f"SELECT {', '.join(fields)} FROM {m.object_name} WHERE {m.key_field} != null")
+
+    def read_orders(self) -> list[dict[str, Any]]:
+        o = self.m.order
+        fields = _unique(["Id", self.o.modstamp_field, "CreatedDate", o.key_field, o.member_key.sf_field,
+                          o.member_lookup, *self.m.order_fields_for_marketo(), self.wb.marketo_id,
+                          self.wb.pushed_at, self.wb.error])
+        return self.sf.query_all(f"SELECT {', '.join(fields)} FROM {o.object_name}")
+
+    def read_lines(self, order_ids: Sequence[str], total_orders: int) -> dict[str, list[dict[str, Any]]]:
+        line = self.m.order_line
+        fields = _unique(["Id", line.order_lookup, line.key_field, *self.m.line_fields_for_marketo()])
+        base = f"SELECT {', '.join(fields)} FROM {line.object_name}"
+        if not order_ids:
+            return {}
+        if len(order_ids) * 3 > total_orders:
+            rows = self.sf.query_all(base)
+        else:
+            rows = self.sf.query_in(base + f" WHERE {line.order_lookup} IN ({{ids}})", order_ids)
+        wanted = set(order_ids)
+        by_order: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            if row.get(line.order_lookup) in wanted:
+                by_order.setdefault(row[line.order_lookup], []).append(row)
+        return {k: sorted_lines(v, line.key_field) for k, v in by_order.items()}
+
+    # ------------------------------------------------------------------ the run
+    def run(self, waiting_older_than: timedelta | None = None) -> PushSummary:
+        s = self.summary
+        now = self.sf.server_now()
+        members = self.read_members()
+        orders = self.read_orders()
+        s.members_read, s.orders_read = len(members), len(orders)
+        o = self.m.order
+        members_by_id = {r["Id"]: r for r in members}
+        due_members = {r["Id"] for r in members if self._due(r)}
+        orders_by_member: dict[str, list[dict[str, Any]]] = {}
+        due_orders: list[dict[str, Any]] = []
+        for order in orders:
+            member_id = order.get(o.member_lookup)
+            if not member_id or member_id not in members_by_id:
+                if self._due(order) or not order.get(self.wb.pushed_at):
+                    created = order.get("CreatedDate")
+                    age = now - parse_sf_datetime(created) if created else timedelta(0)
+                    s.waiting.append(WaitingOrder(str(order.get(o.key_field)), order.get(o.member_key.sf_field), age))
+                continue
+            orders_by_member.setdefault(member_id, []).append(order)
+            if self._due(order):
+                due_orders.append(order)
+        s.waiting.sort(key=lambda w: w.age, reverse=True)
+        if waiting_older_than is not None:
+            s.waiting = [w for w in s.waiting if w.age >= waiting_older_than]
+        affected = set(due_members) | {order[o.member_lookup] for order in due_orders}
+        persons, unusable = build_persons([members_by_id[i] for i in sorted(affected)], self.m, self.schema,
+                                          modstamp_field=self.o.modstamp_field, tz=self.o.tz)
+        member_errors: dict[str, str] = {}
+        for member, problem in unusable:
+            s.persons_skipped.append((str(member.get(self.m.member.key_field) or member["Id"]), str(problem)))
+            member_errors[member["Id"]] = str(problem)
+        for person in persons:
+            person.member_due = any(i in due_members for i in person.member_ids)
+        lines = self.read_lines([order["Id"] for order in due_orders], len(orders))
+        due_by_member: dict[str, list[dict[str, Any]]] = {}
+        for order in due_orders:
+            due_by_member.setdefault(order[o.member_lookup], []).append(order)
+        self._write_member_errors(member_errors)
+        total = len(persons)
+        self.progress("persons", 0, total)
+        done = 0
+        for start in range(0, total, self.o.chunk_size):
+            chunk = persons[start:start + self.o.chunk_size]
+            try:
+                self._push_chunk(chunk, orders_by_member, due_by_member, lines)
+            except MarketoQuotaExceeded as quota:
+                s.stopped = str(quota)
+                self.log(f"Stopping: {quota}")
+                break
+            done += len(chunk)
+            self.progress("persons", done, total)
+        s.duplicate_clusters = list(self.resolver.clusters)
+        self._record_clusters()
+        return s
+
+    # ------------------------------------------------------------------ one chunk
+    def _push_chunk(self, chunk: list[PersonWrite], orders_by_member: dict[str, list[dict[str, Any]]],
+                    due_by_member: dict[str, list[dict[str, Any]]], lines: dict[str, list[dict[str, Any]]]) -> None:
+        s = self.summary
+        person_ids: dict[str, int] = {}  # person key -> lead id
+        person_errors: dict[str, str] = {}
+        writable = []
+        for person in chunk:
+            if person.rejected:
+                reason = "; ".join(str(p) for p in person.problems)
+                person_errors[person.key] = reason
+                s.persons_skipped.append((person.key, reason))
+            else:
+                writable.append(person)
+        # 1. persons
+        try:
+            self._write_persons(writable, person_ids, person_errors)
+        except MarketoQuotaExceeded:
+            raise
+        except MarketoError as error:
+            for person in writable:
+                if person.key not in person_ids and person.key not in person_errors:
+                    person_errors[person.key] = f"Marketo call failed: {error}"
+                    s.persons_skipped.append((person.key, person_errors[person.key]))
+        # 2. custom objects for the due orders of persons Marketo has
+        order_results: dict[str, tuple[str | None, str | None]] = {}  # order id -> (guid, error)
+        pushed_orders: set[str] = set()
+        order_writes: list[OrderWrite] = []
+        for person in chunk:
+            for member_id in person.member_ids:
+                for order in due_by_member.get(member_id, []):
+                    if person.key in person_errors:
+                        order_results[order["Id"]] = (None, _error_text(
+                            f"member not in Marketo: {person_errors[person.key]}"))
+                        s.orders_skipped.append((str(order.get(self.m.order.key_field)), "member not in Marketo"))
+                        continue
+                    if person.key not in person_ids:
+                        continue
+                    order_writes.append(self._order_write(order, member_id, lines.get(order["Id"], [])))
+        self._write_orders(order_writes, person_ids, chunk, order_results, pushed_orders)
+        # 3. order-derived lead fields
+        self._write_order_fields(chunk, person_ids, person_errors, orders_by_member, pushed_orders)
+        # 4. write-back
+        self._write_back(chunk, person_ids, person_errors, order_results)
+
+    def _write_persons(self, persons: list[PersonWrite], person_ids: dict[str, int],
+                       person_errors: dict[str, str]) -> None:
+        s = self.summary
+        if not persons:
+            return
+        resolutions = self.resolver.resolve(persons)
+        updates: list[tuple[PersonWrite, int]] = []
+        creates: list[PersonWrite] = []
+        for person in persons:
+            target = resolutions[person.key].target
+            if target is None:
+                creates.append(person)
+            elif person.member_due or person.known_marketo_ids != [target]:
+                updates.append((person, target))
+            else:
+                person_ids[person.key] = target
+                s.persons_unchanged += 1
+        lookup = self.m.marketo.lead.lookup_field
+        if creates:
+            results = self.marketo.sync_leads([p.values for p in creates], action="createOnly", lookup_field=lookup)
+            exists: list[PersonWrite] = []
+            for person, result in zip(creates, results):
+                if result.ok and result.id:
+                    person_ids[person.key] = result.id
+                    s.persons_created += 1
+                elif any(r.code == ALREADY_EXISTS for r in result.reasons):
+                    exists.append(person)  # created meanwhile (a retried call, another run): update it
+                else:
+                    self._person_failed(person, result, person_errors)
+            if exists:
+                again = self.resolver.resolve(exists)
+                for person in exists:
+                    target = again[person.key].target
+                    if target is None:
+                        person_errors[person.key] = "Marketo says the person exists but no lookup finds it"
+                        s.persons_skipped.append((person.key, person_errors[person.key]))
+                    else:
+                        updates.append((person, target))
+        if updates:
+            records = [{**person.values, "id": target} for person, target in updates]
+            results = self.marketo.sync_leads(records, action="updateOnly", lookup_field="id")
+            for (person, target), result in zip(updates, results):
+                if result.ok:
+                    person_ids[person.key] = target
+                    s.persons_updated += 1
+                else:
+                    self._person_failed(person, result, person_errors)
+
+    def _person_failed(self, person: PersonWrite, result: RecordResult, person_errors: dict[str, str]) -> None:
+        reason = result.reason_text or f"Marketo status {result.status}"
+        person_errors[person.key] = reason
+        self.summary.persons_skipped.append((person.key, reason))
+
+    def _order_write(self, order: dict[str, Any], member_id: str, order_lines: list[dict[str, Any]]) -> OrderWrite:
+        write = OrderWrite(order["Id"], str(order.get(self.m.order.key_field)), member_id, {})
+        for co in self.m.marketo.custom_objects:
+            values, problems = custom_object_values(co, order, order_lines, self.schema, self.o.tz)
+            write.values[co.api_name] = values
+            write.problems += problems
+        return write
+
+    def _write_orders(self, writes: list[OrderWrite], person_ids: dict[str, int], chunk: list[PersonWrite],
+                      order_results: dict[str, tuple[str | None, str | None]], pushed: set[str]) -> None:
+        s = self.summary
+        key_of_member = {member_id: p.key for p in chunk for member_id in p.member_ids}
+        values_of_key = {p.key: p.values for p in chunk}
+        good: list[OrderWrite] = []
+        for write in writes:
+            if write.problems:
+                reason = "; ".join(str(p) for p in write.problems)
+                order_results[write.order_id] = (None, _error_text(reason))
+                s.orders_skipped.append((write.order_number, reason))
+            else:
+                good.append(write)
+        guid: dict[str, str] = {}
+        failed: dict[str, str] = {}
+        for co in self.m.marketo.custom_objects:
+            records = []
+            for write in good:
+                key = key_of_member[write.member_id]
+                link = person_ids[key] if co.lead_link_field == "id" else values_of_key[key].get(co.lead_link_field)
+                records.append({**write.values[co.api_name], co.link_field: link})
+            if not records:
+                continue
+            try:
+                results = self.marketo.sync_custom_objects(co.api_name, records, action="createOrUpdate",
+                                                           dedupe_by="dedupeFields", dedupe_fields=[co.dedupe_field])
+            except MarketoQuotaExceeded:
+                raise
+            except MarketoError as error:
+                done = {r.index: r for r in error.completed_results}
+                results = [done.get(i) or RecordResult.client_skip(i, error.code or "call", str(error))
+                           for i in range(len(records))]
+            for write, result in zip(good, results):
+                if result.ok:
+                    guid.setdefault(write.order_id, result.marketo_guid or "")
+                else:
+                    failed[write.order_id] = f"{co.api_name}: {result.reason_text or result.status}"
+        for write in good:
+            if write.order_id in failed:
+                order_results[write.order_id] = (None, _error_text(failed[write.order_id]))
+                s.orders_skipped.append((write.order_number, failed[write.order_id]))
+            else:
+                order_results[write.order_id] = (guid.get(write.order_id), None)
+                pushed.add(write.order_id)
+                s.orders_pushed += 1
+
+    def _write_order_fields(self, chunk: list[PersonWrite], person_ids: dict[str, int], person_errors: dict[str, str],
+                            orders_by_member: dict[str, list[dict[str, Any]]], pushed: set[str]) -> None:
+        o = self.m.order
+        updates: list[tuple[PersonWrite, dict[str, Any]]] = []
+        for person in chunk:
+            if person.key not in person_ids:
+                continue
+            in_marketo = [order for member_id in person.member_ids for order in orders_by_member.get(member_id, [])
+                          if order["Id"] in pushed or not self._due(order)]
+            latest = last_order(in_marketo, o.field_for("orderDate").sf_field if o.field_for("orderDate") else
+                                "CreatedDate", o.key_field)
+            values, problems = lead_order_values(latest, self.m, self.schema, self.o.tz)
+            if problems:
+                reason = "; ".join(str(p) for p in problems)
+                person_errors[person.key] = reason
+                self.summary.persons_skipped.append((person.key, reason))
+                continue
+            if values:
+                updates.append((person, values))
+        if not updates:
+            return
+        records = [{**values, "id": person_ids[person.key]} for person, values in updates]
+        try:
+            results = self.marketo.sync_leads(records, action="updateOnly", lookup_field="id")
+        except MarketoQuotaExceeded:
+            raise
+        except MarketoError as error:
+            done = {r.index: r for r in error.completed_results}
+            results = [done.get(i) or RecordResult.client_skip(i, error.code or "call", str(error))
+                       for i in range(len(records))]
+        for (person, _values), result in zip(updates, results):
+            if not result.ok:
+                self._person_failed(person, result, person_errors)
+
+    def _write_back(self, chunk: list[PersonWrite], person_ids: dict[str, int], person_errors: dict[str, str],
+                    order_results: dict[str, tuple[str | None, str | None]]) -> None:
+        wb = self.wb
+        mark = pushed_at_mark(self.sf.server_now(), self.o.grace)
+        members = []
+        for person in chunk:
+            error = person_errors.get(person.key)
+            for member_id in person.member_ids:
+                if error is not None:
+                    members.append({"Id": member_id, wb.error: _error_text(error)})
+                elif person.key in person_ids:
+                    members.append({"Id": member_id, wb.marketo_id: str(person_ids[person.key]),
+                                    wb.pushed_at: mark, wb.error: None})
+        orders = []
+        for order_id, (guid, error) in order_results.items():
+            if error is not None:
+                orders.append({"Id": order_id, wb.error: error})
+            else:
+                orders.append({"Id": order_id, wb.marketo_id: guid, wb.pushed_at: mark, wb.error: None})
+        for object_name, records in ((self.m.member.object_name, members), (self.m.order.object_name, orders)):
+            if records:
+                for record_id, ok, text in self.sf.update(object_name, records):
+                    if not ok:
+                        self.summary.write_back_failures.append((record_id, text))
+
+    def _write_member_errors(self, member_errors: dict[str, str]) -> None:
+        if member_errors:
+            records = [{"Id": i, self.wb.error: _error_text(e)} for i, e in member_errors.items()]
+            for record_id, ok, text in self.sf.update(self.m.member.object_name, records):
+                if not ok:
+                    self.summary.write_back_failures.append((record_id, text))
+
+    def _record_clusters(self) -> None:
+        path = self.o.clusters_file
+        if not path or not self.resolver.clusters:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        at = datetime.now(timezone.utc).isoformat()
+        with path.open("a", encoding="utf-8") as handle:
+            for c in self.resolver.clusters:
+                handle.write(json.dumps({"at": at, "key": c.key, "candidates": c.candidates, "chosen": c.chosen,
+                                         "reason": c.reason}, ensure_ascii=False) + "\n")
+
+
+def _unique(names: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(n for n in names if n))
