@@ -9,11 +9,18 @@ from python_tasks.marketo import MarketoClient, MarketoCredentials, RetryPolicy,
 from .scripted_marketo import CLIENT_ID, CLIENT_SECRET, ScriptedMarketo
 
 
-@pytest.fixture()
-def marketo() -> Iterator[ScriptedMarketo]:
+@pytest.fixture(scope="session")
+def _scripted_server() -> Iterator[ScriptedMarketo]:
     server = ScriptedMarketo()
     yield server
     server.stop()
+
+
+@pytest.fixture()
+def marketo(_scripted_server: ScriptedMarketo) -> ScriptedMarketo:
+    _scripted_server.reset()
+    SharedPacer.forget_all()
+    return _scripted_server
 
 
 @pytest.fixture()

@@ -83,6 +83,23 @@ class ScriptedMarketo:
         self._server = serve(App(router))
         self.url = self._server.url
 
+    def reset(self) -> None:
+        """Forget scripts, observations, tokens and settings (one server serves many tests)."""
+        deadline = time.monotonic() + 5
+        while self.in_flight and time.monotonic() < deadline:  # let a previous test's slow answer end
+            time.sleep(0.02)
+        with self._lock:
+            self._scripts.clear()
+            self.seen.clear()
+            self.token_requests.clear()
+            self.valid_tokens.clear()
+            self.limit_answers.clear()
+            self._tokens = itertools.count(1)
+            self.in_flight = self.peak_in_flight = 0
+            self.expires_in, self.delay = 3599, 0.0
+            self.limit_calls = self.limit_in_flight = None
+            self.limit_window = 20.0
+
     def stop(self) -> None:
         self._server.stop()
 
