@@ -443,9 +443,14 @@ class MarketoClient:
         def send(batch: Batch) -> list[RecordResult] | None:
             if stop.is_set():
                 return None
-            payload = self.transport.call(
-                "POST", path, endpoint=label, json_body=batch.body, idempotent=idempotent, records=len(batch.indexes)
-            )
+            try:
+                payload = self.transport.call(
+                    "POST", path, endpoint=label, json_body=batch.body, idempotent=idempotent,
+                    records=len(batch.indexes),
+                )
+            except BaseException:
+                stop.set()  # no further batch starts once one has failed for good
+                raise
             return _align(batch, payload.get("result") or [])
 
         if len(batches) == 1 or self.pacing.max_in_flight == 1:
