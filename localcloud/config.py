@@ -1,0 +1,79 @@
+"""Where the local cloud keeps its files and on which ports it listens.
+
+Everything is settable through the environment so that two checkouts (or a test and a running
+`make up`) never collide:
+
+ECBRIDGE_HOME            folder for data, certificates, pid file, log and local.env (default: ./.ecbridge)
+ECBRIDGE_HOST            listen address, loopback only (default 127.0.0.1)
+ECBRIDGE_ORG_PORT        local org port (default 47443)
+ECBRIDGE_MARKETO_PORT    local Marketo port (default 47444)
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_ORG_PORT = 47443
+DEFAULT_MARKETO_PORT = 47444
+DEFAULT_HOST = "127.0.0.1"
+
+
+def _port(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        port = int(raw)
+    except ValueError as error:
+        raise ValueError(f"{name}={raw!r} is not a port number") from error
+    if not 0 <= port <= 65535:
+        raise ValueError(f"{name}={raw!r} is not a port number")
+    return port
+
+
+@dataclass(frozen=True)
+class LocalCloudConfig:
+    home: Path
+    host: str
+    org_port: int
+    marketo_port: int
+
+    @classmethod
+    def from_env(cls, home: Path | None = None) -> "LocalCloudConfig":
+        chosen = home or Path(os.environ.get("ECBRIDGE_HOME") or Path.cwd() / ".ecbridge")
+        return cls(
+            home=chosen.resolve(),
+            host=os.environ.get("ECBRIDGE_HOST", DEFAULT_HOST),
+            org_port=_port("ECBRIDGE_ORG_PORT", DEFAULT_ORG_PORT),
+            marketo_port=_port("ECBRIDGE_MARKETO_PORT", DEFAULT_MARKETO_PORT),
+        )
+
+    @property
+    def org_dir(self) -> Path:
+        return self.home / "org"
+
+    @property
+    def marketo_dir(self) -> Path:
+        return self.home / "marketo"
+
+    @property
+    def tls_dir(self) -> Path:
+        return self.home / "tls"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.home / "localcloud.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.home / "localcloud.log"
+
+    @property
+    def env_file(self) -> Path:
+        return self.home / "local.env"
+
+    @property
+    def state_file(self) -> Path:
+        """Written by the running server once it listens: URLs and credentials (mode 0600)."""
+        return self.home / "localcloud.json"

@@ -1,0 +1,382 @@
+"""The Metadata API deploy: a zip in, schema changes and stored Apex out, all or nothing.
+
+Order of work (one deploy at a time):
+1. read the zip (``package.py``); a zip that cannot be read fails with ``errorMessage``;
+2. check every component: object/field definitions (``objects.py``), permission sets, Apex syntax
+   (tree-sitter) and the declared name; then the compile hooks (``hooks.py``) see all Apex;
+3. any component failure fails the whole deploy before anything is written;
+4. apply in one data ``Transaction``: custom objects without their relationship fields, then the
+   relationship fields, then custom fields on standard objects, then permission sets' records;
+   a failure there rolls the transaction back and fails the component that caused it;
+5. only after the data transaction committed: Apex sources, permission set definitions and the
+   other components are written to the metadata repository (``checkOnly`` writes nothing).
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from localcloud.salesforce.data import CustomObjectSpec, SalesforceError
+from localcloud.salesforce.metadata import hooks
+from localcloud.salesforce.metadata.apex_source import ApexSource, declared_name_problem, read_apex, syntax_problems
+from localcloud.salesforce.metadata.objects import ObjectDefinitionError, object_spec
+from localcloud.salesforce.metadata.package import Component, DeployPackage, DeployPackageError, read_deploy_zip
+from localcloud.salesforce.metadata.permissionsets import permission_set_definition
+from localcloud.salesforce.metadata.repository import DEPLOY_PREFIX, MetadataRepository, now_iso
+
+log = logging.getLogger(__name__)
+
+RELATIONSHIP_TYPES = {"Lookup", "MasterDetail"}
+
+#: Runs Apex tests requested by a deploy (testLevel RunSpecifiedTests / RunLocalTests / RunAllTestsInOrg).
+#: Set by the Apex runtime: fn(test_level, class_names, all_sources) -> RunTestsOutcome.
+TEST_RUNNER: list[Callable[[str, list[str], list[ApexSource]], "RunTestsOutcome"]] = []
+
+
+@dataclass
+class RunTestsOutcome:
+    num_tests_run: int = 0
+    failures: list[dict[str, Any]] = field(default_factory=list)  # name, methodName, message, stackTrace, namespace, time
+    successes: list[dict[str, Any]] = field(default_factory=list)  # name, methodName, time
+    total_time_ms: float = 0.0
+
+
+@dataclass
+class DeployOptions:
+    check_only: bool = False
+    rollback_on_error: bool = True
+    ignore_warnings: bool = False
+    test_level: str | None = None
+    run_tests: list[str] = field(default_factory=list)
+    purge_on_delete: bool = False
+    single_package: bool = True
+
+
+@dataclass
+class ComponentMessage:
+    component_type: str
+    full_name: str
+    file_name: str
+    success: bool
+    problem: str | None = None
+    problem_type: str | None = None
+    line: int | None = None
+    column: int | None = None
+    created: bool = False
+    changed: bool = False
+    deleted: bool = False
+    id: str | None = None
+
+
+class _ApplyFailure(Exception):
+    def __init__(self, message: ComponentMessage):
+        super().__init__(message.problem)
+        self.message = message
+
+
+class _CheckOnlyRollback(Exception):
+    pass
+
+
+@dataclass
+class DeployJob:
+    id: str
+    options: DeployOptions
+    created_date: str
+    created_by: str
+    status: str = "Pending"  # Pending | InProgress | Succeeded | Failed
+    done: bool = False
+    state_detail: str | None = None
+    start_date: str | None = None
+    completed_date: str | None = None
+    error_message: str | None = None
+    error_status_code: str | None = None
+    successes: list[ComponentMessage] = field(default_factory=list)
+    failures: list[ComponentMessage] = field(default_factory=list)
+    components_total: int = 0
+    tests: RunTestsOutcome = field(default_factory=RunTestsOutcome)
+
+    @property
+    def success(self) -> bool:
+        return self.status == "Succeeded"
+
+
+def _line_of(text: str, needle: str) -> int:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if needle in line:
+            return number
+    return 1
+
+
+class Deployer:
+    """Runs deploys one at a time in a background thread; ``status(id)`` answers checkDeployStatus."""
+
+    def __init__(self, store: Any, repository: MetadataRepository, user_id: str | None = None):
+        self.store = store
+        self.repository = repository
+        self.user_id = user_id or getattr(store, "user_id", None)
+        self._jobs: dict[str, DeployJob] = {}
+        self._jobs_lock = threading.Lock()
+        self._deploy_lock = threading.Lock()
+
+    # -- public -----------------------------------------------------------------------------------
+
+    def start(self, zip_base64: str, options: DeployOptions, *, wait: bool = False) -> DeployJob:
+        job = DeployJob(
+            id=self.repository.next_id(DEPLOY_PREFIX), options=options, created_date=now_iso(),
+            created_by=self.user_id or "",
+        )
+        with self._jobs_lock:
+            self._jobs[job.id] = job
+        worker = threading.Thread(target=self._run, args=(job, zip_base64), name=f"deploy-{job.id}", daemon=True)
+        worker.start()
+        if wait:
+            worker.join()
+        return job
+
+    def deploy_zip(self, zip_bytes: bytes, options: DeployOptions | None = None) -> DeployJob:
+        """Synchronous deploy (tests, tools): returns the finished job."""
+        return self.start(base64.b64encode(zip_bytes).decode(), options or DeployOptions(), wait=True)
+
+    def status(self, deploy_id: str) -> DeployJob | None:
+        with self._jobs_lock:
+            return self._jobs.get(deploy_id)
+
+    # -- the work ---------------------------------------------------------------------------------
+
+    def _run(self, job: DeployJob, zip_base64: str) -> None:
+        with self._deploy_lock:
+            job.status, job.start_date, job.state_detail = "InProgress", now_iso(), "Processing components"
+            started = time.monotonic()
+            try:
+                self._deploy(job, zip_base64)
+            except Exception as error:  # never leave a job hanging
+                log.exception("deploy %s failed unexpectedly", job.id)
+                job.status, job.error_message = "Failed", f"UNKNOWN_EXCEPTION: {type(error).__name__}: {error}"
+                job.error_status_code = "UNKNOWN_EXCEPTION"
+            job.completed_date = now_iso()
+            job.state_detail = None
+            job.done = True
+            log.info("deploy %s %s in %.2fs", job.id, job.status, time.monotonic() - started)
+
+    def _deploy(self, job: DeployJob, zip_base64: str) -> None:
+        try:
+            package = read_deploy_zip(base64.b64decode(zip_base64, validate=False))
+        except (DeployPackageError, ValueError) as error:
+            job.status, job.error_message, job.error_status_code = "Failed", str(error), "UNKNOWN_EXCEPTION"
+            return
+        job.components_total = len(package.components) + 1
+
+        specs, permsets, apex, others = self._check(job, package)
+        if job.failures:
+            job.status = "Failed"
+            return
+
+        try:
+            with self.store.transaction(user_id=self.user_id) as tx:
+                self._apply_schema(tx, specs)
+                self._apply_permission_sets(tx, permsets)
+                if job.options.test_level and job.options.test_level != "NoTestRun":
+                    self._run_tests(job, apex)
+                    if job.tests.failures and job.options.rollback_on_error:
+                        raise _CheckOnlyRollback()
+                if job.options.check_only:
+                    raise _CheckOnlyRollback()
+        except _ApplyFailure as failure:
+            job.failures.append(failure.message)
+            job.status = "Failed"
+            return
+        except _CheckOnlyRollback:
+            pass
+
+        if job.tests.failures:
+            job.status = "Failed"
+            return
+        if not job.options.check_only:
+            saved = self.repository.save_apex(apex)
+            for source in apex:
+                record_id, created = saved[(source.kind, source.name)]
+                message = self._success_for(job, source.kind, source.name)
+                if message:
+                    message.id, message.created, message.changed = record_id, created, not created
+            for component, definition in permsets:
+                self.repository.save_permission_set(component.full_name, definition)
+            self.repository.save_components(
+                job.id, [(c.type, c.full_name, c.file_name, c.body, c.meta_xml) for c in package.components]
+            )
+            for hook in hooks.ACTIVATION_HOOKS:
+                try:
+                    hook(self.repository.apex_sources())
+                except Exception:  # activation hooks must not undo a committed deploy
+                    log.exception("activation hook %r failed", hook)
+        job.status = "Succeeded"
+
+    def _success_for(self, job: DeployJob, kind: str, name: str) -> ComponentMessage | None:
+        return next((m for m in job.successes if m.component_type == kind and m.full_name == name), None)
+
+    def _check(self, job: DeployJob, package: DeployPackage):
+        specs: list[tuple[Component, CustomObjectSpec]] = []
+        permsets: list[tuple[Component, dict[str, Any]]] = []
+        apex: list[ApexSource] = []
+        others: list[Component] = []
+        job.successes.append(ComponentMessage("", "package.xml", "package.xml", True, changed=True))
+        for component in package.components:
+            try:
+                if component.type == "CustomObject":
+                    spec = object_spec(component)
+                    specs.append((component, spec))
+                    self._succeed(job, component, created=self.store.schema.find(component.full_name) is None)
+                elif component.type == "PermissionSet":
+                    permsets.append((component, permission_set_definition(component)))
+                    self._succeed(job, component)
+                elif component.type in ("ApexClass", "ApexTrigger"):
+                    source = read_apex(component)
+                    problems = syntax_problems(source.body)
+                    named = declared_name_problem(source)
+                    if named:
+                        problems.append(named)
+                    if problems:
+                        for problem in problems[:10]:
+                            job.failures.append(ComponentMessage(
+                                component.type, component.full_name, component.file_name, False,
+                                problem=problem.message, problem_type="Error", line=problem.line, column=problem.column,
+                            ))
+                        continue
+                    apex.append(source)
+                    self._succeed(job, component)
+                else:
+                    others.append(component)
+                    self._succeed(job, component, created=not self.repository.component_exists(component.type, component.full_name))
+            except ObjectDefinitionError as error:
+                line = _line_of(component.text, f"<fullName>{error.field_name}</fullName>") if error.field_name else 1
+                job.failures.append(ComponentMessage(
+                    component.type, component.full_name, component.file_name, False,
+                    problem=str(error), problem_type="Error", line=line, column=1,
+                ))
+            except DeployPackageError as error:
+                job.failures.append(ComponentMessage(
+                    component.type, component.full_name, component.file_name, False,
+                    problem=str(error), problem_type="Error", line=1, column=1,
+                ))
+        if apex and not job.failures and hooks.COMPILE_HOOKS:
+            deployed = {(s.kind, s.name.lower()) for s in apex}
+            existing = [s for s in self.repository.apex_sources() if (s.kind, s.name.lower()) not in deployed]
+            request = hooks.CompileRequest(deployed=apex, all_sources=[*existing, *apex])
+            for hook in hooks.COMPILE_HOOKS:
+                for problem in hook(request):
+                    file_name = next((s.file_name for s in apex if s.kind == problem.kind and s.name.lower() == problem.name.lower()), "")
+                    job.failures.append(ComponentMessage(
+                        problem.kind, problem.name, file_name, False, problem=problem.message,
+                        problem_type=problem.problem_type, line=problem.line, column=problem.column,
+                    ))
+        if job.failures:
+            failed = {(f.component_type, f.full_name) for f in job.failures}
+            job.successes = [s for s in job.successes if (s.component_type, s.full_name) not in failed]
+        return specs, permsets, apex, others
+
+    def _succeed(self, job: DeployJob, component: Component, created: bool = False) -> None:
+        job.successes.append(ComponentMessage(
+            component.type, component.full_name, component.file_name, True, created=created, changed=not created,
+        ))
+
+    # -- applying ---------------------------------------------------------------------------------
+
+    def _fail(self, component: Component, message: str, field_name: str | None = None) -> _ApplyFailure:
+        line = _line_of(component.text, f"<fullName>{field_name}</fullName>") if field_name else 1
+        return _ApplyFailure(ComponentMessage(
+            component.type, component.full_name, component.file_name, False, problem=message, problem_type="Error",
+            line=line, column=1,
+        ))
+
+    def _apply_schema(self, tx: Any, specs: list[tuple[Component, CustomObjectSpec]]) -> None:
+        relationship_fields = []
+        for component, spec in specs:
+            if spec.full_name.endswith("__c"):
+                plain = [f for f in spec.fields if f.type not in RELATIONSHIP_TYPES]
+                first = CustomObjectSpec(**{**spec.__dict__, "fields": plain})
+                try:
+                    tx.apply_custom_object(first)
+                except (SalesforceError, ValueError, KeyError) as error:
+                    raise self._fail(component, _message(error), _field_in(error, plain)) from error
+                relationship_fields.extend((component, spec.full_name, f) for f in spec.fields if f.type in RELATIONSHIP_TYPES)
+            else:
+                if self.store.schema.find(spec.full_name) is None:
+                    raise self._fail(component, f"Cannot create standard object {spec.full_name}: the local org does not know it")
+                relationship_fields.extend((component, spec.full_name, f) for f in spec.fields)
+        for component, sobject, field_spec in relationship_fields:
+            try:
+                tx.apply_custom_field(sobject, field_spec)
+            except (SalesforceError, ValueError, KeyError) as error:
+                raise self._fail(component, f"Field {field_spec.full_name}: {_message(error)}", field_spec.full_name) from error
+
+    def _apply_permission_sets(self, tx: Any, permsets: list[tuple[Component, dict[str, Any]]]) -> None:
+        if not permsets or self.store.schema.find("PermissionSet") is None:
+            return
+        for component, definition in permsets:
+            for permission in definition["fieldPermissions"]:
+                sobject, _, field_name = (permission["field"] or "").partition(".")
+                target = self.store.schema.find(sobject)
+                if target is None or target.find_field(field_name) is None:
+                    raise self._fail(component, f"In field: field - no CustomField named {permission['field']} found",
+                                     None)
+            for permission in definition["objectPermissions"]:
+                if self.store.schema.find(permission["object"] or "") is None:
+                    raise self._fail(component, f"In field: object - no CustomObject named {permission['object']} found")
+            name = component.full_name
+            try:
+                found = tx.query(f"SELECT Id FROM PermissionSet WHERE Name = '{_soql_escape(name)}'").records
+                values = {"Name": name, "Label": definition["label"]}
+                if definition.get("description"):
+                    values["Description"] = definition["description"]
+                if found:
+                    results = tx.update("PermissionSet", [{**values, "Id": found[0]["Id"]}])
+                else:
+                    results = tx.insert("PermissionSet", [values])
+            except SalesforceError as error:
+                raise self._fail(component, _message(error)) from error
+            if not results[0].success:
+                raise self._fail(component, "; ".join(e.message for e in results[0].errors))
+
+    def _run_tests(self, job: DeployJob, apex: list[ApexSource]) -> None:
+        level = job.options.test_level or "NoTestRun"
+        if not TEST_RUNNER:
+            job.tests.failures.append({
+                "name": "", "methodName": "", "namespace": None, "time": 0,
+                "message": f"testLevel {level} was requested, but this local org has no Apex test runner installed",
+                "stackTrace": None,
+            })
+            return
+        deployed = {s.name.lower() for s in apex}
+        existing = [s for s in self.repository.apex_sources() if s.name.lower() not in deployed]
+        job.tests = TEST_RUNNER[-1](level, list(job.options.run_tests), [*existing, *apex])
+
+
+def _message(error: BaseException) -> str:
+    return getattr(error, "message", None) or str(error)
+
+
+def _field_in(error: BaseException, fields: list[Any]) -> str | None:
+    text = str(error)
+    return next((f.full_name for f in fields if f.full_name and f.full_name in text), None)
+
+
+def _soql_escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("'", "\\'")
+
+
+def parse_bool(value: str | None, default: bool = False) -> bool:
+    if value is None:
+        return default
+    return value.strip().lower() == "true"
+
+
+def iso_datetime(value: dt.datetime) -> str:
+    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+__all__ = ["Deployer", "DeployJob", "DeployOptions", "ComponentMessage", "RunTestsOutcome", "TEST_RUNNER"]

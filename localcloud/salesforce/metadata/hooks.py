@@ -1,0 +1,53 @@
+"""Extension points of the deploy, for the Apex runtime (issue 5) and anyone else.
+
+``COMPILE_HOOKS``: functions called once per deploy, after the syntax check passed, with every
+Apex class and trigger of the deploy *and* of the org (the org's current sources overlaid with
+the deploy's), so a compiler can resolve cross-references. A hook returns ``CompileProblem``s;
+any problem fails the deploy like a syntax error (the whole deploy rolls back).
+
+``ACTIVATION_HOOKS``: called after a deploy committed, with the final sources (for example to
+drop a compiled-class cache). They must not fail.
+
+Register with ``register_compile_hook(fn)`` / ``register_activation_hook(fn)``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from localcloud.salesforce.metadata.apex_source import ApexSource
+
+
+@dataclass(frozen=True)
+class CompileProblem:
+    kind: str  # "ApexClass" | "ApexTrigger"
+    name: str  # class or trigger name
+    line: int  # 1-based
+    column: int  # 1-based
+    message: str  # e.g. "Unsupported construct: 'Database.Stateful' is not supported by the local org"
+    problem_type: str = "Error"
+
+
+@dataclass(frozen=True)
+class CompileRequest:
+    deployed: Sequence[ApexSource]  # what this deploy adds or changes
+    all_sources: Sequence[ApexSource]  # the org's sources after the deploy (deployed ones replace older)
+
+
+CompileHook = Callable[[CompileRequest], Sequence[CompileProblem]]
+ActivationHook = Callable[[Sequence[ApexSource]], None]
+
+COMPILE_HOOKS: list[CompileHook] = []
+ACTIVATION_HOOKS: list[ActivationHook] = []
+
+
+def register_compile_hook(hook: CompileHook) -> CompileHook:
+    if hook not in COMPILE_HOOKS:
+        COMPILE_HOOKS.append(hook)
+    return hook
+
+
+def register_activation_hook(hook: ActivationHook) -> ActivationHook:
+    if hook not in ACTIVATION_HOOKS:
+        ACTIVATION_HOOKS.append(hook)
+    return hook

@@ -1,0 +1,115 @@
+"""``objects/X.object`` (Metadata API ``CustomObject``) into the data layer's schema specs."""
+from __future__ import annotations
+
+from xml.etree.ElementTree import Element
+
+from localcloud.salesforce.data.specs import CustomFieldSpec, CustomObjectSpec, PicklistValue
+from localcloud.salesforce.metadata.package import Component, child_text, children, parse_xml
+
+SUPPORTED_FIELD_TYPES = {
+    "Text", "TextArea", "LongTextArea", "Html", "Email", "Phone", "Url", "Number", "Currency",
+    "Percent", "Checkbox", "Date", "DateTime", "Time", "Picklist", "MultiselectPicklist", "Lookup",
+    "MasterDetail", "AutoNumber",
+}
+
+
+class ObjectDefinitionError(Exception):
+    """A field or object definition the local org cannot apply; names the component and field."""
+
+    def __init__(self, component: Component, message: str, field_name: str | None = None):
+        super().__init__(message)
+        self.component = component
+        self.field_name = field_name
+
+
+def _int(value: str | None) -> int | None:
+    return int(float(value)) if value not in (None, "") else None
+
+
+def _bool(value: str | None) -> bool:
+    return (value or "").strip().lower() == "true"
+
+
+def _picklist(field_xml: Element) -> tuple[list[PicklistValue], bool]:
+    values: list[PicklistValue] = []
+    restricted = False
+    for value_set in children(field_xml, "valueSet"):
+        restricted = _bool(child_text(value_set, "restricted"))
+        for definition in children(value_set, "valueSetDefinition"):
+            for value in children(definition, "value"):
+                name = child_text(value, "fullName") or ""
+                values.append(
+                    PicklistValue(
+                        value=name,
+                        label=child_text(value, "label") or name,
+                        default=_bool(child_text(value, "default")),
+                        active=child_text(value, "isActive", "true").lower() != "false",
+                    )
+                )
+    # Older form: <picklist><picklistValues>
+    for picklist in children(field_xml, "picklist"):
+        for value in children(picklist, "picklistValues"):
+            name = child_text(value, "fullName") or ""
+            values.append(PicklistValue(value=name, label=name, default=_bool(child_text(value, "default"))))
+    return values, restricted
+
+
+def field_spec(field_xml: Element) -> CustomFieldSpec:
+    values, restricted = _picklist(field_xml)
+    return CustomFieldSpec(
+        full_name=child_text(field_xml, "fullName") or "",
+        type=child_text(field_xml, "type") or "",
+        label=child_text(field_xml, "label"),
+        length=_int(child_text(field_xml, "length")),
+        precision=_int(child_text(field_xml, "precision")),
+        scale=_int(child_text(field_xml, "scale")),
+        required=_bool(child_text(field_xml, "required")),
+        unique=_bool(child_text(field_xml, "unique")),
+        external_id=_bool(child_text(field_xml, "externalId")),
+        case_sensitive=_bool(child_text(field_xml, "caseSensitive")),
+        default_value=child_text(field_xml, "defaultValue"),
+        reference_to=child_text(field_xml, "referenceTo"),
+        relationship_name=child_text(field_xml, "relationshipName"),
+        relationship_label=child_text(field_xml, "relationshipLabel"),
+        delete_constraint=child_text(field_xml, "deleteConstraint"),
+        picklist_values=values,
+        restricted_picklist=restricted,
+        visible_lines=_int(child_text(field_xml, "visibleLines")),
+        display_format=child_text(field_xml, "displayFormat"),
+        description=child_text(field_xml, "description"),
+        inline_help_text=child_text(field_xml, "inlineHelpText"),
+    )
+
+
+def object_spec(component: Component) -> CustomObjectSpec:
+    root = parse_xml(component.body, component.file_name)
+    name = component.full_name
+    is_custom = name.endswith("__c")
+    fields: list[CustomFieldSpec] = []
+    for field_xml in children(root, "fields"):
+        spec = field_spec(field_xml)
+        if not spec.full_name.endswith("__c"):
+            continue  # customisation of a standard field (help text, picklist values): nothing to apply
+        if spec.type not in SUPPORTED_FIELD_TYPES:
+            raise ObjectDefinitionError(
+                component, f"Field {spec.full_name}: the local org does not support field type '{spec.type}'", spec.full_name
+            )
+        fields.append(spec)
+    name_field = children(root, "nameField")
+    spec = CustomObjectSpec(
+        full_name=name,
+        label=child_text(root, "label") or (name[:-3].replace("_", " ") if is_custom else None),
+        plural_label=child_text(root, "pluralLabel"),
+        sharing_model=child_text(root, "sharingModel"),
+        description=child_text(root, "description"),
+        fields=fields,
+    )
+    if name_field:
+        spec.name_field_label = child_text(name_field[0], "label") or "Name"
+        spec.name_field_type = child_text(name_field[0], "type") or "Text"
+        spec.name_field_display_format = child_text(name_field[0], "displayFormat")
+    return spec
+
+
+def is_custom_object(component: Component) -> bool:
+    return component.full_name.endswith("__c")

@@ -1,0 +1,178 @@
+"""The local org assembled: data store + metadata repository + identity + HTTPS server.
+
+In-process use (tests, benchmarks)::
+
+    from localcloud.salesforce.server import start_local_org
+    with start_local_org(tmp_path) as org:          # port 0: a free port on 127.0.0.1
+        org.url, org.access_token, org.org_id, org.ca_bundle
+        org.cumulusci_org_json()                     # the value for CUMULUSCI_ORG_local
+        org.deployer.deploy_zip(zip_bytes)           # deploy without HTTP
+
+Apex runtime hook: if ``localcloud.salesforce.apex`` exposes ``install_local_org(context)``
+returning route registrars (for example the Apex REST and run-tests routes), the local org calls
+it at start and registers those routes after its own.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from localcloud.common.httpserver import RunningServer, serve
+from localcloud.common.tls import CertificateFiles, ensure_certificates
+from localcloud.salesforce.data import open_store
+from localcloud.salesforce.http.app import RouteRegistrar, build_app
+from localcloud.salesforce.http.context import OrgContext
+from localcloud.salesforce.http.identity import IdentityStore
+from localcloud.salesforce.metadata import Deployer, MetadataRepository
+
+log = logging.getLogger(__name__)
+
+DATA_FILE = "org.sqlite3"
+METADATA_FILE = "metadata.sqlite3"
+AUTH_FILE = "auth.sqlite3"
+SESSION_GRANT = "local_session"
+
+
+def _plugin_routes(context: OrgContext) -> list[RouteRegistrar]:
+    try:
+        apex = importlib.import_module("localcloud.salesforce.apex")
+    except ImportError:
+        return []
+    install: Callable[[OrgContext], Iterable[RouteRegistrar]] | None = getattr(apex, "install_local_org", None)
+    return list(install(context)) if install else []
+
+
+@dataclass
+class LocalOrgHandle:
+    url: str
+    access_token: str
+    context: OrgContext
+    certificates: CertificateFiles | None
+    server: RunningServer
+    store: Any
+    repository: MetadataRepository
+    deployer: Deployer
+    _stopped: bool = field(default=False, repr=False)
+
+    @property
+    def org_id(self) -> str:
+        return self.context.org_id
+
+    @property
+    def user_id(self) -> str:
+        return self.context.user_id
+
+    @property
+    def username(self) -> str:
+        return self.context.identity.identity.username
+
+    @property
+    def password(self) -> str:
+        return self.context.identity.identity.password
+
+    @property
+    def client_id(self) -> str:
+        return self.context.identity.identity.client_id
+
+    @property
+    def client_secret(self) -> str:
+        return self.context.identity.identity.client_secret
+
+    @property
+    def refresh_token(self) -> str:
+        return self.context.identity.identity.refresh_token
+
+    @property
+    def ca_bundle(self) -> str | None:
+        return str(self.certificates.bundle) if self.certificates else None
+
+    @property
+    def instance(self) -> str:
+        """``host:port``, the form simple-salesforce's ``instance=`` takes."""
+        return self.url.split("://", 1)[1]
+
+    def cumulusci_org_json(self) -> dict[str, Any]:
+        """What CumulusCI needs in ``CUMULUSCI_ORG_local`` to use this org (refresh works too)."""
+        return {
+            "instance_url": self.url,
+            "access_token": self.access_token,
+            "refresh_token": self.refresh_token,
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "org_id": self.org_id,
+            "id": f"{self.url}/id/{self.org_id}/{self.user_id}",
+            "username": self.username,
+            "instance_name": "LOCAL",
+            "org_type": "Developer Edition",
+            "is_sandbox": False,
+            "namespace": None,
+            "scratch": False,
+            "expires": "Persistent",
+        }
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        self.server.stop()
+        self.context.identity.close()
+        self.repository.close()
+        self.store.close()
+
+    def __enter__(self) -> "LocalOrgHandle":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _username(store: Any) -> tuple[str | None, str | None]:
+    try:
+        with store.transaction() as tx:
+            user = tx.retrieve("User", store.user_id, ["Username", "Email"])
+    except Exception:  # the data layer's User may lack a field; the identity store has defaults
+        log.warning("could not read the admin user's username", exc_info=True)
+        return None, None
+    if not user:
+        return None, None
+    return user.get("Username"), user.get("Email")
+
+
+def start_local_org(
+    data_dir: Path,
+    port: int = 0,
+    *,
+    host: str = "127.0.0.1",
+    tls: bool = True,
+    tls_dir: Path | None = None,
+    reset: bool = False,
+    extra_modules: Iterable[RouteRegistrar] = (),
+) -> LocalOrgHandle:
+    """Open (or create) the org under ``data_dir`` and serve it on ``host:port`` (0 = any free port)."""
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if reset:
+        for name in (DATA_FILE, METADATA_FILE, AUTH_FILE):
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                (data_dir / (name + suffix)).unlink(missing_ok=True)
+    certificates = ensure_certificates(tls_dir or data_dir / "tls") if tls else None
+    store = open_store(data_dir / DATA_FILE)
+    repository = MetadataRepository(data_dir / METADATA_FILE)
+    username, email = _username(store)
+    identity = IdentityStore(data_dir / AUTH_FILE, store.org_id, store.user_id, username, email)
+    context = OrgContext(identity=identity, data=store)
+    context.extras["metadata_repository"] = repository
+    deployer = Deployer(store, repository, store.user_id)
+    context.deployer = deployer
+    app = build_app(context, [*extra_modules, *_plugin_routes(context)])
+    server = serve(app, port=port, ssl_context=certificates.server_context() if certificates else None, host=host)
+    context.instance_url = server.url
+    token = identity.session_token(SESSION_GRANT, server.url)
+    log.info("local org %s listening on %s", store.org_id, server.url)
+    return LocalOrgHandle(
+        url=server.url, access_token=token, context=context, certificates=certificates, server=server,
+        store=store, repository=repository, deployer=deployer,
+    )
