@@ -1,0 +1,161 @@
+"""Activity log of the local Marketo: the activity types it records, paging tokens and pages."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any, Callable
+
+from localcloud.marketo.envelope import CallError, decode_token, encode_token
+from localcloud.marketo.schema import format_datetime, parse_datetime
+from localcloud.marketo.settings import Settings
+from localcloud.marketo.store import Store
+
+NEW_LEAD = 12
+CHANGE_DATA_VALUE = 13
+MERGE_LEADS = 32
+DELETE_LEAD = 37
+
+ACTIVITY_TYPES: list[dict[str, Any]] = [
+    {
+        "id": NEW_LEAD,
+        "name": "New Lead",
+        "description": "New person",
+        "primaryAttribute": {"name": "Lead ID", "dataType": "integer"},
+        "attributes": [
+            {"name": "API Method Name", "dataType": "string"},
+            {"name": "Created Date", "dataType": "date"},
+            {"name": "Form Name", "dataType": "string"},
+            {"name": "Lead Source", "dataType": "string"},
+            {"name": "List Name", "dataType": "string"},
+            {"name": "Modifying User", "dataType": "string"},
+            {"name": "Request Id", "dataType": "string"},
+            {"name": "SFDC Type", "dataType": "string"},
+            {"name": "Source Type", "dataType": "string"},
+        ],
+    },
+    {
+        "id": CHANGE_DATA_VALUE,
+        "name": "Change Data Value",
+        "description": "Changed attribute value for a person",
+        "primaryAttribute": {"name": "Attribute Name", "dataType": "integer"},
+        "attributes": [
+            {"name": "API Method Name", "dataType": "string"},
+            {"name": "Modifying User", "dataType": "string"},
+            {"name": "New Value", "dataType": "string"},
+            {"name": "Old Value", "dataType": "string"},
+            {"name": "Reason", "dataType": "string"},
+            {"name": "Request Id", "dataType": "string"},
+            {"name": "Source", "dataType": "string"},
+        ],
+    },
+    {
+        "id": MERGE_LEADS,
+        "name": "Merge Leads",
+        "description": "Merge two or more people",
+        "primaryAttribute": {"name": "Lead ID", "dataType": "integer"},
+        "attributes": [
+            {"name": "API Method Name", "dataType": "string"},
+            {"name": "Master Updated", "dataType": "boolean"},
+            {"name": "Merge ids", "dataType": "string"},
+            {"name": "Merge Source", "dataType": "string"},
+            {"name": "Merged in Sales", "dataType": "boolean"},
+            {"name": "Modifying User", "dataType": "string"},
+            {"name": "Request Id", "dataType": "string"},
+        ],
+    },
+]
+KNOWN_TYPE_IDS = {entry["id"] for entry in ACTIVITY_TYPES}
+
+
+def record_activity(
+    store: Store,
+    lead_id: int,
+    type_id: int,
+    activity_date: str,
+    attributes: list[dict[str, Any]],
+    primary_attribute_value_id: int | None = None,
+    primary_attribute_value: str | None = None,
+) -> int:
+    shown = [{"name": a["name"], "value": _text(a["value"])} for a in attributes if a.get("value") is not None]
+    return store.add_activity(lead_id, type_id, activity_date, shown, primary_attribute_value_id, primary_attribute_value)
+
+
+def _text(value: Any) -> Any:
+    if isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
+def _id_list(raw: str | None, name: str, limit: int) -> list[int] | None:
+    if raw is None or raw.strip() == "":
+        return None
+    try:
+        values = [int(v) for v in raw.split(",") if v.strip()]
+    except ValueError:
+        raise CallError("1003", f"Invalid value for '{name}': {raw}") from None
+    if len(values) > limit:
+        raise CallError("1003", f"Too many values for '{name}': {len(values)}, the limit is {limit}")
+    return values
+
+
+class ActivityOperations:
+    def __init__(self, store: Store, settings: Callable[[], Settings]):
+        self.store = store
+        self.settings = settings
+
+    def paging_token(self, since: str | None) -> str:
+        if not since:
+            raise CallError("701", "sinceDatetime cannot be blank")
+        try:
+            moment = parse_datetime(since)
+        except ValueError:
+            raise CallError("1003", f"Invalid sinceDatetime '{since}'") from None
+        return encode_token({"since": format_datetime(moment), "after": 0})
+
+    def page(
+        self,
+        next_page_token: str | None,
+        activity_type_ids: str | None,
+        lead_ids: str | None,
+        batch_size: str | None,
+    ) -> tuple[list[dict[str, Any]], str, bool]:
+        settings = self.settings()
+        if not next_page_token:
+            raise CallError("701", "nextPageToken cannot be blank")
+        state = decode_token(next_page_token)
+        if "since" not in state:
+            raise CallError("1003", f"Invalid nextPageToken '{next_page_token}'")
+        type_ids = _id_list(activity_type_ids, "activityTypeIds", settings.max_activity_type_ids)
+        if not type_ids:
+            raise CallError("701", "activityTypeIds cannot be blank")
+        leads = _id_list(lead_ids, "leadIds", settings.max_activity_lead_ids)
+        size = settings.activities_page_size
+        if batch_size not in (None, ""):
+            try:
+                size = max(1, min(300, int(str(batch_size))))
+            except ValueError:
+                raise CallError("1003", f"Invalid batchSize '{batch_size}'") from None
+        rows, more = self.store.activities_page(state["since"], int(state.get("after", 0)), type_ids, leads, size)
+        after = rows[-1]["id"] if rows else int(state.get("after", 0))
+        token = encode_token({"since": state["since"], "after": after})
+        return [self.shape(row) for row in rows], token, more
+
+    @staticmethod
+    def shape(row: dict[str, Any]) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "id": row["id"],
+            "marketoGUID": str(row["id"]),
+            "leadId": row["lead_id"],
+            "activityDate": row["activity_date"],
+            "activityTypeId": row["type_id"],
+        }
+        if row["primary_attribute_value_id"] is not None:
+            item["primaryAttributeValueId"] = row["primary_attribute_value_id"]
+        if row["primary_attribute_value"] is not None:
+            item["primaryAttributeValue"] = row["primary_attribute_value"]
+        item["attributes"] = json.loads(row["attributes"])
+        return item
+
+
+def utc_now() -> str:
+    return format_datetime(dt.datetime.now(dt.timezone.utc))

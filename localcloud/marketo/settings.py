@@ -1,0 +1,122 @@
+"""Every limit, fault and undocumented behaviour of the local Marketo, as one settings object.
+
+Defaults are the real service's values. Behaviours Adobe does not document are settings too, each
+marked ``undocumented`` below, so a test states the behaviour it relies on instead of a guess.
+Settings change at runtime (``MarketoService.update_settings`` or ``POST /_local/settings``) and are
+kept in the SQLite file, so they survive a restart.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+FAULT_KINDS = ("606", "615", "611", "604", "608", "713", "502", "hang")
+
+
+@dataclass
+class Settings:
+    # --- limits (documented; real defaults) ---
+    rate_limit_calls: int = 100  # calls per sliding window, 606 past it
+    rate_limit_window_seconds: float = 20.0
+    max_concurrent_calls: int = 10  # calls in flight, 615 past it
+    daily_quota: int = 50_000  # calls per day, 607 past it; the day resets 00:00 US Central
+    quota_timezone: str = "America/Chicago"
+    max_batch_records: int = 300  # records per write / values per filter, 1003 past it
+    max_body_bytes: int = 1_048_576  # HTTP 413 past it
+    max_bulk_body_bytes: int = 10 * 1_048_576  # HTTP 413 past it on /bulk
+    max_uri_bytes: int = 8_192  # HTTP 414 past it
+    token_lifetime_seconds: int = 3600
+    max_merge_losers: int = 25  # 1080 past it
+    max_filter_results: int = 1000  # "1003 Too many results match the filter"
+    max_activity_type_ids: int = 10
+    max_activity_lead_ids: int = 30
+    bulk_import_max_running: int = 2
+    bulk_import_max_queued: int = 10  # 1016 past it
+    # Identity's `access_token` query parameter is deprecated; off unless switched on.
+    accept_access_token_query_param: bool = False
+
+    # --- undocumented behaviours (settings, never guesses baked in) ---
+    # undocumented: what an update does when several leads match the lookup value:
+    # "reject" (skipped 1007, the documented rule), "oldest" or "newest" (update that one lead).
+    multiple_match_policy: str = "reject"
+    # undocumented: strings longer than the field: reject with 1003 or truncate silently.
+    truncate_long_strings: bool = False
+    # undocumented: read-only / CRM-managed fields in a sync input: "ignore" them or "reject" (1003).
+    readonly_field_policy: str = "ignore"
+    # undocumented: time zone for datetimes sent without an offset.
+    naive_datetime_timezone: str = "UTC"
+    # undocumented: where a merged loser's activities point: "winner" (moved) or "loser" (kept).
+    merge_activities_to: str = "winner"
+    # undocumented: custom object records linked to a loser are relinked to the winner on merge.
+    merge_moves_custom_objects: bool = True
+    # undocumented: a custom object linked to a merged (gone) lead id: "reject" (1004) or "follow"
+    # (link to the winner).
+    link_to_merged_lead: str = "reject"
+    # undocumented: whether calls refused with 606/607/615 themselves count toward rate and quota.
+    rejected_calls_count: bool = False
+    # local only: every bulk import job stays "Importing" at least this long (to observe queueing).
+    bulk_import_hold_seconds: float = 0.0
+    # local only: page size of GET /rest/v1/activities.json when batchSize is not given.
+    activities_page_size: int = 300
+
+    # --- fault injection (local only; deterministic with the seed) ---
+    fault_share: float = 0.0  # share of REST/bulk calls answered with a fault
+    fault_kinds: list[str] = field(default_factory=lambda: ["606"])  # chosen among FAULT_KINDS
+    fault_seed: int = 0
+    hang_seconds: float = 120.0  # a "hang" fault sleeps this long, then answers 604
+    expire_token_every_n_calls: int = 0  # every Nth authenticated call finds its token expired (602)
+
+    def validate(self) -> None:
+        if not 0.0 <= self.fault_share <= 1.0:
+            raise ValueError("fault_share must be between 0 and 1")
+        unknown = [kind for kind in self.fault_kinds if str(kind) not in FAULT_KINDS]
+        if unknown:
+            raise ValueError(f"fault_kinds {unknown} not among {list(FAULT_KINDS)}")
+        choices = {
+            "multiple_match_policy": ("reject", "oldest", "newest"),
+            "readonly_field_policy": ("ignore", "reject"),
+            "merge_activities_to": ("winner", "loser"),
+            "link_to_merged_lead": ("reject", "follow"),
+        }
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}")
+        for name in (
+            "rate_limit_calls", "max_concurrent_calls", "daily_quota", "max_batch_records", "max_body_bytes",
+            "max_bulk_body_bytes", "max_uri_bytes", "token_lifetime_seconds", "max_merge_losers",
+        ):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive")
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def updated(self, changes: dict[str, Any]) -> "Settings":
+        known = {f.name: f for f in dataclasses.fields(self)}
+        unknown = sorted(set(changes) - set(known))
+        if unknown:
+            raise ValueError(f"unknown settings: {unknown}")
+        values = self.as_dict()
+        for name, value in changes.items():
+            current = values[name]
+            if isinstance(current, bool):
+                if not isinstance(value, bool):
+                    raise ValueError(f"{name} must be true or false")
+            elif isinstance(current, int):
+                if isinstance(value, bool) or not isinstance(value, int):
+                    raise ValueError(f"{name} must be an integer")
+            elif isinstance(current, float):
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    raise ValueError(f"{name} must be a number")
+                value = float(value)
+            elif isinstance(current, list):
+                if not isinstance(value, list):
+                    raise ValueError(f"{name} must be a list")
+                value = [str(v) for v in value]
+            elif isinstance(current, str) and not isinstance(value, str):
+                raise ValueError(f"{name} must be a string")
+            values[name] = value
+        result = Settings(**values)
+        result.validate()
+        return result
