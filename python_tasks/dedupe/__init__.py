@@ -1,0 +1,8 @@
+"""marketo_dedupe: find duplicate Marketo persons and merge or mark them, never deleting.
+
+Modules: keys (normal forms), persons, winner (the rule), clusters, plan (CSV/HTML), scan,
+apply (merge/mark with an audit log), task (the cci task). push_marketo reuses keys and winner.
+"""
+from python_tasks.dedupe.task import MarketoDedupe
+
+__all__ = ["MarketoDedupe"]

@@ -1,0 +1,134 @@
+"""``cci task run marketo_dedupe``: find duplicate Marketo persons, plan, and (with apply) merge or mark."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from cumulusci.core.exceptions import CumulusCIFailure, TaskOptionsError
+from cumulusci.core.tasks import BaseTask
+from cumulusci.core.utils import process_bool_arg
+
+from python_tasks.dedupe.apply import PlanApplier
+from python_tasks.dedupe.clusters import find_clusters
+from python_tasks.dedupe.persons import PERSON_FIELDS, person_from_lead
+from python_tasks.dedupe.plan import MERGE, POLICIES, make_plan, write_csv, write_html
+from python_tasks.dedupe.scan import scan_persons
+from python_tasks.dedupe.winner import WinnerRule, WinnerRuleError
+from python_tasks.mapping import MappingError, load_mapping
+from python_tasks.marketo import MarketoClient, MarketoCredentialsMissing, MarketoError
+
+
+class MarketoDedupe(BaseTask):
+    task_docs = """
+Scans every Marketo person, groups duplicates by normalised email (trimmed, lower case, full-width
+to half-width; optionally also by the EC member key), picks a winner per cluster (default: synced
+with a Salesforce contact > synced with a Salesforce lead > Marketo-only; ties to the most recently
+updated) and writes a plan (CSV and HTML). Dry run by default. With ``apply`` it merges the losers
+into the winner through the merge API (history moves to the winner; nobody is deleted), or with
+``policy: mark`` flags Marketo-only losers with ``ecbSupersededBy`` so pushes and smart lists
+route around them. Every action is a JSON line in the audit log with before and after.
+"""
+
+    task_options = {
+        "apply": {"description": "Carry out the plan (default False: dry run, plan only)."},
+        "policy": {"description": "merge (default) or mark."},
+        "winner_rule": {"description": "Origin order and tie break, e.g. contact>lead>marketo_only;updated "
+                                       "(default). Tie breaks: updated, created, id."},
+        "by_member_key": {"description": "Also cluster persons sharing the EC member key (default False)."},
+        "member_key_field": {"description": "Marketo field holding the member key (default: from the mapping)."},
+        "merge_in_crm": {"description": "Pass mergeInCRM=true to Marketo (default False)."},
+        "mapping": {"description": "The mapping file (default ecbridge.yml)."},
+        "output_dir": {"description": "Where plan.csv, plan.html and audit.jsonl go (default reports/dedupe)."},
+        "start_id": {"description": "First lead id to scan (default 1)."},
+        "end_id": {"description": "Last lead id to scan (default: until scan_gap empty windows)."},
+        "scan_gap": {"description": "Stop after this many empty 300-id windows (default 20)."},
+        "calls_per_window": {"description": "Marketo calls per 20 s (default 50)."},
+        "max_in_flight": {"description": "Marketo calls in flight at once (default 5)."},
+    }
+
+    def _init_options(self, kwargs: dict[str, Any]) -> None:
+        super()._init_options(kwargs)
+        o = self.options
+        self.apply = process_bool_arg(o.get("apply") or False)
+        self.policy = str(o.get("policy") or MERGE).strip().lower()
+        if self.policy not in POLICIES:
+            raise TaskOptionsError(f"policy {self.policy!r} is not one of {', '.join(POLICIES)}")
+        try:
+            self.rule = WinnerRule.parse(o.get("winner_rule"))
+        except WinnerRuleError as error:
+            raise TaskOptionsError(str(error)) from None
+        self.by_member_key = process_bool_arg(o.get("by_member_key") or False)
+        self.merge_in_crm = process_bool_arg(o.get("merge_in_crm") or False)
+        self.output_dir = Path(o.get("output_dir") or "reports/dedupe")
+        self.start_id = int(o.get("start_id") or 1)
+        self.end_id = int(o["end_id"]) if o.get("end_id") not in (None, "") else None
+        self.scan_gap = int(o.get("scan_gap") or 20)
+        self.mapping_path = Path(o.get("mapping") or "ecbridge.yml")
+        self.member_key_field = o.get("member_key_field")
+        self.client_options = {"calls_per_window": int(o.get("calls_per_window") or 50),
+                               "max_in_flight": int(o.get("max_in_flight") or 5)}
+
+    def _member_key_field(self) -> str | None:
+        if self.member_key_field:
+            return str(self.member_key_field)
+        try:
+            mapping = load_mapping(self.mapping_path)
+        except MappingError:
+            return None
+        return next((f.name for f in mapping.marketo.lead.fields
+                     if f.source.scope == "member" and f.source.field == mapping.member.key_field), None)
+
+    def _run_task(self) -> None:
+        from rich.progress import Progress, TextColumn, TimeElapsedColumn
+
+        member_key = self._member_key_field()
+        fields = list(PERSON_FIELDS) + ([member_key] if member_key and member_key not in PERSON_FIELDS else [])
+        if self.by_member_key and not member_key:
+            raise TaskOptionsError("by_member_key needs member_key_field (or a mapping with a member key lead field)")
+        try:
+            client = MarketoClient.from_project(self.project_config, **self.client_options)
+        except MarketoCredentialsMissing as error:
+            raise TaskOptionsError(str(error)) from None
+        try:
+            with Progress(TextColumn("{task.description}"), TimeElapsedColumn(), transient=True) as bar:
+                scan = bar.add_task("Scanning persons")
+                persons = [person_from_lead(row, member_key) for row in scan_persons(
+                    client, fields, start_id=self.start_id, end_id=self.end_id, gap=self.scan_gap,
+                    progress=lambda n, last: bar.update(scan, description=f"Scanned {n} persons (ids to {last})"))]
+            clusters = find_clusters(persons, self.rule, by_member_key=self.by_member_key)
+            plan = make_plan(clusters, self.policy)
+            csv_path = write_csv(plan, self.output_dir / "plan.csv")
+            html_path = write_html(plan, self.output_dir / "plan.html")
+            self.logger.info(f"Scanned {len(persons)} persons: {len(clusters)} duplicate clusters holding "
+                             f"{sum(len(c.persons) for c in clusters)} persons (rule {self.rule})")
+            self.logger.info(f"Plan written to {csv_path} and {html_path}")
+            values: dict[str, Any] = {
+                "persons_scanned": len(persons), "clusters": len(clusters),
+                "persons_in_clusters": sum(len(c.persons) for c in clusters),
+                "policy": self.policy, "plan_csv": str(csv_path), "plan_html": str(html_path),
+                "applied": self.apply,
+            }
+            if self.apply:
+                audit = self.output_dir / "audit.jsonl"
+                applier = PlanApplier(client, audit, fields, merge_in_crm=self.merge_in_crm)
+                report = applier.apply(plan)
+                for outcome in report.outcomes:
+                    if outcome.result == "failed":
+                        self.logger.error(f"  {outcome.key}: {outcome.detail}")
+                values.update({
+                    "merged": report.count("merged"), "marked": report.count("marked"),
+                    "skipped": report.count("skipped"), "failed": report.count("failed"),
+                    "merge_calls": report.merge_calls, "audit_log": str(audit),
+                })
+                self.logger.info(f"Applied ({self.policy}): {values['merged']} merged, {values['marked']} marked, "
+                                 f"{values['skipped']} already done, {values['failed']} failed; audit log {audit}")
+                if report.stopped:
+                    raise CumulusCIFailure(f"dedupe stopped early: {report.stopped}")
+            else:
+                self.logger.info("Dry run: nothing changed in Marketo (apply: True carries out the plan)")
+            values["marketo_calls"] = client.counters().calls
+            self.return_values = values
+        except MarketoError as error:
+            raise CumulusCIFailure(f"Marketo: {error}") from None
+        finally:
+            client.close()

@@ -1,0 +1,174 @@
+"""``cci task run push_marketo``: the CumulusCI task over :class:`python_tasks.push.runner.PushRun`."""
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from cumulusci.core.exceptions import CumulusCIFailure, TaskOptionsError
+from cumulusci.core.utils import process_bool_arg
+from cumulusci.tasks.salesforce import BaseSalesforceApiTask
+
+from python_tasks.dedupe.winner import WinnerRule, WinnerRuleError
+from python_tasks.mapping import MappingError, load_mapping
+from python_tasks.marketo import MarketoClient, MarketoCredentialsMissing, MarketoError
+from python_tasks.push.lock import PushAlreadyRunning, RunLock
+from python_tasks.push.runner import PushOptions, PushRun, PushSummary
+from python_tasks.push.salesforce_io import SalesforceIO
+from python_tasks.push.schema import merge_describes
+from python_tasks.push.state import parse_duration
+
+DEFAULT_WATCH_SECONDS = 60
+
+
+class PushMarketo(BaseSalesforceApiTask):
+    task_docs = """
+Pushes the mapped member and order fields from Salesforce to Marketo: persons first (found by the
+mapping's lookup field and normalised email before anything is created), then one custom object
+record per order (deduplicated on the order number, linked to the person), then the person's
+order-derived fields. Each member and order gets its Marketo id, pushed-at time and any error
+written back. Only records changed since their last good push are sent, unless ``full`` is set.
+Orders whose member has not arrived are listed as waiting, with their age.
+"""
+
+    task_options = {
+        "mapping": {"description": "The mapping file (default ecbridge.yml)."},
+        "full": {"description": "Push every member and order, not only what changed (default False)."},
+        "watch": {"description": "Keep running and push what changed every N seconds: True for every "
+                                 f"{DEFAULT_WATCH_SECONDS} s, or a number of seconds. Stop with Ctrl-C."},
+        "max_cycles": {"description": "With watch: stop after this many pushes (default: run until stopped)."},
+        "waiting_older_than": {"description": "List only waiting orders older than this (e.g. 30m, 2h, 1d)."},
+        "chunk_size": {"description": "Persons per chunk: one Marketo call per phase (default 300)."},
+        "timezone": {"description": "Time zone for Salesforce datetimes sent to Marketo date fields (default UTC)."},
+        "winner_rule": {"description": "Rule picking the person to write when a lookup matches several "
+                                       "(default contact>lead>marketo_only;updated, as marketo_dedupe)."},
+        "write_back_grace": {"description": "Seconds added to the pushed-at mark to cover the write-back itself "
+                                            "(default 5)."},
+        "calls_per_window": {"description": "Marketo calls per 20 s this push may use (default 50, Adobe's advice)."},
+        "max_in_flight": {"description": "Marketo calls in flight at once (default 5)."},
+        "state_dir": {"description": "Directory for the run lock and the duplicate clusters file (default .ecbridge)."},
+    }
+
+    def _init_options(self, kwargs: dict[str, Any]) -> None:
+        super()._init_options(kwargs)
+        opts = self.options
+        self.mapping_path = Path(opts.get("mapping") or "ecbridge.yml")
+        self.full = process_bool_arg(opts.get("full") or False)
+        watch = opts.get("watch")
+        if watch in (None, "", False, "False", "false", "0", 0):
+            self.watch_seconds = None
+        elif watch in (True, "True", "true"):
+            self.watch_seconds = DEFAULT_WATCH_SECONDS
+        else:
+            try:
+                self.watch_seconds = float(watch)
+            except (TypeError, ValueError):
+                raise TaskOptionsError(f"watch: {watch!r} is neither True/False nor a number of seconds") from None
+            if self.watch_seconds <= 0:
+                raise TaskOptionsError("watch: the interval must be a positive number of seconds")
+        self.max_cycles = int(opts["max_cycles"]) if opts.get("max_cycles") not in (None, "") else None
+        try:
+            self.waiting_older_than = parse_duration(opts.get("waiting_older_than"))
+            grace = float(opts.get("write_back_grace") or 5)
+            self.winner_rule = WinnerRule.parse(opts.get("winner_rule"))
+        except (ValueError, WinnerRuleError) as error:
+            raise TaskOptionsError(str(error)) from None
+        self.chunk_size = int(opts.get("chunk_size") or 300)
+        if not 1 <= self.chunk_size <= 300:
+            raise TaskOptionsError("chunk_size must be 1..300 (Marketo takes at most 300 records a call)")
+        self.push_options = PushOptions(
+            full=self.full, chunk_size=self.chunk_size, grace=timedelta(seconds=grace),
+            tz=str(opts.get("timezone") or "UTC"), winner_rule=self.winner_rule,
+        )
+        self.state_dir = Path(opts.get("state_dir") or ".ecbridge")
+        self.push_options.clusters_file = self.state_dir / "push_duplicate_clusters.jsonl"
+        self.client_options = {
+            "calls_per_window": int(opts.get("calls_per_window") or 50),
+            "max_in_flight": int(opts.get("max_in_flight") or 5),
+        }
+
+    def _marketo_client(self) -> MarketoClient:
+        try:
+            return MarketoClient.from_project(self.project_config, **self.client_options)
+        except MarketoCredentialsMissing as error:
+            raise TaskOptionsError(str(error)) from None
+
+    def _run_task(self) -> None:
+        try:
+            mapping = load_mapping(self.mapping_path)
+        except MappingError as error:
+            raise TaskOptionsError(str(error)) from None
+        client = self._marketo_client()
+        sf = SalesforceIO(self.sf)
+        try:
+            with RunLock(self.state_dir, client.base_url):
+                schema = merge_describes(
+                    mapping, client.describe2(),
+                    [(co.api_name, client.describe_custom_object(co.api_name)) for co in mapping.marketo.custom_objects],
+                )
+                cycle = 0
+                while True:
+                    cycle += 1
+                    summary = self._one_push(mapping, sf, client, schema)
+                    if self.watch_seconds is None or (self.max_cycles and cycle >= self.max_cycles):
+                        break
+                    self.logger.info(f"Watching: next push in {self.watch_seconds:g} s (Ctrl-C to stop)")
+                    time.sleep(self.watch_seconds)
+                    self.push_options.full = False  # a full push once, then what changed
+        except PushAlreadyRunning as error:
+            raise CumulusCIFailure(str(error)) from None
+        except MarketoError as error:
+            raise CumulusCIFailure(f"Marketo: {error}") from None
+        finally:
+            client.close()
+        if summary.stopped:
+            raise CumulusCIFailure(f"push stopped early: {summary.stopped}")
+
+    def _one_push(self, mapping: Any, sf: SalesforceIO, client: MarketoClient, schema: Any) -> PushSummary:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        calls_before = client.counters().calls
+        sf_before = sf.calls
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      transient=True) as bar:
+            task_id = bar.add_task("Pushing persons", total=None)
+
+            def progress(phase: str, done: int, total: int) -> None:
+                bar.update(task_id, completed=done, total=total)
+
+            run = PushRun(mapping, sf, client, schema, self.push_options, progress=progress, log=self.logger.warning)
+            summary = run.run(self.waiting_older_than)
+        values = summary.as_return_values(client.counters().calls - calls_before, sf.calls - sf_before)
+        self.return_values = values
+        self._log_summary(summary, values)
+        return summary
+
+    def _log_summary(self, s: PushSummary, values: dict[str, Any]) -> None:
+        log = self.logger
+        log.info(f"Read {s.members_read} members and {s.orders_read} orders from Salesforce")
+        log.info(f"Persons: {s.persons_created} created, {s.persons_updated} updated, "
+                 f"{s.persons_unchanged} unchanged, {len(s.persons_skipped)} skipped")
+        for who, why in s.persons_skipped[:50]:
+            log.warning(f"  person {who} skipped: {why}")
+        log.info(f"Orders: {s.orders_pushed} pushed, {len(s.orders_skipped)} skipped, {len(s.waiting)} waiting "
+                 "for their member")
+        for who, why in s.orders_skipped[:50]:
+            log.warning(f"  order {who} skipped: {why}")
+        for w in s.waiting[:50]:
+            log.info(f"  order {w.order_number} waits for member {w.member_key} since {_age(w.age)}")
+        if s.duplicate_clusters:
+            log.warning(f"{len(s.duplicate_clusters)} lookups matched several persons: wrote to the best one and "
+                        f"recorded the clusters in {self.push_options.clusters_file} (run marketo_dedupe)")
+        for record_id, text in s.write_back_failures[:50]:
+            log.error(f"  write-back to Salesforce failed for {record_id}: {text}")
+        log.info(f"API calls: Marketo {values['marketo_calls']}, Salesforce {values['salesforce_calls']}")
+
+
+def _age(age: timedelta) -> str:
+    seconds = int(age.total_seconds())
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    if seconds < 86400:
+        return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+    return f"{seconds // 86400} d {seconds % 86400 // 3600} h"
