@@ -106,22 +106,30 @@ class SharedPacer:
     def in_flight(self) -> int:
         return self._in_flight
 
+    def _admit(self, now: float) -> bool:
+        """Take a slot if the limits allow it now (caller holds the condition)."""
+        settings = self.settings
+        horizon = now - settings.window_seconds
+        while self._ended and self._ended[0] <= horizon:
+            self._ended.popleft()
+        if self._in_flight < settings.max_in_flight and self._in_flight + len(self._ended) < settings.calls_per_window:
+            self._in_flight += 1
+            self.stats.admitted += 1
+            self.stats.peak_in_flight = max(self.stats.peak_in_flight, self._in_flight)
+            return True
+        return False
+
+    def try_acquire(self) -> bool:
+        with self._condition:
+            return self._admit(self._clock())
+
     def acquire(self) -> None:
         waited_since: float | None = None
         with self._condition:
             while True:
                 now = self._clock()
                 settings = self.settings
-                horizon = now - settings.window_seconds
-                while self._ended and self._ended[0] <= horizon:
-                    self._ended.popleft()
-                if (
-                    self._in_flight < settings.max_in_flight
-                    and self._in_flight + len(self._ended) < settings.calls_per_window
-                ):
-                    self._in_flight += 1
-                    self.stats.admitted += 1
-                    self.stats.peak_in_flight = max(self.stats.peak_in_flight, self._in_flight)
+                if self._admit(now):
                     if waited_since is not None:
                         self.stats.waits += 1
                         self.stats.waited_seconds += now - waited_since
