@@ -60,8 +60,8 @@ def test_apply_merge_leaves_one_person_per_email_with_history_and_nobody_deleted
     assert winners["email:taro@example.jp"] == ids["contact_taro"], "a contact beats a Marketo-only person"
     assert winners["email:hanako@example.jp"] == ids["contact_hanako"], "a contact beats a lead"
     jiro = next(c for c in clusters if c.key == "email:jiro@example.jp")
-    newest = max(jiro.persons, key=lambda p: (p.updated_at, p.id))
-    assert jiro.winner.id == newest.id, "between two leads the most recently updated wins"
+    newest = min(jiro.persons, key=lambda p: (-p.updated_at.timestamp(), p.id))
+    assert jiro.winner.id == newest.id, "between two leads the most recently updated (then lowest id) wins"
     plan = make_plan(clusters, MERGE)
     write_csv(plan, tmp_path / "plan.csv")
     losers = [l.id for c in clusters for l in c.losers]
