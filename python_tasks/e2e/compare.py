@@ -38,6 +38,7 @@ class DuplicateScenarioPerson:
     email: str
     person_id: int
     activity_ids: list[int] = field(default_factory=list)
+    crm_person_id: int | None = None  # the person the CRM sync created for the same shopper, if any
 
 
 @dataclass
@@ -299,6 +300,9 @@ def compare_marketo(
     date_field = next((spec.sf_field for spec in schema.order_fields.values() if spec.type == "datetime"), None)
     leads_by_email: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for lead in mkto.leads:
+        if lead.get("ecbSupersededBy"):  # the dedupe task's "mark" policy: kept, excluded, routed to the winner
+            result.bump("persons marked as superseded")
+            continue
         leads_by_email[normalise_email(lead.get("email"))].append(lead)
     orders_by_member: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for order in sf.orders:
@@ -393,20 +397,30 @@ def compare_marketo(
         result.bump("duplicate-scenario persons")
         still_there = mkto.persons_by_id.get(person.person_id)
         survivors = leads_by_email.get(normalise_email(person.email), [])
-        if still_there is not None and not still_there.get("ecbSupersededBy"):
+        survivor_ids = sorted(int(lead["id"]) for lead in survivors)
+        marked = bool(still_there and still_there.get("ecbSupersededBy"))
+        if person.crm_person_id is None and survivor_ids == [person.person_id]:
+            result.bump("duplicate-scenario persons kept as the one person")  # prevented: push updated it
+        elif person.crm_person_id is not None and survivor_ids and person.crm_person_id not in survivor_ids:
+            result.add("marketo.duplicate.wrong-winner", person.email,
+                       "the CRM-synced person did not survive (the winner rule prefers it)",
+                       expected=person.crm_person_id, actual=survivor_ids)
+            continue
+        elif still_there is not None and not marked:
             result.add("marketo.duplicate.not-merged", person.email,
                        f"the Marketo-only person {person.person_id} is still a separate person",
                        expected="merged", actual=f"person {person.person_id} present")
             continue
-        if not survivors:
+        elif not survivors:
             result.add("marketo.duplicate.lost", person.email,
                        f"the Marketo-only person {person.person_id} is gone and no person has its email")
             continue
-        result.bump("duplicate-scenario persons merged")
+        else:
+            result.bump("duplicate-scenario persons merged" if not marked else "duplicate-scenario persons marked")
         missing = [activity for activity in person.activity_ids if activity not in all_activity_ids]
         if missing:
             result.add("marketo.duplicate.history-lost", person.email,
-                       f"{len(missing)} activities of person {person.person_id} are gone after the merge",
+                       f"{len(missing)} activities of person {person.person_id} are gone",
                        field="activities", expected=person.activity_ids, actual=sorted(set(person.activity_ids) - set(missing)))
         else:
             result.bump("duplicate-scenario histories kept")

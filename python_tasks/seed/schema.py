@@ -5,11 +5,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from python_tasks.mapping import Mapping, MappingError, load_mapping
 
 
 class PayloadSchemaError(Exception):
-    """The mapping file does not say what the seeding needs (named section and key)."""
+    """The mapping file is not valid (the message lists every problem with file and line)."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,7 @@ class PayloadSchema:
     marketo_lookup_field: str = "email"
     marketo_lead_fields: dict[str, str] = field(default_factory=dict)
     marketo_custom_objects: dict[str, dict[str, Any]] = field(default_factory=dict)
+    ingest_error_object: str = "EC_Ingest_Error__c"
 
     def sf_member_field(self, payload_name: str) -> str:
         return self.member_fields[payload_name].sf_field
@@ -56,80 +57,71 @@ class PayloadSchema:
         return self.order_fields[payload_name].sf_field
 
 
-def _section(document: dict[str, Any], path: str, source: Path) -> Any:
-    node: Any = document
-    for part in path.split("."):
-        if not isinstance(node, dict) or part not in node:
-            raise PayloadSchemaError(f"{source}: missing `{path}` (needed to build EC events)")
-        node = node[part]
-    return node
-
-
-def _fields(raw: dict[str, Any], where: str, source: Path) -> dict[str, PayloadField]:
-    if not isinstance(raw, dict) or not raw:
-        raise PayloadSchemaError(f"{source}: `{where}` must map EC field names to Salesforce fields")
-    result: dict[str, PayloadField] = {}
-    for name, spec in raw.items():
-        if not isinstance(spec, dict) or "field" not in spec or "type" not in spec:
-            raise PayloadSchemaError(f"{source}: `{where}.{name}` needs `field` and `type`")
-        result[str(name)] = PayloadField(
-            name=str(name),
-            sf_field=str(spec["field"]),
-            type=str(spec["type"]),
-            required=bool(spec.get("required", False)),
-            length=int(spec["length"]) if spec.get("length") is not None else None,
-            values=tuple(str(value) for value in spec.get("values", []) or []),
+def _fields(mappings: Any) -> dict[str, PayloadField]:
+    return {
+        f.ec_name: PayloadField(
+            name=f.ec_name,
+            sf_field=f.sf_field,
+            type=str(f.type.value),
+            required=bool(f.required),
+            length=f.length,
+            values=tuple(f.values),
         )
-    return result
+        for f in mappings
+    }
+
+
+def _custom_object(co: Any) -> dict[str, Any]:
+    fields: dict[str, dict[str, Any]] = {}
+    for f in co.fields:
+        spec: dict[str, Any] = {"from": str(f.source)}
+        if f.source.aggregate:
+            spec["aggregate"] = f.source.aggregate
+            spec["separator"] = f.source.separator
+        fields[f.name] = spec
+    return {
+        "source": co.source,
+        "dedupe_field": co.dedupe_field,
+        "link": {"field": co.link_field, "lead_field": co.lead_link_field},
+        "fields": fields,
+    }
+
+
+def schema_from_mapping(mapping: Mapping) -> PayloadSchema:
+    """The seeding's view of a validated mapping (python_tasks.mapping.load_mapping)."""
+    member, order, line = mapping.member, mapping.order, mapping.order_line
+    return PayloadSchema(
+        member_object=member.object_name,
+        member_key=member.key.ec_name,
+        member_email=member.email.ec_name,
+        member_fields=_fields(member.fields),
+        order_object=order.object_name,
+        order_key=order.key.ec_name,
+        order_member_key=order.member_key.ec_name,
+        order_member_lookup=order.member_lookup,
+        order_last_product_name=order.last_product_name,
+        order_fields=_fields(order.fields),
+        line_object=line.object_name,
+        line_source=line.source,
+        line_order_lookup=line.order_lookup,
+        line_key_field=line.key_field,
+        line_fields=_fields(line.fields),
+        last_event_at=mapping.last_event_at,
+        write_back={
+            "marketo_id": mapping.write_back.marketo_id,
+            "pushed_at": mapping.write_back.pushed_at,
+            "error": mapping.write_back.error,
+        },
+        marketo_lookup_field=mapping.marketo.lead.lookup_field,
+        marketo_lead_fields={f.name: str(f.source) for f in mapping.marketo.lead.fields},
+        marketo_custom_objects={co.api_name: _custom_object(co) for co in mapping.marketo.custom_objects},
+        ingest_error_object=mapping.ingest_error.object_name,
+    )
 
 
 def load_payload_schema(path: Path | str) -> PayloadSchema:
-    """Read the EC payload part of the mapping file (ecbridge.yml)."""
-    source = Path(path)
+    """Load and validate the mapping file (ecbridge.yml); MappingError lists every problem with its line."""
     try:
-        document = yaml.safe_load(source.read_text(encoding="utf-8"))
-    except FileNotFoundError as error:
-        raise PayloadSchemaError(f"mapping file not found: {source}") from error
-    except yaml.YAMLError as error:
-        raise PayloadSchemaError(f"{source}: not valid YAML: {error}") from error
-    if not isinstance(document, dict):
-        raise PayloadSchemaError(f"{source}: expected a mapping at the top level")
-    member = _section(document, "salesforce.member", source)
-    order = _section(document, "salesforce.order", source)
-    line = _section(document, "salesforce.order_line", source)
-    marketo = document.get("marketo") or {}
-    lead = marketo.get("lead") or {}
-    lead_fields = {
-        str(name): str(spec.get("from")) for name, spec in (lead.get("fields") or {}).items() if isinstance(spec, dict)
-    }
-    schema = PayloadSchema(
-        member_object=str(member.get("object", "Contact")),
-        member_key=str(_section(member, "key", source)),
-        member_email=str(member.get("email", "email")),
-        member_fields=_fields(member.get("fields"), "salesforce.member.fields", source),
-        order_object=str(order.get("object", "EC_Order__c")),
-        order_key=str(_section(order, "key", source)),
-        order_member_key=str(_section(order, "member_key", source)),
-        order_member_lookup=str(order.get("member_lookup", "Member__c")),
-        order_last_product_name=order.get("last_product_name"),
-        order_fields=_fields(order.get("fields"), "salesforce.order.fields", source),
-        line_object=str(line.get("object", "EC_Order_Line__c")),
-        line_source=str(line.get("source", "lines")),
-        line_order_lookup=str(line.get("order_lookup", "Order__c")),
-        line_key_field=str(line.get("key_field", "Line_Key__c")),
-        line_fields=_fields(line.get("fields"), "salesforce.order_line.fields", source),
-        last_event_at=(document["salesforce"].get("tracking") or {}).get("last_event_at"),
-        write_back=dict(document["salesforce"].get("write_back") or {}),
-        marketo_lookup_field=str(lead.get("lookup_field", "email")),
-        marketo_lead_fields=lead_fields,
-        marketo_custom_objects=dict(marketo.get("custom_objects") or {}),
-    )
-    for role, fields, key in (
-        ("member key", schema.member_fields, schema.member_key),
-        ("member email", schema.member_fields, schema.member_email),
-        ("order key", schema.order_fields, schema.order_key),
-        ("order member key", schema.order_fields, schema.order_member_key),
-    ):
-        if key not in fields:
-            raise PayloadSchemaError(f"{source}: the {role} `{key}` is not one of the mapped fields {sorted(fields)}")
-    return schema
+        return schema_from_mapping(load_mapping(path))
+    except MappingError as error:
+        raise PayloadSchemaError(str(error)) from error

@@ -99,7 +99,7 @@ def perfect_world(events, schema):
         for p in events if not p.valid
     ]
     sf = SalesforceSnapshot(members=members, members_by_email=list(members), orders=orders, lines=lines, ingest_errors=errors)
-    old = DuplicateScenarioPerson(member_key=members[0]["EC_Member_Id__c"], email=members[0]["Email"].upper(), person_id=9001, activity_ids=[501, 502])
+    old = DuplicateScenarioPerson(member_key=members[0]["EC_Member_Id__c"], email=members[0]["Email"].upper(), person_id=9001, activity_ids=[501, 502], crm_person_id=1000)
     mkto = MarketoSnapshot(
         leads=leads, custom_objects={"ecOrder_c": cos}, persons_by_id={9001: None},
         activities=[{"id": 501, "leadId": leads[0]["id"]}, {"id": 502, "leadId": leads[0]["id"]}, {"id": 777, "leadId": leads[0]["id"]}],
@@ -202,6 +202,7 @@ def test_an_unmerged_or_deleted_old_person_and_lost_history_are_reported(events,
     assert "marketo.duplicate.not-merged" in checks(compare_all(events, sf, still, schema, dups))
     marked = copy.deepcopy(mkto)
     marked.persons_by_id = {9001: {"id": 9001, "ecbSupersededBy": 1000}}
+    marked.leads.append({"id": 9001, "email": dups[0].email, "ecbSupersededBy": 1000})
     assert compare_all(events, sf, marked, schema, dups).ok, "the mark policy keeps the person, flagged"
     lost = copy.deepcopy(mkto)
     lost.activities = [a for a in lost.activities if a["id"] != 502]
@@ -210,3 +211,20 @@ def test_an_unmerged_or_deleted_old_person_and_lost_history_are_reported(events,
     gone = copy.deepcopy(mkto)
     gone.leads = [lead for lead in gone.leads if lead["email"].lower() != dups[0].email.lower()]
     assert "marketo.duplicate.lost" in checks(compare_all(events, sf, gone, schema, dups))
+    wrong = copy.deepcopy(mkto)
+    wrong.leads[0]["id"] = 9001  # the Marketo-only person survived instead of the CRM-synced one
+    assert "marketo.duplicate.wrong-winner" in checks(compare_all(events, sf, wrong, schema, dups))
+
+
+def test_without_a_crm_duplicate_the_old_person_may_simply_be_the_person(events, schema) -> None:
+    sf, mkto, dups = perfect_world(events, schema)
+    dups[0].crm_person_id = None
+    mkto.leads[0]["id"] = 9001
+    sf.members[0]["Marketo_Id__c"] = "9001"
+    mkto.persons_by_id = {9001: mkto.leads[0]}
+    for record in mkto.custom_objects["ecOrder_c"]:
+        if record["leadId"] == 1000:
+            record["leadId"] = 9001
+    result = compare_all(events, sf, mkto, schema, dups)
+    assert result.ok, result.mismatches
+    assert result.counts["duplicate-scenario persons kept as the one person"] == 1
