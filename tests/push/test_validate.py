@@ -1,0 +1,89 @@
+"""validate_mapping's checks, against the local Marketo's describes and the org's field shapes."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from python_tasks.mapping import load_mapping, parse_mapping
+from python_tasks.push.schema import MarketoSchema
+from python_tasks.validate import MappingValidator, SfFieldInfo, sf_fields_from_force_app
+
+ROOT = Path(__file__).resolve().parents[2]
+STANDARD_CONTACT = {
+    "id": SfFieldInfo("Id", "id", 18, False), "email": SfFieldInfo("Email", "email", 80),
+    "firstname": SfFieldInfo("FirstName", "string", 40), "lastname": SfFieldInfo("LastName", "string", 80),
+    "phone": SfFieldInfo("Phone", "phone", 40), "birthdate": SfFieldInfo("Birthdate", "date"),
+}
+DESCRIBE_TYPES = {"Text": "string", "Email": "email", "Date": "date", "DateTime": "datetime", "Currency": "currency",
+                  "Number": "double", "Checkbox": "boolean", "Picklist": "picklist", "Lookup": "reference",
+                  "LongTextArea": "textarea"}
+
+
+def org_fields(mapping):
+    """What the org describes after the generated metadata is deployed."""
+    objects = {mapping.member.object_name: dict(STANDARD_CONTACT)}
+    for f in mapping.salesforce_fields():
+        if f.is_custom or f.object_name != "Contact":
+            objects.setdefault(f.object_name, {})[f.name.lower()] = SfFieldInfo(
+                f.name, DESCRIBE_TYPES[f.metadata_type], f.length, True, f.scale)
+    return objects
+
+
+@pytest.fixture
+def marketo_side(marketo_client):
+    fields, searchable = MarketoSchema.lead_fields_from_describe2(marketo_client.describe2())
+    return MarketoSchema(lead=fields, searchable=searchable), {"ecOrder_c": marketo_client.describe_custom_object("ecOrder_c")}
+
+
+def test_the_shipped_mapping_is_valid_against_both_schemas(marketo_side) -> None:
+    mapping = load_mapping(ROOT / "ecbridge.yml")
+    schema, cos = marketo_side
+    assert MappingValidator(mapping, org_fields(mapping), schema, cos).run() == []
+
+
+def test_every_problem_names_its_mapping_line_and_a_fix(marketo_side) -> None:
+    text = (ROOT / "ecbridge.yml").read_text(encoding="utf-8")
+    text = text.replace("lastProductName: { from: last_order.Last_Product_Name__c }",
+                        "lastProductNam: { from: last_order.Last_Product_Name__c }")
+    text = text.replace("phone: { from: member.Phone }", "phone: { from: member.Birthdate }")
+    text = text.replace("lookup_field: email", "lookup_field: lastOrderNumber")
+    text = text.replace("lastOrderNumber: { from: last_order.Order_Number__c }",
+                        "lastOrderNumber: { from: last_order.Order_Number__c }\n      unsubscribed: { from: member.EC_Email_Opt_In__c }")
+    mapping = parse_mapping(text, "ecbridge.yml")
+    schema, cos = marketo_side
+    fields = org_fields(mapping)
+    fields["EC_Order__c"]["order_number__c"] = SfFieldInfo("Order_Number__c", "string", 100)
+    problems = MappingValidator(mapping, fields, schema, cos).run()
+    lines = text.splitlines()
+    by_path = {p.path: p for p in problems}
+    wrong_name = by_path["marketo.lead.fields.lastProductNam"]
+    assert "does not exist in Marketo" in wrong_name.message and "lastProductName" in wrong_name.fix
+    assert "lastProductNam:" in lines[wrong_name.line - 1]
+    wrong_type = by_path["marketo.lead.fields.phone"]
+    assert "date" in wrong_type.message and "phone" in lines[wrong_type.line - 1]
+    assert "not searchable" in by_path["marketo.lead.lookup_field"].message
+    too_long = by_path["marketo.lead.fields.lastOrderNumber"]
+    assert "100 characters" in too_long.message and "64" in too_long.message
+    assert all(p.fix for p in problems)
+
+
+def test_missing_fields_and_custom_object_are_reported(marketo_side) -> None:
+    mapping = load_mapping(ROOT / "ecbridge.yml")
+    schema, _ = marketo_side
+    fields = org_fields(mapping)
+    del fields["EC_Order__c"]["marketo_pushed_at__c"]
+    problems = MappingValidator(mapping, fields, schema, {"ecOrder_c": None}).run()
+    text = "\n".join(str(p) for p in problems)
+    assert "EC_Order__c.Marketo_Pushed_At__c does not exist" in text and "generate_apex" in text
+    assert "ecOrder_c does not exist" in text
+
+
+def test_force_app_fields_are_read_from_generated_metadata(tmp_path) -> None:
+    folder = tmp_path / "main" / "default" / "objects" / "EC_Order__c" / "fields"
+    folder.mkdir(parents=True)
+    (folder / "Order_Number__c.field-meta.xml").write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<CustomField xmlns="http://soap.sforce.com/2006/04/metadata">'
+        "<fullName>Order_Number__c</fullName><length>64</length><type>Text</type></CustomField>")
+    fields = sf_fields_from_force_app(tmp_path, "EC_Order__c")
+    assert fields["order_number__c"] == SfFieldInfo("Order_Number__c", "string", 64, True, None)
