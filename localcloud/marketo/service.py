@@ -297,7 +297,7 @@ class MarketoService:
         if token is None and self._settings.accept_access_token_query_param:
             token = params.get("access_token")
         if not token:
-            return failure(request_id, "600", "Access token not specified")
+            return failure(request_id, "600", "Empty access token")
         verdict = self.identity.check(token)
         if verdict == TokenCheck.INVALID:
             return failure(request_id, "601", "Access token invalid")

@@ -33,6 +33,7 @@ class Api:
         self.handle = handle
         self.session = requests.Session()
         self.session.verify = str(handle.ca_bundle)
+        self.session.trust_env = False  # REQUESTS_CA_BUNDLE in the environment would override `verify`
         self._token: str | None = None
 
     def token(self, fresh: bool = False) -> str:
