@@ -219,14 +219,16 @@ class MarketoTransport:
                     self.counters.records(records)
                 return result
 
-            if error.code in TOKEN_RETRY_CODES and refreshes < TOKEN_REFRESHES_PER_CALL:
-                refreshes += 1
-                attempt -= 1  # a refreshed token is not a spent attempt
+            token_rejected = error.code in TOKEN_RETRY_CODES
+            if token_rejected:
                 self.tokens.invalidate(token)
-                self.counters.retry(cause)
-                log.info("Marketo token rejected on %s (%s); fetching a new one", label, error.code)
-                continue
-            retryable = (
+                if refreshes < TOKEN_REFRESHES_PER_CALL:
+                    refreshes += 1
+                    attempt -= 1  # the first refreshes are not spent attempts
+                    self.counters.retry(cause)
+                    log.info("Marketo token rejected on %s (%s); fetching a new one", label, error.code)
+                    continue
+            retryable = token_rejected or (
                 (error.code is not None and (error.code in self.retry.retry_codes or error.code in extra_retry_codes))
                 or (error.code is None and error.http_status in self.retry.retry_http_statuses)
                 or (error.code is None and error.http_status is None and isinstance(error, MarketoTransientError))

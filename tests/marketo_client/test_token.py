@@ -32,11 +32,13 @@ def test_a_rejected_token_is_replaced_and_the_call_repeated(marketo, client, cod
 
 
 def test_a_token_that_keeps_being_rejected_ends_in_an_auth_error(marketo, client) -> None:
-    marketo.on("GET", "/rest/v1/leads/describe2.json", *[failure("601")] * 5)
+    marketo.on("GET", "/rest/v1/leads/describe2.json", *[failure("601")] * 20)
     with pytest.raises(MarketoAuthError) as caught:
         client.describe2()
     assert caught.value.code == "601"
-    assert len(marketo.calls()) == 3, "two refreshes, then give up"
+    # two free refreshes, then each new token costs one of the 4 attempts (with backoff)
+    assert len(marketo.calls()) == 2 + 4
+    assert len(marketo.token_requests) == 6
 
 
 def test_many_threads_needing_a_token_cause_one_fetch(marketo, make_client) -> None:
