@@ -3,7 +3,9 @@
 Every cluster is re-read just before it is acted on, so a plan applied twice, or a run stopped and
 started again, skips what is already done (losers already merged away, already marked). A merge
 Marketo refuses is reported with its cause and the other clusters go on. Every action, done,
-skipped or failed, is one JSON line in the audit log with the persons before and after.
+skipped or failed, is one JSON line in the audit log with the persons before and after; before each
+merge call an intent line (``result: started``) is written, so a run killed between the call and
+its outcome line still leaves a trace of the merge it sent.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from python_tasks.dedupe.plan import MARK, MERGE, SUPERSEDED_FIELD, PlannedClust
 from python_tasks.marketo.errors import MarketoError, MarketoQuotaExceeded
 
 MAX_LOSERS_PER_MERGE = 25
+GROUP = 100  # clusters read before and after together (one read call per 300 persons)
 
 
 @dataclass
@@ -74,41 +77,58 @@ class PlanApplier:
         with self.audit_path.open("a", encoding="utf-8") as handle:
             merges = [p for p in plan if p.policy == MERGE]
             marks = [p for p in plan if p.policy == MARK]
-            for done, planned in enumerate(merges, 1):
+            done = 0
+            for start in range(0, len(merges), GROUP):
+                group = merges[start:start + GROUP]
                 try:
-                    self._merge(handle, planned)
+                    self._merge_group(handle, group)
                 except MarketoQuotaExceeded as quota:
                     self.report.stopped = str(quota)
                     break
+                done += len(group)
                 self.progress(done, len(plan))
             if marks and not self.report.stopped:
                 self._mark(handle, marks)
         return self.report
 
-    def _merge(self, handle: Any, planned: PlannedCluster) -> None:
-        winner = planned.winner.id
-        losers = [p.id for p in planned.acted_losers]
-        before = self._read([winner, *losers])
-        present = [i for i in losers if i in before]
-        if winner not in before:
-            outcome = ClusterOutcome(planned.key, MERGE, winner, losers, "failed",
-                                     f"winner {winner} no longer exists; scan again to re-plan this cluster")
-        elif not present:
-            outcome = ClusterOutcome(planned.key, MERGE, winner, losers, "skipped", "already merged")
-        else:
+    def _merge_group(self, handle: Any, group: Sequence[PlannedCluster]) -> None:
+        """Read the group's persons once, merge cluster by cluster (an intent line in the audit log
+        before each merge call), read them again and log each outcome with before and after."""
+        before = self._read([i for p in group for i in [p.winner.id, *(l.id for l in p.acted_losers)]])
+        pending: list[tuple[PlannedCluster, list[int], list[str], MarketoError | None]] = []
+        for planned in group:
+            winner = planned.winner.id
+            losers = [p.id for p in planned.acted_losers]
+            present = [i for i in losers if i in before]
+            if winner not in before:
+                self._finish(handle, planned, ClusterOutcome(
+                    planned.key, MERGE, winner, losers, "failed",
+                    f"winner {winner} no longer exists; scan again to re-plan this cluster"), before, {})
+                continue
+            if not present:
+                self._finish(handle, planned, ClusterOutcome(planned.key, MERGE, winner, losers, "skipped",
+                                                             "already merged"), before, {})
+                continue
+            self._audit(handle, planned, ClusterOutcome(planned.key, MERGE, winner, present, "started"),
+                        {i: before.get(i) for i in [winner, *present]}, {}, {"merge_in_crm": self.merge_in_crm})
             request_ids: list[str] = []
-            error = None
+            error: MarketoError | None = None
             for start in range(0, len(present), MAX_LOSERS_PER_MERGE):
-                chunk = present[start:start + MAX_LOSERS_PER_MERGE]
                 try:
                     self.report.merge_calls += 1
-                    request_ids.append(self.client.merge_leads(winner, chunk, self.merge_in_crm))
+                    request_ids.append(self.client.merge_leads(winner, present[start:start + MAX_LOSERS_PER_MERGE],
+                                                               self.merge_in_crm))
                 except MarketoQuotaExceeded:
                     raise
                 except MarketoError as exc:
                     error = exc
                     break
-            after = self._read([winner, *present])
+            pending.append((planned, present, request_ids, error))
+        if not pending:
+            return
+        after = self._read([i for planned, present, _, _ in pending for i in [planned.winner.id, *present]])
+        for planned, present, request_ids, error in pending:
+            winner = planned.winner.id
             merged = [i for i in present if i not in after]
             if error is None:
                 outcome = ClusterOutcome(planned.key, MERGE, winner, present, "merged",
@@ -116,11 +136,16 @@ class PlanApplier:
             else:
                 outcome = ClusterOutcome(planned.key, MERGE, winner, present, "failed",
                                          f"{error} ({len(merged)} of {len(present)} merged before it)")
-            self.report.outcomes.append(outcome)
-            self._audit(handle, planned, outcome, before, after, {"merge_in_crm": self.merge_in_crm})
-            return
+            ids = [winner, *present]
+            self._finish(handle, planned, outcome, {i: before.get(i) for i in ids}, {i: after.get(i) for i in ids},
+                         {"merge_in_crm": self.merge_in_crm})
+
+    def _finish(self, handle: Any, planned: PlannedCluster, outcome: ClusterOutcome, before: dict[int, Any],
+                after: dict[int, Any], extra: dict[str, Any] | None = None) -> None:
         self.report.outcomes.append(outcome)
-        self._audit(handle, planned, outcome, before, before)
+        ids = [outcome.winner, *outcome.losers]
+        self._audit(handle, planned, outcome, {i: before.get(i) for i in ids},
+                    {i: after.get(i) for i in ids} if after else {i: before.get(i) for i in ids}, extra)
 
     def _mark(self, handle: Any, plans: Sequence[PlannedCluster]) -> None:
         ids = [i for p in plans for i in [p.winner.id, *(c.person_id for c in p.changes)]]
