@@ -172,7 +172,8 @@ def test_invalid_events_not_logged_or_with_the_wrong_reason_are_reported(events,
 
 def test_marketo_differences_are_reported_record_by_record(events, schema) -> None:
     sf, mkto, dups = perfect_world(events, schema)
-    mkto.leads[1]["lastProductName"] = "違う商品"
+    buyer = next(lead for lead in mkto.leads if lead["lastProductName"])
+    buyer["lastProductName"] = "違う商品"
     mkto.leads.append(dict(mkto.leads[2], id=5555, email=mkto.leads[2]["email"].upper()))  # a second person, same email
     mkto.custom_objects["ecOrder_c"].pop(0)
     mkto.custom_objects["ecOrder_c"][0]["lineCount"] += 1
@@ -189,7 +190,8 @@ def test_marketo_differences_are_reported_record_by_record(events, schema) -> No
 def test_marketo_datetimes_compare_to_the_second_and_currency_as_numbers(events, schema) -> None:
     sf, mkto, dups = perfect_world(events, schema)
     assert compare_all(events, sf, mkto, schema, dups).ok
-    mkto.leads[0]["lastOrderDate"] = mkto.leads[0]["lastOrderDate"] and mkto.leads[0]["lastOrderDate"].replace("Z", "+09:00")
+    buyer = next(lead for lead in mkto.leads if lead["lastOrderDate"])
+    buyer["lastOrderDate"] = buyer["lastOrderDate"].replace("Z", "+09:00")
     assert not compare_all(events, sf, mkto, schema, dups).ok
     assert normalise("5500", "currency") == normalise(5500.0, "currency")
     assert normalise("2026-01-01T00:00:00.000+0000", "datetime") == normalise("2026-01-01T09:00:00+09:00", "datetime")
