@@ -1,66 +1,321 @@
-"""Schema registry: standard objects (from a fixture) and custom objects/fields from metadata."""
+"""Schema registry: standard objects (from the shipped fixture) and custom objects/fields that
+metadata deploys add. Names are case-insensitive everywhere; the canonical spelling is the one
+the object or field was defined with."""
 
 from __future__ import annotations
 
-from typing import Any
+import copy
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable
+
+from .errors import InvalidFieldError, InvalidTypeError
+from .fieldtypes import custom_field_describe, field_describe, system_field_describes
+from .specs import CustomFieldSpec, CustomObjectSpec
+
+FIXTURE = Path(__file__).parent / "fixtures" / "standard_objects.json"
+
+GLOBAL_KEYS = (
+    "activateable", "associateEntityType", "associateParentEntity", "createable", "custom",
+    "customSetting", "deepCloneable", "deletable", "deprecatedAndHidden", "feedEnabled", "hasSubtypes",
+    "isInterface", "isSubtype", "keyPrefix", "label", "labelPlural", "layoutable", "mergeable",
+    "mruEnabled", "name", "queryable", "replicateable", "retrieveable", "searchable", "triggerable",
+    "undeletable", "updateable",
+)
+
+
+@lru_cache(maxsize=1)
+def _fixture() -> dict[str, Any]:
+    return json.loads(FIXTURE.read_text())
 
 
 class FieldDef:
-    """One field. ``describe`` is its describe dict; attributes mirror the keys the engine uses."""
+    """One field; ``describe`` is its (private-key-free) describe dict."""
 
-    name: str
-    type: str
-    length: int
-    nillable: bool
-    unique: bool
-    external_id: bool
-    reference_to: list[str]
-    relationship_name: str | None
-    createable: bool
-    updateable: bool
-    calculated: bool
-    describe: dict[str, Any]
+    __slots__ = ("raw", "name", "lower", "type", "length", "nillable", "unique", "external_id",
+                 "reference_to", "relationship_name", "child_relationship_name", "createable",
+                 "updateable", "calculated", "precision", "scale", "case_sensitive", "label",
+                 "defaulted_on_create", "default_value", "restricted_picklist", "picklist_values",
+                 "auto_number", "cascade_delete", "polymorphic", "custom", "column")
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self.raw = raw
+        self.name: str = raw["name"]
+        self.lower = self.name.lower()
+        self.type: str = raw["type"]
+        self.length: int = int(raw.get("length") or 0)
+        self.nillable: bool = bool(raw.get("nillable"))
+        self.unique: bool = bool(raw.get("unique"))
+        self.external_id: bool = bool(raw.get("externalId"))
+        self.reference_to: list[str] = list(raw.get("referenceTo") or [])
+        self.relationship_name: str | None = raw.get("relationshipName")
+        self.child_relationship_name: str | None = raw.get("_childRelationshipName")
+        self.createable: bool = bool(raw.get("createable"))
+        self.updateable: bool = bool(raw.get("updateable"))
+        self.calculated: bool = bool(raw.get("calculated"))
+        self.precision: int = int(raw.get("precision") or 0)
+        self.scale: int = int(raw.get("scale") or 0)
+        self.case_sensitive: bool = bool(raw.get("caseSensitive"))
+        self.label: str = raw.get("label") or self.name
+        self.defaulted_on_create: bool = bool(raw.get("defaultedOnCreate"))
+        self.default_value: Any = raw.get("defaultValue")
+        self.restricted_picklist: bool = bool(raw.get("restrictedPicklist"))
+        self.picklist_values: list[str] = [p["value"] for p in raw.get("picklistValues") or [] if p.get("active", True)]
+        self.auto_number: bool = bool(raw.get("autoNumber"))
+        self.cascade_delete: bool = bool(raw.get("cascadeDelete"))
+        self.polymorphic: bool = len(self.reference_to) > 1
+        self.custom: bool = bool(raw.get("custom"))
+        self.column: str = '"' + self.lower + '"'
+
+    @property
+    def describe(self) -> dict[str, Any]:
+        return {k: v for k, v in self.raw.items() if not k.startswith("_")}
+
+    @property
+    def required(self) -> bool:
+        """Must have a value on create (what ``REQUIRED_FIELD_MISSING`` checks)."""
+        return (not self.nillable and self.createable and not self.defaulted_on_create
+                and self.type != "boolean")
+
+    def __repr__(self) -> str:
+        return f"FieldDef({self.name}:{self.type})"
 
 
 class ObjectDef:
-    """One sObject type."""
+    """One sObject type: its describe (without fields/child relationships) and its fields."""
 
-    name: str
-    label: str
-    key_prefix: str
-    custom: bool
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self.raw = raw
+        self.name: str = raw["name"]
+        self.lower = self.name.lower()
+        self.label: str = raw.get("label") or self.name
+        self.key_prefix: str = raw["keyPrefix"]
+        self.custom: bool = bool(raw.get("custom"))
+        self.table = '"t_' + self.lower + '"'
+        self.fields: dict[str, FieldDef] = {}
+        for f in raw["fields"]:
+            fd = FieldDef(f)
+            self.fields[fd.lower] = fd
+        self.relationships: dict[str, FieldDef] = {
+            fd.relationship_name.lower(): fd for fd in self.fields.values()
+            if fd.type == "reference" and fd.relationship_name
+        }
 
     def field(self, name: str) -> FieldDef:
-        """The field (case-insensitive) or ``InvalidFieldError``."""
-        raise NotImplementedError
+        fd = self.fields.get(name.lower())
+        if fd is None:
+            raise InvalidFieldError.no_such_column(name, self.name)
+        return fd
 
     def find_field(self, name: str) -> FieldDef | None:
-        raise NotImplementedError
+        return self.fields.get(name.lower())
 
-    def describe(self) -> dict[str, Any]:
-        raise NotImplementedError
+    def relationship(self, name: str) -> FieldDef | None:
+        """The reference field behind a parent relationship name (``Member__r`` -> ``Member__c``)."""
+        return self.relationships.get(name.lower())
+
+    @property
+    def has_owner(self) -> bool:
+        return "ownerid" in self.fields
+
+    @property
+    def name_field(self) -> FieldDef | None:
+        for fd in self.fields.values():
+            if fd.raw.get("nameField"):
+                return fd
+        return self.fields.get("name")
+
+    def describe(self, schema: "Schema | None" = None, api_version: str = "62.0") -> dict[str, Any]:
+        out = {k: v for k, v in self.raw.items() if k != "fields" and not k.startswith("_")}
+        out["fields"] = [fd.describe for fd in self.fields.values()]
+        out["childRelationships"] = schema.child_relationships(self) if schema else []
+        out["urls"] = self.urls(api_version)
+        return dict(sorted(out.items()))
+
+    def urls(self, api_version: str = "62.0") -> dict[str, str]:
+        base = f"/services/data/v{api_version}/sobjects/{self.name}"
+        return {"compactLayouts": f"{base}/describe/compactLayouts", "rowTemplate": base + "/{ID}",
+                "approvalLayouts": f"{base}/describe/approvalLayouts", "listviews": f"{base}/listviews",
+                "describe": f"{base}/describe", "quickActions": f"{base}/quickActions",
+                "layouts": f"{base}/describe/layouts", "sobject": base}
+
+    def global_entry(self, api_version: str = "62.0") -> dict[str, Any]:
+        out = {k: self.raw.get(k) for k in GLOBAL_KEYS}
+        out["urls"] = self.urls(api_version)
+        return out
+
+    def __repr__(self) -> str:
+        return f"ObjectDef({self.name})"
 
 
 class Schema:
-    """All sObject types of the org."""
+    """All sObject types of the org. Immutable once published by the store; schema changes
+    happen on a ``copy()`` inside a transaction and replace the store's schema on commit."""
 
+    def __init__(self, raw_objects: Iterable[dict[str, Any]]) -> None:
+        self._objects: dict[str, ObjectDef] = {}
+        self._by_prefix: dict[str, ObjectDef] = {}
+        for raw in raw_objects:
+            self._add(ObjectDef(raw))
+        self._children_cache: dict[str, list[tuple[ObjectDef, FieldDef]]] | None = None
+
+    @classmethod
+    def standard(cls) -> "Schema":
+        return cls(copy.deepcopy(_fixture()["objects"]))
+
+    def _add(self, od: ObjectDef) -> None:
+        self._objects[od.lower] = od
+        self._by_prefix[od.key_prefix] = od
+        self._children_cache = None
+
+    def copy(self) -> "Schema":
+        """A cheap copy: objects are shared until one is changed (changes replace the ObjectDef)."""
+        new = Schema.__new__(Schema)
+        new._objects = dict(self._objects)
+        new._by_prefix = dict(self._by_prefix)
+        new._children_cache = None
+        return new
+
+    def raw_objects(self) -> list[dict[str, Any]]:
+        return [o.raw for o in self._objects.values()]
+
+    # -- lookups -------------------------------------------------------------------------
     def get(self, name: str) -> ObjectDef:
-        """The object (case-insensitive) or ``InvalidTypeError``."""
-        raise NotImplementedError
+        od = self._objects.get(name.lower())
+        if od is None:
+            raise InvalidTypeError(name)
+        return od
 
     def find(self, name: str) -> ObjectDef | None:
-        raise NotImplementedError
+        return self._objects.get(name.lower())
 
     def by_key_prefix(self, prefix: str) -> ObjectDef | None:
-        raise NotImplementedError
+        return self._by_prefix.get(prefix)
 
     def objects(self) -> list[ObjectDef]:
-        raise NotImplementedError
+        return list(self._objects.values())
 
-    def describe_global(self) -> dict[str, Any]:
-        """``GET /sobjects`` body: ``{"encoding", "maxBatchSize", "sobjects": [...]}``."""
-        raise NotImplementedError
+    def children(self, parent: ObjectDef) -> list[tuple[ObjectDef, FieldDef]]:
+        """(child object, reference field) pairs pointing at ``parent``."""
+        if self._children_cache is None:
+            cache: dict[str, list[tuple[ObjectDef, FieldDef]]] = {}
+            for od in self._objects.values():
+                for fd in od.fields.values():
+                    if fd.type == "reference":
+                        for target in fd.reference_to:
+                            cache.setdefault(target.lower(), []).append((od, fd))
+            self._children_cache = cache
+        return self._children_cache.get(parent.lower, [])
 
-    def describe(self, name: str) -> dict[str, Any]:
-        """``GET /sobjects/{name}/describe`` body."""
-        raise NotImplementedError
+    def child_relationship(self, parent: ObjectDef, name: str) -> tuple[ObjectDef, FieldDef] | None:
+        """The child object and its reference field behind a child relationship name."""
+        low = name.lower()
+        for od, fd in self.children(parent):
+            if fd.child_relationship_name and fd.child_relationship_name.lower() == low:
+                return od, fd
+        return None
+
+    def child_relationships(self, parent: ObjectDef) -> list[dict[str, Any]]:
+        return [
+            {"cascadeDelete": fd.cascade_delete, "childSObject": od.name, "deprecatedAndHidden": False,
+             "field": fd.name, "junctionIdListNames": [], "junctionReferenceTo": [],
+             "relationshipName": fd.child_relationship_name, "restrictedDelete": bool(fd.raw.get("restrictedDelete"))}
+            for od, fd in self.children(parent)
+        ]
+
+    # -- describe ------------------------------------------------------------------------
+    def describe_global(self, api_version: str = "62.0") -> dict[str, Any]:
+        return {"encoding": "UTF-8", "maxBatchSize": 200,
+                "sobjects": [o.global_entry(api_version) for o in sorted(self._objects.values(), key=lambda o: o.name)]}
+
+    def describe(self, name: str, api_version: str = "62.0") -> dict[str, Any]:
+        return self.get(name).describe(self, api_version)
+
+    # -- changes (only on a private copy inside a transaction) ---------------------------
+    def next_custom_prefix(self) -> str:
+        n = 0
+        while True:
+            prefix = "a" + _b36(n).rjust(2, "0")
+            if prefix not in self._by_prefix:
+                return prefix
+            n += 1
+
+    def apply_custom_object(self, spec: CustomObjectSpec) -> tuple[ObjectDef, bool, list[FieldDef]]:
+        """Create or update a custom object; returns (object, created, fields added)."""
+        name = spec.full_name.strip()
+        if not name.endswith("__c"):
+            raise ValueError(f"custom object {name!r}: API name must end with '__c'")
+        existing = self.find(name)
+        label = spec.label or name[:-3].replace("_", " ")
+        if existing is None:
+            raw = copy.deepcopy(_fixture()["custom_object_template"])
+            raw.update(name=name, label=label, labelPlural=spec.plural_label or label, keyPrefix=self.next_custom_prefix(),
+                       custom=True, supportedScopes=[{"label": "All " + (spec.plural_label or label).lower(),
+                                                      "name": "everything"}])
+            fields = system_field_describes(owner=True, deleted=True, owner_to=("User",))
+            if (spec.name_field_type or "Text").lower() == "autonumber":
+                name_field = field_describe("Name", "string", spec.name_field_label or f"{label} Name", length=80,
+                                            autoNumber=True, createable=False, updateable=False, nillable=False,
+                                            defaultedOnCreate=True, nameField=True, idLookup=True,
+                                            displayFormat=spec.name_field_display_format or "{0}")
+            else:
+                name_field = field_describe("Name", "string", spec.name_field_label or f"{label} Name", length=80,
+                                            nillable=True, defaultedOnCreate=True, nameField=True, idLookup=True)
+            fields.insert(3, name_field)
+            raw["fields"] = fields
+            od = ObjectDef(raw)
+            self._add(od)
+            created = True
+        else:
+            raw = copy.deepcopy(existing.raw)
+            raw.update(label=label, labelPlural=spec.plural_label or existing.raw.get("labelPlural"))
+            od = ObjectDef(raw)
+            self._add(od)
+            created = False
+        added = [self.apply_custom_field(od.name, f)[0] for f in spec.fields]
+        return self.get(name), created, [a for a in added if a is not None]
+
+    def apply_custom_field(self, sobject: str, spec: CustomFieldSpec) -> tuple[FieldDef | None, FieldDef]:
+        """Add or replace a custom field. Returns (the new field if it was added else None, field)."""
+        od = ObjectDef(copy.deepcopy(self.get(sobject).raw))
+        fname = spec.full_name.split(".")[-1].strip()
+        if not fname.endswith("__c"):
+            raise ValueError(f"custom field {od.name}.{fname}: API name must end with '__c'")
+        raw_field = custom_field_describe(spec)
+        for target in raw_field.get("referenceTo") or []:
+            if self.find(target) is None:
+                raise ValueError(f"field {od.name}.{fname}: referenceTo {target!r} is not an object of this org")
+            raw_field["referenceTo"] = [self.get(target).name]
+        old = od.find_field(fname)
+        fields = od.raw["fields"]
+        if old is not None:
+            if old.type != raw_field["type"] and not _compatible(old.type, raw_field["type"]):
+                raise ValueError(f"field {od.name}.{fname}: cannot change type from {old.type} to {raw_field['type']}")
+            idx = next(i for i, f in enumerate(fields) if f["name"].lower() == fname.lower())
+            fields[idx] = raw_field
+        else:
+            fields.append(raw_field)
+        if spec.type.lower() == "masterdetail":
+            od.raw["fields"] = [f for f in fields if f["name"] != "OwnerId"]
+        new_od = ObjectDef(od.raw)
+        self._add(new_od)
+        fd = new_od.field(fname)
+        return (fd if old is None else None), fd
+
+
+def _compatible(old: str, new: str) -> bool:
+    text = {"string", "textarea", "email", "phone", "url", "picklist"}
+    nums = {"double", "currency", "percent"}
+    return (old in text and new in text) or (old in nums and new in nums)
+
+
+def _b36(n: int) -> str:
+    digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    if n == 0:
+        return "0"
+    out = ""
+    while n:
+        n, r = divmod(n, 36)
+        out = digits[r] + out
+    return out

@@ -1,18 +1,40 @@
-"""SQLite storage, transactions and the DML engine."""
+"""SQLite storage and transactions.
+
+Concurrency model: every ``Transaction`` has its own SQLite connection (WAL mode). Reads run
+without locks. The first write of a transaction (DML, savepoint, schema change) takes the
+store's write lock and ``BEGIN IMMEDIATE``; the lock is held until commit or rollback, so
+writers are serialised (no lost update, no torn write; uniqueness checks cannot race) while
+readers keep going. Other processes are held off by SQLite's own lock (``busy_timeout``).
+"""
 
 from __future__ import annotations
 
+import itertools
+import json
+import sqlite3
+import threading
+import time as _time
+from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterator, Literal, Mapping, Sequence
 
+from . import dml
+from .errors import InvalidQueryLocatorError, LimitExceededError, SalesforceError
+from .ids import make_id
 from .results import QueryResult, SaveResult
-from .schema import Schema
+from .schema import FieldDef, ObjectDef, Schema
 from .soql.ast import Bind, SoqlQuery
 from .specs import CustomFieldSpec, CustomObjectSpec
 from .triggers import TriggerHook
+from .values import DECIMALS, TEXT, from_db
 
 BindResolver = Callable[[Bind], Any]
+ReadOnlyFields = Literal["reject", "ignore", "write"]
+
+CURSOR_TTL_SECONDS = 15 * 60
+MAX_CURSORS = 200
 
 
 @dataclass
@@ -35,71 +57,135 @@ class Limits:
     max_dml_rows: int = 10_000
     enforce: bool = False
 
+    def count_query(self) -> None:
+        self.soql_queries += 1
+        if self.enforce and self.soql_queries > self.max_soql_queries:
+            raise LimitExceededError(f"Too many SOQL queries: {self.soql_queries}")
+
+    def count_query_rows(self, n: int) -> None:
+        self.query_rows += n
+        if self.enforce and self.query_rows > self.max_query_rows:
+            raise LimitExceededError(f"Too many query rows: {self.query_rows}")
+
+    def count_dml(self, rows: int) -> None:
+        self.dml_statements += 1
+        if self.enforce and self.dml_statements > self.max_dml_statements:
+            raise LimitExceededError(f"Too many DML statements: {self.dml_statements}")
+        self.dml_rows += rows
+        if self.enforce and self.dml_rows > self.max_dml_rows:
+            raise LimitExceededError(f"Too many DML rows: {self.dml_rows}")
+
 
 class Savepoint:
     """A point inside a transaction to roll back to (Apex ``Database.setSavepoint``)."""
+
+    def __init__(self, name: str, schema: Schema, schema_changed: bool) -> None:
+        self.name = name
+        self.schema = schema
+        self.schema_changed = schema_changed
+
+    def __repr__(self) -> str:
+        return f"Savepoint({self.name})"
+
+
+def column_sql(fd: FieldDef) -> str:
+    if fd.type in TEXT:
+        return "TEXT" if fd.case_sensitive else "TEXT COLLATE NOCASE"
+    if fd.type in ("boolean", "int"):
+        return "INTEGER"
+    if fd.type in DECIMALS:
+        return "REAL"
+    return "TEXT"
+
+
+def _needs_index(fd: FieldDef) -> bool:
+    return fd.type == "reference" or fd.external_id or fd.unique or (fd.custom and bool(fd.raw.get("idLookup")))
 
 
 class Transaction:
     """One unit of work (one REST request, one Apex transaction). Use as a context manager:
     commit on normal exit, roll back on exception. Not shared between threads."""
 
-    limits: Limits
-    user_id: str
+    def __init__(self, store: "Store", user_id: str | None = None) -> None:
+        self._store = store
+        self.user_id: str = user_id or store.user_id
+        self._conn = store._acquire_connection()
+        self.schema: Schema = store._current_schema(self._conn)
+        self._writing = False
+        self._closed = False
+        self._schema_changed = False
+        self._savepoints: list[Savepoint] = []
+        self._sp_seq = itertools.count(1)
+        self.limits = Limits()
+        self.trigger_depth = 0
+        self.now: Callable[[], datetime] = store._now
 
-    def insert(self, sobject: str, records: Sequence[Mapping[str, Any]], *,
-               all_or_none: bool = True) -> list[SaveResult]:
-        """Create records (keys case-insensitive; JSON or Python values). ``Id`` must be absent."""
-        raise NotImplementedError
+    # -- plumbing --------------------------------------------------------------------------
+    @property
+    def store(self) -> "Store":
+        return self._store
 
-    def update(self, sobject: str | None, records: Sequence[Mapping[str, Any]], *,
-               all_or_none: bool = True) -> list[SaveResult]:
-        """Update records by their ``Id``; only given fields change. ``sobject`` None = from the id prefix."""
-        raise NotImplementedError
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
-    def upsert(self, sobject: str, records: Sequence[Mapping[str, Any]], external_id_field: str = "Id",
-               *, all_or_none: bool = True) -> list[SaveResult]:
-        """Insert or update by an external id field (or ``Id``); results carry ``created``."""
-        raise NotImplementedError
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        """Run raw SQL on this transaction's connection (the SOQL engine and DML use this)."""
+        if self._closed:
+            raise RuntimeError("transaction is closed")
+        return self._conn.execute(sql, params)
 
-    def delete(self, ids: Sequence[str], *, all_or_none: bool = True) -> list[SaveResult]:
-        """Soft-delete records (``IsDeleted``; ``queryAll``/``ALL ROWS`` still sees them)."""
-        raise NotImplementedError
+    def begin_write(self) -> None:
+        """Take the store's write lock and open the SQLite write transaction (idempotent)."""
+        if self._closed:
+            raise RuntimeError("transaction is closed")
+        if self._writing:
+            return
+        self._store._lock_for_write()
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._store._unlock_write()
+            raise
+        self._writing = True
+        if not self._schema_changed:
+            self.schema = self._store._current_schema(self._conn)
 
-    def retrieve(self, sobject: str, record_id: str, fields: Sequence[str] | None = None, *,
-                 typed: bool = False) -> dict[str, Any] | None:
-        """One record (REST shape with ``attributes``) or None when absent/deleted."""
-        raise NotImplementedError
-
-    def find_ids_by_field(self, sobject: str, field: str, value: Any) -> list[str]:
-        """Ids of live records whose ``field`` equals ``value`` (GET by external id; 300 answers)."""
-        raise NotImplementedError
-
-    def query(self, soql: str | SoqlQuery, binds: Mapping[str, Any] | None = None, *,
-              include_deleted: bool = False, bind_resolver: BindResolver | None = None,
-              typed: bool = False, page_size: int = 2000) -> QueryResult:
-        """Run SOQL. ``include_deleted`` is queryAll. Counts a SOQL query and its rows."""
-        raise NotImplementedError
-
-    def savepoint(self) -> Savepoint:
-        raise NotImplementedError
-
-    def rollback_to(self, savepoint: Savepoint) -> None:
-        raise NotImplementedError
-
-    def apply_custom_object(self, spec: CustomObjectSpec) -> None:
-        """Create or extend a custom object (and its fields) inside this transaction."""
-        raise NotImplementedError
-
-    def apply_custom_field(self, sobject: str, spec: CustomFieldSpec) -> None:
-        """Add or change a custom field on a standard or custom object inside this transaction."""
-        raise NotImplementedError
+    def _finish(self) -> None:
+        self._closed = True
+        if self._writing:
+            self._writing = False
+            self._store._unlock_write()
+        self._store._release_connection(self._conn)
 
     def commit(self) -> None:
-        raise NotImplementedError
+        if self._closed:
+            return
+        try:
+            if self._writing:
+                version = None
+                if self._schema_changed:
+                    version = self._store._persist_schema(self._conn, self.schema)
+                self._conn.execute("COMMIT")
+                if version is not None:
+                    self._store._publish_schema(self.schema, version)
+        except BaseException:
+            try:
+                self._conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            raise
+        finally:
+            self._finish()
 
     def rollback(self) -> None:
-        raise NotImplementedError
+        if self._closed:
+            return
+        try:
+            if self._writing:
+                self._conn.execute("ROLLBACK")
+        finally:
+            self._finish()
 
     def __enter__(self) -> "Transaction":
         return self
@@ -110,39 +196,414 @@ class Transaction:
         else:
             self.rollback()
 
+    # -- savepoints --------------------------------------------------------------------------
+    def savepoint(self) -> Savepoint:
+        self.begin_write()
+        sp = Savepoint(f"sp{next(self._sp_seq)}", self.schema, self._schema_changed)
+        self._conn.execute(f"SAVEPOINT {sp.name}")
+        self._savepoints.append(sp)
+        return sp
+
+    def rollback_to(self, savepoint: Savepoint) -> None:
+        """Undo everything since ``savepoint`` (which stays usable; later savepoints become invalid)."""
+        if savepoint not in self._savepoints:
+            raise SalesforceError("INVALID_OPERATION", "Savepoint does not exist in this context")
+        self._conn.execute(f"ROLLBACK TO {savepoint.name}")
+        idx = self._savepoints.index(savepoint)
+        del self._savepoints[idx + 1:]
+        self.schema = savepoint.schema
+        self._schema_changed = savepoint.schema_changed
+
+    def release(self, savepoint: Savepoint) -> None:
+        """Forget a savepoint, keeping its changes."""
+        if savepoint not in self._savepoints:
+            return
+        self._conn.execute(f"RELEASE {savepoint.name}")
+        idx = self._savepoints.index(savepoint)
+        del self._savepoints[idx:]
+
+    # -- DML -----------------------------------------------------------------------------------
+    def insert(self, sobject: str, records: Sequence[Mapping[str, Any]], *, all_or_none: bool = True,
+               read_only_fields: ReadOnlyFields = "reject") -> list[SaveResult]:
+        """Create records (keys case-insensitive; JSON or Python values). ``Id`` must be absent.
+        ``read_only_fields``: ``reject`` (REST: ``INVALID_FIELD_FOR_INSERT_UPDATE``), ``ignore``
+        (Apex re-saving queried records) or ``write`` (system writers: test results, ApexClass)."""
+        return dml.insert(self, sobject, records, all_or_none, read_only_fields)
+
+    def update(self, sobject: str | None, records: Sequence[Mapping[str, Any]], *, all_or_none: bool = True,
+               read_only_fields: ReadOnlyFields = "reject") -> list[SaveResult]:
+        """Update records by their ``Id``; only given fields change. ``sobject`` None = from the id prefix."""
+        return dml.update(self, sobject, records, all_or_none, read_only_fields)
+
+    def upsert(self, sobject: str, records: Sequence[Mapping[str, Any]], external_id_field: str = "Id", *,
+               all_or_none: bool = True, read_only_fields: ReadOnlyFields = "reject") -> list[SaveResult]:
+        """Insert or update by an external id field (or ``Id``); results carry ``created``."""
+        return dml.upsert(self, sobject, records, external_id_field, all_or_none, read_only_fields)
+
+    def delete(self, ids: Sequence[str], *, all_or_none: bool = True) -> list[SaveResult]:
+        """Soft-delete records (``IsDeleted``; ``queryAll``/``ALL ROWS`` still sees them)."""
+        return dml.delete(self, ids, all_or_none)
+
+    def retrieve(self, sobject: str, record_id: str, fields: Sequence[str] | None = None, *,
+                 typed: bool = False) -> dict[str, Any] | None:
+        """One live record (REST shape with ``attributes``) or None when absent/deleted."""
+        return dml.retrieve(self, sobject, record_id, fields, typed)
+
+    def find_ids_by_field(self, sobject: str, field: str, value: Any) -> list[str]:
+        """Ids of live records whose ``field`` equals ``value`` (GET by external id; 300 answers)."""
+        return dml.find_ids_by_field(self, sobject, field, value)
+
+    # -- SOQL ------------------------------------------------------------------------------------
+    def query(self, soql: str | SoqlQuery, binds: Mapping[str, Any] | None = None, *,
+              include_deleted: bool = False, bind_resolver: BindResolver | None = None,
+              typed: bool = False, page_size: int = 2000) -> QueryResult:
+        """Run SOQL. ``include_deleted`` is queryAll. Counts a SOQL query and its rows."""
+        from .soql.engine import execute
+
+        return execute(self, soql, binds or {}, include_deleted=include_deleted, bind_resolver=bind_resolver,
+                       typed=typed, page_size=page_size)
+
+    # -- schema changes ---------------------------------------------------------------------------
+    def _schema_for_change(self) -> Schema:
+        self.begin_write()
+        if not self._schema_changed:
+            self.schema = self.schema.copy()
+            self._schema_changed = True
+        return self.schema
+
+    def apply_custom_object(self, spec: CustomObjectSpec) -> ObjectDef:
+        """Create or extend a custom object (and its fields) inside this transaction.
+        Raises ``ValueError`` naming the object/field when the spec cannot be applied."""
+        schema = self._schema_for_change()
+        # savepoint semantics for the in-memory copy: work on a copy, swap on success
+        work = schema.copy()
+        od, _created, _added = work.apply_custom_object(spec)
+        self._store._sync_table(self._conn, od)
+        self.schema = work
+        return od
+
+    def apply_custom_field(self, sobject: str, spec: CustomFieldSpec) -> FieldDef:
+        """Add or change a custom field on a standard or custom object inside this transaction."""
+        schema = self._schema_for_change()
+        work = schema.copy()
+        _added, fd = work.apply_custom_field(sobject, spec)
+        self._store._sync_table(self._conn, work.get(sobject))
+        self.schema = work
+        return fd
+
+
+@dataclass
+class _Cursor:
+    records: list[dict[str, Any]]
+    total: int
+    page_size: int
+    expires: float
+
 
 class Store:
     """The local org's data: one SQLite file at ``path`` (created and seeded when missing)."""
 
-    path: Path
-    schema: Schema
-    org_id: str
-    user_id: str
-    api_version: str
-
     def __init__(self, path: str | Path, *, api_version: str = "62.0",
-                 clock: Callable[[], Any] | None = None) -> None:
-        raise NotImplementedError
+                 clock: Callable[[], datetime] | None = None, lock_timeout: float = 30.0) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.api_version = api_version
+        self._clock = clock
+        self.lock_timeout = lock_timeout
+        self._write_lock = threading.Lock()
+        self._writer: int | None = None
+        self._pool: list[sqlite3.Connection] = []
+        self._pool_lock = threading.Lock()
+        self._schema_lock = threading.Lock()
+        self._schema: Schema | None = None
+        self._schema_version: str | None = None
+        self._hook: TriggerHook | None = None
+        self._cursors: OrderedDict[str, _Cursor] = OrderedDict()
+        self._cursor_lock = threading.Lock()
+        self._cursor_seq = itertools.count(1)
+        self._closed = False
+        conn = self._acquire_connection()
+        try:
+            self._lock_for_write()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                fresh = conn.execute("SELECT 1 FROM sqlite_master WHERE name = '_meta'").fetchone() is None
+                if fresh:
+                    self._initialise(conn)
+                conn.execute("COMMIT")
+            finally:
+                self._unlock_write()
+            meta = dict(conn.execute("SELECT key, value FROM _meta").fetchall())
+        finally:
+            self._release_connection(conn)
+        if fresh:
+            self._seed()
+            conn = self._acquire_connection()
+            meta = dict(conn.execute("SELECT key, value FROM _meta").fetchall())
+            self._release_connection(conn)
+        self.org_id: str = meta["org_id"]
+        self.user_id: str = meta["user_id"]
 
+    # -- time ------------------------------------------------------------------------------
+    def _now(self) -> datetime:
+        now = self._clock() if self._clock else datetime.now(timezone.utc)
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=timezone.utc)
+        now = now.astimezone(timezone.utc)
+        return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+    # -- connections and locks -----------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                               timeout=self.lock_timeout)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute(f"PRAGMA busy_timeout={int(self.lock_timeout * 1000)}")
+        conn.create_function("sf_includes", 2, _sf_includes, deterministic=True)
+        return conn
+
+    def _acquire_connection(self) -> sqlite3.Connection:
+        if self._closed:
+            raise RuntimeError("store is closed")
+        with self._pool_lock:
+            if self._pool:
+                return self._pool.pop()
+        return self._connect()
+
+    def _release_connection(self, conn: sqlite3.Connection) -> None:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        with self._pool_lock:
+            if not self._closed and len(self._pool) < 16:
+                self._pool.append(conn)
+                return
+        conn.close()
+
+    def _lock_for_write(self) -> None:
+        me = threading.get_ident()
+        if self._writer == me:
+            raise RuntimeError(
+                "this thread already holds a write transaction on the store; do nested work through "
+                "the running Transaction (for triggers: event.transaction)")
+        if not self._write_lock.acquire(timeout=self.lock_timeout):
+            raise SalesforceError("UNABLE_TO_LOCK_ROW",
+                                  "unable to obtain exclusive access to this record or 1 records")
+        self._writer = me
+
+    def _unlock_write(self) -> None:
+        self._writer = None
+        self._write_lock.release()
+
+    # -- schema ------------------------------------------------------------------------------------
+    @property
+    def schema(self) -> Schema:
+        """The committed schema (re-read when another store/process changed it)."""
+        conn = self._acquire_connection()
+        try:
+            return self._current_schema(conn)
+        finally:
+            self._release_connection(conn)
+
+    def _current_schema(self, conn: sqlite3.Connection) -> Schema:
+        row = conn.execute("SELECT value FROM _meta WHERE key = 'schema_version'").fetchone()
+        version = row[0] if row else None
+        with self._schema_lock:
+            if self._schema is not None and version == self._schema_version:
+                return self._schema
+        rows = conn.execute("SELECT definition FROM _objects ORDER BY seq").fetchall()
+        schema = Schema(json.loads(r[0]) for r in rows)
+        with self._schema_lock:
+            self._schema, self._schema_version = schema, version
+        return schema
+
+    def _persist_schema(self, conn: sqlite3.Connection, schema: Schema) -> str:
+        existing = {r[0]: r[1] for r in conn.execute("SELECT lower, definition FROM _objects")}
+        seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM _objects").fetchone()[0]
+        for od in schema.objects():
+            text = json.dumps(od.raw, separators=(",", ":"))
+            if existing.get(od.lower) != text:
+                if od.lower in existing:
+                    conn.execute("UPDATE _objects SET definition = ? WHERE lower = ?", (text, od.lower))
+                else:
+                    seq += 1
+                    conn.execute("INSERT INTO _objects (lower, seq, definition) VALUES (?, ?, ?)",
+                                 (od.lower, seq, text))
+        version = str(_time.time_ns())
+        conn.execute("UPDATE _meta SET value = ? WHERE key = 'schema_version'", (version,))
+        return version
+
+    def _publish_schema(self, schema: Schema, version: str) -> None:
+        with self._schema_lock:
+            self._schema, self._schema_version = schema, version
+
+    def _sync_table(self, conn: sqlite3.Connection, od: ObjectDef) -> None:
+        """Create the object's table or add missing columns, and its indexes."""
+        cols = {r[1] for r in conn.execute(f"PRAGMA table_info({od.table})")}
+        if not cols:
+            defs = ['"id" TEXT PRIMARY KEY', '"isdeleted" INTEGER NOT NULL DEFAULT 0']
+            defs += [f"{fd.column} {column_sql(fd)}" for fd in od.fields.values()
+                     if fd.lower not in ("id", "isdeleted")]
+            conn.execute(f"CREATE TABLE {od.table} ({', '.join(defs)})")
+        else:
+            for fd in od.fields.values():
+                if fd.lower not in cols:
+                    conn.execute(f"ALTER TABLE {od.table} ADD COLUMN {fd.column} {column_sql(fd)}")
+        for fd in od.fields.values():
+            if fd.lower in ("id",):
+                continue
+            if fd.unique or (fd.external_id and fd.unique):
+                try:
+                    conn.execute(
+                        f'CREATE UNIQUE INDEX IF NOT EXISTS "u_{od.lower}_{fd.lower}" ON {od.table} ({fd.column}) '
+                        f"WHERE isdeleted = 0 AND {fd.column} IS NOT NULL")
+                except sqlite3.IntegrityError:
+                    raise ValueError(f"field {od.name}.{fd.name}: existing records have duplicate values, "
+                                     "it cannot become unique") from None
+            elif _needs_index(fd):
+                conn.execute(f'CREATE INDEX IF NOT EXISTS "i_{od.lower}_{fd.lower}" ON {od.table} ({fd.column})')
+
+    def _initialise(self, conn: sqlite3.Connection) -> None:
+        conn.execute("CREATE TABLE _meta (key TEXT PRIMARY KEY, value TEXT)")
+        conn.execute("CREATE TABLE _objects (lower TEXT PRIMARY KEY, seq INTEGER, definition TEXT)")
+        conn.execute("CREATE TABLE _counters (prefix TEXT PRIMARY KEY, n INTEGER NOT NULL)")
+        schema = Schema.standard()
+        for od in schema.objects():
+            self._sync_table(conn, od)
+        org_id = make_id("00D", 1)
+        user_id = make_id("005", 1)
+        conn.executemany("INSERT INTO _meta (key, value) VALUES (?, ?)",
+                         [("org_id", org_id), ("user_id", user_id), ("schema_version", "0"),
+                          ("created", self._now().isoformat())])
+        for seq, od in enumerate(schema.objects(), start=1):
+            conn.execute("INSERT INTO _objects (lower, seq, definition) VALUES (?, ?, ?)",
+                         (od.lower, seq, json.dumps(od.raw, separators=(",", ":"))))
+        self._schema, self._schema_version = schema, "0"
+
+    def _seed(self) -> None:
+        """The records every org has: its Organization, profiles and the admin user."""
+        conn = self._acquire_connection()
+        meta = dict(conn.execute("SELECT key, value FROM _meta").fetchall())
+        self._release_connection(conn)
+        user_id = meta["user_id"]
+        with Transaction(self, user_id) as tx:
+            opts = dict(read_only_fields="write")
+            admin_profile = _one(tx.insert("Profile", [{"Name": "System Administrator", "UserType": "Standard"}], **opts))
+            _one(tx.insert("Profile", [{"Name": "Standard User", "UserType": "Standard"}], **opts))
+            uid = _one(tx.insert("User", [{
+                "Username": "admin@ecbridge.local", "LastName": "Admin", "FirstName": "ECBridge",
+                "Alias": "admin", "Email": "admin@ecbridge.local", "ProfileId": admin_profile,
+                "TimeZoneSidKey": "Asia/Tokyo", "LocaleSidKey": "ja_JP", "EmailEncodingKey": "UTF-8",
+                "LanguageLocaleKey": "en_US", "UserType": "Standard", "IsActive": True,
+            }], **opts))
+            if uid != user_id:
+                raise RuntimeError(f"seeded admin user got id {uid}, expected {user_id}")
+            oid = _one(tx.insert("Organization", [{
+                "Name": "ECBridge Local Org", "Country": "JP", "PrimaryContact": "ECBridge Admin",
+                "DefaultLocaleSidKey": "ja_JP", "TimeZoneSidKey": "Asia/Tokyo", "LanguageLocaleKey": "en_US",
+                "FiscalYearStartMonth": 1, "OrganizationType": "Developer Edition", "NamespacePrefix": None,
+                "InstanceName": "LOCAL", "IsSandbox": False, "IsReadOnly": False, "TrialExpirationDate": None,
+            }], **opts))
+            if oid != meta["org_id"]:
+                raise RuntimeError(f"seeded organization got id {oid}, expected {meta['org_id']}")
+
+    # -- ids -------------------------------------------------------------------------------------------
+    def _next_numbers(self, conn: sqlite3.Connection, key: str, count: int) -> int:
+        """Reserve ``count`` numbers for counter ``key``; returns the first (inside a write txn)."""
+        row = conn.execute("UPDATE _counters SET n = n + ? WHERE prefix = ? RETURNING n", (count, key)).fetchone()
+        if row is None:
+            conn.execute("INSERT INTO _counters (prefix, n) VALUES (?, ?)", (key, count))
+            return 1
+        return int(row[0]) - count + 1
+
+    # -- public -------------------------------------------------------------------------------------
     def transaction(self, *, user_id: str | None = None) -> Transaction:
-        raise NotImplementedError
+        return Transaction(self, user_id)
 
     def set_trigger_hook(self, hook: TriggerHook | None) -> None:
-        raise NotImplementedError
+        self._hook = hook
+
+    @property
+    def trigger_hook(self) -> TriggerHook | None:
+        return self._hook
+
+    def apply_custom_object(self, spec: CustomObjectSpec) -> ObjectDef:
+        with self.transaction() as tx:
+            return tx.apply_custom_object(spec)
+
+    def apply_custom_field(self, sobject: str, spec: CustomFieldSpec) -> FieldDef:
+        with self.transaction() as tx:
+            return tx.apply_custom_field(sobject, spec)
+
+    def register_cursor(self, records: list[dict[str, Any]], total: int, page_size: int) -> str:
+        """Keep the rows after the first page; returns the locator of the next page."""
+        cursor_id = make_id("01g", next(self._cursor_seq))
+        with self._cursor_lock:
+            now = _time.monotonic()
+            for key in [k for k, c in self._cursors.items() if c.expires < now]:
+                del self._cursors[key]
+            while len(self._cursors) >= MAX_CURSORS:
+                self._cursors.popitem(last=False)
+            self._cursors[cursor_id] = _Cursor(records, total, page_size, now + CURSOR_TTL_SECONDS)
+        return f"{cursor_id}-{page_size}"
 
     def query_more(self, locator: str) -> QueryResult:
-        raise NotImplementedError
-
-    def apply_custom_object(self, spec: CustomObjectSpec) -> None:
-        raise NotImplementedError
-
-    def apply_custom_field(self, sobject: str, spec: CustomFieldSpec) -> None:
-        raise NotImplementedError
+        """The page at ``locator`` (``<cursorId>-<offset>``)."""
+        cursor_id, _, offset_text = locator.partition("-")
+        with self._cursor_lock:
+            cursor = self._cursors.get(cursor_id)
+            if cursor is None or not offset_text.isdigit() or cursor.expires < _time.monotonic():
+                raise InvalidQueryLocatorError(locator)
+            cursor.expires = _time.monotonic() + CURSOR_TTL_SECONDS
+        offset = int(offset_text)
+        if offset > len(cursor.records) or offset <= 0:
+            raise InvalidQueryLocatorError(locator)
+        page = cursor.records[offset:offset + cursor.page_size]
+        end = offset + len(page)
+        done = end >= len(cursor.records)
+        if done:
+            with self._cursor_lock:
+                self._cursors.pop(cursor_id, None)
+        return QueryResult(total_size=cursor.total, done=done, records=page,
+                           next_records_locator=None if done else f"{cursor_id}-{end}")
 
     def close(self) -> None:
-        raise NotImplementedError
+        self._closed = True
+        with self._pool_lock:
+            for conn in self._pool:
+                conn.close()
+            self._pool.clear()
 
 
-def open_store(path: str | Path, *, reset: bool = False, api_version: str = "62.0") -> Store:
+def _one(results: list[SaveResult]) -> str:
+    r = results[0]
+    if not r.success or r.id is None:
+        raise RuntimeError(f"seeding failed: {[e.to_json() for e in r.errors]}")
+    return r.id
+
+
+def _sf_includes(stored: str | None, wanted: str | None) -> int:
+    """``INCLUDES`` for multi-select picklists: ``wanted`` is ``a;b`` (all must be present)."""
+    if stored is None or wanted is None:
+        return 0
+    have = {p.strip().lower() for p in stored.split(";")}
+    return int(all(w.strip().lower() in have for w in wanted.split(";") if w.strip()))
+
+
+def open_store(path: str | Path, *, reset: bool = False, api_version: str = "62.0",
+               clock: Callable[[], datetime] | None = None) -> Store:
     """Open (or with ``reset`` delete and recreate) the store at ``path``."""
-    raise NotImplementedError
+    p = Path(path)
+    if reset:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            q = Path(str(p) + suffix)
+            if q.exists():
+                q.unlink()
+    return Store(p, api_version=api_version, clock=clock)
+
+
+def iter_chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+__all__ = ["Store", "Transaction", "Savepoint", "Limits", "open_store", "BindResolver", "from_db"]

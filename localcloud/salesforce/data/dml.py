@@ -1,0 +1,835 @@
+"""The DML engine: insert, update, upsert, delete with Salesforce's data rules, allOrNone,
+trigger chunks of 200 and per-record results."""
+
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
+
+from .errors import (InvalidFieldError, NotFoundError, RecordError, SalesforceError, TriggerException)
+from .ids import is_valid_id, make_id, to18
+from .results import SaveResult
+from .schema import FieldDef, ObjectDef
+from .triggers import TriggerEvent
+from .values import ValueProblem, coerce, from_db, to_db, to_json
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .store import ReadOnlyFields, Transaction
+
+CHUNK = 200
+MAX_TRIGGER_DEPTH = 16
+PARTIAL_SAVE_ATTEMPTS = 3
+ROLLED_BACK = RecordError("ALL_OR_NONE_OPERATION_ROLLED_BACK",
+                          "Record rolled back because not all records were valid and the request was using "
+                          "AllOrNone header")
+AUDIT = ("createddate", "createdbyid", "lastmodifieddate", "lastmodifiedbyid", "systemmodstamp")
+SYSTEM = {"id", "isdeleted", *AUDIT}
+COMPOSED_NAME = {"contact", "lead", "user"}
+
+
+class RecordFailure(Exception):
+    def __init__(self, errors: list[RecordError]) -> None:
+        super().__init__(errors[0].message if errors else "record failed")
+        self.errors = errors
+
+
+def _err(code: str, message: str, *fields: str) -> RecordError:
+    return RecordError(code, message, tuple(fields))
+
+
+# -- shared helpers ---------------------------------------------------------------------------------
+def _check_triggerable(od: ObjectDef) -> bool:
+    return bool(od.raw.get("triggerable", True))
+
+
+def canonical(od: ObjectDef, row: Mapping[str, Any]) -> dict[str, Any]:
+    """lower-name dict -> canonical-name dict with every field of the object."""
+    return {fd.name: row.get(fd.lower) for fd in od.fields.values()}
+
+
+def load_rows(tx: "Transaction", od: ObjectDef, ids: Sequence[str], include_deleted: bool = True
+              ) -> dict[str, dict[str, Any]]:
+    """Typed rows (lower-name keys, plus ``isdeleted``) by id."""
+    out: dict[str, dict[str, Any]] = {}
+    cols = [fd for fd in od.fields.values() if fd.lower != "isdeleted"]
+    select = ", ".join(["isdeleted"] + [fd.column for fd in cols])
+    for i in range(0, len(ids), 500):
+        part = list(ids[i:i + 500])
+        marks = ",".join("?" * len(part))
+        sql = f"SELECT {select} FROM {od.table} WHERE id IN ({marks})"
+        if not include_deleted:
+            sql += " AND isdeleted = 0"
+        for r in tx.execute(sql, part):
+            row = {fd.lower: from_db(fd, r[k + 1]) for k, fd in enumerate(cols)}
+            row["isdeleted"] = bool(r[0])
+            out[row["id"]] = row
+    return out
+
+
+@contextmanager
+def _statement(tx: "Transaction") -> Iterator[Any]:
+    """A DML statement: all of it, or (on an exception) none of it."""
+    sp = tx.savepoint()
+    try:
+        yield sp
+    except BaseException:
+        if not tx.closed:
+            tx.rollback_to(sp)
+            tx.release(sp)
+        raise
+    else:
+        tx.release(sp)
+
+
+def _rel_value(tx: "Transaction", od: ObjectDef, fd: FieldDef, value: Any) -> str | None:
+    """``Member__r: {"EC_Member_Id__c": "M1"}`` -> the parent's id (or a RecordFailure)."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise RecordFailure([_err("INVALID_FIELD", f"Cannot deserialize instance of {fd.relationship_name}",
+                                  fd.relationship_name or fd.name)])
+    attrs = value.get("attributes") or {}
+    target_name = attrs.get("type") if isinstance(attrs, Mapping) else None
+    if target_name is None:
+        if len(fd.reference_to) != 1:
+            raise RecordFailure([_err("INVALID_FIELD", f"{fd.relationship_name}: polymorphic relationship needs "
+                                      "attributes.type", fd.name)])
+        target_name = fd.reference_to[0]
+    target = tx.schema.get(target_name)
+    keys = [k for k in value.keys() if k != "attributes"]
+    if len(keys) != 1:
+        raise RecordFailure([_err("INVALID_FIELD", f"{fd.relationship_name}: give exactly one external id field",
+                                  fd.name)])
+    key_fd = target.find_field(keys[0])
+    if key_fd is None:
+        raise RecordFailure([_err("INVALID_FIELD", f"No such column '{keys[0]}' on sobject of type {target.name}",
+                                  fd.name)])
+    if key_fd.lower != "id" and not (key_fd.external_id or key_fd.raw.get("idLookup")):
+        raise RecordFailure([_err("INVALID_FIELD", f"Field {key_fd.name} is not an External ID or Id", fd.name)])
+    raw = value[keys[0]]
+    try:
+        typed = coerce(key_fd, raw)
+    except ValueProblem as p:
+        raise RecordFailure([_err(p.status_code, p.message, p.field_name)]) from None
+    ids = [r[0] for r in tx.execute(
+        f"SELECT id FROM {target.table} WHERE {key_fd.column} = ? AND isdeleted = 0 LIMIT 2",
+        (to_db(key_fd, typed),))]
+    if not ids:
+        raise RecordFailure([_err("INVALID_FIELD", f"Foreign key external ID: {raw} not found for field "
+                                  f"{key_fd.name} in entity {target.name}", fd.name)])
+    if len(ids) > 1:
+        raise RecordFailure([_err("INVALID_FIELD", f"Foreign key external ID: {raw} found multiple times for "
+                                  f"field {key_fd.name} in entity {target.name}", fd.name)])
+    return ids[0]
+
+
+def prepare(tx: "Transaction", od: ObjectDef, record: Mapping[str, Any], op: str,
+            read_only: "ReadOnlyFields") -> dict[str, Any]:
+    """Given fields of one input record as typed values keyed by lower field name."""
+    out: dict[str, Any] = {}
+    errors: list[RecordError] = []
+    read_only_hits: list[str] = []
+    if not isinstance(record, Mapping):
+        raise RecordFailure([_err("INVALID_FIELD", "record must be an object")])
+    for key, value in record.items():
+        if key == "attributes":
+            continue
+        fd = od.find_field(key)
+        if fd is None:
+            rel = od.relationship(key)
+            if rel is not None:
+                try:
+                    out[rel.lower] = _rel_value(tx, od, rel, value)
+                except RecordFailure as f:
+                    errors.extend(f.errors)
+                continue
+            errors.append(_err("INVALID_FIELD", f"No such column '{key}' on sobject of type {od.name}", key))
+            continue
+        if fd.lower == "id":
+            if op == "insert" and value is not None:
+                errors.append(_err("INVALID_FIELD_FOR_INSERT_UPDATE", "cannot specify Id in an insert call", "Id"))
+            continue
+        if fd.lower == "isdeleted":
+            continue
+        writable = fd.createable if op == "insert" else fd.updateable
+        if not writable and read_only != "write":
+            if read_only == "reject":
+                read_only_hits.append(fd.name)
+            continue
+        try:
+            out[fd.lower] = coerce(fd, value)
+        except ValueProblem as p:
+            errors.append(_err(p.status_code, p.message, p.field_name))
+    if read_only_hits:
+        errors.append(_err("INVALID_FIELD_FOR_INSERT_UPDATE",
+                           f"Unable to create/update fields: {', '.join(read_only_hits)}. Please check the security "
+                           "settings of this field and verify that it is read/write for your profile or permission set.",
+                           *read_only_hits))
+    if errors:
+        raise RecordFailure(errors)
+    return out
+
+
+class _Run:
+    """State of one DML statement over one object."""
+
+    def __init__(self, tx: "Transaction", od: ObjectDef, all_or_none: bool, results: list[SaveResult | None],
+                 read_only: "ReadOnlyFields") -> None:
+        self.tx = tx
+        self.od = od
+        self.all_or_none = all_or_none
+        self.results = results
+        self.read_only = read_only
+        self.failed = False
+
+    def fail(self, i: int, errors: list[RecordError]) -> None:
+        self.results[i] = SaveResult(id=None, success=False, errors=errors)
+        self.failed = True
+
+    # -- triggers -----------------------------------------------------------------------------------
+    def _fire(self, timing: str, op: str, idx: list[int], new: list[dict[str, Any]] | None,
+              old: list[dict[str, Any]] | None) -> dict[int, list[RecordError]]:
+        hook = self.tx.store.trigger_hook
+        if hook is None or not _check_triggerable(self.od):
+            return {}
+        event = TriggerEvent(op=op, timing=timing, sobject=self.od.name, new=new, old=old,  # type: ignore[arg-type]
+                             transaction=self.tx)
+        self.tx.trigger_depth += 1
+        try:
+            if self.tx.trigger_depth > MAX_TRIGGER_DEPTH:
+                raise SalesforceError("CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY", "maximum trigger depth exceeded")
+            try:
+                (hook.before if timing == "before" else hook.after)(event)
+            except TriggerException as exc:
+                err = _err("CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY", exc.message)
+                return {k: [err] for k in range(len(idx))}
+        finally:
+            self.tx.trigger_depth -= 1
+        out: dict[int, list[RecordError]] = {}
+        for k, msgs in event.errors.items():
+            out[k] = [_err("FIELD_CUSTOM_VALIDATION_EXCEPTION", m, *([f] if f else [])) for m, f in msgs]
+        return out
+
+    # -- validation -------------------------------------------------------------------------------
+    def _apply_trigger_changes(self, before: dict[str, Any], after: dict[str, Any], row: dict[str, Any]) -> None:
+        for name, value in after.items():
+            fd = self.od.find_field(name)
+            if fd is None:
+                raise RecordFailure([_err("INVALID_FIELD", f"No such column '{name}' on sobject of type {self.od.name}",
+                                          name)])
+            if name in before and before[name] == value and type(before[name]) is type(value):
+                continue
+            if fd.lower in SYSTEM:
+                continue
+            try:
+                row[fd.lower] = coerce(fd, value)
+            except ValueProblem as p:
+                raise RecordFailure([_err(p.status_code, p.message, p.field_name)]) from None
+
+    def _derive(self, row: dict[str, Any], op: str) -> None:
+        od = self.od
+        if od.lower in COMPOSED_NAME and "name" in od.fields:
+            parts = [row.get("firstname"), row.get("lastname")]
+            row["name"] = " ".join(p for p in parts if p) or None
+
+    def _validate(self, row: dict[str, Any], old: dict[str, Any] | None, record_id: str | None) -> None:
+        od = self.od
+        errors: list[RecordError] = []
+        required = [fd for fd in od.fields.values()
+                    if not fd.nillable and fd.type != "boolean" and fd.lower not in SYSTEM and not fd.auto_number
+                    and fd.lower != "ownerid" and not fd.calculated and (fd.createable or fd.updateable)]
+        if old is None:
+            missing = [fd.name for fd in required if row.get(fd.lower) is None]
+        else:
+            missing = [fd.name for fd in required if row.get(fd.lower) is None and old.get(fd.lower) is not None]
+        if missing:
+            errors.append(_err("REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]",
+                               *missing))
+        for fd in od.fields.values():
+            if fd.type != "reference" or fd.lower in ("createdbyid", "lastmodifiedbyid"):
+                continue
+            value = row.get(fd.lower)
+            if value is None or (old is not None and old.get(fd.lower) == value):
+                continue
+            target = self.tx.schema.by_key_prefix(value[:3])
+            if target is None or target.name not in fd.reference_to:
+                errors.append(_err("FIELD_INTEGRITY_EXCEPTION", f"{fd.label}: id value of incorrect type: {value}",
+                                   fd.name))
+                continue
+            hit = self.tx.execute(f"SELECT 1 FROM {target.table} WHERE id = ? AND isdeleted = 0", (value,)).fetchone()
+            if hit is None:
+                errors.append(_err("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", fd.name))
+        for fd in od.fields.values():
+            if not fd.unique or fd.lower == "id":
+                continue
+            value = row.get(fd.lower)
+            if value is None or (old is not None and old.get(fd.lower) == value):
+                continue
+            params: list[Any] = [to_db(fd, value)]
+            sql = f"SELECT id FROM {od.table} WHERE {fd.column} = ? AND isdeleted = 0"
+            if record_id:
+                sql += " AND id != ?"
+                params.append(record_id)
+            hit = self.tx.execute(sql + " LIMIT 1", params).fetchone()
+            if hit is not None:
+                errors.append(_err("DUPLICATE_VALUE", f"duplicate value found: {fd.name} duplicates value on record "
+                                   f"with id: {hit[0]}", fd.name))
+        if errors:
+            raise RecordFailure(errors)
+
+    # -- insert -----------------------------------------------------------------------------------
+    def insert(self, indices: list[int], prepared: list[dict[str, Any] | None], created_flag: bool | None = None
+               ) -> None:
+        for start in range(0, len(indices), CHUNK):
+            if self.failed and self.all_or_none:
+                return
+            self._insert_chunk(indices[start:start + CHUNK], prepared, created_flag)
+
+    def _new_row(self, given: dict[str, Any]) -> dict[str, Any]:
+        row: dict[str, Any] = {}
+        for fd in self.od.fields.values():
+            if fd.lower in given:
+                row[fd.lower] = given[fd.lower]
+            elif fd.type == "boolean":
+                row[fd.lower] = bool(fd.default_value) if fd.default_value is not None else False
+            elif fd.default_value is not None and fd.lower not in SYSTEM and not fd.auto_number:
+                try:
+                    row[fd.lower] = coerce(fd, fd.default_value)
+                except ValueProblem:
+                    row[fd.lower] = None
+            else:
+                row[fd.lower] = None
+        if "ownerid" in self.od.fields and row.get("ownerid") is None:
+            row["ownerid"] = self.tx.user_id
+        if "isdeleted" in row:
+            row["isdeleted"] = False
+        return row
+
+    def _insert_chunk(self, chunk: list[int], prepared: list[dict[str, Any] | None], created_flag: bool | None) -> None:
+        tx, od = self.tx, self.od
+        pending = list(chunk)
+        for _attempt in range(PARTIAL_SAVE_ATTEMPTS):
+            if not pending:
+                return
+            sp = tx.savepoint()
+            rows = {i: self._new_row(prepared[i] or {}) for i in pending}
+            # before insert
+            views = [canonical(od, rows[i]) for i in pending]
+            snapshots = [dict(v) for v in views]
+            errs = self._fire("before", "insert", pending, views, None)
+            ok: list[int] = []
+            for k, i in enumerate(pending):
+                if k in errs:
+                    self.fail(i, errs[k])
+                    continue
+                try:
+                    self._apply_trigger_changes(snapshots[k], views[k], rows[i])
+                    ok.append(i)
+                except RecordFailure as f:
+                    self.fail(i, f.errors)
+            if self.failed and self.all_or_none:
+                tx.rollback_to(sp)
+                tx.release(sp)
+                return
+            # validate and save, one by one (so duplicates inside the chunk are seen)
+            saved: list[int] = []
+            if ok:
+                first = tx.store._next_numbers(tx._conn, od.key_prefix, len(ok))
+            now = tx.now()
+            for n, i in enumerate(ok):
+                row = rows[i]
+                row["id"] = make_id(od.key_prefix, first + n)
+                self._derive(row, "insert")
+                for f in AUDIT:
+                    if f in od.fields and (row.get(f) is None or self.read_only != "write"):
+                        row[f] = now if f in ("createddate", "lastmodifieddate", "systemmodstamp") else tx.user_id
+                self._auto_number(row)
+                if od.custom and "name" in od.fields and row.get("name") is None and not od.fields["name"].auto_number:
+                    row["name"] = row["id"]
+                try:
+                    self._validate(row, None, None)
+                except RecordFailure as f:
+                    self.fail(i, f.errors)
+                    continue
+                self._write_insert(row)
+                saved.append(i)
+            if self.failed and self.all_or_none:
+                tx.rollback_to(sp)
+                tx.release(sp)
+                return
+            # after insert
+            after_views = [canonical(od, rows[i]) for i in saved]
+            errs = self._fire("after", "insert", saved, after_views, None)
+            if errs:
+                tx.rollback_to(sp)
+                tx.release(sp)
+                for k, i in enumerate(saved):
+                    if k in errs:
+                        self.fail(i, errs[k])
+                if self.all_or_none:
+                    return
+                pending = [i for k, i in enumerate(saved) if k not in errs]
+                continue
+            tx.release(sp)
+            for i in saved:
+                self.results[i] = SaveResult(id=rows[i]["id"], success=True, created=created_flag)
+            return
+
+    def _auto_number(self, row: dict[str, Any]) -> None:
+        for fd in self.od.fields.values():
+            if fd.auto_number and row.get(fd.lower) is None:
+                n = self.tx.store._next_numbers(self.tx._conn, f"{self.od.lower}.{fd.lower}", 1)
+                fmt = fd.raw.get("displayFormat") or "{0}"
+                m = re.search(r"\{(0+)\}", fmt)
+                row[fd.lower] = fmt.replace(m.group(0), str(n).rjust(len(m.group(1)), "0")) if m else f"{fmt}{n}"
+
+    def _write_insert(self, row: dict[str, Any]) -> None:
+        fds = [fd for fd in self.od.fields.values() if fd.lower != "isdeleted"]
+        cols = ", ".join(["isdeleted"] + [fd.column for fd in fds])
+        marks = ", ".join("?" * (len(fds) + 1))
+        params = [0] + [to_db(fd, row.get(fd.lower)) for fd in fds]
+        try:
+            self.tx.execute(f"INSERT INTO {self.od.table} ({cols}) VALUES ({marks})", params)
+        except Exception as exc:  # sqlite3.IntegrityError from a unique index: report like Salesforce
+            import sqlite3
+
+            if isinstance(exc, sqlite3.IntegrityError):
+                raise SalesforceError("DUPLICATE_VALUE", f"duplicate value found: {exc}") from exc
+            raise
+
+    # -- update -----------------------------------------------------------------------------------
+    def update(self, indices: list[int], prepared: list[dict[str, Any] | None], ids: list[str | None],
+               created_flag: bool | None = None) -> None:
+        olds = load_rows(self.tx, self.od, [ids[i] for i in indices if ids[i]])  # type: ignore[misc]
+        live: list[int] = []
+        for i in indices:
+            rid = ids[i]
+            old = olds.get(rid) if rid else None
+            if old is None:
+                self.fail(i, [_err("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", "Id")])
+            elif old.get("isdeleted"):
+                self.fail(i, [_err("ENTITY_IS_DELETED", "entity is deleted", "Id")])
+            else:
+                live.append(i)
+        if self.failed and self.all_or_none:
+            return
+        for start in range(0, len(live), CHUNK):
+            if self.failed and self.all_or_none:
+                return
+            self._update_chunk(live[start:start + CHUNK], prepared, ids, olds, created_flag)
+
+    def _update_chunk(self, chunk: list[int], prepared: list[dict[str, Any] | None], ids: list[str | None],
+                      olds: dict[str, dict[str, Any]], created_flag: bool | None) -> None:
+        tx, od = self.tx, self.od
+        pending = list(chunk)
+        for _attempt in range(PARTIAL_SAVE_ATTEMPTS):
+            if not pending:
+                return
+            sp = tx.savepoint()
+            # re-read old rows (a trigger earlier in this statement may have changed them)
+            fresh = load_rows(tx, od, [ids[i] for i in pending])  # type: ignore[misc]
+            rows: dict[int, dict[str, Any]] = {}
+            for i in pending:
+                old = fresh[ids[i]]  # type: ignore[index]
+                row = dict(old)
+                row.update(prepared[i] or {})
+                self._derive(row, "update")
+                rows[i] = row
+            views = [canonical(od, rows[i]) for i in pending]
+            old_views = [canonical(od, fresh[ids[i]]) for i in pending]  # type: ignore[index]
+            snapshots = [dict(v) for v in views]
+            errs = self._fire("before", "update", pending, views, old_views)
+            ok: list[int] = []
+            for k, i in enumerate(pending):
+                if k in errs:
+                    self.fail(i, errs[k])
+                    continue
+                try:
+                    self._apply_trigger_changes(snapshots[k], views[k], rows[i])
+                    self._derive(rows[i], "update")
+                    ok.append(i)
+                except RecordFailure as f:
+                    self.fail(i, f.errors)
+            if self.failed and self.all_or_none:
+                tx.rollback_to(sp)
+                tx.release(sp)
+                return
+            now = tx.now()
+            saved: list[int] = []
+            for i in ok:
+                row, old = rows[i], fresh[ids[i]]  # type: ignore[index]
+                try:
+                    self._validate(row, old, row["id"])
+                except RecordFailure as f:
+                    self.fail(i, f.errors)
+                    continue
+                for f in ("lastmodifieddate", "systemmodstamp"):
+                    if f in od.fields and not (self.read_only == "write" and f in (prepared[i] or {})):
+                        row[f] = now
+                if "lastmodifiedbyid" in od.fields and not (self.read_only == "write" and "lastmodifiedbyid" in (prepared[i] or {})):
+                    row["lastmodifiedbyid"] = tx.user_id
+                changed = [fd for fd in od.fields.values()
+                           if fd.lower not in ("id", "isdeleted") and row.get(fd.lower) != old.get(fd.lower)]
+                if changed:
+                    sets = ", ".join(f"{fd.column} = ?" for fd in changed)
+                    tx.execute(f"UPDATE {od.table} SET {sets} WHERE id = ?",
+                               [to_db(fd, row.get(fd.lower)) for fd in changed] + [row["id"]])
+                saved.append(i)
+            if self.failed and self.all_or_none:
+                tx.rollback_to(sp)
+                tx.release(sp)
+                return
+            after_views = [canonical(od, rows[i]) for i in saved]
+            after_old = [canonical(od, fresh[ids[i]]) for i in saved]  # type: ignore[index]
+            errs = self._fire("after", "update", saved, after_views, after_old)
+            if errs:
+                tx.rollback_to(sp)
+                tx.release(sp)
+                for k, i in enumerate(saved):
+                    if k in errs:
+                        self.fail(i, errs[k])
+                if self.all_or_none:
+                    return
+                pending = [i for k, i in enumerate(saved) if k not in errs]
+                continue
+            tx.release(sp)
+            for i in saved:
+                self.results[i] = SaveResult(id=rows[i]["id"], success=True, created=created_flag)
+            return
+
+    # -- delete -----------------------------------------------------------------------------------
+    def delete(self, indices: list[int], ids: list[str]) -> None:
+        tx, od = self.tx, self.od
+        olds = load_rows(tx, od, [ids[i] for i in indices])
+        live = []
+        for i in indices:
+            old = olds.get(ids[i])
+            if old is None:
+                self.fail(i, [_err("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")])
+            elif old.get("isdeleted"):
+                self.fail(i, [_err("ENTITY_IS_DELETED", "entity is deleted")])
+            else:
+                live.append(i)
+        for start in range(0, len(live), CHUNK):
+            if self.failed and self.all_or_none:
+                return
+            pending = live[start:start + CHUNK]
+            for _attempt in range(PARTIAL_SAVE_ATTEMPTS):
+                if not pending:
+                    break
+                sp = tx.savepoint()
+                old_views = [canonical(od, olds[ids[i]]) for i in pending]
+                errs = self._fire("before", "delete", pending, None, old_views)
+                ok = []
+                for k, i in enumerate(pending):
+                    if k in errs:
+                        self.fail(i, errs[k])
+                    else:
+                        ok.append(i)
+                if self.failed and self.all_or_none:
+                    tx.rollback_to(sp)
+                    tx.release(sp)
+                    return
+                now = tx.now()
+                for i in ok:
+                    self._soft_delete(od, ids[i], now)
+                after_old = [canonical(od, olds[ids[i]]) for i in ok]
+                errs = self._fire("after", "delete", ok, None, after_old)
+                if errs:
+                    tx.rollback_to(sp)
+                    tx.release(sp)
+                    for k, i in enumerate(ok):
+                        if k in errs:
+                            self.fail(i, errs[k])
+                    if self.all_or_none:
+                        return
+                    pending = [i for k, i in enumerate(ok) if k not in errs]
+                    continue
+                tx.release(sp)
+                for i in ok:
+                    self.results[i] = SaveResult(id=ids[i], success=True)
+                break
+
+    def _soft_delete(self, od: ObjectDef, rid: str, now: Any) -> None:
+        tx = self.tx
+        stamp = to_db(od.fields["systemmodstamp"], now) if "systemmodstamp" in od.fields else None
+        if stamp is not None:
+            tx.execute(f"UPDATE {od.table} SET isdeleted = 1, systemmodstamp = ? WHERE id = ?", (stamp, rid))
+        else:
+            tx.execute(f"UPDATE {od.table} SET isdeleted = 1 WHERE id = ?", (rid,))
+        for child, fd in tx.schema.children(od):
+            if fd.cascade_delete:
+                kids = [r[0] for r in tx.execute(
+                    f"SELECT id FROM {child.table} WHERE {fd.column} = ? AND isdeleted = 0", (rid,))]
+                for kid in kids:
+                    self._soft_delete(child, kid, now)
+            elif fd.nillable and fd.lower not in ("createdbyid", "lastmodifiedbyid", "ownerid"):
+                tx.execute(f"UPDATE {child.table} SET {fd.column} = NULL WHERE {fd.column} = ? AND isdeleted = 0",
+                           (rid,))
+
+
+# -- entry points ---------------------------------------------------------------------------------------
+def _finish(run_failed: bool, all_or_none: bool, results: list[SaveResult | None], sp: Any, tx: "Transaction"
+            ) -> list[SaveResult]:
+    if run_failed and all_or_none:
+        tx.rollback_to(sp)
+        out = []
+        for r in results:
+            if r is not None and not r.success:
+                out.append(r)
+            else:
+                out.append(SaveResult(id=None, success=False, errors=[ROLLED_BACK],
+                                      created=r.created if r is not None else None))
+        return out
+    return [r if r is not None else SaveResult(id=None, success=False, errors=[ROLLED_BACK]) for r in results]
+
+
+def insert(tx: "Transaction", sobject: str, records: Sequence[Mapping[str, Any]], all_or_none: bool,
+           read_only: "ReadOnlyFields") -> list[SaveResult]:
+    od = tx.schema.get(sobject)
+    tx.begin_write()
+    tx.limits.count_dml(len(records))
+    results: list[SaveResult | None] = [None] * len(records)
+    with _statement(tx) as sp:
+        run = _Run(tx, od, all_or_none, results, read_only)
+        if not od.raw.get("createable", True) and read_only != "write":
+            for i in range(len(records)):
+                run.fail(i, [_err("INVALID_TYPE", f"entity type cannot be inserted: {od.name}")])
+            return _finish(True, all_or_none, results, sp, tx)
+        prepared: list[dict[str, Any] | None] = []
+        for i, rec in enumerate(records):
+            try:
+                prepared.append(prepare(tx, od, rec, "insert", read_only))
+            except RecordFailure as f:
+                prepared.append(None)
+                run.fail(i, f.errors)
+        if not (run.failed and all_or_none):
+            run.insert([i for i in range(len(records)) if results[i] is None], prepared)
+        return _finish(run.failed, all_or_none, results, sp, tx)
+
+
+def update(tx: "Transaction", sobject: str | None, records: Sequence[Mapping[str, Any]], all_or_none: bool,
+           read_only: "ReadOnlyFields") -> list[SaveResult]:
+    tx.begin_write()
+    tx.limits.count_dml(len(records))
+    results: list[SaveResult | None] = [None] * len(records)
+    ids: list[str | None] = [None] * len(records)
+    groups: dict[str, list[int]] = {}
+    pre_errors: dict[int, list[RecordError]] = {}
+    fixed = tx.schema.get(sobject) if sobject else None
+    seen: set[str] = set()
+    for i, rec in enumerate(records):
+        raw_id = next((v for k, v in rec.items() if k.lower() == "id"), None) if isinstance(rec, Mapping) else None
+        if not raw_id:
+            pre_errors[i] = [_err("MISSING_ARGUMENT", "Id not specified in an update call", "Id")]
+            continue
+        if not is_valid_id(raw_id):
+            pre_errors[i] = [_err("MALFORMED_ID", f"Record ID: id value of incorrect type: {raw_id}", "Id")]
+            continue
+        rid = to18(raw_id)
+        od = fixed or tx.schema.by_key_prefix(rid[:3])
+        if od is None or od.key_prefix != rid[:3]:
+            pre_errors[i] = [_err("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", "Id")]
+            continue
+        if rid in seen:
+            pre_errors[i] = [_err("DUPLICATE_VALUE", f"Duplicate id in list: {rid}", "Id")]
+            continue
+        seen.add(rid)
+        ids[i] = rid
+        groups.setdefault(od.lower, []).append(i)
+    with _statement(tx) as sp:
+        failed = False
+        for i, errs in pre_errors.items():
+            results[i] = SaveResult(id=None, success=False, errors=errs)
+            failed = True
+        for lower, idx in groups.items():
+            if failed and all_or_none:
+                break
+            od = tx.schema.get(lower)
+            run = _Run(tx, od, all_or_none, results, read_only)
+            prepared: list[dict[str, Any] | None] = [None] * len(records)
+            live = []
+            for i in idx:
+                try:
+                    prepared[i] = prepare(tx, od, records[i], "update", read_only)
+                    live.append(i)
+                except RecordFailure as f:
+                    run.fail(i, f.errors)
+            if not (run.failed and all_or_none):
+                run.update(live, prepared, ids)
+            for i in idx:
+                if results[i] is not None and not results[i].success:  # type: ignore[union-attr]
+                    results[i] = SaveResult(id=ids[i], success=False, errors=results[i].errors)  # type: ignore[union-attr]
+            failed = failed or run.failed
+        return _finish(failed, all_or_none, results, sp, tx)
+
+
+def upsert(tx: "Transaction", sobject: str, records: Sequence[Mapping[str, Any]], external_id_field: str,
+           all_or_none: bool, read_only: "ReadOnlyFields") -> list[SaveResult]:
+    od = tx.schema.get(sobject)
+    key_fd = od.find_field(external_id_field)
+    if key_fd is None:
+        raise NotFoundError(f"Provided external ID field does not exist or is not accessible: {external_id_field}")
+    if key_fd.lower != "id" and not (key_fd.external_id or key_fd.raw.get("idLookup")):
+        raise InvalidFieldError(f"Field {key_fd.name} is not an External ID or Id", [key_fd.name])
+    tx.begin_write()
+    tx.limits.count_dml(len(records))
+    results: list[SaveResult | None] = [None] * len(records)
+    with _statement(tx) as sp:
+        run = _Run(tx, od, all_or_none, results, read_only)
+        prepared: list[dict[str, Any] | None] = [None] * len(records)
+        ids: list[str | None] = [None] * len(records)
+        to_insert: list[int] = []
+        to_update: list[int] = []
+        by_value: dict[Any, list[int]] = {}
+        for i, rec in enumerate(records):
+            if not isinstance(rec, Mapping):
+                run.fail(i, [_err("INVALID_FIELD", "record must be an object")])
+                continue
+            raw = next((v for k, v in rec.items() if k.lower() == key_fd.lower), None)
+            try:
+                value = coerce(key_fd, raw)
+            except ValueProblem as p:
+                run.fail(i, [_err(p.status_code, p.message, p.field_name)])
+                continue
+            if value is None and key_fd.lower != "id":
+                run.fail(i, [_err("MISSING_ARGUMENT", f"{key_fd.name} not specified", key_fd.name)])
+                continue
+            norm = value.lower() if isinstance(value, str) and not key_fd.case_sensitive and key_fd.lower != "id" else value
+            if value is not None:
+                by_value.setdefault(norm, []).append(i)
+            body = {k: v for k, v in rec.items() if k.lower() != "id"}
+            try:
+                if value is None:
+                    prepared[i] = prepare(tx, od, body, "insert", read_only)
+                    to_insert.append(i)
+                    continue
+                if key_fd.lower == "id":
+                    matches = [value] if tx.execute(f"SELECT 1 FROM {od.table} WHERE id = ? AND isdeleted = 0",
+                                                    (value,)).fetchone() else []
+                    if not matches:
+                        run.fail(i, [_err("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", "Id")])
+                        continue
+                else:
+                    matches = [r[0] for r in tx.execute(
+                        f"SELECT id FROM {od.table} WHERE {key_fd.column} = ? AND isdeleted = 0 ORDER BY id LIMIT 200",
+                        (to_db(key_fd, value),))]
+                if len(matches) > 1:
+                    results[i] = SaveResult(id=None, success=False, matches=matches, errors=[_err(
+                        "DUPLICATE_EXTERNAL_ID", f"{key_fd.name}: more than one record found for external id field: "
+                        f"[{', '.join(matches)}]", key_fd.name)])
+                    run.failed = True
+                    continue
+                if matches:
+                    ids[i] = matches[0]
+                    upd = {k: v for k, v in body.items() if k.lower() != key_fd.lower}
+                    prepared[i] = prepare(tx, od, upd, "update", read_only)
+                    to_update.append(i)
+                else:
+                    prepared[i] = prepare(tx, od, body, "insert", read_only)
+                    to_insert.append(i)
+            except RecordFailure as f:
+                run.fail(i, f.errors)
+        for norm, idx in by_value.items():
+            if len(idx) > 1:
+                for i in idx:
+                    raw = next((v for k, v in records[i].items() if k.lower() == key_fd.lower), None)
+                    run.fail(i, [_err("DUPLICATE_EXTERNAL_ID", f"Duplicate external id specified: {raw}",
+                                      key_fd.name)])
+                to_insert = [i for i in to_insert if i not in idx]
+                to_update = [i for i in to_update if i not in idx]
+        if not (run.failed and all_or_none):
+            run.insert(to_insert, prepared, created_flag=True)
+        if not (run.failed and all_or_none):
+            run.update(to_update, prepared, ids, created_flag=False)
+        out = _finish(run.failed, all_or_none, results, sp, tx)
+        for i, r in enumerate(out):
+            if r.created is None and r.success:
+                r.created = i in to_insert
+        return out
+
+
+def delete(tx: "Transaction", ids_in: Sequence[str], all_or_none: bool) -> list[SaveResult]:
+    tx.begin_write()
+    tx.limits.count_dml(len(ids_in))
+    results: list[SaveResult | None] = [None] * len(ids_in)
+    ids: list[str] = [""] * len(ids_in)
+    groups: dict[str, list[int]] = {}
+    failed = False
+    seen: set[str] = set()
+    for i, raw in enumerate(ids_in):
+        if not isinstance(raw, str) or not is_valid_id(raw):
+            results[i] = SaveResult(id=None, success=False,
+                                    errors=[_err("MALFORMED_ID", f"malformed id {raw}")])
+            failed = True
+            continue
+        rid = to18(raw)
+        od = tx.schema.by_key_prefix(rid[:3])
+        if od is None:
+            results[i] = SaveResult(id=None, success=False,
+                                    errors=[_err("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")])
+            failed = True
+            continue
+        if rid in seen:
+            results[i] = SaveResult(id=rid, success=False, errors=[_err("DUPLICATE_VALUE", f"Duplicate id in list: {rid}")])
+            failed = True
+            continue
+        seen.add(rid)
+        ids[i] = rid
+        groups.setdefault(od.lower, []).append(i)
+    with _statement(tx) as sp:
+        for lower, idx in groups.items():
+            if failed and all_or_none:
+                break
+            od = tx.schema.get(lower)
+            run = _Run(tx, od, all_or_none, results, "reject")
+            if not od.raw.get("deletable", True):
+                for i in idx:
+                    run.fail(i, [_err("INVALID_TYPE", f"entity type cannot be deleted: {od.name}")])
+            else:
+                run.delete(idx, ids)
+            for i in idx:
+                r = results[i]
+                if r is not None and not r.success:
+                    results[i] = SaveResult(id=ids[i], success=False, errors=r.errors)
+            failed = failed or run.failed
+        return _finish(failed, all_or_none, results, sp, tx)
+
+
+# -- reads ----------------------------------------------------------------------------------------------
+def record_url(tx: "Transaction", od: ObjectDef, rid: str) -> str:
+    return f"/services/data/v{tx.store.api_version}/sobjects/{od.name}/{rid}"
+
+
+def retrieve(tx: "Transaction", sobject: str, record_id: str, fields: Sequence[str] | None, typed: bool
+             ) -> dict[str, Any] | None:
+    od = tx.schema.get(sobject)
+    if not is_valid_id(record_id):
+        return None
+    rid = to18(record_id)
+    chosen = [od.field(f) for f in fields] if fields else list(od.fields.values())
+    rows = load_rows(tx, od, [rid], include_deleted=False)
+    row = rows.get(rid)
+    if row is None:
+        return None
+    out: dict[str, Any] = {"attributes": {"type": od.name, "url": record_url(tx, od, rid)}}
+    for fd in chosen:
+        v = row.get(fd.lower)
+        out[fd.name] = v if typed else to_json(fd, v)
+    return out
+
+
+def find_ids_by_field(tx: "Transaction", sobject: str, field: str, value: Any) -> list[str]:
+    od = tx.schema.get(sobject)
+    fd = od.find_field(field)
+    if fd is None:
+        raise NotFoundError(f"Provided external ID field does not exist or is not accessible: {field}")
+    try:
+        typed = coerce(fd, value)
+    except ValueProblem:
+        return []
+    if typed is None:
+        return []
+    return [r[0] for r in tx.execute(
+        f"SELECT id FROM {od.table} WHERE {fd.column} = ? AND isdeleted = 0 ORDER BY id", (to_db(fd, typed),))]

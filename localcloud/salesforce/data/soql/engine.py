@@ -1,0 +1,697 @@
+"""Run a SOQL AST against the store: WHERE, ORDER BY, LIMIT/OFFSET, parent paths and aggregates
+compile to one SQL statement (indexes on Id, external ids and lookups do the work); child
+subqueries run as one extra statement per 500 parents."""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+from ..errors import InvalidFieldError, InvalidTypeError, MalformedQueryError, SalesforceError
+from ..ids import is_valid_id
+from ..results import QueryResult
+from ..schema import FieldDef, ObjectDef
+from ..values import DECIMALS, TEXT, format_db_datetime, from_db, query_param, to_json
+from .ast import (Aggregate, And, Bind, Comparison, DateLiteral, FieldRef, Literal, Not, Or, SemiJoin,
+                  SoqlQuery, SubQuery, ValueList)
+from .parser import parse_soql
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..store import Transaction
+
+CHILD_BATCH = 500
+
+
+def invalid_relationship(name: str) -> InvalidFieldError:
+    return InvalidFieldError(
+        f"Didn't understand relationship '{name}' in field path. If you are attempting to use a custom "
+        "relationship, be sure to append the '__r' after the custom relationship name. Please reference your "
+        "WSDL or the describe call for the appropriate names.")
+
+
+@dataclass
+class _Join:
+    alias: str
+    targets: list[ObjectDef]
+    on: str
+    columns: dict[str, list[FieldDef | None]] = field(default_factory=dict)  # polymorphic unions only
+
+    @property
+    def polymorphic(self) -> bool:
+        return len(self.targets) > 1
+
+
+@dataclass
+class _Col:
+    """One selected field: where it lands in the record and how to convert it."""
+
+    rel_path: list[tuple[str, str, int]]  # (relationship name, join alias, id column index)
+    fd: FieldDef
+    index: int
+
+
+class _Context:
+    def __init__(self, tx: "Transaction", binds: Mapping[str, Any],
+                 resolver: Callable[[Bind], Any] | None) -> None:
+        self.tx = tx
+        self.binds = binds
+        self.lower_binds = {k.lower(): v for k, v in binds.items()}
+        self.resolver = resolver
+        self.today = tx.now().date()
+        self.alias_seq = 0
+
+    def next_alias(self) -> str:
+        self.alias_seq += 1
+        return f"t{self.alias_seq}"
+
+    def bind(self, b: Bind) -> Any:
+        if b.name in self.binds:
+            return self.binds[b.name]
+        if b.name.lower() in self.lower_binds:
+            return self.lower_binds[b.name.lower()]
+        if self.resolver is not None:
+            return self.resolver(b)
+        raise MalformedQueryError(f"Variable does not exist: {b.name} (bind variables need a value)")
+
+
+class _Compiler:
+    """Compiles one query level (FROM one object) to SQL."""
+
+    def __init__(self, ctx: _Context, od: ObjectDef, include_deleted: bool) -> None:
+        self.ctx = ctx
+        self.od = od
+        self.alias = ctx.next_alias()
+        self.include_deleted = include_deleted
+        self.joins: dict[tuple[str, ...], _Join] = {}
+        self.params: list[Any] = []
+
+    # -- fields -----------------------------------------------------------------------------------
+    def resolve(self, ref: FieldRef) -> tuple[str, FieldDef, list[tuple[str, _Join]]]:
+        """SQL expression, field and the relationship joins walked for a field path."""
+        path = list(ref.path)
+        if len(path) > 1 and path[0].lower() == self.od.lower and self.od.relationship(path[0]) is None:
+            path = path[1:]
+        od_list = [self.od]
+        alias = self.alias
+        walked: list[tuple[str, _Join]] = []
+        key: tuple[str, ...] = ()
+        for rel_name in path[:-1]:
+            if len(od_list) != 1:
+                raise MalformedQueryError(f"relationship paths through polymorphic '{walked[-1][0]}' are not supported "
+                                          "by the local org")
+            cur = od_list[0]
+            ref_fd = cur.relationship(rel_name)
+            if ref_fd is None:
+                raise invalid_relationship(rel_name)
+            key = key + (rel_name.lower(),)
+            join = self.joins.get(key)
+            if join is None:
+                targets = [self.ctx.tx.schema.get(t) for t in ref_fd.reference_to]
+                new_alias = self.ctx.next_alias()
+                join = _Join(new_alias, targets, f"{new_alias}.id = {alias}.{ref_fd.column}")
+                self.joins[key] = join
+            walked.append((ref_fd.relationship_name or rel_name, join))
+            alias = join.alias
+            od_list = join.targets
+        name = path[-1]
+        if len(od_list) == 1:
+            fd = od_list[0].find_field(name)
+            if fd is None:
+                raise InvalidFieldError.no_such_column(name, od_list[0].name)
+            column = fd.column if fd.lower != "isdeleted" else '"isdeleted"'
+            return f"{alias}.{column}", fd, walked
+        # polymorphic parent: a UNION of the targets exposing the requested column
+        found = [od.find_field(name) for od in od_list]
+        first = next((f for f in found if f is not None), None)
+        if first is None:
+            raise InvalidFieldError.no_such_column(name, od_list[0].name)
+        walked[-1][1].columns[first.lower] = found
+        return f"{alias}.{first.column}", first, walked
+
+    def from_sql(self) -> str:
+        parts = [f"{self.od.table} AS {self.alias}"]
+        for join in self.joins.values():
+            if join.polymorphic:
+                selects = []
+                for k, od in enumerate(join.targets):
+                    cols = ["id"]
+                    for lower, fds in join.columns.items():
+                        fd = fds[k]
+                        cols.append(f"{fd.column} AS \"{lower}\"" if fd is not None else f"NULL AS \"{lower}\"")
+                    selects.append(f"SELECT {', '.join(cols)} FROM {od.table}")
+                parts.append(f"LEFT JOIN ({' UNION ALL '.join(selects)}) AS {join.alias} ON {join.on}")
+            else:
+                parts.append(f"LEFT JOIN {join.targets[0].table} AS {join.alias} ON {join.on}")
+        return " ".join(parts)
+
+    def base_filter(self) -> str:
+        return "" if self.include_deleted else f"{self.alias}.isdeleted = 0"
+
+    # -- conditions ----------------------------------------------------------------------------------
+    def condition(self, c: Any, aggregate_ok: bool = False) -> str:
+        if isinstance(c, And):
+            return "(" + " AND ".join(self.condition(i, aggregate_ok) for i in c.items) + ")"
+        if isinstance(c, Or):
+            return "(" + " OR ".join(self.condition(i, aggregate_ok) for i in c.items) + ")"
+        if isinstance(c, Not):
+            return f"(NOT COALESCE({self.condition(c.item, aggregate_ok)}, 0))"
+        if isinstance(c, Comparison):
+            return self.comparison(c, aggregate_ok)
+        raise MalformedQueryError(f"unsupported condition {c!r}")
+
+    def _left(self, left: Any, aggregate_ok: bool) -> tuple[str, FieldDef | None]:
+        if isinstance(left, Aggregate):
+            if not aggregate_ok:
+                raise MalformedQueryError("aggregate functions are only allowed in HAVING, not in WHERE")
+            return self.aggregate_sql(left)
+        expr, fd, _ = self.resolve(left)
+        return expr, fd
+
+    def _values(self, v: Any) -> list[Any]:
+        """The Python values of a right-hand side (list semantics)."""
+        if isinstance(v, ValueList):
+            out: list[Any] = []
+            for item in v.items:
+                out.extend(self._values(item))
+            return out
+        if isinstance(v, Literal):
+            return [v.value]
+        if isinstance(v, DateLiteral):
+            return [v]
+        if isinstance(v, Bind):
+            value = self.ctx.bind(v)
+            if isinstance(value, (list, tuple, set, frozenset)):
+                return [_sobject_id(x) for x in value]
+            if isinstance(value, Mapping) and not _looks_like_sobject(value):
+                return [_sobject_id(x) for x in value.keys()]
+            return [_sobject_id(value)]
+        raise MalformedQueryError(f"unsupported value {v!r}")
+
+    def _scalar(self, v: Any) -> Any:
+        if isinstance(v, Literal):
+            return v.value
+        if isinstance(v, DateLiteral):
+            return v
+        if isinstance(v, Bind):
+            value = self.ctx.bind(v)
+            if isinstance(value, (list, tuple, set, frozenset)):
+                return list(value)
+            return _sobject_id(value)
+        if isinstance(v, ValueList):
+            raise MalformedQueryError("a value list needs IN, NOT IN, INCLUDES or EXCLUDES")
+        raise MalformedQueryError(f"unsupported value {v!r}")
+
+    def param(self, fd: FieldDef | None, value: Any) -> str:
+        if fd is not None and fd.type in ("id", "reference") and isinstance(value, str) and not is_valid_id(value):
+            raise SalesforceError("INVALID_QUERY_FILTER_OPERATOR", f"invalid ID field: {value}")
+        self.params.append(query_param(fd, value))
+        return "?"
+
+    def comparison(self, c: Comparison, aggregate_ok: bool) -> str:
+        expr, fd = self._left(c.left, aggregate_ok)
+        op = c.op
+        if isinstance(c.value, SemiJoin):
+            if op not in ("IN", "NOT_IN"):
+                raise MalformedQueryError("a subquery needs IN or NOT IN")
+            inner_sql, inner_params = self.semi_join(c.value.query)
+            self.params.extend(inner_params)
+            if op == "IN":
+                return f"{expr} IN ({inner_sql})"
+            return f"({expr} IS NULL OR {expr} NOT IN ({inner_sql}))"
+        if op in ("IN", "NOT_IN", "INCLUDES", "EXCLUDES"):
+            values = self._values(c.value)
+            return self._set_comparison(expr, fd, op, values)
+        value = self._scalar(c.value)
+        if isinstance(value, list):
+            if op in ("=", "!="):
+                return self._set_comparison(expr, fd, "IN" if op == "=" else "NOT_IN", [_sobject_id(x) for x in value])
+            raise MalformedQueryError(f"a list cannot be compared with {op}")
+        if isinstance(value, DateLiteral):
+            return self._date_range(expr, fd, op, value)
+        if value is None:
+            if op == "=":
+                return f"{expr} IS NULL"
+            if op == "!=":
+                return f"{expr} IS NOT NULL"
+            return "0"
+        if op == "LIKE":
+            if not isinstance(value, str):
+                raise MalformedQueryError("LIKE needs a string")
+            return f"{expr} LIKE {self.param(None, value)} ESCAPE '\\'"
+        p = self.param(fd, value)
+        if op == "!=":
+            return f"({expr} IS NULL OR {expr} != {p})"
+        return f"{expr} {op} {p}"
+
+    def _set_comparison(self, expr: str, fd: FieldDef | None, op: str, values: list[Any]) -> str:
+        if op in ("INCLUDES", "EXCLUDES"):
+            if fd is None or fd.type != "multipicklist":
+                raise MalformedQueryError("INCLUDES and EXCLUDES need a multi-select picklist field")
+            terms = [f"sf_includes({expr}, {self.param(None, v)})" for v in values if v is not None]
+            any_term = "(" + " OR ".join(terms) + ")" if terms else "0"
+            return any_term if op == "INCLUDES" else f"({expr} IS NULL OR NOT {any_term})"
+        ranges = [v for v in values if isinstance(v, DateLiteral)]
+        has_null = any(v is None for v in values)
+        plain = [v for v in values if v is not None and not isinstance(v, DateLiteral)]
+        terms = []
+        if plain:
+            marks = ", ".join(self.param(fd, v) for v in plain)
+            terms.append(f"{expr} IN ({marks})")
+        for r in ranges:
+            terms.append(self._date_range(expr, fd, "=", r))
+        if has_null:
+            terms.append(f"{expr} IS NULL")
+        anyof = "(" + " OR ".join(terms) + ")" if terms else "0"
+        if op == "IN":
+            return anyof
+        if has_null:
+            return f"(NOT COALESCE({anyof}, 0))"
+        return f"({expr} IS NULL OR NOT COALESCE({anyof}, 0))"
+
+    def _date_range(self, expr: str, fd: FieldDef | None, op: str, lit: DateLiteral) -> str:
+        if fd is None or fd.type not in ("date", "datetime"):
+            raise MalformedQueryError(f"date literal {lit.name} needs a date or datetime field")
+        start, end = date_range(lit, self.ctx.today)
+
+        def bound(d: date) -> str:
+            if fd.type == "datetime":
+                self.params.append(format_db_datetime(datetime(d.year, d.month, d.day, tzinfo=timezone.utc)))
+            else:
+                self.params.append(d.isoformat())
+            return "?"
+
+        if op == "=":
+            return f"({expr} >= {bound(start)} AND {expr} < {bound(end)})"
+        if op == "!=":
+            return f"({expr} IS NULL OR {expr} < {bound(start)} OR {expr} >= {bound(end)})"
+        if op == "<":
+            return f"{expr} < {bound(start)}"
+        if op == "<=":
+            return f"{expr} < {bound(end)}"
+        if op == ">":
+            return f"{expr} >= {bound(end)}"
+        if op == ">=":
+            return f"{expr} >= {bound(start)}"
+        raise MalformedQueryError(f"operator {op} cannot be used with date literal {lit.name}")
+
+    def semi_join(self, q: SoqlQuery) -> tuple[str, list[Any]]:
+        od = self.ctx.tx.schema.get(q.sobject)
+        sub = _Compiler(self.ctx, od, False)
+        if len(q.select) != 1 or not isinstance(q.select[0], FieldRef):
+            raise MalformedQueryError("a semi-join subquery selects exactly one id field")
+        expr, fd, _ = sub.resolve(q.select[0])
+        if fd.type not in ("id", "reference"):
+            raise MalformedQueryError("a semi-join subquery must select an Id or reference field")
+        where = [w for w in [sub.base_filter(), sub.condition(q.where) if q.where else ""] if w]
+        sql = f"SELECT {expr} FROM {sub.from_sql()}" + (f" WHERE {' AND '.join(where)}" if where else "")
+        if isinstance(q.limit, int):
+            sql += f" LIMIT {q.limit}"
+        return sql, sub.params
+
+    # -- aggregates ------------------------------------------------------------------------------------
+    def aggregate_sql(self, agg: Aggregate) -> tuple[str, FieldDef | None]:
+        if agg.function == "GROUPED":
+            assert agg.field is not None
+            expr, fd, _ = self.resolve(agg.field)
+            return expr, fd
+        if agg.field is None:
+            return "COUNT(*)", None
+        expr, fd, _ = self.resolve(agg.field)
+        fn = agg.function
+        if fn == "COUNT":
+            return f"COUNT({expr})", None
+        if fn == "COUNT_DISTINCT":
+            return f"COUNT(DISTINCT {expr})", None
+        if fn in ("SUM", "AVG") and fd.type not in DECIMALS | {"int"}:
+            raise MalformedQueryError(f"field {fd.name} does not support aggregate operator {fn}")
+        return f"{fn}({expr})", (fd if fn in ("MIN", "MAX") else None)
+
+
+def _looks_like_sobject(value: Mapping[Any, Any]) -> bool:
+    return "attributes" in value or "Id" in value or "id" in value
+
+
+def _sobject_id(value: Any) -> Any:
+    if isinstance(value, Mapping) and _looks_like_sobject(value):
+        return value.get("Id", value.get("id"))
+    if hasattr(value, "get_id") and callable(value.get_id):  # Apex runtime SObject objects
+        return value.get_id()
+    return value
+
+
+# -- date literals ----------------------------------------------------------------------------------------
+def _month_start(d: date, delta: int = 0) -> date:
+    m = d.month - 1 + delta
+    return date(d.year + m // 12, m % 12 + 1, 1)
+
+
+def _quarter_start(d: date, delta: int = 0) -> date:
+    q0 = _month_start(date(d.year, (d.month - 1) // 3 * 3 + 1, 1))
+    return _month_start(q0, 3 * delta)
+
+
+def date_range(lit: DateLiteral, today: date) -> tuple[date, date]:
+    """[start, end) of a relative date literal (weeks start on Sunday, as in the en_US locale)."""
+    n = lit.n or 0
+    day = timedelta(days=1)
+    week0 = today - timedelta(days=(today.weekday() + 1) % 7)
+    name = lit.name
+    if name == "TODAY":
+        return today, today + day
+    if name == "YESTERDAY":
+        return today - day, today
+    if name == "TOMORROW":
+        return today + day, today + 2 * day
+    if name in ("THIS_WEEK", "LAST_WEEK", "NEXT_WEEK"):
+        shift = {"THIS_WEEK": 0, "LAST_WEEK": -1, "NEXT_WEEK": 1}[name]
+        s = week0 + timedelta(weeks=shift)
+        return s, s + timedelta(weeks=1)
+    if name in ("THIS_MONTH", "LAST_MONTH", "NEXT_MONTH"):
+        shift = {"THIS_MONTH": 0, "LAST_MONTH": -1, "NEXT_MONTH": 1}[name]
+        return _month_start(today, shift), _month_start(today, shift + 1)
+    if name in ("THIS_QUARTER", "LAST_QUARTER", "NEXT_QUARTER"):
+        shift = {"THIS_QUARTER": 0, "LAST_QUARTER": -1, "NEXT_QUARTER": 1}[name]
+        return _quarter_start(today, shift), _quarter_start(today, shift + 1)
+    if name in ("THIS_YEAR", "LAST_YEAR", "NEXT_YEAR"):
+        y = today.year + {"THIS_YEAR": 0, "LAST_YEAR": -1, "NEXT_YEAR": 1}[name]
+        return date(y, 1, 1), date(y + 1, 1, 1)
+    if name == "LAST_90_DAYS":
+        return today - timedelta(days=90), today + day
+    if name == "NEXT_90_DAYS":
+        return today + day, today + timedelta(days=91)
+    if name == "LAST_N_DAYS":
+        return today - timedelta(days=n), today + day
+    if name == "NEXT_N_DAYS":
+        return today + day, today + timedelta(days=n + 1)
+    if name == "N_DAYS_AGO":
+        return today - timedelta(days=n), today - timedelta(days=n - 1)
+    if name == "LAST_N_WEEKS":
+        return week0 - timedelta(weeks=n), week0
+    if name == "NEXT_N_WEEKS":
+        return week0 + timedelta(weeks=1), week0 + timedelta(weeks=n + 1)
+    if name == "N_WEEKS_AGO":
+        return week0 - timedelta(weeks=n), week0 - timedelta(weeks=n - 1)
+    if name == "LAST_N_MONTHS":
+        return _month_start(today, -n), _month_start(today)
+    if name == "NEXT_N_MONTHS":
+        return _month_start(today, 1), _month_start(today, n + 1)
+    if name == "N_MONTHS_AGO":
+        return _month_start(today, -n), _month_start(today, -n + 1)
+    if name == "LAST_N_QUARTERS":
+        return _quarter_start(today, -n), _quarter_start(today)
+    if name == "NEXT_N_QUARTERS":
+        return _quarter_start(today, 1), _quarter_start(today, n + 1)
+    if name == "N_QUARTERS_AGO":
+        return _quarter_start(today, -n), _quarter_start(today, -n + 1)
+    if name == "LAST_N_YEARS":
+        return date(today.year - n, 1, 1), date(today.year, 1, 1)
+    if name == "NEXT_N_YEARS":
+        return date(today.year + 1, 1, 1), date(today.year + n + 1, 1, 1)
+    if name == "N_YEARS_AGO":
+        return date(today.year - n, 1, 1), date(today.year - n + 1, 1, 1)
+    raise MalformedQueryError(f"date literal {name} is not supported by the local org")
+
+
+_ = calendar  # (kept for readers: month arithmetic above is calendar-exact)
+
+
+# -- execution ----------------------------------------------------------------------------------------------
+def execute(tx: "Transaction", soql: str | SoqlQuery, binds: Mapping[str, Any], *, include_deleted: bool = False,
+            bind_resolver: Callable[[Bind], Any] | None = None, typed: bool = False,
+            page_size: int = 2000) -> QueryResult:
+    q = parse_soql(soql) if isinstance(soql, str) else soql
+    tx.limits.count_query()
+    ctx = _Context(tx, binds, bind_resolver)
+    od = tx.schema.get(q.sobject)
+    runner = _Runner(ctx, typed)
+    if q.count_only and len(q.select) == 1:
+        total = runner.count(q, od, include_deleted or q.all_rows)
+        tx.limits.count_query_rows(total)
+        return QueryResult(total_size=total, done=True, records=[], count_only=True)
+    if q.is_aggregate:
+        records = runner.aggregate(q, od, include_deleted or q.all_rows)
+        tx.limits.count_query_rows(len(records))
+        return QueryResult(total_size=len(records), done=True, records=records)
+    records = runner.select(q, od, include_deleted or q.all_rows)
+    tx.limits.count_query_rows(len(records) + runner.child_rows)
+    if typed or len(records) <= page_size:
+        return QueryResult(total_size=len(records), done=True, records=records)
+    locator = tx.store.register_cursor(records, len(records), page_size)
+    return QueryResult(total_size=len(records), done=False, records=records[:page_size],
+                       next_records_locator=locator)
+
+
+class _Runner:
+    def __init__(self, ctx: _Context, typed: bool) -> None:
+        self.ctx = ctx
+        self.typed = typed
+        self.child_rows = 0
+        self.api_version = ctx.tx.store.api_version
+
+    def _limit_offset(self, comp: _Compiler, q: SoqlQuery) -> str:
+        sql = ""
+        limit = self._int(q.limit, "LIMIT")
+        offset = self._int(q.offset, "OFFSET")
+        if limit is not None:
+            sql += f" LIMIT {limit}"
+        if offset is not None:
+            sql += ("" if limit is not None else " LIMIT -1") + f" OFFSET {offset}"
+        return sql
+
+    def _int(self, v: int | Bind | None, what: str) -> int | None:
+        if v is None:
+            return None
+        if isinstance(v, Bind):
+            v = self.ctx.bind(v)
+        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+            raise MalformedQueryError(f"{what} must be a non-negative integer")
+        return v
+
+    def _where(self, comp: _Compiler, q: SoqlQuery, extra: list[str] | None = None) -> str:
+        parts = [p for p in [comp.base_filter()] if p]
+        if q.where is not None:
+            parts.append(comp.condition(q.where))
+        parts.extend(extra or [])
+        return f" WHERE {' AND '.join(parts)}" if parts else ""
+
+    def _order(self, comp: _Compiler, q: SoqlQuery, aggregate: bool = False) -> str:
+        if not q.order_by:
+            return f" ORDER BY {comp.alias}.rowid" if not aggregate else ""
+        terms = []
+        for item in q.order_by:
+            if isinstance(item.key, Aggregate):
+                expr, _ = comp.aggregate_sql(item.key)
+            else:
+                expr, _fd, _ = comp.resolve(item.key)
+            direction = "DESC" if item.descending else "ASC"
+            nulls = ""
+            if item.nulls_last is not None:
+                nulls = " NULLS LAST" if item.nulls_last else " NULLS FIRST"
+            terms.append(f"{expr} {direction}{nulls}")
+        if not aggregate:
+            terms.append(f"{comp.alias}.rowid")
+        return " ORDER BY " + ", ".join(terms)
+
+    def count(self, q: SoqlQuery, od: ObjectDef, include_deleted: bool) -> int:
+        comp = _Compiler(self.ctx, od, include_deleted)
+        where = self._where(comp, q)
+        inner = f"SELECT 1 FROM {comp.from_sql()}{where}{self._limit_offset(comp, q)}"
+        return int(self.ctx.tx.execute(f"SELECT COUNT(*) FROM ({inner})", comp.params).fetchone()[0])
+
+    # -- plain selects ----------------------------------------------------------------------------------
+    def select(self, q: SoqlQuery, od: ObjectDef, include_deleted: bool) -> list[dict[str, Any]]:
+        comp = _Compiler(self.ctx, od, include_deleted)
+        exprs: list[str] = [f"{comp.alias}.id"]
+        layout: list[Any] = []
+        seen: set[str] = set()
+        subqueries: list[tuple[SubQuery, ObjectDef, FieldDef, str]] = []
+        for item in q.select:
+            if isinstance(item, FieldRef):
+                if item.text.lower() in seen:
+                    raise MalformedQueryError(f"duplicate field selected: {item.text}")
+                seen.add(item.text.lower())
+                expr, fd, walked = comp.resolve(item)
+                rels = []
+                for rel_name, join in walked:
+                    exprs.append(f"{join.alias}.id")
+                    rels.append((rel_name, join.alias, len(exprs) - 1))
+                exprs.append(expr)
+                layout.append(_Col(rels, fd, len(exprs) - 1))
+            elif isinstance(item, SubQuery):
+                found = self.ctx.tx.schema.child_relationship(od, item.query.sobject)
+                if found is None:
+                    raise SalesforceError(
+                        "INVALID_TYPE",
+                        f"Didn't understand relationship '{item.query.sobject}' in FROM part of query call. If you are "
+                        "attempting to use a custom relationship, be sure to append the '__r' after the custom "
+                        "relationship name. Please reference your WSDL or the describe call for the appropriate names.")
+                child_od, fk = found
+                subqueries.append((item, child_od, fk, fk.child_relationship_name or item.query.sobject))
+                layout.append(("child", len(subqueries) - 1))
+            else:
+                raise MalformedQueryError("aggregate functions need GROUP BY or only aggregates in the select list")
+        where = self._where(comp, q)
+        order = self._order(comp, q)
+        sql = f"SELECT {', '.join(exprs)} FROM {comp.from_sql()}{where}{order}{self._limit_offset(comp, q)}"
+        rows = self.ctx.tx.execute(sql, comp.params).fetchall()
+        records = [self._record(od, r, layout, subqueries) for r in rows]
+        if subqueries and records:
+            self._children(records, rows, subqueries, layout, include_deleted)
+        return records
+
+    def _attributes(self, od_name: str, rid: str | None) -> dict[str, Any]:
+        attrs: dict[str, Any] = {"type": od_name}
+        if rid:
+            attrs["url"] = f"/services/data/v{self.api_version}/sobjects/{od_name}/{rid}"
+        return attrs
+
+    def _conv(self, fd: FieldDef, raw: Any) -> Any:
+        v = from_db(fd, raw)
+        return v if self.typed else to_json(fd, v)
+
+    def _record(self, od: ObjectDef, r: Any, layout: list[Any], subqueries: list[Any]) -> dict[str, Any]:
+        rec: dict[str, Any] = {"attributes": self._attributes(od.name, r[0])}
+        for item in layout:
+            if isinstance(item, tuple):
+                _, k = item
+                rec[subqueries[k][3]] = None
+                continue
+            target = rec
+            dead = False
+            for rel_name, _alias, id_index in item.rel_path:
+                pid = r[id_index]
+                if pid is None:
+                    target.setdefault(rel_name, None)
+                    dead = True
+                    break
+                nested = target.get(rel_name)
+                if nested is None:
+                    parent_od = self.ctx.tx.schema.by_key_prefix(pid[:3])
+                    nested = {"attributes": self._attributes(parent_od.name if parent_od else "Name", pid)}
+                    target[rel_name] = nested
+                target = nested
+            if dead:
+                continue
+            target[item.fd.name] = self._conv(item.fd, r[item.index])
+        return rec
+
+    def _children(self, records: list[dict[str, Any]], rows: list[Any],
+                  subqueries: list[tuple[SubQuery, ObjectDef, FieldDef, str]], layout: list[Any],
+                  include_deleted: bool) -> None:
+        ids = [r[0] for r in rows]
+        for sq, child_od, fk, rel_name in subqueries:
+            grouped: dict[str, list[dict[str, Any]]] = {}
+            for start in range(0, len(ids), CHILD_BATCH):
+                part = ids[start:start + CHILD_BATCH]
+                marks = ", ".join("?" * len(part))
+                kids = self._select_children(sq.query, child_od, fk, part, include_deleted)
+                for kid in kids:
+                    grouped.setdefault(kid.pop("__parent__"), []).append(kid)
+            limit = self._int(sq.query.limit, "LIMIT")
+            offset = self._int(sq.query.offset, "OFFSET") or 0
+            for rec, rid in zip(records, ids):
+                kids = grouped.get(rid, [])[offset:]
+                if limit is not None:
+                    kids = kids[:limit]
+                self.child_rows += len(kids)
+                if self.typed:
+                    rec[rel_name] = kids
+                else:
+                    rec[rel_name] = {"totalSize": len(kids), "done": True, "records": kids} if kids else None
+
+    def _select_children(self, q: SoqlQuery, od: ObjectDef, fk: FieldDef, parent_ids: list[str],
+                         include_deleted: bool) -> list[dict[str, Any]]:
+        if any(isinstance(s, SubQuery) for s in q.select):
+            raise MalformedQueryError("nested child subqueries are not supported")
+        if q.is_aggregate:
+            raise MalformedQueryError("aggregate functions are not supported in child subqueries")
+        comp = _Compiler(self.ctx, od, include_deleted)
+        exprs = [f"{comp.alias}.id", f"{comp.alias}.{fk.column}"]
+        layout: list[Any] = []
+        for item in q.select:
+            assert isinstance(item, FieldRef)
+            expr, fd, walked = comp.resolve(item)
+            rels = []
+            for rel_name, join in walked:
+                exprs.append(f"{join.alias}.id")
+                rels.append((rel_name, join.alias, len(exprs) - 1))
+            exprs.append(expr)
+            layout.append(_Col(rels, fd, len(exprs) - 1))
+        marks = ", ".join("?" * len(parent_ids))
+        parts = [f"{comp.alias}.{fk.column} IN ({marks})"]
+        base = comp.base_filter()
+        if base:
+            parts.append(base)
+        if q.where is not None:
+            parts.append(comp.condition(q.where))
+        order = self._order(comp, q)
+        sql = f"SELECT {', '.join(exprs)} FROM {comp.from_sql()} WHERE {' AND '.join(parts)}{order}"
+        rows = self.ctx.tx.execute(sql, list(parent_ids) + comp.params).fetchall()
+        out = []
+        for r in rows:
+            rec = self._record(od, r, layout, [])
+            rec["__parent__"] = r[1]
+            out.append(rec)
+        return out
+
+    # -- aggregates ----------------------------------------------------------------------------------------
+    def aggregate(self, q: SoqlQuery, od: ObjectDef, include_deleted: bool) -> list[dict[str, Any]]:
+        comp = _Compiler(self.ctx, od, include_deleted)
+        grouped = {tuple(p.lower() for p in g.path) for g in q.group_by}
+        exprs: list[str] = []
+        outs: list[tuple[str, FieldDef | None, str]] = []
+        expr_n = 0
+        for item in q.select:
+            if isinstance(item, SubQuery):
+                raise MalformedQueryError("child subqueries cannot be used with aggregate functions")
+            if isinstance(item, FieldRef) or (isinstance(item, Aggregate) and item.function == "GROUPED"):
+                ref = item if isinstance(item, FieldRef) else item.field
+                assert ref is not None
+                if tuple(p.lower() for p in ref.path) not in grouped:
+                    raise MalformedQueryError(f"Field must be grouped or aggregated: {ref.text}")
+                expr, fd, _ = comp.resolve(ref)
+                alias = item.alias if isinstance(item, Aggregate) else None
+                exprs.append(expr)
+                outs.append((alias or fd.name, fd, "field"))
+                continue
+            expr, fd = comp.aggregate_sql(item)
+            exprs.append(expr)
+            if item.alias:
+                name = item.alias
+            else:
+                name = f"expr{expr_n}"
+                expr_n += 1
+            outs.append((name, fd, item.function))
+        where = self._where(comp, q)
+        group_sql = ""
+        if q.group_by:
+            group_sql = " GROUP BY " + ", ".join(comp.resolve(g)[0] for g in q.group_by)
+        having = ""
+        if q.having is not None:
+            having = " HAVING " + comp.condition(q.having, aggregate_ok=True)
+        order = self._order(comp, q, aggregate=True)
+        sql = f"SELECT {', '.join(exprs)} FROM {comp.from_sql()}{where}{group_sql}{having}{order}{self._limit_offset(comp, q)}"
+        rows = self.ctx.tx.execute(sql, comp.params).fetchall()
+        records = []
+        for r in rows:
+            rec: dict[str, Any] = {"attributes": {"type": "AggregateResult"}}
+            for k, (name, fd, kind) in enumerate(outs):
+                raw = r[k]
+                if kind == "field" or kind in ("MIN", "MAX"):
+                    value = from_db(fd, raw) if fd is not None else raw
+                    rec[name] = value if self.typed else to_json(fd, value)
+                elif kind in ("COUNT", "COUNT_DISTINCT"):
+                    rec[name] = int(raw or 0)
+                else:
+                    if raw is None:
+                        rec[name] = None
+                    else:
+                        rec[name] = Decimal(repr(float(raw))) if self.typed else float(raw)
+            records.append(rec)
+        return records
+
+
+__all__ = ["execute", "date_range", "TEXT", "InvalidTypeError"]

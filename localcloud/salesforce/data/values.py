@@ -1,0 +1,303 @@
+"""Field values: input coercion (JSON or Python -> typed Python), SQLite storage form and
+REST JSON form, per describe type."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timezone
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from .ids import is_valid_id, to18
+from .schema import FieldDef
+
+TEXT = {"string", "textarea", "email", "phone", "url", "picklist", "multipicklist", "combobox",
+        "encryptedstring"}
+DECIMALS = {"double", "currency", "percent"}
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+DATETIME_RE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$")
+TIME_RE = re.compile(r"^(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?Z?$")
+
+
+class ValueProblem(Exception):
+    """A value that does not fit its field; becomes a record error."""
+
+    def __init__(self, status_code: str, message: str, field_name: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.message = message
+        self.field_name = field_name
+
+
+def parse_datetime(text: str) -> datetime | None:
+    m = DATETIME_RE.match(text.strip())
+    if not m:
+        return None
+    y, mo, d, hh, mm, ss, frac, tz = m.groups()
+    micro = int((frac or "0")[:6].ljust(6, "0"))
+    try:
+        dt = datetime(int(y), int(mo), int(d), int(hh or 0), int(mm or 0), int(ss or 0), micro)
+    except ValueError:
+        return None
+    if tz and tz != "Z":
+        sign = 1 if tz[0] == "+" else -1
+        digits = tz[1:].replace(":", "")
+        from datetime import timedelta
+
+        offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+        dt = (dt - sign * offset)
+    return dt.replace(tzinfo=timezone.utc)
+
+
+def to_utc(dt: datetime) -> datetime:
+    if dt.tzinfo is None:
+        return dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc)
+
+
+def coerce(fd: FieldDef, value: Any) -> Any:
+    """Typed Python value for ``value`` on field ``fd`` (None stays None). Raises ``ValueProblem``."""
+    if value is None:
+        return None
+    t = fd.type
+    if t in TEXT:
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        elif isinstance(value, (int, float, Decimal)):
+            value = _num_text(value)
+        elif isinstance(value, (date, datetime)):
+            value = value.isoformat()
+        if not isinstance(value, str):
+            raise _type_problem(fd, value)
+        if value == "":
+            return None
+        if fd.length and len(value) > fd.length:
+            shown = value if len(value) <= 60 else value[:57] + "..."
+            raise ValueProblem("STRING_TOO_LONG",
+                               f"{fd.label}: data value too large: {shown} (max length={fd.length})", fd.name)
+        if t == "email":
+            value = value.strip()
+            if not EMAIL_RE.match(value):
+                raise ValueProblem("INVALID_EMAIL_ADDRESS", f"{fd.label}: invalid email address: {value}", fd.name)
+        if t == "picklist" and fd.restricted_picklist and value not in fd.picklist_values:
+            raise ValueProblem("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                               f"{fd.label}: bad value for restricted picklist field: {value}", fd.name)
+        if t == "multipicklist":
+            parts = [p.strip() for p in value.split(";") if p.strip()]
+            if fd.restricted_picklist:
+                for p in parts:
+                    if p not in fd.picklist_values:
+                        raise ValueProblem("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                                           f"{fd.label}: bad value for restricted picklist field: {p}", fd.name)
+            value = ";".join(parts)
+        return value
+    if t in ("id", "reference"):
+        if not isinstance(value, str) or value == "":
+            if value == "":
+                return None
+            raise _type_problem(fd, value)
+        if not is_valid_id(value):
+            raise ValueProblem("MALFORMED_ID", f"{fd.label}: id value of incorrect type: {value}", fd.name)
+        return to18(value)
+    if t == "boolean":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        raise _type_problem(fd, value)
+    if t == "int":
+        if isinstance(value, bool):
+            raise _type_problem(fd, value)
+        try:
+            d = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
+        except InvalidOperation:
+            raise _type_problem(fd, value) from None
+        if d != d.to_integral_value():
+            raise _type_problem(fd, value)
+        return int(d)
+    if t in DECIMALS:
+        if isinstance(value, bool):
+            raise _type_problem(fd, value)
+        try:
+            d = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+        except InvalidOperation:
+            raise _type_problem(fd, value) from None
+        if not d.is_finite():
+            raise _type_problem(fd, value)
+        d = d.quantize(Decimal(1).scaleb(-fd.scale), rounding=ROUND_HALF_UP)
+        if fd.precision:
+            int_digits = len(str(abs(int(d)))) if int(d) != 0 else 0
+            if int_digits > fd.precision - fd.scale:
+                raise ValueProblem("NUMBER_OUTSIDE_VALID_RANGE",
+                                   f"{fd.label}: value outside of valid range on numeric field: {value}", fd.name)
+        return d
+    if t == "date":
+        if isinstance(value, datetime):
+            return to_utc(value).date()
+        if isinstance(value, date):
+            return value
+        if isinstance(value, str):
+            dt = parse_datetime(value)
+            if dt is not None and len(value.strip()) == 10:
+                return dt.date()
+        raise _type_problem(fd, value)
+    if t == "datetime":
+        if isinstance(value, datetime):
+            return to_utc(value).replace(microsecond=value.microsecond // 1000 * 1000)
+        if isinstance(value, date):
+            return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
+        if isinstance(value, str):
+            dt = parse_datetime(value)
+            if dt is not None:
+                return dt.replace(microsecond=dt.microsecond // 1000 * 1000)
+        raise _type_problem(fd, value)
+    if t == "time":
+        if isinstance(value, time):
+            return value
+        if isinstance(value, str):
+            m = TIME_RE.match(value.strip())
+            if m:
+                hh, mm, ss, ms = m.groups()
+                return time(int(hh), int(mm), int(ss or 0), int((ms or "0").ljust(3, "0")) * 1000)
+        raise _type_problem(fd, value)
+    return value
+
+
+def _num_text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _type_problem(fd: FieldDef, value: Any) -> ValueProblem:
+    return ValueProblem("INVALID_TYPE_ON_FIELD_IN_RECORD",
+                        f"{fd.label}: value not of required type: {value}", fd.name)
+
+
+def to_db(fd: FieldDef, value: Any) -> Any:
+    """Typed value -> SQLite value."""
+    if value is None:
+        return None
+    t = fd.type
+    if t == "boolean":
+        return 1 if value else 0
+    if t in DECIMALS:
+        return float(value)
+    if t == "datetime":
+        return format_db_datetime(value)
+    if t == "date":
+        return value.isoformat()
+    if t == "time":
+        return value.strftime("%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return value
+
+
+def format_db_datetime(value: datetime) -> str:
+    value = to_utc(value)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def from_db(fd: FieldDef, value: Any) -> Any:
+    """SQLite value -> typed value."""
+    if value is None:
+        return None
+    t = fd.type
+    if t == "boolean":
+        return bool(value)
+    if t in DECIMALS:
+        d = Decimal(repr(float(value))) if not isinstance(value, str) else Decimal(value)
+        return d.quantize(Decimal(1).scaleb(-fd.scale), rounding=ROUND_HALF_UP) if fd.scale is not None else d
+    if t == "int":
+        return int(value)
+    if t == "datetime":
+        return parse_datetime(value)
+    if t == "date":
+        return date.fromisoformat(value)
+    if t == "time":
+        m = TIME_RE.match(value)
+        assert m
+        hh, mm, ss, ms = m.groups()
+        return time(int(hh), int(mm), int(ss or 0), int(ms or 0) * 1000)
+    return value
+
+
+def to_json(fd: FieldDef | None, value: Any) -> Any:
+    """Typed value -> the REST API's JSON value."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, datetime):
+        return format_json_datetime(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, time):
+        return value.strftime("%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def format_json_datetime(value: datetime) -> str:
+    value = to_utc(value)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
+
+
+def json_value(value: Any) -> Any:
+    """Typed value of unknown field -> JSON (used for aggregates)."""
+    return to_json(None, value)
+
+
+def query_param(fd: FieldDef | None, value: Any) -> Any:
+    """A bind/literal value as an SQLite parameter for comparison with ``fd``'s column."""
+    if value is None:
+        return None
+    if fd is None:
+        if isinstance(value, bool):
+            return 1 if value else 0
+        if isinstance(value, Decimal):
+            return float(value)
+        if isinstance(value, datetime):
+            return format_db_datetime(value)
+        if isinstance(value, date):
+            return value.isoformat()
+        return value
+    t = fd.type
+    if t in ("id", "reference"):
+        if isinstance(value, dict):
+            value = value.get("Id") or value.get("id")
+        if isinstance(value, str) and is_valid_id(value):
+            return to18(value)
+        return str(value)
+    if t == "boolean":
+        if isinstance(value, str):
+            return 1 if value.lower() == "true" else 0
+        return 1 if value else 0
+    if t in DECIMALS or t == "int":
+        if isinstance(value, bool):
+            return 1 if value else 0
+        if isinstance(value, (int, float)):
+            return value
+        try:
+            return float(Decimal(str(value)))
+        except InvalidOperation:
+            return str(value)
+    if t == "datetime":
+        if isinstance(value, datetime):
+            return format_db_datetime(value)
+        if isinstance(value, date):
+            return format_db_datetime(datetime(value.year, value.month, value.day, tzinfo=timezone.utc))
+        if isinstance(value, str):
+            dt = parse_datetime(value)
+            return format_db_datetime(dt) if dt else value
+    if t == "date":
+        if isinstance(value, datetime):
+            return to_utc(value).date().isoformat()
+        if isinstance(value, date):
+            return value.isoformat()
+    if t in TEXT and not isinstance(value, str):
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return _num_text(value) if isinstance(value, (int, float, Decimal)) else str(value)
+    return value
