@@ -253,6 +253,7 @@ class OrderLineMapping:
     order_lookup: str  # Lookup(order object), e.g. Order__c
     key_field: str  # External ID, Unique: <orderNumber>-<position from 1>
     fields: tuple[FieldMapping, ...]
+    product_name: FieldMapping | None = None  # the line field copied to the order's last_product_name
     line: int = 0
 
     @property
@@ -852,8 +853,8 @@ def _read_order_line(r: _Reader, sf: LocatedDict) -> OrderLineMapping | None:
     if node is None:
         return None
     path = "salesforce.order_line"
-    r.keys(node, path, ("object", "label", "plural_label", "source", "order_lookup", "key_field", "fields"),
-           required=("fields",))
+    r.keys(node, path, ("object", "label", "plural_label", "source", "order_lookup", "key_field", "product_name",
+                        "fields"), required=("fields",))
     object_name = _read_object_name(r, node, path, "EC_Order_Line__c")
     label = r.string(node, "label", path, default=field_label(object_name)) or field_label(object_name)
     plural = r.string(node, "plural_label", path, default=label + "s") or label + "s"
@@ -864,8 +865,13 @@ def _read_order_line(r: _Reader, sf: LocatedDict) -> OrderLineMapping | None:
     if lookup.lower() == key_field.lower():
         r.problem(r.line_of(node, "key_field"), f"{path}.key_field", "the line key cannot be the order lookup",
                   "a text field of its own, e.g. Line_Key__c")
+    product_name = _pick_ec_field(r, node, "product_name", path, fields, default="productName")
+    if product_name is not None and product_name.type is not FieldType.STRING:
+        r.problem(product_name.line, f"{path}.product_name", f"'{product_name.ec_name}' is a {product_name.type.value} field",
+                  "type: string")
     return OrderLineMapping(object_name=object_name, label=label, plural_label=plural, source=source,
-                            order_lookup=lookup, key_field=key_field, fields=fields, line=node.line)
+                            order_lookup=lookup, key_field=key_field, fields=fields, product_name=product_name,
+                            line=node.line)
 
 
 def _read_custom_field_name(r: _Reader, node: LocatedDict, key: str, path: str, default: str) -> str:
