@@ -34,6 +34,13 @@ ORDER_OBJECT = """<?xml version="1.0" encoding="UTF-8"?>
         <unique>true</unique>
     </fields>
     <fields>
+        <fullName>Legacy_Key__c</fullName>
+        <externalId>true</externalId>
+        <label>Legacy Key</label>
+        <length>32</length>
+        <type>Text</type>
+    </fields>
+    <fields>
         <fullName>Total__c</fullName>
         <label>Total</label>
         <precision>16</precision>

@@ -96,10 +96,10 @@ class DataRoutes:
     # -- describe ---------------------------------------------------------------------------------
 
     def global_describe(self, request: Request, tx: Transaction) -> Response:
-        return Response.json(self.store.schema.describe_global())
+        return Response.json(tx.schema.describe_global(request.path_params["version"]))
 
     def sobject_basic_info(self, request: Request, tx: Transaction) -> Response:
-        describe = self.store.schema.describe(request.path_params["sobject"])
+        describe = tx.schema.describe(request.path_params["sobject"], request.path_params["version"])
         keep = (
             "activateable", "createable", "custom", "customSetting", "deletable", "deprecatedAndHidden",
             "feedEnabled", "hasSubtypes", "isSubtype", "keyPrefix", "label", "labelPlural", "layoutable",
@@ -109,12 +109,12 @@ class DataRoutes:
         return Response.json({"objectDescribe": {k: describe[k] for k in keep if k in describe}, "recentItems": []})
 
     def describe(self, request: Request, tx: Transaction) -> Response:
-        return Response.json(self.store.schema.describe(request.path_params["sobject"]))
+        return Response.json(tx.schema.describe(request.path_params["sobject"], request.path_params["version"]))
 
     # -- single records ---------------------------------------------------------------------------
 
     def create(self, request: Request, tx: Transaction) -> Response:
-        sobject = self.store.schema.get(request.path_params["sobject"]).name
+        sobject = tx.schema.get(request.path_params["sobject"]).name
         body = parse_json_body(request)
         if not isinstance(body, dict):
             raise RestError(400, "JSON_PARSER_ERROR", "Expected a JSON object for the record")
@@ -123,8 +123,8 @@ class DataRoutes:
             return record_error_response(result.errors)
         return Response.json({"id": result.id, "success": True, "errors": []}, 201)
 
-    def _object_and_id(self, request: Request) -> tuple[str, str]:
-        sobject = self.store.schema.get(request.path_params["sobject"]).name
+    def _object_and_id(self, request: Request, tx: Transaction) -> tuple[str, str]:
+        sobject = tx.schema.get(request.path_params["sobject"]).name
         record_id = request.path_params["record_id"]
         if not is_valid_id(record_id):
             raise RestError(
@@ -133,7 +133,7 @@ class DataRoutes:
         return sobject, to18(record_id)
 
     def retrieve(self, request: Request, tx: Transaction) -> Response:
-        sobject, record_id = self._object_and_id(request)
+        sobject, record_id = self._object_and_id(request, tx)
         fields = request.arg("fields")
         record = tx.retrieve(sobject, record_id, [f.strip() for f in fields.split(",") if f.strip()] if fields else None)
         if record is None:
@@ -141,7 +141,7 @@ class DataRoutes:
         return Response.json(record)
 
     def update(self, request: Request, tx: Transaction) -> Response:
-        sobject, record_id = self._object_and_id(request)
+        sobject, record_id = self._object_and_id(request, tx)
         body = parse_json_body(request)
         if not isinstance(body, dict):
             raise RestError(400, "JSON_PARSER_ERROR", "Expected a JSON object for the record")
@@ -155,7 +155,7 @@ class DataRoutes:
         return Response.empty(204)
 
     def delete(self, request: Request, tx: Transaction) -> Response:
-        sobject, record_id = self._object_and_id(request)
+        sobject, record_id = self._object_and_id(request, tx)
         if tx.retrieve(sobject, record_id, ["Id"]) is None:
             raise RestError(404, "ENTITY_IS_DELETED", "entity is deleted")
         [result] = tx.delete([record_id], all_or_none=True)
@@ -165,8 +165,8 @@ class DataRoutes:
 
     # -- by external id ---------------------------------------------------------------------------
 
-    def _external_field(self, sobject: str, field_name: str) -> str:
-        field = self.store.schema.get(sobject).find_field(field_name)
+    def _external_field(self, tx: Transaction, sobject: str, field_name: str) -> str:
+        field = tx.schema.get(sobject).find_field(field_name)
         if field is None or not (field.external_id or field.name == "Id"):
             raise RestError(404, "NOT_FOUND", f"Provided external ID field does not exist or is not accessible: {field_name}")
         return field.name
@@ -182,8 +182,8 @@ class DataRoutes:
         return Response.json([self.record_url(version, sobject, i) for i in ids], 300)
 
     def get_by_external_id(self, request: Request, tx: Transaction) -> Response:
-        sobject = self.store.schema.get(request.path_params["sobject"]).name
-        field_name = self._external_field(sobject, request.path_params["field"])
+        sobject = tx.schema.get(request.path_params["sobject"]).name
+        field_name = self._external_field(tx, sobject, request.path_params["field"])
         ids = self._matches(tx, sobject, field_name, request.path_params["value"])
         if not ids:
             raise RestError(404, "NOT_FOUND", "The requested resource does not exist")
@@ -194,8 +194,8 @@ class DataRoutes:
         return Response.json(record)
 
     def upsert(self, request: Request, tx: Transaction) -> Response:
-        sobject = self.store.schema.get(request.path_params["sobject"]).name
-        field_name = self._external_field(sobject, request.path_params["field"])
+        sobject = tx.schema.get(request.path_params["sobject"]).name
+        field_name = self._external_field(tx, sobject, request.path_params["field"])
         value = request.path_params["value"]
         body = parse_json_body(request)
         if not isinstance(body, dict):
@@ -222,8 +222,8 @@ class DataRoutes:
         return Response.json(payload, 201 if result.created else 200)
 
     def delete_by_external_id(self, request: Request, tx: Transaction) -> Response:
-        sobject = self.store.schema.get(request.path_params["sobject"]).name
-        field_name = self._external_field(sobject, request.path_params["field"])
+        sobject = tx.schema.get(request.path_params["sobject"]).name
+        field_name = self._external_field(tx, sobject, request.path_params["field"])
         ids = self._matches(tx, sobject, field_name, request.path_params["value"])
         if not ids:
             raise RestError(404, "NOT_FOUND", "The requested resource does not exist")
@@ -270,7 +270,7 @@ class DataRoutes:
                 results[index] = SaveResult(None, False, [RecordError("INVALID_TYPE", "sObject type must be specified in attributes.type")])
                 continue
             try:
-                sobject = self.store.schema.get(sobject).name
+                sobject = tx.schema.get(sobject).name
             except SalesforceError as error:
                 results[index] = SaveResult(None, False, [RecordError(error.error_code, error.message)])
                 continue
@@ -313,7 +313,7 @@ class DataRoutes:
                 return declared
             record_id = record.get("Id") if isinstance(record, dict) else None
             if isinstance(record_id, str) and is_valid_id(record_id):
-                found = self.store.schema.by_key_prefix(record_id[:3])
+                found = tx.schema.by_key_prefix(record_id[:3])
                 return found.name if found else None
             return None
 
@@ -323,8 +323,8 @@ class DataRoutes:
         return Response.json([_collection_json(r) for r in results])
 
     def collection_upsert(self, request: Request, tx: Transaction) -> Response:
-        sobject = self.store.schema.get(request.path_params["sobject"]).name
-        field_name = self._external_field(sobject, request.path_params["field"])
+        sobject = tx.schema.get(request.path_params["sobject"]).name
+        field_name = self._external_field(tx, sobject, request.path_params["field"])
         all_or_none, records = self._collection_body(request)
         for record in records:
             declared = self._type_of(record)
@@ -366,7 +366,7 @@ class DataRoutes:
         return Response.json([_collection_json(r) for r in results if r is not None])
 
     def collection_retrieve(self, request: Request, tx: Transaction) -> Response:
-        sobject = self.store.schema.get(request.path_params["sobject"]).name
+        sobject = tx.schema.get(request.path_params["sobject"]).name
         if request.method == "POST":
             body = parse_json_body(request)
             ids, fields = body.get("ids") or [], body.get("fields") or []
@@ -406,10 +406,10 @@ class DataRoutes:
     def record_count(self, request: Request, tx: Transaction) -> Response:
         names = [n for n in (request.arg("sObjects") or "").split(",") if n]
         if not names:
-            names = [o.name for o in self.store.schema.objects()]
+            names = [o.name for o in tx.schema.objects()]
         counts = []
         for name in names:
-            sobject = self.store.schema.find(name)
+            sobject = tx.schema.find(name)
             if sobject is None or not sobject.describe().get("queryable", True):
                 continue
             try:

@@ -305,7 +305,7 @@ class Deployer:
                     raise self._fail(component, _message(error), _field_in(error, plain)) from error
                 relationship_fields.extend((component, spec.full_name, f) for f in spec.fields if f.type in RELATIONSHIP_TYPES)
             else:
-                if self.store.schema.find(spec.full_name) is None:
+                if tx.schema.find(spec.full_name) is None:
                     raise self._fail(component, f"Cannot create standard object {spec.full_name}: the local org does not know it")
                 relationship_fields.extend((component, spec.full_name, f) for f in spec.fields)
         for component, sobject, field_spec in relationship_fields:
@@ -315,26 +315,26 @@ class Deployer:
                 raise self._fail(component, f"Field {field_spec.full_name}: {_message(error)}", field_spec.full_name) from error
 
     def _apply_permission_sets(self, tx: Any, permsets: list[tuple[Component, dict[str, Any]]]) -> None:
-        if not permsets or self.store.schema.find("PermissionSet") is None:
+        if not permsets or tx.schema.find("PermissionSet") is None:
             return
         for component, definition in permsets:
             for permission in definition["fieldPermissions"]:
                 sobject, _, field_name = (permission["field"] or "").partition(".")
-                target = self.store.schema.find(sobject)
+                target = tx.schema.find(sobject)
                 if target is None or target.find_field(field_name) is None:
                     raise self._fail(component, f"In field: field - no CustomField named {permission['field']} found",
                                      None)
             for permission in definition["objectPermissions"]:
-                if self.store.schema.find(permission["object"] or "") is None:
+                if tx.schema.find(permission["object"] or "") is None:
                     raise self._fail(component, f"In field: object - no CustomObject named {permission['object']} found")
             name = component.full_name
             try:
-                found = tx.query(f"SELECT Id FROM PermissionSet WHERE Name = '{_soql_escape(name)}'").records
+                found = tx.find_ids_by_field("PermissionSet", "Name", name)
                 values = {"Name": name, "Label": definition["label"]}
                 if definition.get("description"):
                     values["Description"] = definition["description"]
                 if found:
-                    results = tx.update("PermissionSet", [{**values, "Id": found[0]["Id"]}])
+                    results = tx.update("PermissionSet", [{**values, "Id": found[0]}])
                 else:
                     results = tx.insert("PermissionSet", [values])
             except SalesforceError as error:
@@ -363,10 +363,6 @@ def _message(error: BaseException) -> str:
 def _field_in(error: BaseException, fields: list[Any]) -> str | None:
     text = str(error)
     return next((f.full_name for f in fields if f.full_name and f.full_name in text), None)
-
-
-def _soql_escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("'", "\\'")
 
 
 def parse_bool(value: str | None, default: bool = False) -> bool:
