@@ -121,7 +121,9 @@ class MarketoTransport:
             except (ValueError, KeyError):
                 error = MarketoProtocolError("identity answer has no access_token", endpoint="identity/oauth/token")
             if error.retryable and attempt < self.retry.max_attempts:
-                self.counters.retry("identity " + (error.code or str(error.http_status or "timeout")))
+                self.counters.retry(
+                    "identity " + (error.code or (f"HTTP {error.http_status}" if error.http_status else "timeout"))
+                )
                 log.warning("Marketo identity call failed (%s); retrying", error)
                 self._sleep(self.retry.delay(attempt))
                 continue

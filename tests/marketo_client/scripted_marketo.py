@@ -74,6 +74,7 @@ class ScriptedMarketo:
         self._ids = itertools.count(1000)
         self._tokens = itertools.count(1)
         self.valid_tokens: set[str] = set()
+        self.identity_script: collections.deque[Answer] = collections.deque()
         self.in_flight = 0
         self.peak_in_flight = 0
         self.limit_answers = collections.Counter()
@@ -93,6 +94,7 @@ class ScriptedMarketo:
             self.seen.clear()
             self.token_requests.clear()
             self.valid_tokens.clear()
+            self.identity_script.clear()
             self.limit_answers.clear()
             self._tokens = itertools.count(1)
             self.in_flight = self.peak_in_flight = 0
@@ -126,6 +128,8 @@ class ScriptedMarketo:
     def _token(self, request: Request) -> Response:
         seen = self._record(request)
         try:
+            if self.identity_script:
+                return self._answer(seen, self.identity_script.popleft())
             form = request.form() if request.method == "POST" else {}
             values = {k: (form.get(k) or request.query.get(k) or [""])[0] for k in ("grant_type", "client_id", "client_secret")}
             if values["client_id"] != CLIENT_ID or values["client_secret"] != CLIENT_SECRET or values["grant_type"] != "client_credentials":

@@ -137,3 +137,10 @@ def test_backoff_delays_grow_exponentially_with_jitter_and_a_cap() -> None:
         samples = {policy.delay(attempt) for _ in range(50)}
         assert all(ceiling / 2 <= s <= ceiling for s in samples)
         assert len(samples) > 1, "jitter"
+
+
+def test_an_identity_outage_is_retried(marketo, client, sleeps) -> None:
+    marketo.identity_script.append((502, "Bad Gateway"))
+    assert client.describe2() == {}
+    assert len(marketo.token_requests) == 2
+    assert client.counters().retries_by_cause == {"identity HTTP 502": 1}

@@ -156,3 +156,18 @@ def test_bulk_import_uploads_the_file_polls_and_reads_failures(marketo, client, 
     assert "Invalid email" in client.get_import_failures(job.batch_id)
     with pytest.raises(MarketoUsageError, match="10 MB"):
         client.import_leads_csv(b"email\n" + b"x@example.jp\n" * 800_000)
+
+
+def test_a_full_import_queue_1016_is_waited_out(marketo, client, sleeps) -> None:
+    from .scripted_marketo import failure
+
+    marketo.on("POST", "/bulk/v1/leads.json", failure("1016", "Too many imports"),
+               envelope([{"batchId": 1, "status": "Queued"}]))
+    assert client.import_leads_csv(b"email\na@example.jp\n").batch_id == 1
+    assert client.counters().retries_by_cause == {"1016": 1} and len(sleeps) == 1
+
+
+def test_an_empty_lead_id_list_reads_nothing(marketo, client) -> None:
+    assert list(client.get_activities([12], "T0", lead_ids=[])) == []
+    assert list(client.get_leads_by_filter("id", [])) == []
+    assert marketo.calls() == []
