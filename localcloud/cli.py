@@ -77,7 +77,6 @@ def env_lines(state: dict[str, Any]) -> list[str]:
         "SF_ORG_ID": org["org_id"],
         "SF_USERNAME": org["username"],
         "REQUESTS_CA_BUNDLE": state["ca_bundle"],
-        "NODE_EXTRA_CA_CERTS": state["ca_cert"],
         "CUMULUSCI_ORG_local": json.dumps(org, separators=(",", ":")),
     }
     marketo = state.get("marketo")
