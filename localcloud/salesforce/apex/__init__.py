@@ -1,0 +1,15 @@
+"""The local org's Apex runtime: parser (tree-sitter), compiler to closures, interpreter, standard
+library, SOQL/DML through the data layer, triggers, Apex REST dispatch and the Apex test runner.
+
+Public API::
+
+    from localcloud.salesforce.apex import ApexProgram, ApexCompileError
+    prog = ApexProgram({"Foo.cls": src, "ContactTrigger.trigger": src2}, data=store)
+    res = prog.execute_anonymous("System.debug(Foo.bar());")   # ExecutionResult
+    res = prog.call_static("Foo", "bar", [1])
+"""
+
+from .errors import ApexCompileError, ApexThrown, ApexUncaught
+from .runtime import ApexProgram, ExecutionResult, Transaction
+
+__all__ = ["ApexProgram", "ApexCompileError", "ApexThrown", "ApexUncaught", "ExecutionResult", "Transaction"]

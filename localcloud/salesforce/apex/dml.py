@@ -1,0 +1,373 @@
+"""DML statements, Database.* methods, SaveResult/UpsertResult/DeleteResult/Database.Error, savepoints.
+
+Records go to the data layer's Transaction (insert/update/upsert/delete with all_or_none); its
+per-record errors come back as Database.Error objects, or as a DmlException when allOrNone.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from decimal import Decimal
+from typing import Any
+
+from . import ops
+from .stdlib import STATIC_METHODS, Native
+from .values import ApexList, IdValue, Long, SObject, TypeRef
+
+OP_VERB = {"insert": "Insert", "update": "Update", "upsert": "Upsert", "delete": "Delete", "undelete": "Undelete",
+           "merge": "Merge"}
+
+
+class DmlRow:
+    """One failed row of a DmlException (getDmlMessage(i) and friends)."""
+
+    def __init__(self, index: int, message: str, status_code: str, fields: list[str], record_id: Any) -> None:
+        self.index = index
+        self.message = message
+        self.status_code = status_code
+        self.fields = fields
+        self.record_id = record_id
+
+    def status_code_enum(self) -> Any:
+        return StatusCode(self.status_code)
+
+
+class StatusCode(Native):
+    apex_type = "System.StatusCode"
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def apex_str(self):
+        return self.name
+
+    def m_name(self, a):
+        return self.name
+
+    def __eq__(self, other):
+        return isinstance(other, StatusCode) and other.name == self.name
+
+    def __hash__(self):
+        return hash(self.name)
+
+
+class DatabaseError(Native):
+    apex_type = "Database.Error"
+
+    def __init__(self, status_code: str, message: str, fields: list[str]) -> None:
+        self.status_code = status_code
+        self.message = message
+        self.fields = fields
+
+    def m_getmessage(self, a):
+        return self.message
+
+    def m_getstatuscode(self, a):
+        return StatusCode(self.status_code)
+
+    def m_getfields(self, a):
+        return ApexList(self.fields, TypeRef("String"))
+
+    def apex_str(self):
+        return f"Database.Error[getFields={self.fields};getMessage={self.message};getStatusCode={self.status_code};]"
+
+    def apex_json(self):
+        return {"statusCode": self.status_code, "message": self.message, "fields": list(self.fields)}
+
+
+class SaveResult(Native):
+    apex_type = "Database.SaveResult"
+
+    def __init__(self, rid: Any, success: bool, errors: list[DatabaseError], created: bool | None = None) -> None:
+        self.rid = IdValue(rid) if rid else None
+        self.success = success
+        self.errors = errors
+        self.created = created
+
+    def m_getid(self, a):
+        return self.rid
+
+    def m_issuccess(self, a):
+        return self.success
+
+    def m_geterrors(self, a):
+        return ApexList(self.errors, TypeRef("Database.Error"))
+
+    def m_iscreated(self, a):
+        return bool(self.created)
+
+    def apex_str(self):
+        return f"{self.apex_type}[getErrors={[e.apex_str() for e in self.errors]};getId={self.rid};" \
+               f"isSuccess={'true' if self.success else 'false'};]"
+
+    def apex_json(self):
+        out = {"id": self.rid, "success": self.success, "errors": [e.apex_json() for e in self.errors]}
+        if self.created is not None:
+            out["created"] = self.created
+        return out
+
+
+class UpsertResult(SaveResult):
+    apex_type = "Database.UpsertResult"
+
+
+class DeleteResult(SaveResult):
+    apex_type = "Database.DeleteResult"
+
+
+class ApexSavepoint(Native):
+    apex_type = "System.Savepoint"
+
+    def __init__(self, sp: Any) -> None:
+        self.sp = sp
+
+
+# ------------------------------------------------------------------------------------------------ conversion
+
+
+def to_data_value(v: Any) -> Any:
+    if type(v) is IdValue:
+        return str(v)
+    if type(v) is Long:
+        return int(v)
+    return v
+
+
+def record_dict(so: SObject) -> dict[str, Any]:
+    out = {}
+    for low, v in so.fields.items():
+        if isinstance(v, (SObject, ApexList)):
+            continue
+        out[so.names[low]] = to_data_value(v)
+    return out
+
+
+def _records(value: Any) -> list[SObject]:
+    if value is None:
+        ops.throw("System.NullPointerException", "Argument cannot be null")
+    if isinstance(value, SObject):
+        return [value]
+    if isinstance(value, list):
+        for r in value:
+            if r is None:
+                ops.throw("System.NullPointerException", "Argument cannot be null")
+            if not isinstance(r, SObject):
+                ops.throw("System.TypeException", "DML requires SObject values")
+        return list(value)
+    ops.throw("System.TypeException", f"DML requires SObject or List<SObject>, not {ops.type_name(value)}")
+    return []
+
+
+def _session(prog: Any) -> Any:
+    s = prog.tx.data
+    if s is None:
+        ops.throw("System.UnexpectedException",
+                  "DML and SOQL need the local org's data layer; this program runs without one")
+    return s.tx
+
+
+def _data_errors(res: Any) -> list[DatabaseError]:
+    out = []
+    for e in getattr(res, "errors", []) or []:
+        out.append(DatabaseError(getattr(e, "status_code", "UNKNOWN_EXCEPTION"), getattr(e, "message", str(e)),
+                                 list(getattr(e, "fields", []) or [])))
+    return out
+
+
+def _call(prog: Any, op: str, recs: list[SObject], key: str | None, all_or_none: bool) -> list[Any]:
+    """Run one DML operation over records (grouped by SObject type, original order kept)."""
+    dtx = _session(prog)
+    results: list[Any] = [None] * len(recs)
+    groups: list[tuple[str, list[int]]] = []
+    for i, r in enumerate(recs):
+        if groups and groups[-1][0] == r.type_name.lower():
+            groups[-1][1].append(i)
+        else:
+            groups.append((r.type_name.lower(), [i]))
+    from . import triggers
+    with triggers.apex_context(prog):
+        for _, idxs in groups:
+            sobject = recs[idxs[0]].type_name
+            batch = [recs[i] for i in idxs]
+            try:
+                if op == "insert":
+                    for r in batch:
+                        if r.fields.get("id") is not None:
+                            pass
+                    out = dtx.insert(sobject, [record_dict(r) for r in batch], all_or_none=all_or_none)
+                elif op == "update":
+                    out = dtx.update(sobject, [record_dict(r) for r in batch], all_or_none=all_or_none)
+                elif op == "upsert":
+                    out = dtx.upsert(sobject, [record_dict(r) for r in batch], key or "Id", all_or_none=all_or_none)
+                elif op == "delete":
+                    out = dtx.delete([str(r.fields.get("id")) for r in batch], all_or_none=all_or_none)
+                else:
+                    ops.throw("System.DmlException", f"{OP_VERB.get(op, op)} is not supported by the local org")
+            except ops.ApexThrown:
+                raise
+            except Exception as e:  # data-layer call-level error (SalesforceError)
+                code = getattr(e, "error_code", None)
+                if code is None:
+                    raise
+                ops.throw("System.DmlException", f"{OP_VERB[op]} failed. {getattr(e, 'message', str(e))}")
+            for i, res in zip(idxs, out):
+                results[i] = res
+                if getattr(res, "success", False) and op in ("insert", "upsert") and getattr(res, "id", None):
+                    recs[i].put("Id", IdValue(res.id))
+    return results
+
+
+def dml_statement(prog: Any, op: str, value: Any, key: str | None) -> None:
+    recs = _records(value)
+    tx = prog.tx
+    tx.check("dml")
+    if not recs:
+        return
+    tx.add_rows("dml", len(recs))
+    if op == "undelete":
+        ops.throw("System.DmlException", "Undelete failed. The local org does not keep a recycle bin for Apex DML")
+    if op in ("update", "delete"):
+        for i, r in enumerate(recs):
+            if r.fields.get("id") is None:
+                _raise_dml(op, [DmlRow(i, "Id not specified in an update call" if op == "update" else
+                                       "Id not specified in a delete call", "MISSING_ARGUMENT", [], None)])
+    if op == "insert":
+        for i, r in enumerate(recs):
+            if r.fields.get("id") is not None:
+                _raise_dml(op, [DmlRow(i, "cannot specify Id in an insert call", "INVALID_FIELD_FOR_INSERT_UPDATE",
+                                       [], r.fields.get("id"))])
+    key_name = None
+    if op == "upsert" and key is not None:
+        key_name = prog.sobject_field_name(recs[0].type_name, key) or key
+    results = _call(prog, op, recs, key_name, True)
+    failed = []
+    for i, res in enumerate(results):
+        if res is not None and not res.success:
+            errs = _data_errors(res)
+            real = [e for e in errs if e.status_code != "ALL_OR_NONE_OPERATION_ROLLED_BACK"]
+            for e in real:
+                failed.append(DmlRow(i, e.message, e.status_code, e.fields, recs[i].fields.get("id")))
+    if failed:
+        _raise_dml(op, failed)
+
+
+def _raise_dml(op: str, rows: list[DmlRow]) -> None:
+    first = rows[0]
+    fields = f": [{', '.join(first.fields)}]" if first.fields else ": []"
+    msg = (f"{OP_VERB[op]} failed. First exception on row {first.index}"
+           f"{'; first error: ' if first.record_id is None else f' with id {first.record_id}; first error: '}"
+           f"{first.status_code}, {first.message}{fields}")
+    obj = ops.CURRENT.prog.new_exception("System.DmlException", msg)
+    obj.fields["__dml"] = rows
+    raise ops.ApexThrown(obj)
+
+
+def database_op(op: str):
+    def fn(a):
+        p = ops.CURRENT.prog
+        value = a[0]
+        all_or_none = True
+        key = None
+        rest = list(a[1:])
+        if op == "upsert" and rest and not isinstance(rest[0], bool) and rest[0] is not None and \
+                not hasattr(rest[0], "apex_dml_options"):
+            tok = rest.pop(0)
+            key = getattr(tok, "field", None) or str(tok)
+        if rest:
+            opt = rest[0]
+            if isinstance(opt, bool):
+                all_or_none = opt
+            elif hasattr(opt, "apex_dml_options"):
+                all_or_none = opt.opt_all_or_none
+        if op == "delete" and isinstance(value, (list, str)) and (isinstance(value, str) or
+                                                                 (value and isinstance(value[0], str))):
+            ids = [value] if isinstance(value, str) else list(value)
+            from .values import SObject as _S
+            value = [_S(p.schema_name_for_id(i) or "SObject", {"Id": IdValue(i)}) for i in ids]
+        single = isinstance(value, SObject)
+        recs = _records(value)
+        p.tx.check("dml")
+        p.tx.add_rows("dml", len(recs))
+        if op == "undelete":
+            ops.throw("System.DmlException", "Undelete failed. The local org does not keep a recycle bin for Apex DML")
+        if all_or_none:
+            dml_statement_counted(p, op, recs, key)
+            out = [_result_cls(op)(r.fields.get("id"), True, [], None if op != "upsert" else True) for r in recs]
+        else:
+            results = _call(p, op, recs, key and (p.sobject_field_name(recs[0].type_name, key) or key), False) \
+                if recs else []
+            out = []
+            for r, res in zip(recs, results):
+                out.append(_result_cls(op)(getattr(res, "id", None) or (r.fields.get("id") if res.success else None),
+                                           res.success, _data_errors(res), getattr(res, "created", None)))
+        if single:
+            return out[0]
+        return ApexList(out, TypeRef(_result_cls(op).apex_type))
+    return fn
+
+
+def dml_statement_counted(p: Any, op: str, recs: list[SObject], key: Any) -> None:
+    """The allOrNone path of Database.* (limits were already counted by the caller)."""
+    results = _call(p, op, recs, key and (p.sobject_field_name(recs[0].type_name, key) or key), True)
+    failed = []
+    for i, res in enumerate(results):
+        if res is not None and not res.success:
+            for e in _data_errors(res):
+                if e.status_code != "ALL_OR_NONE_OPERATION_ROLLED_BACK":
+                    failed.append(DmlRow(i, e.message, e.status_code, e.fields, recs[i].fields.get("id")))
+    if failed:
+        _raise_dml(op, failed)
+    for r, res in zip(recs, results):
+        if res is not None and getattr(res, "created", None) is not None:
+            r.__dict__ if False else None
+
+
+def _result_cls(op: str):
+    return {"upsert": UpsertResult, "delete": DeleteResult}.get(op, SaveResult)
+
+
+def _set_savepoint(a):
+    p = ops.CURRENT.prog
+    p.tx.check("dml")
+    return ApexSavepoint(_session(p).savepoint())
+
+
+def _rollback(a):
+    p = ops.CURRENT.prog
+    sp = a[0]
+    if not isinstance(sp, ApexSavepoint):
+        ops.npe()
+    p.tx.check("dml")
+    try:
+        _session(p).rollback_to(sp.sp)
+    except ops.ApexThrown:
+        raise
+    except Exception as e:  # noqa: BLE001 - invalid savepoint
+        ops.throw("System.TypeException", f"Savepoint does not exist in this context: {e}")
+
+
+class DMLOptions(Native):
+    apex_type = "Database.DMLOptions"
+    apex_dml_options = True
+
+    def __init__(self) -> None:
+        self.opt_all_or_none = True
+
+    def p_optallornone(self):
+        return self.opt_all_or_none
+
+    def s_optallornone(self, v):
+        self.opt_all_or_none = bool(v)
+
+
+STATIC_METHODS.update({
+    ("database", "insert"): database_op("insert"),
+    ("database", "update"): database_op("update"),
+    ("database", "upsert"): database_op("upsert"),
+    ("database", "delete"): database_op("delete"),
+    ("database", "undelete"): database_op("undelete"),
+    ("database", "setsavepoint"): _set_savepoint,
+    ("database", "rollback"): _rollback,
+})
+
+_ = (_dt, Decimal)

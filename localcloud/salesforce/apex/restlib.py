@@ -1,0 +1,215 @@
+"""RestContext/RestRequest/RestResponse (Apex REST) and Http/HttpRequest/HttpResponse (callouts)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import ops
+from .stdlib import NEW, STATIC_METHODS, STATIC_PROPS, STATIC_SETTERS, STR, Native
+from .values import ApexMap, Blob
+
+
+class RestRequest(Native):
+    apex_type = "RestRequest"
+
+    def __init__(self) -> None:
+        self.requestBody: Blob | None = None
+        self.requestURI: str | None = None
+        self.resourcePath: str | None = None
+        self.httpMethod: str | None = None
+        self.remoteAddress: str | None = "127.0.0.1"
+        self.headers = ApexMap((), STR, STR)
+        self.params = ApexMap((), STR, STR)
+
+    _props = {"requestbody": "requestBody", "requesturi": "requestURI", "resourcepath": "resourcePath",
+              "httpmethod": "httpMethod", "remoteaddress": "remoteAddress", "headers": "headers", "params": "params"}
+
+    def apex_get(self, low):
+        attr = self._props.get(low)
+        if attr is None:
+            return super().apex_get(low)
+        return getattr(self, attr)
+
+    def apex_set(self, low, v):
+        attr = self._props.get(low)
+        if attr is None:
+            return super().apex_set(low, v)
+        setattr(self, attr, v)
+
+    def m_addheader(self, a):
+        self.headers[a[0]] = a[1]
+
+    def m_addparameter(self, a):
+        self.params[a[0]] = a[1]
+
+
+class RestResponse(Native):
+    apex_type = "RestResponse"
+
+    def __init__(self) -> None:
+        self.statusCode: int | None = None
+        self.responseBody: Blob | None = None
+        self.headers = ApexMap((), STR, STR)
+
+    _props = {"statuscode": "statusCode", "responsebody": "responseBody", "headers": "headers"}
+
+    def apex_get(self, low):
+        attr = self._props.get(low)
+        if attr is None:
+            return super().apex_get(low)
+        return getattr(self, attr)
+
+    def apex_set(self, low, v):
+        attr = self._props.get(low)
+        if attr is None:
+            return super().apex_set(low, v)
+        setattr(self, attr, v)
+
+    def m_addheader(self, a):
+        self.headers[a[0]] = a[1]
+
+
+def _tx():
+    return ops.CURRENT.prog.tx
+
+
+STATIC_PROPS[("restcontext", "request")] = lambda: _tx().rest_request
+STATIC_PROPS[("restcontext", "response")] = lambda: _tx().rest_response
+STATIC_SETTERS[("restcontext", "request")] = lambda v: setattr(_tx(), "rest_request", v)
+STATIC_SETTERS[("restcontext", "response")] = lambda v: setattr(_tx(), "rest_response", v)
+NEW["restrequest"] = lambda a: RestRequest()
+NEW["restresponse"] = lambda a: RestResponse()
+
+
+class HttpRequest(Native):
+    apex_type = "System.HttpRequest"
+
+    def __init__(self) -> None:
+        self.endpoint = None
+        self.method = None
+        self.body = None
+        self.headers: dict[str, str] = {}
+        self.timeout = 10000
+
+    def m_setendpoint(self, a):
+        self.endpoint = a[0]
+
+    def m_getendpoint(self, a):
+        return self.endpoint
+
+    def m_setmethod(self, a):
+        self.method = a[0]
+
+    def m_getmethod(self, a):
+        return self.method
+
+    def m_setbody(self, a):
+        self.body = a[0]
+
+    def m_getbody(self, a):
+        return self.body
+
+    def m_setbodyasblob(self, a):
+        self.body = a[0].data.decode("utf-8", "replace") if a[0] is not None else None
+
+    def m_getbodyasblob(self, a):
+        return Blob((self.body or "").encode("utf-8"))
+
+    def m_setheader(self, a):
+        self.headers[a[0]] = a[1]
+
+    def m_getheader(self, a):
+        return next((v for k, v in self.headers.items() if k.lower() == str(a[0]).lower()), None)
+
+    def m_settimeout(self, a):
+        self.timeout = a[0]
+
+    def m_setcompressed(self, a):
+        return None
+
+    def apex_str(self):
+        return f"System.HttpRequest[Endpoint={self.endpoint}, Method={self.method}]"
+
+
+class HttpResponse(Native):
+    apex_type = "System.HttpResponse"
+
+    def __init__(self) -> None:
+        self.status_code = 200
+        self.status = "OK"
+        self.body = ""
+        self.headers: dict[str, str] = {}
+
+    def m_setstatuscode(self, a):
+        self.status_code = a[0]
+
+    def m_getstatuscode(self, a):
+        return self.status_code
+
+    def m_setstatus(self, a):
+        self.status = a[0]
+
+    def m_getstatus(self, a):
+        return self.status
+
+    def m_setbody(self, a):
+        self.body = a[0]
+
+    def m_getbody(self, a):
+        return self.body
+
+    def m_setbodyasblob(self, a):
+        self.body = a[0].data.decode("utf-8", "replace")
+
+    def m_getbodyasblob(self, a):
+        return Blob((self.body or "").encode("utf-8"))
+
+    def m_setheader(self, a):
+        self.headers[a[0]] = a[1]
+
+    def m_getheader(self, a):
+        return next((v for k, v in self.headers.items() if k.lower() == str(a[0]).lower()), None)
+
+    def m_getheaderkeys(self, a):
+        from .values import ApexList
+        return ApexList(list(self.headers), STR)
+
+    def apex_str(self):
+        return f"System.HttpResponse[Status={self.status}, StatusCode={self.status_code}]"
+
+
+class Http(Native):
+    apex_type = "System.Http"
+
+    def m_send(self, a):
+        p = ops.CURRENT.prog
+        req = a[0]
+        p.tx.check("callout")
+        mock = p.tx.mocks.get("httpcalloutmock")
+        if mock is None:
+            if p.tx.test is not None:
+                ops.throw("System.TypeException", "Methods defined as TestMethod do not support Web service callouts")
+            ops.throw("System.CalloutException",
+                      f"Unable to tunnel through proxy: the local org makes no outbound callouts ({req.endpoint})")
+        return p.call_value(mock, "respond", [req])
+
+
+NEW["httprequest"] = lambda a: HttpRequest()
+NEW["httpresponse"] = lambda a: HttpResponse()
+NEW["http"] = lambda a: Http()
+
+
+def _dml_options(a):
+    from .dml import DMLOptions
+    return DMLOptions()
+
+
+NEW["database.dmloptions"] = _dml_options
+
+
+def install(p: Any) -> None:
+    """Nothing to register as classes; the tables above are module-level."""
+    return None
+
+
+_ = STATIC_METHODS

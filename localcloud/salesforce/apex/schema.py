@@ -1,0 +1,91 @@
+"""What the compiler and runtime need to know about SObjects: type and field names.
+
+`DefaultSchema` is used when no data layer is attached (pure-language runs): it knows the standard
+objects ECBridge uses and accepts custom names (`__c`, `__r`) as written. `DataSchema` wraps the data
+layer's `Schema` (localcloud.salesforce.data) and rejects unknown types and fields.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+STANDARD_OBJECTS = ["Account", "Contact", "Lead", "Opportunity", "Case", "User", "Task", "Event", "Campaign",
+                    "CampaignMember", "Product2", "Pricebook2", "PricebookEntry", "Order", "OrderItem", "Profile",
+                    "Organization", "RecordType", "Group", "Note", "Attachment", "Asset", "Contract",
+                    "PermissionSet", "PermissionSetAssignment", "ApexClass", "ApexTrigger", "AsyncApexJob",
+                    "CronTrigger", "Document", "Folder", "EmailTemplate", "OrgWideEmailAddress", "Individual"]
+
+
+class DefaultSchema:
+    def __init__(self) -> None:
+        self._std = {n.lower(): n for n in STANDARD_OBJECTS}
+
+    def sobject_name(self, name: str) -> str | None:
+        low = name.lower()
+        if low.startswith("schema."):
+            low = low[7:]
+            name = name[7:]
+        hit = self._std.get(low)
+        if hit is not None:
+            return hit
+        if low.endswith(("__c", "__mdt", "__e", "__share", "__history")):
+            return name
+        return None
+
+    def field_name(self, sobject: str, field: str) -> str | None:
+        return field
+
+    def describe(self, sobject: str) -> Any:
+        return None
+
+
+class DataSchema:
+    """Adapter over localcloud.salesforce.data.Schema."""
+
+    def __init__(self, schema: Any) -> None:
+        self.schema = schema
+        self._cache: dict[str, str | None] = {}
+        self._fcache: dict[tuple[str, str], str | None] = {}
+
+    def sobject_name(self, name: str) -> str | None:
+        low = name.lower()
+        if low.startswith("schema."):
+            low = low[7:]
+        if low in self._cache:
+            return self._cache[low]
+        od = None
+        try:
+            od = self.schema.find(low)
+        except Exception:  # noqa: BLE001 - any lookup failure means "not an SObject"
+            od = None
+        out = getattr(od, "name", None) if od is not None else None
+        self._cache[low] = out
+        return out
+
+    def field_name(self, sobject: str, field: str) -> str | None:
+        key = (sobject.lower(), field.lower())
+        if key in self._fcache:
+            return self._fcache[key]
+        out = None
+        try:
+            od = self.schema.get(sobject)
+            fd = od.find_field(field)
+            if fd is not None:
+                out = fd.name
+            else:
+                for f in getattr(od, "fields", {}).values() if isinstance(getattr(od, "fields", None), dict) else \
+                        getattr(od, "fields", []) or []:
+                    rel = getattr(f, "relationship_name", None)
+                    if rel and rel.lower() == field.lower():
+                        out = rel
+                        break
+        except Exception:  # noqa: BLE001
+            out = None
+        self._fcache[key] = out
+        return out
+
+    def describe(self, sobject: str) -> Any:
+        return self.schema.describe(sobject)
+
+    def object_def(self, sobject: str) -> Any:
+        return self.schema.get(sobject)

@@ -1,0 +1,303 @@
+"""Schema describes: SObjectType tokens, DescribeSObjectResult, SObjectField tokens, DescribeFieldResult.
+
+Backed by the data layer's describe (REST describe shape) when a data layer is attached; without it
+only names are known (pure-language runs).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import ops
+from .stdlib import NAMESPACES, STATIC_METHODS, STR, Native
+from .values import ApexList, ApexMap, SObject, TypeRef
+
+
+def _describe(name: str) -> dict[str, Any]:
+    p = ops.CURRENT.prog
+    try:
+        d = p.schema.describe(name)
+    except Exception:  # noqa: BLE001 - unknown object
+        d = None
+    return d or {"name": name, "label": name, "labelPlural": name, "fields": [], "keyPrefix": None,
+                 "custom": name.endswith("__c"), "createable": True, "updateable": True, "deletable": True,
+                 "queryable": True, "accessible": True}
+
+
+class SObjectTypeToken(Native):
+    apex_type = "Schema.SObjectType"
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def apex_str(self) -> str:
+        return self.name
+
+    def m_getdescribe(self, a):
+        return DescribeSObjectResult(self.name)
+
+    def m_newsobject(self, a):
+        so = SObject(self.name)
+        if a and a[0] is not None:
+            so.put("Id", a[0])
+        return so
+
+    def p_fields(self):
+        return FieldsToken(self.name)
+
+    def m_equals(self, a):
+        return isinstance(a[0], SObjectTypeToken) and a[0].name.lower() == self.name.lower()
+
+    def __eq__(self, other):
+        return isinstance(other, SObjectTypeToken) and other.name.lower() == self.name.lower()
+
+    def __hash__(self):
+        return hash(self.name.lower())
+
+    def apex_json(self):
+        return self.name
+
+
+def sobject_type_token(name: str) -> SObjectTypeToken:
+    return SObjectTypeToken(ops.CURRENT.prog.sobject_name(name))
+
+
+class FieldsToken(Native):
+    apex_type = "Schema.SObjectTypeFields"
+
+    def __init__(self, sobject: str, describe: bool = False) -> None:
+        self.sobject = sobject
+        self.describe = describe
+
+    def apex_get(self, low: str) -> Any:
+        p = ops.CURRENT.prog
+        name = p.sobject_field_name(self.sobject, low)
+        if name is None:
+            ops.throw("System.SObjectException", f"Invalid field {low} for {self.sobject}")
+        if self.describe:
+            return DescribeFieldResult(self.sobject, name)
+        return SObjectFieldToken(self.sobject, name)
+
+    def m_getmap(self, a):
+        d = _describe(self.sobject)
+        m = ApexMap((), STR, TypeRef("Schema.SObjectField"))
+        for f in d.get("fields", []):
+            m[f["name"].lower()] = SObjectFieldToken(self.sobject, f["name"])
+        return m
+
+
+class SObjectFieldToken(Native):
+    apex_type = "Schema.SObjectField"
+
+    def __init__(self, sobject: str, field: str) -> None:
+        self.sobject = sobject
+        self.field = field
+
+    def apex_str(self) -> str:
+        return self.field
+
+    def m_getdescribe(self, a):
+        return DescribeFieldResult(self.sobject, self.field)
+
+    def __eq__(self, other):
+        return isinstance(other, SObjectFieldToken) and other.field.lower() == self.field.lower() and \
+            other.sobject.lower() == self.sobject.lower()
+
+    def __hash__(self):
+        return hash((self.sobject.lower(), self.field.lower()))
+
+    def apex_json(self):
+        return self.field
+
+
+class DescribeSObjectResult(Native):
+    apex_type = "Schema.DescribeSObjectResult"
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.d = _describe(name)
+
+    def m_getname(self, a):
+        return self.d.get("name", self.name)
+
+    def m_getlabel(self, a):
+        return self.d.get("label", self.name)
+
+    def m_getlabelplural(self, a):
+        return self.d.get("labelPlural", self.name)
+
+    def m_getkeyprefix(self, a):
+        return self.d.get("keyPrefix")
+
+    def m_iscustom(self, a):
+        return bool(self.d.get("custom"))
+
+    def m_isaccessible(self, a):
+        return True
+
+    def m_iscreateable(self, a):
+        return bool(self.d.get("createable", True))
+
+    def m_isupdateable(self, a):
+        return bool(self.d.get("updateable", True))
+
+    def m_isdeletable(self, a):
+        return bool(self.d.get("deletable", True))
+
+    def m_isqueryable(self, a):
+        return bool(self.d.get("queryable", True))
+
+    def m_getsobjecttype(self, a):
+        return SObjectTypeToken(self.m_getname(a))
+
+    def p_fields(self):
+        return FieldsToken(self.name, True)
+
+    def m_fields(self, a):
+        return FieldsToken(self.name, True)
+
+
+class PicklistEntry(Native):
+    apex_type = "Schema.PicklistEntry"
+
+    def __init__(self, d: dict[str, Any]) -> None:
+        self.d = d
+
+    def m_getvalue(self, a):
+        return self.d.get("value")
+
+    def m_getlabel(self, a):
+        return self.d.get("label")
+
+    def m_isactive(self, a):
+        return bool(self.d.get("active", True))
+
+    def m_isdefaultvalue(self, a):
+        return bool(self.d.get("defaultValue", False))
+
+
+class DescribeFieldResult(Native):
+    apex_type = "Schema.DescribeFieldResult"
+
+    def __init__(self, sobject: str, field: str) -> None:
+        self.sobject = sobject
+        self.field = field
+        d = _describe(sobject)
+        self.d = next((f for f in d.get("fields", []) if f["name"].lower() == field.lower()),
+                      {"name": field, "label": field, "type": "string"})
+
+    def _g(self, key, default=None):
+        return self.d.get(key, default)
+
+    def m_getname(self, a):
+        return self._g("name")
+
+    def m_getlabel(self, a):
+        return self._g("label")
+
+    def m_gettype(self, a):
+        return DisplayType(str(self._g("type", "string")).upper())
+
+    def m_getlength(self, a):
+        return self._g("length", 0)
+
+    def m_getprecision(self, a):
+        return self._g("precision", 0)
+
+    def m_getscale(self, a):
+        return self._g("scale", 0)
+
+    def m_isnillable(self, a):
+        return bool(self._g("nillable", True))
+
+    def m_isexternalid(self, a):
+        return bool(self._g("externalId", False))
+
+    def m_isunique(self, a):
+        return bool(self._g("unique", False))
+
+    def m_iscustom(self, a):
+        return bool(self._g("custom", False))
+
+    def m_isaccessible(self, a):
+        return True
+
+    def m_iscreateable(self, a):
+        return bool(self._g("createable", True))
+
+    def m_isupdateable(self, a):
+        return bool(self._g("updateable", True))
+
+    def m_getrelationshipname(self, a):
+        return self._g("relationshipName")
+
+    def m_getreferenceto(self, a):
+        from .schemalib import SObjectTypeToken as T
+        return ApexList([T(n) for n in self._g("referenceTo", []) or []], TypeRef("Schema.SObjectType"))
+
+    def m_getpicklistvalues(self, a):
+        return ApexList([PicklistEntry(p) for p in self._g("picklistValues", []) or []],
+                        TypeRef("Schema.PicklistEntry"))
+
+    def m_getdefaultvalue(self, a):
+        return self._g("defaultValue")
+
+    def m_getsobjectfield(self, a):
+        return SObjectFieldToken(self.sobject, self.field)
+
+    def m_getlocalname(self, a):
+        return self._g("name")
+
+    def m_getdescribe(self, a):
+        return self
+
+
+class DisplayType(Native):
+    apex_type = "Schema.DisplayType"
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def apex_str(self):
+        return self.name
+
+    def m_name(self, a):
+        return self.name
+
+    def __eq__(self, other):
+        return isinstance(other, DisplayType) and other.name == self.name
+
+    def __hash__(self):
+        return hash(self.name)
+
+
+class SObjectTypeNamespace(Native):
+    """Schema.SObjectType.<Name> -> DescribeSObjectResult (as Salesforce's shortcut does)."""
+
+    apex_type = "Schema.SObjectType"
+
+    def apex_get(self, low: str) -> Any:
+        p = ops.CURRENT.prog
+        if not p.is_sobject_type(low):
+            ops.throw("System.SObjectException", f"Invalid sObject type: {low}")
+        return DescribeSObjectResult(p.sobject_name(low))
+
+
+def _global_describe(a):
+    p = ops.CURRENT.prog
+    names = []
+    try:
+        names = [o["name"] for o in p.schema.schema.describe_global()["sobjects"]]  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - no data layer: standard names only
+        from .schema import STANDARD_OBJECTS
+        names = STANDARD_OBJECTS
+    m = ApexMap((), STR, TypeRef("Schema.SObjectType"))
+    for n in names:
+        m[n.lower()] = SObjectTypeToken(n)
+    return m
+
+
+STATIC_METHODS[("schema", "getglobaldescribe")] = _global_describe
+STATIC_METHODS[("schema", "describesobjects")] = lambda a: ApexList([DescribeSObjectResult(
+    ops.CURRENT.prog.sobject_name(n)) for n in a[0]], TypeRef("Schema.DescribeSObjectResult"))
+NAMESPACES.add("schema.sobjecttype")

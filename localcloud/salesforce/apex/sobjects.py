@@ -1,0 +1,110 @@
+"""SObject field access and the SObject instance methods."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import ops
+from .stdlib import METHODS, STR
+from .values import ApexList, ApexMap, IdValue, SObject, TypeRef
+
+
+def get(prog: Any, so: SObject, low: str) -> Any:
+    f = so.fields
+    if low in f:
+        return f[low]
+    if so.queried is not None and low not in so.queried:
+        canonical = prog.sobject_field_name(so.type_name, low)
+        if canonical is None:
+            ops.throw("System.SObjectException", f"Invalid field {low} for {so.type_name}")
+        if low != "id":
+            ops.throw("System.SObjectException",
+                      f"SObject row was retrieved via SOQL without querying the requested field: "
+                      f"{so.type_name}.{canonical}")
+    elif prog.sobject_field_name(so.type_name, low) is None:
+        ops.throw("System.SObjectException", f"Invalid field {low} for {so.type_name}")
+    return None
+
+
+def put(prog: Any, so: SObject, fname: str, value: Any) -> None:
+    canonical = prog.sobject_field_name(so.type_name, fname)
+    if canonical is None:
+        ops.throw("System.SObjectException", f"Invalid field {fname} for {so.type_name}")
+    low = canonical.lower()
+    if low == "id" and value is not None and not isinstance(value, IdValue):
+        value = ops.cast(value, TypeRef("Id"))
+    elif low.endswith("id") and isinstance(value, str) and type(value) is not IdValue and len(value) in (15, 18):
+        try:
+            value = IdValue(value)
+        except ValueError:
+            pass
+    so.put(canonical, value)
+
+
+def _get(so, a):
+    name = a[0]
+    if name is None:
+        ops.npe()
+    if not isinstance(name, str):
+        name = getattr(name, "field", str(name))
+    return get(ops.CURRENT.prog, so, name.lower())
+
+
+def _put(so, a):
+    name = a[0]
+    if not isinstance(name, str):
+        name = getattr(name, "field", str(name))
+    old = so.fields.get(name.lower())
+    put(ops.CURRENT.prog, so, name, a[1])
+    return old
+
+
+def _add_error(so, a):
+    msg = a[0]
+    if not isinstance(msg, str):
+        msg = ops.to_str(msg)
+    so.errors.append((msg, a[1] if len(a) > 1 and isinstance(a[1], str) else None))
+    return None
+
+
+def _clone(so, a):
+    preserve_id = bool(a[0]) if a else False
+    deep = bool(a[1]) if len(a) > 1 else False
+    c = so.clone_record(preserve_id)
+    if deep:
+        for k, v in list(c.fields.items()):
+            if isinstance(v, SObject):
+                c.fields[k] = v.clone_record(True)
+    return c
+
+
+def _populated(so, a):
+    m = ApexMap((), STR, TypeRef("Object"))
+    for low, v in so.fields.items():
+        m[so.names[low]] = v
+    return m
+
+
+def _sobject_type(so, a):
+    from .schemalib import sobject_type_token
+    return sobject_type_token(so.type_name)
+
+
+METHODS[SObject] = {
+    "get": _get,
+    "put": _put,
+    "getsobject": lambda so, a: so.fields.get(a[0].lower()),
+    "putsobject": lambda so, a: so.put(a[0], a[1]),
+    "getsobjects": lambda so, a: so.fields.get(a[0].lower()),
+    "getsobjecttype": _sobject_type,
+    "adderror": _add_error,
+    "clone": _clone,
+    "isset": lambda so, a: (a[0] if isinstance(a[0], str) else a[0].field).lower() in so.fields,
+    "getpopulatedfieldsasmap": _populated,
+    "haserrors": lambda so, a: bool(so.errors),
+    "geterrors": lambda so, a: ApexList([], TypeRef("Database.Error")),
+    "equals": lambda so, a: ops.eq(so, a[0]),
+    "hashcode": lambda so, a: id(so) & 0x7FFFFFFF,
+    "tostring": lambda so, a: ops.to_str(so),
+    "clear": lambda so, a: so.fields.clear(),
+}

@@ -1,0 +1,248 @@
+"""Inline SOQL ([SELECT ...]) and Database.query: binds, governor counting, result -> SObjects."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from decimal import Decimal
+from typing import Any
+
+from . import ops
+from .compiler import Ctx, text
+from .stdlib import STATIC_METHODS, Native
+from .values import ApexList, ApexMap, IdValue, SObject, TypeRef, is_valid_id
+
+
+def _bind_key(node) -> str:
+    return "".join(text(node).split())
+
+
+def compile_query(comp, ctx: Ctx, n):
+    body = n.named_children[0] if n.named_children else None
+    if body is None or body.type != "soql_query_body":
+        raise ctx.err(n, "Unsupported: SOSL (FIND ...) queries are not supported by the local org")
+    src = text(n).strip()
+    if src.startswith("[") and src.endswith("]"):
+        src = src[1:-1].strip()
+    binds = []
+    stack = [body]
+    while stack:
+        x = stack.pop()
+        if x.type == "bound_apex_expression":
+            e = x.named_children[0]
+            binds.append((_bind_key(e), comp.expr(ctx, e)))
+            continue
+        stack.extend(x.named_children)
+    sobject = None
+    fc = body.child_by_field_name("from_clause")
+    if fc is not None and fc.named_children:
+        sobject = text(fc.named_children[0]).strip()
+    count_only = False
+    sc = body.child_by_field_name("select_clause")
+    if sc is not None and len(sc.named_children) == 1 and sc.named_children[0].type == "count_expression":
+        count_only = True
+    aggregate = sc is not None and any(c.type in ("alias_expression", "function_expression")
+                                       for c in sc.named_children) or (
+        body.child_by_field_name("group_by_clause") is not None)
+    query_obj = _parse_ast(n, src)
+    prog = comp.prog
+    binds_t = tuple(binds)
+
+    def run(fr):
+        values = {k: _bind_value(e(fr)) for k, e in binds_t}
+        return execute(prog, query_obj if query_obj is not None else src, values, sobject, count_only, aggregate)
+    return run
+
+
+def _parse_ast(node, src: str):
+    """Use the data layer's parser on the tree-sitter node when it is available."""
+    try:
+        from localcloud.salesforce.data import soql_from_node
+    except ImportError:  # pragma: no cover
+        return None
+    try:
+        root = node
+        while root.parent is not None:
+            root = root.parent
+        return soql_from_node(node, root.text)
+    except NotImplementedError:
+        return None
+    except Exception:  # noqa: BLE001 - a query the data layer cannot parse runs (and fails) as text
+        return None
+
+
+def _bind_value(v: Any) -> Any:
+    from .dml import to_data_value
+    if isinstance(v, SObject):
+        return to_data_value(v.fields.get("id"))
+    if isinstance(v, ApexList):
+        return [_bind_value(x) for x in v]
+    if hasattr(v, "d") and hasattr(v, "etype"):  # ApexSet
+        return [_bind_value(x) for x in v.d]
+    return to_data_value(v)
+
+
+def execute(prog: Any, query: Any, binds: dict[str, Any], sobject: str | None, count_only: bool,
+            aggregate: bool) -> Any:
+    from .dml import _session
+    tx = prog.tx
+    tx.check("soql")
+    dtx = _session(prog)
+
+    def resolver(b):
+        if b.name in binds:
+            return binds[b.name]
+        ops.throw("System.QueryException", f"Variable does not exist: {b.name}")
+
+    try:
+        res = dtx.query(query, binds, bind_resolver=resolver, typed=True, page_size=1_000_000)
+    except ops.ApexThrown:
+        raise
+    except Exception as e:  # data-layer SalesforceError
+        if getattr(e, "error_code", None) is None:
+            raise
+        if e.error_code == "LIMIT_EXCEEDED" or type(e).__name__ == "LimitExceededError":
+            ops.throw("System.LimitException", getattr(e, "message", str(e)))
+        ops.throw("System.QueryException", getattr(e, "message", str(e)))
+    if count_only or getattr(res, "count_only", False):
+        tx.add_rows("query", 1)
+        return res.total_size
+    records = list(res.records)
+    page = res
+    while getattr(page, "next_records_locator", None):
+        page = prog.tx.data.store.query_more(page.next_records_locator)
+        records.extend(page.records)
+    tx.add_rows("query", len(records))
+    if aggregate:
+        return ApexList([to_aggregate(r) for r in records], TypeRef("AggregateResult"))
+    name = prog.sobject_name(sobject) if sobject else None
+    return ApexList([to_sobject(prog, r, name) for r in records], TypeRef(name or "SObject"))
+
+
+def to_sobject(prog: Any, rec: dict[str, Any], default_type: str | None) -> SObject:
+    attrs = rec.get("attributes") or {}
+    tname = attrs.get("type") or default_type or "SObject"
+    so = SObject(tname, queried=set())
+    for k, v in rec.items():
+        if k == "attributes":
+            continue
+        if isinstance(v, dict) and ("attributes" in v or not ("records" in v)):
+            v = to_sobject(prog, v, None)
+        elif isinstance(v, dict) and "records" in v:
+            v = ApexList([to_sobject(prog, r, None) for r in v["records"]], TypeRef("SObject"))
+        elif isinstance(v, list):
+            v = ApexList([to_sobject(prog, r, None) for r in v], TypeRef("SObject"))
+        elif isinstance(v, str) and (k.lower() == "id" or k.lower().endswith("id") or k.lower().endswith("__c")) \
+                and len(v) == 18 and is_valid_id(v) and _is_ref(prog, tname, k):
+            v = IdValue(v)
+        so.put(k, v)
+    return so
+
+
+def _is_ref(prog: Any, sobject: str, field: str) -> bool:
+    if field.lower() == "id":
+        return True
+    sch = prog.schema
+    od_fn = getattr(sch, "object_def", None)
+    if od_fn is None:
+        return field.lower().endswith("id")
+    try:
+        fd = od_fn(sobject).find_field(field)
+    except Exception:  # noqa: BLE001
+        return False
+    return fd is not None and fd.type in ("reference", "id")
+
+
+class AggregateResult(Native):
+    apex_type = "AggregateResult"
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.values = {k.lower(): v for k, v in values.items() if k != "attributes"}
+
+    def m_get(self, a):
+        return self.values.get(str(a[0]).lower())
+
+    def apex_get(self, low):
+        return self.values.get(low)
+
+    def apex_str(self):
+        return "AggregateResult:{" + ", ".join(f"{k}={ops.to_str(v)}" for k, v in self.values.items()) + "}"
+
+
+def to_aggregate(rec: dict[str, Any]) -> AggregateResult:
+    return AggregateResult(rec)
+
+
+# ------------------------------------------------------------------------------------------------ dynamic SOQL
+
+
+def _frame_binds(fr: dict[str, Any], query: str) -> dict[str, Any]:
+    """Resolve :name / :a.b binds of a dynamic query against the caller's local variables."""
+    import re
+    out = {}
+    for m in re.finditer(r":\s*([A-Za-z_][A-Za-z0-9_]*(?:\s*\.\s*[A-Za-z_][A-Za-z0-9_]*)*)", query):
+        key = "".join(m.group(1).split())
+        parts = key.split(".")
+        head = parts[0].lower()
+        if head in fr:
+            v = fr[head]
+        elif fr.get("this") is not None and head in getattr(fr["this"], "fields", {}):
+            v = fr["this"].fields[head]
+        else:
+            continue
+        for p in parts[1:]:
+            v = ops.CURRENT.prog.get_member(v, p.lower())
+        out[key] = _bind_value(v)
+    return out
+
+
+def _dyn_meta(query: str):
+    import re
+    q = " ".join(query.split())
+    m = re.search(r"\bFROM\s+([A-Za-z0-9_]+)", q, re.I)
+    sobject = m.group(1) if m else None
+    head = re.match(r"\s*SELECT\s+(.*?)\s+FROM\s", q, re.I)
+    sel = head.group(1) if head else ""
+    count_only = sel.strip().lower() == "count()"
+    aggregate = bool(re.search(r"\b(count|sum|avg|min|max|count_distinct)\s*\(", sel, re.I)) and not count_only \
+        or bool(re.search(r"\bGROUP\s+BY\b", q, re.I))
+    return sobject, count_only, aggregate
+
+
+def database_query(args, fr):
+    q = args[0]
+    if q is None:
+        ops.npe()
+    sobject, count_only, aggregate = _dyn_meta(q)
+    binds = _frame_binds(fr, q)
+    return execute(ops.CURRENT.prog, q, binds, sobject, count_only, aggregate)
+
+
+def database_query_with_binds(args, fr):
+    q, bindmap = args[0], args[1]
+    if q is None:
+        ops.npe()
+    sobject, count_only, aggregate = _dyn_meta(q)
+    binds = {}
+    if isinstance(bindmap, ApexMap):
+        for k, v in bindmap.items():
+            binds[str(k)] = _bind_value(v)
+    return execute(ops.CURRENT.prog, q, binds, sobject, count_only, aggregate)
+
+
+def database_count_query(args, fr):
+    q = args[0]
+    _, _, _ = _dyn_meta(q)
+    return execute(ops.CURRENT.prog, q, _frame_binds(fr, q), None, True, False)
+
+
+FRAME_AWARE = {
+    ("database", "query"): database_query,
+    ("database", "querywithbinds"): database_query_with_binds,
+    ("database", "countquery"): database_count_query,
+    ("database", "countquerywithbinds"): lambda a, fr: execute(
+        ops.CURRENT.prog, a[0], {str(k): _bind_value(v) for k, v in a[1].items()}, None, True, False),
+}
+for key in FRAME_AWARE:
+    STATIC_METHODS[key] = lambda a: ops.throw("System.UnexpectedException", "frame-aware")
+
+_ = (_dt, Decimal)

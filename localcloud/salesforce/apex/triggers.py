@@ -1,0 +1,168 @@
+"""Apex triggers: the data layer's trigger hook implemented by running the program's triggers.
+
+`ApexTriggerHook(program)` is registered with `Store.set_trigger_hook`. For each chunk event it runs
+every trigger on that SObject whose events match, with Trigger.new/old/newMap/oldMap/is*/size/
+operationType, writes before-trigger field changes back into the event, and turns addError into
+`event.add_error`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Iterator
+
+from . import ops
+from .compiler import POS
+from .stdlib import STATIC_PROPS, STR
+from .values import ApexList, ApexMap, IdValue, SObject, TypeRef
+
+
+class TriggerFrame:
+    def __init__(self, op: str, timing: str, sobject: str, new: Any, old: Any) -> None:
+        self.op = op
+        self.timing = timing
+        self.sobject = sobject
+        self.new = new
+        self.old = old
+
+    def new_map(self):
+        if self.new is None or self.op == "insert" and self.timing == "before":
+            return None
+        return ApexMap(((r.fields.get("id"), r) for r in self.new), TypeRef("Id"), TypeRef(self.sobject))
+
+    def old_map(self):
+        if self.old is None:
+            return None
+        return ApexMap(((r.fields.get("id"), r) for r in self.old), TypeRef("Id"), TypeRef(self.sobject))
+
+
+def _top() -> TriggerFrame | None:
+    st = ops.CURRENT.prog.tx.trigger_stack
+    return st[-1] if st else None
+
+
+def _prop(fn):
+    def g():
+        t = _top()
+        if t is None:
+            return None if fn.__name__ in ("new", "old", "newmap", "oldmap", "size", "operationtype") else False
+        return fn(t)
+    return g
+
+
+def _op_type(t: TriggerFrame):
+    name = f"{t.timing}_{t.op}".upper()
+    enum = ops.CURRENT.prog.builtins["triggeroperation"]
+    return enum.enum_values[name.lower()]
+
+
+for key, fn in {
+    "new": lambda t: t.new,
+    "old": lambda t: t.old,
+    "newmap": lambda t: t.new_map(),
+    "oldmap": lambda t: t.old_map(),
+    "isinsert": lambda t: t.op == "insert",
+    "isupdate": lambda t: t.op == "update",
+    "isdelete": lambda t: t.op == "delete",
+    "isundelete": lambda t: t.op == "undelete",
+    "isbefore": lambda t: t.timing == "before",
+    "isafter": lambda t: t.timing == "after",
+    "isexecuting": lambda t: True,
+    "size": lambda t: len(t.new if t.new is not None else t.old or []),
+    "operationtype": _op_type,
+}.items():
+    fn.__name__ = key
+    STATIC_PROPS[("trigger", key)] = _prop(fn)
+
+
+@contextlib.contextmanager
+def apex_context(prog: Any) -> Iterator[None]:
+    """Mark that DML is issued from Apex (the hook then runs inside the same Apex transaction)."""
+    yield
+
+
+class ApexTriggerHook:
+    """Implements localcloud.salesforce.data.TriggerHook by running Apex triggers."""
+
+    def __init__(self, program: Any) -> None:
+        self.program = program
+
+    def before(self, event: Any) -> None:
+        self._fire(event, "before")
+
+    def after(self, event: Any) -> None:
+        self._fire(event, "after")
+
+    def _fire(self, event: Any, timing: str) -> None:
+        prog = self.program
+        wanted = f"{timing} {event.op}"
+        trigs = [t for t in prog.triggers.values()
+                 if t.sobject.lower() == event.sobject.lower() and wanted in t.events]
+        if not trigs:
+            return
+        from .soql import to_sobject
+        sname = prog.sobject_name(event.sobject)
+        new = ApexList([_rec(prog, d, sname) for d in event.new], TypeRef(sname)) if event.new is not None else None
+        old = ApexList([_rec(prog, d, sname) for d in event.old], TypeRef(sname)) if event.old is not None else None
+        frame = TriggerFrame(event.op, timing, sname, new, old)
+        standalone = ops.CURRENT.prog is not prog or not prog.tx.stack
+        if standalone:
+            # DML from outside Apex (REST, data loads): the trigger runs as its own Apex execution
+            # on the data layer's transaction.
+            from .dataport import Session
+            tx = prog.new_transaction(data=Session(None, event.transaction, False))
+            res = prog.run_in(lambda: self._run(prog, trigs, frame), tx=tx, commit=False, reset=False)
+            if not res.success:
+                from localcloud.salesforce.data import TriggerException
+                raise TriggerException(f"{trigs[0].name}: execution of {wanted.title().replace(' ', '')} caused by: "
+                                       f"{res.exception_type}: {res.exception_message}")
+        else:
+            self._run(prog, trigs, frame)
+        # write back before-trigger changes and collect addError
+        if timing == "before" and event.new is not None:
+            for d, so in zip(event.new, new):
+                for low, v in so.fields.items():
+                    if isinstance(v, (SObject, ApexList)):
+                        continue
+                    name = so.names[low]
+                    if low == "id":
+                        continue
+                    existing = next((k for k in d if k.lower() == low), name)
+                    d[existing] = str(v) if type(v) is IdValue else (int(v) if type(v).__name__ == "Long" else v)
+        for i, so in enumerate(new if new is not None else old or []):
+            for msg, field in so.errors:
+                event.add_error(i, msg, field)
+
+    def _run(self, prog: Any, trigs: list[Any], frame: TriggerFrame) -> None:
+        tx = prog.tx
+        tx.trigger_stack.append(frame)
+        try:
+            for t in trigs:
+                label = type("L", (), {})()
+                pos = [t.cls.ctors[0] if t.cls.ctors else _Label(f"Trigger.{t.name}"), 1]
+                fr = {POS: pos}
+                tx.stack.append(pos)
+                try:
+                    t.body(fr)
+                finally:
+                    tx.stack.pop()
+                del label
+        finally:
+            tx.trigger_stack.pop()
+
+
+class _Label:
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.name = label
+        self.cls = None
+
+
+def _rec(prog: Any, d: dict[str, Any], sname: str) -> SObject:
+    from .soql import to_sobject
+    so = to_sobject(prog, d, sname)
+    so.queried = None
+    return so
+
+
+_ = STR

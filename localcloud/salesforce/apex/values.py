@@ -1,0 +1,260 @@
+"""Runtime representation of Apex values and Apex's own value semantics.
+
+Mapping: null -> None, Boolean -> bool, Integer -> int (32-bit wrap applied by operators), Long -> Long
+(an int subclass, 64-bit wrap), Double -> float, Decimal -> decimal.Decimal (scale kept), String -> str,
+Id -> IdValue (str normalised to 18 characters), Date -> datetime.date, Datetime -> datetime.datetime
+(UTC, aware), Time -> datetime.time, Blob -> Blob, List/Set/Map -> ApexList/ApexSet/ApexMap,
+SObject -> SObject, instances of Apex classes -> ApexObject, enum values -> EnumValue.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import decimal
+from decimal import Decimal
+from typing import Any, Iterable
+
+DECIMAL_CONTEXT = decimal.Context(prec=34, rounding=decimal.ROUND_HALF_EVEN)
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
+
+
+class Long(int):
+    """An Apex Long (64-bit). Plain Python ints are Apex Integers."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"{int(self)}L"
+
+
+def wrap32(v: int) -> int:
+    if INT_MIN <= v <= INT_MAX:
+        return v
+    v &= 0xFFFFFFFF
+    return v - 0x100000000 if v & 0x80000000 else v
+
+
+def wrap64(v: int) -> Long:
+    if not (LONG_MIN <= v <= LONG_MAX):
+        v &= 0xFFFFFFFFFFFFFFFF
+        if v & 0x8000000000000000:
+            v -= 0x10000000000000000
+    return Long(v)
+
+
+_ID_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+
+
+def id18(value: str) -> str:
+    """Convert a 15-character Salesforce Id to its 18-character form (18 stays as is)."""
+    if len(value) == 18:
+        return value
+    if len(value) != 15:
+        raise ValueError(value)
+    suffix = ""
+    for start in (0, 5, 10):
+        bits = 0
+        for i, ch in enumerate(value[start:start + 5]):
+            if "A" <= ch <= "Z":
+                bits |= 1 << i
+        suffix += _ID_CHARS[bits]
+    return value + suffix
+
+
+def is_valid_id(value: str) -> bool:
+    if len(value) not in (15, 18) or not value.isalnum() or not value.isascii():
+        return False
+    if len(value) == 18:
+        return id18(value[:15]).lower() == value.lower()
+    return True
+
+
+class IdValue(str):
+    """An Apex Id; always held in its 18-character form so 15- and 18-character Ids are equal."""
+
+    __slots__ = ()
+
+    def __new__(cls, value: str) -> "IdValue":
+        if isinstance(value, IdValue):
+            return value
+        if not is_valid_id(value):
+            raise ValueError(f"Invalid id: {value}")
+        return str.__new__(cls, id18(value[:15]) if len(value) == 18 else id18(value))
+
+
+class Blob:
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Blob) and other.data == self.data
+
+    def __hash__(self) -> int:
+        return hash(self.data)
+
+
+class ApexList(list):
+    """List<T> (and T[]). `etype` is the element TypeRef or None for untyped."""
+
+    __slots__ = ("etype",)
+
+    def __init__(self, items: Iterable[Any] = (), etype: Any = None) -> None:
+        super().__init__(items)
+        self.etype = etype
+
+    __hash__ = object.__hash__  # type: ignore[assignment]
+
+
+class ApexSet:
+    """Set<T>: insertion ordered, keys compared exactly (Strings are case-sensitive here)."""
+
+    __slots__ = ("d", "etype")
+
+    def __init__(self, items: Iterable[Any] = (), etype: Any = None) -> None:
+        self.d: dict[Any, None] = dict.fromkeys(items)
+        self.etype = etype
+
+    def __iter__(self):
+        return iter(list(self.d))
+
+    def __len__(self) -> int:
+        return len(self.d)
+
+
+class ApexMap(dict):
+    """Map<K,V>: insertion ordered, keys compared exactly."""
+
+    __slots__ = ("ktype", "vtype")
+
+    def __init__(self, items: Any = (), ktype: Any = None, vtype: Any = None) -> None:
+        super().__init__(items)
+        self.ktype = ktype
+        self.vtype = vtype
+
+    __hash__ = object.__hash__  # type: ignore[assignment]
+
+
+class SObject:
+    """An SObject record. Field names are case-insensitive; `names` keeps the spelling for output."""
+
+    __slots__ = ("type_name", "fields", "names", "queried", "errors")
+
+    def __init__(self, type_name: str, fields: dict[str, Any] | None = None, queried: set[str] | None = None) -> None:
+        self.type_name = type_name
+        self.fields: dict[str, Any] = {}
+        self.names: dict[str, str] = {}
+        self.queried = queried  # lower-case names fetched by SOQL, None when built in Apex
+        self.errors: list[str] = []
+        if fields:
+            for k, v in fields.items():
+                self.put(k, v)
+
+    def put(self, name: str, value: Any) -> None:
+        low = name.lower()
+        if low not in self.names:
+            self.names[low] = name
+        self.fields[low] = value
+        if self.queried is not None:
+            self.queried.add(low)
+
+    def has(self, name: str) -> bool:
+        return name.lower() in self.fields
+
+    def get_value(self, name: str) -> Any:
+        return self.fields.get(name.lower())
+
+    def clone_record(self, preserve_id: bool = False) -> "SObject":
+        c = SObject(self.type_name)
+        for low, v in self.fields.items():
+            if low == "id" and not preserve_id:
+                continue
+            c.fields[low] = v
+            c.names[low] = self.names[low]
+        return c
+
+
+class ApexObject:
+    """An instance of an Apex class (user class, exception, or runtime-provided class)."""
+
+    __slots__ = ("cls", "fields", "native")
+
+    def __init__(self, cls: Any) -> None:
+        self.cls = cls
+        self.fields: dict[str, Any] = {}
+        self.native: Any = None
+
+
+class EnumValue:
+    __slots__ = ("enum", "name", "ordinal")
+
+    def __init__(self, enum: Any, name: str, ordinal: int) -> None:
+        self.enum = enum
+        self.name = name
+        self.ordinal = ordinal
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+class TypeRef:
+    """A resolved-by-name Apex type: `name` lower-case, `args` type arguments, `display` original text."""
+
+    __slots__ = ("name", "args", "display")
+
+    def __init__(self, name: str, args: tuple["TypeRef", ...] = (), display: str | None = None) -> None:
+        self.name = name.lower()
+        self.args = args
+        self.display = display or name
+
+    def __repr__(self) -> str:
+        return self.display
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TypeRef) and other.name == self.name and other.args == self.args
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.args))
+
+
+# ----------------------------------------------------------------------------------------------
+# Formatting (String.valueOf and System.debug)
+
+
+def format_double(v: float) -> str:
+    """Java's Double.toString, which Apex uses."""
+    if v != v:
+        return "NaN"
+    if v in (float("inf"), float("-inf")):
+        return "Infinity" if v > 0 else "-Infinity"
+    if v == 0:
+        return "0.0" if str(v)[0] != "-" else "-0.0"
+    a = abs(v)
+    if 1e-3 <= a < 1e7:
+        s = repr(v)
+        if "e" in s or "E" in s:
+            s = format(v, "f")
+        if "." not in s:
+            s += ".0"
+        return s
+    t = Decimal(repr(a)).normalize().as_tuple()
+    digits = "".join(map(str, t.digits))
+    exponent = len(digits) - 1 + t.exponent
+    mant_s = digits[0] + "." + (digits[1:] or "0")
+    return ("-" if v < 0 else "") + mant_s + "E" + str(exponent)
+
+
+def format_decimal(v: Decimal) -> str:
+    if v == v.to_integral_value() and v.as_tuple().exponent > 0:
+        return format(v.quantize(Decimal(1)), "f")
+    return format(v, "f")
+
+
+def format_datetime(v: _dt.datetime) -> str:
+    return v.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def format_time(v: _dt.time) -> str:
+    return v.strftime("%H:%M:%S.") + f"{v.microsecond // 1000:03d}Z"
