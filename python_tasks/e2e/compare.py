@@ -95,8 +95,12 @@ def _datetime(value: Any) -> dt.datetime | None:
     return parsed.astimezone(dt.timezone.utc)
 
 
-def normalise(value: Any, type_: str, *, datetime_precision: str = "milliseconds") -> Any:
-    """A comparable form of `value` for a mapping type; unparsable values are kept as text."""
+def normalise(value: Any, type_: str, *, datetime_precision: str = "seconds") -> Any:
+    """A comparable form of `value` for a mapping type; unparsable values are kept as text.
+
+    Datetimes compare in UTC to the second: the EC site sends whole seconds, the generated Apex keeps
+    whole seconds, and Marketo's datetime fields hold whole seconds.
+    """
     if value in (None, ""):
         return None
     try:

@@ -74,12 +74,14 @@ class PlannedEvent:
         )
 
 
+JST = dt.timezone(dt.timedelta(hours=9), "JST")
+
+
 def format_datetime(value: dt.datetime) -> str:
-    """ISO 8601 in UTC with milliseconds, as Salesforce writes datetimes: 2026-10-02T02:39:51.554Z."""
+    """ISO 8601 in Japan time, whole seconds, as a Japanese EC site sends it: 2026-10-02T11:39:51+09:00."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.timezone.utc)
-    utc = value.astimezone(dt.timezone.utc)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    return value.astimezone(JST).replace(microsecond=0).isoformat()
 
 
 def _convert(value: Any, spec: PayloadField) -> Any:

@@ -67,10 +67,10 @@ INVALID_KINDS: tuple[InvalidKind, ...] = (
     InvalidKind("member-name-too-long", "member", "lastName", "STRING_TOO_LONG", _too_long("lastName")),
     InvalidKind("member-bad-rank", "member", "memberRank", "INVALID_PICKLIST_VALUE", _set_data("memberRank", "diamond")),
     InvalidKind("order-missing-member", "order", "memberId", "REQUIRED_FIELD_MISSING", _without("memberId")),
-    InvalidKind("order-bad-date", "order", "orderDate", "INVALID_TYPE", _set_data("orderDate", "2026-02-30 25:61")),
+    InvalidKind("order-bad-date", "order", "orderDate", "INVALID_DATETIME", _set_data("orderDate", "2026-02-30 25:61")),
     InvalidKind("order-bad-quantity", "order", "lines[0].quantity", "INVALID_TYPE", _bad_line_quantity),
-    InvalidKind("unknown-type", "coupon", "type", "INVALID_EVENT_TYPE", lambda event, schema: event),
-    InvalidKind("bad-occurred-at", "member", "occurredAt", "INVALID_TYPE", _set_envelope("occurredAt", "yesterday")),
+    InvalidKind("unknown-type", "coupon", "type", "UNKNOWN_EVENT_TYPE", lambda event, schema: event),
+    InvalidKind("bad-occurred-at", "member", "occurredAt", "INVALID_DATETIME", _set_envelope("occurredAt", "yesterday")),
 )
 
 

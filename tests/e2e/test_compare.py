@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import random
 from pathlib import Path
 
@@ -36,8 +37,14 @@ def events(schema):
 
 
 def sf_datetime(iso: str) -> str:
-    """How Salesforce's REST API writes a datetime: 2026-10-02T02:39:51.554+0000."""
-    return iso.replace("Z", "+0000")
+    """How Salesforce's REST API writes a datetime: 2026-10-02T02:39:51.000+0000 (UTC)."""
+    moment = dt.datetime.fromisoformat(iso).astimezone(dt.timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+
+
+def marketo_datetime(sf_value: str) -> str:
+    """How Marketo writes a datetime: 2026-10-02T02:39:51Z."""
+    return sf_value[:19] + "Z"
 
 
 def perfect_world(events, schema):
@@ -75,7 +82,7 @@ def perfect_world(events, schema):
             last_order[data["memberId"]] = row
         cos.append({
             "marketoGUID": f"g{len(cos)}", "orderNumber": number, "leadId": None, "memberKey": data["memberId"],
-            "orderDate": data["orderDate"][:19] + "Z", "totalAmount": float(data["totalAmount"]),
+            "orderDate": marketo_datetime(sf_datetime(data["orderDate"])), "totalAmount": float(data["totalAmount"]),
             "productNames": ", ".join(line["productName"] for line in data["lines"]),
             "status": data["status"], "lineCount": len(data["lines"]),
         })
@@ -85,7 +92,7 @@ def perfect_world(events, schema):
             "id": int(row["Marketo_Id__c"]), "email": row["Email"], "firstName": row.get("FirstName"),
             "lastName": row["LastName"], "phone": row.get("Phone"), "ecMemberId": key,
             "lastOrderNumber": order and order["Order_Number__c"],
-            "lastOrderDate": order and order["Order_Date__c"][:19] + "Z",
+            "lastOrderDate": order and marketo_datetime(order["Order_Date__c"]),
             "lastProductName": order and order["Last_Product_Name__c"],
             "lastOrderTotal": order and order["Total_Amount__c"],
         }

@@ -27,7 +27,7 @@ def test_member_events_carry_only_mapped_fields(event_set, schema) -> None:
         assert "lastNameKana" not in data and "prefecture" not in data
         assert data["memberId"] == planned.key
         assert planned.event.id == f"T1:member:{planned.key}:1"
-        assert planned.event.occurred_at.endswith("Z")
+        assert planned.event.occurred_at.endswith("+09:00")
 
 
 def test_order_events_total_their_lines_and_name_their_member(event_set, generated, schema) -> None:
@@ -62,9 +62,10 @@ def test_a_required_column_missing_from_the_recipe_names_the_field(generated, sc
         build_events(broken, schema, run_id="T1", rng=rng)
 
 
-def test_format_datetime_is_utc_with_milliseconds() -> None:
-    jst = dt.timezone(dt.timedelta(hours=9))
-    assert format_datetime(dt.datetime(2026, 1, 2, 9, 0, 0, 123456, tzinfo=jst)) == "2026-01-02T00:00:00.123Z"
+def test_format_datetime_is_japan_time_in_whole_seconds() -> None:
+    utc = dt.timezone.utc
+    assert format_datetime(dt.datetime(2026, 1, 2, 0, 0, 0, 123456, tzinfo=utc)) == "2026-01-02T09:00:00+09:00"
+    assert format_datetime(dt.datetime(2026, 12, 31, 20, 30, 5, tzinfo=utc)) == "2027-01-01T05:30:05+09:00"
 
 
 def test_invalid_events_cover_every_kind_with_own_keys(event_set, schema, rng) -> None:
