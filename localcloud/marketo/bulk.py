@@ -185,7 +185,7 @@ class BulkImports:
                     writer.writerow([*row, f"1003 Invalid data: {len(row)} columns, the header has {len(header)}"])
                     continue
                 record = {name: value for name, value in zip(header, row) if value != ""}
-                result = self.leads._sync_one(record, "createOrUpdate", lookup, definition, job["partition_name"],
+                result = self.leads.sync_record(record, "createOrUpdate", lookup, definition, job["partition_name"],
                                               request_id)
                 if result["status"] == "skipped":
                     failed += 1

@@ -47,6 +47,8 @@ class Identity:
         self.clock = clock
         self._lock = threading.Lock()
         self._calls = 0
+        # token -> [expires_at, revoked]; checks stay in memory so a busy database never delays admission
+        self._cache: dict[str, list[float | bool]] = {}
 
     def issue(self, client_id: str | None, client_secret: str | None) -> dict[str, object] | None:
         """The token answer, or None for bad credentials (HTTP 401)."""
@@ -75,24 +77,43 @@ class Identity:
         remaining = max(0, int(expires_at - now) - (1 if not row else 0))
         return {"access_token": token, "token_type": "bearer", "expires_in": remaining, "scope": "ecbridge-api@local"}
 
-    def check(self, token: str) -> str:
-        settings = self.settings()
+    def _lookup(self, token: str) -> list[float | bool] | None:
+        with self._lock:
+            entry = self._cache.get(token)
+        if entry is not None:
+            return entry
         with self.store.transaction() as db:
             row = db.execute("SELECT expires_at, revoked FROM tokens WHERE token=?", (token,)).fetchone()
-            if row is None:
-                return TokenCheck.INVALID
-            if row["revoked"] or row["expires_at"] <= self.clock():
+        if row is None:
+            return None
+        entry = [float(row["expires_at"]), bool(row["revoked"])]
+        with self._lock:
+            return self._cache.setdefault(token, entry)
+
+    def check(self, token: str) -> str:
+        entry = self._lookup(token)
+        if entry is None:
+            return TokenCheck.INVALID
+        every = self.settings().expire_token_every_n_calls
+        with self._lock:
+            if entry[1] or float(entry[0]) <= self.clock():
                 return TokenCheck.EXPIRED
-            every = settings.expire_token_every_n_calls
+            due = False
             if every > 0:
-                with self._lock:
-                    self._calls += 1
-                    due = self._calls % every == 0
-                if due:
-                    db.execute("UPDATE tokens SET revoked=1 WHERE token=?", (token,))
-                    return TokenCheck.EXPIRED
+                self._calls += 1
+                due = self._calls % every == 0
+            if due:
+                entry[1] = True
+        if due:
+            with self.store.transaction() as db:
+                db.execute("UPDATE tokens SET revoked=1 WHERE token=?", (token,))
+            return TokenCheck.EXPIRED
         return TokenCheck.VALID
 
     def expire_all(self) -> int:
         with self.store.transaction() as db:
-            return db.execute("UPDATE tokens SET revoked=1 WHERE revoked=0").rowcount
+            count = db.execute("UPDATE tokens SET revoked=1 WHERE revoked=0").rowcount
+        with self._lock:
+            for entry in self._cache.values():
+                entry[1] = True
+        return count

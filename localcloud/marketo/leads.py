@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
+import threading
+import time
 import zoneinfo
 from typing import Any, Callable
 
@@ -45,6 +48,12 @@ class LeadOperations:
         self.schema = schema
         self.settings = settings
         self.field_ids = {name: index for index, name in enumerate(schema.lead.fields, start=1)}
+        # For `simultaneous_upserts_duplicate`: which call made which lead, and when each call ran.
+        self._calls_lock = threading.Lock()
+        self._call_numbers = itertools.count(1)
+        self._call_times: dict[int, list[float | None]] = {}
+        self._creator_of: dict[int, int] = {}
+        self._current_call = threading.local()
         for name in schema.searchable_lead_fields():
             if name not in ("id", "email"):
                 store.ensure_lead_index(name)
@@ -114,6 +123,10 @@ class LeadOperations:
             attributes.append({"name": "SFDC Type", "value": stored["sfdcType"]})
         attributes.append({"name": "Request Id", "value": request_id})
         record_activity(self.store, lead_id, NEW_LEAD, stamp, attributes, lead_id, full_name(stored))
+        number = getattr(self._current_call, "number", None)
+        if number is not None:
+            with self._calls_lock:
+                self._creator_of[lead_id] = number
         return lead_id
 
     def _update(self, lead: LeadRow, values: dict[str, Any], request_id: str, reason_text: str, method: str) -> bool:
@@ -149,7 +162,47 @@ class LeadOperations:
         return True
 
     # --- sync -----------------------------------------------------------------------------------
-    def sync(self, body: dict[str, Any], request_id: str) -> list[dict[str, Any]]:
+    def sync(self, body: dict[str, Any], request_id: str, arrived: float | None = None) -> list[dict[str, Any]]:
+        """Sync leads; ``arrived`` (time.monotonic() when the HTTP call came in) dates the call for the
+        documented race between overlapping upserts."""
+        number = next(self._call_numbers)
+        with self._calls_lock:
+            self._call_times[number] = [arrived if arrived is not None else time.monotonic(), None]
+        self._current_call.number = number
+        try:
+            return self._sync(body, request_id)
+        finally:
+            self._current_call.number = None
+            with self._calls_lock:
+                self._call_times[number][1] = time.monotonic()
+                self._forget_old_calls()
+
+    def _forget_old_calls(self) -> None:
+        horizon = time.monotonic() - 300
+        old = {n for n, (_, ended) in self._call_times.items() if ended is not None and ended < horizon}
+        if old:
+            for number in old:
+                del self._call_times[number]
+            self._creator_of = {lead: n for lead, n in self._creator_of.items() if n not in old}
+
+    def _visible(self, matches: list[LeadRow]) -> list[LeadRow]:
+        """Hide leads made by calls that overlapped this one (only with simultaneous_upserts_duplicate)."""
+        number = getattr(self._current_call, "number", None)
+        if number is None or not self.settings().simultaneous_upserts_duplicate:
+            return matches
+        with self._calls_lock:
+            arrived = self._call_times[number][0]
+            hidden = set()
+            for lead in matches:
+                creator = self._creator_of.get(lead.id)
+                if creator is None or creator == number or creator not in self._call_times:
+                    continue
+                ended = self._call_times[creator][1]
+                if ended is None or ended > float(arrived or 0):
+                    hidden.add(lead.id)
+        return [lead for lead in matches if lead.id not in hidden]
+
+    def _sync(self, body: dict[str, Any], request_id: str) -> list[dict[str, Any]]:
         settings = self.settings()
         action = body.get("action") or "createOrUpdate"
         if action not in ACTIONS:
@@ -169,12 +222,13 @@ class LeadOperations:
         results: list[dict[str, Any]] = []
         with self.store.transaction():
             for record in records:
-                results.append(self._sync_one(record, action, lookup_field, lookup_definition, partition, request_id))
+                results.append(self.sync_record(record, action, lookup_field, lookup_definition, partition, request_id))
         return results
 
-    def _sync_one(
+    def sync_record(
         self, record: Any, action: str, lookup_field: str, lookup_definition: FieldDef, partition: Any, request_id: str
     ) -> dict[str, Any]:
+        """One input record of a sync (also a row of a bulk import): its result, never an exception."""
         if not isinstance(record, dict):
             return skipped(reason("1003", "Invalid data: a lead record must be an object"))
         if partition is not None and partition not in PARTITIONS:
@@ -203,6 +257,8 @@ class LeadOperations:
             if matches:
                 return skipped(reason("1005", "Lead already exists"))
             return {"id": self._create(values, request_id, "api", "Web service API", "syncLead"), "status": "created"}
+        if action == "createOrUpdate":
+            matches = self._visible(matches)
         if not matches:
             if action == "updateOnly":
                 return skipped(reason("1004", "Lead not found"))

@@ -47,6 +47,8 @@ class Limiter:
         self._window: collections.deque[float] = collections.deque()
         self._in_flight = 0
         self.peak_in_flight = 0
+        self._persist_lock = threading.Lock()
+        self._quota = self._load_quota()  # (day, count), kept in memory, written behind to SQLite
         self.refused: collections.Counter[str] = collections.Counter()
 
     # --- quota day ------------------------------------------------------------------------------
@@ -57,23 +59,37 @@ class Limiter:
             zone = dt.timezone(dt.timedelta(hours=-6))
         return dt.datetime.now(zone).date().isoformat()
 
-    def quota_used(self) -> int:
-        settings = self._settings()
+    def _load_quota(self) -> tuple[str, int]:
         value = self._store.get_meta("quota") or {}
-        return int(value.get("count", 0)) if value.get("day") == self._quota_day(settings) else 0
+        return str(value.get("day", "")), int(value.get("count", 0))
 
-    def _add_quota(self, delta: int) -> int:
-        settings = self._settings()
-        day = self._quota_day(settings)
-        with self._store.transaction():
-            value = self._store.get_meta("quota") or {}
-            count = int(value.get("count", 0)) if value.get("day") == day else 0
-            count = max(0, count + delta)
+    def _current_count(self, day: str) -> int:
+        """The quota count for ``day`` (call with the lock held); a new day starts at zero."""
+        if self._quota[0] != day:
+            self._quota = (day, 0)
+        return self._quota[1]
+
+    def _persist_quota(self) -> None:
+        with self._persist_lock:
+            with self._lock:
+                day, count = self._quota
             self._store.set_meta("quota", {"day": day, "count": count})
-        return count
+
+    def quota_used(self) -> int:
+        with self._lock:
+            return self._current_count(self._quota_day(self._settings()))
+
+    def _add_quota(self, delta: int) -> None:
+        day = self._quota_day(self._settings())
+        with self._lock:
+            count = max(0, self._current_count(day) + delta)
+            self._quota = (day, count)
+        self._persist_quota()
 
     def set_quota_used(self, count: int) -> None:
-        self._store.set_meta("quota", {"day": self._quota_day(self._settings()), "count": int(count)})
+        with self._lock:
+            self._quota = (self._quota_day(self._settings()), int(count))
+        self._persist_quota()
 
     # --- admission ------------------------------------------------------------------------------
     @property
@@ -105,13 +121,14 @@ class Limiter:
                     f"Max rate limit '{settings.rate_limit_calls}' exceeded with in "
                     f"'{settings.rate_limit_window_seconds:g}' secs",
                 )
-            if self.quota_used() >= settings.daily_quota:
+            if self._current_count(self._quota_day(settings)) >= settings.daily_quota:
                 self._refuse_counted(now, settings)
                 raise Refused("607", "Daily quota reached")
             self._window.append(now)
             self._in_flight += 1
             self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
-        self._add_quota(1)
+            self._quota = (self._quota[0], self._quota[1] + 1)
+        self._persist_quota()
         return Admission(stamp=now, counted_quota=True)
 
     def _refuse_counted(self, now: float, settings: Settings) -> None:

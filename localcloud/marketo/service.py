@@ -62,6 +62,7 @@ class Call:
     request_id: str
     params: dict[str, str]
     path_params: dict[str, str] = field(default_factory=dict)
+    arrived: float = field(default_factory=time.monotonic)
     _json: Any = None
     _json_loaded: bool = False
 
@@ -376,7 +377,7 @@ class MarketoService:
         return success(call.request_id, result, next_page_token=token)
 
     def _leads_sync(self, call: Call) -> Response:
-        return success(call.request_id, self.leads.sync(call.json_object(), call.request_id))
+        return success(call.request_id, self.leads.sync(call.json_object(), call.request_id, call.arrived))
 
     def _leads_delete(self, call: Call) -> Response:
         return success(call.request_id, self.leads.delete(call.json_object().get("input"), call.request_id))

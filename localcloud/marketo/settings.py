@@ -40,6 +40,10 @@ class Settings:
     # undocumented: what an update does when several leads match the lookup value:
     # "reject" (skipped 1007, the documented rule), "oldest" or "newest" (update that one lead).
     multiple_match_policy: str = "reject"
+    # documented as possible, not as certain: "duplicate records may result" when a createOrUpdate for a key
+    # arrives before an earlier call with the same key has returned. True makes every such overlap
+    # duplicate (a lead made by a call still running when this one arrived is invisible to its lookup).
+    simultaneous_upserts_duplicate: bool = False
     # undocumented: strings longer than the field: reject with 1003 or truncate silently.
     truncate_long_strings: bool = False
     # undocumented: read-only / CRM-managed fields in a sync input: "ignore" them or "reject" (1003).

@@ -146,3 +146,44 @@ def test_delete_keeps_a_tombstone(api: Api, marketo: LocalMarketo) -> None:
     assert deleted["result"][0] == {"id": lead, "status": "deleted"}
     assert deleted["result"][1]["reasons"][0]["code"] == "1004"
     assert [(t["id"], t["kind"]) for t in marketo.service.tombstones()] == [(lead, "deleted")]
+
+
+def _overlapping_upserts(api: Api, marketo: LocalMarketo) -> list[dict]:
+    """Two createOrUpdate calls for one new email, the second arriving before the first returns."""
+    import threading
+
+    api.get("/rest/v1/leads/describe2.json")  # the token is known before the store is held
+    answers: list[dict] = []
+    clients = [Api(marketo), Api(marketo)]
+    for client in clients:
+        client._token = api.token()
+    with marketo.service.store.transaction():  # hold the database so both calls are in flight together
+        threads = [threading.Thread(target=lambda c=c, n=n: answers.append(
+            c.post(LEADS, json={"input": [{"email": "race@example.com", "firstName": f"R{n}"}]})))
+            for n, c in enumerate(clients)]
+        for thread in threads:
+            thread.start()
+        import time
+
+        deadline = time.time() + 5
+        while marketo.service.limiter.in_flight < 2 and time.time() < deadline:
+            time.sleep(0.01)
+        assert marketo.service.limiter.in_flight == 2
+    for thread in threads:
+        thread.join()
+    return answers
+
+
+def test_overlapping_upserts_stay_one_person_by_default(api: Api, marketo: LocalMarketo) -> None:
+    answers = _overlapping_upserts(api, marketo)
+    assert sorted(a["result"][0]["status"] for a in answers) == ["created", "updated"]
+
+
+def test_overlapping_upserts_can_duplicate_as_documented(api: Api, marketo: LocalMarketo) -> None:
+    marketo.service.update_settings(simultaneous_upserts_duplicate=True)
+    answers = _overlapping_upserts(api, marketo)
+    assert [a["result"][0]["status"] for a in answers] == ["created", "created"]
+    assert len(api.get(LEADS, params={"filterType": "email", "filterValues": "race@example.com"})["result"]) == 2
+    # a later, non-overlapping upsert meets both and is refused
+    later = api.post(LEADS, json={"input": [{"email": "race@example.com"}]})
+    assert later["result"][0]["reasons"][0]["code"] == "1007"
