@@ -29,7 +29,8 @@ class DmlRow:
         self.record_id = record_id
 
     def status_code_enum(self) -> Any:
-        return StatusCode(self.status_code)
+        from .stdlib import status_code
+        return status_code(self.status_code)
 
 
 class StatusCode(Native):
@@ -63,7 +64,8 @@ class DatabaseError(Native):
         return self.message
 
     def m_getstatuscode(self, a):
-        return StatusCode(self.status_code)
+        from .stdlib import status_code
+        return status_code(self.status_code)
 
     def m_getfields(self, a):
         return ApexList(self.fields, TypeRef("String"))

@@ -262,6 +262,28 @@ def _make_enum(p, name: str, values: list[str], aliases: tuple[str, ...] = ()) -
     return c
 
 
+STATUS_CODES = [
+    "ALL_OR_NONE_OPERATION_ROLLED_BACK", "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY", "DUPLICATE_EXTERNAL_ID",
+    "DUPLICATE_VALUE", "ENTITY_IS_DELETED", "FIELD_CUSTOM_VALIDATION_EXCEPTION", "FIELD_INTEGRITY_EXCEPTION",
+    "INVALID_CROSS_REFERENCE_KEY", "INVALID_EMAIL_ADDRESS", "INVALID_FIELD", "INVALID_FIELD_FOR_INSERT_UPDATE",
+    "INVALID_ID_FIELD", "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", "INVALID_TYPE", "MALFORMED_ID",
+    "MISSING_ARGUMENT", "NUMBER_OUTSIDE_VALID_RANGE", "REQUIRED_FIELD_MISSING", "STRING_TOO_LONG",
+    "UNABLE_TO_LOCK_ROW", "UNKNOWN_EXCEPTION", "DELETE_FAILED", "ENTITY_IS_LOCKED", "INSUFFICIENT_ACCESS_OR_READONLY",
+    "INVALID_OPERATION", "LIMIT_EXCEEDED", "NOT_FOUND",
+]
+
+
+def status_code(name: str) -> Any:
+    """The System.StatusCode enum value for a data-layer status code (added on first use)."""
+    enum = prog().builtins["statuscode"]
+    ev = enum.enum_values.get(name.lower())
+    if ev is None:
+        ev = EnumValue(enum, name, len(enum.enum_list))
+        enum.enum_values[name.lower()] = ev
+        enum.enum_list.append(ev)
+    return ev
+
+
 LOGGING_LEVELS = ["NONE", "ERROR", "WARN", "INFO", "DEBUG", "FINE", "FINER", "FINEST"]
 TRIGGER_OPS = ["BEFORE_INSERT", "BEFORE_UPDATE", "BEFORE_DELETE", "AFTER_INSERT", "AFTER_UPDATE", "AFTER_DELETE",
                "AFTER_UNDELETE"]
@@ -275,6 +297,7 @@ def install_builtin_classes(p) -> None:
                                 "START_OBJECT", "VALUE_EMBEDDED_OBJECT", "VALUE_FALSE", "VALUE_NULL",
                                 "VALUE_NUMBER_FLOAT", "VALUE_NUMBER_INT", "VALUE_STRING", "VALUE_TRUE"],
                ("system.jsontoken",))
+    _make_enum(p, "StatusCode", STATUS_CODES, ("system.statuscode",))
     _make_enum(p, "RoundingMode", ["CEILING", "DOWN", "FLOOR", "HALF_DOWN", "HALF_EVEN", "HALF_UP", "UNNECESSARY",
                                    "UP"], ("system.roundingmode",))
     # interfaces user classes implement
@@ -1634,4 +1657,4 @@ def SchemaSObjectTypes():  # noqa: N802 - mirrors Schema.SObjectType
 
 
 # Register the library modules (they add to the tables above).
-from . import jsonlib, schemalib, sobjects, dml, testlib  # noqa: E402,F401
+from . import jsonlib, schemalib, sobjects, dml, testlib, triggers, soql  # noqa: E402,F401
