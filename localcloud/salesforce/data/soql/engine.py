@@ -424,6 +424,8 @@ def execute(tx: "Transaction", soql: str | SoqlQuery, binds: Mapping[str, Any], 
             page_size: int = 2000) -> QueryResult:
     q = parse_soql(soql) if isinstance(soql, str) else soql
     tx.limits.count_query()
+    if q.for_update:
+        tx.begin_write()  # FOR UPDATE: hold the write lock so read-modify-write cannot interleave
     ctx = _Context(tx, binds, bind_resolver)
     od = tx.schema.get(q.sobject)
     runner = _Runner(ctx, typed)
