@@ -9,9 +9,8 @@ from cumulusci.core.exceptions import CumulusCIException, TaskOptionsError
 from cumulusci.core.utils import process_bool_arg
 from cumulusci.tasks.salesforce import BaseSalesforceApiTask
 
-from python_tasks.seed.receipt import read_receipt
+from python_tasks.seed.receipt import LATEST_RUN_FILE, RECEIPT_NAME, read_receipt
 from python_tasks.seed.schema import load_payload_schema
-from python_tasks.seed.task import LATEST_RUN_FILE, RECEIPT_NAME
 
 from .compare import compare_all
 from .gather import SalesforceReader, duplicate_scenario, read_marketo, read_salesforce

@@ -7,6 +7,15 @@
     sender.EventSender(...).send(batches) -> SendOutcome      concurrent senders, retries, receipts
     receipt.read_receipt(path) -> Receipt                     what ec_e2e_check reads back
 """
-from .task import SeedECData
+from typing import Any
 
 __all__ = ["SeedECData"]
+
+
+def __getattr__(name: str) -> Any:
+    # The task (and CumulusCI with it) loads only when asked for: the libraries stay light to import.
+    if name == "SeedECData":
+        from .task import SeedECData
+
+        return SeedECData
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -19,6 +19,9 @@ from typing import Any, Iterator
 
 from .events import PlannedEvent
 
+RECEIPT_NAME = "seed-receipt.jsonl"
+LATEST_RUN_FILE = "latest-run.txt"  # in the reports dir: the id of the latest seeded run
+
 
 def utc_now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")

@@ -14,13 +14,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from .events import PlannedEvent, build_events
 from .invalid import build_invalid_events
 from .plan import MAX_EVENTS_PER_CALL, Batch, plan_deliveries
-from .receipt import ReceiptWriter
+from .receipt import LATEST_RUN_FILE, RECEIPT_NAME, ReceiptWriter
 from .recipe import DEFAULT_RECIPE, run_recipe
 from .schema import load_payload_schema
 from .sender import DeliveryError, EventSender, SendOutcome, TokenSource
-
-RECEIPT_NAME = "seed-receipt.jsonl"
-LATEST_RUN_FILE = "latest-run.txt"
 
 
 def new_run_id() -> str:
