@@ -91,3 +91,19 @@ def test_project_deploy_and_permission_set_assignment(org, tmp_path: Path) -> No
     assert assigned.returncode == 0, (assigned.stdout + assigned.stderr)[-3000:]
     rows = query(org, "SELECT PermissionSet.Name FROM PermissionSetAssignment WHERE PermissionSet.Name = 'ECBridge_Integration'")
     assert rows["totalSize"] == 1
+
+
+def test_robot_salesforce_api_keywords(org, tmp_path: Path) -> None:
+    """CumulusCI's Robot `SalesforceAPI` keywords (Salesforce Insert/Get/Query/Update/Delete, SOQL Query,
+    Salesforce Collection Insert) run through `cci task run robot` against the local org."""
+    assert org.deployer.deploy_zip(mdapi_zip()).status == "Succeeded"
+    project = write_sfdx_project(tmp_path / "project")
+    init_git(project)
+    suite = Path(__file__).parent / "robot" / "salesforce_api.robot"
+    result = run_cci(project, cci_env(org, tmp_path / "home"), "task", "run", "robot", "--org", "local",
+                     "-o", "suites", str(suite), "-o", "options", f"outputdir:{tmp_path / 'robot'}")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert "2 tests, 2 passed, 0 failed" in output
+    assert query(org, "SELECT COUNT() FROM Contact WHERE Email LIKE 'bulk%'")["totalSize"] == 25
+    assert query(org, "SELECT COUNT() FROM Contact WHERE Test_Member_Id__c = 'R-1'")["totalSize"] == 0
