@@ -43,4 +43,8 @@ def force_app_sources() -> dict[str, str]:
 def make_store(tmp_path: Path):
     store = open_store(tmp_path / "org.sqlite3", reset=True)
     apply_force_app_objects(store)
+    with store.transaction() as tx:
+        for f in sorted((FORCE_APP / "permissionsets").glob("*.permissionset-meta.xml")):
+            name = f.name.split(".")[0]
+            tx.insert("PermissionSet", [{"Name": name, "Label": name.replace("_", " ")}])
     return store

@@ -680,7 +680,8 @@ class Compiler:
             def run0(fr):
                 return RETURN
             return run0
-        e = self.expr(ctx, kids[0])
+        rt = ctx.method.rtype if ctx.method is not None else None
+        e = self.expr_for_type(ctx, kids[0], rt) if rt is not None else self.expr(ctx, kids[0])
 
         def run(fr):
             fr[RET] = e(fr)

@@ -252,6 +252,9 @@ def e_field_access(comp, ctx, n):
                 raise ctx.err(fnode, f"Invalid field {fname} for {sname}")
             return lambda fr: stdlib.sobject_field_token(sname, fld)
     oe = compile_expr(comp, ctx, obj_n)
+    if obj_n.type == "query_expression":
+        from .compiler import single_row
+        oe = single_row(oe)
     get_member = prog.get_member
     if safe:
         def g_safe(fr):

@@ -43,7 +43,7 @@ def compile_query(comp, ctx: Ctx, n):
     aggregate = sc is not None and any(c.type in ("alias_expression", "function_expression")
                                        for c in sc.named_children) or (
         body.child_by_field_name("group_by_clause") is not None)
-    query_obj = _parse_ast(n, src)
+    query_obj = _parse_ast(ctx, n, src)
     prog = comp.prog
     binds_t = tuple(binds)
 
@@ -53,21 +53,44 @@ def compile_query(comp, ctx: Ctx, n):
     return run
 
 
-def _parse_ast(node, src: str):
-    """Use the data layer's parser on the tree-sitter node when it is available."""
+def _parse_ast(ctx, node, src: str):
+    """Parse inline SOQL once, at load: a query the SOQL engine rejects is a compile error."""
+    from localcloud.salesforce.data import soql_from_node
+    root = node
+    while root.parent is not None:
+        root = root.parent
     try:
-        from localcloud.salesforce.data import soql_from_node
-    except ImportError:  # pragma: no cover
-        return None
-    try:
-        root = node
-        while root.parent is not None:
-            root = root.parent
-        return soql_from_node(node, root.text)
-    except NotImplementedError:
-        return None
-    except Exception:  # noqa: BLE001 - a query the data layer cannot parse runs (and fails) as text
-        return None
+        q = soql_from_node(node, root.text)
+    except Exception as e:  # MalformedQueryError and friends
+        raise ctx.err(node, f"Invalid SOQL: {getattr(e, 'message', None) or e}") from None
+    _check_duplicates(ctx, node, q)
+    return ensure_id(q)
+
+
+def _check_duplicates(ctx, node, q) -> None:
+    from localcloud.salesforce.data.soql.ast import FieldRef, SubQuery
+    seen = set()
+    for s in q.select:
+        if isinstance(s, FieldRef):
+            key = s.text.lower()
+            if key in seen:
+                raise ctx.err(node, f"duplicate field selected: {s.text}")
+            seen.add(key)
+        elif isinstance(s, SubQuery):
+            _check_duplicates(ctx, node, s.query)
+
+
+def ensure_id(q: Any) -> Any:
+    """Apex always returns Id: add it to the select list (and to subqueries) when it is missing."""
+    from localcloud.salesforce.data.soql.ast import FieldRef, SubQuery
+    if q is None or q.count_only or q.is_aggregate:
+        return q
+    if not any(isinstance(s, FieldRef) and len(s.path) == 1 and s.path[0].lower() == "id" for s in q.select):
+        q.select.insert(0, FieldRef(["Id"]))
+    for s in q.select:
+        if isinstance(s, SubQuery):
+            ensure_id(s.query)
+    return q
 
 
 def _bind_value(v: Any) -> Any:
@@ -87,6 +110,14 @@ def execute(prog: Any, query: Any, binds: dict[str, Any], sobject: str | None, c
     tx = prog.tx
     tx.check("soql")
     dtx = _session(prog)
+    if isinstance(query, str):
+        from localcloud.salesforce.data import parse_soql
+        try:
+            query = ensure_id(parse_soql(query))
+        except ops.ApexThrown:
+            raise
+        except Exception as e:  # MalformedQueryError and friends
+            ops.throw("System.QueryException", getattr(e, "message", str(e)))
 
     def resolver(b):
         if b.name in binds:

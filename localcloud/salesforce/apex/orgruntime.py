@@ -1,0 +1,277 @@
+"""The Apex runtime as the local org uses it (issue 5): deploy-time compile, Apex REST dispatch,
+triggers for DML from every path, anonymous Apex and the Apex test runner.
+
+    rt = ApexRuntime(store)                 # registers itself as the store's trigger hook
+    rt.deploy({"Foo.cls": src, ...})        # ApexCompileError (file, line, column) on failure
+    res = rt.rest("POST", "/ecbridge/v1/events", body=b"...", headers={...}, params={...})
+    results = rt.run_tests(["ECBridgeValuesTest"])
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from . import ops
+from .dataport import Session
+from .errors import ApexCompileError, ApexThrown
+from .model import ApexClass, Method
+from .runtime import ApexProgram, ExecutionResult
+from .triggers import ApexTriggerHook
+from .values import ApexMap, Blob, TypeRef
+
+HTTP_ANNOTATIONS = {"GET": "httpget", "POST": "httppost", "PUT": "httpput", "PATCH": "httppatch",
+                    "DELETE": "httpdelete"}
+
+
+@dataclass
+class RestResult:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    debug_log: list[str] = field(default_factory=list)
+    soql_queries: int = 0
+    dml_statements: int = 0
+
+
+@dataclass
+class TestMethodResult:
+    class_name: str
+    method_name: str
+    outcome: str  # Pass | Fail | CompileFail
+    message: str | None
+    stack_trace: str | None
+    run_time_ms: int
+    debug_log: list[str]
+    soql_queries: int = 0
+    dml_statements: int = 0
+
+
+@dataclass
+class CoverageResult:
+    name: str  # class or trigger name
+    kind: str  # ApexClass | ApexTrigger
+    covered: list[int]
+    uncovered: list[int]
+
+
+def _annotation_arg(text: str, key: str) -> str | None:
+    import re
+    m = re.search(key + r"\s*=\s*'([^']*)'", text, re.I)
+    return m.group(1) if m else None
+
+
+def _url_matches(pattern: str, path: str) -> bool:
+    import re
+    rx = "^" + re.escape(pattern.rstrip("/")).replace("\\*", ".*") + "/?$"
+    return re.match(rx, path.rstrip("/") or "/", re.I) is not None or re.match(rx, path, re.I) is not None
+
+
+class ApexRuntime:
+    """A store plus its deployed Apex."""
+
+    def __init__(self, store: Any, sources: Mapping[str, str] | None = None, coverage: bool = False) -> None:
+        self.store = store
+        self.sources: dict[str, str] = {}
+        self.coverage = coverage
+        self.program = ApexProgram(data=store, coverage=coverage)
+        self.hook = ApexTriggerHook(self.program)
+        store.set_trigger_hook(self.hook)
+        if sources:
+            self.deploy(sources)
+
+    # ------------------------------------------------------------------------------------ deploy
+    def check(self, sources: Mapping[str, str]) -> list[ApexCompileError]:
+        """Compile the org's sources overlaid with `sources` without activating them."""
+        merged = dict(self.sources)
+        merged.update(sources)
+        try:
+            ApexProgram(merged, data=self.store)
+        except ApexCompileError as e:
+            return [e]
+        return []
+
+    def deploy(self, sources: Mapping[str, str]) -> None:
+        """Replace or add classes/triggers (file name -> source). All or nothing."""
+        merged = dict(self.sources)
+        merged.update(sources)
+        prog = ApexProgram(merged, data=self.store, coverage=self.coverage)
+        self.sources = merged
+        self.program = prog
+        self.hook.program = prog
+
+    def remove(self, names: list[str]) -> None:
+        merged = {k: v for k, v in self.sources.items() if k not in names}
+        self.sources = {}
+        self.deploy(merged)
+
+    # ------------------------------------------------------------------------------------ run
+    def execute_anonymous(self, source: str) -> ExecutionResult:
+        return self.program.execute_anonymous(source)
+
+    def call_static(self, class_name: str, method: str, args: list[Any] | None = None) -> ExecutionResult:
+        return self.program.call_static(class_name, method, args)
+
+    # ------------------------------------------------------------------------------------ Apex REST
+    def rest_resource(self, path: str) -> ApexClass | None:
+        for c in self.program.classes.values():
+            ann = c.annotations.get("restresource")
+            if ann is None:
+                continue
+            pattern = _annotation_arg(ann, "urlMapping")
+            if pattern and _url_matches(pattern, path):
+                return c
+        return None
+
+    def rest(self, method: str, path: str, body: bytes = b"", headers: Mapping[str, str] | None = None,
+             params: Mapping[str, str] | None = None, request_uri: str | None = None) -> RestResult:
+        """Dispatch /services/apexrest/<path> to the matching @RestResource class."""
+        prog = self.program
+        cls = self.rest_resource(path)
+        if cls is None:
+            return _rest_error(404, "NOT_FOUND", f"Could not find a match for URL {path}")
+        ann = HTTP_ANNOTATIONS.get(method.upper())
+        handler = None
+        for ms in cls.methods.values():
+            for m in ms:
+                if ann is not None and ann in m.annotations and m.static:
+                    handler = m
+        if handler is None:
+            return _rest_error(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{method.upper()}' not allowed. Allowed are "
+                                                          f"{', '.join(k for k, v in HTTP_ANNOTATIONS.items() if any(v in m.annotations for ms in cls.methods.values() for m in ms))}")
+        from .restlib import RestRequest, RestResponse
+        req = RestRequest()
+        req.requestBody = Blob(body or b"")
+        req.requestURI = request_uri or path
+        req.resourcePath = "/services/apexrest" + (_annotation_arg(cls.annotations["restresource"], "urlMapping") or "")
+        req.httpMethod = method.upper()
+        for k, v in (headers or {}).items():
+            req.headers[k] = v
+        for k, v in (params or {}).items():
+            req.params[k] = v
+        resp = RestResponse()
+        tx = prog.new_transaction()
+        tx.rest_request = req
+        tx.rest_response = resp
+        args: list[Any] = []
+        if handler.params:
+            try:
+                data = json.loads(body.decode("utf-8")) if body else {}
+            except (ValueError, UnicodeDecodeError) as e:
+                return _rest_error(400, "JSON_PARSER_ERROR", f"Unexpected character in request body: {e}")
+            if not isinstance(data, dict):
+                return _rest_error(400, "JSON_PARSER_ERROR", "Request body must be a JSON object")
+        ops.CURRENT.prog = prog
+        prog.tx = tx
+
+        def call():
+            vals = []
+            if handler.params:
+                from .jsonlib import convert
+                lowered = {k.lower(): v for k, v in data.items()}
+                for pname, ptype in handler.params:
+                    vals.append(convert(lowered.get(pname), ptype))
+            return prog.invoke(handler, None, vals)
+
+        result = prog.run_in(call, tx=tx, commit=True)
+        lim = tx.limits
+        if not result.success:
+            msg = f"{result.exception_type}: {result.exception_message}\n\n{result.stack_trace or ''}".rstrip()
+            out = _rest_error(500, "APEX_ERROR", msg)
+            out.debug_log = result.debug_log
+            out.soql_queries, out.dml_statements = lim.soql_queries, lim.dml_statements
+            return out
+        resp_headers = {str(k): str(v) for k, v in resp.headers.items()}
+        status = resp.statusCode if resp.statusCode is not None else 200
+        if resp.responseBody is not None:
+            payload = resp.responseBody.data if isinstance(resp.responseBody, Blob) else str(resp.responseBody).encode()
+        elif handler.rtype is not None and handler.rtype.name != "void":
+            from .jsonlib import serialize
+            payload = serialize(result.value).encode("utf-8")
+            resp_headers.setdefault("Content-Type", "application/json;charset=UTF-8")
+        else:
+            payload = b""
+        return RestResult(status, resp_headers, payload, result.debug_log, lim.soql_queries, lim.dml_statements)
+
+    # ------------------------------------------------------------------------------------ tests
+    def test_classes(self) -> list[ApexClass]:
+        return sorted((c for c in self.program.classes.values() if c.outer is None and "istest" in c.annotations),
+                      key=lambda c: c.name)
+
+    def run_tests(self, class_names: list[str] | None = None,
+                  methods: Mapping[str, list[str]] | None = None) -> list[TestMethodResult]:
+        """Run Apex test methods; each runs in its own data transaction that is rolled back."""
+        if not self.coverage:
+            self.coverage = True
+            self.deploy({})
+        prog = self.program
+        wanted = {n.lower() for n in class_names} if class_names else None
+        out: list[TestMethodResult] = []
+        for cls in self.test_classes():
+            if wanted is not None and cls.lname not in wanted:
+                continue
+            setups = [m for ms in cls.methods.values() for m in ms if "testsetup" in m.annotations]
+            tests = [m for ms in cls.methods.values() for m in ms
+                     if ("istest" in m.annotations or "testmethod" in m.modifiers) and m not in setups]
+            tests.sort(key=lambda m: m.line)
+            only = None
+            if methods and cls.name in methods:
+                only = {x.lower() for x in methods[cls.name]}
+            for m in tests:
+                if only is not None and m.lname not in only:
+                    continue
+                out.append(self._run_test(prog, cls, m, setups))
+        return out
+
+    def _run_test(self, prog: ApexProgram, cls: ApexClass, m: Method, setups: list[Method]) -> TestMethodResult:
+        from .testlib import TestContext
+        dtx = self.store.transaction()
+        started = time.perf_counter()
+        debug: list[str] = []
+        try:
+            if setups:
+                stx = prog.new_transaction(data=Session(self.store, dtx, False))
+                stx.test = TestContext()
+                res = prog.run_in(lambda: [prog.invoke(s, None, []) for s in setups], tx=stx, commit=False)
+                debug.extend(res.debug_log)
+                if not res.success:
+                    return TestMethodResult(cls.name, m.name, "Fail",
+                                            f"{res.exception_type}: {res.exception_message}", res.stack_trace,
+                                            int((time.perf_counter() - started) * 1000), debug)
+            tx = prog.new_transaction(data=Session(self.store, dtx, False))
+            tx.test = TestContext()
+            this = None if m.static else prog.instantiate(cls, [])
+            res = prog.run_in(lambda: prog.invoke(m, this, []), tx=tx, commit=False)
+            debug.extend(res.debug_log)
+            ms = int((time.perf_counter() - started) * 1000)
+            lim = tx.limits
+            if res.success:
+                return TestMethodResult(cls.name, m.name, "Pass", None, None, ms, debug, lim.soql_queries,
+                                        lim.dml_statements)
+            return TestMethodResult(cls.name, m.name, "Fail", f"{res.exception_type}: {res.exception_message}",
+                                    res.stack_trace, ms, debug, lim.soql_queries, lim.dml_statements)
+        finally:
+            dtx.rollback()
+
+    def coverage_report(self) -> list[CoverageResult]:
+        prog = self.program
+        out = []
+        for file, lines in sorted(prog.coverable_lines.items()):
+            name = file.rsplit(".", 1)[0]
+            kind = "ApexTrigger" if file.endswith(".trigger") else "ApexClass"
+            covered = prog.covered.get(file, set())
+            cls = prog.classes.get(name.lower())
+            if cls is not None and "istest" in cls.annotations:
+                continue
+            out.append(CoverageResult(name, kind, sorted(lines & covered), sorted(lines - covered)))
+        return out
+
+
+def _rest_error(status: int, code: str, message: str) -> RestResult:
+    body = json.dumps([{"errorCode": code, "message": message}]).encode("utf-8")
+    return RestResult(status, {"Content-Type": "application/json;charset=UTF-8"}, body)
+
+
+_ = (ApexMap, TypeRef, ApexThrown)
