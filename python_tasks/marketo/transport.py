@@ -114,6 +114,8 @@ class MarketoTransport:
                 if error is None:
                     payload = response.json()
                     return str(payload["access_token"]), float(payload.get("expires_in", 3599))
+            except requests.exceptions.SSLError as exc:
+                raise _tls_error(self.base_url, exc, "identity/oauth/token") from None
             except (requests.Timeout, requests.ConnectionError) as exc:
                 error = MarketoTransientError(
                     f"identity request failed: {type(exc).__name__}", endpoint="identity/oauth/token"
@@ -198,6 +200,8 @@ class MarketoTransport:
                         timeout=self.timeout,
                     )
                 result = self._parse(response, label, raw)
+            except requests.exceptions.SSLError as exc:
+                raise _tls_error(self.base_url, exc, label) from None
             except (requests.Timeout, requests.ConnectionError) as exc:
                 safe = (idempotent or isinstance(exc, requests.ConnectTimeout)) and self.retry.retry_timeouts
                 what = (
@@ -312,3 +316,12 @@ def _http_message(payload: Any) -> str:
             return str(errors[0].get("message") or "")
         return str(payload.get("message") or payload.get("error") or "")
     return ""
+
+
+def _tls_error(base_url: str, exc: Exception, label: str) -> MarketoError:
+    """Certificate problems are not transient: say so at once, with the usual fix."""
+    return MarketoError(
+        f"TLS verification failed for {base_url} ({type(exc).__name__}); for the local Marketo set "
+        "REQUESTS_CA_BUNDLE to the bundle in .ecbridge/local.env",
+        endpoint=label,
+    )
