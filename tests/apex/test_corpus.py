@@ -21,7 +21,7 @@ def run_case(name: str) -> list[str]:
         res = prog.execute_anonymous(src, file=f"{name}.apex")
     except ApexCompileError as e:
         return [f"!! COMPILE: {e.message}"]
-    lines = list(res.debug_log)
+    lines = "\n".join(res.debug_log).split("\n") if res.debug_log else []
     if not res.success:
         lines.append(f"!! {res.exception_type}: {res.exception_message}")
     return lines

@@ -724,7 +724,8 @@ class Compiler:
                 fin = self.block(ctx, c.named_children[0])
         catches_t = tuple(catches)
         from .errors import ApexThrown
-        limit_cls = self.prog.builtin_class("System.LimitException")
+        uncatchable = (self.prog.builtin_class("System.LimitException"),
+                       self.prog.builtin_class("System.AssertException"))
 
         def run(fr):
             try:
@@ -732,7 +733,7 @@ class Compiler:
             except ApexThrown as ex:
                 obj = ex.obj
                 ocls = obj.cls
-                if ocls is limit_cls:
+                if ocls in uncatchable:
                     raise
                 for ecls, vname, cb in catches_t:
                     if ocls.is_subclass_of(ecls):

@@ -205,7 +205,8 @@ def convert(v: Any, t: TypeRef | None, strict: bool = False, path: str = "") -> 
         kt = t.args[0] if t.args else None
         vt = t.args[1] if len(t.args) > 1 else None
         return ApexMap(((convert(k, kt), convert(x, vt, strict)) for k, x in v.items()), kt, vt)
-    if p.is_sobject_type(n):
+    cls = p.resolve_class(t)
+    if cls is None and p.is_sobject_type(n):
         if not isinstance(v, dict):
             _bad(v, t)
         so = SObject(p.sobject_name(n))
@@ -219,7 +220,6 @@ def convert(v: Any, t: TypeRef | None, strict: bool = False, path: str = "") -> 
             else:
                 p.sobject_put(so, k, x if not isinstance(x, Decimal) else x)
         return so
-    cls = p.resolve_class(t)
     if cls is not None and cls.kind == "enum":
         ev = cls.enum_values.get(str(v).lower())
         return ev
