@@ -294,10 +294,11 @@ class Transaction:
 
 @dataclass
 class _Cursor:
-    records: list[dict[str, Any]]
+    records: Sequence[Any]
     total: int
     page_size: int
     expires: float
+    materialize: Callable[[Sequence[Any]], list[dict[str, Any]]] | None = None
 
 
 class Store:
@@ -534,8 +535,10 @@ class Store:
         with self.transaction() as tx:
             return tx.apply_custom_field(sobject, spec)
 
-    def register_cursor(self, records: list[dict[str, Any]], total: int, page_size: int) -> str:
-        """Keep the rows after the first page; returns the locator of the next page."""
+    def register_cursor(self, records: Sequence[Any], total: int, page_size: int,
+                        materialize: Callable[[Sequence[Any]], list[dict[str, Any]]] | None = None) -> str:
+        """Keep the rows after the first page; returns the locator of the next page. With
+        ``materialize`` the rows are raw and converted a page at a time."""
         cursor_id = make_id("01g", next(self._cursor_seq))
         with self._cursor_lock:
             now = _time.monotonic()
@@ -543,7 +546,7 @@ class Store:
                 del self._cursors[key]
             while len(self._cursors) >= MAX_CURSORS:
                 self._cursors.popitem(last=False)
-            self._cursors[cursor_id] = _Cursor(records, total, page_size, now + CURSOR_TTL_SECONDS)
+            self._cursors[cursor_id] = _Cursor(records, total, page_size, now + CURSOR_TTL_SECONDS, materialize)
         return f"{cursor_id}-{page_size}"
 
     def query_more(self, locator: str) -> QueryResult:
@@ -559,6 +562,8 @@ class Store:
             raise InvalidQueryLocatorError(locator)
         page = cursor.records[offset:offset + cursor.page_size]
         end = offset + len(page)
+        if cursor.materialize is not None:
+            page = cursor.materialize(page)
         done = end >= len(cursor.records)
         if done:
             with self._cursor_lock:

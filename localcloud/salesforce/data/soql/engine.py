@@ -437,12 +437,19 @@ def execute(tx: "Transaction", soql: str | SoqlQuery, binds: Mapping[str, Any], 
         records = runner.aggregate(q, od, include_deleted or q.all_rows)
         tx.limits.count_query_rows(len(records))
         return QueryResult(total_size=len(records), done=True, records=records)
-    records = runner.select(q, od, include_deleted or q.all_rows)
-    tx.limits.count_query_rows(len(records) + runner.child_rows)
-    if typed or len(records) <= page_size:
-        return QueryResult(total_size=len(records), done=True, records=records)
-    locator = tx.store.register_cursor(records, len(records), page_size)
-    return QueryResult(total_size=len(records), done=False, records=records[:page_size],
+    rows, materialize, needs_tx = runner.select(q, od, include_deleted or q.all_rows)
+    if typed or len(rows) <= page_size or needs_tx:
+        records = materialize(rows)
+        tx.limits.count_query_rows(len(records) + runner.child_rows)
+        if typed or len(records) <= page_size:
+            return QueryResult(total_size=len(records), done=True, records=records)
+        locator = tx.store.register_cursor(records, len(records), page_size)
+        return QueryResult(total_size=len(records), done=False, records=records[:page_size],
+                           next_records_locator=locator)
+    # later pages are converted when they are asked for (no database access needed)
+    tx.limits.count_query_rows(len(rows))
+    locator = tx.store.register_cursor(rows, len(rows), page_size, materialize)
+    return QueryResult(total_size=len(rows), done=False, records=materialize(rows[:page_size]),
                        next_records_locator=locator)
 
 
@@ -504,7 +511,10 @@ class _Runner:
         return int(self.ctx.tx.execute(f"SELECT COUNT(*) FROM ({inner})", comp.params).fetchone()[0])
 
     # -- plain selects ----------------------------------------------------------------------------------
-    def select(self, q: SoqlQuery, od: ObjectDef, include_deleted: bool) -> list[dict[str, Any]]:
+    def select(self, q: SoqlQuery, od: ObjectDef, include_deleted: bool
+               ) -> tuple[list[Any], Callable[[Any], list[dict[str, Any]]], bool]:
+        """Raw rows, a function turning a slice of them into records, and whether that function
+        needs the transaction (child subqueries)."""
         comp = _Compiler(self.ctx, od, include_deleted)
         exprs: list[str] = [f"{comp.alias}.id"]
         layout: list[Any] = []
@@ -539,10 +549,14 @@ class _Runner:
         order = self._order(comp, q)
         sql = f"SELECT {', '.join(exprs)} FROM {comp.from_sql()}{where}{order}{self._limit_offset(comp, q)}"
         rows = self.ctx.tx.execute(sql, comp.params).fetchall()
-        records = [self._record(od, r, layout, subqueries) for r in rows]
-        if subqueries and records:
-            self._children(records, rows, subqueries, layout, include_deleted)
-        return records
+
+        def materialize(part: Any) -> list[dict[str, Any]]:
+            records = [self._record(od, r, layout, subqueries) for r in part]
+            if subqueries and records:
+                self._children(records, part, subqueries, layout, include_deleted)
+            return records
+
+        return rows, materialize, bool(subqueries)
 
     def _attributes(self, od_name: str, rid: str | None) -> dict[str, Any]:
         attrs: dict[str, Any] = {"type": od_name}
