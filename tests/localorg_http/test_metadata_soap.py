@@ -1,0 +1,164 @@
+"""The Metadata SOAP endpoint and the deploy rules, driven with raw SOAP envelopes as CumulusCI sends them."""
+from __future__ import annotations
+
+import base64
+import io
+import time
+import zipfile
+from pathlib import Path
+from xml.dom.minidom import parseString
+
+import pytest
+import requests
+from cumulusci.salesforce_api import soap_envelopes
+
+from localcloud.salesforce.metadata import hooks
+from localcloud.salesforce.metadata.hooks import CompileProblem
+from localcloud.salesforce.server import start_local_org
+from tests.localorg_http.fixtures import GOOD_CLASS, mdapi_files, mdapi_zip
+
+
+@pytest.fixture
+def org(tmp_path: Path, certificates):
+    running = start_local_org(tmp_path / "org", tls_dir=certificates.ca_cert.parent)
+    yield running
+    running.stop()
+
+
+def soap(org, action: str, envelope: str, session: str | None = None) -> requests.Response:
+    return requests.post(
+        f"{org.url}/services/Soap/m/62.0/{org.org_id}",
+        data=envelope.replace("###SESSION_ID###", session or org.access_token).encode(),
+        headers={"Content-Type": "text/xml; charset=UTF-8", "SOAPAction": action},
+    )
+
+
+def text(response: requests.Response, tag: str) -> list[str]:
+    return [n.firstChild.nodeValue if n.firstChild else "" for n in parseString(response.content).getElementsByTagName(tag)]
+
+
+def deploy(org, zip_bytes: bytes, check_only: bool = False, test_level: str = "") -> requests.Response:
+    envelope = soap_envelopes.DEPLOY.format(
+        package_zip=base64.b64encode(zip_bytes).decode(), check_only="true" if check_only else "false",
+        purge_on_delete="false", test_level=f"<testLevel>{test_level}</testLevel>" if test_level else "",
+        run_tests="<runTests>TestOrderService</runTests>" if test_level == "RunSpecifiedTests" else "", api_version="62.0",
+    )
+    started = soap(org, "deploy", envelope)
+    assert started.status_code == 200
+    [deploy_id] = text(started, "id")
+    assert deploy_id.startswith("0Af")
+    for _ in range(100):
+        status = soap(org, "checkDeployStatus", soap_envelopes.CHECK_DEPLOY_STATUS.format(process_id=deploy_id))
+        if text(status, "done") == ["true"]:
+            return status
+        time.sleep(0.05)
+    raise AssertionError("deploy did not finish")
+
+
+def zip_of(files: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, body in files.items():
+            archive.writestr(name, body)
+    return buffer.getvalue()
+
+
+def custom_objects(org) -> set[str]:
+    return {o.name for o in org.store.schema.objects() if o.name.endswith("__c")}
+
+
+def test_bad_session_is_the_fault_cumulusci_refreshes_on(org) -> None:
+    response = soap(org, "checkDeployStatus", soap_envelopes.CHECK_DEPLOY_STATUS.format(process_id="0Af000000000000AAA"), session="bad")
+    assert response.status_code == 500
+    assert text(response, "faultcode") == ["sf:INVALID_SESSION_ID"]
+    unknown = soap(org, "checkDeployStatus", soap_envelopes.CHECK_DEPLOY_STATUS.format(process_id="0Af000000000000AAA"))
+    assert text(unknown, "faultcode") == ["sf:INVALID_ID_FIELD"]
+
+
+def test_successful_deploy_result_shape(org) -> None:
+    result = deploy(org, mdapi_zip())
+    assert text(result, "status") == ["Succeeded"] and text(result, "success")[-1] == "true"
+    assert text(result, "numberComponentErrors") == ["0"]
+    names = text(result, "fullName")
+    assert {"TestOrderService", "TestOrderTrigger", "Test_Order__c", "Contact", "Test_Integration", "package.xml"} <= set(names)
+    assert "Test_Order__c" in custom_objects(org)
+    [first_id] = [r["Id"] for r in org.repository.apex_rows("ApexClass")]
+
+    changed = mdapi_files()
+    changed["classes/TestOrderService.cls"] = changed["classes/TestOrderService.cls"].replace("LIMIT 10", "LIMIT 20")
+    again = deploy(org, zip_of(changed))
+    assert text(again, "status") == ["Succeeded"]
+    [row] = org.repository.apex_rows("ApexClass")
+    assert row["Id"] == first_id and "LIMIT 20" in row["Body"], "a redeploy updates the class in place"
+
+
+def test_component_failure_carries_every_field_and_rolls_everything_back(org) -> None:
+    result = deploy(org, mdapi_zip(include_bad_class=True))
+    assert text(result, "status") == ["Failed"] and not text(result, "errorMessage")
+    failure = parseString(result.content).getElementsByTagName("componentFailures")[0]
+    values = {child.tagName: (child.firstChild.nodeValue if child.firstChild else "") for child in failure.childNodes}
+    assert {"problem", "problemType", "componentType", "fullName", "fileName", "lineNumber", "columnNumber", "created", "deleted"} <= set(values)
+    assert (values["componentType"], values["fullName"], values["fileName"]) == ("ApexClass", "BrokenService", "classes/BrokenService.cls")
+    assert (values["lineNumber"], values["columnNumber"], values["problemType"]) == ("3", "23", "Error")
+    assert custom_objects(org) == set() and org.repository.apex_classes() == []
+
+
+def test_bad_field_definition_fails_with_the_fields_line(org) -> None:
+    files = mdapi_files()
+    files["objects/Test_Order__c.object"] = files["objects/Test_Order__c.object"].replace("<type>Currency</type>", "<type>Geolocation</type>")
+    result = deploy(org, zip_of(files))
+    assert text(result, "status") == ["Failed"]
+    assert "Total__c" in text(result, "problem")[0]
+    expected_line = next(n for n, line in enumerate(files["objects/Test_Order__c.object"].splitlines(), 1) if "<fullName>Total__c" in line)
+    assert text(result, "lineNumber") == [str(expected_line)]
+    assert custom_objects(org) == set()
+
+
+def test_check_only_validates_without_changing_anything(org) -> None:
+    result = deploy(org, mdapi_zip(), check_only=True)
+    assert text(result, "status") == ["Succeeded"] and text(result, "checkOnly") == ["true"]
+    assert custom_objects(org) == set() and org.repository.apex_classes() == []
+
+
+def test_compile_hook_failure_fails_the_deploy(org) -> None:
+    seen = []
+
+    def hook(request):
+        seen.append(sorted(s.name for s in request.all_sources))
+        return [CompileProblem("ApexClass", "TestOrderService", 3, 17, "Unsupported construct: WITH USER_MODE (test hook)")]
+
+    hooks.register_compile_hook(hook)
+    try:
+        result = deploy(org, mdapi_zip())
+    finally:
+        hooks.COMPILE_HOOKS.remove(hook)
+    assert seen == [["TestOrderService", "TestOrderTrigger"]]
+    assert text(result, "status") == ["Failed"]
+    assert text(result, "problem") == ["Unsupported construct: WITH USER_MODE (test hook)"]
+    [failure] = parseString(result.content).getElementsByTagName("componentFailures")
+    assert failure.getElementsByTagName("fileName")[0].firstChild.nodeValue == "classes/TestOrderService.cls"
+    assert custom_objects(org) == set()
+
+
+def test_tests_requested_without_a_runner_fail_loudly(org) -> None:
+    result = deploy(org, mdapi_zip(), test_level="RunSpecifiedTests")
+    assert text(result, "status") == ["Failed"]
+    assert "no Apex test runner" in text(result, "message")[0]
+    assert custom_objects(org) == set()
+
+
+def test_tooling_queries_and_list_metadata(org) -> None:
+    assert text(deploy(org, mdapi_zip()), "status") == ["Succeeded"]
+    headers = {"Authorization": f"Bearer {org.access_token}"}
+    rows = requests.get(org.url + "/services/data/v62.0/tooling/query", headers=headers, params={
+        "q": "SELECT Id, Name, Status, ApiVersion, LengthWithoutComments FROM ApexClass WHERE Name LIKE 'TestOrder%' AND NamespacePrefix = null ORDER BY Name"
+    }).json()
+    [record] = rows["records"]
+    assert record["Name"] == "TestOrderService" and record["Status"] == "Active" and record["ApiVersion"] == 62.0
+    assert record["LengthWithoutComments"] > 0 and record["attributes"]["type"] == "ApexClass"
+    one = requests.get(org.url + f"/services/data/v62.0/tooling/sobjects/ApexClass/{record['Id']}", headers=headers).json()
+    assert "TestOrderService" in one["Body"]
+    bad = requests.get(org.url + "/services/data/v62.0/tooling/query", headers=headers, params={"q": "SELECT Id FROM NoSuchThing"})
+    assert bad.status_code == 400 and bad.json()[0]["errorCode"] == "INVALID_TYPE"
+    listed = soap(org, "listMetadata", """<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Header><SessionHeader xmlns="http://soap.sforce.com/2006/04/metadata"><sessionId>###SESSION_ID###</sessionId></SessionHeader></soap:Header><soap:Body><listMetadata xmlns="http://soap.sforce.com/2006/04/metadata"><queries><type>ApexTrigger</type></queries><asOfVersion>62.0</asOfVersion></listMetadata></soap:Body></soap:Envelope>""")
+    assert text(listed, "fullName") == ["TestOrderTrigger"]
