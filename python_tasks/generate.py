@@ -10,7 +10,7 @@ Apex is formatted with prettier-plugin-apex, so ``check`` compares formatted out
 
 Use it from CumulusCI (``cci task run generate_apex [-o check True]``) or from Python::
 
-    files = render_project(load_mapping("ecbridge.yml"))      # {relative path: text}
+    files = render_project(load_mapping("ecbridge.yml"))      # {path relative to force-app: text}
     differences = compare_project(files, Path("force-app"))   # [] when up to date
 """
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from python_tasks.mapping import FieldMapping, FieldType, Mapping, SalesforceField, load_mapping
+from python_tasks.mapping import FieldMapping, FieldType, Mapping, load_mapping
 
 try:  # CumulusCI is present wherever the task runs; the pure functions work without it.
     from cumulusci.core.exceptions import CumulusCIFailure, TaskOptionsError
@@ -35,6 +35,8 @@ except ImportError:  # pragma: no cover - only without CumulusCI
     BaseTask = object  # type: ignore[assignment,misc]
     CumulusCIFailure = RuntimeError  # type: ignore[assignment,misc]
     TaskOptionsError = ValueError  # type: ignore[assignment,misc]
+
+from python_tasks.openapi import DEFAULT_OPENAPI_FILE, render_openapi
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 ROOT = Path(__file__).resolve().parents[1]
@@ -149,29 +151,39 @@ def apply_field(field: FieldMapping, target: str, draft: str, present: str) -> s
     )
 
 
-def sample_value(field: FieldMapping, variant: int = 0) -> str:
-    """An Apex literal of a valid EC value for ``field`` (used by the generated tests)."""
+def sample_json(field: FieldMapping, variant: int = 0) -> Any:
+    """A valid EC value for ``field`` as JSON would carry it (used in tests and the OpenAPI examples)."""
     t = field.type
     if t is FieldType.STRING:
         text = f"Sample {field.ec_name} {variant}"
-        return apex_string(text[: field.length] if field.length else text)
+        return text[: field.length] if field.length else text
     if t is FieldType.EMAIL:
-        return apex_string(f"sample{variant}@example.com")
+        return f"sample{variant}@example.com"
     if t is FieldType.PICKLIST:
-        return apex_string(field.values[variant % len(field.values)])
+        return field.values[variant % len(field.values)]
     if t in (FieldType.CURRENCY, FieldType.INTEGER, FieldType.DECIMAL):
         digits = (field.precision or 18) - (field.scale or 0)
         whole = min(1200 + variant, 10 ** min(digits, 9) - 1)
         if t is FieldType.DECIMAL and (field.scale or 0) > 0:
-            return f"{whole}.5"
-        return str(whole)
+            return whole + 0.5
+        return whole
     if t is FieldType.BOOLEAN:
-        return "true" if variant % 2 == 0 else "false"
+        return variant % 2 == 0
     if t is FieldType.DATE:
-        return apex_string(f"1990-04-{1 + variant % 28:02d}")
+        return f"1990-04-{1 + variant % 28:02d}"
     if t is FieldType.DATETIME:
-        return apex_string(f"2026-11-{1 + variant % 28:02d}T10:15:00+09:00")
+        return f"2026-11-{1 + variant % 28:02d}T10:15:00+09:00"
     raise GenerationError(f"no sample for {t}")  # pragma: no cover
+
+
+def sample_value(field: FieldMapping, variant: int = 0) -> str:
+    """An Apex literal of a valid EC value for ``field`` (used by the generated tests)."""
+    value = sample_json(field, variant)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return apex_string(value)
 
 
 # --------------------------------------------------------------------------------------------
@@ -513,15 +525,41 @@ def write_project(files: dict[str, str], output: Path) -> tuple[list[str], list[
     return written, removed
 
 
-def generate(mapping_path: str | Path, output: str | Path, *, check: bool = False) -> list[str]:
-    """Generate (or with ``check`` compare) ``output`` from the mapping. Returns the changed/different files."""
+def compare_file(path: Path, text: str, shown: str) -> list[str]:
+    if not path.exists():
+        return [f"missing: {shown}"]
+    found = path.read_text(encoding="utf-8")
+    return [] if found == text else [f"differs: {shown}{_first_difference(found, text)}"]
+
+
+def write_file(path: Path, text: str) -> bool:
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return True
+
+
+def generate(mapping_path: str | Path, output: str | Path, *, check: bool = False,
+             openapi: str | Path | None = None) -> list[str]:
+    """Generate (or with ``check`` compare) ``output`` and the OpenAPI file from the mapping.
+
+    Returns the files written (or, with ``check``, one line per difference).
+    """
     mapping = load_mapping(mapping_path)
     files = render_project(mapping, find_node_tools(Path(output).resolve().parent))
     output = Path(output)
+    doc = render_openapi(mapping) if openapi else None
     if check:
-        return compare_project(files, output)
+        differences = compare_project(files, output)
+        if openapi and doc is not None:
+            differences += compare_file(Path(openapi), doc, str(openapi))
+        return differences
     written, removed = write_project(files, output)
-    return written + [f"removed {r}" for r in removed]
+    changes = written + [f"removed {r}" for r in removed]
+    if openapi and doc is not None and write_file(Path(openapi), doc):
+        changes.append(str(openapi))
+    return changes
 
 
 # --------------------------------------------------------------------------------------------
@@ -540,12 +578,15 @@ class GenerateApex(BaseTask):  # type: ignore[misc,valid-type]
         "check": {"description": "Fail when the output differs from what the mapping generates; write nothing",
                   "required": False},
         "output": {"description": "The source directory to generate into (default: force-app)", "required": False},
+        "openapi": {"description": "Where to write the endpoint's OpenAPI file (default: docs/ec-events.openapi.yaml)",
+                    "required": False},
     }
 
     def _init_options(self, kwargs: dict[str, Any]) -> None:
         super()._init_options(kwargs)
         self.options["mapping"] = self.options.get("mapping") or "ecbridge.yml"
         self.options["output"] = self.options.get("output") or "force-app"
+        self.options["openapi"] = self.options.get("openapi") or DEFAULT_OPENAPI_FILE
         self.options["check"] = process_bool_arg(self.options.get("check") or False)
 
     def _path(self, option: str) -> Path:
@@ -557,7 +598,7 @@ class GenerateApex(BaseTask):  # type: ignore[misc,valid-type]
     def _run_task(self) -> None:
         from python_tasks.mapping import MappingError
 
-        mapping_path, output = self._path("mapping"), self._path("output")
+        mapping_path, output, openapi = self._path("mapping"), self._path("output"), self._path("openapi")
         try:
             mapping = load_mapping(mapping_path)
         except MappingError as exc:
@@ -567,8 +608,9 @@ class GenerateApex(BaseTask):  # type: ignore[misc,valid-type]
             files = render_project(mapping, find_node_tools(output.resolve().parent))
         except GenerationError as exc:
             raise CumulusCIFailure(str(exc)) from None
+        doc = render_openapi(mapping)
         if self.options["check"]:
-            differences = compare_project(files, output)
+            differences = compare_project(files, output) + compare_file(openapi, doc, self.options["openapi"])
             self.return_values = {"files": len(files), "differences": differences}
             if differences:
                 for line in differences:
@@ -580,6 +622,8 @@ class GenerateApex(BaseTask):  # type: ignore[misc,valid-type]
             self.logger.info(f"{output}: all {len(files)} generated files are up to date")
             return
         written, removed = write_project(files, output)
+        if write_file(openapi, doc):
+            written.append(self.options["openapi"])
         for rel in written:
             self.logger.info(f"wrote {rel}")
         for rel in removed:
@@ -594,15 +638,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Generate force-app from ecbridge.yml")
     parser.add_argument("--mapping", default="ecbridge.yml")
     parser.add_argument("--output", default="force-app")
+    parser.add_argument("--openapi", default=DEFAULT_OPENAPI_FILE, help="OpenAPI file to write ('' for none)")
     parser.add_argument("--check", action="store_true")
     args = parser.parse_args(argv)
-    changes = generate(args.mapping, args.output, check=args.check)
+    changes = generate(args.mapping, args.output, check=args.check, openapi=args.openapi or None)
     for line in changes:
         print(line)
     if args.check and changes:
         print(f"{args.output} differs from what {args.mapping} generates: run generate_apex")
         return 1
-    print(f"{args.output}: {'up to date' if not changes else f'{len(changes)} file(s) written'}")
+    print('up to date' if not changes else f'{len(changes)} file(s) written')
     return 0
 
 
