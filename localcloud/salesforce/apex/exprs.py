@@ -683,7 +683,7 @@ def lvalue(comp, ctx, n):
             raise ctx.err(n, f"Variable is not assignable: {text(n)}")
         oe = compile_expr(comp, ctx, obj_n)
         return ((lambda fr: prog.get_member(oe(fr), low)),
-                (lambda fr, v: prog.set_member(oe(fr), low, v)))
+                (lambda fr, v: prog.set_member(oe(fr), fname, v)))
     if t == "array_access":
         arr = compile_expr(comp, ctx, n.child_by_field_name("array"))
         idx = compile_expr(comp, ctx, n.child_by_field_name("index"))

@@ -605,8 +605,9 @@ class ApexProgram:
             return g(low)
         ops.throw("System.TypeException", f"Variable does not exist: {low} on {ops.type_name(obj)}")
 
-    def set_member(self, obj: Any, low: str, v: Any) -> Any:
+    def set_member(self, obj: Any, name: str, v: Any) -> Any:
         t = type(obj)
+        low = name.lower()
         if t is ApexObject:
             fi = obj.cls.find_field(low)
             if fi is None:
@@ -622,7 +623,7 @@ class ApexProgram:
                 obj.fields[low] = v
             return v
         if t is SObject:
-            self.sobject_put(obj, low, v)
+            self.sobject_put(obj, name, v)
             return v
         if obj is None:
             ops.npe()

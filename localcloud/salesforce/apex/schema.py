@@ -16,15 +16,36 @@ STANDARD_OBJECTS = ["Account", "Contact", "Lead", "Opportunity", "Case", "User",
                     "CronTrigger", "Document", "Folder", "EmailTemplate", "OrgWideEmailAddress", "Individual"]
 
 
+_STANDARD: list[Any] = []
+
+
+def _standard() -> "DataSchema | None":
+    """The data layer's standard schema, loaded once per process (read-only)."""
+    if not _STANDARD:
+        try:
+            from localcloud.salesforce.data import Schema
+            _STANDARD.append(DataSchema(Schema.standard()))
+        except Exception:  # noqa: BLE001 - without the data layer only names are known
+            _STANDARD.append(None)
+    return _STANDARD[0]
+
+
 class DefaultSchema:
+    """Standard objects and fields from the data layer's standard schema; custom names as written."""
+
     def __init__(self) -> None:
         self._std = {n.lower(): n for n in STANDARD_OBJECTS}
+        self._data = _standard()
 
     def sobject_name(self, name: str) -> str | None:
         low = name.lower()
         if low.startswith("schema."):
             low = low[7:]
             name = name[7:]
+        if self._data is not None:
+            hit = self._data.sobject_name(low)
+            if hit is not None:
+                return hit
         hit = self._std.get(low)
         if hit is not None:
             return hit
@@ -33,9 +54,13 @@ class DefaultSchema:
         return None
 
     def field_name(self, sobject: str, field: str) -> str | None:
+        if self._data is not None and self._data.sobject_name(sobject) is not None:
+            return self._data.field_name(sobject, field)
         return field
 
     def describe(self, sobject: str) -> Any:
+        if self._data is not None and self._data.sobject_name(sobject) is not None:
+            return self._data.describe(sobject)
         return None
 
 
