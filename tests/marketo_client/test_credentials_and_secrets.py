@@ -113,3 +113,25 @@ def test_the_secret_never_reaches_the_logs_or_the_url(marketo, make_client, capl
     assert caplog.records, "the run logged nothing: the test would prove nothing"
     assert CLIENT_SECRET not in caplog.text
     assert "tok-" not in caplog.text, "access tokens are not logged either"
+
+
+def test_cumulusci_environment_keychain_service_is_read(monkeypatch) -> None:
+    """The real CumulusCI keychain the Makefile selects (EnvironmentProjectKeychain), not a stand-in."""
+    from pathlib import Path
+
+    from cumulusci.core.config import BaseProjectConfig, UniversalConfig
+    from cumulusci.core.keychain import EnvironmentProjectKeychain
+
+    monkeypatch.setenv(
+        "CUMULUSCI_SERVICE_marketo",
+        '{"base_url": "https://222-BBB-333.mktorest.com/rest", "client_id": "env-svc", "client_secret": "env-svc-secret"}',
+    )
+    root = Path(__file__).resolve().parents[2]
+    project = BaseProjectConfig(
+        UniversalConfig(),
+        repo_info={"root": str(root), "url": "https://example.invalid/ecbridge", "name": "ECBridge",
+                   "owner": "ecbridge", "branch": "main", "commit": "0" * 40},
+    )
+    project.keychain = EnvironmentProjectKeychain(project, None)
+    creds = credentials_from_project(project, environ={})
+    assert creds == MarketoCredentials("https://222-BBB-333.mktorest.com", "env-svc", "env-svc-secret")
