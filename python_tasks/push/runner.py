@@ -38,7 +38,8 @@ from python_tasks.push.convert import parse_sf_datetime
 from python_tasks.push.identity import DuplicateCluster, IdentityResolver
 from python_tasks.push.salesforce_io import SalesforceIO
 from python_tasks.push.schema import MarketoSchema
-from python_tasks.push.state import DEFAULT_GRACE, is_due, pushed_at_mark
+from python_tasks.push.cache import PushCache
+from python_tasks.push.state import format_sf_datetime, is_due
 
 ALREADY_EXISTS = "1005"
 
@@ -92,7 +93,7 @@ class PushSummary:
 class PushOptions:
     full: bool = False
     chunk_size: int = 300
-    grace: timedelta = DEFAULT_GRACE
+    cache: PushCache | None = None  # notes of the push's own write-backs (see state.py)
     tz: str = "UTC"
     modstamp_field: str = "SystemModstamp"
     winner_rule: WinnerRule = field(default_factory=WinnerRule)
@@ -122,6 +123,8 @@ class PushRun:
         self.progress = progress
         self.log = log
         self.summary = PushSummary()
+        self.seen: dict[str, str] = {}
+        self.rows: dict[str, dict[str, Any]] = {}  # Salesforce rows as read, by id
         wb = mapping.write_back
         self.wb = wb
         member_key_marketo = next((f.name for f in mapping.marketo.lead.fields
@@ -132,20 +135,26 @@ class PushRun:
     # ------------------------------------------------------------------ reads
     def _due(self, record: dict[str, Any]) -> bool:
         return self.o.full or is_due(record, pushed_at_field=self.wb.pushed_at, error_field=self.wb.error,
-                                     modstamp_field=self.o.modstamp_field)
+                                     modstamp_field=self.o.modstamp_field, seen=self.seen)
+
+    def member_fields(self) -> list[str]:
+        m = self.m.member
+        return _unique(["Id", self.o.modstamp_field, m.key_field, *self.m.member_fields_for_marketo(),
+                        self.wb.marketo_id, self.wb.pushed_at, self.wb.error])
+
+    def order_fields(self) -> list[str]:
+        o = self.m.order
+        return _unique(["Id", self.o.modstamp_field, "CreatedDate", o.key_field, o.member_key.sf_field,
+                        o.member_lookup, *self.m.order_fields_for_marketo(), self.wb.marketo_id,
+                        self.wb.pushed_at, self.wb.error])
 
     def read_members(self) -> list[dict[str, Any]]:
         m = self.m.member
-        fields = _unique(["Id", self.o.modstamp_field, m.key_field, *self.m.member_fields_for_marketo(),
-                          self.wb.marketo_id, self.wb.pushed_at, self.wb.error])
-        return self.sf.query_all(f"SELECT {', '.join(fields)} FROM {m.object_name} WHERE {m.key_field} != null")
+        return self.sf.query_all(f"SELECT {', '.join(self.member_fields())} FROM {m.object_name} "
+                                 f"WHERE {m.key_field} != null")
 
     def read_orders(self) -> list[dict[str, Any]]:
-        o = self.m.order
-        fields = _unique(["Id", self.o.modstamp_field, "CreatedDate", o.key_field, o.member_key.sf_field,
-                          o.member_lookup, *self.m.order_fields_for_marketo(), self.wb.marketo_id,
-                          self.wb.pushed_at, self.wb.error])
-        return self.sf.query_all(f"SELECT {', '.join(fields)} FROM {o.object_name}")
+        return self.sf.query_all(f"SELECT {', '.join(self.order_fields())} FROM {self.m.order.object_name}")
 
     def read_lines(self, order_ids: Sequence[str], total_orders: int) -> dict[str, list[dict[str, Any]]]:
         line = self.m.order_line
@@ -171,6 +180,9 @@ class PushRun:
         members = self.read_members()
         orders = self.read_orders()
         s.members_read, s.orders_read = len(members), len(orders)
+        self.rows = {r["Id"]: r for r in (*members, *orders)}
+        if self.o.cache is not None and not self.o.full:
+            self.seen = self.o.cache.get_many(self.rows)
         o = self.m.order
         members_by_id = {r["Id"]: r for r in members}
         due_members = {r["Id"] for r in members if self._due(r)}
@@ -181,7 +193,7 @@ class PushRun:
             if not member_id or member_id not in members_by_id:
                 if self._due(order) or not order.get(self.wb.pushed_at):
                     created = order.get("CreatedDate")
-                    age = now - parse_sf_datetime(created) if created else timedelta(0)
+                    age = max(timedelta(0), now - parse_sf_datetime(created)) if created else timedelta(0)
                     s.waiting.append(WaitingOrder(str(order.get(o.key_field)), order.get(o.member_key.sf_field), age))
                 continue
             orders_by_member.setdefault(member_id, []).append(order)
@@ -410,7 +422,7 @@ class PushRun:
     def _write_back(self, chunk: list[PersonWrite], person_ids: dict[str, int], person_errors: dict[str, str],
                     order_results: dict[str, tuple[str | None, str | None]]) -> None:
         wb = self.wb
-        mark = pushed_at_mark(self.sf.server_now(), self.o.grace)
+        mark = format_sf_datetime(self.sf.server_now())
         members = []
         for person in chunk:
             error = person_errors.get(person.key)
@@ -426,11 +438,32 @@ class PushRun:
                 orders.append({"Id": order_id, wb.error: error})
             else:
                 orders.append({"Id": order_id, wb.marketo_id: guid, wb.pushed_at: mark, wb.error: None})
-        for object_name, records in ((self.m.member.object_name, members), (self.m.order.object_name, orders)):
-            if records:
-                for record_id, ok, text in self.sf.update(object_name, records):
-                    if not ok:
-                        self.summary.write_back_failures.append((record_id, text))
+        for object_name, records, fields in ((self.m.member.object_name, members, self.member_fields()),
+                                             (self.m.order.object_name, orders, self.order_fields())):
+            if not records:
+                continue
+            written = []
+            for record_id, ok, text in self.sf.update(object_name, records):
+                if not ok:
+                    self.summary.write_back_failures.append((record_id, text))
+                elif record_id in self.rows and not any(r.get(wb.error) for r in records if r["Id"] == record_id):
+                    written.append(record_id)
+            self._note_own_writes(object_name, fields, written)
+
+    def _note_own_writes(self, object_name: str, fields: list[str], ids: list[str]) -> None:
+        """Re-read what was just written back; where the pushed values still stand, note the new
+        SystemModstamp so the write-back itself is not taken for a change (see state.py)."""
+        if self.o.cache is None or not ids:
+            return
+        compared = [f for f in fields if f not in ("Id", self.o.modstamp_field, "CreatedDate", self.wb.marketo_id,
+                                                     self.wb.pushed_at, self.wb.error)]
+        stamps: dict[str, str] = {}
+        rows = self.sf.query_in(f"SELECT {', '.join(fields)} FROM {object_name} WHERE Id IN ({{ids}})", ids)
+        for row in rows:
+            pushed = self.rows.get(row["Id"])
+            if pushed is not None and all(row.get(f) == pushed.get(f) for f in compared):
+                stamps[row["Id"]] = row[self.o.modstamp_field]
+        self.o.cache.put_many(stamps)
 
     def _write_member_errors(self, member_errors: dict[str, str]) -> None:
         if member_errors:

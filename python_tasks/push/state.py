@@ -1,4 +1,4 @@
-"""What is due for a push, kept in Salesforce itself: no separate state file to lose.
+"""What is due for a push, kept in Salesforce itself.
 
 Why in Salesforce
 -----------------
@@ -7,7 +7,8 @@ and ``Marketo_Push_Error__c``. A record is **due** when
 
 * it was never pushed (``Marketo_Pushed_At__c`` empty), or
 * its last push failed (``Marketo_Push_Error__c`` set), or
-* it changed after its last good push (``SystemModstamp > Marketo_Pushed_At__c``).
+* it changed after its last good push (``SystemModstamp > Marketo_Pushed_At__c``) and the change
+  is not the push's own write-back (below).
 
 The "high-water mark" is therefore per record, written only after Marketo accepted that record,
 and it moves only past what Marketo accepted: a rejected record keeps its old mark and its error
@@ -18,32 +19,28 @@ re-running converges on the same Marketo state. A state file beside the task wou
 the machine, disagree between two machines, and say nothing to a Salesforce admin; the fields are
 visible on every record and survive anything.
 
-The self-write problem
-----------------------
-Writing ``Marketo_Pushed_At__c`` itself changes ``SystemModstamp``. The push therefore writes as
-the pushed-at time the **server** time at which the write-back is sent plus a grace
-(``write_back_grace``, default 5 s), so its own write falls at or before the mark and does not
-make the record due again. The server time comes from the ``Date`` header of a Salesforce answer
-(clock skew between this machine and the org does not matter). The cost, stated honestly: an edit
-made by someone else in Salesforce inside that grace window after the write-back is not seen as a
-change until the record changes again or a ``full`` run; keep the grace small. A write-back slower
-than the grace makes the record due once more, which only costs one idempotent re-push.
-
-SOQL cannot compare two fields, so the rule is applied here, on rows read with the few fields the
-push needs (one query page per 2,000 records).
+The push's own write-back
+-------------------------
+Writing ``Marketo_Pushed_At__c`` itself moves ``SystemModstamp`` past the mark, and the org gives
+no way to write a field without that (SOQL cannot compare two fields either, so the rule runs
+here on rows read with the few fields the push needs). Right after each write-back the push reads
+the records again: where the mapped fields still hold exactly the values it pushed, it notes the
+new ``SystemModstamp`` in a local cache (:mod:`python_tasks.push.cache`); a record whose stamp is
+still that one is unchanged. Where a value differs (someone edited the record in between) no note
+is taken and the record stays due. The cache is only an optimisation: without it (a new machine)
+every previously pushed record is due once and re-pushed idempotently; a change is never lost.
+No time window or clock agreement between this machine and the org is involved.
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Mapping
 
 from python_tasks.push.convert import parse_sf_datetime
 
-DEFAULT_GRACE = timedelta(seconds=5)
-
 
 def is_due(record: dict[str, Any], *, pushed_at_field: str, error_field: str,
-           modstamp_field: str = "SystemModstamp") -> bool:
+           modstamp_field: str = "SystemModstamp", seen: Mapping[str, str] | None = None) -> bool:
     pushed = record.get(pushed_at_field)
     if not pushed:
         return True
@@ -52,17 +49,15 @@ def is_due(record: dict[str, Any], *, pushed_at_field: str, error_field: str,
     stamp = record.get(modstamp_field)
     if not stamp:
         return True
-    return parse_sf_datetime(stamp) > parse_sf_datetime(pushed)
+    if parse_sf_datetime(stamp) <= parse_sf_datetime(pushed):
+        return False
+    return not (seen is not None and seen.get(record.get("Id", "")) == stamp)
 
 
 def format_sf_datetime(moment: datetime) -> str:
     """``2024-05-01T09:30:00.000Z``: what Salesforce accepts for a DateTime over REST."""
     utc = moment.astimezone(timezone.utc)
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
-
-
-def pushed_at_mark(server_now: datetime, grace: timedelta = DEFAULT_GRACE) -> str:
-    return format_sf_datetime(server_now + grace)
 
 
 def parse_duration(text: str | int | float | None) -> timedelta | None:

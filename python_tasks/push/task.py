@@ -13,6 +13,7 @@ from cumulusci.tasks.salesforce import BaseSalesforceApiTask
 from python_tasks.dedupe.winner import WinnerRule, WinnerRuleError
 from python_tasks.mapping import MappingError, load_mapping
 from python_tasks.marketo import MarketoClient, MarketoCredentialsMissing, MarketoError
+from python_tasks.push.cache import PushCache
 from python_tasks.push.lock import PushAlreadyRunning, RunLock
 from python_tasks.push.runner import PushOptions, PushRun, PushSummary
 from python_tasks.push.salesforce_io import SalesforceIO
@@ -43,11 +44,10 @@ Orders whose member has not arrived are listed as waiting, with their age.
         "timezone": {"description": "Time zone for Salesforce datetimes sent to Marketo date fields (default UTC)."},
         "winner_rule": {"description": "Rule picking the person to write when a lookup matches several "
                                        "(default contact>lead>marketo_only;updated, as marketo_dedupe)."},
-        "write_back_grace": {"description": "Seconds added to the pushed-at mark to cover the write-back itself "
-                                            "(default 5)."},
         "calls_per_window": {"description": "Marketo calls per 20 s this push may use (default 50, Adobe's advice)."},
         "max_in_flight": {"description": "Marketo calls in flight at once (default 5)."},
-        "state_dir": {"description": "Directory for the run lock and the duplicate clusters file (default .ecbridge)."},
+        "state_dir": {"description": "Directory for the run lock, the write-back notes and the duplicate clusters "
+                                     "file (default .ecbridge)."},
     }
 
     def _init_options(self, kwargs: dict[str, Any]) -> None:
@@ -70,7 +70,6 @@ Orders whose member has not arrived are listed as waiting, with their age.
         self.max_cycles = int(opts["max_cycles"]) if opts.get("max_cycles") not in (None, "") else None
         try:
             self.waiting_older_than = parse_duration(opts.get("waiting_older_than"))
-            grace = float(opts.get("write_back_grace") or 5)
             self.winner_rule = WinnerRule.parse(opts.get("winner_rule"))
         except (ValueError, WinnerRuleError) as error:
             raise TaskOptionsError(str(error)) from None
@@ -78,7 +77,7 @@ Orders whose member has not arrived are listed as waiting, with their age.
         if not 1 <= self.chunk_size <= 300:
             raise TaskOptionsError("chunk_size must be 1..300 (Marketo takes at most 300 records a call)")
         self.push_options = PushOptions(
-            full=self.full, chunk_size=self.chunk_size, grace=timedelta(seconds=grace),
+            full=self.full, chunk_size=self.chunk_size,
             tz=str(opts.get("timezone") or "UTC"), winner_rule=self.winner_rule,
         )
         self.state_dir = Path(opts.get("state_dir") or ".ecbridge")
@@ -101,6 +100,8 @@ Orders whose member has not arrived are listed as waiting, with their age.
             raise TaskOptionsError(str(error)) from None
         client = self._marketo_client()
         sf = SalesforceIO(self.sf)
+        cache = PushCache(self.state_dir, self.org_config.org_id or "org", client.base_url)
+        self.push_options.cache = cache
         try:
             with RunLock(self.state_dir, client.base_url):
                 schema = merge_describes(
@@ -122,6 +123,7 @@ Orders whose member has not arrived are listed as waiting, with their age.
             raise CumulusCIFailure(f"Marketo: {error}") from None
         finally:
             client.close()
+            cache.close()
         if summary.stopped:
             raise CumulusCIFailure(f"push stopped early: {summary.stopped}")
 

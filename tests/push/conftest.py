@@ -51,6 +51,7 @@ class Services:
     sf: Any
     client: MarketoClient
     mapping: Mapping
+    cache: Any = None
 
     def new_client(self, **options: Any) -> MarketoClient:
         session = requests.Session()
@@ -61,27 +62,52 @@ class Services:
                              **defaults)
 
 
-@pytest.fixture
-def services(tmp_path, monkeypatch):
+def start_services(base: Path, certs: Path, marketo_config: Path | None = None) -> Services:
+    """A local org with the mapping's schema and a local Marketo under ``base`` (one CA for both)."""
     org_server = pytest.importorskip("localcloud.salesforce.server")
     marketo_service = pytest.importorskip("localcloud.marketo.service")
     from simple_salesforce import Salesforce
 
-    certs = tmp_path / "certs"
-    org = org_server.start_local_org(tmp_path / "org", tls_dir=certs)
-    marketo = marketo_service.start_local_marketo(tmp_path / "marketo", certs_dir=certs)
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(org.ca_bundle))
+    org = org_server.start_local_org(base / "org", tls_dir=certs)
+    marketo = marketo_service.start_local_marketo(base / "marketo", certs_dir=certs, config_path=marketo_config)
     mapping = load_mapping(ROOT / "ecbridge.yml")
     apply_mapping_schema(org.store, mapping)
     sf = Salesforce(instance_url=org.url, session_id=org.access_token, version=mapping.api_version)
     handle = Services(org, marketo, sf, None, mapping)  # type: ignore[arg-type]
     handle.client = handle.new_client()
+    from python_tasks.push.cache import PushCache
+
+    handle.cache = PushCache(base / "state", org.org_id, marketo.url)
+    return handle
+
+
+def stop_services(handle: Services) -> None:
+    handle.client.close()
+    handle.cache.close()
+    handle.marketo.stop()
+    handle.org.stop()
+
+
+@pytest.fixture(scope="session")
+def push_certs(tmp_path_factory) -> Path:
+    """One private CA for every local service of the push tests (clients trust it via REQUESTS_CA_BUNDLE)."""
+    return tmp_path_factory.mktemp("certs")
+
+
+@pytest.fixture
+def trust_local(push_certs, monkeypatch) -> Path:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(push_certs / "bundle.pem"))
+    return push_certs
+
+
+@pytest.fixture
+def services(tmp_path, trust_local):
+    handle = start_services(tmp_path, trust_local)
+    assert Path(handle.org.ca_bundle) == trust_local / "bundle.pem"
     try:
         yield handle
     finally:
-        handle.client.close()
-        marketo.stop()
-        org.stop()
+        stop_services(handle)
 
 
 from tests.dedupe.conftest import local_marketo, marketo_client  # noqa: E402,F401  (shared fixtures)
