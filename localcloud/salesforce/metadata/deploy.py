@@ -209,7 +209,7 @@ class Deployer:
             self.repository.save_components(
                 job.id, [(c.type, c.full_name, c.file_name, c.body, c.meta_xml) for c in package.components]
             )
-            for hook in hooks.ACTIVATION_HOOKS:
+            for hook in hooks.activation_hooks():
                 try:
                     hook(self.repository.apex_sources())
                 except Exception:  # activation hooks must not undo a committed deploy
@@ -263,16 +263,17 @@ class Deployer:
                     component.type, component.full_name, component.file_name, False,
                     problem=str(error), problem_type="Error", line=1, column=1,
                 ))
-        if apex and not job.failures and hooks.COMPILE_HOOKS:
+        compile_hooks = hooks.compile_hooks()
+        if apex and not job.failures and compile_hooks:
             deployed = {(s.kind, s.name.lower()) for s in apex}
             existing = [s for s in self.repository.apex_sources() if (s.kind, s.name.lower()) not in deployed]
             request = hooks.CompileRequest(deployed=apex, all_sources=[*existing, *apex])
-            for hook in hooks.COMPILE_HOOKS:
+            for hook in compile_hooks:
                 for problem in hook(request):
                     file_name = next((s.file_name for s in apex if s.kind == problem.kind and s.name.lower() == problem.name.lower()), "")
                     job.failures.append(ComponentMessage(
                         problem.kind, problem.name, file_name, False, problem=problem.message,
-                        problem_type=problem.problem_type, line=problem.line, column=problem.column,
+                        problem_type=getattr(problem, "problem_type", "Error"), line=problem.line, column=problem.column,
                     ))
         if job.failures:
             failed = {(f.component_type, f.full_name) for f in job.failures}
@@ -344,7 +345,8 @@ class Deployer:
 
     def _run_tests(self, job: DeployJob, apex: list[ApexSource]) -> None:
         level = job.options.test_level or "NoTestRun"
-        if not TEST_RUNNER:
+        runners = [*TEST_RUNNER, *hooks.apex_runtime_functions("run_tests_for_deploy")]
+        if not runners:
             job.tests.failures.append({
                 "name": "", "methodName": "", "namespace": None, "time": 0,
                 "message": f"testLevel {level} was requested, but this local org has no Apex test runner installed",
@@ -353,7 +355,7 @@ class Deployer:
             return
         deployed = {s.name.lower() for s in apex}
         existing = [s for s in self.repository.apex_sources() if s.name.lower() not in deployed]
-        job.tests = TEST_RUNNER[-1](level, list(job.options.run_tests), [*existing, *apex])
+        job.tests = runners[-1](level, list(job.options.run_tests), [*existing, *apex])
 
 
 def _message(error: BaseException) -> str:

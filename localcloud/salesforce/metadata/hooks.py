@@ -9,9 +9,22 @@ any problem fails the deploy like a syntax error (the whole deploy rolls back).
 drop a compiled-class cache). They must not fail.
 
 Register with ``register_compile_hook(fn)`` / ``register_activation_hook(fn)``.
+
+The Apex runtime does not need to import this package (imports flow metadata -> apex, never
+back): the deploy also looks up, lazily, these functions on ``localcloud.salesforce.apex``:
+
+* ``compile_for_deploy(request)`` — a compile hook (``request.deployed`` / ``request.all_sources``
+  are ApexSource-like objects with ``kind, name, body, api_version, status, file_name,
+  table_name``); returns problems with ``kind, name, line, column, message`` (and optionally
+  ``problem_type``).
+* ``activate_apex(sources)`` — an activation hook.
+* ``run_tests_for_deploy(test_level, class_names, sources)`` — runs the tests a deploy asks for;
+  returns an object shaped like ``deploy.RunTestsOutcome`` (``num_tests_run``, ``failures``,
+  ``successes``, ``total_time_ms``).
 """
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -51,3 +64,21 @@ def register_activation_hook(hook: ActivationHook) -> ActivationHook:
     if hook not in ACTIVATION_HOOKS:
         ACTIVATION_HOOKS.append(hook)
     return hook
+
+
+def apex_runtime_functions(name: str) -> list[Callable]:
+    """``[localcloud.salesforce.apex.<name>]`` when the Apex runtime provides it, else ``[]``."""
+    try:
+        apex = importlib.import_module("localcloud.salesforce.apex")
+    except ImportError:
+        return []
+    function = getattr(apex, name, None)
+    return [function] if callable(function) else []
+
+
+def compile_hooks() -> list[CompileHook]:
+    return [*COMPILE_HOOKS, *apex_runtime_functions("compile_for_deploy")]
+
+
+def activation_hooks() -> list[ActivationHook]:
+    return [*ACTIVATION_HOOKS, *apex_runtime_functions("activate_apex")]
