@@ -281,20 +281,21 @@ def database_op(op: str):
                 all_or_none = opt
             elif hasattr(opt, "apex_dml_options"):
                 all_or_none = opt.opt_all_or_none
+        single = isinstance(value, (SObject, str))
         if op == "delete" and isinstance(value, (list, str)) and (isinstance(value, str) or
                                                                  (value and isinstance(value[0], str))):
             ids = [value] if isinstance(value, str) else list(value)
             from .values import SObject as _S
             value = [_S(p.schema_name_for_id(i) or "SObject", {"Id": IdValue(i)}) for i in ids]
-        single = isinstance(value, SObject)
         recs = _records(value)
         p.tx.check("dml")
         p.tx.add_rows("dml", len(recs))
         if op == "undelete":
             ops.throw("System.DmlException", "Undelete failed. The local org does not keep a recycle bin for Apex DML")
         if all_or_none:
-            dml_statement_counted(p, op, recs, key)
-            out = [_result_cls(op)(r.fields.get("id"), True, [], None if op != "upsert" else True) for r in recs]
+            results = dml_statement_counted(p, op, recs, key)
+            out = [_result_cls(op)(r.fields.get("id"), True, [], getattr(res, "created", None) if op == "upsert"
+                                   else None) for r, res in zip(recs, results)]
         else:
             results = _call(p, op, recs, key and (p.sobject_field_name(recs[0].type_name, key) or key), False) \
                 if recs else []
@@ -319,9 +320,7 @@ def dml_statement_counted(p: Any, op: str, recs: list[SObject], key: Any) -> Non
                     failed.append(DmlRow(i, e.message, e.status_code, e.fields, recs[i].fields.get("id")))
     if failed:
         _raise_dml(op, failed)
-    for r, res in zip(recs, results):
-        if res is not None and getattr(res, "created", None) is not None:
-            r.__dict__ if False else None
+    return results
 
 
 def _result_cls(op: str):

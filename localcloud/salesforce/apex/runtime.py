@@ -276,6 +276,9 @@ class ApexProgram:
     def sobject_field_name(self, sobject: str, fname: str) -> str | None:
         return self.schema.field_name(sobject, fname)
 
+    def schema_name_for_id(self, record_id: Any) -> str | None:
+        return self.schema.name_for_id(str(record_id)) if record_id else None
+
     def sobject_put(self, so: SObject, fname: str, value: Any) -> None:
         from . import sobjects
         sobjects.put(self, so, fname, value)

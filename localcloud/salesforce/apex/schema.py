@@ -63,6 +63,9 @@ class DefaultSchema:
             return self._data.describe(sobject)
         return None
 
+    def name_for_id(self, record_id: str) -> str | None:
+        return self._data.name_for_id(record_id) if self._data is not None else None
+
 
 class DataSchema:
     """Adapter over localcloud.salesforce.data.Schema."""
@@ -111,6 +114,13 @@ class DataSchema:
 
     def describe(self, sobject: str) -> Any:
         return self.schema.describe(sobject)
+
+    def name_for_id(self, record_id: str) -> str | None:
+        try:
+            od = self.schema.by_key_prefix(str(record_id)[:3])
+        except Exception:  # noqa: BLE001
+            od = None
+        return getattr(od, "name", None)
 
     def object_def(self, sobject: str) -> Any:
         return self.schema.get(sobject)

@@ -183,11 +183,21 @@ def _is_ref(prog: Any, sobject: str, field: str) -> bool:
     return fd is not None and fd.type in ("reference", "id")
 
 
+def _agg_value(v: Any) -> Any:
+    # Adapter: the data layer returns SUM/AVG as float or as Decimal with a trailing ".0" (50.0 for a
+    # Currency(16,0) field); Apex gives a Decimal without the artificial fraction.
+    if isinstance(v, float):
+        v = Decimal(repr(v))
+    if isinstance(v, Decimal) and v.as_tuple().exponent == -1 and v == v.to_integral_value():
+        return v.quantize(Decimal(1))
+    return v
+
+
 class AggregateResult(Native):
     apex_type = "AggregateResult"
 
     def __init__(self, values: dict[str, Any]) -> None:
-        self.values = {k.lower(): v for k, v in values.items() if k != "attributes"}
+        self.values = {k.lower(): _agg_value(v) for k, v in values.items() if k != "attributes"}
 
     def m_get(self, a):
         return self.values.get(str(a[0]).lower())

@@ -117,7 +117,17 @@ class ApexTriggerHook:
                 raise TriggerException(f"{trigs[0].name}: execution of {wanted.title().replace(' ', '')} caused by: "
                                        f"{res.exception_type}: {res.exception_message}")
         else:
-            self._run(prog, trigs, frame)
+            try:
+                self._run(prog, trigs, frame)
+            except ops.ApexThrown as e:
+                obj = e.obj
+                if obj.cls.name in ("System.LimitException", "System.AssertException"):
+                    raise
+                from localcloud.salesforce.data import TriggerException
+                first = (obj.fields.get("__stack") or "").split("\n")[0].replace(": line", ": line")
+                raise TriggerException(
+                    f"{self._current}: execution of {timing.title()}{event.op.title()} caused by: "
+                    f"{obj.cls.name}: {obj.fields.get('__message')}: {first}") from None
         # write back before-trigger changes and collect addError
         if timing == "before" and event.new is not None:
             for d, so in zip(event.new, new):
@@ -138,6 +148,7 @@ class ApexTriggerHook:
         tx.trigger_stack.append(frame)
         try:
             for t in trigs:
+                self._current = t.name
                 label = type("L", (), {})()
                 pos = [t.cls.ctors[0] if t.cls.ctors else _Label(f"Trigger.{t.name}"), 1]
                 fr = {POS: pos}

@@ -1,0 +1,3 @@
+trigger Chunks on Contact (after insert) {
+    System.debug('chunk of ' + Trigger.size);
+}
