@@ -10,12 +10,27 @@ from localcloud.marketo.schema import format_datetime, parse_datetime
 from localcloud.marketo.settings import Settings
 from localcloud.marketo.store import Store
 
+FILL_OUT_FORM = 2
 NEW_LEAD = 12
 CHANGE_DATA_VALUE = 13
 MERGE_LEADS = 32
 DELETE_LEAD = 37
 
 ACTIVITY_TYPES: list[dict[str, Any]] = [
+    {
+        "id": FILL_OUT_FORM,
+        "name": "Fill Out Form",
+        "description": "User fills out and submits form on web page",
+        "primaryAttribute": {"name": "Webform ID", "dataType": "integer"},
+        "attributes": [
+            {"name": "Client IP Address", "dataType": "string"},
+            {"name": "Form Fields", "dataType": "text"},
+            {"name": "Query Parameters", "dataType": "string"},
+            {"name": "Referrer URL", "dataType": "string"},
+            {"name": "User Agent", "dataType": "string"},
+            {"name": "Webpage ID", "dataType": "integer"},
+        ],
+    },
     {
         "id": NEW_LEAD,
         "name": "New Lead",

@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 from localcloud.marketo.activities import (
     CHANGE_DATA_VALUE,
+    FILL_OUT_FORM,
     MERGE_LEADS,
     NEW_LEAD,
     record_activity,
@@ -24,6 +25,8 @@ ACTIONS = ("createOnly", "updateOnly", "createOrUpdate", "createDuplicate")
 DEFAULT_FIELDS = ["id", "updatedAt", "lastName", "email", "createdAt", "firstName"]
 SYSTEM_FIELDS = {"id", "createdAt", "updatedAt"}
 PARTITIONS = {"Default": 1}
+LOCAL_FORM_ID = 1001  # the one form the local Marketo's form fills come through
+LOCAL_FORM_NAME = "ECBridge local form"
 
 
 def reason(code: str, message: str) -> dict[str, str]:
@@ -507,7 +510,14 @@ class LeadOperations:
                 if matches:
                     target = max(matches, key=lambda lead: (lead.updated_at, lead.id))
                     self._update(target, values, request_id, "Form fill-out", "")
-                    results.append({"id": target.id, "status": "updated"})
+                    lead_id, status = target.id, "updated"
                 else:
-                    results.append({"id": self._create(values, request_id, "form", "Form fill-out", ""), "status": "created"})
+                    lead_id, status = self._create(values, request_id, "form", "Web form fillout", ""), "created"
+                record_activity(
+                    self.store, lead_id, FILL_OUT_FORM, now_text(),
+                    [{"name": "Form Fields", "value": json.dumps(record, ensure_ascii=False, default=str)},
+                     {"name": "Client IP Address", "value": "127.0.0.1"}],
+                    LOCAL_FORM_ID, LOCAL_FORM_NAME,
+                )
+                results.append({"id": lead_id, "status": status})
         return results

@@ -124,3 +124,12 @@ def test_activity_paging_and_limits(api: Api) -> None:
                    )["errors"][0]["code"] == "1003"
     types = {t["id"]: t["name"] for t in api.get("/rest/v1/activities/types.json")["result"]}
     assert types[12] == "New Lead" and types[13] == "Change Data Value" and types[32] == "Merge Leads"
+
+
+def test_form_fills_are_recorded(api: Api, marketo: LocalMarketo) -> None:
+    lead_id = marketo.service.create_form_persons([{"email": "form@example.com", "firstName": "F"}])[0]["id"]
+    items = activities(api, "2,12", lead_ids=str(lead_id))
+    assert [a["activityTypeId"] for a in items] == [12, 2]
+    new_lead = {a["name"]: a["value"] for a in items[0]["attributes"]}
+    assert new_lead["Source Type"] == "Web form fillout"
+    assert items[1]["primaryAttributeValue"] == "ECBridge local form"
