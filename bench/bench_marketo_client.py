@@ -14,7 +14,10 @@ would overstate any client):
   records/s          leads acknowledged by Marketo within those windows / their length
   share of ceiling   records/s / 1,500 (100 calls x 300 records / 20 s)
   calls / 1,000      API calls made (token calls included) per 1,000 leads acknowledged
-  606/615            refusals the server answered (a correctly paced client meets none)
+  606/615            refusals the server's own limiter answered (a correctly paced client meets none;
+                     injected faults are not counted here)
+  retries            retries the client made (marketorestpython does not count its own: n/a)
+  lost               leads not acknowledged because a call failed for good
 
 ``--latency-ms`` adds that much server time to every call (the local Marketo answers in a few ms;
 Adobe does not document how long a 300-lead sync takes, so it is a knob, not a guess).
@@ -25,6 +28,7 @@ This is a benchmark, not a test: it prints figures and does not run in ``make te
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import tempfile
@@ -52,7 +56,7 @@ class Run:
     calls: int
     records_total: int
     refused: dict[str, int]
-    retries: int
+    retries: int | None  # None: the client does not say
     errors: int
 
     @property
@@ -155,7 +159,7 @@ def run_marketorestpython(local: LocalMarketoForBench, windows: int) -> Run:
             break
     total = sum(count for _, count in acknowledged)
     return Run("marketorestpython 0.5.25 (README usage)", measure(started, acknowledged, windows),
-               windows * WINDOW_SECONDS, mc.API_CALLS_MADE, total, local.refused(), 0, errors)
+               windows * WINDOW_SECONDS, mc.API_CALLS_MADE, total, local.refused(), None, errors)
 
 
 def report(runs: list[Run], latency_ms: float, faults: float, windows: int) -> None:
@@ -167,7 +171,7 @@ def report(runs: list[Run], latency_ms: float, faults: float, windows: int) -> N
     for run in runs:
         print(f"{run.name:44} {run.records_per_second:>10,.0f} {run.records_per_second / CEILING_RECORDS_PER_SECOND:>10.1%} "
               f"{run.calls_per_1000:>12.2f} {run.refused.get('606', 0):>5} {run.refused.get('615', 0):>5} "
-              f"{run.retries:>8} {run.errors:>6}")
+              f"{'n/a' if run.retries is None else run.retries:>8} {run.errors:>6}")
     if len(runs) == 2 and runs[1].records_per_second:
         print(f"ratio ECBridge / marketorestpython: {runs[0].records_per_second / runs[1].records_per_second:.2f}x records/s")
 
@@ -179,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--faults", type=float, default=0.0, help="share of calls answering a transient fault")
     parser.add_argument("--only", choices=["ecbridge", "marketorestpython"], help="run one client")
     args = parser.parse_args(argv)
+    logging.getLogger("python_tasks.marketo").setLevel(logging.ERROR)  # retries are counted, not logged
     runs: list[Run] = []
     with tempfile.TemporaryDirectory(prefix="bench-marketo-") as tmp:
         root = Path(tmp)
