@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+import shutil
 from pathlib import Path
 
 import pytest
@@ -60,9 +61,20 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture()
-def store(tmp_path: Path, clock: Clock) -> Store:
-    s = open_store(tmp_path / "org.sqlite3", clock=clock)
+@pytest.fixture(scope="session")
+def template_org(tmp_path_factory) -> Path:
+    """One org with the schema deployed; each test starts from a copy of its file."""
+    path = tmp_path_factory.mktemp("template") / "org.sqlite3"
+    s = open_store(path, clock=Clock())
     deploy_ecbridge_schema(s)
+    s.close()
+    return path
+
+
+@pytest.fixture()
+def store(tmp_path: Path, clock: Clock, template_org: Path) -> Store:
+    target = tmp_path / "org.sqlite3"
+    shutil.copyfile(template_org, target)
+    s = open_store(target, clock=clock)
     yield s
     s.close()

@@ -97,6 +97,8 @@ ORDER_QUERIES = [
     ("SELECT Order_Number__c FROM EC_Order__c WHERE Status__c = 'Paid' WITH SECURITY_ENFORCED ORDER BY Order_Number__c LIMIT 1", {}, ["O1"]),
     ("SELECT Order_Number__c FROM EC_Order__c WHERE Order_Number__c = 'O2' FOR UPDATE", {}, ["O2"]),
     ("SELECT Order_Number__c FROM EC_Order__c WHERE Member__c IN :members ORDER BY Order_Number__c", "MEMBERS_M1", ["O1", "O2"]),
+    ("SELECT Order_Number__c FROM EC_Order__c ORDER BY Status__c, Order_Number__c", {}, ["O5", "O1", "O3", "O2", "O4b"]),
+    ("SELECT Order_Number__c FROM EC_Order__c ORDER BY Status__c DESC, Order_Number__c", {}, ["O4b", "O2", "O1", "O3", "O5"]),
 ]
 
 
@@ -148,9 +150,10 @@ def test_counts_and_aggregates(data: Store) -> None:
         res = tx.query("SELECT Status__c, COUNT(Id) n, SUM(Total_Amount__c) total, MAX(Order_Date__c), MIN(Total_Amount__c) "
                        "FROM EC_Order__c GROUP BY Status__c ORDER BY Status__c NULLS LAST")
         rows = [(r["Status__c"], r["n"], r["total"], r["expr0"], r["expr1"]) for r in res.records]
-        assert rows == [("Cancelled", 1, None, "2026-10-06T10:00:00.000+0000", None),
-                        ("Paid", 2, 6200.0, "2026-11-28T01:00:00.000+0000", 1200.0),
+        # picklists sort in their defined order (New, Paid, Shipped, Cancelled), not alphabetically
+        assert rows == [("Paid", 2, 6200.0, "2026-11-28T01:00:00.000+0000", 1200.0),
                         ("Shipped", 1, 300.0, "2026-11-27T10:00:00.000+0000", 300.0),
+                        ("Cancelled", 1, None, "2026-10-06T10:00:00.000+0000", None),
                         (None, 1, 700.0, None, 700.0)]
         assert all(r["attributes"] == {"type": "AggregateResult"} for r in res.records)
         one = tx.query("SELECT COUNT(Id), AVG(Total_Amount__c) FROM EC_Order__c WHERE Total_Amount__c != null")

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator, Literal, Mapping, Sequence
+from zoneinfo import ZoneInfo
 
 from . import dml
 from .errors import InvalidQueryLocatorError, LimitExceededError, SalesforceError
@@ -305,7 +306,8 @@ class Store:
     """The local org's data: one SQLite file at ``path`` (created and seeded when missing)."""
 
     def __init__(self, path: str | Path, *, api_version: str = "62.0",
-                 clock: Callable[[], datetime] | None = None, lock_timeout: float = 30.0) -> None:
+                 clock: Callable[[], datetime] | None = None, lock_timeout: float = 30.0,
+                 timezone_name: str | None = None) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.api_version = api_version
@@ -344,6 +346,14 @@ class Store:
             self._release_connection(conn)
         self.org_id: str = meta["org_id"]
         self.user_id: str = meta["user_id"]
+        if timezone_name is None:
+            conn = self._acquire_connection()
+            row = conn.execute('SELECT "timezonesidkey" FROM "t_user" WHERE id = ?', (self.user_id,)).fetchone()
+            self._release_connection(conn)
+            timezone_name = row[0] if row and row[0] else "UTC"
+        self.timezone = ZoneInfo(timezone_name)
+        """The zone date literals (TODAY, LAST_N_DAYS:n ...) are evaluated in: the admin user's
+        TimeZoneSidKey unless ``timezone_name`` is given (Salesforce uses the running user's)."""
 
     # -- time ------------------------------------------------------------------------------
     def _now(self) -> datetime:
@@ -574,7 +584,12 @@ class Store:
     def close(self) -> None:
         self._closed = True
         with self._pool_lock:
-            for conn in self._pool:
+            for k, conn in enumerate(self._pool):
+                if k == 0:
+                    try:
+                        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                    except sqlite3.Error:
+                        pass  # another process still writes; SQLite keeps the WAL consistent
                 conn.close()
             self._pool.clear()
 
@@ -595,7 +610,7 @@ def _sf_includes(stored: str | None, wanted: str | None) -> int:
 
 
 def open_store(path: str | Path, *, reset: bool = False, api_version: str = "62.0",
-               clock: Callable[[], datetime] | None = None) -> Store:
+               clock: Callable[[], datetime] | None = None, timezone_name: str | None = None) -> Store:
     """Open (or with ``reset`` delete and recreate) the store at ``path``."""
     p = Path(path)
     if reset:
@@ -603,7 +618,7 @@ def open_store(path: str | Path, *, reset: bool = False, api_version: str = "62.
             q = Path(str(p) + suffix)
             if q.exists():
                 q.unlink()
-    return Store(p, api_version=api_version, clock=clock)
+    return Store(p, api_version=api_version, clock=clock, timezone_name=timezone_name)
 
 
 def iter_chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
@@ -60,7 +60,8 @@ class _Context:
         self.binds = binds
         self.lower_binds = {k.lower(): v for k, v in binds.items()}
         self.resolver = resolver
-        self.today = tx.now().date()
+        self.tz = tx.store.timezone
+        self.today = tx.now().astimezone(self.tz).date()
         self.alias_seq = 0
 
     def next_alias(self) -> str:
@@ -277,8 +278,8 @@ class _Compiler:
         start, end = date_range(lit, self.ctx.today)
 
         def bound(d: date) -> str:
-            if fd.type == "datetime":
-                self.params.append(format_db_datetime(datetime(d.year, d.month, d.day, tzinfo=timezone.utc)))
+            if fd.type == "datetime":  # local midnight of the user's time zone, stored as UTC
+                self.params.append(format_db_datetime(datetime(d.year, d.month, d.day, tzinfo=self.ctx.tz)))
             else:
                 self.params.append(d.isoformat())
             return "?"
@@ -491,14 +492,20 @@ class _Runner:
             return f" ORDER BY {comp.alias}.rowid" if not aggregate else ""
         terms = []
         for item in q.order_by:
-            if isinstance(item.key, Aggregate):
-                expr, _ = comp.aggregate_sql(item.key)
-            else:
-                expr, _fd, _ = comp.resolve(item.key)
             direction = "DESC" if item.descending else "ASC"
             nulls = ""
             if item.nulls_last is not None:
                 nulls = " NULLS LAST" if item.nulls_last else " NULLS FIRST"
+            if isinstance(item.key, Aggregate):
+                expr, _ = comp.aggregate_sql(item.key)
+            else:
+                expr, fd, _ = comp.resolve(item.key)
+                if fd.type == "picklist" and fd.picklist_values:
+                    # picklists sort in the order their values are defined, as in Salesforce
+                    whens = " ".join(f"WHEN {expr} = '{v.replace(chr(39), chr(39) * 2)}' THEN {k}"
+                                     for k, v in enumerate(fd.picklist_values))
+                    rank = f"(CASE WHEN {expr} IS NULL THEN NULL {whens} ELSE {len(fd.picklist_values)} END)"
+                    terms.append(f"{rank} {direction}{nulls}")
             terms.append(f"{expr} {direction}{nulls}")
         if not aggregate:
             terms.append(f"{comp.alias}.rowid")
