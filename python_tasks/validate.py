@@ -111,9 +111,14 @@ def sf_fields_from_force_app(root: Path, object_name: str) -> dict[str, SfFieldI
     return out
 
 
-def _close(name: str, options: Iterable[str]) -> str:
+def _closest(name: str, options: Iterable[str]) -> str | None:
     match = difflib.get_close_matches(name, list(options), n=1, cutoff=0.75)
-    return f" (did you mean {match[0]}?)" if match else ""
+    return match[0] if match else None
+
+
+def _close(name: str, options: Iterable[str]) -> str:
+    match = _closest(name, options)
+    return f" (did you mean {match}?)" if match else ""
 
 
 class MappingValidator:
@@ -201,7 +206,7 @@ class MappingValidator:
             hint = _close(mf.name, available)
             self.problem(mf.line, path, f"{target_label} field {mf.name} does not exist in Marketo{hint}",
                          f"create it in Marketo (Admin > Field Management) as {mf.type}" if not hint
-                         else f"rename it to the existing field{hint}")
+                         else f"rename it to {_closest(mf.name, available)}, the existing field")
             return
         if must_update and not target.updateable:
             self.problem(mf.line, path, f"{target_label} field {mf.name} is not updateable over the API",

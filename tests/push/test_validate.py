@@ -58,7 +58,7 @@ def test_every_problem_names_its_mapping_line_and_a_fix(marketo_side) -> None:
     lines = text.splitlines()
     by_path = {p.path: p for p in problems}
     wrong_name = by_path["marketo.lead.fields.lastProductNam"]
-    assert "does not exist in Marketo" in wrong_name.message and "lastProductName" in wrong_name.fix
+    assert "does not exist in Marketo" in wrong_name.message and "rename it to lastProductName" in wrong_name.fix
     assert "lastProductNam:" in lines[wrong_name.line - 1]
     wrong_type = by_path["marketo.lead.fields.phone"]
     assert "date" in wrong_type.message and "phone" in lines[wrong_type.line - 1]
