@@ -1,4 +1,5 @@
 """Activity log of the local Marketo: the activity types it records, paging tokens and pages."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -91,8 +92,14 @@ def record_activity(
     primary_attribute_value_id: int | None = None,
     primary_attribute_value: str | None = None,
 ) -> int:
-    shown = [{"name": a["name"], "value": _text(a["value"])} for a in attributes if a.get("value") is not None]
-    return store.add_activity(lead_id, type_id, activity_date, shown, primary_attribute_value_id, primary_attribute_value)
+    shown = [
+        {"name": a["name"], "value": _text(a["value"])}
+        for a in attributes
+        if a.get("value") is not None
+    ]
+    return store.add_activity(
+        lead_id, type_id, activity_date, shown, primary_attribute_value_id, primary_attribute_value
+    )
 
 
 def _text(value: Any) -> Any:
@@ -109,7 +116,9 @@ def _id_list(raw: str | None, name: str, limit: int) -> list[int] | None:
     except ValueError:
         raise CallError("1003", f"Invalid value for '{name}': {raw}") from None
     if len(values) > limit:
-        raise CallError("1003", f"Too many values for '{name}': {len(values)}, the limit is {limit}")
+        raise CallError(
+            "1003", f"Too many values for '{name}': {len(values)}, the limit is {limit}"
+        )
     return values
 
 
@@ -150,7 +159,9 @@ class ActivityOperations:
                 size = max(1, min(300, int(str(batch_size))))
             except ValueError:
                 raise CallError("1003", f"Invalid batchSize '{batch_size}'") from None
-        rows, more = self.store.activities_page(state["since"], int(state.get("after", 0)), type_ids, leads, size)
+        rows, more = self.store.activities_page(
+            state["since"], int(state.get("after", 0)), type_ids, leads, size
+        )
         after = rows[-1]["id"] if rows else int(state.get("after", 0))
         token = encode_token({"since": state["since"], "after": after})
         return [self.shape(row) for row in rows], token, more

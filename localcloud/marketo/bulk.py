@@ -1,4 +1,5 @@
 """Bulk lead import of the local Marketo: jobs queue in SQLite, at most N import at once."""
+
 from __future__ import annotations
 
 import csv
@@ -41,8 +42,12 @@ class BulkImports:
         self._stopping = threading.Event()
         self._running: set[int] = set()
         with self.store.transaction() as db:  # a job cut off by a stop starts again
-            db.execute("UPDATE bulk_jobs SET status='Queued', started_at=NULL WHERE status='Importing'")
-        self._dispatcher = threading.Thread(target=self._dispatch_loop, name="marketo-bulk", daemon=True)
+            db.execute(
+                "UPDATE bulk_jobs SET status='Queued', started_at=NULL WHERE status='Importing'"
+            )
+        self._dispatcher = threading.Thread(
+            target=self._dispatch_loop, name="marketo-bulk", daemon=True
+        )
         self._dispatcher.start()
 
     def stop(self) -> None:
@@ -56,14 +61,22 @@ class BulkImports:
             self._wake.notify_all()
 
     # --- API ------------------------------------------------------------------------------------
-    def submit(self, content: bytes, file_format: str | None, lookup_field: str | None, partition: str | None) -> dict[str, Any]:
+    def submit(
+        self,
+        content: bytes,
+        file_format: str | None,
+        lookup_field: str | None,
+        partition: str | None,
+    ) -> dict[str, Any]:
         file_format = (file_format or "").lower()
         if file_format not in ("csv", "tsv", "ssv"):
             raise CallError("1003", f"Invalid format '{file_format}', use csv, tsv or ssv")
         lookup = lookup_field or "email"
         self.leads.lookup_definition(lookup, for_filter=False)
         with self.store.transaction() as db:
-            queued = db.execute("SELECT COUNT(*) FROM bulk_jobs WHERE status='Queued'").fetchone()[0]
+            queued = db.execute("SELECT COUNT(*) FROM bulk_jobs WHERE status='Queued'").fetchone()[
+                0
+            ]
             if queued >= self.settings().bulk_import_max_queued:
                 raise CallError("1016", "Too many imports")
             cursor = db.execute(
@@ -123,15 +136,22 @@ class BulkImports:
             if free <= 0:
                 return
             rows = db.execute(
-                "SELECT batch_id FROM bulk_jobs WHERE status='Queued' ORDER BY batch_id LIMIT ?", (free,)
+                "SELECT batch_id FROM bulk_jobs WHERE status='Queued' ORDER BY batch_id LIMIT ?",
+                (free,),
             ).fetchall()
             for row in rows:
-                db.execute("UPDATE bulk_jobs SET status='Importing', started_at=? WHERE batch_id=?",
-                           (time.time(), row["batch_id"]))
+                db.execute(
+                    "UPDATE bulk_jobs SET status='Importing', started_at=? WHERE batch_id=?",
+                    (time.time(), row["batch_id"]),
+                )
                 self._running.add(row["batch_id"])
         for row in rows:
-            threading.Thread(target=self._run_job, args=(row["batch_id"],), daemon=True,
-                             name=f"marketo-import-{row['batch_id']}").start()
+            threading.Thread(
+                target=self._run_job,
+                args=(row["batch_id"],),
+                daemon=True,
+                name=f"marketo-import-{row['batch_id']}",
+            ).start()
 
     def _run_job(self, batch_id: int) -> None:
         try:
@@ -182,15 +202,26 @@ class BulkImports:
                 processed += 1
                 if len(row) != len(header):
                     failed += 1
-                    writer.writerow([*row, f"1003 Invalid data: {len(row)} columns, the header has {len(header)}"])
+                    writer.writerow(
+                        [
+                            *row,
+                            f"1003 Invalid data: {len(row)} columns, the header has {len(header)}",
+                        ]
+                    )
                     continue
                 record = {name: value for name, value in zip(header, row) if value != ""}
-                result = self.leads.sync_record(record, "createOrUpdate", lookup, definition, job["partition_name"],
-                                              request_id)
+                result = self.leads.sync_record(
+                    record, "createOrUpdate", lookup, definition, job["partition_name"], request_id
+                )
                 if result["status"] == "skipped":
                     failed += 1
-                    writer.writerow([*row, "; ".join(f"{r['code']} {r['message']}" for r in result["reasons"])])
+                    writer.writerow(
+                        [*row, "; ".join(f"{r['code']} {r['message']}" for r in result["reasons"])]
+                    )
         succeeded = processed - failed
-        message = (f"Import completed with errors, {succeeded} records imported ({succeeded} members), {failed} failed"
-                   if failed else f"Import succeeded, {succeeded} records imported ({succeeded} members)")
+        message = (
+            f"Import completed with errors, {succeeded} records imported ({succeeded} members), {failed} failed"
+            if failed
+            else f"Import succeeded, {succeeded} records imported ({succeeded} members)"
+        )
         return "Complete", message, processed, failed, out.getvalue() if failed else ""

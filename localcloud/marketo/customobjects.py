@@ -1,4 +1,5 @@
 """Custom object records of the local Marketo: sync, query, describe, delete, list, linked to leads."""
+
 from __future__ import annotations
 
 import json
@@ -30,10 +31,15 @@ class CustomObjectOperations:
 
     # --- metadata -------------------------------------------------------------------------------
     def _summary(self, schema: ObjectSchema, relation_key: str) -> dict[str, Any]:
-        searchable = [[name] for name in schema.dedupe_fields] if len(schema.dedupe_fields) == 1 else [
-            list(schema.dedupe_fields)]
+        searchable = (
+            [[name] for name in schema.dedupe_fields]
+            if len(schema.dedupe_fields) == 1
+            else [list(schema.dedupe_fields)]
+        )
         searchable.append(["marketoGUID"])
-        searchable += [[f.name] for f in schema.fields.values() if f.searchable and [f.name] not in searchable]
+        searchable += [
+            [f.name] for f in schema.fields.values() if f.searchable and [f.name] not in searchable
+        ]
         return {
             "name": schema.name,
             "displayName": schema.display_name,
@@ -58,16 +64,37 @@ class CustomObjectOperations:
         schema = self.object_schema(api_name)
         entry = self._summary(schema, "relatedTo")
         fields = [
-            {"name": "marketoGUID", "displayName": "Marketo GUID", "dataType": "string", "length": 36, "updateable": False},
-            {"name": "createdAt", "displayName": "Created At", "dataType": "datetime", "updateable": False},
-            {"name": "updatedAt", "displayName": "Updated At", "dataType": "datetime", "updateable": False},
+            {
+                "name": "marketoGUID",
+                "displayName": "Marketo GUID",
+                "dataType": "string",
+                "length": 36,
+                "updateable": False,
+            },
+            {
+                "name": "createdAt",
+                "displayName": "Created At",
+                "dataType": "datetime",
+                "updateable": False,
+            },
+            {
+                "name": "updatedAt",
+                "displayName": "Updated At",
+                "dataType": "datetime",
+                "updateable": False,
+            },
         ]
         for definition in schema.fields.values():
-            item: dict[str, Any] = {"name": definition.name, "displayName": definition.display_name,
-                                    "dataType": definition.data_type}
+            item: dict[str, Any] = {
+                "name": definition.name,
+                "displayName": definition.display_name,
+                "dataType": definition.data_type,
+            }
             if definition.length is not None:
                 item["length"] = definition.length
-            item["updateable"] = definition.updateable and definition.name not in schema.dedupe_fields
+            item["updateable"] = (
+                definition.updateable and definition.name not in schema.dedupe_fields
+            )
             fields.append(item)
         entry["fields"] = fields
         return [entry]
@@ -81,9 +108,13 @@ class CustomObjectOperations:
 
     def _coerce(self, schema: ObjectSchema, name: str, raw: Any) -> Any:
         definition = schema.fields[name]
-        return coerce_value(definition, raw, truncate_long_strings=self.settings().truncate_long_strings)
+        return coerce_value(
+            definition, raw, truncate_long_strings=self.settings().truncate_long_strings
+        )
 
-    def _clean(self, schema: ObjectSchema, record: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    def _clean(
+        self, schema: ObjectSchema, record: dict[str, Any]
+    ) -> tuple[dict[str, Any], list[dict[str, str]]]:
         values: dict[str, Any] = {}
         reasons: list[dict[str, str]] = []
         for name, raw in record.items():
@@ -115,7 +146,9 @@ class CustomObjectOperations:
     def _row(self, api_name: str, **where: Any) -> dict[str, Any] | None:
         column, value = next(iter(where.items()))
         with self.store.transaction() as db:
-            row = db.execute(f"SELECT * FROM custom_objects WHERE api_name=? AND {column}=?", (api_name, value)).fetchone()
+            row = db.execute(
+                f"SELECT * FROM custom_objects WHERE api_name=? AND {column}=?", (api_name, value)
+            ).fetchone()
         return dict(row) if row else None
 
     # --- sync -----------------------------------------------------------------------------------
@@ -136,14 +169,19 @@ class CustomObjectOperations:
         if not isinstance(records, list):
             raise CallError("1003", "input must be an array of records")
         if len(records) > settings.max_batch_records:
-            raise CallError("1003", f"Too many records: {len(records)}, the limit is {settings.max_batch_records}")
+            raise CallError(
+                "1003",
+                f"Too many records: {len(records)}, the limit is {settings.max_batch_records}",
+            )
         results = []
         with self.store.transaction():
             for seq, record in enumerate(records):
                 results.append({"seq": seq, **self._sync_one(schema, record, action, dedupe_by)})
         return results
 
-    def _sync_one(self, schema: ObjectSchema, record: Any, action: str, dedupe_by: str) -> dict[str, Any]:
+    def _sync_one(
+        self, schema: ObjectSchema, record: Any, action: str, dedupe_by: str
+    ) -> dict[str, Any]:
         if not isinstance(record, dict):
             return skipped(reason("1003", "Invalid data: a record must be an object"))
         values, reasons = self._clean(schema, record)
@@ -181,7 +219,9 @@ class CustomObjectOperations:
             return skipped(reason("1017", "Object already exists"))
         return self._write_update(schema, existing, values)
 
-    def _write_create(self, schema: ObjectSchema, key: str, values: dict[str, Any]) -> dict[str, Any]:
+    def _write_create(
+        self, schema: ObjectSchema, key: str, values: dict[str, Any]
+    ) -> dict[str, Any]:
         guid = str(uuid.uuid4())
         stamp = now_text()
         link = schema.lead_link
@@ -190,11 +230,21 @@ class CustomObjectOperations:
             db.execute(
                 "INSERT INTO custom_objects(guid, api_name, dedupe_key, lead_id, data, created_at, updated_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (guid, schema.name, key, stored.get(link.field) if link else None, json.dumps(stored), stamp, stamp),
+                (
+                    guid,
+                    schema.name,
+                    key,
+                    stored.get(link.field) if link else None,
+                    json.dumps(stored),
+                    stamp,
+                    stamp,
+                ),
             )
         return {"status": "created", "marketoGUID": guid}
 
-    def _write_update(self, schema: ObjectSchema, existing: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    def _write_update(
+        self, schema: ObjectSchema, existing: dict[str, Any], values: dict[str, Any]
+    ) -> dict[str, Any]:
         data = json.loads(existing["data"])
         for name, value in values.items():
             if value is None:
@@ -205,7 +255,12 @@ class CustomObjectOperations:
         with self.store.transaction() as db:
             db.execute(
                 "UPDATE custom_objects SET data=?, lead_id=?, updated_at=? WHERE guid=?",
-                (json.dumps(data), data.get(link.field) if link else None, now_text(), existing["guid"]),
+                (
+                    json.dumps(data),
+                    data.get(link.field) if link else None,
+                    now_text(),
+                    existing["guid"],
+                ),
             )
         return {"status": "updated", "marketoGUID": existing["guid"]}
 
@@ -236,7 +291,9 @@ class CustomObjectOperations:
             if name.lower() not in lower:
                 raise CallError("1006", f"Field '{name}' not found")
             resolved.append(lower[name.lower()])
-        rows = self._matching_rows(schema, filter_type, filter_values, input_records, settings.max_batch_records)
+        rows = self._matching_rows(
+            schema, filter_type, filter_values, input_records, settings.max_batch_records
+        )
         size = settings.max_batch_records
         if batch_size not in (None, ""):
             try:
@@ -249,14 +306,24 @@ class CustomObjectOperations:
         result = []
         for seq, (input_seq, row) in enumerate(page):
             data = json.loads(row["data"])
-            record = {"marketoGUID": row["guid"], "createdAt": row["created_at"], "updatedAt": row["updated_at"], **data}
+            record = {
+                "marketoGUID": row["guid"],
+                "createdAt": row["created_at"],
+                "updatedAt": row["updated_at"],
+                **data,
+            }
             shown = {"seq": input_seq if input_seq is not None else offset + seq}
             shown.update({name: record.get(name) for name in resolved})
             result.append(shown)
         return result, token
 
     def _matching_rows(
-        self, schema: ObjectSchema, filter_type: str, filter_values: str | None, input_records: Any, limit: int
+        self,
+        schema: ObjectSchema,
+        filter_type: str,
+        filter_values: str | None,
+        input_records: Any,
+        limit: int,
     ) -> list[tuple[int | None, dict[str, Any]]]:
         if filter_type == "dedupeFields":
             if input_records is None and filter_values and len(schema.dedupe_fields) == 1:
@@ -264,7 +331,9 @@ class CustomObjectOperations:
             if not isinstance(input_records, list) or not input_records:
                 raise CallError("701", "input cannot be blank")
             if len(input_records) > limit:
-                raise CallError("1003", f"Too many filter values: {len(input_records)}, the limit is {limit}")
+                raise CallError(
+                    "1003", f"Too many filter values: {len(input_records)}, the limit is {limit}"
+                )
             found = []
             for seq, item in enumerate(input_records):
                 try:
@@ -299,14 +368,18 @@ class CustomObjectOperations:
         if link and filter_type == link.field:
             sql = f"SELECT * FROM custom_objects WHERE api_name=? AND lead_id IN ({marks}) ORDER BY created_at, guid"
         else:
-            sql = (f"SELECT * FROM custom_objects WHERE api_name=? AND json_extract(data, '$.{filter_type}') IN ({marks})"
-                   " ORDER BY created_at, guid")
+            sql = (
+                f"SELECT * FROM custom_objects WHERE api_name=? AND json_extract(data, '$.{filter_type}') IN ({marks})"
+                " ORDER BY created_at, guid"
+            )
         with self.store.transaction() as db:
             rows = db.execute(sql, [schema.name, *values]).fetchall()
         return [(None, dict(row)) for row in rows]
 
     @staticmethod
-    def _values_from(filter_values: str | None, input_records: Any, name: str, limit: int) -> list[Any]:
+    def _values_from(
+        filter_values: str | None, input_records: Any, name: str, limit: int
+    ) -> list[Any]:
         if isinstance(input_records, list) and input_records:
             values = [item.get(name) for item in input_records if isinstance(item, dict)]
         elif filter_values:
@@ -327,7 +400,10 @@ class CustomObjectOperations:
         if not isinstance(records, list) or not records:
             raise CallError("701", "input cannot be blank")
         if len(records) > self.settings().max_batch_records:
-            raise CallError("1003", f"Too many records: {len(records)}, the limit is {self.settings().max_batch_records}")
+            raise CallError(
+                "1003",
+                f"Too many records: {len(records)}, the limit is {self.settings().max_batch_records}",
+            )
         results = []
         with self.store.transaction() as db:
             for seq, record in enumerate(records):
@@ -337,7 +413,10 @@ class CustomObjectOperations:
                         row = self._row(schema.name, guid=str(record.get("marketoGUID")))
                     else:
                         try:
-                            values = {n: self._coerce(schema, n, record.get(n)) for n in schema.dedupe_fields}
+                            values = {
+                                n: self._coerce(schema, n, record.get(n))
+                                for n in schema.dedupe_fields
+                            }
                         except ValueRejected:
                             values = {}
                         key = self._dedupe_key(schema, values)

@@ -1,4 +1,5 @@
 """Marketo's answer envelope: requestId, success, result, errors, warnings, paging members."""
+
 from __future__ import annotations
 
 import base64
@@ -54,7 +55,12 @@ def success(
 
 def failure(request_id: str, code: str, message: str, status: int = 200) -> Response:
     return Response.json(
-        {"requestId": request_id, "success": False, "warnings": [], "errors": [{"code": str(code), "message": message}]},
+        {
+            "requestId": request_id,
+            "success": False,
+            "warnings": [],
+            "errors": [{"code": str(code), "message": message}],
+        },
         status,
     )
 

@@ -1,4 +1,5 @@
 """Marketo's identity service: client credentials in, bearer tokens out, kept in SQLite."""
+
 from __future__ import annotations
 
 import secrets
@@ -22,13 +23,18 @@ class Credentials:
 
 def load_or_create_credentials(store: Store, configured: Credentials | None) -> Credentials:
     if configured is not None:
-        store.set_meta("credentials", {"client_id": configured.client_id, "client_secret": configured.client_secret})
+        store.set_meta(
+            "credentials",
+            {"client_id": configured.client_id, "client_secret": configured.client_secret},
+        )
         return configured
     saved = store.get_meta("credentials")
     if saved:
         return Credentials(saved["client_id"], saved["client_secret"])
     made = Credentials(str(uuid.uuid4()), secrets.token_urlsafe(24))
-    store.set_meta("credentials", {"client_id": made.client_id, "client_secret": made.client_secret})
+    store.set_meta(
+        "credentials", {"client_id": made.client_id, "client_secret": made.client_secret}
+    )
     return made
 
 
@@ -39,8 +45,13 @@ class TokenCheck:
 
 
 class Identity:
-    def __init__(self, store: Store, credentials: Credentials, settings: Callable[[], Settings],
-                 clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        store: Store,
+        credentials: Credentials,
+        settings: Callable[[], Settings],
+        clock: Callable[[], float] = time.time,
+    ):
         self.store = store
         self.credentials = credentials
         self.settings = settings
@@ -53,7 +64,8 @@ class Identity:
     def issue(self, client_id: str | None, client_secret: str | None) -> dict[str, object] | None:
         """The token answer, or None for bad credentials (HTTP 401)."""
         if not (
-            client_id and client_secret
+            client_id
+            and client_secret
             and secrets.compare_digest(client_id, self.credentials.client_id)
             and secrets.compare_digest(client_secret, self.credentials.client_secret)
         ):
@@ -75,7 +87,12 @@ class Identity:
                     (token, client_id, now, expires_at),
                 )
         remaining = max(0, int(expires_at - now) - (1 if not row else 0))
-        return {"access_token": token, "token_type": "bearer", "expires_in": remaining, "scope": "ecbridge-api@local"}
+        return {
+            "access_token": token,
+            "token_type": "bearer",
+            "expires_in": remaining,
+            "scope": "ecbridge-api@local",
+        }
 
     def _lookup(self, token: str) -> list[float | bool] | None:
         with self._lock:
@@ -83,7 +100,9 @@ class Identity:
         if entry is not None:
             return entry
         with self.store.transaction() as db:
-            row = db.execute("SELECT expires_at, revoked FROM tokens WHERE token=?", (token,)).fetchone()
+            row = db.execute(
+                "SELECT expires_at, revoked FROM tokens WHERE token=?", (token,)
+            ).fetchone()
         if row is None:
             return None
         entry = [float(row["expires_at"]), bool(row["revoked"])]

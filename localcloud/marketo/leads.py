@@ -1,4 +1,5 @@
 """Lead operations of the local Marketo: sync, query, describe, merge, delete, and CRM/form persons."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,7 +18,14 @@ from localcloud.marketo.activities import (
     record_activity,
 )
 from localcloud.marketo.envelope import CallError, decode_token, encode_token
-from localcloud.marketo.schema import FieldDef, Schema, ValueRejected, coerce_value, format_datetime, is_empty
+from localcloud.marketo.schema import (
+    FieldDef,
+    Schema,
+    ValueRejected,
+    coerce_value,
+    format_datetime,
+    is_empty,
+)
 from localcloud.marketo.settings import Settings
 from localcloud.marketo.store import LeadRow, Store
 
@@ -42,7 +50,9 @@ def now_text() -> str:
 
 
 def full_name(data: dict[str, Any]) -> str:
-    return " ".join(str(data[k]) for k in ("firstName", "lastName") if data.get(k)) or str(data.get("email") or "")
+    return " ".join(str(data[k]) for k in ("firstName", "lastName") if data.get(k)) or str(
+        data.get("email") or ""
+    )
 
 
 class LeadOperations:
@@ -71,7 +81,9 @@ class LeadOperations:
 
     def _coerce(self, definition: FieldDef, value: Any) -> Any:
         return coerce_value(
-            definition, value, truncate_long_strings=self.settings().truncate_long_strings,
+            definition,
+            value,
+            truncate_long_strings=self.settings().truncate_long_strings,
             naive_timezone=self._naive_zone(),
         )
 
@@ -83,7 +95,9 @@ class LeadOperations:
             raise CallError("1011", f"Field '{name}' not supported")
         return definition
 
-    def _clean_record(self, record: dict[str, Any], *, allow_readonly: bool = False) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    def _clean_record(
+        self, record: dict[str, Any], *, allow_readonly: bool = False
+    ) -> tuple[dict[str, Any], list[dict[str, str]]]:
         """Check every field of one input record; return (stored values, reasons)."""
         values: dict[str, Any] = {}
         reasons: list[dict[str, str]] = []
@@ -113,7 +127,9 @@ class LeadOperations:
             return max(matches, key=lambda lead: (lead.updated_at, lead.id))
         return None
 
-    def _create(self, values: dict[str, Any], request_id: str, origin: str, source_type: str, method: str) -> int:
+    def _create(
+        self, values: dict[str, Any], request_id: str, origin: str, source_type: str, method: str
+    ) -> int:
         stamp = now_text()
         stored = {k: v for k, v in values.items() if v is not None}
         lead_id = self.store.insert_lead(stored, stamp, origin)
@@ -125,14 +141,18 @@ class LeadOperations:
         if stored.get("sfdcType"):
             attributes.append({"name": "SFDC Type", "value": stored["sfdcType"]})
         attributes.append({"name": "Request Id", "value": request_id})
-        record_activity(self.store, lead_id, NEW_LEAD, stamp, attributes, lead_id, full_name(stored))
+        record_activity(
+            self.store, lead_id, NEW_LEAD, stamp, attributes, lead_id, full_name(stored)
+        )
         number = getattr(self._current_call, "number", None)
         if number is not None:
             with self._calls_lock:
                 self._creator_of[lead_id] = number
         return lead_id
 
-    def _update(self, lead: LeadRow, values: dict[str, Any], request_id: str, reason_text: str, method: str) -> bool:
+    def _update(
+        self, lead: LeadRow, values: dict[str, Any], request_id: str, reason_text: str, method: str
+    ) -> bool:
         stamp = now_text()
         data = dict(lead.data)
         changed = []
@@ -160,12 +180,20 @@ class LeadOperations:
                 attributes.append({"name": "API Method Name", "value": method})
             attributes.append({"name": "Request Id", "value": request_id})
             record_activity(
-                self.store, lead.id, CHANGE_DATA_VALUE, stamp, attributes, self.field_ids[name], definition.display_name
+                self.store,
+                lead.id,
+                CHANGE_DATA_VALUE,
+                stamp,
+                attributes,
+                self.field_ids[name],
+                definition.display_name,
             )
         return True
 
     # --- sync -----------------------------------------------------------------------------------
-    def sync(self, body: dict[str, Any], request_id: str, arrived: float | None = None) -> list[dict[str, Any]]:
+    def sync(
+        self, body: dict[str, Any], request_id: str, arrived: float | None = None
+    ) -> list[dict[str, Any]]:
         """Sync leads; ``arrived`` (time.monotonic() when the HTTP call came in) dates the call for the
         documented race between overlapping upserts."""
         number = next(self._call_numbers)
@@ -182,7 +210,9 @@ class LeadOperations:
 
     def _forget_old_calls(self) -> None:
         horizon = time.monotonic() - 300
-        old = {n for n, (_, ended) in self._call_times.items() if ended is not None and ended < horizon}
+        old = {
+            n for n, (_, ended) in self._call_times.items() if ended is not None and ended < horizon
+        }
         if old:
             for number in old:
                 del self._call_times[number]
@@ -220,16 +250,29 @@ class LeadOperations:
         if not isinstance(records, list):
             raise CallError("1003", "input must be an array of lead records")
         if len(records) > settings.max_batch_records:
-            raise CallError("1003", f"Too many records: {len(records)}, the limit is {settings.max_batch_records}")
+            raise CallError(
+                "1003",
+                f"Too many records: {len(records)}, the limit is {settings.max_batch_records}",
+            )
         partition = body.get("partitionName")
         results: list[dict[str, Any]] = []
         with self.store.transaction():
             for record in records:
-                results.append(self.sync_record(record, action, lookup_field, lookup_definition, partition, request_id))
+                results.append(
+                    self.sync_record(
+                        record, action, lookup_field, lookup_definition, partition, request_id
+                    )
+                )
         return results
 
     def sync_record(
-        self, record: Any, action: str, lookup_field: str, lookup_definition: FieldDef, partition: Any, request_id: str
+        self,
+        record: Any,
+        action: str,
+        lookup_field: str,
+        lookup_definition: FieldDef,
+        partition: Any,
+        request_id: str,
     ) -> dict[str, Any]:
         """One input record of a sync (also a row of a bulk import): its result, never an exception."""
         if not isinstance(record, dict):
@@ -238,34 +281,54 @@ class LeadOperations:
             return skipped(reason("1008", f"Access denied to partition '{partition}'"))
         values, reasons = self._clean_record(record)
         if "id" in record and action != "updateOnly":
-            reasons.insert(0, reason("1003", "Invalid data: 'id' is only allowed with action 'updateOnly'"))
+            reasons.insert(
+                0, reason("1003", "Invalid data: 'id' is only allowed with action 'updateOnly'")
+            )
         if reasons:
             return skipped(*reasons)
         if action == "createDuplicate":
-            return {"id": self._create(values, request_id, "api", "Web service API", "syncLead"), "status": "created"}
+            return {
+                "id": self._create(values, request_id, "api", "Web service API", "syncLead"),
+                "status": "created",
+            }
         if action == "updateOnly" and "id" in record:
             key_field, key_definition, raw_key = "id", self.schema.lead.fields["id"], record["id"]
         else:
-            key_field, key_definition, raw_key = lookup_field, lookup_definition, record.get(lookup_field)
+            key_field, key_definition, raw_key = (
+                lookup_field,
+                lookup_definition,
+                record.get(lookup_field),
+            )
         try:
             key = self._coerce(key_definition, raw_key)
         except ValueRejected as rejected:
             return skipped(reason(rejected.code, rejected.message))
         if is_empty(key):
             if action == "updateOnly":
-                return skipped(reason("1003", f"Value for lookup field '{key_field}' not specified"))
-            return {"id": self._create(values, request_id, "api", "Web service API", "syncLead"), "status": "created"}
+                return skipped(
+                    reason("1003", f"Value for lookup field '{key_field}' not specified")
+                )
+            return {
+                "id": self._create(values, request_id, "api", "Web service API", "syncLead"),
+                "status": "created",
+            }
         matches = self.store.find_leads(key_field, [key])
         if action == "createOnly":
             if matches:
                 return skipped(reason("1005", "Lead already exists"))
-            return {"id": self._create(values, request_id, "api", "Web service API", "syncLead"), "status": "created"}
+            return {
+                "id": self._create(values, request_id, "api", "Web service API", "syncLead"),
+                "status": "created",
+            }
         if action == "createOrUpdate":
             matches = self._visible(matches)
         if not matches:
             if action == "updateOnly":
                 return skipped(reason("1004", "Lead not found"))
-            return {"id": self._create(values, request_id, "api", "Web service API", "syncLead"), "status": "created"}
+            return {
+                "id": self._create(values, request_id, "api", "Web service API", "syncLead"),
+                "status": "created",
+            }
         target = matches[0] if len(matches) == 1 else self._choose(matches)
         if target is None:
             return skipped(reason("1007", "Multiple leads match the lookup criteria"))
@@ -304,7 +367,10 @@ class LeadOperations:
         definition = self.lookup_definition(filter_type, for_filter=True)
         raw_values = [value.strip() for value in filter_values.split(",") if value.strip()]
         if len(raw_values) > settings.max_batch_records:
-            raise CallError("1003", f"Too many filter values: {len(raw_values)}, the limit is {settings.max_batch_records}")
+            raise CallError(
+                "1003",
+                f"Too many filter values: {len(raw_values)}, the limit is {settings.max_batch_records}",
+            )
         values = []
         for raw in raw_values:
             try:
@@ -319,7 +385,9 @@ class LeadOperations:
             except ValueError:
                 raise CallError("1003", f"Invalid batchSize '{batch_size}'") from None
             if not 1 <= size <= settings.max_batch_records:
-                raise CallError("1003", f"batchSize must be between 1 and {settings.max_batch_records}")
+                raise CallError(
+                    "1003", f"batchSize must be between 1 and {settings.max_batch_records}"
+                )
         offset = int(decode_token(next_page_token).get("offset", 0)) if next_page_token else 0
         matches = self.store.find_leads(filter_type, values, limit=settings.max_filter_results + 1)
         if len(matches) > settings.max_filter_results:
@@ -342,12 +410,17 @@ class LeadOperations:
         result = []
         for name, definition in self.schema.lead.fields.items():
             entry: dict[str, Any] = {
-                "id": self.field_ids[name], "displayName": definition.display_name, "dataType": definition.data_type,
+                "id": self.field_ids[name],
+                "displayName": definition.display_name,
+                "dataType": definition.data_type,
             }
             if definition.length is not None:
                 entry["length"] = definition.length
             entry["rest"] = {"name": name, "readOnly": not definition.updateable}
-            entry["soap"] = {"name": name[:1].upper() + name[1:], "readOnly": not definition.updateable}
+            entry["soap"] = {
+                "name": name[:1].upper() + name[1:],
+                "readOnly": not definition.updateable,
+            }
             result.append(entry)
         return result
 
@@ -356,12 +429,21 @@ class LeadOperations:
             {
                 "name": "API Lead",
                 "searchableFields": [[name] for name in self.schema.searchable_lead_fields()],
-                "fields": [definition.describe2() for definition in self.schema.lead.fields.values()],
+                "fields": [
+                    definition.describe2() for definition in self.schema.lead.fields.values()
+                ],
             }
         ]
 
     # --- merge ----------------------------------------------------------------------------------
-    def merge(self, winner_id: str, lead_id: str | None, lead_ids: str | None, merge_in_crm: bool, request_id: str) -> None:
+    def merge(
+        self,
+        winner_id: str,
+        lead_id: str | None,
+        lead_ids: str | None,
+        merge_in_crm: bool,
+        request_id: str,
+    ) -> None:
         settings = self.settings()
         raw = [v.strip() for v in (lead_ids or "").split(",") if v.strip()]
         if lead_id not in (None, ""):
@@ -374,7 +456,10 @@ class LeadOperations:
         except ValueError:
             raise CallError("1003", "Invalid lead id in merge request") from None
         if len(losers) > settings.max_merge_losers:
-            raise CallError("1080", f"Too many leads to merge: {len(losers)}, the limit is {settings.max_merge_losers}")
+            raise CallError(
+                "1080",
+                f"Too many leads to merge: {len(losers)}, the limit is {settings.max_merge_losers}",
+            )
         if winner_number in losers:
             raise CallError("1003", f"Lead {winner_number} cannot be merged into itself")
         with self.store.transaction():
@@ -398,15 +483,24 @@ class LeadOperations:
                     if not is_empty(loser.data.get(name)):
                         filled[name] = loser.data[name]
                         break
-            changed = self._update(winner, filled, request_id, "Merge Leads", "mergeLeads") if filled else False
+            changed = (
+                self._update(winner, filled, request_id, "Merge Leads", "mergeLeads")
+                if filled
+                else False
+            )
             stamp = now_text()
             for loser in loser_rows:
                 if settings.merge_activities_to == "winner":
                     self.store.move_activities(loser.id, winner.id)
                 if settings.merge_moves_custom_objects:
                     with self.store.transaction() as db:
-                        db.execute("UPDATE custom_objects SET lead_id=? WHERE lead_id=?", (winner.id, loser.id))
-                        rows = db.execute("SELECT guid, data FROM custom_objects WHERE lead_id=?", (winner.id,)).fetchall()
+                        db.execute(
+                            "UPDATE custom_objects SET lead_id=? WHERE lead_id=?",
+                            (winner.id, loser.id),
+                        )
+                        rows = db.execute(
+                            "SELECT guid, data FROM custom_objects WHERE lead_id=?", (winner.id,)
+                        ).fetchall()
                         for row in rows:
                             data = json.loads(row["data"])
                             changed_link = False
@@ -416,10 +510,16 @@ class LeadOperations:
                                     data[link.field] = winner.id
                                     changed_link = True
                             if changed_link:
-                                db.execute("UPDATE custom_objects SET data=? WHERE guid=?", (json.dumps(data), row["guid"]))
+                                db.execute(
+                                    "UPDATE custom_objects SET data=? WHERE guid=?",
+                                    (json.dumps(data), row["guid"]),
+                                )
                 self.store.bury_lead(loser, "merged", stamp, winner.id, request_id)
             record_activity(
-                self.store, winner.id, MERGE_LEADS, stamp,
+                self.store,
+                winner.id,
+                MERGE_LEADS,
+                stamp,
                 [
                     {"name": "Merge ids", "value": ",".join(str(loser.id) for loser in loser_rows)},
                     {"name": "Merged in Sales", "value": bool(merge_in_crm)},
@@ -428,7 +528,8 @@ class LeadOperations:
                     {"name": "API Method Name", "value": "mergeLeads"},
                     {"name": "Request Id", "value": request_id},
                 ],
-                winner.id, full_name(winner.data),
+                winner.id,
+                full_name(winner.data),
             )
 
     @staticmethod
@@ -454,7 +555,10 @@ class LeadOperations:
         if not isinstance(records, list) or not records:
             raise CallError("701", "input cannot be blank")
         if len(records) > self.settings().max_batch_records:
-            raise CallError("1003", f"Too many records: {len(records)}, the limit is {self.settings().max_batch_records}")
+            raise CallError(
+                "1003",
+                f"Too many records: {len(records)}, the limit is {self.settings().max_batch_records}",
+            )
         results = []
         with self.store.transaction():
             for record in records:
@@ -468,20 +572,32 @@ class LeadOperations:
         return results
 
     # --- persons made outside the API: the CRM sync and form fills ---------------------------------
-    def create_crm_persons(self, records: list[dict[str, Any]], request_id: str) -> list[dict[str, Any]]:
+    def create_crm_persons(
+        self, records: list[dict[str, Any]], request_id: str
+    ) -> list[dict[str, Any]]:
         """As the native Salesforce sync does: a new person per CRM record, never deduplicated by email."""
         results = []
         with self.store.transaction():
             for record in records:
                 sfdc_type = record.get("sfdcType")
-                crm_id_field = {"Lead": "sfdcLeadId", "Contact": "sfdcContactId"}.get(str(sfdc_type))
+                crm_id_field = {"Lead": "sfdcLeadId", "Contact": "sfdcContactId"}.get(
+                    str(sfdc_type)
+                )
                 if crm_id_field is None or not record.get(crm_id_field):
-                    results.append(skipped(reason(
-                        "1003", "A CRM-synced person needs sfdcType Lead with sfdcLeadId, or Contact with sfdcContactId"
-                    )))
+                    results.append(
+                        skipped(
+                            reason(
+                                "1003",
+                                "A CRM-synced person needs sfdcType Lead with sfdcLeadId, or Contact with sfdcContactId",
+                            )
+                        )
+                    )
                     continue
-                existing = self.store.find_leads(crm_id_field, [record[crm_id_field]]) if self.schema.lead.field(
-                    crm_id_field) else []
+                existing = (
+                    self.store.find_leads(crm_id_field, [record[crm_id_field]])
+                    if self.schema.lead.field(crm_id_field)
+                    else []
+                )
                 values, reasons = self._clean_record(record, allow_readonly=True)
                 if reasons:
                     results.append(skipped(*reasons))
@@ -490,10 +606,17 @@ class LeadOperations:
                     self._update(existing[0], values, request_id, "Salesforce.com", "")
                     results.append({"id": existing[0].id, "status": "updated"})
                 else:
-                    results.append({"id": self._create(values, request_id, "crm", "Salesforce.com", ""), "status": "created"})
+                    results.append(
+                        {
+                            "id": self._create(values, request_id, "crm", "Salesforce.com", ""),
+                            "status": "created",
+                        }
+                    )
         return results
 
-    def create_form_persons(self, records: list[dict[str, Any]], request_id: str) -> list[dict[str, Any]]:
+    def create_form_persons(
+        self, records: list[dict[str, Any]], request_id: str
+    ) -> list[dict[str, Any]]:
         """As a form fill does: deduplicated by email; with several matches the most recently updated wins."""
         results = []
         with self.store.transaction():
@@ -512,12 +635,24 @@ class LeadOperations:
                     self._update(target, values, request_id, "Form fill-out", "")
                     lead_id, status = target.id, "updated"
                 else:
-                    lead_id, status = self._create(values, request_id, "form", "Web form fillout", ""), "created"
+                    lead_id, status = (
+                        self._create(values, request_id, "form", "Web form fillout", ""),
+                        "created",
+                    )
                 record_activity(
-                    self.store, lead_id, FILL_OUT_FORM, now_text(),
-                    [{"name": "Form Fields", "value": json.dumps(record, ensure_ascii=False, default=str)},
-                     {"name": "Client IP Address", "value": "127.0.0.1"}],
-                    LOCAL_FORM_ID, LOCAL_FORM_NAME,
+                    self.store,
+                    lead_id,
+                    FILL_OUT_FORM,
+                    now_text(),
+                    [
+                        {
+                            "name": "Form Fields",
+                            "value": json.dumps(record, ensure_ascii=False, default=str),
+                        },
+                        {"name": "Client IP Address", "value": "127.0.0.1"},
+                    ],
+                    LOCAL_FORM_ID,
+                    LOCAL_FORM_NAME,
                 )
                 results.append({"id": lead_id, "status": status})
         return results

@@ -4,6 +4,7 @@ and the deterministic fault injector.
 A call is admitted before it runs and settled after: when its answer carries a code that Marketo does
 not count (601, 602, 604, 605, 608, 611, and 600), its place in the window and the quota is given back.
 """
+
 from __future__ import annotations
 
 import collections
@@ -39,7 +40,12 @@ class Refused(Exception):
 
 
 class Limiter:
-    def __init__(self, store: Store, settings: Callable[[], Settings], clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        store: Store,
+        settings: Callable[[], Settings],
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self._store = store
         self._settings = settings
         self._clock = clock

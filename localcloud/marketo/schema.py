@@ -4,6 +4,7 @@ A value is checked the way Marketo checks it on a write: a value of the wrong ty
 ("Invalid value '%s'. Required of type '%s'"), a value too long for its field or out of range is a
 1003 ("Invalid data"). Both become per-record ``skipped`` reasons; the record beside stays good.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,7 +18,18 @@ import yaml
 
 DEFAULT_SCHEMA_PATH = Path(__file__).with_name("default_schema.yml")
 
-DATA_TYPES = {"string", "email", "phone", "text", "integer", "float", "currency", "date", "datetime", "boolean"}
+DATA_TYPES = {
+    "string",
+    "email",
+    "phone",
+    "text",
+    "integer",
+    "float",
+    "currency",
+    "date",
+    "datetime",
+    "boolean",
+}
 LENGTH_TYPES = {"string", "email", "phone", "text"}
 DEFAULT_LENGTHS = {"string": 255, "email": 255, "phone": 255, "text": 65535}
 SEARCHABLE_TYPES = {"string", "email", "integer"}
@@ -49,7 +61,11 @@ class FieldDef:
     searchable: bool = False
 
     def describe2(self) -> dict[str, Any]:
-        entry: dict[str, Any] = {"name": self.name, "displayName": self.display_name, "dataType": self.data_type}
+        entry: dict[str, Any] = {
+            "name": self.name,
+            "displayName": self.display_name,
+            "dataType": self.data_type,
+        }
         if self.length is not None:
             entry["length"] = self.length
         entry["updateable"] = self.updateable
@@ -65,7 +81,11 @@ class Relationship:
     related_field: str
 
     def as_json(self, key: str = "relatedTo") -> dict[str, Any]:
-        return {"field": self.field, "type": self.type, key: {"name": self.related_object, "field": self.related_field}}
+        return {
+            "field": self.field,
+            "type": self.type,
+            key: {"name": self.related_object, "field": self.related_field},
+        }
 
 
 @dataclass
@@ -103,7 +123,9 @@ def _field_from_yaml(owner: str, raw: dict[str, Any]) -> FieldDef:
         raise SchemaError(f"{owner}: a field has no name: {raw!r}")
     data_type = raw.get("dataType")
     if data_type not in DATA_TYPES:
-        raise SchemaError(f"{owner}.{name}: dataType {data_type!r} is not one of {sorted(DATA_TYPES)}")
+        raise SchemaError(
+            f"{owner}.{name}: dataType {data_type!r} is not one of {sorted(DATA_TYPES)}"
+        )
     length = raw.get("length")
     if data_type in LENGTH_TYPES:
         length = int(length) if length is not None else DEFAULT_LENGTHS[data_type]
@@ -111,7 +133,9 @@ def _field_from_yaml(owner: str, raw: dict[str, Any]) -> FieldDef:
         raise SchemaError(f"{owner}.{name}: length is only valid for {sorted(LENGTH_TYPES)}")
     searchable = bool(raw.get("searchable", False))
     if searchable and data_type not in SEARCHABLE_TYPES:
-        raise SchemaError(f"{owner}.{name}: only string, email and integer fields can be searchable")
+        raise SchemaError(
+            f"{owner}.{name}: only string, email and integer fields can be searchable"
+        )
     return FieldDef(
         name=name,
         display_name=str(raw.get("displayName") or name),
@@ -144,7 +168,9 @@ def _custom_object_from_yaml(raw: dict[str, Any]) -> ObjectSchema:
     for rel in raw.get("relationships") or []:
         related = rel.get("relatedTo") or {}
         if rel.get("field") not in fields:
-            raise SchemaError(f"{name}: relationship field {rel.get('field')!r} is not among its fields")
+            raise SchemaError(
+                f"{name}: relationship field {rel.get('field')!r} is not among its fields"
+            )
         relationships.append(
             Relationship(
                 field=rel["field"],
@@ -230,14 +256,19 @@ def coerce_value(
         if isinstance(value, bool) or isinstance(value, (dict, list)):
             raise _type_error(value, data_type)
         text = value if isinstance(value, str) else str(value)
-        if data_type == "email" and text != "" and (not EMAIL_PATTERN.match(text) or not text.isascii()):
+        if (
+            data_type == "email"
+            and text != ""
+            and (not EMAIL_PATTERN.match(text) or not text.isascii())
+        ):
             raise _type_error(value, data_type)
         assert definition.length is not None
         if len(text) > definition.length:
             if truncate_long_strings:
                 return text[: definition.length]
             raise ValueRejected(
-                "1003", f"Invalid data: value for field '{definition.name}' is longer than {definition.length}"
+                "1003",
+                f"Invalid data: value for field '{definition.name}' is longer than {definition.length}",
             )
         return text
     if data_type == "integer":
@@ -254,7 +285,9 @@ def coerce_value(
         if not isinstance(value, int):
             raise _type_error(value, data_type)
         if not INT_MIN <= value <= INT_MAX:
-            raise ValueRejected("1003", f"Invalid data: value for field '{definition.name}' is out of range")
+            raise ValueRejected(
+                "1003", f"Invalid data: value for field '{definition.name}' is out of range"
+            )
         return value
     if data_type in ("float", "currency"):
         if isinstance(value, bool) or isinstance(value, (dict, list)):

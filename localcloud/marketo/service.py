@@ -11,6 +11,7 @@ Configuration YAML (all keys optional): ``schema`` (inline, same shape as defaul
 ``settings: {...}`` (see settings.py). Admin endpoints live under ``/_local`` and need the header
 ``X-Local-Admin-Secret: <client secret>``.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,12 +28,16 @@ import yaml
 
 from localcloud.common.httpserver import Request, Response, Router, serve
 from localcloud.common.tls import ensure_certificates
-from localcloud.marketo import envelope
 from localcloud.marketo.activities import ACTIVITY_TYPES, ActivityOperations
 from localcloud.marketo.bulk import BulkImports, parse_multipart
 from localcloud.marketo.customobjects import CustomObjectOperations
 from localcloud.marketo.envelope import CallError, failure, new_request_id, success
-from localcloud.marketo.identity import Credentials, Identity, TokenCheck, load_or_create_credentials
+from localcloud.marketo.identity import (
+    Credentials,
+    Identity,
+    TokenCheck,
+    load_or_create_credentials,
+)
 from localcloud.marketo.leads import PARTITIONS, LeadOperations
 from localcloud.marketo.limits import FaultInjector, Limiter, Refused
 from localcloud.marketo.schema import Schema, load_schema, schema_from_dict
@@ -75,7 +80,11 @@ class Call:
             if self.request.body.strip() and "json" not in content_type:
                 raise CallError("612", "Invalid Content Type")
             try:
-                self._json = json.loads(self.request.body.decode("utf-8")) if self.request.body.strip() else None
+                self._json = (
+                    json.loads(self.request.body.decode("utf-8"))
+                    if self.request.body.strip()
+                    else None
+                )
             except (UnicodeDecodeError, json.JSONDecodeError):
                 raise CallError("609", "Invalid JSON") from None
             self._json_loaded = True
@@ -106,7 +115,9 @@ class MarketoService:
         configured = config.get("credentials") or None
         self.credentials: Credentials = load_or_create_credentials(
             self.store,
-            Credentials(str(configured["client_id"]), str(configured["client_secret"])) if configured else None,
+            Credentials(str(configured["client_id"]), str(configured["client_secret"]))
+            if configured
+            else None,
         )
         self._settings_lock = threading.Lock()
         base = Settings().updated(config.get("settings") or {})
@@ -118,7 +129,9 @@ class MarketoService:
         self.faults = FaultInjector(lambda: self._settings)
         self.identity = Identity(self.store, self.credentials, lambda: self._settings)
         self.leads = LeadOperations(self.store, self.schema, lambda: self._settings)
-        self.custom_objects = CustomObjectOperations(self.store, self.schema, lambda: self._settings)
+        self.custom_objects = CustomObjectOperations(
+            self.store, self.schema, lambda: self._settings
+        )
         self.activities = ActivityOperations(self.store, lambda: self._settings)
         self.bulk = BulkImports(self.store, self.leads, lambda: self._settings)
         self.router = Router()
@@ -154,7 +167,8 @@ class MarketoService:
         with self._settings_lock:
             updated = self._settings.updated(changes)
             overrides = {
-                name: value for name, value in updated.as_dict().items()
+                name: value
+                for name, value in updated.as_dict().items()
                 if value != getattr(self._config_settings, name)
             }
             self.store.set_meta("settings_overrides", overrides)
@@ -207,10 +221,18 @@ class MarketoService:
         settings = self._settings
         uri_length = len(request.path) + len(urllib.parse.urlencode(request.query, doseq=True)) + 1
         if uri_length > settings.max_uri_bytes:
-            return Response.text("<html><body><h1>414 Request-URI Too Large</h1></body></html>", 414, "text/html")
-        limit = settings.max_bulk_body_bytes if request.path.startswith("/bulk/") else settings.max_body_bytes
+            return Response.text(
+                "<html><body><h1>414 Request-URI Too Large</h1></body></html>", 414, "text/html"
+            )
+        limit = (
+            settings.max_bulk_body_bytes
+            if request.path.startswith("/bulk/")
+            else settings.max_body_bytes
+        )
         if len(request.body) > limit:
-            return Response.text("<html><body><h1>413 Request Entity Too Large</h1></body></html>", 413, "text/html")
+            return Response.text(
+                "<html><body><h1>413 Request Entity Too Large</h1></body></html>", 413, "text/html"
+            )
         try:
             if request.path == "/identity/oauth/token":
                 return self._identity(request)
@@ -224,22 +246,36 @@ class MarketoService:
     # --- identity -------------------------------------------------------------------------------
     def _identity(self, request: Request) -> Response:
         if request.method not in ("GET", "POST"):
-            return Response.json({"error": "method_not_allowed", "error_description": "Use GET or POST"}, 405)
+            return Response.json(
+                {"error": "method_not_allowed", "error_description": "Use GET or POST"}, 405
+            )
         params = {k: v[0] for k, v in request.query.items() if v}
-        if request.method == "POST" and "form-urlencoded" in (request.headers.get("Content-Type") or ""):
+        if request.method == "POST" and "form-urlencoded" in (
+            request.headers.get("Content-Type") or ""
+        ):
             params.update({k: v[0] for k, v in request.form().items() if v})
         if params.get("grant_type") != "client_credentials":
-            return Response.json({"error": "invalid_request", "error_description": "Missing grant type"}, 400)
+            return Response.json(
+                {"error": "invalid_request", "error_description": "Missing grant type"}, 400
+            )
         answer = self.identity.issue(params.get("client_id"), params.get("client_secret"))
         if answer is None:
-            return Response.json({"error": "unauthorized", "error_description": "Bad client credentials"}, 401)
+            return Response.json(
+                {"error": "unauthorized", "error_description": "Bad client credentials"}, 401
+            )
         return Response.json(answer)
 
     # --- admin ----------------------------------------------------------------------------------
     def _admin(self, request: Request) -> Response:
         given = request.headers.get(ADMIN_HEADER) or ""
         if not secrets.compare_digest(given, self.credentials.client_secret):
-            return Response.json({"error": "unauthorized", "error_description": f"{ADMIN_HEADER} is missing or wrong"}, 401)
+            return Response.json(
+                {
+                    "error": "unauthorized",
+                    "error_description": f"{ADMIN_HEADER} is missing or wrong",
+                },
+                401,
+            )
         try:
             body = json.loads(request.body.decode("utf-8")) if request.body.strip() else {}
         except (UnicodeDecodeError, json.JSONDecodeError):
@@ -259,7 +295,9 @@ class MarketoService:
                     return Response.json({"result": self.create_crm_persons(records)})
                 if source == "form":
                     return Response.json({"result": self.create_form_persons(records)})
-                return Response.json({"error": "invalid_source", "error_description": "source is crm or form"}, 400)
+                return Response.json(
+                    {"error": "invalid_source", "error_description": "source is crm or form"}, 400
+                )
             if path == "/_local/tombstones" and method == "GET":
                 return Response.json({"result": self.tombstones(request.arg("kind"))})
             if path == "/_local/tokens/expire" and method == "POST":
@@ -324,13 +362,20 @@ class MarketoService:
             return response
         finally:
             self.limiter.settle(
-                admission, code, give_back=code in REFUSAL_CODES and not self._settings.rejected_calls_count
+                admission,
+                code,
+                give_back=code in REFUSAL_CODES and not self._settings.rejected_calls_count,
             )
 
     def _fault(self, fault: str, request_id: str) -> Response:
         if fault == "502":
             return Response.json(
-                {"requestId": request_id, "success": False, "errors": [{"code": "502", "message": "Bad Gateway"}]}, 502
+                {
+                    "requestId": request_id,
+                    "success": False,
+                    "errors": [{"code": "502", "message": "Bad Gateway"}],
+                },
+                502,
             )
         if fault == "hang":
             self._stopping.wait(self._settings.hang_seconds)
@@ -343,23 +388,39 @@ class MarketoService:
 
     # --- routes ---------------------------------------------------------------------------------
     def _register_routes(self) -> None:
-        add: Callable[[str, str, Callable[[Call], Response]], None] = (
-            lambda method, pattern, handler: self.router.add(method, pattern, handler)  # type: ignore[arg-type]
-        )
+        def add(method: str, pattern: str, handler: Callable[[Call], Response]) -> None:
+            self.router.add(method, pattern, handler)  # type: ignore[arg-type]  # handlers take a Call
+
         add("GET", r"/rest/v1/leads\.json", self._leads_query)
         add("POST", r"/rest/v1/leads\.json", self._leads_sync)
         add("DELETE", r"/rest/v1/leads\.json", self._leads_delete)
         add("POST", r"/rest/v1/leads/delete\.json", self._leads_delete)
         add("GET", r"/rest/v1/lead/(?P<id>[^/]+)\.json", self._lead_by_id)
-        add("GET", r"/rest/v1/leads/describe\.json", lambda c: success(c.request_id, self.leads.describe()))
-        add("GET", r"/rest/v1/leads/describe2\.json", lambda c: success(c.request_id, self.leads.describe2()))
+        add(
+            "GET",
+            r"/rest/v1/leads/describe\.json",
+            lambda c: success(c.request_id, self.leads.describe()),
+        )
+        add(
+            "GET",
+            r"/rest/v1/leads/describe2\.json",
+            lambda c: success(c.request_id, self.leads.describe2()),
+        )
         add("GET", r"/rest/v1/leads/partitions\.json", self._partitions)
         add("POST", r"/rest/v1/leads/(?P<id>[^/]+)/merge\.json", self._merge)
-        add("GET", r"/rest/v1/activities/types\.json", lambda c: success(c.request_id, ACTIVITY_TYPES))
+        add(
+            "GET",
+            r"/rest/v1/activities/types\.json",
+            lambda c: success(c.request_id, ACTIVITY_TYPES),
+        )
         add("GET", r"/rest/v1/activities/pagingtoken\.json", self._paging_token)
         add("GET", r"/rest/v1/activities\.json", self._activities)
         add("GET", r"/rest/v1/customobjects\.json", self._co_list)
-        add("GET", r"/rest/v1/customobjects/(?P<name>[A-Za-z0-9_]+)/describe\.json", self._co_describe)
+        add(
+            "GET",
+            r"/rest/v1/customobjects/(?P<name>[A-Za-z0-9_]+)/describe\.json",
+            self._co_describe,
+        )
         add("POST", r"/rest/v1/customobjects/(?P<name>[A-Za-z0-9_]+)/delete\.json", self._co_delete)
         add("GET", r"/rest/v1/customobjects/(?P<name>[A-Za-z0-9_]+)\.json", self._co_query)
         add("POST", r"/rest/v1/customobjects/(?P<name>[A-Za-z0-9_]+)\.json", self._co_sync)
@@ -371,28 +432,44 @@ class MarketoService:
     # leads
     def _leads_query(self, call: Call) -> Response:
         result, token = self.leads.query(
-            call.arg("filterType"), call.arg("filterValues"), call.arg("fields"), call.arg("batchSize"),
+            call.arg("filterType"),
+            call.arg("filterValues"),
+            call.arg("fields"),
+            call.arg("batchSize"),
             call.arg("nextPageToken"),
         )
         return success(call.request_id, result, next_page_token=token)
 
     def _leads_sync(self, call: Call) -> Response:
-        return success(call.request_id, self.leads.sync(call.json_object(), call.request_id, call.arrived))
+        return success(
+            call.request_id, self.leads.sync(call.json_object(), call.request_id, call.arrived)
+        )
 
     def _leads_delete(self, call: Call) -> Response:
-        return success(call.request_id, self.leads.delete(call.json_object().get("input"), call.request_id))
+        return success(
+            call.request_id, self.leads.delete(call.json_object().get("input"), call.request_id)
+        )
 
     def _lead_by_id(self, call: Call) -> Response:
-        return success(call.request_id, self.leads.get_by_id(call.path_params["id"], call.arg("fields")))
+        return success(
+            call.request_id, self.leads.get_by_id(call.path_params["id"], call.arg("fields"))
+        )
 
     def _partitions(self, call: Call) -> Response:
-        return success(call.request_id, [
-            {"id": number, "name": name, "description": "Default partition"} for name, number in PARTITIONS.items()
-        ])
+        return success(
+            call.request_id,
+            [
+                {"id": number, "name": name, "description": "Default partition"}
+                for name, number in PARTITIONS.items()
+            ],
+        )
 
     def _merge(self, call: Call) -> Response:
         self.leads.merge(
-            call.path_params["id"], call.arg("leadId"), call.arg("leadIds"), _flag(call.arg("mergeInCRM")),
+            call.path_params["id"],
+            call.arg("leadId"),
+            call.arg("leadIds"),
+            _flag(call.arg("mergeInCRM")),
             call.request_id,
         )
         return success(call.request_id, include_result=False)
@@ -404,7 +481,10 @@ class MarketoService:
 
     def _activities(self, call: Call) -> Response:
         result, token, more = self.activities.page(
-            call.arg("nextPageToken"), call.arg("activityTypeIds"), call.arg("leadIds"), call.arg("batchSize")
+            call.arg("nextPageToken"),
+            call.arg("activityTypeIds"),
+            call.arg("leadIds"),
+            call.arg("batchSize"),
         )
         return success(call.request_id, result, next_page_token=token, more_result=more)
 
@@ -416,11 +496,16 @@ class MarketoService:
         return success(call.request_id, self.custom_objects.describe(call.path_params["name"]))
 
     def _co_sync(self, call: Call) -> Response:
-        return success(call.request_id, self.custom_objects.sync(call.path_params["name"], call.json_object()))
+        return success(
+            call.request_id, self.custom_objects.sync(call.path_params["name"], call.json_object())
+        )
 
     def _co_query(self, call: Call) -> Response:
         body: dict[str, Any] = {}
-        if call.request.method == "POST" and "json" in (call.request.headers.get("Content-Type") or "").lower():
+        if (
+            call.request.method == "POST"
+            and "json" in (call.request.headers.get("Content-Type") or "").lower()
+        ):
             body = call.json_object()
         result, token = self.custom_objects.query(
             call.path_params["name"],
@@ -434,7 +519,10 @@ class MarketoService:
         return success(call.request_id, result, next_page_token=token)
 
     def _co_delete(self, call: Call) -> Response:
-        return success(call.request_id, self.custom_objects.delete(call.path_params["name"], call.json_object()))
+        return success(
+            call.request_id,
+            self.custom_objects.delete(call.path_params["name"], call.json_object()),
+        )
 
     # bulk
     def _bulk_submit(self, call: Call) -> Response:
@@ -448,17 +536,23 @@ class MarketoService:
                 value = parts[name][0].decode("utf-8", "replace")
             return value
 
-        job = self.bulk.submit(parts["file"][0], part("format"), part("lookupField"), part("partitionName"))
+        job = self.bulk.submit(
+            parts["file"][0], part("format"), part("lookupField"), part("partitionName")
+        )
         return success(call.request_id, [job])
 
     def _bulk_status(self, call: Call) -> Response:
         return success(call.request_id, [self.bulk.status(call.path_params["id"])])
 
     def _bulk_failures(self, call: Call) -> Response:
-        return Response.text(self.bulk.failures(call.path_params["id"]), 200, "text/csv;charset=UTF-8")
+        return Response.text(
+            self.bulk.failures(call.path_params["id"]), 200, "text/csv;charset=UTF-8"
+        )
 
     def _bulk_warnings(self, call: Call) -> Response:
-        return Response.text(self.bulk.warnings(call.path_params["id"]), 200, "text/csv;charset=UTF-8")
+        return Response.text(
+            self.bulk.warnings(call.path_params["id"]), 200, "text/csv;charset=UTF-8"
+        )
 
 
 def create_app(data_dir: Path, config_path: Path | None = None) -> MarketoService:

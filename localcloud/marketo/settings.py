@@ -5,6 +5,7 @@ marked ``undocumented`` below, so a test states the behaviour it relies on inste
 Settings change at runtime (``MarketoService.update_settings`` or ``POST /_local/settings``) and are
 kept in the SQLite file, so they survive a restart.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -69,7 +70,9 @@ class Settings:
     fault_kinds: list[str] = field(default_factory=lambda: ["606"])  # chosen among FAULT_KINDS
     fault_seed: int = 0
     hang_seconds: float = 120.0  # a "hang" fault sleeps this long, then answers 604
-    expire_token_every_n_calls: int = 0  # every Nth authenticated call finds its token expired (602)
+    expire_token_every_n_calls: int = (
+        0  # every Nth authenticated call finds its token expired (602)
+    )
 
     def validate(self) -> None:
         if not 0.0 <= self.fault_share <= 1.0:
@@ -87,8 +90,15 @@ class Settings:
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}")
         for name in (
-            "rate_limit_calls", "max_concurrent_calls", "daily_quota", "max_batch_records", "max_body_bytes",
-            "max_bulk_body_bytes", "max_uri_bytes", "token_lifetime_seconds", "max_merge_losers",
+            "rate_limit_calls",
+            "max_concurrent_calls",
+            "daily_quota",
+            "max_batch_records",
+            "max_body_bytes",
+            "max_bulk_body_bytes",
+            "max_uri_bytes",
+            "token_lifetime_seconds",
+            "max_merge_losers",
         ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")

@@ -4,6 +4,7 @@ Only rows live here (leads, merged/deleted lead tombstones, activities, custom o
 tokens, bulk jobs, settings and counters). What a call means lives in the operation modules.
 All access goes through ``transaction()``, which serialises writers on one connection.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -58,11 +59,18 @@ class LeadRow:
 
     def record(self) -> dict[str, Any]:
         """All stored values plus the system fields, as the API shows them."""
-        return {**self.data, "id": self.id, "createdAt": self.created_at, "updatedAt": self.updated_at}
+        return {
+            **self.data,
+            "id": self.id,
+            "createdAt": self.created_at,
+            "updatedAt": self.updated_at,
+        }
 
 
 def _lead(row: sqlite3.Row) -> LeadRow:
-    return LeadRow(row["id"], json.loads(row["data"]), row["created_at"], row["updated_at"], row["origin"])
+    return LeadRow(
+        row["id"], json.loads(row["data"]), row["created_at"], row["updated_at"], row["origin"]
+    )
 
 
 class Store:
@@ -70,7 +78,9 @@ class Store:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
+        self._db = sqlite3.connect(
+            str(path), check_same_thread=False, isolation_level=None, timeout=30
+        )
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -108,7 +118,9 @@ class Store:
 
     def set_meta(self, key: str, value: Any) -> None:
         with self.transaction() as db:
-            db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, json.dumps(value)))
+            db.execute(
+                "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, json.dumps(value))
+            )
 
     # --- indexes for searchable fields ----------------------------------------------------------
     def ensure_lead_index(self, field_name: str) -> None:
@@ -140,7 +152,9 @@ class Store:
             row = db.execute("SELECT * FROM leads WHERE id=?", (lead_id,)).fetchone()
         return _lead(row) if row else None
 
-    def find_leads(self, field_name: str, values: list[Any], limit: int | None = None) -> list[LeadRow]:
+    def find_leads(
+        self, field_name: str, values: list[Any], limit: int | None = None
+    ) -> list[LeadRow]:
         """Leads whose ``field_name`` equals one of ``values`` (email case-insensitively), by id."""
         if not values:
             return []
@@ -148,7 +162,10 @@ class Store:
         if field_name == "id":
             sql, params = f"SELECT * FROM leads WHERE id IN ({marks})", list(values)
         elif field_name == "email":
-            sql, params = f"SELECT * FROM leads WHERE email_lower IN ({marks})", [_lower(v) for v in values]
+            sql, params = (
+                f"SELECT * FROM leads WHERE email_lower IN ({marks})",
+                [_lower(v) for v in values],
+            )
         else:
             if not field_name.isidentifier():
                 raise ValueError(f"not a field name: {field_name!r}")
@@ -168,14 +185,25 @@ class Store:
         with self.transaction() as db:
             return [_lead(row) for row in db.execute("SELECT * FROM leads ORDER BY id").fetchall()]
 
-    def bury_lead(self, lead: LeadRow, kind: str, now: str, merged_into: int | None, request_id: str) -> None:
+    def bury_lead(
+        self, lead: LeadRow, kind: str, now: str, merged_into: int | None, request_id: str
+    ) -> None:
         """Remove a lead from the live table, keeping it in the tombstones (kind: merged|deleted)."""
         with self.transaction() as db:
             db.execute(
                 "INSERT OR REPLACE INTO lead_tombstones(id, kind, merged_into, data, created_at, updated_at, gone_at,"
                 " origin, request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (lead.id, kind, merged_into, json.dumps(lead.data), lead.created_at, lead.updated_at, now,
-                 lead.origin, request_id),
+                (
+                    lead.id,
+                    kind,
+                    merged_into,
+                    json.dumps(lead.data),
+                    lead.created_at,
+                    lead.updated_at,
+                    now,
+                    lead.origin,
+                    request_id,
+                ),
             )
             db.execute("DELETE FROM leads WHERE id=?", (lead.id,))
 
@@ -189,17 +217,27 @@ class Store:
             rows = db.execute(sql + " ORDER BY id", params).fetchall()
         return [
             {
-                "id": row["id"], "kind": row["kind"], "mergedInto": row["merged_into"],
-                "record": {**json.loads(row["data"]), "id": row["id"], "createdAt": row["created_at"],
-                           "updatedAt": row["updated_at"]},
-                "goneAt": row["gone_at"], "origin": row["origin"], "requestId": row["request_id"],
+                "id": row["id"],
+                "kind": row["kind"],
+                "mergedInto": row["merged_into"],
+                "record": {
+                    **json.loads(row["data"]),
+                    "id": row["id"],
+                    "createdAt": row["created_at"],
+                    "updatedAt": row["updated_at"],
+                },
+                "goneAt": row["gone_at"],
+                "origin": row["origin"],
+                "requestId": row["request_id"],
             }
             for row in rows
         ]
 
     def tombstone(self, lead_id: int) -> dict[str, Any] | None:
         with self.transaction() as db:
-            row = db.execute("SELECT kind, merged_into FROM lead_tombstones WHERE id=?", (lead_id,)).fetchone()
+            row = db.execute(
+                "SELECT kind, merged_into FROM lead_tombstones WHERE id=?", (lead_id,)
+            ).fetchone()
         return {"kind": row["kind"], "mergedInto": row["merged_into"]} if row else None
 
     # --- activities -----------------------------------------------------------------------------
@@ -216,14 +254,24 @@ class Store:
             cursor = db.execute(
                 "INSERT INTO activities(guid, lead_id, original_lead_id, activity_date, type_id,"
                 " primary_attribute_value_id, primary_attribute_value, attributes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (str(uuid.uuid4()), lead_id, lead_id, activity_date, type_id, primary_attribute_value_id,
-                 primary_attribute_value, json.dumps(attributes)),
+                (
+                    str(uuid.uuid4()),
+                    lead_id,
+                    lead_id,
+                    activity_date,
+                    type_id,
+                    primary_attribute_value_id,
+                    primary_attribute_value,
+                    json.dumps(attributes),
+                ),
             )
             return int(cursor.lastrowid)
 
     def move_activities(self, from_lead: int, to_lead: int) -> int:
         with self.transaction() as db:
-            return db.execute("UPDATE activities SET lead_id=? WHERE lead_id=?", (to_lead, from_lead)).rowcount
+            return db.execute(
+                "UPDATE activities SET lead_id=? WHERE lead_id=?", (to_lead, from_lead)
+            ).rowcount
 
     def activities_page(
         self,
@@ -250,12 +298,16 @@ class Store:
 
     def max_activity_id_before(self, since: str) -> int:
         with self.transaction() as db:
-            row = db.execute("SELECT MAX(id) FROM activities WHERE activity_date < ?", (since,)).fetchone()
+            row = db.execute(
+                "SELECT MAX(id) FROM activities WHERE activity_date < ?", (since,)
+            ).fetchone()
         return int(row[0] or 0)
 
     def activities_for_lead(self, lead_id: int) -> list[dict[str, Any]]:
         with self.transaction() as db:
-            rows = db.execute("SELECT * FROM activities WHERE lead_id=? ORDER BY id", (lead_id,)).fetchall()
+            rows = db.execute(
+                "SELECT * FROM activities WHERE lead_id=? ORDER BY id", (lead_id,)
+            ).fetchall()
         return [dict(row) for row in rows]
 
 

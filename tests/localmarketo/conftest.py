@@ -1,4 +1,5 @@
 """Fixtures: a local Marketo on 127.0.0.1 over HTTPS, started and stopped by each test."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,7 +20,9 @@ def certs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture()
-def marketo(tmp_path: Path, certs_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalMarketo]:
+def marketo(
+    tmp_path: Path, certs_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[LocalMarketo]:
     handle = start_local_marketo(tmp_path / "marketo", certs_dir=certs_dir)
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(handle.ca_bundle))
     yield handle
@@ -33,15 +36,20 @@ class Api:
         self.handle = handle
         self.session = requests.Session()
         self.session.verify = str(handle.ca_bundle)
-        self.session.trust_env = False  # REQUESTS_CA_BUNDLE in the environment would override `verify`
+        self.session.trust_env = (
+            False  # REQUESTS_CA_BUNDLE in the environment would override `verify`
+        )
         self._token: str | None = None
 
     def token(self, fresh: bool = False) -> str:
         if self._token is None or fresh:
             answer = self.session.get(
                 self.handle.url + "/identity/oauth/token",
-                params={"grant_type": "client_credentials", "client_id": self.handle.client_id,
-                        "client_secret": self.handle.client_secret},
+                params={
+                    "grant_type": "client_credentials",
+                    "client_id": self.handle.client_id,
+                    "client_secret": self.handle.client_secret,
+                },
             )
             assert answer.status_code == 200, answer.text
             self._token = answer.json()["access_token"]

@@ -1,5 +1,6 @@
 """Fault injection (deterministic with a seed), early token expiry, the admin endpoint, persistence
 across restarts, and the configuration file (schema, credentials, settings)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,10 +24,18 @@ def _codes(api: Api, n: int) -> list[str]:
 
 
 def test_faults_are_deterministic_with_a_seed(marketo: LocalMarketo, api: Api) -> None:
-    marketo.service.update_settings(fault_share=0.5, fault_kinds=["606", "615", "611", "608"], fault_seed=7,
-                                    rate_limit_calls=1000)
+    marketo.service.update_settings(
+        fault_share=0.5,
+        fault_kinds=["606", "615", "611", "608"],
+        fault_seed=7,
+        rate_limit_calls=1000,
+    )
     first = _codes(api, 30)
-    assert "ok" in first and set(first) - {"ok"} <= {"606", "615", "611", "608"} and len(set(first)) >= 3
+    assert (
+        "ok" in first
+        and set(first) - {"ok"} <= {"606", "615", "611", "608"}
+        and len(set(first)) >= 3
+    )
     marketo.service.update_settings(fault_seed=8)
     marketo.service.update_settings(fault_seed=7)
     assert _codes(api, 30) == first
@@ -67,7 +76,10 @@ def test_marketorestpython_retry_after_606_goes_without_a_token(marketo: LocalMa
 def test_admin_endpoint_is_guarded_and_changes_settings(marketo: LocalMarketo, api: Api) -> None:
     denied = requests.get(marketo.url + "/_local/settings", verify=str(marketo.ca_bundle))
     assert denied.status_code == 401
-    assert api.admin("GET", "/_local/settings", headers={"X-Local-Admin-Secret": "guess"}).status_code == 401
+    assert (
+        api.admin("GET", "/_local/settings", headers={"X-Local-Admin-Secret": "guess"}).status_code
+        == 401
+    )
     changed = api.admin("POST", "/_local/settings", json={"rate_limit_calls": 2})
     assert changed.status_code == 200 and changed.json()["rate_limit_calls"] == 2
     assert api.admin("POST", "/_local/settings", json={"no_such": 1}).status_code == 400
@@ -82,9 +94,14 @@ def test_admin_endpoint_is_guarded_and_changes_settings(marketo: LocalMarketo, a
 def test_everything_survives_a_restart(tmp_path: Path, certs_dir: Path) -> None:
     first = start_local_marketo(tmp_path / "m", certs_dir=certs_dir)
     api = Api(first)
-    lead = api.post("/rest/v1/leads.json", json={"input": [{"email": "keep@example.com", "firstName": "K"}]})
+    lead = api.post(
+        "/rest/v1/leads.json", json={"input": [{"email": "keep@example.com", "firstName": "K"}]}
+    )
     lead_id = lead["result"][0]["id"]
-    api.post("/rest/v1/customobjects/ecOrder_c.json", json={"input": [{"orderNumber": "K-1", "leadId": lead_id}]})
+    api.post(
+        "/rest/v1/customobjects/ecOrder_c.json",
+        json={"input": [{"orderNumber": "K-1", "leadId": lead_id}]},
+    )
     first.service.update_settings(rate_limit_calls=77)
     token = api.token()
     credentials = (first.client_id, first.client_secret)
@@ -96,11 +113,19 @@ def test_everything_survives_a_restart(tmp_path: Path, certs_dir: Path) -> None:
         assert second.service.settings.rate_limit_calls == 77
         again = Api(second)
         again._token = token  # the same token still works after the restart
-        found = again.get("/rest/v1/leads.json", params={"filterType": "email", "filterValues": "keep@example.com",
-                                                         "fields": "firstName"})
+        found = again.get(
+            "/rest/v1/leads.json",
+            params={
+                "filterType": "email",
+                "filterValues": "keep@example.com",
+                "fields": "firstName",
+            },
+        )
         assert found["result"] == [{"firstName": "K"}]
-        orders = again.get("/rest/v1/customobjects/ecOrder_c.json", params={"filterType": "orderNumber",
-                                                                            "filterValues": "K-1", "fields": "leadId"})
+        orders = again.get(
+            "/rest/v1/customobjects/ecOrder_c.json",
+            params={"filterType": "orderNumber", "filterValues": "K-1", "fields": "leadId"},
+        )
         assert orders["result"] == [{"seq": 0, "leadId": lead_id}]
         new = again.post("/rest/v1/leads.json", json={"input": [{"email": "next@example.com"}]})
         assert new["result"][0]["id"] > lead_id
@@ -125,7 +150,10 @@ def test_configuration_file(tmp_path: Path) -> None:
     )
     service = create_app(tmp_path / "data", config)
     try:
-        assert (service.credentials.client_id, service.credentials.client_secret) == ("cid", "csecret")
+        assert (service.credentials.client_id, service.credentials.client_secret) == (
+            "cid",
+            "csecret",
+        )
         assert service.settings.rate_limit_calls == 50
         names = [f["name"] for f in service.leads.describe2()[0]["fields"]]
         assert names == ["id", "createdAt", "updatedAt", "email", "loyaltyRank"]

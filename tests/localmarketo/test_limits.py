@@ -1,4 +1,5 @@
 """Every limit with its real code: 606, 615, 607, 300 records (1003), 413, 414; uncounted codes."""
+
 from __future__ import annotations
 
 import threading
@@ -13,16 +14,33 @@ DESCRIBE = "/rest/v1/leads/describe2.json"
 
 def test_defaults_are_the_real_limits() -> None:
     s = Settings()
-    assert (s.rate_limit_calls, s.rate_limit_window_seconds, s.max_concurrent_calls, s.daily_quota) == (100, 20.0, 10, 50_000)
-    assert (s.max_batch_records, s.max_body_bytes, s.max_bulk_body_bytes, s.max_uri_bytes) == (300, 1_048_576, 10_485_760, 8192)
-    assert (s.token_lifetime_seconds, s.max_merge_losers, s.bulk_import_max_running, s.bulk_import_max_queued) == (3600, 25, 2, 10)
+    assert (
+        s.rate_limit_calls,
+        s.rate_limit_window_seconds,
+        s.max_concurrent_calls,
+        s.daily_quota,
+    ) == (100, 20.0, 10, 50_000)
+    assert (s.max_batch_records, s.max_body_bytes, s.max_bulk_body_bytes, s.max_uri_bytes) == (
+        300,
+        1_048_576,
+        10_485_760,
+        8192,
+    )
+    assert (
+        s.token_lifetime_seconds,
+        s.max_merge_losers,
+        s.bulk_import_max_running,
+        s.bulk_import_max_queued,
+    ) == (3600, 25, 2, 10)
 
 
 def test_rate_limit_606_in_a_sliding_window(api: Api, marketo: LocalMarketo) -> None:
     marketo.service.update_settings(rate_limit_calls=5, rate_limit_window_seconds=1.0)
     answers = [api.get(DESCRIBE) for _ in range(6)]
     assert all(a["success"] for a in answers[:5])
-    assert answers[5]["errors"] == [{"code": "606", "message": "Max rate limit '5' exceeded with in '1' secs"}]
+    assert answers[5]["errors"] == [
+        {"code": "606", "message": "Max rate limit '5' exceeded with in '1' secs"}
+    ]
     time.sleep(1.05)
     assert api.get(DESCRIBE)["success"] is True  # the window slid
 
@@ -30,7 +48,10 @@ def test_rate_limit_606_in_a_sliding_window(api: Api, marketo: LocalMarketo) -> 
 def test_uncounted_codes_do_not_use_the_rate_or_the_quota(api: Api, marketo: LocalMarketo) -> None:
     marketo.service.update_settings(rate_limit_calls=3, daily_quota=3)
     for _ in range(5):
-        assert api.get(DESCRIBE, headers={"Authorization": "Bearer bad:lc"})["errors"][0]["code"] == "601"
+        assert (
+            api.get(DESCRIBE, headers={"Authorization": "Bearer bad:lc"})["errors"][0]["code"]
+            == "601"
+        )
     marketo.service.update_settings(fault_share=1.0, fault_kinds=["611"])
     for _ in range(4):
         assert api.get(DESCRIBE)["errors"][0]["code"] == "611"
@@ -39,7 +60,9 @@ def test_uncounted_codes_do_not_use_the_rate_or_the_quota(api: Api, marketo: Loc
     assert marketo.service.stats()["quotaUsedToday"] == 3
 
 
-def test_daily_quota_607_and_it_survives_restart(api: Api, marketo: LocalMarketo, tmp_path, certs_dir) -> None:
+def test_daily_quota_607_and_it_survives_restart(
+    api: Api, marketo: LocalMarketo, tmp_path, certs_dir
+) -> None:
     marketo.service.update_settings(daily_quota=2)
     assert [api.get(DESCRIBE)["success"] for _ in range(2)] == [True, True]
     assert api.get(DESCRIBE)["errors"] == [{"code": "607", "message": "Daily quota reached"}]
@@ -55,7 +78,9 @@ def test_daily_quota_607_and_it_survives_restart(api: Api, marketo: LocalMarketo
 
 
 def test_calls_in_flight_615(api: Api, marketo: LocalMarketo) -> None:
-    marketo.service.update_settings(max_concurrent_calls=2, fault_share=1.0, fault_kinds=["hang"], hang_seconds=1.5)
+    marketo.service.update_settings(
+        max_concurrent_calls=2, fault_share=1.0, fault_kinds=["hang"], hang_seconds=1.5
+    )
     api.token()
     answers: list[dict] = []
 
@@ -76,14 +101,26 @@ def test_calls_in_flight_615(api: Api, marketo: LocalMarketo) -> None:
 
 
 def test_300_records_per_write_and_filter(api: Api) -> None:
-    ok = api.post("/rest/v1/leads.json", json={"input": [{"email": f"r{i}@example.com"} for i in range(300)]})
+    ok = api.post(
+        "/rest/v1/leads.json", json={"input": [{"email": f"r{i}@example.com"} for i in range(300)]}
+    )
     assert ok["success"] is True and len(ok["result"]) == 300
-    too_many = api.post("/rest/v1/leads.json", json={"input": [{"email": f"s{i}@example.com"} for i in range(301)]})
+    too_many = api.post(
+        "/rest/v1/leads.json", json={"input": [{"email": f"s{i}@example.com"} for i in range(301)]}
+    )
     assert too_many["success"] is False and too_many["errors"][0]["code"] == "1003"
     values = ",".join(str(i) for i in range(301))
-    assert api.post("/rest/v1/leads.json", data={"_method": "GET", "filterType": "id", "filterValues": values}
-                    )["errors"][0]["code"] == "1003"
-    co = api.post("/rest/v1/customobjects/ecOrder_c.json", json={"input": [{"orderNumber": str(i)} for i in range(301)]})
+    assert (
+        api.post(
+            "/rest/v1/leads.json",
+            data={"_method": "GET", "filterType": "id", "filterValues": values},
+        )["errors"][0]["code"]
+        == "1003"
+    )
+    co = api.post(
+        "/rest/v1/customobjects/ecOrder_c.json",
+        json={"input": [{"orderNumber": str(i)} for i in range(301)]},
+    )
     assert co["errors"][0]["code"] == "1003"
 
 
@@ -92,11 +129,16 @@ def test_body_over_1_mb_is_http_413(api: Api, marketo: LocalMarketo) -> None:
     assert api.call("POST", "/rest/v1/leads.json", json=big).status_code == 413
     marketo.service.update_settings(max_bulk_body_bytes=1000)
     files = {"file": ("leads.csv", b"email\n" + b"a@example.com\n" * 200, "text/csv")}
-    assert api.call("POST", "/bulk/v1/leads.json", params={"format": "csv"}, files=files).status_code == 413
+    assert (
+        api.call("POST", "/bulk/v1/leads.json", params={"format": "csv"}, files=files).status_code
+        == 413
+    )
 
 
 def test_uri_over_8_kb_is_414_and_post_with_method_get_works(api: Api) -> None:
-    created = api.post("/rest/v1/leads.json", json={"input": [{"email": "long@example.com"}]})["result"][0]["id"]
+    created = api.post("/rest/v1/leads.json", json={"input": [{"email": "long@example.com"}]})[
+        "result"
+    ][0]["id"]
     values = ",".join(["nobody-with-a-long-address@example.com"] * 250 + ["long@example.com"])
     params = {"filterType": "email", "filterValues": values, "fields": "id"}
     assert api.call("GET", "/rest/v1/leads.json", params=params).status_code == 414
@@ -113,8 +155,13 @@ def test_many_threads_at_once_are_safe(marketo: LocalMarketo) -> None:
 
     def push(n: int) -> None:
         client = Api(marketo)
-        body = client.post("/rest/v1/leads.json", json={"input": [{"email": f"t{n}-{i}@example.com"} for i in range(20)]
-                                                        + [{"email": "shared@example.com", "firstName": f"T{n}"}]})
+        body = client.post(
+            "/rest/v1/leads.json",
+            json={
+                "input": [{"email": f"t{n}-{i}@example.com"} for i in range(20)]
+                + [{"email": "shared@example.com", "firstName": f"T{n}"}]
+            },
+        )
         with lock:
             results.append(body)
 
