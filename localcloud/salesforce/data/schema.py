@@ -131,6 +131,11 @@ class ObjectDef:
         out["fields"] = [fd.describe for fd in self.fields.values()]
         out["childRelationships"] = schema.child_relationships(self) if schema else []
         out["urls"] = self.urls(api_version)
+        out["recordTypeInfos"] = [{
+            "active": True, "available": True, "defaultRecordTypeMapping": True, "developerName": "Master",
+            "master": True, "name": "Master", "recordTypeId": "012000000000000AAA",
+            "urls": {"layout": f"/services/data/v{api_version}/sobjects/{self.name}/describe/layouts/012000000000000AAA"},
+        }] if self.raw.get("layoutable") else []
         return dict(sorted(out.items()))
 
     def urls(self, api_version: str = "62.0") -> dict[str, str]:
