@@ -15,13 +15,14 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
-from . import ops
+from . import ops, stdlib
 from .compiler import POS, RET, RETURN, Compiler, Declarer, parse_source
 from .errors import ApexCompileError, ApexThrown, ApexUncaught
 from .model import ApexClass, ApexTrigger, FieldInfo, Method
 from .values import ApexList, ApexObject, SObject, TypeRef
 
 MAX_STACK_DEPTH = 1000
+_METHODS = stdlib.METHODS
 
 # Built-in exception types (System namespace); all extend Exception.
 BUILTIN_EXCEPTIONS = [
@@ -638,6 +639,11 @@ class ApexProgram:
 
     def call_value(self, obj: Any, low: str, args: list[Any]) -> Any:
         t = type(obj)
+        tbl = _METHODS.get(t)
+        if tbl is not None:
+            fn = tbl.get(low)
+            if fn is not None:
+                return fn(obj, args)
         if t is ApexObject:
             cls = obj.cls
             m = cls.find_method(low, len(args))
@@ -658,12 +664,6 @@ class ApexProgram:
                                               f"{cls.name}")
         if obj is None:
             ops.npe()
-        from . import stdlib
-        tbl = stdlib.METHODS.get(t)
-        if tbl is not None:
-            fn = tbl.get(low)
-            if fn is not None:
-                return fn(obj, args)
         c = getattr(obj, "apex_call", None)
         if c is not None:
             return c(low, args)

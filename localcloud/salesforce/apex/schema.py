@@ -55,7 +55,10 @@ class DefaultSchema:
 
     def field_name(self, sobject: str, field: str) -> str | None:
         if self._data is not None and self._data.sobject_name(sobject) is not None:
-            return self._data.field_name(sobject, field)
+            hit = self._data.field_name(sobject, field)
+            if hit is None and field.lower().endswith(("__c", "__r")):
+                return field  # custom fields of standard objects are unknown without the org's schema
+            return hit
         return field
 
     def describe(self, sobject: str) -> Any:
