@@ -94,7 +94,8 @@ class MarketoClient:
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
-        self.transport.session.close()
+        if self.transport.owns_session:  # a session the caller passed in stays theirs to close
+            self.transport.session.close()
 
     @property
     def base_url(self) -> str:

@@ -76,6 +76,7 @@ class MarketoTransport:
         self.counters = counters or CallCounters()
         self._sleep = sleep
         self.max_url_bytes = max_url_bytes
+        self.owns_session = session is None
         self.session = session or self._new_session(self.pacing.max_in_flight)
         self.tokens = TokenCache(self._fetch_token)
 
