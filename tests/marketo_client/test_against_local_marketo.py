@@ -211,3 +211,20 @@ def test_the_daily_quota_stops_cleanly(client: MarketoClient, local: LocalMarket
         client.sync_leads(members("quota", 10))
     assert caught.value.resume_at > dt.datetime.now(dt.timezone.utc)
     assert client.counters().retries == 0
+
+
+def test_large_records_are_split_under_the_servers_1_mb_limit(client: MarketoClient, local: LocalMarketo) -> None:
+    records = [{**m, "address": "東京都千代田区丸の内一丁目" * 700} for m in members("big", 300)]  # ~27 KB each
+    results = client.sync_leads(records, lookup_field="ecMemberId")
+    assert all(r.status == "created" for r in results)
+    calls = client.counters().calls_by_endpoint["POST /rest/v1/leads.json"]
+    assert calls >= 8, "300 records of ~27 KB cannot go in fewer than 8 bodies under 1 MB"
+
+
+def test_updates_are_visible_as_change_data_value_activities(client: MarketoClient) -> None:
+    since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=5)
+    lead_id = client.sync_leads(members("change", 1), lookup_field="ecMemberId")[0].id
+    client.sync_leads([{"id": lead_id, "lastProductName": "抹茶ラテ"}], action="updateOnly", lookup_field="id")
+    token = client.get_paging_token(since)
+    types = {a["activityTypeId"] for a in client.get_activities([NEW_LEAD, CHANGE_DATA_VALUE], token, lead_ids=[lead_id])}
+    assert types == {NEW_LEAD, CHANGE_DATA_VALUE}
