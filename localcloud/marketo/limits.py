@@ -45,10 +45,12 @@ class Limiter:
         store: Store,
         settings: Callable[[], Settings],
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
     ):
         self._store = store
         self._settings = settings
         self._clock = clock
+        self._wall_clock = wall_clock
         self._lock = threading.Lock()
         self._window: collections.deque[float] = collections.deque()
         self._in_flight = 0
@@ -63,7 +65,7 @@ class Limiter:
             zone: dt.tzinfo = zoneinfo.ZoneInfo(settings.quota_timezone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             zone = dt.timezone(dt.timedelta(hours=-6))
-        return dt.datetime.now(zone).date().isoformat()
+        return dt.datetime.fromtimestamp(self._wall_clock(), zone).date().isoformat()
 
     def _load_quota(self) -> tuple[str, int]:
         value = self._store.get_meta("quota") or {}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from localcloud.marketo.service import LocalMarketo
 from localcloud.marketo.settings import Settings
 from tests.localmarketo.conftest import Api
@@ -174,3 +176,24 @@ def test_many_threads_at_once_are_safe(marketo: LocalMarketo) -> None:
     ids = [item["id"] for r in results for item in r["result"][:20]]
     assert len(ids) == len(set(ids)) == 240
     assert marketo.service.store.count_leads() == 241  # one shared person, not twelve
+
+
+def test_the_quota_day_resets_at_midnight_us_central(tmp_path) -> None:
+    import datetime as dt
+
+    from localcloud.marketo.limits import Limiter, Refused
+    from localcloud.marketo.store import Store
+
+    settings = Settings(daily_quota=2)
+    now = [dt.datetime(2026, 3, 2, 5, 59, tzinfo=dt.timezone.utc).timestamp()]  # 23:59 in Chicago
+    store = Store(tmp_path / "q.sqlite3")
+    limiter = Limiter(store, lambda: settings, wall_clock=lambda: now[0])
+    for _ in range(2):
+        limiter.settle(limiter.admit(), None)
+    with pytest.raises(Refused) as refused:
+        limiter.admit()
+    assert refused.value.code == "607"
+    now[0] += 120  # 00:01 in Chicago: a new day
+    limiter.settle(limiter.admit(), None)
+    assert limiter.quota_used() == 1
+    store.close()
