@@ -45,7 +45,7 @@ def seed(store, members: int, per_member: int, lines: int) -> None:
         result = tx.query("SELECT Id, EC_Member_Id__c FROM Contact")
         rows = list(result.records)
         while not result.done:
-            result = store.query_more(result.next_records_url.rsplit("/", 1)[-1])
+            result = store.query_more(result.next_records_locator)
             rows += list(result.records)
     ids = {r["EC_Member_Id__c"]: r["Id"] for r in rows}
     orders = [(f"O{i:06d}-{k}", f"M{i:06d}") for i in range(members) for k in range(per_member)]

@@ -52,8 +52,12 @@ def find_clusters(
     rule: WinnerRule,
     *,
     by_member_key: bool = False,
+    links: Iterable[Sequence[int]] = (),
 ) -> list[Cluster]:
-    """Every group of two or more persons sharing a key, with its winner, sorted by key."""
+    """Every group of two or more persons sharing a key, with its winner, sorted by key.
+
+    ``links`` are extra groups of person ids known to be one person (the clusters push_marketo
+    recorded when a lookup matched several persons); ids not among ``persons`` are ignored."""
     by_id: dict[int, Person] = {}
     first_with_key: dict[str, int] = {}
     uf = _UnionFind()
@@ -70,6 +74,10 @@ def find_clusters(
             else:
                 first_with_key[key] = person.id
                 uf.find(person.id)
+    for group in links:
+        present = [i for i in group if i in by_id]
+        for other in present[1:]:
+            uf.union(present[0], other)
     groups: dict[int, list[Person]] = {}
     for person_id in by_id:
         if person_id in uf.parent:
@@ -97,7 +105,7 @@ def find_clusters(
 
 def _keys_of(members: Sequence[Person], by_member_key: bool) -> list[str]:
     keys = sorted({p.email_key for p in members if p.email_key})
-    out = ["email:" + k for k in keys]
+    out = ["email:" + k for k in keys] or ["id:" + str(min(p.id for p in members))]
     if by_member_key:
         out += ["member:" + k for k in sorted({p.member_key_norm for p in members if p.member_key_norm})]
     return out

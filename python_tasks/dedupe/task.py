@@ -1,6 +1,7 @@
 """``cci task run marketo_dedupe``: find duplicate Marketo persons, plan, and (with apply) merge or mark."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,17 @@ from python_tasks.dedupe.scan import scan_persons
 from python_tasks.dedupe.winner import WinnerRule, WinnerRuleError
 from python_tasks.mapping import MappingError, load_mapping
 from python_tasks.marketo import MarketoClient, MarketoCredentialsMissing, MarketoError
+
+
+def read_push_clusters(path: Path) -> list[list[int]]:
+    """The candidate id groups push_marketo recorded (a missing file means none)."""
+    if not path.exists():
+        return []
+    groups = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            groups.append([int(i) for i in json.loads(line).get("candidates", [])])
+    return groups
 
 
 class MarketoDedupe(BaseTask):
@@ -42,6 +54,8 @@ route around them. Every action is a JSON line in the audit log with before and 
         "start_id": {"description": "First lead id to scan (default 1)."},
         "end_id": {"description": "Last lead id to scan (default: until scan_gap empty windows)."},
         "scan_gap": {"description": "Stop after this many empty 300-id windows (default 20)."},
+        "push_clusters": {"description": "Clusters push_marketo recorded (JSON lines) to include "
+                                         "(default .ecbridge/push_duplicate_clusters.jsonl, if present)."},
         "calls_per_window": {"description": "Marketo calls per 20 s (default 50)."},
         "max_in_flight": {"description": "Marketo calls in flight at once (default 5)."},
     }
@@ -65,6 +79,7 @@ route around them. Every action is a JSON line in the audit log with before and 
         self.scan_gap = int(o.get("scan_gap") or 20)
         self.mapping_path = Path(o.get("mapping") or "ecbridge.yml")
         self.member_key_field = o.get("member_key_field")
+        self.push_clusters = Path(o.get("push_clusters") or ".ecbridge/push_duplicate_clusters.jsonl")
         self.client_options = {"calls_per_window": int(o.get("calls_per_window") or 50),
                                "max_in_flight": int(o.get("max_in_flight") or 5)}
 
@@ -95,7 +110,8 @@ route around them. Every action is a JSON line in the audit log with before and 
                 persons = [person_from_lead(row, member_key) for row in scan_persons(
                     client, fields, start_id=self.start_id, end_id=self.end_id, gap=self.scan_gap,
                     progress=lambda n, last: bar.update(scan, description=f"Scanned {n} persons (ids to {last})"))]
-            clusters = find_clusters(persons, self.rule, by_member_key=self.by_member_key)
+            links = read_push_clusters(self.push_clusters)
+            clusters = find_clusters(persons, self.rule, by_member_key=self.by_member_key, links=links)
             plan = make_plan(clusters, self.policy)
             csv_path = write_csv(plan, self.output_dir / "plan.csv")
             html_path = write_html(plan, self.output_dir / "plan.html")

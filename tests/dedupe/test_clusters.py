@@ -93,3 +93,10 @@ def test_mark_plan_is_done_when_losers_already_point_to_the_winner() -> None:
     persons = [lead(1, "e@x.jp", ecbSupersededBy=2), lead(2, "e@x.jp", sfdcType="Contact")]
     [planned] = make_plan(find_clusters(persons, WinnerRule()), MARK)
     assert planned.already_done and planned.changes == []
+
+
+def test_clusters_recorded_by_the_push_join_persons_with_different_emails() -> None:
+    persons = [lead(1, "old@x.jp"), lead(2, "new@x.jp", sfdcType="Contact"), lead(3, "other@x.jp")]
+    assert find_clusters(persons, WinnerRule()) == []
+    [cluster] = find_clusters(persons, WinnerRule(), links=[[1, 2], [3, 99]])
+    assert sorted(cluster.ids) == [1, 2] and cluster.winner.id == 2

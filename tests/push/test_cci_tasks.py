@@ -40,6 +40,15 @@ def test_push_marketo_and_marketo_dedupe_run_as_cci_tasks(services, cci, tmp_pat
     assert services.marketo.client_secret not in out, "the secret never reaches the log"
     [lead] = leads_by_email(services.client, "taro@example.jp")
     assert lead["lastOrderNumber"] == "C-1"
+    # watch: every N seconds, what changed; here two cycles half a second apart
+    sf.Contact.update(taro, {"FirstName": "次郎"})
+    watched = cci("task", "run", "push_marketo", "--org", "local", "-o", "state_dir", str(state),
+                  "-o", "watch", "0.5", "-o", "max_cycles", "2")
+    assert watched.returncode == 0, watched.stdout + watched.stderr
+    out = " ".join((watched.stdout + watched.stderr).split())
+    assert "Watching: next push in 0.5 s" in out
+    assert "Persons: 0 created, 1 updated" in out and "Persons: 0 created, 0 updated, 0 unchanged" in out
+    assert leads_by_email(services.client, "taro@example.jp")[0]["firstName"] == "次郎"
     # a CRM-synced duplicate appears; dedupe plans (dry run), then applies
     services.marketo.service.create_crm_persons([{"email": "taro@example.jp", "sfdcType": "Contact",
                                                    "sfdcContactId": "003000000000055AAA"}])
