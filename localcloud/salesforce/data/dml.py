@@ -427,8 +427,14 @@ class _Run:
             if not pending:
                 return
             sp = tx.savepoint()
-            # re-read old rows (a trigger earlier in this statement may have changed them)
+            # re-read old rows (a trigger earlier in this statement may have changed or deleted them)
             fresh = load_rows(tx, od, [ids[i] for i in pending])  # type: ignore[misc]
+            for i in [i for i in pending if ids[i] not in fresh or fresh[ids[i]].get("isdeleted")]:
+                self.fail(i, [_err("ENTITY_IS_DELETED", "entity is deleted", "Id")])
+                pending.remove(i)
+            if not pending or (self.failed and self.all_or_none):
+                tx.release(sp)
+                return
             rows: dict[int, dict[str, Any]] = {}
             for i in pending:
                 old = fresh[ids[i]]  # type: ignore[index]
