@@ -62,13 +62,14 @@ def _register_versions(router: Router, context: OrgContext) -> None:
 
 def default_route_modules() -> list[RouteRegistrar]:
     """The route modules of the local org, in registration order (first match wins)."""
-    from localcloud.salesforce.http import rest_data, soap_metadata, tooling
+    from localcloud.salesforce.http import composite, rest_data, soap_metadata, tooling
 
     return [
         _register_versions,
         oauth.register,
         soap_metadata.register,
         tooling.register,
+        composite.register,
         rest_data.register,
     ]
 

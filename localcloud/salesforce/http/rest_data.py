@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, Callable, Iterator
 
 from localcloud.common.httpserver import Request, Response, Router
 from localcloud.salesforce.data import (
+    InvalidTypeError,
     RecordError,
     SalesforceError,
     SaveResult,
@@ -75,6 +77,9 @@ class DataRoutes:
             version = request.path_params.get("version")
             if version and not is_supported(version):
                 return error_response(404, "NOT_FOUND", "The requested resource does not exist")
+            shared = SHARED_TRANSACTION.get()
+            if shared is not None:
+                return _run_in_shared(shared, handler, request)
             try:
                 with self.transaction() as tx:
                     response = handler(request, tx)
@@ -86,7 +91,7 @@ class DataRoutes:
             except RestError as error:
                 return error.response()
             except SalesforceError as error:
-                return Response.json(error.to_json(), error.http_status)
+                return _error_answer(request, error)
 
         return run
 
@@ -418,6 +423,31 @@ class DataRoutes:
                 continue
             counts.append({"count": total, "name": sobject.name})
         return Response.json({"sObjects": counts})
+
+
+def _error_answer(request: Request, error: SalesforceError) -> Response:
+    """A call-level error; an unknown sObject named in the URL is a missing resource (404), as on Salesforce."""
+    if isinstance(error, InvalidTypeError) and request.path_params.get("sobject"):
+        return error_response(404, "NOT_FOUND", "The requested resource does not exist")
+    return Response.json(error.to_json(), error.http_status)
+
+
+#: Set by the composite resource: subrequests then run inside the composite's one transaction.
+SHARED_TRANSACTION: ContextVar[Transaction | None] = ContextVar("shared_transaction", default=None)
+
+
+def _run_in_shared(tx: Transaction, handler: Callable[[Request, Transaction], Response], request: Request) -> Response:
+    """Run one subrequest inside a shared transaction; a failing subrequest is undone to its savepoint."""
+    savepoint = tx.savepoint()
+    try:
+        response = handler(request, tx)
+    except RestError as error:
+        response = error.response()
+    except SalesforceError as error:
+        response = _error_answer(request, error)
+    if response.status >= 400:
+        tx.rollback_to(savepoint)
+    return response
 
 
 class _RollBack(Exception):
