@@ -136,6 +136,37 @@ def modifiers_of(node) -> tuple[set[str], dict[str, str]]:
     return mods, ann
 
 
+KNOWN_TYPES = {
+    "object", "string", "integer", "long", "decimal", "double", "boolean", "id", "date", "datetime", "time", "blob",
+    "void", "sobject", "list", "set", "map", "type", "exception", "restrequest", "restresponse", "restcontext",
+    "httprequest", "httpresponse", "http", "jsongenerator", "jsonparser", "savepoint", "database.saveresult",
+    "database.upsertresult", "database.deleteresult", "database.undeleteresult", "database.error",
+    "database.dmloptions", "database.querylocator", "database.batchablecontext", "queueablecontext",
+    "schedulablecontext", "finalizercontext", "aggregateresult", "schema.sobjecttype", "schema.sobjectfield",
+    "schema.describesobjectresult", "schema.describefieldresult", "schema.picklistentry", "schema.displaytype",
+    "schema.fieldset", "schema.childrelationship", "sobjecttype", "sobjectfield", "pattern", "matcher", "timezone",
+    "url", "pagereference", "iterator", "iterable", "messaging.singleemailmessage", "messaging.sendemailresult",
+    "userinfo", "limits", "math", "json", "test", "system.type", "accesslevel", "database.leadconvert",
+}
+
+
+def check_type(ctx: "Ctx", node, t: TypeRef) -> None:
+    """Unknown types are compile errors ("Invalid type: X"), as in Salesforce."""
+    name = t.name
+    if name.startswith("system.") and name[7:] in KNOWN_TYPES:
+        name = name[7:]
+    if name in KNOWN_TYPES:
+        pass
+    elif ctx.prog.resolve_class(t, ctx.cls) is not None:
+        pass
+    elif ctx.prog.is_sobject_type(name):
+        pass
+    else:
+        raise ctx.err(node, f"Invalid type: {t.display}")
+    for a in t.args:
+        check_type(ctx, node, a)
+
+
 class Scope:
     """Declared local variables (lower-case name -> declared TypeRef), innermost block last."""
 
@@ -341,6 +372,7 @@ class Compiler:
             fi = cls.fields[fname]
             fi.coerce = ops.coercer(fi.type)
             ctx = Ctx(self.prog, cls, cls.file, fi.static)
+            check_type(ctx, m.child_by_field_name("type"), fi.type)
             val = c.child_by_field_name("value")
             if val is not None:
                 fi.init = self.expr_for_type(ctx, val, fi.type)
@@ -385,7 +417,10 @@ class Compiler:
             return
         ctx = Ctx(self.prog, cls, cls.file, meth.static, meth)
         for pname, ptype in meth.params:
+            check_type(ctx, node, ptype)
             ctx.scope.declare(pname, ptype)
+        if meth.rtype is not None:
+            check_type(ctx, node, meth.rtype)
         stmts = list(body.named_children)
         if ctor and stmts and stmts[0].type == "explicit_constructor_invocation":
             inv = stmts[0]
@@ -490,6 +525,7 @@ class Compiler:
 
     def s_local_variable_declaration(self, ctx, n):
         t = type_ref(n.child_by_field_name("type"))
+        check_type(ctx, n.child_by_field_name("type"), t)
         co = ops.coercer(t)
         parts = []
         for i, c in enumerate(n.children):

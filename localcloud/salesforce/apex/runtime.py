@@ -297,6 +297,9 @@ class ApexProgram:
         if tx.data is None and self.data is not None:
             from .dataport import begin_session
             tx.data = begin_session(self.data)
+        if not tx.user and self.data is not None:
+            tx.user = {"userid": getattr(self.data, "user_id", None), "organizationid": getattr(self.data, "org_id", None)}
+            tx.user = {k: v for k, v in tx.user.items() if v}
         return tx
 
     def reset_statics(self) -> None:

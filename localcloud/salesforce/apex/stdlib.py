@@ -1296,6 +1296,10 @@ STATIC_METHODS.update({
 
 
 def _user(key: str, default: Any):
+    if isinstance(default, str) and key.endswith("id"):
+        from .values import id18
+        default = id18(default[:15])
+
     def f(a):
         u = tx().user or {}
         v = u.get(key, default)

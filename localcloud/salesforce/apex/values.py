@@ -247,9 +247,8 @@ def format_double(v: float) -> str:
 
 
 def format_decimal(v: Decimal) -> str:
-    if v == v.to_integral_value() and v.as_tuple().exponent > 0:
-        return format(v.quantize(Decimal(1)), "f")
-    return format(v, "f")
+    """Java's BigDecimal.toString (Python's Decimal uses the same scientific-string rules)."""
+    return str(v)
 
 
 def format_datetime(v: _dt.datetime) -> str:
