@@ -99,6 +99,9 @@ class ECEndToEndCheck(BaseSalesforceApiTask):
             },
             "marketo": dict(marketo_calls),
         }
+        for step, calls in flow_step_calls(getattr(self, "flow", None)).items():
+            for side, count in calls.items():
+                api_calls[side][f"{step} calls"] = count
         seed_marketo_calls = (receipt.summary.get("marketo") or {}).get("marketoCalls")
         if seed_marketo_calls is not None:
             api_calls["marketo"]["seed calls"] = seed_marketo_calls
@@ -126,6 +129,21 @@ class ECEndToEndCheck(BaseSalesforceApiTask):
             raise EndToEndMismatch(
                 f"{len(comparison.mismatches)} mismatches in run {run_id} (all of them in {html_path}):\n{first}"
             )
+
+
+def flow_step_calls(flow: Any) -> dict[str, dict[str, int]]:
+    """API calls the flow's earlier steps reported (push_marketo, marketo_dedupe), by step and side."""
+    calls: dict[str, dict[str, int]] = {}
+    for result in getattr(flow, "results", None) or []:
+        values = getattr(result, "return_values", None) or {}
+        if not isinstance(values, dict):
+            continue
+        sides = {"marketo": values.get("marketo_calls"), "salesforce": values.get("salesforce_calls")}
+        counted = {side: int(count) for side, count in sides.items() if isinstance(count, int)}
+        if counted:
+            step = f"{result.task_name} (step {result.step_num})"
+            calls[step] = counted
+    return calls
 
 
 def _parse_time(value: Any) -> dt.datetime:

@@ -31,3 +31,21 @@ def test_a_clean_report_says_passed(tmp_path) -> None:
     assert json.loads(json_path.read_text())["ok"] is True
     assert "PASSED" in html_path.read_text()
     assert summary_lines(report.to_json())[0].endswith("PASSED")
+
+
+def test_calls_of_the_flows_earlier_steps_are_collected_by_step_and_side() -> None:
+    from types import SimpleNamespace
+
+    from python_tasks.e2e.task import flow_step_calls
+
+    flow = SimpleNamespace(results=[
+        SimpleNamespace(task_name="seed_ec_data", step_num="1", return_values={"calls": 18}),
+        SimpleNamespace(task_name="push_marketo", step_num="2", return_values={"marketo_calls": 40, "salesforce_calls": 9}),
+        SimpleNamespace(task_name="marketo_dedupe", step_num="3", return_values={"marketo_calls": 12}),
+        SimpleNamespace(task_name="other", step_num="4", return_values=None),
+    ])
+    assert flow_step_calls(flow) == {
+        "push_marketo (step 2)": {"marketo": 40, "salesforce": 9},
+        "marketo_dedupe (step 3)": {"marketo": 12},
+    }
+    assert flow_step_calls(None) == {}
