@@ -87,3 +87,21 @@ def test_force_app_fields_are_read_from_generated_metadata(tmp_path) -> None:
         "<fullName>Order_Number__c</fullName><length>64</length><type>Text</type></CustomField>")
     fields = sf_fields_from_force_app(tmp_path, "EC_Order__c")
     assert fields["order_number__c"] == SfFieldInfo("Order_Number__c", "string", 64, True, None)
+
+
+def test_before_deploy_the_generated_force_app_satisfies_the_mapping(marketo_side) -> None:
+    """What the deploy flow runs first: custom fields from force-app, standard ones from describes."""
+    if not (ROOT / "force-app" / "main" / "default" / "objects" / "EC_Order__c").is_dir():
+        pytest.skip("force-app has not been generated")
+    mapping = load_mapping(ROOT / "ecbridge.yml")
+    objects = {"Contact": {**STANDARD_CONTACT, **sf_fields_from_force_app(ROOT / "force-app", "Contact")}}
+    for name in ("EC_Order__c", "EC_Order_Line__c"):
+        objects[name] = sf_fields_from_force_app(ROOT / "force-app", name)
+    schema, cos = marketo_side
+    assert MappingValidator(mapping, objects, schema, cos).run() == []
+    del objects["EC_Order__c"]["total_amount__c"]
+    problems = MappingValidator(mapping, objects, schema, cos).run()
+    assert [p.path for p in problems] == ["marketo.lead.fields.lastOrderTotal.from",
+                                          "marketo.custom_objects.ecOrder_c.fields.totalAmount.from"]
+    assert all("EC_Order__c.Total_Amount__c does not exist" in p.message and "generate_apex" in p.fix
+               for p in problems)
