@@ -236,16 +236,27 @@ class SeedECData(BaseSalesforceApiTask):
     def _seed_marketo_persons(self, data: Any, receipt: ReceiptWriter) -> dict[str, Any]:
         if not self.seed_marketo or not data.marketo_only_persons:
             return {"marketoOnlyPersons": 0, "skipped": "nothing to seed" if self.seed_marketo else "seed_marketo off"}
+        from python_tasks.marketo import MarketoCredentialsMissing
+
         from .marketo_seed import seed_marketo_only_persons
 
-        return seed_marketo_only_persons(self.project_config, data, receipt, logger=self.logger)
+        try:
+            return seed_marketo_only_persons(self.project_config, data, receipt, logger=self.logger)
+        except MarketoCredentialsMissing as error:
+            self.logger.warning(f"No Marketo configured ({error}): the duplicate scenario's persons are not seeded")
+            return {"marketoOnlyPersons": 0, "skipped": f"no Marketo: {error}"}
 
     def _simulate_crm_sync(self, data: Any, schema: Any, receipt: ReceiptWriter) -> dict[str, Any]:
         if not self.simulate_crm_sync or not data.marketo_only_persons:
             return {"crmSyncedPersons": 0}
+        from python_tasks.marketo import MarketoCredentialsMissing
+
         from .marketo_seed import simulate_crm_sync
 
-        return simulate_crm_sync(self.project_config, self.sf, data, schema, receipt, logger=self.logger)
+        try:
+            return simulate_crm_sync(self.project_config, self.sf, data, schema, receipt, logger=self.logger)
+        except MarketoCredentialsMissing as error:
+            return {"crmSyncedPersons": 0, "skipped": f"no Marketo: {error}"}
 
 
 __all__ = ["SeedECData", "new_run_id", "orders_ahead_of_members"]

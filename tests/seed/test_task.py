@@ -107,3 +107,17 @@ def test_calls_that_fail_for_good_fail_the_task_and_are_in_the_receipt(endpoint,
 def test_bad_options_are_refused_with_the_option_named(tmp_path: Path, option: str, value: str, message: str) -> None:
     with pytest.raises(TaskOptionsError, match=message):
         seed_task("https://127.0.0.1:1", tmp_path, **{option: value})
+
+
+def test_without_a_marketo_the_duplicate_scenario_is_skipped_with_a_warning(
+    endpoint, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    _, url = endpoint
+    for name in ("MARKETO_BASE_URL", "MARKETO_CLIENT_ID", "MARKETO_CLIENT_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    task = seed_task(url, tmp_path, members="4", marketo_only_share="1", seed_marketo="True", simulate_crm_sync="True")
+    task()
+    assert task.return_values["marketo"]["marketoOnlyPersons"] == 0
+    assert "no Marketo" in task.return_values["marketo"]["skipped"]
+    assert "no Marketo" in task.return_values["crmSync"]["skipped"]
+    assert "duplicate scenario's persons are not seeded" in caplog.text
