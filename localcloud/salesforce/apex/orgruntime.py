@@ -64,9 +64,14 @@ def _annotation_arg(text: str, key: str) -> str | None:
 
 
 def _url_matches(pattern: str, path: str) -> bool:
+    """urlMapping match: '*' is a wildcard; '/x/*' also matches '/x'. Case-sensitive, as Salesforce."""
     import re
-    rx = "^" + re.escape(pattern.rstrip("/")).replace("\\*", ".*") + "/?$"
-    return re.match(rx, path.rstrip("/") or "/", re.I) is not None or re.match(rx, path, re.I) is not None
+    pat = pattern.rstrip("/")
+    tail = ""
+    if pat.endswith("/*"):
+        pat, tail = pat[:-2], "(/.*)?"
+    rx = "^" + re.escape(pat).replace("\\*", ".*") + tail + "/?$"
+    return re.match(rx, path) is not None
 
 
 class ApexRuntime:

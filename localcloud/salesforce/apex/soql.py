@@ -59,8 +59,9 @@ def _parse_ast(ctx, node, src: str):
     root = node
     while root.parent is not None:
         root = root.parent
+    source = b" " * root.start_byte + root.text  # the root node starts after leading whitespace
     try:
-        q = soql_from_node(node, root.text)
+        q = soql_from_node(node, source)
     except Exception as e:  # MalformedQueryError and friends
         raise ctx.err(node, f"Invalid SOQL: {getattr(e, 'message', None) or e}") from None
     _check_duplicates(ctx, node, q)

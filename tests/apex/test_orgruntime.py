@@ -1,0 +1,220 @@
+"""The org-facing runtime: Apex REST dispatch and errors, the Apex test runner (outcomes, stack
+traces, coverage, isolation, startTest/stopTest, HttpCalloutMock), syntax errors with positions,
+query-row limits."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from localcloud.salesforce.apex import ApexCompileError, ApexProgram
+from localcloud.salesforce.apex.orgruntime import ApexRuntime
+
+from .orgfixture import make_store
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    s = make_store(tmp_path_factory.mktemp("orgrt"))
+    yield s
+    s.close()
+
+
+RESOURCE = """
+@RestResource(urlMapping='/things/*')
+global with sharing class ThingsResource {
+    @HttpGet
+    global static Map<String, Object> show() {
+        RestRequest req = RestContext.request;
+        String key = req.requestURI.substringAfterLast('/');
+        return new Map<String, Object>{'key' => key, 'q' => req.params.get('q'), 'method' => req.httpMethod};
+    }
+    @HttpPost
+    global static String create(String name, Integer size) {
+        RestContext.response.statusCode = 201;
+        insert new Contact(LastName = name);
+        return name + ':' + size;
+    }
+    @HttpDelete
+    global static void remove() {
+        insert new Contact(LastName = 'before-failure');
+        Integer x = 1 / 0;
+    }
+    @HttpPatch
+    global static void raw() {
+        RestContext.response.responseBody = Blob.valueOf('{"raw":true}');
+        RestContext.response.addHeader('X-Done', 'yes');
+    }
+}
+"""
+
+
+def test_rest_get_with_params_and_uri(store) -> None:
+    rt = ApexRuntime(store, {"ThingsResource.cls": RESOURCE})
+    res = rt.rest("GET", "/things/abc", params={"q": "1"})
+    assert res.status == 200
+    assert json.loads(res.body) == {"key": "abc", "q": "1", "method": "GET"}
+
+
+def test_rest_post_binds_json_body_to_parameters_and_commits(store) -> None:
+    rt = ApexRuntime(store, {"ThingsResource.cls": RESOURCE})
+    res = rt.rest("POST", "/things", json.dumps({"name": "Kato", "size": 3}).encode())
+    assert res.status == 201
+    assert json.loads(res.body) == "Kato:3"
+    with store.transaction() as tx:
+        assert tx.query("SELECT COUNT() FROM Contact WHERE LastName = 'Kato'").total_size == 1
+
+
+def test_rest_unhandled_exception_is_500_apex_error_and_rolls_back(store) -> None:
+    rt = ApexRuntime(store, {"ThingsResource.cls": RESOURCE})
+    res = rt.rest("DELETE", "/things/1")
+    assert res.status == 500
+    err = json.loads(res.body)[0]
+    assert err["errorCode"] == "APEX_ERROR"
+    assert err["message"].startswith("System.MathException: Divide by 0")
+    assert "Class.ThingsResource.remove: line 19, column 1" in err["message"]
+    with store.transaction() as tx:
+        assert tx.query("SELECT COUNT() FROM Contact WHERE LastName = 'before-failure'").total_size == 0
+
+
+def test_rest_response_body_and_headers_set_by_apex(store) -> None:
+    rt = ApexRuntime(store, {"ThingsResource.cls": RESOURCE})
+    res = rt.rest("PATCH", "/things/1")
+    assert res.status == 200 and res.body == b'{"raw":true}' and res.headers["X-Done"] == "yes"
+
+
+def test_rest_method_without_handler_is_405(store) -> None:
+    rt = ApexRuntime(store, {"ThingsResource.cls": RESOURCE})
+    assert rt.rest("PUT", "/things/1").status == 405
+
+
+TESTS = """
+@IsTest
+private class SampleTest {
+    @TestSetup
+    static void makeData() {
+        insert new Contact(LastName = 'Setup');
+    }
+    @IsTest
+    static void seesSetupDataOnly() {
+        System.assertEquals(1, [SELECT COUNT() FROM Contact WHERE LastName IN ('Setup', 'Leak')]);
+        insert new Contact(LastName = 'Leak');
+    }
+    @IsTest
+    static void doesNotSeeOtherMethodsData() {
+        Assert.areEqual(0, [SELECT COUNT() FROM Contact WHERE LastName = 'Leak'], 'isolation');
+    }
+    @IsTest
+    static void failsWithMessage() {
+        Integer expected = 2;
+        Assert.areEqual(expected, Helper.add(1, 2), 'one plus two');
+    }
+    @IsTest
+    static void startStopGivesFreshLimits() {
+        for (Integer i = 0; i < 90; i++) { List<Contact> c = [SELECT Id FROM Contact LIMIT 1]; }
+        Test.startTest();
+        for (Integer i = 0; i < 90; i++) { List<Contact> c = [SELECT Id FROM Contact LIMIT 1]; }
+        System.assertEquals(90, Limits.getQueries());
+        Test.stopTest();
+        System.assert(Test.isRunningTest());
+    }
+    @IsTest
+    static void calloutUsesMock() {
+        Test.setMock(HttpCalloutMock.class, new Mock());
+        HttpRequest req = new HttpRequest();
+        req.setEndpoint('https://api.example.com');
+        req.setMethod('GET');
+        HttpResponse res = new Http().send(req);
+        System.assertEquals(200, res.getStatusCode());
+        System.assertEquals('{"ok":true}', res.getBody());
+    }
+    @IsTest
+    static void queueableRunsAtStopTest() {
+        Test.startTest();
+        System.enqueueJob(new Job());
+        System.assertEquals(0, [SELECT COUNT() FROM Contact WHERE LastName = 'FromJob']);
+        Test.stopTest();
+        System.assertEquals(1, [SELECT COUNT() FROM Contact WHERE LastName = 'FromJob']);
+    }
+    private class Mock implements HttpCalloutMock {
+        public HttpResponse respond(HttpRequest req) {
+            HttpResponse r = new HttpResponse();
+            r.setStatusCode(200);
+            r.setBody('{"ok":true}');
+            return r;
+        }
+    }
+    public class Job implements Queueable {
+        public void execute(QueueableContext ctx) { insert new Contact(LastName = 'FromJob'); }
+    }
+}
+"""
+
+HELPER = """public class Helper {
+    public static Integer add(Integer a, Integer b) {
+        Integer r = a + b;
+        return r;
+    }
+    public static Integer unused() {
+        return 0;
+    }
+}
+"""
+
+
+def test_test_runner_outcomes_isolation_limits_mocks_and_coverage(store) -> None:
+    rt = ApexRuntime(store, {"SampleTest.cls": TESTS, "Helper.cls": HELPER})
+    results = {r.method_name: r for r in rt.run_tests(["SampleTest"])}
+    assert set(results) == {"seesSetupDataOnly", "doesNotSeeOtherMethodsData", "failsWithMessage",
+                            "startStopGivesFreshLimits", "calloutUsesMock", "queueableRunsAtStopTest"}
+    for name, r in results.items():
+        if name != "failsWithMessage":
+            assert r.outcome == "Pass", (name, r.message, r.stack_trace)
+    failed = results["failsWithMessage"]
+    assert failed.outcome == "Fail"
+    assert failed.message == "System.AssertException: Assertion Failed: one plus two. Expected: 2, Actual: 3"
+    assert failed.stack_trace == "Class.SampleTest.failsWithMessage: line 20, column 1"
+    cov = {c.name: c for c in rt.coverage_report()}
+    assert cov["Helper"].covered == [3, 4]
+    assert cov["Helper"].uncovered == [7]
+    assert "SampleTest" not in cov
+    with store.transaction() as tx:
+        assert tx.query("SELECT COUNT() FROM Contact WHERE LastName IN ('Setup', 'Leak', 'FromJob')").total_size == 0
+
+
+def test_syntax_error_reports_file_line_and_column() -> None:
+    with pytest.raises(ApexCompileError) as e:
+        ApexProgram({"Broken.cls": "public class Broken {\n    public void f() {\n        Integer x = ;\n    }\n}\n"})
+    assert (e.value.file, e.value.line) == ("Broken.cls", 3)
+    assert e.value.column >= 9
+
+
+def test_unsupported_construct_fails_at_load_with_position() -> None:
+    with pytest.raises(ApexCompileError) as e:
+        ApexProgram({"S.cls": "public class S {\n  public static List<List<SObject>> f() {\n"
+                              "    return [FIND 'x' IN ALL FIELDS RETURNING Contact];\n  }\n}\n"})
+    assert (e.value.file, e.value.line) == ("S.cls", 3)
+    assert "SOSL" in e.value.message
+
+
+def test_query_rows_limit_raises_limit_exception(store) -> None:
+    prog = ApexProgram(data=store)
+    tx = prog.new_transaction()
+    tx.limits.max_query_rows = 3
+    res = prog.execute_anonymous("""
+        insert new List<Contact>{ new Contact(LastName = 'r1'), new Contact(LastName = 'r2'),
+                                  new Contact(LastName = 'r3'), new Contact(LastName = 'r4') };
+        try { List<Contact> cs = [SELECT Id FROM Contact WHERE LastName LIKE 'r_']; }
+        catch (Exception e) { System.debug('caught'); }
+    """, tx=tx, commit=False)
+    assert not res.success
+    assert (res.exception_type, res.exception_message) == ("System.LimitException", "Too many query rows: 4")
+    assert res.debug_log == []
+
+
+def test_compile_check_does_not_activate(store) -> None:
+    rt = ApexRuntime(store, {"Helper.cls": HELPER})
+    problems = rt.check({"Bad.cls": "public class Bad { void f() { Integer x = 'a' +; } }"})
+    assert problems and problems[0].file == "Bad.cls"
+    assert "bad" not in {c.lower() for c in rt.program.class_names()}
