@@ -168,9 +168,6 @@ class ApexRuntime:
                 return _rest_error(400, "JSON_PARSER_ERROR", f"Unexpected character in request body: {e}")
             if not isinstance(data, dict):
                 return _rest_error(400, "JSON_PARSER_ERROR", "Request body must be a JSON object")
-        ops.CURRENT.prog = prog
-        prog.tx = tx
-
         def call():
             vals = []
             if handler.params:
