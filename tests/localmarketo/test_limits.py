@@ -197,3 +197,34 @@ def test_the_quota_day_resets_at_midnight_us_central(tmp_path) -> None:
     limiter.settle(limiter.admit(), None)
     assert limiter.quota_used() == 1
     store.close()
+
+
+def test_eleventh_real_call_in_flight_is_615(api: Api, marketo: LocalMarketo) -> None:
+    """No fault injection: ten real writes wait on a busy database and the eleventh is refused."""
+    token = api.token()
+    api.get(DESCRIBE)
+    answers: list[dict] = []
+    clients = [Api(marketo) for _ in range(10)]
+    for client in clients:
+        client._token = token
+    with marketo.service.store.transaction():  # the database is busy
+        threads = [
+            threading.Thread(
+                target=lambda c=c, n=n: answers.append(
+                    c.post(
+                        "/rest/v1/leads.json", json={"input": [{"email": f"busy{n}@example.com"}]}
+                    )
+                )
+            )
+            for n, c in enumerate(clients)
+        ]
+        for thread in threads:
+            thread.start()
+        deadline = time.time() + 5
+        while marketo.service.limiter.in_flight < 10 and time.time() < deadline:
+            time.sleep(0.01)
+        eleventh = api.post("/rest/v1/leads.json", json={"input": [{"email": "late@example.com"}]})
+        assert eleventh["errors"] == [{"code": "615", "message": "Concurrent access limit reached"}]
+    for thread in threads:
+        thread.join()
+    assert all(a["success"] for a in answers) and marketo.service.store.count_leads() == 10
