@@ -384,7 +384,8 @@ def compare_marketo(
                 elif scope == "lines" and aggregate == "count":
                     value, sf_type = len(order_lines), "integer"
                 elif scope == "lines" and aggregate == "join":
-                    value, sf_type = ", ".join(str(line.get(field_name) or "") for line in order_lines), "string"
+                    separator = str(co_spec.get("separator", ", "))
+                    value, sf_type = separator.join(str(line.get(field_name) or "") for line in order_lines), "string"
                 else:
                     continue
                 expected = normalise(value, sf_type, datetime_precision="seconds")
