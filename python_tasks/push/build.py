@@ -154,6 +154,9 @@ def build_persons(
                 problems.append(ValueRejected(lookup, raw_lookup, f"no value for the lookup field {lookup}", "1002"))
             unusable.append((member, next(p for p in problems if p.field == lookup)))
             continue
+        if "," in str(raw_lookup):
+            problems.append(ValueRejected(lookup, raw_lookup, "contains a comma, which Marketo cannot look up by "
+                                                               "(filterValues are comma-separated)", "1003"))
         email_key = normalise_email(values.get("email")) if email_source else None
         known = _int_or_none(member.get(wb.marketo_id))
         if key in persons:

@@ -443,10 +443,11 @@ class PushRun:
             if not records:
                 continue
             written = []
+            failed_pushes = {r["Id"] for r in records if r.get(wb.error)}
             for record_id, ok, text in self.sf.update(object_name, records):
                 if not ok:
                     self.summary.write_back_failures.append((record_id, text))
-                elif record_id in self.rows and not any(r.get(wb.error) for r in records if r["Id"] == record_id):
+                elif record_id in self.rows and record_id not in failed_pushes:
                     written.append(record_id)
             self._note_own_writes(object_name, fields, written)
 
