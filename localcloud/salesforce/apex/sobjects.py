@@ -27,6 +27,8 @@ def get(prog: Any, so: SObject, low: str) -> Any:
 
 
 def put(prog: Any, so: SObject, fname: str, value: Any) -> None:
+    if so.readonly:
+        ops.throw("System.FinalException", "Record is read-only")
     canonical = prog.sobject_field_name(so.type_name, fname)
     if canonical is None:
         ops.throw("System.SObjectException", f"Invalid field {fname} for {so.type_name}")

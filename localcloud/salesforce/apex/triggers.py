@@ -104,6 +104,12 @@ class ApexTriggerHook:
         sname = prog.sobject_name(event.sobject)
         new = ApexList([_rec(prog, d, sname) for d in event.new], TypeRef(sname)) if event.new is not None else None
         old = ApexList([_rec(prog, d, sname) for d in event.old], TypeRef(sname)) if event.old is not None else None
+        if timing == "after" and new is not None:
+            for so in new:
+                so.readonly = True
+        if old is not None:
+            for so in old:
+                so.readonly = True
         frame = TriggerFrame(event.op, timing, sname, new, old)
         standalone = ops.CURRENT.prog is not prog or not prog.tx.stack
         if standalone:

@@ -140,14 +140,15 @@ class ApexMap(dict):
 class SObject:
     """An SObject record. Field names are case-insensitive; `names` keeps the spelling for output."""
 
-    __slots__ = ("type_name", "fields", "names", "queried", "errors")
+    __slots__ = ("type_name", "fields", "names", "queried", "errors", "readonly")
 
     def __init__(self, type_name: str, fields: dict[str, Any] | None = None, queried: set[str] | None = None) -> None:
         self.type_name = type_name
         self.fields: dict[str, Any] = {}
         self.names: dict[str, str] = {}
         self.queried = queried  # lower-case names fetched by SOQL, None when built in Apex
-        self.errors: list[str] = []
+        self.errors: list[Any] = []
+        self.readonly = False
         if fields:
             for k, v in fields.items():
                 self.put(k, v)
@@ -177,7 +178,10 @@ class SObject:
 
 
 class ApexObject:
-    """An instance of an Apex class (user class, exception, or runtime-provided class)."""
+    """An instance of an Apex class (user class, exception, or runtime-provided class).
+
+    As Map/Set keys, objects whose class defines equals(Object) and hashCode() use them (Apex rule);
+    other objects compare by identity."""
 
     __slots__ = ("cls", "fields", "native")
 
@@ -185,6 +189,22 @@ class ApexObject:
         self.cls = cls
         self.fields: dict[str, Any] = {}
         self.native: Any = None
+
+    def __hash__(self) -> int:
+        m = self.cls.find_method("hashcode", 0)
+        if m is not None and not m.static and not m.cls.builtin:
+            from . import ops
+            return hash(ops.CURRENT.prog.invoke(m, self, []))
+        return id(self)
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        m = self.cls.find_method("equals", 1)
+        if m is not None and not m.static and not m.cls.builtin:
+            from . import ops
+            return bool(ops.CURRENT.prog.invoke(m, self, [other]))
+        return False
 
 
 class EnumValue:
