@@ -2,8 +2,8 @@
 
 from .ast import (Aggregate, And, Bind, Comparison, DateLiteral, FieldRef, Literal, Not, Or,
                   OrderItem, SemiJoin, SoqlQuery, SubQuery, ValueList)
-from .parser import parse_soql, soql_from_node
+from .parser import bracket_not, parse_soql, soql_from_node
 
-__all__ = ["parse_soql", "soql_from_node", "SoqlQuery", "FieldRef", "Aggregate", "SubQuery",
+__all__ = ["parse_soql", "soql_from_node", "bracket_not", "SoqlQuery", "FieldRef", "Aggregate", "SubQuery",
            "Literal", "DateLiteral", "Bind", "ValueList", "SemiJoin", "Comparison", "And", "Or",
            "Not", "OrderItem"]
