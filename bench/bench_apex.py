@@ -75,12 +75,40 @@ def bench_load(repeats: int = 5) -> tuple[int, float]:
     return lines, statistics.median(times)
 
 
+def bench_endpoint() -> None:
+    """One 200-event call (members and orders mixed and shuffled) to the generated EC endpoint."""
+    import json
+    import random
+    import tempfile
+
+    from localcloud.salesforce.apex.orgruntime import ApexRuntime
+    from tests.apex.orgfixture import force_app_sources, make_store
+    from tests.apex.test_force_app import _member, _order, loadable_sources
+
+    if not force_app_sources():
+        print("endpoint: force-app has no Apex yet")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        store = make_store(Path(tmp))
+        rt = ApexRuntime(store, loadable_sources())
+        events = [_member(i) for i in range(60)] + [_order(i, i % 60) for i in range(140)]
+        random.Random(1).shuffle(events)
+        body = json.dumps({"events": events}).encode()
+        t = time.perf_counter()
+        res = rt.rest("POST", "/ecbridge/v1/events", body, {"Content-Type": "application/json"})
+        secs = time.perf_counter() - t
+        store.close()
+    print(f"EC endpoint, 200 events (60 members, 140 orders, shuffled): HTTP {res.status} in {secs * 1000:.0f} ms, "
+          f"{res.soql_queries} SOQL queries, {res.dml_statements} DML statements")
+
+
 def main() -> None:
     sps = bench_loop()
     print(f"loop-heavy program: {sps:,.0f} Apex statements/second")
     lines, secs = bench_load()
     print(f"load project classes and triggers ({lines} lines): {secs * 1000:.0f} ms "
           f"({lines / secs:,.0f} lines/second)")
+    bench_endpoint()
 
 
 if __name__ == "__main__":
