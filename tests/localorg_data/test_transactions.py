@@ -140,3 +140,18 @@ def test_describe_shapes(store: Store) -> None:
     replayed = next(x for x in schema.describe("EC_Ingest_Error__c")["fields"] if x["name"] == "Replayed__c")
     assert replayed["type"] == "boolean" and replayed["defaultValue"] is False
     assert not any(k.startswith("_") for x in d["fields"] for k in x)
+
+
+def test_schema_from_plain_metadata_dicts(store: Store) -> None:
+    with store.transaction() as tx:
+        tx.apply_custom_object({"fullName": "Coupon__c", "label": "Coupon", "nameField": {"type": "Text"},
+                                "fields": [{"fullName": "Code__c", "type": "Text", "length": "20",
+                                            "externalId": "true", "unique": "true"},
+                                           {"fullName": "Kind__c", "type": "Picklist",
+                                            "valueSet": [{"fullName": "A", "default": "true"}, "B"]}]})
+        tx.apply_custom_field("Coupon__c", {"full_name": "Coupon__c.Used__c", "type": "Checkbox",
+                                            "default_value": "false"})
+    d = {f["name"]: f for f in store.schema.describe("Coupon__c")["fields"]}
+    assert d["Code__c"]["length"] == 20 and d["Code__c"]["externalId"] and d["Code__c"]["unique"]
+    assert [p["value"] for p in d["Kind__c"]["picklistValues"]] == ["A", "B"] and d["Kind__c"]["defaultValue"] == "A"
+    assert d["Used__c"]["type"] == "boolean"

@@ -20,13 +20,15 @@ from .ids import is_valid_id, key_prefix, make_id, same_id, to15, to18
 from .results import QueryResult, SaveResult
 from .schema import FieldDef, ObjectDef, Schema
 from .soql import SoqlQuery, parse_soql, soql_from_node
-from .specs import CustomFieldSpec, CustomObjectSpec, PicklistValue
+from .specs import (CustomFieldSpec, CustomObjectSpec, PicklistValue, field_spec_from_dict,
+                    object_spec_from_dict)
 from .store import BindResolver, Limits, Savepoint, Store, Transaction, open_store
 from .triggers import TriggerEvent, TriggerHook
 
 __all__ = [
     "open_store", "Store", "Transaction", "Savepoint", "Limits", "BindResolver",
     "Schema", "ObjectDef", "FieldDef", "CustomObjectSpec", "CustomFieldSpec", "PicklistValue",
+    "object_spec_from_dict", "field_spec_from_dict",
     "SaveResult", "QueryResult", "RecordError",
     "SalesforceError", "MalformedQueryError", "InvalidFieldError", "InvalidTypeError",
     "NotFoundError", "MalformedIdError", "InvalidQueryLocatorError", "LimitExceededError",

@@ -71,3 +71,74 @@ class CustomObjectSpec:
     sharing_model: str | None = None
     description: str | None = None
     fields: list[CustomFieldSpec] = field(default_factory=list)
+
+
+_FIELD_KEYS = {
+    "fullname": "full_name", "type": "type", "label": "label", "length": "length", "precision": "precision",
+    "scale": "scale", "required": "required", "unique": "unique", "externalid": "external_id",
+    "casesensitive": "case_sensitive", "defaultvalue": "default_value", "referenceto": "reference_to",
+    "relationshipname": "relationship_name", "relationshiplabel": "relationship_label",
+    "deleteconstraint": "delete_constraint", "restrictedpicklist": "restricted_picklist",
+    "visiblelines": "visible_lines", "displayformat": "display_format", "description": "description",
+    "inlinehelptext": "inline_help_text",
+}
+_OBJECT_KEYS = {
+    "fullname": "full_name", "label": "label", "plurallabel": "plural_label", "sharingmodel": "sharing_model",
+    "description": "description", "namefieldlabel": "name_field_label", "namefieldtype": "name_field_type",
+    "namefielddisplayformat": "name_field_display_format",
+}
+_BOOL = {"required", "unique", "external_id", "case_sensitive", "restricted_picklist"}
+_INT = {"length", "precision", "scale", "visible_lines"}
+
+
+def _norm(key: str) -> str:
+    return key.replace("_", "").lower()
+
+
+def field_spec_from_dict(data: dict) -> CustomFieldSpec:  # type: ignore[type-arg]
+    """A ``CustomFieldSpec`` from a plain dict with Metadata API (``externalId``) or snake_case
+    (``external_id``) keys; ``picklist_values``/``values`` is a list of strings or dicts."""
+    kwargs: dict = {}  # type: ignore[type-arg]
+    values = []
+    for key, value in data.items():
+        k = _norm(key)
+        if k in ("picklistvalues", "values", "valueset"):
+            for v in value or []:
+                if isinstance(v, PicklistValue):
+                    values.append(v)
+                elif isinstance(v, str):
+                    values.append(PicklistValue(v))
+                else:
+                    d = {_norm(a): b for a, b in v.items()}
+                    values.append(PicklistValue(str(d.get("value", d.get("fullname"))), d.get("label"),
+                                                _to_bool(d.get("default", False)), _to_bool(d.get("active", True))))
+            continue
+        name = _FIELD_KEYS.get(k)
+        if name is None:
+            continue
+        if name in _BOOL:
+            value = _to_bool(value)
+        elif name in _INT and value is not None:
+            value = int(value)
+        kwargs[name] = value
+    return CustomFieldSpec(picklist_values=values, **kwargs)
+
+
+def object_spec_from_dict(data: dict) -> CustomObjectSpec:  # type: ignore[type-arg]
+    """A ``CustomObjectSpec`` from a plain dict (keys as in ``field_spec_from_dict``); ``fields``
+    is a list of field dicts or specs."""
+    kwargs: dict = {}  # type: ignore[type-arg]
+    fields = []
+    for key, value in data.items():
+        k = _norm(key)
+        if k == "fields":
+            fields = [f if isinstance(f, CustomFieldSpec) else field_spec_from_dict(f) for f in value or []]
+        elif k in _OBJECT_KEYS:
+            kwargs[_OBJECT_KEYS[k]] = value
+    return CustomObjectSpec(fields=fields, **kwargs)
+
+
+def _to_bool(value: object) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() == "true"
+    return bool(value)

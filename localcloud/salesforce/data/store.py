@@ -27,7 +27,7 @@ from .ids import make_id
 from .results import QueryResult, SaveResult
 from .schema import FieldDef, ObjectDef, Schema
 from .soql.ast import Bind, SoqlQuery
-from .specs import CustomFieldSpec, CustomObjectSpec
+from .specs import CustomFieldSpec, CustomObjectSpec, field_spec_from_dict, object_spec_from_dict
 from .triggers import TriggerHook
 from .values import DECIMALS, TEXT, from_db
 
@@ -272,9 +272,12 @@ class Transaction:
             self._schema_changed = True
         return self.schema
 
-    def apply_custom_object(self, spec: CustomObjectSpec) -> ObjectDef:
-        """Create or extend a custom object (and its fields) inside this transaction.
-        Raises ``ValueError`` naming the object/field when the spec cannot be applied."""
+    def apply_custom_object(self, spec: CustomObjectSpec | Mapping[str, Any]) -> ObjectDef:
+        """Create or extend a custom object (and its fields) inside this transaction; ``spec`` may
+        also be a plain dict (``object_spec_from_dict``). Raises ``ValueError`` naming the
+        object/field when the spec cannot be applied."""
+        if isinstance(spec, Mapping):
+            spec = object_spec_from_dict(dict(spec))
         schema = self._schema_for_change()
         # savepoint semantics for the in-memory copy: work on a copy, swap on success
         work = schema.copy()
@@ -283,8 +286,11 @@ class Transaction:
         self.schema = work
         return od
 
-    def apply_custom_field(self, sobject: str, spec: CustomFieldSpec) -> FieldDef:
-        """Add or change a custom field on a standard or custom object inside this transaction."""
+    def apply_custom_field(self, sobject: str, spec: CustomFieldSpec | Mapping[str, Any]) -> FieldDef:
+        """Add or change a custom field on a standard or custom object inside this transaction
+        (``spec`` may be a plain dict, see ``field_spec_from_dict``)."""
+        if isinstance(spec, Mapping):
+            spec = field_spec_from_dict(dict(spec))
         schema = self._schema_for_change()
         work = schema.copy()
         _added, fd = work.apply_custom_field(sobject, spec)
@@ -537,11 +543,11 @@ class Store:
     def trigger_hook(self) -> TriggerHook | None:
         return self._hook
 
-    def apply_custom_object(self, spec: CustomObjectSpec) -> ObjectDef:
+    def apply_custom_object(self, spec: CustomObjectSpec | Mapping[str, Any]) -> ObjectDef:
         with self.transaction() as tx:
             return tx.apply_custom_object(spec)
 
-    def apply_custom_field(self, sobject: str, spec: CustomFieldSpec) -> FieldDef:
+    def apply_custom_field(self, sobject: str, spec: CustomFieldSpec | Mapping[str, Any]) -> FieldDef:
         with self.transaction() as tx:
             return tx.apply_custom_field(sobject, spec)
 
