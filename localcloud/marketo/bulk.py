@@ -74,10 +74,12 @@ class BulkImports:
         lookup = lookup_field or "email"
         self.leads.lookup_definition(lookup, for_filter=False)
         with self.store.transaction() as db:
-            queued = db.execute("SELECT COUNT(*) FROM bulk_jobs WHERE status='Queued'").fetchone()[
-                0
-            ]
-            if queued >= self.settings().bulk_import_max_queued:
+            # "A maximum of 10 jobs are allowed in the queue at any given time (including the two
+            # currently being processed)"
+            waiting = db.execute(
+                "SELECT COUNT(*) FROM bulk_jobs WHERE status IN ('Queued', 'Importing')"
+            ).fetchone()[0]
+            if waiting >= self.settings().bulk_import_max_queued:
                 raise CallError("1016", "Too many imports")
             cursor = db.execute(
                 "INSERT INTO bulk_jobs(status, format, lookup_field, partition_name, content, created_at)"
@@ -211,7 +213,12 @@ class BulkImports:
                     continue
                 record = {name: value for name, value in zip(header, row) if value != ""}
                 result = self.leads.sync_record(
-                    record, "createOrUpdate", lookup, definition, job["partition_name"], request_id
+                    record,
+                    "updateOnly" if lookup == "id" else "createOrUpdate",  # id means "update only"
+                    lookup,
+                    definition,
+                    job["partition_name"],
+                    request_id,
                 )
                 if result["status"] == "skipped":
                     failed += 1
@@ -219,9 +226,12 @@ class BulkImports:
                         [*row, "; ".join(f"{r['code']} {r['message']}" for r in result["reasons"])]
                     )
         succeeded = processed - failed
-        message = (
-            f"Import completed with errors, {succeeded} records imported ({succeeded} members), {failed} failed"
-            if failed
-            else f"Import succeeded, {succeeded} records imported ({succeeded} members)"
-        )
-        return "Complete", message, processed, failed, out.getvalue() if failed else ""
+        if failed:
+            message = (
+                f"Import completed with errors, {succeeded} records imported ({succeeded} members), "
+                f"{failed} failed"
+            )
+        else:
+            message = f"Import succeeded, {succeeded} records imported ({succeeded} members)"
+        # numOfLeadsProcessed counts the rows imported (Adobe's example: 2 processed, 1 failed)
+        return "Complete", message, succeeded, failed, out.getvalue() if failed else ""

@@ -33,7 +33,7 @@ class Settings:
     max_activity_type_ids: int = 10
     max_activity_lead_ids: int = 30
     bulk_import_max_running: int = 2
-    bulk_import_max_queued: int = 10  # 1016 past it
+    bulk_import_max_queued: int = 10  # jobs queued *including* the running ones; 1016 past it
     # Identity's `access_token` query parameter is deprecated; off unless switched on.
     accept_access_token_query_param: bool = False
 

@@ -127,14 +127,15 @@ def test_custom_object_describe_list_and_delete(api: Api) -> None:
     )
 
 
-def _import(api: Api, text: str) -> dict:
+def _import(api: Api, text: str, lookup: str = "email") -> dict:
     files = {"file": ("leads.csv", text.encode(), "text/csv")}
     return api.post(
-        "/bulk/v1/leads.json", params={"format": "csv", "lookupField": "email"}, files=files
+        "/bulk/v1/leads.json", params={"format": "csv", "lookupField": lookup}, files=files
     )
 
 
-def test_bulk_two_running_ten_queued_then_1016(api: Api, marketo: LocalMarketo) -> None:
+def test_bulk_two_running_ten_in_the_queue_then_1016(api: Api, marketo: LocalMarketo) -> None:
+    """Adobe: two jobs import at once; at most 10 jobs in the queue, including the two running."""
     marketo.service.update_settings(bulk_import_hold_seconds=30.0)
     jobs = [_import(api, f"email\nbulk{i}@example.com\n")["result"][0]["batchId"] for i in range(2)]
     assert wait_for(
@@ -143,7 +144,7 @@ def test_bulk_two_running_ten_queued_then_1016(api: Api, marketo: LocalMarketo) 
             for j in jobs
         )
     )
-    queued = [_import(api, f"email\nq{i}@example.com\n") for i in range(10)]
+    queued = [_import(api, f"email\nq{i}@example.com\n") for i in range(8)]
     assert all(q["success"] for q in queued)
     refused = _import(api, "email\nlast@example.com\n")
     assert refused["success"] is False and refused["errors"] == [
@@ -153,14 +154,14 @@ def test_bulk_two_running_ten_queued_then_1016(api: Api, marketo: LocalMarketo) 
         api.get(f"/bulk/v1/leads/batch/{q['result'][0]['batchId']}.json")["result"][0]["status"]
         for q in queued
     ]
-    assert statuses == ["Queued"] * 10
+    assert statuses == ["Queued"] * 8
     marketo.service.update_settings(bulk_import_hold_seconds=0.0)
     last = queued[-1]["result"][0]["batchId"]
     assert wait_for(
         lambda: api.get(f"/bulk/v1/leads/batch/{last}.json")["result"][0]["status"] == "Complete",
         15,
     )
-    assert marketo.service.store.count_leads() == 12
+    assert marketo.service.store.count_leads() == 10
 
 
 def test_bulk_import_bad_header_fails_the_job(api: Api) -> None:
@@ -176,3 +177,17 @@ def test_bulk_import_bad_header_fails_the_job(api: Api) -> None:
         ]
         == "613"
     )
+
+
+def test_bulk_lookup_by_id_only_updates(api: Api) -> None:
+    existing = lead(api, "byid@example.com")
+    job = _import(api, f"id,firstName\n{existing},Updated\n999999,Nobody\n", "id")
+    job = job["result"][0]["batchId"]
+    assert wait_for(
+        lambda: api.get(f"/bulk/v1/leads/batch/{job}.json")["result"][0]["status"] == "Complete"
+    )
+    status = api.get(f"/bulk/v1/leads/batch/{job}.json")["result"][0]
+    assert (status["numOfLeadsProcessed"], status["numOfRowsFailed"]) == (1, 1)
+    failures = api.call("GET", f"/bulk/v1/leads/batch/{job}/failures.json").text
+    assert failures.splitlines()[0] == "id,firstName,Import Failure"
+    assert failures.splitlines()[1].startswith("999999,Nobody,1004")

@@ -230,6 +230,6 @@ def test_bulk_import_with_status(client: MarketoClient, marketo: LocalMarketo, t
         == "Complete"
     )
     status = client.execute(method="get_import_lead_status", id=job["batchId"])[0]
-    assert status["numOfLeadsProcessed"] == 2 and status["numOfRowsFailed"] == 1
+    assert status["numOfLeadsProcessed"] == 1 and status["numOfRowsFailed"] == 1
     failures = client.execute(method="get_import_failure_file", id=job["batchId"])
     assert "imp2@example.com" in failures and "1001" in failures
