@@ -69,6 +69,11 @@ class DefaultSchema:
     def name_for_id(self, record_id: str) -> str | None:
         return self._data.name_for_id(record_id) if self._data is not None else None
 
+    def field_type(self, sobject: str, field: str) -> str | None:
+        if self._data is not None and self._data.sobject_name(sobject) is not None:
+            return self._data.field_type(sobject, field)
+        return None
+
 
 class DataSchema:
     """Adapter over localcloud.salesforce.data.Schema."""
@@ -117,6 +122,19 @@ class DataSchema:
 
     def describe(self, sobject: str) -> Any:
         return self.schema.describe(sobject)
+
+    def field_type(self, sobject: str, field: str) -> str | None:
+        key = ("#type", sobject.lower(), field.lower())
+        if key in self._fcache:
+            return self._fcache[key]  # type: ignore[index]
+        out = None
+        try:
+            fd = self.schema.get(sobject).find_field(field)
+            out = fd.type if fd is not None else None
+        except Exception:  # noqa: BLE001
+            out = None
+        self._fcache[key] = out  # type: ignore[index]
+        return out
 
     def name_for_id(self, record_id: str) -> str | None:
         try:

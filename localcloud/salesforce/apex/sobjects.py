@@ -6,7 +6,7 @@ from typing import Any
 
 from . import ops
 from .stdlib import METHODS, STR
-from .values import ApexList, ApexMap, IdValue, SObject, TypeRef
+from .values import ApexList, ApexMap, IdValue, Long, SObject, TypeRef
 
 
 def get(prog: Any, so: SObject, low: str) -> Any:
@@ -33,13 +33,22 @@ def put(prog: Any, so: SObject, fname: str, value: Any) -> None:
     if canonical is None:
         ops.throw("System.SObjectException", f"Invalid field {fname} for {so.type_name}")
     low = canonical.lower()
-    if low == "id" and value is not None and not isinstance(value, IdValue):
-        value = ops.cast(value, TypeRef("Id"))
-    elif low.endswith("id") and isinstance(value, str) and type(value) is not IdValue and len(value) in (15, 18):
-        try:
-            value = IdValue(value)
-        except ValueError:
-            pass
+    if value is not None:
+        ftype = prog.schema.field_type(so.type_name, canonical) if hasattr(prog.schema, "field_type") else None
+        if low == "id" or ftype in ("id", "reference"):
+            if not isinstance(value, IdValue) and isinstance(value, str):
+                value = ops.cast(value, TypeRef("Id"))
+        elif ftype in ("currency", "double", "percent"):
+            if type(value) in (int, Long, float):
+                value = ops.to_decimal(value)
+        elif ftype == "int" and type(value) is Long:
+            value = int(value)
+        elif ftype is None and low.endswith("id") and isinstance(value, str) and type(value) is not IdValue \
+                and len(value) in (15, 18):
+            try:
+                value = IdValue(value)
+            except ValueError:
+                pass
     so.put(canonical, value)
 
 
