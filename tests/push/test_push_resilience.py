@@ -61,16 +61,18 @@ def test_a_run_killed_mid_way_and_resumed_ends_as_a_clean_run(services, clean_st
 def test_a_run_under_injected_faults_ends_as_a_clean_run(services, clean_state) -> None:
     emails = seed_shop(services.sf)
     services.marketo.service.update_settings(
-        fault_share=0.35, fault_kinds=["606", "615", "611", "502", "hang"], fault_seed=7, hang_seconds=0.8,
+        fault_share=0.35, fault_kinds=["606", "615", "611", "502", "hang"], fault_seed=26, hang_seconds=0.8,
         expire_token_every_n_calls=4)
     faulty = services.new_client(timeout=(2.0, 0.4), retry=RetryPolicy(max_attempts=10, base_delay=0.01, max_delay=0.05))
     try:
         summary = push(services, client=faulty, chunk_size=2)
+        retries = faulty.counters().retries_by_cause
     finally:
         faulty.close()
+    assert retries.get("602", 0) >= 1 and retries.get("timeout", 0) >= 1, f"expired tokens and timeouts: {retries}"
     services.marketo.service.update_settings(fault_share=0.0, expire_token_every_n_calls=0)
     injected = dict(services.marketo.service.faults.injected)
-    assert sum(injected.values()) >= 5 and len(injected) >= 4, f"faults of several kinds were injected: {injected}"
+    assert sum(injected.values()) >= 5 and set(injected) == {"606", "615", "611", "502", "hang"}, f"faults of every kind were injected: {injected}"
     if summary.persons_skipped or summary.orders_skipped:
         push(services)  # what a fault outlasting every retry left is pushed by the next run
     assert marketo_state(services.client, emails) == clean_state
