@@ -37,6 +37,7 @@ def test_unknown_field_message_matches_salesforce(store: Store) -> None:
     ("SELECT Id FROM EC_Order__c WHERE Id = 'nonsense'", "INVALID_QUERY_FILTER_OPERATOR", "invalid ID field: nonsense"),
     ("SELECT Id FROM EC_Order__c WHERE Order_Number__c = TODAY", "MALFORMED_QUERY", "needs a date or datetime field"),
     ("", "MALFORMED_QUERY", "empty query"),
+    ("SELECT Id FROM Contact LIMIT 10 OFFSET 2001", "NUMBER_OUTSIDE_VALID_RANGE", "Maximum SOQL offset allowed is 2000"),
 ])
 def test_error_table(store: Store, soql: str, code: str, needle: str) -> None:
     with store.transaction() as tx:

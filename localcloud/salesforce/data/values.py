@@ -57,9 +57,10 @@ def to_utc(dt: datetime) -> datetime:
 
 
 def coerce(fd: FieldDef, value: Any) -> Any:
-    """Typed Python value for ``value`` on field ``fd`` (None stays None). Raises ``ValueProblem``."""
+    """Typed Python value for ``value`` on field ``fd`` (None stays None; a checkbox set to null
+    is false, as in Salesforce). Raises ``ValueProblem``."""
     if value is None:
-        return None
+        return False if fd.type == "boolean" else None
     t = fd.type
     if t in TEXT:
         if isinstance(value, bool):

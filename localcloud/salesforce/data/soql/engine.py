@@ -465,6 +465,8 @@ class _Runner:
         sql = ""
         limit = self._int(q.limit, "LIMIT")
         offset = self._int(q.offset, "OFFSET")
+        if offset is not None and offset > 2000:
+            raise SalesforceError("NUMBER_OUTSIDE_VALID_RANGE", "Maximum SOQL offset allowed is 2000")
         if limit is not None:
             sql += f" LIMIT {limit}"
         if offset is not None:
