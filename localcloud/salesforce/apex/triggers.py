@@ -116,8 +116,11 @@ class ApexTriggerHook:
             # DML from outside Apex (REST, data loads): the trigger runs as its own Apex execution
             # on the data layer's transaction.
             from .dataport import Session
+            # Statics live for the whole data transaction (several DML calls of one request share them).
+            same = event.transaction is getattr(self, "_last_data_tx", None)
+            self._last_data_tx = event.transaction
             tx = prog.new_transaction(data=Session(None, event.transaction, False))
-            res = prog.run_in(lambda: self._run(prog, trigs, frame), tx=tx, commit=False, reset=False)
+            res = prog.run_in(lambda: self._run(prog, trigs, frame), tx=tx, commit=False, reset=not same)
             if not res.success:
                 from localcloud.salesforce.data import TriggerException
                 raise TriggerException(f"{trigs[0].name}: execution of {wanted.title().replace(' ', '')} caused by: "
