@@ -117,9 +117,13 @@ class ApexTriggerHook:
             # on the data layer's transaction.
             from .dataport import Session
             # Statics live for the whole data transaction (several DML calls of one request share them).
-            same = event.transaction is getattr(self, "_last_data_tx", None)
-            self._last_data_tx = event.transaction
-            tx = prog.new_transaction(data=Session(None, event.transaction, False))
+            # Statics and governor limits live for the whole data transaction (several DML calls of one
+            # request share them).
+            last = getattr(self, "_last", None)
+            same = last is not None and last[0] is event.transaction
+            tx = last[1] if same else prog.new_transaction(data=Session(None, event.transaction, False))
+            tx.debug_log = []
+            self._last = (event.transaction, tx)
             res = prog.run_in(lambda: self._run(prog, trigs, frame), tx=tx, commit=False, reset=not same)
             if not res.success:
                 from localcloud.salesforce.data import TriggerException
