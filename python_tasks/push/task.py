@@ -115,7 +115,11 @@ Orders whose member has not arrived are listed as waiting, with their age.
                     if self.watch_seconds is None or (self.max_cycles and cycle >= self.max_cycles):
                         break
                     self.logger.info(f"Watching: next push in {self.watch_seconds:g} s (Ctrl-C to stop)")
-                    time.sleep(self.watch_seconds)
+                    try:
+                        time.sleep(self.watch_seconds)
+                    except KeyboardInterrupt:
+                        self.logger.info("Watch stopped between pushes; nothing was left half done")
+                        break
                     self.push_options.full = False  # a full push once, then what changed
         except PushAlreadyRunning as error:
             raise CumulusCIFailure(str(error)) from None
