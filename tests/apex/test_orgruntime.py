@@ -218,3 +218,53 @@ def test_compile_check_does_not_activate(store) -> None:
     problems = rt.check({"Bad.cls": "public class Bad { void f() { Integer x = 'a' +; } }"})
     assert problems and problems[0].file == "Bad.cls"
     assert "bad" not in {c.lower() for c in rt.program.class_names()}
+
+
+COUNTER = """public class TriggerCounter {
+    public static Integer runs = 0;
+}
+"""
+COUNT_TRIGGER = """trigger CountRuns on Contact (before insert) {
+    TriggerCounter.runs++;
+    List<Contact> probe = [SELECT Id FROM Contact LIMIT 1];
+    for (Contact c : Trigger.new) {
+        c.Description = 'run ' + TriggerCounter.runs + ' queries ' + Limits.getQueries();
+    }
+}
+"""
+
+
+def test_triggers_from_outside_apex_share_statics_and_limits_per_data_transaction(store) -> None:
+    ApexRuntime(store, {"TriggerCounter.cls": COUNTER, "CountRuns.trigger": COUNT_TRIGGER})
+    dtx = store.transaction()
+    try:
+        rows = [{"LastName": f"chunk{i}"} for i in range(201)]
+        assert all(r.success for r in dtx.insert("Contact", rows))
+        assert all(r.success for r in dtx.insert("Contact", [{"LastName": "second-call"}]))
+        got = {r["LastName"]: r["Description"] for r in dtx.query(
+            "SELECT LastName, Description FROM Contact WHERE LastName IN ('chunk0', 'chunk200', 'second-call')").records}
+    finally:
+        dtx.rollback()
+    assert got == {"chunk0": "run 1 queries 1", "chunk200": "run 2 queries 2", "second-call": "run 3 queries 3"}
+    dtx2 = store.transaction()
+    try:
+        dtx2.insert("Contact", [{"LastName": "fresh"}])
+        fresh = dtx2.query("SELECT Description FROM Contact WHERE LastName = 'fresh'").records[0]["Description"]
+    finally:
+        dtx2.rollback()
+    assert fresh == "run 1 queries 1"
+
+
+def test_trigger_exception_from_outside_apex_fails_the_records(store) -> None:
+    bad = "trigger Bad on Contact (before insert) { Integer z = 0; Integer x = 1 / z; }"
+    ApexRuntime(store, {"Bad.trigger": bad})
+    dtx = store.transaction()
+    try:
+        res = dtx.insert("Contact", [{"LastName": "x"}], all_or_none=False)
+    finally:
+        dtx.rollback()
+    assert not res[0].success
+    err = res[0].errors[0]
+    assert err.status_code == "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY"
+    assert "System.MathException: Divide by 0" in err.message
+    ApexRuntime(store, {})
