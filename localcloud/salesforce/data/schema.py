@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
@@ -15,6 +16,7 @@ from .fieldtypes import custom_field_describe, field_describe, system_field_desc
 from .specs import CustomFieldSpec, CustomObjectSpec
 
 FIXTURE = Path(__file__).parent / "fixtures" / "standard_objects.json"
+API_NAME = re.compile(r"^(?:[A-Za-z][A-Za-z0-9]*__)?[A-Za-z](?:[A-Za-z0-9]|_(?!_))*__c$")
 
 GLOBAL_KEYS = (
     "activateable", "associateEntityType", "associateParentEntity", "createable", "custom",
@@ -249,8 +251,9 @@ class Schema:
     def apply_custom_object(self, spec: CustomObjectSpec) -> tuple[ObjectDef, bool, list[FieldDef]]:
         """Create or update a custom object; returns (object, created, fields added)."""
         name = spec.full_name.strip()
-        if not name.endswith("__c"):
-            raise ValueError(f"custom object {name!r}: API name must end with '__c'")
+        if not API_NAME.match(name):
+            raise ValueError(f"custom object {name!r}: not a valid API name (letters, digits and single "
+                             "underscores, starting with a letter, ending with '__c')")
         existing = self.find(name)
         label = spec.label or name[:-3].replace("_", " ")
         if existing is None:
@@ -285,8 +288,9 @@ class Schema:
         """Add or replace a custom field. Returns (the new field if it was added else None, field)."""
         od = ObjectDef(copy.deepcopy(self.get(sobject).raw))
         fname = spec.full_name.split(".")[-1].strip()
-        if not fname.endswith("__c"):
-            raise ValueError(f"custom field {od.name}.{fname}: API name must end with '__c'")
+        if not API_NAME.match(fname):
+            raise ValueError(f"custom field {od.name}.{fname}: not a valid API name (letters, digits and single "
+                             "underscores, starting with a letter, ending with '__c')")
         raw_field = custom_field_describe(spec)
         for target in raw_field.get("referenceTo") or []:
             if self.find(target) is None:
