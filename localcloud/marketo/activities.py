@@ -16,6 +16,7 @@ NEW_LEAD = 12
 CHANGE_DATA_VALUE = 13
 MERGE_LEADS = 32
 DELETE_LEAD = 37
+LEAD_CHANGE_TYPES = (NEW_LEAD, CHANGE_DATA_VALUE)
 
 ACTIVITY_TYPES: list[dict[str, Any]] = [
     {
@@ -79,6 +80,17 @@ ACTIVITY_TYPES: list[dict[str, Any]] = [
             {"name": "Request Id", "dataType": "string"},
         ],
     },
+    {
+        "id": DELETE_LEAD,
+        "name": "Delete Lead",
+        "description": "Delete lead from Marketo",
+        "primaryAttribute": {"name": "Lead ID", "dataType": "integer"},
+        "attributes": [
+            {"name": "API Method Name", "dataType": "string"},
+            {"name": "Modifying User", "dataType": "string"},
+            {"name": "Request Id", "dataType": "string"},
+        ],
+    },
 ]
 KNOWN_TYPE_IDS = {entry["id"] for entry in ACTIVITY_TYPES}
 
@@ -136,10 +148,10 @@ class ActivityOperations:
             raise CallError("1003", f"Invalid sinceDatetime '{since}'") from None
         return encode_token({"since": format_datetime(moment), "after": 0})
 
-    def page(
+    def _read_page(
         self,
         next_page_token: str | None,
-        activity_type_ids: str | None,
+        type_ids: list[int],
         lead_ids: str | None,
         batch_size: str | None,
     ) -> tuple[list[dict[str, Any]], str, bool]:
@@ -149,9 +161,6 @@ class ActivityOperations:
         state = decode_token(next_page_token)
         if "since" not in state:
             raise CallError("1003", f"Invalid nextPageToken '{next_page_token}'")
-        type_ids = _id_list(activity_type_ids, "activityTypeIds", settings.max_activity_type_ids)
-        if not type_ids:
-            raise CallError("701", "activityTypeIds cannot be blank")
         leads = _id_list(lead_ids, "leadIds", settings.max_activity_lead_ids)
         size = settings.activities_page_size
         if batch_size not in (None, ""):
@@ -164,6 +173,75 @@ class ActivityOperations:
         )
         after = rows[-1]["id"] if rows else int(state.get("after", 0))
         token = encode_token({"since": state["since"], "after": after})
+        return rows, token, more
+
+    def page(
+        self,
+        next_page_token: str | None,
+        activity_type_ids: str | None,
+        lead_ids: str | None,
+        batch_size: str | None,
+    ) -> tuple[list[dict[str, Any]], str, bool]:
+        """GET /rest/v1/activities.json: every page carries a nextPageToken and moreResult."""
+        type_ids = _id_list(
+            activity_type_ids, "activityTypeIds", self.settings().max_activity_type_ids
+        )
+        if not type_ids:
+            raise CallError("701", "activityTypeIds cannot be blank")
+        rows, token, more = self._read_page(next_page_token, type_ids, lead_ids, batch_size)
+        return [self.shape(row) for row in rows], token, more
+
+    def lead_changes(
+        self,
+        next_page_token: str | None,
+        fields: str | None,
+        lead_ids: str | None,
+        batch_size: str | None,
+        field_ids: dict[str, int],
+    ) -> tuple[list[dict[str, Any]], str, bool]:
+        """GET /rest/v1/activities/leadchanges.json: New Lead and Change Data Value for ``fields``.
+
+        A page may hold fewer items than the batch size with moreResult true, as Adobe documents."""
+        if not fields or not fields.strip():
+            raise CallError("701", "fields cannot be blank")
+        wanted: dict[int, str] = {}
+        for name in (f.strip() for f in fields.split(",") if f.strip()):
+            if name not in field_ids:
+                raise CallError("1006", f"Field '{name}' not found")
+            wanted[field_ids[name]] = name
+        rows, token, more = self._read_page(
+            next_page_token, list(LEAD_CHANGE_TYPES), lead_ids, batch_size
+        )
+        result = []
+        for row in rows:
+            if row["type_id"] == CHANGE_DATA_VALUE:
+                name = wanted.get(row["primary_attribute_value_id"])
+                if name is None:
+                    continue
+                attributes = {a["name"]: a["value"] for a in json.loads(row["attributes"])}
+                item = self.shape(row)
+                item.pop("primaryAttributeValueId", None)
+                item.pop("primaryAttributeValue", None)
+                item["fields"] = [
+                    {
+                        "id": row["primary_attribute_value_id"],
+                        "name": name,
+                        "newValue": attributes.get("New Value"),
+                        "oldValue": attributes.get("Old Value"),
+                    }
+                ]
+                item["attributes"] = [
+                    a for a in item["attributes"] if a["name"] not in ("New Value", "Old Value")
+                ]
+                result.append(item)
+            else:
+                result.append({**self.shape(row), "fields": []})
+        return result, token, more
+
+    def deleted_leads(
+        self, next_page_token: str | None, batch_size: str | None
+    ) -> tuple[list[dict[str, Any]], str, bool]:
+        rows, token, more = self._read_page(next_page_token, [DELETE_LEAD], None, batch_size)
         return [self.shape(row) for row in rows], token, more
 
     @staticmethod

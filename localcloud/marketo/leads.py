@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from localcloud.marketo.activities import (
     CHANGE_DATA_VALUE,
+    DELETE_LEAD,
     FILL_OUT_FORM,
     MERGE_LEADS,
     NEW_LEAD,
@@ -567,7 +568,20 @@ class LeadOperations:
                 if lead is None:
                     results.append({"id": lead_id, **skipped(reason("1004", "Lead not found"))})
                     continue
-                self.store.bury_lead(lead, "deleted", now_text(), None, request_id)
+                stamp = now_text()
+                self.store.bury_lead(lead, "deleted", stamp, None, request_id)
+                record_activity(
+                    self.store,
+                    lead.id,
+                    DELETE_LEAD,
+                    stamp,
+                    [
+                        {"name": "API Method Name", "value": "deleteLeads"},
+                        {"name": "Request Id", "value": request_id},
+                    ],
+                    lead.id,
+                    full_name(lead.data),
+                )
                 results.append({"id": lead.id, "status": "deleted"})
         return results
 

@@ -415,6 +415,8 @@ class MarketoService:
         )
         add("GET", r"/rest/v1/activities/pagingtoken\.json", self._paging_token)
         add("GET", r"/rest/v1/activities\.json", self._activities)
+        add("GET", r"/rest/v1/activities/leadchanges\.json", self._lead_changes)
+        add("GET", r"/rest/v1/activities/deletedleads\.json", self._deleted_leads)
         add("GET", r"/rest/v1/customobjects\.json", self._co_list)
         add(
             "GET",
@@ -485,6 +487,22 @@ class MarketoService:
             call.arg("activityTypeIds"),
             call.arg("leadIds"),
             call.arg("batchSize"),
+        )
+        return success(call.request_id, result, next_page_token=token, more_result=more)
+
+    def _lead_changes(self, call: Call) -> Response:
+        result, token, more = self.activities.lead_changes(
+            call.arg("nextPageToken"),
+            call.arg("fields"),
+            call.arg("leadIds"),
+            call.arg("batchSize"),
+            self.leads.field_ids,
+        )
+        return success(call.request_id, result, next_page_token=token, more_result=more)
+
+    def _deleted_leads(self, call: Call) -> Response:
+        result, token, more = self.activities.deleted_leads(
+            call.arg("nextPageToken"), call.arg("batchSize")
         )
         return success(call.request_id, result, next_page_token=token, more_result=more)
 

@@ -233,3 +233,29 @@ def test_bulk_import_with_status(client: MarketoClient, marketo: LocalMarketo, t
     assert status["numOfLeadsProcessed"] == 1 and status["numOfRowsFailed"] == 1
     failures = client.execute(method="get_import_failure_file", id=job["batchId"])
     assert "imp2@example.com" in failures and "1001" in failures
+
+
+def test_lead_changes_and_deleted_leads(client: MarketoClient) -> None:
+    lead_id = client.execute(
+        method="create_update_leads", leads=[{"email": "chg@example.com", "firstName": "Old"}]
+    )[0]["id"]
+    client.execute(
+        method="create_update_leads",
+        leads=[{"email": "chg@example.com", "firstName": "New", "title": "CEO"}],
+    )
+    changes = client.execute(
+        method="get_lead_changes", fields=["firstName"], sinceDatetime="2000-01-01", batchSize=1
+    )
+    assert [c["activityTypeId"] for c in changes] == [12, 13]  # the title change is not asked for
+    assert changes[1]["leadId"] == lead_id
+    assert changes[1]["fields"] == [
+        {
+            "id": changes[1]["fields"][0]["id"],
+            "name": "firstName",
+            "newValue": "New",
+            "oldValue": "Old",
+        }
+    ]
+    client.execute(method="delete_lead", id=[lead_id])
+    deleted = client.execute(method="get_deleted_leads", sinceDatetime="2000-01-01")
+    assert [(d["leadId"], d["activityTypeId"]) for d in deleted] == [(lead_id, 37)]
