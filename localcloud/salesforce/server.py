@@ -8,16 +8,22 @@ In-process use (tests, benchmarks)::
         org.cumulusci_org_json()                     # the value for CUMULUSCI_ORG_local
         org.deployer.deploy_zip(zip_bytes)           # deploy without HTTP
 
-Apex runtime hook: if ``localcloud.salesforce.apex`` exposes ``install_local_org(context)``
-returning route registrars (for example the Apex REST and run-tests routes), the local org calls
-it at start and registers those routes after its own.
+Apex: when the Apex runtime (``localcloud.salesforce.apex.orgruntime.ApexRuntime``) is present
+and ``ECBRIDGE_ORG_APEX`` is not ``off``, the org binds it (``_bind_apex_runtime``): it becomes the
+store's trigger hook, compiles every deploy's Apex (a failure fails the deploy with file, line
+and column), is re-activated with the org's sources after each deploy and answers
+``/services/apexrest/*``. If ``localcloud.salesforce.apex`` instead exposes
+``install_local_org(context)`` returning route registrars, the org calls that and binds nothing
+itself (the Apex package then wires triggers, REST and run-tests routes on its own).
 """
 from __future__ import annotations
 
 import importlib
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Callable, Iterable
 
 from localcloud.common.httpserver import RunningServer, serve
@@ -26,7 +32,7 @@ from localcloud.salesforce.data import open_store
 from localcloud.salesforce.http.app import RouteRegistrar, build_app
 from localcloud.salesforce.http.context import OrgContext
 from localcloud.salesforce.http.identity import IdentityStore
-from localcloud.salesforce.metadata import Deployer, MetadataRepository
+from localcloud.salesforce.metadata import ApexSource, CompileProblem, CompileRequest, Deployer, MetadataRepository
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +40,56 @@ DATA_FILE = "org.sqlite3"
 METADATA_FILE = "metadata.sqlite3"
 AUTH_FILE = "auth.sqlite3"
 SESSION_GRANT = "local_session"
+
+
+def _source_files(sources: Iterable[ApexSource]) -> dict[str, str]:
+    return {f"{s.name}.{'cls' if s.kind == 'ApexClass' else 'trigger'}": s.body for s in sources}
+
+
+def _bind_apex_runtime(context: OrgContext, store: Any, repository: MetadataRepository, deployer: Deployer) -> Any:
+    """Bind the Apex runtime to this org (see the module docstring); returns it or None."""
+    if os.environ.get("ECBRIDGE_ORG_APEX", "on").lower() in ("off", "0", "false", "no"):
+        return None
+    try:
+        apex = importlib.import_module("localcloud.salesforce.apex")
+        if hasattr(apex, "install_local_org"):
+            return None
+        from localcloud.salesforce.apex import ApexCompileError, ApexProgram
+        from localcloud.salesforce.apex.dataport import schema_of
+        from localcloud.salesforce.apex.orgruntime import ApexRuntime
+    except ImportError:
+        return None
+    runtime = ApexRuntime(store)
+    existing = repository.apex_sources()
+    if existing:
+        try:
+            runtime.deploy(_source_files(existing))
+        except ApexCompileError as error:
+            log.error("the org's stored Apex does not compile with this Apex runtime (%s); triggers and Apex "
+                      "REST stay off until a deploy fixes it", error)
+
+    def compile_hook(request: CompileRequest) -> list[CompileProblem]:
+        # Compile against the schema the deploy produces (its new objects and fields included).
+        schema = schema_of(SimpleNamespace(schema=request.schema)) if request.schema is not None else None
+        try:
+            ApexProgram(_source_files(request.all_sources), data=store, schema=schema)
+            errors: list[Any] = []
+        except ApexCompileError as error:
+            errors = [error]
+        problems = []
+        for error in errors:
+            name, _, extension = str(error.file).rpartition(".")
+            kind = "ApexTrigger" if extension == "trigger" else "ApexClass"
+            problems.append(CompileProblem(kind, name or str(error.file), error.line, error.column, error.message))
+        return problems
+
+    def activate(sources: Iterable[ApexSource]) -> None:
+        runtime.deploy(_source_files(sources))
+
+    deployer.compile_hooks.append(compile_hook)
+    deployer.activation_hooks.append(activate)
+    context.extras["apex_runtime"] = runtime
+    return runtime
 
 
 def _plugin_routes(context: OrgContext) -> list[RouteRegistrar]:
@@ -167,6 +223,7 @@ def start_local_org(
     context.extras["metadata_repository"] = repository
     deployer = Deployer(store, repository, store.user_id)
     context.deployer = deployer
+    _bind_apex_runtime(context, store, repository, deployer)
     app = build_app(context, [*extra_modules, *_plugin_routes(context)])
     server = serve(app, port=port, ssl_context=certificates.server_context() if certificates else None, host=host)
     context.instance_url = server.url

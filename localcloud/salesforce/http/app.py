@@ -62,7 +62,7 @@ def _register_versions(router: Router, context: OrgContext) -> None:
 
 def default_route_modules() -> list[RouteRegistrar]:
     """The route modules of the local org, in registration order (first match wins)."""
-    from localcloud.salesforce.http import composite, rest_data, soap_metadata, tooling
+    from localcloud.salesforce.http import apexrest, composite, rest_data, soap_metadata, tooling
 
     return [
         _register_versions,
@@ -71,6 +71,7 @@ def default_route_modules() -> list[RouteRegistrar]:
         tooling.register,
         composite.register,
         rest_data.register,
+        apexrest.register,
     ]
 
 

@@ -83,6 +83,12 @@ class _CheckOnlyRollback(Exception):
     pass
 
 
+class _CompileFailed(Exception):
+    def __init__(self, failures: list[ComponentMessage]):
+        super().__init__(f"{len(failures)} compile problem(s)")
+        self.failures = failures
+
+
 @dataclass
 class DeployJob:
     id: str
@@ -120,6 +126,9 @@ class Deployer:
         self.store = store
         self.repository = repository
         self.user_id = user_id or getattr(store, "user_id", None)
+        # Hooks of this org only (the module-level lists in hooks.py apply to every org).
+        self.compile_hooks: list[hooks.CompileHook] = []
+        self.activation_hooks: list[hooks.ActivationHook] = []
         self._jobs: dict[str, DeployJob] = {}
         self._jobs_lock = threading.Lock()
         self._deploy_lock = threading.Lock()
@@ -181,6 +190,9 @@ class Deployer:
             with self.store.transaction(user_id=self.user_id) as tx:
                 self._apply_schema(tx, specs)
                 self._apply_permission_sets(tx, permsets)
+                compile_failures = self._compile(job, apex, tx.schema)
+                if compile_failures:
+                    raise _CompileFailed(compile_failures)
                 if job.options.test_level and job.options.test_level != "NoTestRun":
                     self._run_tests(job, apex)
                     if job.tests.failures and job.options.rollback_on_error:
@@ -189,6 +201,12 @@ class Deployer:
                     raise _CheckOnlyRollback()
         except _ApplyFailure as failure:
             job.failures.append(failure.message)
+            job.status = "Failed"
+            return
+        except _CompileFailed as failed:
+            job.failures.extend(failed.failures)
+            broken = {(f.component_type, f.full_name) for f in failed.failures}
+            job.successes = [m for m in job.successes if (m.component_type, m.full_name) not in broken]
             job.status = "Failed"
             return
         except _CheckOnlyRollback:
@@ -209,7 +227,7 @@ class Deployer:
             self.repository.save_components(
                 job.id, [(c.type, c.full_name, c.file_name, c.body, c.meta_xml) for c in package.components]
             )
-            for hook in hooks.activation_hooks():
+            for hook in [*hooks.activation_hooks(), *self.activation_hooks]:
                 try:
                     hook(self.repository.apex_sources())
                 except Exception:  # activation hooks must not undo a committed deploy
@@ -263,22 +281,28 @@ class Deployer:
                     component.type, component.full_name, component.file_name, False,
                     problem=str(error), problem_type="Error", line=1, column=1,
                 ))
-        compile_hooks = hooks.compile_hooks()
-        if apex and not job.failures and compile_hooks:
-            deployed = {(s.kind, s.name.lower()) for s in apex}
-            existing = [s for s in self.repository.apex_sources() if (s.kind, s.name.lower()) not in deployed]
-            request = hooks.CompileRequest(deployed=apex, all_sources=[*existing, *apex])
-            for hook in compile_hooks:
-                for problem in hook(request):
-                    file_name = next((s.file_name for s in apex if s.kind == problem.kind and s.name.lower() == problem.name.lower()), "")
-                    job.failures.append(ComponentMessage(
-                        problem.kind, problem.name, file_name, False, problem=problem.message,
-                        problem_type=getattr(problem, "problem_type", "Error"), line=problem.line, column=problem.column,
-                    ))
         if job.failures:
             failed = {(f.component_type, f.full_name) for f in job.failures}
             job.successes = [s for s in job.successes if (s.component_type, s.full_name) not in failed]
         return specs, permsets, apex, others
+
+    def _compile(self, job: DeployJob, apex: list[ApexSource], schema: Any) -> list[ComponentMessage]:
+        """Run the compile hooks against the schema this deploy produces (inside its transaction)."""
+        compile_hooks = [*hooks.compile_hooks(), *self.compile_hooks]
+        if not apex or not compile_hooks:
+            return []
+        deployed = {(s.kind, s.name.lower()) for s in apex}
+        existing = [s for s in self.repository.apex_sources() if (s.kind, s.name.lower()) not in deployed]
+        request = hooks.CompileRequest(deployed=apex, all_sources=[*existing, *apex], schema=schema)
+        failures = []
+        for hook in compile_hooks:
+            for problem in hook(request):
+                file_name = next((s.file_name for s in apex if s.kind == problem.kind and s.name.lower() == problem.name.lower()), "")
+                failures.append(ComponentMessage(
+                    problem.kind, problem.name, file_name, False, problem=problem.message,
+                    problem_type=getattr(problem, "problem_type", "Error"), line=problem.line, column=problem.column,
+                ))
+        return failures
 
     def _succeed(self, job: DeployJob, component: Component, created: bool = False) -> None:
         job.successes.append(ComponentMessage(

@@ -1,6 +1,7 @@
 """Extension points of the deploy, for the Apex runtime (issue 5) and anyone else.
 
-``COMPILE_HOOKS``: functions called once per deploy, after the syntax check passed, with every
+``COMPILE_HOOKS``: functions called once per deploy, after the syntax check passed and the
+deploy's schema changes were applied (inside its transaction: ``request.schema``), with every
 Apex class and trigger of the deploy *and* of the org (the org's current sources overlaid with
 the deploy's), so a compiler can resolve cross-references. A hook returns ``CompileProblem``s;
 any problem fails the deploy like a syntax error (the whole deploy rolls back).
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from localcloud.salesforce.metadata.apex_source import ApexSource
 
@@ -45,6 +46,7 @@ class CompileProblem:
 class CompileRequest:
     deployed: Sequence[ApexSource]  # what this deploy adds or changes
     all_sources: Sequence[ApexSource]  # the org's sources after the deploy (deployed ones replace older)
+    schema: Any = None  # the data layer's Schema as this deploy leaves it (new objects and fields included)
 
 
 CompileHook = Callable[[CompileRequest], Sequence[CompileProblem]]

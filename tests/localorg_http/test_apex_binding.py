@@ -1,0 +1,121 @@
+"""The local org with the Apex runtime bound: deploy compiles against the deploy's own schema,
+triggers fire for REST DML, /services/apexrest dispatches to @RestResource classes."""
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+import requests
+
+from localcloud.salesforce.server import start_local_org
+from tests.localorg_http.fixtures import PACKAGE_XML, meta, mdapi_files
+
+pytest.importorskip("localcloud.salesforce.apex.orgruntime")
+
+PING = """@RestResource(urlMapping='/ping/*')
+global with sharing class PingResource {
+    @HttpPost
+    global static String greet(String name) {
+        insert new Contact(LastName = name);
+        return 'hello ' + name;
+    }
+    @HttpGet
+    global static Integer countAuto() {
+        return [SELECT COUNT() FROM Contact WHERE FirstName = 'Auto'];
+    }
+    @HttpDelete
+    global static void fail() {
+        Integer zero = 0;
+        Integer boom = 1 / zero;
+    }
+}
+"""
+
+NAMER = """trigger ContactNamer on Contact (before insert) {
+    for (Contact c : Trigger.new) {
+        if (c.FirstName == null) {
+            c.FirstName = 'Auto';
+        }
+    }
+}
+"""
+
+UNKNOWN_FIELD = """public with sharing class UsesMissingField {
+    public static Contact make() {
+        return new Contact(LastName = 'x', No_Such_Field__c = 'y');
+    }
+}
+"""
+
+
+def package(extra: dict[str, str]) -> bytes:
+    files = mdapi_files()
+    files.update(extra)
+    names = {"ApexClass": [], "ApexTrigger": []}
+    for path in files:
+        if path.endswith(".cls"):
+            names["ApexClass"].append(Path(path).stem)
+        elif path.endswith(".trigger"):
+            names["ApexTrigger"].append(Path(path).stem)
+    types = "".join(f"<types>{''.join(f'<members>{m}</members>' for m in members)}<name>{kind}</name></types>"
+                    for kind, members in names.items())
+    files["package.xml"] = PACKAGE_XML.format(types=types + "<types><members>*</members><name>CustomObject</name></types>", api="62.0")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, body in files.items():
+            archive.writestr(name, body)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def org(tmp_path_factory, certificates):
+    running = start_local_org(tmp_path_factory.mktemp("org"), tls_dir=certificates.ca_cert.parent)
+    job = running.deployer.deploy_zip(package({
+        "classes/PingResource.cls": PING, "classes/PingResource.cls-meta.xml": meta("ApexClass"),
+        "triggers/ContactNamer.trigger": NAMER, "triggers/ContactNamer.trigger-meta.xml": meta("ApexTrigger"),
+    }))
+    assert job.status == "Succeeded", [(f.full_name, f.line, f.problem) for f in job.failures]
+    yield running
+    running.stop()
+
+
+def call(org, method: str, path: str, **kwargs) -> requests.Response:
+    return requests.request(method, org.url + path, headers={"Authorization": f"Bearer {org.access_token}"}, **kwargs)
+
+
+def test_trigger_fires_for_rest_dml(org) -> None:
+    created = call(org, "POST", "/services/data/v62.0/sobjects/Contact/", json={"LastName": "ViaRest"}).json()
+    record = call(org, "GET", f"/services/data/v62.0/sobjects/Contact/{created['id']}").json()
+    assert record["FirstName"] == "Auto"
+
+
+def test_apex_rest_dispatch(org) -> None:
+    before = call(org, "GET", "/services/apexrest/ping/").json()
+    answer = call(org, "POST", "/services/apexrest/ping/x", json={"name": "Taro"})
+    assert answer.status_code == 200 and answer.json() == "hello Taro"
+    assert call(org, "GET", "/services/apexrest/ping").json() == before + 1, "Apex DML fired the trigger too"
+    missing = call(org, "GET", "/services/apexrest/nowhere")
+    assert missing.status_code == 404 and missing.json()[0]["errorCode"] == "NOT_FOUND"
+    unauthenticated = requests.get(org.url + "/services/apexrest/ping")
+    assert unauthenticated.status_code == 401
+
+
+def test_unhandled_apex_exception_answers_apex_error(org) -> None:
+    response = call(org, "DELETE", "/services/apexrest/ping")
+    assert response.status_code == 500
+    [error] = response.json()
+    assert error["errorCode"] == "APEX_ERROR" and "MathException" in error["message"]
+
+
+def test_compile_failure_fails_the_deploy_and_keeps_the_old_code(org) -> None:
+    job = org.deployer.deploy_zip(package({
+        "classes/UsesMissingField.cls": UNKNOWN_FIELD, "classes/UsesMissingField.cls-meta.xml": meta("ApexClass"),
+    }))
+    assert job.status == "Failed"
+    [failure] = job.failures
+    assert (failure.component_type, failure.full_name, failure.file_name) == ("ApexClass", "UsesMissingField", "classes/UsesMissingField.cls")
+    assert failure.line == 3 and "No_Such_Field__c" in failure.problem
+    assert org.repository.apex_class("UsesMissingField") is None
+    assert call(org, "POST", "/services/apexrest/ping", json={"name": "Still"}).status_code == 200
