@@ -97,9 +97,11 @@ class LeadOperations:
         return definition
 
     def _clean_record(
-        self, record: dict[str, Any], *, allow_readonly: bool = False
+        self, record: dict[str, Any], *, allow_readonly: bool = False, key_field: str = ""
     ) -> tuple[dict[str, Any], list[dict[str, str]]]:
-        """Check every field of one input record; return (stored values, reasons)."""
+        """Check every field of one input record; return (stored values, reasons).
+
+        A read-only field used as the lookup key (``key_field``) is a key, never a rejected write."""
         values: dict[str, Any] = {}
         reasons: list[dict[str, str]] = []
         policy = self.settings().readonly_field_policy
@@ -111,7 +113,7 @@ class LeadOperations:
             if name == "id":
                 continue  # handled by the caller (only valid with updateOnly)
             if not definition.updateable and not allow_readonly:
-                if policy == "reject":
+                if policy == "reject" and name != key_field:
                     reasons.append(reason("1003", f"Field '{name}' is not updateable"))
                 continue
             try:
@@ -280,7 +282,7 @@ class LeadOperations:
             return skipped(reason("1003", "Invalid data: a lead record must be an object"))
         if partition is not None and partition not in PARTITIONS:
             return skipped(reason("1008", f"Access denied to partition '{partition}'"))
-        values, reasons = self._clean_record(record)
+        values, reasons = self._clean_record(record, key_field=lookup_field)
         if "id" in record and action != "updateOnly":
             reasons.insert(
                 0, reason("1003", "Invalid data: 'id' is only allowed with action 'updateOnly'")

@@ -311,3 +311,19 @@ def test_overlapping_upserts_can_duplicate_as_documented(api: Api, marketo: Loca
     # a later, non-overlapping upsert meets both and is refused
     later = api.post(LEADS, json={"input": [{"email": "race@example.com"}]})
     assert later["result"][0]["reasons"][0]["code"] == "1007"
+
+
+def test_a_crm_id_can_be_the_lookup_key_even_when_read_only_fields_are_rejected(
+    api: Api, marketo: LocalMarketo
+) -> None:
+    marketo.service.update_settings(readonly_field_policy="reject")
+    person = marketo.service.create_crm_persons(
+        [{"email": "k@example.com", "sfdcType": "Contact", "sfdcContactId": "003000000000077AAA"}]
+    )[0]["id"]
+    result = sync(
+        api,
+        [{"sfdcContactId": "003000000000077AAA", "firstName": "Key"}],
+        action="updateOnly",
+        lookupField="sfdcContactId",
+    )
+    assert result == [{"id": person, "status": "updated"}]
