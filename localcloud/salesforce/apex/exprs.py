@@ -357,6 +357,10 @@ def e_method_invocation(comp, ctx, n):
         def call_value_(so, fname):
             return prog.call_value(prog.get_member(so, fname.lower()), "adderror", [a(fr) for a in []])
         return field_error
+    if not _method_known(prog, low):
+        raise ctx.err(n.child_by_field_name("name"),
+                      f"Method does not exist or incorrect signature: {name}() (not provided by the local org's "
+                      f"Apex runtime)")
     oe = compile_expr(comp, ctx, obj_n)
     call_value = prog.call_value
 
@@ -373,6 +377,28 @@ def e_method_invocation(comp, ctx, n):
         a0 = args[0]
         return lambda fr: call_value(oe(fr), low, [a0(fr)])
     return lambda fr: call_value(oe(fr), low, [a(fr) for a in args])
+
+
+_LIBRARY_METHODS: set[str] = set()
+
+
+def _method_known(prog, low: str) -> bool:
+    """Whether any type the runtime knows has an instance method of this name (a load-time check)."""
+    if not _LIBRARY_METHODS:
+        for tbl in stdlib.METHODS.values():
+            _LIBRARY_METHODS.update(tbl)
+        stack = [stdlib.Native]
+        while stack:
+            c = stack.pop()
+            stack.extend(c.__subclasses__())
+            _LIBRARY_METHODS.update(k[2:] for k in dir(c) if k.startswith("m_"))
+        _LIBRARY_METHODS.update(("tostring", "equals", "hashcode", "adderror", "iterator", "hasnext", "next"))
+    if low in _LIBRARY_METHODS:
+        return True
+    for c in list(prog.classes.values()) + list(prog.builtins.values()):
+        if low in c.methods:
+            return True
+    return False
 
 
 def _native_static(nat, args):
