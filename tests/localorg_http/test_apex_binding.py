@@ -119,3 +119,24 @@ def test_compile_failure_fails_the_deploy_and_keeps_the_old_code(org) -> None:
     assert failure.line == 3 and "No_Such_Field__c" in failure.problem
     assert org.repository.apex_class("UsesMissingField") is None
     assert call(org, "POST", "/services/apexrest/ping", json={"name": "Still"}).status_code == 200
+
+
+def test_triggers_and_apex_rest_under_concurrent_clients(org) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    marker = "Conc"
+    before = call(org, "GET", "/services/apexrest/ping").json()
+
+    def rest_inserts(worker: int) -> list[int]:
+        return [call(org, "POST", "/services/data/v62.0/sobjects/Contact/", json={"LastName": f"{marker}{worker}"}).status_code
+                for _ in range(10)]
+
+    def apex_posts(worker: int) -> list[int]:
+        return [call(org, "POST", "/services/apexrest/ping", json={"name": f"{marker}A{worker}"}).status_code for _ in range(5)]
+
+    with ThreadPoolExecutor(8) as pool:
+        inserts = [pool.submit(rest_inserts, w) for w in range(4)]
+        posts = [pool.submit(apex_posts, w) for w in range(4)]
+        codes = [c for f in inserts for c in f.result()] + [c for f in posts for c in f.result()]
+    assert codes.count(201) == 40 and codes.count(200) == 20, codes
+    assert call(org, "GET", "/services/apexrest/ping").json() == before + 60
