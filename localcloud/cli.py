@@ -164,8 +164,15 @@ def _pid_in(path: Path) -> int | None:
 
 
 def _alive(pid: int | None) -> bool:
+    """True when ``pid`` is a live local-cloud server (a reused pid of another program is not)."""
     if not pid:
         return False
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+        if b"localcloud" not in command:
+            return False
+    except OSError:
+        pass  # no /proc (not Linux): fall back to the signal check
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -165,6 +165,8 @@ def test_limits_count_api_calls(sf: Salesforce) -> None:
     after = sf.limits()["DailyApiRequests"]
     assert after["Max"] == before["Max"]
     assert before["Remaining"] - after["Remaining"] == 2, "the query and the limits call itself are counted"
+    usage = sf.api_usage["api-usage"]
+    assert usage.total == after["Max"] and usage.used == after["Max"] - after["Remaining"]
 
 
 def test_wrong_token_and_unknown_version(deployed_org) -> None:

@@ -51,6 +51,10 @@ class OrgApp(App):
             used = self.context.identity.count_api_call(self.context.today())
             if used > self.context.daily_api_requests:
                 return errors.error_response(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+            response = super().__call__(request)
+            # simple-salesforce reads this into Salesforce.api_usage
+            response.headers.setdefault("Sforce-Limit-Info", f"api-usage={used}/{self.context.daily_api_requests}")
+            return response
         return super().__call__(request)
 
 
