@@ -1,15 +1,17 @@
 """Offline proof that ECBridge's Apex parses, is formatted, and is clean, before any org sees it.
 
-Three steps, each printing what it ran, each failing with a clear message:
+Four steps, each printing what it ran, each failing with a clear message:
   1. prettier + prettier-plugin-apex ``--check``: Salesforce's own Apex parser (jorje) parses every
      .cls and .trigger, and the formatting is prettier's.
   2. PMD 7 with config/pmd/ecbridge-apex-ruleset.xml (security, performance, error-prone, best
      practices): zero findings, except those listed with a justification in config/pmd/baseline.txt.
   3. apex-ls ``CheckForIssues`` on the project: unknown fields and types against the project's own
      object metadata, type errors; zero issues.
+  4. inline SOQL (in-process): each field selected once, custom fields named in a query exist in the
+     project's objects/ (apex-ls does not look inside SOQL).
 PMD and apex-ls are JVM start-ups of a few seconds each, so they run side by side.
 
-    python -m python_tasks.checks [--path force-app]       exit code 0 only when all three pass
+    python -m python_tasks.checks [--path force-app]       exit code 0 only when all four pass
     cci task run check_apex [-o path force-app]
 """
 from __future__ import annotations
@@ -18,6 +20,7 @@ import argparse
 import fnmatch
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -241,10 +244,68 @@ def check_apex_ls(source: Path, tools: Tools) -> CheckResult:
 
 
 # --------------------------------------------------------------------------------------------
-# All three
+# 4. inline SOQL against the project's metadata (apex-ls does not look inside SOQL)
+# --------------------------------------------------------------------------------------------
+SOQL = re.compile(r"\[\s*(SELECT\s.*?)\]", re.S | re.I)
+SELECT_FROM = re.compile(r"^SELECT\s+(?P<fields>.*?)\s+FROM\s+(?P<object>\w+)(?P<rest>.*)$", re.S | re.I)
+CUSTOM_NAME = re.compile(r"(?<![:\w.])(\w+__c)\b")
+
+
+def custom_fields_by_object(source: Path) -> dict[str, set[str]]:
+    """Custom fields the project defines, by object (lower-cased), from objects/*/fields/*.field-meta.xml."""
+    fields: dict[str, set[str]] = {}
+    for path in source.rglob("*.field-meta.xml"):
+        if path.parent.name == "fields":
+            fields.setdefault(path.parent.parent.name.lower(), set()).add(path.name[: -len(".field-meta.xml")].lower())
+    return fields
+
+
+def check_soql(source: Path, tools: Tools | None = None) -> CheckResult:
+    """Every inline SOQL selects each field once, and names only custom fields the project defines."""
+    del tools  # in-process
+    started = time.monotonic()
+    name = "inline SOQL (duplicate fields, custom fields against objects/)"
+    known = custom_fields_by_object(source)
+    details: list[str] = []
+    queries = 0
+    for path in apex_files(source):
+        text = path.read_text(encoding="utf-8")
+        rel = path.relative_to(source).as_posix()
+        for match in SOQL.finditer(text):
+            line = text.count("\n", 0, match.start()) + 1
+            parsed = SELECT_FROM.match(" ".join(match.group(1).split()))
+            if parsed is None:
+                continue
+            queries += 1
+            obj = parsed.group("object")
+            selected = [f.strip() for f in parsed.group("fields").split(",")]
+            seen: set[str] = set()
+            for f in selected:
+                if f.lower() in seen:
+                    details.append(f"{rel}:{line}: duplicate field selected: {f}")
+                seen.add(f.lower())
+            custom = known.get(obj.lower())
+            if obj.lower().endswith("__c") and custom is None:
+                details.append(f"{rel}:{line}: unknown object {obj} (no objects/{obj} in {source.name})")
+                continue
+            if custom is None:
+                continue  # a standard object the project does not extend
+            names = [f for f in selected if "(" not in f and "." not in f] + CUSTOM_NAME.findall(parsed.group("rest"))
+            for f in names:
+                if f.lower().endswith("__c") and f.lower() not in custom:
+                    details.append(f"{rel}:{line}: no such column '{f}' on entity '{obj}'")
+    seconds = time.monotonic() - started
+    if details:
+        return CheckResult(name, ["(in-process)"], False, f"{len(details)} problem(s) in {queries} queries",
+                           details, seconds)
+    return CheckResult(name, ["(in-process)"], True, f"{queries} queries select known fields once", seconds=seconds)
+
+
+# --------------------------------------------------------------------------------------------
+# All four
 # --------------------------------------------------------------------------------------------
 Check = Callable[[Path, Tools], CheckResult]
-CHECKS: tuple[Check, ...] = (check_prettier, check_pmd, check_apex_ls)
+CHECKS: tuple[Check, ...] = (check_prettier, check_pmd, check_apex_ls, check_soql)
 
 
 def run_checks(source: Path, tools: Tools | None = None, checks: tuple[Check, ...] = CHECKS,
@@ -266,7 +327,7 @@ def run_checks(source: Path, tools: Tools | None = None, checks: tuple[Check, ..
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Offline Apex checks: prettier-plugin-apex, PMD 7, apex-ls")
+    parser = argparse.ArgumentParser(description="Offline Apex checks: prettier-plugin-apex, PMD 7, apex-ls, inline SOQL")
     parser.add_argument("--path", default="force-app", help="source directory to check (default: force-app)")
     args = parser.parse_args(argv)
     started = time.monotonic()

@@ -25,14 +25,6 @@ def test_the_real_force_app_passes_every_check(capsys: pytest.CaptureFixture[str
     assert "--check" in out and "PmdCli" in out and "CheckForIssues -n -w" in out, "each step prints what it ran"
 
 
-def test_a_syntax_error_fails_prettier(project_copy: Path, tools: checks.Tools) -> None:
-    (project_copy / CLASSES / "Broken.cls").write_text("public with sharing class Broken {\n  void x( {\n}\n")
-    result = checks.check_prettier(project_copy / "force-app", tools)
-    assert not result.ok
-    assert "does not parse" in result.summary
-    assert any("Broken.cls" in line for line in result.details), result.details
-
-
 def test_unformatted_apex_fails_prettier(project_copy: Path, tools: checks.Tools) -> None:
     path = project_copy / CLASSES / "ECBridgeValues.cls"
     path.write_text(path.read_text().replace("  public static String describe(Object value) {",
@@ -43,7 +35,8 @@ def test_unformatted_apex_fails_prettier(project_copy: Path, tools: checks.Tools
     assert result.details == ["main/default/classes/ECBridgeValues.cls"]
 
 
-def test_soql_in_a_loop_and_missing_sharing_fail_pmd(project_copy: Path, tools: checks.Tools) -> None:
+def test_soql_in_a_loop_and_missing_sharing_fail_pmd_unless_justified(project_copy: Path, tools: checks.Tools,
+                                                                     tmp_path: Path) -> None:
     (project_copy / CLASSES / "Leaky.cls").write_text(
         "public class Leaky {\n"
         "  public static Integer count(List<String> names) {\n"
@@ -55,42 +48,6 @@ def test_soql_in_a_loop_and_missing_sharing_fail_pmd(project_copy: Path, tools: 
         "  }\n"
         "}\n"
     )
-    result = checks.check_pmd(project_copy / "force-app", tools)
-    assert not result.ok
-    joined = "\n".join(result.details)
-    assert "main/default/classes/Leaky.cls:5: OperationWithLimitsInLoop" in joined, joined
-    assert "ApexSharingViolations" in joined, joined
-
-
-def test_an_unknown_field_fails_apex_ls(project_copy: Path, tools: checks.Tools) -> None:
-    path = project_copy / CLASSES / "ECBridgeIngestService.cls"
-    text = path.read_text()
-    assert "draft.Quantity__c = " in text
-    path.write_text(text.replace("draft.Quantity__c = ", "draft.Quantity_Typo__c = "))
-    result = checks.check_apex_ls(project_copy / "force-app", tools)
-    assert not result.ok
-    assert any("ECBridgeIngestService.cls" in line and "Unknown field 'Quantity_Typo__c'" in line
-               for line in result.details), result.details
-
-
-def test_a_type_error_fails_apex_ls(project_copy: Path, tools: checks.Tools) -> None:
-    path = project_copy / CLASSES / "ECBridgeValues.cls"
-    text = path.read_text()
-    path.write_text(text.replace("Integer year = Integer.valueOf(parts.group(1));",
-                                 "Integer year = parts.group(1);", 1))
-    result = checks.check_apex_ls(project_copy / "force-app", tools)
-    assert not result.ok
-    assert any("Incompatible types" in line for line in result.details), result.details
-
-
-def test_the_command_fails_when_one_check_fails(project_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (project_copy / CLASSES / "Broken.cls").write_text("public with sharing class Broken {\n  void x( {\n}\n")
-    assert checks.main(["--path", str(project_copy / "force-app")]) == 1
-    assert "check_apex: FAILED (prettier-plugin-apex" in capsys.readouterr().err
-
-
-def test_a_justified_baseline_entry_excuses_a_finding(project_copy: Path, tools: checks.Tools,
-                                                      tmp_path: Path) -> None:
     (project_copy / CLASSES / "Unshared.cls").write_text(
         "public class Unshared {\n  public static List<Contact> all() {\n"
         "    return [SELECT Id FROM Contact WHERE LastName != NULL WITH USER_MODE LIMIT 10];\n  }\n}\n"
@@ -98,12 +55,62 @@ def test_a_justified_baseline_entry_excuses_a_finding(project_copy: Path, tools:
     baseline = tmp_path / "baseline.txt"
     baseline.write_text("main/default/classes/Unshared.cls ApexSharingViolations # a test of the baseline itself\n")
     result = checks.check_pmd(project_copy / "force-app", tools, baseline=baseline)
-    assert result.ok, result.details
-    assert "1 accepted by baseline.txt" in result.summary
+    assert not result.ok
+    joined = "\n".join(result.details)
+    assert "main/default/classes/Leaky.cls:5: OperationWithLimitsInLoop" in joined, joined
+    assert "main/default/classes/Leaky.cls:1: ApexSharingViolations" in joined, joined
+    assert "Unshared.cls" not in joined, "the justified baseline entry excuses its finding"
+    assert result.summary.startswith("2 finding(s)")
+
+
+def test_a_baseline_entry_without_justification_is_refused(tmp_path: Path) -> None:
+    baseline = tmp_path / "baseline.txt"
     baseline.write_text("main/default/classes/Unshared.cls ApexSharingViolations\n")
     with pytest.raises(ValueError, match="justification"):
         checks.load_baseline(baseline)
 
 
+def test_an_unknown_field_and_a_type_error_fail_apex_ls(project_copy: Path, tools: checks.Tools) -> None:
+    service = project_copy / CLASSES / "ECBridgeIngestService.cls"
+    text = service.read_text()
+    assert "draft.Quantity__c = " in text
+    service.write_text(text.replace("draft.Quantity__c = ", "draft.Quantity_Typo__c = "))
+    values = project_copy / CLASSES / "ECBridgeValues.cls"
+    values.write_text(values.read_text().replace("Integer year = Integer.valueOf(parts.group(1));",
+                                                 "Integer year = parts.group(1);", 1))
+    result = checks.check_apex_ls(project_copy / "force-app", tools)
+    assert not result.ok
+    assert any("ECBridgeIngestService.cls" in line and "Unknown field 'Quantity_Typo__c'" in line
+               for line in result.details), result.details
+    assert any("ECBridgeValues.cls" in line and "Incompatible types" in line for line in result.details), result.details
+
+
+def test_a_syntax_error_fails_prettier_and_the_command(project_copy: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    (project_copy / CLASSES / "Broken.cls").write_text("public with sharing class Broken {\n  void x( {\n}\n")
+    assert checks.main(["--path", str(project_copy / "force-app")]) == 1
+    out, err = capsys.readouterr()
+    assert "check_apex: FAILED (prettier-plugin-apex" in err
+    assert "[FAILED] prettier-plugin-apex (parse + format)" in out and "does not parse" in out
+    assert "Broken.cls" in out
+
+
 def test_the_shipped_baseline_is_empty() -> None:
     assert checks.load_baseline() == []
+
+
+def test_inline_soql_with_a_duplicate_or_unknown_field_fails(project_copy: Path) -> None:
+    service = project_copy / CLASSES / "ECBridgeOrderTriggerHandler.cls"
+    text = service.read_text()
+    assert "SELECT Id, EC_Member_Id__c" in text
+    service.write_text(text.replace("SELECT Id, EC_Member_Id__c", "SELECT Id, ID, EC_Member_Id__c, Nickname__c", 1))
+    (project_copy / CLASSES / "Lines.cls").write_text(
+        "public with sharing class Lines {\n  public static Integer count() {\n"
+        "    return [SELECT COUNT() FROM EC_Order_Line__c WHERE Quantityy__c > 1 WITH USER_MODE];\n  }\n}\n"
+    )
+    result = checks.check_soql(project_copy / "force-app")
+    assert not result.ok
+    joined = "\n".join(result.details)
+    assert "ECBridgeOrderTriggerHandler.cls" in joined and "duplicate field selected: ID" in joined, joined
+    assert "no such column 'Nickname__c' on entity 'Contact'" in joined, joined
+    assert "Lines.cls:3: no such column 'Quantityy__c' on entity 'EC_Order_Line__c'" in joined, joined
