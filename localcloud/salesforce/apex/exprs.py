@@ -402,12 +402,17 @@ def _method_known(prog, low: str) -> bool:
 
 
 def _native_static(nat, args):
+    def call(vals):
+        try:
+            return nat(vals)
+        except ops.NATIVE_ERRORS as e:
+            ops.native_failure(e, getattr(nat, "__name__", "library call"), vals)
     if not args:
-        return lambda fr: nat([])
+        return lambda fr: call([])
     if len(args) == 1:
         a0 = args[0]
-        return lambda fr: nat([a0(fr)])
-    return lambda fr: nat([a(fr) for a in args])
+        return lambda fr: call([a0(fr)])
+    return lambda fr: call([a(fr) for a in args])
 
 
 def _implicit_call(comp, ctx, n, name, low, args):

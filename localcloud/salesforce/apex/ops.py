@@ -31,6 +31,17 @@ def npe() -> None:
     throw("System.NullPointerException", "Attempt to de-reference a null object")
 
 
+NATIVE_ERRORS = (TypeError, AttributeError, ValueError, IndexError, KeyError, ArithmeticError)
+
+
+def native_failure(e: BaseException, what: str, args: Any) -> None:
+    """A library call failed on its arguments: null arguments are NullPointerExceptions, others
+    TypeExceptions naming the call (never a Python traceback)."""
+    if any(a is None for a in (args or ())):
+        npe()
+    throw("System.TypeException", f"{what}: invalid argument ({type(e).__name__}: {e})")
+
+
 def throw_obj(obj: Any) -> None:
     if not isinstance(obj, ApexObject) or not obj.cls.is_exception:
         throw("System.TypeException", "Throw expression must be an exception")
@@ -496,6 +507,8 @@ def truthy(v: Any) -> bool:
 
 
 def iterate(c: Any):
+    if c is None:
+        npe()
     if isinstance(c, ApexSet):
         return list(c.d)
     if isinstance(c, (list, tuple)):

@@ -11,6 +11,7 @@ log, governor limits). Runs are serialised by a lock: Apex code is single-thread
 from __future__ import annotations
 
 import datetime as _dt
+import logging
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
@@ -21,6 +22,7 @@ from .errors import ApexCompileError, ApexThrown, ApexUncaught
 from .model import ApexClass, ApexTrigger, FieldInfo, Method
 from .values import ApexList, ApexObject, SObject, TypeRef
 
+log = logging.getLogger(__name__)
 MAX_STACK_DEPTH = 1000
 _METHODS = stdlib.METHODS
 
@@ -387,6 +389,15 @@ class ApexProgram:
                 end_session(tx.data, commit=False)
             return ExecutionResult(False, tx.debug_log, "System.LimitException", "Maximum stack depth reached: 1001",
                                    "", None, transaction=tx)
+        except Exception as e:  # a defect of the runtime or the data layer: reported, never a traceback
+            log.exception("Apex runtime internal error")
+            if tx.data is not None:
+                end_session(tx.data, commit=False)
+            stack = self.stack_string()
+            tx.stack.clear()
+            return ExecutionResult(False, tx.debug_log, "System.UnexpectedException",
+                                   f"Apex runtime internal error: {type(e).__name__}: {e}", stack, None,
+                                   transaction=tx)
         except BaseException:
             if tx.data is not None:
                 end_session(tx.data, commit=False)
@@ -646,7 +657,10 @@ class ApexProgram:
         if tbl is not None:
             fn = tbl.get(low)
             if fn is not None:
-                return fn(obj, args)
+                try:
+                    return fn(obj, args)
+                except ops.NATIVE_ERRORS as e:
+                    ops.native_failure(e, f"{ops.type_name(obj)}.{low}", args)
         if t is ApexObject:
             cls = obj.cls
             m = cls.find_method(low, len(args))
@@ -669,7 +683,10 @@ class ApexProgram:
             ops.npe()
         c = getattr(obj, "apex_call", None)
         if c is not None:
-            return c(low, args)
+            try:
+                return c(low, args)
+            except ops.NATIVE_ERRORS as e:
+                ops.native_failure(e, f"{ops.type_name(obj)}.{low}", args)
         ops.throw("System.TypeException", f"Method does not exist or incorrect signature: {low}() on "
                                           f"{ops.type_name(obj)}")
 
