@@ -129,3 +129,17 @@ def test_after_a_dedupe_merge_the_next_push_follows_the_winner(services, tmp_pat
     state = marketo_state(services.client, emails)
     assert {o[0]["person"] for n, o in state["orders"].items() if n in ("A-4", "A-5", "A-6")} == {"yui@example.jp"}
     assert all(len(v) == 1 for v in state["persons"].values())
+
+
+def test_a_person_marked_superseded_is_not_written_the_winner_is(services) -> None:
+    svc = services.marketo.service
+    old = svc.create_form_persons([{"email": "sho@example.jp", "firstName": "旧"}])[0]["id"]
+    winner = svc.create_crm_persons([{"email": "sho@example.jp", "sfdcType": "Contact",
+                                      "sfdcContactId": "003000000000044AAA"}])[0]["id"]
+    services.client.sync_leads([{"id": old, "ecbSupersededBy": winner}], action="updateOnly", lookup_field="id")
+    seed_shop(services.sf)
+    summary = push(services)
+    assert summary.duplicate_clusters == [], "a marked person is routed, not a new cluster"
+    leads = {lead["id"]: lead for lead in leads_by_email(services.client, "sho@example.jp")}
+    assert leads[winner]["firstName"] == "翔" and leads[winner]["lastOrderNumber"] == "A-7"
+    assert leads[old]["firstName"] == "旧" and leads[old]["lastOrderNumber"] is None
