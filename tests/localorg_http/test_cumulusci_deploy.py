@@ -70,3 +70,19 @@ def test_refresh_token_flow_without_disable_refresh(org, tmp_path: Path) -> None
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert org.org_id in result.stdout
     assert len(org.context.identity._tokens) == before + 1, "cci asked for a fresh token with the refresh token"
+
+
+def test_without_refresh_token_cci_needs_disable_refresh(org, tmp_path: Path) -> None:
+    """What the org JSON needs: without a refresh token cci's refresh fails unless CUMULUSCI_DISABLE_REFRESH is set."""
+    import json
+
+    project = write_sfdx_project(tmp_path / "project")
+    init_git(project)
+    bare = {k: v for k, v in org.cumulusci_org_json().items() if k not in ("refresh_token", "client_id", "client_secret")}
+    env = cci_env(org, tmp_path / "home", {"CUMULUSCI_ORG_local": json.dumps(bare)})
+    failing = run_cci(project, env, "org", "info", "local")
+    assert failing.returncode != 0
+    env["CUMULUSCI_DISABLE_REFRESH"] = "1"
+    working = run_cci(project, env, "org", "info", "local")
+    assert working.returncode == 0, working.stdout[-2000:] + working.stderr[-2000:]
+    assert org.org_id in working.stdout
