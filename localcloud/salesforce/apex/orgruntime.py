@@ -157,10 +157,7 @@ class ApexRuntime:
         for k, v in (params or {}).items():
             req.params[k] = v
         resp = RestResponse()
-        tx = prog.new_transaction()
-        tx.rest_request = req
-        tx.rest_response = resp
-        args: list[Any] = []
+        data: Any = {}
         if handler.params:
             try:
                 data = json.loads(body.decode("utf-8")) if body else {}
@@ -168,6 +165,9 @@ class ApexRuntime:
                 return _rest_error(400, "JSON_PARSER_ERROR", f"Unexpected character in request body: {e}")
             if not isinstance(data, dict):
                 return _rest_error(400, "JSON_PARSER_ERROR", "Request body must be a JSON object")
+        tx = prog.new_transaction()
+        tx.rest_request = req
+        tx.rest_response = resp
         def call():
             vals = []
             if handler.params:
@@ -230,6 +230,7 @@ class ApexRuntime:
     def _run_test(self, prog: ApexProgram, cls: ApexClass, m: Method, setups: list[Method]) -> TestMethodResult:
         from .testlib import TestContext
         dtx = self.store.transaction()
+        dtx.savepoint()  # take the store's write lock before the program lock (see ApexProgram._prepare)
         started = time.perf_counter()
         debug: list[str] = []
         try:

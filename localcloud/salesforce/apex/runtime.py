@@ -309,6 +309,19 @@ class ApexProgram:
             c.static_ready = False
             c.statics = {}
 
+    def _prepare(self, tx: Transaction | None) -> Transaction:
+        """Create the transaction and take the data layer's write lock *before* the program lock, so
+        the lock order is always store -> program (a trigger fired by a REST data call holds the store
+        lock when it asks for the program lock)."""
+        if tx is None:
+            tx = self.new_transaction()
+        if tx.data is not None and getattr(tx.data, "owned", False):
+            try:
+                tx.data.tx.savepoint()
+            except Exception:  # noqa: BLE001 - a store without savepoints simply locks later
+                pass
+        return tx
+
     def _enter(self, tx: Transaction | None) -> Transaction:
         if tx is None:
             tx = self.new_transaction()
@@ -319,6 +332,21 @@ class ApexProgram:
     def execute_anonymous(self, source: str, tx: Transaction | None = None, file: str = "anonymous.apex",
                           commit: bool = True) -> ExecutionResult:
         """Run anonymous Apex (statements, optionally with classes). Compile errors raise ApexCompileError."""
+        tx = self._prepare(tx)
+        try:
+            return self._execute_anonymous(source, tx, file, commit)
+        except BaseException:
+            self._abandon(tx)
+            raise
+
+    def _abandon(self, tx: Transaction) -> None:
+        """Roll back a transaction that never ran (compile error, unknown method)."""
+        from .dataport import end_session
+        if tx.data is not None and not getattr(tx, "finished", False):
+            end_session(tx.data, commit=False)
+            tx.finished = True  # type: ignore[attr-defined]
+
+    def _execute_anonymous(self, source: str, tx: Transaction, file: str, commit: bool) -> ExecutionResult:
         with self.lock:
             root = parse_source(source, file)
             decls = Declarer(self).declare_unit(root, file, anonymous=True)
@@ -351,6 +379,15 @@ class ApexProgram:
     def call_static(self, class_name: str, method: str, args: list[Any] | None = None,
                     tx: Transaction | None = None, commit: bool = True, reset: bool = True) -> ExecutionResult:
         """Run a static method as its own transaction."""
+        tx = self._prepare(tx)
+        try:
+            return self._call_static(class_name, method, args, tx, commit, reset)
+        except BaseException:
+            self._abandon(tx)
+            raise
+
+    def _call_static(self, class_name: str, method: str, args: list[Any] | None, tx: Transaction, commit: bool,
+                     reset: bool) -> ExecutionResult:
         with self.lock:
             cls = self.resolve_class(class_name)
             if cls is None:
@@ -367,6 +404,7 @@ class ApexProgram:
     def run_in(self, fn: Callable[[], Any], tx: Transaction | None = None, commit: bool = True,
                reset: bool = True) -> ExecutionResult:
         """Run a Python callable (that calls into Apex) as one transaction."""
+        tx = self._prepare(tx)
         with self.lock:
             tx = self._enter(tx)
             if reset:
@@ -375,6 +413,7 @@ class ApexProgram:
 
     def _run_top(self, fn: Callable[[], Any], tx: Transaction, commit: bool) -> ExecutionResult:
         from .dataport import end_session
+        tx.finished = True  # type: ignore[attr-defined]
         try:
             value = fn()
         except ApexThrown as e:
