@@ -143,3 +143,14 @@ def test_a_person_marked_superseded_is_not_written_the_winner_is(services) -> No
     leads = {lead["id"]: lead for lead in leads_by_email(services.client, "sho@example.jp")}
     assert leads[winner]["firstName"] == "翔" and leads[winner]["lastOrderNumber"] == "A-7"
     assert leads[old]["firstName"] == "旧" and leads[old]["lastOrderNumber"] is None
+
+
+def test_a_spent_daily_quota_stops_the_run_cleanly_and_the_next_day_finishes_it(services, clean_state) -> None:
+    emails = seed_shop(services.sf)
+    services.marketo.service.update_settings(daily_quota=8)
+    summary = push(services, chunk_size=2)
+    assert "607" in summary.stopped or "quota" in summary.stopped, summary.stopped
+    assert summary.persons_created < 5
+    services.marketo.service.update_settings(daily_quota=50_000)
+    push(services, chunk_size=2)
+    assert marketo_state(services.client, emails) == clean_state
