@@ -158,6 +158,12 @@ def test_tooling_queries_and_list_metadata(org) -> None:
     assert record["LengthWithoutComments"] > 0 and record["attributes"]["type"] == "ApexClass"
     one = requests.get(org.url + f"/services/data/v62.0/tooling/sobjects/ApexClass/{record['Id']}", headers=headers).json()
     assert "TestOrderService" in one["Body"]
+    def names(soql: str) -> list[str]:
+        return [r["Name"] for r in requests.get(org.url + "/services/data/v62.0/tooling/query", headers=headers, params={"q": soql}).json()["records"]]
+
+    # the query CumulusCI's run_tests builds
+    assert names("SELECT Id, Name FROM ApexClass WHERE NamespacePrefix = null AND (Name LIKE '%_TEST%')") == []
+    assert names("SELECT Id, Name FROM ApexClass WHERE NamespacePrefix = null AND (Name LIKE '%_service' OR Name LIKE 'x%') AND (NOT Name LIKE 'Skip%')") == ["TestOrderService"]
     bad = requests.get(org.url + "/services/data/v62.0/tooling/query", headers=headers, params={"q": "SELECT Id FROM NoSuchThing"})
     assert bad.status_code == 400 and bad.json()[0]["errorCode"] == "INVALID_TYPE"
     listed = soap(org, "listMetadata", """<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Header><SessionHeader xmlns="http://soap.sforce.com/2006/04/metadata"><sessionId>###SESSION_ID###</sessionId></SessionHeader></soap:Header><soap:Body><listMetadata xmlns="http://soap.sforce.com/2006/04/metadata"><queries><type>ApexTrigger</type></queries><asOfVersion>62.0</asOfVersion></listMetadata></soap:Body></soap:Envelope>""")
