@@ -84,7 +84,11 @@ def _bind_apex_runtime(context: OrgContext, store: Any, repository: MetadataRepo
         return problems
 
     def activate(sources: Iterable[ApexSource]) -> None:
-        runtime.deploy(_source_files(sources))
+        files = _source_files(sources)
+        stale = [name for name in runtime.sources if name not in files]
+        if stale:  # deleted by destructiveChanges
+            runtime.remove(stale)
+        runtime.deploy(files)
 
     deployer.compile_hooks.append(compile_hook)
     deployer.activation_hooks.append(activate)

@@ -140,3 +140,16 @@ def test_triggers_and_apex_rest_under_concurrent_clients(org) -> None:
         codes = [c for f in inserts for c in f.result()] + [c for f in posts for c in f.result()]
     assert codes.count(201) == 40 and codes.count(200) == 20, codes
     assert call(org, "GET", "/services/apexrest/ping").json() == before + 60
+
+
+def test_deleting_a_rest_class_unbinds_its_url(org) -> None:
+    """(runs last in this module) destructiveChanges removes the class from the runtime too."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("package.xml", PACKAGE_XML.format(types="", api="62.0"))
+        archive.writestr("destructiveChanges.xml", PACKAGE_XML.format(
+            types="<types><members>PingResource</members><name>ApexClass</name></types>", api="62.0"))
+    assert org.deployer.deploy_zip(buffer.getvalue()).status == "Succeeded"
+    assert call(org, "GET", "/services/apexrest/ping").status_code == 404
+    created = call(org, "POST", "/services/data/v62.0/sobjects/Contact/", json={"LastName": "AfterDelete"}).json()
+    assert call(org, "GET", f"/services/data/v62.0/sobjects/Contact/{created['id']}").json()["FirstName"] == "Auto"

@@ -168,3 +168,19 @@ def test_tooling_queries_and_list_metadata(org) -> None:
     assert bad.status_code == 400 and bad.json()[0]["errorCode"] == "INVALID_TYPE"
     listed = soap(org, "listMetadata", """<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Header><SessionHeader xmlns="http://soap.sforce.com/2006/04/metadata"><sessionId>###SESSION_ID###</sessionId></SessionHeader></soap:Header><soap:Body><listMetadata xmlns="http://soap.sforce.com/2006/04/metadata"><queries><type>ApexTrigger</type></queries><asOfVersion>62.0</asOfVersion></listMetadata></soap:Body></soap:Envelope>""")
     assert text(listed, "fullName") == ["TestOrderTrigger"]
+
+
+def test_destructive_changes_delete_apex_and_refuse_schema_drops(org) -> None:
+    assert text(deploy(org, mdapi_zip()), "status") == ["Succeeded"]
+    empty_package = '<?xml version="1.0" encoding="UTF-8"?><Package xmlns="http://soap.sforce.com/2006/04/metadata"><version>62.0</version></Package>'
+    destroy_trigger = ('<?xml version="1.0" encoding="UTF-8"?><Package xmlns="http://soap.sforce.com/2006/04/metadata">'
+                       '<types><members>TestOrderTrigger</members><name>ApexTrigger</name></types><version>62.0</version></Package>')
+    result = deploy(org, zip_of({"package.xml": empty_package, "destructiveChanges.xml": destroy_trigger}))
+    assert text(result, "status") == ["Succeeded"]
+    assert org.repository.apex_triggers() == [] and [c.name for c in org.repository.apex_classes()] == ["TestOrderService"]
+
+    destroy_object = destroy_trigger.replace("TestOrderTrigger", "Test_Order__c").replace("ApexTrigger", "CustomObject")
+    refused = deploy(org, zip_of({"package.xml": empty_package, "destructiveChanges.xml": destroy_object}))
+    assert text(refused, "status") == ["Failed"]
+    assert "cannot delete CustomObject" in text(refused, "problem")[0]
+    assert "Test_Order__c" in custom_objects(org)

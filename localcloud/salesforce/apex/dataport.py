@@ -37,3 +37,47 @@ def end_session(session: Session, commit: bool) -> None:
         session.tx.commit()
     else:
         session.tx.rollback()
+
+
+# Objects Apex tests see without SeeAllData (setup objects) and the org's own Apex bookkeeping.
+SETUP_OBJECTS = {"user", "profile", "organization", "permissionset", "permissionsetassignment", "recordtype",
+                 "userrole", "group", "groupmember", "businesshours"}
+
+
+def isolated_test_store(store: Any, directory: Any) -> Any:
+    """A scratch copy of the org for an Apex test run: same schema and setup objects (users,
+    profiles, permission sets), no business data — so a test sees only the data it makes.
+
+    Adapter: the data layer has no "test isolation" mode yet; this copies the SQLite file with
+    SQLite's backup API and removes business records through the data layer's own API.
+    """
+    import sqlite3
+    from pathlib import Path
+
+    from localcloud.salesforce.data import open_store
+
+    target = Path(directory) / "apex-test-run.sqlite3"
+    for suffix in ("", "-wal", "-shm"):
+        p = Path(str(target) + suffix)
+        if p.exists():
+            p.unlink()
+    src = sqlite3.connect(str(store.path))
+    dst = sqlite3.connect(str(target))
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+    scratch = open_store(target)
+    with scratch.transaction() as tx:
+        for od in scratch.schema.objects():
+            low = od.name.lower()
+            if low in SETUP_OBJECTS or low.startswith("apex") or low in ("asyncapexjob", "testsuitemembership"):
+                continue
+            try:
+                ids = [r["Id"] for r in tx.query(f"SELECT Id FROM {od.name}", page_size=1_000_000).records]
+            except Exception:  # noqa: BLE001 - objects that cannot be queried keep nothing to remove
+                continue
+            for i in range(0, len(ids), 200):
+                tx.delete(ids[i:i + 200], all_or_none=False)
+    return scratch

@@ -203,15 +203,36 @@ class ApexRuntime:
                       key=lambda c: c.name)
 
     def run_tests(self, class_names: list[str] | None = None,
-                  methods: Mapping[str, list[str]] | None = None) -> list[TestMethodResult]:
-        """Run Apex test methods; each runs in its own data transaction that is rolled back."""
-        if not self.coverage:
-            self.coverage = True
-            self.deploy({})
-        prog = self.program
+                  methods: Mapping[str, list[str]] | None = None, isolated: bool = True) -> list[TestMethodResult]:
+        """Run Apex test methods; each runs in its own data transaction that is rolled back.
+
+        `isolated` (default): the run uses a scratch copy of the org with its schema and setup
+        objects but no business records, so a test sees only the data it makes (as without
+        SeeAllData); coverage is collected on this runtime's program either way."""
+        if not isolated:
+            return self._run_tests_on(self, class_names, methods)
+        import tempfile
+        from .dataport import isolated_test_store
+        with tempfile.TemporaryDirectory(prefix="apex-tests-") as tmp:
+            scratch = isolated_test_store(self.store, tmp)
+            try:
+                runner = ApexRuntime(scratch, self.sources, coverage=True)
+                results = runner._run_tests_on(runner, class_names, methods)
+                self._coverage_program = runner.program  # its coverage feeds coverage_report()
+            finally:
+                self.store.set_trigger_hook(self.hook)
+                scratch.close()
+        return results
+
+    def _run_tests_on(self, rt: "ApexRuntime", class_names: list[str] | None,
+                      methods: Mapping[str, list[str]] | None) -> list[TestMethodResult]:
+        if not rt.coverage:
+            rt.coverage = True
+            rt.deploy({})
+        prog = rt.program
         wanted = {n.lower() for n in class_names} if class_names else None
         out: list[TestMethodResult] = []
-        for cls in self.test_classes():
+        for cls in rt.test_classes():
             if wanted is not None and cls.lname not in wanted:
                 continue
             setups = [m for ms in cls.methods.values() for m in ms if "testsetup" in m.annotations]
@@ -224,7 +245,7 @@ class ApexRuntime:
             for m in tests:
                 if only is not None and m.lname not in only:
                     continue
-                out.append(self._run_test(prog, cls, m, setups))
+                out.append(rt._run_test(prog, cls, m, setups))
         return out
 
     def _run_test(self, prog: ApexProgram, cls: ApexClass, m: Method, setups: list[Method]) -> TestMethodResult:
@@ -259,7 +280,7 @@ class ApexRuntime:
             dtx.rollback()
 
     def coverage_report(self) -> list[CoverageResult]:
-        prog = self.program
+        prog = getattr(self, "_coverage_program", None) or self.program
         out = []
         for file, lines in sorted(prog.coverable_lines.items()):
             name = file.rsplit(".", 1)[0]

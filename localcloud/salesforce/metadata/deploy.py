@@ -190,7 +190,7 @@ class Deployer:
             with self.store.transaction(user_id=self.user_id) as tx:
                 self._apply_schema(tx, specs)
                 self._apply_permission_sets(tx, permsets)
-                compile_failures = self._compile(job, apex, tx.schema)
+                compile_failures = self._compile(job, apex, tx.schema, _deleted_apex(package))
                 if compile_failures:
                     raise _CompileFailed(compile_failures)
                 if job.options.test_level and job.options.test_level != "NoTestRun":
@@ -216,6 +216,8 @@ class Deployer:
             job.status = "Failed"
             return
         if not job.options.check_only:
+            for kind, name in _deleted_apex(package):
+                self.repository.delete_apex(kind, name)
             saved = self.repository.save_apex(apex)
             for source in apex:
                 record_id, created = saved[(source.kind, source.name)]
@@ -243,6 +245,16 @@ class Deployer:
         apex: list[ApexSource] = []
         others: list[Component] = []
         job.successes.append(ComponentMessage("", "package.xml", "package.xml", True, changed=True))
+        for type_name, members in package.destructive.items():
+            for member in members:
+                if type_name in ("ApexClass", "ApexTrigger"):
+                    job.successes.append(ComponentMessage(type_name, member, "destructiveChanges.xml", True, deleted=True))
+                else:
+                    job.failures.append(ComponentMessage(
+                        type_name, member, "destructiveChanges.xml", False, deleted=True, problem_type="Error",
+                        problem=f"The local org cannot delete {type_name} components (data is never dropped); only ApexClass and ApexTrigger can be deleted",
+                        line=1, column=1,
+                    ))
         for component in package.components:
             try:
                 if component.type == "CustomObject":
@@ -286,12 +298,12 @@ class Deployer:
             job.successes = [s for s in job.successes if (s.component_type, s.full_name) not in failed]
         return specs, permsets, apex, others
 
-    def _compile(self, job: DeployJob, apex: list[ApexSource], schema: Any) -> list[ComponentMessage]:
+    def _compile(self, job: DeployJob, apex: list[ApexSource], schema: Any, deleted: set[tuple[str, str]] | None = None) -> list[ComponentMessage]:
         """Run the compile hooks against the schema this deploy produces (inside its transaction)."""
         compile_hooks = [*hooks.compile_hooks(), *self.compile_hooks]
-        if not apex or not compile_hooks:
+        if not (apex or deleted) or not compile_hooks:
             return []
-        deployed = {(s.kind, s.name.lower()) for s in apex}
+        deployed = {(s.kind, s.name.lower()) for s in apex} | (deleted or set())
         existing = [s for s in self.repository.apex_sources() if (s.kind, s.name.lower()) not in deployed]
         request = hooks.CompileRequest(deployed=apex, all_sources=[*existing, *apex], schema=schema)
         failures = []
@@ -380,6 +392,10 @@ class Deployer:
         deployed = {s.name.lower() for s in apex}
         existing = [s for s in self.repository.apex_sources() if s.name.lower() not in deployed]
         job.tests = runners[-1](level, list(job.options.run_tests), [*existing, *apex])
+
+
+def _deleted_apex(package: DeployPackage) -> set[tuple[str, str]]:
+    return {(kind, name.lower()) for kind in ("ApexClass", "ApexTrigger") for name in package.destructive.get(kind, [])}
 
 
 def _message(error: BaseException) -> str:
