@@ -268,3 +268,29 @@ def test_trigger_exception_from_outside_apex_fails_the_records(store) -> None:
     assert err.status_code == "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY"
     assert "System.MathException: Divide by 0" in err.message
     ApexRuntime(store, {})
+
+
+ISOLATION_TEST = """
+@IsTest
+private class IsolationTest {
+    @IsTest
+    static void seesNoOrgDataButSetupObjects() {
+        System.assertEquals(0, [SELECT COUNT() FROM Contact WHERE LastName = 'OrgData'], 'org data hidden');
+        System.assertEquals(1, [SELECT COUNT() FROM PermissionSet WHERE Name = 'ECBridge_Integration'], 'setup visible');
+        System.assertEquals(1, [SELECT COUNT() FROM User WHERE Id = :UserInfo.getUserId()], 'running user visible');
+    }
+}
+"""
+
+
+def test_apex_tests_see_only_their_own_data_and_org_stays_usable(tmp_path) -> None:
+    store = make_store(tmp_path)
+    with store.transaction() as tx:
+        tx.insert("Contact", [{"LastName": "OrgData"}])
+    rt = ApexRuntime(store, {"IsolationTest.cls": ISOLATION_TEST, "ThingsResource.cls": RESOURCE})
+    results = rt.run_tests()
+    assert [(r.method_name, r.outcome, r.message) for r in results] == [("seesNoOrgDataButSetupObjects", "Pass", None)]
+    with store.transaction() as tx:
+        assert tx.query("SELECT COUNT() FROM Contact WHERE LastName = 'OrgData'").total_size == 1
+    assert rt.rest("GET", "/things/k").status == 200
+    store.close()
