@@ -294,3 +294,21 @@ def test_apex_tests_see_only_their_own_data_and_org_stays_usable(tmp_path) -> No
         assert tx.query("SELECT COUNT() FROM Contact WHERE LastName = 'OrgData'").total_size == 1
     assert rt.rest("GET", "/things/k").status == 200
     store.close()
+
+
+def test_run_tests_for_deploy_reports_successes_and_failures(tmp_path) -> None:
+    from types import SimpleNamespace
+
+    import localcloud.salesforce.apex as apex
+
+    store = make_store(tmp_path)
+    ApexRuntime(store, {})
+    sources = [SimpleNamespace(kind="ApexClass", name="SampleTest", body=TESTS),
+               SimpleNamespace(kind="ApexClass", name="Helper", body=HELPER)]
+    out = apex.run_tests_for_deploy("RunSpecifiedTests", ["SampleTest"], sources)
+    assert out.num_tests_run == 6
+    assert [f["methodName"] for f in out.failures] == ["failsWithMessage"]
+    assert out.failures[0]["stackTrace"] == "Class.SampleTest.failsWithMessage: line 20, column 1"
+    assert len(out.successes) == 5
+    assert apex.run_tests_for_deploy("NoTestRun", [], sources).num_tests_run == 0
+    store.close()

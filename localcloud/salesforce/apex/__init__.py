@@ -12,4 +12,12 @@ Public API::
 from .errors import ApexCompileError, ApexThrown, ApexUncaught
 from .runtime import ApexProgram, ExecutionResult, Transaction
 
-__all__ = ["ApexProgram", "ApexCompileError", "ApexThrown", "ApexUncaught", "ExecutionResult", "Transaction"]
+
+
+def run_tests_for_deploy(test_level, class_names, sources):  # noqa: ANN001,ANN201 - see orgruntime
+    """Deploy-time Apex test run (looked up by localcloud.salesforce.metadata)."""
+    from .orgruntime import run_tests_for_deploy as run
+    return run(test_level, class_names, sources)
+
+
+__all__ = ["run_tests_for_deploy", "ApexProgram", "ApexCompileError", "ApexThrown", "ApexUncaught", "ExecutionResult", "Transaction"]

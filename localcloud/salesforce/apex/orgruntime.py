@@ -77,7 +77,11 @@ def _url_matches(pattern: str, path: str) -> bool:
 class ApexRuntime:
     """A store plus its deployed Apex."""
 
-    def __init__(self, store: Any, sources: Mapping[str, str] | None = None, coverage: bool = False) -> None:
+    def __init__(self, store: Any, sources: Mapping[str, str] | None = None, coverage: bool = False,
+                 _scratch: bool = False) -> None:
+        global ACTIVE
+        if not _scratch:
+            ACTIVE = self
         self.store = store
         self.sources: dict[str, str] = {}
         self.coverage = coverage
@@ -216,7 +220,7 @@ class ApexRuntime:
         with tempfile.TemporaryDirectory(prefix="apex-tests-") as tmp:
             scratch = isolated_test_store(self.store, tmp)
             try:
-                runner = ApexRuntime(scratch, self.sources, coverage=True)
+                runner = ApexRuntime(scratch, self.sources, coverage=True, _scratch=True)
                 results = runner._run_tests_on(runner, class_names, methods)
                 self._coverage_program = runner.program  # its coverage feeds coverage_report()
             finally:
@@ -291,6 +295,45 @@ class ApexRuntime:
                 continue
             out.append(CoverageResult(name, kind, sorted(lines & covered), sorted(lines - covered)))
         return out
+
+
+ACTIVE: "ApexRuntime | None" = None  # the runtime most recently bound to a store (the org's)
+
+
+def run_tests_for_deploy(test_level: str, class_names: list[str], sources: list[Any]) -> Any:
+    """Deploy-time test run (metadata looks this up on localcloud.salesforce.apex). `sources` are
+    ApexSource-like objects (kind, name, body). Returns an object shaped like the deploy's
+    RunTestsOutcome: num_tests_run, failures, successes, total_time_ms. Runs on an isolated copy of
+    the org's committed data and schema."""
+    from types import SimpleNamespace
+    out = SimpleNamespace(num_tests_run=0, failures=[], successes=[], total_time_ms=0.0)
+    level = (test_level or "NoTestRun").lower()
+    if level == "notestrun" or ACTIVE is None:
+        if ACTIVE is None and level != "notestrun":
+            out.failures.append({"name": "", "methodName": "", "namespace": None, "time": 0, "stackTrace": None,
+                                 "message": "the local org's Apex runtime is not bound to a store"})
+        return out
+    files = {f"{s.name}.{'cls' if s.kind == 'ApexClass' else 'trigger'}": s.body for s in sources}
+    rt = ApexRuntime.__new__(ApexRuntime)
+    rt.store, rt.sources, rt.coverage = ACTIVE.store, files, True
+    rt.program = ApexProgram(files, data=ACTIVE.store, coverage=True)
+    rt.hook = ACTIVE.hook
+    names = None
+    if level == "runspecifiedtests":
+        names = list(class_names)
+    elif level == "runlocaltests":
+        names = None
+    started = time.perf_counter()
+    results = rt.run_tests(names)
+    for r in results:
+        if r.outcome == "Pass":
+            out.successes.append({"name": r.class_name, "methodName": r.method_name, "time": r.run_time_ms})
+        else:
+            out.failures.append({"name": r.class_name, "methodName": r.method_name, "namespace": None,
+                                 "time": r.run_time_ms, "message": r.message, "stackTrace": r.stack_trace})
+    out.num_tests_run = len(results)
+    out.total_time_ms = (time.perf_counter() - started) * 1000
+    return out
 
 
 def _rest_error(status: int, code: str, message: str) -> RestResult:
