@@ -24,15 +24,12 @@ schedule), and ``marketo_dedupe`` repairs what a violation would leave.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 from python_tasks.dedupe.keys import normalise_email
 from python_tasks.dedupe.persons import PERSON_FIELDS, Person, person_from_lead
 from python_tasks.dedupe.winner import WinnerRule
 from python_tasks.push.build import PersonWrite
-
-LOOKUP_BATCH = 300
-
 
 @dataclass
 class Resolution:
@@ -48,11 +45,6 @@ class DuplicateCluster:
     candidates: list[int]
     chosen: int
     reason: str
-
-
-def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
 
 
 def lookup_fields(lookup_field: str, member_key_field: str | None) -> list[str]:
