@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RULESET = ROOT / "config" / "pmd" / "ecbridge-apex-ruleset.xml"
 BASELINE = ROOT / "config" / "pmd" / "baseline.txt"
 APEX_GLOB = "**/*.{cls,trigger}"
+IN_PROCESS = "(in-process)"
 # Short-lived JVMs: the C1 compiler only and the serial collector halve PMD's and apex-ls's run time.
 JVM_FLAGS = ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto"]
 
@@ -230,7 +231,7 @@ def check_apex_ls(source: Path, tools: Tools) -> CheckResult:
     proc, seconds = _run(command, workspace, tools)
     lines = [line for line in (proc.stdout + proc.stderr).strip().splitlines() if line.strip()]
     if proc.returncode == 0 and not lines:
-        return CheckResult(name, command, True, f"no issues in {workspace.name}", seconds=seconds)
+        return CheckResult(name, command, True, f"no issues in the project at {workspace}", seconds=seconds)
     details: list[str] = []
     current = ""
     for line in lines:
@@ -296,9 +297,9 @@ def check_soql(source: Path, tools: Tools | None = None) -> CheckResult:
                     details.append(f"{rel}:{line}: no such column '{f}' on entity '{obj}'")
     seconds = time.monotonic() - started
     if details:
-        return CheckResult(name, ["(in-process)"], False, f"{len(details)} problem(s) in {queries} queries",
+        return CheckResult(name, [IN_PROCESS], False, f"{len(details)} problem(s) in {queries} queries",
                            details, seconds)
-    return CheckResult(name, ["(in-process)"], True, f"{queries} queries select known fields once", seconds=seconds)
+    return CheckResult(name, [IN_PROCESS], True, f"{queries} queries select known fields once", seconds=seconds)
 
 
 # --------------------------------------------------------------------------------------------
@@ -316,11 +317,14 @@ def run_checks(source: Path, tools: Tools | None = None, checks: tuple[Check, ..
         raise ToolMissing(f"{source} is not a directory")
     tools = tools or find_tools(source)
     with ThreadPoolExecutor(max_workers=len(checks)) as pool:
-        futures = [pool.submit(check, source, tools) for check in checks]
+        futures = [(check, pool.submit(check, source, tools)) for check in checks]
         results = []
-        for future in futures:
+        for check, future in futures:
             result = future.result()
-            echo(f"$ (cd {shlex.quote(str(source))} && {shlex.join(result.command)})")
+            if result.command == [IN_PROCESS]:
+                echo(f"$ (in-process) python_tasks.checks.{check.__name__} {shlex.quote(str(source))}")
+            else:
+                echo(f"$ (cd {shlex.quote(str(source))} && {shlex.join(result.command)})")
             echo(result.report())
             results.append(result)
     return results

@@ -315,6 +315,8 @@ class _ObjectPermission:
 
 
 ALWAYS_REQUIRED_STANDARD_FIELDS = frozenset({"LastName", "Company", "Name"})
+# Salesforce refuses Contact permissions without Read on Account (the objects' permission dependency).
+OBJECT_PERMISSION_DEPENDENCIES = {"Contact": ("Account",)}
 
 
 def _objects(mapping: Mapping) -> list[_ObjectInfo]:
@@ -338,6 +340,8 @@ def _permission_set(mapping: Mapping) -> dict[str, Any]:
         fields.append(_FieldPermission(f"{f.object_name}.{f.name}", editable=True))
     fields.sort(key=lambda p: p.name.lower())
     objects = [
+        *[_ObjectPermission(parent, create=False, edit=False, delete=False)
+          for parent in OBJECT_PERMISSION_DEPENDENCIES.get(mapping.member.object_name, ())],
         _ObjectPermission(mapping.member.object_name, create=True, edit=True, delete=False),
         _ObjectPermission(mapping.order.object_name, create=True, edit=True, delete=False),
         _ObjectPermission(mapping.order_line.object_name, create=True, edit=True, delete=True),

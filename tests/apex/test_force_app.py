@@ -35,9 +35,9 @@ def loadable_sources() -> dict[str, str]:
     return srcs
 
 
-@pytest.fixture()
-def runtime(tmp_path):
-    store = make_store(tmp_path)
+@pytest.fixture(scope="module")
+def runtime(tmp_path_factory):
+    store = make_store(tmp_path_factory.mktemp("forceapp"))
     rt = ApexRuntime(store, loadable_sources())
     yield rt
     store.close()
@@ -91,8 +91,8 @@ def test_endpoint_answers_200_shuffled_events_and_every_order_is_attached(runtim
     assert all(r["status"] == "created" for r in body["results"]), body["results"][:3]
     with runtime.store.transaction() as tx:
         orders = tx.query("SELECT Order_Number__c, Member__c, Member__r.EC_Member_Id__c, EC_Member_Id__c "
-                          "FROM EC_Order__c").records
-        members = tx.query("SELECT Email FROM Contact WHERE EC_Member_Id__c != null").records
+                          "FROM EC_Order__c WHERE Order_Number__c LIKE 'ORD-%' AND Order_Number__c != 'ORD-X'").records
+        members = tx.query("SELECT Email FROM Contact WHERE EC_Member_Id__c LIKE 'M-%'").records
     assert len(orders) == 140
     assert all(o["Member__c"] and o["Member__r"]["EC_Member_Id__c"] == o["EC_Member_Id__c"] for o in orders)
     assert all(m["Email"] == m["Email"].strip().lower() for m in members)
