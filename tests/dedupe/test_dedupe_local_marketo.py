@@ -124,3 +124,30 @@ def test_mark_policy_keeps_everyone_and_flags_marketo_only_losers(local_marketo,
     again = PlanApplier(marketo_client, tmp_path / "audit.jsonl", FIELDS).apply(
         make_plan(find_clusters(list(after.values()), WinnerRule()), MARK))
     assert again.count("marked") == 0
+
+
+def test_a_merge_marketo_refuses_is_reported_with_its_cause_and_the_others_go_on(local_marketo, marketo_client, tmp_path):
+    from python_tasks.marketo import MarketoError
+
+    ids = seed(local_marketo)
+    plan = make_plan(find_clusters(scan(marketo_client), WinnerRule()), MERGE)
+
+    class RefusesTaro:
+        """The real client, except that Marketo refuses the merge into the taro winner."""
+
+        def __getattr__(self, name):
+            return getattr(marketo_client, name)
+
+        def merge_leads(self, winner, losers, merge_in_crm=False):
+            if winner == ids["contact_taro"]:
+                raise MarketoError("Lead is locked by a sync", "1029")
+            return marketo_client.merge_leads(winner, losers, merge_in_crm)
+
+    report = PlanApplier(RefusesTaro(), tmp_path / "audit.jsonl", FIELDS).apply(plan)
+    by_key = {o.key: o for o in report.outcomes}
+    assert by_key["email:taro@example.jp"].result == "failed" and "1029" in by_key["email:taro@example.jp"].detail
+    assert by_key["email:hanako@example.jp"].result == "merged" and by_key["email:jiro@example.jp"].result == "merged"
+    assert len([p for p in scan(marketo_client) if p.email_key == "taro@example.jp"]) == 2, "nothing lost"
+    failed = [json.loads(l) for l in (tmp_path / "audit.jsonl").read_text().splitlines()
+              if json.loads(l)["result"] == "failed"]
+    assert failed and failed[0]["cluster"] == "email:taro@example.jp" and failed[0]["before"]
