@@ -10,7 +10,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export SF_DISABLE_TELEMETRY := true
 export SF_AUTOUPDATE_DISABLE := true
 export SFDX_DISABLE_TELEMETRY := true
-export CUMULUSCI_KEYCHAIN_CLASS := EnvironmentProjectKeychain
+export CUMULUSCI_KEYCHAIN_CLASS := cumulusci.core.keychain.EnvironmentProjectKeychain
 
 .PHONY: install test pytest robot apex-checks demo up down status reset clean
 
