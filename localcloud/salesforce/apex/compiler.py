@@ -850,22 +850,32 @@ class Compiler:
         user = self.expr(ctx, n.child_by_field_name("user"))
         blk = self.block(ctx, next(c for c in n.named_children if c.type == "block"))
 
-        def run(fr):
-            user(fr)
-            return blk(fr)
-        return run
+        prog = self.prog
 
-    def s_local_class_declaration(self, ctx, n):  # pragma: no cover - grammar does not produce it
-        raise ctx.err(n, "Unsupported: local class declaration")
+        def run(fr):
+            u = user(fr)
+            if u is None:
+                ops.npe()
+            tx = prog.tx
+            saved = dict(tx.user or {})
+            uid = u.fields.get("id") if isinstance(u, SObject) else None
+            if uid is not None:
+                tx.user = {**saved, "userid": uid}
+                for key, fld in (("username", "username"), ("email", "email"), ("lastname", "lastname"),
+                                 ("firstname", "firstname"), ("profileid", "profileid")):
+                    if fld in u.fields:
+                        tx.user[key] = u.fields[fld]
+            try:
+                return blk(fr)
+            finally:
+                tx.user = saved
+        return run
 
     def s_class_declaration(self, ctx, n):
         return lambda fr: None  # declared at unit level (anonymous Apex)
 
     s_interface_declaration = s_class_declaration
     s_enum_declaration = s_class_declaration
-
-    def s_if_else(self, ctx, n):  # pragma: no cover
-        raise ctx.err(n, "Unsupported statement")
 
     # ------------------------------------------------------------------------------ expressions
     def expr_for_type(self, ctx, n, t: TypeRef):

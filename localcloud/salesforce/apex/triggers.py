@@ -100,7 +100,6 @@ class ApexTriggerHook:
                  if t.sobject.lower() == event.sobject.lower() and wanted in t.events]
         if not trigs:
             return
-        from .soql import to_sobject
         sname = prog.sobject_name(event.sobject)
         new = ApexList([_rec(prog, d, sname) for d in event.new], TypeRef(sname)) if event.new is not None else None
         old = ApexList([_rec(prog, d, sname) for d in event.old], TypeRef(sname)) if event.old is not None else None
@@ -162,15 +161,13 @@ class ApexTriggerHook:
         try:
             for t in trigs:
                 self._current = t.name
-                label = type("L", (), {})()
-                pos = [t.cls.ctors[0] if t.cls.ctors else _Label(f"Trigger.{t.name}"), 1]
+                pos = [_Label(f"Trigger.{t.name}"), 1]
                 fr = {POS: pos}
                 tx.stack.append(pos)
                 try:
                     t.body(fr)
                 finally:
                     tx.stack.pop()
-                del label
         finally:
             tx.trigger_stack.pop()
 
