@@ -140,7 +140,9 @@ def test_compile_hook_failure_fails_the_deploy(org) -> None:
     assert custom_objects(org) == set()
 
 
-def test_tests_requested_without_a_runner_fail_loudly(org) -> None:
+def test_tests_requested_without_a_runner_fail_loudly(org, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = hooks.apex_runtime_functions
+    monkeypatch.setattr(hooks, "apex_runtime_functions", lambda name: [] if name == "run_tests_for_deploy" else real(name))
     result = deploy(org, mdapi_zip(), test_level="RunSpecifiedTests")
     assert text(result, "status") == ["Failed"]
     assert "no Apex test runner" in text(result, "message")[0]
