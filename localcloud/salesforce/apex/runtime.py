@@ -61,6 +61,7 @@ class Transaction:
     """State of one Apex transaction (one request, one anonymous execution, one test method)."""
 
     debug_log: list[str] = field(default_factory=list)
+    debug_entries: list[tuple[int, str, str]] = field(default_factory=list)  # (line, level, message)
     limits: Limits = field(default_factory=Limits)
     stack: list[list[Any]] = field(default_factory=list)
     trigger_stack: list[Any] = field(default_factory=list)
@@ -779,7 +780,9 @@ class ApexProgram:
         return self.classes.get(name.lower())
 
     def debug(self, message: str, level: str = "DEBUG") -> None:
-        self.tx.debug_log.append(message)
+        tx = self.tx
+        tx.debug_log.append(message)
+        tx.debug_entries.append((tx.stack[-1][1] if tx.stack else 0, level, message))
 
     def uncaught(self, result: ExecutionResult) -> ApexUncaught:
         return ApexUncaught(result.exception_type or "", result.exception_message or "", result.stack_trace or "",
