@@ -343,9 +343,10 @@ class Store:
             finally:
                 self._unlock_write()
             meta = dict(conn.execute("SELECT key, value FROM _meta").fetchall())
+            seeded = conn.execute('SELECT COUNT(*) FROM "t_organization"').fetchone()[0] > 0
         finally:
             self._release_connection(conn)
-        if fresh:
+        if not seeded:  # new file, or a first start that stopped between creating and seeding
             self._seed()
             conn = self._acquire_connection()
             meta = dict(conn.execute("SELECT key, value FROM _meta").fetchall())
