@@ -101,7 +101,8 @@ def _to_id(v):
 
 
 def _to_integer(v):
-    if type(v) is Long:
+    t = type(v)
+    if t is Long or t is Decimal or t is float:
         return wrap32(int(v))
     return v
 

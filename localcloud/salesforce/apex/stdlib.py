@@ -33,7 +33,7 @@ LINE_AWARE: set[tuple[str, str]] = set()
 NAMESPACES: set[str] = {
     "system", "math", "string", "integer", "long", "decimal", "double", "boolean", "id", "date", "datetime", "time",
     "blob", "json", "database", "schema", "limits", "userinfo", "test", "type", "assert", "trigger", "restcontext",
-    "encodingutil", "crypto", "pattern", "url", "label", "system.label", "matcher", "sobjecttype", "system.test",
+    "encodingutil", "crypto", "pattern", "url", "label", "matcher", "sobjecttype",
     "eventbus", "logginglevel", "jsontoken", "accesslevel", "triggeroperation", "messaging", "approval",
     "security", "auth", "search", "organization",
 }
