@@ -12,9 +12,11 @@ Apex: when the Apex runtime (``localcloud.salesforce.apex.orgruntime.ApexRuntime
 and ``ECBRIDGE_ORG_APEX`` is not ``off``, the org binds it (``_bind_apex_runtime``): it becomes the
 store's trigger hook, compiles every deploy's Apex (a failure fails the deploy with file, line
 and column), is re-activated with the org's sources after each deploy and answers
-``/services/apexrest/*``. If ``localcloud.salesforce.apex`` instead exposes
-``install_local_org(context)`` returning route registrars, the org calls that and binds nothing
-itself (the Apex package then wires triggers, REST and run-tests routes on its own).
+``/services/apexrest/*``. If ``localcloud.salesforce.apex`` also exposes
+``install_local_org(context)``, the org calls it after binding (the runtime is
+``context.extras["apex_runtime"]``, the metadata repository ``context.extras["metadata_repository"]``)
+and registers the route registrars it returns (for example the Tooling run-tests surface) behind
+the same authentication.
 """
 from __future__ import annotations
 
@@ -51,9 +53,6 @@ def _bind_apex_runtime(context: OrgContext, store: Any, repository: MetadataRepo
     if os.environ.get("ECBRIDGE_ORG_APEX", "on").lower() in ("off", "0", "false", "no"):
         return None
     try:
-        apex = importlib.import_module("localcloud.salesforce.apex")
-        if hasattr(apex, "install_local_org"):
-            return None
         from localcloud.salesforce.apex import ApexCompileError, ApexProgram
         from localcloud.salesforce.apex.dataport import schema_of
         from localcloud.salesforce.apex.orgruntime import ApexRuntime
