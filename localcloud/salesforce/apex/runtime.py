@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
+import sys
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
@@ -24,6 +25,7 @@ from .values import ApexList, ApexObject, SObject, TypeRef
 
 log = logging.getLogger(__name__)
 MAX_STACK_DEPTH = 1000
+PYTHON_RECURSION_LIMIT = 60_000
 _METHODS = stdlib.METHODS
 
 # Built-in exception types (System namespace); all extend Exception.
@@ -324,6 +326,9 @@ class ApexProgram:
         return tx
 
     def _enter(self, tx: Transaction | None) -> Transaction:
+        # Each Apex call level uses ~10-20 Python frames; Apex allows 1,000 levels.
+        if sys.getrecursionlimit() < PYTHON_RECURSION_LIMIT:
+            sys.setrecursionlimit(PYTHON_RECURSION_LIMIT)
         if tx is None:
             tx = self.new_transaction()
         self.tx = tx
