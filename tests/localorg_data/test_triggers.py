@@ -45,6 +45,15 @@ def test_201_records_fire_in_chunks_of_200(store: Store, hook: Recorder) -> None
         ("before", "delete", 200), ("after", "delete", 200), ("before", "delete", 1), ("after", "delete", 1)]
 
 
+def test_delete_chunking_is_a_setting(store: Store, hook: Recorder) -> None:
+    store.delete_trigger_chunk = None
+    with store.transaction() as tx:
+        ids = [r.id for r in tx.insert("Contact", [{"LastName": f"L{i}"} for i in range(250)])]
+        hook.calls.clear()
+        tx.delete(ids)
+    assert hook.calls == [("before", "delete", "Contact", 250), ("after", "delete", "Contact", 250)]
+
+
 def test_before_insert_changes_are_saved_and_after_sees_ids(store: Store, hook: Recorder) -> None:
     seen_after = []
 

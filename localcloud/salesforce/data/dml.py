@@ -517,10 +517,11 @@ class _Run:
                 self.fail(i, [_err("ENTITY_IS_DELETED", "entity is deleted")])
             else:
                 live.append(i)
-        for start in range(0, len(live), CHUNK):
+        chunk_size = tx.store.delete_trigger_chunk or max(1, len(live))
+        for start in range(0, len(live), chunk_size):
             if self.failed and self.all_or_none:
                 return
-            pending = live[start:start + CHUNK]
+            pending = live[start:start + chunk_size]
             for _attempt in range(PARTIAL_SAVE_ATTEMPTS):
                 if not pending:
                     break

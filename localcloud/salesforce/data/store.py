@@ -331,6 +331,10 @@ class Store:
         self._cursor_lock = threading.Lock()
         self._cursor_seq = itertools.count(1)
         self._closed = False
+        self.delete_trigger_chunk: int | None = 200
+        """Delete triggers get chunks of this size (None: the whole statement at once). Salesforce
+        documents 200-record chunks for triggers; debug logs published by users show delete
+        triggers receiving the whole list, so this is a setting."""
         conn = self._acquire_connection()
         try:
             self._lock_for_write()
