@@ -361,6 +361,12 @@ def _permission_set(mapping: Mapping) -> dict[str, Any]:
 
 def render_unformatted(mapping: Mapping) -> dict[str, str]:
     """Every generated file (relative to the output directory) before Apex formatting."""
+    if mapping.member.person_account:
+        raise GenerationError(
+            f"{mapping.path.name}: salesforce.member.person_account is validated but not generated yet: the "
+            "endpoint would need the Person Account record type on insert and apex-ls cannot check Person "
+            "Account fields offline. Use object: Contact (the default) or Lead."
+        )
     env = _environment(mapping)
     ctx = _context(mapping)
     base = DEFAULT_SOURCE_DIR

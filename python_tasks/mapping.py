@@ -784,6 +784,9 @@ def _read_member(r: _Reader, sf: LocatedDict) -> MemberMapping | None:
         if not fm.is_custom and object_name == "Account" and fm.sf_field in ("Email", "Birthdate"):
             r.problem(fm.line, f"{path}.fields.{fm.ec_name}.field", f"Person Accounts have no {fm.sf_field}",
                       f"Person{fm.sf_field}")
+    if object_name == "Lead" and fields and not any(f.sf_field == "Company" for f in fields):
+        r.problem(node.line, f"{path}.fields", "a Lead cannot be saved without Company",
+                  "company: { field: Company, type: string, length: 255, required: true }")
     key = _pick_ec_field(r, node, "key", path, fields)
     _require_custom_text_key(r, key, f"{path}.key", "member key")
     email = _pick_ec_field(r, node, "email", path, fields, default="email")

@@ -225,3 +225,40 @@ def test_the_openapi_document_is_complete_and_its_references_resolve() -> None:
     member, order = example["events"]
     assert set(schemas["MemberData"]["required"]) <= set(member["data"])
     assert set(schemas["OrderData"]["required"]) <= set(order["data"])
+
+
+def test_a_lead_member_generates_apex_that_passes_the_semantic_checks(tmp_path: Path) -> None:
+    from tests.foundation.test_mapping import LEAD
+
+    project = tmp_path / "lead-project"
+    project.mkdir()
+    shutil.copy(ROOT / "sfdx-project.json", project / "sfdx-project.json")
+    (project / "ecbridge.yml").write_text(LEAD)
+    lead_files = render_project(load_mapping(project / "ecbridge.yml"))
+    write_project(lead_files, project / "force-app")
+    base = "main/default/"
+    assert base + "triggers/ECBridgeLeadTrigger.trigger" in lead_files
+    assert base + "objects/Lead/fields/EC_Member_Id__c.field-meta.xml" in lead_files
+    assert "trigger ECBridgeLeadTrigger on Lead(after insert, after update)" in lead_files[
+        base + "triggers/ECBridgeLeadTrigger.trigger"]
+    permissions = lead_files[base + "permissionsets/ECBridge_Integration.permissionset-meta.xml"]
+    assert "<field>Lead.Company</field>" not in permissions, "a required field cannot be granted"
+    assert "<object>Account</object>" not in permissions
+    assert "<referenceTo>Lead</referenceTo>" in lead_files[base + "objects/EC_Order__c/fields/Member__c.field-meta.xml"]
+    tools = checks.find_tools(ROOT)
+    for check in (checks.check_apex_ls, checks.check_soql):
+        result = check(project / "force-app", tools)
+        assert result.ok, result.report()
+
+
+def test_a_person_account_member_is_refused_with_a_clear_message() -> None:
+    from python_tasks.generate import GenerationError, render_unformatted
+
+    text = MAPPING_TEXT.replace("    object: Contact\n", "    object: Account\n    person_account: true\n").replace(
+        "field: Email, type: email", "field: PersonEmail, type: email").replace(
+        "field: Birthdate, type: date", "field: PersonBirthdate, type: date").replace(
+        "from: member.Email", "from: member.PersonEmail")
+    mapping = parse_mapping(text)
+    assert mapping.member.person_account and mapping.member.email.sf_field == "PersonEmail"
+    with pytest.raises(GenerationError, match="not generated yet"):
+        render_unformatted(mapping)

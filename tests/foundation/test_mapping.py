@@ -153,8 +153,16 @@ def test_missing_file_is_a_mapping_error(tmp_path: Path) -> None:
         load_mapping(tmp_path / "nope.yml")
 
 
+LEAD = GOOD.replace("    object: Contact\n", "    object: Lead\n").replace(
+    "      birthdate: { field: Birthdate, type: date }\n",
+    "      company: { field: Company, type: string, length: 255, required: true }\n",
+).replace("      birthDate: { from: member.Birthdate }\n", "")
+
+
 def test_lead_member_object_is_accepted_and_unknown_object_is_not() -> None:
-    m = parse_mapping(GOOD.replace("    object: Contact\n", "    object: Lead\n"))
+    msgs = problems(GOOD.replace("    object: Contact\n", "    object: Lead\n"))
+    assert any("a Lead cannot be saved without Company" in m for m in msgs), msgs
+    m = parse_mapping(LEAD)
     assert m.member.object_name == "Lead"
     assert m.order.member_relationship == "Member__r"
     assert [f.reference_to for f in m.salesforce_fields("EC_Order__c") if f.name == "Member__c"] == ["Lead"]
