@@ -385,7 +385,8 @@ def add(a: Any, b: Any) -> Any:
             return r
         return wrap32(r)
     if ta is str or tb is str or isinstance(a, str) or isinstance(b, str):
-        return to_str(a) + to_str(b)
+        # a Date concatenated to a String prints with its (midnight) time, as Apex does
+        return to_str(a, True) + to_str(b, True)
     if ta is _dt.date and tb in (int, Long):
         return a + _dt.timedelta(days=int(b))
     if ta is _dt.datetime and tb in (int, Long, Decimal, float):
