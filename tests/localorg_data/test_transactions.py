@@ -155,3 +155,17 @@ def test_schema_from_plain_metadata_dicts(store: Store) -> None:
     assert d["Code__c"]["length"] == 20 and d["Code__c"]["externalId"] and d["Code__c"]["unique"]
     assert [p["value"] for p in d["Kind__c"]["picklistValues"]] == ["A", "B"] and d["Kind__c"]["defaultValue"] == "A"
     assert d["Used__c"]["type"] == "boolean"
+
+
+def test_a_dropped_transaction_releases_the_write_lock(store: Store) -> None:
+    import gc
+
+    def leak() -> None:
+        tx = store.transaction()
+        tx.insert("Contact", [{"LastName": "never committed"}])  # takes the write lock
+
+    leak()
+    gc.collect()
+    with store.transaction() as tx:  # would wait 30 s and fail with UNABLE_TO_LOCK_ROW otherwise
+        tx.insert("Contact", [{"LastName": "next"}])
+        assert [r["LastName"] for r in tx.query("SELECT LastName FROM Contact").records] == ["next"]

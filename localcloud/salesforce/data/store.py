@@ -197,6 +197,14 @@ class Transaction:
         else:
             self.rollback()
 
+    def __del__(self) -> None:
+        # a transaction dropped without commit/rollback must not keep the write lock
+        try:
+            if not self._closed:
+                self.rollback()
+        except Exception:  # noqa: BLE001 - best effort during garbage collection
+            pass
+
     # -- savepoints --------------------------------------------------------------------------
     def savepoint(self) -> Savepoint:
         self.begin_write()
