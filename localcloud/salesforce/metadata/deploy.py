@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import inspect
 import logging
 import threading
 import time
@@ -194,7 +195,7 @@ class Deployer:
                 if compile_failures:
                     raise _CompileFailed(compile_failures)
                 if job.options.test_level and job.options.test_level != "NoTestRun":
-                    self._run_tests(job, apex)
+                    self._run_tests(job, apex, tx)
                     if job.tests.failures and job.options.rollback_on_error:
                         raise _CheckOnlyRollback()
                 if job.options.check_only:
@@ -379,7 +380,7 @@ class Deployer:
             if not results[0].success:
                 raise self._fail(component, "; ".join(e.message for e in results[0].errors))
 
-    def _run_tests(self, job: DeployJob, apex: list[ApexSource]) -> None:
+    def _run_tests(self, job: DeployJob, apex: list[ApexSource], tx: Any = None) -> None:
         level = job.options.test_level or "NoTestRun"
         runners = [*TEST_RUNNER, *hooks.apex_runtime_functions("run_tests_for_deploy")]
         if not runners:
@@ -391,7 +392,19 @@ class Deployer:
             return
         deployed = {s.name.lower() for s in apex}
         existing = [s for s in self.repository.apex_sources() if s.name.lower() not in deployed]
-        job.tests = runners[-1](level, list(job.options.run_tests), [*existing, *apex])
+        runner = runners[-1]
+        extra: dict[str, Any] = {}
+        try:
+            accepted = inspect.signature(runner).parameters
+        except (TypeError, ValueError):
+            accepted = {}
+        # The deploy's own transaction holds its uncommitted schema (and the store's write lock):
+        # a runner that accepts it runs the tests inside it (savepoints) instead of a new one.
+        if "transaction" in accepted:
+            extra["transaction"] = tx
+        if "schema" in accepted:
+            extra["schema"] = tx.schema if tx is not None else None
+        job.tests = runner(level, list(job.options.run_tests), [*existing, *apex], **extra)
 
 
 def _deleted_apex(package: DeployPackage) -> set[tuple[str, str]]:

@@ -19,9 +19,13 @@ back): the deploy also looks up, lazily, these functions on ``localcloud.salesfo
   table_name``); returns problems with ``kind, name, line, column, message`` (and optionally
   ``problem_type``).
 * ``activate_apex(sources)`` — an activation hook.
-* ``run_tests_for_deploy(test_level, class_names, sources)`` — runs the tests a deploy asks for;
-  returns an object shaped like ``deploy.RunTestsOutcome`` (``num_tests_run``, ``failures``,
-  ``successes``, ``total_time_ms``).
+* ``run_tests_for_deploy(test_level, class_names, sources[, transaction=..., schema=...])`` —
+  runs the tests a deploy asks for; returns an object shaped like ``deploy.RunTestsOutcome``
+  (``num_tests_run``, ``failures``, ``successes``, ``total_time_ms``). If the function accepts the
+  keyword ``transaction`` it receives the deploy's open data ``Transaction`` (its schema holds the
+  deploy's new objects and fields, and it holds the store's write lock: opening another writing
+  transaction on the store from the same thread would wait for it), and ``schema`` the schema
+  the deploy produces. Tests should run inside savepoints of that transaction.
 """
 from __future__ import annotations
 
