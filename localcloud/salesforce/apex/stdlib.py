@@ -364,9 +364,19 @@ def _java_repl(r: str) -> str:
     return "".join(out)
 
 
+_REGEX_CACHE: dict[str, Any] = {}
+
+
 def _regex(p: str):
+    """Java regex semantics: \\d, \\w, \\s and (?i) are ASCII-only unless asked otherwise."""
+    hit = _REGEX_CACHE.get(p)
+    if hit is not None:
+        return hit
     try:
-        return re.compile(_java_regex(p))
+        rx = re.compile(_java_regex(p), re.ASCII)
+        if len(_REGEX_CACHE) < 512:
+            _REGEX_CACHE[p] = rx
+        return rx
     except re.error as e:
         ops.throw("System.StringException", f"Invalid regex: {e}")
 
