@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import requests
 from marketorestpython.client import MarketoClient
 
@@ -173,3 +174,24 @@ def test_credentials_are_generated_once_per_data_dir(tmp_path: Path) -> None:
         assert second.credentials == credentials and len(credentials.client_secret) >= 24
     finally:
         second.close()
+
+
+@pytest.mark.parametrize(
+    ("kind", "code", "counted"),
+    [
+        ("606", "606", False),
+        ("615", "615", False),
+        ("611", "611", False),
+        ("604", "604", False),
+        ("608", "608", False),
+        ("713", "713", True),
+    ],
+)
+def test_each_fault_kind_answers_its_code(
+    marketo: LocalMarketo, api: Api, kind: str, code: str, counted: bool
+) -> None:
+    api.token()
+    marketo.service.update_settings(fault_share=1.0, fault_kinds=[kind])
+    body = api.get(DESCRIBE)
+    assert body["success"] is False and body["errors"][0]["code"] == code
+    assert marketo.service.stats()["quotaUsedToday"] == (1 if counted else 0)
