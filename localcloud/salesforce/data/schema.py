@@ -62,6 +62,9 @@ class FieldDef:
         self.label: str = raw.get("label") or self.name
         self.defaulted_on_create: bool = bool(raw.get("defaultedOnCreate"))
         self.default_value: Any = raw.get("defaultValue")
+        if self.default_value is None and self.type == "picklist":
+            self.default_value = next((p["value"] for p in raw.get("picklistValues") or []
+                                       if p.get("defaultValue") and p.get("active", True)), None)
         self.restricted_picklist: bool = bool(raw.get("restrictedPicklist"))
         self.picklist_values: list[str] = [p["value"] for p in raw.get("picklistValues") or [] if p.get("active", True)]
         self.auto_number: bool = bool(raw.get("autoNumber"))
