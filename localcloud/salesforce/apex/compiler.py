@@ -88,7 +88,10 @@ def unescape(lit: str) -> str:
             continue
         out.append(ch)
         i += 1
-    return "".join(out)
+    text_ = "".join(out)
+    if "\\u" in body:  # join \uD83D\uDE00 surrogate pairs into one character
+        text_ = text_.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text_
 
 
 def type_ref(node) -> TypeRef:

@@ -406,9 +406,21 @@ def java_split(s: str, regex: str, limit: int = 0) -> list[str]:
     return parts
 
 
-def _s(fn):
-    """String method with null-argument checks done by the callee."""
-    return fn
+_ASTRAL = re.compile("[\U00010000-\U0010FFFF]")
+
+
+def u16_len(s: str) -> int:
+    """String.length(): Apex (Java) counts UTF-16 code units, so an emoji counts 2."""
+    if _ASTRAL.search(s) is None:
+        return len(s)
+    return len(s.encode("utf-16-le")) // 2
+
+
+def _u16_slice(s: str, start: int, end: int | None = None) -> str:
+    if _ASTRAL.search(s) is None:
+        return s[start:end]
+    b = s.encode("utf-16-le")
+    return b[2 * start:None if end is None else 2 * end].decode("utf-16-le", "surrogatepass")
 
 
 def _idx(s: str, sub: str, start: int = 0) -> int:
@@ -416,12 +428,13 @@ def _idx(s: str, sub: str, start: int = 0) -> int:
 
 
 def _substring(s, a):
+    n = u16_len(s)
     start = a[0]
-    end = a[1] if len(a) > 1 else len(s)
-    if start < 0 or end > len(s) or start > end:
+    end = a[1] if len(a) > 1 else n
+    if start < 0 or end > n or start > end:
         ops.throw("System.StringException", f"Starting position out of bounds: {start}" if start < 0 or start >
-                  len(s) else f"Ending position out of bounds: {end}")
-    return s[start:end]
+                  n else f"Ending position out of bounds: {end}")
+    return _u16_slice(s, start, end)
 
 
 def _left_pad(s, a):
@@ -444,11 +457,11 @@ def _right_pad(s, a):
 
 def _abbreviate(s, a):
     n = a[0]
-    if len(s) <= n:
+    if u16_len(s) <= n:
         return s
     if n < 4:
         ops.throw("System.StringException", "Minimum abbreviation width is 4")
-    return s[:n - 3] + "..."
+    return _u16_slice(s, 0, n - 3) + "..."
 
 
 def _capitalize(s, a):
@@ -562,7 +575,7 @@ def _ends(s, a):
 
 
 STRING_METHODS: dict[str, Callable[[str, list[Any]], Any]] = {
-    "length": lambda s, a: len(s),
+    "length": lambda s, a: u16_len(s),
     "size": lambda s, a: len(s),
     "tolowercase": lambda s, a: s.lower(),
     "touppercase": lambda s, a: s.upper(),
@@ -597,9 +610,9 @@ STRING_METHODS: dict[str, Callable[[str, list[Any]], Any]] = {
     "substringbefore": lambda s, a: s[:s.find(a[0])] if a[0] in s else s,
     "substringbeforelast": lambda s, a: s[:s.rfind(a[0])] if a[0] in s else s,
     "substringbetween": _substring_between,
-    "left": lambda s, a: s[:max(a[0], 0)],
-    "right": lambda s, a: s[len(s) - a[0]:] if a[0] < len(s) else s,
-    "mid": lambda s, a: s[a[0]:a[0] + a[1]],
+    "left": lambda s, a: _u16_slice(s, 0, max(a[0], 0)),
+    "right": lambda s, a: _u16_slice(s, u16_len(s) - a[0]) if a[0] < u16_len(s) else s,
+    "mid": lambda s, a: _u16_slice(s, a[0], a[0] + a[1]),
     "leftpad": _left_pad,
     "rightpad": _right_pad,
     "center": lambda s, a: s.center(a[0], (a[1] if len(a) > 1 else " ")[:1]) if len(s) < a[0] else s,
