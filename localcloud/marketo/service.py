@@ -219,7 +219,10 @@ class MarketoService:
     def __call__(self, request: Request) -> Response:
         request_id = new_request_id()
         settings = self._settings
-        uri_length = len(request.path) + len(urllib.parse.urlencode(request.query, doseq=True)) + 1
+        # The transport hands over the decoded query; re-encode it the lightest way a client could
+        # have sent it, so a request is never called too long when it was not.
+        query = urllib.parse.urlencode(request.query, doseq=True, safe=",:@!$'()*;/")
+        uri_length = len(urllib.parse.quote(request.path)) + len(query) + 1
         if uri_length > settings.max_uri_bytes:
             return Response.text(
                 "<html><body><h1>414 Request-URI Too Large</h1></body></html>", 414, "text/html"

@@ -228,3 +228,18 @@ def test_eleventh_real_call_in_flight_is_615(api: Api, marketo: LocalMarketo) ->
     for thread in threads:
         thread.join()
     assert all(a["success"] for a in answers) and marketo.service.store.count_leads() == 10
+
+
+def test_a_uri_just_under_8_kb_is_served(api: Api, marketo: LocalMarketo) -> None:
+    import requests
+
+    def path_url(values: str) -> str:
+        params = {"filterType": "email", "filterValues": values}
+        prepared = requests.Request("GET", marketo.url + "/rest/v1/leads.json", params=params)
+        return prepared.prepare().path_url
+
+    values = ",".join(f"n{i}@example.com" for i in range(300))
+    while len(path_url(values)) > 8192:
+        values = values[: values.rindex(",")]
+    assert len(path_url(values)) > 8100
+    assert api.call("GET", path_url(values)).status_code == 200
