@@ -238,7 +238,7 @@ def test_a_uri_just_under_8_kb_is_served(api: Api, marketo: LocalMarketo) -> Non
         prepared = requests.Request("GET", marketo.url + "/rest/v1/leads.json", params=params)
         return prepared.prepare().path_url
 
-    values = ",".join(f"n{i}@example.com" for i in range(300))
+    values = ",".join(f"a-rather-long-name-{i}@example.com" for i in range(300))
     while len(path_url(values)) > 8192:
         values = values[: values.rindex(",")]
     assert len(path_url(values)) > 8100
