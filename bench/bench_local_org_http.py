@@ -75,19 +75,23 @@ def load_rows(org, total: int, marker: str, session: requests.Session) -> None:
         assert response.status_code == 200 and all(r["success"] for r in response.json()), response.text[:500]
 
 
-def timed_query(session: requests.Session, org, soql: str, repeat: int) -> float:
+def timed_query(session: requests.Session, org, soql: str, repeat: int, expect_rows: int | None = None) -> float:
     times = []
     for _ in range(repeat):
         started = time.perf_counter()
         url = org.url + API + "/query"
         params: dict | None = {"q": soql}
+        fetched = 0
         while url:
             response = session.get(url, params=params)
             assert response.status_code == 200, response.text[:300]
             body = response.json()
+            fetched += len(body["records"])
             url = org.url + body["nextRecordsUrl"] if body.get("nextRecordsUrl") else None
             params = None
         times.append(time.perf_counter() - started)
+        if expect_rows is not None:
+            assert fetched == expect_rows, f"fetched {fetched} rows, expected {expect_rows}"
     return statistics.median(times)
 
 
@@ -134,7 +138,7 @@ def main() -> int:
                 loaded = size
                 filtered = timed_query(session, org, "SELECT Id, Email FROM Contact WHERE LastName = 'scale' AND Email LIKE 'hit%'", 3)
                 counted = timed_query(session, org, "SELECT COUNT() FROM Contact WHERE LastName = 'scale'", 3)
-                paged = timed_query(session, org, "SELECT Id, FirstName FROM Contact WHERE LastName = 'scale'", 1)
+                paged = timed_query(session, org, "SELECT Id, FirstName FROM Contact WHERE LastName = 'scale'", 1, expect_rows=size)
                 base_filter = base_filter or filtered
                 base_count = base_count or counted
                 print(f"{size:>9,} {filtered * 1000:>15.1f} {filtered / base_filter:>7.1f} {counted * 1000:>13.1f} "
