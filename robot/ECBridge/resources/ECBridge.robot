@@ -11,6 +11,9 @@ Library           ECBridge.py
 
 *** Variables ***
 ${ORG}            local
+# Where push_marketo keeps its lock, notes and duplicate clusters, and marketo_dedupe its plan and audit log.
+${STATE_DIR}      .ecbridge
+${DEDUPE_DIR}     reports/dedupe
 
 *** Keywords ***
 Member Record
@@ -38,8 +41,10 @@ Order Should Be Attached To
 
 Push To Marketo
     [Documentation]    Runs the project's push_marketo task against the suite's org.
-    Run Task    push_marketo
+    [Arguments]    &{options}
+    Run Task    push_marketo    state_dir=${STATE_DIR}    &{options}
 
 Dedupe Marketo
     [Documentation]    Runs the project's marketo_dedupe task with apply (merge policy).
-    Run Task    marketo_dedupe    apply=True
+    Run Task    marketo_dedupe    apply=True    push_clusters=${STATE_DIR}/push_duplicate_clusters.jsonl
+    ...    output_dir=${DEDUPE_DIR}

@@ -35,7 +35,7 @@ Pushing Again Creates No Second Person And No Second Order Record
     ${order}=    Order Event    ${tag}-O1    ${tag}-M1    信州りんごジュース 1L×6本
     Send EC Events    ${member}    ${order}
     Push To Marketo
-    Run Task    push_marketo    full=True
+    Push To Marketo    full=True
     Marketo Person Should Exist Once    ${email}
     @{orders}=    Marketo Orders    ${tag}-O1
     Length Should Be    ${orders}    1
