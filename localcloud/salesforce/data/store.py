@@ -18,7 +18,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator, Literal, Mapping, Sequence
+from typing import Any, Callable, Literal, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from . import dml
@@ -29,7 +29,7 @@ from .schema import FieldDef, ObjectDef, Schema
 from .soql.ast import Bind, SoqlQuery
 from .specs import CustomFieldSpec, CustomObjectSpec, field_spec_from_dict, object_spec_from_dict
 from .triggers import TriggerHook
-from .values import DECIMALS, TEXT, from_db
+from .values import DECIMALS, TEXT
 
 BindResolver = Callable[[Bind], Any]
 ReadOnlyFields = Literal["reject", "ignore", "write"]
@@ -640,9 +640,4 @@ def open_store(path: str | Path, *, reset: bool = False, api_version: str = "62.
     return Store(p, api_version=api_version, clock=clock, timezone_name=timezone_name)
 
 
-def iter_chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
-
-
-__all__ = ["Store", "Transaction", "Savepoint", "Limits", "open_store", "BindResolver", "from_db"]
+__all__ = ["Store", "Transaction", "Savepoint", "Limits", "open_store", "BindResolver", "ReadOnlyFields"]

@@ -4,17 +4,16 @@ subqueries run as one extra statement per 500 parents."""
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from ..errors import InvalidFieldError, InvalidTypeError, MalformedQueryError, SalesforceError
+from ..errors import InvalidFieldError, MalformedQueryError, SalesforceError
 from ..ids import is_valid_id
 from ..results import QueryResult
 from ..schema import FieldDef, ObjectDef
-from ..values import DECIMALS, TEXT, format_db_datetime, from_db, query_param, to_json
+from ..values import DECIMALS, format_db_datetime, from_db, query_param, to_json
 from .ast import (Aggregate, And, Bind, Comparison, DateLiteral, FieldRef, Literal, Not, Or, SemiJoin,
                   SoqlQuery, SubQuery, ValueList)
 from .parser import parse_soql
@@ -416,9 +415,6 @@ def date_range(lit: DateLiteral, today: date) -> tuple[date, date]:
     raise MalformedQueryError(f"date literal {name} is not supported by the local org")
 
 
-_ = calendar  # (kept for readers: month arithmetic above is calendar-exact)
-
-
 # -- execution ----------------------------------------------------------------------------------------------
 def execute(tx: "Transaction", soql: str | SoqlQuery, binds: Mapping[str, Any], *, include_deleted: bool = False,
             bind_resolver: Callable[[Bind], Any] | None = None, typed: bool = False,
@@ -719,4 +715,4 @@ class _Runner:
         return records
 
 
-__all__ = ["execute", "date_range", "TEXT", "InvalidTypeError"]
+__all__ = ["execute", "date_range"]
