@@ -270,7 +270,10 @@ def to_str(v: Any, debug: bool = False) -> str:
     if t is float:
         return format_double(v)
     if t is _dt.datetime:
-        return format_datetime(v)
+        if debug:
+            return format_datetime(v)  # System.debug shows GMT
+        from .stdlib import local
+        return format_datetime(local(v))  # String.valueOf / concatenation: the user's time zone
     if t is _dt.date:
         return v.isoformat() + (" 00:00:00" if debug else "")
     if t is _dt.time:
@@ -366,6 +369,14 @@ def compare(a: Any, b: Any) -> int | None:
 # ---------------------------------------------------------------------------------------------- arithmetic
 
 
+def _concat_str(v: Any) -> str:
+    if type(v) is _dt.date:
+        return v.isoformat() + " 00:00:00"
+    if type(v) is _dt.datetime:
+        return to_str(v)
+    return to_str(v, True)
+
+
 def _num_pair(a: Any, b: Any, sym: str):
     ta, tb = type(a), type(b)
     if ta not in NUMERIC_ORDER or tb not in NUMERIC_ORDER:
@@ -385,8 +396,9 @@ def add(a: Any, b: Any) -> Any:
             return r
         return wrap32(r)
     if ta is str or tb is str or isinstance(a, str) or isinstance(b, str):
-        # a Date concatenated to a String prints with its (midnight) time, as Apex does
-        return to_str(a, True) + to_str(b, True)
+        # a Date concatenated to a String prints with its (midnight) time, as Apex does; a Datetime
+        # prints in the user's time zone
+        return _concat_str(a) + _concat_str(b)
     if ta is _dt.date and tb in (int, Long):
         return a + _dt.timedelta(days=int(b))
     if ta is _dt.datetime and tb in (int, Long, Decimal, float):

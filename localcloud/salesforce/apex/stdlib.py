@@ -206,8 +206,19 @@ def now() -> _dt.datetime:
 
 STATIC_METHODS[("system", "now")] = lambda a: now()
 STATIC_METHODS[("datetime", "now")] = lambda a: now()
-STATIC_METHODS[("system", "today")] = lambda a: now().date()
-STATIC_METHODS[("date", "today")] = lambda a: now().date()
+def user_tz() -> Any:
+    """The running user's time zone: the org store's (its admin user's TimeZoneSidKey), else GMT."""
+    p = ops.CURRENT.prog
+    tz = getattr(p.data, "timezone", None) if p is not None and p.data is not None else None
+    return tz or _dt.timezone.utc
+
+
+def local(d: _dt.datetime) -> _dt.datetime:
+    return d.astimezone(user_tz())
+
+
+STATIC_METHODS[("system", "today")] = lambda a: local(now()).date()
+STATIC_METHODS[("date", "today")] = lambda a: local(now()).date()
 STATIC_METHODS[("system", "currenttimemillis")] = lambda a: Long(int(now().timestamp() * 1000))
 STATIC_METHODS[("system", "isbatch")] = lambda a: False
 STATIC_METHODS[("system", "isfuture")] = lambda a: False
@@ -1421,11 +1432,16 @@ def java_format(d: Any, pattern: str) -> str:
         elif ch == "a":
             out.append("AM" if d.hour < 12 else "PM")
         elif ch == "Z":
-            out.append("+0000")
+            off = d.utcoffset() if isinstance(d, _dt.datetime) else None
+            mins = int(off.total_seconds() // 60) if off else 0
+            out.append(f"{'+' if mins >= 0 else '-'}{abs(mins) // 60:02d}{abs(mins) % 60:02d}")
         elif ch == "X":
-            out.append("Z")
+            off = d.utcoffset() if isinstance(d, _dt.datetime) else None
+            mins = int(off.total_seconds() // 60) if off else 0
+            out.append("Z" if mins == 0 else f"{'+' if mins >= 0 else '-'}{abs(mins) // 60:02d}:{abs(mins) % 60:02d}")
         elif ch == "z":
-            out.append("GMT")
+            name = d.tzname() if isinstance(d, _dt.datetime) else None
+            out.append("GMT" if name in (None, "UTC") else name)
         else:
             out.append(run)
     return "".join(out)
@@ -1477,25 +1493,28 @@ def _dt_value_of(a, gmt=True):
         ops.npe()
     if isinstance(s, _dt.datetime):
         return s
-    txt = str(s).strip().replace("T", " ").replace("Z", "")
+    txt = str(s).strip().replace("T", " ")
+    if txt.endswith("Z"):
+        txt, gmt = txt[:-1], True
     try:
         d = _dt.datetime.fromisoformat(txt)
     except ValueError:
         ops.throw("System.TypeException", f"Invalid date/time: {s}")
     if d.tzinfo is None:
-        d = d.replace(tzinfo=UTC)
+        d = d.replace(tzinfo=UTC if gmt else user_tz())
     return d.astimezone(UTC)
 
 
-def _dt_new(a):
+def _dt_new(a, gmt=True):
+    tz = UTC if gmt else user_tz()
     if len(a) == 1:
         return _dt.datetime.fromtimestamp(int(a[0]) / 1000, UTC)
     if len(a) == 2:
         d, t = a
-        return _dt.datetime.combine(d, t).replace(tzinfo=UTC)
+        return _dt.datetime.combine(d, t).replace(tzinfo=tz).astimezone(UTC)
     y, m, d = a[0], a[1], a[2]
     h, mi, s = (a[3], a[4], a[5]) if len(a) >= 6 else (0, 0, 0)
-    return _dt.datetime(y, m, d, h, mi, s, tzinfo=UTC)
+    return _dt.datetime(y, m, d, h, mi, s, tzinfo=tz).astimezone(UTC)
 
 
 STATIC_METHODS.update({
@@ -1504,13 +1523,25 @@ STATIC_METHODS.update({
     ("date", "parse"): _date_value_of,
     ("date", "isleapyear"): lambda a: __import__("calendar").isleap(a[0]),
     ("date", "daysinmonth"): lambda a: __import__("calendar").monthrange(a[0], a[1])[1],
-    ("datetime", "newinstance"): _dt_new,
+    ("datetime", "newinstance"): lambda a: _dt_new(a, gmt=False),
     ("datetime", "newinstancegmt"): _dt_new,
-    ("datetime", "valueof"): _dt_value_of,
+    ("datetime", "valueof"): lambda a: _dt_value_of(a, gmt=False),
     ("datetime", "valueofgmt"): _dt_value_of,
-    ("datetime", "parse"): _dt_value_of,
+    ("datetime", "parse"): lambda a: _dt_value_of(a, gmt=False),
     ("time", "newinstance"): lambda a: _dt.time(a[0], a[1], a[2], a[3] * 1000),
 })
+
+
+def _dt_format(d: _dt.datetime, a: list[Any]) -> str:
+    """Datetime.format([pattern[, timezone]]): in the user's time zone (en_US default pattern)."""
+    tz = user_tz()
+    if len(a) > 1 and a[1]:
+        from zoneinfo import ZoneInfo
+        try:
+            tz = ZoneInfo(a[1])
+        except Exception:  # noqa: BLE001 - Salesforce falls back to GMT for unknown ids
+            tz = UTC
+    return java_format(d.astimezone(tz), a[0] if a else "M/d/yyyy h:mm a")
 
 
 def _months_between(d, a):
@@ -1558,22 +1589,22 @@ DATETIME_METHODS = {
     "addmonths": _dt_add("months"),
     "addyears": _dt_add("years"),
     "gettime": lambda d, a: Long(int(d.timestamp() * 1000)),
-    "date": lambda d, a: d.date(),
+    "date": lambda d, a: local(d).date(),
     "dategmt": lambda d, a: d.date(),
-    "time": lambda d, a: d.time().replace(tzinfo=None),
+    "time": lambda d, a: local(d).time().replace(tzinfo=None),
     "timegmt": lambda d, a: d.time().replace(tzinfo=None),
-    "year": lambda d, a: d.year, "yeargmt": lambda d, a: d.year,
-    "month": lambda d, a: d.month, "monthgmt": lambda d, a: d.month,
-    "day": lambda d, a: d.day, "daygmt": lambda d, a: d.day,
-    "hour": lambda d, a: d.hour, "hourgmt": lambda d, a: d.hour,
-    "minute": lambda d, a: d.minute, "minutegmt": lambda d, a: d.minute,
+    "year": lambda d, a: local(d).year, "yeargmt": lambda d, a: d.year,
+    "month": lambda d, a: local(d).month, "monthgmt": lambda d, a: d.month,
+    "day": lambda d, a: local(d).day, "daygmt": lambda d, a: d.day,
+    "hour": lambda d, a: local(d).hour, "hourgmt": lambda d, a: d.hour,
+    "minute": lambda d, a: local(d).minute, "minutegmt": lambda d, a: d.minute,
     "second": lambda d, a: d.second, "secondgmt": lambda d, a: d.second,
     "millisecond": lambda d, a: d.microsecond // 1000, "millisecondgmt": lambda d, a: d.microsecond // 1000,
-    "dayofyear": lambda d, a: d.timetuple().tm_yday,
-    "format": lambda d, a: java_format(d, a[0]) if a else d.strftime("%-m/%-d/%Y %-I:%M %p"),
+    "dayofyear": lambda d, a: local(d).timetuple().tm_yday,
+    "format": lambda d, a: _dt_format(d, a),
     "formatgmt": lambda d, a: java_format(d, a[0]),
-    "formatlong": lambda d, a: d.strftime("%-m/%-d/%Y %-I:%M:%S %p GMT"),
-    "issameday": lambda d, a: d.date() == a[0].date(),
+    "formatlong": lambda d, a: _dt_format(d, ["M/d/yyyy h:mm:ss a z"]),
+    "issameday": lambda d, a: local(d).date() == local(a[0]).date(),
     "tostring": lambda d, a: ops.to_str(d),
     "equals": lambda d, a: d == a[0],
     "hashcode": lambda d, a: hash(d) & 0x7FFFFFFF,
