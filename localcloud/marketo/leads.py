@@ -595,6 +595,9 @@ class LeadOperations:
         results = []
         with self.store.transaction():
             for record in records:
+                if not isinstance(record, dict):
+                    results.append(skipped(reason("1003", "Invalid data: a person is an object")))
+                    continue
                 sfdc_type = record.get("sfdcType")
                 crm_id_field = {"Lead": "sfdcLeadId", "Contact": "sfdcContactId"}.get(
                     str(sfdc_type)
@@ -637,6 +640,9 @@ class LeadOperations:
         results = []
         with self.store.transaction():
             for record in records:
+                if not isinstance(record, dict):
+                    results.append(skipped(reason("1003", "Invalid data: a person is an object")))
+                    continue
                 values, reasons = self._clean_record(record)
                 if reasons:
                     results.append(skipped(*reasons))

@@ -283,6 +283,10 @@ class MarketoService:
             body = json.loads(request.body.decode("utf-8")) if request.body.strip() else {}
         except (UnicodeDecodeError, json.JSONDecodeError):
             return Response.json({"error": "invalid_json"}, 400)
+        if not isinstance(body, dict):
+            return Response.json(
+                {"error": "invalid_json", "error_description": "send an object"}, 400
+            )
         path, method = request.path, request.method
         try:
             if path == "/_local/settings" and method == "GET":
@@ -294,6 +298,10 @@ class MarketoService:
             if path == "/_local/persons" and method == "POST":
                 source = body.get("source", "crm")
                 records = body.get("input") or []
+                if not isinstance(records, list):
+                    return Response.json(
+                        {"error": "invalid_input", "error_description": "input is a list"}, 400
+                    )
                 if source == "crm":
                     return Response.json({"result": self.create_crm_persons(records)})
                 if source == "form":

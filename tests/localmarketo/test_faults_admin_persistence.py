@@ -195,3 +195,13 @@ def test_each_fault_kind_answers_its_code(
     body = api.get(DESCRIBE)
     assert body["success"] is False and body["errors"][0]["code"] == code
     assert marketo.service.stats()["quotaUsedToday"] == (1 if counted else 0)
+
+
+def test_admin_rejects_malformed_bodies(api: Api) -> None:
+    assert api.admin("POST", "/_local/settings", json=[1]).status_code == 400
+    assert api.admin("POST", "/_local/persons", json={"input": "x"}).status_code == 400
+    mixed = api.admin(
+        "POST", "/_local/persons", json={"source": "form", "input": ["x", {"email": "ok@x.co"}]}
+    )
+    assert [r["status"] for r in mixed.json()["result"]] == ["skipped", "created"]
+    assert api.admin("GET", "/_local/nothing").status_code == 404
