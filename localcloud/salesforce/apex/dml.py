@@ -366,7 +366,6 @@ STATIC_METHODS.update({
     ("database", "update"): database_op("update"),
     ("database", "upsert"): database_op("upsert"),
     ("database", "delete"): database_op("delete"),
-    ("database", "undelete"): database_op("undelete"),
     ("database", "setsavepoint"): _set_savepoint,
     ("database", "rollback"): _rollback,
 })

@@ -329,6 +329,8 @@ def e_method_invocation(comp, ctx, n):
             return lambda fr: prog.invoke_overloaded(cands_t, None, [a(fr) for a in args])
         if kind == "ns":
             from . import soql
+            if val == "database" and low in UNSUPPORTED_DML:
+                raise ctx.err(n, f"Unsupported construct: 'Database.{name}' ({UNSUPPORTED_DML[low]})")
             fa = soql.FRAME_AWARE.get((val, low))
             if fa is not None:
                 return lambda fr: fa([a(fr) for a in args], fr)
@@ -968,9 +970,17 @@ def e_query(comp, ctx, n):
     return soql.compile_query(comp, ctx, n)
 
 
+UNSUPPORTED_DML = {
+    "undelete": "the local org keeps no recycle bin",
+    "merge": "record merge is not supported by the local org",
+}
+
+
 def e_dml(comp, ctx, n):
     prog = comp.prog
     op = text(next(c for c in n.named_children if c.type == "dml_type")).lower()
+    if op in UNSUPPORTED_DML:
+        raise ctx.err(n, f"Unsupported construct: '{op}' ({UNSUPPORTED_DML[op]})")
     target = compile_expr(comp, ctx, n.child_by_field_name("target"))
     key_n = n.child_by_field_name("upsert_key")
     key = text(key_n) if key_n is not None else None
