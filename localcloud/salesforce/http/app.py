@@ -66,12 +66,13 @@ def _register_versions(router: Router, context: OrgContext) -> None:
 
 def default_route_modules() -> list[RouteRegistrar]:
     """The route modules of the local org, in registration order (first match wins)."""
-    from localcloud.salesforce.http import apexrest, composite, rest_data, soap_metadata, tooling
+    from localcloud.salesforce.http import apexrest, composite, rest_data, soap_metadata, tooling, tooling_tests
 
     return [
         _register_versions,
         oauth.register,
         soap_metadata.register,
+        tooling_tests.register,
         tooling.register,
         composite.register,
         rest_data.register,

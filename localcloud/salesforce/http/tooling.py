@@ -18,7 +18,7 @@ from typing import Any, Callable
 from localcloud.common.httpserver import Request, Response, Router
 from localcloud.salesforce.data import InvalidFieldError, MalformedQueryError, SalesforceError, parse_soql
 from localcloud.salesforce.data.soql import (
-    And, Bind, Comparison, DateLiteral, FieldRef, Literal, Not, Or, SoqlQuery, ValueList,
+    And, Bind, Comparison, DateLiteral, FieldRef, Literal, Not, Or, SoqlQuery, SubQuery, ValueList,
 )
 from localcloud.salesforce.http.context import OrgContext
 from localcloud.salesforce.http.errors import RestError
@@ -34,9 +34,13 @@ def _repo_rows(kind: str) -> RowProvider:
     return rows
 
 
+apex_class_rows: RowProvider = _repo_rows("ApexClass")
+
 TOOLING_OBJECTS: dict[str, RowProvider] = {
-    "ApexClass": _repo_rows("ApexClass"),
+    "ApexClass": apex_class_rows,
     "ApexTrigger": _repo_rows("ApexTrigger"),
+    # CumulusCI's org_config.installed_packages reads it: the local org has no managed packages.
+    "InstalledSubscriberPackage": lambda context: [],
 }
 
 
@@ -142,18 +146,48 @@ def run_tooling_query(context: OrgContext, soql: str, version: str) -> dict[str,
     offset = query.offset if isinstance(query.offset, int) else 0
     limit = query.limit if isinstance(query.limit, int) else None
     rows = rows[offset: offset + limit if limit is not None else None]
-    records = []
-    for row in rows:
-        record: dict[str, Any] = {
-            "attributes": {"type": sobject, "url": f"/services/data/v{version}/tooling/sobjects/{sobject}/{row.get('Id')}"}
-        }
-        for item in query.select:
-            if not isinstance(item, FieldRef):
-                raise MalformedQueryError("Only plain fields can be selected in Tooling queries on the local org")
-            record[item.text if len(item.path) == 1 else item.path[0]] = _get(row, item.path, sobject)
-        records.append(record)
+    records = [_shape(row, query.select, sobject, version) for row in rows]
     return {"size": len(records), "totalSize": len(records), "done": True, "queryLocator": None,
             "entityTypeName": sobject, "records": records}
+
+
+def _attributes(sobject: str, row: dict[str, Any], version: str) -> dict[str, str]:
+    return {"type": sobject, "url": f"/services/data/v{version}/tooling/sobjects/{sobject}/{row.get('Id')}"}
+
+
+def _shape(row: dict[str, Any], select: list[Any], sobject: str, version: str) -> dict[str, Any]:
+    """One output record: plain fields, parent paths as nested records, child subqueries as
+    ``{"totalSize", "done", "records"}`` (or null when empty), as the Tooling API answers."""
+    record: dict[str, Any] = {"attributes": _attributes(row.get("_type", sobject), row, version)}
+    for item in select:
+        if isinstance(item, FieldRef):
+            if len(item.path) == 1:
+                key = next((k for k in row if k.lower() == item.path[0].lower()), item.path[0])
+                record[key] = _get(row, item.path, sobject)
+                continue
+            parent_key = next((k for k in row if k.lower() == item.path[0].lower()), None)
+            if parent_key is None:
+                raise InvalidFieldError.no_such_column(item.text, sobject)
+            parent = row[parent_key]
+            if parent is None:
+                record[parent_key] = None
+                continue
+            nested = record.setdefault(parent_key, {"attributes": _attributes(parent.get("_type", parent_key), parent, version)})
+            leaf = next((k for k in parent if k.lower() == item.path[-1].lower()), item.path[-1])
+            nested[leaf] = _get(parent, item.path[1:], sobject)
+        elif isinstance(item, SubQuery):
+            relationship = next((k for k in row if k.lower() == item.query.sobject.lower()), None)
+            if relationship is None:
+                raise InvalidFieldError(f"Didn't understand relationship '{item.query.sobject}' in FROM part of query call.")
+            children = [c for c in row[relationship] or [] if _matches(c, item.query.where, item.query.sobject)]
+            record[relationship] = (
+                {"totalSize": len(children), "done": True,
+                 "records": [_shape(c, item.query.select, c.get("_type", item.query.sobject), version) for c in children]}
+                if children else None
+            )
+        else:
+            raise MalformedQueryError("Aggregate functions are not supported in Tooling queries on the local org")
+    return record
 
 
 def register(router: Router, context: OrgContext) -> None:
