@@ -21,28 +21,72 @@ def enqueue(prog: Any, job: Any) -> IdValue:
     return IdValue(f"7075g{n:010d}")
 
 
+class FutureCall:
+    """A call of an @future method, run after the transaction commits (or at Test.stopTest)."""
+
+    def __init__(self, method: Any, body: Any, frame: dict) -> None:
+        self.method = method
+        self.body = body
+        self.frame = frame
+        self.cls = method.cls
+
+    def run(self, prog: Any) -> None:
+        from .compiler import POS
+        pos = [self.method, self.method.line]
+        fr = dict(self.frame)
+        fr[POS] = pos
+        prog.tx.stack.append(pos)
+        try:
+            self.body(fr)
+        finally:
+            prog.tx.stack.pop()
+
+
+def future_body(prog: Any, method: Any, body: Any) -> Any:
+    """Wrap an @future method: calling it queues the call (arguments are copied, as Salesforce does)."""
+    def queued(fr: dict) -> None:
+        tx = prog.tx
+        if getattr(tx, "in_future", False):
+            ops.throw("System.AsyncException", "Future method cannot be called from a future or batch method: "
+                                               f"{method.cls.name}.{method.name}")
+        from .stdlib import deep_clone
+        args = {k: deep_clone(v) for k, v in fr.items() if not k.startswith("#")}
+        tx.queue.append(FutureCall(method, body, args))
+        return None
+    return queued
+
+
+def _run_job(prog: Any, job: Any) -> None:
+    if isinstance(job, FutureCall):
+        prog.tx.in_future = True  # type: ignore[attr-defined]
+        try:
+            job.run(prog)
+        finally:
+            prog.tx.in_future = False  # type: ignore[attr-defined]
+        return
+    m = job.cls.find_method("execute", 1)
+    prog.tx.in_queueable = True  # type: ignore[attr-defined]
+    try:
+        prog.invoke(m, job, [None])
+    finally:
+        prog.tx.in_queueable = False  # type: ignore[attr-defined]
+
+
 def run_queued(prog: Any, tx: Any) -> None:
     """Run queued jobs, each as the continuation of the current test/transaction context."""
     while tx.queue:
-        job = tx.queue.pop(0)
-        m = job.cls.find_method("execute", 1)
-        tx.in_queueable = True  # type: ignore[attr-defined]
-        try:
-            prog.invoke(m, job, [None])
-        finally:
-            tx.in_queueable = False  # type: ignore[attr-defined]
+        _run_job(prog, tx.queue.pop(0))
 
 
 def after_commit(prog: Any, tx: Any) -> None:
-    """After a successful top-level transaction: run each queued job as its own transaction."""
-    if not tx.queue or tx.test is not None:
-        return
+    """After a committed top-level transaction: run each queued job as its own transaction (jobs a
+    job enqueues run after it, as chained jobs do). Called outside the program lock."""
     jobs = list(tx.queue)
     tx.queue.clear()
     for job in jobs:
-        m = job.cls.find_method("execute", 1)
         sub = prog.new_transaction(user=tx.user)
-        res = prog._run_top(lambda m=m, job=job: prog.invoke(m, job, [None]), sub, True)
+        res = prog.run_in(lambda job=job: _run_job(prog, job), tx=sub, commit=True)
         tx.debug_log.extend(res.debug_log)
         if not res.success:
-            tx.debug_log.append(f"Queueable {job.cls.name} failed: {res.exception_type}: {res.exception_message}")
+            kind = "Future method" if isinstance(job, FutureCall) else "Queueable"
+            tx.debug_log.append(f"{kind} {job.cls.name} failed: {res.exception_type}: {res.exception_message}")

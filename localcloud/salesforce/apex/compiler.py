@@ -433,6 +433,11 @@ class Compiler:
             meth.ctor_call = (kind, args)
             stmts = stmts[1:]
         meth.body = self.stmt_list(ctx, stmts, body)
+        if "future" in meth.annotations:
+            if not meth.static:
+                raise ApexCompileError("Future methods must be static", cls.file, meth.line, 1)
+            from .asyncjobs import future_body
+            meth.body = future_body(self.prog, meth, meth.body)
 
     def compile_trigger(self, trig: ApexTrigger) -> None:
         node = trig.node  # type: ignore[attr-defined]

@@ -340,10 +340,11 @@ class ApexProgram:
         """Run anonymous Apex (statements, optionally with classes). Compile errors raise ApexCompileError."""
         tx = self._prepare(tx)
         try:
-            return self._execute_anonymous(source, tx, file, commit)
+            res = self._execute_anonymous(source, tx, file, commit)
         except BaseException:
             self._abandon(tx)
             raise
+        return self._after(res, commit)
 
     def _abandon(self, tx: Transaction) -> None:
         """Roll back a transaction that never ran (compile error, unknown method)."""
@@ -387,10 +388,11 @@ class ApexProgram:
         """Run a static method as its own transaction."""
         tx = self._prepare(tx)
         try:
-            return self._call_static(class_name, method, args, tx, commit, reset)
+            res = self._call_static(class_name, method, args, tx, commit, reset)
         except BaseException:
             self._abandon(tx)
             raise
+        return self._after(res, commit)
 
     def _call_static(self, class_name: str, method: str, args: list[Any] | None, tx: Transaction, commit: bool,
                      reset: bool) -> ExecutionResult:
@@ -415,7 +417,17 @@ class ApexProgram:
             tx = self._enter(tx)
             if reset:
                 self.reset_statics()
-            return self._run_top(fn, tx, commit)
+            res = self._run_top(fn, tx, commit)
+        return self._after(res, commit)
+
+    def _after(self, res: ExecutionResult, commit: bool) -> ExecutionResult:
+        """After a committed top-level transaction, run its queued Queueables and @future calls, each
+        as its own transaction (outside the program lock, so lock order stays store -> program)."""
+        tx = res.transaction
+        if res.success and tx is not None and tx.queue and tx.test is None and (commit or tx.data is None):
+            from . import asyncjobs
+            asyncjobs.after_commit(self, tx)
+        return res
 
     def _run_top(self, fn: Callable[[], Any], tx: Transaction, commit: bool) -> ExecutionResult:
         from .dataport import end_session
@@ -449,8 +461,6 @@ class ApexProgram:
             raise
         if tx.data is not None:
             end_session(tx.data, commit=commit)
-        from . import asyncjobs
-        asyncjobs.after_commit(self, tx)
         return ExecutionResult(True, tx.debug_log, value=value, transaction=tx)
 
     def _run_body(self, label: Method, body: Callable[[dict], Any]) -> Any:

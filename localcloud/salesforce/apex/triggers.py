@@ -124,6 +124,11 @@ class ApexTriggerHook:
             tx.debug_log = []
             self._last = (event.transaction, tx)
             res = prog.run_in(lambda: self._run(prog, trigs, frame), tx=tx, commit=False, reset=not same)
+            if res.success and tx.queue:
+                # Jobs enqueued by a trigger of a REST data call run in that call's data transaction
+                # (so they roll back with it); the data layer has no after-commit callback.
+                from . import asyncjobs
+                res = prog.run_in(lambda: asyncjobs.run_queued(prog, tx), tx=tx, commit=False, reset=False)
             if not res.success:
                 from localcloud.salesforce.data import TriggerException
                 raise TriggerException(f"{trigs[0].name}: execution of {wanted.title().replace(' ', '')} caused by: "
