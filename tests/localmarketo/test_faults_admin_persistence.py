@@ -103,6 +103,9 @@ def test_everything_survives_a_restart(tmp_path: Path, certs_dir: Path) -> None:
         "/rest/v1/customobjects/ecOrder_c.json",
         json={"input": [{"orderNumber": "K-1", "leadId": lead_id}]},
     )
+    loser = api.post("/rest/v1/leads.json", json={"input": [{"email": "gone@example.com"}]})
+    loser_id = loser["result"][0]["id"]
+    api.post(f"/rest/v1/leads/{lead_id}/merge.json", params={"leadId": loser_id})
     first.service.update_settings(rate_limit_calls=77)
     token = api.token()
     credentials = (first.client_id, first.client_secret)
@@ -128,8 +131,24 @@ def test_everything_survives_a_restart(tmp_path: Path, certs_dir: Path) -> None:
             params={"filterType": "orderNumber", "filterValues": "K-1", "fields": "leadId"},
         )
         assert orders["result"] == [{"seq": 0, "leadId": lead_id}]
+        graves = second.service.tombstones()
+        assert [(g["id"], g["kind"], g["mergedInto"]) for g in graves] == [
+            (loser_id, "merged", lead_id)
+        ]
+        paging = again.get(
+            "/rest/v1/activities/pagingtoken.json", params={"sinceDatetime": "2000-01-01"}
+        )
+        history = again.get(
+            "/rest/v1/activities.json",
+            params={"nextPageToken": paging["nextPageToken"], "activityTypeIds": "12,32"},
+        )
+        assert [(a["leadId"], a["activityTypeId"]) for a in history["result"]] == [
+            (lead_id, 12),
+            (lead_id, 12),
+            (lead_id, 32),
+        ]
         new = again.post("/rest/v1/leads.json", json={"input": [{"email": "next@example.com"}]})
-        assert new["result"][0]["id"] > lead_id
+        assert new["result"][0]["id"] > loser_id
     finally:
         second.stop()
 
