@@ -159,11 +159,15 @@ def test_the_check_passes_on_a_correct_world_and_names_each_broken_record(
     client = MarketoClient(MarketoCredentials(marketo.url, marketo.client_id, marketo.client_secret))
     client.sync_leads([{"id": world["lead_ids"][broken_key], "lastName": "改竄"}], action="updateOnly", lookup_field="id")
     client.close()
+    # Re-keying an order to another member: the order trigger moves it there, so it is no longer its member's.
     number, order = sorted(world["orders"].items())[0]
-    world["sf"].EC_Order__c.update(order["id"], {"Member__c": None})
+    other_key = next(key for key in sorted(world["contacts"]) if key != order["data"]["memberId"])
+    other_contact = world["contacts"][other_key]
+    world["sf"].EC_Order__c.update(order["id"], {"EC_Member_Id__c": other_key, "Member__c": other_contact})
     result, report = run_check(project_deployed, reports)
     assert result.returncode != 0
     found = {(m["check"], m["record"], m["field"]) for m in report["mismatches"]}
     assert ("marketo.person.field", broken_key, "lastName") in found
     assert ("salesforce.order.not-attached", number, "Member__c") in found
+    assert ("salesforce.order.field", number, "EC_Member_Id__c") in found
     assert "FAILED" in (reports / RUN / "e2e-report.html").read_text(encoding="utf-8")
