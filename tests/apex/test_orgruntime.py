@@ -312,3 +312,35 @@ def test_run_tests_for_deploy_reports_successes_and_failures(tmp_path) -> None:
     assert len(out.successes) == 5
     assert apex.run_tests_for_deploy("NoTestRun", [], sources).num_tests_run == 0
     store.close()
+
+
+ASYNC_RESOURCE = """
+@RestResource(urlMapping='/async')
+global class AsyncResource {
+    public class Job implements Queueable {
+        String name;
+        public Job(String n) { name = n; }
+        public void execute(QueueableContext ctx) { insert new Contact(LastName = name); }
+    }
+    @future
+    public static void later(String name) { insert new Contact(LastName = name); }
+    @HttpPost
+    global static String post() {
+        System.enqueueJob(new Job('from-queueable'));
+        later('from-future');
+        return String.valueOf([SELECT COUNT() FROM Contact WHERE LastName LIKE 'from-%']);
+    }
+}
+"""
+
+
+def test_queueable_and_future_run_after_the_request_commits(tmp_path) -> None:
+    store = make_store(tmp_path)
+    rt = ApexRuntime(store, {"AsyncResource.cls": ASYNC_RESOURCE})
+    res = rt.rest("POST", "/async", b"")
+    assert res.status == 200
+    assert json.loads(res.body) == "0"  # nothing ran inside the request
+    with store.transaction() as tx:
+        names = sorted(r["LastName"] for r in tx.query("SELECT LastName FROM Contact WHERE LastName LIKE 'from-%'").records)
+    assert names == ["from-future", "from-queueable"]
+    store.close()
