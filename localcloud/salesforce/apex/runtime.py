@@ -115,6 +115,33 @@ class ExecutionResult:
     transaction: Transaction | None = None
 
 
+ANON_PREFIX = "class AnonymousBlock__ { static void execute__() { "
+
+
+def _parse_anonymous(source: str, file: str) -> tuple[Any, Any]:
+    """Anonymous Apex: classes come from the source as written; the statements are parsed inside a
+    method (at the top level the grammar reads `List<List<X>> y = ...` as comparisons). The wrapper
+    sits on line 1, so line numbers are unchanged; columns of line 1 are corrected in errors."""
+    root = parse_source(source, file)
+    raw = bytearray(source.encode("utf-8"))
+    for node in root.named_children:
+        if node.type in ("class_declaration", "interface_declaration", "enum_declaration"):
+            for i in range(node.start_byte, node.end_byte):
+                if raw[i] not in (10, 13):
+                    raw[i] = 32
+    wrapped = ANON_PREFIX + raw.decode("utf-8", "replace") + "\n}}"
+    try:
+        wroot = parse_source(wrapped, file)
+    except ApexCompileError as e:
+        if e.line == 1:
+            e.column = max(1, e.column - len(ANON_PREFIX))
+            e.args = (f"{e.file}:{e.line}:{e.column}: {e.message}",)
+        raise
+    cls = next(n for n in wroot.named_children if n.type == "class_declaration")
+    method = next(n for n in cls.child_by_field_name("body").named_children if n.type == "method_declaration")
+    return root, method.child_by_field_name("body")
+
+
 class ApexProgram:
     """A set of compiled Apex classes and triggers."""
 
@@ -355,7 +382,7 @@ class ApexProgram:
 
     def _execute_anonymous(self, source: str, tx: Transaction, file: str, commit: bool) -> ExecutionResult:
         with self.lock:
-            root = parse_source(source, file)
+            root, body_root = _parse_anonymous(source, file)
             decls = Declarer(self).declare_unit(root, file, anonymous=True)
             local = {}
             for d in decls:
@@ -374,7 +401,7 @@ class ApexProgram:
                         comp.compile_class(c)
                 for c in local.values():
                     self._check_class(c)
-                body = comp.compile_anonymous(root, file, anon)
+                body = comp.compile_anonymous(body_root, file, anon)
                 tx = self._enter(tx)
                 self.reset_statics()
                 label = Method("execute", anon, [], None, True, 1)
