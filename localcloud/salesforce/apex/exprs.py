@@ -965,6 +965,14 @@ def e_map_creation(comp, ctx, n):
     return f
 
 
+def e_class_literal(comp, ctx, n):
+    tref = type_ref(n.named_children[0])
+    from .compiler import check_type
+    check_type(ctx, n, tref)
+    cls = ctx.cls
+    return lambda fr: stdlib.type_of(tref, cls)
+
+
 def e_query(comp, ctx, n):
     from . import soql
     return soql.compile_query(comp, ctx, n)
@@ -1010,6 +1018,7 @@ _HANDLERS: dict[str, Callable] = {
     "array_creation_expression": e_array_creation,
     "map_creation_expression": e_map_creation,
     "query_expression": e_query,
+    "class_literal": e_class_literal,
     "dml_expression": e_dml,
 }
 

@@ -146,7 +146,7 @@ def untyped(v: Any) -> Any:
     return v
 
 
-def convert(v: Any, t: TypeRef | None, strict: bool = False, path: str = "") -> Any:
+def convert(v: Any, t: TypeRef | None, strict: bool = False, ctx_cls: Any = None) -> Any:
     """JSON value -> Apex value of declared type t."""
     p = ops.CURRENT.prog
     if v is None:
@@ -197,15 +197,16 @@ def convert(v: Any, t: TypeRef | None, strict: bool = False, path: str = "") -> 
         if not isinstance(v, list):
             _bad(v, t)
         et = t.args[0] if t.args else None
-        items = [convert(x, et, strict) for x in v]
+        items = [convert(x, et, strict, ctx_cls) for x in v]
         return ApexList(items, et) if n == "list" else ApexSet(items, et)
     if n == "map":
         if not isinstance(v, dict):
             _bad(v, t)
         kt = t.args[0] if t.args else None
         vt = t.args[1] if len(t.args) > 1 else None
-        return ApexMap(((convert(k, kt), convert(x, vt, strict)) for k, x in v.items()), kt, vt)
-    cls = p.resolve_class(t)
+        return ApexMap(((convert(k, kt, False, ctx_cls), convert(x, vt, strict, ctx_cls)) for k, x in v.items()),
+                       kt, vt)
+    cls = p.resolve_class(t, ctx_cls)
     if cls is None and p.is_sobject_type(n):
         if not isinstance(v, dict):
             _bad(v, t)
@@ -238,7 +239,7 @@ def convert(v: Any, t: TypeRef | None, strict: bool = False, path: str = "") -> 
                 if strict:
                     ops.throw("System.JSONException", f"No such column '{k}' on object of type {cls.name}")
                 continue
-            obj.fields[fi.lname] = convert(x, fi.type, strict)
+            obj.fields[fi.lname] = convert(x, fi.type, strict, fi.cls)
         return obj
     ops.throw("System.JSONException", f"Cannot deserialize into type {t.display}")
 
@@ -253,7 +254,7 @@ def _deserialize(a, strict=False):
     t = a[1]
     if not isinstance(t, ApexType):
         ops.throw("System.JSONException", "Second argument must be a Type")
-    return convert(_parse(a[0]), t.ref, strict)
+    return convert(_parse(a[0]), t.ref, strict, t.cls)
 
 
 STATIC_METHODS.update({

@@ -178,7 +178,7 @@ class ApexRuntime:
                 from .jsonlib import convert
                 lowered = {k.lower(): v for k, v in data.items()}
                 for pname, ptype in handler.params:
-                    vals.append(convert(lowered.get(pname), ptype))
+                    vals.append(convert(lowered.get(pname), ptype, False, handler.cls))
             return prog.invoke(handler, None, vals)
 
         result = prog.run_in(call, tx=tx, commit=True)

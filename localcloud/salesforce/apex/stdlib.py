@@ -1243,7 +1243,9 @@ class ApexType(Native):
         self.cls = cls
 
     def apex_str(self) -> str:
-        return self.cls.name if self.cls is not None else self.ref.display
+        if self.cls is not None and not self.ref.args:
+            return self.cls.name
+        return self.ref.display
 
     def m_getname(self, a):
         return self.apex_str()
