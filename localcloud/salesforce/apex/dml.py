@@ -301,8 +301,9 @@ def database_op(op: str):
                 if recs else []
             out = []
             for r, res in zip(recs, results):
-                out.append(_result_cls(op)(getattr(res, "id", None) or (r.fields.get("id") if res.success else None),
-                                           res.success, _data_errors(res), getattr(res, "created", None)))
+                # getId() is empty when the operation failed for that record (Apex documentation)
+                rid = (getattr(res, "id", None) or r.fields.get("id")) if res.success else None
+                out.append(_result_cls(op)(rid, res.success, _data_errors(res), getattr(res, "created", None)))
         if single:
             return out[0]
         return ApexList(out, TypeRef(_result_cls(op).apex_type))
