@@ -7,6 +7,7 @@ program's lock), so natives can raise Apex exceptions and call back into Apex co
 from __future__ import annotations
 
 import datetime as _dt
+import threading
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 
@@ -16,7 +17,9 @@ from .values import (DECIMAL_CONTEXT, INT_MAX, INT_MIN, ApexList, ApexMap, ApexO
                      wrap32, wrap64)
 
 
-class _Current:
+class _Current(threading.local):
+    """The program running Apex on this thread (each run sets it; programs serialise their runs)."""
+
     prog: Any = None
 
 
