@@ -57,3 +57,51 @@ def test_apex_rest_and_data_dml_with_triggers_on_two_threads(tmp_path) -> None:
     assert len(rows) == 25 + 15
     assert all(r["Description"] == "seen" for r in rows)
     store.close()
+
+
+COUNTING_TEST = """
+@IsTest
+private class CountingTest {
+    @IsTest
+    static void countsOnlyItsOwnQueries() {
+        for (Integer round = 0; round < 20; round++) {
+            Integer before = Limits.getQueries();
+            List<Contact> cs = [SELECT Id FROM Contact LIMIT 1];
+            System.assertEquals(before + 1, Limits.getQueries(), 'limits are per transaction');
+        }
+    }
+}
+"""
+
+
+def test_apex_test_run_and_rest_calls_on_two_threads_keep_their_own_limits(tmp_path) -> None:
+    store = make_store(tmp_path)
+    rt = ApexRuntime(store, {"Burst.cls": RESOURCE, "CountingTest.cls": COUNTING_TEST})
+    outcomes: list[str] = []
+    statuses: list[int] = []
+    errors: list[BaseException] = []
+
+    def tests() -> None:
+        try:
+            for _ in range(3):
+                outcomes.extend(r.outcome for r in rt.run_tests(["CountingTest"]))
+        except BaseException as e:  # noqa: BLE001
+            errors.append(e)
+
+    def rest() -> None:
+        try:
+            for _ in range(5):
+                statuses.append(rt.rest("POST", "/burst", b"").status)
+        except BaseException as e:  # noqa: BLE001
+            errors.append(e)
+
+    threads = [threading.Thread(target=tests), threading.Thread(target=rest)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads)
+    assert not errors, errors
+    assert outcomes == ["Pass"] * 3
+    assert statuses == [200] * 5
+    store.close()
