@@ -50,6 +50,7 @@ APEX_CLASSES = {
     "ECBridgeEventsResource": "apex/ECBridgeEventsResource.cls.j2",
     "ECBridgeMemberTriggerHandler": "apex/ECBridgeMemberTriggerHandler.cls.j2",
     "ECBridgeOrderTriggerHandler": "apex/ECBridgeOrderTriggerHandler.cls.j2",
+    "ECBridgeAttachOrdersJob": "apex/ECBridgeAttachOrdersJob.cls.j2",
     "ECBridgeTestSupport": "apex/ECBridgeTestSupport.cls.j2",
     "ECBridgeEventsResourceTest": "apex/ECBridgeEventsResourceTest.cls.j2",
     "ECBridgeIngestRulesTest": "apex/ECBridgeIngestRulesTest.cls.j2",
