@@ -303,7 +303,11 @@ def compare_marketo(
     email_field = schema.sf_member_field(schema.member_email)
     date_field = next((spec.sf_field for spec in schema.order_fields.values() if spec.type == "datetime"), None)
     leads_by_email: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    seen_ids: set[Any] = set()
     for lead in mkto.leads:
+        if lead.get("id") in seen_ids:
+            continue  # one person read twice is still one person
+        seen_ids.add(lead.get("id"))
         if lead.get("ecbSupersededBy"):  # the dedupe task's "mark" policy: kept, excluded, routed to the winner
             result.bump("persons marked as superseded")
             continue

@@ -133,7 +133,9 @@ def read_marketo(
     fields = [name for name in dict.fromkeys(wanted) if name in available or name in ("id", "email")]
     if "ecbSupersededBy" not in available:
         notes.append("the lead schema has no ecbSupersededBy field: the mark policy cannot be seen")
-    leads = list(client.get_leads_by_filter("email", sorted(emails), fields=fields))
+    # An email asked for twice (as typed and lower-cased) can bring one person back twice, from two
+    # filter calls: keep each person once.
+    leads = list({int(lead["id"]): lead for lead in client.get_leads_by_filter("email", sorted(emails), fields=fields)}.values())
     custom_objects: dict[str, list[dict[str, Any]]] = {}
     order_key_field = schema.sf_order_field(schema.order_key)
     numbers = sorted(str(row.get(order_key_field)) for row in snapshot_sf.orders)

@@ -237,3 +237,9 @@ def test_without_a_crm_duplicate_the_old_person_may_simply_be_the_person(events,
     result = compare_all(events, sf, mkto, schema, dups)
     assert result.ok, result.mismatches
     assert result.counts["duplicate-scenario persons kept as the one person"] == 1
+
+
+def test_one_person_read_twice_is_one_person(events, schema) -> None:
+    sf, mkto, dups = perfect_world(events, schema)
+    mkto.leads.append(dict(mkto.leads[3]))
+    assert compare_all(events, sf, mkto, schema, dups).ok
