@@ -3,7 +3,9 @@ ApexTestResult (with limits), ApexCodeCoverageAggregate and ApexOrgWideCoverage 
 bound Apex runtime."""
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,7 @@ import requests
 
 from localcloud.salesforce.server import start_local_org
 from tests.localorg_http.cci import cci_env, init_git, run_cci
-from tests.localorg_http.fixtures import meta, write_sfdx_project
+from tests.localorg_http.fixtures import mdapi_files, meta, write_sfdx_project
 
 pytest.importorskip("localcloud.salesforce.apex.orgruntime")
 pytestmark = pytest.mark.slow
@@ -42,20 +44,27 @@ def org(tmp_path: Path, certificates):
     running.stop()
 
 
-def project_with(tmp_path: Path, classes: dict[str, str]) -> Path:
-    project = write_sfdx_project(tmp_path / "project")
-    folder = project / "force-app" / "main" / "default" / "classes"
+def project_with(org, tmp_path: Path, classes: dict[str, str]) -> Path:
+    """Deploy the fixture plus ``classes`` in-process (the cci deploy path has its own tests) and
+    return a CumulusCI project to run `cci` in."""
+    files = mdapi_files()
     for name, body in classes.items():
-        (folder / f"{name}.cls").write_text(body)
-        (folder / f"{name}.cls-meta.xml").write_text(meta("ApexClass"))
+        files[f"classes/{name}.cls"] = body
+        files[f"classes/{name}.cls-meta.xml"] = meta("ApexClass")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, body in files.items():
+            archive.writestr(name, body)
+    job = org.deployer.deploy_zip(buffer.getvalue())
+    assert job.status == "Succeeded", [(f.full_name, f.problem) for f in job.failures]
+    project = write_sfdx_project(tmp_path / "project")
     init_git(project)
     return project
 
 
 def test_run_tests_passes_and_checks_coverage(org, tmp_path: Path) -> None:
-    project = project_with(tmp_path, {"TestOrderServiceTest": PASSING})
+    project = project_with(org, tmp_path, {"TestOrderServiceTest": PASSING})
     env = cci_env(org, tmp_path / "home")
-    assert run_cci(project, env, "task", "run", "deploy", "--org", "local", "-o", "path", "force-app").returncode == 0
     result = run_cci(project, env, "task", "run", "run_tests", "--org", "local", "-o", "test_name_match", "%Test",
                      "-o", "required_org_code_coverage_percent", "75", "-o", "required_per_class_code_coverage_percent", "75",
                      "-o", "json_output", str(tmp_path / "results.json"))
@@ -76,9 +85,8 @@ def test_run_tests_passes_and_checks_coverage(org, tmp_path: Path) -> None:
 
 
 def test_run_tests_reports_a_failing_test_with_message_and_line(org, tmp_path: Path) -> None:
-    project = project_with(tmp_path, {"TestOrderServiceTest": PASSING, "TestOrderFailingTest": FAILING})
+    project = project_with(org, tmp_path, {"TestOrderServiceTest": PASSING, "TestOrderFailingTest": FAILING})
     env = cci_env(org, tmp_path / "home")
-    assert run_cci(project, env, "task", "run", "deploy", "--org", "local", "-o", "path", "force-app").returncode == 0
     result = run_cci(project, env, "task", "run", "run_tests", "--org", "local", "-o", "test_name_match", "%Test")
     output = " ".join((result.stdout + result.stderr).split())
     assert result.returncode != 0
