@@ -153,3 +153,16 @@ def test_deleting_a_rest_class_unbinds_its_url(org) -> None:
     assert call(org, "GET", "/services/apexrest/ping").status_code == 404
     created = call(org, "POST", "/services/data/v62.0/sobjects/Contact/", json={"LastName": "AfterDelete"}).json()
     assert call(org, "GET", f"/services/data/v62.0/sobjects/Contact/{created['id']}").json()["FirstName"] == "Auto"
+
+
+def test_deployed_apex_survives_a_restart(tmp_path, certificates) -> None:
+    folder = tmp_path / "org"
+    with start_local_org(folder, tls_dir=certificates.ca_cert.parent) as first:
+        job = first.deployer.deploy_zip(package({
+            "classes/PingResource.cls": PING, "classes/PingResource.cls-meta.xml": meta("ApexClass"),
+            "triggers/ContactNamer.trigger": NAMER, "triggers/ContactNamer.trigger-meta.xml": meta("ApexTrigger"),
+        }))
+        assert job.status == "Succeeded"
+    with start_local_org(folder, tls_dir=certificates.ca_cert.parent) as second:
+        assert call(second, "POST", "/services/apexrest/ping", json={"name": "Again"}).json() == "hello Again"
+        assert call(second, "GET", "/services/apexrest/ping").json() == 1
