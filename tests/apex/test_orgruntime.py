@@ -344,3 +344,26 @@ def test_queueable_and_future_run_after_the_request_commits(tmp_path) -> None:
         names = sorted(r["LastName"] for r in tx.query("SELECT LastName FROM Contact WHERE LastName LIKE 'from-%'").records)
     assert names == ["from-future", "from-queueable"]
     store.close()
+
+
+COVER_A = """@IsTest
+private class CoverA {
+    @IsTest static void a() { System.assertEquals(3, Helper.add(1, 2)); }
+}
+"""
+COVER_B = """@IsTest
+private class CoverB {
+    @IsTest static void b() { System.assertEquals(0, Helper.unused()); }
+}
+"""
+
+
+def test_coverage_accumulates_over_runs_of_single_classes(store) -> None:
+    rt = ApexRuntime(store, {"Helper.cls": HELPER, "CoverA.cls": COVER_A, "CoverB.cls": COVER_B})
+    assert [r.outcome for r in rt.run_tests(["CoverA"])] == ["Pass"]
+    assert {c.name: c.covered for c in rt.coverage_report()}["Helper"] == [3, 4]
+    assert [r.outcome for r in rt.run_tests(["CoverB"])] == ["Pass"]
+    helper = {c.name: c for c in rt.coverage_report()}["Helper"]
+    assert (helper.covered, helper.uncovered) == ([3, 4, 7], [])
+    rt.reset_coverage()
+    assert {c.name: c.covered for c in rt.coverage_report()}.get("Helper", []) == []

@@ -47,6 +47,9 @@ class TestMethodResult:
     debug_log: list[str]
     soql_queries: int = 0
     dml_statements: int = 0
+    dml_rows: int = 0
+    query_rows: int = 0
+    callouts: int = 0
 
 
 @dataclass
@@ -222,7 +225,7 @@ class ApexRuntime:
             try:
                 runner = ApexRuntime(scratch, self.sources, coverage=True, _scratch=True)
                 results = runner._run_tests_on(runner, class_names, methods)
-                self._coverage_program = runner.program  # its coverage feeds coverage_report()
+                self._merge_coverage(runner.program)
             finally:
                 self.store.set_trigger_hook(self.hook)
                 scratch.close()
@@ -244,8 +247,9 @@ class ApexRuntime:
                      if ("istest" in m.annotations or "testmethod" in m.modifiers) and m not in setups]
             tests.sort(key=lambda m: m.line)
             only = None
-            if methods and cls.name in methods:
-                only = {x.lower() for x in methods[cls.name]}
+            picked = {k.lower(): v for k, v in (methods or {}).items()}.get(cls.lname)
+            if picked:
+                only = {x.lower() for x in picked}
             for m in tests:
                 if only is not None and m.lname not in only:
                     continue
@@ -275,22 +279,41 @@ class ApexRuntime:
             debug.extend(res.debug_log)
             ms = int((time.perf_counter() - started) * 1000)
             lim = tx.limits
+            counters = dict(soql_queries=lim.soql_queries, dml_statements=lim.dml_statements,
+                            dml_rows=lim.dml_rows, query_rows=lim.query_rows, callouts=lim.callouts)
             if res.success:
-                return TestMethodResult(cls.name, m.name, "Pass", None, None, ms, debug, lim.soql_queries,
-                                        lim.dml_statements)
+                return TestMethodResult(cls.name, m.name, "Pass", None, None, ms, debug, **counters)
             return TestMethodResult(cls.name, m.name, "Fail", f"{res.exception_type}: {res.exception_message}",
-                                    res.stack_trace, ms, debug, lim.soql_queries, lim.dml_statements)
+                                    res.stack_trace, ms, debug, **counters)
         finally:
             dtx.rollback()
 
+    def _merge_coverage(self, prog: ApexProgram) -> None:
+        """Coverage accumulates over test runs (until reset_coverage or a deploy)."""
+        cov = getattr(self, "_coverage", None)
+        if cov is None or cov[0] is not self.program:
+            cov = (self.program, {}, {})
+            self._coverage = cov
+        for file, lines in prog.coverable_lines.items():
+            cov[2].setdefault(file, set()).update(lines)
+        for file, lines in prog.covered.items():
+            cov[1].setdefault(file, set()).update(lines)
+
+    def reset_coverage(self) -> None:
+        self._coverage = None
+
     def coverage_report(self) -> list[CoverageResult]:
-        prog = getattr(self, "_coverage_program", None) or self.program
+        cov = getattr(self, "_coverage", None)
+        if cov is not None and cov[0] is self.program:
+            covered_map, coverable_map = cov[1], cov[2]
+        else:
+            covered_map, coverable_map = self.program.covered, self.program.coverable_lines
         out = []
-        for file, lines in sorted(prog.coverable_lines.items()):
+        for file, lines in sorted(coverable_map.items()):
             name = file.rsplit(".", 1)[0]
             kind = "ApexTrigger" if file.endswith(".trigger") else "ApexClass"
-            covered = prog.covered.get(file, set())
-            cls = prog.classes.get(name.lower())
+            covered = covered_map.get(file, set())
+            cls = self.program.classes.get(name.lower())
             if cls is not None and "istest" in cls.annotations:
                 continue
             out.append(CoverageResult(name, kind, sorted(lines & covered), sorted(lines - covered)))
