@@ -11,7 +11,7 @@ Public API::
 
 from .errors import ApexCompileError, ApexThrown, ApexUncaught
 from .runtime import ApexProgram, ExecutionResult, Transaction
-
+from .orgruntime import ApexRuntime, CoverageResult, RestResult, TestMethodResult
 
 
 def run_tests_for_deploy(test_level, class_names, sources):  # noqa: ANN001,ANN201 - see orgruntime
@@ -20,4 +20,5 @@ def run_tests_for_deploy(test_level, class_names, sources):  # noqa: ANN001,ANN2
     return run(test_level, class_names, sources)
 
 
-__all__ = ["run_tests_for_deploy", "ApexProgram", "ApexCompileError", "ApexThrown", "ApexUncaught", "ExecutionResult", "Transaction"]
+__all__ = ["run_tests_for_deploy", "ApexProgram", "ApexRuntime", "ApexCompileError", "ApexThrown", "ApexUncaught",
+           "ExecutionResult", "Transaction", "RestResult", "TestMethodResult", "CoverageResult"]
