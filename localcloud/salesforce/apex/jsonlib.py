@@ -380,3 +380,157 @@ class JSONGenerator(Native):
 
     def m_isclosed(self, a):
         return not self.stack
+
+
+class JSONParser(Native):
+    """System.JSONParser over a parsed document (tokens in document order)."""
+
+    apex_type = "System.JSONParser"
+
+    def __init__(self, text: str) -> None:
+        self.tokens: list[tuple[str, Any, str | None, Any, int]] = []  # (token, value, field name, node, end)
+        self._walk(_parse(text), None)
+        self.i = -1
+        self.cleared: Any = None
+
+    def _walk(self, v: Any, name: str | None) -> None:
+        if isinstance(v, dict):
+            start = len(self.tokens)
+            self.tokens.append(["START_OBJECT", None, name, v, 0])  # type: ignore[arg-type]
+            for k, x in v.items():
+                self.tokens.append(("FIELD_NAME", k, k, None, 0))
+                self._walk(x, k)
+            self.tokens.append(("END_OBJECT", None, name, None, 0))
+            self.tokens[start][4] = len(self.tokens) - 1  # type: ignore[index]
+        elif isinstance(v, list):
+            start = len(self.tokens)
+            self.tokens.append(["START_ARRAY", None, name, v, 0])  # type: ignore[arg-type]
+            for x in v:
+                self._walk(x, name)
+            self.tokens.append(("END_ARRAY", None, name, None, 0))
+            self.tokens[start][4] = len(self.tokens) - 1  # type: ignore[index]
+        elif v is None:
+            self.tokens.append(("VALUE_NULL", None, name, None, 0))
+        elif v is True:
+            self.tokens.append(("VALUE_TRUE", True, name, None, 0))
+        elif v is False:
+            self.tokens.append(("VALUE_FALSE", False, name, None, 0))
+        elif isinstance(v, int):
+            self.tokens.append(("VALUE_NUMBER_INT", v, name, None, 0))
+        elif isinstance(v, Decimal):
+            self.tokens.append(("VALUE_NUMBER_FLOAT", v, name, None, 0))
+        else:
+            self.tokens.append(("VALUE_STRING", v, name, None, 0))
+
+    def _enum(self, name: str | None) -> Any:
+        if name is None:
+            return None
+        return ops.CURRENT.prog.builtins["jsontoken"].enum_values[name.lower()]
+
+    def _cur(self):
+        if 0 <= self.i < len(self.tokens):
+            return self.tokens[self.i]
+        return None
+
+    def m_nexttoken(self, a):
+        self.i += 1
+        t = self._cur()
+        return self._enum(t[0]) if t else None
+
+    def m_nextvalue(self, a):
+        while True:
+            self.i += 1
+            t = self._cur()
+            if t is None:
+                return None
+            if t[0] != "FIELD_NAME":
+                return self._enum(t[0])
+
+    def m_getcurrenttoken(self, a):
+        t = self._cur()
+        return self._enum(t[0]) if t else None
+
+    def m_hascurrenttoken(self, a):
+        return self._cur() is not None
+
+    def m_clearcurrenttoken(self, a):
+        t = self._cur()
+        self.cleared = self._enum(t[0]) if t else None
+        self.i = len(self.tokens) if t is None else self.i
+
+    def m_getlastclearedtoken(self, a):
+        return self.cleared
+
+    def m_getcurrentname(self, a):
+        t = self._cur()
+        return t[2] if t else None
+
+    def m_gettext(self, a):
+        t = self._cur()
+        if t is None:
+            return None
+        if t[0] == "FIELD_NAME":
+            return t[1]
+        if t[0] in ("START_OBJECT", "END_OBJECT", "START_ARRAY", "END_ARRAY"):
+            return {"START_OBJECT": "{", "END_OBJECT": "}", "START_ARRAY": "[", "END_ARRAY": "]"}[t[0]]
+        if t[0] == "VALUE_NULL":
+            return "null"
+        return ops.to_str(untyped(t[1]))
+
+    def _scalar(self):
+        t = self._cur()
+        if t is None or t[0] in ("START_OBJECT", "END_OBJECT", "START_ARRAY", "END_ARRAY", "FIELD_NAME"):
+            ops.throw("System.JSONException", "Current token is not a value")
+        return t[1]
+
+    def m_getintegervalue(self, a):
+        return int(self._scalar())
+
+    def m_getlongvalue(self, a):
+        return Long(int(self._scalar()))
+
+    def m_getdecimalvalue(self, a):
+        return Decimal(str(self._scalar()))
+
+    def m_getdoublevalue(self, a):
+        return float(self._scalar())
+
+    def m_getbooleanvalue(self, a):
+        return bool(self._scalar())
+
+    def m_getdatetimevalue(self, a):
+        from .stdlib import _dt_value_of
+        return _dt_value_of([self._scalar()])
+
+    def m_getdatevalue(self, a):
+        from .stdlib import _date_value_of
+        return _date_value_of([self._scalar()])
+
+    def m_getidvalue(self, a):
+        return ops.cast(self._scalar(), TypeRef("Id"))
+
+    def m_skipchildren(self, a):
+        t = self._cur()
+        if t is not None and t[0] in ("START_OBJECT", "START_ARRAY"):
+            self.i = t[4]
+
+    def _read(self, a, strict: bool):
+        t = self._cur()
+        if t is None:
+            ops.throw("System.JSONException", "No current token")
+        if t[0] in ("START_OBJECT", "START_ARRAY"):
+            value = t[3]
+            self.i = t[4]
+        else:
+            value = t[1]
+        typ = a[0]
+        return convert(value, typ.ref, strict, typ.cls)
+
+    def m_readvalueas(self, a):
+        return self._read(a, False)
+
+    def m_readvalueasstrict(self, a):
+        return self._read(a, True)
+
+
+STATIC_METHODS[("json", "createparser")] = lambda a: JSONParser(a[0])
