@@ -167,6 +167,30 @@ class SObject:
     def get_value(self, name: str) -> Any:
         return self.fields.get(name.lower())
 
+    # As Map keys and Set elements, SObjects are equal when their type and field values are (Apex
+    # rule; changing a field of a record already in a Set/Map key makes it unfindable, as in Apex).
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if not isinstance(other, SObject):
+            return False
+        from . import ops
+        return ops.eq(self, other)
+
+    def __hash__(self) -> int:
+        items = []
+        for k, v in self.fields.items():
+            if isinstance(v, str):
+                v = v.lower()
+            elif isinstance(v, (SObject, list, dict, ApexSet)):
+                continue
+            try:
+                hash(v)
+            except TypeError:
+                continue
+            items.append((k, v))
+        return hash((self.type_name.lower(), frozenset(items)))
+
     def clone_record(self, preserve_id: bool = False) -> "SObject":
         c = SObject(self.type_name)
         for low, v in self.fields.items():
