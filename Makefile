@@ -12,7 +12,7 @@ export SF_AUTOUPDATE_DISABLE := true
 export SFDX_DISABLE_TELEMETRY := true
 export CUMULUSCI_KEYCHAIN_CLASS := cumulusci.core.keychain.EnvironmentProjectKeychain
 
-.PHONY: install test pytest robot apex-checks demo up down status reset clean
+.PHONY: install test pytest apex-checks demo up down status reset clean bench
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -26,10 +26,17 @@ node_modules/.installed: package.json package-lock.json
 	PATH="$(SYSTEM_PATH)" npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
 
-test: install pytest
+# Every test and check: pytest (unit, local org, local Marketo, Apex runtime and the project's Apex
+# tests through CumulusCI's run_tests, the Robot suite through cci, end to end, resilience), then the
+# offline proof that force-app is what ecbridge.yml generates and that the Apex is clean.
+test: install pytest apex-checks
 
 pytest:
 	$(PY) -m pytest -q -n 2
+
+apex-checks:
+	$(PY) -m python_tasks.generate --check
+	$(PY) -m python_tasks.checks --path force-app
 
 up: install
 	$(PY) -m localcloud up
