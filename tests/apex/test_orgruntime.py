@@ -367,3 +367,26 @@ def test_coverage_accumulates_over_runs_of_single_classes(store) -> None:
     assert (helper.covered, helper.uncovered) == ([3, 4, 7], [])
     rt.reset_coverage()
     assert {c.name: c.covered for c in rt.coverage_report()}.get("Helper", []) == []
+
+
+SEE_ALL = """@IsTest(SeeAllData=true)
+private class SeeAllTest {
+    @IsTest static void seesOrgData() {
+        System.assertEquals(1, [SELECT COUNT() FROM Contact WHERE LastName = 'OrgData2'], 'SeeAllData sees the org');
+        insert new Contact(LastName = 'LeakFromSeeAll');
+    }
+}
+"""
+
+
+def test_see_all_data_classes_see_the_org_and_still_leave_nothing(tmp_path) -> None:
+    store = make_store(tmp_path)
+    with store.transaction() as tx:
+        tx.insert("Contact", [{"LastName": "OrgData2"}])
+    rt = ApexRuntime(store, {"SeeAllTest.cls": SEE_ALL, "IsolationTest.cls": ISOLATION_TEST.replace("'OrgData'", "'OrgData2'")})
+    results = {r.class_name: r for r in rt.run_tests()}
+    assert results["SeeAllTest"].outcome == "Pass", results["SeeAllTest"].message
+    assert results["IsolationTest"].outcome == "Pass", results["IsolationTest"].message
+    with store.transaction() as tx:
+        assert tx.query("SELECT COUNT() FROM Contact WHERE LastName = 'LeakFromSeeAll'").total_size == 0
+    store.close()

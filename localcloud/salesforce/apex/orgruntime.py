@@ -218,6 +218,17 @@ class ApexRuntime:
         SeeAllData); coverage is collected on this runtime's program either way."""
         if not isolated:
             return self._run_tests_on(self, class_names, methods)
+        wanted = [c for c in self.test_classes() if not class_names or c.lname in {n.lower() for n in class_names}]
+        see_all = [c.name for c in wanted if _sees_all_data(c)]
+        if see_all:
+            # @IsTest(SeeAllData=true) classes run against the org's data (rolled back after each method)
+            others = [c.name for c in wanted if c.name not in see_all]
+            results = self._run_tests_on(self, see_all, methods)
+            self._merge_coverage(self.program)
+            if others:
+                results += self.run_tests(others, methods, isolated=True)
+            order = {c.name: i for i, c in enumerate(wanted)}
+            return sorted(results, key=lambda r: order.get(r.class_name, 0))
         import tempfile
         from .dataport import isolated_test_store
         with tempfile.TemporaryDirectory(prefix="apex-tests-") as tmp:
@@ -357,6 +368,11 @@ def run_tests_for_deploy(test_level: str, class_names: list[str], sources: list[
     out.num_tests_run = len(results)
     out.total_time_ms = (time.perf_counter() - started) * 1000
     return out
+
+
+def _sees_all_data(cls: ApexClass) -> bool:
+    import re
+    return re.search(r"seealldata\s*=\s*true", cls.annotations.get("istest", ""), re.I) is not None
 
 
 def _rest_error(status: int, code: str, message: str) -> RestResult:
