@@ -248,6 +248,8 @@ def compare_salesforce(
                 )
             if not any(row.get("Payload__c") for row in logged):
                 result.add("salesforce.invalid.payload", event_id, "the logged error keeps no payload to replay")
+            if not any(str(row.get("Reason__c") or "").strip() for row in logged):
+                result.add("salesforce.invalid.reason-text", event_id, "the logged error says no reason")
         if planned.event.type == "member" and planned.key in members:
             result.add("salesforce.invalid.stored", event_id, f"the rejected member {planned.key} was stored anyway")
         if planned.event.type == "order" and planned.key in orders:
@@ -374,6 +376,9 @@ def compare_marketo(
                 result.add(f"marketo.{api_name}.twice", number, f"{len(found)} {api_name} records share {dedupe_field} = {number}")
             record = found[0]
             result.bump(f"{api_name} found")
+            if write_back_id and record.get("marketoGUID") and str(order.get(write_back_id) or "") != str(record["marketoGUID"]):
+                result.add("salesforce.order.write-back", number, "the order's Marketo id is not its custom object record's",
+                           field=write_back_id, expected=record["marketoGUID"], actual=order.get(write_back_id))
             if link.get("field") and str(record.get(link["field"])) != str(lead.get(link.get("lead_field", "id"))):
                 result.add(f"marketo.{api_name}.link", number, "the record is linked to another person",
                            field=link["field"], expected=lead.get(link.get("lead_field", "id")), actual=record.get(link["field"]))

@@ -117,7 +117,10 @@ def write_world(cloud: dict[str, Any], reports: Path, monkeypatch: pytest.Monkey
         "productNames": ", ".join(line["productName"] for line in o["data"]["lines"]),
         "status": o["data"]["status"], "lineCount": len(o["data"]["lines"]),
     } for number, o in orders.items()]
-    assert all(r.ok for r in client.sync_custom_objects("ecOrder_c", cos)), "custom objects written"
+    written = client.sync_custom_objects("ecOrder_c", cos)
+    assert all(r.ok for r in written), "custom objects written"
+    for record, result in zip(cos, written):
+        sf.EC_Order__c.update(orders[record["orderNumber"]]["id"], {"Marketo_Id__c": result.marketo_guid})
 
     with ReceiptWriter(reports / RUN / "seed-receipt.jsonl") as receipt:
         receipt.write("run", runId=RUN)

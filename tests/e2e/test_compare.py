@@ -100,6 +100,8 @@ def perfect_world(events, schema):
     lead_by_key = {lead["ecMemberId"]: lead for lead in leads}
     for record in cos:
         record["leadId"] = lead_by_key[record.pop("memberKey")]["id"]
+    for order, record in zip(orders, cos):
+        order["Marketo_Id__c"] = record["marketoGUID"]
     errors = [
         {"Event_Id__c": p.event.id, "Error_Code__c": p.expected_code, "Field__c": p.expected_field,
          "Reason__c": "bad", "Payload__c": "{}"}
@@ -243,3 +245,12 @@ def test_one_person_read_twice_is_one_person(events, schema) -> None:
     sf, mkto, dups = perfect_world(events, schema)
     mkto.leads.append(dict(mkto.leads[3]))
     assert compare_all(events, sf, mkto, schema, dups).ok
+
+
+def test_write_back_and_reason_text_are_checked(events, schema) -> None:
+    sf, mkto, dups = perfect_world(events, schema)
+    sf.orders[2]["Marketo_Id__c"] = None
+    sf.members[1]["Marketo_Id__c"] = "424242"
+    sf.ingest_errors[0]["Reason__c"] = " "
+    result = compare_all(events, sf, mkto, schema, dups)
+    assert checks(result) == {"salesforce.order.write-back", "salesforce.member.write-back", "salesforce.invalid.reason-text"}

@@ -42,6 +42,7 @@ def run_journey(cloud: dict[str, Any], members: int) -> dict[str, Any]:
         "-o", "seed_ec_data__reports_dir", reports,
         "-o", "seed_ec_data__senders", "4",
         "-o", "seed_ec_data__batch_size", "20",
+        "-o", "seed_ec_data__marketo_only_share", "0.3",
         "-o", "push_marketo__state_dir", str(state),
         "-o", "marketo_dedupe__push_clusters", str(state / "push_duplicate_clusters.jsonl"),
         "-o", "marketo_dedupe__output_dir", str(cloud["reports"].parent / "dedupe"),
@@ -77,7 +78,8 @@ def test_the_whole_journey_passes_and_runs_twice(deployed: dict[str, Any]) -> No
     assert seed["redeliveries"] > 0 and seed["calls"] >= 5
     assert seed["ordersAnsweredBeforeTheirMember"] > 0, "shuffled over 5+ calls, some orders are answered before their member"
     assert seed["statuses"].get("rejected") == counts["invalid events expected"]
-    assert counts["duplicate-scenario persons"] == counts["duplicate-scenario histories kept"]
+    assert counts["duplicate-scenario persons"] == seed["crmSync"]["crmSyncedPersons"] > 0  # P(none of 30 at 0.3) < 1e-4
+    assert counts["duplicate-scenario persons merged"] == counts["duplicate-scenario histories kept"] == counts["duplicate-scenario persons"]
     assert (deployed["reports"] / report["runId"] / "e2e-report.html").exists()
     second = run_journey(deployed, 10)
     assert second["runId"] != report["runId"] and all(is_known_defect(m) for m in second["mismatches"])
