@@ -4,12 +4,18 @@ Two persons belong to one cluster when their normalised emails are equal, or (wi
 ``by_member_key``) when their EC member keys are equal; the relation is transitive (union-find),
 so a person sharing an email with one person and a member key with another joins both into a
 single cluster. Persons without any key are never clustered.
+
+The clusters push_marketo recorded (``links``) join persons only while the data still says so:
+a linked id joins only when that person, as scanned now, still has the recorded identity key.
+Recorded ids can be stale (a reset sandbox, ids reused, a person changed since), and a stale link
+must never merge two different people.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
+from python_tasks.dedupe.keys import identity_key
 from python_tasks.dedupe.persons import Person
 from python_tasks.dedupe.winner import WinnerRule
 
@@ -52,12 +58,12 @@ def find_clusters(
     rule: WinnerRule,
     *,
     by_member_key: bool = False,
-    links: Iterable[Sequence[int]] = (),
+    links: Iterable[tuple[str, Sequence[int]]] = (),
 ) -> list[Cluster]:
     """Every group of two or more persons sharing a key, with its winner, sorted by key.
 
-    ``links`` are extra groups of person ids known to be one person (the clusters push_marketo
-    recorded when a lookup matched several persons); ids not among ``persons`` are ignored."""
+    ``links`` are ``(identity key, person ids)`` pairs push_marketo recorded when a lookup matched
+    several persons; an id joins only if it is among ``persons`` and still has that key."""
     by_id: dict[int, Person] = {}
     first_with_key: dict[str, int] = {}
     uf = _UnionFind()
@@ -74,8 +80,8 @@ def find_clusters(
             else:
                 first_with_key[key] = person.id
                 uf.find(person.id)
-    for group in links:
-        present = [i for i in group if i in by_id]
+    for key, group in links:
+        present = [i for i in group if i in by_id and has_identity_key(by_id[i], key)]
         for other in present[1:]:
             uf.union(present[0], other)
     groups: dict[int, list[Person]] = {}
@@ -101,6 +107,13 @@ def find_clusters(
         )
     clusters.sort(key=lambda c: c.key)
     return clusters
+
+
+def has_identity_key(person: Person, key: str) -> bool:
+    """Whether ``person`` is known by ``key`` (``"<lookupField>:<value>"``, as push_marketo records it)."""
+    lookup_field, _, _ = key.partition(":")
+    value = person.email if lookup_field == "email" else person.values.get(lookup_field)
+    return identity_key(lookup_field, value) == key
 
 
 def _keys_of(members: Sequence[Person], by_member_key: bool) -> list[str]:

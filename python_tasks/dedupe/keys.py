@@ -25,3 +25,13 @@ def normalise_member_key(value: object) -> str | None:
         return None
     text = unicodedata.normalize("NFKC", str(value)).strip()
     return text or None
+
+
+def identity_key(lookup_field: str, value: object) -> str | None:
+    """The key one person is known by for a lookup field: ``"<lookupField>:<normalised value>"``."""
+    if value is None or value == "":
+        return None
+    if lookup_field == "email":
+        norm = normalise_email(value)
+        return f"email:{norm}" if norm else None
+    return f"{lookup_field}:{str(value).strip()}"

@@ -19,14 +19,15 @@ from python_tasks.mapping import MappingError, load_mapping
 from python_tasks.marketo import MarketoClient, MarketoCredentialsMissing, MarketoError
 
 
-def read_push_clusters(path: Path) -> list[list[int]]:
-    """The candidate id groups push_marketo recorded (a missing file means none)."""
+def read_push_clusters(path: Path) -> list[tuple[str, list[int]]]:
+    """The (identity key, candidate ids) pairs push_marketo recorded (a missing file means none)."""
     if not path.exists():
         return []
     groups = []
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip():
-            groups.append([int(i) for i in json.loads(line).get("candidates", [])])
+            record = json.loads(line)
+            groups.append((str(record.get("key") or ""), [int(i) for i in record.get("candidates", [])]))
     return groups
 
 

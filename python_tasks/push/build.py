@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
-from python_tasks.dedupe.keys import normalise_email
+from python_tasks.dedupe.keys import identity_key, normalise_email
 from python_tasks.mapping import CustomObjectMapping, Mapping, MarketoField
 from python_tasks.push.convert import ValueRejected, convert_value, parse_sf_datetime
 from python_tasks.push.schema import MarketoSchema
@@ -101,15 +101,6 @@ def custom_object_values(co: CustomObjectMapping, order: dict[str, Any], lines: 
                          schema: MarketoSchema, tz: str = "UTC"):
     return _convert_fields(co.fields, lambda mf: source_value(mf, order, lines),
                            lambda mf: schema.co_info(co.api_name, mf.name, mf.type), tz)
-
-
-def identity_key(lookup_field: str, value: Any) -> str | None:
-    if value is None or value == "":
-        return None
-    if lookup_field == "email":
-        norm = normalise_email(value)
-        return f"email:{norm}" if norm else None
-    return f"{lookup_field}:{str(value).strip()}"
 
 
 def order_date(order: dict[str, Any], date_field: str) -> float:

@@ -96,7 +96,16 @@ def test_mark_plan_is_done_when_losers_already_point_to_the_winner() -> None:
 
 
 def test_clusters_recorded_by_the_push_join_persons_with_different_emails() -> None:
-    persons = [lead(1, "old@x.jp"), lead(2, "new@x.jp", sfdcType="Contact"), lead(3, "other@x.jp")]
+    persons = [lead(1, "old@x.jp", ecMemberId="M1"), lead(2, "new@x.jp", sfdcType="Contact", ecMemberId="M1"),
+               lead(3, "other@x.jp", ecMemberId="M3")]
     assert find_clusters(persons, WinnerRule()) == []
-    [cluster] = find_clusters(persons, WinnerRule(), links=[[1, 2], [3, 99]])
+    [cluster] = find_clusters(persons, WinnerRule(), links=[("ecMemberId:M1", [1, 2]), ("ecMemberId:M3", [3, 99])])
     assert sorted(cluster.ids) == [1, 2] and cluster.winner.id == 2
+
+
+def test_a_stale_recorded_cluster_never_joins_different_people() -> None:
+    """Ids recorded by an earlier push (before a reset, or since changed) must not merge strangers."""
+    persons = [lead(1, "a@x.jp", ecMemberId="M1"), lead(7, "b@x.jp", sfdcType="Contact", ecMemberId="M2"),
+               lead(8, "b@x.jp", ecMemberId="M2")]
+    clusters = find_clusters(persons, WinnerRule(), links=[("email:a@x.jp", [1, 7]), ("ecMemberId:M9", [1, 8])])
+    assert [sorted(c.ids) for c in clusters] == [[7, 8]]

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from python_tasks.dedupe.winner import WinnerRule
-from python_tasks.push.build import PersonWrite, identity_key
+from python_tasks.dedupe.keys import identity_key
+from python_tasks.push.build import PersonWrite
 from python_tasks.push.identity import IdentityResolver
 
 
