@@ -293,6 +293,7 @@ class Declarer:
                         fi = FieldInfo(fname, cls, ftype, "static" in mods, c.start_point[0] + 1)
                         fi.final = "final" in mods
                         fi.modifiers = mods
+                        fi.annotations = ann
                         fi.node = c  # type: ignore[attr-defined]
                         cls.fields[fi.lname] = fi
                         cls.field_order.append(fi)

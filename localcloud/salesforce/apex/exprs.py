@@ -226,9 +226,8 @@ def e_field_access(comp, ctx, n):
                 return lambda fr: ev
             fi = val.find_field(low)
             if fi is None or not fi.static:
-                if val.builtin:
-                    raise ctx.err(fnode, f"Variable does not exist: {fname}")
                 raise ctx.err(fnode, f"Variable does not exist: {fname}")
+            check_visible(ctx, fnode, fi, fi.cls, "Variable")
             return static_getter(prog, fi)
         if kind == "ns":
             prop = stdlib.STATIC_PROPS.get((val, low))
@@ -306,6 +305,8 @@ def e_method_invocation(comp, ctx, n):
         kind, val = st
         if kind == "class":
             cands = [m for m in val.find_methods(low) if m.static and len(m.params) == nargs]
+            if cands and not val.builtin:
+                check_visible(ctx, n, cands[0], cands[0].cls, "Method")
             if not cands:
                 if val.kind == "enum" and low in ("values", "valueof"):
                     enum = val
@@ -401,6 +402,32 @@ def _method_known(prog, low: str) -> bool:
         if low in c.methods:
             return True
     return False
+
+
+def _top(cls):
+    while cls is not None and cls.outer is not None:
+        cls = cls.outer
+    return cls
+
+
+def check_visible(ctx, node, member, owner, what: str) -> None:
+    """Private members are visible inside their top-level class (inner classes included), protected
+    ones also to subclasses; @TestVisible opens private members to @IsTest classes."""
+    mods = member.modifiers
+    explicit = mods & {"public", "global", "protected", "private"}
+    if explicit and not ({"private", "protected"} & explicit):
+        return
+    if not explicit and owner.kind == "interface":
+        return
+    here = ctx.cls
+    if here is None or _top(here) is _top(owner):
+        return
+    anns = getattr(member, "annotations", None) or {}
+    if "testvisible" in anns and "istest" in (_top(here).annotations or {}):
+        return
+    if "protected" in mods and here.is_subclass_of(owner):
+        return
+    raise ctx.err(node, f"{what} is not visible: {owner.name}.{member.name}")
 
 
 def _native_static(nat, args):

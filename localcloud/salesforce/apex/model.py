@@ -40,7 +40,7 @@ class Method:
 
 class FieldInfo:
     __slots__ = ("name", "lname", "type", "static", "init", "getter", "setter", "cls", "line", "final", "coerce",
-                 "modifiers", "is_property", "node", "acc_node")
+                 "modifiers", "is_property", "node", "acc_node", "annotations")
 
     def __init__(self, name: str, cls: "ApexClass", ftype: TypeRef, static: bool, line: int) -> None:
         self.name = name
@@ -58,6 +58,7 @@ class FieldInfo:
         self.is_property = False
         self.node: Any = None
         self.acc_node: Any = None
+        self.annotations: dict[str, str] = {}
 
 
 class ApexClass:
