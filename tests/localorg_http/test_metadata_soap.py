@@ -186,3 +186,14 @@ def test_destructive_changes_delete_apex_and_refuse_schema_drops(org) -> None:
     assert text(refused, "status") == ["Failed"]
     assert "cannot delete CustomObject" in text(refused, "problem")[0]
     assert "Test_Order__c" in custom_objects(org)
+
+
+def test_deploy_status_survives_a_restart(tmp_path: Path, certificates) -> None:
+    folder = tmp_path / "org"
+    with start_local_org(folder, tls_dir=certificates.ca_cert.parent) as first:
+        status = deploy(first, mdapi_zip(include_bad_class=True))
+        [deploy_id] = text(status, "id")
+    with start_local_org(folder, tls_dir=certificates.ca_cert.parent) as second:
+        again = soap(second, "checkDeployStatus", soap_envelopes.CHECK_DEPLOY_STATUS.format(process_id=deploy_id))
+        assert text(again, "status") == ["Failed"] and text(again, "done") == ["true"]
+        assert text(again, "lineNumber") == ["3"]

@@ -14,7 +14,7 @@ Order of work (one deploy at a time):
 from __future__ import annotations
 
 import base64
-import datetime as dt
+import dataclasses
 import inspect
 import logging
 import threading
@@ -155,7 +155,11 @@ class Deployer:
 
     def status(self, deploy_id: str) -> DeployJob | None:
         with self._jobs_lock:
-            return self._jobs.get(deploy_id)
+            job = self._jobs.get(deploy_id)
+        if job is None:
+            stored = self.repository.deploy_result(deploy_id)
+            job = _job_from_dict(stored) if stored else None
+        return job
 
     # -- the work ---------------------------------------------------------------------------------
 
@@ -172,6 +176,10 @@ class Deployer:
             job.completed_date = now_iso()
             job.state_detail = None
             job.done = True
+            try:
+                self.repository.save_deploy_result(job.id, dataclasses.asdict(job))
+            except Exception:  # the answer is still in memory; only a restart would lose it
+                log.exception("could not store the result of deploy %s", job.id)
             log.info("deploy %s %s in %.2fs", job.id, job.status, time.monotonic() - started)
 
     def _deploy(self, job: DeployJob, zip_base64: str) -> None:
@@ -426,8 +434,14 @@ def parse_bool(value: str | None, default: bool = False) -> bool:
     return value.strip().lower() == "true"
 
 
-def iso_datetime(value: dt.datetime) -> str:
-    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+def _job_from_dict(data: dict[str, Any]) -> DeployJob:
+    """A finished deploy read back from the repository (checkDeployStatus after a restart)."""
+    data = dict(data)
+    data["options"] = DeployOptions(**data["options"])
+    data["successes"] = [ComponentMessage(**m) for m in data["successes"]]
+    data["failures"] = [ComponentMessage(**m) for m in data["failures"]]
+    data["tests"] = RunTestsOutcome(**data["tests"])
+    return DeployJob(**data)
 
 
 __all__ = ["Deployer", "DeployJob", "DeployOptions", "ComponentMessage", "RunTestsOutcome", "TEST_RUNNER"]
