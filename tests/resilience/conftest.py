@@ -130,3 +130,26 @@ def deployed_org(tmp_path_factory: pytest.TempPathFactory, resilience_certs: Cer
     handle = start_deployed_org(tmp_path_factory.mktemp("res_org"), resilience_certs)
     yield handle
     handle.org.stop()
+
+
+WORLD_MEMBERS, WORLD_ORDERS, WORLD_SEED = 150, 450, 4
+
+
+@pytest.fixture(scope="session")
+def clean_export(tmp_path_factory: pytest.TempPathFactory, resilience_certs: CertificateFiles) -> dict[str, Any]:
+    """The normalised Marketo export an uninterrupted, fault-free push of the standard world leaves."""
+    from tests.push.conftest import start_services, stop_services
+    from tests.push.helpers import push
+
+    from .world import marketo_export, seed_world
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("REQUESTS_CA_BUNDLE", str(resilience_certs.bundle))
+        handle = start_services(tmp_path_factory.mktemp("clean"), resilience_certs.ca_cert.parent)
+        try:
+            emails = seed_world(handle.sf, WORLD_MEMBERS, WORLD_ORDERS, seed=WORLD_SEED)
+            summary = push(handle, chunk_size=50)
+            assert summary.persons_created == WORLD_MEMBERS and not summary.persons_skipped and not summary.orders_skipped
+            return marketo_export(handle.client, emails)
+        finally:
+            stop_services(handle)

@@ -4,9 +4,6 @@ access token expires after 50 calls. The push (run again while anything was left
 Marketo state a clean push leaves: normalised exports of persons and ecOrder_c compared whole."""
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
 
 from python_tasks.marketo import RetryPolicy
 from tests.push.conftest import start_services, stop_services
@@ -14,27 +11,13 @@ from tests.push.helpers import push
 
 from .world import marketo_export, seed_world
 
-MEMBERS, ORDERS = 150, 450
-
-
-@pytest.fixture(scope="module")
-def clean_export(tmp_path_factory, resilience_certs) -> dict[str, Any]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("REQUESTS_CA_BUNDLE", str(resilience_certs.bundle))
-        handle = start_services(tmp_path_factory.mktemp("clean"), resilience_certs.ca_cert.parent)
-        try:
-            emails = seed_world(handle.sf, MEMBERS, ORDERS, seed=4)
-            summary = push(handle, chunk_size=8)
-            assert summary.persons_created == MEMBERS and not summary.persons_skipped and not summary.orders_skipped
-            return marketo_export(handle.client, emails)
-        finally:
-            stop_services(handle)
+from .conftest import WORLD_MEMBERS as MEMBERS, WORLD_ORDERS as ORDERS, WORLD_SEED
 
 
 def test_a_full_push_under_faults_and_expiring_tokens_ends_as_a_clean_push(tmp_path, resilience_certs, clean_export) -> None:
     services = start_services(tmp_path, resilience_certs.ca_cert.parent)
     try:
-        emails = seed_world(services.sf, MEMBERS, ORDERS, seed=4)
+        emails = seed_world(services.sf, MEMBERS, ORDERS, seed=WORLD_SEED)
         marketo = services.marketo.service
         marketo.update_settings(fault_share=0.2, fault_kinds=["606", "615", "611", "502", "hang"], fault_seed=10,
                                 hang_seconds=0.6, expire_token_every_n_calls=50)

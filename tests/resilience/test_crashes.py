@@ -1,0 +1,177 @@
+"""Crashes (issue 10). push_marketo and marketo_dedupe, the real CumulusCI tasks in a subprocess, are killed
+with SIGKILL at seeded random moments, then run again: no person or custom object record lost or doubled
+(the Marketo export equals a clean push's), no merge applied twice. The local org and the local Marketo,
+run as `python -m localcloud serve`, are killed mid-write and restarted: every acknowledged write is there.
+(Ten kills each: bench/bench_resilience_crashes.py.)"""
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from python_tasks.marketo import RetryPolicy
+from tests.localorg_http.cci import cci_env
+from tests.push.conftest import start_services, stop_services
+
+from .conftest import API, WORLD_MEMBERS, WORLD_ORDERS, WORLD_SEED
+from .crashes import (LocalCloudProcess, activity_owners, audit_lines, dedupe_world, kill_and_rerun, stored_counts, tombstones)
+from .world import marketo_export, seed_world
+
+
+def _task_env(services: Any, home: Path) -> dict[str, str]:
+    return cci_env(services.org, home, {"MARKETO_BASE_URL": services.marketo.url,
+                                        "MARKETO_CLIENT_ID": services.marketo.client_id,
+                                        "MARKETO_CLIENT_SECRET": services.marketo.client_secret})
+
+
+def test_push_killed_at_random_points_then_rerun_ends_as_a_clean_push(tmp_path, resilience_certs, clean_export) -> None:
+    services = start_services(tmp_path / "world", resilience_certs.ca_cert.parent)
+    try:
+        emails = seed_world(services.sf, WORLD_MEMBERS, WORLD_ORDERS, seed=WORLD_SEED)
+        options = {"state_dir": tmp_path / "state", "chunk_size": 5, "calls_per_window": 80}
+        report = kill_and_rerun(_task_env(services, tmp_path / "home"), "push_marketo", options, kills=3, seed=1,
+                                delay=(2.5, 5.0), observe=lambda: stored_counts(tmp_path / "world" / "marketo"))
+        assert report.kills >= 2, f"the task must have been killed mid-run: {report}"
+        full = (len(clean_export["persons"]), len(clean_export["orders"]))
+        assert any(0 < sum(n) < sum(full) for n in report.partial_states), \
+            f"a kill must land mid-push: (persons, orders) after each kill {report.partial_states}, complete {full}"
+        patient = services.new_client(retry=RetryPolicy(max_attempts=10, base_delay=2.0, max_delay=6.0))
+        try:  # the killed runs may have spent the 20-second call window: wait for it like a real client
+            export = marketo_export(patient, emails)
+        finally:
+            patient.close()
+        assert len({p["email"] for p in export["persons"]}) == len(export["persons"]) == WORLD_MEMBERS, "no person lost or doubled"
+        assert len({o["orderNumber"] for o in export["orders"]}) == len(export["orders"]), "no order doubled"
+        assert export == clean_export
+    finally:
+        stop_services(services)
+
+
+def test_dedupe_killed_at_random_points_then_rerun_merges_each_person_once(tmp_path, resilience_certs) -> None:
+    services = start_services(tmp_path / "world", resilience_certs.ca_cert.parent)
+    try:
+        marketo_dir = tmp_path / "world" / "marketo"
+        clusters = dedupe_world(services.marketo.service, clusters=120, seed=3)
+        everyone = {i for ids in clusters.values() for i in ids}
+        reports = tmp_path / "reports"
+        options = {"output_dir": reports, "apply": "True", "scan_gap": 2, "calls_per_window": 80,
+                   "push_clusters": tmp_path / "none.jsonl"}
+        report = kill_and_rerun(_task_env(services, tmp_path / "home"), "marketo_dedupe", options, kills=3, seed=2,
+                                delay=(2.5, 4.0), observe=lambda: len(tombstones(marketo_dir)))
+        assert report.kills >= 2, report
+        losers_total = sum(len(ids) - 1 for ids in clusters.values())
+        assert any(0 < n < losers_total for n in report.partial_states), f"a kill must land mid-apply: {report.partial_states}"
+
+        graves = tombstones(marketo_dir)
+        assert all(g["kind"] == "merged" for g in graves), "nothing deleted, only merged"
+        assert len(graves) == len({g["id"] for g in graves}) == losers_total, "every loser merged exactly once"
+        patient = services.new_client(retry=RetryPolicy(max_attempts=10, base_delay=2.0, max_delay=6.0))
+        try:
+            names = list(clusters)
+            survivors = [lead for start in range(0, len(names), 100)
+                         for lead in patient.get_leads_by_filter("email", names[start:start + 100], ["id", "email"])]
+        finally:
+            patient.close()
+        assert sorted(lead["email"].lower() for lead in survivors) == sorted(clusters), "one person per email"
+        alive = {lead["id"] for lead in survivors}
+        assert {g["merged_into"] for g in graves} <= alive and alive | {g["id"] for g in graves} == everyone
+        owners = activity_owners(marketo_dir)
+        assert all(owners[i] in alive for i in everyone if i in owners), "every loser's history moved to its winner"
+        audit = audit_lines(reports / "audit.jsonl")
+        merged = [loser for line in audit if line["result"] == "merged" for loser in line["losers"]]
+        assert len(merged) == len(set(merged)), "the audit log never records a merge twice"
+        assert not [line for line in audit if line["result"] == "failed"], "no merge re-sent and refused"
+    finally:
+        stop_services(services)
+
+
+# ----------------------------------------------------------------- the services killed mid-write
+
+def _writers(send: Any, count: int, stop: threading.Event, acked: list[Any], lock: threading.Lock) -> list[threading.Thread]:
+    def loop(worker: int) -> None:
+        n = 0
+        while not stop.is_set():
+            n += 1
+            try:
+                result = send(worker, n)
+            except requests.RequestException:
+                time.sleep(0.05)
+                continue
+            if result:
+                with lock:
+                    acked.extend(result)
+    threads = [threading.Thread(target=loop, args=(w,), daemon=True) for w in range(count)]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+def test_local_org_and_marketo_killed_mid_write_keep_every_acknowledged_write(tmp_path) -> None:
+    cloud = LocalCloudProcess(tmp_path / "home")
+    state = cloud.start()
+    bundle = state["ca_bundle"]
+    acked_contacts: list[str] = []
+    acked_leads: list[str] = []
+    lock = threading.Lock()
+    try:
+        for round_number in range(2):
+            org, marketo = state["org"], state["marketo"]
+            session = requests.Session()
+            session.verify = bundle
+            token = session.get(marketo["base_url"] + "/identity/oauth/token", params={
+                "grant_type": "client_credentials", "client_id": marketo["client_id"],
+                "client_secret": marketo["client_secret"]}, verify=bundle, timeout=30).json()["access_token"]
+
+            def create_contact(worker: int, n: int) -> list[str]:
+                answer = session.post(f"{org['instance_url']}/services/data/v{API}/sobjects/Contact",
+                                      json={"LastName": f"Ack {round_number}-{worker}-{n}"},
+                                      headers={"Authorization": f"Bearer {org['access_token']}"}, verify=bundle, timeout=10)
+                return [answer.json()["id"]] if answer.status_code == 201 else []
+
+            def create_leads(worker: int, n: int) -> list[str]:
+                emails = [f"ack{round_number}.{worker}.{n}.{i}@example.jp" for i in range(5)]
+                answer = session.post(marketo["base_url"] + "/rest/v1/leads.json",
+                                      json={"action": "createOnly", "lookupField": "email",
+                                            "input": [{"email": e} for e in emails]},
+                                      headers={"Authorization": f"Bearer {token}"}, verify=bundle, timeout=10).json()
+                if not answer.get("success"):
+                    return []
+                return [e for e, r in zip(emails, answer["result"]) if r.get("status") == "created"]
+
+            stop = threading.Event()
+            threads = (_writers(create_contact, 3, stop, acked_contacts, lock)
+                       + _writers(create_leads, 2, stop, acked_leads, lock))
+            time.sleep(1.5 + round_number * 0.7)
+            cloud.kill()  # SIGKILL while the writers are mid-call
+            stop.set()
+            for thread in threads:
+                thread.join(timeout=30)
+            state = cloud.start()
+        assert len(acked_contacts) > 20 and len(acked_leads) > 20, (len(acked_contacts), len(acked_leads))
+
+        org, marketo = state["org"], state["marketo"]
+        headers = {"Authorization": f"Bearer {org['access_token']}"}
+        found: set[str] = set()
+        url = f"{org['instance_url']}/services/data/v{API}/query?q=SELECT+Id+FROM+Contact"
+        while url:
+            page = requests.get(url, headers=headers, verify=bundle, timeout=60).json()
+            found |= {r["Id"] for r in page["records"]}
+            url = org["instance_url"] + page["nextRecordsUrl"] if not page["done"] else ""
+        assert set(acked_contacts) <= found, f"acknowledged Contacts lost: {sorted(set(acked_contacts) - found)[:5]}"
+        token = requests.get(marketo["base_url"] + "/identity/oauth/token", params={
+            "grant_type": "client_credentials", "client_id": marketo["client_id"],
+            "client_secret": marketo["client_secret"]}, verify=bundle, timeout=30).json()["access_token"]
+        present: set[str] = set()
+        for start in range(0, len(acked_leads), 100):
+            chunk = acked_leads[start:start + 100]
+            answer = requests.get(marketo["base_url"] + "/rest/v1/leads.json", params={
+                "filterType": "email", "filterValues": ",".join(chunk), "fields": "email"},
+                headers={"Authorization": f"Bearer {token}"}, verify=bundle, timeout=60).json()
+            present |= {r["email"] for r in answer["result"]}
+        assert set(acked_leads) <= present, f"acknowledged leads lost: {sorted(set(acked_leads) - present)[:5]}"
+    finally:
+        cloud.stop()
