@@ -390,3 +390,21 @@ def test_see_all_data_classes_see_the_org_and_still_leave_nothing(tmp_path) -> N
     with store.transaction() as tx:
         assert tx.query("SELECT COUNT() FROM Contact WHERE LastName = 'LeakFromSeeAll'").total_size == 0
     store.close()
+
+
+def test_compile_problems_reports_every_failing_component() -> None:
+    from localcloud.salesforce.apex import compile_problems
+
+    sources = {
+        "Good.cls": "public class Good { public static Integer one() { return 1; } }",
+        "BadA.cls": "public class BadA {\n  public static void f() { Integer x = missingVar; }\n}",
+        "BadB.cls": "public class BadB {\n\n  public static void g() { Good.nope(); }\n}",
+        "UsesA.cls": "public class UsesA { public static void h() { BadA.f(); } }",
+    }
+    problems = compile_problems(sources)
+    by_file = {p.file: p for p in problems}
+    assert set(by_file) == {"BadA.cls", "BadB.cls", "UsesA.cls"}
+    assert (by_file["BadA.cls"].line, by_file["BadB.cls"].line) == (2, 3)
+    assert "missingVar" in by_file["BadA.cls"].message
+    assert by_file["UsesA.cls"].message.startswith("Dependent class is invalid")
+    assert compile_problems({"Good.cls": sources["Good.cls"]}) == []

@@ -10,7 +10,7 @@ Public API::
 """
 
 from .errors import ApexCompileError, ApexThrown, ApexUncaught
-from .runtime import ApexProgram, ExecutionResult, Transaction
+from .runtime import ApexProgram, ExecutionResult, Transaction, compile_problems
 from .orgruntime import ApexRuntime, CoverageResult, RestResult, TestMethodResult
 
 
@@ -20,5 +20,5 @@ def run_tests_for_deploy(test_level, class_names, sources):  # noqa: ANN001,ANN2
     return run(test_level, class_names, sources)
 
 
-__all__ = ["run_tests_for_deploy", "ApexProgram", "ApexRuntime", "ApexCompileError", "ApexThrown", "ApexUncaught",
+__all__ = ["run_tests_for_deploy", "compile_problems", "ApexProgram", "ApexRuntime", "ApexCompileError", "ApexThrown", "ApexUncaught",
            "ExecutionResult", "Transaction", "RestResult", "TestMethodResult", "CoverageResult"]

@@ -97,13 +97,10 @@ class ApexRuntime:
     # ------------------------------------------------------------------------------------ deploy
     def check(self, sources: Mapping[str, str]) -> list[ApexCompileError]:
         """Compile the org's sources overlaid with `sources` without activating them."""
+        from .runtime import compile_problems
         merged = dict(self.sources)
         merged.update(sources)
-        try:
-            ApexProgram(merged, data=self.store)
-        except ApexCompileError as e:
-            return [e]
-        return []
+        return compile_problems(merged, data=self.store)
 
     def deploy(self, sources: Mapping[str, str]) -> None:
         """Replace or add classes/triggers (file name -> source). All or nothing."""

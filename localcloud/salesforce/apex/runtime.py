@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
+import re
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -140,6 +141,32 @@ def _parse_anonymous(source: str, file: str) -> tuple[Any, Any]:
     cls = next(n for n in wroot.named_children if n.type == "class_declaration")
     method = next(n for n in cls.child_by_field_name("body").named_children if n.type == "method_declaration")
     return root, method.child_by_field_name("body")
+
+
+def compile_problems(sources: Mapping[str, str], *, data: Any = None, schema: Any = None,
+                     limit: int = 20) -> list[ApexCompileError]:
+    """Every compile error of a set of sources (not only the first): the failing file is set aside
+    and the rest compiled again, as Salesforce reports one failure per component. Errors caused only
+    by a file set aside name it ("Dependent class is invalid")."""
+    problems: list[ApexCompileError] = []
+    remaining = dict(sources)
+    bad: list[str] = []
+    while remaining and len(problems) < limit:
+        try:
+            ApexProgram(remaining, data=data, schema=schema)
+            break
+        except ApexCompileError as e:
+            if e.file not in remaining:
+                problems.append(e)
+                break
+            words = {w.lower() for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", e.message)}
+            if any(b.rsplit(".", 1)[0].lower() in words for b in bad):
+                e = ApexCompileError(f"Dependent class is invalid and needs recompilation: {e.message}", e.file,
+                                     e.line, e.column)
+            problems.append(e)
+            bad.append(e.file)
+            remaining.pop(e.file, None)
+    return problems
 
 
 class ApexProgram:
