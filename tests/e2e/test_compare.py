@@ -32,7 +32,7 @@ def schema():
 def events(schema):
     rng = random.Random(7)
     data = run_recipe(options={"members": 12, "run_id": "C1", "orders_per_member": 2, "register_and_buy_share": 0.5})
-    valid = build_events(data, schema, run_id="C1", update_share=0.4, rng=rng).events
+    valid = build_events(data, schema, run_id="C1", update_share=0.8, rng=rng).events
     return valid + build_invalid_events(valid, schema, run_id="C1", count=9, rng=rng)
 
 
