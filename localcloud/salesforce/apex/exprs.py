@@ -360,11 +360,11 @@ def e_method_invocation(comp, ctx, n):
         def call_value_(so, fname):
             return prog.call_value(prog.get_member(so, fname.lower()), "adderror", [a(fr) for a in []])
         return field_error
+    oe = compile_expr(comp, ctx, obj_n)
     if not _method_known(prog, low):
         raise ctx.err(n.child_by_field_name("name"),
                       f"Method does not exist or incorrect signature: {name}() (not provided by the local org's "
                       f"Apex runtime)")
-    oe = compile_expr(comp, ctx, obj_n)
     call_value = prog.call_value
 
     if safe:
