@@ -116,9 +116,17 @@ def audit_lines(path: Path) -> list[dict[str, Any]]:
 class LocalCloudProcess:
     """`python -m localcloud --home H serve` with OS-chosen ports; `state()` is what it wrote on start."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, certs_dir: Path | None = None) -> None:
+        """``certs_dir``: an existing CA and server certificate to serve with (the caller already trusts it)."""
         self.home = home
         self.process: subprocess.Popen[bytes] | None = None
+        if certs_dir is not None:
+            import shutil
+
+            (home / "tls").mkdir(parents=True, exist_ok=True)
+            for name in ("ca.pem", "ca-key.pem", "server.pem", "server-key.pem", "bundle.pem"):
+                if (certs_dir / name).exists():
+                    shutil.copy2(certs_dir / name, home / "tls" / name)
 
     def start(self, timeout: float = 60) -> dict[str, Any]:
         state_file = self.home / "localcloud.json"
@@ -153,6 +161,38 @@ class LocalCloudProcess:
             except subprocess.TimeoutExpired:
                 self.process.send_signal(signal.SIGKILL)
                 self.process.wait(timeout=20)
+
+
+def deploy_over_soap(instance_url: str, org_id: str, token: str, zip_bytes: bytes, bundle: str) -> None:
+    """Deploy a Metadata API zip the way CumulusCI does (SOAP deploy, then checkDeployStatus until done)."""
+    import base64
+    from xml.dom.minidom import parseString
+
+    import requests
+    from cumulusci.salesforce_api import soap_envelopes
+
+    def soap(action: str, envelope: str) -> list[str]:
+        answer = requests.post(f"{instance_url}/services/Soap/m/62.0/{org_id}",
+                               data=envelope.replace("###SESSION_ID###", token).encode(),
+                               headers={"Content-Type": "text/xml; charset=UTF-8", "SOAPAction": action},
+                               verify=bundle, timeout=300)
+        assert answer.status_code == 200, answer.text[:1000]
+        return answer.text  # type: ignore[return-value]
+
+    def text(xml: str, tag: str) -> list[str]:
+        return [n.firstChild.nodeValue if n.firstChild else "" for n in parseString(xml).getElementsByTagName(tag)]
+
+    started = soap("deploy", soap_envelopes.DEPLOY.format(
+        package_zip=base64.b64encode(zip_bytes).decode(), check_only="false", purge_on_delete="false",
+        test_level="", run_tests="", api_version="62.0"))
+    [deploy_id] = text(started, "id")
+    for _ in range(600):
+        status = soap("checkDeployStatus", soap_envelopes.CHECK_DEPLOY_STATUS.format(process_id=deploy_id))
+        if text(status, "done") == ["true"]:
+            assert text(status, "status") == ["Succeeded"], status[:3000]
+            return
+        time.sleep(0.1)
+    raise AssertionError("deploy did not finish")
 
 
 def stored_counts(marketo_dir: Path) -> tuple[int, int]:

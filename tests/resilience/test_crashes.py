@@ -10,15 +10,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
 import requests
 
 from python_tasks.marketo import RetryPolicy
 from tests.localorg_http.cci import cci_env
 from tests.push.conftest import start_services, stop_services
 
-from .conftest import API, WORLD_MEMBERS, WORLD_ORDERS, WORLD_SEED
-from .crashes import (LocalCloudProcess, activity_owners, audit_lines, dedupe_world, kill_and_rerun, stored_counts, tombstones)
+from .conftest import API, ENDPOINT, WORLD_MEMBERS, WORLD_ORDERS, WORLD_SEED, force_app_mdapi_zip
+from .crashes import (LocalCloudProcess, activity_owners, audit_lines, dedupe_world, deploy_over_soap, kill_and_rerun,
+                      stored_counts, tombstones)
 from .world import marketo_export, seed_world
 
 
@@ -110,12 +110,15 @@ def _writers(send: Any, count: int, stop: threading.Event, acked: list[Any], loc
     return threads
 
 
-def test_local_org_and_marketo_killed_mid_write_keep_every_acknowledged_write(tmp_path) -> None:
-    cloud = LocalCloudProcess(tmp_path / "home")
+def test_local_org_and_marketo_killed_mid_write_keep_every_acknowledged_write(tmp_path, resilience_certs) -> None:
+    cloud = LocalCloudProcess(tmp_path / "home", resilience_certs.ca_cert.parent)
     state = cloud.start()
     bundle = state["ca_bundle"]
+    deploy_over_soap(state["org"]["instance_url"], state["org"]["org_id"], state["org"]["access_token"],
+                     force_app_mdapi_zip(include_tests=False), bundle)
     acked_contacts: list[str] = []
     acked_leads: list[str] = []
+    acked_events: list[tuple[str, str]] = []  # (member key, order number) of calls answered "created"
     lock = threading.Lock()
     try:
         for round_number in range(2):
@@ -142,16 +145,31 @@ def test_local_org_and_marketo_killed_mid_write_keep_every_acknowledged_write(tm
                     return []
                 return [e for e, r in zip(emails, answer["result"]) if r.get("status") == "created"]
 
+            def send_events(worker: int, n: int) -> list[tuple[str, str]]:
+                key, number = f"K{round_number}-{worker}-{n}", f"N{round_number}-{worker}-{n}"
+                events = [{"id": f"o-{number}", "type": "order", "occurredAt": "2026-01-01T00:00:00Z",
+                           "data": {"orderNumber": number, "memberId": key, "orderDate": "2026-01-01T00:00:00Z",
+                                    "lines": [{"productName": "茶", "quantity": 1}]}},
+                          {"id": f"m-{key}", "type": "member", "occurredAt": "2026-01-01T00:00:00Z",
+                           "data": {"memberId": key, "email": f"{key.lower()}@example.jp", "lastName": "Ack"}}]
+                answer = session.post(f"{org['instance_url']}{ENDPOINT}", json={"events": events}, verify=bundle,
+                                      headers={"Authorization": f"Bearer {org['access_token']}"}, timeout=30)
+                if answer.status_code == 200 and [r["status"] for r in answer.json()["results"]] == ["created"] * 2:
+                    return [(key, number)]
+                return []
+
             stop = threading.Event()
-            threads = (_writers(create_contact, 3, stop, acked_contacts, lock)
-                       + _writers(create_leads, 2, stop, acked_leads, lock))
+            threads = (_writers(create_contact, 2, stop, acked_contacts, lock)
+                       + _writers(create_leads, 2, stop, acked_leads, lock)
+                       + _writers(send_events, 2, stop, acked_events, lock))
             time.sleep(1.5 + round_number * 0.7)
             cloud.kill()  # SIGKILL while the writers are mid-call
             stop.set()
             for thread in threads:
                 thread.join(timeout=30)
             state = cloud.start()
-        assert len(acked_contacts) > 20 and len(acked_leads) > 20, (len(acked_contacts), len(acked_leads))
+        assert len(acked_contacts) > 10 and len(acked_leads) > 20 and len(acked_events) > 5, \
+            (len(acked_contacts), len(acked_leads), len(acked_events))
 
         org, marketo = state["org"], state["marketo"]
         headers = {"Authorization": f"Bearer {org['access_token']}"}
@@ -162,6 +180,15 @@ def test_local_org_and_marketo_killed_mid_write_keep_every_acknowledged_write(tm
             found |= {r["Id"] for r in page["records"]}
             url = org["instance_url"] + page["nextRecordsUrl"] if not page["done"] else ""
         assert set(acked_contacts) <= found, f"acknowledged Contacts lost: {sorted(set(acked_contacts) - found)[:5]}"
+        url = (f"{org['instance_url']}/services/data/v{API}/query?q=SELECT+Order_Number__c,Member__r.EC_Member_Id__c"
+               "+FROM+EC_Order__c")
+        attached: dict[str, str] = {}
+        while url:
+            page = requests.get(url, headers=headers, verify=bundle, timeout=60).json()
+            attached.update({r["Order_Number__c"]: (r.get("Member__r") or {}).get("EC_Member_Id__c") for r in page["records"]})
+            url = org["instance_url"] + page["nextRecordsUrl"] if not page["done"] else ""
+        lost = [(k, n) for k, n in acked_events if attached.get(n) != k]
+        assert lost == [], f"acknowledged EC events lost or unattached after the restart: {lost[:5]}"
         token = requests.get(marketo["base_url"] + "/identity/oauth/token", params={
             "grant_type": "client_credentials", "client_id": marketo["client_id"],
             "client_secret": marketo["client_secret"]}, verify=bundle, timeout=30).json()["access_token"]

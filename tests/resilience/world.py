@@ -6,7 +6,6 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from .conftest import API
 
 
 def _create(sf: Any, sobject: str, records: list[dict[str, Any]]) -> list[str]:
