@@ -3,12 +3,11 @@
 ecbridge_deploy (generate check, deploy, permission set, validate_mapping), then ecbridge_e2e with 30 members:
 seed_ec_data (concurrent, shuffled, redelivered and invalid events; Marketo-only persons; CRM-synced
 persons), push_marketo, marketo_dedupe apply, push_marketo, ec_e2e_check. The check's report must say
-PASSED with every count complete (apart from KNOWN_DEFECTS below); a second run (new run id) must pass too.
+PASSED with every count complete; a second run (new run id) must pass too.
 """
 from __future__ import annotations
 
 import json
-import warnings
 from typing import Any
 
 import pytest
@@ -21,18 +20,6 @@ pytestmark = pytest.mark.slow
 # Defects found by this test in other parts, reported, tolerated here only in exactly this form:
 # - generated ECBridgeIngestService.parseLines declares a local `lines` that shadows the constant `LINES`
 #   (Apex names are case-insensitive), so a bad line's error names the field "()[0].quantity".
-KNOWN_DEFECTS = (
-    ("salesforce.invalid.reason", ":invalid:order-bad-quantity:", "()[0].quantity"),
-)
-
-
-def is_known_defect(mismatch: dict[str, Any]) -> bool:
-    return any(
-        mismatch["check"] == check and fragment in mismatch["record"] and actual in str(mismatch.get("actual"))
-        for check, fragment, actual in KNOWN_DEFECTS
-    )
-
-
 def run_journey(cloud: dict[str, Any], members: int) -> dict[str, Any]:
     reports = str(cloud["reports"])
     state = cloud["reports"].parent / "state"  # push's lock, notes and clusters belong to this org and Marketo only
@@ -52,16 +39,10 @@ def run_journey(cloud: dict[str, Any], members: int) -> dict[str, Any]:
     report_path = cloud["reports"] / str(run_id) / "e2e-report.json"
     report = json.loads(report_path.read_text()) if report_path.exists() else {}
     mismatches = report.get("mismatches", [])
-    unexpected = [m for m in mismatches if not is_known_defect(m)]
-    known = [m for m in mismatches if is_known_defect(m)]
-    assert report and not unexpected and (result.returncode == 0) == (not known), (
-        json.dumps(report.get("mismatchesByCheck"), indent=1) + "\n" + json.dumps(unexpected[:20], ensure_ascii=False, indent=1)
+    assert report and not mismatches and result.returncode == 0, (
+        json.dumps(report.get("mismatchesByCheck"), indent=1) + "\n" + json.dumps(mismatches[:20], ensure_ascii=False, indent=1)
         + "\n" + result.stdout[-6000:] + result.stderr[-3000:]
     )
-    if known:
-        warnings.warn(f"{len(known)} mismatches from known defects (see KNOWN_DEFECTS): {known[:3]}")
-    else:
-        warnings.warn("no known defect showed up: remove the fixed ones from KNOWN_DEFECTS")
     return report
 
 
