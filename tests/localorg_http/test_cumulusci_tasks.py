@@ -75,20 +75,31 @@ def _project_force_app_converts(tmp_path: Path, env: dict[str, str]) -> str | No
     return None if result.returncode == 0 else " ".join((result.stdout + result.stderr).split())
 
 
-def test_project_deploy_and_permission_set_assignment(org, tmp_path: Path) -> None:
+def test_project_deploy_flow_against_the_local_org_and_local_marketo(org, tmp_path: Path) -> None:
+    """The project's own `ecbridge_deploy` flow (validate_mapping, generate_apex check, deploy_ecbridge,
+    assign_ecbridge_permission_set, validate_mapping) runs unchanged against the local org and local Marketo."""
+    from localcloud.marketo.service import start_local_marketo
+
     assert (ROOT / "force-app" / "main" / "default" / "objects").exists(), "force-app has not been generated"
     env = cci_env(org, tmp_path / "home")
     problem = _project_force_app_converts(tmp_path, env)
     assert not problem, f"the generated force-app does not convert with `sf project convert source`: {problem[:300]}"
-    deployed = run_cci(ROOT, env, "task", "run", "deploy_ecbridge", "--org", "local")
-    assert deployed.returncode == 0, (deployed.stdout + deployed.stderr)[-3000:]
+    marketo = start_local_marketo(tmp_path / "marketo", certs_dir=Path(org.ca_bundle).parent)
+    try:
+        env.update({"MARKETO_BASE_URL": marketo.url, "MARKETO_CLIENT_ID": marketo.client_id,
+                    "MARKETO_CLIENT_SECRET": marketo.client_secret})
+        flow = run_cci(ROOT, env, "flow", "run", "ecbridge_deploy", "--org", "local", timeout=480)
+    finally:
+        marketo.stop()
+    output = " ".join((flow.stdout + flow.stderr).split())
+    assert flow.returncode == 0, output[-3000:]
+    assert "Completed flow 'ecbridge_deploy' on org local successfully!" in output
     names = {r["name"] for r in requests.get(org.url + "/services/data/v62.0/sobjects",
                                              headers={"Authorization": f"Bearer {org.access_token}"}).json()["sobjects"]}
     assert {"EC_Order__c", "EC_Order_Line__c", "EC_Ingest_Error__c"} <= names
-    assigned = run_cci(ROOT, env, "task", "run", "assign_ecbridge_permission_set", "--org", "local")
-    assert assigned.returncode == 0, (assigned.stdout + assigned.stderr)[-3000:]
     rows = query(org, "SELECT PermissionSet.Name FROM PermissionSetAssignment WHERE PermissionSet.Name = 'ECBridge_Integration'")
     assert rows["totalSize"] == 1
+    assert org.repository.apex_class("ECBridgeEventsResource") is not None
 
 
 def test_robot_salesforce_api_keywords(org, tmp_path: Path) -> None:
