@@ -2,6 +2,7 @@
 describe with defaultValue...), and the project's own `deploy_ecbridge` + `assign_ecbridge_permission_set`."""
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -100,6 +101,15 @@ def test_project_deploy_flow_against_the_local_org_and_local_marketo(org, tmp_pa
     rows = query(org, "SELECT PermissionSet.Name FROM PermissionSetAssignment WHERE PermissionSet.Name = 'ECBridge_Integration'")
     assert rows["totalSize"] == 1
     assert org.repository.apex_class("ECBridgeEventsResource") is not None
+
+    # the project's Apex tests, through CumulusCI's own run_tests task (Tooling run-tests surface)
+    tests = run_cci(ROOT, env, "task", "run", "run_tests", "--org", "local", "-o", "json_output",
+                    str(tmp_path / "apex_results.json"), timeout=480)
+    tests_output = " ".join((tests.stdout + tests.stderr).split())
+    assert tests.returncode == 0, tests_output[-3000:]
+    results = json.loads((tmp_path / "apex_results.json").read_text())
+    assert results and all(r["Outcome"] == "Pass" for r in results)
+    assert f"Pass: {len(results)} Retried: 0 Fail: 0 CompileFail: 0 Skip: 0" in tests_output
 
 
 def test_robot_salesforce_api_keywords(org, tmp_path: Path) -> None:
