@@ -124,8 +124,12 @@ def serialize(v: Any, suppress: bool = False, pretty: bool = False) -> str:
 def _parse(text: Any) -> Any:
     if text is None:
         ops.npe()
+    def no_constants(name: str) -> Any:
+        # Python's json accepts NaN/Infinity; Salesforce's JSON parser does not
+        raise json.JSONDecodeError(f"Unexpected token {name}", text, text.find(name))
+
     try:
-        return json.loads(text, parse_float=Decimal, parse_int=int)
+        return json.loads(text, parse_float=Decimal, parse_int=int, parse_constant=no_constants)
     except json.JSONDecodeError as e:
         ops.throw("System.JSONException", f"Unexpected character ('{text[e.pos:e.pos + 1]}' (code "
                                           f"{ord(text[e.pos]) if e.pos < len(text) else 0})): at [line:{e.lineno}, "

@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 
 from .errors import ApexThrown
-from .values import (DECIMAL_CONTEXT, INT_MAX, INT_MIN, ApexList, ApexMap, ApexObject, ApexSet, Blob, EnumValue,
+from .values import (DECIMAL_CONTEXT, EXACT_CONTEXT, INT_MAX, INT_MIN, ApexList, ApexMap, ApexObject, ApexSet, Blob, EnumValue,
                      IdValue, Long, SObject, TypeRef, format_datetime, format_decimal, format_double, format_time,
                      wrap32, wrap64)
 
@@ -424,10 +424,10 @@ def _arith(top: int, a: Any, b: Any, op: str) -> Any:
         return x + y if op == "+" else x - y if op == "-" else x * y
     x, y = to_decimal(a), to_decimal(b)
     if op == "+":
-        return DECIMAL_CONTEXT.add(x, y)
+        return EXACT_CONTEXT.add(x, y)
     if op == "-":
-        return DECIMAL_CONTEXT.subtract(x, y)
-    return DECIMAL_CONTEXT.multiply(x, y)
+        return EXACT_CONTEXT.subtract(x, y)
+    return EXACT_CONTEXT.multiply(x, y)
 
 
 def sub(a: Any, b: Any) -> Any:

@@ -190,7 +190,8 @@ def _agg_value(v: Any) -> Any:
     if isinstance(v, float):
         v = Decimal(repr(v))
     if isinstance(v, Decimal) and v.as_tuple().exponent == -1 and v == v.to_integral_value():
-        return v.quantize(Decimal(1))
+        from .values import WIDE_CONTEXT
+        return v.quantize(Decimal(1), context=WIDE_CONTEXT)
     return v
 
 

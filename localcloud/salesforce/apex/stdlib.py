@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 from . import ops
 from .model import ApexClass
-from .values import (INT_MAX, INT_MIN, ApexList, ApexMap, ApexObject, ApexSet, Blob, EnumValue, IdValue, Long,
+from .values import (WIDE_CONTEXT, INT_MAX, INT_MIN, ApexList, ApexMap, ApexObject, ApexSet, Blob, EnumValue, IdValue, Long,
                      SObject, TypeRef, wrap32, wrap64)
 
 STATIC_METHODS: dict[tuple[str, str], Callable[[list[Any]], Any]] = {}
@@ -804,19 +804,19 @@ def _set_scale(d, a):
     mode = _rmode(a, 1, ROUND_HALF_UP)
     q = Decimal(1).scaleb(-a[0])
     if mode is None:
-        r = d.quantize(q)
+        r = d.quantize(q, context=WIDE_CONTEXT)
         if r != d:
             ops.throw("System.MathException", "Rounding necessary")
         return r
-    return d.quantize(q, rounding=mode)
+    return d.quantize(q, rounding=mode, context=WIDE_CONTEXT)
 
 
 def _round(d, a):
     d = ops.to_decimal(d)
     if a:
         mode = _rmode(a, 0)
-        return Long(int(d.quantize(Decimal(1), rounding=mode)))
-    return Long(int(d.quantize(Decimal(1), rounding=ROUND_HALF_EVEN)))
+        return Long(int(d.quantize(Decimal(1), rounding=mode, context=WIDE_CONTEXT)))
+    return Long(int(d.quantize(Decimal(1), rounding=ROUND_HALF_EVEN, context=WIDE_CONTEXT)))
 
 
 def _divide(d, a):
@@ -825,7 +825,7 @@ def _divide(d, a):
     if y == 0:
         ops.throw("System.MathException", "Divide by 0")
     q = Decimal(1).scaleb(-a[1])
-    return (d / y).quantize(q, rounding=_rmode(a, 2, ROUND_HALF_UP))
+    return WIDE_CONTEXT.divide(d, y).quantize(q, rounding=_rmode(a, 2, ROUND_HALF_UP), context=WIDE_CONTEXT)
 
 
 NUM_METHODS = {
@@ -901,8 +901,9 @@ STATIC_METHODS.update({
     ("math", "pow"): lambda a: float(a[0]) ** float(a[1]),
     ("math", "sqrt"): lambda a: math.sqrt(float(a[0])),
     ("math", "round"): lambda a: wrap32(math.floor(float(a[0]) + 0.5)) if not isinstance(a[0], Decimal)
-    else wrap32(int(a[0].quantize(Decimal(1), ROUND_HALF_EVEN))),
-    ("math", "roundtolong"): lambda a: Long(int(ops.to_decimal(a[0]).quantize(Decimal(1), ROUND_HALF_UP))),
+    else wrap32(int(a[0].quantize(Decimal(1), ROUND_HALF_EVEN, context=WIDE_CONTEXT))),
+    ("math", "roundtolong"): lambda a: Long(int(ops.to_decimal(a[0]).quantize(Decimal(1), ROUND_HALF_UP,
+                                                                                  context=WIDE_CONTEXT))),
     ("math", "floor"): lambda a: _same_num(a[0], ops.to_decimal(a[0]).to_integral_value(ROUND_FLOOR))
     if isinstance(a[0], Decimal) else float(math.floor(a[0])),
     ("math", "ceil"): lambda a: _same_num(a[0], ops.to_decimal(a[0]).to_integral_value(ROUND_CEILING))
@@ -1212,8 +1213,16 @@ import base64 as _b64  # noqa: E402
 import hashlib as _hashlib  # noqa: E402
 import urllib.parse as _urlparse  # noqa: E402
 
+def _blob_to_string(b: Blob, a: list[Any]) -> str:
+    try:
+        return b.data.decode("utf-8")
+    except UnicodeDecodeError:
+        ops.throw("System.StringException", "BLOB is not a valid UTF-8 string")
+    return ""
+
+
 METHODS[Blob] = {
-    "tostring": lambda b, a: b.data.decode("utf-8", "replace"),
+    "tostring": _blob_to_string,
     "size": lambda b, a: len(b.data),
 }
 STATIC_METHODS.update({
