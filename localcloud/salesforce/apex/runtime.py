@@ -14,6 +14,7 @@ import datetime as _dt
 import logging
 import re
 import sys
+import time
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
@@ -76,6 +77,7 @@ class Transaction:
     queue: list[Any] = field(default_factory=list)
     mocks: dict[str, Any] = field(default_factory=dict)
     now: _dt.datetime | None = None
+    started: float = field(default_factory=time.perf_counter)
 
     def check(self, what: str) -> None:
         lim = self.limits

@@ -1327,7 +1327,7 @@ STATIC_METHODS.update({
     ("limits", "getlimitqueryrows"): lambda a: tx().limits.max_query_rows,
     ("limits", "getcallouts"): lambda a: tx().limits.callouts,
     ("limits", "getlimitcallouts"): lambda a: tx().limits.max_callouts,
-    ("limits", "getcputime"): lambda a: 0,
+    ("limits", "getcputime"): lambda a: int((__import__("time").perf_counter() - tx().started) * 1000),
     ("limits", "getlimitcputime"): lambda a: 10000,
     ("limits", "getheapsize"): lambda a: 0,
     ("limits", "getlimitheapsize"): lambda a: 6000000,
