@@ -211,11 +211,19 @@ class PushRun:
             member_errors[member["Id"]] = str(problem)
         for person in persons:
             person.member_due = any(i in due_members for i in person.member_ids)
-        lines = self.read_lines([order["Id"] for order in due_orders], len(orders))
         due_by_member: dict[str, list[dict[str, Any]]] = {}
         for order in due_orders:
             due_by_member.setdefault(order[o.member_lookup], []).append(order)
+        # the due orders of a member that cannot become a person are reported and written back, not dropped
+        order_errors: dict[str, str] = {}
+        for member_id, problem in member_errors.items():
+            for order in due_by_member.pop(member_id, []):
+                s.orders_skipped.append((str(order.get(o.key_field)), "member not in Marketo"))
+                order_errors[order["Id"]] = f"member not in Marketo: {problem}"
+        due_orders = [order for order in due_orders if order["Id"] not in order_errors]
+        lines = self.read_lines([order["Id"] for order in due_orders], len(orders))
         self._write_member_errors(member_errors)
+        self._write_errors(o.object_name, order_errors)
         total = len(persons)
         self.progress("persons", 0, total)
         done = 0
@@ -467,9 +475,12 @@ class PushRun:
         self.o.cache.put_many(stamps)
 
     def _write_member_errors(self, member_errors: dict[str, str]) -> None:
-        if member_errors:
-            records = [{"Id": i, self.wb.error: _error_text(e)} for i, e in member_errors.items()]
-            for record_id, ok, text in self.sf.update(self.m.member.object_name, records):
+        self._write_errors(self.m.member.object_name, member_errors)
+
+    def _write_errors(self, object_name: str, errors: dict[str, str]) -> None:
+        if errors:
+            records = [{"Id": i, self.wb.error: _error_text(e)} for i, e in errors.items()]
+            for record_id, ok, text in self.sf.update(object_name, records):
                 if not ok:
                     self.summary.write_back_failures.append((record_id, text))
 
