@@ -72,7 +72,7 @@ class DataRoutes:
         with self.store.transaction(user_id=self.context.user_id) as tx:
             yield tx
 
-    def wrap(self, handler: Callable[[Request, Transaction], Response], *, write: bool = True) -> Handler:
+    def wrap(self, handler: Callable[[Request, Transaction], Response]) -> Handler:
         def run(request: Request) -> Response:
             version = request.path_params.get("version")
             if version and not is_supported(version):
@@ -461,12 +461,13 @@ def _only_rolled_back(result: SaveResult) -> bool:
 
 
 def _collection_json(result: SaveResult, upsert: bool = False) -> dict[str, Any]:
+    """One collection result: failed records carry no id; upsert results always say ``created``."""
     payload = result.to_json()
-    if not result.success:
-        payload["id"] = None if not upsert else payload.get("id")
-        payload.pop("created", None) if not upsert else None
-    if upsert and "created" not in payload:
-        payload["created"] = False
+    if upsert:
+        payload.setdefault("created", False)
+    elif not result.success:
+        payload["id"] = None
+        payload.pop("created", None)
     return payload
 
 
