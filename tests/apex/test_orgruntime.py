@@ -408,3 +408,19 @@ def test_compile_problems_reports_every_failing_component() -> None:
     assert "missingVar" in by_file["BadA.cls"].message
     assert by_file["UsesA.cls"].message.startswith("Dependent class is invalid")
     assert compile_problems({"Good.cls": sources["Good.cls"]}) == []
+
+
+def test_runaway_loops_and_recursion_end_with_cpu_limit_exception() -> None:
+    prog = ApexProgram({"Spin.cls": """public class Spin {
+        public static Integer fib(Integer n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
+    }"""})
+    for source in ("Integer i = 0; while (true) { i++; }",
+                   "try { for (Integer i = 0; ; i++) { } } catch (Exception e) { System.debug('caught'); }",
+                   "List<Integer> l = new List<Integer>{1}; do { } while (l.size() > 0);",
+                   "System.debug(Spin.fib(40));"):
+        tx = prog.new_transaction()
+        tx.limits.max_cpu_ms = 150
+        res = prog.execute_anonymous(source, tx=tx)
+        assert (res.exception_type, res.exception_message) == ("System.LimitException",
+                                                               "Apex CPU time limit exceeded"), source
+        assert res.debug_log == []

@@ -604,6 +604,7 @@ class Compiler:
         prog = self.prog
 
         def run(fr):
+            n = 0
             while cond(fr):
                 r = body(fr)
                 if r is not None:
@@ -611,6 +612,9 @@ class Compiler:
                         break
                     if r == RETURN:
                         return r
+                n += 1
+                if not n & 1023:
+                    prog.tx.check_cpu()
             return None
         return run
 
@@ -618,7 +622,10 @@ class Compiler:
         cond = self.cond(ctx, n.child_by_field_name("condition"))
         body = self.body_stmt(ctx, n.child_by_field_name("body"))
 
+        prog = self.prog
+
         def run(fr):
+            n = 0
             while True:
                 r = body(fr)
                 if r is not None:
@@ -628,6 +635,9 @@ class Compiler:
                         return r
                 if not cond(fr):
                     break
+                n += 1
+                if not n & 1023:
+                    prog.tx.check_cpu()
             return None
         return run
 
@@ -654,9 +664,12 @@ class Compiler:
             ctx.scope.pop()
         inits_t, updates_t = tuple(inits), tuple(updates)
 
+        prog = self.prog
+
         def run(fr):
             for s in inits_t:
                 s(fr)
+            n = 0
             while cond is None or cond(fr):
                 r = body(fr)
                 if r is not None:
@@ -666,6 +679,9 @@ class Compiler:
                         return r
                 for u in updates_t:
                     u(fr)
+                n += 1
+                if not n & 1023:
+                    prog.tx.check_cpu()
             return None
         return run
 
@@ -682,6 +698,7 @@ class Compiler:
         finally:
             ctx.scope.pop()
         co = ops.coercer(t)
+        prog = self.prog
 
         def run(fr):
             c = coll(fr)
@@ -696,6 +713,8 @@ class Compiler:
             else:
                 items = ops.iterate(c)
             snapshot = len(items) if isinstance(items, ApexList) else -1
+            if len(items) > 1024:
+                prog.tx.check_cpu()
             for v in items:
                 fr[name] = co(v) if co is not None and v is not None else v
                 r = body(fr)

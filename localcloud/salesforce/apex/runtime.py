@@ -52,12 +52,16 @@ class Limits:
     dml_statements: int = 0
     dml_rows: int = 0
     callouts: int = 0
-    cpu_ms: int = 0
+    cpu_started: float = field(default_factory=lambda: time.perf_counter())
     max_soql: int = 100
     max_query_rows: int = 50000
     max_dml: int = 150
     max_dml_rows: int = 10000
     max_callouts: int = 100
+    max_cpu_ms: int = 10_000
+
+    def cpu_ms(self) -> int:
+        return int((time.perf_counter() - self.cpu_started) * 1000)
 
 
 @dataclass
@@ -77,7 +81,13 @@ class Transaction:
     queue: list[Any] = field(default_factory=list)
     mocks: dict[str, Any] = field(default_factory=dict)
     now: _dt.datetime | None = None
-    started: float = field(default_factory=time.perf_counter)
+    calls: int = 0
+
+    def check_cpu(self) -> None:
+        """Called every 1,024 loop iterations: a runaway loop ends like Salesforce's (uncatchable)."""
+        lim = self.limits
+        if lim.cpu_ms() > lim.max_cpu_ms:
+            ops.throw("System.LimitException", "Apex CPU time limit exceeded")
 
     def check(self, what: str) -> None:
         lim = self.limits
@@ -535,9 +545,13 @@ class ApexProgram:
         nat = m.native
         if nat is not None:
             return nat(this, args)
-        stack = self.tx.stack
+        tx = self.tx
+        stack = tx.stack
         if len(stack) >= MAX_STACK_DEPTH:
             ops.throw("System.LimitException", f"Maximum stack depth reached: {len(stack) + 1}")
+        tx.calls += 1
+        if not tx.calls & 1023:
+            tx.check_cpu()
         if m.static and not m.cls.static_ready:
             self.init_static(m.cls)
         pos = [m, m.line]
