@@ -67,3 +67,15 @@ def test_bad_requests_answer_salesforce_errors(deployed_org) -> None:
     assert too_many.status_code == 400
     missing = call(deployed_org, "PATCH", "/sobjects/Contact/003000000000000AAA", json={"LastName": "x"})
     assert missing.status_code == 404
+
+
+def test_bulk_api_answers_loudly_that_it_is_not_implemented(deployed_org) -> None:
+    job = requests.post(deployed_org.url + "/services/async/62.0/job", data=b"<jobInfo/>",
+                        headers={"X-SFDC-Session": deployed_org.access_token, "Content-Type": "application/xml"})
+    assert job.status_code == 400
+    assert "<exceptionCode>FeatureNotEnabled</exceptionCode>" in job.text and "2,000 records" in job.text
+    bad = requests.post(deployed_org.url + "/services/async/62.0/job", data=b"<jobInfo/>", headers={"X-SFDC-Session": "nope"})
+    assert "<exceptionCode>InvalidSessionId</exceptionCode>" in bad.text
+    v2 = call(deployed_org, "POST", "/jobs/ingest", json={"object": "Contact", "operation": "insert"})
+    assert v2.status_code == 400 and v2.json()[0]["errorCode"] == "FEATURENOTENABLED"
+    assert requests.post(deployed_org.url + API + "/jobs/ingest", json={}).status_code == 401

@@ -22,7 +22,10 @@ RouteRegistrar = Callable[[Router, OrgContext], None]
 
 # Paths that need no bearer token: the version list, OAuth's own endpoints (they check their own
 # credentials), and the SOAP endpoints (the session id travels inside the SOAP header).
-_PUBLIC = re.compile(r"/services/data/?|/services/oauth2/(token|revoke|userinfo)/?|/id/.*|/services/Soap/.*")
+_PUBLIC = re.compile(
+    r"/services/data/?|/services/oauth2/(token|revoke|userinfo)/?|/id/.*|/services/Soap/.*"
+    r"|/services/async/.*"  # Bulk API 1.0 sends its session in X-SFDC-Session; bulk.py checks it
+)
 # Requests Salesforce counts against DailyApiRequests.
 _COUNTED = re.compile(r"/services/(data/v\d+\.\d+/|apexrest/|Soap/).*")
 
@@ -66,7 +69,9 @@ def _register_versions(router: Router, context: OrgContext) -> None:
 
 def default_route_modules() -> list[RouteRegistrar]:
     """The route modules of the local org, in registration order (first match wins)."""
-    from localcloud.salesforce.http import apexrest, composite, rest_data, soap_metadata, tooling, tooling_tests
+    from localcloud.salesforce.http import (
+        apexrest, bulk, composite, rest_data, soap_metadata, tooling, tooling_tests,
+    )
 
     return [
         _register_versions,
@@ -77,6 +82,7 @@ def default_route_modules() -> list[RouteRegistrar]:
         composite.register,
         rest_data.register,
         apexrest.register,
+        bulk.register,
     ]
 
 
