@@ -166,6 +166,52 @@ def test_no_credential_in_any_log_or_report_the_tasks_write(tmp_path, resilience
         stop_services(services)
 
 
+def test_no_credential_in_anything_the_whole_journey_flow_writes(tmp_path, resilience_certs) -> None:
+    """The ecbridge_e2e flow (seed_ec_data with its receipts, push_marketo, marketo_dedupe, ec_e2e_check with
+    its JSON and HTML report) through `cci` on the local org (force-app deployed) and local Marketo: no
+    credential in any file it writes nor on its console. The flow's own result is the e2e area's business."""
+    from localcloud.marketo.service import start_local_marketo
+    from tests.localorg_http.cci import cci_env, run_cci
+
+    from .conftest import start_deployed_org
+
+    deployed = start_deployed_org(tmp_path / "org", resilience_certs)
+    marketo = start_local_marketo(tmp_path / "marketo", certs_dir=resilience_certs.ca_cert.parent)
+    try:
+        org = deployed.org
+        home, state, reports, dedupe = tmp_path / "home", tmp_path / "state", tmp_path / "reports", tmp_path / "dedupe"
+        env = cci_env(org, home, {"MARKETO_BASE_URL": marketo.url, "MARKETO_CLIENT_ID": marketo.client_id,
+                                  "MARKETO_CLIENT_SECRET": marketo.client_secret})
+        done = run_cci(ROOT, env, "flow", "run", "ecbridge_e2e", "--org", "local",
+                       "-o", "seed_ec_data__members", "12", "-o", "seed_ec_data__reports_dir", str(reports),
+                       "-o", "seed_ec_data__batch_size", "10", "-o", "seed_ec_data__marketo_only_share", "0.3",
+                       "-o", "push_marketo__state_dir", str(state),
+                       "-o", "marketo_dedupe__push_clusters", str(state / "push_duplicate_clusters.jsonl"),
+                       "-o", "marketo_dedupe__output_dir", str(dedupe), "-o", "ec_e2e_check__reports_dir", str(reports),
+                       "-o", "ec_e2e_check__fail_on_mismatch", "False", timeout=600)
+        console = done.stdout + done.stderr
+        files = list(_written_files(state, reports, dedupe, home / ".cumulusci"))
+        written = {f.name for f in files}
+        assert {"seed-receipt.jsonl", "e2e-report.json", "e2e-report.html", "audit.jsonl", "cci.log"} <= written, \
+            (sorted(written), console[-3000:])
+        secrets = {
+            "org access token": {org.access_token}, "org refresh token": {org.refresh_token},
+            "org client secret": {org.client_secret}, "org password": {org.password},
+            "org session tokens issued": _tokens(tmp_path / "org" / "auth.sqlite3"),
+            "Marketo client secret": {marketo.client_secret},
+            "Marketo access tokens issued": set().union(*(_tokens(db) for db in (tmp_path / "marketo").rglob("*.sqlite*")
+                                                          if not db.name.endswith(("-wal", "-shm")))),
+        }
+        assert secrets["Marketo access tokens issued"] and len(secrets["org session tokens issued"]) >= 1
+        found = [f"{kind} in {name}" for kind, values in secrets.items() for value in filter(None, values)
+                 for name, text in [*((str(f), f.read_text(errors="replace")) for f in files), ("console", console)]
+                 if value in text or value.split(":")[0] in text]
+        assert found == [], found
+    finally:
+        marketo.stop()
+        org.stop()
+
+
 # ----------------------------------------------------------------- PMD Apex security rules
 
 def test_pmd_apex_security_rules_report_nothing_on_force_app(tmp_path) -> None:
