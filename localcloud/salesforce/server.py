@@ -12,11 +12,11 @@ Apex: when the Apex runtime (``localcloud.salesforce.apex.orgruntime.ApexRuntime
 and ``ECBRIDGE_ORG_APEX`` is not ``off``, the org binds it (``_bind_apex_runtime``): it becomes the
 store's trigger hook, compiles every deploy's Apex (a failure fails the deploy with file, line
 and column), is re-activated with the org's sources after each deploy and answers
-``/services/apexrest/*``. If ``localcloud.salesforce.apex`` also exposes
+``/services/apexrest/*`` and the Tooling run-tests surface (``http/tooling_tests.py``).
+If ``localcloud.salesforce.apex`` also exposes
 ``install_local_org(context)``, the org calls it after binding (the runtime is
 ``context.extras["apex_runtime"]``, the metadata repository ``context.extras["metadata_repository"]``)
-and registers the route registrars it returns (for example the Tooling run-tests surface) behind
-the same authentication.
+and registers the route registrars it returns behind the same authentication.
 """
 from __future__ import annotations
 
