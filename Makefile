@@ -9,6 +9,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 # No telemetry, no update checks: nothing may reach the network at run time.
 export SF_DISABLE_TELEMETRY := true
 export SF_AUTOUPDATE_DISABLE := true
+export SF_DISABLE_AUTOUPDATE := true
 export SFDX_DISABLE_TELEMETRY := true
 export CUMULUSCI_KEYCHAIN_CLASS := cumulusci.core.keychain.EnvironmentProjectKeychain
 
@@ -59,5 +60,5 @@ demo: install
 	  cci flow run ecbridge_demo --org local -o seed_ec_data__members $(MEMBERS); \
 	  status=$$?; $(PY) scripts/demo_report.py; exit $$status
 
-clean:
+clean: down
 	rm -rf .ecbridge reports

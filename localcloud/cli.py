@@ -299,13 +299,32 @@ def status(config: LocalCloudConfig) -> int:
     return EXIT_NOT_RUNNING
 
 
+def _delete_org_data_keeping_credentials(org_dir: Path) -> None:
+    """Delete the org's records, schema and Apex, but keep its identity and tokens (AUTH_FILE).
+
+    CumulusCI saves an org it has refreshed to its keychain (~/.cumulusci/<project>/local.org), and
+    a saved org outranks ``CUMULUSCI_ORG_local``; new credentials after a reset would leave that
+    saved org unable to refresh. The org id is the same after a reset, so the credentials stay valid."""
+    from localcloud.salesforce.server import AUTH_FILE
+
+    if not org_dir.exists():
+        return
+    for entry in org_dir.iterdir():
+        if entry.name == AUTH_FILE or entry.name.startswith(AUTH_FILE + "-"):
+            continue
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+
+
 def reset(config: LocalCloudConfig) -> int:
     was_running = running_pid(config) is not None
     down(config, quiet=True)
-    for folder in (config.org_dir, config.marketo_dir):
-        shutil.rmtree(folder, ignore_errors=True)
+    _delete_org_data_keeping_credentials(config.org_dir)
+    shutil.rmtree(config.marketo_dir, ignore_errors=True)
     config.env_file.unlink(missing_ok=True)
-    print("data deleted (certificates kept)")
+    print("data deleted (certificates and the org's credentials kept)")
     return up(config) if was_running else 0
 
 

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import requests
 from simple_salesforce import Salesforce
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,10 +86,19 @@ def test_up_status_down_reset(cli) -> None:
     assert sf.query("SELECT COUNT() FROM Contact WHERE LastName = 'survives-restart'")["totalSize"] == 1
     assert read_env_file(env_file)["SF_ACCESS_TOKEN"] == values["SF_ACCESS_TOKEN"], "the token is stable across restarts"
 
+    before_reset = read_env_file(env_file)
     reset = cli("reset")
     assert reset.returncode == 0 and "started" in reset.stdout
     sf = connect(env_file)
     assert sf.query("SELECT COUNT() FROM Contact WHERE LastName = 'survives-restart'")["totalSize"] == 0
+    after_reset = read_env_file(env_file)
+    saved = json.loads(before_reset["CUMULUSCI_ORG_local"])
+    assert json.loads(after_reset["CUMULUSCI_ORG_local"])["refresh_token"] == saved["refresh_token"], (
+        "a reset keeps the org's credentials, so an org CumulusCI saved before the reset still refreshes")
+    refreshed = requests.post(values["SF_INSTANCE_URL"] + "/services/oauth2/token", verify=values["REQUESTS_CA_BUNDLE"],
+                              data={"grant_type": "refresh_token", "refresh_token": saved["refresh_token"],
+                                    "client_id": saved["client_id"]}, timeout=30)
+    assert refreshed.status_code == 200, refreshed.text
 
 
 def test_up_reports_a_busy_port(cli) -> None:
