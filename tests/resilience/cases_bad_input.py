@@ -96,6 +96,7 @@ EVENT_CASES: list[EventCase] = [
     EventCase("memberId a number (read as text, documented)", env(data=member(memberId=1001)), A("EC_Member_Id__c", "1001")),
     EventCase("memberId 65 characters", env(data=member(memberId="M" * 65)), R(None, "memberId")),
     EventCase("memberId 100,000 characters", env(data=member(memberId=LONG)), R(None, "memberId")),
+    EventCase("lastName 140,000 characters (payload beyond Payload__c)", env(data=member(lastName="L" * 140_000)), R("STRING_TOO_LONG", "lastName")),
     EventCase("memberId blank", env(data=member(memberId="   ")), R(None, "memberId")),
     EventCase("email missing", env(data=member(email=_DROP)), R("REQUIRED_FIELD_MISSING", "email")),
     EventCase("email not an email", env(data=member(email="not-an-email")), R(None, "email")),

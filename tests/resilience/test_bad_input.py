@@ -19,9 +19,6 @@ KNOWN_DEFECTS = {
                          "ECBridgeValues.toDatetime (python_tasks/templates/apex/ECBridgeValues.cls.j2) has no range "
                          "check, and the local Apex Datetime.newInstanceGmt raises a TypeException for year 0 "
                          "(localcloud/salesforce/apex/stdlib.py _dt_new)",
-    "totalAmount beyond 16 digits": "1e30 answers 500 (nothing saved) instead of NUMBER_OUTSIDE_VALID_RANGE: the local Apex "
-                                    "Decimal.setScale fails past 28 digits (localcloud/salesforce/apex/stdlib.py _set_scale); "
-                                    "Apex Decimals have no such limit",
     "orderDate year 4001": "accepted: Salesforce date-times end at 4000-12-31; no range check in ECBridgeValues.toDatetime "
                            "(python_tasks/templates/apex/ECBridgeValues.cls.j2) nor in the local org's DML "
                            "(localcloud/salesforce/data)",
@@ -35,14 +32,16 @@ KNOWN_DEFECTS = {
                               "localcloud/salesforce/data)",
     "email with NUL": "accepted with a NUL character inside the address: EMAIL_PATTERN in "
                       "python_tasks/templates/apex/ECBridgeValues.cls.j2; local org DML stores it (localcloud/salesforce/data)",
+    "lastName 140,000 characters (payload beyond Payload__c)":
+        "the kept payload is cut at 131,072 characters (Payload__c, a Long Text Area at its maximum) and is no longer "
+        "JSON, so this rejected event cannot be corrected and replayed: ECBridgeIngestService.keepRejected "
+        "(python_tasks/templates/apex/ECBridgeIngestService.cls.j2) should keep a payload that does not fit whole "
+        "(e.g. as a ContentVersion linked to the row) or at least say in Reason__c that it was truncated",
 }
 KNOWN_BODY_DEFECTS = {
-    "NaN literal": "the local Apex JSON.deserializeUntyped accepts NaN (Python json); Salesforce's parser answers "
-                   "JSONException, so this must be 400 MALFORMED_JSON (localcloud/salesforce/apex/jsonlib.py)",
-    "invalid UTF-8": "the local org decodes the body with replacement characters and processes it (id becomes "
-                     "U+FFFD U+FFFD: data silently altered); Salesforce's Blob.toString raises StringException, which "
-                     "ECBridgeEventsResource.readEvents (python_tasks/templates/apex/ECBridgeEventsResource.cls.j2) "
-                     "does not turn into a 400 (localcloud/salesforce/apex/restlib.py decode 'replace')",
+    "invalid UTF-8": "answers 500 INTERNAL_ERROR (System.StringException: BLOB is not a valid UTF-8 string) instead of "
+                     "400: ECBridgeEventsResource.readEvents (python_tasks/templates/apex/ECBridgeEventsResource.cls.j2) "
+                     "reads requestBody.toString() outside its try, so a body that is not UTF-8 is an unexpected error",
 }
 
 

@@ -40,11 +40,14 @@ def _numbers_and_texts(value: Any) -> Iterator[Any]:
 
 
 def _hits_known_defect(body: Any) -> bool:
-    """Inputs that trip defects already pinned by strict xfails in test_bad_input.py (local Apex
-    Decimal.setScale past 28 digits; Datetime of year 0), kept out so the fuzz keeps finding new ones."""
-    for value in _numbers_and_texts(body):
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) >= 1e20:
+    """Inputs that trip a defect already pinned by a strict xfail in test_bad_input.py (a date-time of year 0,
+    or a body that is not UTF-8, answers 500), kept out so the fuzz keeps finding new ones."""
+    if isinstance(body, (bytes, bytearray)):
+        try:
+            bytes(body).decode("utf-8")
+        except UnicodeDecodeError:
             return True
+    for value in _numbers_and_texts(body):
         if isinstance(value, str) and value.startswith("0000-"):
             return True
     return False
@@ -77,7 +80,7 @@ def test_fuzzed_bodies_never_answer_5xx_and_conform(deployed_org, mode) -> None:
         case.validate_response(response, checks=CHECKS)
 
     run()
-    assert statuses, "schemathesis generated no request"
+    assert len(statuses) >= MAX_EXAMPLES // 2, f"schemathesis sent only {len(statuses)} requests"
     assert max(statuses) < 500
     if mode is GenerationMode.POSITIVE:
         assert 200 in statuses, f"no schema-valid body was accepted: {sorted(set(statuses))}"
