@@ -22,6 +22,9 @@ def _org_calls(url: str) -> list[tuple[str, str, dict | None]]:
         ("POST", f"/services/data/v{API}/sobjects/Contact", {"LastName": "Intruder"}),
         ("GET", f"/services/data/v{API}/tooling/query?q=SELECT+Id+FROM+ApexClass", None),
         ("POST", ENDPOINT, {"events": []}),
+        ("POST", f"/services/data/v{API}/composite/sobjects", {"allOrNone": True, "records": [
+            {"attributes": {"type": "Contact"}, "LastName": "Intruder"}]}),
+        ("DELETE", f"/services/data/v{API}/sobjects/Contact/003000000000001AAA", None),
     ]
 
 
@@ -78,7 +81,10 @@ def test_local_marketo_refuses_calls_without_a_valid_token(marketo, resilience_c
     calls = [("GET", "/rest/v1/leads.json?filterType=email&filterValues=a@example.com", None),
              ("POST", "/rest/v1/leads.json", {"action": "createOrUpdate", "input": [{"email": "intruder@example.com"}]}),
              ("GET", "/rest/v1/leads/describe2.json", None),
-             ("GET", "/rest/v1/customobjects/ecOrder_c/describe.json", None)]
+             ("GET", "/rest/v1/customobjects/ecOrder_c/describe.json", None),
+             ("POST", "/rest/v1/customobjects/ecOrder_c.json", {"action": "createOrUpdate", "input": [{"orderNumber": "X"}]}),
+             ("POST", "/rest/v1/leads/1/merge.json?leadId=2", None),
+             ("POST", "/rest/v1/leads/delete.json", {"input": [{"id": 1}]})]
     for method, path, body in calls:
         headers = {} if token is None else {"Authorization": f"Bearer {token}"}
         answer = requests.request(method, marketo.url + path, json=body, headers=headers,
