@@ -62,7 +62,7 @@ def bench_push(base: Path, certs: Path, kills: int, members: int, orders: int) -
         started = time.perf_counter()
         report = kill_and_rerun(_env(services, base / "home-push"), "push_marketo",
                                 {"state_dir": base / "state", "chunk_size": 5, "calls_per_window": 80},
-                                kills=kills, seed=10, delay=(2.5, 6.0),
+                                kills=kills, seed=10, delay=(0.0, 2.0),
                                 observe=lambda: stored_counts(base / "killed" / "marketo"))
         seconds = time.perf_counter() - started
         client = _patient(services)
@@ -97,7 +97,7 @@ def bench_dedupe(base: Path, certs: Path, kills: int, clusters: int) -> dict:
         report = kill_and_rerun(_env(services, base / "home-dedupe"), "marketo_dedupe",
                                 {"output_dir": reports, "apply": "True", "scan_gap": 2, "calls_per_window": 80,
                                  "push_clusters": base / "none.jsonl"},
-                                kills=kills, seed=20, delay=(2.5, 6.0), observe=lambda: len(tombstones(marketo_dir)))
+                                kills=kills, seed=20, delay=(0.0, 2.0), observe=lambda: len(tombstones(marketo_dir)))
         seconds = time.perf_counter() - started
         client = _patient(services)
         try:

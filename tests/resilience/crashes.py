@@ -40,11 +40,19 @@ class KillReport:
 
 def kill_and_rerun(env: dict[str, str], task: str, options: dict[str, Any], kills: int, seed: int,
                    delay: tuple[float, float], observe: Callable[[], Any] = lambda: None,
-                   max_reruns: int = 3) -> KillReport:
+                   max_reruns: int = 3, wait_for_progress: bool = True) -> KillReport:
+    """Start the task ``kills`` times and SIGKILL it after a seeded random delay; with ``wait_for_progress``
+    the delay starts once ``observe()`` changes (the run has begun writing), so start-up time on a busy
+    machine does not decide where the kill lands. Then run it until it finishes."""
     rng = random.Random(seed)
     report = KillReport()
     for _ in range(kills):
+        before = observe()
         process = run_task(env, task, **options)
+        if wait_for_progress:
+            deadline = time.monotonic() + 120
+            while process.poll() is None and observe() == before and time.monotonic() < deadline:
+                time.sleep(0.05)
         time.sleep(rng.uniform(*delay))
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)

@@ -34,7 +34,7 @@ def test_push_killed_at_random_points_then_rerun_ends_as_a_clean_push(tmp_path, 
         emails = seed_world(services.sf, WORLD_MEMBERS, WORLD_ORDERS, seed=WORLD_SEED)
         options = {"state_dir": tmp_path / "state", "chunk_size": 5, "calls_per_window": 80}
         report = kill_and_rerun(_task_env(services, tmp_path / "home"), "push_marketo", options, kills=3, seed=1,
-                                delay=(2.5, 5.0), observe=lambda: stored_counts(tmp_path / "world" / "marketo"))
+                                delay=(0.0, 1.5), observe=lambda: stored_counts(tmp_path / "world" / "marketo"))
         assert report.kills >= 2, f"the task must have been killed mid-run: {report}"
         full = (len(clean_export["persons"]), len(clean_export["orders"]))
         assert any(0 < sum(n) < sum(full) for n in report.partial_states), \
@@ -61,7 +61,7 @@ def test_dedupe_killed_at_random_points_then_rerun_merges_each_person_once(tmp_p
         options = {"output_dir": reports, "apply": "True", "scan_gap": 2, "calls_per_window": 80,
                    "push_clusters": tmp_path / "none.jsonl"}
         report = kill_and_rerun(_task_env(services, tmp_path / "home"), "marketo_dedupe", options, kills=3, seed=2,
-                                delay=(2.5, 4.0), observe=lambda: len(tombstones(marketo_dir)))
+                                delay=(0.0, 1.0), observe=lambda: len(tombstones(marketo_dir)))
         assert report.kills >= 2, report
         losers_total = sum(len(ids) - 1 for ids in clusters.values())
         assert any(0 < n < losers_total for n in report.partial_states), f"a kill must land mid-apply: {report.partial_states}"
