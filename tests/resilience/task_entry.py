@@ -19,7 +19,7 @@ def main(argv: list[str]) -> int:
     runtime = CliRuntime(load_keychain=True)
     task_config = runtime.project_config.get_task(task_name)
     task_class = import_global(task_config.class_path)
-    org_config = runtime.keychain.get_org("local") if task_name == "push_marketo" else None
+    org_config = runtime.keychain.get_org("local")
     config = TaskConfig({**task_config.config, "options": {**(task_config.options or {}), **options}})
     task = task_class(runtime.project_config, config, org_config=org_config)
     task()
