@@ -13,7 +13,7 @@ export SF_DISABLE_AUTOUPDATE := true
 export SFDX_DISABLE_TELEMETRY := true
 export CUMULUSCI_KEYCHAIN_CLASS := cumulusci.core.keychain.EnvironmentProjectKeychain
 
-.PHONY: install test pytest apex-checks demo up down status reset clean bench
+.PHONY: install test pytest apex-checks demo up down status reset clean
 
 install: $(VENV)/.installed node_modules/.installed
 
