@@ -57,10 +57,6 @@ def test_rejected_events_in_a_shuffled_concurrent_delivery_are_all_kept(deployed
     assert {k: outcome[k] for k in problems} == {k: [] for k in problems}, "the valid events beside them all landed"
 
 
-@pytest.mark.xfail(strict=True, reason="a rejected event delivered twice is kept twice: ECBridgeIngestService.keepRejected "
-                   "(python_tasks/templates/apex/ECBridgeIngestService.cls.j2) inserts a new EC_Ingest_Error__c per "
-                   "delivery instead of upserting on Event_Id__c (External ID, not Unique in "
-                   "python_tasks/templates/meta), so redeliveries double the replay queue")
 def test_a_rejected_event_delivered_twice_is_kept_once(deployed_org) -> None:
     bad = _invalid_events("RT", 10)
     sent = shuffled_with_duplicates(bad, seed=32, duplicate_share=1.0)
