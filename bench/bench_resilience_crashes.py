@@ -8,7 +8,7 @@
   every acknowledged write present.
 Prints the figures and writes them to reports/resilience/crashes.json.
 
-    .venv/bin/python bench/bench_resilience_crashes.py [--kills 10] [--members 300] [--orders 900]
+    .venv/bin/python bench/bench_resilience_crashes.py [--kills 10] [--members 1000] [--orders 3000] [--clusters 800]
 """
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def bench_push(base: Path, certs: Path, kills: int, members: int, orders: int) -
         started = time.perf_counter()
         report = kill_and_rerun(_env(services, base / "home-push"), "push_marketo",
                                 {"state_dir": base / "state", "chunk_size": 5, "calls_per_window": 80},
-                                kills=kills, seed=10, delay=(0.0, 2.0),
+                                kills=kills, seed=10, delay=(0.0, 1.5),
                                 observe=lambda: stored_counts(base / "killed" / "marketo"))
         seconds = time.perf_counter() - started
         client = _patient(services)
@@ -97,7 +97,7 @@ def bench_dedupe(base: Path, certs: Path, kills: int, clusters: int) -> dict:
         report = kill_and_rerun(_env(services, base / "home-dedupe"), "marketo_dedupe",
                                 {"output_dir": reports, "apply": "True", "scan_gap": 2, "calls_per_window": 80,
                                  "push_clusters": base / "none.jsonl"},
-                                kills=kills, seed=20, delay=(0.0, 2.0), observe=lambda: len(tombstones(marketo_dir)))
+                                kills=kills, seed=20, delay=(0.0, 1.5), observe=lambda: len(tombstones(marketo_dir)))
         seconds = time.perf_counter() - started
         client = _patient(services)
         try:
@@ -219,9 +219,9 @@ def bench_services(base: Path, kills: int) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--kills", type=int, default=10)
-    parser.add_argument("--members", type=int, default=300)
-    parser.add_argument("--orders", type=int, default=900)
-    parser.add_argument("--clusters", type=int, default=300)
+    parser.add_argument("--members", type=int, default=1000)
+    parser.add_argument("--orders", type=int, default=3000)
+    parser.add_argument("--clusters", type=int, default=800)
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "resilience" / "crashes.json")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
