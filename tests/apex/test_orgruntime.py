@@ -424,3 +424,59 @@ def test_runaway_loops_and_recursion_end_with_cpu_limit_exception() -> None:
         assert (res.exception_type, res.exception_message) == ("System.LimitException",
                                                                "Apex CPU time limit exceeded"), source
         assert res.debug_log == []
+
+
+TRIGGER_ENQUEUES = {
+    "Audit.cls": """
+public class Audit implements Queueable {
+    String name;
+    public Audit(String n) { name = n; }
+    public void execute(QueueableContext ctx) {
+        if (name == 'Poison') {
+            throw new IllegalArgumentException('the job fails on its own');
+        }
+        Integer seen = [SELECT COUNT() FROM Contact WHERE LastName = :name];
+        insert new Contact(LastName = 'audit-' + name + '-saw-' + seen);
+    }
+}
+""",
+    "ContactAudit.trigger": """
+trigger ContactAudit on Contact (after insert) {
+    for (Contact c : Trigger.new) {
+        if (!c.LastName.startsWith('audit-')) {
+            System.enqueueJob(new Audit(c.LastName));
+        }
+    }
+}
+""",
+}
+
+
+def _audit_rows(store) -> list[str]:
+    with store.transaction() as tx:
+        return sorted(r["LastName"] for r in tx.query("SELECT LastName FROM Contact WHERE LastName LIKE 'audit-%'").records)
+
+
+def test_a_job_enqueued_by_a_trigger_of_data_api_dml_runs_after_the_commit_and_not_after_a_rollback(tmp_path) -> None:
+    store = make_store(tmp_path)
+    ApexRuntime(store, TRIGGER_ENQUEUES)
+    with store.transaction() as tx:
+        tx.insert("Contact", [{"LastName": "Kept"}])
+        assert _audit_rows(store) == [], "the job must not run inside the enqueuing transaction"
+    assert _audit_rows(store) == ["audit-Kept-saw-1"], "after the commit the job runs and sees the committed row"
+
+    class Boom(Exception):
+        pass
+
+    with pytest.raises(Boom):
+        with store.transaction() as tx:
+            tx.insert("Contact", [{"LastName": "RolledBack"}])
+            raise Boom()
+    assert _audit_rows(store) == ["audit-Kept-saw-1"], "a rolled-back transaction's jobs never run"
+
+    with store.transaction() as tx:
+        saved = tx.insert("Contact", [{"LastName": "Poison"}])
+    assert saved[0].success, "a job that fails later cannot fail the DML that enqueued it"
+    with store.transaction() as tx:
+        assert tx.query("SELECT COUNT() FROM Contact WHERE LastName = 'Poison'").total_size == 1
+    store.close()

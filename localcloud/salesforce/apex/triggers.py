@@ -124,11 +124,12 @@ class ApexTriggerHook:
             tx.debug_log = []
             self._last = (event.transaction, tx)
             res = prog.run_in(lambda: self._run(prog, trigs, frame), tx=tx, commit=False, reset=not same)
-            if res.success and tx.queue:
-                # Jobs enqueued by a trigger of a REST data call run in that call's data transaction
-                # (so they roll back with it); the data layer has no after-commit callback.
+            if res.success and tx.queue and not getattr(tx, "runs_queue_after_commit", False):
+                tx.runs_queue_after_commit = True  # type: ignore[attr-defined]
+                # Jobs enqueued by triggers of a REST data call run after that call's data
+                # transaction commits, each in its own transaction; a rollback drops them.
                 from . import asyncjobs
-                res = prog.run_in(lambda: asyncjobs.run_queued(prog, tx), tx=tx, commit=False, reset=False)
+                event.transaction.on_commit(lambda: asyncjobs.after_commit(prog, tx))
             if not res.success:
                 from localcloud.salesforce.data import TriggerException
                 raise TriggerException(f"{trigs[0].name}: execution of {wanted.title().replace(' ', '')} caused by: "

@@ -120,6 +120,12 @@ class Transaction:
         self.limits = Limits()
         self.trigger_depth = 0
         self.now: Callable[[], datetime] = store._now
+        self._after_commit: list[Callable[[], None]] = []
+
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once this transaction has committed, after its write lock is released
+        (Apex's Queueables and @future calls enqueued by triggers). A rollback drops it."""
+        self._after_commit.append(callback)
 
     # -- plumbing --------------------------------------------------------------------------
     @property
@@ -178,10 +184,14 @@ class Transaction:
             raise
         finally:
             self._finish()
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            callback()
 
     def rollback(self) -> None:
         if self._closed:
             return
+        self._after_commit.clear()
         try:
             if self._writing:
                 self._conn.execute("ROLLBACK")
