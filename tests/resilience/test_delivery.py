@@ -63,3 +63,18 @@ def test_a_rejected_event_delivered_twice_is_kept_once(deployed_org) -> None:
     report = deliver(deployed_org.url, deployed_org.org.access_token, deployed_org.bundle, sent, senders=4, per_call=5)
     assert report.unanswered == [] and len(report.rejected) == 20
     assert _kept(deployed_org, "RT") == {e["id"]: 1 for e in bad}
+
+
+def test_eight_senders_racing_with_the_same_new_members_create_each_once(deployed_org) -> None:
+    """The same calls sent by 8 senders at the same moment (an EC site retrying on every node): each member and
+    order is created exactly once, and every answer is created/updated/unchanged, never rejected or 5xx."""
+    world = build_world("RC", members=60, orders=120, seed=40, update_share=0.0)
+    sent = [event for _ in range(8) for event in world.events]  # 8 copies, sender k takes calls k, k+8, ...
+    report = deliver(deployed_org.url, deployed_org.org.access_token, deployed_org.bundle, sent, senders=8,
+                     per_call=len(world.events))
+    assert report.unanswered == [] and report.rejected == []
+    assert all(len(statuses) == 8 and statuses.count("created") == 1 for statuses in report.answers.values()), \
+        {k: v for k, v in report.answers.items() if v.count("created") != 1}
+    outcome = verify_world(world, deployed_org.query_all)
+    assert {k: outcome[k] for k in PROBLEM_KEYS} == {k: [] for k in PROBLEM_KEYS}
+    assert (outcome["members"], outcome["orders"]) == (60, 120)
