@@ -121,13 +121,23 @@ def audit_lines(path: Path) -> list[dict[str, Any]]:
 
 # ----------------------------------------------------------------- the services as a process
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 class LocalCloudProcess:
     """`python -m localcloud --home H serve` with OS-chosen ports; `state()` is what it wrote on start."""
 
-    def __init__(self, home: Path, certs_dir: Path | None = None) -> None:
-        """``certs_dir``: an existing CA and server certificate to serve with (the caller already trusts it)."""
+    def __init__(self, home: Path, certs_dir: Path | None = None, keep_ports: bool = False) -> None:
+        """``certs_dir``: an existing CA and server certificate to serve with (the caller already trusts it).
+        ``keep_ports``: two free ports are chosen once and kept across restarts (clients keep their URLs)."""
         self.home = home
         self.process: subprocess.Popen[bytes] | None = None
+        self.ports = (free_port(), free_port()) if keep_ports else (0, 0)
         if certs_dir is not None:
             import shutil
 
@@ -139,7 +149,7 @@ class LocalCloudProcess:
     def start(self, timeout: float = 60) -> dict[str, Any]:
         state_file = self.home / "localcloud.json"
         state_file.unlink(missing_ok=True)
-        env = dict(os.environ, ECBRIDGE_ORG_PORT="0", ECBRIDGE_MARKETO_PORT="0")
+        env = dict(os.environ, ECBRIDGE_ORG_PORT=str(self.ports[0]), ECBRIDGE_MARKETO_PORT=str(self.ports[1]))
         self.process = subprocess.Popen([sys.executable, "-m", "localcloud", "--home", str(self.home), "serve"],
                                         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout

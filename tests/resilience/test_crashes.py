@@ -230,3 +230,61 @@ def test_two_pushes_started_at_once_never_double_a_person(tmp_path, resilience_c
         assert len(numbers) == len(set(numbers)), "every order once"
     finally:
         stop_services(services)
+
+
+def test_local_services_killed_mid_push_then_restarted_end_as_a_clean_push(tmp_path, resilience_certs, clean_export) -> None:
+    """`python -m localcloud serve` (org with force-app deployed, and Marketo) is SIGKILLed while push_marketo
+    writes, twice, and restarted on the same ports; the push either rides it out with its retries or stops
+    with an error, and is run again until it finishes: the Marketo export equals a clean push's."""
+    from types import SimpleNamespace
+
+    from simple_salesforce import Salesforce
+
+    from python_tasks.marketo import MarketoClient, MarketoCredentials
+
+    from .crashes import run_task
+
+    cloud = LocalCloudProcess(tmp_path / "home", resilience_certs.ca_cert.parent, keep_ports=True)
+    state = cloud.start()
+    bundle = state["ca_bundle"]
+    try:
+        org, marketo = state["org"], state["marketo"]
+        deploy_over_soap(org["instance_url"], org["org_id"], org["access_token"], force_app_mdapi_zip(include_tests=False), bundle)
+        session = requests.Session()
+        session.verify = bundle
+        sf = Salesforce(instance_url=org["instance_url"], session_id=org["access_token"], version=API, session=session)
+        emails = seed_world(sf, WORLD_MEMBERS, WORLD_ORDERS, seed=WORLD_SEED)
+        env = cci_env(SimpleNamespace(cumulusci_org_json=lambda: org, ca_bundle=bundle), tmp_path / "cci-home", {
+            "MARKETO_BASE_URL": marketo["base_url"], "MARKETO_CLIENT_ID": marketo["client_id"],
+            "MARKETO_CLIENT_SECRET": marketo["client_secret"]})
+        options = {"state_dir": tmp_path / "state", "chunk_size": 5, "calls_per_window": 80}
+        marketo_dir = tmp_path / "home" / "marketo"
+        push_process = run_task(env, "push_marketo", **options)
+        killed_mid_push = 0
+        for kill in range(2):  # kill the services twice while this push writes
+            before = stored_counts(marketo_dir)
+            deadline = time.monotonic() + 120
+            while push_process.poll() is None and stored_counts(marketo_dir) == before and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.3 + 0.4 * kill)
+            killed_mid_push += push_process.poll() is None
+            cloud.kill()
+            time.sleep(1.0)
+            assert cloud.start()["org"]["instance_url"] == org["instance_url"], "restarted on the same port"
+        output, _ = push_process.communicate(timeout=600)
+        outcomes = [(push_process.returncode, output[-1500:])]
+        while outcomes[-1][0] != 0 and len(outcomes) < 4:  # a push that gave up is simply run again
+            again = run_task(env, "push_marketo", **options)
+            output, _ = again.communicate(timeout=600)
+            outcomes.append((again.returncode, output[-1500:]))
+        assert killed_mid_push == 2, f"both kills must land while the push runs: {outcomes}"
+        assert outcomes[-1][0] == 0, outcomes
+        client = MarketoClient(MarketoCredentials(marketo["base_url"], marketo["client_id"], marketo["client_secret"]),
+                               retry=RetryPolicy(max_attempts=10, base_delay=2.0, max_delay=6.0))
+        try:
+            export = marketo_export(client, emails)
+        finally:
+            client.close()
+        assert export == clean_export
+    finally:
+        cloud.stop()
