@@ -7,17 +7,30 @@ from __future__ import annotations
 from tests.push.conftest import start_services, stop_services
 from tests.push.helpers import add_member, add_order, leads_by_email, push
 
-HOSTILE = {"H1": "たろう@example.jp", "H2": "ta\u0000ro@example.jp", "H3": "emoji🍵@example.jp"}
+# Members Marketo cannot take as persons; the org may refuse some of them itself (a Salesforce Email field takes
+# ASCII addresses only), and those it refuses are not part of the check. A member without an email always gets in.
+CANDIDATES = {"H0": None, "H1": "たろう@example.jp", "H2": "ta\u0000ro@example.jp", "H3": "emoji🍵@example.jp",
+              "H4": "a,b@example.jp"}
 GOOD = {"G1": "hanako@example.jp", "G2": "x'or'1'='1@example.jp"}
 
 
 def test_unpushable_members_and_their_orders_are_reported_and_written_back(tmp_path, resilience_certs) -> None:
     services = start_services(tmp_path, resilience_certs.ca_cert.parent)
     try:
+        from simple_salesforce.exceptions import SalesforceMalformedRequest
+
         sf = services.sf
-        for key, email in {**HOSTILE, **GOOD}.items():
-            member = add_member(sf, key, email, last="'; DROP TABLE leads; --", first="花子🍵")
+        HOSTILE = {}
+        for key, email in {**CANDIDATES, **GOOD}.items():
+            try:
+                member = add_member(sf, key, email, last="'; DROP TABLE leads; --", first="花子🍵")
+            except SalesforceMalformedRequest as refused:
+                assert key in CANDIDATES and "INVALID_EMAIL_ADDRESS" in str(refused), refused
+                continue
+            if key in CANDIDATES:
+                HOSTILE[key] = email
             add_order(sf, f"O-{key}", key, member, "2024-05-01T00:00:00.000+0000", 1000, ["茶\u0007", "急須"])
+        assert "H0" in HOSTILE
 
         for run in range(2):
             summary = push(services)
