@@ -25,13 +25,6 @@ KNOWN_DEFECTS = {
     "orderDate year 1699": "accepted: Salesforce date-times start at 1700-01-01; no range check in ECBridgeValues.toDatetime "
                            "(python_tasks/templates/apex/ECBridgeValues.cls.j2) nor in the local org's DML "
                            "(localcloud/salesforce/data)",
-    "email non-ASCII local part": "accepted: Salesforce Email fields take ASCII addresses only (and Marketo refuses them); "
-                                  "EMAIL_PATTERN in python_tasks/templates/apex/ECBridgeValues.cls.j2 lets them through and "
-                                  "the local org's DML does not refuse them (localcloud/salesforce/data)",
-    "email non-ASCII domain": "accepted: see 'email non-ASCII local part' (python_tasks/templates/apex/ECBridgeValues.cls.j2, "
-                              "localcloud/salesforce/data)",
-    "email with NUL": "accepted with a NUL character inside the address: EMAIL_PATTERN in "
-                      "python_tasks/templates/apex/ECBridgeValues.cls.j2; local org DML stores it (localcloud/salesforce/data)",
     "lastName 140,000 characters (payload beyond Payload__c)":
         "the kept payload is cut at 131,072 characters (Payload__c, a Long Text Area at its maximum) and is no longer "
         "JSON, so this rejected event cannot be corrected and replayed: ECBridgeIngestService.keepRejected "
