@@ -13,7 +13,7 @@ export SF_DISABLE_AUTOUPDATE := true
 export SFDX_DISABLE_TELEMETRY := true
 export CUMULUSCI_KEYCHAIN_CLASS := cumulusci.core.keychain.EnvironmentProjectKeychain
 
-.PHONY: install test pytest apex-checks demo up down status reset clean
+.PHONY: install test pytest apex-checks demo up down status reset clean bench
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -59,6 +59,10 @@ demo: install
 	set -a && . .ecbridge/local.env && set +a && \
 	  cci flow run ecbridge_demo --org local -o seed_ec_data__members $(MEMBERS); \
 	  status=$$?; $(PY) scripts/demo_report.py; exit $$status
+
+# Benchmarks print their figures (and some write reports/ files); not part of make test. Long: tens of minutes.
+bench: install
+	for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
 clean: down
 	rm -rf .ecbridge reports
