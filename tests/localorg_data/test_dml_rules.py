@@ -59,6 +59,32 @@ def test_record_errors_name_code_and_field(store: Store, record, code, field) ->
     assert r.errors[0].to_json()["statusCode"] == code
 
 
+@pytest.mark.parametrize("field,value", [
+    ("Order_Date__c", "1699-12-31T23:59:59Z"),
+    ("Order_Date__c", "4001-01-01T00:00:00Z"),
+    ("Order_Date__c", "4000-12-31T00:00:01Z"),
+])
+def test_date_times_outside_1700_to_4000_are_refused(store: Store, field: str, value: str) -> None:
+    with store.transaction() as tx:
+        [bad, first, last] = tx.insert("EC_Order__c", [
+            {"Name": "bad", field: value},
+            {"Name": "first", field: "1700-01-01T00:00:00Z"},
+            {"Name": "last", field: "4000-12-31T00:00:00Z"},
+        ], all_or_none=False)
+        assert first.success and last.success, (first.errors, last.errors)
+        assert not bad.success and bad.id is None
+        assert bad.errors[0].status_code == "FIELD_INTEGRITY_EXCEPTION" and list(bad.errors[0].fields) == [field]
+        assert tx.query("SELECT COUNT() FROM EC_Order__c WHERE Name = 'bad'").total_size == 0
+
+
+def test_dates_outside_1700_to_4000_are_refused(store: Store) -> None:
+    with store.transaction() as tx:
+        [bad, good] = tx.insert("Contact", [{"LastName": "bad", "Birthdate": "1699-12-31"},
+                                            {"LastName": "good", "Birthdate": "4000-12-31"}], all_or_none=False)
+    assert good.success, good.errors
+    assert bad.errors[0].status_code == "FIELD_INTEGRITY_EXCEPTION" and list(bad.errors[0].fields) == ["Birthdate"]
+
+
 def test_lookup_to_record_of_wrong_object(store: Store) -> None:
     with store.transaction() as tx:
         [acc] = tx.insert("Account", [{"Name": "Acme"}])

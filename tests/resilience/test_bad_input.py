@@ -15,16 +15,6 @@ from .cases_bad_input import BODY_CASES, EVENT_CASES, T, BodyCase, EventCase
 
 # Cases that show a defect outside this area; strict: they start failing the suite once the defect is fixed.
 KNOWN_DEFECTS = {
-    "occurredAt year 0": "a year outside 1700-4000 answers 500 and drops the valid events of the call: "
-                         "ECBridgeValues.toDatetime (python_tasks/templates/apex/ECBridgeValues.cls.j2) has no range "
-                         "check, and the local Apex Datetime.newInstanceGmt raises a TypeException for year 0 "
-                         "(localcloud/salesforce/apex/stdlib.py _dt_new)",
-    "orderDate year 4001": "accepted: Salesforce date-times end at 4000-12-31; no range check in ECBridgeValues.toDatetime "
-                           "(python_tasks/templates/apex/ECBridgeValues.cls.j2) nor in the local org's DML "
-                           "(localcloud/salesforce/data)",
-    "orderDate year 1699": "accepted: Salesforce date-times start at 1700-01-01; no range check in ECBridgeValues.toDatetime "
-                           "(python_tasks/templates/apex/ECBridgeValues.cls.j2) nor in the local org's DML "
-                           "(localcloud/salesforce/data)",
     "lastName 140,000 characters (payload beyond Payload__c)":
         "the kept payload is cut at 131,072 characters (Payload__c, a Long Text Area at its maximum) and is no longer "
         "JSON, so this rejected event cannot be corrected and replayed: ECBridgeIngestService.keepRejected "

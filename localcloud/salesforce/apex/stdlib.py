@@ -1525,7 +1525,12 @@ def _dt_new(a, gmt=True):
         return _dt.datetime.combine(d, t).replace(tzinfo=tz).astimezone(UTC)
     y, m, d = a[0], a[1], a[2]
     h, mi, s = (a[3], a[4], a[5]) if len(a) >= 6 else (0, 0, 0)
-    return _dt.datetime(y, m, d, h, mi, s, tzinfo=tz).astimezone(UTC)
+    try:
+        return _dt.datetime(y, m, d, h, mi, s, tzinfo=tz).astimezone(UTC)
+    except (ValueError, OverflowError, TypeError):
+        # A year 0 or past 9999, or a month/day/hour out of range: an Apex exception the caller can
+        # catch (as Salesforce's "Invalid date/time"), never a Python error.
+        ops.throw("System.TypeException", f"Invalid date/time: {y}-{m}-{d} {h}:{mi}:{s}")
 
 
 STATIC_METHODS.update({

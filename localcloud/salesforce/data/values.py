@@ -20,6 +20,15 @@ DATETIME_RE = re.compile(
 TIME_RE = re.compile(r"^(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?Z?$")
 
 
+# The dates and date-times Salesforce stores (Data Loader guide, "Data Import Dates"): the earliest
+# valid date is 1700-01-01T00:00:00Z GMT, the latest 4000-12-31T00:00:00Z GMT. Outside: the record
+# fails with FIELD_INTEGRITY_EXCEPTION.
+MIN_DATETIME = datetime(1700, 1, 1, tzinfo=timezone.utc)
+MAX_DATETIME = datetime(4000, 12, 31, tzinfo=timezone.utc)
+MIN_DATE = MIN_DATETIME.date()
+MAX_DATE = MAX_DATETIME.date()
+
+
 class ValueProblem(Exception):
     """A value that does not fit its field; becomes a record error."""
 
@@ -134,25 +143,9 @@ def coerce(fd: FieldDef, value: Any) -> Any:
                                    f"{fd.label}: value outside of valid range on numeric field: {value}", fd.name)
         return d
     if t == "date":
-        if isinstance(value, datetime):
-            return to_utc(value).date()
-        if isinstance(value, date):
-            return value
-        if isinstance(value, str):
-            dt = parse_datetime(value)
-            if dt is not None and len(value.strip()) == 10:
-                return dt.date()
-        raise _type_problem(fd, value)
+        return _in_range(fd, value, _coerce_date(fd, value), MIN_DATE, MAX_DATE)
     if t == "datetime":
-        if isinstance(value, datetime):
-            return to_utc(value).replace(microsecond=value.microsecond // 1000 * 1000)
-        if isinstance(value, date):
-            return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
-        if isinstance(value, str):
-            dt = parse_datetime(value)
-            if dt is not None:
-                return dt.replace(microsecond=dt.microsecond // 1000 * 1000)
-        raise _type_problem(fd, value)
+        return _in_range(fd, value, _coerce_datetime(fd, value), MIN_DATETIME, MAX_DATETIME)
     if t == "time":
         if isinstance(value, time):
             return value
@@ -164,6 +157,38 @@ def coerce(fd: FieldDef, value: Any) -> Any:
         raise _type_problem(fd, value)
     return value
 
+
+
+def _coerce_date(fd: FieldDef, value: Any) -> date:
+    if isinstance(value, datetime):
+        return to_utc(value).date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        dt = parse_datetime(value)
+        if dt is not None and len(value.strip()) == 10:
+            return dt.date()
+    raise _type_problem(fd, value)
+
+
+def _coerce_datetime(fd: FieldDef, value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return to_utc(value).replace(microsecond=value.microsecond // 1000 * 1000)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
+    if isinstance(value, str):
+        dt = parse_datetime(value)
+        if dt is not None:
+            return dt.replace(microsecond=dt.microsecond // 1000 * 1000)
+    raise _type_problem(fd, value)
+
+
+def _in_range(fd: FieldDef, given: Any, value: Any, low: Any, high: Any) -> Any:
+    if not low <= value <= high:
+        raise ValueProblem("FIELD_INTEGRITY_EXCEPTION",
+                           f"{fd.label}: value out of range: {given} (Salesforce stores {low.isoformat()} to "
+                           f"{high.isoformat()})", fd.name)
+    return value
 
 def _num_text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
