@@ -22,9 +22,6 @@ KNOWN_DEFECTS = {
         "(e.g. as a ContentVersion linked to the row) or at least say in Reason__c that it was truncated",
 }
 KNOWN_BODY_DEFECTS = {
-    "invalid UTF-8": "answers 500 INTERNAL_ERROR (System.StringException: BLOB is not a valid UTF-8 string) instead of "
-                     "400: ECBridgeEventsResource.readEvents (python_tasks/templates/apex/ECBridgeEventsResource.cls.j2) "
-                     "reads requestBody.toString() outside its try, so a body that is not UTF-8 is an unexpected error",
 }
 
 
