@@ -174,7 +174,9 @@ def openapi_document(mapping: Mapping) -> dict[str, Any]:
         "code": {"type": "string", "description": "For example REQUIRED_FIELD_MISSING, INVALID_TYPE, "
                  "STRING_TOO_LONG, INVALID_EMAIL_ADDRESS, INVALID_PICKLIST_VALUE, INVALID_DATE, INVALID_DATETIME, "
                  "INVALID_DECIMAL, NUMBER_OUTSIDE_VALID_RANGE, MALFORMED_EVENT, UNKNOWN_EVENT_TYPE, or a Salesforce "
-                 "status code such as DUPLICATE_VALUE."},
+                 "status code such as DUPLICATE_VALUE. A rejected event too long to keep whole in "
+                 f"{mapping.ingest_error.object_name}.{mapping.ingest_error.payload} also carries PAYLOAD_TRUNCATED: "
+                 "send the corrected event again from the EC site's own copy."},
         "field": {"type": "string", "nullable": True,
                   "description": "The EC field the error is about (lines[2].quantity for a line field)."},
         "message": {"type": "string", "description": "What is wrong and what would be right."},
@@ -225,7 +227,15 @@ def openapi_document(mapping: Mapping) -> dict[str, Any]:
                         "mixed": {"summary": "A replay, a stale event and a rejected one", "value": examples["mixed"]},
                     }}}},
                 "400": error_response("MALFORMED_JSON", "the body is not JSON: Unexpected end-of-input",
-                                      "The body is not JSON or has no events array; nothing was saved."),
+                                      "The body is not UTF-8 text, not JSON, or has no events array; nothing was "
+                                      "saved."),
+                "401": {"description": ("No valid session: the access token is missing, expired or revoked. "
+                                        "Salesforce answers before the endpoint runs, in its own error shape; "
+                                        "nothing was saved. Get a new token and send the call again."),
+                        "content": {"application/json": {
+                            "schema": {"$ref": "#/components/schemas/SalesforceErrors"},
+                            "example": [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}],
+                        }}},
                 "413": error_response("TOO_MANY_EVENTS", "the call carries 201 events; at most 200 are allowed, send "
                                       "the rest in another call", "More than 200 events; nothing was saved."),
                 "500": error_response("INTERNAL_ERROR", "nothing was saved; send the call again (...)",
@@ -265,6 +275,12 @@ def openapi_document(mapping: Mapping) -> dict[str, Any]:
                 "Error": error,
                 "ErrorResponse": {"type": "object", "required": ["errors"], "properties": {
                     "errors": {"type": "array", "items": {"$ref": "#/components/schemas/Error"}}}},
+                "SalesforceErrors": {
+                    "type": "array", "description": "Salesforce's own REST error shape (for example the 401).",
+                    "items": {"type": "object", "required": ["message", "errorCode"], "properties": {
+                        "message": {"type": "string"},
+                        "errorCode": {"type": "string", "description": "For example INVALID_SESSION_ID."},
+                        "fields": {"type": "array", "items": {"type": "string"}}}}},
             },
         },
     }

@@ -206,11 +206,28 @@ def test_a_marketo_only_change_leaves_the_salesforce_side_as_it_is(project_copy:
     assert written == [], "no Salesforce file depends on which Marketo field a value goes to"
 
 
+def test_the_openapi_401_is_the_answer_of_a_call_without_a_session() -> None:
+    """Every call without a valid session gets Salesforce's 401 before the endpoint runs: documented with
+    the exact shape the org (here: the local org) answers."""
+    import json
+
+    from localcloud.salesforce.http.errors import invalid_session
+
+    doc = yaml.safe_load((ROOT / "docs/ec-events.openapi.yaml").read_text())
+    unauthorised = doc["paths"]["/ecbridge/v1/events"]["post"]["responses"]["401"]["content"]["application/json"]
+    answer = invalid_session()
+    assert answer.status == 401
+    assert unauthorised["example"] == json.loads(answer.body)
+    assert unauthorised["schema"] == {"$ref": "#/components/schemas/SalesforceErrors"}
+    item = doc["components"]["schemas"]["SalesforceErrors"]["items"]
+    assert set(item["required"]) <= set(json.loads(answer.body)[0])
+
+
 def test_the_openapi_document_is_complete_and_its_references_resolve() -> None:
     doc = yaml.safe_load((ROOT / "docs/ec-events.openapi.yaml").read_text())
     assert doc["openapi"].startswith("3.")
     post = doc["paths"]["/ecbridge/v1/events"]["post"]
-    assert set(post["responses"]) == {"200", "400", "413", "500"}
+    assert set(post["responses"]) == {"200", "400", "401", "413", "500"}
     schemas = doc["components"]["schemas"]
     assert schemas["EventsRequest"]["properties"]["events"]["maxItems"] == 200
     assert schemas["EventResult"]["properties"]["status"]["enum"] == ["created", "updated", "unchanged", "stale",
