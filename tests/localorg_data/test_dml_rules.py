@@ -85,6 +85,25 @@ def test_dates_outside_1700_to_4000_are_refused(store: Store) -> None:
     assert bad.errors[0].status_code == "FIELD_INTEGRITY_EXCEPTION" and list(bad.errors[0].fields) == ["Birthdate"]
 
 
+@pytest.mark.parametrize("email", [
+    "j\u00f6rg@example.com",          # non-ASCII local part
+    "jorg@b\u00fccher.example",       # non-ASCII (internationalised) domain
+    "jo\x00rg@example.com",           # NUL
+    "jo rg@example.com",
+    "jorg@@example.com",
+    "jorg@exa_mple.com",
+])
+def test_email_fields_take_ascii_addresses_only(store: Store, email: str) -> None:
+    with store.transaction() as tx:
+        [bad, good] = tx.insert("Contact", [{"LastName": "bad", "Email": email},
+                                            {"LastName": "good", "Email": "o'hara+ec@mail.example-shop.co.jp"}],
+                                all_or_none=False)
+        assert good.success, good.errors
+        assert not bad.success and bad.id is None
+        assert bad.errors[0].status_code == "INVALID_EMAIL_ADDRESS" and list(bad.errors[0].fields) == ["Email"]
+        assert tx.query("SELECT COUNT() FROM Contact WHERE LastName = 'bad'").total_size == 0
+
+
 def test_lookup_to_record_of_wrong_object(store: Store) -> None:
     with store.transaction() as tx:
         [acc] = tx.insert("Account", [{"Name": "Acme"}])

@@ -14,7 +14,11 @@ from .schema import FieldDef
 TEXT = {"string", "textarea", "email", "phone", "url", "picklist", "multipicklist", "combobox",
         "encryptedstring"}
 DECIMALS = {"double", "currency", "percent"}
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Salesforce Email fields take ASCII addresses only: the local part of letters, digits and
+# !#$%&'*+/=?^_`{|}~.- ; the domain of dot-separated labels of letters, digits and hyphens. No
+# spaces, no control characters (NUL), no internationalised (non-ASCII) addresses. (A real org can
+# activate Email Address Internationalization to take non-ASCII ones; the local org does not model it.)
+EMAIL_RE = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 DATETIME_RE = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$")
 TIME_RE = re.compile(r"^(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?Z?$")
@@ -88,7 +92,7 @@ def coerce(fd: FieldDef, value: Any) -> Any:
                                f"{fd.label}: data value too large: {shown} (max length={fd.length})", fd.name)
         if t == "email":
             value = value.strip()
-            if not EMAIL_RE.match(value):
+            if not EMAIL_RE.fullmatch(value):
                 raise ValueProblem("INVALID_EMAIL_ADDRESS", f"{fd.label}: invalid email address: {value}", fd.name)
         if t == "picklist" and fd.restricted_picklist and value not in fd.picklist_values:
             raise ValueProblem("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
