@@ -1,55 +1,56 @@
-"""One push at a time per Marketo instance on this machine (see identity.py for why)."""
+"""One push at a time per Marketo instance on this machine (see identity.py for why).
+
+The lock is an advisory ``flock`` on a file in the state directory: the operating system releases it
+when its holder ends, even by SIGKILL, so there is no stale lock to clean up and no window in which
+two starting pushes can both believe they hold it.
+"""
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 from pathlib import Path
+from typing import IO
 
 
 class PushAlreadyRunning(RuntimeError):
     pass
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class RunLock:
     def __init__(self, directory: Path, base_url: str) -> None:
         name = re.sub(r"[^A-Za-z0-9.-]+", "_", base_url.split("://", 1)[-1]).strip("_")
         self.path = directory / f"push-{name}.lock"
-        self.held = False
+        self._handle: IO[str] | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._handle is not None
 
     def __enter__(self) -> "RunLock":
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        for _ in range(2):
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                try:
-                    pid = int(self.path.read_text().strip() or 0)
-                except (OSError, ValueError):
-                    pid = 0
-                if pid and pid != os.getpid() and _alive(pid):
-                    raise PushAlreadyRunning(
-                        f"another push (process {pid}) is running against this Marketo instance; "
-                        f"two pushes at once could create the same new person twice ({self.path})"
-                    ) from None
-                self.path.unlink(missing_ok=True)  # stale: its process is gone
-                continue
-            with os.fdopen(fd, "w") as handle:
-                handle.write(str(os.getpid()))
-            self.held = True
-            return self
-        raise PushAlreadyRunning(f"could not take the push lock {self.path}")
+        handle = self.path.open("a+", encoding="utf-8")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "?"
+            handle.close()
+            raise PushAlreadyRunning(
+                f"another push (process {holder}) is running against this Marketo instance; "
+                f"two pushes at once could create the same new person twice ({self.path})"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._handle = handle
+        return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.held:
-            self.path.unlink(missing_ok=True)
-            self.held = False
+        if self._handle is not None:
+            self._handle.seek(0)
+            self._handle.truncate()
+            fcntl.flock(self._handle.fileno(), fcntl.LOCK_UN)
+            self._handle.close()
+            self._handle = None

@@ -1,7 +1,9 @@
 """The due rule, the write-back notes and the run lock."""
 from __future__ import annotations
 
+import os
 import subprocess
+import time
 import sys
 
 import pytest
@@ -43,18 +45,51 @@ def test_write_back_notes_survive_a_reopen(tmp_path) -> None:
     again.close()
 
 
+HOLD_THE_LOCK = """
+import sys, time
+from pathlib import Path
+from python_tasks.push.lock import RunLock
+with RunLock(Path(sys.argv[1]), "https://mkto.example:443"):
+    print("held", flush=True)
+    time.sleep(30)
+"""
+
+
 def test_one_push_at_a_time_and_a_dead_holder_does_not_block(tmp_path) -> None:
-    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_THE_LOCK, str(tmp_path)], stdout=subprocess.PIPE, text=True)
     try:
-        lock = RunLock(tmp_path, "https://mkto.example:443")
-        lock.path.parent.mkdir(parents=True, exist_ok=True)
-        lock.path.write_text(str(holder.pid))
+        assert holder.stdout.readline().strip() == "held"
         with pytest.raises(PushAlreadyRunning, match=str(holder.pid)):
             with RunLock(tmp_path, "https://mkto.example:443"):
                 pass
     finally:
-        holder.kill()
+        holder.kill()  # SIGKILL: the holder gets no chance to clean up
         holder.wait()
-    with RunLock(tmp_path, "https://mkto.example:443") as taken:  # the holder is gone: stale lock
-        assert taken.held and taken.path.read_text().strip().isdigit()
-    assert not taken.path.exists()
+    with RunLock(tmp_path, "https://mkto.example:443") as taken:  # the holder is gone: the lock is free
+        assert taken.held and taken.path.read_text().strip() == str(os.getpid())
+    assert not taken.held and taken.path.read_text() == ""
+
+
+RACE_FOR_THE_LOCK = """
+import sys, time
+from pathlib import Path
+from python_tasks.push.lock import PushAlreadyRunning, RunLock
+start = float(sys.argv[2])
+while time.time() < start:
+    pass
+try:
+    with RunLock(Path(sys.argv[1]), "https://mkto.example:443"):
+        print("took", flush=True)
+        time.sleep(1.5)
+except PushAlreadyRunning as error:
+    print("refused:", error, flush=True)
+"""
+
+
+def test_pushes_starting_at_the_same_moment_let_exactly_one_run(tmp_path) -> None:
+    start = time.time() + 1.0
+    racers = [subprocess.Popen([sys.executable, "-c", RACE_FOR_THE_LOCK, str(tmp_path), str(start)],
+                               stdout=subprocess.PIPE, text=True) for _ in range(6)]
+    outputs = [r.communicate(timeout=60)[0] for r in racers]
+    assert sum(out.startswith("took") for out in outputs) == 1, outputs
+    assert all(out.startswith("took") or "another push" in out for out in outputs), outputs
