@@ -16,10 +16,11 @@ from .cases_bad_input import BODY_CASES, EVENT_CASES, T, BodyCase, EventCase
 # Cases that show a defect outside this area; strict: they start failing the suite once the defect is fixed.
 KNOWN_DEFECTS = {
     "lastName 140,000 characters (payload beyond Payload__c)":
-        "the kept payload is cut at 131,072 characters (Payload__c, a Long Text Area at its maximum) and is no longer "
-        "JSON, so this rejected event cannot be corrected and replayed: ECBridgeIngestService.keepRejected "
-        "(python_tasks/templates/apex/ECBridgeIngestService.cls.j2) should keep a payload that does not fit whole "
-        "(e.g. as a ContentVersion linked to the row) or at least say in Reason__c that it was truncated",
+        "the kept payload is cut at 131,072 characters (Payload__c, a Long Text Area at its maximum): the row says "
+        "PAYLOAD TRUNCATED in Reason__c, keeps the event id, and the answer asks the EC site to resend from its own "
+        "copy, but the payload itself cannot be replayed from Salesforce; keeping it whole (e.g. a ContentVersion "
+        "linked to the row, which the local org does not have yet) is open: ECBridgeIngestService.keepRejected "
+        "(python_tasks/templates/apex/ECBridgeIngestService.cls.j2)",
 }
 KNOWN_BODY_DEFECTS = {
 }
