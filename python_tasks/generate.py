@@ -19,7 +19,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -365,16 +365,6 @@ def _permission_set(mapping: Mapping) -> dict[str, Any]:
     }
 
 
-def generated_fields(mapping: Mapping) -> list[SalesforceField]:
-    """The mapping's Salesforce fields as generated. The kept events' Event Id is also Unique: the
-    ingest service upserts rejected events on it, so a rejected event delivered twice is kept once."""
-    ie = mapping.ingest_error
-    return [replace(f, unique=True, external_id=True,
-                    description="The EC event's id: External ID, Unique (a redelivery updates its row).")
-            if (f.object_name, f.name) == (ie.object_name, ie.event_id) else f
-            for f in mapping.salesforce_fields()]
-
-
 def render_unformatted(mapping: Mapping) -> dict[str, str]:
     """Every generated file (relative to the output directory) before Apex formatting."""
     if mapping.member.person_account:
@@ -394,7 +384,7 @@ def render_unformatted(mapping: Mapping) -> dict[str, str]:
     for obj in _objects(mapping):
         files[f"{base}/objects/{obj.name}/{obj.name}.object-meta.xml"] = render(
             "meta/object.object-meta.xml.j2", obj=obj)
-    for f in generated_fields(mapping):
+    for f in mapping.salesforce_fields():
         if f.is_custom:
             files[f"{base}/objects/{f.object_name}/fields/{f.name}.field-meta.xml"] = render(
                 "meta/field.field-meta.xml.j2", f=f)

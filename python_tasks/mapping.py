@@ -1237,8 +1237,8 @@ def _salesforce_fields(m: Mapping) -> list[SalesforceField]:
 
     ie = m.ingest_error
     out += [
-        SalesforceField(ie.object_name, ie.event_id, "Text", "Event Id", length=255, external_id=True,
-                        description="The EC event's id."),
+        SalesforceField(ie.object_name, ie.event_id, "Text", "Event Id", length=255, external_id=True, unique=True,
+                        description="The EC event's id: External ID, Unique (a redelivery updates its row)."),
         SalesforceField(ie.object_name, ie.event_type, "Text", "Event Type", length=40,
                         description="member or order (as sent)."),
         SalesforceField(ie.object_name, ie.error_code, "Text", "Error Code", length=80,
