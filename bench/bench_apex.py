@@ -1,5 +1,6 @@
-"""Benchmark of the Apex runtime: statements per second for a loop-heavy program, and the time to
-load (parse + compile) the project's generated classes and triggers.
+"""Benchmark of the Apex runtime: statements per second for a loop-heavy program, the time to load
+(parse + compile) the project's generated classes and triggers, one 200-event call to the EC endpoint
+(time, SOQL and DML), and the project's whole Apex test run.
 
     .venv/bin/python bench/bench_apex.py
 """
@@ -102,6 +103,29 @@ def bench_endpoint() -> None:
           f"{res.soql_queries} SOQL queries, {res.dml_statements} DML statements")
 
 
+def bench_test_run() -> None:
+    """The project's whole Apex test run, as run_tests and a RunLocalTests deploy run it."""
+    import tempfile
+
+    from localcloud.salesforce.apex.orgruntime import ApexRuntime
+    from tests.apex.orgfixture import force_app_sources, make_store
+    from tests.apex.test_force_app import loadable_sources
+
+    if not force_app_sources():
+        print("Apex tests: force-app has no Apex yet")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        store = make_store(Path(tmp))
+        rt = ApexRuntime(store, loadable_sources())
+        t = time.perf_counter()
+        results = rt.run_tests()
+        secs = time.perf_counter() - t
+        store.close()
+    passed = sum(r.outcome == "Pass" for r in results)
+    print(f"the project's Apex tests: {len(results)} methods ({passed} passed) in {secs:.2f} s "
+          f"({secs / max(len(results), 1) * 1000:.0f} ms a method)")
+
+
 def main() -> None:
     sps = bench_loop()
     print(f"loop-heavy program: {sps:,.0f} Apex statements/second")
@@ -109,6 +133,7 @@ def main() -> None:
     print(f"load project classes and triggers ({lines} lines): {secs * 1000:.0f} ms "
           f"({lines / secs:,.0f} lines/second)")
     bench_endpoint()
+    bench_test_run()
 
 
 if __name__ == "__main__":
