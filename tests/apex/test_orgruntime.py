@@ -305,12 +305,14 @@ def test_run_tests_for_deploy_reports_successes_and_failures(tmp_path) -> None:
     ApexRuntime(store, {})
     sources = [SimpleNamespace(kind="ApexClass", name="SampleTest", body=TESTS),
                SimpleNamespace(kind="ApexClass", name="Helper", body=HELPER)]
-    out = apex.run_tests_for_deploy("RunSpecifiedTests", ["SampleTest"], sources)
+    out = apex.run_tests_for_deploy("RunSpecifiedTests", ["SampleTest"], sources, store=store)
     assert out.num_tests_run == 6
     assert [f["methodName"] for f in out.failures] == ["failsWithMessage"]
     assert out.failures[0]["stackTrace"] == "Class.SampleTest.failsWithMessage: line 20, column 1"
     assert len(out.successes) == 5
-    assert apex.run_tests_for_deploy("NoTestRun", [], sources).num_tests_run == 0
+    assert apex.run_tests_for_deploy("NoTestRun", [], sources, store=store).num_tests_run == 0
+    without_org = apex.run_tests_for_deploy("RunLocalTests", [], sources)
+    assert without_org.num_tests_run == 0 and "named no org store" in without_org.failures[0]["message"]
     store.close()
 
 

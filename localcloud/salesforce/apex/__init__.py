@@ -14,10 +14,12 @@ from .runtime import ApexProgram, ExecutionResult, Transaction, compile_problems
 from .orgruntime import ApexRuntime, CoverageResult, RestResult, TestMethodResult
 
 
-def run_tests_for_deploy(test_level, class_names, sources):  # noqa: ANN001,ANN201 - see orgruntime
+def run_tests_for_deploy(test_level, class_names, sources, *, store=None, prepare=None, transaction=None,
+                         schema=None):  # noqa: ANN001,ANN201 - see orgruntime
     """Deploy-time Apex test run (looked up by localcloud.salesforce.metadata)."""
     from .orgruntime import run_tests_for_deploy as run
-    return run(test_level, class_names, sources)
+    return run(test_level, class_names, sources, store=store, prepare=prepare, transaction=transaction,
+               schema=schema)
 
 
 __all__ = ["run_tests_for_deploy", "compile_problems", "ApexProgram", "ApexRuntime", "ApexCompileError", "ApexThrown", "ApexUncaught",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from . import ops
 from .dataport import Session
@@ -82,9 +82,6 @@ class ApexRuntime:
 
     def __init__(self, store: Any, sources: Mapping[str, str] | None = None, coverage: bool = False,
                  _scratch: bool = False) -> None:
-        global ACTIVE
-        if not _scratch:
-            ACTIVE = self
         self.store = store
         self.sources: dict[str, str] = {}
         self.coverage = coverage
@@ -328,40 +325,75 @@ class ApexRuntime:
         return out
 
 
-ACTIVE: "ApexRuntime | None" = None  # the runtime most recently bound to a store (the org's)
+def _failure(message: str) -> dict[str, Any]:
+    return {"name": "", "methodName": "", "namespace": None, "time": 0, "stackTrace": None, "message": message}
 
 
-def run_tests_for_deploy(test_level: str, class_names: list[str], sources: list[Any]) -> Any:
-    """Deploy-time test run (metadata looks this up on localcloud.salesforce.apex). `sources` are
-    ApexSource-like objects (kind, name, body). Returns an object shaped like the deploy's
-    RunTestsOutcome: num_tests_run, failures, successes, total_time_ms. Runs on an isolated copy of
-    the org's committed data and schema."""
+def run_tests_for_deploy(test_level: str, class_names: list[str], sources: list[Any], *, store: Any = None,
+                         prepare: Callable[[Any], None] | None = None, transaction: Any = None,
+                         schema: Any = None) -> Any:
+    """Deploy-time test run (metadata looks this up on localcloud.salesforce.apex).
+
+    `sources` are ApexSource-like objects (kind, name, body): the org's sources overlaid with the
+    deploy's. `store` is the deploying org's store (else the store of `transaction`); the tests
+    run on an isolated scratch copy of that org's committed data (setup objects only, as without
+    SeeAllData) to which `prepare(tx)` first applies the deploy's own schema and setup records, so
+    objects and fields created by the same deploy are visible. Returns an object shaped like the
+    deploy's RunTestsOutcome: num_tests_run, failures, successes, total_time_ms, code_coverage."""
     from types import SimpleNamespace
-    out = SimpleNamespace(num_tests_run=0, failures=[], successes=[], total_time_ms=0.0)
+    out = SimpleNamespace(num_tests_run=0, failures=[], successes=[], total_time_ms=0.0, code_coverage=[])
     level = (test_level or "NoTestRun").lower()
-    if level == "notestrun" or ACTIVE is None:
-        if ACTIVE is None and level != "notestrun":
-            out.failures.append({"name": "", "methodName": "", "namespace": None, "time": 0, "stackTrace": None,
-                                 "message": "the local org's Apex runtime is not bound to a store"})
+    if level == "notestrun":
         return out
-    files = {f"{s.name}.{'cls' if s.kind == 'ApexClass' else 'trigger'}": s.body for s in sources}
-    rt = ApexRuntime.__new__(ApexRuntime)
-    rt.store, rt.sources, rt.coverage = ACTIVE.store, files, True
-    rt.program = ApexProgram(files, data=ACTIVE.store, coverage=True)
-    rt.hook = ACTIVE.hook
-    names = None
+    if store is None and transaction is not None:
+        store = getattr(transaction, "store", None)
+    if store is None:
+        out.failures.append(_failure(f"testLevel {test_level} was requested, but the deploy named no org store"))
+        return out
+    names: list[str] | None = None
     if level == "runspecifiedtests":
         names = list(class_names)
-    elif level == "runlocaltests":
-        names = None
+        if not names:
+            out.failures.append(_failure("testLevel RunSpecifiedTests needs at least one runTests class name"))
+            return out
+    files = {f"{s.name}.{'cls' if s.kind == 'ApexClass' else 'trigger'}": s.body for s in sources}
     started = time.perf_counter()
-    results = rt.run_tests(names)
+    import tempfile
+    from .dataport import isolated_test_store
+    with tempfile.TemporaryDirectory(prefix="apex-deploy-tests-") as tmp:
+        scratch = isolated_test_store(store, tmp)
+        try:
+            if prepare is not None:
+                with scratch.transaction() as stx:
+                    prepare(stx)
+            try:
+                runner = ApexRuntime(scratch, files, coverage=True, _scratch=True)
+            except ApexCompileError as error:
+                out.failures.append(_failure(f"{error.file}: line {error.line}, column {error.column}: {error.message}"))
+                return out
+            known = {c.lname for c in runner.test_classes()}
+            missing = [n for n in names or [] if n.lower() not in known]
+            for name in missing:
+                out.failures.append({**_failure(f"No test class named {name} was found (or it has no @IsTest annotation)"),
+                                     "name": name})
+            results = runner._run_tests_on(runner, names, None)
+            coverage = runner.coverage_report()
+        finally:
+            scratch.close()
     for r in results:
         if r.outcome == "Pass":
-            out.successes.append({"name": r.class_name, "methodName": r.method_name, "time": r.run_time_ms})
+            out.successes.append({"name": r.class_name, "methodName": r.method_name, "namespace": None,
+                                  "time": r.run_time_ms})
         else:
             out.failures.append({"name": r.class_name, "methodName": r.method_name, "namespace": None,
                                  "time": r.run_time_ms, "message": r.message, "stackTrace": r.stack_trace})
+    for c in coverage:
+        out.code_coverage.append({
+            "name": c.name, "type": "Class" if c.kind == "ApexClass" else "Trigger", "namespace": None,
+            "numLocations": len(c.covered) + len(c.uncovered), "numLocationsNotCovered": len(c.uncovered),
+            "locationsNotCovered": [{"line": line, "column": 0, "numExecutions": 0, "time": -1.0}
+                                    for line in c.uncovered],
+        })
     out.num_tests_run = len(results)
     out.total_time_ms = (time.perf_counter() - started) * 1000
     return out

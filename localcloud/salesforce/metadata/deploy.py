@@ -8,6 +8,9 @@ Order of work (one deploy at a time):
 4. apply in one data ``Transaction``: custom objects without their relationship fields, then the
    relationship fields, then custom fields on standard objects, then permission sets' records;
    a failure there rolls the transaction back and fails the component that caused it;
+   then, with testLevel other than NoTestRun, the Apex tests run (``_run_tests``) on a scratch copy
+   of this org given the deploy's schema, so they see what the deploy creates; any test failure
+   rolls everything back and fails the deploy;
 5. only after the data transaction committed: Apex sources, permission set definitions and the
    other components are written to the metadata repository (``checkOnly`` writes nothing).
 """
@@ -45,6 +48,9 @@ class RunTestsOutcome:
     failures: list[dict[str, Any]] = field(default_factory=list)  # name, methodName, message, stackTrace, namespace, time
     successes: list[dict[str, Any]] = field(default_factory=list)  # name, methodName, time
     total_time_ms: float = 0.0
+    # codeCoverage of runTestResult: name, type (Class|Trigger), namespace, numLocations,
+    # numLocationsNotCovered, locationsNotCovered [{line, column, numExecutions, time}]
+    code_coverage: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -203,8 +209,10 @@ class Deployer:
                 if compile_failures:
                     raise _CompileFailed(compile_failures)
                 if job.options.test_level and job.options.test_level != "NoTestRun":
-                    self._run_tests(job, apex, tx)
-                    if job.tests.failures and job.options.rollback_on_error:
+                    self._run_tests(job, apex, tx, lambda stx: self._apply_test_schema(stx, specs, permsets),
+                                    _deleted_apex(package))
+                    if job.tests.failures:
+                        # as Salesforce: a failing test of a testLevel deploy rolls all of it back
                         raise _CheckOnlyRollback()
                 if job.options.check_only:
                     raise _CheckOnlyRollback()
@@ -388,7 +396,18 @@ class Deployer:
             if not results[0].success:
                 raise self._fail(component, "; ".join(e.message for e in results[0].errors))
 
-    def _run_tests(self, job: DeployJob, apex: list[ApexSource], tx: Any = None) -> None:
+    def _apply_test_schema(self, tx: Any, specs: list[tuple[Component, CustomObjectSpec]],
+                           permsets: list[tuple[Component, dict[str, Any]]]) -> None:
+        """Give a test run's scratch copy of the org this deploy's objects, fields and permission sets."""
+        try:
+            self._apply_schema(tx, specs)
+            self._apply_permission_sets(tx, permsets)
+        except _ApplyFailure as failure:
+            raise SalesforceError("UNKNOWN_EXCEPTION", f"could not prepare the test run: {failure.message.problem}") from failure
+
+    def _run_tests(self, job: DeployJob, apex: list[ApexSource], tx: Any = None,
+                   prepare: Callable[[Any], None] | None = None,
+                   deleted: set[tuple[str, str]] | None = None) -> None:
         level = job.options.test_level or "NoTestRun"
         runners = [*TEST_RUNNER, *hooks.apex_runtime_functions("run_tests_for_deploy")]
         if not runners:
@@ -398,8 +417,8 @@ class Deployer:
                 "stackTrace": None,
             })
             return
-        deployed = {s.name.lower() for s in apex}
-        existing = [s for s in self.repository.apex_sources() if s.name.lower() not in deployed]
+        deployed = {(s.kind, s.name.lower()) for s in apex} | (deleted or set())
+        existing = [s for s in self.repository.apex_sources() if (s.kind, s.name.lower()) not in deployed]
         runner = runners[-1]
         extra: dict[str, Any] = {}
         try:
@@ -412,7 +431,19 @@ class Deployer:
             extra["transaction"] = tx
         if "schema" in accepted:
             extra["schema"] = tx.schema if tx is not None else None
-        job.tests = runner(level, list(job.options.run_tests), [*existing, *apex], **extra)
+        # This org's store, and how to give a scratch copy of it the deploy's schema (its objects,
+        # fields and permission sets), so the tests run isolated yet see what the deploy creates.
+        if "store" in accepted:
+            extra["store"] = self.store
+        if "prepare" in accepted:
+            extra["prepare"] = prepare
+        outcome = runner(level, list(job.options.run_tests), [*existing, *apex], **extra)
+        # any object shaped like RunTestsOutcome; kept as one so the stored deploy result is plain JSON
+        job.tests = RunTestsOutcome(
+            num_tests_run=int(outcome.num_tests_run), failures=[dict(f) for f in outcome.failures],
+            successes=[dict(s) for s in outcome.successes], total_time_ms=float(outcome.total_time_ms),
+            code_coverage=[dict(c) for c in getattr(outcome, "code_coverage", None) or []],
+        )
 
 
 def _deleted_apex(package: DeployPackage) -> set[tuple[str, str]]:
