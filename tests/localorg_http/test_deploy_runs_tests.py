@@ -188,3 +188,17 @@ def test_cci_deploy_of_the_projects_force_app_runs_its_apex_tests(org, tmp_path:
     assert "EC_Order__c" in custom_objects(org)
     coverage = {c["name"]: c for c in job.tests.code_coverage}
     assert coverage["ECBridgeIngestService"]["numLocations"] > coverage["ECBridgeIngestService"]["numLocationsNotCovered"]
+
+
+def test_cci_deploy_with_a_failing_test_reports_it_and_rolls_back(org, tmp_path: Path) -> None:
+    project = write_sfdx_project(tmp_path / "project")
+    classes = project / "force-app" / "main" / "default" / "classes"
+    (classes / "TestOrderFailingTest.cls").write_text(FAILING)
+    (classes / "TestOrderFailingTest.cls-meta.xml").write_text(meta("ApexClass"))
+    init_git(project)
+    result = run_cci(project, cci_env(org, tmp_path / "home"), "task", "run", "deploy", "--org", "local",
+                     "-o", "path", "force-app", "-o", "test_level", "RunLocalTests")
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0
+    assert "Apex Test Failure: Class.TestOrderFailingTest.findsRecentOrders" in output, output[-3000:]
+    assert custom_objects(org) == set() and org.repository.apex_classes() == []
