@@ -77,6 +77,9 @@ class Tools:
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
         env["PATH"] = f"{self.node_modules / '.bin'}{os.pathsep}{env.get('PATH', '')}"
+        # Under CI=true prettier colours its output even into a pipe; the checks read it as text.
+        env["FORCE_COLOR"] = "0"
+        env["NO_COLOR"] = "1"
         return env
 
 
@@ -112,6 +115,9 @@ class CheckResult:
         return "\n".join([head, *[f"    {line}" for line in self.details]])
 
 
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def _run(command: list[str], cwd: Path, tools: Tools, timeout: int = 600) -> tuple[subprocess.CompletedProcess[str], float]:
     started = time.monotonic()
     proc = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=tools.env(), timeout=timeout)
@@ -134,7 +140,7 @@ def check_prettier(source: Path, tools: Tools) -> CheckResult:
     if count == 0:
         return CheckResult(name, command, False, f"no .cls or .trigger files under {source}")
     proc, seconds = _run(command, source, tools)
-    output = (proc.stdout + proc.stderr).strip().splitlines()
+    output = ANSI_ESCAPE.sub("", proc.stdout + proc.stderr).strip().splitlines()
     if proc.returncode == 0:
         return CheckResult(name, command, True, f"{count} files parse and are formatted", seconds=seconds)
     unformatted = [line.removeprefix("[warn] ") for line in output
