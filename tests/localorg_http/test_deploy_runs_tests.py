@@ -109,6 +109,13 @@ def test_soap_deploy_runs_its_tests_on_its_new_object(org) -> None:
     covered = {c["name"]: c for c in job.tests.code_coverage}
     assert covered["TestOrderService"]["numLocationsNotCovered"] == 0 and covered["TestOrderService"]["numLocations"] > 0
     assert "TestOrderServiceTest" not in covered, "test classes are not counted for coverage"
+    soap_coverage = {}
+    for node in parseString(status.content).getElementsByTagName("codeCoverage"):
+        fields = {c.tagName: (c.firstChild.nodeValue if c.firstChild else "") for c in node.childNodes
+                  if c.tagName != "locationsNotCovered"}
+        soap_coverage[fields["name"]] = fields
+    assert soap_coverage["TestOrderService"]["numLocationsNotCovered"] == "0", status.text[-3000:]
+    assert soap_coverage["TestOrderService"]["type"] == "Class"
 
 
 def test_a_failing_test_fails_the_deploy_and_leaves_nothing_behind(org) -> None:

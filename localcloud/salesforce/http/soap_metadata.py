@@ -71,6 +71,18 @@ def _component_xml(tag: str, message: ComponentMessage, stamp: str) -> str:
     return f"<{tag}>{''.join(parts)}</{tag}>"
 
 
+def _code_coverage_xml(coverage: dict[str, Any]) -> str:
+    """One ``codeCoverage`` element of a deploy's runTestResult (Salesforce's CodeCoverageResult)."""
+    not_covered = "".join(
+        "<locationsNotCovered>"
+        + "".join(_tag(k, location.get(k)) for k in ("column", "line", "numExecutions", "time"))
+        + "</locationsNotCovered>"
+        for location in coverage.get("locationsNotCovered", [])
+    )
+    fields = "".join(_tag(k, coverage.get(k)) for k in ("name", "namespace", "numLocations", "numLocationsNotCovered", "type"))
+    return f"<codeCoverage>{not_covered}{fields}</codeCoverage>"
+
+
 def deploy_result_xml(job: DeployJob, include_details: bool = True) -> str:
     stamp = job.completed_date or job.created_date
     details = ""
@@ -84,11 +96,13 @@ def deploy_result_xml(job: DeployJob, include_details: bool = True) -> str:
             "<successes>" + "".join(_tag(k, s.get(k)) for k in ("id", "methodName", "name", "namespace", "time")) + "</successes>"
             for s in tests.successes
         )
+        coverage = "".join(_code_coverage_xml(c) for c in getattr(tests, "code_coverage", None) or [])
         details = (
             "<details>"
             + "".join(_component_xml("componentFailures", m, stamp) for m in job.failures)
             + "".join(_component_xml("componentSuccesses", m, stamp) for m in (job.successes if job.done else []))
             + "<runTestResult>"
+            + coverage
             + failures
             + _tag("numFailures", len(tests.failures))
             + _tag("numTestsRun", tests.num_tests_run)
