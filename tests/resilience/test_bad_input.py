@@ -10,17 +10,12 @@ import json
 from typing import Any
 
 import pytest
+import requests
 
 from .cases_bad_input import BODY_CASES, EVENT_CASES, T, BodyCase, EventCase
 
 # Cases that show a defect outside this area; strict: they start failing the suite once the defect is fixed.
-KNOWN_DEFECTS = {
-    "lastName 140,000 characters (payload beyond Payload__c)":
-        "the kept payload is cut at 131,072 characters (Payload__c, a Long Text Area at its maximum): the row says "
-        "PAYLOAD TRUNCATED in Reason__c, keeps the event id, and the answer asks the EC site to resend from its own "
-        "copy, but the payload itself cannot be replayed from Salesforce; keeping it whole (e.g. a ContentVersion "
-        "linked to the row, which the local org does not have yet) is open: ECBridgeIngestService.keepRejected "
-        "(python_tasks/templates/apex/ECBridgeIngestService.cls.j2)",
+KNOWN_DEFECTS: dict[str, str] = {
 }
 KNOWN_BODY_DEFECTS = {
 }
@@ -63,10 +58,27 @@ def _assert_clear_errors(result: dict[str, Any]) -> None:
         assert isinstance(error["message"], str) and len(error["message"]) > 10, error
 
 
-def _assert_kept_for_replay(new_rows: list[dict[str, Any]], sent: Any, result: dict[str, Any]) -> None:
+def _kept_payload(org, row: dict[str, Any]) -> str:
+    """The payload kept for replay: Payload__c, or, when the row says the payload is in a file, the
+    ContentVersion attached to the row (whose first part Payload__c must be)."""
+    if not (row["Reason__c"] or "").startswith("PAYLOAD IN FILE"):
+        return row["Payload__c"]
+    files = org.query_all(f"SELECT Title, PathOnClient, VersionData FROM ContentVersion "
+                          f"WHERE FirstPublishLocationId = '{row['Id']}'")
+    assert len(files) == 1, f"one file under the row, found {len(files)}"
+    assert f"{files[0]['PathOnClient']}:" in row["Reason__c"], "the reason names the attached file"
+    answer = requests.get(org.url + files[0]["VersionData"], headers={"Authorization": f"Bearer {org.org.access_token}"},
+                          verify=org.bundle, timeout=120)
+    assert answer.status_code == 200, answer.text[:500]
+    whole = answer.content.decode("utf-8")
+    assert whole.startswith(row["Payload__c"]), "Payload__c keeps the first part of the file"
+    return whole
+
+
+def _assert_kept_for_replay(org, new_rows: list[dict[str, Any]], sent: Any, result: dict[str, Any]) -> None:
     assert len(new_rows) == 1, f"a rejected event must be kept once, found {len(new_rows)} EC_Ingest_Error__c rows"
     row = new_rows[0]
-    assert json.loads(row["Payload__c"]) == sent, "the kept payload must be the event as sent"
+    assert json.loads(_kept_payload(org, row)) == sent, "the kept payload must be the event as sent"
     assert row["Error_Code__c"] == result["errors"][0]["code"]
     assert row["Reason__c"] and result["errors"][0]["message"][:40] in row["Reason__c"]
     assert row["Replayed__c"] is False
@@ -104,7 +116,7 @@ def test_bad_event_beside_valid_events(deployed_org, case: EventCase) -> None:
             assert expected_code in [e["code"] for e in result["errors"]], result
         if expected_field:
             assert expected_field in [e["field"] for e in result["errors"]], result
-        _assert_kept_for_replay(new_rows, bad, result)
+        _assert_kept_for_replay(deployed_org, new_rows, bad, result)
         for soql in (f"SELECT Id FROM Contact WHERE EC_Member_Id__c = 'MX{k}'",
                      f"SELECT Id FROM EC_Order__c WHERE Order_Number__c = 'OX{k}'"):
             assert deployed_org.query_all(soql) == [], f"nothing of a rejected event may be saved: {soql}"

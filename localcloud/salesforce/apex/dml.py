@@ -12,7 +12,7 @@ from typing import Any
 
 from . import ops
 from .stdlib import STATIC_METHODS, Native
-from .values import ApexList, IdValue, Long, SObject, TypeRef
+from .values import ApexList, Blob, IdValue, Long, SObject, TypeRef
 
 OP_VERB = {"insert": "Insert", "update": "Update", "upsert": "Upsert", "delete": "Delete", "undelete": "Undelete",
            "merge": "Merge"}
@@ -132,6 +132,8 @@ def to_data_value(v: Any) -> Any:
         return str(v)
     if type(v) is Long:
         return int(v)
+    if type(v) is Blob:  # a base64 field (ContentVersion.VersionData) takes the bytes
+        return v.data
     return v
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from . import ops
 from .compiler import Ctx, text
 from .stdlib import STATIC_METHODS, Native
-from .values import ApexList, ApexMap, IdValue, SObject, TypeRef, is_valid_id
+from .values import ApexList, ApexMap, Blob, IdValue, SObject, TypeRef, is_valid_id
 
 
 def _bind_key(node) -> str:
@@ -163,6 +163,8 @@ def to_sobject(prog: Any, rec: dict[str, Any], default_type: str | None) -> SObj
             v = ApexList([to_sobject(prog, r, None) for r in v["records"]], TypeRef("SObject"))
         elif isinstance(v, list):
             v = ApexList([to_sobject(prog, r, None) for r in v], TypeRef("SObject"))
+        elif isinstance(v, (bytes, bytearray)):  # a base64 field reads as a Blob
+            v = Blob(bytes(v))
         elif isinstance(v, str) and (k.lower() == "id" or k.lower().endswith("id") or k.lower().endswith("__c")) \
                 and len(v) == 18 and is_valid_id(v) and _is_ref(prog, tname, k):
             v = IdValue(v)

@@ -12,7 +12,8 @@ from .ids import is_valid_id, make_id, to18
 from .results import SaveResult
 from .schema import FieldDef, ObjectDef
 from .triggers import TriggerEvent
-from .values import ValueProblem, coerce, from_db, to_db, to_json
+from . import content
+from .values import ValueProblem, base64_url, coerce, from_db, to_db, to_json
 
 if TYPE_CHECKING:  # pragma: no cover
     from .store import ReadOnlyFields, Transaction
@@ -229,6 +230,8 @@ class _Run:
 
     def _derive(self, row: dict[str, Any], op: str) -> None:
         od = self.od
+        if od.lower == "contentversion" and op == "insert":
+            content.derive_version(row)
         if od.lower in COMPOSED_NAME and "name" in od.fields:
             parts = [row.get("firstname"), row.get("lastname")]
             row["name"] = " ".join(p for p in parts if p) or None
@@ -253,7 +256,8 @@ class _Run:
             if value is None or (old is not None and old.get(fd.lower) == value):
                 continue
             target = self.tx.schema.by_key_prefix(value[:3])
-            if target is None or target.name not in fd.reference_to:
+            any_object = (od.lower, fd.lower) in content.ANY_OBJECT_REFERENCES
+            if target is None or (target.name not in fd.reference_to and not any_object):
                 errors.append(_err("FIELD_INTEGRITY_EXCEPTION", f"{fd.label}: id value of incorrect type: {value}",
                                    fd.name))
                 continue
@@ -353,6 +357,8 @@ class _Run:
                     self.fail(i, f.errors)
                     continue
                 self._write_insert(row)
+                if od.lower == "contentversion":
+                    content.after_version_insert(tx, row)
                 saved.append(i)
             if self.failed and self.all_or_none:
                 tx.rollback_to(sp)
@@ -823,7 +829,10 @@ def retrieve(tx: "Transaction", sobject: str, record_id: str, fields: Sequence[s
     out: dict[str, Any] = {"attributes": {"type": od.name, "url": record_url(tx, od, rid)}}
     for fd in chosen:
         v = row.get(fd.lower)
-        out[fd.name] = v if typed else to_json(fd, v)
+        if fd.type == "base64" and v is not None and not typed:
+            out[fd.name] = base64_url(out["attributes"]["url"], fd)
+        else:
+            out[fd.name] = v if typed else to_json(fd, v)
     return out
 
 

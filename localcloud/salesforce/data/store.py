@@ -96,6 +96,8 @@ def column_sql(fd: FieldDef) -> str:
         return "INTEGER"
     if fd.type in DECIMALS:
         return "REAL"
+    if fd.type == "base64":
+        return "BLOB"
     return "TEXT"
 
 
@@ -361,6 +363,8 @@ class Store:
                 fresh = conn.execute("SELECT 1 FROM sqlite_master WHERE name = '_meta'").fetchone() is None
                 if fresh:
                     self._initialise(conn)
+                else:
+                    self._add_new_standard_objects(conn)
                 conn.execute("COMMIT")
             finally:
                 self._unlock_write()
@@ -501,6 +505,18 @@ class Store:
                                      "it cannot become unique") from None
             elif _needs_index(fd):
                 conn.execute(f'CREATE INDEX IF NOT EXISTS "i_{od.lower}_{fd.lower}" ON {od.table} ({fd.column})')
+
+    def _add_new_standard_objects(self, conn: sqlite3.Connection) -> None:
+        """A file made by an earlier version gets the standard objects added since (ContentVersion...)."""
+        existing = {r[0] for r in conn.execute("SELECT lower FROM _objects")}
+        seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM _objects").fetchone()[0]
+        for od in Schema.standard().objects():
+            if od.lower in existing:
+                continue
+            self._sync_table(conn, od)
+            seq += 1
+            conn.execute("INSERT INTO _objects (lower, seq, definition) VALUES (?, ?, ?)",
+                         (od.lower, seq, json.dumps(od.raw, separators=(",", ":"))))
 
     def _initialise(self, conn: sqlite3.Connection) -> None:
         conn.execute("CREATE TABLE _meta (key TEXT PRIMARY KEY, value TEXT)")

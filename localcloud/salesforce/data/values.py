@@ -3,6 +3,8 @@ REST JSON form, per describe type."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from datetime import date, datetime, time, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -150,6 +152,8 @@ def coerce(fd: FieldDef, value: Any) -> Any:
         return _in_range(fd, value, _coerce_date(fd, value), MIN_DATE, MAX_DATE)
     if t == "datetime":
         return _in_range(fd, value, _coerce_datetime(fd, value), MIN_DATETIME, MAX_DATETIME)
+    if t == "base64":
+        return _coerce_base64(fd, value)
     if t == "time":
         if isinstance(value, time):
             return value
@@ -161,6 +165,19 @@ def coerce(fd: FieldDef, value: Any) -> Any:
         raise _type_problem(fd, value)
     return value
 
+
+
+def _coerce_base64(fd: FieldDef, value: Any) -> bytes:
+    """A base64 field (ContentVersion.VersionData): bytes as given (Apex Blob), or the base64 text the
+    REST and SOAP APIs send."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    if isinstance(value, str):
+        try:
+            return base64.b64decode("".join(value.split()), validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueProblem("INVALID_FIELD", f"{fd.label}: not valid base64 data", fd.name) from None
+    raise _type_problem(fd, value)
 
 
 def _coerce_date(fd: FieldDef, value: Any) -> date:
@@ -240,6 +257,8 @@ def from_db(fd: FieldDef, value: Any) -> Any:
         return d.quantize(Decimal(1).scaleb(-fd.scale), rounding=ROUND_HALF_UP) if fd.scale is not None else d
     if t == "int":
         return int(value)
+    if t == "base64":
+        return bytes(value) if not isinstance(value, str) else base64.b64decode(value)
     if t == "datetime":
         return parse_datetime(value)
     if t == "date":
@@ -266,7 +285,16 @@ def to_json(fd: FieldDef | None, value: Any) -> Any:
         return value.strftime("%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
     if isinstance(value, Decimal):
         return float(value)
+    if isinstance(value, (bytes, bytearray)):
+        # Records carry a base64 field as the URL of its blob (``base64_url``); elsewhere the bytes as base64.
+        return base64.b64encode(bytes(value)).decode("ascii")
     return value
+
+
+def base64_url(record_url: str, fd: FieldDef) -> str:
+    """How REST records show a base64 field: the URL its bytes are read from
+    (``/services/data/v62.0/sobjects/ContentVersion/068.../VersionData``)."""
+    return f"{record_url}/{fd.name}"
 
 
 def format_json_datetime(value: datetime) -> str:

@@ -186,6 +186,20 @@ class DataRoutes:
     def _multiple_choices(self, version: str, sobject: str, ids: list[str]) -> Response:
         return Response.json([self.record_url(version, sobject, i) for i in ids], 300)
 
+    def blob_or_external_id(self, request: Request, tx: Transaction) -> Response:
+        """``/sobjects/ContentVersion/{id}/VersionData``: the bytes of a base64 field (the URL records
+        carry for it); any other ``/sobjects/{object}/{field}/{value}`` is a lookup by external id."""
+        od = tx.schema.get(request.path_params["sobject"])
+        record_id, field_name = request.path_params["field"], request.path_params["value"].rstrip("/")
+        blob_field = od.find_field(field_name) if od is not None and is_valid_id(record_id) else None
+        if blob_field is None or blob_field.type != "base64":
+            return self.get_by_external_id(request, tx)
+        record = tx.retrieve(od.name, to18(record_id), [blob_field.name], typed=True)
+        if record is None:
+            raise RestError(404, "NOT_FOUND", "The requested resource does not exist")
+        data = record[blob_field.name] or b""
+        return Response(200, data, {"Content-Type": "application/octetstream"})
+
     def get_by_external_id(self, request: Request, tx: Transaction) -> Response:
         sobject = tx.schema.get(request.path_params["sobject"]).name
         field_name = self._external_field(tx, sobject, request.path_params["field"])
@@ -507,7 +521,7 @@ def register(router: Router, context: OrgContext) -> None:
     router.add("GET", V + rf"/sobjects/{obj}/(?P<record_id>[^/]+)/?", w(routes.retrieve))
     router.add("PATCH", V + rf"/sobjects/{obj}/(?P<record_id>[^/]+)/?", w(routes.update))
     router.add("DELETE", V + rf"/sobjects/{obj}/(?P<record_id>[^/]+)/?", w(routes.delete))
-    router.add("GET", V + rf"/sobjects/{obj}/(?P<field>\w+)/(?P<value>.+)", w(routes.get_by_external_id))
+    router.add("GET", V + rf"/sobjects/{obj}/(?P<field>\w+)/(?P<value>.+)", w(routes.blob_or_external_id))
     router.add("PATCH", V + rf"/sobjects/{obj}/(?P<field>\w+)/(?P<value>.*)", w(routes.upsert))
     router.add("POST", V + rf"/sobjects/{obj}/(?P<field>\w+)/(?P<value>.*)", w(routes.upsert))
     router.add("DELETE", V + rf"/sobjects/{obj}/(?P<field>\w+)/(?P<value>.+)", w(routes.delete_by_external_id))

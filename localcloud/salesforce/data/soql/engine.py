@@ -13,7 +13,7 @@ from ..errors import InvalidFieldError, MalformedQueryError, SalesforceError
 from ..ids import is_valid_id
 from ..results import QueryResult
 from ..schema import FieldDef, ObjectDef
-from ..values import DECIMALS, format_db_datetime, from_db, query_param, to_json
+from ..values import DECIMALS, base64_url, format_db_datetime, from_db, query_param, to_json
 from .ast import (Aggregate, And, Bind, Comparison, DateLiteral, FieldRef, Literal, Not, Or, SemiJoin,
                   SoqlQuery, SubQuery, ValueList)
 from .parser import parse_soql
@@ -596,7 +596,10 @@ class _Runner:
                 target = nested
             if dead:
                 continue
-            target[item.fd.name] = self._conv(item.fd, r[item.index])
+            value = self._conv(item.fd, r[item.index])
+            if item.fd.type == "base64" and value is not None and not self.typed:
+                value = base64_url(target["attributes"].get("url", ""), item.fd)
+            target[item.fd.name] = value
         return rec
 
     def _children(self, records: list[dict[str, Any]], rows: list[Any],
