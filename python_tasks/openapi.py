@@ -174,9 +174,10 @@ def openapi_document(mapping: Mapping) -> dict[str, Any]:
         "code": {"type": "string", "description": "For example REQUIRED_FIELD_MISSING, INVALID_TYPE, "
                  "STRING_TOO_LONG, INVALID_EMAIL_ADDRESS, INVALID_PICKLIST_VALUE, INVALID_DATE, INVALID_DATETIME, "
                  "INVALID_DECIMAL, NUMBER_OUTSIDE_VALID_RANGE, MALFORMED_EVENT, UNKNOWN_EVENT_TYPE, or a Salesforce "
-                 "status code such as DUPLICATE_VALUE. A rejected event too long to keep whole in "
-                 f"{mapping.ingest_error.object_name}.{mapping.ingest_error.payload} also carries PAYLOAD_TRUNCATED: "
-                 "send the corrected event again from the EC site's own copy."},
+                 "status code such as DUPLICATE_VALUE. A rejected event too long for "
+                 f"{mapping.ingest_error.object_name}.{mapping.ingest_error.payload} is kept whole in a file "
+                 "(<event id>.json) attached to its row; only if that file cannot be saved does the answer carry "
+                 "PAYLOAD_TRUNCATED: then send the corrected event again from the EC site's own copy."},
         "field": {"type": "string", "nullable": True,
                   "description": "The EC field the error is about (lines[2].quantity for a line field)."},
         "message": {"type": "string", "description": "What is wrong and what would be right."},
