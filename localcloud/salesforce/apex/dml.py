@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from . import ops
-from .stdlib import STATIC_METHODS, Native
+from .stdlib import STATIC_METHODS, Native, NativeEnumValue
 from .values import ApexList, Blob, IdValue, Long, SObject, TypeRef
 
 OP_VERB = {"insert": "Insert", "update": "Update", "upsert": "Upsert", "delete": "Delete", "undelete": "Undelete",
@@ -33,23 +33,8 @@ class DmlRow:
         return status_code(self.status_code)
 
 
-class StatusCode(Native):
+class StatusCode(NativeEnumValue):
     apex_type = "System.StatusCode"
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def apex_str(self):
-        return self.name
-
-    def m_name(self, a):
-        return self.name
-
-    def __eq__(self, other):
-        return isinstance(other, StatusCode) and other.name == self.name
-
-    def __hash__(self):
-        return hash(self.name)
 
 
 class DatabaseError(Native):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import ops
-from .stdlib import NAMESPACES, STATIC_METHODS, STR, Native
+from .stdlib import NAMESPACES, STATIC_METHODS, STR, Native, NativeEnumValue
 from .values import ApexList, ApexMap, SObject, TypeRef
 
 
@@ -252,23 +252,8 @@ class DescribeFieldResult(Native):
         return self
 
 
-class DisplayType(Native):
+class DisplayType(NativeEnumValue):
     apex_type = "Schema.DisplayType"
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def apex_str(self):
-        return self.name
-
-    def m_name(self, a):
-        return self.name
-
-    def __eq__(self, other):
-        return isinstance(other, DisplayType) and other.name == self.name
-
-    def __hash__(self):
-        return hash(self.name)
 
 
 class SObjectTypeNamespace(Native):

@@ -117,6 +117,25 @@ class Native:
         return id(self) & 0x7FFFFFFF
 
 
+class NativeEnumValue(Native):
+    """A value of a system enum (System.StatusCode, Schema.DisplayType, ...): its name, equal by name."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def apex_str(self):
+        return self.name
+
+    def m_name(self, a):
+        return self.name
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other.name == self.name
+
+    def __hash__(self):
+        return hash((type(self).__name__, self.name))
+
+
 # ================================================================================================ System
 
 
