@@ -9,7 +9,25 @@ from .stdlib import NEW, STATIC_METHODS, STATIC_PROPS, STATIC_SETTERS, STR, Nati
 from .values import ApexMap, Blob
 
 
-class RestRequest(Native):
+class _PublicFields(Native):
+    """A system class whose public fields are plain attributes: ``_props`` maps lower-case names to them."""
+
+    _props: dict[str, str] = {}
+
+    def apex_get(self, low):
+        attr = self._props.get(low)
+        if attr is None:
+            return super().apex_get(low)
+        return getattr(self, attr)
+
+    def apex_set(self, low, v):
+        attr = self._props.get(low)
+        if attr is None:
+            return super().apex_set(low, v)
+        setattr(self, attr, v)
+
+
+class RestRequest(_PublicFields):
     apex_type = "RestRequest"
 
     def __init__(self) -> None:
@@ -24,18 +42,6 @@ class RestRequest(Native):
     _props = {"requestbody": "requestBody", "requesturi": "requestURI", "resourcepath": "resourcePath",
               "httpmethod": "httpMethod", "remoteaddress": "remoteAddress", "headers": "headers", "params": "params"}
 
-    def apex_get(self, low):
-        attr = self._props.get(low)
-        if attr is None:
-            return super().apex_get(low)
-        return getattr(self, attr)
-
-    def apex_set(self, low, v):
-        attr = self._props.get(low)
-        if attr is None:
-            return super().apex_set(low, v)
-        setattr(self, attr, v)
-
     def m_addheader(self, a):
         self.headers[a[0]] = a[1]
 
@@ -43,7 +49,7 @@ class RestRequest(Native):
         self.params[a[0]] = a[1]
 
 
-class RestResponse(Native):
+class RestResponse(_PublicFields):
     apex_type = "RestResponse"
 
     def __init__(self) -> None:
@@ -52,18 +58,6 @@ class RestResponse(Native):
         self.headers = ApexMap((), STR, STR)
 
     _props = {"statuscode": "statusCode", "responsebody": "responseBody", "headers": "headers"}
-
-    def apex_get(self, low):
-        attr = self._props.get(low)
-        if attr is None:
-            return super().apex_get(low)
-        return getattr(self, attr)
-
-    def apex_set(self, low, v):
-        attr = self._props.get(low)
-        if attr is None:
-            return super().apex_set(low, v)
-        setattr(self, attr, v)
 
     def m_addheader(self, a):
         self.headers[a[0]] = a[1]
