@@ -75,7 +75,32 @@ NEW["restrequest"] = lambda a: RestRequest()
 NEW["restresponse"] = lambda a: RestResponse()
 
 
-class HttpRequest(Native):
+class _HttpMessage(Native):
+    """What HttpRequest and HttpResponse share: a text body (also as a Blob) and headers."""
+
+    body: str | None
+    headers: dict[str, str]
+
+    def m_setbody(self, a):
+        self.body = a[0]
+
+    def m_getbody(self, a):
+        return self.body
+
+    def m_setbodyasblob(self, a):
+        self.body = a[0].data.decode("utf-8", "replace") if a[0] is not None else None
+
+    def m_getbodyasblob(self, a):
+        return Blob((self.body or "").encode("utf-8"))
+
+    def m_setheader(self, a):
+        self.headers[a[0]] = a[1]
+
+    def m_getheader(self, a):
+        return next((v for k, v in self.headers.items() if k.lower() == str(a[0]).lower()), None)
+
+
+class HttpRequest(_HttpMessage):
     apex_type = "System.HttpRequest"
 
     def __init__(self) -> None:
@@ -97,24 +122,6 @@ class HttpRequest(Native):
     def m_getmethod(self, a):
         return self.method
 
-    def m_setbody(self, a):
-        self.body = a[0]
-
-    def m_getbody(self, a):
-        return self.body
-
-    def m_setbodyasblob(self, a):
-        self.body = a[0].data.decode("utf-8", "replace") if a[0] is not None else None
-
-    def m_getbodyasblob(self, a):
-        return Blob((self.body or "").encode("utf-8"))
-
-    def m_setheader(self, a):
-        self.headers[a[0]] = a[1]
-
-    def m_getheader(self, a):
-        return next((v for k, v in self.headers.items() if k.lower() == str(a[0]).lower()), None)
-
     def m_settimeout(self, a):
         self.timeout = a[0]
 
@@ -125,7 +132,7 @@ class HttpRequest(Native):
         return f"System.HttpRequest[Endpoint={self.endpoint}, Method={self.method}]"
 
 
-class HttpResponse(Native):
+class HttpResponse(_HttpMessage):
     apex_type = "System.HttpResponse"
 
     def __init__(self) -> None:
@@ -145,24 +152,6 @@ class HttpResponse(Native):
 
     def m_getstatus(self, a):
         return self.status
-
-    def m_setbody(self, a):
-        self.body = a[0]
-
-    def m_getbody(self, a):
-        return self.body
-
-    def m_setbodyasblob(self, a):
-        self.body = a[0].data.decode("utf-8", "replace")
-
-    def m_getbodyasblob(self, a):
-        return Blob((self.body or "").encode("utf-8"))
-
-    def m_setheader(self, a):
-        self.headers[a[0]] = a[1]
-
-    def m_getheader(self, a):
-        return next((v for k, v in self.headers.items() if k.lower() == str(a[0]).lower()), None)
 
     def m_getheaderkeys(self, a):
         from .values import ApexList
