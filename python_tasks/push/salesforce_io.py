@@ -1,12 +1,39 @@
 """Salesforce reads and write-back for the push, over simple-salesforce (REST query and
-sObject Collections, 200 records a call)."""
+sObject Collections, 200 records a call).
+
+Every call is retried with backoff when the org cannot be reached or answers 502/503/504: a
+dropped connection, an org restarting, SERVER_UNAVAILABLE. Retrying is safe because the push only
+reads and updates records by Id with the same values (no inserts). CumulusCI's own adapter retries
+only idempotent methods, and not a PATCH whose connection dropped before the answer came.
+"""
 from __future__ import annotations
 
+import logging
+import time
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence, TypeVar
+
+import requests
+from simple_salesforce.exceptions import SalesforceError
+
+from python_tasks.marketo.transport import RetryPolicy
 
 COLLECTION_SIZE = 200
+RETRY_STATUSES = frozenset({502, 503, 504})
+DEFAULT_RETRY = RetryPolicy(max_attempts=6, base_delay=1.0, max_delay=15.0)
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class SalesforceUnavailable(RuntimeError):
+    """The org stayed unreachable (or kept answering 5xx) through every retry."""
+
+
+def is_transient(error: Exception) -> bool:
+    if isinstance(error, (requests.ConnectionError, requests.Timeout)):
+        return True
+    return isinstance(error, SalesforceError) and getattr(error, "status", None) in RETRY_STATUSES
 
 
 def soql_quote(value: str) -> str:
@@ -19,22 +46,46 @@ def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
 
 
 class SalesforceIO:
-    def __init__(self, sf: Any) -> None:
+    def __init__(self, sf: Any, retry: RetryPolicy | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.sf = sf
         self.calls = 0
+        self.retries = 0
+        self.retry = retry or DEFAULT_RETRY
+        self._sleep = sleep
+
+    def _call(self, what: str, call: Callable[[], T]) -> T:
+        """One Salesforce call, retried while the org is unreachable or answers 502/503/504."""
+        attempt = 0
+        while True:
+            attempt += 1
+            self.calls += 1
+            try:
+                return call()
+            except Exception as error:  # noqa: BLE001 - only transient errors are retried, the rest re-raised
+                if not is_transient(error):
+                    raise
+                if attempt >= self.retry.max_attempts:
+                    raise SalesforceUnavailable(
+                        f"Salesforce {what} failed {attempt} times, last with {type(error).__name__}: {error}"
+                    ) from error
+                delay = self.retry.delay(attempt)
+                self.retries += 1
+                log.warning("Salesforce %s failed (%s: %s); retry %d of %d in %.1f s", what,
+                            type(error).__name__, str(error)[:200], attempt, self.retry.max_attempts - 1, delay)
+                self._sleep(delay)
 
     def query_all(self, soql: str) -> list[dict[str, Any]]:
         records: list[dict[str, Any]] = []
-        result = self.sf.query(soql)
-        self.calls += 1
+        result = self._call("query", lambda: self.sf.query(soql))
         while True:
             for record in result.get("records", []):
                 record.pop("attributes", None)
                 records.append(record)
             if result.get("done", True) or not result.get("nextRecordsUrl"):
                 return records
-            result = self.sf.query_more(result["nextRecordsUrl"], identifier_is_url=True)
-            self.calls += 1
+            next_url = result["nextRecordsUrl"]
+            result = self._call("query more", lambda: self.sf.query_more(next_url, identifier_is_url=True))
 
     def query_in(self, template: str, ids: Sequence[str], size: int = 300) -> list[dict[str, Any]]:
         """``template`` holds ``{ids}``, replaced by a quoted id list, ``size`` ids a query."""
@@ -49,8 +100,8 @@ class SalesforceIO:
         for chunk in _chunks(list(records), COLLECTION_SIZE):
             body = {"allOrNone": False,
                     "records": [{"attributes": {"type": object_name}, **record} for record in chunk]}
-            answer = self.sf.restful("composite/sobjects", method="PATCH", json=body)
-            self.calls += 1
+            answer = self._call(f"update of {len(chunk)} {object_name}",
+                                lambda: self.sf.restful("composite/sobjects", method="PATCH", json=body))
             for record, result in zip(chunk, answer or []):
                 errors = result.get("errors") or []
                 text = "; ".join(f"{e.get('statusCode')}: {e.get('message')}" for e in errors)

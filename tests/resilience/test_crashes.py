@@ -260,8 +260,14 @@ def test_local_services_killed_mid_push_then_restarted_end_as_a_clean_push(tmp_p
         options = {"state_dir": tmp_path / "state", "chunk_size": 5, "calls_per_window": 80}
         marketo_dir = tmp_path / "home" / "marketo"
         push_process = run_task(env, "push_marketo", **options)
+        outcomes: list[tuple[int, str]] = []
         killed_mid_push = 0
-        for kill in range(2):  # kill the services twice while this push writes
+        for kill in range(2):  # kill the services twice while a push writes
+            if push_process.poll() is not None:  # the push gave up after the last kill: the operator runs it again
+                output, _ = push_process.communicate()
+                outcomes.append((push_process.returncode, output[-1500:]))
+                assert push_process.returncode != 0, f"the push finished before kill {kill + 1} could land: {outcomes}"
+                push_process = run_task(env, "push_marketo", **options)
             before = stored_counts(marketo_dir)
             deadline = time.monotonic() + 120
             while push_process.poll() is None and stored_counts(marketo_dir) == before and time.monotonic() < deadline:
@@ -272,8 +278,8 @@ def test_local_services_killed_mid_push_then_restarted_end_as_a_clean_push(tmp_p
             time.sleep(1.0)
             assert cloud.start()["org"]["instance_url"] == org["instance_url"], "restarted on the same port"
         output, _ = push_process.communicate(timeout=600)
-        outcomes = [(push_process.returncode, output[-1500:])]
-        while outcomes[-1][0] != 0 and len(outcomes) < 4:  # a push that gave up is simply run again
+        outcomes.append((push_process.returncode, output[-1500:]))
+        while outcomes[-1][0] != 0 and len(outcomes) < 5:  # a push that gave up is simply run again
             again = run_task(env, "push_marketo", **options)
             output, _ = again.communicate(timeout=600)
             outcomes.append((again.returncode, output[-1500:]))
