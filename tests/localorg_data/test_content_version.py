@@ -59,3 +59,35 @@ def test_an_org_file_from_before_files_gets_the_file_objects_on_open(tmp_path) -
             assert version.success, version.errors
     finally:
         reopened.close()
+
+
+def test_a_version_given_the_content_document_id_is_the_files_next_version(store: Store) -> None:
+    with store.transaction() as tx:
+        [row] = tx.insert("EC_Ingest_Error__c", [{"Event_Id__c": "evt-2"}])
+        [first] = tx.insert("ContentVersion", [{"Title": "evt-2", "PathOnClient": "evt-2.json",
+                                                "VersionData": b'{"v": 1}', "FirstPublishLocationId": row.id}])
+        document_id = tx.retrieve("ContentVersion", first.id)["ContentDocumentId"]
+        [second] = tx.insert("ContentVersion", [{"Title": "evt-2", "PathOnClient": "evt-2.json",
+                                                 "VersionData": b'{"v": 22}', "ContentDocumentId": document_id,
+                                                 "ReasonForChange": "delivered again"}])
+        assert second.success, second.errors
+        versions = tx.query("SELECT Id, VersionNumber, IsLatest, ContentDocumentId FROM ContentVersion "
+                            "ORDER BY VersionNumber").records
+        assert [(v["Id"], v["VersionNumber"], v["IsLatest"], v["ContentDocumentId"]) for v in versions] == [
+            (first.id, "1", False, document_id), (second.id, "2", True, document_id)]
+        document = tx.retrieve("ContentDocument", document_id)
+        assert document["LatestPublishedVersionId"] == second.id and document["ContentSize"] == len(b'{"v": 22}')
+        assert tx.query("SELECT COUNT() FROM ContentDocument").total_size == 1, "still one file"
+        links = tx.query("SELECT ContentDocumentId FROM ContentDocumentLink "
+                         f"WHERE LinkedEntityId = '{row.id}'").records
+        assert [link["ContentDocumentId"] for link in links] == [document_id], "still one link under the row"
+        latest = tx.query("SELECT VersionData FROM ContentVersion WHERE ContentDocumentId = "
+                          f"'{document_id}' AND IsLatest = true", typed=True).records
+        assert [v["VersionData"] for v in latest] == [b'{"v": 22}']
+
+
+def test_a_version_of_a_file_that_does_not_exist_is_refused(store: Store) -> None:
+    with store.transaction() as tx:
+        [bad] = tx.insert("ContentVersion", [{"Title": "x", "PathOnClient": "x.json", "VersionData": b"{}",
+                                              "ContentDocumentId": "069000000000001AAA"}], all_or_none=False)
+        assert not bad.success and list(bad.errors[0].fields) == ["ContentDocumentId"], bad.errors

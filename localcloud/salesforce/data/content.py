@@ -1,6 +1,9 @@
 """Salesforce Files: a ContentVersion insert makes its ContentDocument (the file) and, when it names a
 FirstPublishLocationId, the ContentDocumentLink that shows the file under that record's Files, as
 Salesforce does. ContentSize and FileExtension are derived from VersionData and PathOnClient.
+A ContentVersion inserted with the ContentDocumentId of an existing file is that file's next version:
+VersionNumber counts up, the older versions lose IsLatest, and the ContentDocument takes the new
+version's Title, size and extension as its LatestPublishedVersionId. No second link is made.
 
 Salesforce lets FirstPublishLocationId and ContentDocumentLink.LinkedEntityId point at records of many
 objects (custom objects included); the local org takes any object of the org there (ANY_OBJECT_REFERENCES).
@@ -39,6 +42,7 @@ def after_version_insert(tx: "Transaction", row: dict[str, Any]) -> None:
     from .dml import insert
 
     if row.get("contentdocumentid") is not None:
+        _add_version(tx, row)
         return
     document = insert(tx, "ContentDocument", [{
         "Title": row.get("title"), "FileExtension": row.get("fileextension"), "ContentSize": row.get("contentsize"),
@@ -53,3 +57,21 @@ def after_version_insert(tx: "Transaction", row: dict[str, Any]) -> None:
         insert(tx, "ContentDocumentLink", [{
             "ContentDocumentId": document.id, "LinkedEntityId": location, "ShareType": "I", "Visibility": "AllUsers",
         }], all_or_none=True, read_only="write")
+
+
+def _add_version(tx: "Transaction", row: dict[str, Any]) -> None:
+    """The row is a new version of the file ContentDocumentId names: number it and make it the latest."""
+    from .dml import update
+
+    cv = tx.schema.get("ContentVersion")
+    document_id = row["contentdocumentid"]
+    older = [found[0] for found in tx.execute(
+        f"SELECT id FROM {cv.table} WHERE {cv.field('ContentDocumentId').column} = ? AND id != ? ORDER BY id",
+        (document_id, row["id"]))]
+    row["versionnumber"] = str(len(older) + 1)
+    update(tx, "ContentVersion", [{"Id": row["id"], "VersionNumber": row["versionnumber"]}]
+           + [{"Id": version_id, "IsLatest": False} for version_id in older], all_or_none=True, read_only="write")
+    update(tx, "ContentDocument", [{
+        "Id": document_id, "Title": row.get("title"), "FileExtension": row.get("fileextension"),
+        "ContentSize": row.get("contentsize"), "LatestPublishedVersionId": row["id"],
+    }], all_or_none=True, read_only="write")
