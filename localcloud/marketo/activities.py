@@ -18,79 +18,96 @@ MERGE_LEADS = 32
 DELETE_LEAD = 37
 LEAD_CHANGE_TYPES = (NEW_LEAD, CHANGE_DATA_VALUE)
 
+def _activity_type(
+    type_id: int,
+    name: str,
+    description: str,
+    primary_attribute: str,
+    attributes: list[tuple[str, str]],
+) -> dict[str, Any]:
+    """One entry of activities/types.json: an integer primary attribute, attributes as (name, dataType)."""
+    return {
+        "id": type_id,
+        "name": name,
+        "description": description,
+        "primaryAttribute": {"name": primary_attribute, "dataType": "integer"},
+        "attributes": [{"name": n, "dataType": data_type} for n, data_type in attributes],
+    }
+
+
+_API_METHOD = ("API Method Name", "string")
+_MODIFYING_USER = ("Modifying User", "string")
+_REQUEST_ID = ("Request Id", "string")
+
 ACTIVITY_TYPES: list[dict[str, Any]] = [
-    {
-        "id": FILL_OUT_FORM,
-        "name": "Fill Out Form",
-        "description": "User fills out and submits form on web page",
-        "primaryAttribute": {"name": "Webform ID", "dataType": "integer"},
-        "attributes": [
-            {"name": "Client IP Address", "dataType": "string"},
-            {"name": "Form Fields", "dataType": "text"},
-            {"name": "Query Parameters", "dataType": "string"},
-            {"name": "Referrer URL", "dataType": "string"},
-            {"name": "User Agent", "dataType": "string"},
-            {"name": "Webpage ID", "dataType": "integer"},
+    _activity_type(
+        FILL_OUT_FORM,
+        "Fill Out Form",
+        "User fills out and submits form on web page",
+        "Webform ID",
+        [
+            ("Client IP Address", "string"),
+            ("Form Fields", "text"),
+            ("Query Parameters", "string"),
+            ("Referrer URL", "string"),
+            ("User Agent", "string"),
+            ("Webpage ID", "integer"),
         ],
-    },
-    {
-        "id": NEW_LEAD,
-        "name": "New Lead",
-        "description": "New person",
-        "primaryAttribute": {"name": "Lead ID", "dataType": "integer"},
-        "attributes": [
-            {"name": "API Method Name", "dataType": "string"},
-            {"name": "Created Date", "dataType": "date"},
-            {"name": "Form Name", "dataType": "string"},
-            {"name": "Lead Source", "dataType": "string"},
-            {"name": "List Name", "dataType": "string"},
-            {"name": "Modifying User", "dataType": "string"},
-            {"name": "Request Id", "dataType": "string"},
-            {"name": "SFDC Type", "dataType": "string"},
-            {"name": "Source Type", "dataType": "string"},
+    ),
+    _activity_type(
+        NEW_LEAD,
+        "New Lead",
+        "New person",
+        "Lead ID",
+        [
+            _API_METHOD,
+            ("Created Date", "date"),
+            ("Form Name", "string"),
+            ("Lead Source", "string"),
+            ("List Name", "string"),
+            _MODIFYING_USER,
+            _REQUEST_ID,
+            ("SFDC Type", "string"),
+            ("Source Type", "string"),
         ],
-    },
-    {
-        "id": CHANGE_DATA_VALUE,
-        "name": "Change Data Value",
-        "description": "Changed attribute value for a person",
-        "primaryAttribute": {"name": "Attribute Name", "dataType": "integer"},
-        "attributes": [
-            {"name": "API Method Name", "dataType": "string"},
-            {"name": "Modifying User", "dataType": "string"},
-            {"name": "New Value", "dataType": "string"},
-            {"name": "Old Value", "dataType": "string"},
-            {"name": "Reason", "dataType": "string"},
-            {"name": "Request Id", "dataType": "string"},
-            {"name": "Source", "dataType": "string"},
+    ),
+    _activity_type(
+        CHANGE_DATA_VALUE,
+        "Change Data Value",
+        "Changed attribute value for a person",
+        "Attribute Name",
+        [
+            _API_METHOD,
+            _MODIFYING_USER,
+            ("New Value", "string"),
+            ("Old Value", "string"),
+            ("Reason", "string"),
+            _REQUEST_ID,
+            ("Source", "string"),
         ],
-    },
-    {
-        "id": MERGE_LEADS,
-        "name": "Merge Leads",
-        "description": "Merge two or more people",
-        "primaryAttribute": {"name": "Lead ID", "dataType": "integer"},
-        "attributes": [
-            {"name": "API Method Name", "dataType": "string"},
-            {"name": "Master Updated", "dataType": "boolean"},
-            {"name": "Merge ids", "dataType": "string"},
-            {"name": "Merge Source", "dataType": "string"},
-            {"name": "Merged in Sales", "dataType": "boolean"},
-            {"name": "Modifying User", "dataType": "string"},
-            {"name": "Request Id", "dataType": "string"},
+    ),
+    _activity_type(
+        MERGE_LEADS,
+        "Merge Leads",
+        "Merge two or more people",
+        "Lead ID",
+        [
+            _API_METHOD,
+            ("Master Updated", "boolean"),
+            ("Merge ids", "string"),
+            ("Merge Source", "string"),
+            ("Merged in Sales", "boolean"),
+            _MODIFYING_USER,
+            _REQUEST_ID,
         ],
-    },
-    {
-        "id": DELETE_LEAD,
-        "name": "Delete Lead",
-        "description": "Delete lead from Marketo",
-        "primaryAttribute": {"name": "Lead ID", "dataType": "integer"},
-        "attributes": [
-            {"name": "API Method Name", "dataType": "string"},
-            {"name": "Modifying User", "dataType": "string"},
-            {"name": "Request Id", "dataType": "string"},
-        ],
-    },
+    ),
+    _activity_type(
+        DELETE_LEAD,
+        "Delete Lead",
+        "Delete lead from Marketo",
+        "Lead ID",
+        [_API_METHOD, _MODIFYING_USER, _REQUEST_ID],
+    ),
 ]
 KNOWN_TYPE_IDS = {entry["id"] for entry in ACTIVITY_TYPES}
 

@@ -6,6 +6,7 @@ import json
 import uuid
 from typing import Any, Callable
 
+from localcloud.marketo.batch import check_record_count, require_record_list
 from localcloud.marketo.envelope import CallError, decode_token, encode_token
 from localcloud.marketo.leads import now_text, reason, skipped
 from localcloud.marketo.schema import ObjectSchema, Schema, ValueRejected, coerce_value, is_empty
@@ -168,11 +169,7 @@ class CustomObjectOperations:
             raise CallError("701", "input cannot be blank")
         if not isinstance(records, list):
             raise CallError("1003", "input must be an array of records")
-        if len(records) > settings.max_batch_records:
-            raise CallError(
-                "1003",
-                f"Too many records: {len(records)}, the limit is {settings.max_batch_records}",
-            )
+        check_record_count(records, settings.max_batch_records)
         results = []
         with self.store.transaction():
             for seq, record in enumerate(records):
@@ -396,14 +393,7 @@ class CustomObjectOperations:
         delete_by = body.get("deleteBy") or "dedupeFields"
         if delete_by not in ("dedupeFields", "idField"):
             raise CallError("1003", f"Invalid deleteBy '{delete_by}'")
-        records = body.get("input")
-        if not isinstance(records, list) or not records:
-            raise CallError("701", "input cannot be blank")
-        if len(records) > self.settings().max_batch_records:
-            raise CallError(
-                "1003",
-                f"Too many records: {len(records)}, the limit is {self.settings().max_batch_records}",
-            )
+        records = require_record_list(body.get("input"), self.settings().max_batch_records)
         results = []
         with self.store.transaction() as db:
             for seq, record in enumerate(records):

@@ -18,6 +18,7 @@ from localcloud.marketo.activities import (
     NEW_LEAD,
     record_activity,
 )
+from localcloud.marketo.batch import check_record_count, require_record_list
 from localcloud.marketo.envelope import CallError, decode_token, encode_token
 from localcloud.marketo.schema import (
     FieldDef,
@@ -252,11 +253,7 @@ class LeadOperations:
             raise CallError("701", "input cannot be blank")
         if not isinstance(records, list):
             raise CallError("1003", "input must be an array of lead records")
-        if len(records) > settings.max_batch_records:
-            raise CallError(
-                "1003",
-                f"Too many records: {len(records)}, the limit is {settings.max_batch_records}",
-            )
+        check_record_count(records, settings.max_batch_records)
         partition = body.get("partitionName")
         results: list[dict[str, Any]] = []
         with self.store.transaction():
@@ -555,13 +552,7 @@ class LeadOperations:
 
     # --- delete ---------------------------------------------------------------------------------
     def delete(self, records: Any, request_id: str) -> list[dict[str, Any]]:
-        if not isinstance(records, list) or not records:
-            raise CallError("701", "input cannot be blank")
-        if len(records) > self.settings().max_batch_records:
-            raise CallError(
-                "1003",
-                f"Too many records: {len(records)}, the limit is {self.settings().max_batch_records}",
-            )
+        records = require_record_list(records, self.settings().max_batch_records)
         results = []
         with self.store.transaction():
             for record in records:
@@ -588,93 +579,87 @@ class LeadOperations:
         return results
 
     # --- persons made outside the API: the CRM sync and form fills ---------------------------------
-    def create_crm_persons(
-        self, records: list[dict[str, Any]], request_id: str
+    def _each_person(
+        self, records: list[Any], make_person: Callable[[dict[str, Any]], dict[str, Any]]
     ) -> list[dict[str, Any]]:
-        """As the native Salesforce sync does: a new person per CRM record, never deduplicated by email."""
+        """One transaction; a record that is not an object is skipped, the others go to make_person."""
         results = []
         with self.store.transaction():
             for record in records:
                 if not isinstance(record, dict):
                     results.append(skipped(reason("1003", "Invalid data: a person is an object")))
                     continue
-                sfdc_type = record.get("sfdcType")
-                crm_id_field = {"Lead": "sfdcLeadId", "Contact": "sfdcContactId"}.get(
-                    str(sfdc_type)
-                )
-                if crm_id_field is None or not record.get(crm_id_field):
-                    results.append(
-                        skipped(
-                            reason(
-                                "1003",
-                                "A CRM-synced person needs sfdcType Lead with sfdcLeadId, or Contact with sfdcContactId",
-                            )
-                        )
-                    )
-                    continue
-                existing = (
-                    self.store.find_leads(crm_id_field, [record[crm_id_field]])
-                    if self.schema.lead.field(crm_id_field)
-                    else []
-                )
-                values, reasons = self._clean_record(record, allow_readonly=True)
-                if reasons:
-                    results.append(skipped(*reasons))
-                    continue
-                if existing:  # the sync keys on the CRM id, never on email
-                    self._update(existing[0], values, request_id, "Salesforce.com", "")
-                    results.append({"id": existing[0].id, "status": "updated"})
-                else:
-                    results.append(
-                        {
-                            "id": self._create(values, request_id, "crm", "Salesforce.com", ""),
-                            "status": "created",
-                        }
-                    )
+                results.append(make_person(record))
         return results
+
+    def create_crm_persons(
+        self, records: list[dict[str, Any]], request_id: str
+    ) -> list[dict[str, Any]]:
+        """As the native Salesforce sync does: a new person per CRM record, never deduplicated by email."""
+        return self._each_person(records, lambda record: self._crm_person(record, request_id))
+
+    def _crm_person(self, record: dict[str, Any], request_id: str) -> dict[str, Any]:
+        sfdc_type = record.get("sfdcType")
+        crm_id_field = {"Lead": "sfdcLeadId", "Contact": "sfdcContactId"}.get(str(sfdc_type))
+        if crm_id_field is None or not record.get(crm_id_field):
+            return skipped(
+                reason(
+                    "1003",
+                    "A CRM-synced person needs sfdcType Lead with sfdcLeadId, or Contact with sfdcContactId",
+                )
+            )
+        existing = (
+            self.store.find_leads(crm_id_field, [record[crm_id_field]])
+            if self.schema.lead.field(crm_id_field)
+            else []
+        )
+        values, reasons = self._clean_record(record, allow_readonly=True)
+        if reasons:
+            return skipped(*reasons)
+        if existing:  # the sync keys on the CRM id, never on email
+            self._update(existing[0], values, request_id, "Salesforce.com", "")
+            return {"id": existing[0].id, "status": "updated"}
+        return {
+            "id": self._create(values, request_id, "crm", "Salesforce.com", ""),
+            "status": "created",
+        }
 
     def create_form_persons(
         self, records: list[dict[str, Any]], request_id: str
     ) -> list[dict[str, Any]]:
         """As a form fill does: deduplicated by email; with several matches the most recently updated wins."""
-        results = []
-        with self.store.transaction():
-            for record in records:
-                if not isinstance(record, dict):
-                    results.append(skipped(reason("1003", "Invalid data: a person is an object")))
-                    continue
-                values, reasons = self._clean_record(record)
-                if reasons:
-                    results.append(skipped(*reasons))
-                    continue
-                email = values.get("email")
-                if is_empty(email):
-                    results.append(skipped(reason("1003", "A form fill needs an email address")))
-                    continue
-                matches = self.store.find_leads("email", [email])
-                if matches:
-                    target = max(matches, key=lambda lead: (lead.updated_at, lead.id))
-                    self._update(target, values, request_id, "Form fill-out", "")
-                    lead_id, status = target.id, "updated"
-                else:
-                    lead_id, status = (
-                        self._create(values, request_id, "form", "Web form fillout", ""),
-                        "created",
-                    )
-                record_activity(
-                    self.store,
-                    lead_id,
-                    FILL_OUT_FORM,
-                    now_text(),
-                    [
-                        {
-                            "name": "Form Fields",
-                            "value": json.dumps(record, ensure_ascii=False, default=str),
-                        },
-                        {"name": "Client IP Address", "value": "127.0.0.1"},
-                    ],
-                    LOCAL_FORM_ID,
-                    LOCAL_FORM_NAME,
-                )
-                results.append({"id": lead_id, "status": status})
-        return results
+        return self._each_person(records, lambda record: self._form_person(record, request_id))
+
+    def _form_person(self, record: dict[str, Any], request_id: str) -> dict[str, Any]:
+        values, reasons = self._clean_record(record)
+        if reasons:
+            return skipped(*reasons)
+        email = values.get("email")
+        if is_empty(email):
+            return skipped(reason("1003", "A form fill needs an email address"))
+        matches = self.store.find_leads("email", [email])
+        if matches:
+            target = max(matches, key=lambda lead: (lead.updated_at, lead.id))
+            self._update(target, values, request_id, "Form fill-out", "")
+            lead_id, status = target.id, "updated"
+        else:
+            lead_id, status = (
+                self._create(values, request_id, "form", "Web form fillout", ""),
+                "created",
+            )
+        record_activity(
+            self.store,
+            lead_id,
+            FILL_OUT_FORM,
+            now_text(),
+            [
+                {
+                    "name": "Form Fields",
+                    "value": json.dumps(record, ensure_ascii=False, default=str),
+                },
+                {"name": "Client IP Address", "value": "127.0.0.1"},
+            ],
+            LOCAL_FORM_ID,
+            LOCAL_FORM_NAME,
+        )
+        return {"id": lead_id, "status": status}

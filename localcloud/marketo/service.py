@@ -99,6 +99,11 @@ class Call:
         return body
 
 
+def _answering(produce: Callable[[], list[Any]]) -> Callable[[Call], Response]:
+    """A route whose answer needs nothing from the call: a success envelope around produce()."""
+    return lambda call: success(call.request_id, produce())
+
+
 def _flag(value: str | None) -> bool:
     return str(value).strip().lower() in ("true", "1", "yes")
 
@@ -407,23 +412,11 @@ class MarketoService:
         add("DELETE", r"/rest/v1/leads\.json", self._leads_delete)
         add("POST", r"/rest/v1/leads/delete\.json", self._leads_delete)
         add("GET", r"/rest/v1/lead/(?P<id>[^/]+)\.json", self._lead_by_id)
-        add(
-            "GET",
-            r"/rest/v1/leads/describe\.json",
-            lambda c: success(c.request_id, self.leads.describe()),
-        )
-        add(
-            "GET",
-            r"/rest/v1/leads/describe2\.json",
-            lambda c: success(c.request_id, self.leads.describe2()),
-        )
+        add("GET", r"/rest/v1/leads/describe\.json", _answering(self.leads.describe))
+        add("GET", r"/rest/v1/leads/describe2\.json", _answering(self.leads.describe2))
         add("GET", r"/rest/v1/leads/partitions\.json", self._partitions)
         add("POST", r"/rest/v1/leads/(?P<id>[^/]+)/merge\.json", self._merge)
-        add(
-            "GET",
-            r"/rest/v1/activities/types\.json",
-            lambda c: success(c.request_id, ACTIVITY_TYPES),
-        )
+        add("GET", r"/rest/v1/activities/types\.json", _answering(lambda: ACTIVITY_TYPES))
         add("GET", r"/rest/v1/activities/pagingtoken\.json", self._paging_token)
         add("GET", r"/rest/v1/activities\.json", self._activities)
         add("GET", r"/rest/v1/activities/leadchanges\.json", self._lead_changes)
