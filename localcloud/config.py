@@ -7,6 +7,10 @@ ECBRIDGE_HOME            folder for data, certificates, pid file, log and local.
 ECBRIDGE_HOST            listen address, loopback only (default 127.0.0.1)
 ECBRIDGE_ORG_PORT        local org port (default 47443)
 ECBRIDGE_MARKETO_PORT    local Marketo port (default 47444)
+ECBRIDGE_ORG_SESSION_TIMEOUT
+                         seconds an access token of the local org may stay idle before it answers
+                         401 INVALID_SESSION_ID (default 7200: Salesforce's default session timeout;
+                         extended on activity). 0 or negative: tokens never expire.
 """
 from __future__ import annotations
 
@@ -17,6 +21,8 @@ from pathlib import Path
 DEFAULT_ORG_PORT = 47443
 DEFAULT_MARKETO_PORT = 47444
 DEFAULT_HOST = "127.0.0.1"
+#: Salesforce's default session timeout ("Timeout value" in Session Settings: 2 hours); extended on activity.
+DEFAULT_ORG_SESSION_TIMEOUT_SECONDS = 7200
 
 
 def _port(name: str, default: int) -> int:
@@ -30,6 +36,17 @@ def _port(name: str, default: int) -> int:
     if not 0 <= port <= 65535:
         raise ValueError(f"{name}={raw!r} is not a port number")
     return port
+
+
+def org_session_timeout_seconds() -> float:
+    """``ECBRIDGE_ORG_SESSION_TIMEOUT`` in seconds (default 7200); 0 or negative means never expire."""
+    raw = os.environ.get("ECBRIDGE_ORG_SESSION_TIMEOUT", "").strip()
+    if not raw:
+        return float(DEFAULT_ORG_SESSION_TIMEOUT_SECONDS)
+    try:
+        return float(raw)
+    except ValueError as error:
+        raise ValueError(f"ECBRIDGE_ORG_SESSION_TIMEOUT={raw!r} is not a number of seconds") from error
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,10 @@ Grants: ``refresh_token`` (the refresh token is checked; any client id is accept
 CumulusCI refreshes with its own built-in connected app — a documented local-org setting),
 ``password`` (username + password of the integration user; client id must be the org's) and
 ``client_credentials`` (the org's client id + secret). Failures answer 400 with
-``{"error", "error_description"}`` as Salesforce does.
+``{"error", "error_description"}`` as Salesforce does. Every grant issues a new access token;
+the refresh token never expires. userinfo and the identity URL answer 403 ``Bad_OAuth_Token`` for
+a missing, unknown or expired token, and extend a live token's session like any other request
+(``IdentityStore.is_valid``).
 """
 from __future__ import annotations
 
