@@ -1,7 +1,6 @@
 """``cci task run marketo_dedupe``: find duplicate Marketo persons, plan, and (with apply) merge or mark."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -10,25 +9,23 @@ from cumulusci.core.tasks import BaseTask
 from cumulusci.core.utils import process_bool_arg
 
 from python_tasks.dedupe.apply import PlanApplier
+from python_tasks.dedupe.cluster_record import (ClusterRecord, ClusterRecordBusy, RecordContents, RecordedCluster,
+                                                normalise_instance)
 from python_tasks.dedupe.clusters import find_clusters
 from python_tasks.dedupe.persons import PERSON_FIELDS, person_from_lead
 from python_tasks.dedupe.plan import MERGE, POLICIES, make_plan, write_csv, write_html
 from python_tasks.dedupe.scan import scan_persons
+from python_tasks.dedupe.settled import GONE, MERGED, ScannedIds, settled_clusters
 from python_tasks.dedupe.winner import WinnerRule, WinnerRuleError
 from python_tasks.mapping import MappingError, load_mapping
 from python_tasks.marketo import MarketoClient, MarketoCredentialsMissing, MarketoError
 
 
-def read_push_clusters(path: Path) -> list[tuple[str, list[int]]]:
-    """The (identity key, candidate ids) pairs push_marketo recorded (a missing file means none)."""
-    if not path.exists():
-        return []
-    groups = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            record = json.loads(line)
-            groups.append((str(record.get("key") or ""), [int(i) for i in record.get("candidates", [])]))
-    return groups
+def read_push_clusters(path: Path, instance: str) -> tuple[list[RecordedCluster], RecordContents]:
+    """The clusters push_marketo recorded against ``instance`` (a base URL), and the whole record
+    (a missing file means none)."""
+    contents = ClusterRecord(path).read()
+    return contents.of_instance(normalise_instance(instance)), contents
 
 
 class MarketoDedupe(BaseTask):
@@ -40,6 +37,9 @@ updated) and writes a plan (CSV and HTML). Dry run by default. With ``apply`` it
 into the winner through the merge API (history moves to the winner; nobody is deleted), or with
 ``policy: mark`` flags Marketo-only losers with ``ecbSupersededBy`` so pushes and smart lists
 route around them. Every action is a JSON line in the audit log with before and after.
+The clusters push_marketo recorded against the Marketo instance being deduped join their persons
+while those still carry the recorded identity key; an applied run then drops from that record the
+clusters it merged and those whose persons are gone, and keeps the rest (and other instances').
 """
 
     task_options = {
@@ -55,7 +55,9 @@ route around them. Every action is a JSON line in the audit log with before and 
         "start_id": {"description": "First lead id to scan (default 1)."},
         "end_id": {"description": "Last lead id to scan (default: until scan_gap empty windows)."},
         "scan_gap": {"description": "Stop after this many empty 300-id windows (default 20)."},
-        "push_clusters": {"description": "Clusters push_marketo recorded (JSON lines) to include "
+        "push_clusters": {"description": "Clusters push_marketo recorded (JSON lines) to include; only those of "
+                                         "the Marketo instance deduped are read, and an applied run drops the "
+                                         "ones it merged or whose persons are gone "
                                          "(default .ecbridge/push_duplicate_clusters.jsonl, if present)."},
         "calls_per_window": {"description": "Marketo calls per 20 s (default 50)."},
         "max_in_flight": {"description": "Marketo calls in flight at once (default 5)."},
@@ -94,6 +96,36 @@ route around them. Every action is a JSON line in the audit log with before and 
         return next((f.name for f in mapping.marketo.lead.fields
                      if f.source.scope == "member" and f.source.field == mapping.member.key_field), None)
 
+    def _recorded_clusters(self, base_url: str) -> list[RecordedCluster]:
+        """The recorded clusters of the instance deduped; says what else the record holds."""
+        recorded, contents = read_push_clusters(self.push_clusters, base_url)
+        if contents.legacy:
+            self.logger.warning(
+                f"{contents.legacy} clusters in {self.push_clusters} were recorded without their Marketo instance "
+                "(by an older push_marketo) and are ignored: their ids may belong to another instance. They are "
+                "left in the file; the next push records again, with its instance, any that still exist.")
+        if contents.unreadable:
+            self.logger.warning(f"{contents.unreadable} lines of {self.push_clusters} are not recorded clusters "
+                                "(not JSON objects with key and candidates) and are ignored; they are left in the file")
+        others = contents.other_instances(normalise_instance(base_url))
+        if recorded or others:
+            self.logger.info(f"Clusters recorded by push_marketo: {len(recorded)} of this instance read"
+                             + (f", {others} of other Marketo instances left alone" if others else ""))
+        return recorded
+
+    def _drop_settled(self, settled: dict[Any, str], read: int) -> int:
+        """Drop from the record the clusters this run settled; the others (and any recorded since) stay."""
+        if not settled:
+            if read:
+                self.logger.info(f"Clusters recorded by push_marketo: all {read} kept (none merged or gone)")
+            return 0
+        dropped = ClusterRecord(self.push_clusters).drop(settled)
+        merged = sum(1 for why in settled.values() if why == MERGED)
+        gone = sum(1 for why in settled.values() if why == GONE)
+        self.logger.info(f"Clusters recorded by push_marketo: {dropped} dropped from {self.push_clusters} "
+                         f"({merged} merged, {gone} whose persons are gone), {read - len(settled)} kept")
+        return dropped
+
     def _run_task(self) -> None:
         from rich.progress import Progress, TextColumn, TimeElapsedColumn
 
@@ -106,12 +138,19 @@ route around them. Every action is a JSON line in the audit log with before and 
         except MarketoCredentialsMissing as error:
             raise TaskOptionsError(str(error)) from None
         try:
+            recorded = self._recorded_clusters(client.base_url)
+            covered = [max(1, self.start_id), max(1, self.start_id) - 1]  # the ids the scan covered
             with Progress(TextColumn("{task.description}"), TimeElapsedColumn(), transient=True) as bar:
                 scan = bar.add_task("Scanning persons")
+
+                def scanned_to(count: int, last: int) -> None:
+                    covered[1] = last
+                    bar.update(scan, description=f"Scanned {count} persons (ids to {last})")
+
                 persons = [person_from_lead(row, member_key) for row in scan_persons(
                     client, fields, start_id=self.start_id, end_id=self.end_id, gap=self.scan_gap,
-                    progress=lambda n, last: bar.update(scan, description=f"Scanned {n} persons (ids to {last})"))]
-            links = read_push_clusters(self.push_clusters)
+                    progress=scanned_to)]
+            links = [(c.key, list(c.candidates)) for c in recorded]
             clusters = find_clusters(persons, self.rule, by_member_key=self.by_member_key, links=links)
             plan = make_plan(clusters, self.policy)
             csv_path = write_csv(plan, self.output_dir / "plan.csv")
@@ -123,7 +162,7 @@ route around them. Every action is a JSON line in the audit log with before and 
                 "persons_scanned": len(persons), "clusters": len(clusters),
                 "persons_in_clusters": sum(len(c.persons) for c in clusters),
                 "policy": self.policy, "plan_csv": str(csv_path), "plan_html": str(html_path),
-                "applied": self.apply,
+                "applied": self.apply, "push_clusters_read": len(recorded), "push_clusters_dropped": 0,
             }
             if self.apply:
                 audit = self.output_dir / "audit.jsonl"
@@ -139,6 +178,9 @@ route around them. Every action is a JSON line in the audit log with before and 
                 })
                 self.logger.info(f"Applied ({self.policy}): {values['merged']} merged, {values['marked']} marked, "
                                  f"{values['skipped']} already done, {values['failed']} failed; audit log {audit}")
+                scanned = ScannedIds(covered[0], covered[1], {p.id: p for p in persons})
+                values["push_clusters_dropped"] = self._drop_settled(
+                    settled_clusters(recorded, scanned, plan, report.outcomes), len(recorded))
                 if report.stopped:
                     raise CumulusCIFailure(f"dedupe stopped early: {report.stopped}")
             else:
@@ -147,5 +189,7 @@ route around them. Every action is a JSON line in the audit log with before and 
             self.return_values = values
         except MarketoError as error:
             raise CumulusCIFailure(f"Marketo: {error}") from None
+        except ClusterRecordBusy as error:
+            raise CumulusCIFailure(str(error)) from None
         finally:
             client.close()

@@ -15,12 +15,12 @@ and never a person without its mapped values. Orders whose member has not arrive
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
+from python_tasks.dedupe.cluster_record import ClusterRecord, Sighting
 from python_tasks.dedupe.winner import WinnerRule
 from python_tasks.mapping import Mapping
 from python_tasks.marketo.errors import MarketoError, MarketoQuotaExceeded
@@ -485,15 +485,13 @@ class PushRun:
                     self.summary.write_back_failures.append((record_id, text))
 
     def _record_clusters(self) -> None:
+        """Record the clusters this run met, once each per Marketo instance, for marketo_dedupe
+        (:mod:`python_tasks.dedupe.cluster_record`): meeting one again updates its line."""
         path = self.o.clusters_file
         if not path or not self.resolver.clusters:
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        at = datetime.now(timezone.utc).isoformat()
-        with path.open("a", encoding="utf-8") as handle:
-            for c in self.resolver.clusters:
-                handle.write(json.dumps({"at": at, "key": c.key, "candidates": c.candidates, "chosen": c.chosen,
-                                         "reason": c.reason}, ensure_ascii=False) + "\n")
+        sightings = [Sighting(c.key, c.candidates, c.chosen, c.reason) for c in self.resolver.clusters]
+        ClusterRecord(path).record(self.marketo.base_url, sightings, datetime.now(timezone.utc).isoformat())
 
 
 def _unique(names: Iterable[str]) -> list[str]:

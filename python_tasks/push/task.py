@@ -10,6 +10,7 @@ from cumulusci.core.exceptions import CumulusCIFailure, TaskOptionsError
 from cumulusci.core.utils import process_bool_arg
 from cumulusci.tasks.salesforce import BaseSalesforceApiTask
 
+from python_tasks.dedupe.cluster_record import ClusterRecordBusy
 from python_tasks.dedupe.winner import WinnerRule, WinnerRuleError
 from python_tasks.mapping import MappingError, load_mapping
 from python_tasks.marketo import MarketoClient, MarketoCredentialsMissing, MarketoError
@@ -121,7 +122,7 @@ Orders whose member has not arrived are listed as waiting, with their age.
                         self.logger.info("Watch stopped between pushes; nothing was left half done")
                         break
                     self.push_options.full = False  # a full push once, then what changed
-        except PushAlreadyRunning as error:
+        except (PushAlreadyRunning, ClusterRecordBusy) as error:
             raise CumulusCIFailure(str(error)) from None
         except MarketoError as error:
             raise CumulusCIFailure(f"Marketo: {error}") from None
