@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
 
 from .errors import (InvalidFieldError, NotFoundError, RecordError, SalesforceError, TriggerException)
 from .ids import is_valid_id, make_id, to18
@@ -228,6 +228,64 @@ class _Run:
             except ValueProblem as p:
                 raise RecordFailure([_err(p.status_code, p.message, p.field_name)]) from None
 
+    # -- the partial-save attempt loop shared by insert, update and delete ----------------------------
+    def _in_attempts(self, chunk: list[int], attempt: Callable[[list[int]], list[int] | None]) -> None:
+        """Salesforce's partial save: up to PARTIAL_SAVE_ATTEMPTS tries, each ``attempt(pending)`` answering
+        the records to try again (an after trigger refused others) or None when the chunk is settled."""
+        pending: list[int] | None = list(chunk)
+        for _attempt in range(PARTIAL_SAVE_ATTEMPTS):
+            if not pending:
+                return
+            pending = attempt(pending)
+
+    def _rolled_back(self, sp: Any) -> bool:
+        """With allOrNone a failed record ends the attempt: roll it back to ``sp`` and say so."""
+        if self.failed and self.all_or_none:
+            self.tx.rollback_to(sp)
+            self.tx.release(sp)
+            return True
+        return False
+
+    def _before_triggers(self, op: str, pending: list[int], rows: dict[int, dict[str, Any]],
+                         old_views: list[dict[str, Any]] | None) -> list[int]:
+        """Fire the before triggers on ``rows`` and take in what they changed; answers the records still good."""
+        views = [canonical(self.od, rows[i]) for i in pending]
+        snapshots = [dict(v) for v in views]
+        errs = self._fire("before", op, pending, views, old_views)
+        ok: list[int] = []
+        for k, i in enumerate(pending):
+            if k in errs:
+                self.fail(i, errs[k])
+                continue
+            try:
+                self._apply_trigger_changes(snapshots[k], views[k], rows[i])
+                if op == "update":  # formula-like names follow what the trigger changed
+                    self._derive(rows[i], "update")
+                ok.append(i)
+            except RecordFailure as f:
+                self.fail(i, f.errors)
+        return ok
+
+    def _after_triggers(self, sp: Any, op: str, saved: list[int], new_views: list[dict[str, Any]] | None,
+                        old_views: list[dict[str, Any]] | None, saved_id: Callable[[int], str],
+                        created_flag: bool | None = None) -> list[int] | None:
+        """Fire the after triggers on the saved records. Records they refuse fail and the attempt is rolled
+        back: answers the others to try again (None with allOrNone). Otherwise the saved records succeed."""
+        errs = self._fire("after", op, saved, new_views, old_views)
+        if errs:
+            self.tx.rollback_to(sp)
+            self.tx.release(sp)
+            for k, i in enumerate(saved):
+                if k in errs:
+                    self.fail(i, errs[k])
+            if self.all_or_none:
+                return None
+            return [i for k, i in enumerate(saved) if k not in errs]
+        self.tx.release(sp)
+        for i in saved:
+            self.results[i] = SaveResult(id=saved_id(i), success=True, created=created_flag)
+        return None
+
     def _derive(self, row: dict[str, Any], op: str) -> None:
         od = self.od
         if od.lower == "contentversion" and op == "insert":
@@ -311,76 +369,44 @@ class _Run:
         return row
 
     def _insert_chunk(self, chunk: list[int], prepared: list[dict[str, Any] | None], created_flag: bool | None) -> None:
+        self._in_attempts(chunk, lambda pending: self._insert_attempt(pending, prepared, created_flag))
+
+    def _insert_attempt(self, pending: list[int], prepared: list[dict[str, Any] | None],
+                        created_flag: bool | None) -> list[int] | None:
         tx, od = self.tx, self.od
-        pending = list(chunk)
-        for _attempt in range(PARTIAL_SAVE_ATTEMPTS):
-            if not pending:
-                return
-            sp = tx.savepoint()
-            rows = {i: self._new_row(prepared[i] or {}) for i in pending}
-            # before insert
-            views = [canonical(od, rows[i]) for i in pending]
-            snapshots = [dict(v) for v in views]
-            errs = self._fire("before", "insert", pending, views, None)
-            ok: list[int] = []
-            for k, i in enumerate(pending):
-                if k in errs:
-                    self.fail(i, errs[k])
-                    continue
-                try:
-                    self._apply_trigger_changes(snapshots[k], views[k], rows[i])
-                    ok.append(i)
-                except RecordFailure as f:
-                    self.fail(i, f.errors)
-            if self.failed and self.all_or_none:
-                tx.rollback_to(sp)
-                tx.release(sp)
-                return
-            # validate and save, one by one (so duplicates inside the chunk are seen)
-            saved: list[int] = []
-            if ok:
-                first = tx.store._next_numbers(tx._conn, od.key_prefix, len(ok))
-            now = tx.now()
-            for n, i in enumerate(ok):
-                row = rows[i]
-                row["id"] = make_id(od.key_prefix, first + n)
-                self._derive(row, "insert")
-                for f in AUDIT:
-                    if f in od.fields and (row.get(f) is None or self.read_only != "write"):
-                        row[f] = now if f in ("createddate", "lastmodifieddate", "systemmodstamp") else tx.user_id
-                self._auto_number(row)
-                if od.custom and "name" in od.fields and row.get("name") is None and not od.fields["name"].auto_number:
-                    row["name"] = row["id"]
-                try:
-                    self._validate(row, None, None)
-                except RecordFailure as f:
-                    self.fail(i, f.errors)
-                    continue
-                self._write_insert(row)
-                if od.lower == "contentversion":
-                    content.after_version_insert(tx, row)
-                saved.append(i)
-            if self.failed and self.all_or_none:
-                tx.rollback_to(sp)
-                tx.release(sp)
-                return
-            # after insert
-            after_views = [canonical(od, rows[i]) for i in saved]
-            errs = self._fire("after", "insert", saved, after_views, None)
-            if errs:
-                tx.rollback_to(sp)
-                tx.release(sp)
-                for k, i in enumerate(saved):
-                    if k in errs:
-                        self.fail(i, errs[k])
-                if self.all_or_none:
-                    return
-                pending = [i for k, i in enumerate(saved) if k not in errs]
+        sp = tx.savepoint()
+        rows = {i: self._new_row(prepared[i] or {}) for i in pending}
+        ok = self._before_triggers("insert", pending, rows, None)
+        if self._rolled_back(sp):
+            return None
+        # validate and save, one by one (so duplicates inside the chunk are seen)
+        saved: list[int] = []
+        if ok:
+            first = tx.store._next_numbers(tx._conn, od.key_prefix, len(ok))
+        now = tx.now()
+        for n, i in enumerate(ok):
+            row = rows[i]
+            row["id"] = make_id(od.key_prefix, first + n)
+            self._derive(row, "insert")
+            for f in AUDIT:
+                if f in od.fields and (row.get(f) is None or self.read_only != "write"):
+                    row[f] = now if f in ("createddate", "lastmodifieddate", "systemmodstamp") else tx.user_id
+            self._auto_number(row)
+            if od.custom and "name" in od.fields and row.get("name") is None and not od.fields["name"].auto_number:
+                row["name"] = row["id"]
+            try:
+                self._validate(row, None, None)
+            except RecordFailure as f:
+                self.fail(i, f.errors)
                 continue
-            tx.release(sp)
-            for i in saved:
-                self.results[i] = SaveResult(id=rows[i]["id"], success=True, created=created_flag)
-            return
+            self._write_insert(row)
+            if od.lower == "contentversion":
+                content.after_version_insert(tx, row)
+            saved.append(i)
+        if self._rolled_back(sp):
+            return None
+        return self._after_triggers(sp, "insert", saved, [canonical(od, rows[i]) for i in saved], None,
+                                    lambda i: rows[i]["id"], created_flag)
 
     def _auto_number(self, row: dict[str, Any]) -> None:
         for fd in self.od.fields.values():
@@ -427,88 +453,58 @@ class _Run:
 
     def _update_chunk(self, chunk: list[int], prepared: list[dict[str, Any] | None], ids: list[str | None],
                       olds: dict[str, dict[str, Any]], created_flag: bool | None) -> None:
+        self._in_attempts(chunk, lambda pending: self._update_attempt(pending, prepared, ids, created_flag))
+
+    def _update_attempt(self, pending: list[int], prepared: list[dict[str, Any] | None], ids: list[str | None],
+                        created_flag: bool | None) -> list[int] | None:
         tx, od = self.tx, self.od
-        pending = list(chunk)
-        for _attempt in range(PARTIAL_SAVE_ATTEMPTS):
-            if not pending:
-                return
-            sp = tx.savepoint()
-            # re-read old rows (a trigger earlier in this statement may have changed or deleted them)
-            fresh = load_rows(tx, od, [ids[i] for i in pending])  # type: ignore[misc]
-            for i in [i for i in pending if ids[i] not in fresh or fresh[ids[i]].get("isdeleted")]:
-                self.fail(i, [_err("ENTITY_IS_DELETED", "entity is deleted", "Id")])
-                pending.remove(i)
-            if not pending or (self.failed and self.all_or_none):
-                tx.release(sp)
-                return
-            rows: dict[int, dict[str, Any]] = {}
-            for i in pending:
-                old = fresh[ids[i]]  # type: ignore[index]
-                row = dict(old)
-                row.update(prepared[i] or {})
-                self._derive(row, "update")
-                rows[i] = row
-            views = [canonical(od, rows[i]) for i in pending]
-            old_views = [canonical(od, fresh[ids[i]]) for i in pending]  # type: ignore[index]
-            snapshots = [dict(v) for v in views]
-            errs = self._fire("before", "update", pending, views, old_views)
-            ok: list[int] = []
-            for k, i in enumerate(pending):
-                if k in errs:
-                    self.fail(i, errs[k])
-                    continue
-                try:
-                    self._apply_trigger_changes(snapshots[k], views[k], rows[i])
-                    self._derive(rows[i], "update")
-                    ok.append(i)
-                except RecordFailure as f:
-                    self.fail(i, f.errors)
-            if self.failed and self.all_or_none:
-                tx.rollback_to(sp)
-                tx.release(sp)
-                return
-            now = tx.now()
-            saved: list[int] = []
-            for i in ok:
-                row, old = rows[i], fresh[ids[i]]  # type: ignore[index]
-                try:
-                    self._validate(row, old, row["id"])
-                except RecordFailure as f:
-                    self.fail(i, f.errors)
-                    continue
-                for f in ("lastmodifieddate", "systemmodstamp"):
-                    if f in od.fields and not (self.read_only == "write" and f in (prepared[i] or {})):
-                        row[f] = now
-                if "lastmodifiedbyid" in od.fields and not (self.read_only == "write" and "lastmodifiedbyid" in (prepared[i] or {})):
-                    row["lastmodifiedbyid"] = tx.user_id
-                changed = [fd for fd in od.fields.values()
-                           if fd.lower not in ("id", "isdeleted") and row.get(fd.lower) != old.get(fd.lower)]
-                if changed:
-                    sets = ", ".join(f"{fd.column} = ?" for fd in changed)
-                    tx.execute(f"UPDATE {od.table} SET {sets} WHERE id = ?",
-                               [to_db(fd, row.get(fd.lower)) for fd in changed] + [row["id"]])
-                saved.append(i)
-            if self.failed and self.all_or_none:
-                tx.rollback_to(sp)
-                tx.release(sp)
-                return
-            after_views = [canonical(od, rows[i]) for i in saved]
-            after_old = [canonical(od, fresh[ids[i]]) for i in saved]  # type: ignore[index]
-            errs = self._fire("after", "update", saved, after_views, after_old)
-            if errs:
-                tx.rollback_to(sp)
-                tx.release(sp)
-                for k, i in enumerate(saved):
-                    if k in errs:
-                        self.fail(i, errs[k])
-                if self.all_or_none:
-                    return
-                pending = [i for k, i in enumerate(saved) if k not in errs]
-                continue
+        sp = tx.savepoint()
+        # re-read old rows (a trigger earlier in this statement may have changed or deleted them)
+        fresh = load_rows(tx, od, [ids[i] for i in pending])  # type: ignore[misc]
+        for i in [i for i in pending if ids[i] not in fresh or fresh[ids[i]].get("isdeleted")]:
+            self.fail(i, [_err("ENTITY_IS_DELETED", "entity is deleted", "Id")])
+            pending.remove(i)
+        if not pending or (self.failed and self.all_or_none):
             tx.release(sp)
-            for i in saved:
-                self.results[i] = SaveResult(id=rows[i]["id"], success=True, created=created_flag)
-            return
+            return None
+        rows: dict[int, dict[str, Any]] = {}
+        for i in pending:
+            old = fresh[ids[i]]  # type: ignore[index]
+            row = dict(old)
+            row.update(prepared[i] or {})
+            self._derive(row, "update")
+            rows[i] = row
+        old_views = [canonical(od, fresh[ids[i]]) for i in pending]  # type: ignore[index]
+        ok = self._before_triggers("update", pending, rows, old_views)
+        if self._rolled_back(sp):
+            return None
+        now = tx.now()
+        saved: list[int] = []
+        for i in ok:
+            row, old = rows[i], fresh[ids[i]]  # type: ignore[index]
+            try:
+                self._validate(row, old, row["id"])
+            except RecordFailure as f:
+                self.fail(i, f.errors)
+                continue
+            for f in ("lastmodifieddate", "systemmodstamp"):
+                if f in od.fields and not (self.read_only == "write" and f in (prepared[i] or {})):
+                    row[f] = now
+            if "lastmodifiedbyid" in od.fields and not (self.read_only == "write" and "lastmodifiedbyid" in (prepared[i] or {})):
+                row["lastmodifiedbyid"] = tx.user_id
+            changed = [fd for fd in od.fields.values()
+                       if fd.lower not in ("id", "isdeleted") and row.get(fd.lower) != old.get(fd.lower)]
+            if changed:
+                sets = ", ".join(f"{fd.column} = ?" for fd in changed)
+                tx.execute(f"UPDATE {od.table} SET {sets} WHERE id = ?",
+                           [to_db(fd, row.get(fd.lower)) for fd in changed] + [row["id"]])
+            saved.append(i)
+        if self._rolled_back(sp):
+            return None
+        after_views = [canonical(od, rows[i]) for i in saved]
+        after_old = [canonical(od, fresh[ids[i]]) for i in saved]  # type: ignore[index]
+        return self._after_triggers(sp, "update", saved, after_views, after_old, lambda i: rows[i]["id"],
+                                    created_flag)
 
     # -- delete -----------------------------------------------------------------------------------
     def delete(self, indices: list[int], ids: list[str]) -> None:
@@ -527,42 +523,27 @@ class _Run:
         for start in range(0, len(live), chunk_size):
             if self.failed and self.all_or_none:
                 return
-            pending = live[start:start + chunk_size]
-            for _attempt in range(PARTIAL_SAVE_ATTEMPTS):
-                if not pending:
-                    break
-                sp = tx.savepoint()
-                old_views = [canonical(od, olds[ids[i]]) for i in pending]
-                errs = self._fire("before", "delete", pending, None, old_views)
-                ok = []
-                for k, i in enumerate(pending):
-                    if k in errs:
-                        self.fail(i, errs[k])
-                    else:
-                        ok.append(i)
-                if self.failed and self.all_or_none:
-                    tx.rollback_to(sp)
-                    tx.release(sp)
-                    return
-                now = tx.now()
-                for i in ok:
-                    self._soft_delete(od, ids[i], now)
-                after_old = [canonical(od, olds[ids[i]]) for i in ok]
-                errs = self._fire("after", "delete", ok, None, after_old)
-                if errs:
-                    tx.rollback_to(sp)
-                    tx.release(sp)
-                    for k, i in enumerate(ok):
-                        if k in errs:
-                            self.fail(i, errs[k])
-                    if self.all_or_none:
-                        return
-                    pending = [i for k, i in enumerate(ok) if k not in errs]
-                    continue
-                tx.release(sp)
-                for i in ok:
-                    self.results[i] = SaveResult(id=ids[i], success=True)
-                break
+            self._in_attempts(live[start:start + chunk_size], lambda pending: self._delete_attempt(pending, ids, olds))
+
+    def _delete_attempt(self, pending: list[int], ids: list[str], olds: dict[str, dict[str, Any]]
+                        ) -> list[int] | None:
+        tx, od = self.tx, self.od
+        sp = tx.savepoint()
+        old_views = [canonical(od, olds[ids[i]]) for i in pending]
+        errs = self._fire("before", "delete", pending, None, old_views)
+        ok = []
+        for k, i in enumerate(pending):
+            if k in errs:
+                self.fail(i, errs[k])
+            else:
+                ok.append(i)
+        if self._rolled_back(sp):
+            return None
+        now = tx.now()
+        for i in ok:
+            self._soft_delete(od, ids[i], now)
+        after_old = [canonical(od, olds[ids[i]]) for i in ok]
+        return self._after_triggers(sp, "delete", ok, None, after_old, lambda i: ids[i])
 
     def _soft_delete(self, od: ObjectDef, rid: str, now: Any) -> None:
         tx = self.tx
