@@ -131,6 +131,21 @@ def _line_number(line_key: str) -> int:
         return 0
 
 
+def _found_once(
+    result: Comparison, check: str, counter: str, key: str, rows: list[dict[str, Any]], missing: str, shared: str
+) -> dict[str, Any] | None:
+    """The record a key should name exactly once: counted as expected and found, reported ``{check}.missing``
+    (message ``missing``) or ``{check}.twice`` (message "<how many> ``shared``"); answers the first row."""
+    result.bump(f"{counter} expected")
+    if not rows:
+        result.add(f"{check}.missing", key, missing)
+        return None
+    if len(rows) > 1:
+        result.add(f"{check}.twice", key, f"{len(rows)} {shared}")
+    result.bump(f"{counter} found")
+    return rows[0]
+
+
 def compare_salesforce(
     events: list[PlannedEvent], sf: SalesforceSnapshot, schema: PayloadSchema, result: Comparison
 ) -> dict[str, dict[str, Any]]:
@@ -154,17 +169,13 @@ def compare_salesforce(
     for (event_type, key), planned in sorted(latest.items()):
         if event_type != "member":
             continue
-        result.bump("members expected")
-        rows = members.get(key, [])
-        if not rows:
-            result.add("salesforce.member.missing", key, f"no {schema.member_object} with {key_field} = {key}")
+        where = f"{key_field} = {key}"
+        member_row = _found_once(result, "salesforce.member", "members", key, members.get(key, []),
+                          f"no {schema.member_object} with {where}", f"{schema.member_object} records share {where}")
+        if member_row is None:
             continue
-        if len(rows) > 1:
-            result.add("salesforce.member.twice", key, f"{len(rows)} {schema.member_object} records share {key_field} = {key}")
-        row = rows[0]
-        member_by_key[key] = row
-        result.bump("members found")
-        _compare_fields(result, "salesforce.member.field", key, planned.event.data, row, schema.member_fields)
+        member_by_key[key] = member_row
+        _compare_fields(result, "salesforce.member.field", key, planned.event.data, member_row, schema.member_fields)
 
     emails: dict[str, set[str]] = defaultdict(set)
     for row in sf.members_by_email:
@@ -181,29 +192,25 @@ def compare_salesforce(
     for (event_type, number), planned in sorted(latest.items()):
         if event_type != "order":
             continue
-        result.bump("orders expected")
-        rows = orders.get(number, [])
-        if not rows:
-            result.add("salesforce.order.missing", number, f"no {schema.order_object} with {order_key_field} = {number}")
+        where = f"{order_key_field} = {number}"
+        order_row = _found_once(result, "salesforce.order", "orders", number, orders.get(number, []),
+                          f"no {schema.order_object} with {where}", f"orders share {where}")
+        if order_row is None:
             continue
-        if len(rows) > 1:
-            result.add("salesforce.order.twice", number, f"{len(rows)} orders share {order_key_field} = {number}")
-        row = rows[0]
-        result.bump("orders found")
         data = planned.event.data
-        _compare_fields(result, "salesforce.order.field", number, data, row, schema.order_fields)
+        _compare_fields(result, "salesforce.order.field", number, data, order_row, schema.order_fields)
         member = member_by_key.get(str(data.get(schema.order_member_key)))
         if member is None:
             result.add("salesforce.order.member-missing", number, f"its member {data.get(schema.order_member_key)} is not in Salesforce")
-        elif str(row.get(lookup) or "")[:15] != str(member.get("Id"))[:15]:
+        elif str(order_row.get(lookup) or "")[:15] != str(member.get("Id"))[:15]:
             result.add(
                 "salesforce.order.not-attached", number, "the order is not attached to its member",
-                field=lookup, expected=member.get("Id"), actual=row.get(lookup),
+                field=lookup, expected=member.get("Id"), actual=order_row.get(lookup),
             )
         else:
             result.bump("orders attached")
         expected_lines = data.get(schema.line_source) or []
-        actual_lines = lines_by_order.get(str(row.get("Id")), [])
+        actual_lines = lines_by_order.get(str(order_row.get("Id")), [])
         if len(actual_lines) != len(expected_lines):
             result.add(
                 "salesforce.order.lines", number, "the order has a different number of lines",
@@ -220,10 +227,10 @@ def compare_salesforce(
             _compare_fields(result, "salesforce.line.field", line_key, line, line_row, schema.line_fields)
         if schema.order_last_product_name and expected_lines:
             expected_name = expected_lines[-1].get("productName")
-            if row.get(schema.order_last_product_name) != expected_name:
+            if order_row.get(schema.order_last_product_name) != expected_name:
                 result.add(
                     "salesforce.order.field", number, "the last product name is not the last line's product",
-                    field=schema.order_last_product_name, expected=expected_name, actual=row.get(schema.order_last_product_name),
+                    field=schema.order_last_product_name, expected=expected_name, actual=order_row.get(schema.order_last_product_name),
                 )
 
     errors_by_event: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -367,15 +374,11 @@ def compare_marketo(
             lead = lead_by_member.get(str(order.get(schema.order_member_lookup) or "")[:15])
             if lead is None:
                 continue  # the member is missing in Marketo: reported above
-            result.bump(f"{api_name} expected")
-            found = records.get(number, [])
-            if not found:
-                result.add(f"marketo.{api_name}.missing", number, f"no {api_name} record with {dedupe_field} = {number}")
+            where = f"{dedupe_field} = {number}"
+            record = _found_once(result, f"marketo.{api_name}", api_name, number, records.get(number, []),
+                                 f"no {api_name} record with {where}", f"{api_name} records share {where}")
+            if record is None:
                 continue
-            if len(found) > 1:
-                result.add(f"marketo.{api_name}.twice", number, f"{len(found)} {api_name} records share {dedupe_field} = {number}")
-            record = found[0]
-            result.bump(f"{api_name} found")
             if write_back_id and record.get("marketoGUID") and str(order.get(write_back_id) or "") != str(record["marketoGUID"]):
                 result.add("salesforce.order.write-back", number, "the order's Marketo id is not its custom object record's",
                            field=write_back_id, expected=record["marketoGUID"], actual=order.get(write_back_id))
