@@ -38,6 +38,8 @@ except ImportError:  # pragma: no cover - only without CumulusCI
     BaseTask = object  # type: ignore[assignment,misc]
     CumulusCIFailure = RuntimeError  # type: ignore[assignment,misc]
 
+from python_tasks.generate import NodeTools, prettier_command
+
 ROOT = Path(__file__).resolve().parents[1]
 RULESET = ROOT / "config" / "pmd" / "ecbridge-apex-ruleset.xml"
 BASELINE = ROOT / "config" / "pmd" / "baseline.txt"
@@ -52,19 +54,11 @@ class ToolMissing(Exception):
 
 
 @dataclass(frozen=True)
-class Tools:
-    """Where the checks' tools live (all installed by `make install`)."""
+class Tools(NodeTools):
+    """Where the checks' tools live (all installed by `make install`): the generator's prettier and
+    prettier-plugin-apex, and PMD, apex-ls and java."""
 
-    node_modules: Path
     java: str
-
-    @property
-    def prettier(self) -> Path:
-        return self.node_modules / ".bin" / "prettier"
-
-    @property
-    def apex_plugin(self) -> Path:
-        return self.node_modules / "prettier-plugin-apex" / "dist" / "src" / "index.js"
 
     @property
     def pmd_lib(self) -> Path:
@@ -76,7 +70,7 @@ class Tools:
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
-        env["PATH"] = f"{self.node_modules / '.bin'}{os.pathsep}{env.get('PATH', '')}"
+        env["PATH"] = f"{self.bin_dir}{os.pathsep}{env.get('PATH', '')}"
         # Under CI=true prettier colours its output even into a pipe; the checks read it as text.
         env["FORCE_COLOR"] = "0"
         env["NO_COLOR"] = "1"
@@ -133,8 +127,7 @@ def apex_files(source: Path) -> list[Path]:
 # --------------------------------------------------------------------------------------------
 def check_prettier(source: Path, tools: Tools) -> CheckResult:
     """Every .cls and .trigger parses with Salesforce's parser and is formatted as prettier formats it."""
-    command = [str(tools.prettier), f"--plugin={tools.apex_plugin}", "--no-config", "--no-editorconfig",
-               "--check", APEX_GLOB]
+    command = prettier_command(tools, "--check", APEX_GLOB)
     name = "prettier-plugin-apex (parse + format)"
     count = len(apex_files(source))
     if count == 0:
