@@ -3,6 +3,7 @@ and classes, on the deploying org only; a failing test fails the deploy and roll
 from __future__ import annotations
 
 import base64
+import subprocess
 import time
 from pathlib import Path
 from xml.dom.minidom import parseString
@@ -13,6 +14,7 @@ from cumulusci.salesforce_api import soap_envelopes
 
 from localcloud.salesforce.metadata import DeployOptions
 from localcloud.salesforce.server import start_local_org
+from tests.localorg_http.apex_test_classes import FINDS_RECENT_ORDERS, apex_test_class, failing_copy
 from tests.localorg_http.cci import cci_env, init_git, run_cci
 from tests.localorg_http.fixtures import meta, write_sfdx_project
 from tests.localorg_http.test_metadata_soap import custom_objects, soap, text, zip_of
@@ -21,28 +23,14 @@ from tests.localorg_http.fixtures import mdapi_files
 pytest.importorskip("localcloud.salesforce.apex.orgruntime")
 pytestmark = pytest.mark.slow
 
-# Uses Test_Order__c, which the same deploy creates.
-PASSING = """@IsTest
-private class TestOrderServiceTest {
-    @IsTest
-    static void findsRecentOrders() {
-        insert new Test_Order__c(Name = 'A', Total__c = 100);
-        Test.startTest();
-        List<Test_Order__c> found = TestOrderService.recent();
-        Test.stopTest();
-        System.assertEquals(1, found.size(), 'one order is recent');
-    }
-    @IsTest
+SEES_NO_ORG_DATA = """    @IsTest
     static void seesNoOrgData() {
         System.assertEquals(0, [SELECT COUNT() FROM Contact WHERE LastName = 'OrgData'], 'tests see only their own data');
     }
-}
 """
-
-FAILING = PASSING.replace("private class TestOrderServiceTest", "private class TestOrderFailingTest").replace(
-    "System.assertEquals(1, found.size(), 'one order is recent');",
-    "System.assertEquals(2, found.size(), 'deliberately failing');",
-)
+# Uses Test_Order__c, which the same deploy creates.
+PASSING = apex_test_class("TestOrderServiceTest", FINDS_RECENT_ORDERS, SEES_NO_ORG_DATA)
+FAILING = failing_copy(PASSING)
 
 
 def with_classes(classes: dict[str, str]) -> bytes:
@@ -156,14 +144,25 @@ def test_two_orgs_in_one_process_each_run_their_own_tests(tmp_path: Path, certif
         assert again.tests.num_tests_run == 2
 
 
-def test_cci_deploy_with_run_local_tests_sees_the_deploys_new_object(org, tmp_path: Path) -> None:
+def project_with_class(tmp_path: Path, name: str, body: str) -> Path:
+    """The fixture SFDX project plus one Apex class ``name``."""
     project = write_sfdx_project(tmp_path / "project")
     classes = project / "force-app" / "main" / "default" / "classes"
-    (classes / "TestOrderServiceTest.cls").write_text(PASSING)
-    (classes / "TestOrderServiceTest.cls-meta.xml").write_text(meta("ApexClass"))
+    (classes / f"{name}.cls").write_text(body)
+    (classes / f"{name}.cls-meta.xml").write_text(meta("ApexClass"))
+    return project
+
+
+def cci_deploy_running_local_tests(org, tmp_path: Path, project: Path) -> subprocess.CompletedProcess[str]:
+    """`cci task run deploy` of the project's force-app into ``org`` with test_level RunLocalTests."""
     init_git(project)
-    result = run_cci(project, cci_env(org, tmp_path / "home"), "task", "run", "deploy", "--org", "local",
-                     "-o", "path", "force-app", "-o", "test_level", "RunLocalTests")
+    return run_cci(project, cci_env(org, tmp_path / "home"), "task", "run", "deploy", "--org", "local",
+                   "-o", "path", "force-app", "-o", "test_level", "RunLocalTests")
+
+
+def test_cci_deploy_with_run_local_tests_sees_the_deploys_new_object(org, tmp_path: Path) -> None:
+    project = project_with_class(tmp_path, "TestOrderServiceTest", PASSING)
+    result = cci_deploy_running_local_tests(org, tmp_path, project)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "[Success]: Succeeded" in result.stdout
     [job] = [j for j in org.deployer._jobs.values()]
@@ -182,9 +181,7 @@ def test_cci_deploy_of_the_projects_force_app_runs_its_apex_tests(org, tmp_path:
     project = write_sfdx_project(tmp_path / "project")
     shutil.rmtree(project / "force-app")
     shutil.copytree(FORCE_APP, project / "force-app")
-    init_git(project)
-    result = run_cci(project, cci_env(org, tmp_path / "home"), "task", "run", "deploy", "--org", "local",
-                     "-o", "path", "force-app", "-o", "test_level", "RunLocalTests")
+    result = cci_deploy_running_local_tests(org, tmp_path, project)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "[Success]: Succeeded" in result.stdout
     [job] = list(org.deployer._jobs.values())
@@ -198,13 +195,8 @@ def test_cci_deploy_of_the_projects_force_app_runs_its_apex_tests(org, tmp_path:
 
 
 def test_cci_deploy_with_a_failing_test_reports_it_and_rolls_back(org, tmp_path: Path) -> None:
-    project = write_sfdx_project(tmp_path / "project")
-    classes = project / "force-app" / "main" / "default" / "classes"
-    (classes / "TestOrderFailingTest.cls").write_text(FAILING)
-    (classes / "TestOrderFailingTest.cls-meta.xml").write_text(meta("ApexClass"))
-    init_git(project)
-    result = run_cci(project, cci_env(org, tmp_path / "home"), "task", "run", "deploy", "--org", "local",
-                     "-o", "path", "force-app", "-o", "test_level", "RunLocalTests")
+    project = project_with_class(tmp_path, "TestOrderFailingTest", FAILING)
+    result = cci_deploy_running_local_tests(org, tmp_path, project)
     output = " ".join((result.stdout + result.stderr).split())
     assert result.returncode != 0
     assert "Apex Test Failure: Class.TestOrderFailingTest.findsRecentOrders" in output, output[-3000:]

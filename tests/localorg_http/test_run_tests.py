@@ -12,29 +12,15 @@ import pytest
 import requests
 
 from localcloud.salesforce.server import start_local_org
+from tests.localorg_http.apex_test_classes import FINDS_RECENT_ORDERS, apex_test_class, failing_copy
 from tests.localorg_http.cci import cci_env, init_git, run_cci
 from tests.localorg_http.fixtures import mdapi_files, meta, write_sfdx_project
 
 pytest.importorskip("localcloud.salesforce.apex.orgruntime")
 pytestmark = pytest.mark.slow
 
-PASSING = """@IsTest
-private class TestOrderServiceTest {
-    @IsTest
-    static void findsRecentOrders() {
-        insert new Test_Order__c(Name = 'A', Total__c = 100);
-        Test.startTest();
-        List<Test_Order__c> found = TestOrderService.recent();
-        Test.stopTest();
-        System.assertEquals(1, found.size(), 'one order is recent');
-    }
-}
-"""
-
-FAILING = PASSING.replace("private class TestOrderServiceTest", "private class TestOrderFailingTest").replace(
-    "System.assertEquals(1, found.size(), 'one order is recent');",
-    "System.assertEquals(2, found.size(), 'deliberately failing');",
-)
+PASSING = apex_test_class("TestOrderServiceTest", FINDS_RECENT_ORDERS)
+FAILING = failing_copy(PASSING)
 
 
 @pytest.fixture
