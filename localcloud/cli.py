@@ -21,6 +21,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any, Callable
@@ -203,6 +205,35 @@ def _answers(state: dict[str, Any]) -> bool:
         return False
 
 
+def _session_alive(state: dict[str, Any], context: ssl.SSLContext) -> bool:
+    request = urllib.request.Request(state["org"]["instance_url"] + "/services/oauth2/userinfo",
+                                     headers={"Authorization": "Bearer " + state["org"]["access_token"]})
+    try:
+        with urllib.request.urlopen(request, context=context, timeout=10) as response:
+            return response.status == 200
+    except urllib.error.HTTPError as error:
+        if error.code in (401, 403):
+            return False
+        raise
+
+
+def _renew_session(state: dict[str, Any], config: LocalCloudConfig) -> bool:
+    """The token in local.env idles out like a Salesforce session (ECBRIDGE_ORG_SESSION_TIMEOUT): when it
+    has, get a fresh one with the refresh token and rewrite local.env and the state file. True if renewed."""
+    context = ssl.create_default_context(cafile=state["ca_bundle"])
+    if _session_alive(state, context):
+        return False
+    org = state["org"]
+    form = urllib.parse.urlencode({"grant_type": "refresh_token", "refresh_token": org["refresh_token"],
+                                   "client_id": org["client_id"], "client_secret": org["client_secret"]}).encode()
+    with urllib.request.urlopen(org["instance_url"] + "/services/oauth2/token", data=form, context=context,
+                                timeout=10) as response:
+        org["access_token"] = json.loads(response.read())["access_token"]
+    _write_private(config.env_file, "\n".join(env_lines(state)) + "\n")
+    _write_private(config.state_file, json.dumps(state, indent=2))
+    return True
+
+
 def running_pid(config: LocalCloudConfig) -> int | None:
     pid = _pid_in(config.pid_file)
     return pid if _alive(pid) else None
@@ -225,6 +256,8 @@ def up(config: LocalCloudConfig) -> int:
         state = _state(config)
         if state and _answers(state):
             print(f"already running (pid {pid})")
+            if _renew_session(state, config):
+                print(f"the access token in {config.env_file} had expired: wrote a fresh one")
             print(_describe(state, config))
             return 0
     config.home.mkdir(parents=True, exist_ok=True)

@@ -108,3 +108,26 @@ def test_up_reports_a_busy_port(cli) -> None:
         result = cli("up")
     assert result.returncode == 1
     assert "Address already in use" in result.stderr
+
+
+def test_up_on_a_running_org_renews_an_access_token_that_idled_out(cli) -> None:
+    import time
+
+    cli.env["ECBRIDGE_ORG_SESSION_TIMEOUT"] = "2"
+    assert cli("up").returncode == 0
+    env_file = cli.home / "local.env"
+    old = read_env_file(env_file)
+    connect(env_file).query("SELECT Id FROM Contact LIMIT 1")  # the fresh token works
+    again = cli("up")
+    assert "had expired" not in again.stdout, "a live token is kept"
+    assert read_env_file(env_file)["SF_ACCESS_TOKEN"] == old["SF_ACCESS_TOKEN"]
+    time.sleep(3)
+    renewed = cli("up")
+    assert renewed.returncode == 0 and "had expired: wrote a fresh one" in renewed.stdout, renewed.stdout + renewed.stderr
+    new = read_env_file(env_file)
+    assert new["SF_ACCESS_TOKEN"] != old["SF_ACCESS_TOKEN"]
+    assert json.loads(new["CUMULUSCI_ORG_local"])["access_token"] == new["SF_ACCESS_TOKEN"]
+    assert connect(env_file).query("SELECT COUNT() FROM Contact")["totalSize"] >= 0
+    stale = requests.get(old["SF_INSTANCE_URL"] + "/services/data/v62.0/sobjects",
+                         headers={"Authorization": "Bearer " + old["SF_ACCESS_TOKEN"]}, verify=old["REQUESTS_CA_BUNDLE"])
+    assert stale.status_code == 401 and stale.json()[0]["errorCode"] == "INVALID_SESSION_ID"

@@ -63,11 +63,11 @@ def test_refresh_token_flow_without_disable_refresh(org, tmp_path: Path) -> None
     project = write_sfdx_project(tmp_path / "project")
     init_git(project)
     env = cci_env(org, tmp_path / "home")
-    before = len(org.context.identity._tokens)
+    before = len(org.context.identity.remembered_tokens)
     result = run_cci(project, env, "org", "info", "local")
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert org.org_id in result.stdout
-    assert len(org.context.identity._tokens) == before + 1, "cci asked for a fresh token with the refresh token"
+    assert len(org.context.identity.remembered_tokens) == before + 1, "cci asked for a fresh token with the refresh token"
 
 
 def test_without_refresh_token_cci_needs_disable_refresh(org, tmp_path: Path) -> None:

@@ -218,9 +218,6 @@ class IdentityStore:
         with self._lock:
             return frozenset(self._last_used)
 
-    #: The name tests/localorg_http/test_cumulusci_deploy.py counts issued tokens through.
-    _tokens = remembered_tokens
-
     def _flush_activity(self, now: float) -> None:
         self._db.executemany(
             "UPDATE tokens SET last_used_ms = ? WHERE token = ?",
