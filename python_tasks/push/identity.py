@@ -63,7 +63,13 @@ class IdentityResolver:
         self.rule = rule
         self.member_key_field = member_key_field
         self.fields = lookup_fields(lookup_field, member_key_field)
-        self.clusters: list[DuplicateCluster] = []
+        self._clusters: dict[tuple[str, tuple[int, ...]], DuplicateCluster] = {}
+
+    @property
+    def clusters(self) -> list[DuplicateCluster]:
+        """Each cluster met in this run once (a person looked up again, e.g. after a create that answered
+        'already exists', meets the same cluster again: the later sighting is kept)."""
+        return list(self._clusters.values())
 
     def _read(self, filter_type: str, values: Sequence[Any]) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -119,5 +125,6 @@ class IdentityResolver:
         if len(resolved) == 1:
             return Resolution(resolved[0], resolved, "single match", routed_from)
         chosen, reason = self.rule.pick([persons_by_id[i] for i in resolved])
-        self.clusters.append(DuplicateCluster(person.key, sorted(resolved), chosen.id, reason))
+        cluster = DuplicateCluster(person.key, sorted(resolved), chosen.id, reason)
+        self._clusters[(cluster.key, tuple(cluster.candidates))] = cluster
         return Resolution(chosen.id, resolved, f"{len(resolved)} matches: {reason}", routed_from)

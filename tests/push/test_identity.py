@@ -26,6 +26,8 @@ def test_no_match_one_match_and_a_cluster_resolved_by_the_winner_rule(local_mark
     assert dup.target == contact and sorted(dup.candidates) == sorted([form, contact])
     [cluster] = resolver.clusters
     assert cluster.chosen == contact and cluster.candidates == sorted([form, contact])
+    resolver.resolve([person("dup@example.jp")])  # looked up again in the same run (e.g. after a 1005 retry)
+    assert len(resolver.clusters) == 1, "one cluster met twice is one cluster"
 
 
 def test_a_person_marked_superseded_routes_the_write_to_its_winner(local_marketo, marketo_client) -> None:
