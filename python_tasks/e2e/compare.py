@@ -11,7 +11,7 @@ import unicodedata
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from python_tasks.seed.events import PlannedEvent, latest_valid_events
 from python_tasks.seed.schema import PayloadSchema
@@ -131,6 +131,15 @@ def _line_number(line_key: str) -> int:
         return 0
 
 
+def _latest_of_type(
+    latest: dict[tuple[str, str], PlannedEvent], event_type: str
+) -> Iterator[tuple[str, PlannedEvent]]:
+    """(key, newest valid event) for each record of one event type, in key order."""
+    for (kind, key), planned in sorted(latest.items()):
+        if kind == event_type:
+            yield key, planned
+
+
 def _found_once(
     result: Comparison, check: str, counter: str, key: str, rows: list[dict[str, Any]], missing: str, shared: str
 ) -> dict[str, Any] | None:
@@ -166,12 +175,11 @@ def compare_salesforce(
         lines_by_order[str(row.get(schema.line_order_lookup))].append(row)
 
     member_by_key: dict[str, dict[str, Any]] = {}
-    for (event_type, key), planned in sorted(latest.items()):
-        if event_type != "member":
-            continue
+    for key, planned in _latest_of_type(latest, "member"):
         where = f"{key_field} = {key}"
         member_row = _found_once(result, "salesforce.member", "members", key, members.get(key, []),
-                          f"no {schema.member_object} with {where}", f"{schema.member_object} records share {where}")
+                                 f"no {schema.member_object} with {where}",
+                                 f"{schema.member_object} records share {where}")
         if member_row is None:
             continue
         member_by_key[key] = member_row
@@ -189,12 +197,10 @@ def compare_salesforce(
             )
 
     lookup = schema.order_member_lookup
-    for (event_type, number), planned in sorted(latest.items()):
-        if event_type != "order":
-            continue
+    for number, planned in _latest_of_type(latest, "order"):
         where = f"{order_key_field} = {number}"
         order_row = _found_once(result, "salesforce.order", "orders", number, orders.get(number, []),
-                          f"no {schema.order_object} with {where}", f"orders share {where}")
+                                f"no {schema.order_object} with {where}", f"orders share {where}")
         if order_row is None:
             continue
         data = planned.event.data
