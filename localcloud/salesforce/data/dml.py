@@ -259,7 +259,7 @@ class _Run:
                 continue
             try:
                 self._apply_trigger_changes(snapshots[k], views[k], rows[i])
-                if op == "update":  # formula-like names follow what the trigger changed
+                if op == "update":  # a composed Name follows the names the trigger changed
                     self._derive(rows[i], "update")
                 ok.append(i)
             except RecordFailure as f:
