@@ -157,12 +157,15 @@ def _make_handler_class(app: Callable[[Request], Response]) -> type[BaseHTTPRequ
 
         def _dispatch(self) -> None:
             split = urllib.parse.urlsplit(self.path)
+            chunked = "chunked" in (self.headers.get("Transfer-Encoding") or "").lower()
             length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY_BYTES:
+            body = self._read_chunked() if chunked else None
+            if length > MAX_BODY_BYTES or (chunked and body is None):
                 self._write(Response.json([{"errorCode": "REQUEST_TOO_LARGE", "message": "Body too large"}], 413))
                 self.close_connection = True
                 return
-            body = self.rfile.read(length) if length else b""
+            if body is None:
+                body = self.rfile.read(length) if length else b""
             request = Request(
                 method=self.command.upper(),
                 path=urllib.parse.unquote(split.path) if "%2F" not in split.path.upper() else split.path,
@@ -172,6 +175,23 @@ def _make_handler_class(app: Callable[[Request], Response]) -> type[BaseHTTPRequ
                 client_address=self.client_address[0] if self.client_address else "",
             )
             self._write(app(request))
+
+        def _read_chunked(self) -> bytes | None:
+            """A ``Transfer-Encoding: chunked`` body (requests sends one for a generator body, as the
+            Bulk API clients do); None when it grows past ``MAX_BODY_BYTES``."""
+            parts: list[bytes] = []
+            total = 0
+            while True:
+                size = int(self.rfile.readline(1024).split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline(1024).strip():  # trailer headers, then the blank line
+                        pass
+                    return b"".join(parts)
+                total += size
+                if total > MAX_BODY_BYTES:
+                    return None
+                parts.append(self.rfile.read(size))
+                self.rfile.readline(16)  # the CRLF after each chunk
 
         def _write(self, response: Response) -> None:
             self.send_response(response.status)

@@ -69,11 +69,12 @@ def test_bad_requests_answer_salesforce_errors(deployed_org) -> None:
     assert missing.status_code == 404
 
 
-def test_bulk_api_answers_loudly_that_it_is_not_implemented(deployed_org) -> None:
+def test_bulk_api_1_answers_its_error_shape_and_bulk_api_2_says_it_is_not_implemented(deployed_org) -> None:
+    """Bulk API 1.0 itself is tested in test_bulk_api.py."""
     job = requests.post(deployed_org.url + "/services/async/62.0/job", data=b"<jobInfo/>",
                         headers={"X-SFDC-Session": deployed_org.access_token, "Content-Type": "application/xml"})
     assert job.status_code == 400
-    assert "<exceptionCode>FeatureNotEnabled</exceptionCode>" in job.text and "2,000 records" in job.text
+    assert "<exceptionCode>InvalidJob</exceptionCode>" in job.text and "Invalid operation" in job.text
     bad = requests.post(deployed_org.url + "/services/async/62.0/job", data=b"<jobInfo/>", headers={"X-SFDC-Session": "nope"})
     assert "<exceptionCode>InvalidSessionId</exceptionCode>" in bad.text
     v2 = call(deployed_org, "POST", "/jobs/ingest", json={"object": "Contact", "operation": "insert"})
