@@ -15,12 +15,23 @@ from .orgruntime import ApexRuntime, CoverageResult, RestResult, TestMethodResul
 
 
 def run_tests_for_deploy(test_level, class_names, sources, *, store=None, prepare=None, transaction=None,
-                         schema=None):  # noqa: ANN001,ANN201 - see orgruntime
+                         schema=None, permission_sets=None):  # noqa: ANN001,ANN201 - see orgruntime
     """Deploy-time Apex test run (looked up by localcloud.salesforce.metadata)."""
     from .orgruntime import run_tests_for_deploy as run
     return run(test_level, class_names, sources, store=store, prepare=prepare, transaction=transaction,
-               schema=schema)
+               schema=schema, permission_sets=permission_sets)
 
 
-__all__ = ["run_tests_for_deploy", "compile_problems", "ApexProgram", "ApexRuntime", "ApexCompileError", "ApexThrown", "ApexUncaught",
+def install_local_org(context):  # noqa: ANN001,ANN201 - the local org's plugin hook (server.py)
+    """Bind USER_MODE checks to the org: permission set definitions come from the org's metadata
+    repository (``context.extras["metadata_repository"].permission_set(name)``). Adds no routes."""
+    from . import access
+    repository = getattr(context, "extras", {}).get("metadata_repository")
+    source = getattr(repository, "permission_set", None)
+    if callable(source) and getattr(context, "data", None) is not None:
+        access.register_definitions(context.data, source)
+    return []
+
+
+__all__ = ["run_tests_for_deploy", "install_local_org", "compile_problems", "ApexProgram", "ApexRuntime", "ApexCompileError", "ApexThrown", "ApexUncaught",
            "ExecutionResult", "Transaction", "RestResult", "TestMethodResult", "CoverageResult"]

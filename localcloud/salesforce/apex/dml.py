@@ -163,21 +163,75 @@ def _data_errors(res: Any) -> list[DatabaseError]:
     return out
 
 
-def _call(prog: Any, op: str, recs: list[SObject], key: str | None, all_or_none: bool) -> list[Any]:
+class _Refused:
+    """The result of a record user mode refused before it reached the data layer."""
+
+    def __init__(self, denial: Any) -> None:
+        self.success = False
+        self.errors = [denial]
+        self.id = None
+        self.created = None
+
+
+def _user_mode_denials(prog: Any, dtx: Any, op: str, recs: list[SObject]) -> dict[int, Any]:
+    """`as user` / AccessLevel.USER_MODE: index -> why the running user may not write that record."""
+    from . import access
+    user = access.current_access(prog)
+    if user is None:
+        return {}
+    schema = getattr(dtx, "schema", None)
+    out: dict[int, Any] = {}
+    for i, r in enumerate(recs):
+        od = schema.find(r.type_name) if schema is not None else None
+        if od is None:
+            continue  # the data layer reports the unknown object
+        denial = access.missing_object_permission(user, od.name, op)
+        if denial is None and op != "delete":
+            fields = access.denied_fields(user, od, op, record_dict(r).keys())
+            if fields:
+                denial = access.field_denial(fields)
+        if denial is not None:
+            out[i] = denial
+    return out
+
+
+def _raise_user_mode(op: str, recs: list[SObject], denials: dict[int, Any]) -> None:
+    from . import access
+    rows = [DmlRow(i, d.message, d.status_code, list(d.fields), recs[i].fields.get("id"))
+            for i, d in sorted(denials.items())]
+    first = recs[rows[0].index]
+    if any(r.fields for r in rows):
+        obj = ops.CURRENT.prog.new_exception("System.DmlException",
+                                             access.DML_FIELDS_MESSAGE.format(sobject=first.type_name))
+        obj.fields["__dml"] = rows
+        raise ops.ApexThrown(obj)
+    _raise_dml(op, rows)
+
+
+def _call(prog: Any, op: str, recs: list[SObject], key: str | None, all_or_none: bool,
+          user_mode: bool = False) -> list[Any]:
     """Run one DML operation over records (grouped by SObject type, original order kept)."""
     dtx = _session(prog)
     results: list[Any] = [None] * len(recs)
+    denials = _user_mode_denials(prog, dtx, op, recs) if user_mode else {}
+    if denials and all_or_none:
+        _raise_user_mode(op, recs, denials)
+    for i, denial in denials.items():
+        results[i] = _Refused(denial)
     groups: list[tuple[str, list[int]]] = []
     for i, r in enumerate(recs):
+        if i in denials:
+            continue
         if groups and groups[-1][0] == r.type_name.lower():
             groups[-1][1].append(i)
         else:
             groups.append((r.type_name.lower(), [i]))
-    from . import triggers
+    from . import access, triggers
     with triggers.apex_context(prog):
         for _, idxs in groups:
             sobject = recs[idxs[0]].type_name
             batch = [recs[i] for i in idxs]
+            access.forget(prog, sobject)
             try:
                 if op == "insert":
                     for r in batch:
@@ -206,7 +260,7 @@ def _call(prog: Any, op: str, recs: list[SObject], key: str | None, all_or_none:
     return results
 
 
-def dml_statement(prog: Any, op: str, value: Any, key: str | None) -> None:
+def dml_statement(prog: Any, op: str, value: Any, key: str | None, user_mode: bool = False) -> None:
     recs = _records(value)
     tx = prog.tx
     tx.check("dml")
@@ -228,7 +282,7 @@ def dml_statement(prog: Any, op: str, value: Any, key: str | None) -> None:
     key_name = None
     if op == "upsert" and key is not None:
         key_name = prog.sobject_field_name(recs[0].type_name, key) or key
-    results = _call(prog, op, recs, key_name, True)
+    results = _call(prog, op, recs, key_name, True, user_mode)
     failed = []
     for i, res in enumerate(results):
         if res is not None and not res.success:
@@ -258,6 +312,9 @@ def database_op(op: str):
         all_or_none = True
         key = None
         rest = list(a[1:])
+        from .soql import is_access_level, is_user_mode
+        user_mode = any(is_user_mode(x) for x in rest)
+        rest = [x for x in rest if not is_access_level(x)]
         if op == "upsert" and rest and not isinstance(rest[0], bool) and rest[0] is not None and \
                 not hasattr(rest[0], "apex_dml_options"):
             tok = rest.pop(0)
@@ -280,12 +337,12 @@ def database_op(op: str):
         if op == "undelete":
             ops.throw("System.DmlException", "Undelete failed. The local org does not keep a recycle bin for Apex DML")
         if all_or_none:
-            results = dml_statement_counted(p, op, recs, key)
+            results = dml_statement_counted(p, op, recs, key, user_mode)
             out = [_result_cls(op)(r.fields.get("id"), True, [], getattr(res, "created", None) if op == "upsert"
                                    else None) for r, res in zip(recs, results)]
         else:
-            results = _call(p, op, recs, key and (p.sobject_field_name(recs[0].type_name, key) or key), False) \
-                if recs else []
+            results = _call(p, op, recs, key and (p.sobject_field_name(recs[0].type_name, key) or key), False,
+                            user_mode) if recs else []
             out = []
             for r, res in zip(recs, results):
                 # getId() is empty when the operation failed for that record (Apex documentation)
@@ -297,9 +354,9 @@ def database_op(op: str):
     return fn
 
 
-def dml_statement_counted(p: Any, op: str, recs: list[SObject], key: Any) -> None:
+def dml_statement_counted(p: Any, op: str, recs: list[SObject], key: Any, user_mode: bool = False) -> None:
     """The allOrNone path of Database.* (limits were already counted by the caller)."""
-    results = _call(p, op, recs, key and (p.sobject_field_name(recs[0].type_name, key) or key), True)
+    results = _call(p, op, recs, key and (p.sobject_field_name(recs[0].type_name, key) or key), True, user_mode)
     failed = []
     for i, res in enumerate(results):
         if res is not None and not res.success:

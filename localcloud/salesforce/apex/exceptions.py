@@ -37,6 +37,14 @@ def _dml(obj: ApexObject, i: int) -> Any:
     return rows[i]
 
 
+def _inaccessible_fields(obj: ApexObject, args: list[Any]) -> Any:
+    """QueryException.getInaccessibleFields(): object name -> the field names user mode refused."""
+    from .values import ApexMap, ApexSet
+    found = obj.fields.get("__inaccessible") or {}
+    return ApexMap({k: ApexSet(v, TypeRef("String")) for k, v in found.items()}, TypeRef("String"),
+                   TypeRef("Set", (TypeRef("String"),)))
+
+
 def install_exception_methods(exc: ApexClass) -> None:
     def add(name: str, nparams: int, fn) -> None:
         m = Method(name, exc, [(f"p{i}", TypeRef("Object")) for i in range(nparams)], TypeRef("Object"))
@@ -58,4 +66,5 @@ def install_exception_methods(exc: ApexClass) -> None:
     add("getDmlIndex", 1, lambda o, a: _dml(o, a[0]).index)
     add("getDmlFieldNames", 1, lambda o, a: ApexList(_dml(o, a[0]).fields, TypeRef("String")))
     add("getDmlFields", 1, lambda o, a: ApexList(_dml(o, a[0]).fields, TypeRef("Object")))
+    add("getInaccessibleFields", 0, _inaccessible_fields)
     add("getMatchingIds", 1, lambda o, a: ApexList([], TypeRef("Id")))

@@ -1019,7 +1019,9 @@ def e_dml(comp, ctx, n):
     target = compile_expr(comp, ctx, n.child_by_field_name("target"))
     key_n = n.child_by_field_name("upsert_key")
     key = text(key_n) if key_n is not None else None
-    return lambda fr: prog.dml_statement(op, target(fr), key)
+    mode_n = next((c for c in n.named_children if c.type == "dml_security_mode"), None)
+    user_mode = mode_n is not None and text(mode_n).strip().lower() == "user"  # insert as user / as system
+    return lambda fr: prog.dml_statement(op, target(fr), key, user_mode)
 
 
 _HANDLERS: dict[str, Callable] = {

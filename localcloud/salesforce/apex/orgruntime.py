@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from . import ops
+from . import access, ops
 from .dataport import Session
 from .errors import ApexCompileError, ApexThrown
 from .model import ApexClass, Method
@@ -227,6 +227,7 @@ class ApexRuntime:
         from .dataport import isolated_test_store
         with tempfile.TemporaryDirectory(prefix="apex-tests-") as tmp:
             scratch = isolated_test_store(self.store, tmp)
+            access.register_definitions(scratch, access.definitions_of(self.store))
             try:
                 runner = ApexRuntime(scratch, self.sources, coverage=True, _scratch=True)
                 results = runner._run_tests_on(runner, class_names, methods)
@@ -331,14 +332,16 @@ def _failure(message: str) -> dict[str, Any]:
 
 def run_tests_for_deploy(test_level: str, class_names: list[str], sources: list[Any], *, store: Any = None,
                          prepare: Callable[[Any], None] | None = None, transaction: Any = None,
-                         schema: Any = None) -> Any:
+                         schema: Any = None, permission_sets: Mapping[str, Mapping[str, Any]] | None = None) -> Any:
     """Deploy-time test run (metadata looks this up on localcloud.salesforce.apex).
 
     `sources` are ApexSource-like objects (kind, name, body): the org's sources overlaid with the
     deploy's. `store` is the deploying org's store (else the store of `transaction`); the tests
     run on an isolated scratch copy of that org's committed data (setup objects only, as without
     SeeAllData) to which `prepare(tx)` first applies the deploy's own schema and setup records, so
-    objects and fields created by the same deploy are visible. Returns an object shaped like the
+    objects and fields created by the same deploy are visible. `permission_sets` (name -> definition,
+    the deploy's own) lets USER_MODE checks see what the deploy's permission sets grant; without it
+    the deploy-time run does not check USER_MODE (the definitions are not committed yet). Returns an object shaped like the
     deploy's RunTestsOutcome: num_tests_run, failures, successes, total_time_ms, code_coverage."""
     from types import SimpleNamespace
     out = SimpleNamespace(num_tests_run=0, failures=[], successes=[], total_time_ms=0.0, code_coverage=[])
@@ -362,6 +365,9 @@ def run_tests_for_deploy(test_level: str, class_names: list[str], sources: list[
     from .dataport import isolated_test_store
     with tempfile.TemporaryDirectory(prefix="apex-deploy-tests-") as tmp:
         scratch = isolated_test_store(store, tmp)
+        if permission_sets is not None:
+            # the deploy's own permission sets (not committed yet) first, then the org's committed ones
+            access.register_definitions(scratch, access.overlay(permission_sets, access.definitions_of(store)))
         try:
             if prepare is not None:
                 with scratch.transaction() as stx:

@@ -82,6 +82,7 @@ class Transaction:
     mocks: dict[str, Any] = field(default_factory=dict)
     now: _dt.datetime | None = None
     calls: int = 0
+    access_cache: dict[str, Any] = field(default_factory=dict)  # user id -> access.UserAccess (USER_MODE)
 
     def check_cpu(self) -> None:
         """Called every 1,024 loop iterations: a runaway loop ends like Salesforce's (uncatchable)."""
@@ -853,9 +854,9 @@ class ApexProgram:
         return obj
 
     # ------------------------------------------------------------------------------------ data
-    def dml_statement(self, op: str, value: Any, key: str | None) -> None:
+    def dml_statement(self, op: str, value: Any, key: str | None, user_mode: bool = False) -> None:
         from . import dml
-        dml.dml_statement(self, op, value, key)
+        dml.dml_statement(self, op, value, key, user_mode)
 
     # ------------------------------------------------------------------------------------ introspection
     def class_names(self) -> list[str]:

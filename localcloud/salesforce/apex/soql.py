@@ -106,7 +106,7 @@ def _bind_value(v: Any) -> Any:
 
 
 def execute(prog: Any, query: Any, binds: dict[str, Any], sobject: str | None, count_only: bool,
-            aggregate: bool) -> Any:
+            aggregate: bool, user_mode: bool = False) -> Any:
     from .dml import _session
     tx = prog.tx
     tx.check("soql")
@@ -119,6 +119,9 @@ def execute(prog: Any, query: Any, binds: dict[str, Any], sobject: str | None, c
             raise
         except Exception as e:  # MalformedQueryError and friends
             ops.throw("System.QueryException", getattr(e, "message", str(e)))
+
+    if user_mode or getattr(query, "security", None) == "USER_MODE":
+        _enforce_user_mode(prog, dtx, query)
 
     def resolver(b):
         if b.name in binds:
@@ -148,6 +151,22 @@ def execute(prog: Any, query: Any, binds: dict[str, Any], sobject: str | None, c
         return ApexList([to_aggregate(r) for r in records], TypeRef("AggregateResult"))
     name = prog.sobject_name(sobject) if sobject else None
     return ApexList([to_sobject(prog, r, name) for r in records], TypeRef(name or "SObject"))
+
+
+def _enforce_user_mode(prog: Any, dtx: Any, query: Any) -> None:
+    """WITH USER_MODE / AccessLevel.USER_MODE: every inaccessible field of every clause, in one exception."""
+    from . import access
+    user = access.current_access(prog)
+    if user is None:
+        return
+    schema = getattr(dtx, "schema", None)
+    if schema is None or schema.find(query.sobject) is None:
+        return  # the engine reports the unknown object
+    bad = access.inaccessible_in_query(user, schema, query)
+    if bad:
+        obj = prog.new_exception("System.QueryException", access.QUERY_MESSAGE)
+        obj.fields["__inaccessible"] = {k: sorted(v) for k, v in bad.items()}
+        raise ops.ApexThrown(obj)
 
 
 def to_sobject(prog: Any, rec: dict[str, Any], default_type: str | None) -> SObject:
@@ -253,13 +272,24 @@ def _dyn_meta(query: str):
     return sobject, count_only, aggregate
 
 
+def is_user_mode(value: Any) -> bool:
+    """An AccessLevel argument that asks for user mode (AccessLevel.USER_MODE)."""
+    return is_access_level(value) and value.name.upper() == "USER_MODE"
+
+
+def is_access_level(value: Any) -> bool:
+    enum = getattr(value, "enum", None)
+    return enum is not None and getattr(enum, "name", "").lower() in ("accesslevel", "system.accesslevel")
+
+
 def database_query(args, fr):
     q = args[0]
     if q is None:
         ops.npe()
     sobject, count_only, aggregate = _dyn_meta(q)
     binds = _frame_binds(fr, q)
-    return execute(ops.CURRENT.prog, q, binds, sobject, count_only, aggregate)
+    user_mode = len(args) > 1 and is_user_mode(args[1])
+    return execute(ops.CURRENT.prog, q, binds, sobject, count_only, aggregate, user_mode)
 
 
 def database_query_with_binds(args, fr):
@@ -271,13 +301,15 @@ def database_query_with_binds(args, fr):
     if isinstance(bindmap, ApexMap):
         for k, v in bindmap.items():
             binds[str(k)] = _bind_value(v)
-    return execute(ops.CURRENT.prog, q, binds, sobject, count_only, aggregate)
+    user_mode = len(args) > 2 and is_user_mode(args[2])
+    return execute(ops.CURRENT.prog, q, binds, sobject, count_only, aggregate, user_mode)
 
 
 def database_count_query(args, fr):
     q = args[0]
     _, _, _ = _dyn_meta(q)
-    return execute(ops.CURRENT.prog, q, _frame_binds(fr, q), None, True, False)
+    user_mode = len(args) > 1 and is_user_mode(args[1])
+    return execute(ops.CURRENT.prog, q, _frame_binds(fr, q), None, True, False, user_mode)
 
 
 FRAME_AWARE = {
@@ -285,7 +317,8 @@ FRAME_AWARE = {
     ("database", "querywithbinds"): database_query_with_binds,
     ("database", "countquery"): database_count_query,
     ("database", "countquerywithbinds"): lambda a, fr: execute(
-        ops.CURRENT.prog, a[0], {str(k): _bind_value(v) for k, v in a[1].items()}, None, True, False),
+        ops.CURRENT.prog, a[0], {str(k): _bind_value(v) for k, v in a[1].items()}, None, True, False,
+        len(a) > 2 and is_user_mode(a[2])),
 }
 for key in FRAME_AWARE:
     STATIC_METHODS[key] = lambda a: ops.throw("System.UnexpectedException", "frame-aware")
