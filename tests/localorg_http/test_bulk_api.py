@@ -252,13 +252,19 @@ def test_errors_answer_the_bulk_api_shapes(org, client, monkeypatch: pytest.Monk
 
 
 SNOWFAKERY_RECIPE = """
-- object: Contact
+- object: Account
   count: 2100
   fields:
-    LastName:
-      fake: last_name
-    Email: bulk${{id}}@example.jp
-    Test_Member_Id__c: SF-${{id}}
+    Name: Company ${{id}}
+  friends:
+    - object: Contact
+      fields:
+        LastName:
+          fake: last_name
+        Email: bulk${{id}}@example.jp
+        Test_Member_Id__c: SF-${{id}}
+        AccountId:
+          reference: Account
 """
 
 EXTRACT_MAPPING = """
@@ -271,8 +277,8 @@ Insert Contact:
 """
 
 
-def test_cumulusci_snowfakery_step_of_2100_contacts_goes_through_bulk(tmp_path: Path, certificates) -> None:
-    """CumulusCI itself chooses Bulk API 1.0 for 2,000+ records; every row arrives in the org."""
+def test_cumulusci_snowfakery_and_extract_of_2100_accounts_and_contacts_go_through_bulk(tmp_path: Path, certificates) -> None:
+    """CumulusCI itself chooses Bulk API 1.0 for 2,000+ records a step; every row and lookup arrives in the org."""
     org = start_local_org(tmp_path / "org", tls_dir=certificates.ca_cert.parent)
     try:
         assert org.deployer.deploy_zip(_bulk_fixture_zip()).status == "Succeeded"
@@ -283,8 +289,11 @@ def test_cumulusci_snowfakery_step_of_2100_contacts_goes_through_bulk(tmp_path: 
                          "-o", "recipe", str(tmp_path / "recipe.yml"))
         output = " ".join((result.stdout + result.stderr).split())
         assert result.returncode == 0, output[-3000:]
-        assert "Contact: 2,100 successes, 0 errors" in output, output[-3000:]
+        assert "Account: 2,100 successes, 0 errors" in output and "Contact: 2,100 successes, 0 errors" in output, output[-3000:]
         assert query(org, "SELECT COUNT() FROM Contact WHERE Test_Member_Id__c LIKE 'SF-%'")["totalSize"] == 2100
+        linked = query(org, "SELECT Test_Member_Id__c, Account.Name FROM Contact WHERE Test_Member_Id__c IN ('SF-1', 'SF-2100')")
+        assert {r["Test_Member_Id__c"]: r["Account"]["Name"] for r in linked["records"]} == {
+            "SF-1": "Company 1", "SF-2100": "Company 2100"}, "CumulusCI's lookups resolved to the Bulk-loaded Accounts"
         jobs = org.context.extras["bulk_jobs"]._jobs.values()
         loaded = [j for j in jobs if j.sobject == "Contact" and j.operation == "insert"]
         assert loaded and sum(j.info()["numberRecordsProcessed"] for j in loaded) == 2100, "CumulusCI used Bulk API 1.0"
