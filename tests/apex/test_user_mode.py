@@ -291,6 +291,14 @@ def _user_mode_store(directory):
     return store
 
 
+@pytest.fixture(scope="module", autouse=True)
+def checks_on():
+    """These tests are about the checks: the default setting (on), whatever the environment says."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv(access.ENV_ENFORCE, raising=False)
+        yield
+
+
 @pytest.fixture(scope="module")
 def user_mode_store(tmp_path_factory):
     store = _user_mode_store(tmp_path_factory.mktemp("usermode"))
@@ -399,3 +407,83 @@ def test_project_apex_tests_fail_when_the_permission_set_lacks_a_field(tmp_path)
             [r.message for r in failed]
     finally:
         store.close()
+
+
+@pytest.mark.skipif(not (FORCE_APP / "permissionsets").is_dir(), reason="force-app has no permission set yet")
+def test_deploy_time_run_checks_user_mode_with_the_deploys_own_permission_sets(tmp_path) -> None:
+    """run_tests_for_deploy(..., permission_sets=...): the deploy's own (not yet committed) permission
+    set definitions decide; the project's tests pass with them and fail without the field they need."""
+    from types import SimpleNamespace
+
+    from localcloud.salesforce.apex import run_tests_for_deploy
+
+    from .test_force_app import loadable_sources
+    store = make_store(tmp_path)
+    sources = [SimpleNamespace(kind="ApexTrigger" if n.endswith(".trigger") else "ApexClass", name=n.rsplit(".", 1)[0],
+                               body=b) for n, b in loadable_sources().items()]
+    try:
+        good = run_tests_for_deploy("RunSpecifiedTests", ["ECBridgeTriggerHandlerTest"], sources, store=store,
+                                    permission_sets=_force_app_definitions())
+        assert good.num_tests_run > 0 and good.failures == [], good.failures
+        lacking = _force_app_definitions()
+        lacking["ECBridge_Integration"]["fieldPermissions"] = [
+            p for p in lacking["ECBridge_Integration"]["fieldPermissions"] if p["field"] != "EC_Order__c.EC_Member_Id__c"]
+        bad = run_tests_for_deploy("RunSpecifiedTests", ["ECBridgeTriggerHandlerTest"], sources, store=store,
+                                   permission_sets=lacking)
+        assert bad.failures and any("inaccessible" in (f.get("message") or "") for f in bad.failures), bad.failures
+    finally:
+        store.close()
+
+
+# ------------------------------------------------------------------------------------------------ the local org
+
+
+ORG_TEST = """
+@IsTest
+private class OrgUserModeTest {
+    @IsTest
+    static void theDeployedPermissionSetDecides() {
+        Profile standard = [SELECT Id FROM Profile WHERE Name = 'Standard User' LIMIT 1];
+        User u = new User(ProfileId = standard.Id, LastName = 'Integration', Email = 'i@example.com',
+            Username = 'i.usermode@example.com', Alias = 'integ', TimeZoneSidKey = 'Asia/Tokyo',
+            LocaleSidKey = 'ja_JP', EmailEncodingKey = 'UTF-8', LanguageLocaleKey = 'en_US');
+        insert u;
+        PermissionSet ps = [SELECT Id FROM PermissionSet WHERE Name = 'Test_Integration' LIMIT 1];
+        insert new PermissionSetAssignment(AssigneeId = u.Id, PermissionSetId = ps.Id);
+        insert new Test_Order__c(Name = 'T-1', Total__c = 5, Status__c = 'New');
+        System.runAs(u) {
+            Assert.areEqual(5, [SELECT Total__c FROM Test_Order__c WITH USER_MODE LIMIT 1].Total__c, 'granted');
+            try {
+                List<Test_Order__c> rows = [SELECT Total__c, Status__c FROM Test_Order__c WITH USER_MODE];
+                Assert.fail('Status__c is not in Test_Integration');
+            } catch (QueryException e) {
+                Assert.areEqual(new Set<String>{'Status__c'}, e.getInaccessibleFields().get('Test_Order__c'), 'named');
+            }
+        }
+    }
+}
+"""
+
+
+def test_the_local_org_checks_user_mode_with_its_deployed_permission_set(tmp_path) -> None:
+    """A real local org: the permission set's definition comes from the deploy (metadata repository)
+    and an Apex test run from the org's runtime checks USER_MODE with it."""
+    from localcloud.salesforce.metadata import DeployOptions
+    from localcloud.salesforce.server import start_local_org
+    from tests.localorg_http.fixtures import meta, mdapi_files
+    from tests.localorg_http.test_metadata_soap import zip_of
+
+    files = mdapi_files()
+    files["classes/OrgUserModeTest.cls"] = ORG_TEST
+    files["classes/OrgUserModeTest.cls-meta.xml"] = meta("ApexClass")
+    files["package.xml"] = files["package.xml"].replace(
+        "<members>TestOrderService</members>", "<members>TestOrderService</members><members>OrgUserModeTest</members>")
+    org = start_local_org(tmp_path / "org", tls=False)
+    try:
+        job = org.deployer.deploy_zip(zip_of(files), DeployOptions(test_level="NoTestRun"))
+        assert job.status == "Succeeded", job.failures
+        runtime = org.context.extras["apex_runtime"]
+        [result] = runtime.run_tests(["OrgUserModeTest"])
+        assert result.outcome == "Pass", (result.message, result.stack_trace)
+    finally:
+        org.stop()

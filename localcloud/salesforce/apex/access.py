@@ -8,10 +8,9 @@ org hands the runtime through `register_definitions(store, source)`; a permissio
 known definition (for example one an Apex test inserts) grants nothing. A store with no registered
 source is not checked at all (USER_MODE then behaves as system mode, as before this module).
 
-Settings (environment):
-* ECBRIDGE_ORG_ENFORCE_USER_MODE           on (default) | off — check USER_MODE at all.
-* ECBRIDGE_ORG_ENFORCE_USER_MODE_FOR_ADMIN off (default) | on — also check System Administrators
-  (their baseline is then "everything", so only permission-set-free rules matter: none today).
+Setting (environment): ECBRIDGE_ORG_ENFORCE_USER_MODE on (default) | off — check USER_MODE at all.
+A 'System Administrator' (the org's own admin user, used by REST and cci) is never checked: that
+profile may read and write everything.
 
 Message texts are chosen (Salesforce does not document them exactly); see README.md.
 """
@@ -25,7 +24,6 @@ from typing import Any, Callable, Iterable, Mapping
 
 ADMIN_PROFILE = "system administrator"
 ENV_ENFORCE = "ECBRIDGE_ORG_ENFORCE_USER_MODE"
-ENV_ENFORCE_FOR_ADMIN = "ECBRIDGE_ORG_ENFORCE_USER_MODE_FOR_ADMIN"
 
 QUERY_MESSAGE = "Insufficient permissions: secure query included inaccessible field"
 DML_FIELDS_MESSAGE = "Operation failed due to fields being inaccessible on Sobject {sobject}, check errors on " \
@@ -205,8 +203,8 @@ def _load(dtx: Any, user_id: str, source: DefinitionSource) -> UserAccess | None
     if users[0].get("ProfileId"):
         profiles = dtx.query("SELECT Name FROM Profile WHERE Id = :pid", {"pid": users[0]["ProfileId"]}).records
         profile_name = profiles[0].get("Name") if profiles else None
-    if (profile_name or "").lower() == ADMIN_PROFILE and not _setting(ENV_ENFORCE_FOR_ADMIN, False):
-        return None
+    if (profile_name or "").lower() == ADMIN_PROFILE:
+        return None  # may do everything
     assigned = dtx.query("SELECT PermissionSetId FROM PermissionSetAssignment WHERE AssigneeId = :uid",
                          {"uid": user_id}, page_size=1_000_000).records
     ids = [r["PermissionSetId"] for r in assigned if r.get("PermissionSetId")]
@@ -214,18 +212,7 @@ def _load(dtx: Any, user_id: str, source: DefinitionSource) -> UserAccess | None
     if ids:
         names = [r["Name"] for r in dtx.query("SELECT Name FROM PermissionSet WHERE Id IN :ids", {"ids": ids},
                                               page_size=1_000_000).records]
-    if (profile_name or "").lower() == ADMIN_PROFILE:  # checked only on request: an admin may do everything
-        access = build_access(user_id, None, names, source)
-        access.objects = _Everything()
-        return access
     return build_access(user_id, profile_name, names, source)
-
-
-class _Everything(dict):
-    """Object permissions of a System Administrator: all of them."""
-
-    def get(self, key: Any, default: Any = None) -> Any:  # noqa: ARG002
-        return CRUD
 
 
 # ------------------------------------------------------------------------------------ SOQL
