@@ -410,6 +410,40 @@ def test_project_apex_tests_fail_when_the_permission_set_lacks_a_field(tmp_path)
 
 
 @pytest.mark.skipif(not (FORCE_APP / "permissionsets").is_dir(), reason="force-app has no permission set yet")
+def test_every_user_mode_query_of_the_generated_apex_is_readable_for_the_integration_user(tmp_path) -> None:
+    """Statically, whether or not a test reaches it: each inline WITH USER_MODE query of force-app
+    reads only what a Standard User holding ECBridge_Integration may read."""
+    from tree_sitter_language_pack import get_parser
+
+    from localcloud.salesforce.data.soql.parser import soql_from_node
+    store = make_store(tmp_path)
+    definitions = _force_app_definitions()
+    integration = access.build_access("integration", "Standard User", ["ECBridge_Integration"], definitions.get)
+    parser = get_parser("apex")
+    checked, problems = 0, []
+    try:
+        for f in sorted((FORCE_APP / "classes").glob("*.cls")):
+            source = f.read_bytes()
+            stack = [parser.parse(source).root_node]
+            while stack:
+                node = stack.pop()
+                stack.extend(node.children)
+                if node.type != "query_expression":
+                    continue
+                query = soql_from_node(node, source)
+                if query.security != "USER_MODE":
+                    continue
+                checked += 1
+                bad = access.inaccessible_in_query(integration, store.schema, query)
+                if bad:
+                    problems.append((f.name, node.start_point[0] + 1, bad))
+    finally:
+        store.close()
+    assert checked > 0
+    assert not problems, problems
+
+
+@pytest.mark.skipif(not (FORCE_APP / "permissionsets").is_dir(), reason="force-app has no permission set yet")
 def test_deploy_time_run_checks_user_mode_with_the_deploys_own_permission_sets(tmp_path) -> None:
     """run_tests_for_deploy(..., permission_sets=...): the deploy's own (not yet committed) permission
     set definitions decide; the project's tests pass with them and fail without the field they need."""
