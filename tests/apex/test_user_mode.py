@@ -333,9 +333,10 @@ def test_without_registered_definitions_user_mode_is_not_checked(tmp_path) -> No
     store = _user_mode_store(tmp_path)
     try:
         rt = ApexRuntime(store, {"UserModeTest.cls": USER_MODE_TEST})
-        results = {r.method_name: r for r in rt.run_tests(methods={"UserModeTest": ["queryOfADeniedFieldThrowsNamingEveryDeniedField"]})}
-        assert results["queryOfADeniedFieldThrowsNamingEveryDeniedField"].outcome == "Fail"
-        assert "a denied field must fail the query" in results["queryOfADeniedFieldThrowsNamingEveryDeniedField"].message
+        method = "queryOfADeniedFieldThrowsNamingEveryDeniedField"
+        [result] = rt.run_tests(methods={"UserModeTest": [method]})
+        assert result.method_name == method and result.outcome == "Fail"
+        assert "a denied field must fail the query" in result.message
     finally:
         store.close()
 
@@ -460,8 +461,9 @@ def test_deploy_time_run_checks_user_mode_with_the_deploys_own_permission_sets(t
                                     permission_sets=_force_app_definitions())
         assert good.num_tests_run > 0 and good.failures == [], good.failures
         lacking = _force_app_definitions()
-        lacking["ECBridge_Integration"]["fieldPermissions"] = [
-            p for p in lacking["ECBridge_Integration"]["fieldPermissions"] if p["field"] != "EC_Order__c.EC_Member_Id__c"]
+        integration = lacking["ECBridge_Integration"]
+        integration["fieldPermissions"] = [p for p in integration["fieldPermissions"]
+                                           if p["field"] != "EC_Order__c.EC_Member_Id__c"]
         bad = run_tests_for_deploy("RunSpecifiedTests", ["ECBridgeTriggerHandlerTest"], sources, store=store,
                                    permission_sets=lacking)
         assert bad.failures and any("inaccessible" in (f.get("message") or "") for f in bad.failures), bad.failures

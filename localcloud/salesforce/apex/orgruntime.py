@@ -341,8 +341,8 @@ def run_tests_for_deploy(test_level: str, class_names: list[str], sources: list[
     SeeAllData) to which `prepare(tx)` first applies the deploy's own schema and setup records, so
     objects and fields created by the same deploy are visible. `permission_sets` (name -> definition,
     the deploy's own) lets USER_MODE checks see what the deploy's permission sets grant; without it
-    the deploy-time run does not check USER_MODE (the definitions are not committed yet). Returns an object shaped like the
-    deploy's RunTestsOutcome: num_tests_run, failures, successes, total_time_ms, code_coverage."""
+    the deploy-time run does not check USER_MODE (the definitions are not committed yet). Returns an
+    object shaped like the deploy's RunTestsOutcome: num_tests_run, failures, successes, total_time_ms, code_coverage."""
     from types import SimpleNamespace
     out = SimpleNamespace(num_tests_run=0, failures=[], successes=[], total_time_ms=0.0, code_coverage=[])
     level = (test_level or "NoTestRun").lower()
