@@ -201,3 +201,39 @@ def test_cci_deploy_with_a_failing_test_reports_it_and_rolls_back(org, tmp_path:
     assert result.returncode != 0
     assert "Apex Test Failure: Class.TestOrderFailingTest.findsRecentOrders" in output, output[-3000:]
     assert custom_objects(org) == set() and org.repository.apex_classes() == []
+
+
+USER_MODE_TEST = """@IsTest
+private class UserModeDeployTest {
+    @IsTest
+    static void theDeploysPermissionSetDecidesWhatTheUserReads() {
+        Profile standard = [SELECT Id FROM Profile WHERE Name = 'Standard User' LIMIT 1];
+        User integration = new User(ProfileId = standard.Id, LastName = 'Perm', Email = 'perm@example.com',
+            Username = 'perm.' + System.currentTimeMillis() + '@example.com', Alias = 'perm',
+            TimeZoneSidKey = 'Asia/Tokyo', LocaleSidKey = 'ja_JP', EmailEncodingKey = 'UTF-8', LanguageLocaleKey = 'en_US');
+        insert integration;
+        PermissionSet granted = [SELECT Id FROM PermissionSet WHERE Name = 'Test_Integration' LIMIT 1];
+        insert new PermissionSetAssignment(AssigneeId = integration.Id, PermissionSetId = granted.Id);
+        System.runAs(integration) {
+            System.assertEquals(0, [SELECT Id, Total__c FROM Test_Order__c WITH USER_MODE].size(), 'a granted field reads');
+            try {
+                List<Test_Order__c> refused = [SELECT Id, Legacy_Key__c FROM Test_Order__c WITH USER_MODE];
+                System.assert(false, 'Legacy_Key__c is not in Test_Integration: the query must fail');
+            } catch (QueryException e) {
+                System.assert(e.getInaccessibleFields().get('Test_Order__c').contains('Legacy_Key__c'),
+                    'the exception names the field: ' + e.getMessage());
+            }
+        }
+    }
+}
+"""
+
+
+def test_tests_a_deploy_runs_see_that_deploys_permission_set_under_user_mode(org) -> None:
+    """The deploy creates Test_Order__c and Test_Integration (Total__c only); its test, as a Standard User
+    holding Test_Integration, reads Total__c WITH USER_MODE and is refused Legacy_Key__c."""
+    status = soap_deploy(org, with_classes({"UserModeDeployTest": USER_MODE_TEST}), "RunSpecifiedTests",
+                         ["UserModeDeployTest"])
+    results = run_test_result(status)
+    assert text(status, "status") == ["Succeeded"], results["failures"] or status.text[-3000:]
+    assert [s["methodName"] for s in results["successes"]] == ["theDeploysPermissionSetDecidesWhatTheUserReads"]

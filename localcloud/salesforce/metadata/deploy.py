@@ -210,7 +210,7 @@ class Deployer:
                     raise _CompileFailed(compile_failures)
                 if job.options.test_level and job.options.test_level != "NoTestRun":
                     self._run_tests(job, apex, tx, lambda stx: self._apply_test_schema(stx, specs, permsets),
-                                    _deleted_apex(package))
+                                    _deleted_apex(package), permission_sets={c.full_name: d for c, d in permsets})
                     if job.tests.failures:
                         # as Salesforce: a failing test of a testLevel deploy rolls all of it back
                         raise _CheckOnlyRollback()
@@ -407,7 +407,8 @@ class Deployer:
 
     def _run_tests(self, job: DeployJob, apex: list[ApexSource], tx: Any = None,
                    prepare: Callable[[Any], None] | None = None,
-                   deleted: set[tuple[str, str]] | None = None) -> None:
+                   deleted: set[tuple[str, str]] | None = None,
+                   permission_sets: dict[str, dict[str, Any]] | None = None) -> None:
         level = job.options.test_level or "NoTestRun"
         runners = [*TEST_RUNNER, *hooks.apex_runtime_functions("run_tests_for_deploy")]
         if not runners:
@@ -437,6 +438,9 @@ class Deployer:
             extra["store"] = self.store
         if "prepare" in accepted:
             extra["prepare"] = prepare
+        # The deploy's permission set definitions, so USER_MODE in its tests checks what it deploys.
+        if "permission_sets" in accepted:
+            extra["permission_sets"] = permission_sets
         outcome = runner(level, list(job.options.run_tests), [*existing, *apex], **extra)
         # any object shaped like RunTestsOutcome; kept as one so the stored deploy result is plain JSON
         job.tests = RunTestsOutcome(

@@ -19,7 +19,7 @@ back): the deploy also looks up, lazily, these functions on ``localcloud.salesfo
   table_name``); returns problems with ``kind, name, line, column, message`` (and optionally
   ``problem_type``).
 * ``activate_apex(sources)`` — an activation hook.
-* ``run_tests_for_deploy(test_level, class_names, sources[, store=..., prepare=..., transaction=..., schema=...])``
+* ``run_tests_for_deploy(test_level, class_names, sources[, store=..., prepare=..., transaction=..., schema=..., permission_sets=...])``
   — runs the tests a deploy asks for; returns an object shaped like ``deploy.RunTestsOutcome``
   (``num_tests_run``, ``failures``, ``successes``, ``total_time_ms``, ``code_coverage``). Each
   keyword is passed only when the function accepts it: ``store`` is the deploying org's data
@@ -27,7 +27,8 @@ back): the deploy also looks up, lazily, these functions on ``localcloud.salesfo
   fields and permission sets to a transaction of another store (a scratch copy of the org the
   tests run on, so they see what the same deploy creates), ``transaction`` the deploy's open data
   ``Transaction`` (it holds the store's write lock: opening another writing transaction on the
-  store from the same thread would fail) and ``schema`` the schema the deploy produces.
+  store from the same thread would fail), ``schema`` the schema the deploy produces and
+  ``permission_sets`` the deploy's permission set definitions by name (USER_MODE in its tests).
   Any failure in the outcome fails the deploy and rolls all of it back.
 """
 from __future__ import annotations
