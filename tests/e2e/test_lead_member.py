@@ -1,0 +1,257 @@
+"""A Lead as the member object really works, not only generates: the Lead variant of force-app is deployed
+to an in-process local org over the SOAP Metadata API with RunLocalTests (every generated Apex test runs and
+passes, USER_MODE enforced for the Standard-User integration user holding the generated permission set),
+then a shuffled batch of EC events posted to its endpoint ends with every order attached to its Lead and
+every bad event kept in EC_Ingest_Error__c, and a push to a local Marketo creates the persons and orders."""
+from __future__ import annotations
+
+import base64
+import io
+import json
+import random
+import re
+import shutil
+import time
+import zipfile
+from pathlib import Path
+from typing import Any, Iterator
+from xml.dom.minidom import parseString
+
+import pytest
+import requests
+
+from localcloud.common.tls import ensure_certificates
+from python_tasks.generate import render_project, write_project
+from python_tasks.mapping import Mapping, load_mapping
+from tests.foundation.test_mapping import LEAD
+
+pytest.importorskip("localcloud.salesforce.apex.orgruntime")
+
+ROOT = Path(__file__).resolve().parents[2]
+API = "62.0"
+ENDPOINT = "/services/apexrest/ecbridge/v1/events"
+T = "2024-05-01T10:00:00Z"
+_GENERATED_COMMENT = re.compile(r"^\s*<!--.*?-->\s*\n", re.M)
+
+
+def mdapi_zip(source: Path) -> bytes:
+    """A source-format force-app/main/default directory as a Metadata API zip with its package.xml."""
+    files: dict[str, str] = {}
+    members: dict[str, list[str]] = {"CustomObject": [], "ApexClass": [], "ApexTrigger": [], "PermissionSet": []}
+
+    def plain(path: Path) -> str:
+        return _GENERATED_COMMENT.sub("", path.read_text(), count=1)
+
+    for obj_dir in sorted((source / "objects").iterdir()):
+        name = obj_dir.name
+        meta = obj_dir / f"{name}.object-meta.xml"
+        head = plain(meta) if meta.exists() else (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<CustomObject xmlns="http://soap.sforce.com/2006/04/metadata">\n</CustomObject>\n')
+        fields = "".join(
+            "    <fields>" + re.search(r"<CustomField[^>]*>(.*)</CustomField>", f.read_text(), re.S).group(1)
+            + "</fields>\n" for f in sorted((obj_dir / "fields").glob("*.field-meta.xml")))
+        files[f"objects/{name}.object"] = head.replace("</CustomObject>", fields + "</CustomObject>")
+        members["CustomObject"].append(name)
+    for kind, folder, suffix in (("ApexClass", "classes", ".cls"), ("ApexTrigger", "triggers", ".trigger")):
+        for code in sorted((source / folder).glob(f"*{suffix}")):
+            files[f"{folder}/{code.name}"] = code.read_text()
+            files[f"{folder}/{code.name}-meta.xml"] = plain(Path(f"{code}-meta.xml"))
+            members[kind].append(code.stem)
+    for permset in sorted((source / "permissionsets").glob("*.permissionset-meta.xml")):
+        name = permset.name.split(".")[0]
+        files[f"permissionsets/{name}.permissionset"] = plain(permset)
+        members["PermissionSet"].append(name)
+    types = "".join(f"    <types>{''.join(f'<members>{m}</members>' for m in names)}<name>{kind}</name></types>\n"
+                    for kind, names in members.items() if names)
+    files["package.xml"] = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+                            '<Package xmlns="http://soap.sforce.com/2006/04/metadata">\n'
+                            f"{types}    <version>{API}</version>\n</Package>\n")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, body in files.items():
+            archive.writestr(name, body)
+    return buffer.getvalue()
+
+
+def soap_deploy(org: Any, zip_bytes: bytes, bundle: str) -> str:
+    """Deploy with testLevel RunLocalTests the way CumulusCI does; the final checkDeployStatus answer."""
+    from cumulusci.salesforce_api import soap_envelopes
+
+    def soap(action: str, envelope: str) -> str:
+        answer = requests.post(f"{org.url}/services/Soap/m/{API}/{org.org_id}",
+                               data=envelope.replace("###SESSION_ID###", org.access_token).encode(),
+                               headers={"Content-Type": "text/xml; charset=UTF-8", "SOAPAction": action},
+                               verify=bundle, timeout=300)
+        assert answer.status_code == 200, answer.text[:1000]
+        return answer.text
+
+    started = soap("deploy", soap_envelopes.DEPLOY.format(
+        package_zip=base64.b64encode(zip_bytes).decode(), check_only="false", purge_on_delete="false",
+        test_level="<testLevel>RunLocalTests</testLevel>", run_tests="", api_version=API))
+    [deploy_id] = texts(started, "id")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        status = soap("checkDeployStatus",
+                      soap_envelopes.CHECK_DEPLOY_STATUS.format(process_id=deploy_id))
+        if texts(status, "done") == ["true"]:
+            return status
+        time.sleep(0.1)
+    raise AssertionError("deploy did not finish")
+
+
+def texts(xml: str, tag: str) -> list[str]:
+    return [n.firstChild.nodeValue if n.firstChild else "" for n in parseString(xml).getElementsByTagName(tag)]
+
+
+def test_rows(xml: str, tag: str) -> list[dict[str, str]]:
+    result = parseString(xml).getElementsByTagName("runTestResult")
+    if not result:
+        return []
+    return [{c.tagName: (c.firstChild.nodeValue if c.firstChild else "") for c in node.childNodes}
+            for node in result[0].getElementsByTagName(tag)]
+
+
+test_rows.__test__ = False  # a helper, not a test
+
+
+@pytest.fixture(scope="module")
+def lead_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The Lead variant generated into a temp project, an in-process local org and local Marketo (one CA)."""
+    from localcloud.salesforce.server import start_local_org
+
+    base = tmp_path_factory.mktemp("lead_member")
+    project = base / "lead-project"
+    project.mkdir()
+    shutil.copy(ROOT / "sfdx-project.json", project / "sfdx-project.json")
+    (project / "ecbridge.yml").write_text(LEAD)
+    mapping = load_mapping(project / "ecbridge.yml")
+    files = render_project(mapping)
+    write_project(files, project / "force-app")
+    certificates = ensure_certificates(base / "tls")
+    org = start_local_org(base / "org", tls_dir=base / "tls")
+    world = {"org": org, "mapping": mapping, "files": files, "source": project / "force-app" / "main" / "default",
+             "bundle": str(certificates.bundle), "base": base}
+    try:
+        yield world
+    finally:
+        org.stop()
+
+
+@pytest.fixture(autouse=True)
+def _trust(lead_world: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", lead_world["bundle"])
+
+
+@pytest.fixture(scope="module")
+def deployed(lead_world: dict[str, Any]) -> dict[str, Any]:
+    status = soap_deploy(lead_world["org"], mdapi_zip(lead_world["source"]), lead_world["bundle"])
+    lead_world["deploy_status"] = status
+    return lead_world
+
+
+def test_the_lead_variant_deploys_and_every_generated_apex_test_passes(deployed: dict[str, Any]) -> None:
+    status = deployed["deploy_status"]
+    failures = test_rows(status, "failures")
+    assert not failures, "\n".join(f"{f.get('name')}.{f.get('methodName')}: {f.get('message')}\n{f.get('stackTrace')}"
+                                   for f in failures)
+    assert texts(status, "status") == ["Succeeded"], status[-4000:]
+    assert texts(status, "numberTestErrors") == ["0"]
+    test_classes = sorted(name[len("main/default/classes/"):-len(".cls")] for name in deployed["files"]
+                          if name.startswith("main/default/classes/") and name.endswith("Test.cls"))
+    assert test_classes, "the generator wrote no Apex tests"
+    successes = test_rows(status, "successes")
+    assert {s["name"] for s in successes} == set(test_classes)
+    assert int(texts(status, "numberTestsTotal")[0]) == len(successes) > len(test_classes)
+    assert "ECBridgeLeadTrigger" in {t.name for t in deployed["org"].repository.apex_triggers("Lead")}
+
+
+def member_event(k: int, **data: Any) -> dict[str, Any]:
+    body = {"memberId": f"L{k}", "email": f" Lead{k}@Example.JP ", "lastName": f"見込{k}", "firstName": "花子",
+            "company": f"茶舗{k}"}
+    body.update(data)
+    return {"id": f"lead-m-{k}", "type": "member", "occurredAt": T, "data": {k2: v for k2, v in body.items() if v is not None}}
+
+
+def order_event(k: int, n: int) -> dict[str, Any]:
+    return {"id": f"lead-o-{k}-{n}", "type": "order", "occurredAt": T,
+            "data": {"orderNumber": f"LO-{k}-{n}", "memberId": f"L{k}", "orderDate": f"2024-05-0{n}T09:00:00Z",
+                     "totalAmount": 1000 * k + n, "status": "paid",
+                     "lines": [{"productName": f"抹茶{k}-{n}", "quantity": n, "unitPrice": 500}]}}
+
+
+MEMBERS = range(1, 7)
+BAD = {  # event id -> field the error must name
+    "lead-bad-company": "company",
+    "lead-bad-email": "email",
+}
+
+
+def shuffled_events() -> list[dict[str, Any]]:
+    """Members and orders shuffled; the first two members' orders are sent before the members themselves."""
+    early = [order_event(k, n) for k in (1, 2) for n in (1, 2)]
+    rest = [member_event(k) for k in MEMBERS if k > 2] + [order_event(k, n) for k in MEMBERS if k > 2 for n in (1, 2)]
+    bad_company = dict(member_event(90, company=None), id="lead-bad-company")
+    bad_email = dict(member_event(91, email="not-an-email"), id="lead-bad-email")
+    random.Random(7).shuffle(rest)
+    return early + rest[:5] + [bad_company] + rest[5:] + [bad_email] + [member_event(1), member_event(2)]
+
+
+@pytest.fixture(scope="module")
+def ingested(deployed: dict[str, Any]) -> dict[str, Any]:
+    org = deployed["org"]
+    assert texts(deployed["deploy_status"], "status") == ["Succeeded"], "the Lead variant did not deploy"
+    events = shuffled_events()
+    results: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(events), 7):  # several calls: the early orders' members come calls later
+        answer = requests.post(org.url + ENDPOINT, data=json.dumps({"events": events[start:start + 7]}).encode(),
+                               headers={"Authorization": f"Bearer {org.access_token}", "Content-Type": "application/json"},
+                               verify=deployed["bundle"], timeout=120)
+        assert answer.status_code == 200, answer.text[:1000]
+        results.update({r["id"]: r for r in answer.json()["results"]})
+    from simple_salesforce import Salesforce
+
+    deployed["sf"] = Salesforce(instance_url=org.url, session_id=org.access_token, version=API)
+    deployed["results"] = results
+    deployed["events"] = events
+    return deployed
+
+
+def test_shuffled_events_attach_every_order_to_its_lead(ingested: dict[str, Any]) -> None:
+    sf, results = ingested["sf"], ingested["results"]
+    assert len(results) == len(ingested["events"])
+    for event_id, result in results.items():
+        if event_id not in BAD:
+            assert result["status"] == "created", result
+    leads = {r["EC_Member_Id__c"]: r for r in sf.query_all(
+        "SELECT Id, EC_Member_Id__c, Email, LastName, Company FROM Lead")["records"]}
+    assert sorted(leads) == [f"L{k}" for k in MEMBERS], "one Lead per valid member, none for the rejected ones"
+    assert leads["L1"]["Email"] == "lead1@example.jp" and leads["L1"]["Company"] == "茶舗1"
+    assert results["lead-m-1"]["recordId"] == leads["L1"]["Id"]
+    assert sf.query("SELECT COUNT() FROM Contact")["totalSize"] == 0, "a Lead member creates no Contact"
+    orders = sf.query_all("SELECT Order_Number__c, EC_Member_Id__c, Member__c, Member__r.Email, "
+                          "Last_Product_Name__c FROM EC_Order__c")["records"]
+    assert sorted(o["Order_Number__c"] for o in orders) == sorted(f"LO-{k}-{n}" for k in MEMBERS for n in (1, 2))
+    for order in orders:
+        lead = leads[order["EC_Member_Id__c"]]
+        assert order["Member__c"] == lead["Id"], f"{order['Order_Number__c']} is not attached to its Lead"
+        assert order["Member__r"]["Email"] == lead["Email"]
+        assert order["Last_Product_Name__c"] == "抹茶" + order["Order_Number__c"][3:]
+    lines = sf.query("SELECT COUNT() FROM EC_Order_Line__c")["totalSize"]
+    assert lines == len(orders)
+
+
+def test_bad_events_for_a_lead_are_kept_for_replay(ingested: dict[str, Any]) -> None:
+    sf, results = ingested["sf"], ingested["results"]
+    sent = {e["id"]: e for e in ingested["events"]}
+    rows = {r["Event_Id__c"]: r for r in sf.query_all(
+        "SELECT Event_Id__c, Event_Type__c, Error_Code__c, Field__c, Reason__c, Payload__c, Replayed__c "
+        "FROM EC_Ingest_Error__c")["records"]}
+    assert sorted(rows) == sorted(BAD), "exactly the bad events are kept"
+    for event_id, field in BAD.items():
+        result = results[event_id]
+        assert result["status"] == "rejected" and field in [e["field"] for e in result["errors"]], result
+        row = rows[event_id]
+        assert row["Event_Type__c"] == "member" and row["Replayed__c"] is False
+        assert row["Error_Code__c"] == result["errors"][0]["code"] and row["Reason__c"]
+        assert json.loads(row["Payload__c"]) == sent[event_id], "the kept payload is the event as sent"
