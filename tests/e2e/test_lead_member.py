@@ -115,6 +115,16 @@ def test_rows(xml: str, tag: str) -> list[dict[str, str]]:
 test_rows.__test__ = False  # a helper, not a test
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _user_mode_enforced() -> Iterator[None]:
+    """USER_MODE is checked (the local org's default), whatever the environment says."""
+    from localcloud.salesforce.apex import access
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv(access.ENV_ENFORCE, raising=False)
+        yield
+
+
 @pytest.fixture(scope="module")
 def lead_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """The Lead variant generated into a temp project, an in-process local org and local Marketo (one CA)."""
@@ -138,9 +148,11 @@ def lead_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
         org.stop()
 
 
-@pytest.fixture(autouse=True)
-def _trust(lead_world: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", lead_world["bundle"])
+@pytest.fixture(scope="module", autouse=True)
+def _trust(lead_world: dict[str, Any]) -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("REQUESTS_CA_BUNDLE", lead_world["bundle"])
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -164,6 +176,30 @@ def test_the_lead_variant_deploys_and_every_generated_apex_test_passes(deployed:
     assert {s["name"] for s in successes} == set(test_classes)
     assert int(texts(status, "numberTestsTotal")[0]) == len(successes) > len(test_classes)
     assert "ECBridgeLeadTrigger" in {t.name for t in deployed["org"].repository.apex_triggers("Lead")}
+
+
+def test_control_a_permission_set_lacking_a_lead_field_fails_the_deploy(lead_world: dict[str, Any]) -> None:
+    """The generated tests run as the Standard-User integration user under USER_MODE: without the Lead's
+    key field in the permission set they fail, so the passing deploy above proves the set fits a Lead."""
+    from localcloud.salesforce.server import start_local_org
+
+    source = lead_world["base"] / "lacking" / "default"
+    shutil.copytree(lead_world["source"], source)
+    permset = source / "permissionsets" / "ECBridge_Integration.permissionset-meta.xml"
+    text = permset.read_text()
+    lacking = re.sub(r"\s*<fieldPermissions>(?:(?!</fieldPermissions>).)*<field>Lead\.EC_Member_Id__c</field>"
+                     r"(?:(?!</fieldPermissions>).)*</fieldPermissions>", "", text, flags=re.S)
+    assert lacking != text and "Lead.EC_Member_Id__c" not in lacking
+    permset.write_text(lacking)
+    org = start_local_org(lead_world["base"] / "control-org", tls_dir=lead_world["base"] / "tls")
+    try:
+        status = soap_deploy(org, mdapi_zip(source), lead_world["bundle"])
+    finally:
+        org.stop()
+    assert texts(status, "status") == ["Failed"], status[-3000:]
+    failures = test_rows(status, "failures")
+    assert failures and any("EC_Member_Id__c" in f.get("message", "") or "inaccessible" in f.get("message", "")
+                            for f in failures), failures
 
 
 def member_event(k: int, **data: Any) -> dict[str, Any]:
