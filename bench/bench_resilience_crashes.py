@@ -33,7 +33,7 @@ from tests.push.conftest import start_services, stop_services  # noqa: E402
 from tests.push.helpers import push  # noqa: E402
 from tests.resilience.crashes import (LocalCloudProcess, activity_owners, audit_lines, dedupe_world,  # noqa: E402
                                       kill_and_rerun, stored_counts, tombstones)
-from tests.resilience.world import marketo_export, seed_world  # noqa: E402
+from tests.resilience.world import marketo_emails_present, marketo_export, seed_world  # noqa: E402
 
 API = "62.0"
 
@@ -199,16 +199,7 @@ def bench_services(base: Path, kills: int) -> dict:
                                 timeout=60).json()
             found |= {r["Id"] for r in page["records"]}
             url = org["instance_url"] + page["nextRecordsUrl"] if not page["done"] else ""
-        token = requests.get(marketo["base_url"] + "/identity/oauth/token", params={
-            "grant_type": "client_credentials", "client_id": marketo["client_id"],
-            "client_secret": marketo["client_secret"]}, verify=bundle, timeout=30).json()["access_token"]
-        present: set[str] = set()
-        for start in range(0, len(acked_leads), 100):
-            chunk = acked_leads[start:start + 100]
-            answer = requests.get(marketo["base_url"] + "/rest/v1/leads.json", params={
-                "filterType": "email", "filterValues": ",".join(chunk), "fields": "email"},
-                headers={"Authorization": f"Bearer {token}"}, verify=bundle, timeout=60).json()
-            present |= {r["email"] for r in answer.get("result", [])}
+        present = marketo_emails_present(marketo, bundle, acked_leads)
     finally:
         cloud.stop()
     return {"kills": kills, "acknowledged_org_writes": len(acked_contacts), "acknowledged_marketo_writes": len(acked_leads),

@@ -19,7 +19,7 @@ from tests.push.conftest import start_services, stop_services
 from .conftest import API, ENDPOINT, WORLD_MEMBERS, WORLD_ORDERS, WORLD_SEED, force_app_mdapi_zip
 from .crashes import (LocalCloudProcess, activity_owners, audit_lines, dedupe_world, deploy_over_soap, kill_and_rerun,
                       stored_counts, tombstones)
-from .world import marketo_export, seed_world
+from .world import marketo_emails_present, marketo_export, seed_world
 
 
 def _task_env(services: Any, home: Path) -> dict[str, str]:
@@ -189,16 +189,7 @@ def test_local_org_and_marketo_killed_mid_write_keep_every_acknowledged_write(tm
             url = org["instance_url"] + page["nextRecordsUrl"] if not page["done"] else ""
         lost = [(k, n) for k, n in acked_events if attached.get(n) != k]
         assert lost == [], f"acknowledged EC events lost or unattached after the restart: {lost[:5]}"
-        token = requests.get(marketo["base_url"] + "/identity/oauth/token", params={
-            "grant_type": "client_credentials", "client_id": marketo["client_id"],
-            "client_secret": marketo["client_secret"]}, verify=bundle, timeout=30).json()["access_token"]
-        present: set[str] = set()
-        for start in range(0, len(acked_leads), 100):
-            chunk = acked_leads[start:start + 100]
-            answer = requests.get(marketo["base_url"] + "/rest/v1/leads.json", params={
-                "filterType": "email", "filterValues": ",".join(chunk), "fields": "email"},
-                headers={"Authorization": f"Bearer {token}"}, verify=bundle, timeout=60).json()
-            present |= {r["email"] for r in answer["result"]}
+        present = marketo_emails_present(marketo, bundle, acked_leads)
         assert set(acked_leads) <= present, f"acknowledged leads lost: {sorted(set(acked_leads) - present)[:5]}"
     finally:
         cloud.stop()
