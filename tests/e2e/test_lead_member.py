@@ -291,3 +291,38 @@ def test_bad_events_for_a_lead_are_kept_for_replay(ingested: dict[str, Any]) -> 
         assert row["Event_Type__c"] == "member" and row["Replayed__c"] is False
         assert row["Error_Code__c"] == result["errors"][0]["code"] and row["Reason__c"]
         assert json.loads(row["Payload__c"]) == sent[event_id], "the kept payload is the event as sent"
+
+
+def test_the_push_creates_a_marketo_person_per_lead_with_its_orders(ingested: dict[str, Any]) -> None:
+    """The push library, driven by the Lead mapping, from the org the events went into to a local Marketo."""
+    from localcloud.marketo.service import start_local_marketo
+    from python_tasks.push.cache import PushCache
+    from tests.push.conftest import Services
+    from tests.push.helpers import leads_by_email, orders_of, push
+
+    base = ingested["base"]
+    marketo = start_local_marketo(base / "marketo", certs_dir=base / "tls")
+    services = Services(ingested["org"], marketo, ingested["sf"], None, ingested["mapping"])  # type: ignore[arg-type]
+    services.client = services.new_client()
+    services.cache = PushCache(base / "push-state", ingested["org"].org_id, marketo.url)
+    try:
+        summary = push(services)
+        assert summary.persons_created == len(MEMBERS) and not summary.persons_skipped, summary
+        assert summary.orders_pushed == 2 * len(MEMBERS) and not summary.orders_skipped and not summary.waiting, summary
+        marketo_ids = {r["EC_Member_Id__c"]: r["Marketo_Id__c"] for r in ingested["sf"].query_all(
+            "SELECT EC_Member_Id__c, Marketo_Id__c FROM Lead")["records"]}
+        for k in MEMBERS:
+            [person] = leads_by_email(services.client, f"lead{k}@example.jp")
+            assert marketo_ids[f"L{k}"] == str(person["id"]), "the Marketo id is written back to the Lead"
+            assert (person["ecMemberId"], person["lastName"]) == (f"L{k}", f"見込{k}"), person
+            assert person["lastOrderNumber"] == f"LO-{k}-2", "the latest order's number is on the person"
+            orders = {o["orderNumber"]: o for o in orders_of(services.client, [person["id"]])}
+            assert sorted(orders) == [f"LO-{k}-1", f"LO-{k}-2"]
+            assert all(o["leadId"] == person["id"] and o["lineCount"] == 1 for o in orders.values()), orders
+        written = ingested["sf"].query_all("SELECT EC_Member_Id__c, Marketo_Id__c, Marketo_Push_Error__c FROM Lead")
+        assert all(r["Marketo_Id__c"] and not r["Marketo_Push_Error__c"] for r in written["records"]), written
+        assert push(services).persons_created == 0, "a second push creates nobody"
+    finally:
+        services.client.close()
+        services.cache.close()
+        marketo.stop()
