@@ -6,13 +6,11 @@ every bad event kept in EC_Ingest_Error__c, and a push to a local Marketo create
 from __future__ import annotations
 
 import base64
-import io
 import json
 import random
 import re
 import shutil
 import time
-import zipfile
 from pathlib import Path
 from typing import Any, Iterator
 from xml.dom.minidom import parseString
@@ -24,6 +22,7 @@ from localcloud.common.tls import ensure_certificates
 from python_tasks.generate import render_project, write_project
 from python_tasks.mapping import Mapping, load_mapping
 from tests.foundation.test_mapping import LEAD
+from tests.mdapi import force_app_mdapi_zip
 
 pytest.importorskip("localcloud.salesforce.apex.orgruntime")
 
@@ -31,47 +30,6 @@ ROOT = Path(__file__).resolve().parents[2]
 API = "62.0"
 ENDPOINT = "/services/apexrest/ecbridge/v1/events"
 T = "2024-05-01T10:00:00Z"
-_GENERATED_COMMENT = re.compile(r"^\s*<!--.*?-->\s*\n", re.M)
-
-
-def mdapi_zip(source: Path) -> bytes:
-    """A source-format force-app/main/default directory as a Metadata API zip with its package.xml."""
-    files: dict[str, str] = {}
-    members: dict[str, list[str]] = {"CustomObject": [], "ApexClass": [], "ApexTrigger": [], "PermissionSet": []}
-
-    def plain(path: Path) -> str:
-        return _GENERATED_COMMENT.sub("", path.read_text(), count=1)
-
-    for obj_dir in sorted((source / "objects").iterdir()):
-        name = obj_dir.name
-        meta = obj_dir / f"{name}.object-meta.xml"
-        head = plain(meta) if meta.exists() else (
-            '<?xml version="1.0" encoding="UTF-8"?>\n'
-            '<CustomObject xmlns="http://soap.sforce.com/2006/04/metadata">\n</CustomObject>\n')
-        fields = "".join(
-            "    <fields>" + re.search(r"<CustomField[^>]*>(.*)</CustomField>", f.read_text(), re.S).group(1)
-            + "</fields>\n" for f in sorted((obj_dir / "fields").glob("*.field-meta.xml")))
-        files[f"objects/{name}.object"] = head.replace("</CustomObject>", fields + "</CustomObject>")
-        members["CustomObject"].append(name)
-    for kind, folder, suffix in (("ApexClass", "classes", ".cls"), ("ApexTrigger", "triggers", ".trigger")):
-        for code in sorted((source / folder).glob(f"*{suffix}")):
-            files[f"{folder}/{code.name}"] = code.read_text()
-            files[f"{folder}/{code.name}-meta.xml"] = plain(Path(f"{code}-meta.xml"))
-            members[kind].append(code.stem)
-    for permset in sorted((source / "permissionsets").glob("*.permissionset-meta.xml")):
-        name = permset.name.split(".")[0]
-        files[f"permissionsets/{name}.permissionset"] = plain(permset)
-        members["PermissionSet"].append(name)
-    types = "".join(f"    <types>{''.join(f'<members>{m}</members>' for m in names)}<name>{kind}</name></types>\n"
-                    for kind, names in members.items() if names)
-    files["package.xml"] = ('<?xml version="1.0" encoding="UTF-8"?>\n'
-                            '<Package xmlns="http://soap.sforce.com/2006/04/metadata">\n'
-                            f"{types}    <version>{API}</version>\n</Package>\n")
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, body in files.items():
-            archive.writestr(name, body)
-    return buffer.getvalue()
 
 
 def soap_deploy(org: Any, zip_bytes: bytes, bundle: str) -> str:
@@ -157,7 +115,7 @@ def _trust(lead_world: dict[str, Any]) -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def deployed(lead_world: dict[str, Any]) -> dict[str, Any]:
-    status = soap_deploy(lead_world["org"], mdapi_zip(lead_world["source"]), lead_world["bundle"])
+    status = soap_deploy(lead_world["org"], force_app_mdapi_zip(source=lead_world["source"]), lead_world["bundle"])
     lead_world["deploy_status"] = status
     return lead_world
 
@@ -193,7 +151,7 @@ def test_control_a_permission_set_lacking_a_lead_field_fails_the_deploy(lead_wor
     permset.write_text(lacking)
     org = start_local_org(lead_world["base"] / "control-org", tls_dir=lead_world["base"] / "tls")
     try:
-        status = soap_deploy(org, mdapi_zip(source), lead_world["bundle"])
+        status = soap_deploy(org, force_app_mdapi_zip(source=source), lead_world["bundle"])
     finally:
         org.stop()
     assert texts(status, "status") == ["Failed"], status[-3000:]

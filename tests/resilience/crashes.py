@@ -29,6 +29,14 @@ def run_task(env: dict[str, str], task: str, **options: Any) -> subprocess.Popen
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
+def warm_cci_home(env: dict[str, str]) -> None:
+    """Let CumulusCI make its folders under a fresh HOME once (~/.cumulusci/<project>, services/<type>):
+    it creates them check-then-create, so two task processes started at the same instant on a fresh
+    HOME can both try and one dies with FileExistsError. A real user's home has them after one run."""
+    subprocess.run([sys.executable, "-c", "from cumulusci.cli.runtime import CliRuntime; CliRuntime(load_keychain=True)"],
+                   cwd=ROOT, env=env, check=True, capture_output=True, timeout=120)
+
+
 @dataclass
 class KillReport:
     kills: int = 0  # processes that died by SIGKILL

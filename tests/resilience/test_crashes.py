@@ -14,9 +14,10 @@ import requests
 
 from python_tasks.marketo import RetryPolicy
 from tests.localorg_http.cci import cci_env
+from tests.mdapi import force_app_mdapi_zip
 from tests.push.conftest import start_services, stop_services
 
-from .conftest import API, ENDPOINT, WORLD_MEMBERS, WORLD_ORDERS, WORLD_SEED, force_app_mdapi_zip
+from .conftest import API, ENDPOINT, WORLD_MEMBERS, WORLD_ORDERS, WORLD_SEED
 from .crashes import (LocalCloudProcess, activity_owners, audit_lines, dedupe_world, deploy_over_soap, kill_and_rerun,
                       stored_counts, tombstones)
 from .world import marketo_emails_present, marketo_export, seed_world
@@ -198,19 +199,20 @@ def test_local_org_and_marketo_killed_mid_write_keep_every_acknowledged_write(tm
 def test_two_pushes_started_at_once_never_double_a_person(tmp_path, resilience_certs) -> None:
     """Two push_marketo processes against one Marketo from one machine: one holds the run lock, the other
     refuses with a clear message; after both, every person and order exists once."""
-    from .crashes import run_task
+    from .crashes import run_task, warm_cci_home
 
     services = start_services(tmp_path / "world", resilience_certs.ca_cert.parent)
     try:
         emails = seed_world(services.sf, 40, 120, seed=12)
         env = _task_env(services, tmp_path / "home")
+        warm_cci_home(env)
         options = {"state_dir": tmp_path / "state", "chunk_size": 5, "calls_per_window": 80}
         first, second = run_task(env, "push_marketo", **options), run_task(env, "push_marketo", **options)
         outputs = [p.communicate(timeout=300)[0] for p in (first, second)]
         codes = sorted(p.returncode for p in (first, second))
         assert codes[0] == 0, outputs
         if codes[1] != 0:  # the usual case: the second found the first running
-            assert any("another push" in out and "is running" in out for out in outputs), outputs
+            assert any("another push" in out and "is running" in out for out in outputs), [o[-2500:] for o in outputs]
         patient = services.new_client(retry=RetryPolicy(max_attempts=10, base_delay=2.0, max_delay=6.0))
         try:
             export = marketo_export(patient, emails)
