@@ -34,6 +34,10 @@ DEFAULT_TIMEOUT = (10.0, 120.0)  # (connect, read) seconds
 TOKEN_REFRESHES_PER_CALL = 2
 
 
+#: The connection failed, or broke while the answer was read (the server died mid-response).
+CUT_CONNECTION = (requests.ConnectionError, requests.exceptions.ChunkedEncodingError)
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """Bounded retries with exponential backoff and jitter."""
@@ -117,7 +121,7 @@ class MarketoTransport:
                     return str(payload["access_token"]), float(payload.get("expires_in", 3599))
             except requests.exceptions.SSLError as exc:
                 raise _tls_error(self.base_url, exc, "identity/oauth/token") from None
-            except (requests.Timeout, requests.ConnectionError) as exc:
+            except (requests.Timeout, *CUT_CONNECTION) as exc:
                 error = MarketoTransientError(
                     f"identity request failed: {type(exc).__name__}", endpoint="identity/oauth/token"
                 )
@@ -203,7 +207,7 @@ class MarketoTransport:
                 result = self._parse(response, label, raw)
             except requests.exceptions.SSLError as exc:
                 raise _tls_error(self.base_url, exc, label) from None
-            except (requests.Timeout, requests.ConnectionError) as exc:
+            except (requests.Timeout, *CUT_CONNECTION) as exc:
                 safe = (idempotent or isinstance(exc, requests.ConnectTimeout)) and self.retry.retry_timeouts
                 what = (
                     f"{type(exc).__name__} after {self.timeout} s"

@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable, Sequence, TypeVar
 import requests
 from simple_salesforce.exceptions import SalesforceError
 
-from python_tasks.marketo.transport import RetryPolicy
+from python_tasks.marketo.transport import CUT_CONNECTION, RetryPolicy
 
 COLLECTION_SIZE = 200
 RETRY_STATUSES = frozenset({502, 503, 504})
@@ -31,7 +31,7 @@ class SalesforceUnavailable(RuntimeError):
 
 
 def is_transient(error: Exception) -> bool:
-    if isinstance(error, (requests.ConnectionError, requests.Timeout)):
+    if isinstance(error, (*CUT_CONNECTION, requests.Timeout)):
         return True
     return isinstance(error, SalesforceError) and getattr(error, "status", None) in RETRY_STATUSES
 

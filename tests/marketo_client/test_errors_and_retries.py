@@ -5,6 +5,8 @@ import datetime as dt
 import time
 
 import pytest
+import requests
+import requests.adapters
 
 from localcloud.common.httpserver import Response
 from python_tasks.marketo import (
@@ -63,6 +65,38 @@ def test_a_request_timeout_is_retried_for_a_read(marketo, make_client) -> None:
     assert list(client.get_leads_by_filter("email", ["a@example.com"])) == []
     assert len(marketo.calls(LEADS)) == 2
     assert client.counters().retries_by_cause == {"timeout": 1}
+
+
+class BreakFirstAnswer(requests.adapters.HTTPAdapter):
+    """Sends the request, then loses the connection while the answer is read (the server died mid-response)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.broken = 0
+
+    def send(self, request, **kwargs):  # noqa: ANN001, ANN201 - requests' adapter interface
+        response = super().send(request, **kwargs)
+        if "/rest/" in request.url and not self.broken:
+            self.broken += 1
+            raise requests.exceptions.ChunkedEncodingError("Connection broken: IncompleteRead(0 bytes read, 606 more expected)")
+        return response
+
+
+def test_an_answer_cut_mid_body_is_retried_for_a_read_and_not_for_a_create(marketo, make_client) -> None:
+    marketo.on("GET", LEADS, envelope([]))
+    marketo.on("POST", LEADS, envelope([{"id": 1, "status": "created"}]))
+    session = requests.Session()
+    adapter = BreakFirstAnswer()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    client = make_client(session=session)
+    assert list(client.get_leads_by_filter("email", ["a@example.com"])) == []
+    assert len(marketo.calls(LEADS)) == 2 and client.counters().retries_by_cause == {"connection": 1}
+    adapter.broken = 0
+    with pytest.raises(MarketoTransientError, match="not retried"):
+        client.sync_leads([{"email": "a@example.com"}], action="createDuplicate")
+    assert len(marketo.calls(LEADS)) == 3, "the create reached Marketo once and was not sent again"
+    session.close()
 
 
 def test_a_timed_out_create_duplicate_is_not_sent_twice(marketo, make_client) -> None:

@@ -43,12 +43,13 @@ def server_error(status: int) -> SalesforceGeneralError:
 
 
 def test_a_dropped_connection_during_an_update_is_retried_and_the_update_lands_once() -> None:
-    org = FlakyOrg(requests.ConnectionError("Remote end closed connection without response"), server_error(503))
+    org = FlakyOrg(requests.ConnectionError("Remote end closed connection without response"), server_error(503),
+                   requests.exceptions.ChunkedEncodingError("Connection broken: IncompleteRead(0 bytes read)"))
     sf, slept = io_for(org)
     outcome = sf.update("Contact", [{"Id": "003A", "Marketo_Lead_Id__c": "7"}])
     assert outcome == [("003A", True, "")]
-    assert len(org.patches) == 1 and sf.retries == 2 and len(slept) == 2
-    assert all(0.25 <= delay <= 1.0 for delay in slept), slept
+    assert len(org.patches) == 1 and sf.retries == 3 and len(slept) == 3
+    assert all(0.25 <= delay <= 2.0 for delay in slept), slept
 
 
 def test_queries_are_retried_on_502_and_timeouts() -> None:
