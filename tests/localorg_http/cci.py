@@ -49,4 +49,19 @@ def run_cci(project: Path, env: dict[str, str], *args: str, timeout: int = 240) 
     )
 
 
-__all__ = ["cci_env", "init_git", "run_cci", "sys"]
+def run_snowfakery(org: Any, base: Path, recipe: str) -> str:
+    """`cci task run snowfakery --org local` of ``recipe`` from a fresh sfdx project under ``base``; the task's
+    output with white space folded (CumulusCI wraps its log lines). Fails the test if the task fails."""
+    from tests.localorg_http.fixtures import write_sfdx_project
+
+    project = write_sfdx_project(base / "project")
+    init_git(project)
+    (base / "recipe.yml").write_text(recipe)
+    result = run_cci(project, cci_env(org, base / "home"), "task", "run", "snowfakery", "--org", "local",
+                     "-o", "recipe", str(base / "recipe.yml"))
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode == 0, output[-3000:]
+    return output
+
+
+__all__ = ["cci_env", "init_git", "run_cci", "run_snowfakery", "sys"]

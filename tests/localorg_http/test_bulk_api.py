@@ -17,8 +17,8 @@ from salesforce_bulk.util import IteratorBytesIO
 
 from localcloud.salesforce.http import bulk
 from localcloud.salesforce.server import start_local_org
-from tests.localorg_http.cci import cci_env, init_git, run_cci
-from tests.localorg_http.fixtures import API, PACKAGE_XML, mdapi_files, meta, write_sfdx_project
+from tests.localorg_http.cci import cci_env, run_cci, run_snowfakery
+from tests.localorg_http.fixtures import API, PACKAGE_XML, mdapi_files, meta
 
 NS = {"b": bulk.ASYNC_NS}
 
@@ -282,13 +282,7 @@ def test_cumulusci_snowfakery_and_extract_of_2100_accounts_and_contacts_go_throu
     org = start_local_org(tmp_path / "org", tls_dir=certificates.ca_cert.parent)
     try:
         assert org.deployer.deploy_zip(_bulk_fixture_zip()).status == "Succeeded"
-        project = write_sfdx_project(tmp_path / "project")
-        init_git(project)
-        (tmp_path / "recipe.yml").write_text(SNOWFAKERY_RECIPE)
-        result = run_cci(project, cci_env(org, tmp_path / "home"), "task", "run", "snowfakery", "--org", "local",
-                         "-o", "recipe", str(tmp_path / "recipe.yml"))
-        output = " ".join((result.stdout + result.stderr).split())
-        assert result.returncode == 0, output[-3000:]
+        output = run_snowfakery(org, tmp_path, SNOWFAKERY_RECIPE)
         assert "Account: 2,100 successes, 0 errors" in output and "Contact: 2,100 successes, 0 errors" in output, output[-3000:]
         assert query(org, "SELECT COUNT() FROM Contact WHERE Test_Member_Id__c LIKE 'SF-%'")["totalSize"] == 2100
         linked = query(org, "SELECT Test_Member_Id__c, Account.Name FROM Contact WHERE Test_Member_Id__c IN ('SF-1', 'SF-2100')")
@@ -302,7 +296,7 @@ def test_cumulusci_snowfakery_and_extract_of_2100_accounts_and_contacts_go_throu
 
         # and back out: CumulusCI's extract_dataset reads 2,000+ rows with a Bulk API query job
         (tmp_path / "mapping.yml").write_text(EXTRACT_MAPPING)
-        extract = run_cci(project, cci_env(org, tmp_path / "home"), "task", "run", "extract_dataset", "--org", "local",
+        extract = run_cci(tmp_path / "project", cci_env(org, tmp_path / "home"), "task", "run", "extract_dataset", "--org", "local",
                           "-o", "mapping", str(tmp_path / "mapping.yml"), "-o", "sql_path", str(tmp_path / "extract.sql"))
         extract_output = " ".join((extract.stdout + extract.stderr).split())
         assert extract.returncode == 0, extract_output[-3000:]

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from localcloud.salesforce.server import start_local_org
-from tests.localorg_http.cci import ROOT, cci_env, init_git, run_cci
+from tests.localorg_http.cci import ROOT, cci_env, init_git, run_cci, run_snowfakery
 from tests.localorg_http.fixtures import mdapi_zip, write_sfdx_project
 
 pytestmark = pytest.mark.slow
@@ -56,13 +56,7 @@ def query(org, soql: str) -> dict:
 
 def test_snowfakery_task_loads_a_recipe_through_rest_collections(org, tmp_path: Path) -> None:
     assert org.deployer.deploy_zip(mdapi_zip()).status == "Succeeded"
-    project = write_sfdx_project(tmp_path / "project")
-    init_git(project)
-    (tmp_path / "recipe.yml").write_text(RECIPE)
-    result = run_cci(project, cci_env(org, tmp_path / "home"), "task", "run", "snowfakery", "--org", "local",
-                     "-o", "recipe", str(tmp_path / "recipe.yml"))
-    output = " ".join((result.stdout + result.stderr).split())
-    assert result.returncode == 0, output[-3000:]
+    output = run_snowfakery(org, tmp_path, RECIPE)
     assert "Contact: 30 successes, 0 errors" in output and "Test_Order__c: 60 successes, 0 errors" in output
     assert query(org, "SELECT COUNT() FROM Contact WHERE Test_Member_Id__c LIKE 'M-%'")["totalSize"] == 30
     orders = query(org, "SELECT Order_Number__c, Member__r.Email FROM Test_Order__c")["records"]
