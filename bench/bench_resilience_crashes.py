@@ -33,7 +33,7 @@ from tests.push.conftest import start_services, stop_services  # noqa: E402
 from tests.push.helpers import push  # noqa: E402
 from tests.resilience.crashes import (LocalCloudProcess, activity_owners, audit_lines, dedupe_world,  # noqa: E402
                                       kill_and_rerun, stored_counts, tombstones)
-from tests.resilience.world import marketo_emails_present, marketo_export, seed_world  # noqa: E402
+from tests.resilience.world import leads_by_emails, marketo_emails_present, marketo_export, seed_world  # noqa: E402
 
 API = "62.0"
 
@@ -101,9 +101,7 @@ def bench_dedupe(base: Path, certs: Path, kills: int, clusters: int) -> dict:
         seconds = time.perf_counter() - started
         client = _patient(services)
         try:
-            emails = list(persons)
-            survivors = [lead for s in range(0, len(emails), 100)
-                         for lead in client.get_leads_by_filter("email", emails[s:s + 100], ["id", "email"])]
+            survivors = leads_by_emails(client, list(persons), ["id", "email"])
         finally:
             client.close()
     finally:

@@ -20,7 +20,7 @@ from tests.push.conftest import start_services, stop_services
 from .conftest import API, ENDPOINT, WORLD_MEMBERS, WORLD_ORDERS, WORLD_SEED
 from .crashes import (LocalCloudProcess, activity_owners, audit_lines, dedupe_world, deploy_over_soap, kill_and_rerun,
                       stored_counts, tombstones)
-from .world import marketo_emails_present, marketo_export, seed_world
+from .world import leads_by_emails, marketo_emails_present, marketo_export, seed_world
 
 
 def _task_env(services: Any, home: Path) -> dict[str, str]:
@@ -72,9 +72,7 @@ def test_dedupe_killed_at_random_points_then_rerun_merges_each_person_once(tmp_p
         assert len(graves) == len({g["id"] for g in graves}) == losers_total, "every loser merged exactly once"
         patient = services.new_client(retry=RetryPolicy(max_attempts=10, base_delay=2.0, max_delay=6.0))
         try:
-            names = list(clusters)
-            survivors = [lead for start in range(0, len(names), 100)
-                         for lead in patient.get_leads_by_filter("email", names[start:start + 100], ["id", "email"])]
+            survivors = leads_by_emails(patient, list(clusters), ["id", "email"])
         finally:
             patient.close()
         assert sorted(lead["email"].lower() for lead in survivors) == sorted(clusters), "one person per email"

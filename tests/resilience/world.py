@@ -51,12 +51,16 @@ LEAD_FIELDS = ["id", "email", "firstName", "lastName", "phone", "ecMemberId", "l
 ORDER_FIELDS = ["orderNumber", "leadId", "orderDate", "totalAmount", "productNames", "status", "lineCount"]
 
 
+def leads_by_emails(client: Any, emails: list[str], fields: list[str]) -> list[dict[str, Any]]:
+    """Every person holding one of ``emails`` (a doubled person appears twice), 100 emails a call."""
+    return [lead for start in range(0, len(emails), 100)
+            for lead in client.get_leads_by_filter("email", emails[start:start + 100], fields)]
+
+
 def marketo_export(client: Any, emails: list[str]) -> dict[str, Any]:
     """Every person for ``emails`` and every ecOrder_c record linked to them, ids replaced by emails, as sorted
     lists (so a doubled person or order shows as two entries)."""
-    leads: list[dict[str, Any]] = []
-    for start in range(0, len(emails), 100):
-        leads.extend(client.get_leads_by_filter("email", emails[start:start + 100], LEAD_FIELDS))
+    leads = leads_by_emails(client, emails, LEAD_FIELDS)
     email_of = {lead["id"]: lead["email"] for lead in leads}
     orders: list[dict[str, Any]] = []
     ids = list(email_of)
