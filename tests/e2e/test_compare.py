@@ -134,14 +134,22 @@ def checks(result) -> set[str]:
 
 def test_a_missing_member_an_unattached_order_and_a_changed_field_are_each_reported(events, schema) -> None:
     sf, mkto, dups = perfect_world(events, schema)
+    # The recipe's data is random, so pick the broken records by their links, not by position:
+    # the detached order and the changed order must belong to members that are still there.
     gone = sf.members.pop(3)
-    sf.orders[0]["Member__c"] = None
-    sf.orders[1]["Total_Amount__c"] = sf.orders[1]["Total_Amount__c"] + 1
+    kept_orders = [order for order in sf.orders if order["Member__c"] != gone["Id"]]
+    assert len(kept_orders) >= 2, "the recipe gives the other members at least two orders"
+    detached, changed_order = kept_orders[0], kept_orders[1]
+    detached["Member__c"] = None
+    changed_order["Total_Amount__c"] = changed_order["Total_Amount__c"] + 1
     result = compare_all(events, sf, mkto, schema, dups)
     assert {"salesforce.member.missing", "salesforce.order.not-attached", "salesforce.order.field"} <= checks(result)
     missing = next(m for m in result.mismatches if m.check == "salesforce.member.missing")
     assert missing.record == gone["EC_Member_Id__c"]
+    not_attached = next(m for m in result.mismatches if m.check == "salesforce.order.not-attached")
+    assert not_attached.record == detached["Order_Number__c"] and not_attached.actual is None
     changed = next(m for m in result.mismatches if m.check == "salesforce.order.field")
+    assert changed.record == changed_order["Order_Number__c"]
     assert changed.field == "Total_Amount__c" and changed.actual == changed.expected + 1
 
 
