@@ -36,14 +36,30 @@ def test_defaults_are_the_real_limits() -> None:
     ) == (3600, 25, 2, 10)
 
 
-def test_rate_limit_606_in_a_sliding_window(api: Api, marketo: LocalMarketo) -> None:
+class SteppedClock:
+    """A monotonic clock that moves only when told, so a slow machine cannot slide the window early."""
+
+    def __init__(self) -> None:
+        self.now = time.monotonic()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_rate_limit_606_in_a_sliding_window(
+    api: Api, marketo: LocalMarketo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = SteppedClock()
+    monkeypatch.setattr(marketo.service.limiter, "_clock", clock)
     marketo.service.update_settings(rate_limit_calls=5, rate_limit_window_seconds=1.0)
     answers = [api.get(DESCRIBE) for _ in range(6)]
     assert all(a["success"] for a in answers[:5])
     assert answers[5]["errors"] == [
         {"code": "606", "message": "Max rate limit '5' exceeded with in '1' secs"}
     ]
-    time.sleep(1.05)
+    clock.now += 0.9
+    assert api.get(DESCRIBE)["errors"][0]["code"] == "606"  # still inside the window
+    clock.now += 0.15
     assert api.get(DESCRIBE)["success"] is True  # the window slid
 
 
