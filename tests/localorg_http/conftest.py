@@ -21,6 +21,16 @@ def trust_local_ca(certificates: CertificateFiles, monkeypatch: pytest.MonkeyPat
     yield
 
 
+@pytest.fixture
+def org(tmp_path: Path, certificates: CertificateFiles):
+    """An empty local org of the test's own (port 0), stopped after the test. Modules may override it."""
+    from localcloud.salesforce.server import start_local_org
+
+    running = start_local_org(tmp_path / "org", tls_dir=certificates.ca_cert.parent)
+    yield running
+    running.stop()
+
+
 @pytest.fixture(scope="module")
 def deployed_org(tmp_path_factory: pytest.TempPathFactory, certificates: CertificateFiles):
     """A local org (port 0) with the fixture package deployed; shared by a module's tests."""

@@ -6,18 +6,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from localcloud.salesforce.server import start_local_org
 from tests.localorg_http.cci import cci_env, init_git, run_cci
 from tests.localorg_http.fixtures import write_sfdx_project
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def org(tmp_path: Path, certificates):
-    running = start_local_org(tmp_path / "org", tls_dir=certificates.ca_cert.parent)
-    yield running
-    running.stop()
 
 
 def _rest(org, path: str) -> dict:

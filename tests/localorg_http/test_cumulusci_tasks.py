@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 import requests
 
-from localcloud.salesforce.server import start_local_org
 from tests.localorg_http.cci import ROOT, cci_env, init_git, run_cci, run_snowfakery
 from tests.localorg_http.fixtures import mdapi_zip, write_sfdx_project
 
@@ -38,13 +37,6 @@ RECIPE = """
         Member__c:
           reference: Contact
 """
-
-
-@pytest.fixture
-def org(tmp_path: Path, certificates):
-    running = start_local_org(tmp_path / "org", tls_dir=certificates.ca_cert.parent)
-    yield running
-    running.stop()
 
 
 def query(org, soql: str) -> dict:

@@ -69,13 +69,6 @@ def run_test_result(response: requests.Response) -> dict[str, list[dict[str, str
     return {"successes": rows("successes"), "failures": rows("failures")}
 
 
-@pytest.fixture
-def org(tmp_path: Path, certificates):
-    running = start_local_org(tmp_path / "org", tls_dir=certificates.ca_cert.parent)
-    yield running
-    running.stop()
-
-
 def add_org_data(org) -> None:
     response = requests.post(org.url + "/services/data/v62.0/sobjects/Contact/", json={"LastName": "OrgData"},
                              headers={"Authorization": f"Bearer {org.access_token}"})

@@ -18,13 +18,6 @@ from localcloud.salesforce.server import start_local_org
 from tests.localorg_http.fixtures import GOOD_CLASS, mdapi_files, mdapi_zip
 
 
-@pytest.fixture
-def org(tmp_path: Path, certificates):
-    running = start_local_org(tmp_path / "org", tls_dir=certificates.ca_cert.parent)
-    yield running
-    running.stop()
-
-
 def soap(org, action: str, envelope: str, session: str | None = None) -> requests.Response:
     return requests.post(
         f"{org.url}/services/Soap/m/62.0/{org.org_id}",

@@ -23,13 +23,6 @@ PASSING = apex_test_class("TestOrderServiceTest", FINDS_RECENT_ORDERS)
 FAILING = failing_copy(PASSING)
 
 
-@pytest.fixture
-def org(tmp_path: Path, certificates):
-    running = start_local_org(tmp_path / "org", tls_dir=certificates.ca_cert.parent)
-    yield running
-    running.stop()
-
-
 def project_with(org, tmp_path: Path, classes: dict[str, str]) -> Path:
     """Deploy the fixture plus ``classes`` in-process (the cci deploy path has its own tests) and
     return a CumulusCI project to run `cci` in."""
