@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -26,8 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
-from localcloud.common.tls import ensure_certificates  # noqa: E402
-from python_tasks.marketo import RetryPolicy  # noqa: E402
+from bench._resilience import lost_and_doubled, patient_client, patient_export, shown_path, trusted_scratch  # noqa: E402
 from tests.localorg_http.cci import cci_env  # noqa: E402
 from tests.push.conftest import start_services, stop_services  # noqa: E402
 from tests.push.helpers import push  # noqa: E402
@@ -42,10 +39,6 @@ def _env(services, home: Path) -> dict[str, str]:
     return cci_env(services.org, home, {"MARKETO_BASE_URL": services.marketo.url,
                                         "MARKETO_CLIENT_ID": services.marketo.client_id,
                                         "MARKETO_CLIENT_SECRET": services.marketo.client_secret})
-
-
-def _patient(services):
-    return services.new_client(retry=RetryPolicy(max_attempts=10, base_delay=2.0, max_delay=6.0))
 
 
 def bench_push(base: Path, certs: Path, kills: int, members: int, orders: int) -> dict:
@@ -65,24 +58,13 @@ def bench_push(base: Path, certs: Path, kills: int, members: int, orders: int) -
                                 kills=kills, seed=10, delay=(0.0, 1.5),
                                 observe=lambda: stored_counts(base / "killed" / "marketo"))
         seconds = time.perf_counter() - started
-        client = _patient(services)
-        try:
-            export = marketo_export(client, emails)
-        finally:
-            client.close()
+        export = patient_export(services, emails)
     finally:
         stop_services(services)
-    persons = [p["email"] for p in export["persons"]]
-    numbers = [o["orderNumber"] for o in export["orders"]]
-    expected_persons = {p["email"] for p in reference["persons"]}
-    expected_orders = {o["orderNumber"] for o in reference["orders"]}
     return {
         "members": members, "orders": orders, "kills": report.kills, "finished_before_kill": report.finished_before_kill,
         "stored_after_each_kill": report.partial_states, "reruns_to_finish": report.reruns_to_finish,
-        "seconds": round(seconds, 1),
-        "persons_lost": len(expected_persons - set(persons)), "persons_doubled": len(persons) - len(set(persons)),
-        "orders_lost": len(expected_orders - set(numbers)), "orders_doubled": len(numbers) - len(set(numbers)),
-        "equals_clean_push": export == reference,
+        "seconds": round(seconds, 1), **lost_and_doubled(reference, export),
     }
 
 
@@ -99,7 +81,7 @@ def bench_dedupe(base: Path, certs: Path, kills: int, clusters: int) -> dict:
                                  "push_clusters": base / "none.jsonl"},
                                 kills=kills, seed=20, delay=(0.0, 1.5), observe=lambda: len(tombstones(marketo_dir)))
         seconds = time.perf_counter() - started
-        client = _patient(services)
+        client = patient_client(services)
         try:
             survivors = leads_by_emails(client, list(persons), ["id", "email"])
         finally:
@@ -213,10 +195,7 @@ def main() -> int:
     parser.add_argument("--clusters", type=int, default=800)
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "resilience" / "crashes.json")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        base = Path(tmp)
-        certs = ensure_certificates(base / "tls")
-        os.environ["REQUESTS_CA_BUNDLE"] = str(certs.bundle)
+    with trusted_scratch() as (base, _certificates):
         figures = {"push_marketo": bench_push(base, base / "tls", args.kills, args.members, args.orders)}
         print("push_marketo:", json.dumps(figures["push_marketo"]), flush=True)
         figures["marketo_dedupe"] = bench_dedupe(base, base / "tls", args.kills, args.clusters)
@@ -237,7 +216,7 @@ def main() -> int:
           f"{d['history_not_on_winner']}")
     print(f"local org + Marketo: {s['kills']} SIGKILLs mid-write; acknowledged writes lost: org {s['org_writes_lost']} of "
           f"{s['acknowledged_org_writes']}, Marketo {s['marketo_writes_lost']} of {s['acknowledged_marketo_writes']}")
-    print(f"figures written to {args.out.relative_to(ROOT)}")
+    print(f"figures written to {shown_path(args.out, ROOT)}")
     return 1 if bad else 0
 
 

@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from localcloud.common.tls import ensure_certificates  # noqa: E402
+from bench._resilience import shown_path, trusted_scratch  # noqa: E402
 from tests.resilience.conftest import start_deployed_org  # noqa: E402
 from tests.resilience.delivery import PROBLEM_KEYS, build_world, deliver, shuffled_with_duplicates, verify_world  # noqa: E402
 
@@ -35,10 +33,8 @@ def main() -> int:
 
     from rich.progress import Progress
 
-    with tempfile.TemporaryDirectory() as tmp:
-        certs = ensure_certificates(Path(tmp) / "tls")
-        os.environ["REQUESTS_CA_BUNDLE"] = str(certs.bundle)
-        org = start_deployed_org(Path(tmp) / "org", certs)
+    with trusted_scratch() as (base, certificates):
+        org = start_deployed_org(base / "org", certificates)
         try:
             world = build_world("BD", args.members, args.orders, seed=20261128)
             sent = shuffled_with_duplicates(world.events, seed=7)
@@ -77,7 +73,7 @@ def main() -> int:
           "rejected: {rj}, wrong latest version: {wl}".format(
               lost=lost, dm=figures["doubled_members"], do=figures["doubled_orders"], ua=figures["unattached"],
               ma=figures["misattached"], rj=figures["rejected"], wl=figures["wrong_last_name"]))
-    print(f"figures written to {args.out.relative_to(ROOT)}")
+    print(f"figures written to {shown_path(args.out, ROOT)}")
     bad = lost + sum(len(outcome[k]) for k in PROBLEM_KEYS) + len(report.rejected)
     return 1 if bad else 0
 

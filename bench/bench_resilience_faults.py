@@ -12,16 +12,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from localcloud.common.tls import ensure_certificates  # noqa: E402
+from bench._resilience import lost_and_doubled, patient_export, shown_path, trusted_scratch  # noqa: E402
 from python_tasks.marketo import RetryPolicy  # noqa: E402
 from tests.push.conftest import start_services, stop_services  # noqa: E402
 from tests.push.helpers import push  # noqa: E402
@@ -35,10 +33,7 @@ def main() -> int:
     parser.add_argument("--chunk", type=int, default=50)
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "resilience" / "faults.json")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        base = Path(tmp)
-        certs = ensure_certificates(base / "tls")
-        os.environ["REQUESTS_CA_BUNDLE"] = str(certs.bundle)
+    with trusted_scratch() as (base, _certificates):
         clean = start_services(base / "clean", base / "tls")
         try:
             emails = seed_world(clean.sf, args.members, args.orders, seed=8)
@@ -71,26 +66,16 @@ def main() -> int:
             faulty_seconds = time.perf_counter() - started
             marketo.update_settings(fault_share=0.0, expire_token_every_n_calls=0)
             injected = dict(marketo.faults.injected)
-            patient = services.new_client(retry=RetryPolicy(max_attempts=10, base_delay=2.0, max_delay=6.0))
-            try:
-                export = marketo_export(patient, emails)
-            finally:
-                patient.close()
+            export = patient_export(services, emails)
         finally:
             stop_services(services)
-    persons = [p["email"] for p in export["persons"]]
-    numbers = [o["orderNumber"] for o in export["orders"]]
     figures = {
         "members": args.members, "orders": args.orders, "chunk_size": args.chunk,
         "clean_push_seconds": round(clean_seconds, 1), "faulty_push_seconds": round(faulty_seconds, 1), "runs": runs,
         "marketo_calls": sum(counters.calls_by_endpoint.values()), "faults_injected": injected,
         "faults_injected_total": sum(injected.values()), "retries_by_cause": counters.retries_by_cause,
         "token_expiries_survived": counters.retries_by_cause.get("602", 0),
-        "persons_lost": len({p["email"] for p in reference["persons"]} - set(persons)),
-        "persons_doubled": len(persons) - len(set(persons)),
-        "orders_lost": len({o["orderNumber"] for o in reference["orders"]} - set(numbers)),
-        "orders_doubled": len(numbers) - len(set(numbers)),
-        "equals_clean_push": export == reference,
+        **lost_and_doubled(reference, export),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(figures, indent=2) + "\n")
@@ -100,7 +85,7 @@ def main() -> int:
           f"(clean push {clean_seconds:.0f} s)")
     print(f"records lost: {figures['persons_lost'] + figures['orders_lost']}, doubled: "
           f"{figures['persons_doubled'] + figures['orders_doubled']}; equals the clean push: {figures['equals_clean_push']}")
-    print(f"figures written to {args.out.relative_to(ROOT)}")
+    print(f"figures written to {shown_path(args.out, ROOT)}")
     return 0 if figures["equals_clean_push"] else 1
 
 
