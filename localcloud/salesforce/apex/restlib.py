@@ -76,21 +76,29 @@ NEW["restresponse"] = lambda a: RestResponse()
 
 
 class _HttpMessage(Native):
-    """What HttpRequest and HttpResponse share: a text body (also as a Blob) and headers."""
+    """What HttpRequest and HttpResponse share: a body (text, or bytes set as a Blob) and headers.
+
+    A body set with setBodyAsBlob keeps its bytes exactly (getBodyAsBlob gives them back, even when
+    they are not UTF-8); getBody reads such a body as UTF-8 with U+FFFD for what is not."""
 
     body: str | None
+    body_bytes: bytes | None = None
     headers: dict[str, str]
 
     def m_setbody(self, a):
         self.body = a[0]
+        self.body_bytes = None
 
     def m_getbody(self, a):
         return self.body
 
     def m_setbodyasblob(self, a):
-        self.body = a[0].data.decode("utf-8", "replace") if a[0] is not None else None
+        self.body_bytes = a[0].data if a[0] is not None else None
+        self.body = self.body_bytes.decode("utf-8", "replace") if self.body_bytes is not None else None
 
     def m_getbodyasblob(self, a):
+        if self.body_bytes is not None:
+            return Blob(self.body_bytes)
         return Blob((self.body or "").encode("utf-8"))
 
     def m_setheader(self, a):
