@@ -6,6 +6,7 @@ import io
 import re
 import zipfile
 from pathlib import Path
+from typing import Mapping, Sequence
 
 ROOT = Path(__file__).resolve().parents[1]
 FORCE_APP = ROOT / "force-app" / "main" / "default"
@@ -45,12 +46,22 @@ def force_app_mdapi_zip(include_tests: bool = True, source: Path = FORCE_APP) ->
         name = permset.name.split(".")[0]
         files[f"permissionsets/{name}.permissionset"] = _strip_comment(permset.read_text())
         members["PermissionSet"].append(name)
+    files["package.xml"] = package_xml(members)
+    return zip_files(files)
+
+
+def package_xml(members: Mapping[str, Sequence[str]], api: str = API) -> str:
+    """A package.xml naming ``members`` by metadata type ("*" for all); types without members are left out."""
     types = "".join(f"    <types>{''.join(f'<members>{m}</members>' for m in names)}<name>{kind}</name></types>\n"
                     for kind, names in members.items() if names)
-    files["package.xml"] = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Package xmlns="http://soap.sforce.com/2006/04/metadata">\n'
-                            f"{types}    <version>{API}</version>\n</Package>\n")
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<Package xmlns="http://soap.sforce.com/2006/04/metadata">\n'
+            f"{types}    <version>{api}</version>\n</Package>\n")
+
+
+def zip_files(files: Mapping[str, str], root: str = "") -> bytes:
+    """``files`` (path in the zip -> text) as a zip, every path under ``root``."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, text in files.items():
-            archive.writestr(name, text)
+            archive.writestr(root + name, text)
     return buffer.getvalue()

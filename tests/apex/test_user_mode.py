@@ -506,17 +506,16 @@ def test_the_local_org_checks_user_mode_with_its_deployed_permission_set(tmp_pat
     and an Apex test run from the org's runtime checks USER_MODE with it."""
     from localcloud.salesforce.metadata import DeployOptions
     from localcloud.salesforce.server import start_local_org
-    from tests.localorg_http.fixtures import meta, mdapi_files
-    from tests.localorg_http.test_metadata_soap import zip_of
+    from tests.localorg_http.fixtures import FIXTURE_MEMBERS, meta, mdapi_files
+    from tests.mdapi import package_xml, zip_files
 
     files = mdapi_files()
     files["classes/OrgUserModeTest.cls"] = ORG_TEST
     files["classes/OrgUserModeTest.cls-meta.xml"] = meta("ApexClass")
-    files["package.xml"] = files["package.xml"].replace(
-        "<members>TestOrderService</members>", "<members>TestOrderService</members><members>OrgUserModeTest</members>")
+    files["package.xml"] = package_xml({**FIXTURE_MEMBERS, "ApexClass": ["TestOrderService", "OrgUserModeTest"]})
     org = start_local_org(tmp_path / "org", tls=False)
     try:
-        job = org.deployer.deploy_zip(zip_of(files), DeployOptions(test_level="NoTestRun"))
+        job = org.deployer.deploy_zip(zip_files(files), DeployOptions(test_level="NoTestRun"))
         assert job.status == "Succeeded", job.failures
         runtime = org.context.extras["apex_runtime"]
         [result] = runtime.run_tests(["OrgUserModeTest"])

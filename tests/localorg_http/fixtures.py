@@ -1,18 +1,17 @@
 """Small Metadata API fixtures written by these tests (source format and MDAPI zips)."""
 from __future__ import annotations
 
-import io
-import zipfile
 from pathlib import Path
 
-API = "62.0"
+from tests.mdapi import package_xml, zip_files
 
-PACKAGE_XML = """<?xml version="1.0" encoding="UTF-8"?>
-<Package xmlns="http://soap.sforce.com/2006/04/metadata">
-{types}
-    <version>{api}</version>
-</Package>
-"""
+API = "62.0"
+FIXTURE_MEMBERS = {
+    "ApexClass": ["TestOrderService"],
+    "ApexTrigger": ["TestOrderTrigger"],
+    "CustomObject": ["Contact", "Test_Order__c"],
+    "PermissionSet": ["Test_Integration"],
+}
 
 ORDER_OBJECT = """<?xml version="1.0" encoding="UTF-8"?>
 <CustomObject xmlns="http://soap.sforce.com/2006/04/metadata">
@@ -140,30 +139,17 @@ def mdapi_files(include_bad_class: bool = False) -> dict[str, str]:
         "triggers/TestOrderTrigger.trigger": TRIGGER,
         "triggers/TestOrderTrigger.trigger-meta.xml": meta("ApexTrigger"),
     }
-    classes = ["TestOrderService"]
+    members = {kind: list(names) for kind, names in FIXTURE_MEMBERS.items()}
     if include_bad_class:
         files["classes/BrokenService.cls"] = BAD_CLASS
         files["classes/BrokenService.cls-meta.xml"] = meta("ApexClass")
-        classes.append("BrokenService")
-    types = "".join(
-        f"    <types>{''.join(f'<members>{m}</members>' for m in members)}<name>{name}</name></types>\n"
-        for name, members in {
-            "ApexClass": classes,
-            "ApexTrigger": ["TestOrderTrigger"],
-            "CustomObject": ["Contact", "Test_Order__c"],
-            "PermissionSet": ["Test_Integration"],
-        }.items()
-    )
-    files["package.xml"] = PACKAGE_XML.format(types=types, api=API)
+        members["ApexClass"].append("BrokenService")
+    files["package.xml"] = package_xml(members)
     return files
 
 
 def mdapi_zip(include_bad_class: bool = False, root: str = "") -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, text in mdapi_files(include_bad_class).items():
-            archive.writestr(root + name, text)
-    return buffer.getvalue()
+    return zip_files(mdapi_files(include_bad_class), root)
 
 
 def write_sfdx_project(root: Path, include_bad_class: bool = False) -> Path:

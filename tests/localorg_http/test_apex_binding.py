@@ -2,15 +2,14 @@
 triggers fire for REST DML, /services/apexrest dispatches to @RestResource classes."""
 from __future__ import annotations
 
-import io
-import zipfile
 from pathlib import Path
 
 import pytest
 import requests
 
 from localcloud.salesforce.server import start_local_org
-from tests.localorg_http.fixtures import PACKAGE_XML, meta, mdapi_files
+from tests.localorg_http.fixtures import meta, mdapi_files
+from tests.mdapi import package_xml, zip_files
 
 pytest.importorskip("localcloud.salesforce.apex.orgruntime")
 
@@ -53,20 +52,14 @@ UNKNOWN_FIELD = """public with sharing class UsesMissingField {
 def package(extra: dict[str, str]) -> bytes:
     files = mdapi_files()
     files.update(extra)
-    names = {"ApexClass": [], "ApexTrigger": []}
+    names: dict[str, list[str]] = {"ApexClass": [], "ApexTrigger": [], "CustomObject": ["*"]}
     for path in files:
         if path.endswith(".cls"):
             names["ApexClass"].append(Path(path).stem)
         elif path.endswith(".trigger"):
             names["ApexTrigger"].append(Path(path).stem)
-    types = "".join(f"<types>{''.join(f'<members>{m}</members>' for m in members)}<name>{kind}</name></types>"
-                    for kind, members in names.items())
-    files["package.xml"] = PACKAGE_XML.format(types=types + "<types><members>*</members><name>CustomObject</name></types>", api="62.0")
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, body in files.items():
-            archive.writestr(name, body)
-    return buffer.getvalue()
+    files["package.xml"] = package_xml(names)
+    return zip_files(files)
 
 
 @pytest.fixture(scope="module")
@@ -144,12 +137,9 @@ def test_triggers_and_apex_rest_under_concurrent_clients(org) -> None:
 
 def test_deleting_a_rest_class_unbinds_its_url(org) -> None:
     """(runs last in this module) destructiveChanges removes the class from the runtime too."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("package.xml", PACKAGE_XML.format(types="", api="62.0"))
-        archive.writestr("destructiveChanges.xml", PACKAGE_XML.format(
-            types="<types><members>PingResource</members><name>ApexClass</name></types>", api="62.0"))
-    assert org.deployer.deploy_zip(buffer.getvalue()).status == "Succeeded"
+    destroy = zip_files({"package.xml": package_xml({}),
+                         "destructiveChanges.xml": package_xml({"ApexClass": ["PingResource"]})})
+    assert org.deployer.deploy_zip(destroy).status == "Succeeded"
     assert call(org, "GET", "/services/apexrest/ping").status_code == 404
     created = call(org, "POST", "/services/data/v62.0/sobjects/Contact/", json={"LastName": "AfterDelete"}).json()
     assert call(org, "GET", f"/services/data/v62.0/sobjects/Contact/{created['id']}").json()["FirstName"] == "Auto"

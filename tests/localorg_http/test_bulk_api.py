@@ -7,7 +7,6 @@ import csv
 import io
 import json
 import xml.etree.ElementTree as ET
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,8 @@ from salesforce_bulk.util import IteratorBytesIO
 from localcloud.salesforce.http import bulk
 from localcloud.salesforce.server import start_local_org
 from tests.localorg_http.cci import cci_env, run_cci, run_snowfakery
-from tests.localorg_http.fixtures import API, PACKAGE_XML, mdapi_files, meta
+from tests.localorg_http.fixtures import FIXTURE_MEMBERS, mdapi_files, meta
+from tests.mdapi import package_xml, zip_files
 
 NS = {"b": bulk.ASYNC_NS}
 
@@ -42,19 +42,8 @@ def _bulk_fixture_zip() -> bytes:
     files = mdapi_files()
     files["triggers/BulkContactTrigger.trigger"] = CONTACT_TRIGGER
     files["triggers/BulkContactTrigger.trigger-meta.xml"] = meta("ApexTrigger")
-    types = "".join(
-        f"    <types>{''.join(f'<members>{m}</members>' for m in members)}<name>{name}</name></types>\n"
-        for name, members in {
-            "ApexClass": ["TestOrderService"], "ApexTrigger": ["BulkContactTrigger", "TestOrderTrigger"],
-            "CustomObject": ["Contact", "Test_Order__c"], "PermissionSet": ["Test_Integration"],
-        }.items()
-    )
-    files["package.xml"] = PACKAGE_XML.format(types=types, api=API)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, text in files.items():
-            archive.writestr(name, text)
-    return buffer.getvalue()
+    files["package.xml"] = package_xml({**FIXTURE_MEMBERS, "ApexTrigger": ["BulkContactTrigger", "TestOrderTrigger"]})
+    return zip_files(files)
 
 
 @pytest.fixture(scope="module")

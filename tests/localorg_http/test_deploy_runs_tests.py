@@ -17,8 +17,9 @@ from localcloud.salesforce.server import start_local_org
 from tests.localorg_http.apex_test_classes import FINDS_RECENT_ORDERS, apex_test_class, failing_copy
 from tests.localorg_http.cci import cci_env, init_git, run_cci
 from tests.localorg_http.fixtures import meta, write_sfdx_project
-from tests.localorg_http.test_metadata_soap import custom_objects, soap, text, zip_of
-from tests.localorg_http.fixtures import mdapi_files
+from tests.localorg_http.test_metadata_soap import custom_objects, soap, text
+from tests.mdapi import package_xml, zip_files
+from tests.localorg_http.fixtures import FIXTURE_MEMBERS, mdapi_files
 
 pytest.importorskip("localcloud.salesforce.apex.orgruntime")
 pytestmark = pytest.mark.slow
@@ -38,9 +39,8 @@ def with_classes(classes: dict[str, str]) -> bytes:
     for name, body in classes.items():
         files[f"classes/{name}.cls"] = body
         files[f"classes/{name}.cls-meta.xml"] = meta("ApexClass")
-    members = "".join(f"<members>{n}</members>" for n in ["TestOrderService", *classes])
-    files["package.xml"] = files["package.xml"].replace("<members>TestOrderService</members>", members)
-    return zip_of(files)
+    files["package.xml"] = package_xml({**FIXTURE_MEMBERS, "ApexClass": ["TestOrderService", *classes]})
+    return zip_files(files)
 
 
 def soap_deploy(org, zip_bytes: bytes, test_level: str, run_tests: list[str] = ()) -> requests.Response:

@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import base64
-import io
 import time
-import zipfile
 from pathlib import Path
 from xml.dom.minidom import parseString
 
@@ -15,7 +13,8 @@ from cumulusci.salesforce_api import soap_envelopes
 from localcloud.salesforce.metadata import hooks
 from localcloud.salesforce.metadata.hooks import CompileProblem
 from localcloud.salesforce.server import start_local_org
-from tests.localorg_http.fixtures import GOOD_CLASS, mdapi_files, mdapi_zip
+from tests.localorg_http.fixtures import mdapi_files, mdapi_zip
+from tests.mdapi import zip_files
 
 
 def soap(org, action: str, envelope: str, session: str | None = None) -> requests.Response:
@@ -48,14 +47,6 @@ def deploy(org, zip_bytes: bytes, check_only: bool = False, test_level: str = ""
     raise AssertionError("deploy did not finish")
 
 
-def zip_of(files: dict[str, str]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, body in files.items():
-            archive.writestr(name, body)
-    return buffer.getvalue()
-
-
 def custom_objects(org) -> set[str]:
     return {o.name for o in org.store.schema.objects() if o.name.endswith("__c")}
 
@@ -79,7 +70,7 @@ def test_successful_deploy_result_shape(org) -> None:
 
     changed = mdapi_files()
     changed["classes/TestOrderService.cls"] = changed["classes/TestOrderService.cls"].replace("LIMIT 10", "LIMIT 20")
-    again = deploy(org, zip_of(changed))
+    again = deploy(org, zip_files(changed))
     assert text(again, "status") == ["Succeeded"]
     [row] = org.repository.apex_rows("ApexClass")
     assert row["Id"] == first_id and "LIMIT 20" in row["Body"], "a redeploy updates the class in place"
@@ -99,7 +90,7 @@ def test_component_failure_carries_every_field_and_rolls_everything_back(org) ->
 def test_bad_field_definition_fails_with_the_fields_line(org) -> None:
     files = mdapi_files()
     files["objects/Test_Order__c.object"] = files["objects/Test_Order__c.object"].replace("<type>Currency</type>", "<type>Geolocation</type>")
-    result = deploy(org, zip_of(files))
+    result = deploy(org, zip_files(files))
     assert text(result, "status") == ["Failed"]
     assert "Total__c" in text(result, "problem")[0]
     expected_line = next(n for n, line in enumerate(files["objects/Test_Order__c.object"].splitlines(), 1) if "<fullName>Total__c" in line)
@@ -170,12 +161,12 @@ def test_destructive_changes_delete_apex_and_refuse_schema_drops(org) -> None:
     empty_package = '<?xml version="1.0" encoding="UTF-8"?><Package xmlns="http://soap.sforce.com/2006/04/metadata"><version>62.0</version></Package>'
     destroy_trigger = ('<?xml version="1.0" encoding="UTF-8"?><Package xmlns="http://soap.sforce.com/2006/04/metadata">'
                        '<types><members>TestOrderTrigger</members><name>ApexTrigger</name></types><version>62.0</version></Package>')
-    result = deploy(org, zip_of({"package.xml": empty_package, "destructiveChanges.xml": destroy_trigger}))
+    result = deploy(org, zip_files({"package.xml": empty_package, "destructiveChanges.xml": destroy_trigger}))
     assert text(result, "status") == ["Succeeded"]
     assert org.repository.apex_triggers() == [] and [c.name for c in org.repository.apex_classes()] == ["TestOrderService"]
 
     destroy_object = destroy_trigger.replace("TestOrderTrigger", "Test_Order__c").replace("ApexTrigger", "CustomObject")
-    refused = deploy(org, zip_of({"package.xml": empty_package, "destructiveChanges.xml": destroy_object}))
+    refused = deploy(org, zip_files({"package.xml": empty_package, "destructiveChanges.xml": destroy_object}))
     assert text(refused, "status") == ["Failed"]
     assert "cannot delete CustomObject" in text(refused, "problem")[0]
     assert "Test_Order__c" in custom_objects(org)
