@@ -149,7 +149,11 @@ clusters it merged and those whose persons are gone, and keeps the rest (and oth
 
                 persons = [person_from_lead(row, member_key) for row in scan_persons(
                     client, fields, start_id=self.start_id, end_id=self.end_id, gap=self.scan_gap,
-                    progress=scanned_to)]
+                    at_least=max((i for c in recorded for i in c.candidates), default=0), progress=scanned_to)]
+            if self.end_id is None:
+                self.logger.info(
+                    f"The scan read ids {covered[0]} to {covered[1]} and stopped after {self.scan_gap} empty windows "
+                    f"of 300 ids; persons beyond a longer run of missing ids are not read (give end_id or scan_gap)")
             links = [(c.key, list(c.candidates)) for c in recorded]
             clusters = find_clusters(persons, self.rule, by_member_key=self.by_member_key, links=links)
             plan = make_plan(clusters, self.policy)
