@@ -16,10 +16,9 @@ from localcloud.salesforce.metadata import DeployOptions
 from localcloud.salesforce.server import start_local_org
 from tests.localorg_http.apex_test_classes import FINDS_RECENT_ORDERS, apex_test_class, failing_copy
 from tests.localorg_http.cci import cci_env, init_git, run_cci
-from tests.localorg_http.fixtures import meta, write_sfdx_project
+from tests.localorg_http.fixtures import FIXTURE_MEMBERS, mdapi_files, meta, write_sfdx_project
 from tests.localorg_http.test_metadata_soap import custom_objects, soap, text
 from tests.mdapi import package_xml, zip_files
-from tests.localorg_http.fixtures import FIXTURE_MEMBERS, mdapi_files
 
 pytest.importorskip("localcloud.salesforce.apex.orgruntime")
 pytestmark = pytest.mark.slow

@@ -97,6 +97,11 @@ def deploy_result_xml(job: DeployJob, include_details: bool = True) -> str:
             for s in tests.successes
         )
         coverage = "".join(_code_coverage_xml(c) for c in getattr(tests, "code_coverage", None) or [])
+        coverage += "".join(
+            "<codeCoverageWarnings>" + "".join(_tag(k, w.get(k)) for k in ("id", "message", "name", "namespace"))
+            + "</codeCoverageWarnings>"
+            for w in getattr(tests, "code_coverage_warnings", None) or []
+        )
         details = (
             "<details>"
             + "".join(_component_xml("componentFailures", m, stamp) for m in job.failures)

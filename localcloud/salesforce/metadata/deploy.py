@@ -10,7 +10,8 @@ Order of work (one deploy at a time):
    a failure there rolls the transaction back and fails the component that caused it;
    then, with testLevel other than NoTestRun, the Apex tests run (``_run_tests``) on a scratch copy
    of this org given the deploy's schema, so they see what the deploy creates; any test failure
-   rolls everything back and fails the deploy;
+   rolls everything back and fails the deploy; so does too little coverage when the org deploys as
+   a production org (``coverage.py``, setting ECBRIDGE_ORG_PRODUCTION);
 5. only after the data transaction committed: Apex sources, permission set definitions and the
    other components are written to the metadata repository (``checkOnly`` writes nothing).
 """
@@ -28,6 +29,7 @@ from typing import Any, Callable
 from localcloud.salesforce.data import CustomObjectSpec, SalesforceError
 from localcloud.salesforce.metadata import hooks
 from localcloud.salesforce.metadata.apex_source import ApexSource, declared_name_problem, read_apex, syntax_problems
+from localcloud.salesforce.metadata.coverage import NO_TEST_RUN_REFUSED, coverage_warnings, production_org
 from localcloud.salesforce.metadata.objects import ObjectDefinitionError, object_spec
 from localcloud.salesforce.metadata.package import Component, DeployPackage, DeployPackageError, read_deploy_zip
 from localcloud.salesforce.metadata.permissionsets import permission_set_definition
@@ -51,6 +53,8 @@ class RunTestsOutcome:
     # codeCoverage of runTestResult: name, type (Class|Trigger), namespace, numLocations,
     # numLocationsNotCovered, locationsNotCovered [{line, column, numExecutions, time}]
     code_coverage: list[dict[str, Any]] = field(default_factory=list)
+    # codeCoverageWarnings of runTestResult (id, message, name, namespace): a production org's coverage rule
+    code_coverage_warnings: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -200,6 +204,12 @@ class Deployer:
         if job.failures:
             job.status = "Failed"
             return
+        production = production_org() and bool(apex or _deleted_apex(package))
+        if production and job.options.test_level == "NoTestRun":
+            job.status, job.error_message, job.error_status_code = "Failed", NO_TEST_RUN_REFUSED, "INVALID_OPERATION"
+            return
+        if production and not job.options.test_level:
+            job.options = dataclasses.replace(job.options, test_level="RunLocalTests")
 
         try:
             with self.store.transaction(user_id=self.user_id) as tx:
@@ -214,6 +224,12 @@ class Deployer:
                     if job.tests.failures:
                         # as Salesforce: a failing test of a testLevel deploy rolls all of it back
                         raise _CheckOnlyRollback()
+                    if production:
+                        job.tests.code_coverage_warnings = coverage_warnings(
+                            job.tests.code_coverage, job.options.test_level,
+                            {(s.kind, s.name.lower()) for s in apex})
+                        if job.tests.code_coverage_warnings:
+                            raise _CheckOnlyRollback()
                 if job.options.check_only:
                     raise _CheckOnlyRollback()
         except _ApplyFailure as failure:
@@ -229,7 +245,7 @@ class Deployer:
         except _CheckOnlyRollback:
             pass
 
-        if job.tests.failures:
+        if job.tests.failures or job.tests.code_coverage_warnings:
             job.status = "Failed"
             return
         if not job.options.check_only:
