@@ -235,9 +235,6 @@ def test_errors_answer_the_bulk_api_shapes(org, client, monkeypatch: pytest.Monk
     assert _error_of(closed)[0] == "InvalidJobState"
     assert _error_of(_post(org, "job/7508d0000000000AAA/batch", b""))[0] == "InvalidJob"
 
-    v2 = requests.post(f"{org.url}/services/data/v62.0/jobs/ingest", json={"object": "Contact", "operation": "insert"},
-                       headers={"Authorization": f"Bearer {org.access_token}"})
-    assert v2.status_code == 400 and v2.json()[0]["errorCode"] == "FEATURENOTENABLED"
 
 
 SNOWFAKERY_RECIPE = """

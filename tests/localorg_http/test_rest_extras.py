@@ -69,14 +69,14 @@ def test_bad_requests_answer_salesforce_errors(deployed_org) -> None:
     assert missing.status_code == 404
 
 
-def test_bulk_api_1_answers_its_error_shape_and_bulk_api_2_says_it_is_not_implemented(deployed_org) -> None:
-    """Bulk API 1.0 itself is tested in test_bulk_api.py."""
+def test_bulk_api_1_and_2_answer_their_error_shapes(deployed_org) -> None:
+    """Bulk API 1.0 itself is tested in test_bulk_api.py, 2.0 in test_bulk2_api.py."""
     job = requests.post(deployed_org.url + "/services/async/62.0/job", data=b"<jobInfo/>",
                         headers={"X-SFDC-Session": deployed_org.access_token, "Content-Type": "application/xml"})
     assert job.status_code == 400
     assert "<exceptionCode>InvalidJob</exceptionCode>" in job.text and "Invalid operation" in job.text
     bad = requests.post(deployed_org.url + "/services/async/62.0/job", data=b"<jobInfo/>", headers={"X-SFDC-Session": "nope"})
     assert "<exceptionCode>InvalidSessionId</exceptionCode>" in bad.text
-    v2 = call(deployed_org, "POST", "/jobs/ingest", json={"object": "Contact", "operation": "insert"})
-    assert v2.status_code == 400 and v2.json()[0]["errorCode"] == "FEATURENOTENABLED"
+    v2 = call(deployed_org, "POST", "/jobs/ingest", json={"object": "Contact", "operation": "merge"})
+    assert v2.status_code == 400 and v2.json()[0]["errorCode"] == "INVALIDJOB"
     assert requests.post(deployed_org.url + API + "/jobs/ingest", json={}).status_code == 401

@@ -1,4 +1,4 @@
-"""Bulk API 1.0 (``/services/async/vXX.X/job...``) on the local org; Bulk API 2.0 says it is not implemented.
+"""Bulk API 1.0 (``/services/async/vXX.X/job...``) on the local org; Bulk API 2.0 is ``bulk2.py``, on this engine.
 
 CumulusCI switches a data step (``load_dataset``, ``snowfakery``, ``extract_dataset``) to Bulk
 API 1.0 at 2,000 records and more; this module answers it in Salesforce's own shapes (namespace
@@ -37,8 +37,7 @@ answer's shape), ``ECBRIDGE_ORG_BULK_JOBS_KEPT`` (500: jobs and their results li
 while the org runs, the oldest are forgotten beyond this; Salesforce keeps them seven days).
 Not implemented (answered with ``FeatureNotEnabled`` naming the feature): XML and ZIP content
 types, ``hardDelete``; the ``Sforce-Enable-PKChunking`` header is ignored (one result file per
-query batch). Bulk API 2.0 (``/jobs/ingest``, ``/jobs/query``) answers
-the REST error shape with ``FEATURENOTENABLED``.
+query batch).
 """
 from __future__ import annotations
 
@@ -63,7 +62,6 @@ from localcloud.salesforce.data.soql.ast import FieldRef
 from localcloud.salesforce.http import bulk_csv
 from localcloud.salesforce.http.bulk_csv import BatchFailure
 from localcloud.salesforce.http.context import OrgContext
-from localcloud.salesforce.http.errors import error_response
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +73,6 @@ MAX_CHARACTERS = int(os.environ.get("ECBRIDGE_ORG_BULK_MAX_CHARACTERS", "1000000
 JOBS_KEPT = int(os.environ.get("ECBRIDGE_ORG_BULK_JOBS_KEPT", "500"))
 DML_OPERATIONS = ("insert", "update", "upsert", "delete")
 QUERY_OPERATIONS = ("query", "queryAll")
-V2_MESSAGE = (
-    "The ECBridge local org implements Bulk API 1.0 (/services/async/vXX.X/job), which CumulusCI's data "
-    "steps use, but not Bulk API 2.0 (/jobs/ingest, /jobs/query)."
-)
 
 
 class BulkError(Exception):
@@ -89,7 +83,7 @@ class BulkError(Exception):
         self.code, self.message, self.status = code, message, status
 
 
-def _now() -> str:
+def now_stamp() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
@@ -232,6 +226,15 @@ class BulkJobs:
     # jobs
 
     def create(self, fields: dict[str, str], version: str, default_content_type: str) -> Job:
+        job = self.new_job(fields, version, default_content_type)
+        with self._lock:
+            self._jobs[job.id] = job
+            while len(self._jobs) > self.jobs_kept:
+                self._jobs.popitem(last=False)
+        return job
+
+    def new_job(self, fields: dict[str, str], version: str, default_content_type: str) -> Job:
+        """A checked job (operation, object, external id, content type) that no Bulk API 1.0 call lists."""
         operation = fields.get("operation", "")
         if operation == "hardDelete":
             raise BulkError("FeatureNotEnabled", "The ECBridge local org does not implement hardDelete; use delete")
@@ -256,16 +259,11 @@ class BulkJobs:
         concurrency = fields.get("concurrencyMode") or "Parallel"
         if concurrency not in ("Parallel", "Serial"):
             raise BulkError("InvalidJob", f"Invalid concurrencyMode: {concurrency}")
-        job = Job(
+        return Job(
             id=self._next_id("750"), operation=operation, sobject=sobject.name, content_type=content_type,
-            concurrency_mode=concurrency, api_version=version, created_by=self.context.user_id, created=_now(),
+            concurrency_mode=concurrency, api_version=version, created_by=self.context.user_id, created=now_stamp(),
             external_id_field=external_id,
         )
-        with self._lock:
-            self._jobs[job.id] = job
-            while len(self._jobs) > self.jobs_kept:
-                self._jobs.popitem(last=False)
-        return job
 
     def job(self, job_id: str) -> Job:
         job = self._jobs.get(to18(job_id)) if is_valid_id(job_id) else None
@@ -285,7 +283,7 @@ class BulkJobs:
         with self._lock:
             if job.state != "Open" and job.state != wanted:
                 raise BulkError("InvalidJobState", f"Job {job.id} is {job.state}; it cannot be {wanted}")
-            job.state, job.modified = wanted, _now()
+            job.state, job.modified = wanted, now_stamp()
         return job
 
     # batches
@@ -299,7 +297,7 @@ class BulkJobs:
             raise BulkError("InvalidBatch", f"The batch is not UTF-8: {error}") from error
         if len(text) > MAX_CHARACTERS:
             raise BulkError("InvalidBatch", f"Exceeded max size limit of {MAX_CHARACTERS}")
-        batch = Batch(id=self._next_id("751"), job_id=job.id, created=_now())
+        batch = Batch(id=self._next_id("751"), job_id=job.id, created=now_stamp())
         with self._lock:
             job.batches[batch.id] = batch
         started = dt.datetime.now()
@@ -317,7 +315,7 @@ class BulkJobs:
             log.exception("Bulk API batch %s of job %s failed", batch.id, job.id)
             batch.state, batch.state_message = "Failed", f"Unknown : {type(error).__name__}: {error}"
         batch.processing_ms = int((dt.datetime.now() - started).total_seconds() * 1000)
-        batch.modified = _now()
+        batch.modified = now_stamp()
         return batch
 
     def _records(self, job: Job, text: str) -> list[dict[str, Any]]:
@@ -331,7 +329,7 @@ class BulkJobs:
             self._check_count(len(records))
             return records
         self._check_count(bulk_csv.count_records(text))
-        return bulk_csv.read_dml_csv(text, self._column_resolver(job)).rows
+        return bulk_csv.read_dml_csv(text, self.column_resolver(job)).rows
 
     @staticmethod
     def _check_count(count: int) -> None:
@@ -340,7 +338,7 @@ class BulkJobs:
                 f"InvalidBatch : Exceeded number of records: {count}. Number of records should be less than or equal to {MAX_RECORDS}"
             )
 
-    def _column_resolver(self, job: Job) -> Callable[[str], tuple[str, str | None]]:
+    def column_resolver(self, job: Job) -> Callable[[str], tuple[str, str | None]]:
         sobject = self.context.data.schema.get(job.sobject)
 
         def resolve(name: str) -> tuple[str, str | None]:
@@ -361,12 +359,12 @@ class BulkJobs:
         records = self._records(job, text)
         results: list[SaveResult] = []
         for start in range(0, len(records), CHUNK):
-            results.extend(self._run_chunk(job, records[start:start + CHUNK]))
+            results.extend(self.run_chunk(job, records[start:start + CHUNK]))
         batch.results = results
         batch.processed = len(results)
         batch.failed = sum(1 for r in results if not r.success)
 
-    def _run_chunk(self, job: Job, chunk: list[dict[str, Any]]) -> list[SaveResult]:
+    def run_chunk(self, job: Job, chunk: list[dict[str, Any]]) -> list[SaveResult]:
         """One chunk, its own transaction (as Salesforce runs triggers and limits per chunk)."""
         out: list[SaveResult | None] = [None] * len(chunk)
         todo: list[int] = []
@@ -405,6 +403,12 @@ class BulkJobs:
         return tx.delete([to18(_id_of(r)) for r in rows], all_or_none=False)
 
     def _run_query(self, job: Job, batch: Batch, soql: str) -> None:
+        batch.query_columns, batch.query_records = self.query_rows(job, soql)
+        batch.processed = len(batch.query_records)
+        batch.result_id = self._next_id("752")
+
+    @staticmethod
+    def _parsed_query(soql: str) -> Any:
         try:
             parsed = parse_soql(soql.strip())
         except MalformedQueryError as error:
@@ -414,6 +418,18 @@ class BulkJobs:
                 "InvalidBatch : Failed to process query: FUNCTIONALITY_NOT_ENABLED: Aggregate queries and "
                 "child relationship subqueries are not supported by Bulk API query"
             )
+        return parsed
+
+    def query_object(self, soql: str) -> str:
+        """The object a Bulk query reads (BulkError INVALIDJOB when the query cannot be run by Bulk)."""
+        try:
+            return str(self._parsed_query(soql).sobject)
+        except BatchFailure as failure:
+            raise BulkError("INVALIDJOB", str(failure).removeprefix("InvalidBatch : ")) from failure
+
+    def query_rows(self, job: Job, soql: str) -> tuple[list[list[str]], list[dict[str, Any]]]:
+        """The columns (field paths) and every record of a Bulk query; BatchFailure when it cannot run."""
+        parsed = self._parsed_query(soql)
         if parsed.sobject.lower() != job.sobject.lower():
             raise BatchFailure(f"InvalidBatch : The query's object {parsed.sobject} is not the job's object {job.sobject}")
         records: list[dict[str, Any]] = []
@@ -426,10 +442,7 @@ class BulkJobs:
                     records.extend(page.records)
         except SalesforceError as error:
             raise BatchFailure(f"InvalidBatch : Failed to process query: {error.error_code}: {error.message}") from error
-        batch.query_columns = [list(item.path) for item in parsed.select]
-        batch.query_records = records
-        batch.processed = len(records)
-        batch.result_id = self._next_id("752")
+        return [list(item.path) for item in parsed.select], records
 
 
 def _id_of(record: dict[str, Any]) -> str:
@@ -538,10 +551,6 @@ def register(router: Router, context: OrgContext) -> None:
     router.add("GET", batch_path + r"/result/?", endpoint(batch_result))
     router.add("GET", batch_path + r"/result/(?P<result>\w+)/?", endpoint(query_result))
     router.add(("GET", "POST", "PUT", "PATCH", "DELETE"), r"/services/async/.*", endpoint(unknown))
-
-    @router.route(("GET", "POST", "PUT", "PATCH", "DELETE"), r"/services/data/v(?P<version>\d+\.\d)/jobs/.*")
-    def bulk_v2(request: Request) -> Response:
-        return error_response(400, "FEATURENOTENABLED", V2_MESSAGE)
 
 
 __all__ = ["register", "BulkJobs", "Job", "Batch", "BulkError", "ASYNC_NS", "CHUNK"]

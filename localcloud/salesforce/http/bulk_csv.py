@@ -43,18 +43,23 @@ def _reader(text: str) -> list[list[str]]:
         raise BatchFailure(f"InvalidBatch : Failed to parse CSV. {error}") from error
 
 
+def table(text: str) -> list[list[str]]:
+    """The rows of a CSV body as read (the header first), blank lines left out."""
+    return [row for row in _reader(text) if row]
+
+
 def count_records(text: str) -> int:
     """Data rows in a CSV batch body (the header row excluded)."""
-    return max(0, len([r for r in _reader(text) if r]) - 1)
+    return max(0, len(table(text)) - 1)
 
 
 def read_dml_csv(text: str, resolve_column: ColumnResolver) -> CsvRows:
     """Records of a DML batch; ``resolve_column(name)`` returns ``(field, relationship_key)``
     (``relationship_key`` None for a plain field) or raises ``BatchFailure`` for an unknown name."""
-    table = [r for r in _reader(text) if r]
-    if not table:
+    rows_read = table(text)
+    if not rows_read:
         raise BatchFailure("InvalidBatch : Failed to parse CSV header: the batch is empty")
-    header = [name.strip() for name in table[0]]
+    header = [name.strip() for name in rows_read[0]]
     seen: set[str] = set()
     columns: list[tuple[str, str | None]] = []
     for name in header:
@@ -65,7 +70,7 @@ def read_dml_csv(text: str, resolve_column: ColumnResolver) -> CsvRows:
         seen.add(name.lower())
         columns.append(resolve_column(name))
     rows: list[dict[str, Any]] = []
-    for number, values in enumerate(table[1:], start=2):
+    for number, values in enumerate(rows_read[1:], start=2):
         if len(values) != len(header):
             raise BatchFailure(
                 f"InvalidBatch : Failed to parse CSV. Row {number} has {len(values)} values, the header {len(header)}"
@@ -88,15 +93,16 @@ def error_text(errors: Sequence[RecordError]) -> str:
     return " ".join(f"{e.status_code}:{e.message}:{','.join(e.fields)} --" for e in errors)
 
 
-def _quoted(rows: Iterable[Sequence[str]]) -> bytes:
+def quoted_csv(rows: Iterable[Sequence[str]], line_ending: str = "\n") -> bytes:
+    """``rows`` as a CSV file with every value quoted, as the Bulk APIs write their result files."""
     buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\n")
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator=line_ending)
     writer.writerows(rows)
     return buffer.getvalue().encode("utf-8")
 
 
 def dml_result_csv(results: Sequence[SaveResult]) -> bytes:
-    return _quoted([RESULT_HEADER, *(
+    return quoted_csv([RESULT_HEADER, *(
         (r.id or "" if r.success else "", "true" if r.success else "false",
          "true" if r.success and r.created else "false", "" if r.success else error_text(r.errors))
         for r in results
@@ -138,10 +144,10 @@ def query_result_csv(columns: Sequence[Sequence[str]], records: Iterable[dict[st
     rows = [[csv_value(path_value(record, path)) for path in columns] for record in records]
     if not rows:
         return NO_RECORDS.encode("utf-8")
-    return _quoted([[".".join(path) for path in columns], *rows])
+    return quoted_csv([[".".join(path) for path in columns], *rows])
 
 
 __all__ = [
-    "BatchFailure", "CsvRows", "NULL_MARKER", "NO_RECORDS", "count_records", "read_dml_csv", "error_text",
+    "BatchFailure", "CsvRows", "NULL_MARKER", "NO_RECORDS", "table", "quoted_csv", "count_records", "read_dml_csv", "error_text",
     "dml_result_csv", "dml_result_json", "query_result_csv", "csv_value", "path_value",
 ]
