@@ -279,14 +279,18 @@ def register(router: Router, context: OrgContext) -> None:
     def create_ingest(request: Request) -> Response:
         return Response.json(jobs.create_ingest(body_of(request), request.path_params["version"]).info(detail=False))
 
-    def ingest_job(request: Request) -> Response:
-        job = jobs.job(request.path_params["job"], "V2Ingest")
-        if request.method == "PATCH":
-            return Response.json(jobs.change_state(job, str(body_of(request).get("state") or "")))
-        if request.method == "DELETE":
-            jobs.forget(job)
-            return Response(204, b"", {})
-        return Response.json(job.info())
+    def job_resource(kind: str) -> Callable[[Request], Response]:
+        """GET the job, PATCH its state, DELETE it once finished."""
+        def answer(request: Request) -> Response:
+            job = jobs.job(request.path_params["job"], kind)
+            if request.method == "PATCH":
+                return Response.json(jobs.change_state(job, str(body_of(request).get("state") or "")))
+            if request.method == "DELETE":
+                jobs.forget(job)
+                return Response(204, b"", {})
+            return Response.json(job.info())
+
+        return answer
 
     def upload(request: Request) -> Response:
         jobs.upload(jobs.job(request.path_params["job"], "V2Ingest"), request.body)
@@ -321,15 +325,6 @@ def register(router: Router, context: OrgContext) -> None:
     def create_query(request: Request) -> Response:
         return Response.json(jobs.create_query(body_of(request), request.path_params["version"]))
 
-    def query_job(request: Request) -> Response:
-        job = jobs.job(request.path_params["job"], "V2Query")
-        if request.method == "PATCH":
-            return Response.json(jobs.change_state(job, str(body_of(request).get("state") or "")))
-        if request.method == "DELETE":
-            jobs.forget(job)
-            return Response(204, b"", {})
-        return Response.json(job.info())
-
     def query_results(request: Request) -> Response:
         job = jobs.job(request.path_params["job"], "V2Query")
         if job.state != "JobComplete":
@@ -357,14 +352,14 @@ def register(router: Router, context: OrgContext) -> None:
     job_id = r"/(?P<job>\w+)"
     router.add("GET", base + r"/ingest/?", endpoint(listing("V2Ingest")))
     router.add("POST", base + r"/ingest/?", endpoint(create_ingest))
-    router.add(("GET", "PATCH", "DELETE"), base + r"/ingest" + job_id + r"/?", endpoint(ingest_job))
+    router.add(("GET", "PATCH", "DELETE"), base + r"/ingest" + job_id + r"/?", endpoint(job_resource("V2Ingest")))
     router.add("PUT", base + r"/ingest" + job_id + r"/batches/?", endpoint(upload))
     router.add("GET", base + r"/ingest" + job_id + r"/(?i:successfulResults)/?", endpoint(successful))
     router.add("GET", base + r"/ingest" + job_id + r"/(?i:failedResults)/?", endpoint(failed))
     router.add("GET", base + r"/ingest" + job_id + r"/(?i:unprocessedRecords)/?", endpoint(unprocessed))
     router.add("GET", base + r"/query/?", endpoint(listing("V2Query")))
     router.add("POST", base + r"/query/?", endpoint(create_query))
-    router.add(("GET", "PATCH", "DELETE"), base + r"/query" + job_id + r"/?", endpoint(query_job))
+    router.add(("GET", "PATCH", "DELETE"), base + r"/query" + job_id + r"/?", endpoint(job_resource("V2Query")))
     router.add("GET", base + r"/query" + job_id + r"/results/?", endpoint(query_results))
     router.add(("GET", "POST", "PUT", "PATCH", "DELETE"), base + r"/.*", endpoint(unknown))
 
