@@ -97,6 +97,25 @@ private class UserModeTest {
     }
 
     @IsTest
+    static void describesAnswerForTheRunningUser() {
+        System.runAs(user('Limited')) {
+            Assert.isTrue(Schema.SObjectType.Contact.fields.Open__c.isAccessible(), 'a granted field is accessible');
+            Assert.isTrue(Schema.SObjectType.Contact.fields.Open__c.isUpdateable(), 'a granted field is editable');
+            Assert.isFalse(Schema.SObjectType.Contact.fields.Secret__c.isAccessible(), 'a denied field is not');
+            Assert.isFalse(Schema.SObjectType.Widget__c.fields.ReadOnly__c.isUpdateable(), 'read-only is not editable');
+            Assert.isTrue(Schema.SObjectType.Widget__c.fields.ReadOnly__c.isAccessible(), 'read-only is readable');
+            Assert.isTrue(Schema.SObjectType.Contact.fields.LastName.isAccessible(), 'standard fields follow the object');
+            Assert.isTrue(Schema.SObjectType.Widget__c.isCreateable(), 'the permission set grants create');
+        }
+        System.runAs(user('Bare')) {
+            Assert.isFalse(Schema.SObjectType.Widget__c.isAccessible(), 'no permission set: no Widget__c');
+            Assert.isFalse(Schema.SObjectType.Widget__c.fields.A__c.isAccessible(), 'nor its fields');
+            Assert.isFalse(Schema.SObjectType.Widget__c.isCreateable(), 'nor create');
+        }
+        Assert.isTrue(Schema.SObjectType.Contact.fields.Secret__c.isAccessible(), 'an administrator sees every field');
+    }
+
+    @IsTest
     static void queryOfADeniedFieldThrowsNamingEveryDeniedField() {
         System.runAs(user('Limited')) {
             try {
@@ -274,7 +293,7 @@ METHODS = ["queryOfAGrantedFieldWorks", "queryOfADeniedFieldThrowsNamingEveryDen
            "parentPathsAndSubqueriesAreChecked", "systemModeIsNotChecked", "insertAsUserSettingADeniedFieldThrows",
            "partialUserModeInsertFailsOnlyTheRecordSettingTheDeniedField", "readOnlyFieldCannotBeWrittenInUserMode",
            "noObjectPermissionIsInsufficientAccess", "aPermissionSetAssignedInTheTransactionGrantsAtOnce",
-           "theAdministratorIsNotChecked"]
+           "theAdministratorIsNotChecked", "describesAnswerForTheRunningUser"]
 
 
 def _user_mode_store(directory):

@@ -24,6 +24,19 @@ def _describe(name: str) -> dict[str, Any]:
                  "queryable": True, "accessible": True}
 
 
+def _running_user_access(sobject: str) -> tuple[Any, Any]:
+    """(the running user's access, the object's definition) when describes answer for that user; (None, None)
+    for users and orgs where USER_MODE is not checked (System Administrators, ECBRIDGE_ORG_ENFORCE_USER_MODE=off)."""
+    from . import access
+
+    prog = ops.CURRENT.prog
+    user = access.current_access(prog)
+    if user is None:
+        return None, None
+    od = prog.tx.data.tx.schema.find(sobject)  # the data transaction's schema, as the DML checks use
+    return (user, od) if od is not None else (None, None)
+
+
 class SObjectTypeToken(Native):
     apex_type = "Schema.SObjectType"
 
@@ -132,17 +145,21 @@ class DescribeSObjectResult(Native):
     def m_iscustom(self, a):
         return bool(self.d.get("custom"))
 
+    def _user_can(self, verb: str) -> bool:
+        user, od = _running_user_access(self.name)
+        return user is None or user.can(od.name, verb)
+
     def m_isaccessible(self, a):
-        return True
+        return self._user_can("read")
 
     def m_iscreateable(self, a):
-        return bool(self.d.get("createable", True))
+        return bool(self.d.get("createable", True)) and self._user_can("create")
 
     def m_isupdateable(self, a):
-        return bool(self.d.get("updateable", True))
+        return bool(self.d.get("updateable", True)) and self._user_can("edit")
 
     def m_isdeletable(self, a):
-        return bool(self.d.get("deletable", True))
+        return bool(self.d.get("deletable", True)) and self._user_can("delete")
 
     def m_isqueryable(self, a):
         return bool(self.d.get("queryable", True))
@@ -219,14 +236,22 @@ class DescribeFieldResult(Native):
     def m_iscustom(self, a):
         return bool(self._g("custom", False))
 
+    def _user_may(self, edit: bool) -> bool:
+        """Field-level security for the running user (the object's read permission included)."""
+        user, od = _running_user_access(self.sobject)
+        fd = od.find_field(self.field) if od is not None else None
+        if user is None or fd is None:
+            return True
+        return user.editable(od, fd) if edit else user.readable(od, fd)
+
     def m_isaccessible(self, a):
-        return True
+        return self._user_may(edit=False)
 
     def m_iscreateable(self, a):
-        return bool(self._g("createable", True))
+        return bool(self._g("createable", True)) and self._user_may(edit=True)
 
     def m_isupdateable(self, a):
-        return bool(self._g("updateable", True))
+        return bool(self._g("updateable", True)) and self._user_may(edit=True)
 
     def m_getrelationshipname(self, a):
         return self._g("relationshipName")
