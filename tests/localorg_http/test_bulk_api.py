@@ -291,3 +291,17 @@ def test_cumulusci_snowfakery_and_extract_of_2100_accounts_and_contacts_go_throu
         assert sum(1 for i in range(1, 2101) if f"'SF-{i}'" in dump) == 2100, extract_output[-2000:]
     finally:
         org.stop()
+
+
+def test_bulk_calls_count_against_the_daily_api_requests(org, monkeypatch: pytest.MonkeyPatch) -> None:
+    today = org.context.today()
+    before = org.context.identity.api_calls(today)
+    created = _post(org, "job", _job_xml("insert", "Contact"))
+    job = ET.fromstring(created.content).findtext("b:id", namespaces=NS)
+    assert requests.get(f"{org.url}/services/async/62.0/job/{job}",
+                        headers={"X-SFDC-Session": org.access_token}).status_code == 200
+    assert org.context.identity.api_calls(today) == before + 2, "each Bulk API call is one API request"
+    monkeypatch.setattr(org.context, "daily_api_requests", before + 2)
+    refused = _post(org, "job", _job_xml("insert", "Contact"))
+    assert refused.status_code == 403
+    assert _error_of(refused) == ("ExceededQuota", "TotalRequests Limit exceeded.")

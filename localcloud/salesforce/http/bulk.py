@@ -35,6 +35,10 @@ with ``InvalidBatch : Exceeded number of records``), ``ECBRIDGE_ORG_BULK_MAX_CHA
 ``Exceeded max size limit of 10000000``; Salesforce documents the limit, the local org chose this
 answer's shape), ``ECBRIDGE_ORG_BULK_JOBS_KEPT`` (500: jobs and their results live in memory
 while the org runs, the oldest are forgotten beyond this; Salesforce keeps them seven days).
+Every Bulk API call counts against the org's daily API requests (``/limits``
+``DailyApiRequests``, ``ECBRIDGE_ORG_DAILY_API_REQUESTS``), as REST calls do; past the limit a call
+answers 403 ``ExceededQuota`` ``TotalRequests Limit exceeded.`` (the code and status are ours:
+Salesforce does not document this answer for Bulk API 1.0).
 Not implemented (answered with ``FeatureNotEnabled`` naming the feature): XML and ZIP content
 types, ``hardDelete``; the ``Sforce-Enable-PKChunking`` header is ignored (one result file per
 query batch).
@@ -462,6 +466,9 @@ def register(router: Router, context: OrgContext) -> None:
             session = request.headers.get("X-SFDC-Session") or request.bearer_token
             if not context.identity.is_valid(session):
                 return _error("InvalidSessionId", "Invalid session id", 400, as_json)
+            # Bulk API calls count against the org's daily API requests, as REST calls do (/limits).
+            if context.identity.count_api_call(context.today()) > context.daily_api_requests:
+                return _error("ExceededQuota", "TotalRequests Limit exceeded.", 403, as_json)
             try:
                 return handler(request)
             except BulkError as error:
