@@ -65,7 +65,6 @@ class Bulk2Job:
     header: list[str] = field(default_factory=list)
     rows: list[list[str]] = field(default_factory=list)
     results: list[SaveResult] = field(default_factory=list)
-    query: str = ""
     query_columns: list[list[str]] = field(default_factory=list)
     query_records: list[dict[str, Any]] = field(default_factory=list)
     processing_ms: int = 0
@@ -209,8 +208,7 @@ class Bulk2Jobs:
         self._check_format(body)
         sobject = self.engine.query_object(soql)
         engine = self.engine.new_job({"operation": operation, "object": sobject}, version, "CSV")
-        job = Bulk2Job(engine, "V2Query", line_ending=str(body.get("lineEnding") or "LF"), state="UploadComplete",
-                       query=soql)
+        job = Bulk2Job(engine, "V2Query", line_ending=str(body.get("lineEnding") or "LF"), state="UploadComplete")
         answer = job.info(detail=False)  # created UploadComplete; the query runs at once
         started = dt.datetime.now()
         try:
