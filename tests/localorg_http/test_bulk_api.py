@@ -274,7 +274,7 @@ def test_cumulusci_snowfakery_and_extract_of_2100_accounts_and_contacts_go_throu
         linked = query(org, "SELECT Test_Member_Id__c, Account.Name FROM Contact WHERE Test_Member_Id__c IN ('SF-1', 'SF-2100')")
         assert {r["Test_Member_Id__c"]: r["Account"]["Name"] for r in linked["records"]} == {
             "SF-1": "Company 1", "SF-2100": "Company 2100"}, "CumulusCI's lookups resolved to the Bulk-loaded Accounts"
-        jobs = org.context.extras["bulk_jobs"]._jobs.values()
+        jobs = org.context.extras["bulk_jobs"].jobs()
         loaded = [j for j in jobs if j.sobject == "Contact" and j.operation == "insert"]
         assert loaded and sum(j.info()["numberRecordsProcessed"] for j in loaded) == 2100, "CumulusCI used Bulk API 1.0"
         chunks = query(org, "SELECT Name FROM Test_Order__c WHERE Name LIKE 'chunk %'")["records"]
@@ -286,7 +286,7 @@ def test_cumulusci_snowfakery_and_extract_of_2100_accounts_and_contacts_go_throu
                           "-o", "mapping", str(tmp_path / "mapping.yml"), "-o", "sql_path", str(tmp_path / "extract.sql"))
         extract_output = " ".join((extract.stdout + extract.stderr).split())
         assert extract.returncode == 0, extract_output[-3000:]
-        assert [j for j in jobs if j.sobject == "Contact" and j.operation == "query"], "CumulusCI extracted with Bulk API 1.0"
+        assert [j for j in org.context.extras["bulk_jobs"].jobs() if j.sobject == "Contact" and j.operation == "query"], "CumulusCI extracted with Bulk API 1.0"
         dump = (tmp_path / "extract.sql").read_text()
         assert sum(1 for i in range(1, 2101) if f"'SF-{i}'" in dump) == 2100, extract_output[-2000:]
     finally:

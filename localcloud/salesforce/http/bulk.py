@@ -55,7 +55,7 @@ import threading
 import xml.etree.ElementTree as ET
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Generic, TypeVar
 from xml.sax.saxutils import escape
 
 from localcloud.common.httpserver import Request, Response, Router
@@ -77,6 +77,7 @@ MAX_CHARACTERS = int(os.environ.get("ECBRIDGE_ORG_BULK_MAX_CHARACTERS", "1000000
 JOBS_KEPT = int(os.environ.get("ECBRIDGE_ORG_BULK_JOBS_KEPT", "500"))
 DML_OPERATIONS = ("insert", "update", "upsert", "delete")
 QUERY_OPERATIONS = ("query", "queryAll")
+J = TypeVar("J")
 
 
 class BulkError(Exception):
@@ -212,13 +213,39 @@ def _parse_job_body(request: Request) -> dict[str, str]:
 # -- the jobs ---------------------------------------------------------------------------------
 
 
+class KeptJobs(Generic[J]):
+    """Jobs by id, in memory, in the order they came; beyond ``limit`` the oldest are forgotten."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._jobs: "OrderedDict[str, J]" = OrderedDict()
+        self._lock = threading.Lock()
+
+    def keep(self, job_id: str, job: J) -> J:
+        with self._lock:
+            self._jobs[job_id] = job
+            while len(self._jobs) > self.limit:
+                self._jobs.popitem(last=False)
+        return job
+
+    def get(self, job_id: str) -> J | None:
+        """The job with this id (15 or 18 characters), or None for an unknown or malformed id."""
+        return self._jobs.get(to18(job_id)) if is_valid_id(job_id) else None
+
+    def forget(self, job_id: str) -> None:
+        with self._lock:
+            self._jobs.pop(job_id, None)
+
+    def all(self) -> list[J]:
+        return list(self._jobs.values())
+
+
 class BulkJobs:
     """The org's Bulk API 1.0 jobs, in memory (see the module docstring), and how batches run."""
 
     def __init__(self, context: OrgContext, jobs_kept: int = JOBS_KEPT):
         self.context = context
-        self.jobs_kept = jobs_kept
-        self._jobs: "OrderedDict[str, Job]" = OrderedDict()
+        self._jobs: KeptJobs[Job] = KeptJobs(jobs_kept)
         self._lock = threading.Lock()
         start = random.randrange(1, 62 ** 6)  # ids of a restarted org do not repeat the last run's
         self._numbers = itertools.count(start)
@@ -231,11 +258,7 @@ class BulkJobs:
 
     def create(self, fields: dict[str, str], version: str, default_content_type: str) -> Job:
         job = self.new_job(fields, version, default_content_type)
-        with self._lock:
-            self._jobs[job.id] = job
-            while len(self._jobs) > self.jobs_kept:
-                self._jobs.popitem(last=False)
-        return job
+        return self._jobs.keep(job.id, job)
 
     def new_job(self, fields: dict[str, str], version: str, default_content_type: str) -> Job:
         """A checked job (operation, object, external id, content type) that no Bulk API 1.0 call lists."""
@@ -269,8 +292,12 @@ class BulkJobs:
             external_id_field=external_id,
         )
 
+    def jobs(self) -> list[Job]:
+        """The jobs kept, oldest first."""
+        return self._jobs.all()
+
     def job(self, job_id: str) -> Job:
-        job = self._jobs.get(to18(job_id)) if is_valid_id(job_id) else None
+        job = self._jobs.get(job_id)
         if job is None:
             raise BulkError("InvalidJob", f"Invalid job id: {job_id}")
         return job
@@ -560,4 +587,4 @@ def register(router: Router, context: OrgContext) -> None:
     router.add(("GET", "POST", "PUT", "PATCH", "DELETE"), r"/services/async/.*", endpoint(unknown))
 
 
-__all__ = ["register", "BulkJobs", "Job", "Batch", "BulkError", "ASYNC_NS", "CHUNK"]
+__all__ = ["register", "BulkJobs", "KeptJobs", "Job", "Batch", "BulkError", "ASYNC_NS", "CHUNK"]

@@ -32,15 +32,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from localcloud.common.httpserver import Request, Response, Router
-from localcloud.salesforce.data import SaveResult, is_valid_id, to18
+from localcloud.salesforce.data import SaveResult
 from localcloud.salesforce.http import bulk_csv
-from localcloud.salesforce.http.bulk import CHUNK, JOBS_KEPT, QUERY_OPERATIONS, BulkError, BulkJobs, Job, now_stamp
+from localcloud.salesforce.http.bulk import (
+    CHUNK, JOBS_KEPT, QUERY_OPERATIONS, BulkError, BulkJobs, Job, KeptJobs, now_stamp,
+)
 from localcloud.salesforce.http.bulk_csv import BatchFailure
 from localcloud.salesforce.http.context import OrgContext
 from localcloud.salesforce.http.errors import error_response
@@ -107,31 +107,24 @@ class Bulk2Jobs:
 
     def __init__(self, engine: BulkJobs, jobs_kept: int = JOBS_KEPT):
         self.engine = engine
-        self.jobs_kept = jobs_kept
-        self._jobs: "OrderedDict[str, Bulk2Job]" = OrderedDict()
-        self._lock = threading.Lock()
+        self._jobs: KeptJobs[Bulk2Job] = KeptJobs(jobs_kept)
 
     def _keep(self, job: Bulk2Job) -> Bulk2Job:
-        with self._lock:
-            self._jobs[job.id] = job
-            while len(self._jobs) > self.jobs_kept:
-                self._jobs.popitem(last=False)
-        return job
+        return self._jobs.keep(job.id, job)
 
     def job(self, job_id: str, kind: str) -> Bulk2Job:
-        job = self._jobs.get(to18(job_id)) if is_valid_id(job_id) else None
+        job = self._jobs.get(job_id)
         if job is None or job.kind != kind:
             raise BulkError("INVALIDJOB", f"Invalid job id: {job_id}", 404)
         return job
 
     def jobs(self, kind: str) -> list[Bulk2Job]:
-        return [job for job in list(self._jobs.values()) if job.kind == kind]
+        return [job for job in self._jobs.all() if job.kind == kind]
 
     def forget(self, job: Bulk2Job) -> None:
         if job.state not in FINISHED:
             raise BulkError("INVALIDJOBSTATE", f"Job {job.id} is {job.state}: only a finished job can be deleted")
-        with self._lock:
-            self._jobs.pop(job.id, None)
+        self._jobs.forget(job.id)
 
     # ingest
 
