@@ -29,6 +29,7 @@ from .schema import FieldDef, ObjectDef, Schema
 from .soql.ast import Bind, SoqlQuery
 from .specs import CustomFieldSpec, CustomObjectSpec, field_spec_from_dict, object_spec_from_dict
 from .triggers import TriggerHook
+from .store_indexes import INDEXED_AUDIT_FIELDS
 from .values import DECIMALS, TEXT
 
 BindResolver = Callable[[Bind], Any]
@@ -102,7 +103,8 @@ def column_sql(fd: FieldDef) -> str:
 
 
 def _needs_index(fd: FieldDef) -> bool:
-    return fd.type == "reference" or fd.external_id or fd.unique or (fd.custom and bool(fd.raw.get("idLookup")))
+    return (fd.type == "reference" or fd.external_id or fd.unique or (fd.custom and bool(fd.raw.get("idLookup")))
+            or fd.lower in INDEXED_AUDIT_FIELDS)
 
 
 class Transaction:
@@ -389,6 +391,14 @@ class Store:
         TimeZoneSidKey unless ``timezone_name`` is given (Salesforce uses the running user's)."""
 
     # -- time ------------------------------------------------------------------------------
+    def now(self) -> datetime:
+        """The org's clock (what SystemModstamp and the HTTP Date header read)."""
+        return self._now()
+
+    def set_clock(self, clock: Callable[[], datetime] | None) -> None:
+        """Tests: run the org on another clock (skew against the client, a late commit)."""
+        self._clock = clock
+
     def _now(self) -> datetime:
         now = self._clock() if self._clock else datetime.now(timezone.utc)
         if now.tzinfo is None:

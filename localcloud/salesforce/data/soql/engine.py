@@ -13,6 +13,7 @@ from ..errors import InvalidFieldError, MalformedQueryError, SalesforceError
 from ..ids import is_valid_id
 from ..results import QueryResult
 from ..schema import FieldDef, ObjectDef
+from ..store_indexes import INDEXED_AUDIT_FIELDS
 from ..values import DECIMALS, base64_url, format_db_datetime, from_db, query_param, to_json
 from .ast import (Aggregate, And, Bind, Comparison, DateLiteral, FieldRef, Literal, Not, Or, SemiJoin,
                   SoqlQuery, SubQuery, ValueList)
@@ -244,6 +245,10 @@ class _Compiler:
         p = self.param(fd, value)
         if op == "!=":
             return f"({expr} IS NULL OR {expr} != {p})"
+        if fd is not None and fd.lower in INDEXED_AUDIT_FIELDS and op in ("<", "<=", ">", ">="):
+            # a range on an audit field is selective (recent changes): tell SQLite to use its index
+            # instead of scanning in rowid order to spare the sort
+            return f"likelihood({expr} {op} {p}, 0.01)"
         return f"{expr} {op} {p}"
 
     def _set_comparison(self, expr: str, fd: FieldDef | None, op: str, values: list[Any]) -> str:
