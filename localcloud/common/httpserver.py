@@ -194,7 +194,12 @@ def _make_handler_class(app: Callable[[Request], Response]) -> type[BaseHTTPRequ
                 self.rfile.readline(16)  # the CRLF after each chunk
 
         def _write(self, response: Response) -> None:
-            self.send_response(response.status)
+            # send_response, but an app may answer its own Date (the local org's clock)
+            self.log_request(response.status)
+            self.send_response_only(response.status)
+            self.send_header("Server", self.version_string())
+            if not any(name.lower() == "date" for name in response.headers):
+                self.send_header("Date", self.date_time_string())
             for name, value in response.headers.items():
                 self.send_header(name, value)
             body = b"" if self.command == "HEAD" else response.body

@@ -7,6 +7,7 @@ modules (for example the Apex REST and the run-tests Tooling surface) are added 
 from __future__ import annotations
 
 import logging
+import email.utils
 import re
 from types import ModuleType
 from typing import Callable, Iterable
@@ -47,6 +48,13 @@ class OrgApp(App):
         return errors.error_response(500, "UNKNOWN_EXCEPTION", f"An unexpected error occurred: {type(error).__name__}")
 
     def __call__(self, request: Request) -> Response:
+        response = self._answer(request)
+        # The org's clock, as on Salesforce where Date and SystemModstamp come from one clock (a
+        # client reading "now" from Date, as push_marketo does, agrees with the stamps it filters on).
+        response.headers.setdefault("Date", email.utils.format_datetime(self.context.data.now(), usegmt=True))
+        return response
+
+    def _answer(self, request: Request) -> Response:
         path = request.path
         if not _PUBLIC.fullmatch(path) and not self.context.identity.is_valid(request.bearer_token):
             return errors.invalid_session()
