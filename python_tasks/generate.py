@@ -53,6 +53,7 @@ APEX_CLASSES = {
     "ECBridgeMemberTriggerHandler": "apex/ECBridgeMemberTriggerHandler.cls.j2",
     "ECBridgeOrderTriggerHandler": "apex/ECBridgeOrderTriggerHandler.cls.j2",
     "ECBridgeAttachOrdersJob": "apex/ECBridgeAttachOrdersJob.cls.j2",
+    "ECBridgePushStamp": "apex/ECBridgePushStamp.cls.j2",
     "ECBridgeTestSupport": "apex/ECBridgeTestSupport.cls.j2",
     "ECBridgeEventsResourceTest": "apex/ECBridgeEventsResourceTest.cls.j2",
     "ECBridgeIngestRulesTest": "apex/ECBridgeIngestRulesTest.cls.j2",
@@ -246,6 +247,8 @@ def _context(mapping: Mapping) -> dict[str, Any]:
         "E": mapping.ingest_error.object_name,
         "last_event_at": mapping.last_event_at,
         "write_back": mapping.write_back,
+        "member_watched": _watched_fields(mapping, "member"),
+        "order_watched": _watched_fields(mapping, "order"),
         "picklists": picklists,
         "member_select": member_select,
         "order_select": order_select,
@@ -261,6 +264,21 @@ def _context(mapping: Mapping) -> dict[str, Any]:
         # so a field says it is generated in its description instead (within its first lines).
         "generated_note": f"{GENERATED_MARK} {source}. Do not edit.",
     }
+
+
+def _watched_fields(mapping: Mapping, scope: str) -> list[str]:
+    """Fields whose change makes a member or an order due for push_marketo (ECBridgePushStamp):
+    the EC-mapped fields, what the Marketo mapping reads, the member lookup and last product name of
+    an order, and the last applied event time (every applied EC event moves it)."""
+    if scope == "member":
+        names = [f.sf_field for f in mapping.member.fields] + mapping.member_fields_for_marketo()
+    else:
+        order = mapping.order
+        names = [f.sf_field for f in order.fields] + mapping.order_fields_for_marketo() + [order.member_lookup]
+        names += [order.last_product_name] if order.last_product_name else []
+    names.append(mapping.last_event_at)
+    bookkeeping = {name.lower() for _key, name in mapping.write_back.names()}
+    return list(dict.fromkeys(n for n in names if n and n != "Id" and n.lower() not in bookkeeping))
 
 
 @dataclass(frozen=True)

@@ -271,6 +271,16 @@ class WriteBack:
     marketo_id: str  # Marketo lead id (member) or custom object marketoGUID (order); Text 64
     pushed_at: str  # DateTime of the last good push
     error: str  # Text 255: the last push error, cleared on success
+    # DateTime set by the generated trigger when a field the push sends changes (never by the
+    # push's own write-back), so that a push reads only real changes (see python_tasks/push/state.py)
+    changed_at: str = "Marketo_Changed_At__c"
+    # DateTime: the changed_at value the last good push sent; the record is due while they differ
+    pushed_change: str = "Marketo_Pushed_Change__c"
+
+    def names(self) -> tuple[tuple[str, str], ...]:
+        """(yaml key, field name) of every write-back field."""
+        return (("marketo_id", self.marketo_id), ("pushed_at", self.pushed_at), ("error", self.error),
+                ("changed_at", self.changed_at), ("pushed_change", self.pushed_change))
 
 
 @dataclass(frozen=True)
@@ -896,6 +906,8 @@ def _source_fields(mapping_parts: dict[str, Any], scope: str) -> dict[str, Field
         write_back.marketo_id: FieldType.STRING,
         write_back.pushed_at: FieldType.DATETIME,
         write_back.error: FieldType.STRING,
+        write_back.changed_at: FieldType.DATETIME,
+        write_back.pushed_change: FieldType.DATETIME,
     }
     if scope == "member" and member is not None:
         return {**common, **{f.sf_field: f.type for f in member.fields}}
@@ -1065,8 +1077,7 @@ def _check_name_clashes(r: _Reader, parts: dict[str, Any]) -> None:
     """Tracking and write-back fields must not collide with mapped fields on member and order."""
     fixed = [("salesforce.tracking.last_event_at", parts["last_event_at"])]
     wb: WriteBack = parts["write_back"]
-    fixed += [("salesforce.write_back.marketo_id", wb.marketo_id), ("salesforce.write_back.pushed_at", wb.pushed_at),
-              ("salesforce.write_back.error", wb.error)]
+    fixed += [(f"salesforce.write_back.{key}", name) for key, name in wb.names()]
     seen: dict[str, str] = {}
     for where, name in fixed:
         if name.lower() in seen:
@@ -1133,13 +1144,11 @@ def parse_mapping(text: str, file: str = DEFAULT_MAPPING_FILE) -> Mapping:
             parts["fixed_lines"]["salesforce.tracking.last_event_at"] = r.line_of(tracking, "last_event_at")
         wb = r.section(sf, "write_back", "salesforce", required=False)
         if wb is not None:
-            r.keys(wb, "salesforce.write_back", ("marketo_id", "pushed_at", "error"))
-            write_back = WriteBack(
-                _read_custom_field_name(r, wb, "marketo_id", "salesforce.write_back", write_back.marketo_id),
-                _read_custom_field_name(r, wb, "pushed_at", "salesforce.write_back", write_back.pushed_at),
-                _read_custom_field_name(r, wb, "error", "salesforce.write_back", write_back.error),
-            )
-            for key in ("marketo_id", "pushed_at", "error"):
+            keys = tuple(key for key, _name in write_back.names())
+            r.keys(wb, "salesforce.write_back", keys)
+            write_back = WriteBack(**{key: _read_custom_field_name(r, wb, key, "salesforce.write_back", default)
+                                      for key, default in write_back.names()})
+            for key in keys:
                 parts["fixed_lines"][f"salesforce.write_back.{key}"] = r.line_of(wb, key)
     parts["last_event_at"] = last_event_at
     parts["write_back"] = write_back
@@ -1195,6 +1204,12 @@ def _salesforce_fields(m: Mapping) -> list[SalesforceField]:
                             description="When push_marketo last pushed this record successfully."),
             SalesforceField(obj, m.write_back.error, "Text", field_label(m.write_back.error), length=255,
                             description="The last push_marketo error for this record; empty after a good push."),
+            SalesforceField(obj, m.write_back.changed_at, "DateTime", field_label(m.write_back.changed_at),
+                            description="Set by the ECBridge trigger when a field push_marketo sends changes "
+                                        "(never by the push's own write-back)."),
+            SalesforceField(obj, m.write_back.pushed_change, "DateTime", field_label(m.write_back.pushed_change),
+                            description=f"The {field_label(m.write_back.changed_at)} value push_marketo last pushed; "
+                                        f"the {what} is due for a push while the two differ."),
         ]
 
     member = m.member

@@ -186,6 +186,7 @@ def test_a_new_ec_field_with_its_marketo_lead_field_regenerates_every_dependent_
         base + "classes/ECBridgeIngestService.cls",  # parsed, compared, queried
         base + "classes/ECBridgeTestSupport.cls",  # the test events carry it
         base + "classes/ECBridgeIngestRulesTest.cls",  # the queries the assertions read
+        base + "classes/ECBridgeMemberTriggerHandler.cls",  # a change of it makes the member due for the push
     }
     field = new_files[base + "objects/Contact/fields/EC_Points__c.field-meta.xml"]
     assert "<type>Number</type>" in field and "<precision>9</precision>" in field and "<scale>0</scale>" in field
@@ -262,8 +263,9 @@ def test_a_lead_member_generates_apex_that_passes_the_semantic_checks(tmp_path: 
     base = "main/default/"
     assert base + "triggers/ECBridgeLeadTrigger.trigger" in lead_files
     assert base + "objects/Lead/fields/EC_Member_Id__c.field-meta.xml" in lead_files
-    assert "trigger ECBridgeLeadTrigger on Lead(after insert, after update)" in lead_files[
-        base + "triggers/ECBridgeLeadTrigger.trigger"]
+    lead_trigger = " ".join(lead_files[base + "triggers/ECBridgeLeadTrigger.trigger"].split())
+    assert "trigger ECBridgeLeadTrigger on Lead( before insert, before update, after insert, after update )" \
+        in lead_trigger
     permissions = lead_files[base + "permissionsets/ECBridge_Integration.permissionset-meta.xml"]
     assert "<field>Lead.Company</field>" not in permissions, "a required field cannot be granted"
     assert "<object>Account</object>" not in permissions
