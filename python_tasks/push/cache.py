@@ -1,44 +1,81 @@
-"""A local note of the ``SystemModstamp`` each record had right after the push wrote it back.
+"""What a push keeps between runs on this machine, per org and Marketo instance (one SQLite file):
 
-Only an optimisation: Salesforce holds the truth (see :mod:`python_tasks.push.state`). Without
-this note every record the push wrote back would look changed (the write-back itself moves
-``SystemModstamp``) and be pushed again once; with it, a record whose stamp is still the one the
-push left is known unchanged. Losing the file (a new machine, ``make clean``) costs one idempotent
-re-push of everything, never a lost change. One SQLite file per org and Marketo instance.
+* the **watermark**: the org's clock (never this machine's) at the start of the last read whose
+  records were all handled. The next run reads only records whose ``SystemModstamp`` (indexed)
+  and change stamp are at or past it, less the overlap (see :mod:`python_tasks.push.state`);
+* the **retry set**: records a run could not finish (Marketo rejected them, their write-back
+  failed, or they changed while the run wrote them back). They are read again by Id on every run
+  until a run finishes them, however old their change is.
+
+Both are written in one SQLite transaction at the end of a run, after every write-back; a run
+killed before that leaves the old watermark and retry set, so the next run reads the same records
+again (their writes are idempotent). Losing the file (a new machine, ``make clean``) costs one full
+read, never a lost change: Salesforce keeps the truth on every record.
 """
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Iterable
+
+from python_tasks.push.convert import parse_sf_datetime
+from python_tasks.push.state import format_sf_datetime
+
+
+@dataclass
+class Checkpoint:
+    watermark: datetime | None
+    fingerprint: str = ""  # of the mapping the watermark was reached with
+    pushed_seconds: list[datetime] = field(default_factory=list)  # whole seconds of recent write-backs, oldest first
+    retry: dict[str, set[str]] = field(default_factory=dict)  # object name -> record ids
+
+    def retry_ids(self, object_name: str) -> list[str]:
+        return sorted(self.retry.get(object_name, ()))
 
 
 class PushCache:
     def __init__(self, directory: Path, org_id: str, marketo_url: str) -> None:
         host = re.sub(r"[^A-Za-z0-9.-]+", "_", marketo_url.split("://", 1)[-1]).strip("_")
         directory.mkdir(parents=True, exist_ok=True)
-        self.path = directory / f"push-seen-{org_id}-{host}.sqlite3"
+        self.path = directory / f"push-state-{org_id}-{host}.sqlite3"
         self.db = sqlite3.connect(self.path)
-        self.db.execute("CREATE TABLE IF NOT EXISTS seen (id TEXT PRIMARY KEY, stamp TEXT NOT NULL)")
-        self.db.commit()
-
-    def get_many(self, ids: Iterable[str]) -> dict[str, str]:
-        wanted = list(ids)
-        found: dict[str, str] = {}
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start:start + 500]
-            marks = ",".join("?" * len(chunk))
-            found.update(self.db.execute(f"SELECT id, stamp FROM seen WHERE id IN ({marks})", chunk).fetchall())
-        return found
-
-    def put_many(self, stamps: Mapping[str, str]) -> None:
         with self.db:
-            self.db.executemany("INSERT OR REPLACE INTO seen (id, stamp) VALUES (?, ?)", list(stamps.items()))
+            self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            self.db.execute("CREATE TABLE IF NOT EXISTS retry (object TEXT NOT NULL, id TEXT NOT NULL, "
+                            "PRIMARY KEY (object, id))")
 
-    def forget(self, ids: Iterable[str]) -> None:
+    def checkpoint(self) -> Checkpoint:
+        meta = dict(self.db.execute("SELECT key, value FROM meta").fetchall())
+        retry: dict[str, set[str]] = {}
+        for object_name, record_id in self.db.execute("SELECT object, id FROM retry"):
+            retry.setdefault(object_name, set()).add(record_id)
+        watermark = meta.get("watermark")
+        recent = [parse_sf_datetime(t) for t in json.loads(meta.get("pushed_seconds", "[]"))]
+        return Checkpoint(parse_sf_datetime(watermark) if watermark else None, fingerprint=meta.get("fingerprint", ""),
+                          retry=retry, pushed_seconds=recent)
+
+    def save(self, watermark: datetime, retry: dict[str, Iterable[str]], fingerprint: str = "",
+             pushed_seconds: Iterable[datetime] = ()) -> None:
+        """The end of a run: the new watermark and the records the next run must read again."""
         with self.db:
-            self.db.executemany("DELETE FROM seen WHERE id = ?", [(i,) for i in ids])
+            self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('watermark', ?)",
+                            (format_sf_datetime(watermark),))
+            self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('fingerprint', ?)", (fingerprint,))
+            self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('pushed_seconds', ?)",
+                            (json.dumps([format_sf_datetime(t) for t in pushed_seconds]),))
+            self.db.execute("DELETE FROM retry")
+            self.db.executemany("INSERT OR IGNORE INTO retry (object, id) VALUES (?, ?)",
+                                [(o, i) for o, ids in retry.items() for i in ids])
+
+    def forget(self) -> None:
+        """The next run reads everything (``full``, or a mapping that reads new fields)."""
+        with self.db:
+            self.db.execute("DELETE FROM meta")
+            self.db.execute("DELETE FROM retry")
 
     def close(self) -> None:
         self.db.close()

@@ -38,7 +38,12 @@ from python_tasks.push.convert import parse_sf_datetime
 from python_tasks.push.identity import DuplicateCluster, IdentityResolver
 from python_tasks.push.salesforce_io import SalesforceIO
 from python_tasks.push.schema import MarketoSchema
-from python_tasks.push.cache import PushCache
+import hashlib
+import time
+
+from python_tasks.push.cache import Checkpoint, PushCache
+from python_tasks.push.changes import (DEFAULT_BULK_THRESHOLD, DEFAULT_OVERLAP, PUSHED_SECONDS_KEPT, ChangeReader,
+                                       ChangeSet)
 from python_tasks.push.state import format_sf_datetime, is_due
 
 ALREADY_EXISTS = "1005"
@@ -63,6 +68,10 @@ class PushSummary:
     duplicate_clusters: list[DuplicateCluster] = field(default_factory=list)
     members_read: int = 0
     orders_read: int = 0
+    waiting_total: int = 0
+    read_method: str = ""
+    rows_read: int = 0  # every row read from Salesforce: changes, retries, orders of members, lines, waiting
+    retry_left: int = 0  # records the next run reads again by Id
     write_back_failures: list[tuple[str, str]] = field(default_factory=list)
     stopped: str = ""
 
@@ -76,7 +85,7 @@ class PushSummary:
             "orders_pushed": self.orders_pushed,
             "orders_skipped": len(self.orders_skipped),
             "order_skip_reasons": [f"{who}: {why}" for who, why in self.orders_skipped],
-            "orders_waiting": len(self.waiting),
+            "orders_waiting": self.waiting_total,
             "waiting_orders": [
                 {"order": w.order_number, "member": w.member_key, "age_seconds": int(w.age.total_seconds())}
                 for w in self.waiting
@@ -85,6 +94,11 @@ class PushSummary:
             "write_back_failures": len(self.write_back_failures),
             "marketo_calls": marketo_calls,
             "salesforce_calls": salesforce_calls,
+            "salesforce_rows": self.rows_read,
+            "read_method": self.read_method,
+            "members_read": self.members_read,
+            "orders_read": self.orders_read,
+            "retry_left": self.retry_left,
             "stopped": self.stopped,
         }
 
@@ -93,8 +107,10 @@ class PushSummary:
 class PushOptions:
     full: bool = False
     chunk_size: int = 300
-    cache: PushCache | None = None  # notes of the push's own write-backs (see state.py)
+    cache: PushCache | None = None  # the watermark and the retry set (see cache.py); None: read everything
     tz: str = "UTC"
+    overlap: timedelta = DEFAULT_OVERLAP
+    bulk_threshold: int = DEFAULT_BULK_THRESHOLD
     modstamp_field: str = "SystemModstamp"
     winner_rule: WinnerRule = field(default_factory=WinnerRule)
     clusters_file: Path | None = None
@@ -123,7 +139,10 @@ class PushRun:
         self.progress = progress
         self.log = log
         self.summary = PushSummary()
-        self.seen: dict[str, str] = {}
+        self._finished: set[str] = set()  # records whose write-back says pushed
+        self._pushed_seconds: set[datetime] = set()  # whole seconds of this run's write-backs (changes.py)
+        self._read_at = datetime.now(timezone.utc)
+        self._read_mono = time.monotonic()
         self.rows: dict[str, dict[str, Any]] = {}  # Salesforce rows as read, by id
         wb = mapping.write_back
         self.wb = wb
@@ -134,77 +153,91 @@ class PushRun:
 
     # ------------------------------------------------------------------ reads
     def _due(self, record: dict[str, Any]) -> bool:
-        return self.o.full or is_due(record, pushed_at_field=self.wb.pushed_at, error_field=self.wb.error,
-                                     modstamp_field=self.o.modstamp_field, seen=self.seen)
+        wb = self.wb
+        return self.o.full or is_due(record, pushed_at_field=wb.pushed_at, error_field=wb.error,
+                                     changed_at_field=wb.changed_at, pushed_change_field=wb.pushed_change,
+                                     modstamp_field=self.o.modstamp_field)
+
+    def _bookkeeping(self) -> list[str]:
+        wb = self.wb
+        return [wb.marketo_id, wb.pushed_at, wb.error, wb.changed_at, wb.pushed_change]
 
     def member_fields(self) -> list[str]:
         m = self.m.member
         return _unique(["Id", self.o.modstamp_field, m.key_field, *self.m.member_fields_for_marketo(),
-                        self.wb.marketo_id, self.wb.pushed_at, self.wb.error])
+                        *self._bookkeeping()])
 
     def order_fields(self) -> list[str]:
         o = self.m.order
         return _unique(["Id", self.o.modstamp_field, "CreatedDate", o.key_field, o.member_key.sf_field,
-                        o.member_lookup, *self.m.order_fields_for_marketo(), self.wb.marketo_id,
-                        self.wb.pushed_at, self.wb.error])
+                        o.member_lookup, *self.m.order_fields_for_marketo(), *self._bookkeeping()])
 
-    def read_members(self) -> list[dict[str, Any]]:
-        m = self.m.member
-        return self.sf.query_all(f"SELECT {', '.join(self.member_fields())} FROM {m.object_name} "
-                                 f"WHERE {m.key_field} != null")
+    def fingerprint(self) -> str:
+        """Of what the push reads and sends: a mapping that changes it starts with a full read."""
+        parts = [*self.member_fields(), "|", *self.order_fields(), "|", *self.m.line_fields_for_marketo(), "|",
+                 *(f"{f.name}<{f.source.scope}.{f.source.field}" for f in self.m.marketo.lead.fields),
+                 *(f"{co.api_name}.{f.name}<{f.source.scope}.{f.source.field}"
+                   for co in self.m.marketo.custom_objects for f in co.fields)]
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
-    def read_orders(self) -> list[dict[str, Any]]:
-        return self.sf.query_all(f"SELECT {', '.join(self.order_fields())} FROM {self.m.order.object_name}")
-
-    def read_lines(self, order_ids: Sequence[str], total_orders: int) -> dict[str, list[dict[str, Any]]]:
+    def read_lines(self, order_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
         line = self.m.order_line
         fields = _unique(["Id", line.order_lookup, line.key_field, *self.m.line_fields_for_marketo()])
-        base = f"SELECT {', '.join(fields)} FROM {line.object_name}"
         if not order_ids:
             return {}
-        if len(order_ids) * 3 > total_orders:
-            rows = self.sf.query_all(base)
+        select = f"SELECT {', '.join(fields)} FROM {line.object_name}"
+        if len(order_ids) > self.o.bulk_threshold:  # most of the org (a first push): one Bulk API 2.0 job
+            wanted = set(order_ids)
+            every = self.sf.bulk_query(line.object_name, select, fields)
+            self.summary.rows_read += len(every)
+            rows = [row for row in every if row.get(line.order_lookup) in wanted]
         else:
-            rows = self.sf.query_in(base + f" WHERE {line.order_lookup} IN ({{ids}})", order_ids)
-        wanted = set(order_ids)
+            rows = self.sf.query_in(f"{select} WHERE {line.order_lookup} IN ({{ids}})", order_ids, size=200)
+            self.summary.rows_read += len(rows)
         by_order: dict[str, list[dict[str, Any]]] = {}
         for row in rows:
-            if row.get(line.order_lookup) in wanted:
-                by_order.setdefault(row[line.order_lookup], []).append(row)
+            by_order.setdefault(row[line.order_lookup], []).append(row)
         return {k: sorted_lines(v, line.key_field) for k, v in by_order.items()}
+
+    def _org_clock(self) -> datetime:
+        """The org's clock now: the read's Date plus the time elapsed here (no call, no skew)."""
+        return self._read_at + timedelta(seconds=time.monotonic() - self._read_mono)
 
     # ------------------------------------------------------------------ the run
     def run(self, waiting_older_than: timedelta | None = None) -> PushSummary:
         s = self.summary
-        now = self.sf.server_now()
-        members = self.read_members()
-        orders = self.read_orders()
-        s.members_read, s.orders_read = len(members), len(orders)
-        self.rows = {r["Id"]: r for r in (*members, *orders)}
-        if self.o.cache is not None and not self.o.full:
-            self.seen = self.o.cache.get_many(self.rows)
+        cache = self.o.cache
+        checkpoint = cache.checkpoint() if cache is not None else None
+        fingerprint = self.fingerprint()
+        full = self.o.full or checkpoint is None or checkpoint.fingerprint != fingerprint
+        reader = ChangeReader(self.m, self.sf, self.member_fields(), self.order_fields(), self.o.overlap,
+                              self.o.bulk_threshold)
+        self._read_mono = time.monotonic()
+        changes = reader.read(checkpoint, full)
+        self._read_at = changes.org_now
+        s.read_method, s.rows_read = changes.method, changes.rows_read
+        s.members_read, s.orders_read = len(changes.members), len(changes.orders)
+        self._list_waiting(changes, waiting_older_than)
         o = self.m.order
-        members_by_id = {r["Id"]: r for r in members}
-        due_members = {r["Id"] for r in members if self._due(r)}
-        orders_by_member: dict[str, list[dict[str, Any]]] = {}
-        due_orders: list[dict[str, Any]] = []
-        for order in orders:
-            member_id = order.get(o.member_lookup)
-            if not member_id or member_id not in members_by_id:
-                if self._due(order) or not order.get(self.wb.pushed_at):
-                    created = order.get("CreatedDate")
-                    age = max(timedelta(0), now - parse_sf_datetime(created)) if created else timedelta(0)
-                    s.waiting.append(WaitingOrder(str(order.get(o.key_field)), order.get(o.member_key.sf_field), age))
-                continue
-            orders_by_member.setdefault(member_id, []).append(order)
-            if self._due(order):
-                due_orders.append(order)
-        s.waiting.sort(key=lambda w: w.age, reverse=True)
-        if waiting_older_than is not None:
-            s.waiting = [w for w in s.waiting if w.age >= waiting_older_than]
-        affected = set(due_members) | {order[o.member_lookup] for order in due_orders}
-        persons, unusable = build_persons([members_by_id[i] for i in sorted(affected)], self.m, self.schema,
-                                          modstamp_field=self.o.modstamp_field, tz=self.o.tz)
+        members_by_id = {r["Id"]: r for r in changes.members}
+        due_members = {r["Id"] for r in changes.members if self._due(r)}
+        due_orders = [order for order in changes.orders if order.get(o.member_lookup) and self._due(order)]
+        affected = sorted(due_members | {order[o.member_lookup] for order in due_orders})
+        missing = [i for i in affected if i not in members_by_id]
+        if missing:
+            fetched = reader.members_by_id(missing)
+            s.rows_read += len(fetched)
+            members_by_id.update((r["Id"], r) for r in fetched)
+        orders_by_member = self._orders_by_member(reader, changes, affected, members_by_id)
+        retry: dict[str, set[str]] = {self.m.member.object_name: set(), o.object_name: set()}
+        unattached = [order for order in due_orders if order[o.member_lookup] not in members_by_id]
+        for order in unattached:  # its member has no key (or is gone): kept and read again, not lost
+            s.orders_skipped.append((str(order.get(o.key_field)), "its member has no EC key"))
+            retry[o.object_name].add(order["Id"])
+        due_orders = [order for order in due_orders if order[o.member_lookup] in members_by_id]
+        persons, unusable = build_persons([members_by_id[i] for i in affected if i in members_by_id], self.m,
+                                          self.schema, modstamp_field=self.o.modstamp_field, tz=self.o.tz)
+        self.rows = {**members_by_id, **{order["Id"]: order for order in due_orders}}
         member_errors: dict[str, str] = {}
         for member, problem in unusable:
             s.persons_skipped.append((str(member.get(self.m.member.key_field) or member["Id"]), str(problem)))
@@ -221,7 +254,7 @@ class PushRun:
                 s.orders_skipped.append((str(order.get(o.key_field)), "member not in Marketo"))
                 order_errors[order["Id"]] = f"member not in Marketo: {problem}"
         due_orders = [order for order in due_orders if order["Id"] not in order_errors]
-        lines = self.read_lines([order["Id"] for order in due_orders], len(orders))
+        lines = self.read_lines([order["Id"] for order in due_orders])
         self._write_member_errors(member_errors)
         self._write_errors(o.object_name, order_errors)
         total = len(persons)
@@ -239,7 +272,61 @@ class PushRun:
             self.progress("persons", done, total)
         s.duplicate_clusters = list(self.resolver.clusters)
         self._record_clusters()
+        retry[self.m.member.object_name] |= {i for i in due_members if i not in self._finished}
+        retry[o.object_name] |= {order["Id"] for order in due_orders if order["Id"] not in self._finished}
+        retry[self.m.member.object_name] |= set(member_errors)
+        retry[o.object_name] |= set(order_errors)
+        self._checkpoint(checkpoint, changes, retry, fingerprint)
         return s
+
+    def _orders_by_member(self, reader: ChangeReader, changes: ChangeSet, affected: Sequence[str],
+                          members_by_id: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+        """Every order of the affected members (the last-order fields need the newest one Marketo
+        has): taken from a full read, or read for just those members."""
+        lookup = self.m.order.member_lookup
+        wanted = set(affected)
+        if changes.full:
+            rows = [order for order in changes.orders if order.get(lookup) in wanted]
+        else:
+            rows = reader.orders_of_members([i for i in affected if i in members_by_id])
+            self.summary.rows_read += len(rows)
+            fresh = {order["Id"]: order for order in changes.orders}
+            rows = [fresh.get(order["Id"], order) for order in rows]
+        by_member: dict[str, list[dict[str, Any]]] = {}
+        for order in rows:
+            by_member.setdefault(order[lookup], []).append(order)
+        return by_member
+
+    def _list_waiting(self, changes: ChangeSet, older_than: timedelta | None) -> None:
+        o = self.m.order
+        s = self.summary
+        s.waiting_total = changes.waiting_count
+        for order in changes.waiting_oldest:
+            created = order.get("CreatedDate")
+            age = max(timedelta(0), changes.org_now - parse_sf_datetime(created)) if created else timedelta(0)
+            if older_than is None or age >= older_than:
+                s.waiting.append(WaitingOrder(str(order.get(o.key_field)), order.get(o.member_key.sf_field), age))
+
+    def _checkpoint(self, checkpoint: Checkpoint | None, changes: ChangeSet, retry: dict[str, set[str]],
+                    fingerprint: str) -> None:
+        """Move the watermark to this run's read, now that every write-back is done; a run stopped
+        early keeps the old watermark (its unread work is read again) and adds what it left."""
+        s = self.summary
+        s.retry_left = sum(len(ids) for ids in retry.values())
+        cache = self.o.cache
+        if cache is None:
+            return
+        if s.stopped:
+            if checkpoint is not None and checkpoint.watermark is not None and checkpoint.fingerprint == fingerprint:
+                kept = {name: set(ids) | retry.get(name, set()) for name, ids in checkpoint.retry.items()}
+                for name, ids in retry.items():
+                    kept.setdefault(name, set()).update(ids)
+                cache.save(checkpoint.watermark, kept, fingerprint, checkpoint.pushed_seconds)
+            return
+        recent = [] if checkpoint is None or changes.full else checkpoint.pushed_seconds
+        horizon = changes.org_now - self.o.overlap
+        recent = sorted({at for at in recent if at >= horizon} | self._pushed_seconds)[-PUSHED_SECONDS_KEPT:]
+        cache.save(changes.org_now, retry, fingerprint, recent)
 
     # ------------------------------------------------------------------ one chunk
     def _push_chunk(self, chunk: list[PersonWrite], orders_by_member: dict[str, list[dict[str, Any]]],
@@ -430,7 +517,9 @@ class PushRun:
     def _write_back(self, chunk: list[PersonWrite], person_ids: dict[str, int], person_errors: dict[str, str],
                     order_results: dict[str, tuple[str | None, str | None]]) -> None:
         wb = self.wb
-        mark = format_sf_datetime(self.sf.server_now())
+        moment = self._org_clock()
+        self._pushed_seconds.add(moment.replace(microsecond=0))
+        mark = format_sf_datetime(moment)
         members = []
         for person in chunk:
             error = person_errors.get(person.key)
@@ -439,40 +528,33 @@ class PushRun:
                     members.append({"Id": member_id, wb.error: _error_text(error)})
                 elif person.key in person_ids:
                     members.append({"Id": member_id, wb.marketo_id: str(person_ids[person.key]),
-                                    wb.pushed_at: mark, wb.error: None})
+                                    wb.pushed_at: mark, wb.error: None, **self._pushed_change(member_id, mark)})
         orders = []
         for order_id, (guid, error) in order_results.items():
             if error is not None:
                 orders.append({"Id": order_id, wb.error: error})
             else:
-                orders.append({"Id": order_id, wb.marketo_id: guid, wb.pushed_at: mark, wb.error: None})
-        for object_name, records, fields in ((self.m.member.object_name, members, self.member_fields()),
-                                             (self.m.order.object_name, orders, self.order_fields())):
+                orders.append({"Id": order_id, wb.marketo_id: guid, wb.pushed_at: mark, wb.error: None,
+                               **self._pushed_change(order_id, mark)})
+        for object_name, records in ((self.m.member.object_name, members), (self.m.order.object_name, orders)):
             if not records:
                 continue
-            written = []
             failed_pushes = {r["Id"] for r in records if r.get(wb.error)}
             for record_id, ok, text in self.sf.update(object_name, records):
                 if not ok:
                     self.summary.write_back_failures.append((record_id, text))
-                elif record_id in self.rows and record_id not in failed_pushes:
-                    written.append(record_id)
-            self._note_own_writes(object_name, fields, written)
+                elif record_id not in failed_pushes:
+                    self._finished.add(record_id)
 
-    def _note_own_writes(self, object_name: str, fields: list[str], ids: list[str]) -> None:
-        """Re-read what was just written back; where the pushed values still stand, note the new
-        SystemModstamp so the write-back itself is not taken for a change (see state.py)."""
-        if self.o.cache is None or not ids:
-            return
-        compared = [f for f in fields if f not in ("Id", self.o.modstamp_field, "CreatedDate", self.wb.marketo_id,
-                                                     self.wb.pushed_at, self.wb.error)]
-        stamps: dict[str, str] = {}
-        rows = self.sf.query_in(f"SELECT {', '.join(fields)} FROM {object_name} WHERE Id IN ({{ids}})", ids)
-        for row in rows:
-            pushed = self.rows.get(row["Id"])
-            if pushed is not None and all(row.get(f) == pushed.get(f) for f in compared):
-                stamps[row["Id"]] = row[self.o.modstamp_field]
-        self.o.cache.put_many(stamps)
+    def _pushed_change(self, record_id: str, mark: str) -> dict[str, Any]:
+        """The change stamp this push sent. A record saved before the trigger stamped anything gets
+        the time of its last change as read (its SystemModstamp, before this write-back moves it)."""
+        row = self.rows.get(record_id) or {}
+        stamp = row.get(self.wb.changed_at)
+        if stamp:
+            return {self.wb.pushed_change: stamp}
+        last_change = row.get(self.o.modstamp_field) or mark
+        return {self.wb.changed_at: last_change, self.wb.pushed_change: last_change}
 
     def _write_member_errors(self, member_errors: dict[str, str]) -> None:
         self._write_errors(self.m.member.object_name, member_errors)

@@ -1,57 +1,55 @@
-"""What is due for a push, kept in Salesforce itself.
+"""What is due for a push, kept in Salesforce itself, and how a run finds it without reading the org.
 
 Why in Salesforce
 -----------------
-Every member and order carries the write-back fields ``Marketo_Id__c``, ``Marketo_Pushed_At__c``
-and ``Marketo_Push_Error__c``. A record is **due** when
+Every member and order carries the write-back fields ``Marketo_Id__c``, ``Marketo_Pushed_At__c``,
+``Marketo_Push_Error__c`` and ``Marketo_Pushed_Change__c``, and the change stamp
+``Marketo_Changed_At__c`` that the generated trigger (``ECBridgePushStamp``) sets whenever a
+field the push sends changes. A record is **due** when
 
 * it was never pushed (``Marketo_Pushed_At__c`` empty), or
 * its last push failed (``Marketo_Push_Error__c`` set), or
-* it changed after its last good push (``SystemModstamp > Marketo_Pushed_At__c``) and the change
-  is not the push's own write-back (below).
+* its change stamp differs from the one its last good push sent (``Marketo_Pushed_Change__c``).
 
-The "high-water mark" is therefore per record, written only after Marketo accepted that record,
-and it moves only past what Marketo accepted: a rejected record keeps its old mark and its error
-and is retried and reported on every run. A run killed at any point leaves every record either
-with its new mark (Marketo has it) or with its old one (it is due again); the writes are
-idempotent (persons found before creating, custom objects deduplicated on the order number), so
-re-running converges on the same Marketo state. A state file beside the task would be lost with
-the machine, disagree between two machines, and say nothing to a Salesforce admin; the fields are
-visible on every record and survive anything.
+The push's own write-back changes none of the watched fields, so it never moves the stamp: a
+record changed only by the write-back is not due, with no re-read. A record changed while the
+push was writing it gets a new stamp, which differs from the one pushed, so it stays due. A
+record Marketo rejected keeps its error and is retried on every run. Without the stamp (a record
+saved before the trigger existed) the rule falls back to ``SystemModstamp > Marketo_Pushed_At__c``
+and the write-back sets the stamp, once.
 
-The push's own write-back
--------------------------
-Writing ``Marketo_Pushed_At__c`` itself moves ``SystemModstamp`` past the mark, and the org gives
-no way to write a field without that (SOQL cannot compare two fields either, so the rule runs
-here on rows read with the few fields the push needs). Right after each write-back the push reads
-the records again: where the mapped fields still hold exactly the values it pushed, it notes the
-new ``SystemModstamp`` in a local cache (:mod:`python_tasks.push.cache`); a record whose stamp is
-still that one is unchanged. Where a value differs (someone edited the record in between) no note
-is taken and the record stays due. The cache is only an optimisation: without it (a new machine)
-every previously pushed record is due once and re-pushed idempotently; a change is never lost.
-No time window or clock agreement between this machine and the org is involved.
+How a run finds due records (cost in proportion to the changes)
+----------------------------------------------------------------
+A run reads only records whose ``SystemModstamp`` is at or past the **watermark** less an
+**overlap**, and whose change stamp is too. ``SystemModstamp`` is indexed by Salesforce, so the
+org serves the read from its index; the stamp filter drops the push's own write-backs on the
+server. The watermark is the org's clock (the ``Date`` of the run's first answer, never this
+machine's clock, so skew does not matter) at the start of the last run that finished; the overlap
+(default 5 minutes) catches transactions that were saved before that moment but committed after
+it. Records read again in the overlap are not due (their stamp equals the pushed one), so they
+are not pushed twice. Records a run could not finish are kept in a retry set and read by Id until
+done (:mod:`python_tasks.push.cache`). The watermark moves only at the end of a run, after every
+write-back, so a crash cannot move it past unpushed work.
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any, Mapping
+from typing import Any
 
 from python_tasks.push.convert import parse_sf_datetime
 
 
-def is_due(record: dict[str, Any], *, pushed_at_field: str, error_field: str,
-           modstamp_field: str = "SystemModstamp", seen: Mapping[str, str] | None = None) -> bool:
+def is_due(record: dict[str, Any], *, pushed_at_field: str, error_field: str, changed_at_field: str,
+           pushed_change_field: str, modstamp_field: str = "SystemModstamp") -> bool:
     pushed = record.get(pushed_at_field)
-    if not pushed:
+    if not pushed or record.get(error_field):
         return True
-    if record.get(error_field):
-        return True
-    stamp = record.get(modstamp_field)
-    if not stamp:
-        return True
-    if parse_sf_datetime(stamp) <= parse_sf_datetime(pushed):
-        return False
-    return not (seen is not None and seen.get(record.get("Id", "")) == stamp)
+    changed = record.get(changed_at_field)
+    if not changed:  # saved before the change stamp existed
+        stamp = record.get(modstamp_field)
+        return not stamp or parse_sf_datetime(stamp) > parse_sf_datetime(pushed)
+    pushed_change = record.get(pushed_change_field)
+    return not pushed_change or parse_sf_datetime(changed) != parse_sf_datetime(pushed_change)
 
 
 def format_sf_datetime(moment: datetime) -> str:

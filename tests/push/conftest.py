@@ -1,7 +1,6 @@
 """The local org and the local Marketo, started in-process on 127.0.0.1 for each test.
 
-The org gets the mapping's objects and fields applied directly through its data API (what a deploy
-of the generated force-app would create), members and orders are written over REST with
+The org gets the generated force-app deployed (objects, fields, triggers), members and orders are written over REST with
 simple-salesforce, and the push talks to both only over HTTPS, as it does to real services.
 """
 from __future__ import annotations
@@ -44,6 +43,15 @@ def apply_mapping_schema(store: Any, mapping: Mapping) -> None:
                 store.apply_custom_field(object_name, field_spec)
 
 
+def deploy_force_app(org: Any) -> None:
+    """The generated force-app without its Apex tests: objects, fields, the permission set and the
+    triggers (the push relies on ECBridgePushStamp marking what changed), as a real org has them."""
+    from tests.mdapi import force_app_mdapi_zip
+
+    job = org.deployer.deploy_zip(force_app_mdapi_zip(include_tests=False))
+    assert job.status == "Succeeded", [f.problem for f in job.failures] or job.error_message
+
+
 @dataclass
 class Services:
     org: Any
@@ -71,7 +79,7 @@ def start_services(base: Path, certs: Path, marketo_config: Path | None = None) 
     org = org_server.start_local_org(base / "org", tls_dir=certs)
     marketo = marketo_service.start_local_marketo(base / "marketo", certs_dir=certs, config_path=marketo_config)
     mapping = load_mapping(ROOT / "ecbridge.yml")
-    apply_mapping_schema(org.store, mapping)
+    deploy_force_app(org)
     sf = Salesforce(instance_url=org.url, session_id=org.access_token, version=mapping.api_version)
     handle = Services(org, marketo, sf, None, mapping)  # type: ignore[arg-type]
     handle.client = handle.new_client()

@@ -81,3 +81,27 @@ def test_validate_mapping_passes_on_a_good_schema_and_fails_with_the_line_on_a_b
     compact = "".join(out.split())  # the console wraps long lines
     assert f"bad.yml:{line}:marketo.lead.fields.lastProductNme" in compact
     assert "did you mean lastProductName" in flat and "rename it to lastProductName" in flat
+
+
+def test_the_summary_counts_every_salesforce_call_the_run_makes(services, cci, tmp_path) -> None:
+    """What the org counted against its daily API requests during a cci run is what the summary says,
+    CumulusCI's own read of the Organization record included; an idle run makes two."""
+    import re
+
+    sf = services.sf
+    add_member(sf, "C1", "count@example.jp")
+
+    def api_requests_used() -> int:
+        requests = sf.restful("limits")["DailyApiRequests"]  # this call is counted before it answers
+        return requests["Max"] - requests["Remaining"]
+
+    state = tmp_path / "state"
+    for expected_idle in (False, True):
+        before = api_requests_used()
+        done = cci("task", "run", "push_marketo", "--org", "local", "-o", "state_dir", str(state))
+        assert done.returncode == 0, done.stdout + done.stderr
+        after = api_requests_used()
+        [reported] = re.findall(r"API calls: Marketo \d+, Salesforce (\d+)", done.stdout + done.stderr)
+        assert int(reported) == after - before - 1, "all but the limits call after the run"
+        if expected_idle:
+            assert int(reported) == 2, "one composite read, and CumulusCI's Organization read"
