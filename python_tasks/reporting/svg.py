@@ -149,9 +149,9 @@ def line_chart(chart: str, title: str, x_labels: Sequence[str], series: Mapping[
             f'<line x1="{left}" y1="{top_pad}" x2="{left}" y2="{top_pad + plot_h}" stroke="#57606a"/>',
             f'<text x="{left - 6}" y="{top_pad + 4}" text-anchor="end" fill="#57606a">{number(top)}</text>',
             f'<text x="{left - 6}" y="{top_pad + plot_h + 4}" text-anchor="end" fill="#57606a">0</text>']
-    step = max(1, n // 8)
+    step = max(1, -(-n // 6))  # at most about six labels on the axis
     for i, label in enumerate(x_labels):
-        if i % step == 0 or i == n - 1:
+        if i % step == 0 or (i == n - 1 and (n - 1) % step > step // 2):
             body.append(f'<text x="{px(i):.1f}" y="{top_pad + plot_h + 16}" text-anchor="middle" fill="#57606a">{esc(label)}</text>')
     for k, (name, values) in enumerate(series.items()):
         color = PALETTE[k % len(PALETTE)]
@@ -163,6 +163,7 @@ def line_chart(chart: str, title: str, x_labels: Sequence[str], series: Mapping[
             body.append(f'<circle cx="{px(i):.1f}" cy="{py(v):.1f}" r="3" fill="{color}"><title>{esc(name)} '
                         f'{esc(x_labels[i] if i < len(x_labels) else i)}: {number(v)}</title></circle>')
         body.append("</g>")
-        body.append(f'<rect x="{left + 10 + k * 150}" y="4" width="10" height="10" fill="{color}"/>'
-                    f'<text x="{left + 24 + k * 150}" y="13">{esc(name)}</text>')
+        legend_x = left + 10 + sum(40 + 7 * len(other) for other in list(series)[:k])
+        body.append(f'<rect x="{legend_x}" y="4" width="10" height="10" fill="{color}"/>'
+                    f'<text x="{legend_x + 14}" y="13">{esc(name)}</text>')
     return _svg(chart, title, width, height, body)
