@@ -107,7 +107,7 @@ def append_run(folder: Path, entry: Mapping[str, Any]) -> list[dict[str, Any]]:
 def charts(runs: Sequence[Mapping[str, Any]]) -> dict[str, Markup]:
     if not runs:
         return {}
-    labels = [str(r["at"])[5:16].replace("T", " ") for r in runs]
+    labels = [str(r["at"])[5:19].replace("T", " ") for r in runs]
     latest = runs[-1]
     return {
         "work": line_chart("work", "Persons and orders pushed, and errors, per run", labels, {

@@ -100,7 +100,7 @@ class Span:
 def timeline(chart: str, title: str, spans: Sequence[Span], *, width: int = 760, unit: str = "s",
              start_name: str = "start", end_name: str = "end") -> Markup:
     """Rows of spans on one time axis: a dot where each starts, a diamond where it ends, a line between."""
-    label_w, row_h = 170, 16
+    label_w, row_h = 10 + 7 * max([len(s.label) for s in spans] + [12]), 16
     plot = width - label_w - 70
     last = max([s.end for s in spans] + [s.start for s in spans] + [0.0]) or 1.0
 
@@ -122,9 +122,11 @@ def timeline(chart: str, title: str, spans: Sequence[Span], *, width: int = 760,
                     f'+{span.end - span.start:.2f} {esc(unit)}</text>')
     axis_y = 24 + len(spans) * row_h
     body.append(f'<line x1="{label_w}" y1="{axis_y}" x2="{label_w + plot}" y2="{axis_y}" stroke="#57606a"/>')
+    digits = 2 if last < 2 else 1 if last < 20 else 0
     for k in range(5):
         t = last * k / 4
-        body.append(f'<text x="{at(t):.1f}" y="{axis_y + 14}" text-anchor="middle" fill="#57606a">{t:.1f} {esc(unit)}</text>')
+        body.append(f'<text x="{at(t):.1f}" y="{axis_y + 14}" text-anchor="middle" fill="#57606a">'
+                    f'{t:.{digits}f} {esc(unit)}</text>')
     body.append(f'<circle cx="{label_w + 4}" cy="8" r="4" fill="#9a6700"/><text x="{label_w + 12}" y="12">{esc(start_name)}</text>')
     body.append(f'<rect x="{label_w + 150}" y="4" width="8" height="8" fill="#1a7f37" transform="rotate(45 {label_w + 154} 8)"/>'
                 f'<text x="{label_w + 162}" y="12">{esc(end_name)}</text>')
@@ -134,7 +136,7 @@ def timeline(chart: str, title: str, spans: Sequence[Span], *, width: int = 760,
 def line_chart(chart: str, title: str, x_labels: Sequence[str], series: Mapping[str, Sequence[float | int]], *,
                width: int = 760, height: int = 220) -> Markup:
     """One polyline per series over the same x labels (runs, days), each point's figure in its title."""
-    left, right, top_pad, bottom = 60, 20, 24, 40
+    left, right, top_pad, bottom = 60, 60, 24, 40
     plot_w, plot_h = width - left - right, height - top_pad - bottom
     top = max([v for values in series.values() for v in values] + [0]) or 1
     n = max(len(x_labels), 1)
