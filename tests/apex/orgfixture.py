@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from localcloud.salesforce.apex.access import overlay, register_definitions
 from localcloud.salesforce.data import open_store
-from localcloud.salesforce.metadata.permissionsets import permission_set_definition
 from localcloud.salesforce.metadata.objects import field_spec, object_spec
 from localcloud.salesforce.metadata.package import Component, parse_xml
 
@@ -45,11 +43,8 @@ def force_app_sources() -> dict[str, str]:
 def make_store(tmp_path: Path):
     store = open_store(tmp_path / "org.sqlite3", reset=True)
     apply_force_app_objects(store)
-    definitions = {}
     with store.transaction() as tx:
         for f in sorted((FORCE_APP / "permissionsets").glob("*.permissionset-meta.xml")):
             name = f.name.split(".")[0]
             tx.insert("PermissionSet", [{"Name": name, "Label": name.replace("_", " ")}])
-            definitions[name] = permission_set_definition(Component("PermissionSet", name, f.name, f.read_bytes()))
-    register_definitions(store, overlay(definitions, None))  # USER_MODE checks the permission sets
     return store
