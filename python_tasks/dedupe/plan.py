@@ -109,7 +109,7 @@ def _changes_text(changes: Sequence[FieldChange], person_id: int) -> str:
     return "; ".join(f"{c.field}: {c.before!r} -> {c.after!r}" for c in changes if c.person_id == person_id)
 
 
-def _action(planned: PlannedCluster, person: Person) -> str:
+def action_text(planned: PlannedCluster, person: Person) -> str:
     if person.id == planned.winner.id:
         return "keep (winner)"
     if planned.policy == MERGE:
@@ -137,7 +137,7 @@ def plan_rows(plan: Sequence[PlannedCluster], decisions: Mapping[str, str] | Non
                 "email": person.email or "",
                 "origin": person.origin,
                 "updated_at": person.updated_at.isoformat() if person.updated_at else "",
-                "action": _action(planned, person),
+                "action": action_text(planned, person),
                 "why": planned.cluster.reason if role == "winner" else planned.kept_reason if person.id in planned.kept else "",
                 "changes": _changes_text(planned.changes, person.id),
                 "decision": (decisions or {}).get(planned.key, DEFAULT_DECISION),

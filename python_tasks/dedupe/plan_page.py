@@ -16,7 +16,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from python_tasks.dedupe.clusters import Cluster
 from python_tasks.dedupe.persons import CONTACT, LEAD, MARKETO_ONLY, Person
-from python_tasks.dedupe.plan import DEFAULT_DECISION, MERGE, SUPERSEDED_FIELD, PlannedCluster, _action
+from python_tasks.dedupe.plan import DEFAULT_DECISION, MERGE, SUPERSEDED_FIELD, PlannedCluster, action_text
 
 TEMPLATE_DIR = Path(__file__).resolve().parent
 TEMPLATE = "plan.html.j2"
@@ -142,7 +142,7 @@ def card_of(planned: PlannedCluster, activities: Mapping[int, int] | None, decis
         total = str(sum(activities.get(p.id, 0) for p in persons))
         rows.append(Row("activities", counts, total if merging else None, len(set(counts)) > 1))
     columns = [Column(p.id, "winner" if p.id == winner.id else "loser", SYNC_KIND.get(p.origin, p.origin),
-                      p.describe_origin(), _action(planned, p)) for p in persons]
+                      p.describe_origin(), action_text(planned, p)) for p in persons]
     return Card(planned.key, cluster_rule(cluster), len(persons), size_band(len(persons)), planned.policy,
                 cluster.reason, decision, columns, rows, planned.kept_reason, len(planned.changes))
 
