@@ -496,13 +496,19 @@ def format_apex(files: dict[str, str], tools: NodeTools | None = None) -> dict[s
 
 def render_project(mapping: Mapping, tools: NodeTools | None = None) -> dict[str, str]:
     """Every generated file, formatted, keyed by path relative to the output directory (force-app)."""
-    return format_apex(render_unformatted(mapping), tools)
+    from python_tasks.generate_admin import render_admin  # the admin app, views, reports and replay action
+
+    return format_apex(dict(sorted({**render_unformatted(mapping), **render_admin(mapping)}.items())), tools)
 
 
 # --------------------------------------------------------------------------------------------
 # Writing and checking
 # --------------------------------------------------------------------------------------------
 def is_generated(path: Path) -> bool:
+    from python_tasks.generate_admin import is_generated_by_name  # list views cannot carry the mark
+
+    if is_generated_by_name(path):
+        return True
     try:
         with path.open(encoding="utf-8") as handle:
             head = "".join(handle.readline() for _ in range(GENERATED_MARK_WITHIN_LINES))

@@ -91,6 +91,19 @@ class PlanApplier:
                 self._mark(handle, marks)
         return self.report
 
+    def skip(self, skipped: Sequence[tuple[PlannedCluster, str]]) -> None:
+        """Log clusters kept out of the run (a reviewer's skip, a change since the review): an outcome
+        ``skipped`` with the reason and an audit line each, nothing sent to Marketo."""
+        if not skipped:
+            return
+        self.audit_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.audit_path.open("a", encoding="utf-8") as handle:
+            for planned, reason in skipped:
+                outcome = ClusterOutcome(planned.key, planned.policy, planned.winner.id,
+                                         [p.id for p in planned.cluster.losers], "skipped", reason)
+                self.report.outcomes.append(outcome)
+                self._audit(handle, planned, outcome, {}, {}, {"reviewed": True})
+
     def _merge_group(self, handle: Any, group: Sequence[PlannedCluster]) -> None:
         """Read the group's persons once, merge cluster by cluster (an intent line in the audit log
         before each merge call), read them again and log each outcome with before and after."""

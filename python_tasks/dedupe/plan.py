@@ -1,4 +1,4 @@
-"""The dedupe plan: what would happen to each cluster, written as CSV and as a readable HTML page.
+"""The dedupe plan: what would happen to each cluster, written as CSV (the HTML page is plan_page).
 
 Field changes under the ``merge`` policy follow Marketo's documented merge rule: the winner keeps
 its own value unless it is empty, in which case it takes a loser's value. Which loser's value
@@ -9,10 +9,9 @@ Under the ``mark`` policy the only change is ``ecbSupersededBy`` on each Marketo
 from __future__ import annotations
 
 import csv
-import html
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from python_tasks.dedupe.clusters import Cluster
 from python_tasks.dedupe.persons import MARKETO_ONLY, Person
@@ -101,14 +100,16 @@ def make_plan(clusters: Iterable[Cluster], policy: str) -> list[PlannedCluster]:
 
 
 CSV_COLUMNS = ["cluster", "policy", "role", "person_id", "email", "origin", "updated_at",
-               "action", "why", "changes"]
+               "action", "why", "changes", "decision"]
+# What a reviewer changes to ``skip`` (on any row of a cluster) to keep the cluster out of ``apply``.
+DEFAULT_DECISION = "apply"
 
 
 def _changes_text(changes: Sequence[FieldChange], person_id: int) -> str:
     return "; ".join(f"{c.field}: {c.before!r} -> {c.after!r}" for c in changes if c.person_id == person_id)
 
 
-def _action(planned: PlannedCluster, person: Person) -> str:
+def action_text(planned: PlannedCluster, person: Person) -> str:
     if person.id == planned.winner.id:
         return "keep (winner)"
     if planned.policy == MERGE:
@@ -122,7 +123,8 @@ def _action(planned: PlannedCluster, person: Person) -> str:
     return f"already marked superseded by {planned.winner.id}"
 
 
-def plan_rows(plan: Sequence[PlannedCluster]) -> list[dict[str, str]]:
+def plan_rows(plan: Sequence[PlannedCluster], decisions: Mapping[str, str] | None = None) -> list[dict[str, str]]:
+    """One row per person; ``decisions`` (cluster key -> decision) carries a review over."""
     rows = []
     for planned in plan:
         for person in planned.cluster.persons:
@@ -135,51 +137,18 @@ def plan_rows(plan: Sequence[PlannedCluster]) -> list[dict[str, str]]:
                 "email": person.email or "",
                 "origin": person.origin,
                 "updated_at": person.updated_at.isoformat() if person.updated_at else "",
-                "action": _action(planned, person),
+                "action": action_text(planned, person),
                 "why": planned.cluster.reason if role == "winner" else planned.kept_reason if person.id in planned.kept else "",
                 "changes": _changes_text(planned.changes, person.id),
+                "decision": (decisions or {}).get(planned.key, DEFAULT_DECISION),
             })
     return rows
 
 
-def write_csv(plan: Sequence[PlannedCluster], path: Path) -> Path:
+def write_csv(plan: Sequence[PlannedCluster], path: Path, decisions: Mapping[str, str] | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
         writer.writeheader()
-        writer.writerows(plan_rows(plan))
-    return path
-
-
-def write_html(plan: Sequence[PlannedCluster], path: Path, *, title: str = "ECBridge dedupe plan") -> Path:
-    esc = html.escape
-    persons = sum(len(p.cluster.persons) for p in plan)
-    parts = [
-        "<!doctype html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{esc(title)}</title>",
-        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:1.5em}"
-        "td,th{border:1px solid #bbb;padding:4px 8px;text-align:left}tr.winner{background:#e8f6e8}"
-        "h2{font-size:1.05em;margin-bottom:.3em}.why{color:#555}</style></head><body>",
-        f"<h1>{esc(title)}</h1>",
-        f"<p>{len(plan)} clusters, {persons} persons. Nobody is deleted: losers are merged into the winner "
-        "(history moves with them) or marked as superseded.</p>",
-    ]
-    for planned in plan:
-        parts.append(f"<h2>{esc(planned.key)} &mdash; policy {esc(planned.policy)}</h2>")
-        parts.append(f'<p class="why">Winner {planned.winner.id}: {esc(planned.cluster.reason)}</p>')
-        parts.append("<table><tr><th>role</th><th>person</th><th>email</th><th>origin</th>"
-                     "<th>updated</th><th>action</th><th>field changes</th></tr>")
-        for row in plan_rows([planned]):
-            cls = ' class="winner"' if row["role"] == "winner" else ""
-            parts.append(
-                f"<tr{cls}>" + "".join(
-                    f"<td>{esc(row[c])}</td>"
-                    for c in ("role", "person_id", "email", "origin", "updated_at", "action", "changes")
-                ) + "</tr>"
-            )
-        parts.append("</table>")
-    parts.append("</body></html>")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(parts), encoding="utf-8")
+        writer.writerows(plan_rows(plan, decisions))
     return path

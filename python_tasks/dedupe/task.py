@@ -13,7 +13,10 @@ from python_tasks.dedupe.cluster_record import (ClusterRecord, ClusterRecordBusy
                                                 normalise_instance)
 from python_tasks.dedupe.clusters import find_clusters
 from python_tasks.dedupe.persons import PERSON_FIELDS, person_from_lead
-from python_tasks.dedupe.plan import MERGE, POLICIES, make_plan, write_csv, write_html
+from python_tasks.dedupe.activity import count_activities
+from python_tasks.dedupe.decisions import SKIP, ReviewedPlanError, read_reviewed_plan, split_by_review
+from python_tasks.dedupe.plan import MERGE, POLICIES, make_plan, write_csv
+from python_tasks.dedupe.plan_page import write_html
 from python_tasks.dedupe.scan import scan_persons
 from python_tasks.dedupe.settled import GONE, MERGED, ScannedIds, settled_clusters
 from python_tasks.dedupe.winner import WinnerRule, WinnerRuleError
@@ -59,6 +62,11 @@ clusters it merged and those whose persons are gone, and keeps the rest (and oth
                                          "the Marketo instance deduped are read, and an applied run drops the "
                                          "ones it merged or whose persons are gone "
                                          "(default .ecbridge/push_duplicate_clusters.jsonl, if present)."},
+        "reviewed_plan": {"description": "A plan.csv a reviewer gave back: with apply, clusters whose decision is "
+                                         "skip, and clusters new or changed since that plan, are skipped "
+                                         "(default: none, every cluster is applied)."},
+        "count_activities": {"description": "Count each clustered person's activities for the plan page "
+                                             "(default True; costs one read per 30 persons and 10 types)."},
         "calls_per_window": {"description": "Marketo calls per 20 s (default 50)."},
         "max_in_flight": {"description": "Marketo calls in flight at once (default 5)."},
     }
@@ -83,6 +91,12 @@ clusters it merged and those whose persons are gone, and keeps the rest (and oth
         self.mapping_path = Path(o.get("mapping") or "ecbridge.yml")
         self.member_key_field = o.get("member_key_field")
         self.push_clusters = Path(o.get("push_clusters") or ".ecbridge/push_duplicate_clusters.jsonl")
+        self.reviewed_plan = Path(o["reviewed_plan"]) if o.get("reviewed_plan") else None
+        self.count_activities = process_bool_arg(o.get("count_activities", True))
+        try:
+            self.reviewed = read_reviewed_plan(self.reviewed_plan) if self.reviewed_plan else None
+        except ReviewedPlanError as error:
+            raise TaskOptionsError(str(error)) from None
         self.client_options = {"calls_per_window": int(o.get("calls_per_window") or 50),
                                "max_in_flight": int(o.get("max_in_flight") or 5)}
 
@@ -157,8 +171,11 @@ clusters it merged and those whose persons are gone, and keeps the rest (and oth
             links = [(c.key, list(c.candidates)) for c in recorded]
             clusters = find_clusters(persons, self.rule, by_member_key=self.by_member_key, links=links)
             plan = make_plan(clusters, self.policy)
-            csv_path = write_csv(plan, self.output_dir / "plan.csv")
-            html_path = write_html(plan, self.output_dir / "plan.html")
+            decisions = {k: SKIP for k, r in (self.reviewed or {}).items() if r.skip}
+            activities = (count_activities(client, [i for c in clusters for i in c.ids])
+                          if self.count_activities else None)
+            csv_path = write_csv(plan, self.output_dir / "plan.csv", decisions)
+            html_path = write_html(plan, self.output_dir / "plan.html", activities=activities, decisions=decisions)
             self.logger.info(f"Scanned {len(persons)} persons: {len(clusters)} duplicate clusters holding "
                              f"{sum(len(c.persons) for c in clusters)} persons (rule {self.rule})")
             self.logger.info(f"Plan written to {csv_path} and {html_path}")
@@ -171,7 +188,14 @@ clusters it merged and those whose persons are gone, and keeps the rest (and oth
             if self.apply:
                 audit = self.output_dir / "audit.jsonl"
                 applier = PlanApplier(client, audit, fields, merge_in_crm=self.merge_in_crm)
-                report = applier.apply(plan)
+                if self.reviewed is not None:
+                    todo, skipped = split_by_review(plan, self.reviewed)
+                    for item in skipped:
+                        self.logger.info(f"  {item.planned.key}: skipped, {item.reason}")
+                    applier.skip([(item.planned, item.reason) for item in skipped])
+                else:
+                    todo, skipped = list(plan), []
+                report = applier.apply(todo)
                 for outcome in report.outcomes:
                     if outcome.result == "failed":
                         self.logger.error(f"  {outcome.key}: {outcome.detail}")
@@ -179,9 +203,11 @@ clusters it merged and those whose persons are gone, and keeps the rest (and oth
                     "merged": report.count("merged"), "marked": report.count("marked"),
                     "skipped": report.count("skipped"), "failed": report.count("failed"),
                     "merge_calls": report.merge_calls, "audit_log": str(audit),
+                    "skipped_by_review": len(skipped),
                 })
                 self.logger.info(f"Applied ({self.policy}): {values['merged']} merged, {values['marked']} marked, "
-                                 f"{values['skipped']} already done, {values['failed']} failed; audit log {audit}")
+                                 f"{values['skipped'] - len(skipped)} already done, {len(skipped)} skipped by the review, "
+                                 f"{values['failed']} failed; audit log {audit}")
                 scanned = ScannedIds(covered[0], covered[1], {p.id: p for p in persons})
                 values["push_clusters_dropped"] = self._drop_settled(
                     settled_clusters(recorded, scanned, plan, report.outcomes), len(recorded))

@@ -9,6 +9,9 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from python_tasks.reporting.figures import readable, rows as figure_rows
+
+from .charts import journey_charts
 from .compare import Comparison
 
 TEMPLATE_DIR = Path(__file__).resolve().parent
@@ -24,6 +27,7 @@ class Report:
     api_calls: dict[str, Any] = field(default_factory=dict)
     seed_summary: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, Any] = field(default_factory=dict)
+    journey: dict[str, Any] = field(default_factory=dict)  # the figures the page draws (journey.py)
     generated_at: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
 
     @property
@@ -45,6 +49,7 @@ class Report:
             "apiCalls": self.api_calls,
             "seed": self.seed_summary,
             "sources": self.sources,
+            "journey": self.journey,
         }
 
 
@@ -69,7 +74,8 @@ def write_report(report: Report, run_dir: Path) -> tuple[Path, Path]:
     json_path.write_text(json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
     environment = Environment(loader=FileSystemLoader(TEMPLATE_DIR), autoescape=select_autoescape(["html", "j2"]))
     html = environment.get_template("report.html.j2").render(
-        report=payload, mismatches=payload["mismatches"][:MISMATCHES_SHOWN], shown=MISMATCHES_SHOWN
+        report=payload, mismatches=payload["mismatches"][:MISMATCHES_SHOWN], shown=MISMATCHES_SHOWN,
+        charts=journey_charts(payload["journey"]), figure_rows=figure_rows, readable=readable,
     )
     html_path = run_dir / HTML_NAME
     html_path.write_text(html, encoding="utf-8")

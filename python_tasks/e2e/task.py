@@ -14,6 +14,7 @@ from python_tasks.seed.schema import load_payload_schema
 
 from .compare import compare_all
 from .gather import SalesforceReader, duplicate_scenario, read_marketo, read_salesforce
+from .journey import MARKETO_DAILY_QUOTA, journey
 from .report import Report, summary_lines, write_report
 
 
@@ -48,6 +49,8 @@ class ECEndToEndCheck(BaseSalesforceApiTask):
         "reports_dir": {"description": "Folder with the runs' receipts (default reports/ecbridge)"},
         "check_marketo": {"description": "Also check Marketo (default True; needs the marketo service or MARKETO_* variables)"},
         "fail_on_mismatch": {"description": "Fail the task when anything differs (default True)"},
+        "marketo_daily_quota": {"description": f"The Marketo subscription's daily API quota the report's gauge "
+                                               f"measures against (default {MARKETO_DAILY_QUOTA})"},
     }
 
     def _init_options(self, kwargs: dict[str, Any]) -> None:
@@ -56,6 +59,7 @@ class ECEndToEndCheck(BaseSalesforceApiTask):
         self.reports_dir = Path(self.options.get("reports_dir") or "reports/ecbridge")
         self.check_marketo = process_bool_arg(self.options.get("check_marketo", True))
         self.fail_on_mismatch = process_bool_arg(self.options.get("fail_on_mismatch", True))
+        self.marketo_daily_quota = int(self.options.get("marketo_daily_quota") or MARKETO_DAILY_QUOTA)
 
     def _run_task(self) -> None:
         run_id = resolve_run(self.reports_dir, self.options.get("run_id"))
@@ -110,6 +114,8 @@ class ECEndToEndCheck(BaseSalesforceApiTask):
             comparison=comparison,
             api_calls=api_calls,
             seed_summary={k: v for k, v in receipt.summary.items() if k not in ("kind", "at")},
+            journey=journey(receipt, comparison, api_calls, duplicates, marketo_checked=self.check_marketo,
+                            marketo_daily_quota=self.marketo_daily_quota),
             sources={
                 "receipt": str(receipt_path),
                 "mapping": str(self.mapping_path),

@@ -174,6 +174,8 @@ Orders whose member has not arrived are listed as waiting, with their age.
             summary = run.run(self.waiting_older_than)
         values = summary.as_return_values(client.counters().calls - calls_before, sf.calls - sf_before)
         self.return_values = values
+        from python_tasks.push.history import record_push_run  # reports/push: history.jsonl and index.html
+        record_push_run(values, warn=self.logger.warning)
         self._log_summary(summary, values)
         return summary
 

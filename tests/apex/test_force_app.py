@@ -11,6 +11,9 @@ import re
 import pytest
 
 from localcloud.salesforce.apex import ApexCompileError, ApexProgram
+from localcloud.salesforce.apex.access import overlay, register_definitions
+from localcloud.salesforce.metadata.package import Component
+from localcloud.salesforce.metadata.permissionsets import permission_set_definition
 from localcloud.salesforce.apex.orgruntime import ApexRuntime
 
 from .orgfixture import FORCE_APP, force_app_sources, make_store
@@ -35,9 +38,19 @@ def loadable_sources() -> dict[str, str]:
     return srcs
 
 
+def register_force_app_permission_sets(store) -> None:
+    """USER_MODE checks the project's permission sets, as in an org the project was deployed to."""
+    definitions = {}
+    for f in sorted((FORCE_APP / "permissionsets").glob("*.permissionset-meta.xml")):
+        name = f.name.split(".")[0]
+        definitions[name] = permission_set_definition(Component("PermissionSet", name, f.name, f.read_bytes()))
+    register_definitions(store, overlay(definitions, None))
+
+
 @pytest.fixture(scope="module")
 def runtime(tmp_path_factory):
     store = make_store(tmp_path_factory.mktemp("forceapp"))
+    register_force_app_permission_sets(store)
     rt = ApexRuntime(store, loadable_sources())
     yield rt
     store.close()

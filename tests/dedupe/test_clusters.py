@@ -8,7 +8,8 @@ import pytest
 from python_tasks.dedupe.clusters import find_clusters
 from python_tasks.dedupe.keys import normalise_email
 from python_tasks.dedupe.persons import person_from_lead
-from python_tasks.dedupe.plan import MARK, MERGE, make_plan, write_csv, write_html
+from python_tasks.dedupe.plan import MARK, MERGE, make_plan, write_csv
+from python_tasks.dedupe.plan_page import write_html
 from python_tasks.dedupe.winner import WinnerRule, WinnerRuleError
 
 

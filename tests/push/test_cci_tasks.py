@@ -18,6 +18,7 @@ def cci(services, tmp_path):
         "MARKETO_BASE_URL": services.marketo.url,
         "MARKETO_CLIENT_ID": services.marketo.client_id,
         "MARKETO_CLIENT_SECRET": services.marketo.client_secret,
+        "ECBRIDGE_PUSH_REPORTS_DIR": str(tmp_path / "push-reports"),
     })
 
     def run(*args: str):
@@ -49,6 +50,10 @@ def test_push_marketo_and_marketo_dedupe_run_as_cci_tasks(services, cci, tmp_pat
     assert "Watching: next push in 0.5 s" in out
     assert "Persons: 0 created, 1 updated" in out and "Persons: 0 created, 0 updated, 0 unchanged" in out
     assert leads_by_email(services.client, "taro@example.jp")[0]["firstName"] == "次郎"
+    history = [json.loads(line) for line in (tmp_path / "push-reports" / "history.jsonl").read_text().splitlines()]
+    assert [(r["persons"]["created"], r["persons"]["updated"], r["orders"]["waiting"]) for r in history] == \
+        [(1, 0, 1), (0, 1, 1), (0, 0, 1)], "each push run appends one line"
+    assert (tmp_path / "push-reports" / "index.html").exists()
     # a CRM-synced duplicate appears; dedupe plans (dry run), then applies
     services.marketo.service.create_crm_persons([{"email": "taro@example.jp", "sfdcType": "Contact",
                                                    "sfdcContactId": "003000000000055AAA"}])

@@ -78,7 +78,7 @@ def _register_versions(router: Router, context: OrgContext) -> None:
 def default_route_modules() -> list[RouteRegistrar]:
     """The route modules of the local org, in registration order (first match wins)."""
     from localcloud.salesforce.http import (
-        apexrest, bulk, bulk2, composite, rest_data, soap_metadata, tooling, tooling_tests,
+        actions, apexrest, bulk, bulk2, composite, rest_data, soap_metadata, tooling, tooling_tests,
     )
 
     return [
@@ -88,6 +88,7 @@ def default_route_modules() -> list[RouteRegistrar]:
         tooling_tests.register,
         tooling.register,
         composite.register,
+        actions.register,
         rest_data.register,
         apexrest.register,
         bulk.register,

@@ -181,6 +181,9 @@ def _list_metadata_xml(context: OrgContext, types: Iterable[str]) -> str:
         if type_name in ("ApexClass", "ApexTrigger") and repo is not None:
             for row in repo.apex_rows(type_name):
                 results.append((type_name, row["Name"], row["Id"], f"{'classes' if type_name == 'ApexClass' else 'triggers'}/{row['Name']}", row["CreatedDate"], row["LastModifiedDate"]))
+        elif type_name not in ("ApexClass", "ApexTrigger", "CustomObject") and repo is not None:
+            for row in repo.components(type_name):
+                results.append((type_name, row["fullName"], None, row["fileName"], None, row["lastModifiedDate"]))
         elif type_name == "CustomObject":
             for sobject in context.data.schema.objects():
                 if getattr(sobject, "custom", False):

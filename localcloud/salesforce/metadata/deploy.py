@@ -34,6 +34,7 @@ from localcloud.salesforce.metadata.objects import ObjectDefinitionError, object
 from localcloud.salesforce.metadata.package import Component, DeployPackage, DeployPackageError, read_deploy_zip
 from localcloud.salesforce.metadata.permissionsets import permission_set_definition
 from localcloud.salesforce.metadata.repository import DEPLOY_PREFIX, MetadataRepository, now_iso
+from localcloud.salesforce.metadata.ui_components import check_ui_components
 
 log = logging.getLogger(__name__)
 
@@ -215,6 +216,9 @@ class Deployer:
             with self.store.transaction(user_id=self.user_id) as tx:
                 self._apply_schema(tx, specs)
                 self._apply_permission_sets(tx, permsets)
+                ui_failures = self._check_ui_components(package, tx.schema)
+                if ui_failures:
+                    raise _CompileFailed(ui_failures)
                 compile_failures = self._compile(job, apex, tx.schema, _deleted_apex(package))
                 if compile_failures:
                     raise _CompileFailed(compile_failures)
@@ -330,6 +334,12 @@ class Deployer:
             failed = {(f.component_type, f.full_name) for f in job.failures}
             job.successes = [s for s in job.successes if (s.component_type, s.full_name) not in failed]
         return specs, permsets, apex, others
+
+    def _check_ui_components(self, package: DeployPackage, schema: Any) -> list[ComponentMessage]:
+        """Apps, tabs, list views, report types and reports against the schema this deploy produces."""
+        return [ComponentMessage(p.component.type, p.component.full_name, p.component.file_name, False,
+                                 problem=p.message, problem_type="Error", line=p.line, column=1)
+                for p in check_ui_components(package, schema, self.repository.component_exists)]
 
     def _compile(self, job: DeployJob, apex: list[ApexSource], schema: Any, deleted: set[tuple[str, str]] | None = None) -> list[ComponentMessage]:
         """Run the compile hooks against the schema this deploy produces (inside its transaction)."""

@@ -35,6 +35,15 @@ FOLDER_TYPES: dict[str, tuple[str, str]] = {
     "flexipages": ("FlexiPage", ".flexipage"),
     "lwc": ("LightningComponentBundle", ""),
     "aura": ("AuraDefinitionBundle", ""),
+    "reportTypes": ("ReportType", ".reportType"),
+}
+# Types kept in folders: ``reports/<Folder>/<Name>.report`` is ``<Folder>/<Name>``, and the folder
+# itself is ``reports/<Folder>-meta.xml``, a member ``<Folder>`` of the same type.
+FOLDERED_TYPES: dict[str, tuple[str, str]] = {
+    "reports": ("Report", ".report"),
+    "dashboards": ("Dashboard", ".dashboard"),
+    "email": ("EmailTemplate", ".email"),
+    "documents": ("Document", ""),
 }
 
 
@@ -118,9 +127,14 @@ def read_deploy_zip(zip_bytes: bytes) -> DeployPackage:
 
     files = {n[len(prefix):]: n for n in names if n.startswith(prefix)}
     for relative, full in sorted(files.items()):
+        folder, _, rest = relative.partition("/")
+        if folder in FOLDERED_TYPES and rest:
+            if "/" in rest and rest.endswith("-meta.xml"):
+                continue  # the sidecar of a component in a folder, read with it
+            package.components.append(_foldered(archive, names, relative, full, folder, rest))
+            continue
         if relative in ("package.xml",) or relative.startswith("destructiveChanges") or relative.endswith("-meta.xml"):
             continue
-        folder, _, rest = relative.partition("/")
         if not rest:
             continue
         type_name, suffix = FOLDER_TYPES.get(folder, (folder, ""))
@@ -139,3 +153,16 @@ def read_deploy_zip(zip_bytes: bytes) -> DeployPackage:
             )
         )
     return package
+
+
+def _foldered(archive: zipfile.ZipFile, names: list[str], relative: str, full: str, folder: str,
+              rest: str) -> Component:
+    """A folder (``reports/F-meta.xml``) or a component in one (``reports/F/N.report``)."""
+    type_name, suffix = FOLDERED_TYPES[folder]
+    if "/" not in rest and rest.endswith("-meta.xml"):
+        return Component(type=type_name, full_name=rest[: -len("-meta.xml")], file_name=relative,
+                         body=archive.read(full))
+    name = rest[: -len(suffix)] if suffix and rest.endswith(suffix) else rest
+    meta_name = full + "-meta.xml"
+    return Component(type=type_name, full_name=name, file_name=relative, body=archive.read(full),
+                     meta_xml=archive.read(meta_name) if meta_name in names else None)

@@ -192,6 +192,21 @@ class MetadataRepository:
                 "SELECT 1 FROM component WHERE type = ? AND full_name = ?", (type_name, full_name)
             ).fetchone() is not None
 
+    def components(self, type_name: str) -> list[dict[str, Any]]:
+        """The stored components of one metadata type: full name, file name and last change."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT full_name, file_name, last_modified_date FROM component WHERE type = ? ORDER BY full_name",
+                (type_name,),
+            ).fetchall()
+        return [{"fullName": r[0], "fileName": r[1], "lastModifiedDate": r[2]} for r in rows]
+
+    def component_body(self, type_name: str, full_name: str) -> bytes | None:
+        with self._lock:
+            row = self._db.execute("SELECT body FROM component WHERE type = ? AND full_name = ?",
+                                   (type_name, full_name)).fetchone()
+        return bytes(row[0]) if row else None
+
     def save_components(self, deploy_id: str, components: Iterable[tuple[str, str, str, bytes, bytes | None]]) -> None:
         stamp = now_iso()
         with self._lock, self._db:
