@@ -70,6 +70,9 @@ APEX_CLASSES = {
     "ECBridgeTestSupport": "apex/ECBridgeTestSupport.cls.j2",
     "ECBridgeEventsResourceTest": "apex/ECBridgeEventsResourceTest.cls.j2",
     "ECBridgeIngestRulesTest": "apex/ECBridgeIngestRulesTest.cls.j2",
+    "ECBridgeRejectRulesTest": "apex/ECBridgeRejectRulesTest.cls.j2",
+    "ECBridgeIngestRacesAndLimitsTest": "apex/ECBridgeIngestRacesAndLimitsTest.cls.j2",
+    "ECBridgePayloadFilesTest": "apex/ECBridgePayloadFilesTest.cls.j2",
     "ECBridgeTriggerHandlerTest": "apex/ECBridgeTriggerHandlerTest.cls.j2",
     "ECBridgeValuesTest": "apex/ECBridgeValuesTest.cls.j2",
 }
