@@ -197,6 +197,8 @@ def test_a_new_ec_field_with_its_marketo_lead_field_regenerates_every_dependent_
         base + "classes/ECBridgeMemberSelector.cls",  # queried
         base + "classes/ECBridgeTestSupport.cls",  # the test events carry it
         base + "classes/ECBridgeIngestRulesTest.cls",  # the queries the assertions read
+        base + "classes/ECBridgeIngestRacesAndLimitsTest.cls",  # the queries its assertions read
+        base + "classes/ECBridgeRejectRulesTest.cls",  # a bad value of the new field is sent (1.5)
     }
     field = new_files[base + "objects/Contact/fields/EC_Points__c.field-meta.xml"]
     assert "<type>Number</type>" in field and "<precision>9</precision>" in field and "<scale>0</scale>" in field
