@@ -50,6 +50,7 @@ DEFAULT_SOURCE_DIR = "main/default"
 # orders and lines, keep rejects; each object's queries live in its selector.
 APEX_CLASSES = {
     "ECBridgeValues": "apex/ECBridgeValues.cls.j2",
+    "ECBridgeDateValues": "apex/ECBridgeDateValues.cls.j2",
     "ECBridgeIngestService": "apex/ECBridgeIngestService.cls.j2",
     "ECBridgeIngestEvent": "apex/ECBridgeIngestEvent.cls.j2",
     "ECBridgeEventParser": "apex/ECBridgeEventParser.cls.j2",
@@ -126,7 +127,7 @@ def _picklist_constant(scope: str, field: FieldMapping) -> str:
 
 
 def convert_call(field: FieldMapping, value: str, name: str, scope: str) -> str:
-    """The ECBridgeValues call that converts ``value`` (an Apex Object expression) for ``field``."""
+    """The ECBridgeValues (or ECBridgeDateValues) call that converts ``value`` (an Apex Object expression) for ``field``."""
     required = "true" if field.required else "false"
     t = field.type
     if t is FieldType.STRING:
@@ -141,9 +142,9 @@ def convert_call(field: FieldMapping, value: str, name: str, scope: str) -> str:
     if t is FieldType.BOOLEAN:
         return f"ECBridgeValues.toBoolean({value}, {name}, problems)"
     if t is FieldType.DATE:
-        return f"ECBridgeValues.toDate({value}, {name}, {required}, problems)"
+        return f"ECBridgeDateValues.toDate({value}, {name}, {required}, problems)"
     if t is FieldType.DATETIME:
-        return f"ECBridgeValues.toDatetime({value}, {name}, {required}, problems)"
+        return f"ECBridgeDateValues.toDatetime({value}, {name}, {required}, problems)"
     raise GenerationError(f"no conversion for {t}")  # pragma: no cover - FieldType is closed
 
 
