@@ -180,7 +180,7 @@ def check_pmd(source: Path, tools: Tools, ruleset: Path = RULESET, baseline: Pat
     """PMD 7 Apex rules: zero findings outside the justified baseline."""
     command = [tools.java, *JVM_FLAGS, "-cp", f"{tools.pmd_lib}/*", "net.sourceforge.pmd.cli.PmdCli", "check",
                "--no-cache", "--no-progress", "-d", ".", "-R", str(ruleset), "-f", "json"]
-    name = "PMD 7 Apex (security, performance, error-prone, best practices)"
+    name = "PMD 7 Apex (security, performance, error-prone, best practices, complexity and size)"
     proc, seconds = _run(command, source, tools)
     if proc.returncode not in (0, 4):
         return CheckResult(name, command, False, f"PMD could not run (exit {proc.returncode})",

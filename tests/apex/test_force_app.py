@@ -112,6 +112,28 @@ def test_endpoint_answers_200_shuffled_events_and_every_order_is_attached(runtim
     assert res.soql_queries < 30 and res.dml_statements < 30, (res.soql_queries, res.dml_statements)
 
 
+def test_the_200_event_call_takes_at_most_4_soql_queries_and_4_dml_statements(tmp_path) -> None:
+    """The EC site's usual call, 60 new members and 140 orders of theirs shuffled, in a fresh org: the
+    members and orders are read once each (locked), the member trigger looks for waiting orders, the
+    replay check reads kept events; the orders arrive attached, so their trigger queries nothing (was 5).
+    DML: the savepoint, members, orders, lines. A replay of the same call is unchanged and costs no more."""
+    store = make_store(tmp_path)
+    try:
+        rt = ApexRuntime(store, loadable_sources())
+        events = [_member(i) for i in range(60)] + [_order(i, i % 60) for i in range(140)]
+        random.Random(11).shuffle(events)
+        body = json.dumps({"events": events}).encode()
+        first = rt.rest("POST", "/ecbridge/v1/events", body, {"Content-Type": "application/json"})
+        assert first.status == 200, first.body[:500]
+        assert {r["status"] for r in json.loads(first.body)["results"]} == {"created"}
+        assert first.soql_queries <= 4 and first.dml_statements <= 4, (first.soql_queries, first.dml_statements)
+        again = rt.rest("POST", "/ecbridge/v1/events", body, {"Content-Type": "application/json"})
+        assert {r["status"] for r in json.loads(again.body)["results"]} == {"unchanged"}
+        assert again.soql_queries <= 4 and again.dml_statements <= 4, (again.soql_queries, again.dml_statements)
+    finally:
+        store.close()
+
+
 def test_endpoint_rejects_malformed_body_with_400(runtime) -> None:
     res = runtime.rest("POST", "/ecbridge/v1/events", b"{not json", {})
     assert res.status == 400

@@ -72,18 +72,18 @@ def test_a_baseline_entry_without_justification_is_refused(tmp_path: Path) -> No
 
 
 def test_an_unknown_field_and_a_type_error_fail_apex_ls(project_copy: Path, tools: checks.Tools) -> None:
-    service = project_copy / CLASSES / "ECBridgeIngestService.cls"
+    service = project_copy / CLASSES / "ECBridgeEventParser.cls"
     text = service.read_text()
     assert "draft.Quantity__c = " in text
     service.write_text(text.replace("draft.Quantity__c = ", "draft.Quantity_Typo__c = "))
-    values = project_copy / CLASSES / "ECBridgeValues.cls"
+    values = project_copy / CLASSES / "ECBridgeDateValues.cls"
     values.write_text(values.read_text().replace("Integer year = Integer.valueOf(parts.group(1));",
                                                  "Integer year = parts.group(1);", 1))
     result = checks.check_apex_ls(project_copy / "force-app", tools)
     assert not result.ok
-    assert any("ECBridgeIngestService.cls" in line and "Unknown field 'Quantity_Typo__c'" in line
+    assert any("ECBridgeEventParser.cls" in line and "Unknown field 'Quantity_Typo__c'" in line
                for line in result.details), result.details
-    assert any("ECBridgeValues.cls" in line and "Incompatible types" in line for line in result.details), result.details
+    assert any("ECBridgeDateValues.cls" in line and "Incompatible types" in line for line in result.details), result.details
 
 
 def test_a_syntax_error_fails_prettier_and_the_command(project_copy: Path,

@@ -77,6 +77,14 @@ def test_the_expected_files_are_generated(files: dict[str, str]) -> None:
         "permissionsets/ECBridge_Integration.permissionset-meta.xml",
         "classes/ECBridgeEventsResource.cls",
         "classes/ECBridgeIngestService.cls",
+        "classes/ECBridgeEventParser.cls",
+        "classes/ECBridgeMemberWriter.cls",
+        "classes/ECBridgeContactMemberWriter.cls",
+        "classes/ECBridgeOrderWriter.cls",
+        "classes/ECBridgeOrderLineWriter.cls",
+        "classes/ECBridgeRejectStore.cls",
+        "classes/ECBridgeMemberSelector.cls",
+        "classes/ECBridgeOrderSelector.cls",
         "classes/ECBridgeIngestRulesTest.cls",
         "triggers/ECBridgeContactTrigger.trigger",
         "triggers/ECBridgeOrderTrigger.trigger",
@@ -93,7 +101,8 @@ def test_the_expected_files_are_generated(files: dict[str, str]) -> None:
 def test_apex_is_secure_by_construction(files: dict[str, str]) -> None:
     for rel, text in files.items():
         if rel.endswith(".cls") and "@IsTest" not in text:
-            assert " with sharing class " in text, f"{rel} declares with sharing"
+            # An interface has no sharing of its own: its implementing classes declare it.
+            assert " with sharing class " in text or "\npublic interface " in text, f"{rel} declares with sharing"
             for query in text.split("[\n")[1:]:
                 if query.lstrip().startswith("SELECT"):
                     assert "WITH USER_MODE" in query.split("]")[0], f"{rel}: a query without WITH USER_MODE"
@@ -189,15 +198,20 @@ def test_a_new_ec_field_with_its_marketo_lead_field_regenerates_every_dependent_
     assert set(written) == {
         base + "objects/Contact/fields/EC_Points__c.field-meta.xml",
         base + "permissionsets/ECBridge_Integration.permissionset-meta.xml",
-        base + "classes/ECBridgeIngestService.cls",  # parsed, compared, queried
+        base + "classes/ECBridgeEventParser.cls",  # parsed
+        base + "classes/ECBridgeContactMemberWriter.cls",  # compared
+        base + "classes/ECBridgeMemberSelector.cls",  # queried
         base + "classes/ECBridgeTestSupport.cls",  # the test events carry it
         base + "classes/ECBridgeIngestRulesTest.cls",  # the queries the assertions read
         base + "classes/ECBridgeMemberTriggerHandler.cls",  # a change of it makes the member due for the push
+        base + "classes/ECBridgeIngestRacesAndLimitsTest.cls",  # the queries its assertions read
+        base + "classes/ECBridgeRejectRulesTest.cls",  # a bad value of the new field is sent (1.5)
     }
     field = new_files[base + "objects/Contact/fields/EC_Points__c.field-meta.xml"]
     assert "<type>Number</type>" in field and "<precision>9</precision>" in field and "<scale>0</scale>" in field
     assert "<field>Contact.EC_Points__c</field>" in new_files[base + "permissionsets/ECBridge_Integration.permissionset-meta.xml"]
-    assert "'points'" in new_files[base + "classes/ECBridgeIngestService.cls"]
+    assert "'points'" in new_files[base + "classes/ECBridgeEventParser.cls"]
+    assert "EC_Points__c" in new_files[base + "classes/ECBridgeMemberSelector.cls"]
     assert "points" in yaml.safe_load(render_openapi(mapping))["components"]["schemas"]["MemberData"]["properties"]
     results = checks.run_checks(project_copy / "force-app", echo=lambda _line: None)
     assert all(r.ok for r in results), [r.report() for r in results]
