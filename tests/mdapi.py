@@ -1,5 +1,6 @@
-"""A source-format force-app directory as a Metadata API zip (objects merged with their fields, classes,
-triggers, permission sets and a package.xml naming them), for tests that deploy over SOAP."""
+"""A source-format force-app directory as a Metadata API zip (objects merged with their fields and list
+views, classes, triggers, apps, tabs, report types, reports, permission sets and a package.xml naming
+them), for tests that deploy over SOAP."""
 from __future__ import annotations
 
 import io
@@ -32,6 +33,9 @@ def force_app_mdapi_zip(include_tests: bool = True, source: Path = FORCE_APP) ->
         for field in sorted((obj_dir / "fields").glob("*.field-meta.xml")):
             body = re.search(r"<CustomField[^>]*>(.*)</CustomField>", field.read_text(), re.S).group(1)
             fields.append(f"    <fields>{body}</fields>\n")
+        for view in sorted((obj_dir / "listViews").glob("*.listView-meta.xml")):
+            body = re.search(r"<ListView[^>]*>(.*)</ListView>", view.read_text(), re.S).group(1)
+            fields.append(f"    <listViews>{body}</listViews>\n")
         text = head.replace("</CustomObject>", "".join(fields) + "</CustomObject>")
         files[f"objects/{name}.object"] = text
         members["CustomObject"].append(name)
@@ -42,6 +46,20 @@ def force_app_mdapi_zip(include_tests: bool = True, source: Path = FORCE_APP) ->
             files[f"{folder}/{code.name}"] = code.read_text()
             files[f"{folder}/{code.name}-meta.xml"] = _strip_comment(Path(str(code) + "-meta.xml").read_text())
             members[kind].append(code.stem)
+    for kind, folder, suffix in (("CustomApplication", "applications", "app"), ("CustomTab", "tabs", "tab"),
+                                 ("ReportType", "reportTypes", "reportType")):
+        for item in sorted((source / folder).glob(f"*.{suffix}-meta.xml")):
+            name = item.name[: -len(f".{suffix}-meta.xml")]
+            files[f"{folder}/{name}.{suffix}"] = _strip_comment(item.read_text())
+            members.setdefault(kind, []).append(name)
+    for folder_meta in sorted((source / "reports").glob("*.reportFolder-meta.xml")):
+        folder = folder_meta.name[: -len(".reportFolder-meta.xml")]
+        files[f"reports/{folder}-meta.xml"] = _strip_comment(folder_meta.read_text())
+        members.setdefault("Report", []).append(folder)
+        for report in sorted((source / "reports" / folder).glob("*.report-meta.xml")):
+            name = report.name[: -len(".report-meta.xml")]
+            files[f"reports/{folder}/{name}.report"] = _strip_comment(report.read_text())
+            members["Report"].append(f"{folder}/{name}")
     for permset in sorted((source / "permissionsets").glob("*.permissionset-meta.xml")):
         name = permset.name.split(".")[0]
         files[f"permissionsets/{name}.permissionset"] = _strip_comment(permset.read_text())
