@@ -151,7 +151,8 @@ def write_csv(plan: Sequence[PlannedCluster], path: Path) -> Path:
     return path
 
 
-def write_html(plan: Sequence[PlannedCluster], path: Path, *, title: str = "ECBridge dedupe plan") -> Path:
+def write_html(plan: Sequence[PlannedCluster], path: Path, *, title: str = "ECBridge dedupe plan",
+               note: str = "") -> Path:
     esc = html.escape
     persons = sum(len(p.cluster.persons) for p in plan)
     parts = [
@@ -165,6 +166,8 @@ def write_html(plan: Sequence[PlannedCluster], path: Path, *, title: str = "ECBr
         f"<p>{len(plan)} clusters, {persons} persons. Nobody is deleted: losers are merged into the winner "
         "(history moves with them) or marked as superseded.</p>",
     ]
+    if note:
+        parts.append(f'<p class="why">Persons read by {esc(note)}.</p>')
     for planned in plan:
         parts.append(f"<h2>{esc(planned.key)} &mdash; policy {esc(planned.policy)}</h2>")
         parts.append(f'<p class="why">Winner {planned.winner.id}: {esc(planned.cluster.reason)}</p>')
