@@ -23,6 +23,7 @@ import uuid
 import zoneinfo
 from typing import Any, Callable
 
+from localcloud.marketo.dispatcher import JobDispatcher
 from localcloud.marketo.envelope import CallError
 from localcloud.marketo.schema import Schema, format_datetime, parse_datetime
 from localcloud.marketo.settings import Settings
@@ -36,28 +37,15 @@ def _now() -> str:
     return format_datetime(dt.datetime.now(dt.timezone.utc))
 
 
-class LeadExtracts:
+class LeadExtracts(JobDispatcher):
     def __init__(self, store: Store, schema: Schema, settings: Callable[[], Settings]):
         self.store = store
         self.schema = schema
         self.settings = settings
         with store.transaction() as db:  # a job cut off by a stop runs again
             db.execute("UPDATE export_jobs SET status='Queued', started_at=NULL WHERE status='Processing'")
-        self._wake = threading.Condition()
-        self._stopping = threading.Event()
         self._running: set[str] = set()
-        self._dispatcher = threading.Thread(target=self._loop, name="marketo-extract", daemon=True)
-        self._dispatcher.start()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        with self._wake:
-            self._wake.notify_all()
-        self._dispatcher.join(timeout=5)
-
-    def nudge(self) -> None:
-        with self._wake:
-            self._wake.notify_all()
+        self._start_dispatcher("marketo-extract")
 
     # --- checks ---------------------------------------------------------------------------------
     def _enabled(self) -> None:
@@ -195,17 +183,6 @@ class LeadExtracts:
         return answer
 
     # --- worker ---------------------------------------------------------------------------------
-    def _loop(self) -> None:
-        while not self._stopping.is_set():
-            with self._wake:
-                self._wake.wait(timeout=0.1)
-            if self._stopping.is_set():
-                return
-            try:
-                self._start_jobs()
-            except Exception:  # noqa: BLE001 - the dispatcher keeps running; a job records its failure
-                time.sleep(0.1)
-
     def _start_jobs(self) -> None:
         free = self.settings().bulk_extract_max_running - len(self._running)
         if free <= 0:
