@@ -96,6 +96,8 @@ class ObjectSchema:
     description: str = ""
     dedupe_fields: list[str] = field(default_factory=list)
     relationships: list[Relationship] = field(default_factory=list)
+    approved_at: str | None = None  # types approved over the metadata API; None: from the schema file
+    updated_at: str | None = None
 
     def field(self, name: str) -> FieldDef | None:
         return self.fields.get(name)

@@ -406,6 +406,7 @@ class SchemaAdmin:
     def _install_object(self, api_name: str, version: dict[str, Any] | None) -> None:
         if version is None:
             return
+        entry = self._objects.get(api_name) or {}
         fields: dict[str, FieldDef] = {}
         relationships = []
         for f in version["fields"]:
@@ -426,7 +427,7 @@ class SchemaAdmin:
         schema = ObjectSchema(
             name=api_name, display_name=version["displayName"], description=version.get("description") or "",
             fields=fields, dedupe_fields=[f["name"] for f in version["fields"] if f.get("isDedupeField")],
-            relationships=relationships,
+            relationships=relationships, approved_at=entry.get("createdAt"), updated_at=entry.get("updatedAt"),
         )
         self.schema.custom_objects = {**self.schema.custom_objects, api_name: schema}
 

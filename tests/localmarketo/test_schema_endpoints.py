@@ -169,6 +169,7 @@ def test_marketorestpython_schema_calls_unmodified(fresh: LocalMarketo) -> None:
     assert listed["apiName"] == "ecOrder_c" and listed["state"] == "approved"
     [record_level] = mc.execute(method="get_list_of_custom_objects", names="ecOrder_c")
     assert record_level["idField"] == "marketoGUID"
+    assert record_level["createdAt"] == listed["createdAt"] != "2024-01-01T00:00:00Z", "approved now, not the file's date"
     lead = mc.execute(method="create_update_leads", leads=[{"email": "m@example.jp"}])[0]["id"]
     made = mc.execute(method="create_update_custom_objects", name="ecOrder_c",
                       input=[{"orderNumber": "O1", "leadId": lead}])
