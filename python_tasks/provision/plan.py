@@ -47,7 +47,12 @@ def render_text(sections: Sequence[Section], *, applied: bool) -> str:
         if not section.steps:
             lines.append("  nothing to create")
         for step in section.steps:
-            lines.append(f"  + {step.what}: {step.detail}")
+            parts = step.detail.split("; ")
+            if len(parts) == 1:
+                lines.append(f"  + {step.what}: {step.detail}")
+            else:
+                lines.append(f"  + {step.what}:")
+                lines += [f"      {part}" for part in parts]
         for item in section.drift:
             mark = "!! blocked" if item.blocking else "~  drift (left alone)"
             lines.append(f"  {mark} {item.target}: {item.problem}")
