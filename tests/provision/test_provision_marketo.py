@@ -8,7 +8,7 @@ from cumulusci.core.config import BaseProjectConfig, TaskConfig, UniversalConfig
 from cumulusci.core.exceptions import CumulusCIFailure
 from cumulusci.core.keychain import BaseProjectKeychain
 
-from python_tasks.mapping import load_mapping, parse_mapping
+from python_tasks.mapping import load_mapping
 from python_tasks.provision.task import PROVISIONERS, ProvisionMarketo, apply_all, plan_all
 from python_tasks.push.schema import MarketoSchema
 from python_tasks.validate import MappingValidator
