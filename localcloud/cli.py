@@ -57,11 +57,13 @@ def _start_marketo(config: LocalCloudConfig, certificates: Any) -> _MarketoHandl
     config.marketo_dir.mkdir(parents=True, exist_ok=True)
     if hasattr(service, "start_local_marketo"):
         # same certificates as the org: one REQUESTS_CA_BUNDLE trusts both
-        handle = service.start_local_marketo(config.marketo_dir, port=config.marketo_port, certs_dir=config.tls_dir)
+        # fresh: a new instance without ECBridge's lead fields and custom object; provision_marketo creates them
+        handle = service.start_local_marketo(config.marketo_dir, port=config.marketo_port, certs_dir=config.tls_dir,
+                                             fresh=True)
         return _MarketoHandle(handle.url, handle.client_id, handle.client_secret, handle.stop)
     from localcloud.common.httpserver import serve
 
-    app = service.create_app(config.marketo_dir)
+    app = service.create_app(config.marketo_dir, fresh=True)
     server = serve(app, port=config.marketo_port, ssl_context=certificates.server_context(), host=config.host)
 
     def stop() -> None:

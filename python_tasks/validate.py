@@ -205,7 +205,8 @@ class MappingValidator:
         if target is None:
             hint = _close(mf.name, available)
             self.problem(mf.line, path, f"{target_label} field {mf.name} does not exist in Marketo{hint}",
-                         f"create it in Marketo (Admin > Field Management) as {mf.type}" if not hint
+                         f"run provision_marketo (-o apply True), or create it in Marketo (Admin > Field Management) "
+                         f"as {mf.type}" if not hint
                          else f"rename it to {_closest(mf.name, available)}, the existing field")
             return
         if must_update and not target.updateable:
@@ -250,7 +251,8 @@ class MappingValidator:
         describe = self.co.get(co.api_name)
         if not describe:
             self.problem(co.line, path, f"Marketo custom object {co.api_name} does not exist (or is not approved)",
-                         "create and approve it in Marketo (Admin > Marketo Custom Objects) with the mapped fields")
+                         "run provision_marketo (-o apply True), or create and approve it in Marketo "
+                         "(Admin > Marketo Custom Objects) with the mapped fields")
             return
         fields = MarketoSchema.custom_object_fields(describe)
         dedupe = [name for group in describe.get("dedupeFields") or [] for name in

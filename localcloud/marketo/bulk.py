@@ -10,6 +10,7 @@ import threading
 import time
 from typing import Any, Callable
 
+from localcloud.marketo.dispatcher import JobDispatcher
 from localcloud.marketo.envelope import CallError, new_request_id
 from localcloud.marketo.leads import LeadOperations
 from localcloud.marketo.settings import Settings
@@ -33,32 +34,17 @@ def parse_multipart(content_type: str, body: bytes) -> dict[str, tuple[bytes, st
     return parts
 
 
-class BulkImports:
+class BulkImports(JobDispatcher):
     def __init__(self, store: Store, leads: LeadOperations, settings: Callable[[], Settings]):
         self.store = store
         self.leads = leads
         self.settings = settings
-        self._wake = threading.Condition()
-        self._stopping = threading.Event()
         self._running: set[int] = set()
         with self.store.transaction() as db:  # a job cut off by a stop starts again
             db.execute(
                 "UPDATE bulk_jobs SET status='Queued', started_at=NULL WHERE status='Importing'"
             )
-        self._dispatcher = threading.Thread(
-            target=self._dispatch_loop, name="marketo-bulk", daemon=True
-        )
-        self._dispatcher.start()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        with self._wake:
-            self._wake.notify_all()
-        self._dispatcher.join(timeout=5)
-
-    def nudge(self) -> None:
-        with self._wake:
-            self._wake.notify_all()
+        self._start_dispatcher("marketo-bulk")
 
     # --- API ------------------------------------------------------------------------------------
     def submit(
@@ -120,17 +106,6 @@ class BulkImports:
         return dict(row)
 
     # --- worker ---------------------------------------------------------------------------------
-    def _dispatch_loop(self) -> None:
-        while not self._stopping.is_set():
-            with self._wake:
-                self._wake.wait(timeout=0.1)
-            if self._stopping.is_set():
-                return
-            try:
-                self._start_jobs()
-            except Exception:  # noqa: BLE001 - the dispatcher must keep running; the job records its failure
-                time.sleep(0.1)
-
     def _start_jobs(self) -> None:
         settings = self.settings()
         with self.store.transaction() as db:

@@ -96,6 +96,8 @@ class ObjectSchema:
     description: str = ""
     dedupe_fields: list[str] = field(default_factory=list)
     relationships: list[Relationship] = field(default_factory=list)
+    approved_at: str | None = None  # types approved over the metadata API; None: from the schema file
+    updated_at: str | None = None
 
     def field(self, name: str) -> FieldDef | None:
         return self.fields.get(name)
@@ -189,10 +191,13 @@ def _custom_object_from_yaml(raw: dict[str, Any]) -> ObjectSchema:
     )
 
 
-def schema_from_dict(raw: dict[str, Any]) -> Schema:
-    lead_raw = (raw or {}).get("lead") or {}
+def schema_from_dict(raw: dict[str, Any], *, fresh: bool = False) -> Schema:
+    """The schema of ``raw``; ``fresh`` leaves out its ``prepared`` part (what provisioning creates)."""
+    raw = raw or {}
+    lead_raw = raw.get("lead") or {}
+    prepared = {} if fresh else (raw.get("prepared") or {})
     lead_fields: dict[str, FieldDef] = {}
-    for entry in lead_raw.get("fields") or []:
+    for entry in [*(lead_raw.get("fields") or []), *(prepared.get("lead_fields") or [])]:
         definition = _field_from_yaml("lead", entry)
         lead_fields[definition.name] = definition
     for required in ("id", "email", "createdAt", "updatedAt"):
@@ -200,13 +205,13 @@ def schema_from_dict(raw: dict[str, Any]) -> Schema:
             raise SchemaError(f"lead: the standard field {required!r} is missing from the schema")
     lead = ObjectSchema(name="Lead", display_name="API Lead", fields=lead_fields)
     objects = {}
-    for entry in raw.get("custom_objects") or []:
+    for entry in [*(raw.get("custom_objects") or []), *(prepared.get("custom_objects") or [])]:
         schema = _custom_object_from_yaml(entry)
         objects[schema.name] = schema
     return Schema(lead=lead, custom_objects=objects)
 
 
-def load_schema(path: Path | None = None) -> Schema:
+def load_schema(path: Path | None = None, *, fresh: bool = False) -> Schema:
     source = path or DEFAULT_SCHEMA_PATH
     try:
         raw = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
@@ -214,7 +219,7 @@ def load_schema(path: Path | None = None) -> Schema:
         raise SchemaError(f"{source}: not valid YAML: {error}") from error
     if "schema" in raw and isinstance(raw["schema"], dict):
         raw = raw["schema"]
-    return schema_from_dict(raw)
+    return schema_from_dict(raw, fresh=fresh)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from localcloud.marketo.activities import ACTIVITY_TYPES, ActivityOperations
 from localcloud.marketo.bulk import BulkImports, parse_multipart
 from localcloud.marketo.customobjects import CustomObjectOperations
 from localcloud.marketo.envelope import CallError, failure, new_request_id, success
+from localcloud.marketo.extract import LeadExtracts
 from localcloud.marketo.identity import (
     Credentials,
     Identity,
@@ -41,6 +42,7 @@ from localcloud.marketo.identity import (
 from localcloud.marketo.leads import PARTITIONS, LeadOperations
 from localcloud.marketo.limits import FaultInjector, Limiter, Refused
 from localcloud.marketo.schema import Schema, load_schema, schema_from_dict
+from localcloud.marketo.schema_admin import SchemaAdmin
 from localcloud.marketo.settings import Settings
 from localcloud.marketo.store import Store
 
@@ -111,11 +113,12 @@ def _flag(value: str | None) -> bool:
 class MarketoService:
     """The local Marketo as an App: call it with a Request, get a Response."""
 
-    def __init__(self, data_dir: Path, config_path: Path | None = None):
+    def __init__(self, data_dir: Path, config_path: Path | None = None, *, fresh: bool = False):
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         config = self._read_config(config_path)
-        self.schema: Schema = self._schema_from(config, config_path)
+        # fresh: a new instance, without the schema's `prepared` part (provision_marketo creates it)
+        self.schema: Schema = self._schema_from(config, config_path, fresh or bool(config.get("fresh")))
         self.store = Store(self.data_dir / DB_FILE)
         configured = config.get("credentials") or None
         self.credentials: Credentials = load_or_create_credentials(
@@ -139,6 +142,8 @@ class MarketoService:
         )
         self.activities = ActivityOperations(self.store, lambda: self._settings)
         self.bulk = BulkImports(self.store, self.leads, lambda: self._settings)
+        self.schema_admin = SchemaAdmin(self.store, self.schema, self.leads, lambda: self._settings)
+        self.extracts = LeadExtracts(self.store, self.schema, lambda: self._settings)
         self.router = Router()
         self._register_routes()
 
@@ -153,15 +158,15 @@ class MarketoService:
         return raw.get("marketo", raw) if isinstance(raw.get("marketo"), dict) else raw
 
     @staticmethod
-    def _schema_from(config: dict[str, Any], config_path: Path | None) -> Schema:
+    def _schema_from(config: dict[str, Any], config_path: Path | None, fresh: bool) -> Schema:
         if isinstance(config.get("schema"), dict):
-            return schema_from_dict(config["schema"])
+            return schema_from_dict(config["schema"], fresh=fresh)
         if config.get("schema_file"):
             path = Path(config["schema_file"])
             if not path.is_absolute() and config_path is not None:
                 path = Path(config_path).parent / path
-            return load_schema(path)
-        return load_schema()
+            return load_schema(path, fresh=fresh)
+        return load_schema(fresh=fresh)
 
     @property
     def settings(self) -> Settings:
@@ -181,6 +186,7 @@ class MarketoService:
         if "fault_seed" in changes or "fault_share" in changes or "fault_kinds" in changes:
             self.faults.reseed()
         self.bulk.nudge()
+        self.extracts.nudge()
         return updated
 
     def reset_settings(self) -> Settings:
@@ -218,6 +224,7 @@ class MarketoService:
     def close(self) -> None:
         self._stopping.set()
         self.bulk.stop()
+        self.extracts.stop()
         self.store.close()
 
     # --- the App --------------------------------------------------------------------------------
@@ -415,6 +422,9 @@ class MarketoService:
         add("GET", r"/rest/v1/leads/describe\.json", _answering(self.leads.describe))
         add("GET", r"/rest/v1/leads/describe2\.json", _answering(self.leads.describe2))
         add("GET", r"/rest/v1/leads/partitions\.json", self._partitions)
+        add("GET", r"/rest/v1/leads/schema/fields\.json", self._lead_fields)
+        add("POST", r"/rest/v1/leads/schema/fields\.json", self._lead_fields_create)
+        add("GET", r"/rest/v1/leads/schema/fields/(?P<name>[^/]+)\.json", self._lead_field)
         add("POST", r"/rest/v1/leads/(?P<id>[^/]+)/merge\.json", self._merge)
         add("GET", r"/rest/v1/activities/types\.json", _answering(lambda: ACTIVITY_TYPES))
         add("GET", r"/rest/v1/activities/pagingtoken\.json", self._paging_token)
@@ -422,6 +432,17 @@ class MarketoService:
         add("GET", r"/rest/v1/activities/leadchanges\.json", self._lead_changes)
         add("GET", r"/rest/v1/activities/deletedleads\.json", self._deleted_leads)
         add("GET", r"/rest/v1/customobjects\.json", self._co_list)
+        # the metadata API first: "schema" is not an object name
+        add("GET", r"/rest/v1/customobjects/schema\.json", self._type_list)
+        add("POST", r"/rest/v1/customobjects/schema\.json", self._type_sync)
+        add("GET", r"/rest/v1/customobjects/schema/fieldDataTypes\.json", self._type_data_types)
+        add("GET", r"/rest/v1/customobjects/schema/linkableObjects\.json", self._type_linkable)
+        type_path = r"/rest/v1/customobjects/schema/(?P<name>[A-Za-z0-9_]+)"
+        add("GET", type_path + r"/describe\.json", self._type_describe)
+        add("POST", type_path + r"/addField\.json", self._type_add_fields)
+        add("POST", type_path + r"/approve\.json", self._type_approve)
+        add("POST", type_path + r"/discardDraft\.json", self._type_discard)
+        add("POST", type_path + r"/delete\.json", self._type_delete)
         add(
             "GET",
             r"/rest/v1/customobjects/(?P<name>[A-Za-z0-9_]+)/describe\.json",
@@ -430,6 +451,12 @@ class MarketoService:
         add("POST", r"/rest/v1/customobjects/(?P<name>[A-Za-z0-9_]+)/delete\.json", self._co_delete)
         add("GET", r"/rest/v1/customobjects/(?P<name>[A-Za-z0-9_]+)\.json", self._co_query)
         add("POST", r"/rest/v1/customobjects/(?P<name>[A-Za-z0-9_]+)\.json", self._co_sync)
+        add("POST", r"/bulk/v1/leads/export/create\.json", self._export_create)
+        add("GET", r"/bulk/v1/leads/export\.json", self._export_list)
+        add("POST", r"/bulk/v1/leads/export/(?P<id>[^/]+)/enqueue\.json", self._export_enqueue)
+        add("POST", r"/bulk/v1/leads/export/(?P<id>[^/]+)/cancel\.json", self._export_cancel)
+        add("GET", r"/bulk/v1/leads/export/(?P<id>[^/]+)/status\.json", self._export_status)
+        add("GET", r"/bulk/v1/leads/export/(?P<id>[^/]+)/file\.json", self._export_file)
         add("POST", r"/bulk/v1/leads\.json", self._bulk_submit)
         add("GET", r"/bulk/v1/leads/batch/(?P<id>[^/]+)\.json", self._bulk_status)
         add("GET", r"/bulk/v1/leads/batch/(?P<id>[^/]+)/failures\.json", self._bulk_failures)
@@ -546,6 +573,68 @@ class MarketoService:
             self.custom_objects.delete(call.path_params["name"], call.json_object()),
         )
 
+    # schema: lead fields and custom object types
+    def _lead_fields(self, call: Call) -> Response:
+        result, token = self.schema_admin.lead_fields(call.arg("batchSize"), call.arg("nextPageToken"))
+        return success(call.request_id, result, next_page_token=token, more_result=token is not None)
+
+    def _lead_field(self, call: Call) -> Response:
+        return success(call.request_id, self.schema_admin.lead_field(call.path_params["name"]))
+
+    def _lead_fields_create(self, call: Call) -> Response:
+        return success(call.request_id, self.schema_admin.create_lead_fields(call.json_object()))
+
+    def _type_list(self, call: Call) -> Response:
+        return success(call.request_id, self.schema_admin.list_types(call.arg("names"), call.arg("state")))
+
+    def _type_sync(self, call: Call) -> Response:
+        return success(call.request_id, self.schema_admin.sync_type(call.json_object()))
+
+    def _type_data_types(self, call: Call) -> Response:
+        from localcloud.marketo.schema_admin import CO_FIELD_TYPES
+
+        return success(call.request_id, list(CO_FIELD_TYPES))
+
+    def _type_linkable(self, call: Call) -> Response:
+        return success(call.request_id, self.schema_admin.linkable_objects())
+
+    def _type_describe(self, call: Call) -> Response:
+        return success(call.request_id, self.schema_admin.describe_type(call.path_params["name"], call.arg("state")))
+
+    def _type_add_fields(self, call: Call) -> Response:
+        return success(call.request_id, self.schema_admin.add_fields(call.path_params["name"], call.json_object()))
+
+    def _type_approve(self, call: Call) -> Response:
+        return success(call.request_id, self.schema_admin.approve(call.path_params["name"]))
+
+    def _type_discard(self, call: Call) -> Response:
+        return success(call.request_id, self.schema_admin.discard_draft(call.path_params["name"]))
+
+    def _type_delete(self, call: Call) -> Response:
+        return success(call.request_id, self.schema_admin.delete_type(call.path_params["name"]))
+
+    # bulk lead extract
+    def _export_create(self, call: Call) -> Response:
+        return success(call.request_id, self.extracts.create(call.json_object()))
+
+    def _export_list(self, call: Call) -> Response:
+        return success(call.request_id, self.extracts.jobs(call.arg("status")))
+
+    def _export_enqueue(self, call: Call) -> Response:
+        return success(call.request_id, self.extracts.enqueue(call.path_params["id"]))
+
+    def _export_cancel(self, call: Call) -> Response:
+        return success(call.request_id, self.extracts.cancel(call.path_params["id"]))
+
+    def _export_status(self, call: Call) -> Response:
+        return success(call.request_id, self.extracts.status(call.path_params["id"]))
+
+    def _export_file(self, call: Call) -> Response:
+        content = self.extracts.file(call.path_params["id"])
+        if content is None:  # Adobe: "404 Not Found, and a plaintext error message"
+            return Response.text("Export job not found or not completed", 404, "text/plain")
+        return Response(status=200, body=content, headers={"Content-Type": "text/csv;charset=UTF-8"})
+
     # bulk
     def _bulk_submit(self, call: Call) -> Response:
         parts = parse_multipart(call.request.headers.get("Content-Type") or "", call.request.body)
@@ -577,8 +666,9 @@ class MarketoService:
         )
 
 
-def create_app(data_dir: Path, config_path: Path | None = None) -> MarketoService:
-    return MarketoService(Path(data_dir), Path(config_path) if config_path else None)
+def create_app(data_dir: Path, config_path: Path | None = None, *, fresh: bool = False) -> MarketoService:
+    """``fresh``: start like a new instance, without the lead fields and custom objects ECBridge provisions."""
+    return MarketoService(Path(data_dir), Path(config_path) if config_path else None, fresh=fresh)
 
 
 @dataclass
@@ -601,10 +691,12 @@ def start_local_marketo(
     port: int = 0,
     config_path: Path | None = None,
     certs_dir: Path | None = None,
+    *,
+    fresh: bool = False,
 ) -> LocalMarketo:
     """Serve the local Marketo over HTTPS on 127.0.0.1 (port 0 picks a free port)."""
     data_dir = Path(data_dir)
-    service = create_app(data_dir, config_path)
+    service = create_app(data_dir, config_path, fresh=fresh)
     certificates = ensure_certificates(Path(certs_dir) if certs_dir else data_dir / "certs")
     server = serve(service, port=port, ssl_context=certificates.server_context())
     return LocalMarketo(

@@ -34,6 +34,20 @@ class Settings:
     max_activity_lead_ids: int = 30
     bulk_import_max_running: int = 2
     bulk_import_max_queued: int = 10  # jobs queued *including* the running ones; 1016 past it
+    # schema endpoints (documented limits)
+    max_lead_fields_per_create: int = 100  # fields a Create Lead Fields call, 1003 past it
+    max_custom_object_types: int = 10  # 709 past it
+    max_custom_object_fields: int = 50  # fields a custom object type, 709 past it
+    max_fields_added_after_approval: int = 20  # 709 past it
+    # the Custom Object Metadata API needs a subscription type: false answers 616 like such an instance
+    custom_object_metadata_api: bool = True
+    # bulk lead extract (documented limits)
+    bulk_extract_max_running: int = 2
+    bulk_extract_max_queued: int = 10  # jobs queued including the running ones; 1029 past it
+    bulk_extract_daily_bytes: int = 500 * 1_048_576  # 1029 "Export daily quota exceeded" past it
+    bulk_extract_max_days: int = 31  # createdAt / updatedAt window, 1003 past it
+    # an instance without bulk lead extract (false answers 703 "feature not enabled")
+    bulk_lead_extract: bool = True
     # Identity's `access_token` query parameter is deprecated; off unless switched on.
     accept_access_token_query_param: bool = False
 
@@ -60,6 +74,14 @@ class Settings:
     link_to_merged_lead: str = "reject"
     # undocumented: whether calls refused with 606/607/615 themselves count toward rate and quota.
     rejected_calls_count: bool = False
+    # undocumented: the total number of custom lead fields an instance allows (1003 past it).
+    max_custom_lead_fields: int = 500
+    # undocumented: whether a string/email/integer lead field created over the API can be a filterType.
+    new_lead_fields_searchable: bool = True
+    # undocumented: whether a createdAt window's endAt is inclusive (false: startAt <= createdAt < endAt).
+    extract_end_inclusive: bool = False
+    # local only: every bulk extract job stays "Processing" at least this long (to observe the queue).
+    bulk_extract_hold_seconds: float = 0.0
     # local only: every bulk import job stays "Importing" at least this long (to observe queueing).
     bulk_import_hold_seconds: float = 0.0
     # local only: page size of GET /rest/v1/activities.json when batchSize is not given.

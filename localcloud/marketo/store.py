@@ -25,6 +25,7 @@ CREATE TABLE IF NOT EXISTS leads (
     id INTEGER PRIMARY KEY AUTOINCREMENT, email_lower TEXT, data TEXT NOT NULL,
     created_at TEXT NOT NULL, updated_at TEXT NOT NULL, origin TEXT NOT NULL DEFAULT 'api');
 CREATE INDEX IF NOT EXISTS leads_email ON leads(email_lower);
+CREATE INDEX IF NOT EXISTS leads_created ON leads(created_at);
 CREATE TABLE IF NOT EXISTS lead_tombstones (
     id INTEGER PRIMARY KEY, kind TEXT NOT NULL, merged_into INTEGER, data TEXT NOT NULL,
     created_at TEXT NOT NULL, updated_at TEXT NOT NULL, gone_at TEXT NOT NULL, origin TEXT NOT NULL,
@@ -46,6 +47,11 @@ CREATE TABLE IF NOT EXISTS bulk_jobs (
     started_at REAL, finished_at REAL, processed INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0,
     warnings INTEGER NOT NULL DEFAULT 0, failures TEXT NOT NULL DEFAULT '', warnings_file TEXT NOT NULL DEFAULT '',
     message TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS export_jobs (
+    export_id TEXT PRIMARY KEY, status TEXT NOT NULL, format TEXT NOT NULL, fields TEXT NOT NULL,
+    headers TEXT NOT NULL, filter TEXT NOT NULL, created_at TEXT NOT NULL, queued_at TEXT,
+    started_at TEXT, finished_at TEXT, finished_day TEXT, records INTEGER, file BLOB, file_size INTEGER,
+    checksum TEXT, error TEXT, seq INTEGER NOT NULL);
 """
 
 

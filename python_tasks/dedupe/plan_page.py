@@ -166,19 +166,22 @@ def summarise(cards: Sequence[Card]) -> Summary:
 
 def render_html(plan: Sequence[PlannedCluster], *, title: str = "ECBridge dedupe plan",
                 activities: Mapping[int, int] | None = None, decisions: Mapping[str, str] | None = None,
-                csv_name: str = "plan.csv") -> str:
+                csv_name: str = "plan.csv", note: str = "") -> str:
     cards = [card_of(p, activities, (decisions or {}).get(p.key, DEFAULT_DECISION)) for p in plan]
     environment = Environment(loader=FileSystemLoader(TEMPLATE_DIR), autoescape=select_autoescape(["html", "j2"]))
     context: dict[str, Any] = {
         "title": title, "cards": cards, "summary": summarise(cards), "rules": RULES, "sizes": SIZES,
         "css_name": css_name, "csv_name": csv_name, "default_decision": DEFAULT_DECISION,
-        "activities_counted": activities is not None,
+        "activities_counted": activities is not None, "note": note,
     }
     return environment.get_template(TEMPLATE).render(**context)
 
 
 def write_html(plan: Sequence[PlannedCluster], path: Path, *, title: str = "ECBridge dedupe plan",
-               activities: Mapping[int, int] | None = None, decisions: Mapping[str, str] | None = None) -> Path:
+               activities: Mapping[int, int] | None = None, decisions: Mapping[str, str] | None = None,
+               note: str = "") -> Path:
+    """``note``: how the persons were read (the scan method), shown under the title."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_html(plan, title=title, activities=activities, decisions=decisions), encoding="utf-8")
+    path.write_text(render_html(plan, title=title, activities=activities, decisions=decisions, note=note),
+                    encoding="utf-8")
     return path

@@ -1,6 +1,8 @@
 """``cci task run marketo_dedupe``: find duplicate Marketo persons, plan, and (with apply) merge or mark."""
 from __future__ import annotations
 
+import datetime as dt
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ from python_tasks.dedupe.apply import PlanApplier
 from python_tasks.dedupe.cluster_record import (ClusterRecord, ClusterRecordBusy, RecordContents, RecordedCluster,
                                                 normalise_instance)
 from python_tasks.dedupe.clusters import find_clusters
+from python_tasks.dedupe.extract_scan import ExtractUnavailable, extract_persons
 from python_tasks.dedupe.persons import PERSON_FIELDS, person_from_lead
 from python_tasks.dedupe.activity import count_activities
 from python_tasks.dedupe.decisions import SKIP, ReviewedPlanError, read_reviewed_plan, split_by_review
@@ -55,6 +58,13 @@ clusters it merged and those whose persons are gone, and keeps the rest (and oth
         "merge_in_crm": {"description": "Pass mergeInCRM=true to Marketo (default False)."},
         "mapping": {"description": "The mapping file (default ecbridge.yml)."},
         "output_dir": {"description": "Where plan.csv, plan.html and audit.jsonl go (default reports/dedupe)."},
+        "scan_method": {"description": "extract (Marketo's bulk lead extract: createdAt windows of 31 days, every "
+                                       "person in a few calls), ids (read by id windows of 300) or auto (default: "
+                                       "extract, else ids when the instance has no bulk extract)."},
+        "extract_since": {"description": "Extract persons created since this ISO date (default: the oldest person "
+                                         "among ids 1-300, else 2006-01-01)."},
+        "extract_poll_seconds": {"description": "Seconds between extract status polls after the first (default 60, "
+                                                "Adobe's advice); the first poll comes after 5 s or this, if less."},
         "start_id": {"description": "First lead id to scan (default 1)."},
         "end_id": {"description": "Last lead id to scan (default: until scan_gap empty windows)."},
         "scan_gap": {"description": "Stop after this many empty 300-id windows (default 20)."},
@@ -88,6 +98,17 @@ clusters it merged and those whose persons are gone, and keeps the rest (and oth
         self.start_id = int(o.get("start_id") or 1)
         self.end_id = int(o["end_id"]) if o.get("end_id") not in (None, "") else None
         self.scan_gap = int(o.get("scan_gap") or 20)
+        self.scan_method = str(o.get("scan_method") or "auto").strip().lower()
+        if self.scan_method not in ("auto", "extract", "ids"):
+            raise TaskOptionsError(f"scan_method {self.scan_method!r} is not one of auto, extract, ids")
+        since = o.get("extract_since")
+        try:
+            self.extract_since = (dt.datetime.fromisoformat(str(since).replace("Z", "+00:00")) if since else None)
+        except ValueError:
+            raise TaskOptionsError(f"extract_since {since!r} is not an ISO date") from None
+        if self.extract_since is not None and self.extract_since.tzinfo is None:
+            self.extract_since = self.extract_since.replace(tzinfo=dt.timezone.utc)
+        self.poll_seconds = float(o.get("extract_poll_seconds") or 60)
         self.mapping_path = Path(o.get("mapping") or "ecbridge.yml")
         self.member_key_field = o.get("member_key_field")
         self.push_clusters = Path(o.get("push_clusters") or ".ecbridge/push_duplicate_clusters.jsonl")
@@ -140,9 +161,51 @@ clusters it merged and those whose persons are gone, and keeps the rest (and oth
                          f"({merged} merged, {gone} whose persons are gone), {read - len(settled)} kept")
         return dropped
 
-    def _run_task(self) -> None:
+    def _scan(self, client: MarketoClient, fields: list[str], member_key: str | None,
+              recorded: list[RecordedCluster]) -> tuple[list[Any], list[int], str]:
+        """Every person, by bulk extract (the whole instance) or by id windows; says which."""
         from rich.progress import Progress, TextColumn, TimeElapsedColumn
 
+        if self.scan_method in ("auto", "extract"):
+            with Progress(TextColumn("{task.description}"), TimeElapsedColumn(), transient=True) as bar:
+                job = bar.add_task("Extracting persons")
+                try:
+                    scan = extract_persons(
+                        client, fields, since=self.extract_since, poll_seconds=self.poll_seconds,
+                        first_poll_seconds=min(5.0, self.poll_seconds),
+                        progress=lambda done, total, found: bar.update(
+                            job, description=f"Extracted {found} persons ({done} of {total} windows)"))
+                except ExtractUnavailable as error:
+                    if self.scan_method == "extract":
+                        raise CumulusCIFailure(f"Marketo has no bulk lead extract here: {error}") from None
+                    self.logger.warning(f"Bulk lead extract unavailable ({error}); scanning by id windows instead")
+                else:
+                    method = (f"bulk lead extract: persons created {scan.since:%Y-%m-%d %H:%M:%S} to "
+                              f"{scan.until:%Y-%m-%d %H:%M:%S} UTC, {scan.windows} createdAt windows of at most "
+                              f"31 days, {scan.jobs} jobs, {scan.bytes:,} bytes of the daily export quota")
+                    self.logger.info(f"Scan: {method}")
+                    persons = [person_from_lead(row, member_key) for row in scan.rows]
+                    # the whole instance was read: a recorded id not found is gone, whatever its value
+                    return persons, [1, sys.maxsize], method
+        covered = [max(1, self.start_id), max(1, self.start_id) - 1]  # the ids the scan covered
+        with Progress(TextColumn("{task.description}"), TimeElapsedColumn(), transient=True) as bar:
+            task = bar.add_task("Scanning persons")
+
+            def scanned_to(count: int, last: int) -> None:
+                covered[1] = last
+                bar.update(task, description=f"Scanned {count} persons (ids to {last})")
+
+            persons = [person_from_lead(row, member_key) for row in scan_persons(
+                client, fields, start_id=self.start_id, end_id=self.end_id, gap=self.scan_gap,
+                at_least=max((i for c in recorded for i in c.candidates), default=0), progress=scanned_to)]
+        method = f"id windows of 300: ids {covered[0]} to {covered[1]}"
+        if self.end_id is None:
+            method += (f", stopped after {self.scan_gap} empty windows; persons beyond a longer run of missing ids "
+                       "are not read (give end_id or scan_gap, or use the bulk extract)")
+        self.logger.info(f"Scan: {method}")
+        return persons, covered, method
+
+    def _run_task(self) -> None:
         member_key = self._member_key_field()
         fields = list(PERSON_FIELDS) + ([member_key] if member_key and member_key not in PERSON_FIELDS else [])
         if self.by_member_key and not member_key:
@@ -153,21 +216,7 @@ clusters it merged and those whose persons are gone, and keeps the rest (and oth
             raise TaskOptionsError(str(error)) from None
         try:
             recorded = self._recorded_clusters(client.base_url)
-            covered = [max(1, self.start_id), max(1, self.start_id) - 1]  # the ids the scan covered
-            with Progress(TextColumn("{task.description}"), TimeElapsedColumn(), transient=True) as bar:
-                scan = bar.add_task("Scanning persons")
-
-                def scanned_to(count: int, last: int) -> None:
-                    covered[1] = last
-                    bar.update(scan, description=f"Scanned {count} persons (ids to {last})")
-
-                persons = [person_from_lead(row, member_key) for row in scan_persons(
-                    client, fields, start_id=self.start_id, end_id=self.end_id, gap=self.scan_gap,
-                    at_least=max((i for c in recorded for i in c.candidates), default=0), progress=scanned_to)]
-            if self.end_id is None:
-                self.logger.info(
-                    f"The scan read ids {covered[0]} to {covered[1]} and stopped after {self.scan_gap} empty windows "
-                    f"of 300 ids; persons beyond a longer run of missing ids are not read (give end_id or scan_gap)")
+            persons, covered, method = self._scan(client, fields, member_key, recorded)
             links = [(c.key, list(c.candidates)) for c in recorded]
             clusters = find_clusters(persons, self.rule, by_member_key=self.by_member_key, links=links)
             plan = make_plan(clusters, self.policy)
@@ -175,14 +224,15 @@ clusters it merged and those whose persons are gone, and keeps the rest (and oth
             activities = (count_activities(client, [i for c in clusters for i in c.ids])
                           if self.count_activities else None)
             csv_path = write_csv(plan, self.output_dir / "plan.csv", decisions)
-            html_path = write_html(plan, self.output_dir / "plan.html", activities=activities, decisions=decisions)
+            html_path = write_html(plan, self.output_dir / "plan.html", activities=activities, decisions=decisions,
+                                   note=method)
             self.logger.info(f"Scanned {len(persons)} persons: {len(clusters)} duplicate clusters holding "
                              f"{sum(len(c.persons) for c in clusters)} persons (rule {self.rule})")
             self.logger.info(f"Plan written to {csv_path} and {html_path}")
             values: dict[str, Any] = {
                 "persons_scanned": len(persons), "clusters": len(clusters),
                 "persons_in_clusters": sum(len(c.persons) for c in clusters),
-                "policy": self.policy, "plan_csv": str(csv_path), "plan_html": str(html_path),
+                "policy": self.policy, "plan_csv": str(csv_path), "plan_html": str(html_path), "scan": method,
                 "applied": self.apply, "push_clusters_read": len(recorded), "push_clusters_dropped": 0,
             }
             if self.apply:

@@ -18,8 +18,10 @@ from .batching import MAX_BODY_BYTES, MAX_RECORDS_PER_CALL, Batch, plan_batches,
 from .counters import CallCounters, CounterSnapshot
 from .credentials import MarketoCredentials, credentials_from_project
 from .errors import MarketoError, MarketoQuotaExceeded, MarketoUsageError
+from .extract_calls import ExtractCalls
 from .pacing import ADVISED_CALLS_PER_WINDOW, ADVISED_MAX_IN_FLIGHT, REAL_WINDOW_SECONDS, PacingSettings
 from .results import CLIENT_NO_RESULT, CLIENT_RECORD_TOO_LARGE, ImportBatch, Reason, RecordResult
+from .schema_calls import SchemaCalls
 from .transport import DEFAULT_TIMEOUT, MAX_URL_BYTES, MarketoTransport, RetryPolicy
 
 LEAD_ACTIONS = ("createOnly", "updateOnly", "createOrUpdate", "createDuplicate")
@@ -31,8 +33,8 @@ MAX_IMPORT_BYTES = 10 * 1000 * 1000
 IMPORT_RETRY_CODES = frozenset({"1016"})  # too many imports queued: wait and try again
 
 
-class MarketoClient:
-    """A Marketo REST client for bulk pushing.
+class MarketoClient(SchemaCalls, ExtractCalls):
+    """A Marketo REST client for bulk pushing (schema calls: SchemaCalls; bulk lead extract: ExtractCalls).
 
     One pacer per instance is shared by every client and thread of the process; each client has
     its own token cache, HTTP session and counters.

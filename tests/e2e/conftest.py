@@ -29,7 +29,8 @@ def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
     base = tmp_path_factory.mktemp("journey")
     certificates = ensure_certificates(base / "tls")
     org = start_local_org(base / "org", tls_dir=base / "tls")
-    marketo = start_local_marketo(base / "marketo", certs_dir=base / "tls")
+    # fresh, as `python -m localcloud up` starts it: ecbridge_deploy's provision_marketo creates ECBridge's fields
+    marketo = start_local_marketo(base / "marketo", certs_dir=base / "tls", fresh=True)
     home = base / "home"
     (home / ".cumulusci").mkdir(parents=True)
     # cci looks for a newer version at most once an hour: a fresh timestamp keeps it offline.

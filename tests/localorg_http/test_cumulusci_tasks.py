@@ -63,24 +63,34 @@ def _project_force_app_converts(tmp_path: Path, env: dict[str, str]) -> str | No
 
 
 def test_project_deploy_flow_against_the_local_org_and_local_marketo(org, tmp_path: Path) -> None:
-    """The project's own `ecbridge_deploy` flow (validate_mapping, generate_apex check, deploy_ecbridge,
-    assign_ecbridge_permission_set, validate_mapping) runs unchanged against the local org and local Marketo."""
+    """The project's own `ecbridge_deploy` flow (provision_marketo, validate_mapping, generate_apex check,
+    deploy_ecbridge, assign_ecbridge_permission_set, validate_mapping) runs unchanged against the local org and
+    a fresh local Marketo (no ECBridge fields, no ecOrder_c); a second run changes nothing in Marketo."""
     from localcloud.marketo.service import start_local_marketo
 
     assert (ROOT / "force-app" / "main" / "default" / "objects").exists(), "force-app has not been generated"
     env = cci_env(org, tmp_path / "home")
     problem = _project_force_app_converts(tmp_path, env)
     assert not problem, f"the generated force-app does not convert with `sf project convert source`: {problem[:300]}"
-    marketo = start_local_marketo(tmp_path / "marketo", certs_dir=Path(org.ca_bundle).parent)
+    marketo = start_local_marketo(tmp_path / "marketo", certs_dir=Path(org.ca_bundle).parent, fresh=True)
     try:
+        assert "ecMemberId" not in marketo.service.schema.lead.fields and not marketo.service.schema.custom_objects
         env.update({"MARKETO_BASE_URL": marketo.url, "MARKETO_CLIENT_ID": marketo.client_id,
                     "MARKETO_CLIENT_SECRET": marketo.client_secret})
         flow = run_cci(ROOT, env, "flow", "run", "ecbridge_deploy", "--org", "local", timeout=480)
+        output = " ".join((flow.stdout + flow.stderr).split())
+        assert flow.returncode == 0, output[-3000:]
+        assert "Completed flow 'ecbridge_deploy' on org local successfully!" in output
+        assert "created: create and approve custom object ecOrder_c" in output
+        provisioned = marketo.service.store.get_meta("schema_admin")
+        assert provisioned["objects"]["ecOrder_c"]["approved"] and provisioned["lead_fields"]
+        again = run_cci(ROOT, env, "flow", "run", "ecbridge_deploy", "--org", "local", timeout=480)
+        again_output = " ".join((again.stdout + again.stderr).split())
+        assert again.returncode == 0, again_output[-3000:]
+        assert "Marketo already has every field and custom object the mapping needs" in again_output
+        assert marketo.service.store.get_meta("schema_admin") == provisioned, "a second deploy changes nothing"
     finally:
         marketo.stop()
-    output = " ".join((flow.stdout + flow.stderr).split())
-    assert flow.returncode == 0, output[-3000:]
-    assert "Completed flow 'ecbridge_deploy' on org local successfully!" in output
     names = {r["name"] for r in requests.get(org.url + "/services/data/v62.0/sobjects",
                                              headers={"Authorization": f"Bearer {org.access_token}"}).json()["sobjects"]}
     assert {"EC_Order__c", "EC_Order_Line__c", "EC_Ingest_Error__c"} <= names
