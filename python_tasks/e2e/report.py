@@ -24,6 +24,7 @@ class Report:
     api_calls: dict[str, Any] = field(default_factory=dict)
     seed_summary: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, Any] = field(default_factory=dict)
+    email_preview: dict[str, Any] | None = None  # one rendered email: {"record", "leadId", "html"}
     generated_at: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
 
     @property
@@ -45,6 +46,7 @@ class Report:
             "apiCalls": self.api_calls,
             "seed": self.seed_summary,
             "sources": self.sources,
+            "emailPreview": self.email_preview,
         }
 
 
