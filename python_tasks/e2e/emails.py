@@ -137,6 +137,14 @@ def _moment(value: Any) -> dt.datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
 
+def _as_script_sees_it(moment: dt.datetime | None, instance_zone: ZoneInfo) -> dt.datetime | None:
+    """Marketo hands a script the datetime as local text of its instance zone, without an offset: in the
+    hour a year that the clocks fall back, reading it back gives the first of the two instants."""
+    if moment is None:
+        return None
+    return moment.astimezone(instance_zone).replace(tzinfo=None).replace(tzinfo=instance_zone, fold=0)
+
+
 # ---------------------------------------------------------------- reading the HTML
 class _Rows(HTMLParser):
     """Text of the generated table's cells, by class, one dict per ``tr.ecb-order``; the last-order spans."""
@@ -269,7 +277,7 @@ def _compare_rows(rows: list[dict[str, str]], records: list[dict[str, Any]], spe
                    expected=", ".join(wanted), actual=", ".join(shown))
     for row in rows:
         record = by_number[row.get("ecb-order-number", "")]
-        moment = _moment(record.get(spec.order_date))
+        moment = _as_script_sees_it(_moment(record.get(spec.order_date)), ZoneInfo(spec.instance_time_zone))
         checks = {
             "date": format_date(spec.date_format, moment.astimezone(zone)) if moment else "",
             "products": str(record.get(spec.product_names) or ""),

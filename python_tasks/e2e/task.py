@@ -9,11 +9,12 @@ from cumulusci.core.exceptions import CumulusCIException, TaskOptionsError
 from cumulusci.core.utils import process_bool_arg
 from cumulusci.tasks.salesforce import BaseSalesforceApiTask
 
+from python_tasks.mapping import EmailMapping
 from python_tasks.seed.receipt import LATEST_RUN_FILE, RECEIPT_NAME, read_receipt
-from python_tasks.seed.schema import load_payload_schema
+from python_tasks.seed.schema import PayloadSchema, load_payload_schema
 
-from .compare import compare_all
-from .emails import compare_emails, email_targets, render_emails
+from .compare import Comparison, MarketoSnapshot, SalesforceSnapshot, compare_all
+from .emails import RenderedEmail, compare_emails, email_targets, render_emails
 from .gather import SalesforceReader, duplicate_scenario, read_marketo, read_salesforce
 from .report import Report, summary_lines, write_report
 
@@ -148,7 +149,8 @@ class ECEndToEndCheck(BaseSalesforceApiTask):
             )
 
 
-    def _render_emails(self, client: Any, sf_snapshot: Any, marketo_snapshot: Any, schema: Any, run_id: str) -> EmailCheck:
+    def _render_emails(self, client: Any, sf_snapshot: SalesforceSnapshot, marketo_snapshot: MarketoSnapshot,
+                       schema: PayloadSchema, run_id: str) -> EmailCheck:
         """Ask Marketo for the sample email as each sampled person receives it (read-only calls)."""
         from python_tasks.mapping import load_mapping
         from python_tasks.marketo.emails import AssetApi
@@ -175,14 +177,15 @@ class ECEndToEndCheck(BaseSalesforceApiTask):
 class EmailCheck:
     """The render check's inputs gathered with the Marketo client, compared once the rest is compared."""
 
-    def __init__(self, spec: Any):
+    def __init__(self, spec: EmailMapping | None):
         self.spec = spec
-        self.rendered: list[Any] = []
+        self.rendered: list[RenderedEmail] = []
         self.notes: list[str] = []
         self.missing: str | None = None
 
-    def compare(self, comparison: Any, sf_snapshot: Any, marketo_snapshot: Any, schema: Any, co_limit: int) -> Any:
-        if self.missing:
+    def compare(self, comparison: Comparison, sf_snapshot: SalesforceSnapshot, marketo_snapshot: MarketoSnapshot | None,
+                schema: PayloadSchema, co_limit: int) -> dict[str, Any] | None:
+        if self.missing and self.spec is not None:
             comparison.add("marketo.email.missing", self.spec.sample_email, self.missing)
             return None
         if self.spec is None or marketo_snapshot is None:

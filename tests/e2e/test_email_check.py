@@ -147,3 +147,17 @@ def test_independent_formatting_matches_the_mapping_patterns() -> None:
     assert format_amount("¥#,##0", "1234567.5") == "¥1,234,568" and format_amount("$#,##0.00", 5) == "$5.00"
     with pytest.raises(ValueError, match="EEE"):
         format_date("EEE", dt.datetime(2024, 7, 1))
+
+
+def test_the_fall_back_hour_is_checked_as_marketo_can_show_it() -> None:
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from python_tasks.e2e.emails import _as_script_sees_it
+
+    chicago = ZoneInfo("America/Chicago")
+    second_one_thirty = dt.datetime(2024, 11, 3, 7, 30, tzinfo=dt.timezone.utc)  # 01:30 CST, after the fall back
+    seen = _as_script_sees_it(second_one_thirty, chicago)
+    assert seen.astimezone(dt.timezone.utc) == dt.datetime(2024, 11, 3, 6, 30, tzinfo=dt.timezone.utc)  # 01:30 CDT
+    ordinary = dt.datetime(2024, 7, 1, 12, 0, tzinfo=dt.timezone.utc)
+    assert _as_script_sees_it(ordinary, chicago) == ordinary
