@@ -37,6 +37,7 @@ class AssetRoutes:
         add("POST", rf"{BASE}/emailTemplate/{ID}/content\.json", self._update_template_content)
         add("POST", rf"{BASE}/emails\.json", self._create_email)
         add("GET", rf"{BASE}/email/{ID}/fullContent\.json", self._full_content)
+        add("POST", rf"{BASE}/email/{ID}/content\.json", self._update_email_content)
         add("GET", rf"{BASE}/folder/{ID}/tokens\.json", self._tokens)
         add("POST", rf"{BASE}/folder/{ID}/tokens\.json", self._save_token)
         add("POST", rf"{BASE}/folder/{ID}/tokens/delete\.json", self._delete_token)
@@ -102,6 +103,10 @@ class AssetRoutes:
 
     def _create_email(self, call: "Call") -> Response:
         return success(call.request_id, [self.assets.view(self.assets.create_email(call.params))])
+
+    def _update_email_content(self, call: "Call") -> Response:
+        email = self.assets.update_email_content(call.path_params["id"], call.params)
+        return success(call.request_id, [{"id": email.id}])
 
     def _approve(self, kind: str) -> Callable[["Call"], Response]:
         def handler(call: "Call") -> Response:

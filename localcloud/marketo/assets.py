@@ -236,6 +236,28 @@ class AssetOperations:
         data["operational"] = str(params.get("operational", "")).lower() == "true"
         return self._insert("email", name, folder_id, folder_type, data)
 
+    def update_email_content(self, email_id: Any, params: dict[str, str]) -> Asset:
+        """Subject and sender of an email: each given as {"type": "Text", "value": ...} (or plain text)."""
+        email = self.require("email", email_id)
+        names = {"subject": "subject", "fromName": "fromName", "fromEmail": "fromEmail", "replyTo": "replyEmail"}
+        changed = False
+        for given, stored in names.items():
+            raw = params.get(given)
+            if raw is None:
+                continue
+            try:
+                value = json.loads(raw)
+            except ValueError:
+                value = raw
+            text = value.get("value") if isinstance(value, dict) else value
+            if email.data.get(stored) != text:
+                email.data[stored] = text
+                changed = True
+        if changed and email.status == "approved":
+            email.status = "approved with draft"
+        self._save(email)
+        return email
+
     # --- approval -------------------------------------------------------------------------------
     def approve(self, kind: str, asset_id: Any) -> Asset:
         asset = self.require(kind, asset_id)

@@ -151,6 +151,14 @@ class AssetApi:
             "subject": spec.subject, "fromName": spec.from_name, "fromEmail": spec.from_email,
             "replyEmail": spec.from_email, "operational": "false"})[0]
 
+    def update_email(self, email_id: int, spec: EmailMapping) -> None:
+        def text(value: str) -> str:
+            return json.dumps({"type": "Text", "value": value}, ensure_ascii=False)
+
+        self._post(f"/rest/asset/v1/email/{email_id}/content.json", form={
+            "subject": text(spec.subject), "fromName": text(spec.from_name), "fromEmail": text(spec.from_email),
+            "replyTo": text(spec.from_email)})
+
     def approve(self, kind: str, asset_id: int) -> None:
         self._post(f"/rest/asset/v1/{kind}/{asset_id}/approveDraft.json")
 
@@ -252,10 +260,15 @@ class OrderEmailProvisioner:
                 f"email {spec.sample_email!r} (id {email['id']}) uses template {email.get('template')}, not "
                 f"{self.template_name!r} ({template['id']}): rename or delete it in Marketo, then run again",
                 endpoint="provision_marketo_email")
+        elif self._email_header_differs(email):
+            item = PlannedItem("email", spec.sample_email, "update", "subject or sender differ from the mapping")
+            if execute:
+                api.update_email(int(email["id"]), spec)
+                email = {**email, "status": "approved with draft"}
         else:
             item = PlannedItem("email", spec.sample_email, "keep")
         items.append(item)
-        if email is None or email.get("status") != "approved":
+        if email is None or item.action == "update" or email.get("status") != "approved":
             items.append(PlannedItem("email", spec.sample_email, "approve"))
             if execute and email:
                 api.approve("email", int(email["id"]))
@@ -263,6 +276,11 @@ class OrderEmailProvisioner:
             if entry.kind == "email":
                 entry.asset_id = int(email["id"]) if email else None
         return items
+
+    def _email_header_differs(self, email: dict[str, Any]) -> bool:
+        wanted = {"subject": self.spec.subject, "fromName": self.spec.from_name, "fromEmail": self.spec.from_email,
+                  "replyEmail": self.spec.from_email}
+        return any((email.get(key) or {}).get("value") != value for key, value in wanted.items())
 
     @staticmethod
     def _folder(api: AssetApi, name: str) -> dict[str, Any]:

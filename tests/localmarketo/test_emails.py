@@ -106,6 +106,11 @@ def test_approval_needs_an_approved_template_and_picks_the_version(api: Api) -> 
     assert "Hello" in _full(api, ids["email"], None)["result"][0]["content"]
     api.post(f"/rest/asset/v1/emailTemplate/{ids['template']}/approveDraft.json")
     assert _full(api, ids["email"], None)["result"][0]["content"] == "<html><body>new Thanks!</body></html>"
+    api.post(f"/rest/asset/v1/email/{ids['email']}/content.json",
+             data={"subject": json.dumps({"type": "Text", "value": "New"}), "fromName": "Plain"})
+    email = api.get(f"/rest/asset/v1/email/{ids['email']}.json")["result"][0]
+    assert email["subject"]["value"] == "New" and email["fromName"]["value"] == "Plain"
+    assert email["status"] == "approved with draft"
 
 
 def test_full_content_renders_lead_tokens_defaults_and_my_tokens(api: Api) -> None:

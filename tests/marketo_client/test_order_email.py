@@ -107,7 +107,12 @@ def test_a_changed_mapping_updates_only_what_changed(mapping: Mapping, client: M
     assert changes(changed.plan(client)) == []
     restyled = OrderEmailProvisioner(_with_email(mapping, time_zone="UTC", subject="New subject"))
     assert [(i.kind, i.action) for i in changes(restyled.plan(client))] == [
-        ("emailTemplate", "update"), ("emailTemplate", "approve")]
+        ("emailTemplate", "update"), ("emailTemplate", "approve"), ("email", "update"), ("email", "approve")]
+    done = restyled.apply(client)
+    email_id = next(i.asset_id for i in done if i.kind == "email")
+    email = client.transport.call("GET", f"/rest/asset/v1/email/{email_id}.json")["result"][0]
+    assert email["subject"]["value"] == "New subject" and email["status"] == "approved"
+    assert changes(restyled.plan(client)) == []
 
 
 def test_the_sample_email_renders_orders_newest_first_and_the_fallback(mapping: Mapping, client: MarketoClient) -> None:
