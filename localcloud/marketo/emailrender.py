@@ -1,7 +1,7 @@
 """An email as one person would receive it: lead tokens, program "my" tokens and Velocity script tokens.
 
 - ``{{lead.Field}}`` / ``{{lead.Field:default=text}}``: the person's field, by REST name or display name
-  (case-insensitive); empty -> the default, else nothing.
+  (case-insensitive), HTML-encoded unless ``html_encode_tokens`` is off; empty -> the default, else nothing.
 - ``{{my.Token}}``: the program's token (inherited by the emails inside the program); a ``script block``
   token runs its Velocity with the context Marketo gives: ``$lead`` and ``$<customObject>List`` (the
   person's records, most recently updated first, at most ``velocity_custom_object_limit``), holding
@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from typing import Any, Callable
@@ -108,7 +109,7 @@ class EmailRenderer:
 
     # --- rendering ------------------------------------------------------------------------------
     def render(self, email: Asset, lead_id: Any, status: str | None) -> tuple[str, str]:
-        html, version = self.assets.email_html(email, status)
+        source, version = self.assets.email_html(email, status)
         program = self.assets.program_of(email)
         tokens = self.assets.token_map(program.id) if program else {}
         lead = self._lead(lead_id) if lead_id not in (None, "") else None
@@ -121,7 +122,10 @@ class EmailRenderer:
                 if definition is None:
                     return match.group(0)
                 value = self._shown(definition, record.get(definition.name))
-                return str(value) if value not in (None, "") else (default or "")
+                if value in (None, ""):
+                    return default or ""
+                # Admin > Field Management "HTML Encode Tokens" (on by default); a script's $lead is never encoded
+                return html.escape(str(value)) if self.settings().html_encode_tokens else str(value)
             token = tokens.get(name)
             if token is None:
                 return match.group(0)
@@ -134,7 +138,7 @@ class EmailRenderer:
             except velocity.ScriptError as error:
                 raise CallError("611", f"System error: email script failed: {error}") from None
 
-        return TOKEN.sub(replace, html), version
+        return TOKEN.sub(replace, source), version
 
 
 def _java_name(name: str) -> str:

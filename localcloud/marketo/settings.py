@@ -64,6 +64,9 @@ class Settings:
     # documented default: custom object records per object and person loaded into an email script
     # (Admin > Email > Custom Object Retrieval Limits changes it), most recently updated first.
     velocity_custom_object_limit: int = 10
+    # documented admin switch (Field Management > HTML Encode Tokens, on by default): {{lead.*}} values are
+    # HTML-encoded in emails; a script's $lead values are not.
+    html_encode_tokens: bool = True
     # undocumented: the time zone in which datetime fields reach a script (and lead tokens), as text
     # "yyyy-MM-dd HH:mm:ss"; also the default zone of $date.
     velocity_datetime_timezone: str = "America/Chicago"

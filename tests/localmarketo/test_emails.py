@@ -113,7 +113,7 @@ def test_approval_needs_an_approved_template_and_picks_the_version(api: Api) -> 
     assert email["status"] == "approved with draft"
 
 
-def test_full_content_renders_lead_tokens_defaults_and_my_tokens(api: Api) -> None:
+def test_full_content_renders_lead_tokens_defaults_and_my_tokens(api: Api, marketo: LocalMarketo) -> None:
     ids = _email(api)
     lead_id = _lead(api, email="a@example.com", lastName="Sato")
     html = _full(api, ids["email"], lead_id)["result"][0]["content"]
@@ -122,9 +122,11 @@ def test_full_content_renders_lead_tokens_defaults_and_my_tokens(api: Api) -> No
     assert "<p>Thanks!</p>" in html
     assert "no orders" in html
     assert "{{my.unknownToken}}" in html  # unknown tokens stay visible, as a typo would
-    named = _lead(api, email="b@example.com", firstName="Hana", lastName="Ito", lastOrderNumber="A-9")
+    named = _lead(api, email="b@example.com", firstName="Hana", lastName="Ito & <b>Co</b>", lastOrderNumber="A-9")
     html = _full(api, ids["email"], named)["result"][0]["content"]
-    assert "Hello Hana Ito" in html and "Last order: A-9" in html
+    assert "Hello Hana Ito &amp; &lt;b&gt;Co&lt;/b&gt;" in html and "Last order: A-9" in html  # tokens HTML-encoded
+    marketo.service.update_settings(html_encode_tokens=False)
+    assert "Hello Hana Ito & <b>Co</b>" in _full(api, ids["email"], named)["result"][0]["content"]
     missing = _full(api, ids["email"], 999999)
     assert not missing["success"] and missing["errors"][0]["code"] == "1004"
 
