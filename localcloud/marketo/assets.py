@@ -341,13 +341,16 @@ class AssetOperations:
             raise CallError("702", f"Token '{params.get('name')}' not found")
         return container
 
-    def program_of(self, asset: Asset) -> Asset | None:
-        """The program an email sits in (directly or through folders), whose tokens it inherits."""
-        seen = 0
+    def inherited_tokens(self, asset: Asset) -> dict[str, dict[str, str]]:
+        """My tokens an email sees: those of its program and of every folder above, the nearest winning."""
+        chain: list[Asset] = []
         current: Asset | None = asset
-        while current is not None and seen < 50:
-            if current.folder_type == "Program":
-                return self.get("program", current.folder_id)
-            current = self.get("folder", current.folder_id) if current.folder_id is not None else None
-            seen += 1
-        return None
+        while current is not None and current.folder_id is not None and len(chain) < 50:
+            kind = "program" if current.folder_type == "Program" else "folder"
+            current = self.get(kind, current.folder_id)
+            if current is not None:
+                chain.append(current)
+        tokens: dict[str, dict[str, str]] = {}
+        for container in reversed(chain):  # farthest first, so nearer containers override
+            tokens.update(self.token_map(container.id))
+        return tokens

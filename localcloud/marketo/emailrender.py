@@ -2,7 +2,7 @@
 
 - ``{{lead.Field}}`` / ``{{lead.Field:default=text}}``: the person's field, by REST name or display name
   (case-insensitive), HTML-encoded unless ``html_encode_tokens`` is off; empty -> the default, else nothing.
-- ``{{my.Token}}``: the program's token (inherited by the emails inside the program); a ``script block``
+- ``{{my.Token}}``: the token of the email's program or of a folder above it (the nearest wins); a ``script block``
   token runs its Velocity with the context Marketo gives: ``$lead`` and ``$<customObject>List`` (the
   person's records, most recently updated first, at most ``velocity_custom_object_limit``), holding
   only the ticked fields, plus the tools of velocity.py.
@@ -110,8 +110,7 @@ class EmailRenderer:
     # --- rendering ------------------------------------------------------------------------------
     def render(self, email: Asset, lead_id: Any, status: str | None) -> tuple[str, str]:
         source, version = self.assets.email_html(email, status)
-        program = self.assets.program_of(email)
-        tokens = self.assets.token_map(program.id) if program else {}
+        tokens = self.assets.inherited_tokens(email)
         lead = self._lead(lead_id) if lead_id not in (None, "") else None
         record = lead.record() if lead else {}
 

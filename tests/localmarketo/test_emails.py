@@ -205,3 +205,15 @@ def test_date_tool_parses_and_formats_in_zones() -> None:
 def test_double_hash_in_a_double_quoted_string_fails_loudly() -> None:
     with pytest.raises(velocity.ScriptError, match="line 2.*single quotes"):
         velocity.render('## a comment with "##" is fine\n$number.format("#,##0", 5)', velocity.tools("UTC", "en_US"), "t")
+
+
+def test_emails_inherit_folder_tokens_and_the_program_overrides_them(api: Api) -> None:
+    ids = _email(api)
+    root = _folder_id(api, "Marketing Activities")
+    for name, value in (("greeting", "from the folder"), ("unknownToken", "folder only")):
+        saved = api.post(f"/rest/asset/v1/folder/{root}/tokens.json",
+                         data={"name": name, "type": "text", "value": value, "folderType": "Folder"})
+        assert saved["success"], saved
+    html = _full(api, ids["email"], _lead(api, email="g@example.com", lastName="Ueda"))["result"][0]["content"]
+    assert "<p>Thanks!</p>" in html  # the program's own token wins
+    assert "<p>folder only</p>" in html  # inherited from the folder above the program
