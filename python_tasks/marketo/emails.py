@@ -227,7 +227,14 @@ class OrderEmailProvisioner:
             action = "create" if current is None else "update"
             items.append(PlannedItem("token", spec.script_token, action, "email script token (script block)"))
             if execute and program:
-                api.save_token(int(program["id"]), spec.script_token, "script block", self.generated.script)
+                try:
+                    api.save_token(int(program["id"]), spec.script_token, "script block", self.generated.script)
+                except MarketoError as error:
+                    raise MarketoError(
+                        f"Marketo refused the email script token {spec.script_token!r} ({error}); Adobe documents six "
+                        "token types for the API, not 'script block': create it by hand in the program's My Tokens "
+                        "from docs/marketo/order-history.vm (docs/marketo/README.md), then run again",
+                        endpoint="POST /rest/asset/v1/folder/{id}/tokens.json") from error
 
         template = api.by_name("emailTemplate", self.template_name)
         if template is None:

@@ -10,7 +10,7 @@ import pytest
 
 from localcloud.marketo.service import LocalMarketo, start_local_marketo
 from python_tasks.mapping import Mapping, MappingError, load_mapping, parse_mapping
-from python_tasks.marketo import MarketoClient, MarketoCredentials, RetryPolicy, SharedPacer
+from python_tasks.marketo import MarketoClient, MarketoCredentials, MarketoError, RetryPolicy, SharedPacer
 from python_tasks.marketo.emails import (
     AssetApi,
     EmailGenerationError,
@@ -134,3 +134,10 @@ def test_the_sample_email_renders_orders_newest_first_and_the_fallback(mapping: 
     empty = AssetApi(client).full_content(email_id, newcomer)["content"]
     assert "まだご注文はありません。" in empty and "ecb-order-number" not in empty
     assert "$" not in empty and "{{" not in empty
+
+
+def test_a_marketo_refusing_script_tokens_gets_the_manual_way(mapping: Mapping, client: MarketoClient,
+                                                             local: LocalMarketo) -> None:
+    local.service.update_settings(api_accepts_script_tokens=False)
+    with pytest.raises(MarketoError, match="docs/marketo/order-history.vm"):
+        OrderEmailProvisioner(mapping).apply(client)
