@@ -284,6 +284,13 @@ def _decimal(value: Any) -> Decimal | None:
         return None
 
 
+def _to_number(value: Any) -> int | float | None:
+    number = _decimal(value)
+    if number is None:
+        return None
+    return int(number) if number == number.to_integral_value() else float(number)
+
+
 def format_decimal(pattern: str, value: Decimal) -> str:
     match = _NUMBER_PATTERN.match(pattern.split(";")[0])
     if match is None or not match.group("body"):
@@ -386,8 +393,7 @@ class ConvertTool:
         return self._dates.toDate(pattern, text, locale, zone)
 
     def toNumber(self, value: Any) -> Any:  # noqa: N802
-        number = _decimal(value)
-        return None if number is None else (int(number) if number == number.to_integral_value() else float(number))
+        return _to_number(value)
 
     def toInteger(self, value: Any) -> int | None:  # noqa: N802
         number = _decimal(value)
@@ -425,7 +431,7 @@ class NumberTool:
         return self.format("currency", value)
 
     def toNumber(self, value: Any) -> Any:  # noqa: N802
-        return ConvertTool.toNumber(self, value)  # type: ignore[arg-type]
+        return _to_number(value)
 
 
 class MathTool:
