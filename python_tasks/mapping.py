@@ -37,6 +37,7 @@ import yaml
 __all__ = [
     "AGGREGATES",
     "CustomObjectMapping",
+    "EmailMapping",
     "FieldMapping",
     "FieldType",
     "IngestErrorObject",
@@ -356,9 +357,40 @@ class CustomObjectMapping:
 
 
 @dataclass(frozen=True)
+class EmailMapping:
+    """The order email (``marketo.email``): a program with an email script token listing the person's
+    orders and a sample email that uses it with the last-order lead tokens (python_tasks/marketo/emails.py)."""
+
+    program: str  # program name, created in ``folder``
+    folder: str  # parent folder of the program (by name)
+    template_folder: str  # folder of the email template (by name)
+    custom_object: str  # e.g. "ecOrder_c"
+    order_number: str  # custom object fields shown for each order
+    order_date: str
+    product_names: str
+    total: str
+    last_order_number: str  # lead fields shown by the sample email
+    last_product_name: str
+    time_zone: str  # dates in the email
+    instance_time_zone: str  # zone in which the Marketo instance hands datetime fields to scripts
+    locale: str
+    date_format: str  # Java SimpleDateFormat
+    currency_format: str  # Java DecimalFormat
+    max_orders: int
+    script_token: str
+    sample_email: str
+    subject: str
+    from_name: str
+    from_email: str
+    no_orders_text: str
+    line: int = 0
+
+
+@dataclass(frozen=True)
 class MarketoMapping:
     lead: LeadMapping
     custom_objects: tuple[CustomObjectMapping, ...]
+    email: EmailMapping | None = None
 
 
 @dataclass(frozen=True)
@@ -1017,7 +1049,7 @@ def _read_marketo(r: _Reader, root: LocatedDict, parts: dict[str, Any]) -> Marke
     node = r.section(root, "marketo", "")
     if node is None:
         return None
-    r.keys(node, "marketo", ("lead", "custom_objects"), required=("lead",))
+    r.keys(node, "marketo", ("lead", "custom_objects", "email"), required=("lead",))
     lead_node = r.section(node, "lead", "marketo")
     lead: LeadMapping | None = None
     if lead_node is not None:
@@ -1070,7 +1102,64 @@ def _read_marketo(r: _Reader, root: LocatedDict, parts: dict[str, Any]) -> Marke
                                                fields=fields, line=line))
     if lead is None:
         return None
-    return MarketoMapping(lead=lead, custom_objects=tuple(customs))
+    email = _read_email(r, r.section(node, "email", "marketo", required=False), lead, customs)
+    return MarketoMapping(lead=lead, custom_objects=tuple(customs), email=email)
+
+
+EMAIL_DEFAULTS: dict[str, Any] = {
+    "folder": "Marketing Activities", "template_folder": "Design Studio", "instance_time_zone": "America/Chicago",
+    "locale": "ja_JP", "date_format": "yyyy/MM/dd HH:mm", "currency_format": "¥#,##0", "max_orders": 10,
+    "subject": "Your orders", "from_name": "EC Shop", "from_email": "noreply@example.com",
+}
+EMAIL_TEXT_KEYS = ("program", "folder", "template_folder", "locale", "date_format", "currency_format",
+                   "script_token", "sample_email", "subject", "from_name", "from_email", "no_orders_text")
+EMAIL_CO_FIELDS = ("order_number", "order_date", "product_names", "total")
+EMAIL_LEAD_FIELDS = ("last_order_number", "last_product_name")
+
+
+def _read_email(r: _Reader, node: LocatedDict | None, lead: LeadMapping,
+                customs: list[CustomObjectMapping]) -> EmailMapping | None:
+    if node is None:
+        return None
+    path = "marketo.email"
+    required = ("program", "custom_object", *EMAIL_CO_FIELDS, *EMAIL_LEAD_FIELDS, "time_zone", "script_token",
+                "sample_email", "no_orders_text")
+    r.keys(node, path, (*EMAIL_TEXT_KEYS, "custom_object", *EMAIL_CO_FIELDS, *EMAIL_LEAD_FIELDS, "time_zone",
+                        "instance_time_zone", "max_orders"), required=required)
+    values: dict[str, Any] = dict(EMAIL_DEFAULTS)
+    for key in (*EMAIL_TEXT_KEYS, "custom_object", *EMAIL_CO_FIELDS, *EMAIL_LEAD_FIELDS, "time_zone",
+                "instance_time_zone"):
+        values[key] = r.string(node, key, path, default=values.get(key))
+    values["max_orders"] = r.integer(node, "max_orders", path, low=1, high=100) or EMAIL_DEFAULTS["max_orders"]
+    for key in ("script_token",):
+        if values[key] and (len(values[key]) > 50 or not re.fullmatch(r"[A-Za-z0-9_.\- ]+", values[key])):
+            r.problem(r.line_of(node, key), f"{path}.{key}", f"'{values[key]}' cannot name a Marketo token",
+                      "letters, digits, '_', '-', '.' or spaces, at most 50 characters")
+    for key in ("time_zone", "instance_time_zone"):
+        if values[key]:
+            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+            try:
+                ZoneInfo(values[key])
+            except (ZoneInfoNotFoundError, ValueError):
+                r.problem(r.line_of(node, key), f"{path}.{key}", f"'{values[key]}' is not a time zone",
+                          "an IANA zone such as Asia/Tokyo")
+    co = next((c for c in customs if c.api_name == values["custom_object"]), None)
+    if values["custom_object"] and co is None:
+        r.problem(r.line_of(node, "custom_object"), f"{path}.custom_object",
+                  f"'{values['custom_object']}' is not a mapped custom object",
+                  "one of: " + ", ".join(c.api_name for c in customs))
+    for key in EMAIL_CO_FIELDS:
+        if co is not None and values[key] and co.field_named(values[key]) is None:
+            r.problem(r.line_of(node, key), f"{path}.{key}", f"'{values[key]}' is not a field of {co.api_name}",
+                      "one of: " + ", ".join(f.name for f in co.fields))
+    for key in EMAIL_LEAD_FIELDS:
+        if values[key] and lead.field_named(values[key]) is None:
+            r.problem(r.line_of(node, key), f"{path}.{key}", f"'{values[key]}' is not a mapped lead field",
+                      "one of: " + ", ".join(f.name for f in lead.fields))
+    if any(values.get(key) is None for key in required):
+        return None
+    return EmailMapping(line=node.line, **values)
 
 
 def _check_name_clashes(r: _Reader, parts: dict[str, Any]) -> None:

@@ -29,8 +29,11 @@ import yaml
 from localcloud.common.httpserver import Request, Response, Router, serve
 from localcloud.common.tls import ensure_certificates
 from localcloud.marketo.activities import ACTIVITY_TYPES, ActivityOperations
+from localcloud.marketo.assetroutes import AssetRoutes
+from localcloud.marketo.assets import AssetOperations
 from localcloud.marketo.bulk import BulkImports, parse_multipart
 from localcloud.marketo.customobjects import CustomObjectOperations
+from localcloud.marketo.emailrender import EmailRenderer
 from localcloud.marketo.envelope import CallError, failure, new_request_id, success
 from localcloud.marketo.extract import LeadExtracts
 from localcloud.marketo.identity import (
@@ -144,6 +147,8 @@ class MarketoService:
         self.bulk = BulkImports(self.store, self.leads, lambda: self._settings)
         self.schema_admin = SchemaAdmin(self.store, self.schema, self.leads, lambda: self._settings)
         self.extracts = LeadExtracts(self.store, self.schema, lambda: self._settings)
+        self.assets = AssetOperations(self.store, lambda: self._settings)
+        self.emails = EmailRenderer(self.store, self.schema, self.assets, lambda: self._settings)
         self.router = Router()
         self._register_routes()
 
@@ -461,6 +466,7 @@ class MarketoService:
         add("GET", r"/bulk/v1/leads/batch/(?P<id>[^/]+)\.json", self._bulk_status)
         add("GET", r"/bulk/v1/leads/batch/(?P<id>[^/]+)/failures\.json", self._bulk_failures)
         add("GET", r"/bulk/v1/leads/batch/(?P<id>[^/]+)/warnings\.json", self._bulk_warnings)
+        AssetRoutes(self.assets, self.emails).register(add)
 
     # leads
     def _leads_query(self, call: Call) -> Response:

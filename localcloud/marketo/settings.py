@@ -82,6 +82,23 @@ class Settings:
     extract_end_inclusive: bool = False
     # local only: every bulk extract job stays "Processing" at least this long (to observe the queue).
     bulk_extract_hold_seconds: float = 0.0
+    # --- emails (Asset API and email scripts) ---
+    # documented default: custom object records per object and person loaded into an email script
+    # (Admin > Email > Custom Object Retrieval Limits changes it), most recently updated first.
+    velocity_custom_object_limit: int = 10
+    # documented admin switch (Field Management > HTML Encode Tokens, on by default): {{lead.*}} values are
+    # HTML-encoded in emails; a script's $lead values are not.
+    html_encode_tokens: bool = True
+    # undocumented: the time zone in which datetime fields reach a script (and lead tokens), as text
+    # "yyyy-MM-dd HH:mm:ss"; also the default zone of $date.
+    velocity_datetime_timezone: str = "America/Chicago"
+    # undocumented: the default locale of the script tools ($date, $number).
+    velocity_locale: str = "en_US"
+    # undocumented: the Create Token endpoint documents six types; whether it also takes "script block".
+    api_accepts_script_tokens: bool = True
+    # undocumented: which fields a script token created over the API has ticked: "referenced" (the
+    # fields its script names, as dragging them in the editor ticks them) or "all".
+    script_token_fields: str = "referenced"
     # local only: every bulk import job stays "Importing" at least this long (to observe queueing).
     bulk_import_hold_seconds: float = 0.0
     # local only: page size of GET /rest/v1/activities.json when batchSize is not given.
@@ -107,7 +124,14 @@ class Settings:
             "readonly_field_policy": ("ignore", "reject"),
             "merge_activities_to": ("winner", "loser"),
             "link_to_merged_lead": ("reject", "follow"),
+            "script_token_fields": ("referenced", "all"),
         }
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(self.velocity_datetime_timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"velocity_datetime_timezone {self.velocity_datetime_timezone!r} is not a time zone") from None
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}")
@@ -121,6 +145,7 @@ class Settings:
             "max_uri_bytes",
             "token_lifetime_seconds",
             "max_merge_losers",
+            "velocity_custom_object_limit",
         ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")

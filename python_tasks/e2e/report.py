@@ -28,6 +28,7 @@ class Report:
     seed_summary: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, Any] = field(default_factory=dict)
     journey: dict[str, Any] = field(default_factory=dict)  # the figures the page draws (journey.py)
+    email_preview: dict[str, Any] | None = None  # one rendered email: {"record", "leadId", "html"}
     generated_at: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
 
     @property
@@ -50,6 +51,7 @@ class Report:
             "seed": self.seed_summary,
             "sources": self.sources,
             "journey": self.journey,
+            "emailPreview": self.email_preview,
         }
 
 

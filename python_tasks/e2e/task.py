@@ -9,10 +9,12 @@ from cumulusci.core.exceptions import CumulusCIException, TaskOptionsError
 from cumulusci.core.utils import process_bool_arg
 from cumulusci.tasks.salesforce import BaseSalesforceApiTask
 
+from python_tasks.mapping import EmailMapping
 from python_tasks.seed.receipt import LATEST_RUN_FILE, RECEIPT_NAME, read_receipt
-from python_tasks.seed.schema import load_payload_schema
+from python_tasks.seed.schema import PayloadSchema, load_payload_schema
 
-from .compare import compare_all
+from .compare import Comparison, MarketoSnapshot, SalesforceSnapshot, compare_all
+from .emails import RenderedEmail, compare_emails, email_targets, render_emails
 from .gather import SalesforceReader, duplicate_scenario, read_marketo, read_salesforce
 from .journey import MARKETO_DAILY_QUOTA, journey
 from .report import Report, summary_lines, write_report
@@ -51,6 +53,10 @@ class ECEndToEndCheck(BaseSalesforceApiTask):
         "fail_on_mismatch": {"description": "Fail the task when anything differs (default True)"},
         "marketo_daily_quota": {"description": f"The Marketo subscription's daily API quota the report's gauge "
                                                f"measures against (default {MARKETO_DAILY_QUOTA})"},
+        "check_email": {"description": "Render the sample order email for the sampled persons and check it (default True)"},
+        "email_id": {"description": "Marketo email to render (default: the mapping's marketo.email.sample_email, by name)"},
+        "email_sample": {"description": "Persons whose email is rendered: a number, or 0 for all (default 0)"},
+        "email_co_limit": {"description": "Custom object records Marketo hands a script per person (default 10, Marketo's)"},
     }
 
     def _init_options(self, kwargs: dict[str, Any]) -> None:
@@ -60,6 +66,10 @@ class ECEndToEndCheck(BaseSalesforceApiTask):
         self.check_marketo = process_bool_arg(self.options.get("check_marketo", True))
         self.fail_on_mismatch = process_bool_arg(self.options.get("fail_on_mismatch", True))
         self.marketo_daily_quota = int(self.options.get("marketo_daily_quota") or MARKETO_DAILY_QUOTA)
+        self.check_email = process_bool_arg(self.options.get("check_email", True))
+        self.email_id = int(self.options["email_id"]) if self.options.get("email_id") else None
+        self.email_sample = int(self.options.get("email_sample") or 0)
+        self.email_co_limit = int(self.options.get("email_co_limit") or 10)
 
     def _run_task(self) -> None:
         run_id = resolve_run(self.reports_dir, self.options.get("run_id"))
@@ -77,6 +87,7 @@ class ECEndToEndCheck(BaseSalesforceApiTask):
         sf_snapshot = read_salesforce(reader, receipt.events, schema)
         duplicates = duplicate_scenario(receipt)
         marketo_snapshot = None
+        email_check: EmailCheck | None = None
         marketo_calls: dict[str, Any] = {}
         notes: list[str] = []
         if self.check_marketo:
@@ -86,10 +97,16 @@ class ECEndToEndCheck(BaseSalesforceApiTask):
             with MarketoClient.from_project(self.project_config) as client:
                 self.logger.info(f"Reading Marketo at {client.base_url}")
                 readout = read_marketo(client, sf_snapshot, schema, duplicates, since)
+                if self.check_email:
+                    email_check = self._render_emails(client, sf_snapshot, readout.snapshot, schema, run_id)
                 counters = client.counters()
             marketo_snapshot, notes = readout.snapshot, readout.notes
             marketo_calls = {"check": counters.calls, **{f"check {k}": v for k, v in sorted(counters.calls_by_endpoint.items())}}
         comparison = compare_all(receipt.events, sf_snapshot, marketo_snapshot, schema, duplicates)
+        email_preview = None
+        if email_check is not None:
+            email_preview = email_check.compare(comparison, sf_snapshot, marketo_snapshot, schema, self.email_co_limit)
+            notes.extend(email_check.notes)
         for event_id in sorted(undelivered):
             comparison.add("seed.undelivered", event_id, "the endpoint never answered this event (see the receipt)")
         seed_calls = len(receipt.calls)
@@ -123,6 +140,7 @@ class ECEndToEndCheck(BaseSalesforceApiTask):
                 "marketo checked": self.check_marketo,
                 **{f"note {i + 1}": note for i, note in enumerate(notes)},
             },
+            email_preview=email_preview,
         )
         json_path, html_path = write_report(report, run_dir)
         for line in summary_lines(report.to_json()):
@@ -135,6 +153,50 @@ class ECEndToEndCheck(BaseSalesforceApiTask):
             raise EndToEndMismatch(
                 f"{len(comparison.mismatches)} mismatches in run {run_id} (all of them in {html_path}):\n{first}"
             )
+
+
+    def _render_emails(self, client: Any, sf_snapshot: SalesforceSnapshot, marketo_snapshot: MarketoSnapshot,
+                       schema: PayloadSchema, run_id: str) -> EmailCheck:
+        """Ask Marketo for the sample email as each sampled person receives it (read-only calls)."""
+        from python_tasks.mapping import load_mapping
+        from python_tasks.marketo.emails import AssetApi
+
+        check = EmailCheck(load_mapping(self.mapping_path).marketo.email)
+        if check.spec is None:
+            check.notes.append("the mapping has no marketo.email section: emails were not rendered")
+            return check
+        api = AssetApi(client)
+        email_id = self.email_id
+        if email_id is None:
+            found = api.by_name("email", check.spec.sample_email)
+            if found is None:
+                check.missing = f"Marketo has no email named {check.spec.sample_email!r}: run provision_marketo_email or pass -o email_id"
+                return check
+            email_id = int(found["id"])
+        targets = email_targets(sf_snapshot, marketo_snapshot, schema, self.email_sample, run_id)
+        self.logger.info(f"Rendering email {email_id} for {len(targets)} persons")
+        check.rendered = render_emails(api, email_id, targets)
+        check.notes.append(f"email {email_id} rendered for {len(targets)} persons")
+        return check
+
+
+class EmailCheck:
+    """The render check's inputs gathered with the Marketo client, compared once the rest is compared."""
+
+    def __init__(self, spec: EmailMapping | None):
+        self.spec = spec
+        self.rendered: list[RenderedEmail] = []
+        self.notes: list[str] = []
+        self.missing: str | None = None
+
+    def compare(self, comparison: Comparison, sf_snapshot: SalesforceSnapshot, marketo_snapshot: MarketoSnapshot | None,
+                schema: PayloadSchema, co_limit: int) -> dict[str, Any] | None:
+        if self.missing and self.spec is not None:
+            comparison.add("marketo.email.missing", self.spec.sample_email, self.missing)
+            return None
+        if self.spec is None or marketo_snapshot is None:
+            return None
+        return compare_emails(self.rendered, sf_snapshot, marketo_snapshot, schema, self.spec, comparison, co_limit)
 
 
 def flow_step_calls(flow: Any) -> dict[str, dict[str, int]]:

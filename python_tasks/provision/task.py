@@ -21,6 +21,7 @@ from cumulusci.core.utils import process_bool_arg
 from python_tasks.mapping import Mapping, MappingError, load_mapping
 from python_tasks.marketo import MarketoClient, MarketoCredentialsMissing, MarketoError
 from python_tasks.provision.custom_object import CustomObjectProvisioner
+from python_tasks.provision.order_email import OrderEmailSection
 from python_tasks.provision.lead_fields import LeadFieldsProvisioner, ProvisioningFailed
 from python_tasks.provision.plan import Section, write_plan
 
@@ -32,7 +33,7 @@ class Provisioner(Protocol):
 
 
 # Order matters: the custom object's link field needs the lead's fields.
-PROVISIONERS: tuple[Provisioner, ...] = (LeadFieldsProvisioner(), CustomObjectProvisioner())
+PROVISIONERS: tuple[Provisioner, ...] = (LeadFieldsProvisioner(), CustomObjectProvisioner(), OrderEmailSection())
 
 
 def plan_all(mapping: Mapping, client: MarketoClient,

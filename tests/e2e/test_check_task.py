@@ -17,7 +17,9 @@ import pytest
 import requests
 from simple_salesforce import Salesforce
 
+from python_tasks.mapping import load_mapping
 from python_tasks.marketo import MarketoClient, MarketoCredentials
+from python_tasks.marketo.emails import OrderEmailProvisioner
 from python_tasks.seed.events import build_events, latest_valid_events
 from python_tasks.seed.invalid import build_invalid_events
 from python_tasks.seed.marketo_seed import ADMIN_HEADER
@@ -119,6 +121,7 @@ def write_world(cloud: dict[str, Any], reports: Path, monkeypatch: pytest.Monkey
     } for number, o in orders.items()]
     written = client.sync_custom_objects("ecOrder_c", cos)
     assert all(r.ok for r in written), "custom objects written"
+    OrderEmailProvisioner(load_mapping(ROOT / "ecbridge.yml")).apply(client)
     for record, result in zip(cos, written):
         sf.EC_Order__c.update(orders[record["orderNumber"]]["id"], {"Marketo_Id__c": result.marketo_guid})
 
@@ -155,12 +158,17 @@ def test_the_check_passes_on_a_correct_world_and_names_each_broken_record(
     assert counts["invalid events logged"] == 3 and counts["persons found"] == 4
     assert counts["duplicate-scenario persons merged"] == 1 and counts["duplicate-scenario histories kept"] == 1
     assert report["apiCalls"]["salesforce"]["check calls"] >= 5 and report["apiCalls"]["marketo"]["check"] >= 4
+    assert counts["emails rendered"] == 4 and counts["emails showing the right orders"] == 4
     assert "PASSED" in (reports / RUN / "e2e-report.html").read_text(encoding="utf-8")
+    assert "One rendered email" in (reports / RUN / "e2e-report.html").read_text(encoding="utf-8")
 
     broken_key = sorted(world["contacts"])[1]
     marketo = world["client_args"]
     client = MarketoClient(MarketoCredentials(marketo.url, marketo.client_id, marketo.client_secret))
     client.sync_leads([{"id": world["lead_ids"][broken_key], "lastName": "改竄"}], action="updateOnly", lookup_field="id")
+    # a buyer whose email now shows a product they never bought as their last one
+    buyer = sorted(o["data"]["memberId"] for o in world["orders"].values())[-1]
+    client.sync_leads([{"id": world["lead_ids"][buyer], "lastProductName": "改竄品"}], action="updateOnly", lookup_field="id")
     client.close()
     # Re-keying an order to another member: the order trigger moves it there, so it is no longer its member's.
     number, order = sorted(world["orders"].items())[0]
@@ -173,4 +181,5 @@ def test_the_check_passes_on_a_correct_world_and_names_each_broken_record(
     assert ("marketo.person.field", broken_key, "lastName") in found
     assert ("salesforce.order.not-attached", number, "Member__c") in found
     assert ("salesforce.order.field", number, "EC_Member_Id__c") in found
+    assert ("marketo.email.last-order", buyer, "last product name") in found
     assert "FAILED" in (reports / RUN / "e2e-report.html").read_text(encoding="utf-8")

@@ -55,6 +55,9 @@ def test_the_whole_journey_passes_and_runs_twice(deployed: dict[str, Any]) -> No
     assert counts["invalid events logged"] == counts["invalid events expected"] > 0
     assert counts["persons found"] == 30
     assert counts["ecOrder_c found"] == counts["ecOrder_c expected"] == counts["orders expected"]
+    # the flow provisioned the order email; each person's rendering showed their orders or the fallback
+    assert counts["emails rendered"] == 30
+    assert counts["emails showing the right orders"] + counts.get("emails of persons without orders", 0) == 30
     seed = report["seed"]
     assert seed["redeliveries"] > 0 and seed["calls"] >= 5
     assert seed["ordersAnsweredBeforeTheirMember"] > 0, "shuffled over 5+ calls, some orders are answered before their member"

@@ -16,6 +16,8 @@ from tests.push.test_validate import org_fields
 
 ROOT = Path(__file__).resolve().parents[2]
 MAPPING = load_mapping(ROOT / "ecbridge.yml")
+# describe2 and the custom object type list; the order email: its folder, program, token list, template and email
+SECOND_RUN_READS = 2 + 5
 
 
 def run_task(tmp_path: Path, **options: str) -> ProvisionMarketo:
@@ -53,7 +55,8 @@ def test_a_fresh_instance_lacks_the_fields_and_the_dry_run_plans_them_with_types
     assert "create and approve custom object ecOrder_c" in text
     assert "dedupe field orderNumber, link leadId -> Lead.id" in text and "productNames text" in text
     assert "<h1>ECBridge Marketo provisioning plan</h1>" in (tmp_path / "plan" / "plan.html").read_text()
-    assert task.return_values["planned"] == 2 and task.return_values["applied"] == 0
+    assert "Order email" in text
+    assert task.return_values["planned"] == 3 and task.return_values["applied"] == 0
     assert "ecMemberId" not in fresh_marketo.service.schema.lead.fields, "a dry run changes nothing"
     assert fresh_marketo.service.schema.custom_objects == {}
 
@@ -61,7 +64,7 @@ def test_a_fresh_instance_lacks_the_fields_and_the_dry_run_plans_them_with_types
 def test_apply_creates_everything_the_mapping_needs_and_a_second_run_changes_nothing(
         fresh_marketo, client, tmp_path) -> None:
     first = run_task(tmp_path, apply="True")
-    assert first.return_values["applied"] == 2 and first.return_values["blocked"] == []
+    assert first.return_values["applied"] == 3 and first.return_values["blocked"] == []
     assert validator_problems(client) == [], "validate_mapping passes on the provisioned instance"
     described = client.describe_custom_object_type("ecOrder_c")
     assert described["state"] == "approved" and described["dedupeFields"] == ["orderNumber"]
@@ -70,8 +73,8 @@ def test_apply_creates_everything_the_mapping_needs_and_a_second_run_changes_not
     calls = fresh_marketo.service.stats()["quotaUsedToday"]
     second = run_task(tmp_path, apply="True")
     assert second.return_values["planned"] == 0 and second.return_values["applied"] == 0
-    assert fresh_marketo.service.stats()["quotaUsedToday"] - calls == 2, \
-        "the second run only reads (describe2 and the type list)"
+    reads = fresh_marketo.service.stats()["quotaUsedToday"] - calls
+    assert reads == SECOND_RUN_READS, "the second run only reads (describe2, the type list, the email's assets)"
     assert "nothing to create" in (tmp_path / "plan" / "plan.txt").read_text()
     # the provisioned schema works: a person and an order linked to it
     lead = client.sync_leads([{"email": "p@example.jp", "ecMemberId": "M1", "lastOrderNumber": "O-1"}])[0]
@@ -110,7 +113,7 @@ def test_an_approved_object_missing_ordinary_fields_is_extended_and_approved_aga
     assert step.what == "add fields to ecOrder_c and approve it"
     assert step.detail == "orderDate datetime, totalAmount currency, productNames text, status string, lineCount integer"
     done, blocked = apply_all(MAPPING, client, PROVISIONERS)
-    assert blocked == [] and done == 2
+    assert blocked == [] and done == 3, "the custom object's fields, then the order email's assets"
     assert all(not s.steps for s in plan_all(MAPPING, client))
 
 
@@ -132,7 +135,7 @@ def test_a_short_lead_field_is_drift_with_the_fix_and_is_not_touched(provision_c
     session.verify = str(handle.ca_bundle)
     client = MarketoClient(MarketoCredentials(handle.url, handle.client_id, handle.client_secret), session=session)
     try:
-        [lead_section, co_section] = plan_all(MAPPING, client)
+        [lead_section, co_section, _email_section] = plan_all(MAPPING, client)
         [drift] = lead_section.drift
         assert drift.target == "lead.lastName"
         assert drift.problem == "holds 40 characters; Contact.LastName Text(80) holds 80"

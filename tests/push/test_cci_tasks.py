@@ -76,7 +76,8 @@ def test_validate_mapping_passes_on_a_good_schema_and_fails_with_the_line_on_a_b
     bad_mapping = tmp_path / "bad.yml"
     bad_mapping.write_text((ROOT / "ecbridge.yml").read_text(encoding="utf-8").replace(
         "lastProductName: { from: last_order.Last_Product_Name__c }",
-        "lastProductNme: { from: last_order.Last_Product_Name__c }"), encoding="utf-8")
+        "lastProductNme: { from: last_order.Last_Product_Name__c }").replace(
+        "last_product_name: lastProductName", "last_product_name: lastProductNme"), encoding="utf-8")
     bad = cci("task", "run", "validate_mapping", "--org", "local", "-o", "mapping", str(bad_mapping))
     out = bad.stdout + bad.stderr
     assert bad.returncode != 0

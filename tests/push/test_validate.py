@@ -46,6 +46,7 @@ def test_every_problem_names_its_mapping_line_and_a_fix(marketo_side) -> None:
     text = (ROOT / "ecbridge.yml").read_text(encoding="utf-8")
     text = text.replace("lastProductName: { from: last_order.Last_Product_Name__c }",
                         "lastProductNam: { from: last_order.Last_Product_Name__c }")
+    text = text.replace("last_product_name: lastProductName", "last_product_name: lastProductNam")  # marketo.email
     text = text.replace("phone: { from: member.Phone }", "phone: { from: member.Birthdate }")
     text = text.replace("lookup_field: email", "lookup_field: lastOrderNumber")
     text = text.replace("lastOrderNumber: { from: last_order.Order_Number__c }",
