@@ -24,8 +24,8 @@ from python_tasks.push.salesforce_io import SalesforceIO, soql_quote
 DEFAULT_OVERLAP = timedelta(minutes=5)
 DEFAULT_BULK_THRESHOLD = 10_000  # rows of one object above which a full read uses Bulk API 2.0
 WAITING_LISTED = 50  # the oldest waiting orders a run lists by number (the rest are counted)
-IDS_PER_QUERY = 200
-PUSHED_SECONDS_KEPT = 24  # seconds of recent write-backs the change read leaves out (those within the overlap)  # ids in one ``Id IN (...)`` filter: keeps a query URL well under 16,000 characters
+IDS_PER_QUERY = 200  # ids in one ``Id IN (...)`` filter: keeps a query URL well under 16,000 characters
+PUSHED_SECONDS_KEPT = 30  # seconds of recent runs' write-backs the change read compares against (runner._run_points)
 
 
 @dataclass

@@ -307,6 +307,15 @@ class PushRun:
             if older_than is None or age >= older_than:
                 s.waiting.append(WaitingOrder(str(order.get(o.key_field)), order.get(o.member_key.sf_field), age))
 
+    def _run_points(self) -> set[datetime]:
+        """The seconds of this run's write-backs that the next change reads compare against
+        (changes.py): its first second and the one after (every record the run read changed
+        before them, so they leave out the whole run, however long) and its last few seconds."""
+        seconds = sorted(self._pushed_seconds)
+        if not seconds:
+            return set()
+        return {seconds[0], seconds[0] + timedelta(seconds=1), *seconds[-4:]}
+
     def _checkpoint(self, checkpoint: Checkpoint | None, changes: ChangeSet, retry: dict[str, set[str]],
                     fingerprint: str) -> None:
         """Move the watermark to this run's read, now that every write-back is done; a run stopped
@@ -325,7 +334,7 @@ class PushRun:
             return
         recent = [] if checkpoint is None or changes.full else checkpoint.pushed_seconds
         horizon = changes.org_now - self.o.overlap
-        recent = sorted({at for at in recent if at >= horizon} | self._pushed_seconds)[-PUSHED_SECONDS_KEPT:]
+        recent = sorted({at for at in recent if at >= horizon} | self._run_points())[-PUSHED_SECONDS_KEPT:]
         cache.save(changes.org_now, retry, fingerprint, recent)
 
     # ------------------------------------------------------------------ one chunk

@@ -202,3 +202,30 @@ def test_a_first_push_of_many_orders_reads_their_lines_with_one_bulk_job(service
     names = {o["orderNumber"]: o["productNames"] for o in orders_of(services.client, [lead["id"]])}
     assert names == {f"O-{n}": f"茶, 菓子{n}" for n in range(4)}
     assert summary.rows_read == 1 + 4 + 8, "members, orders and every line, each once"
+
+
+def test_a_push_longer_than_its_last_seconds_is_still_left_out_whole(services, monkeypatch) -> None:
+    """The next read compares against the first seconds of a run's write-backs too, so a long first
+    push (write-backs over many seconds) is not read again by the idle run after it."""
+    from python_tasks.push import runner as runner_module
+
+    sf = services.sf
+    from python_tasks.push.changes import PUSHED_SECONDS_KEPT
+
+    members = PUSHED_SECONDS_KEPT + 6  # more write-back seconds than the read compares against
+    for i in range(members):
+        add_member(sf, f"M{i}", f"long{i}@example.jp")
+    next_second()
+    clock = {"offset": 0.0}
+    original = runner_module.PushRun._org_clock
+
+    def slow_clock(self: Any) -> datetime:  # each chunk's write-back a few seconds after the last
+        clock["offset"] += 3.0
+        return original(self) + timedelta(seconds=clock["offset"])
+
+    monkeypatch.setattr(runner_module.PushRun, "_org_clock", slow_clock)
+    first, _ = run_push(services, chunk_size=1)
+    assert first.persons_created == members
+    monkeypatch.setattr(runner_module.PushRun, "_org_clock", original)
+    idle, calls = run_push(services)
+    assert (idle.members_read, idle.rows_read, calls) == (0, 0, 1)
