@@ -119,6 +119,15 @@ def csv_files(rows: Sequence[dict[str, Any]], first: Sequence[str] = (),
     return files
 
 
+def average_row_bytes(rows: Sequence[dict[str, Any]]) -> int:
+    """Average CSV bytes of one row as the backfill writes it (header left out): the row size
+    :class:`python_tasks.push.cost.CostSettings` wants, measured on a sample of real rows."""
+    if not rows:
+        return 1
+    body = b"".join(data for data, _ in csv_files(rows))
+    return max(1, round((len(body) - len(body.split(b"\n", 1)[0]) - 1) / len(rows)))
+
+
 def failed_rows(text: str, column: str) -> list[tuple[str, str]]:
     """(value of ``column``, reason) for each row of a failures file (reason: its last column)."""
     reader = csv.reader(io.StringIO(text))
@@ -190,7 +199,7 @@ class BulkBackfill:
         for key, values in persons.items():
             if key in known_ids:
                 lead_id = int(known_ids[key])
-                result.persons[key] = PersonOutcome(lead_id)
+                result.persons[key] = PersonOutcome()  # its id once the import has written it
                 by_id.append(_Row(key, str(lead_id), {"id": lead_id, **{k: v for k, v in values.items() if k != "id"}}))
                 continue
             match = identity_key(self.lookup, values.get(self.lookup))
@@ -200,6 +209,9 @@ class BulkBackfill:
             result.persons[key] = PersonOutcome()
             by_lookup.append(_Row(key, match, dict(values)))
         failed = self._import_leads(by_id, "id", result)
+        for row in by_id:
+            if row.ref not in failed:
+                result.persons[row.ref] = PersonOutcome(int(row.values["id"]))
         failed.update(self._import_leads(by_lookup, self.lookup, result))
         for key, reason in failed.items():
             result.persons[key] = PersonOutcome(error=reason)
@@ -291,7 +303,13 @@ class BulkBackfill:
             values = order_fields(key, pushed)
             if values:
                 rows.append(_Row(key, str(outcome.lead_id), {"id": outcome.lead_id, **values}))
-        for key, reason in self._import_leads(rows, "id", result).items():
+        try:
+            failed = self._import_leads(rows, "id", result)
+        except MarketoQuotaExceeded as quota:
+            for row in rows:
+                result.persons[row.ref].error = f"order fields not written: {quota}"
+            raise
+        for key, reason in failed.items():
             result.persons[key].error = f"order fields: {reason}"
 
     # ------------------------------------------------------------------ the import engine

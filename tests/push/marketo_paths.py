@@ -13,7 +13,9 @@ from python_tasks.dedupe.keys import identity_key, normalise_email
 from python_tasks.dedupe.winner import WinnerRule
 from python_tasks.mapping import Mapping
 from python_tasks.marketo import MarketoClient
+from python_tasks.push.backfill import average_row_bytes
 from python_tasks.push.build import OrderWrite, PersonWrite
+from python_tasks.push.cost import CostSettings
 from python_tasks.push.identity import IdentityResolver
 
 PRODUCTS = ["緑茶", "抹茶", "ほうじ茶", "急須", "湯呑み", "茶筅", "羊羹", "煎餅"]
@@ -132,3 +134,13 @@ def folded(phases: dict[str, int]) -> dict[str, int]:
         name = "identity" if name.startswith("identity") else name
         out[name] = out.get(name, 0) + count
     return {k: v for k, v in out.items() if v}
+
+
+def cost_settings(mapping: Mapping, data: Dataset, **overrides: Any) -> CostSettings:
+    """The cost model's settings for the mapping, with the row sizes of ``data`` (a lead id as 7 digits)."""
+    orders = [{**w.values[co.api_name], co.link_field: 1234567}
+              for co in mapping.marketo.custom_objects[:1] for ws in data.orders.values() for w in ws]
+    fields = [{"id": 1234567, **v} for v in data.order_fields.values()]
+    return CostSettings.from_mapping(mapping, lead_row_bytes=average_row_bytes([p.values for p in data.persons]),
+                                     order_row_bytes=average_row_bytes(orders),
+                                     order_fields_row_bytes=average_row_bytes(fields), **overrides)

@@ -23,7 +23,7 @@ from python_tasks.push.cost import (
     estimate_rest,
     share,
 )
-from tests.push.marketo_paths import Dataset, folded, make_dataset, rest_push
+from tests.push.marketo_paths import Dataset, cost_settings, folded, make_dataset, rest_push
 
 ROOT = Path(__file__).resolve().parents[2]
 STATUS_ENDPOINTS = ("GET /bulk/v1/leads/batch/{id}.json", "GET /bulk/v1/customobjects/{apiName}/import/{id}/status.json")
@@ -92,23 +92,6 @@ def test_rest_model_matches_a_mixed_push_with_another_lookup_field(client: Marke
     assert rest_push(client, by_member, data, chunk_size=150) == folded(model.phases)
 
 
-def row_bytes(rows: list[dict]) -> int:
-    """Average CSV bytes of one row, as BulkBackfill writes them (header left out)."""
-    if not rows:
-        return 1
-    body = b"".join(data for data, _ in csv_files(rows))
-    return round((len(body) - len(body.split(b"\n", 1)[0]) - 1) / len(rows))
-
-
-def bulk_settings(mapping: Mapping, data: Dataset, **overrides) -> CostSettings:
-    """The model's settings with the row sizes of ``data`` (lead ids stand in as 7 digits)."""
-    orders = [w.values["ecOrder_c"] | {"leadId": 1234567} for ws in data.orders.values() for w in ws]
-    fields = [{"id": 1234567, **v} for v in data.order_fields.values()]
-    return CostSettings.from_mapping(mapping, lead_row_bytes=row_bytes([p.values for p in data.persons]),
-                                     order_row_bytes=row_bytes(orders), order_fields_row_bytes=row_bytes(fields),
-                                     **overrides)
-
-
 def calls_by_endpoint(client: MarketoClient, before: dict[str, int]) -> dict[str, int]:
     after = client.counters().calls_by_endpoint
     return {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
@@ -123,7 +106,7 @@ def test_bulk_model_matches_a_backfill_but_for_the_polls(client: MarketoClient, 
     used = calls_by_endpoint(client, before)
     assert all(o.ok for o in result.persons.values()) and all(o.ok for o in result.orders.values())
     assert len(result.orders) == 2100 and result.calls == sum(used.values())
-    model = estimate_bulk(PushVolume(700, 2100), bulk_settings(mapping, data, max_file_bytes=30_000,
+    model = estimate_bulk(PushVolume(700, 2100), cost_settings(mapping, data, max_file_bytes=30_000,
                                                                 resolve_identity_first=False))
     phases = model.phases
     assert sum(n for e, n in used.items() if e.startswith("GET /rest/v1/leads.json")) == \
@@ -147,7 +130,7 @@ def test_the_model_cuts_files_as_backfill_does(mapping: Mapping) -> None:
     files = csv_files(values, max_bytes=12_000)
     assert all(len(body) <= 12_000 and body.startswith(b"email,firstName") for body, _ in files)
     assert sorted(i for _, positions in files for i in positions) == list(range(400))
-    model = estimate_bulk(PushVolume(400, 0), bulk_settings(mapping, data, max_file_bytes=12_000,
+    model = estimate_bulk(PushVolume(400, 0), cost_settings(mapping, data, max_file_bytes=12_000,
                                                             resolve_identity_first=False))
     assert abs(model.phases["persons: import jobs"] - len(files)) <= 1 and len(files) >= 2
 
