@@ -206,6 +206,10 @@ class BulkBackfill:
             if match is None:
                 result.persons[key] = PersonOutcome(error=f"no value for the lookup field {self.lookup}")
                 continue
+            if "," in str(values[self.lookup]):  # its lead id could not be read back (build.py says the same)
+                result.persons[key] = PersonOutcome(
+                    error=f"{self.lookup} contains a comma, which Marketo cannot look up by")
+                continue
             result.persons[key] = PersonOutcome()
             by_lookup.append(_Row(key, match, dict(values)))
         failed = self._import_leads(by_id, "id", result)

@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Sequence
+from typing import Any, Sequence
+
+from python_tasks.mapping import Mapping
 
 DAILY_ALLOCATION = 50_000  # Marketo's default daily API quota (607 past it)
 RECORDS_PER_CALL = 300
@@ -93,16 +95,15 @@ class CostSettings:
     bulk_min_saving: int = 1_000
 
     @classmethod
-    def from_mapping(cls, mapping: object, **overrides: object) -> "CostSettings":
-        """Settings for an ``ecbridge.yml`` mapping (:class:`python_tasks.mapping.Mapping`)."""
-        lead = mapping.marketo.lead  # type: ignore[attr-defined]
-        cos = mapping.marketo.custom_objects  # type: ignore[attr-defined]
+    def from_mapping(cls, mapping: Mapping, **overrides: Any) -> "CostSettings":
+        """Settings for an ``ecbridge.yml`` mapping; ``overrides`` set any other field."""
+        lead = mapping.marketo.lead
         base = cls(
             lookup_field=lead.lookup_field,
-            custom_objects=len(cos),
+            custom_objects=len(mapping.marketo.custom_objects),
             order_fields=any(f.source.scope == "last_order" for f in lead.fields),
         )
-        return replace(base, **overrides)  # type: ignore[arg-type]
+        return replace(base, **overrides)
 
 
 @dataclass(frozen=True)

@@ -226,12 +226,14 @@ def test_a_failed_job_fails_its_rows_and_a_missing_lookup_value_is_reported(
     data = make_dataset(mapping, 3, 1, prefix="jobfail")
     persons = {p.key: {**p.values, "shoeSize": 44} for p in data.persons}  # not a Marketo field: the job fails
     persons["email:"] = {"firstName": "no email"}
+    persons["email:a,b@example.jp"] = {"email": "a,b@example.jp"}
     result = BulkBackfill(client, mapping, poll_seconds=0.05).run(persons, data.orders)
     for p in data.persons:
         assert "failed: Field 'shoeSize' not found" in (result.persons[p.key].error or "")
         assert all((result.orders[w.order_id].error or "").startswith("member not in Marketo")
                    for w in data.orders[p.key])
     assert result.persons["email:"].error == "no value for the lookup field email"
+    assert "contains a comma" in (result.persons["email:a,b@example.jp"].error or "")
     assert [j.status for j in result.jobs] == ["Failed"]
 
 
@@ -249,3 +251,24 @@ def test_failures_file_rows_are_read_by_column() -> None:
     text = "email,firstName,Import Failure\na@example.jp,\"x, y\",1003 Invalid\n"
     assert failed_rows(text, "email") == [("a@example.jp", "1003 Invalid")]
     assert failed_rows("", "email") == [] and failed_rows("id\n1\n", "email") == []
+
+
+def test_a_quota_stop_before_the_order_fields_leaves_no_person_called_done(
+        client: MarketoClient, mapping: Mapping, monkeypatch: pytest.MonkeyPatch) -> None:
+    from python_tasks.marketo import MarketoQuotaExceeded
+
+    data = make_dataset(mapping, 3, 1, prefix="late")
+    real = client.import_leads_csv
+
+    def spent_for_order_fields(csv_bytes: bytes, **kwargs):
+        if b"lastOrderNumber" in csv_bytes:
+            raise MarketoQuotaExceeded("Daily quota reached")
+        return real(csv_bytes, **kwargs)
+
+    monkeypatch.setattr(client, "import_leads_csv", spent_for_order_fields)
+    result = BulkBackfill(client, mapping, poll_seconds=0.05).run(
+        data.values(), data.orders, order_fields=lambda key, _pushed: data.order_fields[key])
+    assert "Daily quota reached" in result.stopped
+    assert all(o.lead_id and not o.ok and o.error.startswith("order fields not written")
+               for o in result.persons.values())
+    assert all(o.ok for o in result.orders.values())  # the orders themselves did reach Marketo
