@@ -17,6 +17,13 @@ Every person key gets a :class:`PersonOutcome` (lead id, or Marketo's reason) an
 that fails or never finishes fails its rows with the job's message, the daily quota stops the run
 and every record not yet done says so. Re-running is safe: every import is insert or update.
 
+    result = BulkBackfill(client, mapping, log=self.logger.info).run(
+        {p.key: p.values for p in persons},                  # PersonWrite.values by person key
+        {p.key: order_writes[p.key] for p in persons},        # OrderWrite per person key
+        known_ids={k: r.target for k, r in resolutions.items() if r.target},   # IdentityResolver
+        order_fields=lambda key, pushed: last_order_values(key, pushed))       # lead_order_values(...)
+    result.persons[key].lead_id / .error, result.orders[order_id].error, result.stopped, result.calls
+
 What differs from the REST path: a blank CSV cell leaves a field as it is (REST ``null`` clears it),
 so ``None`` values do not clear Marketo fields; and bulk imports do not answer custom object GUIDs,
 so ``OrderOutcome.marketo_guid`` stays ``None``.

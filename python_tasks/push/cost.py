@@ -20,6 +20,12 @@ expectations for persons and orders spread evenly over the chunks; a job's failu
 when a row failed) is outside ``calls`` and inside ``budget``. How fast Marketo imports a file is
 not documented: ``import_rows_per_second`` is an assumption (a setting), and it only moves the poll
 count and the time, never the other calls.
+
+    settings = CostSettings.from_mapping(mapping, daily_allocation=50_000)
+    choice = choose(PushVolume(persons=len(persons), orders=len(orders), new_persons=new), settings,
+                    already_used=calls_spent_today)
+    log(choice.summary_line())          # "This push will take about 8,416 Marketo calls (bulk import; ...)"
+    if choice.method == BULK: ...       # BulkBackfill(client, mapping).run(...)
 """
 from __future__ import annotations
 
