@@ -1,4 +1,6 @@
-"""Bulk lead import of the local Marketo: jobs queue in SQLite, at most N import at once."""
+"""Bulk imports of the local Marketo (leads, and custom objects: bulk_customobjects.py): jobs of both
+kinds share one FIFO queue in SQLite, at most N import at once (Adobe lists the bulk import limits
+once, for all import jobs)."""
 
 from __future__ import annotations
 
@@ -11,10 +13,15 @@ import time
 from typing import Any, Callable
 
 from localcloud.marketo.dispatcher import JobDispatcher
+from localcloud.marketo.bulk_customobjects import ImportOutcome, import_custom_objects, message_for
+from localcloud.marketo.customobjects import CustomObjectOperations
 from localcloud.marketo.envelope import CallError, new_request_id
 from localcloud.marketo.leads import LeadOperations
 from localcloud.marketo.settings import Settings
 from localcloud.marketo.store import Store
+
+
+DELIMITERS = {"csv": ",", "tsv": "\t", "ssv": ";"}
 
 
 def parse_multipart(content_type: str, body: bytes) -> dict[str, tuple[bytes, str | None]]:
@@ -35,9 +42,16 @@ def parse_multipart(content_type: str, body: bytes) -> dict[str, tuple[bytes, st
 
 
 class BulkImports(JobDispatcher):
-    def __init__(self, store: Store, leads: LeadOperations, settings: Callable[[], Settings]):
+    def __init__(
+        self,
+        store: Store,
+        leads: LeadOperations,
+        settings: Callable[[], Settings],
+        custom_objects: CustomObjectOperations | None = None,
+    ):
         self.store = store
         self.leads = leads
+        self.custom_objects = custom_objects
         self.settings = settings
         self._running: set[int] = set()
         with self.store.transaction() as db:  # a job cut off by a stop starts again
@@ -53,12 +67,20 @@ class BulkImports(JobDispatcher):
         file_format: str | None,
         lookup_field: str | None,
         partition: str | None,
+        object_name: str | None = None,
     ) -> dict[str, Any]:
+        """Queue a job: a lead import, or with ``object_name`` a custom object import."""
         file_format = (file_format or "").lower()
         if file_format not in ("csv", "tsv", "ssv"):
             raise CallError("1003", f"Invalid format '{file_format}', use csv, tsv or ssv")
-        lookup = lookup_field or "email"
-        self.leads.lookup_definition(lookup, for_filter=False)
+        if object_name is not None:
+            if self.custom_objects is None:
+                raise CallError("610", "Requested resource not found")
+            self.custom_objects.object_schema(object_name)  # 1013 for an unknown object
+            lookup = ""
+        else:
+            lookup = lookup_field or "email"
+            self.leads.lookup_definition(lookup, for_filter=False)
         with self.store.transaction() as db:
             # "A maximum of 10 jobs are allowed in the queue at any given time (including the two
             # currently being processed)"
@@ -68,16 +90,31 @@ class BulkImports(JobDispatcher):
             if waiting >= self.settings().bulk_import_max_queued:
                 raise CallError("1016", "Too many imports")
             cursor = db.execute(
-                "INSERT INTO bulk_jobs(status, format, lookup_field, partition_name, content, created_at)"
-                " VALUES ('Queued', ?, ?, ?, ?, ?)",
-                (file_format, lookup, partition, content, time.time()),
+                "INSERT INTO bulk_jobs(status, format, lookup_field, partition_name, content, created_at,"
+                " object_name) VALUES ('Queued', ?, ?, ?, ?, ?, ?)",
+                (file_format, lookup, partition, content, time.time(), object_name),
             )
             batch_id = int(cursor.lastrowid)
         self.nudge()
+        if object_name is not None:
+            return {"batchId": batch_id, "status": "Queued", "objectApiName": object_name}
         return {"batchId": batch_id, "importId": str(batch_id), "status": "Queued"}
 
-    def status(self, batch_id: str) -> dict[str, Any]:
-        row = self._job(batch_id)
+    def status(self, batch_id: str, object_name: str | None = None) -> dict[str, Any]:
+        row = self._job(batch_id, object_name)
+        if object_name is not None:
+            seconds = (row["finished_at"] or time.time()) - (row["started_at"] or time.time())
+            return {
+                "batchId": row["batch_id"],
+                "operation": "import",
+                "status": row["status"],
+                "objectApiName": object_name,
+                "numOfObjectsProcessed": row["processed"],
+                "numOfRowsFailed": row["failed"],
+                "numOfRowsWithWarning": row["warnings"],
+                "importTime": f"{max(0, round(seconds))} second(s)",
+                "message": row["message"],
+            }
         return {
             "batchId": row["batch_id"],
             "importId": str(row["batch_id"]),
@@ -88,20 +125,21 @@ class BulkImports(JobDispatcher):
             "message": row["message"],
         }
 
-    def failures(self, batch_id: str) -> str:
-        return str(self._job(batch_id)["failures"])
+    def failures(self, batch_id: str, object_name: str | None = None) -> str:
+        return str(self._job(batch_id, object_name)["failures"])
 
-    def warnings(self, batch_id: str) -> str:
-        return str(self._job(batch_id)["warnings_file"])
+    def warnings(self, batch_id: str, object_name: str | None = None) -> str:
+        return str(self._job(batch_id, object_name)["warnings_file"])
 
-    def _job(self, batch_id: str) -> dict[str, Any]:
+    def _job(self, batch_id: str, object_name: str | None = None) -> dict[str, Any]:
+        """The job ``batch_id`` of that kind (a lead job is not found under a custom object's path)."""
         try:
             number = int(batch_id)
         except ValueError:
             raise CallError("1003", f"Invalid batchId '{batch_id}'") from None
         with self.store.transaction() as db:
             row = db.execute("SELECT * FROM bulk_jobs WHERE batch_id=?", (number,)).fetchone()
-        if row is None:
+        if row is None or row["object_name"] != object_name:
             raise CallError("1013", f"Import batch '{batch_id}' not found")
         return dict(row)
 
@@ -132,8 +170,15 @@ class BulkImports(JobDispatcher):
 
     def _run_job(self, batch_id: int) -> None:
         try:
-            job = self._job(str(batch_id))
-            status, message, processed, failed, failures = self._import(job)
+            with self.store.transaction() as db:
+                job = dict(db.execute("SELECT * FROM bulk_jobs WHERE batch_id=?", (batch_id,)).fetchone())
+            if job["object_name"] is not None:
+                outcome = self._import_custom_objects(job)
+                status, message, processed, failed, failures = (
+                    outcome.status, outcome.message, outcome.processed, outcome.failed, outcome.failures
+                )
+            else:
+                status, message, processed, failed, failures = self._import(job)
             while not self._stopping.is_set():  # the local hold, to observe running/queued jobs
                 hold = self.settings().bulk_import_hold_seconds
                 if time.time() >= float(job["started_at"] or 0) + hold:
@@ -151,8 +196,17 @@ class BulkImports(JobDispatcher):
             self._running.discard(batch_id)
             self.nudge()
 
+    def _import_custom_objects(self, job: dict[str, Any]) -> ImportOutcome:
+        delimiter = DELIMITERS[job["format"]]
+        try:
+            text = bytes(job["content"]).decode("utf-8-sig")
+        except UnicodeDecodeError:
+            return ImportOutcome("Failed", "The file is not UTF-8", 0, 0, "")
+        assert self.custom_objects is not None
+        return import_custom_objects(self.custom_objects, job["object_name"], text, delimiter)
+
     def _import(self, job: dict[str, Any]) -> tuple[str, str, int, int, str]:
-        delimiter = {"csv": ",", "tsv": "\t", "ssv": ";"}[job["format"]]
+        delimiter = DELIMITERS[job["format"]]
         try:
             text = bytes(job["content"]).decode("utf-8-sig")
         except UnicodeDecodeError:
@@ -201,12 +255,6 @@ class BulkImports(JobDispatcher):
                         [*row, "; ".join(f"{r['code']} {r['message']}" for r in result["reasons"])]
                     )
         succeeded = processed - failed
-        if failed:
-            message = (
-                f"Import completed with errors, {succeeded} records imported ({succeeded} members), "
-                f"{failed} failed"
-            )
-        else:
-            message = f"Import succeeded, {succeeded} records imported ({succeeded} members)"
+        message = message_for(succeeded, failed)
         # numOfLeadsProcessed counts the rows imported (Adobe's example: 2 processed, 1 failed)
         return "Complete", message, succeeded, failed, out.getvalue() if failed else ""

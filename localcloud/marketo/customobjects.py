@@ -176,6 +176,10 @@ class CustomObjectOperations:
                 results.append({"seq": seq, **self._sync_one(schema, record, action, dedupe_by)})
         return results
 
+    def import_record(self, api_name: str, record: dict[str, Any]) -> dict[str, Any]:
+        """One row of a bulk import: insert or update on the dedupe fields, as a REST sync record."""
+        return self._sync_one(self.object_schema(api_name), record, "createOrUpdate", "dedupeFields")
+
     def _sync_one(
         self, schema: ObjectSchema, record: Any, action: str, dedupe_by: str
     ) -> dict[str, Any]:

@@ -144,7 +144,7 @@ class MarketoService:
             self.store, self.schema, lambda: self._settings
         )
         self.activities = ActivityOperations(self.store, lambda: self._settings)
-        self.bulk = BulkImports(self.store, self.leads, lambda: self._settings)
+        self.bulk = BulkImports(self.store, self.leads, lambda: self._settings, self.custom_objects)
         self.schema_admin = SchemaAdmin(self.store, self.schema, self.leads, lambda: self._settings)
         self.extracts = LeadExtracts(self.store, self.schema, lambda: self._settings)
         self.assets = AssetOperations(self.store, lambda: self._settings)
@@ -467,6 +467,11 @@ class MarketoService:
         add("GET", r"/bulk/v1/leads/batch/(?P<id>[^/]+)/failures\.json", self._bulk_failures)
         add("GET", r"/bulk/v1/leads/batch/(?P<id>[^/]+)/warnings\.json", self._bulk_warnings)
         AssetRoutes(self.assets, self.emails).register(add)
+        co_import = r"/bulk/v1/customobjects/(?P<name>[A-Za-z0-9_]+)/import"
+        add("POST", co_import + r"\.json", self._bulk_co_submit)
+        add("GET", co_import + r"/(?P<id>[^/]+)/status\.json", self._bulk_co_status)
+        add("GET", co_import + r"/(?P<id>[^/]+)/failures\.json", self._bulk_co_failures)
+        add("GET", co_import + r"/(?P<id>[^/]+)/warnings\.json", self._bulk_co_warnings)
 
     # leads
     def _leads_query(self, call: Call) -> Response:
@@ -642,7 +647,7 @@ class MarketoService:
         return Response(status=200, body=content, headers={"Content-Type": "text/csv;charset=UTF-8"})
 
     # bulk
-    def _bulk_submit(self, call: Call) -> Response:
+    def _bulk_submit(self, call: Call, object_name: str | None = None) -> Response:
         parts = parse_multipart(call.request.headers.get("Content-Type") or "", call.request.body)
         if "file" not in parts:
             raise CallError("1003", "The multipart body has no 'file' part")
@@ -654,9 +659,30 @@ class MarketoService:
             return value
 
         job = self.bulk.submit(
-            parts["file"][0], part("format"), part("lookupField"), part("partitionName")
+            parts["file"][0], part("format"), part("lookupField"), part("partitionName"), object_name
         )
         return success(call.request_id, [job])
+
+    def _bulk_co_submit(self, call: Call) -> Response:
+        return self._bulk_submit(call, call.path_params["name"])
+
+    def _bulk_co_status(self, call: Call) -> Response:
+        return success(
+            call.request_id, [self.bulk.status(call.path_params["id"], call.path_params["name"])]
+        )
+
+    def _bulk_co_failures(self, call: Call) -> Response:
+        return self._bulk_co_file(self.bulk.failures(call.path_params["id"], call.path_params["name"]))
+
+    def _bulk_co_warnings(self, call: Call) -> Response:
+        return self._bulk_co_file(self.bulk.warnings(call.path_params["id"], call.path_params["name"]))
+
+    @staticmethod
+    def _bulk_co_file(text: str) -> Response:
+        """Adobe: "If no failure file exists, an HTTP 404 status code is returned" (same for warnings)."""
+        if not text:
+            return Response.text("Not Found", 404)
+        return Response.text(text, 200, "text/csv;charset=UTF-8")
 
     def _bulk_status(self, call: Call) -> Response:
         return success(call.request_id, [self.bulk.status(call.path_params["id"])])

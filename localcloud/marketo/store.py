@@ -46,7 +46,7 @@ CREATE TABLE IF NOT EXISTS bulk_jobs (
     lookup_field TEXT NOT NULL, partition_name TEXT, content BLOB NOT NULL, created_at REAL NOT NULL,
     started_at REAL, finished_at REAL, processed INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0,
     warnings INTEGER NOT NULL DEFAULT 0, failures TEXT NOT NULL DEFAULT '', warnings_file TEXT NOT NULL DEFAULT '',
-    message TEXT NOT NULL DEFAULT '');
+    message TEXT NOT NULL DEFAULT '', object_name TEXT);
 CREATE TABLE IF NOT EXISTS export_jobs (
     export_id TEXT PRIMARY KEY, status TEXT NOT NULL, format TEXT NOT NULL, fields TEXT NOT NULL,
     headers TEXT NOT NULL, filter TEXT NOT NULL, created_at TEXT NOT NULL, queued_at TEXT,
@@ -91,7 +91,14 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA_SQL)
+        self._add_missing_columns()
         self._depth = 0
+
+    def _add_missing_columns(self) -> None:
+        """Columns added after a data directory was made (SQLite's CREATE IF NOT EXISTS adds none)."""
+        columns = {row["name"] for row in self._db.execute("PRAGMA table_info(bulk_jobs)")}
+        if "object_name" not in columns:  # NULL: a lead import; else the custom object's API name
+            self._db.execute("ALTER TABLE bulk_jobs ADD COLUMN object_name TEXT")
 
     def close(self) -> None:
         with self._lock:

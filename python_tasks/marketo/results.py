@@ -71,7 +71,11 @@ class RecordResult:
 
 @dataclass(frozen=True)
 class ImportBatch:
-    """A bulk lead import job and its latest status."""
+    """A bulk import job (leads, or the custom object ``object_api_name``) and its latest status.
+
+    ``leads_processed`` is Marketo's count of rows imported: ``numOfLeadsProcessed`` for a lead
+    import, ``numOfObjectsProcessed`` for a custom object import.
+    """
 
     batch_id: int
     status: str
@@ -79,6 +83,7 @@ class ImportBatch:
     rows_failed: int = 0
     rows_with_warning: int = 0
     message: str = ""
+    object_api_name: str = ""
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -90,9 +95,10 @@ class ImportBatch:
         return cls(
             batch_id=int(item["batchId"]),
             status=str(item.get("status", "")),
-            leads_processed=int(item.get("numOfLeadsProcessed") or 0),
+            leads_processed=int(item.get("numOfLeadsProcessed") or item.get("numOfObjectsProcessed") or 0),
             rows_failed=int(item.get("numOfRowsFailed") or 0),
             rows_with_warning=int(item.get("numOfRowsWithWarning") or 0),
             message=str(item.get("message") or ""),
+            object_api_name=str(item.get("objectApiName") or ""),
             raw=item,
         )

@@ -142,6 +142,25 @@ def test_bulk_import_runs_to_complete_and_reports_failures(client: MarketoClient
     assert len(list(client.get_leads_by_filter("ecMemberId", ["B-1", "B-2"]))) == 2
 
 
+def test_bulk_custom_object_import_runs_to_complete_and_reports_failures(client: MarketoClient) -> None:
+    lead_id = client.sync_leads([{"email": "co-bulk@example.jp"}])[0].id
+    csv = f"orderNumber,leadId,totalAmount,productNames\nBC-1,{lead_id},12800,茶碗\nBC-2,999999,1,x\n"
+    job = client.import_custom_objects_csv("ecOrder_c", csv.encode("utf-8"))
+    assert job.status == "Queued" and job.object_api_name == "ecOrder_c"
+    final = client.wait_for_custom_object_import("ecOrder_c", job.batch_id, poll_seconds=0.1, timeout_seconds=30)
+    assert (final.status, final.leads_processed, final.rows_failed) == ("Complete", 1, 1)
+    failures = client.get_custom_object_import_failures("ecOrder_c", job.batch_id)
+    assert failures.splitlines()[1].startswith("BC-2,999999,1,x,1004")
+    assert client.get_custom_object_import_warnings("ecOrder_c", job.batch_id) == ""  # HTTP 404: no file
+    assert [r["orderNumber"] for r in client.get_custom_objects("ecOrder_c", "leadId", [lead_id])] == ["BC-1"]
+    calls = client.counters().calls_by_endpoint
+    assert calls["POST /bulk/v1/customobjects/{apiName}/import.json"] == 1
+    assert calls["GET /bulk/v1/customobjects/{apiName}/import/{id}/failures.json"] == 1
+    with pytest.raises(MarketoError) as missing:  # a job that does not exist is an error, not an empty file
+        client.get_custom_object_import_failures("ecOrder_c", 987654)
+    assert missing.value.code == "1013"
+
+
 def test_threads_at_the_real_limits_meet_no_606_or_615(client: MarketoClient, local: LocalMarketo) -> None:
     # A tenth of the real window keeps the test short; the client and the server use the same limits.
     local.service.update_settings(rate_limit_calls=10, rate_limit_window_seconds=2.0, max_concurrent_calls=4)

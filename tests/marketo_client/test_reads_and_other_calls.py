@@ -171,3 +171,41 @@ def test_an_empty_lead_id_list_reads_nothing(marketo, client) -> None:
     assert list(client.get_activities([12], "T0", lead_ids=[])) == []
     assert list(client.get_leads_by_filter("id", [])) == []
     assert marketo.calls() == []
+
+
+def test_bulk_custom_object_import_uploads_polls_waits_out_1016_and_reads_files(marketo, client, sleeps) -> None:
+    from .scripted_marketo import failure
+
+    uploads: list[Request] = []
+
+    def accept(request: Request) -> Response:
+        uploads.append(request)
+        return Response.json(envelope([{"batchId": 1013, "status": "Queued", "objectApiName": "car_c"}]))
+
+    marketo.on("POST", "/bulk/v1/customobjects/car_c/import.json", failure("1016", "Too many imports"), accept)
+    marketo.on(
+        "GET", "/bulk/v1/customobjects/car_c/import/1013/status.json",
+        envelope([{"batchId": 1013, "operation": "import", "status": "Importing", "objectApiName": "car_c"}]),
+        envelope([{"batchId": 1013, "operation": "import", "status": "Complete", "objectApiName": "car_c",
+                   "numOfObjectsProcessed": 2, "numOfRowsFailed": 1, "numOfRowsWithWarning": 0,
+                   "importTime": "2 second(s)", "message": "Import completed with errors"}]),
+    )
+    marketo.on(
+        "GET", "/bulk/v1/customobjects/car_c/import/1013/failures.json",
+        Response.text("color,vin,Import Failure Reason\nred,,missing.dedupe.fields\n", content_type="text/csv"),
+    )
+    marketo.on("GET", "/bulk/v1/customobjects/car_c/import/1013/warnings.json", Response.text("Not Found", 404))
+    csv = b"color,vin\nred,\nblue,V1\nyellow,V2\n"
+    job = client.import_custom_objects_csv("car_c", csv)
+    assert (job.batch_id, job.status, job.object_api_name) == (1013, "Queued", "car_c")
+    assert client.counters().retries_by_cause == {"1016": 1}
+    assert uploads[0].arg("format") == "csv" and csv in uploads[0].body
+    final = client.wait_for_custom_object_import("car_c", 1013, poll_seconds=0.5)
+    assert (final.status, final.leads_processed, final.rows_failed) == ("Complete", 2, 1)
+    assert sleeps[-1:] == [0.5]
+    assert "missing.dedupe.fields" in client.get_custom_object_import_failures("car_c", 1013)
+    assert client.get_custom_object_import_warnings("car_c", 1013) == ""
+    with pytest.raises(MarketoUsageError, match="10 MB"):
+        client.import_custom_objects_csv("car_c", b"vin\n" + b"WBA4R7C55HK895912\n" * 600_000)
+    with pytest.raises(MarketoUsageError, match="API name"):
+        client.import_custom_objects_csv("car_c/../x", b"vin\nA\n")
