@@ -41,7 +41,10 @@ from python_tasks.push.schema import MarketoSchema
 import hashlib
 import time
 
+from python_tasks.push.backfill import BulkBackfill
 from python_tasks.push.cache import Checkpoint, PushCache
+from python_tasks.push.cost import (BULK, DAILY_ALLOCATION, REST, Choice, CostSettings, PushVolume, choose,
+                                    estimate_bulk, estimate_rest)
 from python_tasks.push.changes import (DEFAULT_BULK_THRESHOLD, DEFAULT_OVERLAP, PUSHED_SECONDS_KEPT, ChangeReader,
                                        ChangeSet)
 from python_tasks.push.state import format_sf_datetime, is_due
@@ -72,6 +75,8 @@ class PushSummary:
     read_method: str = ""
     rows_read: int = 0  # every row read from Salesforce: changes, retries, orders of members, lines, waiting
     retry_left: int = 0  # records the next run reads again by Id
+    marketo_estimate: str = ""  # what the push said it would cost in Marketo calls, before writing
+    marketo_method: str = ""
     write_back_failures: list[tuple[str, str]] = field(default_factory=list)
     stopped: str = ""
 
@@ -99,6 +104,8 @@ class PushSummary:
             "members_read": self.members_read,
             "orders_read": self.orders_read,
             "retry_left": self.retry_left,
+            "marketo_estimate": self.marketo_estimate,
+            "marketo_method": self.marketo_method,
             "stopped": self.stopped,
         }
 
@@ -111,6 +118,9 @@ class PushOptions:
     tz: str = "UTC"
     overlap: timedelta = DEFAULT_OVERLAP
     bulk_threshold: int = DEFAULT_BULK_THRESHOLD
+    marketo_method: str = "auto"  # auto (cost.choose), rest or bulk
+    daily_allocation: int = DAILY_ALLOCATION
+    bulk_poll_seconds: float = 30.0
     modstamp_field: str = "SystemModstamp"
     winner_rule: WinnerRule = field(default_factory=WinnerRule)
     clusters_file: Path | None = None
@@ -130,7 +140,8 @@ def _error_text(text: str) -> str:
 class PushRun:
     def __init__(self, mapping: Mapping, sf: SalesforceIO, marketo: Any, schema: MarketoSchema,
                  options: PushOptions | None = None, progress: Progress = _noop,
-                 log: Callable[[str], None] = lambda _m: None) -> None:
+                 log: Callable[[str], None] = lambda _m: None,
+                 info: Callable[[str], None] = lambda _m: None) -> None:
         self.m = mapping
         self.sf = sf
         self.marketo = marketo
@@ -138,6 +149,7 @@ class PushRun:
         self.o = options or PushOptions()
         self.progress = progress
         self.log = log
+        self.info = info
         self.summary = PushSummary()
         self._finished: set[str] = set()  # records whose write-back says pushed
         self._pushed_seconds: set[datetime] = set()  # whole seconds of this run's write-backs (changes.py)
@@ -257,19 +269,11 @@ class PushRun:
         lines = self.read_lines([order["Id"] for order in due_orders])
         self._write_member_errors(member_errors)
         self._write_errors(o.object_name, order_errors)
-        total = len(persons)
-        self.progress("persons", 0, total)
-        done = 0
-        for start in range(0, total, self.o.chunk_size):
-            chunk = persons[start:start + self.o.chunk_size]
-            try:
-                self._push_chunk(chunk, orders_by_member, due_by_member, lines)
-            except MarketoQuotaExceeded as quota:
-                s.stopped = str(quota)
-                self.log(f"Stopping: {quota}")
-                break
-            done += len(chunk)
-            self.progress("persons", done, total)
+        choice = self._estimate(persons, due_by_member)
+        if choice.method == BULK:
+            self._push_bulk(persons, orders_by_member, due_by_member, lines)
+        else:
+            self._push_rest(persons, orders_by_member, due_by_member, lines)
         s.duplicate_clusters = list(self.resolver.clusters)
         self._record_clusters()
         retry[self.m.member.object_name] |= {i for i in due_members if i not in self._finished}
@@ -337,7 +341,123 @@ class PushRun:
         recent = sorted({at for at in recent if at >= horizon} | self._run_points())[-PUSHED_SECONDS_KEPT:]
         cache.save(changes.org_now, retry, fingerprint, recent)
 
+    # ------------------------------------------------------------------ how to write Marketo
+    def _estimate(self, persons: list[PersonWrite], due_by_member: dict[str, list[dict[str, Any]]]) -> Choice:
+        """What this push will cost in Marketo calls, said before anything is written, and the way
+        to write (python_tasks/push/cost.py): REST sync, or bulk import for a large first push."""
+        writable = [p for p in persons if not p.rejected]
+        orders = sum(len(due_by_member.get(i, [])) for p in writable for i in p.member_ids)
+        with_orders = sum(1 for p in writable if any(due_by_member.get(i) for i in p.member_ids))
+        volume = PushVolume(persons=len(writable), orders=orders,
+                            new_persons=sum(1 for p in writable if not p.known_marketo_ids),
+                            persons_with_orders=with_orders)
+        settings = CostSettings.from_mapping(self.m, daily_allocation=self.o.daily_allocation,
+                                              chunk_size=self.o.chunk_size)
+        choice = choose(volume, settings)
+        if self.o.marketo_method in (REST, BULK) and self.o.marketo_method != choice.method:
+            forced = estimate_rest(volume, settings) if self.o.marketo_method == REST else estimate_bulk(volume, settings)
+            choice = Choice(self.o.marketo_method, forced, choice.chosen, choice.allocation,
+                            f"marketo_method {self.o.marketo_method} was asked for")
+        self.summary.marketo_estimate = choice.summary_line()
+        self.summary.marketo_method = choice.method
+        if writable:
+            self.info(choice.summary_line())
+        return choice
+
+    def _push_rest(self, persons: list[PersonWrite], orders_by_member: dict[str, list[dict[str, Any]]],
+                   due_by_member: dict[str, list[dict[str, Any]]], lines: dict[str, list[dict[str, Any]]]) -> None:
+        s = self.summary
+        total = len(persons)
+        self.progress("persons", 0, total)
+        done = 0
+        for start in range(0, total, self.o.chunk_size):
+            chunk = persons[start:start + self.o.chunk_size]
+            try:
+                self._push_chunk(chunk, orders_by_member, due_by_member, lines)
+            except MarketoQuotaExceeded as quota:
+                s.stopped = str(quota)
+                self.log(f"Stopping: {quota}")
+                break
+            done += len(chunk)
+            self.progress("persons", done, total)
+
+    def _push_bulk(self, persons: list[PersonWrite], orders_by_member: dict[str, list[dict[str, Any]]],
+                   due_by_member: dict[str, list[dict[str, Any]]], lines: dict[str, list[dict[str, Any]]]) -> None:
+        """The same writes in the same order through Marketo's bulk imports (BulkBackfill): persons
+        (found first, as on the REST path), their orders, then their order fields; then the
+        write-back, record by record, from what each import's failures file said."""
+        s = self.summary
+        person_errors: dict[str, str] = {}
+        writable = []
+        for person in persons:
+            if person.rejected:
+                person_errors[person.key] = "; ".join(str(p) for p in person.problems)
+                s.persons_skipped.append((person.key, person_errors[person.key]))
+            else:
+                writable.append(person)
+        try:
+            resolutions = self.resolver.resolve(writable) if writable else {}
+        except MarketoQuotaExceeded as quota:
+            s.stopped = str(quota)
+            self.log(f"Stopping: {quota}")
+            return
+        known = {key: r.target for key, r in resolutions.items() if r.target is not None}
+        order_results: dict[str, tuple[str | None, str | None]] = {}
+        writes: dict[str, list[OrderWrite]] = {}
+        for person in writable:
+            for member_id in person.member_ids:
+                for order in due_by_member.get(member_id, []):
+                    write = self._order_write(order, member_id, lines.get(order["Id"], []))
+                    if write.problems:
+                        reason = "; ".join(str(p) for p in write.problems)
+                        order_results[order["Id"]] = (None, _error_text(reason))
+                        s.orders_skipped.append((write.order_number, reason))
+                    else:
+                        writes.setdefault(person.key, []).append(write)
+        by_key = {p.key: p for p in writable}
+        o = self.m.order
+
+        def order_fields(key: str, pushed: frozenset[str]) -> dict[str, Any]:
+            person = by_key[key]
+            in_marketo = [order for member_id in person.member_ids for order in orders_by_member.get(member_id, [])
+                          if order["Id"] in pushed or not self._due(order)]
+            latest = last_order(in_marketo, o.field_for("orderDate").sf_field if o.field_for("orderDate") else
+                                "CreatedDate", o.key_field)
+            values, _problems = lead_order_values(latest, self.m, self.schema, self.o.tz)
+            return values
+
+        self._guids_answered = False
+        result = BulkBackfill(self.marketo, self.m, poll_seconds=self.o.bulk_poll_seconds, log=self.info).run(
+            {p.key: p.values for p in writable}, writes, known_ids=known, order_fields=order_fields)
+        person_ids: dict[str, int] = {}
+        for person in writable:
+            outcome = result.persons.get(person.key)
+            if outcome is not None and outcome.ok and outcome.lead_id is not None:
+                person_ids[person.key] = outcome.lead_id
+                if person.key in known:
+                    s.persons_updated += 1
+                else:
+                    s.persons_created += 1
+            else:
+                person_errors[person.key] = _error_text((outcome.error if outcome else None) or "not written")
+                s.persons_skipped.append((person.key, person_errors[person.key]))
+        for key, key_writes in writes.items():
+            for write in key_writes:
+                outcome = result.orders.get(write.order_id)
+                if outcome is not None and outcome.ok:
+                    order_results[write.order_id] = (None, None)
+                    s.orders_pushed += 1
+                else:
+                    error = (outcome.error if outcome else None) or "not written"
+                    order_results[write.order_id] = (None, _error_text(error))
+                    s.orders_skipped.append((write.order_number, error))
+        if result.stopped:
+            s.stopped = result.stopped
+        self._write_back(persons, person_ids, person_errors, order_results)  # collections of 200 a call
+
     # ------------------------------------------------------------------ one chunk
+    _guids_answered = True  # the REST path answers every custom object's marketoGUID; bulk imports do not
+
     def _push_chunk(self, chunk: list[PersonWrite], orders_by_member: dict[str, list[dict[str, Any]]],
                     due_by_member: dict[str, list[dict[str, Any]]], lines: dict[str, list[dict[str, Any]]]) -> None:
         s = self.summary
@@ -543,7 +663,8 @@ class PushRun:
             if error is not None:
                 orders.append({"Id": order_id, wb.error: error})
             else:
-                orders.append({"Id": order_id, wb.marketo_id: guid, wb.pushed_at: mark, wb.error: None,
+                known_guid = {wb.marketo_id: guid} if guid is not None or self._guids_answered else {}
+                orders.append({"Id": order_id, **known_guid, wb.pushed_at: mark, wb.error: None,
                                **self._pushed_change(order_id, mark)})
         for object_name, records in ((self.m.member.object_name, members), (self.m.order.object_name, orders)):
             if not records:

@@ -55,6 +55,10 @@ Orders whose member has not arrived are listed as waiting, with their age.
                                    "commit late (default 5m; e.g. 90s, 10m)."},
         "bulk_threshold": {"description": "Rows of one object above which a full read uses Bulk API 2.0 "
                                           f"(default {DEFAULT_BULK_THRESHOLD:,})."},
+        "marketo_method": {"description": "How to write Marketo: auto (REST sync, or bulk import where it saves "
+                                          "calls: a large first push; see README), rest or bulk."},
+        "daily_allocation": {"description": "Marketo calls a day the instance allows (default 50,000): the "
+                                            "estimate said before a push is measured against it."},
     }
 
     def _init_options(self, kwargs: dict[str, Any]) -> None:
@@ -92,6 +96,11 @@ Orders whose member has not arrived are listed as waiting, with their age.
         except ValueError as error:
             raise TaskOptionsError(f"overlap: {error}") from None
         self.push_options.bulk_threshold = int(opts.get("bulk_threshold") or DEFAULT_BULK_THRESHOLD)
+        method = str(opts.get("marketo_method") or "auto").strip().lower()
+        if method not in ("auto", "rest", "bulk"):
+            raise TaskOptionsError(f"marketo_method: {method!r} is not one of auto, rest, bulk")
+        self.push_options.marketo_method = method
+        self.push_options.daily_allocation = int(opts.get("daily_allocation") or 50_000)
         self.state_dir = Path(opts.get("state_dir") or ".ecbridge")
         self.push_options.clusters_file = self.state_dir / "push_duplicate_clusters.jsonl"
         self.client_options = {
@@ -170,7 +179,8 @@ Orders whose member has not arrived are listed as waiting, with their age.
             def progress(phase: str, done: int, total: int) -> None:
                 bar.update(task_id, completed=done, total=total)
 
-            run = PushRun(mapping, sf, client, schema, self.push_options, progress=progress, log=self.logger.warning)
+            run = PushRun(mapping, sf, client, schema, self.push_options, progress=progress, log=self.logger.warning,
+                          info=self.logger.info)
             summary = run.run(self.waiting_older_than)
         values = summary.as_return_values(client.counters().calls - calls_before, sf.calls - sf_before)
         self.return_values = values

@@ -229,3 +229,31 @@ def test_a_push_longer_than_its_last_seconds_is_still_left_out_whole(services, m
     monkeypatch.setattr(runner_module.PushRun, "_org_clock", original)
     idle, calls = run_push(services)
     assert (idle.members_read, idle.rows_read, calls) == (0, 0, 1)
+
+
+def test_a_large_first_push_through_bulk_imports_ends_as_the_rest_push_does(services) -> None:
+    """marketo_method bulk (what the cost model picks for a large first push): persons, orders and
+    order fields through Marketo's bulk imports, the write-back as on the REST path, nothing left due."""
+    sf = services.sf
+    ids = [add_member(sf, f"M{i}", f"bulk{i}@example.jp") for i in range(5)]
+    add_order(sf, "O-1", "M1", ids[1], "2024-05-01T00:00:00.000+0000", 1200, ["茶"])
+    add_order(sf, "O-2", "M1", ids[1], "2024-06-01T00:00:00.000+0000", 3400, ["急須", "湯呑み"])
+    next_second()
+    summary, _ = run_push(services, marketo_method="bulk", bulk_poll_seconds=0.2)
+    assert summary.marketo_method == "bulk" and "Marketo calls" in summary.marketo_estimate
+    assert (summary.persons_created, summary.orders_pushed, summary.persons_skipped) == (5, 2, [])
+    [lead] = leads_by_email(services.client, "bulk1@example.jp")
+    assert lead["lastOrderNumber"] == "O-2" and lead["lastProductName"] == "湯呑み"
+    from tests.push.helpers import orders_of
+
+    assert {o["orderNumber"] for o in orders_of(services.client, [lead["id"]])} == {"O-1", "O-2"}
+    assert sf.Contact.get(ids[1])["Marketo_Id__c"] == str(lead["id"])
+    idle, calls = run_push(services)
+    assert (idle.members_read, idle.persons_updated, idle.orders_pushed, calls) == (0, 0, 0, 1)
+
+
+def test_a_small_push_says_its_cost_and_takes_rest(services) -> None:
+    add_member(services.sf, "M1", "small@example.jp")
+    summary, _ = run_push(services)
+    assert summary.marketo_method == "rest"
+    assert summary.marketo_estimate.startswith("This push will take about ") and "REST sync" in summary.marketo_estimate
