@@ -119,16 +119,7 @@ class SalesforceIO:
         self._responses += 1
 
     def query_all(self, soql: str) -> list[dict[str, Any]]:
-        records: list[dict[str, Any]] = []
-        result = self._call("query", lambda: self.sf.query(soql))
-        while True:
-            for record in result.get("records", []):
-                record.pop("attributes", None)
-                records.append(record)
-            if result.get("done", True) or not result.get("nextRecordsUrl"):
-                return records
-            next_url = result["nextRecordsUrl"]
-            result = self._call("query more", lambda: self.sf.query_more(next_url, identifier_is_url=True))
+        return self._rest_of(self._call("query", lambda: self.sf.query(soql)))
 
     def query_in(self, template: str, ids: Sequence[str], size: int = 300) -> list[dict[str, Any]]:
         """``template`` holds ``{ids}``, replaced by a quoted id list, ``size`` ids a query."""
