@@ -670,7 +670,7 @@ class PushRun:
             if not records:
                 continue
             failed_pushes = {r["Id"] for r in records if r.get(wb.error)}
-            for record_id, ok, text in self.sf.update(object_name, records):
+            for record_id, ok, text in self.sf.update(object_name, records, bulk_above=self.o.bulk_threshold):
                 if not ok:
                     self.summary.write_back_failures.append((record_id, text))
                 elif record_id not in failed_pushes:

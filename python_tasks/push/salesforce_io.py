@@ -177,8 +177,13 @@ class SalesforceIO:
                 rows.append({name: (row.get(name) or None) for name in fields})
         return rows
 
-    def update(self, object_name: str, records: Sequence[dict[str, Any]]) -> list[tuple[str, bool, str]]:
-        """Update records (each with ``Id``) with allOrNone false; (id, ok, error) per record."""
+    def update(self, object_name: str, records: Sequence[dict[str, Any]],
+               bulk_above: int | None = None) -> list[tuple[str, bool, str]]:
+        """Update records (each with ``Id``) with allOrNone false; (id, ok, error) per record.
+        More than ``bulk_above`` records go through one Bulk API 2.0 ingest job (a handful of calls
+        instead of one per 200)."""
+        if bulk_above is not None and len(records) > bulk_above:
+            return self._bulk_update(object_name, records)
         outcome: list[tuple[str, bool, str]] = []
         for chunk in _chunks(list(records), COLLECTION_SIZE):
             body = {"allOrNone": False,
@@ -190,6 +195,23 @@ class SalesforceIO:
                 text = "; ".join(f"{e.get('statusCode')}: {e.get('message')}" for e in errors)
                 outcome.append((record["Id"], bool(result.get("success")), text))
         return outcome
+
+    def _bulk_update(self, object_name: str, records: Sequence[dict[str, Any]]) -> list[tuple[str, bool, str]]:
+        """Bulk API 2.0 update: an absent value leaves a field as it is, None is sent as ``#N/A``
+        (null). Every record gets an outcome: the failed and unprocessed results files name the rest."""
+        rows = [{name: ("#N/A" if value is None else value) for name, value in record.items()} for record in records]
+        handler = getattr(self.sf.bulk2, object_name)
+        jobs = self._call(f"Bulk API 2.0 update of {len(rows)} {object_name}", lambda: handler.update(records=rows, wait=1))
+        failed: dict[str, str] = {}
+        for job in jobs:
+            job_id = job["job_id"]
+            for row in csv.DictReader(io.StringIO(self._call("bulk failed results",
+                                                             lambda: handler.get_failed_records(job_id)) or "")):
+                failed[row.get("sf__Id") or row.get("Id") or ""] = row.get("sf__Error") or "failed"
+            for row in csv.DictReader(io.StringIO(self._call("bulk unprocessed results",
+                                                             lambda: handler.get_unprocessed_records(job_id)) or "")):
+                failed[row.get("Id") or ""] = "not processed by the Bulk API job"
+        return [(r["Id"], r["Id"] not in failed, failed.get(r["Id"], "")) for r in records]
 
     def server_now(self) -> datetime:
         """The org's clock, from the Date header of a cheap call (falls back to this machine's)."""

@@ -257,3 +257,18 @@ def test_a_small_push_says_its_cost_and_takes_rest(services) -> None:
     summary, _ = run_push(services)
     assert summary.marketo_method == "rest"
     assert summary.marketo_estimate.startswith("This push will take about ") and "REST sync" in summary.marketo_estimate
+
+
+def test_a_large_write_back_goes_through_one_bulk_api_2_job_per_object(services) -> None:
+    sf = services.sf
+    ids = [add_member(sf, f"M{i}", f"wb{i}@example.jp") for i in range(6)]
+    sf.Contact.update(ids[0], {"Marketo_Push_Error__c": "1003 an old error"})  # cleared: #N/A in the CSV
+    next_second()
+    io = SalesforceIO(sf)
+    summary, calls = run_push(services, sf_io=io, marketo_method="bulk", bulk_poll_seconds=0.2, bulk_threshold=3)
+    assert summary.persons_created == 6 and summary.write_back_failures == []
+    for member_id in ids:
+        contact = sf.Contact.get(member_id)
+        assert contact["Marketo_Id__c"] and contact["Marketo_Pushed_At__c"] and contact["Marketo_Push_Error__c"] is None
+    idle, _ = run_push(services)
+    assert (idle.members_read, idle.persons_updated) == (0, 0), "the bulk write-back sent the stamps it pushed"
