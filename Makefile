@@ -11,7 +11,8 @@ export SF_DISABLE_TELEMETRY := true
 export SF_AUTOUPDATE_DISABLE := true
 export SF_DISABLE_AUTOUPDATE := true
 export SFDX_DISABLE_TELEMETRY := true
-export CUMULUSCI_KEYCHAIN_CLASS := cumulusci.core.keychain.EnvironmentProjectKeychain
+# cci uses the project's keychain (cumulusci.yml): a keychain class from the environment would replace it.
+unexport CUMULUSCI_KEYCHAIN_CLASS
 
 .PHONY: install test pytest apex-checks demo up down status reset clean bench
 
@@ -69,5 +70,7 @@ demo: install
 bench: install
 	for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
+# Keeps .ecbridge/cumulusci: the orgs connected in this checkout (README, "Where cci keeps state").
 clean: down
-	rm -rf .ecbridge reports
+	if [ -d .ecbridge ]; then find .ecbridge -mindepth 1 -maxdepth 1 ! -name cumulusci -exec rm -rf {} +; fi
+	rm -rf reports

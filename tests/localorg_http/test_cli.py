@@ -71,6 +71,9 @@ def test_up_status_down_reset(cli) -> None:
     if (ROOT / "localcloud" / "marketo" / "service.py").exists():
         assert values["MARKETO_BASE_URL"] == f"https://127.0.0.1:{cli.env['ECBRIDGE_MARKETO_PORT']}"
         assert values["MARKETO_CLIENT_ID"] and values["MARKETO_CLIENT_SECRET"]
+        assert json.loads(values["CUMULUSCI_SERVICE_marketo"]) == {
+            "base_url": values["MARKETO_BASE_URL"], "client_id": values["MARKETO_CLIENT_ID"],
+            "client_secret": values["MARKETO_CLIENT_SECRET"]}
 
     sf = connect(env_file)
     sf.Contact.create({"LastName": "survives-restart"})
