@@ -14,7 +14,7 @@ export SFDX_DISABLE_TELEMETRY := true
 # cci uses the project's keychain (cumulusci.yml): a keychain class from the environment would replace it.
 unexport CUMULUSCI_KEYCHAIN_CLASS
 
-.PHONY: install test pytest apex-checks demo up down status reset clean bench
+.PHONY: install test pytest apex-checks workflow-checks demo up down status reset clean bench
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -31,7 +31,7 @@ node_modules/.installed: package.json package-lock.json
 # Every test and check: pytest (unit, local org, local Marketo, Apex runtime and the project's Apex
 # tests through CumulusCI's run_tests, the Robot suite through cci, end to end, resilience), then the
 # offline proof that force-app is what ecbridge.yml generates and that the Apex is clean.
-test: install pytest apex-checks
+test: install pytest apex-checks workflow-checks
 
 pytest:
 	$(PY) -m pytest -q -n 2
@@ -39,6 +39,11 @@ pytest:
 apex-checks:
 	$(PY) -m python_tasks.generate --check
 	$(PY) -m python_tasks.checks --path force-app
+
+# The GitHub Actions workflows (.github/workflows): actionlint, with ShellCheck for their run: scripts (both pinned
+# in requirements.txt; their wheels carry the binaries).
+workflow-checks:
+	$(VENV)/bin/actionlint -shellcheck $(VENV)/bin/shellcheck
 
 up: install
 	$(PY) -m localcloud up
