@@ -45,8 +45,15 @@ apex-checks:
 workflow-checks:
 	$(VENV)/bin/actionlint -shellcheck $(VENV)/bin/shellcheck
 
+# `up` also registers the local org with the sf CLI as a Dev Hub (its auth file, ~/.sfdx/<admin>.json, is this
+# checkout's: the admin's username is unique per state folder); `source .ecbridge/local.env` makes it CumulusCI's
+# `devhub` service, so `cci org scratch dev <name>` makes scratch orgs in it.
 up: install
 	$(PY) -m localcloud up
+	set -a && . .ecbridge/local.env && set +a && \
+	  sf org login sfdx-url --sfdx-url-file .ecbridge/devhub.sfdxurl > .ecbridge/devhub-login.log 2>&1 || \
+	  { cat .ecbridge/devhub-login.log; exit 1; }
+	@echo "local Dev Hub: registered with the sf CLI; source .ecbridge/local.env, then cci org scratch dev <name>"
 
 down:
 	$(PY) -m localcloud down

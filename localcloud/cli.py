@@ -80,7 +80,13 @@ def env_lines(state: dict[str, Any]) -> list[str]:
         "SF_USERNAME": org["username"],
         "REQUESTS_CA_BUNDLE": state["ca_bundle"],
         "CUMULUSCI_ORG_local": json.dumps(org, separators=(",", ":")),
+        # the sf CLI (node) trusts the local CA too: CumulusCI runs it for scratch orgs of the local Dev Hub
+        "NODE_EXTRA_CA_CERTS": state.get("ca_cert", ""),
     }
+    devhub = state.get("devhub")
+    if devhub:
+        # CumulusCI's `devhub` service: `cci org scratch` makes its orgs in this checkout's local Dev Hub
+        values["CUMULUSCI_SERVICE_devhub"] = json.dumps({"username": devhub["username"]}, separators=(",", ":"))
     marketo = state.get("marketo")
     if marketo:
         values.update({
@@ -109,21 +115,35 @@ def _write_private(path: Path, text: str) -> None:
 
 def serve_forever(config: LocalCloudConfig, stop_event: threading.Event | None = None) -> int:
     from localcloud.common.tls import ensure_certificates
+    from localcloud.salesforce.devhub import DevHub, DevHubApp
     from localcloud.salesforce.server import start_local_org
 
     config.home.mkdir(parents=True, exist_ok=True)
     certificates = ensure_certificates(config.tls_dir)
-    org = start_local_org(config.org_dir, port=config.org_port, host=config.host, tls_dir=config.tls_dir)
+    hub = DevHub(config.org_dir / "devhub", certificates.server_context(), host=config.host)
+    try:
+        org = start_local_org(config.org_dir, port=config.org_port, host=config.host, tls_dir=config.tls_dir,
+                              wrap_app=lambda app, context: DevHubApp(app, context, hub),
+                              admin_username=config.admin_username)
+    except Exception:
+        hub.close()
+        raise
     try:
         marketo = _start_marketo(config, certificates)
     except Exception:
         org.stop()
+        hub.close()
         raise
+    org_json = org.cumulusci_org_json()
+    host_port = org_json["instance_url"].split("://", 1)[1]
+    _write_private(config.devhub_auth_url_file,
+                   f"force://{org_json['client_id']}:{org_json['client_secret']}:{org_json['refresh_token']}@{host_port}\n")
     state: dict[str, Any] = {
         "pid": os.getpid(),
-        "org": org.cumulusci_org_json(),
+        "org": org_json,
         "ca_bundle": str(certificates.bundle),
         "ca_cert": str(certificates.ca_cert),
+        "devhub": {"username": org_json["username"], "sfdx_auth_url_file": str(config.devhub_auth_url_file)},
         "marketo": (
             {"base_url": marketo.url, "client_id": marketo.client_id, "client_secret": marketo.client_secret}
             if marketo else None
@@ -150,6 +170,7 @@ def serve_forever(config: LocalCloudConfig, stop_event: threading.Event | None =
         if marketo:
             marketo.stop()
         org.stop()
+        hub.close()
         for path in (config.state_file, config.pid_file):
             if path.exists() and _pid_in(path) in (None, os.getpid()):
                 path.unlink(missing_ok=True)

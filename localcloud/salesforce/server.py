@@ -216,12 +216,21 @@ class AssembledOrg:
         self.store.close()
 
 
+def _rename_admin(store: Any, username: str) -> None:
+    with store.transaction(user_id=store.user_id) as tx:
+        [result] = tx.update("User", [{"Id": store.user_id, "Username": username}], read_only_fields="write")
+    if not getattr(result, "success", True):
+        raise ValueError(f"the admin user cannot be named {username!r}: {result}")
+
+
 def assemble_local_org(data_dir: Path, *, instance_url: str = "https://127.0.0.1", reset: bool = False,
-                       org_number: int = 1, extra_modules: Iterable[RouteRegistrar] = ()) -> AssembledOrg:
+                       org_number: int = 1, admin_username: str | None = None,
+                       extra_modules: Iterable[RouteRegistrar] = ()) -> AssembledOrg:
     """Open (or create) the org under ``data_dir`` (data, metadata, identity, Apex) and build its app.
 
     ``org_number`` gives a new org its own organization id (the Dev Hub's scratch orgs); an existing
-    folder keeps the id it has."""
+    folder keeps the id it has. ``admin_username`` renames the admin user (the sf CLI keys its auth
+    files by username, so each checkout's local Dev Hub needs its own)."""
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     if reset:
@@ -231,6 +240,9 @@ def assemble_local_org(data_dir: Path, *, instance_url: str = "https://127.0.0.1
     store = open_store(data_dir / DATA_FILE, org_number=org_number)
     repository = MetadataRepository(data_dir / METADATA_FILE)
     username, email = _username(store)
+    if admin_username and username != admin_username:
+        _rename_admin(store, admin_username)
+        username, email = _username(store)
     identity = IdentityStore(data_dir / AUTH_FILE, store.org_id, store.user_id, username, email)
     context = OrgContext(identity=identity, data=store, instance_url=instance_url)
     context.extras["metadata_repository"] = repository
@@ -251,6 +263,7 @@ def start_local_org(
     reset: bool = False,
     extra_modules: Iterable[RouteRegistrar] = (),
     wrap_app: Callable[[Any, OrgContext], Any] | None = None,
+    admin_username: str | None = None,
 ) -> LocalOrgHandle:
     """Open (or create) the org under ``data_dir`` and serve it on ``host:port`` (0 = any free port).
 
@@ -259,7 +272,7 @@ def start_local_org(
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     certificates = ensure_certificates(tls_dir or data_dir / "tls") if tls else None
-    org = assemble_local_org(data_dir, reset=reset, extra_modules=extra_modules)
+    org = assemble_local_org(data_dir, reset=reset, admin_username=admin_username, extra_modules=extra_modules)
     app = wrap_app(org.app, org.context) if wrap_app else org.app
     server = serve(app, port=port, ssl_context=certificates.server_context() if certificates else None, host=host)
     org.context.instance_url = server.url

@@ -166,3 +166,27 @@ def test_ten_scratch_orgs_live_side_by_side_and_idle_ones_are_closed(hub: Simple
         names = [r["Name"] for r in org.session.get(org.url + "/query", params={"q": "SELECT Name FROM Account"}).json()["records"]]
         assert names == [f"Account {n}"]
     assert hub_query(hub, "SELECT Id FROM ActiveScratchOrg")["totalSize"] == 10
+
+
+def test_sf_org_generate_password_sets_the_scratch_admin_password(hub: SimpleNamespace) -> None:
+    """``sf org generate password`` (CumulusCI runs it after creating the org) calls Partner SOAP setPassword."""
+    a = create_scratch_org(hub)
+    envelope = ('<?xml version="1.0" encoding="UTF-8"?><se:Envelope xmlns:se="http://schemas.xmlsoap.org/soap/envelope/">'
+                '<se:Header><SessionHeader xmlns="urn:partner.soap.sforce.com"><sessionId>{session}</sessionId>'
+                '</SessionHeader></se:Header><se:Body><setPassword xmlns="urn:partner.soap.sforce.com">'
+                '<userId>{user}</userId><password>{password}</password></setPassword></se:Body></se:Envelope>')
+    url = f"{a.login_url}/services/Soap/u/62.0"
+    headers = {"Content-Type": "text/xml", "SOAPAction": '""'}
+    password = "Xq7!bright-Fuji-2026"
+    done = requests.post(url, headers=headers, data=envelope.format(session=a.access_token, user=a.identity["user_id"],
+                                                                    password=password))
+    assert done.status_code == 200 and b"setPasswordResponse" in done.content, done.text
+    login = requests.post(a.login_url + "/services/oauth2/token", data={
+        "grant_type": "password", "username": a.identity["username"], "password": password})
+    assert login.status_code == 200, login.text
+    refused = requests.post(url, headers=headers, data=envelope.format(session="bad", user=a.identity["user_id"],
+                                                                       password=password))
+    assert refused.status_code == 500 and b"INVALID_SESSION_ID" in refused.content
+    other = requests.post(url, headers=headers, data=envelope.format(session=a.access_token, user=a.identity["user_id"],
+                                                                     password=password).replace("setPassword", "resetPassword"))
+    assert other.status_code == 500 and b"UNKNOWN_OPERATION" in other.content and b"resetPassword" in other.content

@@ -43,7 +43,7 @@ BUILT_IN_FEATURES = {"api", "authorapex", "debugapex"}
 _CREATE_FIELDS = {
     "edition", "features", "durationdays", "orgname", "adminemail", "username", "connectedappconsumerkey",
     "connectedappcallbackurl", "country", "language", "description", "hassampledata", "namespace", "release",
-    "sourceorg", "snapshot", "template", "instance",
+    "sourceorg", "snapshot", "template", "instance", "package2ancestorids",
 }
 _VERSION = r"/services/data/v\d+\.\d"
 _SOBJECT = re.compile(_VERSION + r"/sobjects/(?P<object>ScratchOrgInfo|ActiveScratchOrg)(?:/(?P<id>\w{15,18}))?/?",
@@ -51,8 +51,11 @@ _SOBJECT = re.compile(_VERSION + r"/sobjects/(?P<object>ScratchOrgInfo|ActiveScr
 _QUERY = re.compile(_VERSION + r"/query/?")
 _SOQL = re.compile(r"\s*SELECT\s+(?P<fields>.+?)\s+FROM\s+(?P<object>\w+)(?:\s+WHERE\s+(?P<where>.+?))?"
                    r"(?:\s+LIMIT\s+(?P<limit>\d+))?\s*", re.I | re.S)
-_CONDITION = re.compile(r"\s*(?P<field>\w+)\s*=\s*'(?P<value>(?:[^'\\]|\\.)*)'\s*", re.S)
+_CONDITION = re.compile(r"\s*\(?\s*(?P<field>\w+)\s*(?:=\s*'(?P<value>(?:[^'\\]|\\.)*)'"
+                        r"|IN\s*\((?P<values>\s*'(?:[^'\\]|\\.)*'(?:\s*,\s*'(?:[^'\\]|\\.)*')*\s*)\))\s*\)?\s*", re.S | re.I)
+_QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'")
 _ID_FIELDS = {"id", "scratchorg", "scratchorginfoid"}
+_CREATED_BY = {"createdby.username": "Username", "createdby.id": "Id", "createdby.name": "Name"}
 _HUB_OBJECT = re.compile(r"\bFROM\s+(ScratchOrgInfo|ActiveScratchOrg)\b", re.I)
 
 
@@ -69,6 +72,7 @@ class DevHub:
                  idle_seconds: float = DEFAULT_IDLE_SECONDS):
         self.folder = folder
         self.host = host
+        self.hub_identity: Any = None  # the hub org's OrgIdentity (DevHubApp sets it): CreatedBy of every org
         self.registry = Registry(folder / "registry.sqlite3")
         self.farm = Farm(folder / "orgs", ssl_context, host=host, idle_seconds=idle_seconds)
         self._create_lock = threading.Lock()
@@ -128,7 +132,7 @@ class DevHub:
         if refused:
             raise DevHubError(400, "INVALID_INPUT", "The local Dev Hub cannot make a scratch org with "
                               f"{', '.join(refused)}: the local org does not implement {'them' if len(refused) > 1 else 'it'}")
-        for unsupported in ("sourceorg", "snapshot", "template", "release", "instance"):
+        for unsupported in ("sourceorg", "snapshot", "template", "release", "instance", "package2ancestorids"):
             if values.get(unsupported):
                 raise DevHubError(400, "INVALID_INPUT",
                                   f"The local Dev Hub cannot make a scratch org from {unsupported}={values[unsupported]!r}")
@@ -210,18 +214,34 @@ class DevHub:
             found = _CONDITION.fullmatch(condition)
             if not found:
                 raise DevHubError(400, "MALFORMED_QUERY", f"The local Dev Hub cannot evaluate the condition "
-                                  f"{condition.strip()!r} (only field = 'value' joined by AND)")
-            records = [r for r in records if _matches(r, found["field"], found["value"].replace("\\'", "'"))]
+                                  f"{condition.strip()!r} (only field = 'value' or field IN ('a', ...) joined by AND)")
+            wanted = ([v.replace("\\'", "'") for v in _QUOTED.findall(found["values"])] if found["values"] is not None
+                      else [found["value"].replace("\\'", "'")])
+            records = [r for r in records if any(_matches(r, found["field"], value) for value in wanted)]
         names = [name.strip() for name in match["fields"].split(",")]
         canonical = {key.lower(): key for key in (records[0] if records else self._field_names(active))}
-        bad = [name for name in names if name.lower() not in canonical]
+        bad = [name for name in names if name.lower() not in canonical and name.lower() not in _CREATED_BY]
         if bad:
             raise DevHubError(400, "INVALID_FIELD", f"No such column '{bad[0]}' on entity '{match['object']}'")
         if match["limit"]:
             records = records[: int(match["limit"])]
-        shaped = [{"attributes": r["attributes"], **{canonical[n.lower()]: r[canonical[n.lower()]] for n in names}}
-                  for r in records]
+        shaped = []
+        for record in records:
+            out: dict[str, Any] = {"attributes": record["attributes"]}
+            for name in names:
+                if name.lower() in _CREATED_BY:  # the hub user made every scratch org
+                    out["CreatedBy"] = {"attributes": {"type": "User"}, _CREATED_BY[name.lower()]: self._creator(name)}
+                else:
+                    out[canonical[name.lower()]] = record[canonical[name.lower()]]
+            shaped.append(out)
         return {"totalSize": len(shaped), "done": True, "records": shaped}
+
+    def _creator(self, name: str) -> Any:
+        identity = self.hub_identity
+        return {"createdby.username": identity.username if identity else None,
+                "createdby.id": identity.user_id if identity else None,
+                "createdby.name": f"{identity.user_first_name} {identity.user_last_name}" if identity else None,
+                }[name.lower()]
 
     def _field_names(self, active: bool) -> list[str]:
         sample = ScratchOrgRow("", "", 0, "", "", "", (), "", None, 1, "", None, None, None, 0, "", "", None, 0, 0, None, None)
@@ -244,6 +264,7 @@ class DevHubApp:
 
     def __init__(self, inner: Callable[[Request], Response], context: OrgContext, hub: DevHub):
         self.inner, self.context, self.hub = inner, context, hub
+        hub.hub_identity = context.identity.identity
 
     def __call__(self, request: Request) -> Response:
         try:

@@ -24,7 +24,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -238,6 +238,12 @@ class IdentityStore:
                 return False
             self._forget([token])
             return True
+
+    def set_password(self, password: str) -> None:
+        """The admin's new password (``setPassword``); the ``password`` grant checks it from now on."""
+        with self._lock:
+            self._db.execute("UPDATE identity SET value = ? WHERE key = 'password'", (password,))
+            self.identity = replace(self.identity, password=password)
 
     # -- authorization codes (the web server flow; the Dev Hub hands one to each new scratch org) --
 
