@@ -19,24 +19,13 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping as MappingType
 
 from python_tasks.mapping import Mapping
+from python_tasks.validate import ValidationProblem as DefinitionProblem  # file, line, path, message, fix
 
 #: Editions whose scratch orgs run custom Apex.
 APEX_EDITIONS = ("Developer", "Enterprise", "Partner Developer", "Partner Enterprise")
 #: Every edition a scratch org definition may name.
 EDITIONS = APEX_EDITIONS + ("Group", "Professional", "Partner Group", "Partner Professional")
 PERSON_ACCOUNTS = "PersonAccounts"
-
-
-@dataclass(frozen=True)
-class DefinitionProblem:
-    file: str
-    line: int
-    path: str
-    message: str
-    fix: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.path}: {self.message}\n    fix: {self.fix}"
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -29,25 +27,12 @@ from typing import Any, Iterator
 import pytest
 import requests
 
+from tests.localorg_http.test_cli import free_port, read_env_file
+
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = ROOT / ".venv" / "bin"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def read_env_file(path: Path) -> dict[str, str]:
-    values = {}
-    for line in path.read_text().splitlines():
-        if line.startswith("export "):
-            name, _, raw = line[len("export "):].partition("=")
-            values[name] = shlex.split(raw)[0]
-    return values
 
 
 class Loop:
