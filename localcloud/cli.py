@@ -271,6 +271,8 @@ def _describe(state: dict[str, Any], config: LocalCloudConfig) -> str:
         lines.append(f"local Marketo: {state['marketo']['base_url']}")
     else:
         lines.append("local Marketo: not available yet (localcloud.marketo.service missing)")
+    if state.get("devhub"):
+        lines.append(f"local Dev Hub: {state['devhub']['username']} (sf: {state['devhub']['sfdx_auth_url_file']})")
     lines.append(f"connection details: source {config.env_file}")
     lines.append(f"log: {config.log_file}")
     return "\n".join(lines)
