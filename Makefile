@@ -82,7 +82,9 @@ demo: install
 bench: install
 	for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
-# Keeps .ecbridge/cumulusci: the orgs connected in this checkout (README, "Where cci keeps state").
+# Keeps .ecbridge/cumulusci: the orgs connected in this checkout (README, "Where cci keeps state"), less the scratch
+# orgs of the local Dev Hub, whose data goes with the rest.
 clean: down
+	if [ -d .ecbridge/cumulusci ]; then $(PY) -m python_tasks.keychain forget-local-scratch-orgs; fi
 	if [ -d .ecbridge ]; then find .ecbridge -mindepth 1 -maxdepth 1 ! -name cumulusci -exec rm -rf {} +; fi
 	rm -rf reports

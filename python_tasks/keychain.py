@@ -27,8 +27,11 @@ Global orgs and services (``cci org connect --global-org``, ``cci service connec
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from cumulusci.core.exceptions import OrgNotFound
 from cumulusci.core.keychain import EncryptedFileProjectKeychain
@@ -107,3 +110,54 @@ class ProjectStateKeychain(EncryptedFileProjectKeychain):
                 if "env" in self.services.get(service_type, {}):
                     self._default_services[service_type] = "env"
 
+
+
+# -- make clean: forget the scratch orgs of the local Dev Hub ---------------------------------------
+
+LOCAL_HOSTS = ("https://127.0.0.1:", "https://localhost:", "https://[::1]:")
+
+
+def forget_local_scratch_orgs(keychain: Any, logout: Callable[[str], None] | None = None) -> list[str]:
+    """Remove from ``keychain`` the scratch orgs served on this machine (the local Dev Hub's, whose data
+    ``make clean`` deletes), and log the sf CLI out of each; real scratch orgs are kept. Returns their names."""
+    forgotten = []
+    for name in keychain.list_orgs():
+        try:
+            org = keychain.get_org(name)
+        except Exception:  # noqa: BLE001 - an unreadable org is not ours to judge; CumulusCI reports it on use
+            continue
+        instance_url = str(org.config.get("instance_url") or "")
+        if not org.config.get("scratch") or not instance_url.startswith(LOCAL_HOSTS):
+            continue
+        username = org.config.get("username")
+        keychain.remove_org(name, global_org=bool(org.global_org))
+        if username and logout:
+            logout(username)
+        forgotten.append(name)
+    return forgotten
+
+
+def _sf_logout(username: str) -> None:
+    subprocess.run(["sf", "org", "logout", "--target-org", username, "--no-prompt"], capture_output=True,
+                   text=True, timeout=120, check=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args != ["forget-local-scratch-orgs"]:
+        print("usage: python -m python_tasks.keychain forget-local-scratch-orgs", file=sys.stderr)
+        return 2
+    from cumulusci.cli.runtime import CliRuntime
+
+    runtime = CliRuntime(load_keychain=True)
+    if runtime.project_config is None or runtime.keychain is None:
+        print("not in a CumulusCI project: no scratch orgs to forget")
+        return 0
+    names = forget_local_scratch_orgs(runtime.keychain, logout=_sf_logout if shutil.which("sf") else None)
+    print(f"forgot the local Dev Hub's scratch orgs: {', '.join(names)}" if names
+          else "no scratch orgs of the local Dev Hub to forget")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -178,3 +178,32 @@ def test_keychain_folder_follows_the_state_folder(tmp_path: Path, value: str, ex
     assert keychain_folder(tmp_path, "ECBridge", environ) == (tmp_path / expected).resolve()
     with pytest.raises(ValueError, match="cannot name a folder"):
         keychain_folder(tmp_path, "../x", environ)
+
+
+def test_make_clean_forgets_only_the_local_dev_hubs_scratch_orgs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  certificates: CertificateFiles) -> None:
+    """`make clean` deletes the local Dev Hub with its scratch orgs: their keychain entries go too (else the next
+    `cci flow run --org ecbdev` would ask sf about an org on a dead port); real scratch orgs and other orgs stay."""
+    from cumulusci.core.config import BaseProjectConfig, OrgConfig, ScratchOrgConfig, UniversalConfig
+
+    from python_tasks.keychain import ProjectStateKeychain, forget_local_scratch_orgs
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("ECBRIDGE_HOME", raising=False)
+    checkout = make_checkout(tmp_path / "checkout")
+    project = BaseProjectConfig(UniversalConfig(), repo_info={"root": str(checkout)})
+    keychain = ProjectStateKeychain(project, None)
+    for name, scratch, url in (("ecbdev", True, "https://127.0.0.1:41143"), ("real", True, "https://x.scratch.my.salesforce.com"),
+                               ("mine", False, "https://127.0.0.1:47443"), ("fresh", True, None)):
+        config = {"username": f"{name}@example.com", "scratch": scratch, "config_file": "orgs/dev.json",
+                  **({"instance_url": url} if url else {})}
+        org = (ScratchOrgConfig if scratch else OrgConfig)(config, name, keychain=keychain, global_org=False)
+        keychain.set_org(org, global_org=False)
+    folder = checkout / ".ecbridge" / "cumulusci" / "ECBridge"
+    assert (folder / "ecbdev.org").exists()
+
+    logged_out: list[str] = []
+    assert forget_local_scratch_orgs(keychain, logged_out.append) == ["ecbdev"]
+    assert logged_out == ["ecbdev@example.com"] and not (folder / "ecbdev.org").exists()
+    again = ProjectStateKeychain(project, None)
+    assert {"real", "mine", "fresh"} <= set(again.list_orgs()) and "ecbdev" not in again.list_orgs()
