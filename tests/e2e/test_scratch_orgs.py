@@ -107,6 +107,7 @@ def deployed(loop: Loop) -> Loop:
     output = loop.cci("flow", "run", "ecbridge_deploy", "--org", "ecbdev")
     assert "Creating scratch org with command: sf org create scratch" in output
     assert "orgs/dev.json" in output
+    assert "Generating scratch org user password" in output and "Failed to set password" not in output
     loop.cci("org", "info", "other")  # the second org is made on first use
     return loop
 
