@@ -11,9 +11,10 @@ export SF_DISABLE_TELEMETRY := true
 export SF_AUTOUPDATE_DISABLE := true
 export SF_DISABLE_AUTOUPDATE := true
 export SFDX_DISABLE_TELEMETRY := true
-export CUMULUSCI_KEYCHAIN_CLASS := cumulusci.core.keychain.EnvironmentProjectKeychain
+# cci uses the project's keychain (cumulusci.yml): a keychain class from the environment would replace it.
+unexport CUMULUSCI_KEYCHAIN_CLASS
 
-.PHONY: install test pytest apex-checks demo up down status reset clean bench
+.PHONY: install test pytest apex-checks workflow-checks demo up down status reset clean bench
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -30,7 +31,7 @@ node_modules/.installed: package.json package-lock.json
 # Every test and check: pytest (unit, local org, local Marketo, Apex runtime and the project's Apex
 # tests through CumulusCI's run_tests, the Robot suite through cci, end to end, resilience), then the
 # offline proof that force-app is what ecbridge.yml generates and that the Apex is clean.
-test: install pytest apex-checks
+test: install pytest apex-checks workflow-checks
 
 pytest:
 	$(PY) -m pytest -q -n 2
@@ -39,8 +40,20 @@ apex-checks:
 	$(PY) -m python_tasks.generate --check
 	$(PY) -m python_tasks.checks --path force-app
 
+# The GitHub Actions workflows (.github/workflows): actionlint, with ShellCheck for their run: scripts (both pinned
+# in requirements.txt; their wheels carry the binaries).
+workflow-checks:
+	$(VENV)/bin/actionlint -shellcheck $(VENV)/bin/shellcheck
+
+# `up` also registers the local org with the sf CLI as a Dev Hub (its auth file, ~/.sfdx/<admin>.json, is this
+# checkout's: the admin's username is unique per state folder); `source .ecbridge/local.env` makes it CumulusCI's
+# `devhub` service, so `cci org scratch dev <name>` makes scratch orgs in it.
 up: install
 	$(PY) -m localcloud up
+	set -a && . .ecbridge/local.env && set +a && \
+	  sf org login sfdx-url --sfdx-url-file .ecbridge/devhub.sfdxurl > .ecbridge/devhub-login.log 2>&1 || \
+	  { cat .ecbridge/devhub-login.log; exit 1; }
+	@echo "local Dev Hub: registered with the sf CLI; source .ecbridge/local.env, then cci org scratch dev <name>"
 
 down:
 	$(PY) -m localcloud down
@@ -72,5 +85,9 @@ demo: install
 bench: install
 	for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
+# Keeps .ecbridge/cumulusci: the orgs connected in this checkout (README, "Where cci keeps state"), less the scratch
+# orgs of the local Dev Hub, whose data goes with the rest.
 clean: down
-	rm -rf .ecbridge reports
+	if [ -d .ecbridge/cumulusci ]; then $(PY) -m python_tasks.keychain forget-local-scratch-orgs; fi
+	if [ -d .ecbridge ]; then find .ecbridge -mindepth 1 -maxdepth 1 ! -name cumulusci -exec rm -rf {} +; fi
+	rm -rf reports

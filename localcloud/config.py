@@ -14,6 +14,7 @@ ECBRIDGE_ORG_SESSION_TIMEOUT
 """
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +66,18 @@ class LocalCloudConfig:
             org_port=_port("ECBRIDGE_ORG_PORT", DEFAULT_ORG_PORT),
             marketo_port=_port("ECBRIDGE_MARKETO_PORT", DEFAULT_MARKETO_PORT),
         )
+
+    @property
+    def admin_username(self) -> str:
+        """The local org's admin, unique per state folder: the sf CLI keys its auth files (``~/.sfdx``) by
+        username, so two checkouts' local Dev Hubs must not share one."""
+        digest = hashlib.sha256(str(self.home).encode()).hexdigest()[:10]
+        return f"admin@{digest}.ecbridge.local"
+
+    @property
+    def devhub_auth_url_file(self) -> Path:
+        """The local Dev Hub's SFDX auth URL (0600), for ``sf org login sfdx-url`` (``make up`` runs it)."""
+        return self.home / "devhub.sfdxurl"
 
     @property
     def org_dir(self) -> Path:

@@ -282,6 +282,8 @@ class ValidateMapping(BaseSalesforceApiTask):
         "before_deploy": {"description": "Check the Salesforce side against the generated metadata in force-app "
                                          "(custom fields) and the org's describes (standard fields). Default False."},
         "force_app": {"description": "The metadata folder for before_deploy (default force-app)."},
+        "scratch_defs": {"description": "Also check the scratch org definitions of the project's org configs "
+                                        "(orgs/*.json) against the mapping: edition and features. Default True."},
     }
 
     def _init_options(self, kwargs: dict[str, Any]) -> None:
@@ -289,6 +291,17 @@ class ValidateMapping(BaseSalesforceApiTask):
         self.mapping_path = Path(self.options.get("mapping") or "ecbridge.yml")
         self.before_deploy = process_bool_arg(self.options.get("before_deploy") or False)
         self.force_app = Path(self.options.get("force_app") or "force-app")
+        self.scratch_defs = process_bool_arg(self.options.get("scratch_defs", True))
+
+    def _definition_problems(self, mapping: Mapping) -> list[Any]:
+        from python_tasks.scratch_defs import check_definitions, load_definitions, scratch_configs
+
+        root = Path(self.project_config.repo_root or ".")
+        definitions, problems = load_definitions(scratch_configs(self.project_config), root)
+        found, warnings = check_definitions(mapping, definitions)
+        for warning in warnings:
+            self.logger.warning(warning)
+        return [*problems, *found]
 
     def _describe(self, object_name: str) -> dict[str, SfFieldInfo]:
         try:
@@ -304,6 +317,7 @@ class ValidateMapping(BaseSalesforceApiTask):
             mapping = load_mapping(self.mapping_path)
         except MappingError as error:
             raise TaskOptionsError(str(error)) from None
+        definition_problems = self._definition_problems(mapping) if self.scratch_defs else []
         sf_objects: dict[str, dict[str, SfFieldInfo]] = {}
         for object_name in (mapping.member.object_name, mapping.order.object_name, mapping.order_line.object_name):
             fields = self._describe(object_name)
@@ -327,7 +341,7 @@ class ValidateMapping(BaseSalesforceApiTask):
         finally:
             client.close()
         schema = MarketoSchema(lead=lead_fields, searchable=searchable)
-        problems = MappingValidator(mapping, sf_objects, schema, co_describes).run()
+        problems: list[Any] = [*definition_problems, *MappingValidator(mapping, sf_objects, schema, co_describes).run()]
         self.return_values = {"problems": [str(p) for p in problems]}
         if problems:
             for problem in problems:
@@ -335,3 +349,5 @@ class ValidateMapping(BaseSalesforceApiTask):
             raise CumulusCIFailure(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in "
                                    f"{self.mapping_path}: see above")
         self.logger.info(f"{self.mapping_path}: every mapped field exists on both sides with compatible types")
+        if self.scratch_defs:
+            self.logger.info("the scratch org definitions (orgs/*.json) have the edition and features it needs")

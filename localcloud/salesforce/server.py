@@ -200,6 +200,59 @@ def _username(store: Any) -> tuple[str | None, str | None]:
     return user.get("Username"), user.get("Email")
 
 
+@dataclass
+class AssembledOrg:
+    """An org opened from its folder and wired to its HTTP application, not yet listening anywhere."""
+
+    app: Any
+    context: OrgContext
+    store: Any
+    repository: MetadataRepository
+    deployer: Deployer
+
+    def close(self) -> None:
+        self.context.identity.close()
+        self.repository.close()
+        self.store.close()
+
+
+def _rename_admin(store: Any, username: str) -> None:
+    with store.transaction(user_id=store.user_id) as tx:
+        [result] = tx.update("User", [{"Id": store.user_id, "Username": username}], read_only_fields="write")
+    if not getattr(result, "success", True):
+        raise ValueError(f"the admin user cannot be named {username!r}: {result}")
+
+
+def assemble_local_org(data_dir: Path, *, instance_url: str = "https://127.0.0.1", reset: bool = False,
+                       org_number: int = 1, admin_username: str | None = None,
+                       extra_modules: Iterable[RouteRegistrar] = ()) -> AssembledOrg:
+    """Open (or create) the org under ``data_dir`` (data, metadata, identity, Apex) and build its app.
+
+    ``org_number`` gives a new org its own organization id (the Dev Hub's scratch orgs); an existing
+    folder keeps the id it has. ``admin_username`` renames the admin user (the sf CLI keys its auth
+    files by username, so each checkout's local Dev Hub needs its own)."""
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if reset:
+        for name in (DATA_FILE, METADATA_FILE, AUTH_FILE):
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                (data_dir / (name + suffix)).unlink(missing_ok=True)
+    store = open_store(data_dir / DATA_FILE, org_number=org_number)
+    repository = MetadataRepository(data_dir / METADATA_FILE)
+    username, email = _username(store)
+    if admin_username and username != admin_username:
+        _rename_admin(store, admin_username)
+        username, email = _username(store)
+    identity = IdentityStore(data_dir / AUTH_FILE, store.org_id, store.user_id, username, email)
+    context = OrgContext(identity=identity, data=store, instance_url=instance_url)
+    context.extras["metadata_repository"] = repository
+    deployer = Deployer(store, repository, store.user_id)
+    context.deployer = deployer
+    _bind_apex_runtime(context, store, repository, deployer)
+    app = build_app(context, [*extra_modules, *_plugin_routes(context)])
+    return AssembledOrg(app=app, context=context, store=store, repository=repository, deployer=deployer)
+
+
 def start_local_org(
     data_dir: Path,
     port: int = 0,
@@ -209,30 +262,23 @@ def start_local_org(
     tls_dir: Path | None = None,
     reset: bool = False,
     extra_modules: Iterable[RouteRegistrar] = (),
+    wrap_app: Callable[[Any, OrgContext], Any] | None = None,
+    admin_username: str | None = None,
 ) -> LocalOrgHandle:
-    """Open (or create) the org under ``data_dir`` and serve it on ``host:port`` (0 = any free port)."""
+    """Open (or create) the org under ``data_dir`` and serve it on ``host:port`` (0 = any free port).
+
+    ``wrap_app(app, context)`` may put an application in front of the org's own (the local Dev Hub's
+    routes, ``localcloud.salesforce.devhub``)."""
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    if reset:
-        for name in (DATA_FILE, METADATA_FILE, AUTH_FILE):
-            for suffix in ("", "-wal", "-shm", "-journal"):
-                (data_dir / (name + suffix)).unlink(missing_ok=True)
     certificates = ensure_certificates(tls_dir or data_dir / "tls") if tls else None
-    store = open_store(data_dir / DATA_FILE)
-    repository = MetadataRepository(data_dir / METADATA_FILE)
-    username, email = _username(store)
-    identity = IdentityStore(data_dir / AUTH_FILE, store.org_id, store.user_id, username, email)
-    context = OrgContext(identity=identity, data=store)
-    context.extras["metadata_repository"] = repository
-    deployer = Deployer(store, repository, store.user_id)
-    context.deployer = deployer
-    _bind_apex_runtime(context, store, repository, deployer)
-    app = build_app(context, [*extra_modules, *_plugin_routes(context)])
+    org = assemble_local_org(data_dir, reset=reset, admin_username=admin_username, extra_modules=extra_modules)
+    app = wrap_app(org.app, org.context) if wrap_app else org.app
     server = serve(app, port=port, ssl_context=certificates.server_context() if certificates else None, host=host)
-    context.instance_url = server.url
-    token = identity.session_token(SESSION_GRANT, server.url)
-    log.info("local org %s listening on %s", store.org_id, server.url)
+    org.context.instance_url = server.url
+    token = org.context.identity.session_token(SESSION_GRANT, server.url)
+    log.info("local org %s listening on %s", org.store.org_id, server.url)
     return LocalOrgHandle(
-        url=server.url, access_token=token, context=context, certificates=certificates, server=server,
-        store=store, repository=repository, deployer=deployer,
+        url=server.url, access_token=token, context=org.context, certificates=certificates, server=server,
+        store=org.store, repository=org.repository, deployer=org.deployer,
     )

@@ -35,11 +35,14 @@ def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
     (home / ".cumulusci").mkdir(parents=True)
     # cci looks for a newer version at most once an hour: a fresh timestamp keeps it offline.
     (home / ".cumulusci" / "cumulus_timestamp").write_text(str(time.time() + 10 * 365 * 86400))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CUMULUSCI_ORG_", "MARKETO_", "SF_", "SFDX_"))}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("CUMULUSCI_ORG_", "CUMULUSCI_SERVICE_", "CUMULUSCI_KEYCHAIN_CLASS", "ECBRIDGE_HOME",
+                                "MARKETO_", "SF_", "SFDX_"))}
     env.update({
         "HOME": str(home),
         "PATH": f"{ROOT / 'node_modules' / '.bin'}:{ROOT / '.venv' / 'bin'}:{env.get('PATH', '')}",
-        "CUMULUSCI_KEYCHAIN_CLASS": "cumulusci.core.keychain.EnvironmentProjectKeychain",
+        # the project's keychain (cumulusci.yml), as `make demo` uses it, with its orgs in the test's own state folder
+        "ECBRIDGE_HOME": str(base / "state"),
         "CUMULUSCI_ORG_local": json.dumps(org.cumulusci_org_json()),
         "MARKETO_BASE_URL": marketo.url,
         "MARKETO_CLIENT_ID": marketo.client_id,

@@ -20,7 +20,7 @@ def cci_env(org: Any, home: Path, extra: dict[str, str] | None = None) -> dict[s
     (home / ".cumulusci" / "cumulus_timestamp").write_text(str(time.time() + 10 * 365 * 86400))
     env = {
         key: value for key, value in os.environ.items()
-        if not key.startswith(("CUMULUSCI_ORG_", "SFDX_", "SF_")) and key not in ("CURL_CA_BUNDLE",)
+        if not key.startswith(("CUMULUSCI_ORG_", "CUMULUSCI_SERVICE_", "SFDX_", "SF_")) and key not in ("CURL_CA_BUNDLE",)
     }
     env.update({
         "HOME": str(home),

@@ -68,9 +68,20 @@ def test_up_status_down_reset(cli) -> None:
     org_json = json.loads(values["CUMULUSCI_ORG_local"])
     assert org_json["instance_url"] == values["SF_INSTANCE_URL"] and org_json["access_token"] == values["SF_ACCESS_TOKEN"]
     assert org_json["org_id"].startswith("00D") and org_json["username"]
+    # the local Dev Hub: CumulusCI's devhub service, the sf CLI's trust and auth URL, a username of this state folder
+    assert json.loads(values["CUMULUSCI_SERVICE_devhub"]) == {"username": org_json["username"]}
+    assert org_json["username"].startswith("admin@") and org_json["username"].endswith(".ecbridge.local")
+    assert Path(values["NODE_EXTRA_CA_CERTS"]).is_file()
+    auth_url = home / "devhub.sfdxurl"
+    assert oct(auth_url.stat().st_mode & 0o777) == "0o600"
+    assert auth_url.read_text().strip() == (f"force://{org_json['client_id']}:{org_json['client_secret']}:"
+                                           f"{org_json['refresh_token']}@{org_json['instance_url'].split('://')[1]}")
     if (ROOT / "localcloud" / "marketo" / "service.py").exists():
         assert values["MARKETO_BASE_URL"] == f"https://127.0.0.1:{cli.env['ECBRIDGE_MARKETO_PORT']}"
         assert values["MARKETO_CLIENT_ID"] and values["MARKETO_CLIENT_SECRET"]
+        assert json.loads(values["CUMULUSCI_SERVICE_marketo"]) == {
+            "base_url": values["MARKETO_BASE_URL"], "client_id": values["MARKETO_CLIENT_ID"],
+            "client_secret": values["MARKETO_CLIENT_SECRET"]}
 
     sf = connect(env_file)
     sf.Contact.create({"LastName": "survives-restart"})

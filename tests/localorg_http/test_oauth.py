@@ -90,7 +90,27 @@ def test_client_credentials_grant(org: Org) -> None:
     assert org.session.get(org.url + "/services/data/v62.0/limits", headers={"Authorization": f"Bearer {token}"}).status_code != 401
     assert org.post_token(grant_type="client_credentials", client_id="other", client_secret="x").json()["error"] == "invalid_client_id"
     assert org.post_token(grant_type="client_credentials", client_id=ident.client_id, client_secret="x").json()["error"] == "invalid_client"
-    assert org.post_token(grant_type="authorization_code", code="x").json()["error"] == "unsupported_grant_type"
+    assert org.post_token(grant_type="jwt-bearer-unknown").json()["error"] == "unsupported_grant_type"
+
+
+def test_authorization_code_grant_is_one_time_and_bound_to_client_and_redirect(org: Org) -> None:
+    callback = "http://localhost:1717/OauthRedirect"
+    code = org.identity.issue_auth_code("PlatformCLI", callback)
+    wrong = org.post_token(grant_type="authorization_code", code=code, client_id="other", redirect_uri=callback)
+    assert wrong.status_code == 400 and wrong.json() == {"error": "invalid_grant",
+                                                         "error_description": "invalid client credentials"}
+    code = org.identity.issue_auth_code("PlatformCLI", callback)
+    ok = org.post_token(grant_type="authorization_code", code=code, client_id="PlatformCLI", redirect_uri=callback)
+    assert ok.status_code == 200, ok.text
+    body = ok.json()
+    assert body["refresh_token"] == org.identity.identity.refresh_token and body["instance_url"] == org.url
+    assert org.session.get(body["id"], headers={"Authorization": f"Bearer {body['access_token']}"}).status_code == 200
+    again = org.post_token(grant_type="authorization_code", code=code, client_id="PlatformCLI", redirect_uri=callback)
+    assert again.json() == {"error": "invalid_grant", "error_description": "invalid authorization code"}
+    assert org.post_token(grant_type="authorization_code", code="x").json()["error"] == "invalid_grant"
+    expired = org.identity.issue_auth_code("PlatformCLI", callback, ttl_s=-1)
+    late = org.post_token(grant_type="authorization_code", code=expired, client_id="PlatformCLI", redirect_uri=callback)
+    assert late.json()["error_description"] == "expired authorization code"
 
 
 def test_userinfo_and_identity_url(org: Org) -> None:

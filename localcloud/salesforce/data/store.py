@@ -335,7 +335,12 @@ class Store:
 
     def __init__(self, path: str | Path, *, api_version: str = "62.0",
                  clock: Callable[[], datetime] | None = None, lock_timeout: float = 30.0,
-                 timezone_name: str | None = None) -> None:
+                 timezone_name: str | None = None, org_number: int = 1) -> None:
+        """``org_number``: which organization id a NEW file gets (``00D`` id number; the local org is 1,
+        the scratch orgs of the local Dev Hub 2, 3, ...). An existing file keeps its own."""
+        if org_number < 1:
+            raise ValueError(f"org_number must be at least 1 (got {org_number})")
+        self._org_number = org_number
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.api_version = api_version
@@ -535,8 +540,10 @@ class Store:
         schema = Schema.standard()
         for od in schema.objects():
             self._sync_table(conn, od)
-        org_id = make_id("00D", 1)
+        org_id = make_id("00D", self._org_number)
         user_id = make_id("005", 1)
+        if self._org_number > 1:  # the seeded Organization record takes the next 00D number
+            conn.execute("INSERT INTO _counters (prefix, n) VALUES ('00D', ?)", (self._org_number - 1,))
         conn.executemany("INSERT INTO _meta (key, value) VALUES (?, ?)",
                          [("org_id", org_id), ("user_id", user_id), ("schema_version", "0"),
                           ("created", self._now().isoformat())])
@@ -665,7 +672,8 @@ def _sf_includes(stored: str | None, wanted: str | None) -> int:
 
 
 def open_store(path: str | Path, *, reset: bool = False, api_version: str = "62.0",
-               clock: Callable[[], datetime] | None = None, timezone_name: str | None = None) -> Store:
+               clock: Callable[[], datetime] | None = None, timezone_name: str | None = None,
+               org_number: int = 1) -> Store:
     """Open (or with ``reset`` delete and recreate) the store at ``path``."""
     p = Path(path)
     if reset:
@@ -673,7 +681,7 @@ def open_store(path: str | Path, *, reset: bool = False, api_version: str = "62.
             q = Path(str(p) + suffix)
             if q.exists():
                 q.unlink()
-    return Store(p, api_version=api_version, clock=clock, timezone_name=timezone_name)
+    return Store(p, api_version=api_version, clock=clock, timezone_name=timezone_name, org_number=org_number)
 
 
 __all__ = ["Store", "Transaction", "Savepoint", "Limits", "open_store", "BindResolver", "ReadOnlyFields"]

@@ -80,13 +80,15 @@ def _register_versions(router: Router, context: OrgContext) -> None:
 def default_route_modules() -> list[RouteRegistrar]:
     """The route modules of the local org, in registration order (first match wins)."""
     from localcloud.salesforce.http import (
-        actions, apexrest, bulk, bulk2, composite, rest_data, soap_metadata, tooling, tooling_tests,
+        actions, apexrest, bulk, bulk2, composite, rest_data, soap_metadata, soap_partner, tooling,
+        tooling_tests,
     )
 
     return [
         _register_versions,
         oauth.register,
         soap_metadata.register,
+        soap_partner.register,
         tooling_tests.register,
         tooling.register,
         composite.register,

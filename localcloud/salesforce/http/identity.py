@@ -24,7 +24,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -36,6 +36,8 @@ MAX_REMEMBERED_TOKENS = 2000
 _FLUSH_EVERY = 50
 #: Token activity not yet written is written once this much clock time has passed (and on close).
 _ACTIVITY_FLUSH_SECONDS = 60.0
+#: An authorization code is good for one use within 15 minutes (Salesforce's web server flow).
+AUTH_CODE_TTL_SECONDS = 900.0
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,10 @@ class IdentityStore:
             self._db.execute("ALTER TABLE tokens ADD COLUMN last_used_ms INTEGER")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS api_usage (day TEXT PRIMARY KEY, calls INTEGER NOT NULL)"
+        )
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS auth_codes (code TEXT PRIMARY KEY, client_id TEXT NOT NULL,"
+            " redirect_uri TEXT NOT NULL, expires_ms INTEGER NOT NULL)"
         )
         path.chmod(0o600)
         self.identity = self._load_or_create_identity(org_id, user_id, username, user_email)
@@ -232,6 +238,38 @@ class IdentityStore:
                 return False
             self._forget([token])
             return True
+
+    def set_password(self, password: str) -> None:
+        """The admin's new password (``setPassword``); the ``password`` grant checks it from now on."""
+        with self._lock:
+            self._db.execute("UPDATE identity SET value = ? WHERE key = 'password'", (password,))
+            self.identity = replace(self.identity, password=password)
+
+    # -- authorization codes (the web server flow; the Dev Hub hands one to each new scratch org) --
+
+    def issue_auth_code(self, client_id: str, redirect_uri: str, ttl_s: float = AUTH_CODE_TTL_SECONDS) -> str:
+        """A one-time code for ``grant_type=authorization_code``, bound to the client id and redirect URI."""
+        code = "aPrx" + secrets.token_urlsafe(48)
+        with self._lock:
+            self._db.execute("INSERT INTO auth_codes (code, client_id, redirect_uri, expires_ms) VALUES (?, ?, ?, ?)",
+                             (code, client_id, redirect_uri, int((self.clock() + ttl_s) * 1000)))
+        return code
+
+    def redeem_auth_code(self, code: str, client_id: str, redirect_uri: str) -> str | None:
+        """None when the code is good (it is used up); else the OAuth error description."""
+        with self._lock:
+            row = self._db.execute("SELECT client_id, redirect_uri, expires_ms FROM auth_codes WHERE code = ?",
+                                   (code,)).fetchone()
+            if row is None:
+                return "invalid authorization code"
+            self._db.execute("DELETE FROM auth_codes WHERE code = ?", (code,))
+            if row[2] < int(self.clock() * 1000):
+                return "expired authorization code"
+        if not hmac.compare_digest(row[0].encode(), (client_id or "").encode()):
+            return "invalid client credentials"
+        if (redirect_uri or "") != row[1]:
+            return "redirect_uri must match configuration"
+        return None
 
     def identity_url(self, instance_url: str) -> str:
         return f"{instance_url}/id/{self.identity.org_id}/{self.identity.user_id}"

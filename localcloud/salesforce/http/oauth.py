@@ -1,6 +1,8 @@
 """OAuth 2.0 token endpoint, userinfo and the identity URL, in Salesforce's shapes.
 
-Grants: ``refresh_token`` (the refresh token is checked; any client id is accepted, because
+Grants: ``authorization_code`` (a one-time code of ``IdentityStore.issue_auth_code``, for the client id
+and redirect URI it was issued to: the Dev Hub gives one to each new scratch org, as the sf CLI expects),
+``refresh_token`` (the refresh token is checked; any client id is accepted, because
 CumulusCI refreshes with its own built-in connected app — a documented local-org setting),
 ``password`` (username + password of the integration user; client id must be the org's) and
 ``client_credentials`` (the org's client id + secret). Failures answer 400 with
@@ -155,6 +157,12 @@ def register(router: Router, context: OrgContext) -> None:
             if not _same(form.get("client_secret"), ident.client_secret):
                 return _oauth_error("invalid_client", "invalid client credentials")
             return Response.json(token_payload(context, grant, include_refresh=False))
+        if grant == "authorization_code":
+            problem = context.identity.redeem_auth_code(form.get("code", ""), form.get("client_id", ""),
+                                                         form.get("redirect_uri", ""))
+            if problem:
+                return _oauth_error("invalid_grant", problem)
+            return Response.json(token_payload(context, grant, include_refresh=True))
         if not grant:
             return _oauth_error("unsupported_grant_type", "grant type not supported")
         return _oauth_error("unsupported_grant_type", "grant type not supported")

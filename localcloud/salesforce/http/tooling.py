@@ -41,6 +41,10 @@ TOOLING_OBJECTS: dict[str, RowProvider] = {
     "ApexTrigger": _repo_rows("ApexTrigger"),
     # CumulusCI's org_config.installed_packages reads it: the local org has no managed packages.
     "InstalledSubscriberPackage": lambda context: [],
+    # The sf CLI resets source tracking after creating a scratch org (RevisionCounter > 0 -> 0). The local
+    # org keeps no source tracking: no SourceMember rows (a documented limit; CumulusCI deploys through
+    # the Metadata API and does not read them).
+    "SourceMember": lambda context: [],
 }
 
 

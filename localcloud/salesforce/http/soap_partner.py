@@ -1,0 +1,54 @@
+"""The Partner SOAP API (``POST /services/Soap/u/{version}[/{orgId}]``): ``setPassword`` only.
+
+The sf CLI's ``org generate password`` (which CumulusCI runs after creating a scratch org) sets the
+admin's password with it; the password then works for the ``password`` grant. Any other operation
+answers the ``sf:UNKNOWN_OPERATION`` fault naming it, and a bad session ``sf:INVALID_SESSION_ID``.
+"""
+from __future__ import annotations
+
+from xml.sax.saxutils import escape
+
+from defusedxml.ElementTree import fromstring
+
+from localcloud.common.httpserver import Request, Response, Router
+from localcloud.salesforce.http.context import OrgContext
+from localcloud.salesforce.http.soap_metadata import SOAP_NS, _operation
+from localcloud.salesforce.metadata.package import child_text
+
+PARTNER_NS = "urn:partner.soap.sforce.com"
+FAULT_NS = "urn:fault.partner.soap.sforce.com"
+
+
+def _envelope(body: str, status: int = 200) -> Response:
+    text = (f'<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="{SOAP_NS}" '
+            f'xmlns="{PARTNER_NS}"><soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>')
+    return Response(status, text.encode("utf-8"), {"Content-Type": "text/xml;charset=UTF-8"})
+
+
+def fault(code: str, message: str) -> Response:
+    return _envelope(f'<soapenv:Fault><faultcode xmlns:sf="{FAULT_NS}">sf:{code}</faultcode>'
+                     f"<faultstring>{escape(code)}: {escape(message)}</faultstring></soapenv:Fault>", 500)
+
+
+def register(router: Router, context: OrgContext) -> None:
+    @router.route("POST", r"/services/Soap/u/(?P<version>\d+\.\d)(/(?P<org>\w+))?/?")
+    def partner_soap(request: Request) -> Response:
+        try:
+            root = fromstring(request.body)
+        except Exception as error:  # noqa: BLE001 - any parse error is the client's malformed envelope
+            return fault("INVALID_XML", f"The request is not a well-formed SOAP envelope: {error}")
+        name, operation, session = _operation(root)
+        if not context.identity.is_valid(session):
+            return fault("INVALID_SESSION_ID", "Invalid Session ID found in SessionHeader: Illegal Session")
+        context.identity.count_api_call(context.today())
+        if name == "setPassword" and operation is not None:
+            user_id = child_text(operation, "userId") or ""
+            password = child_text(operation, "password") or ""
+            if user_id[:15] != context.user_id[:15]:
+                return fault("INVALID_CROSS_REFERENCE_KEY", f"invalid cross reference id: {user_id} (the local org "
+                             "keeps a password for its admin user only)")
+            if len(password) < 8:
+                return fault("INVALID_NEW_PASSWORD", "Your password must be at least 8 characters long.")
+            context.identity.set_password(password)
+            return _envelope("<setPasswordResponse><result/></setPasswordResponse>")
+        return fault("UNKNOWN_OPERATION", f"The local org's Partner API implements setPassword only, not '{name}'")
