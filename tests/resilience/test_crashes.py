@@ -17,7 +17,7 @@ from tests.localorg_http.cci import cci_env
 from tests.mdapi import force_app_mdapi_zip
 from tests.push.conftest import start_services, stop_services
 
-from .conftest import API, ENDPOINT, WORLD_MEMBERS, WORLD_ORDERS, WORLD_SEED
+from .conftest import API, ENDPOINT, ROOT, WORLD_MEMBERS, WORLD_ORDERS, WORLD_SEED
 from .crashes import (LocalCloudProcess, activity_owners, audit_lines, dedupe_world, deploy_over_soap, kill_and_rerun,
                       stored_counts, tombstones)
 from .world import leads_by_emails, marketo_emails_present, marketo_export, seed_world
@@ -223,6 +223,23 @@ def test_two_pushes_started_at_once_never_double_a_person(tmp_path, resilience_c
         stop_services(services)
 
 
+def provision_marketo(marketo: dict[str, Any], bundle: str) -> None:
+    """What ecbridge_deploy's provision_marketo step does: the mapping's lead fields and ecOrder_c."""
+    from python_tasks.mapping import load_mapping
+    from python_tasks.marketo import MarketoClient, MarketoCredentials
+    from python_tasks.provision.task import apply_all
+
+    session = requests.Session()
+    session.verify = bundle
+    client = MarketoClient(MarketoCredentials(marketo["base_url"], marketo["client_id"], marketo["client_secret"]),
+                           session=session)
+    try:
+        done, blocked = apply_all(load_mapping(ROOT / "ecbridge.yml"), client)
+        assert done and not blocked, blocked
+    finally:
+        client.close()
+
+
 def test_local_services_killed_mid_push_then_restarted_end_as_a_clean_push(tmp_path, resilience_certs, clean_export) -> None:
     """`python -m localcloud serve` (org with force-app deployed, and Marketo) is SIGKILLed while push_marketo
     writes, twice, and restarted on the same ports; the push either rides it out with its retries or stops
@@ -245,6 +262,7 @@ def test_local_services_killed_mid_push_then_restarted_end_as_a_clean_push(tmp_p
         session.verify = bundle
         sf = Salesforce(instance_url=org["instance_url"], session_id=org["access_token"], version=API, session=session)
         emails = seed_world(sf, WORLD_MEMBERS, WORLD_ORDERS, seed=WORLD_SEED)
+        provision_marketo(marketo, bundle)  # `localcloud serve` starts a fresh Marketo, as make demo does
         env = cci_env(SimpleNamespace(cumulusci_org_json=lambda: org, ca_bundle=bundle), tmp_path / "cci-home", {
             "MARKETO_BASE_URL": marketo["base_url"], "MARKETO_CLIENT_ID": marketo["client_id"],
             "MARKETO_CLIENT_SECRET": marketo["client_secret"]})
