@@ -212,16 +212,3 @@ class SalesforceIO:
                                                              lambda: handler.get_unprocessed_records(job_id)) or "")):
                 failed[row.get("Id") or ""] = "not processed by the Bulk API job"
         return [(r["Id"], r["Id"] not in failed, failed.get(r["Id"], "")) for r in records]
-
-    def server_now(self) -> datetime:
-        """The org's clock, from the Date header of a cheap call (falls back to this machine's)."""
-        try:
-            response = self.sf.session.get(self.sf.base_url, headers=self.sf.headers, timeout=30)
-            if not self._hooked:
-                self._attempts += 1
-            header = response.headers.get("Date")
-            if header:
-                return parsedate_to_datetime(header).astimezone(timezone.utc)
-        except Exception:  # noqa: BLE001 - a missing clock is not worth failing the push
-            pass
-        return datetime.now(timezone.utc)
