@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import sqlite3
 import threading
 import time as _time
@@ -22,6 +23,7 @@ from typing import Any, Callable, Literal, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from . import dml
+from .changes import CommitListener, CommittedChanges, RecordChange
 from .errors import InvalidQueryLocatorError, LimitExceededError, SalesforceError
 from .ids import make_id
 from .results import QueryResult, SaveResult
@@ -31,6 +33,8 @@ from .specs import CustomFieldSpec, CustomObjectSpec, field_spec_from_dict, obje
 from .triggers import TriggerHook
 from .store_indexes import INDEXED_AUDIT_FIELDS
 from .values import DECIMALS, TEXT
+
+log = logging.getLogger(__name__)
 
 BindResolver = Callable[[Bind], Any]
 ReadOnlyFields = Literal["reject", "ignore", "write"]
@@ -85,6 +89,7 @@ class Savepoint:
         self.name = name
         self.schema = schema
         self.schema_changed = schema_changed
+        self.changes_mark = 0
 
     def __repr__(self) -> str:
         return f"Savepoint({self.name})"
@@ -125,6 +130,11 @@ class Transaction:
         self.trigger_depth = 0
         self.now: Callable[[], datetime] = store._now
         self._after_commit: list[Callable[[], None]] = []
+        self._changes: list[RecordChange] = []
+
+    def record_change(self, change: RecordChange) -> None:
+        """DML reports a saved record here; the store's commit listeners get them after COMMIT."""
+        self._changes.append(change)
 
     def on_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once this transaction has committed, after its write lock is released
@@ -180,6 +190,7 @@ class Transaction:
                 self._conn.execute("COMMIT")
                 if version is not None:
                     self._store._publish_schema(self.schema, version)
+                self._store._notify_commit(self)
         except BaseException:
             try:
                 self._conn.execute("ROLLBACK")
@@ -196,6 +207,7 @@ class Transaction:
         if self._closed:
             return
         self._after_commit.clear()
+        self._changes.clear()
         try:
             if self._writing:
                 self._conn.execute("ROLLBACK")
@@ -223,6 +235,7 @@ class Transaction:
     def savepoint(self) -> Savepoint:
         self.begin_write()
         sp = Savepoint(f"sp{next(self._sp_seq)}", self.schema, self._schema_changed)
+        sp.changes_mark = len(self._changes)
         self._conn.execute(f"SAVEPOINT {sp.name}")
         self._savepoints.append(sp)
         return sp
@@ -236,6 +249,7 @@ class Transaction:
         del self._savepoints[idx + 1:]
         self.schema = savepoint.schema
         self._schema_changed = savepoint.schema_changed
+        del self._changes[savepoint.changes_mark:]
 
     def release(self, savepoint: Savepoint) -> None:
         """Forget a savepoint, keeping its changes."""
@@ -349,6 +363,8 @@ class Store:
         self._schema: Schema | None = None
         self._schema_version: str | None = None
         self._hook: TriggerHook | None = None
+        self.commit_listeners: list[CommitListener] = []
+        """Called with each committed transaction's record changes (Change Data Capture)."""
         self._cursors: OrderedDict[str, _Cursor] = OrderedDict()
         self._cursor_lock = threading.Lock()
         self._cursor_seq = itertools.count(1)
@@ -584,6 +600,17 @@ class Store:
     # -- public -------------------------------------------------------------------------------------
     def transaction(self, *, user_id: str | None = None) -> Transaction:
         return Transaction(self, user_id)
+
+    def _notify_commit(self, tx: Transaction) -> None:
+        changes, tx._changes = tuple(tx._changes), []
+        if not changes or not self.commit_listeners:
+            return
+        committed = CommittedChanges(changes, tx.user_id, self._now())
+        for listener in list(self.commit_listeners):
+            try:
+                listener(committed)
+            except Exception:  # noqa: BLE001 - the data is committed; a listener cannot undo it
+                log.exception("commit listener %r failed", listener)
 
     def set_trigger_hook(self, hook: TriggerHook | None) -> None:
         self._hook = hook
