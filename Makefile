@@ -13,7 +13,7 @@ export SF_DISABLE_AUTOUPDATE := true
 export SFDX_DISABLE_TELEMETRY := true
 export CUMULUSCI_KEYCHAIN_CLASS := cumulusci.core.keychain.EnvironmentProjectKeychain
 
-.PHONY: install test pytest apex-checks demo up down status reset clean bench
+.PHONY: install test pytest apex-checks demo up down status reset clean bench pubsub-stubs
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -38,6 +38,10 @@ pytest:
 apex-checks:
 	$(PY) -m python_tasks.generate --check
 	$(PY) -m python_tasks.checks --path force-app
+
+# The local org's Pub/Sub API modules (committed) from localcloud/salesforce/pubsub/pubsub_api.proto.
+pubsub-stubs: install
+	$(PY) scripts/pubsub_stubs.py
 
 up: install
 	$(PY) -m localcloud up

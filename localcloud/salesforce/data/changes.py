@@ -28,11 +28,13 @@ class RecordChange:
 
 @dataclass(frozen=True)
 class CommittedChanges:
-    """What a listener gets: the changes in save order, the user who committed, and when."""
+    """What a listener gets: the changes in save order, the user who committed, when, and the
+    schema the transaction committed with (a data-layer ``Schema``)."""
 
     changes: tuple[RecordChange, ...]
     user_id: str
     committed_at: datetime
+    schema: Any = None
 
 
 CommitListener = Callable[[CommittedChanges], None]

@@ -605,7 +605,7 @@ class Store:
         changes, tx._changes = tuple(tx._changes), []
         if not changes or not self.commit_listeners:
             return
-        committed = CommittedChanges(changes, tx.user_id, self._now())
+        committed = CommittedChanges(changes, tx.user_id, self._now(), tx.schema)
         for listener in list(self.commit_listeners):
             try:
                 listener(committed)
