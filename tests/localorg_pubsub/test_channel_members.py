@@ -35,12 +35,19 @@ def test_what_cannot_be_selected_fails_with_file_and_line(org: Any, event: str, 
     assert failure.line == (4 if "selectedEntity" in words else 3)
 
 
+def test_a_member_name_with_a_double_underscore_fails(org: Any) -> None:
+    files = {"objects/EC_Order__c.object": ORDER_OBJECT,
+             PATH.format("ChangeEvents_EC_Order__ChangeEvent"): member_xml("EC_Order__ChangeEvent")}
+    failure = _failure(org, files)
+    assert "ChangeEvents_EC_Order_ChangeEvent" in failure.problem and "single underscores" in failure.problem
+
+
 def test_more_than_five_entities_fail(org: Any) -> None:
     entities = ["Contact", "Account", "Lead", "User", "EC_Order__c"]
     files = {"objects/EC_Order__c.object": ORDER_OBJECT}
     for entity in entities:
         event = entity[:-3] + "__ChangeEvent" if entity.endswith("__c") else entity + "ChangeEvent"
-        files[PATH.format(f"ChangeEvents_{event}")] = member_xml(event)
+        files[PATH.format(f"ChangeEvents_{event.replace('__', '_')}")] = member_xml(event)
     assert org.deployer.deploy_zip(deploy_zip(files)).status == "Succeeded"
     failure = _failure(org, {PATH.format("ChangeEvents_ContentVersionChangeEvent"): member_xml("ContentVersionChangeEvent")})
     assert "6 entities" in failure.problem and "ECBRIDGE_CDC_MAX_ENTITIES" in failure.problem

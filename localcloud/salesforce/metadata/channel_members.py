@@ -16,6 +16,7 @@ has no custom channels), when the entity is not an object of the org (``EC_Order
 from __future__ import annotations
 
 import os
+import re
 from typing import Any, Callable
 
 from .package import Component, DeployPackage, child_text, parse_xml
@@ -23,6 +24,7 @@ from .ui_components import Problem
 
 TYPE = "PlatformEventChannelMember"
 CHANNEL = "ChangeEvents"
+_DEVELOPER_NAME = re.compile(r"^[A-Za-z](?:[A-Za-z0-9]|_(?!_))*(?<!_)$")
 
 
 def max_entities() -> int:
@@ -58,7 +60,11 @@ def check_channel_members(package: DeployPackage, schema: Any, stored: Callable[
     for component in members:
         channel, event_name = _member(component)
         entity = entity_of(event_name)
-        if channel != CHANNEL:
+        if not _DEVELOPER_NAME.match(component.full_name):
+            problems.append(Problem(component, f"The member name {component.full_name} must begin with a letter and "
+                                    "contain only letters, digits and single underscores, not ending with one "
+                                    f"(ChangeEvents_{event_name.replace('__', '_')}).", ""))
+        elif channel != CHANNEL:
             problems.append(Problem(component, f"The local org supports only the standard {CHANNEL} channel for "
                                     f"Change Data Capture; {channel or '(no eventChannel)'} is not one.",
                                     "eventChannel"))
