@@ -54,6 +54,7 @@ class EventLog:
         self._appended = threading.Condition(self._lock)
         self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(
             "CREATE TABLE IF NOT EXISTS event (replay INTEGER PRIMARY KEY AUTOINCREMENT, entity TEXT NOT NULL,"
             " schema_id TEXT NOT NULL, event_id TEXT NOT NULL, payload BLOB NOT NULL, published_at REAL NOT NULL);"

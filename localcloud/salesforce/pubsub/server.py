@@ -76,8 +76,8 @@ def _remove(items: list[Any], item: Any) -> Any:
     return lambda: item in items and items.remove(item)
 
 
-def start_pubsub(org: Any, port: int = 0, *, host: str = "127.0.0.1", settings: PubSubSettings | None = None,
-                 max_workers: int = 32) -> PubSubHandle:
+def start_pubsub(org: Any, port: int = 0, *, host: str = "127.0.0.1", settings: PubSubSettings | None = None
+                 ) -> PubSubHandle:
     """Serve the Pub/Sub API of ``org`` (a ``LocalOrgHandle``) on ``host:port`` (0: a free port)."""
     settings = settings or PubSubSettings.from_env()
     data_dir = Path(org.store.path).parent
@@ -85,8 +85,8 @@ def start_pubsub(org: Any, port: int = 0, *, host: str = "127.0.0.1", settings: 
     capture = ChangeCapture(org.store, org.repository, events, settings)
     stopping = threading.Event()
     access = OrgAccess(org.org_id, lambda: org.url, org.context.identity.is_valid)
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="pubsub"),
-                         options=[("grpc.so_reuseport", 0)])
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix="pubsub"),
+                         options=[("grpc.so_reuseport", 0)], maximum_concurrent_rpcs=settings.max_workers)
     pb_grpc.add_PubSubServicer_to_server(PubSubService(access, capture, events, settings, stopping), server)
     address = f"{host}:{port}"
     if org.certificates is not None:

@@ -27,8 +27,8 @@ class PubSubSettings:
     """``DailyDeliveredPlatformEvents`` Max in /limits; past it Subscribe ends with RESOURCE_EXHAUSTED."""
     max_num_requested: int = 100
     """num_requested above this is capped (Salesforce documents 100 as the maximum per FetchRequest)."""
-    max_entities: int = 5
-    """Entities an org may select on the ChangeEvents channel without the CDC add-on."""
+    max_workers: int = 32
+    """Concurrent RPCs (each open Subscribe stream holds one); beyond it a call gets RESOURCE_EXHAUSTED."""
 
     @classmethod
     def from_env(cls) -> "PubSubSettings":
@@ -38,5 +38,5 @@ class PubSubSettings:
             overflow_threshold=int(_number("ECBRIDGE_CDC_OVERFLOW_THRESHOLD", 100_000)),
             daily_delivered_events=int(_number("ECBRIDGE_ORG_DAILY_DELIVERED_EVENTS", 10_000)),
             max_num_requested=int(_number("ECBRIDGE_PUBSUB_MAX_NUM_REQUESTED", 100)),
-            max_entities=int(_number("ECBRIDGE_CDC_MAX_ENTITIES", 5)),
+            max_workers=int(_number("ECBRIDGE_PUBSUB_MAX_WORKERS", 32)),
         )
