@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -223,3 +224,35 @@ class TestOverflow:
         headers = [sub.decoded(e)["ChangeEventHeader"] for e in sub.events(3)]
         assert [h["changeType"] for h in headers] == ["CREATE", "CREATE", "GAP_OVERFLOW"]
         assert headers[2]["recordIds"] == [] and sub.nothing_within(0.5)
+
+
+def test_events_and_replay_ids_survive_a_restart_and_a_reset_bus_refuses_old_ids(
+        org: Any, pubsub: Any, rest: Any, stub: Any, certificates: Any) -> None:
+    from localcloud.salesforce.pubsub import pubsub_api_pb2_grpc as pb_grpc
+    from localcloud.salesforce.pubsub import start_pubsub
+    from tests.localorg_pubsub.conftest import Subscription
+
+    def stub_of(handle: Any) -> Any:
+        roots = grpc.ssl_channel_credentials(certificates.ca_cert.read_bytes())
+        return pb_grpc.PubSubStub(grpc.secure_channel(handle.endpoint, roots))
+
+    first = rest.post("/sobjects/Contact", {"LastName": "Before restart"}).json()["id"]
+    sub = Subscription(stub, pubsub.metadata(), CONTACTS, preset=pb.EARLIEST, num_requested=5)
+    stored = sub.events(1)[0].replay_id
+    sub.close()
+    pubsub.stop()
+    with start_pubsub(org) as again:
+        second = rest.post("/sobjects/Contact", {"LastName": "After restart"}).json()["id"]
+        resumed = Subscription(stub_of(again), again.metadata(), CONTACTS, preset=pb.CUSTOM, replay_id=stored, num_requested=5)
+        (event,) = resumed.events(1)
+        assert resumed.decoded(event)["ChangeEventHeader"]["recordIds"] == [second] and first != second
+        resumed.close()
+    (Path(org.store.path).parent / "pubsub.sqlite3").unlink()  # what `python -m localcloud reset` removes
+    with start_pubsub(org) as fresh:
+        rest.post("/sobjects/Contact", {"LastName": "After reset"})
+        assert replay_number(stored) < fresh.events.latest()
+        old = Subscription(stub_of(fresh), fresh.metadata(), CONTACTS, preset=pb.CUSTOM, replay_id=stored, num_requested=5)
+        with pytest.raises(grpc.RpcError) as error:
+            old.events(1)
+        assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        old.close()

@@ -64,6 +64,11 @@ class EventLog:
             "CREATE TABLE IF NOT EXISTS counter (name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
             "CREATE TABLE IF NOT EXISTS delivery (day TEXT PRIMARY KEY, events INTEGER NOT NULL);"
         )
+        if self._db.execute("SELECT 1 FROM sqlite_sequence WHERE name = 'event'").fetchone() is None:
+            # a new bus starts its replay ids above any an older bus of this folder handed out (before a
+            # `localcloud reset`), so a stored replay id of the old bus is refused, never misread
+            self._db.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('event', ?)",
+                             (int(self.clock() * 1000) << 16,))
         self._closed = False
 
     # -- writing ------------------------------------------------------------------------------
@@ -104,7 +109,7 @@ class EventLog:
 
     # -- reading ------------------------------------------------------------------------------
     def latest(self) -> int:
-        """The replay id of the newest event ever stored (0 when none)."""
+        """The replay id of the newest event ever stored (the starting point when none)."""
         with self._lock:
             row = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'event'").fetchone()
         return int(row[0]) if row else 0
