@@ -256,3 +256,13 @@ def test_events_and_replay_ids_survive_a_restart_and_a_reset_bus_refuses_old_ids
             old.events(1)
         assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         old.close()
+
+
+def test_a_request_counts_for_at_most_100_events(subscribe: Any, rest: Any) -> None:
+    answer = rest.post("/composite/sobjects", {"records": [
+        {"attributes": {"type": "Contact"}, "LastName": f"Many {n}"} for n in range(150)]})
+    assert all(r["success"] for r in answer.json())
+    sub = subscribe(CONTACTS, preset=pb.EARLIEST, num_requested=500)
+    assert len(sub.events(100)) == 100 and sub.nothing_within(0.7)
+    sub.fetch(50)
+    assert len(sub.events(50)) == 50

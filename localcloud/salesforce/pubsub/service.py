@@ -177,8 +177,7 @@ class PubSubService(pb_grpc.PubSubServicer):
             if request.topic_name and request.topic_name != topic:
                 state["problem"] = f"The topic of a FetchRequest ({request.topic_name}) differs from the subscription's ({topic})."
             with changed:
-                state["pending"] = min(state["pending"] + max(0, request.num_requested),
-                                       self.settings.max_num_requested * 1000)
+                state["pending"] += min(max(0, request.num_requested), self.settings.max_num_requested)
                 changed.notify_all()
 
         def read_requests() -> None:

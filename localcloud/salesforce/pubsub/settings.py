@@ -26,7 +26,7 @@ class PubSubSettings:
     daily_delivered_events: int = 10_000
     """``DailyDeliveredPlatformEvents`` Max in /limits; past it Subscribe ends with RESOURCE_EXHAUSTED."""
     max_num_requested: int = 100
-    """num_requested above this is capped (Salesforce documents 100 as the maximum per FetchRequest)."""
+    """A FetchRequest's num_requested counts as at most this (Salesforce documents 100 as the maximum)."""
     max_workers: int = 32
     """Concurrent RPCs (each open Subscribe stream holds one); beyond it a call gets RESOURCE_EXHAUSTED."""
 
