@@ -44,3 +44,16 @@ def test_publish_is_not_served(stub: Any, pubsub: Any) -> None:
     with pytest.raises(grpc.RpcError) as error:
         stub.Publish(pb.PublishRequest(topic_name="/data/ContactChangeEvent"), metadata=pubsub.metadata())
     assert error.value.code() == grpc.StatusCode.UNIMPLEMENTED
+
+
+def test_a_busy_port_fails_with_a_clear_error(org: Any) -> None:
+    import socket
+
+    from localcloud.salesforce.pubsub import start_pubsub
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        with pytest.raises(OSError, match="ECBRIDGE_PUBSUB_PORT"):
+            start_pubsub(org, port=busy.getsockname()[1])
+    assert org.store.commit_listeners == []

@@ -89,15 +89,18 @@ def start_pubsub(org: Any, port: int = 0, *, host: str = "127.0.0.1", settings: 
                          options=[("grpc.so_reuseport", 0)], maximum_concurrent_rpcs=settings.max_workers)
     pb_grpc.add_PubSubServicer_to_server(PubSubService(access, capture, events, settings, stopping), server)
     address = f"{host}:{port}"
-    if org.certificates is not None:
-        credentials = grpc.ssl_server_credentials(
-            [(org.certificates.server_key.read_bytes(), org.certificates.server_cert.read_bytes())])
-        bound = server.add_secure_port(address, credentials)
-    else:
-        bound = server.add_insecure_port(address)
+    try:
+        if org.certificates is not None:
+            credentials = grpc.ssl_server_credentials(
+                [(org.certificates.server_key.read_bytes(), org.certificates.server_cert.read_bytes())])
+            bound = server.add_secure_port(address, credentials)
+        else:
+            bound = server.add_insecure_port(address)
+    except RuntimeError:
+        bound = 0
     if not bound:
         events.close()
-        raise OSError(f"the Pub/Sub API cannot listen on {address}")
+        raise OSError(f"the Pub/Sub API cannot listen on {address} (in use? set ECBRIDGE_PUBSUB_PORT)")
     server.start()
     handle = PubSubHandle(host, bound, org, capture, events, settings, server, stopping)
     org.store.commit_listeners.append(capture.on_commit)
