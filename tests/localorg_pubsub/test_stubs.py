@@ -38,3 +38,15 @@ def test_the_documented_wire_contract() -> None:
     assert numbers("SchemaInfo") == {"schema_json": 1, "schema_id": 2, "rpc_id": 3}
     assert {v.name: v.number for v in pb.DESCRIPTOR.enum_types_by_name["ReplayPreset"].values} == {
         "LATEST": 0, "EARLIEST": 1, "CUSTOM": 2}
+
+
+def test_our_modules_and_a_third_party_client_live_in_one_process() -> None:
+    """The local org's server and a Pub/Sub client (pysfpubsub here, the push later) share test processes."""
+    import subprocess
+    import sys
+
+    for first, second in (("pysfpubsub", "localcloud.salesforce.pubsub.pubsub_api_pb2"),
+                          ("localcloud.salesforce.pubsub.pubsub_api_pb2", "pysfpubsub")):
+        done = subprocess.run([sys.executable, "-c", f"import {first}; import {second}; print('ok')"],
+                              cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
