@@ -258,11 +258,30 @@ def test_events_and_replay_ids_survive_a_restart_and_a_reset_bus_refuses_old_ids
         old.close()
 
 
-def test_a_request_counts_for_at_most_100_events(subscribe: Any, rest: Any) -> None:
-    answer = rest.post("/composite/sobjects", {"records": [
-        {"attributes": {"type": "Contact"}, "LastName": f"Many {n}"} for n in range(150)]})
-    assert all(r["success"] for r in answer.json())
+def test_at_most_100_events_are_requested_at_a_time(subscribe: Any, rest: Any) -> None:
+    for batch in range(2):  # 400 events waiting
+        answer = rest.post("/composite/sobjects", {"records": [
+            {"attributes": {"type": "Contact"}, "LastName": f"Many {batch}-{n}"} for n in range(200)]})
+        assert all(r["success"] for r in answer.json())
     sub = subscribe(CONTACTS, preset=pb.EARLIEST, num_requested=500)
     assert len(sub.events(100)) == 100 and sub.nothing_within(0.7)
-    sub.fetch(50)
-    assert len(sub.events(50)) == 50
+    sub.fetch(80)
+    sub.fetch(80)  # 160 requested, counted as 100
+    assert len(sub.events(100)) == 100 and sub.nothing_within(0.7)
+
+
+class TestIdleStream:
+    @pytest.fixture
+    def settings(self) -> Any:
+        from localcloud.salesforce.pubsub import PubSubSettings
+
+        return PubSubSettings(idle_close_seconds=0.6)
+
+    def test_a_stream_with_nothing_requested_ends_after_the_idle_time(self, subscribe: Any, rest: Any) -> None:
+        rest.post("/sobjects/Contact", {"LastName": "Only one"})
+        sub = subscribe(CONTACTS, preset=pb.EARLIEST, num_requested=1)
+        sub.events(1)
+        deadline = time.monotonic() + 5
+        while not sub._call.done() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert sub._call.done() and sub._call.code() == grpc.StatusCode.OK and sub.error is None

@@ -177,7 +177,9 @@ class PubSubService(pb_grpc.PubSubServicer):
             if request.topic_name and request.topic_name != topic:
                 state["problem"] = f"The topic of a FetchRequest ({request.topic_name}) differs from the subscription's ({topic})."
             with changed:
-                state["pending"] += min(max(0, request.num_requested), self.settings.max_num_requested)
+                # at most 100 events requested in all (Salesforce: more counts as 100)
+                state["pending"] = min(int(state["pending"]) + max(0, request.num_requested),
+                                       self.settings.max_num_requested)
                 changed.notify_all()
 
         def read_requests() -> None:
@@ -200,7 +202,9 @@ class PubSubService(pb_grpc.PubSubServicer):
             with changed:
                 pending = int(state["pending"])
                 if pending <= 0:
-                    changed.wait(0.5)
+                    if time.monotonic() - last_answer >= self.settings.idle_close_seconds:
+                        return  # nothing requested for too long: Salesforce closes the stream
+                    changed.wait(min(0.5, self.settings.idle_close_seconds))
                     continue
             tip = self.events.latest()
             batch = self.events.read_after(position, entities() if entities else None,

@@ -26,7 +26,9 @@ class PubSubSettings:
     daily_delivered_events: int = 10_000
     """``DailyDeliveredPlatformEvents`` Max in /limits; past it Subscribe ends with RESOURCE_EXHAUSTED."""
     max_num_requested: int = 100
-    """A FetchRequest's num_requested counts as at most this (Salesforce documents 100 as the maximum)."""
+    """Events requested and not yet delivered count as at most this (Salesforce: 100; more counts as 100)."""
+    idle_close_seconds: float = 60.0
+    """With nothing requested, the stream closes this long after the last FetchResponse (Salesforce: 60 s)."""
     max_workers: int = 32
     """Concurrent RPCs (each open Subscribe stream holds one); beyond it a call gets RESOURCE_EXHAUSTED."""
 
@@ -38,5 +40,6 @@ class PubSubSettings:
             overflow_threshold=int(_number("ECBRIDGE_CDC_OVERFLOW_THRESHOLD", 100_000)),
             daily_delivered_events=int(_number("ECBRIDGE_ORG_DAILY_DELIVERED_EVENTS", 10_000)),
             max_num_requested=int(_number("ECBRIDGE_PUBSUB_MAX_NUM_REQUESTED", 100)),
+            idle_close_seconds=_number("ECBRIDGE_PUBSUB_IDLE_CLOSE_SECONDS", 60),
             max_workers=int(_number("ECBRIDGE_PUBSUB_MAX_WORKERS", 32)),
         )
