@@ -63,7 +63,7 @@ def main() -> int:
 
             # latency
             sub = Subscription(stub, pubsub.metadata(), TOPIC, preset=pb.LATEST, num_requested=100)
-            time.sleep(0.5)
+            pubsub.wait_for_streams(1)
             answered: dict[str, float] = {}
             sent: dict[str, float] = {}
             arrived: dict[str, float] = {}

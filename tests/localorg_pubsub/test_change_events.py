@@ -157,10 +157,11 @@ def test_flow_control_delivers_no_more_than_requested(subscribe: Any, rest: Any)
     assert names == [f"Flow {n}" for n in range(5)]
 
 
-def test_latest_starts_at_the_tip_and_a_stored_replay_id_resumes_after_it(subscribe: Any, rest: Any) -> None:
+def test_latest_starts_at_the_tip_and_a_stored_replay_id_resumes_after_it(subscribe: Any, rest: Any,
+                                                                          pubsub: Any) -> None:
     before = rest.post("/sobjects/Contact", {"LastName": "Before"}).json()["id"]
     latest = subscribe(CONTACTS, preset=pb.LATEST, num_requested=10)
-    time.sleep(0.5)  # the subscription starts at the tip when the server reads its first request
+    pubsub.wait_for_streams(1)  # the subscription starts at the tip when the server reads its first request
     ids = [rest.post("/sobjects/Contact", {"LastName": f"After {n}"}).json()["id"] for n in range(3)]
     events = latest.events(3)
     assert [latest.decoded(e)["ChangeEventHeader"]["recordIds"][0] for e in events] == ids

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from concurrent import futures
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,7 @@ class PubSubHandle:
     settings: PubSubSettings
     _server: grpc.Server
     _stopping: threading.Event
+    service: PubSubService
     _undo: list[Any] = field(default_factory=list)
 
     @property
@@ -55,6 +57,14 @@ class PubSubHandle:
         """The authentication metadata a client sends (the org's session token by default)."""
         return (("accesstoken", access_token or self.org.access_token), ("instanceurl", self.org.url),
                 ("tenantid", self.org.org_id))
+
+    def wait_for_streams(self, count: int, timeout: float = 10.0) -> None:
+        """Wait until ``count`` Subscribe streams have their start position (a LATEST subscription is at the tip)."""
+        deadline = time.monotonic() + timeout
+        while self.service.open_streams < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.service.open_streams} of {count} Subscribe streams open after {timeout} s")
+            time.sleep(0.01)
 
     def stop(self) -> None:
         if self._stopping.is_set():
@@ -87,7 +97,8 @@ def start_pubsub(org: Any, port: int = 0, *, host: str = "127.0.0.1", settings: 
     access = OrgAccess(org.org_id, lambda: org.url, org.context.identity.is_valid)
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix="pubsub"),
                          options=[("grpc.so_reuseport", 0)], maximum_concurrent_rpcs=settings.max_workers)
-    pb_grpc.add_PubSubServicer_to_server(PubSubService(access, capture, events, settings, stopping), server)
+    service = PubSubService(access, capture, events, settings, stopping)
+    pb_grpc.add_PubSubServicer_to_server(service, server)
     address = f"{host}:{port}"
     try:
         if org.certificates is not None:
@@ -102,7 +113,7 @@ def start_pubsub(org: Any, port: int = 0, *, host: str = "127.0.0.1", settings: 
         events.close()
         raise OSError(f"the Pub/Sub API cannot listen on {address} (in use? set ECBRIDGE_PUBSUB_PORT)")
     server.start()
-    handle = PubSubHandle(host, bound, org, capture, events, settings, server, stopping)
+    handle = PubSubHandle(host, bound, org, capture, events, settings, server, stopping, service)
     org.store.commit_listeners.append(capture.on_commit)
     handle._undo.append(_remove(org.store.commit_listeners, capture.on_commit))
     org.deployer.activation_hooks.append(capture.refresh)

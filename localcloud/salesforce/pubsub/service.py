@@ -56,6 +56,9 @@ class PubSubService(pb_grpc.PubSubServicer):
                  stopping: threading.Event) -> None:
         self.access, self.capture, self.events, self.settings = access, capture, events, settings
         self.stopping = stopping
+        self._streams_lock = threading.Lock()
+        self.open_streams = 0
+        """Subscribe streams whose start position is set (tests wait for a LATEST subscription with it)."""
 
     # -- helpers -------------------------------------------------------------------------------------
     @staticmethod
@@ -170,6 +173,17 @@ class PubSubService(pb_grpc.PubSubServicer):
         topic = first.topic_name
         entities = self._topic_entities(topic, context, rpc_id, for_subscribe=True)
         position = self._start_after(first, context, rpc_id)
+        with self._streams_lock:
+            self.open_streams += 1
+        try:
+            yield from self._stream(request_iterator, context, rpc_id, topic, entities, position, first)
+        finally:
+            with self._streams_lock:
+                self.open_streams -= 1
+
+    def _stream(self, request_iterator: Iterator[pb.FetchRequest], context: grpc.ServicerContext, rpc_id: str,
+                topic: str, entities: Callable[[], list[str]] | None, position: int, first: pb.FetchRequest
+                ) -> Iterator[pb.FetchResponse]:
         state = {"pending": 0, "problem": None}
         changed = threading.Condition()
 
