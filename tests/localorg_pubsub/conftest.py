@@ -41,7 +41,7 @@ def member_xml(entity_event: str, channel: str = "ChangeEvents") -> str:
             "</PlatformEventChannelMember>\n")
 
 
-def deploy_zip(files: dict[str, str]) -> bytes:
+def deploy_zip(files: dict[str, str], destructive: dict[str, list[str]] | None = None) -> bytes:
     types: dict[str, list[str]] = {}
     for path in files:
         folder, name = path.split("/", 1)
@@ -55,6 +55,10 @@ def deploy_zip(files: dict[str, str]) -> bytes:
                                         "<version>62.0</version></Package>")
         for path, text in files.items():
             archive.writestr(path, text)
+        if destructive:
+            doomed = "".join(f"<types>{''.join(f'<members>{m}</members>' for m in names)}<name>{kind}</name></types>"
+                             for kind, names in destructive.items())
+            archive.writestr("destructiveChanges.xml", f'<?xml version="1.0"?><Package xmlns="{MD}">{doomed}</Package>')
     return buffer.getvalue()
 
 

@@ -51,3 +51,15 @@ def test_more_than_five_entities_fail(org: Any) -> None:
     assert org.deployer.deploy_zip(deploy_zip(files)).status == "Succeeded"
     failure = _failure(org, {PATH.format("ChangeEvents_ContentVersionChangeEvent"): member_xml("ContentVersionChangeEvent")})
     assert "6 entities" in failure.problem and "ECBRIDGE_CDC_MAX_ENTITIES" in failure.problem
+
+
+def test_a_member_deleted_by_destructive_changes_deselects_its_entity(pubsub: Any, org: Any, rest: Any) -> None:
+    assert "Contact" in pubsub.capture.selected()
+    job = org.deployer.deploy_zip(deploy_zip({}, {"PlatformEventChannelMember": ["ChangeEvents_ContactChangeEvent"]}))
+    assert job.status == "Succeeded", [f.problem for f in job.failures] or job.error_message
+    assert pubsub.capture.selected() == ["EC_Order__c"]
+    assert [c["fullName"] for c in org.repository.components("PlatformEventChannelMember")] == [
+        "ChangeEvents_EC_Order_ChangeEvent"]
+    before = pubsub.events.latest()
+    assert rest.post("/sobjects/Contact", {"LastName": "No longer captured"}).status_code == 201
+    assert pubsub.events.latest() == before

@@ -10,7 +10,8 @@
 A deploy fails, naming the file and line, when the channel is not ``ChangeEvents`` (the local org
 has no custom channels), when the entity is not an object of the org (``EC_Order__ChangeEvent`` is
 ``EC_Order__c``'s), or when the org would select more than ``ECBRIDGE_CDC_MAX_ENTITIES`` entities
-(5: what an org may select without the Change Data Capture add-on). The Pub/Sub API
+(5: what an org may select without the Change Data Capture add-on). A member listed in
+``destructiveChanges.xml`` is deleted: its entity is no longer selected. The Pub/Sub API
 (``localcloud.salesforce.pubsub``) reads the stored members.
 """
 from __future__ import annotations
@@ -54,7 +55,7 @@ def check_channel_members(package: DeployPackage, schema: Any, stored: Callable[
     """``stored()``: the org's members before this deploy, full name -> file body."""
     members = package.of_type(TYPE)
     if not members:
-        return []
+        return []  # deleting members (destructiveChanges) needs no check
     problems: list[Problem] = []
     selected: dict[str, str] = {}
     for component in members:
@@ -74,8 +75,9 @@ def check_channel_members(package: DeployPackage, schema: Any, stored: Callable[
                                     "selectedEntity"))
         else:
             selected[component.full_name] = schema.find(entity).name.lower()
+    deleted = set(package.destructive.get(TYPE, []))
     for full_name, body in stored().items():
-        if full_name in selected:
+        if full_name in selected or full_name in deleted:
             continue
         fake = Component(TYPE, full_name, f"platformEventChannelMembers/{full_name}", body)
         channel, event_name = _member(fake)

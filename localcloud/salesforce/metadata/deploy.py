@@ -256,6 +256,8 @@ class Deployer:
         if not job.options.check_only:
             for kind, name in _deleted_apex(package):
                 self.repository.delete_apex(kind, name)
+            for name in package.destructive.get(CHANNEL_MEMBER, []):  # deselects a Change Data Capture entity
+                self.repository.delete_component(CHANNEL_MEMBER, name)
             saved = self.repository.save_apex(apex)
             for source in apex:
                 record_id, created = saved[(source.kind, source.name)]
@@ -285,12 +287,12 @@ class Deployer:
         job.successes.append(ComponentMessage("", "package.xml", "package.xml", True, changed=True))
         for type_name, members in package.destructive.items():
             for member in members:
-                if type_name in ("ApexClass", "ApexTrigger"):
+                if type_name in ("ApexClass", "ApexTrigger", CHANNEL_MEMBER):
                     job.successes.append(ComponentMessage(type_name, member, "destructiveChanges.xml", True, deleted=True))
                 else:
                     job.failures.append(ComponentMessage(
                         type_name, member, "destructiveChanges.xml", False, deleted=True, problem_type="Error",
-                        problem=f"The local org cannot delete {type_name} components (data is never dropped); only ApexClass and ApexTrigger can be deleted",
+                        problem=f"The local org cannot delete {type_name} components (data is never dropped); only ApexClass, ApexTrigger and PlatformEventChannelMember can be deleted",
                         line=1, column=1,
                     ))
         for component in package.components:
