@@ -55,3 +55,27 @@ def test_a_failed_all_or_none_call_hands_over_nothing(store: Store, committed: l
         results = tx.insert("Contact", [{"LastName": "Good"}, {"Email": "no-last-name@example.jp"}])
     assert not results[0].success
     assert committed == []
+
+
+def test_a_listener_writes_with_the_transaction_and_its_failure_rolls_it_back(store: Store) -> None:
+    def record(committed: CommittedChanges) -> None:
+        committed.transaction.execute("CREATE TABLE IF NOT EXISTS _seen (record_id TEXT)")
+        for change in committed.changes:
+            committed.transaction.execute("INSERT INTO _seen VALUES (?)", (change.record_id,))
+
+    store.commit_listeners.append(record)
+    with store.transaction() as tx:
+        kept = tx.insert("Contact", [{"LastName": "Seen"}])[0].id
+    with store.transaction() as tx:
+        assert [r[0] for r in tx.execute("SELECT record_id FROM _seen")] == [kept]
+
+    def fail(committed: CommittedChanges) -> None:
+        raise OSError("disk full")
+
+    store.commit_listeners.append(fail)
+    with pytest.raises(OSError):
+        with store.transaction() as tx:
+            tx.insert("Contact", [{"LastName": "Never saved"}])
+    with store.transaction() as tx:
+        assert tx.query("SELECT Id FROM Contact WHERE LastName = 'Never saved'").total_size == 0
+        assert [r[0] for r in tx.execute("SELECT record_id FROM _seen")] == [kept]

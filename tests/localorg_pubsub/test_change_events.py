@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 import grpc
@@ -248,7 +247,11 @@ def test_events_and_replay_ids_survive_a_restart_and_a_reset_bus_refuses_old_ids
         (event,) = resumed.events(1)
         assert resumed.decoded(event)["ChangeEventHeader"]["recordIds"] == [second] and first != second
         resumed.close()
-    (Path(org.store.path).parent / "pubsub.sqlite3").unlink()  # what `python -m localcloud reset` removes
+    with org.store.transaction() as tx:  # `python -m localcloud reset` deletes the org's file, events included
+        tx.begin_write()
+        for table in ("_pubsub_event", "_pubsub_schema", "_pubsub_counter"):
+            tx.execute(f"DROP TABLE {table}")
+        tx.execute("DELETE FROM sqlite_sequence WHERE name = '_pubsub_event'")
     with start_pubsub(org) as fresh:
         rest.post("/sobjects/Contact", {"LastName": "After reset"})
         assert replay_number(stored) < fresh.events.latest()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import logging
 import sqlite3
 import threading
 import time as _time
@@ -34,7 +33,6 @@ from .triggers import TriggerHook
 from .store_indexes import INDEXED_AUDIT_FIELDS
 from .values import DECIMALS, TEXT
 
-log = logging.getLogger(__name__)
 
 BindResolver = Callable[[Bind], Any]
 ReadOnlyFields = Literal["reject", "ignore", "write"]
@@ -187,10 +185,10 @@ class Transaction:
                 version = None
                 if self._schema_changed:
                     version = self._store._persist_schema(self._conn, self.schema)
+                self._store._notify_commit(self)  # inside the transaction: what listeners write commits with it
                 self._conn.execute("COMMIT")
                 if version is not None:
                     self._store._publish_schema(self.schema, version)
-                self._store._notify_commit(self)
         except BaseException:
             try:
                 self._conn.execute("ROLLBACK")
@@ -364,7 +362,8 @@ class Store:
         self._schema_version: str | None = None
         self._hook: TriggerHook | None = None
         self.commit_listeners: list[CommitListener] = []
-        """Called with each committed transaction's record changes (Change Data Capture)."""
+        """Called with each committing transaction's record changes, inside it just before COMMIT
+        (Change Data Capture writes its events there, so they commit or roll back with the data)."""
         self._cursors: OrderedDict[str, _Cursor] = OrderedDict()
         self._cursor_lock = threading.Lock()
         self._cursor_seq = itertools.count(1)
@@ -605,12 +604,9 @@ class Store:
         changes, tx._changes = tuple(tx._changes), []
         if not changes or not self.commit_listeners:
             return
-        committed = CommittedChanges(changes, tx.user_id, self._now(), tx.schema)
+        committed = CommittedChanges(changes, tx.user_id, self._now(), tx.schema, tx)
         for listener in list(self.commit_listeners):
-            try:
-                listener(committed)
-            except Exception:  # noqa: BLE001 - the data is committed; a listener cannot undo it
-                log.exception("commit listener %r failed", listener)
+            listener(committed)  # an exception rolls the transaction back (nothing committed, nothing lost)
 
     def set_trigger_hook(self, hook: TriggerHook | None) -> None:
         self._hook = hook

@@ -4,7 +4,7 @@ Entities are selected by ``PlatformEventChannelMember`` metadata on the standard
 channel (``<eventChannel>ChangeEvents</eventChannel><selectedEntity>ContactChangeEvent</selectedEntity>``),
 deployed like any other metadata; the selection is re-read after every deploy. The store calls
 ``on_commit`` after each committed data transaction (``Store.commit_listeners``): every saved record
-of a selected entity becomes one change event, in save order, all stored at once.
+of a selected entity becomes one change event, in save order, stored inside that transaction.
 """
 from __future__ import annotations
 
@@ -81,7 +81,8 @@ class ChangeCapture:
             return
         header = {"changeOrigin": "", "transactionKey": str(uuid.uuid4()),
                   "commitTimestamp": int(committed.committed_at.timestamp() * 1000),
-                  "commitNumber": self.events.next_commit_number(), "commitUser": committed.user_id}
+                  "commitNumber": self.events.next_commit_number(committed.transaction),
+                  "commitUser": committed.user_id}
         limit = self.settings.overflow_threshold
         new: list[NewEvent] = []
         for sequence, change in enumerate(changes[:limit], start=1):
@@ -94,7 +95,7 @@ class ChangeCapture:
         for sequence, entity in enumerate(overflowed, start=len(new) + 1):
             layout = self.layout(entity, committed.schema)
             new.append(self._gap(layout, {**header, "sequenceNumber": sequence}, "GAP_OVERFLOW", []))
-        self.events.append(new)
+        self.events.append(committed.transaction, new)
 
     def _event(self, layout: EventLayout, header: dict[str, Any], change: RecordChange) -> NewEvent:
         changed: Iterable[str] = ()
@@ -122,7 +123,9 @@ class ChangeCapture:
         if not change_type.startswith("GAP_"):
             raise ValueError(f"{change_type} is not a gap event type")
         layout = self.layout(entity)
-        header = {"changeOrigin": "", "transactionKey": str(uuid.uuid4()), "sequenceNumber": 1,
-                  "commitTimestamp": int(self.store.now().timestamp() * 1000),
-                  "commitNumber": self.events.next_commit_number(), "commitUser": user_id or self.store.user_id}
-        return self.events.append([self._gap(layout, header, change_type, record_ids)])
+        with self.store.transaction() as tx:
+            tx.begin_write()
+            header = {"changeOrigin": "", "transactionKey": str(uuid.uuid4()), "sequenceNumber": 1,
+                      "commitTimestamp": int(self.store.now().timestamp() * 1000),
+                      "commitNumber": self.events.next_commit_number(tx), "commitUser": user_id or self.store.user_id}
+            return self.events.append(tx, [self._gap(layout, header, change_type, record_ids)])

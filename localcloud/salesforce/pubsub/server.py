@@ -7,7 +7,8 @@
         pubsub.metadata()          # (("accesstoken", …), ("instanceurl", …), ("tenantid", …))
         pubsub.capture.publish_gap("Contact", "GAP_UPDATE", [contact_id])
 
-It stores events in ``pubsub.sqlite3`` beside the org's data, listens to the store's commits, re-reads
+It stores events in the org's SQLite file, inside the data transactions that make them (the day's
+deliveries in ``pubsub.sqlite3``), listens to the store's commits, re-reads
 the PlatformEventChannelMember selection after every deploy, and adds ``DailyDeliveredPlatformEvents``
 to ``/limits``.
 """
@@ -91,7 +92,7 @@ def start_pubsub(org: Any, port: int = 0, *, host: str = "127.0.0.1", settings: 
     """Serve the Pub/Sub API of ``org`` (a ``LocalOrgHandle``) on ``host:port`` (0: a free port)."""
     settings = settings or PubSubSettings.from_env()
     data_dir = Path(org.store.path).parent
-    events = EventLog(data_dir / EVENTS_FILE)
+    events = EventLog(org.store, data_dir / EVENTS_FILE)
     capture = ChangeCapture(org.store, org.repository, events, settings)
     stopping = threading.Event()
     access = OrgAccess(org.org_id, lambda: org.url, org.context.identity.is_valid)
