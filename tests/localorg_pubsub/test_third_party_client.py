@@ -1,4 +1,4 @@
-"""pysfpubsub, unmodified, subscribes to the local org's change events and decodes them with avro."""
+"""pysfpubsub and aiosfpubsub, unmodified, subscribe to the local org's change events and decode them with avro."""
 from __future__ import annotations
 
 import json
@@ -32,3 +32,19 @@ def test_pysfpubsub_receives_the_change_events(pubsub: Any, rest: Any, certifica
     schema_json = pubsub.events.schema(events[1]["schema_id"])
     top, compounds = fields_of(schema_json)
     assert set(decode_bitmap(events[1]["header"]["changedFields"], top, compounds)) == {"Email", "LastModifiedDate"}
+
+
+def test_aiosfpubsub_receives_the_change_events(pubsub: Any, rest: Any, certificates: Any, org: Any) -> None:
+    contact_id = rest.post("/sobjects/Contact", {"LastName": "Async", "Email": "async@example.jp"}).json()["id"]
+    rest.patch(f"/sobjects/Contact/{contact_id}", {"Email": None})
+    host, port = pubsub.endpoint.rsplit(":", 1)
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT.with_name("third_party_async_subscriber.py")), host, port, str(certificates.bundle),
+         "/data/ContactChangeEvent", "2", org.access_token, org.url, org.org_id],
+        capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr
+    events = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [e["header"]["changeType"] for e in events] == ["CREATE", "UPDATE"]
+    assert [e["email"] for e in events] == ["async@example.jp", None]
+    top, compounds = fields_of(pubsub.events.schema(events[1]["schema_id"]))
+    assert decode_bitmap(events[1]["header"]["nulledFields"], top, compounds) == ["Email"]
