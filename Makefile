@@ -14,7 +14,7 @@ export SFDX_DISABLE_TELEMETRY := true
 # cci uses the project's keychain (cumulusci.yml): a keychain class from the environment would replace it.
 unexport CUMULUSCI_KEYCHAIN_CLASS
 
-.PHONY: install test pytest apex-checks workflow-checks demo up down status reset clean bench
+.PHONY: install test pytest apex-checks workflow-checks demo up down status reset clean bench pubsub-stubs
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -44,6 +44,10 @@ apex-checks:
 # in requirements.txt; their wheels carry the binaries).
 workflow-checks:
 	$(VENV)/bin/actionlint -shellcheck $(VENV)/bin/shellcheck
+
+# The local org's Pub/Sub API modules (committed) from localcloud/salesforce/pubsub/pubsub_api.proto.
+pubsub-stubs: install
+	$(PY) scripts/pubsub_stubs.py
 
 # `up` also registers the local org with the sf CLI as a Dev Hub (its auth file, ~/.sfdx/<admin>.json, is this
 # checkout's: the admin's username is unique per state folder); `source .ecbridge/local.env` makes it CumulusCI's

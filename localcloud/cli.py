@@ -73,6 +73,13 @@ def _start_marketo(config: LocalCloudConfig, certificates: Any) -> _MarketoHandl
     return _MarketoHandle(server.url, app.credentials.client_id, app.credentials.client_secret, stop)
 
 
+def _start_pubsub(org: Any, config: LocalCloudConfig) -> Any:
+    """The org's Pub/Sub API (Change Data Capture) on its own port."""
+    from localcloud.salesforce.pubsub import start_pubsub
+
+    return start_pubsub(org, port=config.pubsub_port, host=config.host)
+
+
 def env_lines(state: dict[str, Any]) -> list[str]:
     org = state["org"]
     values: dict[str, str] = {
@@ -89,6 +96,9 @@ def env_lines(state: dict[str, Any]) -> list[str]:
     if devhub:
         # CumulusCI's `devhub` service: `cci org scratch` makes its orgs in this checkout's local Dev Hub
         values["CUMULUSCI_SERVICE_devhub"] = json.dumps({"username": devhub["username"]}, separators=(",", ":"))
+    pubsub = state.get("pubsub")
+    if pubsub:
+        values.update({"ECBRIDGE_PUBSUB_PORT": str(pubsub["port"]), "SF_PUBSUB_ENDPOINT": pubsub["endpoint"]})
     marketo = state.get("marketo")
     if marketo:
         values.update({
@@ -131,8 +141,15 @@ def serve_forever(config: LocalCloudConfig, stop_event: threading.Event | None =
         hub.close()
         raise
     try:
+        pubsub = _start_pubsub(org, config)
+    except Exception:
+        org.stop()
+        hub.close()
+        raise
+    try:
         marketo = _start_marketo(config, certificates)
     except Exception:
+        pubsub.stop()
         org.stop()
         hub.close()
         raise
@@ -146,6 +163,7 @@ def serve_forever(config: LocalCloudConfig, stop_event: threading.Event | None =
         "ca_bundle": str(certificates.bundle),
         "ca_cert": str(certificates.ca_cert),
         "devhub": {"username": org_json["username"], "sfdx_auth_url_file": str(config.devhub_auth_url_file)},
+        "pubsub": {"endpoint": pubsub.endpoint, "port": pubsub.port},
         "marketo": (
             {"base_url": marketo.url, "client_id": marketo.client_id, "client_secret": marketo.client_secret}
             if marketo else None
@@ -171,6 +189,7 @@ def serve_forever(config: LocalCloudConfig, stop_event: threading.Event | None =
     finally:
         if marketo:
             marketo.stop()
+        pubsub.stop()
         org.stop()
         hub.close()
         for path in (config.state_file, config.pid_file):
@@ -269,6 +288,8 @@ def running_pid(config: LocalCloudConfig) -> int | None:
 
 def _describe(state: dict[str, Any], config: LocalCloudConfig) -> str:
     lines = [f"local org:     {state['org']['instance_url']}  (org id {state['org']['org_id']}, user {state['org']['username']})"]
+    if state.get("pubsub"):
+        lines.append(f"Pub/Sub API:   {state['pubsub']['endpoint']}  (gRPC over TLS, Change Data Capture)")
     if state.get("marketo"):
         lines.append(f"local Marketo: {state['marketo']['base_url']}")
     else:
@@ -293,7 +314,8 @@ def up(config: LocalCloudConfig) -> int:
     config.home.mkdir(parents=True, exist_ok=True)
     config.state_file.unlink(missing_ok=True)
     env = {**os.environ, "ECBRIDGE_HOME": str(config.home), "ECBRIDGE_HOST": config.host,
-           "ECBRIDGE_ORG_PORT": str(config.org_port), "ECBRIDGE_MARKETO_PORT": str(config.marketo_port)}
+           "ECBRIDGE_ORG_PORT": str(config.org_port), "ECBRIDGE_MARKETO_PORT": str(config.marketo_port),
+           "ECBRIDGE_PUBSUB_PORT": str(config.pubsub_port)}
     with open(config.log_file, "ab") as log_handle:
         process = subprocess.Popen(
             [sys.executable, "-m", "localcloud", "serve"],

@@ -7,6 +7,7 @@ ECBRIDGE_HOME            folder for data, certificates, pid file, log and local.
 ECBRIDGE_HOST            listen address, loopback only (default 127.0.0.1)
 ECBRIDGE_ORG_PORT        local org port (default 47443)
 ECBRIDGE_MARKETO_PORT    local Marketo port (default 47444)
+ECBRIDGE_PUBSUB_PORT     the local org's Pub/Sub API (gRPC) port (default 47445)
 ECBRIDGE_ORG_SESSION_TIMEOUT
                          seconds an access token of the local org may stay idle before it answers
                          401 INVALID_SESSION_ID (default 7200: Salesforce's default session timeout;
@@ -21,6 +22,7 @@ from pathlib import Path
 
 DEFAULT_ORG_PORT = 47443
 DEFAULT_MARKETO_PORT = 47444
+DEFAULT_PUBSUB_PORT = 47445
 DEFAULT_HOST = "127.0.0.1"
 #: Salesforce's default session timeout ("Timeout value" in Session Settings: 2 hours); extended on activity.
 DEFAULT_ORG_SESSION_TIMEOUT_SECONDS = 7200
@@ -56,6 +58,7 @@ class LocalCloudConfig:
     host: str
     org_port: int
     marketo_port: int
+    pubsub_port: int = DEFAULT_PUBSUB_PORT
 
     @classmethod
     def from_env(cls, home: Path | None = None) -> "LocalCloudConfig":
@@ -65,6 +68,7 @@ class LocalCloudConfig:
             host=os.environ.get("ECBRIDGE_HOST", DEFAULT_HOST),
             org_port=_port("ECBRIDGE_ORG_PORT", DEFAULT_ORG_PORT),
             marketo_port=_port("ECBRIDGE_MARKETO_PORT", DEFAULT_MARKETO_PORT),
+            pubsub_port=_port("ECBRIDGE_PUBSUB_PORT", DEFAULT_PUBSUB_PORT),
         )
 
     @property

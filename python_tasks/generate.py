@@ -413,6 +413,12 @@ def _permission_set(mapping: Mapping) -> dict[str, Any]:
     }
 
 
+def change_events(mapping: Mapping) -> list[str]:
+    """The change events of the member, order and line objects (``ContactChangeEvent``, ``EC_Order__ChangeEvent``)."""
+    names = (mapping.member.object_name, mapping.order.object_name, mapping.order_line.object_name)
+    return [n[:-3] + "__ChangeEvent" if n.endswith("__c") else n + "ChangeEvent" for n in names]
+
+
 def render_unformatted(mapping: Mapping) -> dict[str, str]:
     """Every generated file (relative to the output directory) before Apex formatting."""
     if mapping.member.person_account:
@@ -438,6 +444,10 @@ def render_unformatted(mapping: Mapping) -> dict[str, str]:
                 "meta/field.field-meta.xml.j2", f=f)
     files[f"{base}/permissionsets/{mapping.permission_set}.permissionset-meta.xml"] = render(
         "meta/permissionset.permissionset-meta.xml.j2", permset=_permission_set(mapping))
+    for event in change_events(mapping):  # Change Data Capture: the entities the streaming push reads
+        member = f"ChangeEvents_{event.replace('__', '_')}"  # developer names have no double underscores
+        files[f"{base}/platformEventChannelMembers/{member}.platformEventChannelMember-meta.xml"] = render(
+            "meta/platformEventChannelMember.platformEventChannelMember-meta.xml.j2", change_event=event)
     if not ctx["member_writer"]:
         raise GenerationError(f"{mapping.path.name}: no member writer for {mapping.member.object_name} "
                               f"(there is one for {', '.join(MEMBER_WRITERS)})")

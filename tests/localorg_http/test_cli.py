@@ -34,7 +34,7 @@ def read_env_file(path: Path) -> dict[str, str]:
 @pytest.fixture
 def cli(tmp_path: Path):
     env = {**os.environ, "ECBRIDGE_HOME": str(tmp_path / "home"), "ECBRIDGE_ORG_PORT": str(free_port()),
-           "ECBRIDGE_MARKETO_PORT": str(free_port())}
+           "ECBRIDGE_MARKETO_PORT": str(free_port()), "ECBRIDGE_PUBSUB_PORT": str(free_port())}
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "localcloud", *args], cwd=ROOT, env=env,
@@ -82,6 +82,10 @@ def test_up_status_down_reset(cli) -> None:
         assert json.loads(values["CUMULUSCI_SERVICE_marketo"]) == {
             "base_url": values["MARKETO_BASE_URL"], "client_id": values["MARKETO_CLIENT_ID"],
             "client_secret": values["MARKETO_CLIENT_SECRET"]}
+
+    assert values["ECBRIDGE_PUBSUB_PORT"] == cli.env["ECBRIDGE_PUBSUB_PORT"]
+    assert values["SF_PUBSUB_ENDPOINT"] == f"127.0.0.1:{cli.env['ECBRIDGE_PUBSUB_PORT']}"
+    assert f"Pub/Sub API:   127.0.0.1:{cli.env['ECBRIDGE_PUBSUB_PORT']}" in started.stdout
 
     sf = connect(env_file)
     sf.Contact.create({"LastName": "survives-restart"})

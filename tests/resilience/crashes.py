@@ -157,7 +157,8 @@ class LocalCloudProcess:
     def start(self, timeout: float = 60) -> dict[str, Any]:
         state_file = self.home / "localcloud.json"
         state_file.unlink(missing_ok=True)
-        env = dict(os.environ, ECBRIDGE_ORG_PORT=str(self.ports[0]), ECBRIDGE_MARKETO_PORT=str(self.ports[1]))
+        env = dict(os.environ, ECBRIDGE_ORG_PORT=str(self.ports[0]), ECBRIDGE_MARKETO_PORT=str(self.ports[1]),
+                   ECBRIDGE_PUBSUB_PORT="0")
         self.process = subprocess.Popen([sys.executable, "-m", "localcloud", "--home", str(self.home), "serve"],
                                         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout

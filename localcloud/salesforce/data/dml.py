@@ -13,6 +13,7 @@ from .results import SaveResult
 from .schema import FieldDef, ObjectDef
 from .triggers import TriggerEvent
 from . import content
+from .changes import CREATE, DELETE, UPDATE, RecordChange
 from .values import ValueProblem, base64_url, coerce, from_db, to_db, to_json
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -400,6 +401,7 @@ class _Run:
                 self.fail(i, f.errors)
                 continue
             self._write_insert(row)
+            tx.record_change(RecordChange(CREATE, od.name, row["id"], canonical(od, row)))
             if od.lower == "contentversion":
                 content.after_version_insert(tx, row)
             saved.append(i)
@@ -498,6 +500,8 @@ class _Run:
                 sets = ", ".join(f"{fd.column} = ?" for fd in changed)
                 tx.execute(f"UPDATE {od.table} SET {sets} WHERE id = ?",
                            [to_db(fd, row.get(fd.lower)) for fd in changed] + [row["id"]])
+                tx.record_change(RecordChange(UPDATE, od.name, row["id"], {fd.name: row.get(fd.lower) for fd in changed},
+                                              tuple(fd.name for fd in changed)))
             saved.append(i)
         if self._rolled_back(sp):
             return None
@@ -552,6 +556,7 @@ class _Run:
             tx.execute(f"UPDATE {od.table} SET isdeleted = 1, systemmodstamp = ? WHERE id = ?", (stamp, rid))
         else:
             tx.execute(f"UPDATE {od.table} SET isdeleted = 1 WHERE id = ?", (rid,))
+        tx.record_change(RecordChange(DELETE, od.name, rid))
         for child, fd in tx.schema.children(od):
             if fd.cascade_delete:
                 kids = [r[0] for r in tx.execute(

@@ -22,6 +22,7 @@ from typing import Any, Callable, Literal, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from . import dml
+from .changes import CommitListener, CommittedChanges, RecordChange
 from .errors import InvalidQueryLocatorError, LimitExceededError, SalesforceError
 from .ids import make_id
 from .results import QueryResult, SaveResult
@@ -31,6 +32,7 @@ from .specs import CustomFieldSpec, CustomObjectSpec, field_spec_from_dict, obje
 from .triggers import TriggerHook
 from .store_indexes import INDEXED_AUDIT_FIELDS
 from .values import DECIMALS, TEXT
+
 
 BindResolver = Callable[[Bind], Any]
 ReadOnlyFields = Literal["reject", "ignore", "write"]
@@ -85,6 +87,7 @@ class Savepoint:
         self.name = name
         self.schema = schema
         self.schema_changed = schema_changed
+        self.changes_mark = 0
 
     def __repr__(self) -> str:
         return f"Savepoint({self.name})"
@@ -125,6 +128,11 @@ class Transaction:
         self.trigger_depth = 0
         self.now: Callable[[], datetime] = store._now
         self._after_commit: list[Callable[[], None]] = []
+        self._changes: list[RecordChange] = []
+
+    def record_change(self, change: RecordChange) -> None:
+        """DML reports a saved record here; the store's commit listeners get them after COMMIT."""
+        self._changes.append(change)
 
     def on_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once this transaction has committed, after its write lock is released
@@ -177,6 +185,7 @@ class Transaction:
                 version = None
                 if self._schema_changed:
                     version = self._store._persist_schema(self._conn, self.schema)
+                self._store._notify_commit(self)  # inside the transaction: what listeners write commits with it
                 self._conn.execute("COMMIT")
                 if version is not None:
                     self._store._publish_schema(self.schema, version)
@@ -196,6 +205,7 @@ class Transaction:
         if self._closed:
             return
         self._after_commit.clear()
+        self._changes.clear()
         try:
             if self._writing:
                 self._conn.execute("ROLLBACK")
@@ -223,6 +233,7 @@ class Transaction:
     def savepoint(self) -> Savepoint:
         self.begin_write()
         sp = Savepoint(f"sp{next(self._sp_seq)}", self.schema, self._schema_changed)
+        sp.changes_mark = len(self._changes)
         self._conn.execute(f"SAVEPOINT {sp.name}")
         self._savepoints.append(sp)
         return sp
@@ -236,6 +247,7 @@ class Transaction:
         del self._savepoints[idx + 1:]
         self.schema = savepoint.schema
         self._schema_changed = savepoint.schema_changed
+        del self._changes[savepoint.changes_mark:]
 
     def release(self, savepoint: Savepoint) -> None:
         """Forget a savepoint, keeping its changes."""
@@ -354,6 +366,9 @@ class Store:
         self._schema: Schema | None = None
         self._schema_version: str | None = None
         self._hook: TriggerHook | None = None
+        self.commit_listeners: list[CommitListener] = []
+        """Called with each committing transaction's record changes, inside it just before COMMIT
+        (Change Data Capture writes its events there, so they commit or roll back with the data)."""
         self._cursors: OrderedDict[str, _Cursor] = OrderedDict()
         self._cursor_lock = threading.Lock()
         self._cursor_seq = itertools.count(1)
@@ -591,6 +606,14 @@ class Store:
     # -- public -------------------------------------------------------------------------------------
     def transaction(self, *, user_id: str | None = None) -> Transaction:
         return Transaction(self, user_id)
+
+    def _notify_commit(self, tx: Transaction) -> None:
+        changes, tx._changes = tuple(tx._changes), []
+        if not changes or not self.commit_listeners:
+            return
+        committed = CommittedChanges(changes, tx.user_id, self._now(), tx.schema, tx)
+        for listener in list(self.commit_listeners):
+            listener(committed)  # an exception rolls the transaction back (nothing committed, nothing lost)
 
     def set_trigger_hook(self, hook: TriggerHook | None) -> None:
         self._hook = hook

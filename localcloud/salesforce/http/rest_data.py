@@ -420,7 +420,10 @@ class DataRoutes:
     def limits(self, request: Request, tx: Transaction) -> Response:
         used = self.context.identity.api_calls(self.context.today())
         maximum = self.context.daily_api_requests
-        return Response.json(limits_payload(maximum, used))
+        payload = limits_payload(maximum, used)
+        for extra in self.context.extras.get("limits", []):  # e.g. the Pub/Sub API's event deliveries
+            payload.update(extra())
+        return Response.json(dict(sorted(payload.items())))
 
     def record_count(self, request: Request, tx: Transaction) -> Response:
         names = [n for n in (request.arg("sObjects") or "").split(",") if n]

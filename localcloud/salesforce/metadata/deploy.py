@@ -34,6 +34,7 @@ from localcloud.salesforce.metadata.objects import ObjectDefinitionError, object
 from localcloud.salesforce.metadata.package import Component, DeployPackage, DeployPackageError, read_deploy_zip
 from localcloud.salesforce.metadata.permissionsets import permission_set_definition
 from localcloud.salesforce.metadata.repository import DEPLOY_PREFIX, MetadataRepository, now_iso
+from localcloud.salesforce.metadata.channel_members import TYPE as CHANNEL_MEMBER, check_channel_members
 from localcloud.salesforce.metadata.ui_components import check_ui_components
 
 log = logging.getLogger(__name__)
@@ -255,6 +256,8 @@ class Deployer:
         if not job.options.check_only:
             for kind, name in _deleted_apex(package):
                 self.repository.delete_apex(kind, name)
+            for name in package.destructive.get(CHANNEL_MEMBER, []):  # deselects a Change Data Capture entity
+                self.repository.delete_component(CHANNEL_MEMBER, name)
             saved = self.repository.save_apex(apex)
             for source in apex:
                 record_id, created = saved[(source.kind, source.name)]
@@ -284,12 +287,12 @@ class Deployer:
         job.successes.append(ComponentMessage("", "package.xml", "package.xml", True, changed=True))
         for type_name, members in package.destructive.items():
             for member in members:
-                if type_name in ("ApexClass", "ApexTrigger"):
+                if type_name in ("ApexClass", "ApexTrigger", CHANNEL_MEMBER):
                     job.successes.append(ComponentMessage(type_name, member, "destructiveChanges.xml", True, deleted=True))
                 else:
                     job.failures.append(ComponentMessage(
                         type_name, member, "destructiveChanges.xml", False, deleted=True, problem_type="Error",
-                        problem=f"The local org cannot delete {type_name} components (data is never dropped); only ApexClass and ApexTrigger can be deleted",
+                        problem=f"The local org cannot delete {type_name} components (data is never dropped); only ApexClass, ApexTrigger and PlatformEventChannelMember can be deleted",
                         line=1, column=1,
                     ))
         for component in package.components:
@@ -337,9 +340,15 @@ class Deployer:
 
     def _check_ui_components(self, package: DeployPackage, schema: Any) -> list[ComponentMessage]:
         """Apps, tabs, list views, report types and reports against the schema this deploy produces."""
+        def stored_members() -> dict[str, bytes]:
+            return {c["fullName"]: self.repository.component_body(CHANNEL_MEMBER, c["fullName"]) or b""
+                    for c in self.repository.components(CHANNEL_MEMBER)}
+
+        problems = [*check_ui_components(package, schema, self.repository.component_exists),
+                    *check_channel_members(package, schema, stored_members)]
         return [ComponentMessage(p.component.type, p.component.full_name, p.component.file_name, False,
                                  problem=p.message, problem_type="Error", line=p.line, column=1)
-                for p in check_ui_components(package, schema, self.repository.component_exists)]
+                for p in problems]
 
     def _compile(self, job: DeployJob, apex: list[ApexSource], schema: Any, deleted: set[tuple[str, str]] | None = None) -> list[ComponentMessage]:
         """Run the compile hooks against the schema this deploy produces (inside its transaction)."""

@@ -36,6 +36,7 @@ FOLDER_TYPES: dict[str, tuple[str, str]] = {
     "lwc": ("LightningComponentBundle", ""),
     "aura": ("AuraDefinitionBundle", ""),
     "reportTypes": ("ReportType", ".reportType"),
+    "platformEventChannelMembers": ("PlatformEventChannelMember", ".platformEventChannelMember"),
 }
 # Types kept in folders: ``reports/<Folder>/<Name>.report`` is ``<Folder>/<Name>``, and the folder
 # itself is ``reports/<Folder>-meta.xml``, a member ``<Folder>`` of the same type.

@@ -201,6 +201,11 @@ class MetadataRepository:
             ).fetchall()
         return [{"fullName": r[0], "fileName": r[1], "lastModifiedDate": r[2]} for r in rows]
 
+    def delete_component(self, type_name: str, full_name: str) -> bool:
+        with self._lock, self._db:
+            return self._db.execute("DELETE FROM component WHERE type = ? AND full_name = ?",
+                                    (type_name, full_name)).rowcount > 0
+
     def component_body(self, type_name: str, full_name: str) -> bytes | None:
         with self._lock:
             row = self._db.execute("SELECT body FROM component WHERE type = ? AND full_name = ?",
