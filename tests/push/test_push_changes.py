@@ -127,11 +127,11 @@ class FailWriteBack:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
-    def update(self, object_name: str, records: Any) -> list[tuple[str, bool, str]]:
+    def update(self, object_name: str, records: Any, **options: Any) -> list[tuple[str, bool, str]]:
         if self.failed:
-            return self._inner.update(object_name, records)
+            return self._inner.update(object_name, records, **options)
         kept = [r for r in records if r["Id"] != self._record_id]
-        outcome = self._inner.update(object_name, kept)
+        outcome = self._inner.update(object_name, kept, **options)
         if len(kept) < len(records):
             self.failed = True
             outcome.append((self._record_id, False, "UNABLE_TO_LOCK_ROW: unable to obtain exclusive access"))
