@@ -345,6 +345,9 @@ def e_method_invocation(comp, ctx, n):
             sname = val
             if low == "getsobjecttype":
                 return lambda fr: stdlib.sobject_type_token(sname)
+            from . import settingslib
+            if settingslib.supports(prog, sname, low):
+                return lambda fr: settingslib.call(prog, sname, low, [a(fr) for a in args])
             raise ctx.err(n, f"Method does not exist or incorrect signature: {sname}.{name}")
     if low == "adderror" and obj_n.type == "field_access" and nargs >= 1:
         rec = compile_expr(comp, ctx, obj_n.child_by_field_name("object"))

@@ -29,17 +29,18 @@ from typing import Any, Callable
 from localcloud.salesforce.data import CustomObjectSpec, SalesforceError
 from localcloud.salesforce.metadata import hooks
 from localcloud.salesforce.metadata.apex_source import ApexSource, declared_name_problem, read_apex, syntax_problems
+from localcloud.salesforce.metadata.custommetadata import apply_records, read_record
 from localcloud.salesforce.metadata.coverage import NO_TEST_RUN_REFUSED, coverage_warnings, production_org
-from localcloud.salesforce.metadata.objects import ObjectDefinitionError, object_spec
+from localcloud.salesforce.metadata.objects import CUSTOM_SUFFIXES, ObjectDefinitionError, object_spec
 from localcloud.salesforce.metadata.package import Component, DeployPackage, DeployPackageError, read_deploy_zip
 from localcloud.salesforce.metadata.permissionsets import permission_set_definition
 from localcloud.salesforce.metadata.repository import DEPLOY_PREFIX, MetadataRepository, now_iso
 
 log = logging.getLogger(__name__)
 
-RELATIONSHIP_TYPES = {"Lookup", "MasterDetail"}
+RELATIONSHIP_TYPES = {"Lookup", "MasterDetail", "MetadataRelationship"}
 #: objects a deploy creates (custom objects; custom metadata types and platform events where supported)
-CUSTOM_OBJECT_SUFFIXES = ("__c",)
+CUSTOM_OBJECT_SUFFIXES = CUSTOM_SUFFIXES
 
 #: Runs Apex tests requested by a deploy (testLevel RunSpecifiedTests / RunLocalTests / RunAllTestsInOrg).
 #: Set by the Apex runtime: fn(test_level, class_names, all_sources) -> RunTestsOutcome.
@@ -216,11 +217,12 @@ class Deployer:
                 # the Apex that passed the checks are still applied and compiled (then rolled back).
                 failures = self._apply_schema(tx, specs)
                 failures += self._apply_permission_sets(tx, permsets)
+                failures += self._apply_custom_metadata(tx, others)
                 failures += self._compile(job, apex, tx.schema, _deleted_apex(package))
                 if failures or job.failures:
                     raise _CompileFailed(failures)
                 if job.options.test_level and job.options.test_level != "NoTestRun":
-                    self._run_tests(job, apex, tx, lambda stx: self._apply_test_schema(stx, specs, permsets),
+                    self._run_tests(job, apex, tx, lambda stx: self._apply_test_schema(stx, specs, permsets, others),
                                     _deleted_apex(package), permission_sets={c.full_name: d for c, d in permsets})
                     if job.tests.failures:
                         # as Salesforce: a failing test of a testLevel deploy rolls all of it back
@@ -392,6 +394,23 @@ class Deployer:
                 failed.add(component.full_name)
         return failures
 
+    def _apply_custom_metadata(self, tx: Any, components: list[Component]) -> list[ComponentMessage]:
+        """Custom metadata records (after the types of the same deploy); one failure per broken record."""
+        records = []
+        failures: list[ComponentMessage] = []
+        for component in components:
+            if component.type != "CustomMetadata":
+                continue
+            try:
+                records.append(read_record(component))
+            except DeployPackageError as error:
+                failures.append(self._fail(component, str(error)).message)
+        for record, error in apply_records(tx, records):
+            failures.append(self._fail(record.component, str(error), None).message)
+            if error.field_name:
+                failures[-1].line = _line_of(record.component.text, f"<field>{error.field_name}</field>")
+        return failures
+
     def _apply_permission_sets(self, tx: Any, permsets: list[tuple[Component, dict[str, Any]]]) -> list[ComponentMessage]:
         """Permission sets' records; returns one failure per broken permission set (all of them)."""
         if not permsets or tx.schema.find("PermissionSet") is None:
@@ -430,9 +449,11 @@ class Deployer:
             raise self._fail(component, "; ".join(e.message for e in results[0].errors))
 
     def _apply_test_schema(self, tx: Any, specs: list[tuple[Component, CustomObjectSpec]],
-                           permsets: list[tuple[Component, dict[str, Any]]]) -> None:
-        """Give a test run's scratch copy of the org this deploy's objects, fields and permission sets."""
-        failures = self._apply_schema(tx, specs) + self._apply_permission_sets(tx, permsets)
+                           permsets: list[tuple[Component, dict[str, Any]]], others: list[Component] = ()) -> None:
+        """Give a test run's scratch copy of the org this deploy's objects, fields, permission sets and
+        custom metadata records."""
+        failures = (self._apply_schema(tx, specs) + self._apply_permission_sets(tx, permsets)
+                    + self._apply_custom_metadata(tx, list(others)))
         if failures:
             raise SalesforceError("UNKNOWN_EXCEPTION", f"could not prepare the test run: {failures[0].problem}")
 
