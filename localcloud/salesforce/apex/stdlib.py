@@ -333,11 +333,12 @@ def install_builtin_classes(p) -> None:
     # interfaces user classes implement
     for iname in ("Queueable", "Schedulable", "Comparable", "HttpCalloutMock", "Database.Batchable",
                   "Database.Stateful", "Database.AllowsCallouts", "Iterable", "Iterator", "Finalizer",
-                  "Database.RaisesPlatformEvents", "Callable", "StubProvider", "System.Queueable",
-                  "System.Comparable", "System.Schedulable"):
+                  "Database.RaisesPlatformEvents", "Callable", "StubProvider", "Comparator"):
         c = ApexClass(iname, "interface")
         c.builtin = True
         p.builtins[iname.lower()] = c
+        if "." not in iname:  # System.X names the same interface
+            p.builtins["system." + iname.lower()] = c
     for cname in ("Object", "System.Object"):
         c = ApexClass("Object", "class")
         c.builtin = True
