@@ -45,6 +45,7 @@ CORPORA: dict[str, list[tuple[str, str]]] = {
 }
 #: metadata with no backend meaning (README of the corpora)
 UI_ONLY = {"lwc", "aura", "flexipages", "layouts", "tabs", "applications"}
+SOURCE_SUFFIX = {"classes": (".cls", ".cls-meta.xml"), "triggers": (".trigger", ".trigger-meta.xml")}
 TEST_ANNOTATION = re.compile(r"@is_?test\b", re.I)
 
 
@@ -104,8 +105,10 @@ def source_files_of(component_file: str, package_dir: Path) -> list[Path]:
     stem = base.split(".")[0]
     if folder == "objects":  # a whole object: its folder in source format
         return [p for p in package_dir.rglob(stem) if p.is_dir() and p.parent.name == "objects"]
-    if folder in ("customMetadata",):
-        return [p for p in package_dir.rglob(f"{base.rsplit('.md', 1)[0]}.md-meta.xml")]
+    if folder == "customMetadata":
+        return list(package_dir.rglob(f"{base.rsplit('.md', 1)[0]}.md-meta.xml"))
+    if folder in SOURCE_SUFFIX:  # Apex may sit in any folder of a package directory
+        return [p for suffix in SOURCE_SUFFIX[folder] for p in package_dir.rglob(stem + suffix)]
     return [p for p in package_dir.rglob(f"{stem}.*") if p.parent.name == folder or folder in p.parts]
 
 
@@ -176,7 +179,8 @@ def run_corpus(name: str, corpora: Path, work: Path, certificates, max_deploys: 
         env = cci_env(org, work / name / "home")
         for package in packages:
             deploy_until_success(org, project, env, package, result, max_deploys, work / name / "aside")
-        deployed = {p.stem.lower() for package in packages for p in apex_files(project / package)}
+        ours = {p.stem.lower() for p in sources}
+        deployed = {s.name.lower() for s in org.repository.apex_sources()} & ours
         result.classes_deployed = len(deployed)
         deployed_tests = [n for n, count in test_methods.items() if count and n in deployed]
         if deployed_tests:

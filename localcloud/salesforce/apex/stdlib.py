@@ -239,10 +239,10 @@ def local(d: _dt.datetime) -> _dt.datetime:
 STATIC_METHODS[("system", "today")] = lambda a: local(now()).date()
 STATIC_METHODS[("date", "today")] = lambda a: local(now()).date()
 STATIC_METHODS[("system", "currenttimemillis")] = lambda a: Long(int(now().timestamp() * 1000))
-STATIC_METHODS[("system", "isbatch")] = lambda a: False
+STATIC_METHODS[("system", "isbatch")] = lambda a: bool(getattr(tx(), "in_batch", False))
 STATIC_METHODS[("system", "isfuture")] = lambda a: bool(getattr(tx(), "in_future", False))
 STATIC_METHODS[("system", "isqueueable")] = lambda a: bool(getattr(tx(), "in_queueable", False))
-STATIC_METHODS[("system", "isscheduled")] = lambda a: False
+STATIC_METHODS[("system", "isscheduled")] = lambda a: bool(getattr(tx(), "in_scheduled", False))
 STATIC_METHODS[("system", "requestid")] = lambda a: "local-request"
 
 
@@ -1751,4 +1751,4 @@ def SchemaSObjectTypes():  # noqa: N802 - mirrors Schema.SObjectType
 
 
 # Register the library modules (they add to the tables above).
-from . import jsonlib, schemalib, sobjects, dml, testlib, triggers, soql  # noqa: E402,F401
+from . import jsonlib, schemalib, sobjects, dml, testlib, triggers, soql, batchlib  # noqa: E402,F401
