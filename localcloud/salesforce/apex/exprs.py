@@ -236,6 +236,8 @@ def e_field_access(comp, ctx, n):
             sub = f"{val}.{low}"
             if sub in stdlib.NAMESPACES:
                 return lambda fr: stdlib.namespace_value(sub)
+            if val in ("label", "system.label"):
+                return _custom_label(prog, ctx, fnode, fname)
             if val == "schema" and low == "sobjecttype":
                 return lambda fr: stdlib.SchemaSObjectTypes()
             if val == "schema.sobjecttype" and prog.is_sobject_type(low):
@@ -271,6 +273,22 @@ def e_field_access(comp, ctx, n):
                 return f[low]
         return get_member(o, low)
     return g
+
+
+def _custom_label(prog, ctx, fnode, fname: str):
+    """System.Label.Name: the deployed label's value. Labels the org does not define are compile errors
+    when the org's labels are known (a deploy compiles before its labels are stored: then any name
+    compiles, and a missing one fails when read)."""
+    low = fname.lower()
+    if prog.labels is not None and low not in prog.labels:
+        raise ctx.err(fnode, f"Field {fname} does not exist. Check spelling.")
+
+    def value(fr):
+        labels = prog.labels or {}
+        if low not in labels:
+            ops.throw("System.UnexpectedException", f"Custom label {fname} does not exist in this org")
+        return labels[low]
+    return value
 
 
 # ------------------------------------------------------------------------------------------------ calls

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import ops
-from .stdlib import NAMESPACES, STATIC_METHODS, STR, Native, NativeEnumValue
+from .stdlib import NAMESPACES, STATIC_METHODS, STATIC_PROPS, STR, Native, NativeEnumValue
 from .values import ApexList, ApexMap, SObject, TypeRef
 
 
@@ -311,3 +311,135 @@ STATIC_METHODS[("schema", "getglobaldescribe")] = _global_describe
 STATIC_METHODS[("schema", "describesobjects")] = lambda a: ApexList([DescribeSObjectResult(
     ops.CURRENT.prog.sobject_name(n)) for n in a[0]], TypeRef("Schema.DescribeSObjectResult"))
 NAMESPACES.add("schema.sobjecttype")
+
+
+# -- the rest of the describe surface (issue 18): answered from the same describe dicts ----------------
+def _flag(key: str, default: bool = False):
+    def get(self, a):
+        return bool(self.d.get(key, default))
+    return get
+
+
+def _value(key: str, default: Any = None):
+    def get(self, a):
+        return self.d.get(key, default)
+    return get
+
+
+for _key in ("undeletable", "mergeable", "searchable", "triggerable", "feedEnabled", "customSetting", "mruEnabled",
+             "layoutable", "deprecatedAndHidden", "hasSubtypes", "isInterface", "isSubtype", "replicateable",
+             "retrieveable", "activateable", "deepCloneable"):
+    _name = _key if _key.startswith(("is", "has")) else "is" + _key
+    setattr(DescribeSObjectResult, "m_" + _name.lower(), _flag(_key))
+DescribeSObjectResult.m_getlocalname = _value("name")  # type: ignore[attr-defined]
+DescribeSObjectResult.m_getassociateentitytype = _value("associateEntityType")  # type: ignore[attr-defined]
+DescribeSObjectResult.m_getassociateparententity = _value("associateParentEntity")  # type: ignore[attr-defined]
+DescribeSObjectResult.m_getrecordtypeinfos = lambda self, a: ApexList([], TypeRef("Schema.RecordTypeInfo"))  # type: ignore[attr-defined]
+DescribeSObjectResult.m_getrecordtypeinfosbyid = lambda self, a: ApexMap((), TypeRef("Id"), TypeRef("Schema.RecordTypeInfo"))  # type: ignore[attr-defined]
+DescribeSObjectResult.m_getrecordtypeinfosbyname = lambda self, a: ApexMap((), STR, TypeRef("Schema.RecordTypeInfo"))  # type: ignore[attr-defined]
+DescribeSObjectResult.m_getrecordtypeinfosbydevelopername = DescribeSObjectResult.m_getrecordtypeinfosbyname  # type: ignore[attr-defined]
+
+
+def _child_relationships(self, a):
+    out = []
+    for rel in self.d.get("childRelationships") or []:
+        out.append(ChildRelationship(rel))
+    return ApexList(out, TypeRef("Schema.ChildRelationship"))
+
+
+DescribeSObjectResult.m_getchildrelationships = _child_relationships  # type: ignore[attr-defined]
+DescribeSObjectResult.p_fieldsets = lambda self: FieldSets(self.name)  # type: ignore[attr-defined]
+
+
+class ChildRelationship(Native):
+    apex_type = "Schema.ChildRelationship"
+
+    def __init__(self, d: dict[str, Any]) -> None:
+        self.d = d
+
+    def m_getchildsobject(self, a):
+        return sobject_type_token(self.d.get("childSObject"))
+
+    def m_getfield(self, a):
+        return SObjectFieldToken(self.d.get("childSObject"), self.d.get("field"))
+
+    def m_getrelationshipname(self, a):
+        return self.d.get("relationshipName")
+
+    m_iscascadedelete = _flag("cascadeDelete")
+    m_isrestricteddelete = _flag("restrictedDelete")
+    m_isdeprecatedandhidden = _flag("deprecatedAndHidden")
+
+
+class FieldSets(Native):
+    """``describe.fieldSets``: the local org does not deploy field sets (apex README), so the map is empty."""
+
+    apex_type = "Schema.FieldSets"
+
+    def __init__(self, sobject: str) -> None:
+        self.sobject = sobject
+
+    def m_getmap(self, a):
+        return ApexMap((), STR, TypeRef("Schema.FieldSet"))
+
+    def apex_get(self, low):
+        return None
+
+
+for _key in ("nameField", "idLookup", "autoNumber", "calculated", "caseSensitive", "defaultedOnCreate", "filterable",
+             "groupable", "sortable", "htmlFormatted", "restrictedPicklist", "dependentPicklist", "cascadeDelete",
+             "restrictedDelete", "permissionable", "encrypted", "writeRequiresMasterRead", "deprecatedAndHidden",
+             "namePointing", "searchPrefilterable", "aiPredictionField", "formulaTreatNullNumberAsZero",
+             "polymorphicForeignKey", "queryByDistance"):
+    setattr(DescribeFieldResult, "m_is" + _key.lower(), _flag(_key))
+for _key in ("inlineHelpText", "calculatedFormula", "digits", "byteLength", "relationshipOrder", "controllerName",
+             "defaultValueFormula", "mask", "maskType", "referenceTargetField", "compoundFieldName", "extraTypeInfo"):
+    setattr(DescribeFieldResult, "m_get" + _key.lower(), _value(_key))
+DescribeFieldResult.m_getcontroller = lambda self, a: None  # type: ignore[attr-defined]
+
+
+def _soap_type(self, a):
+    from .systemlib import soap_type
+    return soap_type(self.d.get("soapType"))
+
+
+class FieldSetMember(Native):
+    """A field of a field set (``Schema.FieldSetMember``)."""
+
+    apex_type = "Schema.FieldSetMember"
+
+    def __init__(self, sobject: str, path: str, required: bool = False, db_required: bool = False) -> None:
+        self.sobject, self.path, self.required, self.db_required = sobject, path, required, db_required
+
+    def m_getfieldpath(self, a):
+        return self.path
+
+    def m_getlabel(self, a):
+        return DescribeFieldResult(self.sobject, self.path.split(".")[-1]).m_getlabel([])
+
+    def m_getrequired(self, a):
+        return self.required
+
+    def m_getdbrequired(self, a):
+        return self.db_required
+
+    def m_gettype(self, a):
+        return DescribeFieldResult(self.sobject, self.path.split(".")[-1]).m_gettype([])
+
+    def m_getsobjectfield(self, a):
+        return SObjectFieldToken(self.sobject, self.path.split(".")[-1])
+
+
+DescribeFieldResult.m_getsoaptype = _soap_type  # type: ignore[attr-defined]
+
+
+DISPLAY_TYPES = ("ADDRESS", "ANYTYPE", "BASE64", "BOOLEAN", "COMBOBOX", "COMPLEXVALUE", "CURRENCY", "DATACATEGORYGROUPREFERENCE",
+                 "DATE", "DATETIME", "DOUBLE", "EMAIL", "ENCRYPTEDSTRING", "ID", "INTEGER", "JSON", "LOCATION", "LONG",
+                 "MULTIPICKLIST", "PERCENT", "PHONE", "PICKLIST", "REFERENCE", "SOBJECT", "STRING", "TEXTAREA", "TIME",
+                 "URL")
+for _ns in ("schema.displaytype", "displaytype"):
+    NAMESPACES.add(_ns)
+    for _v in DISPLAY_TYPES:
+        STATIC_PROPS[(_ns, _v.lower())] = (lambda v: lambda: DisplayType(v))(_v)
+STATIC_METHODS[("schema.displaytype", "values")] = STATIC_METHODS[("displaytype", "values")] = \
+    lambda a: ApexList([DisplayType(v) for v in DISPLAY_TYPES], TypeRef("Schema.DisplayType"))

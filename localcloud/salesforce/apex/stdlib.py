@@ -345,6 +345,8 @@ def install_builtin_classes(p) -> None:
         p.builtins[cname.lower()] = c
     from . import restlib
     restlib.install(p)
+    from . import systemlib
+    systemlib.install(p)
 
 
 def enum_value_of(enum: ApexClass, name: Any) -> Any:

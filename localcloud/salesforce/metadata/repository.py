@@ -192,6 +192,13 @@ class MetadataRepository:
                 "SELECT 1 FROM component WHERE type = ? AND full_name = ?", (type_name, full_name)
             ).fetchone() is not None
 
+    def component_bodies(self, type_name: str) -> list[tuple[str, bytes]]:
+        """(full name, body) of every stored component of a type (e.g. CustomLabels)."""
+        with self._lock:
+            rows = self._db.execute("SELECT full_name, body FROM component WHERE type = ? ORDER BY full_name",
+                                    (type_name,)).fetchall()
+        return [(row[0], bytes(row[1] or b"")) for row in rows]
+
     def save_components(self, deploy_id: str, components: Iterable[tuple[str, str, str, bytes, bytes | None]]) -> None:
         stamp = now_iso()
         with self._lock, self._db:
