@@ -188,6 +188,10 @@ def static_target(comp, ctx: Ctx, n):
             full = f"{val}.{field}"
             if full in stdlib.NAMESPACES:
                 return ("ns", full)
+            if val not in ("system", "schema"):  # Cache.Visibility, Messaging.InboundEmail.Header, ...
+                cls = prog.resolve_class(TypeRef(full), ctx.cls)
+                if cls is not None and cls.builtin:
+                    return ("class", cls)
             if val in ("system", "schema"):
                 cls = prog.resolve_class(TypeRef(full), ctx.cls)
                 if cls is not None:

@@ -36,6 +36,7 @@ def install(p: Any) -> None:
     _ENUMS["sobjectdescribeoptions"] = _make_enum(p, "SObjectDescribeOptions", ["DEFAULT", "DEFERRED", "FULL"],
                                                   ("system.sobjectdescribeoptions",))
     _ENUMS["soaptype"] = _make_enum(p, "Schema.SoapType", SOAP_TYPES, ("soaptype",))
+    _install_cache(p)
 
 
 def _prog() -> Any:
@@ -282,3 +283,127 @@ def soap_type(describe_soap_type: str | None) -> Any:
     """Schema.SoapType value of a describe's ``soapType`` (``xsd:string`` -> STRING, ``tns:ID`` -> ID)."""
     name = (describe_soap_type or "xsd:string").split(":")[-1].upper()
     return _ENUMS["soaptype"].enum_values.get(name.lower()) or _ENUMS["soaptype"].enum_values["anytype"]
+
+
+# -- classes that are plain public fields (Messaging.InboundEmail, ...) -------------------------------
+class PublicFields(Native):
+    """A system class made only of public fields: any of ``_fields`` reads and writes like a field."""
+
+    _fields: tuple[str, ...] = ()
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+
+    def apex_get(self, low):
+        if low in self._lower:
+            return self.values.get(low)
+        return super().apex_get(low)
+
+    def apex_set(self, low, v):
+        if low in self._lower:
+            self.values[low] = v
+            return None
+        return super().apex_set(low, v)
+
+    def apex_str(self) -> str:
+        parts = ", ".join(f"{f}={ops.to_str(self.values.get(f.lower()), True)}" for f in self._fields)
+        return f"{self.apex_type.rsplit('.', 1)[-1]}:[{parts}]"
+
+
+def _public_fields_class(apex_type: str, fields: tuple[str, ...], defaults: dict[str, Any] | None = None):
+    cls = type(apex_type.replace(".", "_"), (PublicFields,), {
+        "apex_type": apex_type, "_fields": fields, "_lower": {f.lower() for f in fields}})
+
+    def make(a):
+        obj = cls()
+        obj.values.update({k.lower(): v for k, v in (defaults or {}).items()})
+        return obj
+    NEW[apex_type.lower()] = make
+    return cls
+
+
+InboundEmail = _public_fields_class("Messaging.InboundEmail", (
+    "binaryAttachments", "ccAddresses", "fromAddress", "fromName", "headers", "htmlBody", "htmlBodyIsTruncated",
+    "inReplyTo", "messageId", "plainTextBody", "plainTextBodyIsTruncated", "references", "replyTo", "subject",
+    "textAttachments", "toAddresses"))
+InboundEnvelope = _public_fields_class("Messaging.InboundEnvelope", ("fromAddress", "toAddress"))
+InboundEmailResult = _public_fields_class("Messaging.InboundEmailResult", ("success", "message"))
+_public_fields_class("Messaging.InboundEmail.Header", ("name", "value"))
+_public_fields_class("Messaging.InboundEmail.BinaryAttachment", ("body", "fileName", "mimeTypeSubType", "headers"))
+_public_fields_class("Messaging.InboundEmail.TextAttachment", ("body", "bodyIsTruncated", "charset", "fileName",
+                                                               "mimeTypeSubType", "headers"))
+_public_fields_class("EventBus.ChangeEventHeader", (
+    "entityName", "recordIds", "changeType", "changeOrigin", "transactionKey", "sequenceNumber", "commitTimestamp",
+    "commitNumber", "commitUser", "nulledFields", "diffFields", "changedFields"))
+
+
+# -- Platform Cache ---------------------------------------------------------------------------------
+# The local org presents itself as a Developer Edition org, which has no Platform Cache capacity: a
+# partition is found, and ``isAvailable()`` is false; reads miss and writes are dropped.
+NAMESPACES.update({"cache", "cache.org", "cache.session"})
+CACHE_EXCEPTIONS = ("Cache.Org.OrgCacheException", "Cache.Session.SessionCacheException",
+                    "Cache.ItemSizeLimitExceededException", "Cache.InvalidParamException",
+                    "Cache.PlatformCacheInvalidOperationException", "Cache.CacheException")
+
+
+class CachePartition(Native):
+    apex_type = "Cache.Partition"
+
+    def __init__(self, name: str, kind: str) -> None:
+        self.name, self.kind = name, kind
+
+    def m_isavailable(self, a):
+        return False
+
+    def m_contains(self, a):
+        return False
+
+    def m_get(self, a):
+        return None
+
+    def m_put(self, a):
+        return None
+
+    def m_remove(self, a):
+        return False
+
+    def m_getkeys(self, a):
+        from .values import ApexSet
+        return ApexSet((), TypeRef("String"))
+
+    def m_getname(self, a):
+        return self.name
+
+    def m_getcapacity(self, a):
+        return 0.0
+
+
+def _partition(kind: str):
+    def get(a):
+        name = str(a[0] or "")
+        if not name:
+            ops.throw("Cache.Org.OrgCacheException" if kind == "Org" else "Cache.Session.SessionCacheException",
+                      "Invalid partition name")
+        return CachePartition(name, kind)
+    return get
+
+
+for _kind in ("org", "session"):
+    STATIC_METHODS[(f"cache.{_kind}", "getpartition")] = _partition(_kind.capitalize())
+    STATIC_METHODS[(f"cache.{_kind}", "contains")] = lambda a: False
+    STATIC_METHODS[(f"cache.{_kind}", "get")] = lambda a: None
+    STATIC_METHODS[(f"cache.{_kind}", "put")] = lambda a: None
+    STATIC_METHODS[(f"cache.{_kind}", "remove")] = lambda a: False
+    STATIC_METHODS[(f"cache.{_kind}", "isavailable")] = lambda a: False
+
+
+def _install_cache(p: Any) -> None:
+    from .model import ApexClass
+    _ENUMS["cache.visibility"] = _make_enum(p, "Cache.Visibility", ["ALL", "NAMESPACE"], ("cache.visibility",))
+    base = p.builtins["exception"]
+    for name in CACHE_EXCEPTIONS:
+        c = ApexClass(name, "class")
+        c.builtin = True
+        c.superclass = base
+        c.modifiers = {"virtual"}
+        p.builtins[name.lower()] = c
