@@ -25,6 +25,58 @@ def _args(comp, ctx, node) -> list[Fn]:
     return [compile_expr(comp, ctx, a) for a in node.named_children if a.type not in ("line_comment", "block_comment")]
 
 
+def _arg_nodes(node) -> list:
+    if node is None:
+        return []
+    return [a for a in node.named_children if a.type not in ("line_comment", "block_comment")]
+
+
+def _static_type(ctx, node):
+    """The declared type of an argument that is a local, parameter or field name (None when unknown)."""
+    if node.type in ("object_creation_expression", "array_creation_expression"):
+        tnode = node.child_by_field_name("type")
+        return type_ref(tnode) if tnode is not None else None
+    if node.type == "cast_expression":
+        tnode = node.child_by_field_name("type")
+        return type_ref(tnode) if tnode is not None else None
+    if node.type != "identifier":
+        return None
+    low = text(node).lower()
+    t = ctx.scope.type_of(low)
+    if t is None and not ctx.scope.has(low):
+        fi = lookup_field(ctx, low)
+        t = getattr(fi, "type", None)
+    return t if isinstance(t, TypeRef) else None
+
+
+def _type_fits(prog, ctx, declared: TypeRef, param: TypeRef) -> bool:
+    if param.name == "object" or declared == param:
+        return True
+    if declared.name != param.name:
+        dc = prog.resolve_class(declared, ctx.cls)
+        pc = prog.resolve_class(param, ctx.cls)
+        if dc is not None and pc is not None:
+            return dc.is_subclass_of(pc)
+        return declared.name in ("sobject",) and prog.is_sobject_type(param.name) or \
+            param.name == "sobject" and prog.is_sobject_type(declared.name)
+    if len(declared.args) != len(param.args):
+        return not declared.args or not param.args
+    return all(_type_fits(prog, ctx, d, q) for d, q in zip(declared.args, param.args))
+
+
+def narrow_overloads(prog, ctx, cands: list, arg_nodes: list) -> list:
+    """Salesforce picks an overload by the arguments' static types: where an argument's declared type is
+    known (a local, parameter or field), drop the candidates it cannot be passed to (a null of a declared
+    type then still reaches the right overload). The runtime choice stays for what is left."""
+    if len(cands) < 2:
+        return cands
+    types = [_static_type(ctx, a) for a in arg_nodes]
+    if not any(types):
+        return cands
+    kept = [m for m in cands if all(t is None or _type_fits(prog, ctx, t, p[1]) for t, p in zip(types, m.params))]
+    return kept or cands
+
+
 # ------------------------------------------------------------------------------------------------ literals
 
 
@@ -327,6 +379,7 @@ def e_method_invocation(comp, ctx, n):
         kind, val = st
         if kind == "class":
             cands = [m for m in val.find_methods(low) if m.static and len(m.params) == nargs]
+            cands = narrow_overloads(prog, ctx, cands, _arg_nodes(n.child_by_field_name("arguments")))
             if cands and not val.builtin:
                 check_visible(ctx, n, cands[0], cands[0].cls, "Method")
             if not cands:
@@ -484,6 +537,7 @@ def _implicit_call(comp, ctx, n, name, low, args):
         first = False
     else:
         cands = []
+    cands = narrow_overloads(prog, ctx, cands, _arg_nodes(n.child_by_field_name("arguments")))
     if not cands:
         if ctx.cls is not None and ctx.cls.is_exception:
             m = prog.builtin_class("Exception").find_method(low, nargs)

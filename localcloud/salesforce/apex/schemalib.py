@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import ops
-from .stdlib import NAMESPACES, STATIC_METHODS, STATIC_PROPS, STR, Native, NativeEnumValue
+from .stdlib import CI_STRING, NAMESPACES, STATIC_METHODS, STATIC_PROPS, STR, Native, NativeEnumValue
 from .values import ApexList, ApexMap, SObject, TypeRef
 
 
@@ -93,7 +93,7 @@ class FieldsToken(Native):
 
     def m_getmap(self, a):
         d = _describe(self.sobject)
-        m = ApexMap((), STR, TypeRef("Schema.SObjectField"))
+        m = ApexMap((), CI_STRING, TypeRef("Schema.SObjectField"))
         for f in d.get("fields", []):
             m[f["name"].lower()] = SObjectFieldToken(self.sobject, f["name"])
         return m
@@ -301,7 +301,7 @@ def _global_describe(a):
     except Exception:  # noqa: BLE001 - no data layer: standard names only
         from .schema import STANDARD_OBJECTS
         names = STANDARD_OBJECTS
-    m = ApexMap((), STR, TypeRef("Schema.SObjectType"))
+    m = ApexMap((), CI_STRING, TypeRef("Schema.SObjectType"))
     for n in names:
         m[n.lower()] = SObjectTypeToken(n)
     return m

@@ -274,7 +274,26 @@ def hash_code(v: Any) -> int:
         return 1231 if v else 1237
     if isinstance(v, int):
         return wrap32(v)
-    return wrap32(hash(v) if not isinstance(v, (ApexObject, SObject, ApexList, ApexMap, ApexSet)) else id(v))
+    # collections hash by content, as in Apex (List: 31*h + e, Set: sum, Map: sum of key ^ value)
+    if isinstance(v, ApexList):
+        h = 1
+        for x in v:
+            h = (31 * h + hash_code(x)) & 0xFFFFFFFF
+        return wrap32(h)
+    if isinstance(v, ApexSet):
+        return wrap32(sum(hash_code(x) for x in v.d) & 0xFFFFFFFF)
+    if isinstance(v, ApexMap):
+        return wrap32(sum(hash_code(k) ^ hash_code(x) for k, x in v.items()) & 0xFFFFFFFF)
+    if isinstance(v, ApexObject):
+        m = v.cls.find_method("hashcode", 0)
+        if m is not None and not m.static and not m.cls.builtin:
+            return wrap32(int(prog().invoke(m, v, []) or 0))
+        return wrap32(id(v))
+    if isinstance(v, SObject):
+        return wrap32(hash(v))
+    if hasattr(v, "ref") and hasattr(v.ref, "display"):  # System.Type: by its name (stable across runs)
+        return hash_code(v.ref.display.lower())
+    return wrap32(hash(v))
 
 
 # ================================================================================================ enums
@@ -1092,7 +1111,7 @@ METHODS[ApexList] = {
     "clone": lambda l, a: ApexList(l, l.etype),
     "deepclone": lambda l, a: deep_clone(l),
     "equals": lambda l, a: ops.eq(l, a[0]),
-    "hashcode": lambda l, a: id(l) & 0x7FFFFFFF,
+    "hashcode": lambda l, a: hash_code(l),
     "tostring": lambda l, a: ops.to_str(l, True),
     "iterator": lambda l, a: ListIterator(l),
     "getsobjecttype": lambda l, a: sobject_type_token(l.etype.display) if l.etype else None,
@@ -1117,7 +1136,14 @@ class ListIterator(Native):
         return v
 
 
+#: key type of the maps Schema describes return (getGlobalDescribe, fields.getMap()): case-insensitive
+#: String keys, as Salesforce's are (keys are stored lower-case)
+CI_STRING = TypeRef("String")
+
+
 def _key(coll_type, k):
+    if coll_type is CI_STRING and type(k) is str:
+        return k.lower()
     if coll_type is not None and coll_type.name == "id" and type(k) is str:
         try:
             return IdValue(k)
@@ -1179,7 +1205,7 @@ METHODS[ApexSet] = {
     "clear": lambda s, a: s.d.clear(),
     "clone": lambda s, a: ApexSet(s.d, s.etype),
     "equals": lambda s, a: ops.eq(s, a[0]),
-    "hashcode": lambda s, a: id(s) & 0x7FFFFFFF,
+    "hashcode": lambda s, a: hash_code(s),
     "tostring": lambda s, a: ops.to_str(s, True),
     "iterator": lambda s, a: ListIterator(s.d),
 }
@@ -1223,7 +1249,7 @@ METHODS[ApexMap] = {
     "clone": lambda m, a: ApexMap(m, m.ktype, m.vtype),
     "deepclone": lambda m, a: deep_clone(m),
     "equals": lambda m, a: ops.eq(m, a[0]),
-    "hashcode": lambda m, a: id(m) & 0x7FFFFFFF,
+    "hashcode": lambda m, a: hash_code(m),
     "tostring": lambda m, a: ops.to_str(m, True),
     "getsobjecttype": lambda m, a: sobject_type_token(m.vtype.display) if m.vtype else None,
 }
@@ -1298,6 +1324,9 @@ class ApexType(Native):
     def m_equals(self, a):
         o = a[0]
         return isinstance(o, ApexType) and o.ref.name == self.ref.name
+
+    def m_hashcode(self, a):
+        return hash_code(self.ref.display.lower())
 
     def m_isassignablefrom(self, a):
         o = a[0]

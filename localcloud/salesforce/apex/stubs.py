@@ -4,7 +4,7 @@ listOfParamTypes, listOfParamNames, listOfArgs)`` instead (the Apex stub API).
 
 The stub's class is a synthetic subclass of the stubbed class (or an implementation of the stubbed
 interface), made once per type and program, so ``instanceof`` and casts work. As in Salesforce, a
-stub can only be made in a running test and only of a type that can be extended or implemented.
+stub can only be made in a running test; any class or interface can be stubbed (not its static methods).
 """
 
 from __future__ import annotations
@@ -26,8 +26,6 @@ def create_stub(args: list[Any]) -> ApexObject:
         ops.npe()
     if prog.tx.test is None:
         ops.throw("System.UnsupportedOperationException", "Stubs can only be created from a running test")
-    if parent.kind == "class" and not ({"virtual", "abstract"} & parent.modifiers) and not parent.builtin:
-        ops.throw("System.TypeException", f"Type {parent.name} cannot be stubbed: it is neither virtual nor abstract")
     cache = prog.__dict__.setdefault("_stub_classes", {})
     stub_cls = cache.get(id(parent))
     if stub_cls is None or stub_cls.superclass is not parent and parent not in stub_cls.interfaces:
@@ -40,7 +38,7 @@ def create_stub(args: list[Any]) -> ApexObject:
 
 
 def _stub_class(prog: Any, parent: ApexClass) -> ApexClass:
-    cls = ApexClass(parent.name, "class", outer=parent.outer, file=parent.file)
+    cls = ApexClass(parent.short + "__sfdc_ApexStub", "class", file=parent.file)  # the name Salesforce gives it
     cls.static_ready = True
     cls.line = parent.line
     if parent.kind == "interface":
@@ -49,7 +47,7 @@ def _stub_class(prog: Any, parent: ApexClass) -> ApexClass:
         cls.superclass = parent
     seen: set[tuple[str, int]] = set()
     for m in _instance_methods(parent):
-        key = (m.lname, len(m.params))
+        key = (m.lname, tuple(p[1] for p in m.params))
         if key in seen:
             continue
         seen.add(key)
