@@ -171,6 +171,10 @@ KNOWN_TYPES = {
     "cache.sessionpartition", "cache.org", "cache.session", "cache.cachebuilder", "cache.visibility",
     "applicationreadwritemode", "system.applicationreadwritemode", "trigger", "triggeroperation",
     "logginglevel", "jsontoken", "statuscode", "roundingmode", "version", "system.version",
+    "visualeditor.datarow", "visualeditor.dynamicpicklistrows", "flow.interview", "system.sobjectaccessdecision",
+    "orglimits", "search.searchresults", "search.searchresult", "search", "approval.lockresult",
+    "approval.unlockresult", "approval.processresult", "approval.processsubmitrequest",
+    "approval.processworkitemrequest", "schema.fieldset", "fieldset",
 }
 
 

@@ -411,6 +411,8 @@ STATIC_METHODS.update({
     ("database", "update"): database_op("update"),
     ("database", "upsert"): database_op("upsert"),
     ("database", "delete"): database_op("delete"),
+    # compiles; fails when run (no recycle bin): a DmlException naming the construct
+    ("database", "undelete"): database_op("undelete"),
     ("database", "setsavepoint"): _set_savepoint,
     ("database", "rollback"): _rollback,
 })

@@ -248,6 +248,8 @@ def static_target(comp, ctx: Ctx, n):
                 cls = prog.resolve_class(TypeRef(full), ctx.cls)
                 if cls is not None:
                     return ("class", cls)
+                if val == "schema" and prog.is_sobject_type(field):  # Schema.Organization is the object
+                    return ("sobject", prog.sobject_name(field))
                 if field in stdlib.NAMESPACES:
                     return ("ns", field)
                 if val == "schema" and prog.is_sobject_type(field):
@@ -1085,9 +1087,9 @@ def e_query(comp, ctx, n):
 
 
 UNSUPPORTED_DML = {
-    "undelete": "the local org keeps no recycle bin",
     "merge": "record merge is not supported by the local org",
 }
+# undelete compiles and fails when it runs (System.DmlException: no recycle bin), see dml.py
 
 
 def e_dml(comp, ctx, n):

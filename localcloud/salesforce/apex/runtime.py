@@ -41,6 +41,7 @@ BUILTIN_EXCEPTIONS = [
     "UnexpectedException", "VisualforceException", "XmlException", "AssertException",
     "InvalidHeaderException", "DuplicateMessageException", "FlowException", "EmailTemplateRenderException",
     "PlatformCacheException", "ProcedureException", "TransientException", "UnsupportedOperationException",
+    "AuraHandledException", "FormulaValidationException", "FormulaEvaluationException", "SObjectException",
 ]
 
 

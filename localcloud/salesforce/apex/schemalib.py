@@ -443,3 +443,28 @@ for _ns in ("schema.displaytype", "displaytype"):
         STATIC_PROPS[(_ns, _v.lower())] = (lambda v: lambda: DisplayType(v))(_v)
 STATIC_METHODS[("schema.displaytype", "values")] = STATIC_METHODS[("displaytype", "values")] = \
     lambda a: ApexList([DisplayType(v) for v in DISPLAY_TYPES], TypeRef("Schema.DisplayType"))
+
+
+class FieldSet(Native):
+    apex_type = "Schema.FieldSet"
+
+    def __init__(self, sobject: str, name: str) -> None:
+        self.sobject, self.name = sobject, name
+
+    def m_getname(self, a):
+        return self.name
+
+    def m_getnamespace(self, a):
+        return ""
+
+    def m_getlabel(self, a):
+        return self.name
+
+    def m_getdescription(self, a):
+        return ""
+
+    def m_getfields(self, a):
+        return ApexList([], TypeRef("Schema.FieldSetMember"))
+
+    def m_getsobjecttype(self, a):
+        return sobject_type_token(self.sobject)

@@ -333,7 +333,7 @@ def status_code(name: str) -> Any:
     return ev
 
 
-LOGGING_LEVELS = ["NONE", "ERROR", "WARN", "INFO", "DEBUG", "FINE", "FINER", "FINEST"]
+LOGGING_LEVELS = ["NONE", "INTERNAL", "FINEST", "FINER", "FINE", "DEBUG", "INFO", "WARN", "ERROR"]  # Salesforce order
 TRIGGER_OPS = ["BEFORE_INSERT", "BEFORE_UPDATE", "BEFORE_DELETE", "AFTER_INSERT", "AFTER_UPDATE", "AFTER_DELETE",
                "AFTER_UNDELETE"]
 
@@ -352,7 +352,9 @@ def install_builtin_classes(p) -> None:
     # interfaces user classes implement
     for iname in ("Queueable", "Schedulable", "Comparable", "HttpCalloutMock", "Database.Batchable",
                   "Database.Stateful", "Database.AllowsCallouts", "Iterable", "Iterator", "Finalizer",
-                  "Database.RaisesPlatformEvents", "Callable", "StubProvider", "Comparator"):
+                  "Database.RaisesPlatformEvents", "Callable", "StubProvider", "Comparator",
+                  "Database.BatchableContext", "QueueableContext", "SchedulableContext", "FinalizerContext",
+                  "Messaging.InboundEmailHandler", "WebServiceMock", "Auth.RegistrationHandler"):
         c = ApexClass(iname, "interface")
         c.builtin = True
         p.builtins[iname.lower()] = c
@@ -1386,7 +1388,7 @@ STATIC_METHODS.update({
     ("limits", "getlimitqueueablejobs"): lambda a: 50,
     ("limits", "getfuturecalls"): lambda a: 0,
     ("limits", "getlimitfuturecalls"): lambda a: 50,
-    ("limits", "getemailinvocations"): lambda a: 0,
+    ("limits", "getemailinvocations"): lambda a: getattr(tx().limits, "__dict__", {}).get("email_invocations", 0),
     ("limits", "getlimitemailinvocations"): lambda a: 10,
 })
 
@@ -1414,6 +1416,9 @@ STATIC_METHODS.update({
     ("userinfo", "getorganizationname"): _user("organizationname", "ECBridge Local"),
     ("userinfo", "getprofileid"): _user("profileid", "00e000000000001AAA"),
     ("userinfo", "getusertype"): _user("usertype", "Standard"),
+    ("userinfo", "getuserroleid"): lambda a: (tx().user or {}).get("userroleid"),
+    ("userinfo", "getsessionid"): lambda a: None,
+    ("userinfo", "isCurrentUserLicensed".lower()): lambda a: False,
     ("userinfo", "getlocale"): _user("locale", "en_US"),
     ("userinfo", "getlanguage"): _user("language", "en_US"),
     ("userinfo", "getdefaultcurrency"): _user("currency", "JPY"),

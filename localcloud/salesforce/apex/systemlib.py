@@ -37,6 +37,7 @@ def install(p: Any) -> None:
                                                   ("system.sobjectdescribeoptions",))
     _ENUMS["soaptype"] = _make_enum(p, "Schema.SoapType", SOAP_TYPES, ("soaptype",))
     _install_cache(p)
+    _install_more(p)
 
 
 def _prog() -> Any:
@@ -407,3 +408,286 @@ def _install_cache(p: Any) -> None:
         c.superclass = base
         c.modifiers = {"virtual"}
         p.builtins[name.lower()] = c
+
+
+# -- URL, OrgLimits, Network, Search, Flow, Security -------------------------------------------------
+class ApexURL(Native):
+    apex_type = "System.URL"
+
+    def __init__(self, url: str) -> None:
+        from urllib.parse import urlsplit
+        self.url = url
+        self.parts = urlsplit(url)
+
+    def apex_str(self) -> str:
+        return self.url
+
+    def m_toexternalform(self, a):
+        return self.url
+
+    def m_gethost(self, a):
+        return self.parts.hostname
+
+    def m_getprotocol(self, a):
+        return self.parts.scheme
+
+    def m_getpath(self, a):
+        return self.parts.path
+
+    def m_getquery(self, a):
+        return self.parts.query or None
+
+    def m_getport(self, a):
+        return self.parts.port or -1
+
+    def m_getauthority(self, a):
+        return self.parts.netloc
+
+
+def _instance_url() -> str:
+    data = getattr(_prog(), "data", None)
+    return getattr(data, "instance_url", None) or "https://localhost"
+
+
+NEW["url"] = NEW["system.url"] = lambda a: ApexURL(str(a[0]) if len(a) == 1 else f"{a[0]}://{a[1]}{a[-1]}")
+for _name in ("getorgdomainurl", "getsalesforcebaseurl", "getcurrentrequesturl"):
+    STATIC_METHODS[("url", _name)] = lambda a: ApexURL(_instance_url())
+STATIC_METHODS[("url", "getfiledownloadurl")] = lambda a: None
+STATIC_METHODS[("network", "getselfregurl")] = lambda a: None
+STATIC_METHODS[("network", "getforgotpasswordurl")] = lambda a: None
+
+
+class OrgLimit(Native):
+    apex_type = "System.OrgLimit"
+
+    def __init__(self, name: str, limit: int, value: int = 0) -> None:
+        self.name, self.limit, self.value = name, limit, value
+
+    def m_getname(self, a):
+        return self.name
+
+    def m_getlimit(self, a):
+        return self.limit
+
+    def m_getvalue(self, a):
+        return self.value
+
+
+#: a Developer Edition org's limits (values in use are not tracked by the local org: 0)
+ORG_LIMITS = {"DailyApiRequests": 15000, "DailyAsyncApexExecutions": 250000, "DailyBulkApiBatches": 15000,
+              "DailyStreamingApiEvents": 10000, "DataStorageMB": 5, "FileStorageMB": 20,
+              "HourlyPublishedPlatformEvents": 250000, "DailyDeliveredPlatformEvents": 50000,
+              "SingleEmail": 15, "MassEmail": 10}
+NAMESPACES.add("orglimits")
+
+
+def _org_limits_map(a):
+    from .values import ApexMap
+    return ApexMap({k: OrgLimit(k, v) for k, v in ORG_LIMITS.items()}, TypeRef("String"), TypeRef("System.OrgLimit"))
+
+
+STATIC_METHODS[("orglimits", "getmap")] = _org_limits_map
+STATIC_METHODS[("orglimits", "getall")] = lambda a: ApexList(list(_org_limits_map(a).values()), TypeRef("System.OrgLimit"))
+for _name in ("getquerylocatorrows", "getaggregatequeries", "getsoslqueries", "getpublishimmediatedml",
+              "getmobilepushapexcalls", "getapexcursorrows", "getfetchcallsoncursor"):
+    STATIC_METHODS[("limits", _name)] = lambda a: 0
+for _name, _value in (("getlimitquerylocatorrows", 10000), ("getlimitaggregatequeries", 300),
+                      ("getlimitsoslqueries", 20), ("getlimitpublishimmediatedml", 150),
+                      ("getlimitmobilepushapexcalls", 10), ("getlimitapexcursorrows", 50000000),
+                      ("getlimitfetchcallsoncursor", 10)):
+    STATIC_METHODS[("limits", _name)] = (lambda v: lambda a: v)(_value)
+
+
+def _unsupported(what: str):
+    def fail(a):
+        ops.throw("System.UnexpectedException", f"{what} is not supported by the local org")
+    return fail
+
+
+NAMESPACES.update({"flow", "flow.interview", "search", "visualeditor"})
+STATIC_METHODS[("flow.interview", "createinterview")] = _unsupported("Flow.Interview (running flows)")
+STATIC_METHODS[("search", "query")] = _unsupported("SOSL (Search.query)")
+STATIC_METHODS[("search", "find")] = _unsupported("SOSL (Search.find)")
+
+
+class SObjectAccessDecision(Native):
+    apex_type = "System.SObjectAccessDecision"
+
+    def __init__(self, records: ApexList, removed: dict[str, set[str]]) -> None:
+        self.records, self.removed = records, removed
+
+    def m_getrecords(self, a):
+        return self.records
+
+    def m_getremovedfields(self, a):
+        from .values import ApexMap, ApexSet
+        return ApexMap({k: ApexSet(v, TypeRef("String")) for k, v in self.removed.items()}, TypeRef("String"),
+                       TypeRef("Set<String>"))
+
+    def m_getmodifiedindexes(self, a):
+        from .values import ApexSet
+        return ApexSet((), TypeRef("Integer"))
+
+
+def _strip_inaccessible(a):
+    """Security.stripInaccessible(accessType, records[, enforceRootObjectCRUD]): copies of the records
+    without the fields the running user may not read (READABLE) or write (the others), by the same
+    object permissions and field-level security USER_MODE checks."""
+    from . import access
+    access_type, records = a[0], a[1]
+    if records is None:
+        ops.npe()
+    prog = _prog()
+    user = access.current_access(prog)
+    mode = str(getattr(access_type, "name", access_type) or "READABLE").upper()
+    removed: dict[str, set[str]] = {}
+    out = []
+    from .dml import _session
+    schema = _session(prog).schema if user is not None else None
+    for record in records:
+        copy = record.clone_record(True) if hasattr(record, "clone_record") else record
+        od = schema.find(copy.type_name) if schema is not None and isinstance(copy, SObject) else None
+        if od is not None:
+            for low in list(copy.fields):
+                fd = od.find_field(low)
+                if low == "id" or fd is None:
+                    continue
+                name = fd.name
+                allowed = user.readable(od, fd) if mode == "READABLE" else user.editable(od, fd)
+                if not allowed:
+                    del copy.fields[low]
+                    removed.setdefault(copy.type_name, set()).add(name)
+        out.append(copy)
+    return SObjectAccessDecision(ApexList(out, getattr(records, "etype", TypeRef("SObject"))), removed)
+
+
+NAMESPACES.add("security")
+STATIC_METHODS[("security", "stripinaccessible")] = _strip_inaccessible
+
+
+def _install_more(p: Any) -> None:
+    from .model import ApexClass
+    _make_enum(p, "System.AccessType", ["CREATABLE", "READABLE", "UPDATABLE", "UPSERTABLE"], ("accesstype",))
+    _make_enum(p, "System.ParentJobResult", ["SUCCESS", "UNHANDLED_EXCEPTION"], ("parentjobresult",))
+    for name in ("Flow.Interview", "VisualEditor.DynamicPickList"):
+        c = ApexClass(name, "class")
+        c.builtin = True
+        c.modifiers = {"abstract", "virtual"}
+        p.builtins[name.lower()] = c
+
+
+class DataRow(Native):
+    apex_type = "VisualEditor.DataRow"
+
+    def __init__(self, label: Any, value: Any, selected: bool = False) -> None:
+        self.label, self.value, self.selected = label, value, selected
+
+    def m_getlabel(self, a):
+        return self.label
+
+    def m_getvalue(self, a):
+        return self.value
+
+    def m_isselected(self, a):
+        return self.selected
+
+
+class DynamicPickListRows(Native):
+    apex_type = "VisualEditor.DynamicPickListRows"
+
+    def __init__(self) -> None:
+        self.rows: list[DataRow] = []
+
+    def m_addrow(self, a):
+        self.rows.append(a[0])
+
+    def m_addallrows(self, a):
+        self.rows.extend(a[0])
+
+    def m_getdatarows(self, a):
+        return ApexList(list(self.rows), TypeRef("VisualEditor.DataRow"))
+
+    def m_size(self, a):
+        return len(self.rows)
+
+    def m_get(self, a):
+        return self.rows[int(a[0])]
+
+    def m_containsallrows(self, a):
+        return True
+
+
+NEW["visualeditor.datarow"] = lambda a: DataRow(a[0], a[1], bool(a[2]) if len(a) > 2 else False)
+NEW["visualeditor.dynamicpicklistrows"] = lambda a: DynamicPickListRows()
+
+
+class FlowInterview(Native):
+    """``Flow.Interview``: flows do not run in the local org; every use fails naming the construct."""
+
+    apex_type = "Flow.Interview"
+
+    def m_start(self, a):
+        _unsupported("Flow.Interview.start (running flows)")(a)
+
+    def m_getvariablevalue(self, a):
+        _unsupported("Flow.Interview.getVariableValue (running flows)")(a)
+
+
+for _name in ("getfetchcallsonapexcursor", "getapexcursorrows"):
+    STATIC_METHODS[("limits", _name)] = lambda a: 0
+STATIC_METHODS[("limits", "getlimitfetchcallsonapexcursor")] = lambda a: 10
+STATIC_METHODS[("limits", "getlimitapexcursorrows")] = lambda a: 50000000
+
+
+def _set_created_date(a):
+    """Test.setCreatedDate(recordId, createdDatetime): a test's record gets that CreatedDate."""
+    from .dml import _session, to_data_value
+    prog = _prog()
+    if prog.tx.test is None:
+        ops.throw("System.UnsupportedOperationException", "Test.setCreatedDate can only be called from a test")
+    record_id = str(a[0])
+    sobject = prog.schema_name_for_id(record_id)
+    results = _session(prog).update(sobject, [{"Id": record_id, "CreatedDate": to_data_value(a[1])}],
+                                     read_only_fields="write")
+    if not results[0].success:
+        ops.throw("System.InvalidParameterValueException", f"Cannot set CreatedDate of {record_id}")
+
+
+STATIC_METHODS[("test", "setcreateddate")] = _set_created_date
+
+
+class _ResultBase(Native):
+    """Results the local org never produces (approvals, lead conversion) but code reads: the classes and
+    their methods exist so such code compiles; ``Approval.*`` and ``Database.convertLead`` fail when run."""
+
+    def __init__(self, **values: Any) -> None:
+        self.values = values
+
+    def m_getid(self, a):
+        return self.values.get("id")
+
+    def m_issuccess(self, a):
+        return bool(self.values.get("success", False))
+
+    def m_geterrors(self, a):
+        return ApexList([], TypeRef("Database.Error"))
+
+
+class ApprovalResult(_ResultBase):
+    apex_type = "Approval.ProcessResult"
+
+
+class LeadConvertResult(_ResultBase):
+    apex_type = "Database.LeadConvertResult"
+
+
+for _name in ("entityid", "instanceid", "instancestatus", "newworkitemids", "actorids"):
+    setattr(ApprovalResult, "m_get" + _name, (lambda k: lambda self, a: self.values.get(k))(_name))
+for _name in ("leadid", "accountid", "contactid", "opportunityid", "relatedpersonaccountid"):
+    setattr(LeadConvertResult, "m_get" + _name, (lambda k: lambda self, a: self.values.get(k))(_name))
+NAMESPACES.add("approval")
+for _name in ("lock", "unlock", "process", "islocked"):
+    STATIC_METHODS[("approval", _name)] = _unsupported(f"Approval.{_name}")
+STATIC_METHODS[("database", "convertlead")] = _unsupported("Database.convertLead")
+STATIC_METHODS[("limits", "getasynccalls")] = lambda a: 0
+STATIC_METHODS[("limits", "getlimitasynccalls")] = lambda a: 200
