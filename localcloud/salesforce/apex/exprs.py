@@ -33,7 +33,7 @@ def _arg_nodes(node) -> list:
 
 def _static_type(ctx, node):
     """The declared type of an argument that is a local, parameter or field name (None when unknown)."""
-    if node.type in ("object_creation_expression", "array_creation_expression"):
+    if node.type in ("object_creation_expression", "array_creation_expression", "map_creation_expression"):
         tnode = node.child_by_field_name("type")
         return type_ref(tnode) if tnode is not None else None
     if node.type == "cast_expression":

@@ -468,3 +468,6 @@ class FieldSet(Native):
 
     def m_getsobjecttype(self, a):
         return sobject_type_token(self.sobject)
+
+
+DescribeFieldResult.m_getsobjecttype = lambda self, a: sobject_type_token(self.sobject)  # type: ignore[attr-defined]
