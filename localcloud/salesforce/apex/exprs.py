@@ -39,6 +39,10 @@ def _static_type(ctx, node):
     if node.type == "cast_expression":
         tnode = node.child_by_field_name("type")
         return type_ref(tnode) if tnode is not None else None
+    if node.type == "string_literal":
+        return TypeRef("String")
+    if node.type == "method_invocation":
+        return _static_return_type(ctx, node)
     if node.type != "identifier":
         return None
     low = text(node).lower()
@@ -47,6 +51,20 @@ def _static_type(ctx, node):
         fi = lookup_field(ctx, low)
         t = getattr(fi, "type", None)
     return t if isinstance(t, TypeRef) else None
+
+
+def _static_return_type(ctx, node):
+    """The return type of ``Class.method(...)`` when every overload of that arity returns the same type."""
+    obj = node.child_by_field_name("object")
+    if obj is None or obj.type != "identifier":
+        return None
+    cls = ctx.prog.resolve_class(TypeRef(text(obj).lower()), ctx.cls)
+    if cls is None or cls.builtin or ctx.scope.has(text(obj).lower()):
+        return None
+    nargs = len(_arg_nodes(node.child_by_field_name("arguments")))
+    types = {m.rtype for m in cls.find_methods(text(node.child_by_field_name("name")).lower())
+             if m.static and len(m.params) == nargs}
+    return next(iter(types)) if len(types) == 1 else None
 
 
 def _type_fits(prog, ctx, declared: TypeRef, param: TypeRef) -> bool:
@@ -62,6 +80,27 @@ def _type_fits(prog, ctx, declared: TypeRef, param: TypeRef) -> bool:
     if len(declared.args) != len(param.args):
         return not declared.args or not param.args
     return all(_type_fits(prog, ctx, d, q) for d, q in zip(declared.args, param.args))
+
+
+def _static_signature(prog, ctx, obj_n, low: str, args_node):
+    """The parameter types of the one overload an instance call selects at compile time, when the
+    receiver's declared type is a class of the program with several overloads of that arity."""
+    declared = _static_type(ctx, obj_n)
+    if declared is None and obj_n.type == "parenthesized_expression" and obj_n.named_children:
+        declared = _static_type(ctx, obj_n.named_children[0])
+    if declared is None:
+        return None
+    cls = prog.resolve_class(declared, ctx.cls)
+    if cls is None or cls.builtin:
+        return None
+    nodes = _arg_nodes(args_node)
+    cands = [m for m in cls.find_methods(low) if len(m.params) == len(nodes) and not m.static]
+    if len(cands) < 2:
+        return None
+    kept = narrow_overloads(prog, ctx, cands, nodes)
+    if len(kept) != 1 or len(kept) == len(cands):
+        return None
+    return tuple(p[1] for p in kept[0].params)
 
 
 def narrow_overloads(prog, ctx, cands: list, arg_nodes: list) -> list:
@@ -446,6 +485,19 @@ def e_method_invocation(comp, ctx, n):
                       f"Method does not exist or incorrect signature: {name}() (not provided by the local org's "
                       f"Apex runtime)")
     call_value = prog.call_value
+    signature = _static_signature(prog, ctx, obj_n, low, n.child_by_field_name("arguments"))
+    if signature is not None and not safe:
+        # an overloaded method of a class known at compile time: the overload the declared argument types
+        # select, dispatched on the runtime class (its override of that signature)
+        def c_sig(fr):
+            o = oe(fr)
+            vals = [a(fr) for a in args]
+            if type(o) is ApexObject:
+                m = next((c for c in o.cls.find_methods(low) if tuple(p[1] for p in c.params) == signature), None)
+                if m is not None and not m.static:
+                    return prog.invoke(m, o, vals)
+            return call_value(o, low, vals)
+        return c_sig
 
     if safe:
         def c_safe(fr):
