@@ -174,7 +174,8 @@ KNOWN_TYPES = {
     "visualeditor.datarow", "visualeditor.dynamicpicklistrows", "flow.interview", "system.sobjectaccessdecision",
     "orglimits", "search.searchresults", "search.searchresult", "search", "approval.lockresult",
     "approval.unlockresult", "approval.processresult", "approval.processsubmitrequest",
-    "approval.processworkitemrequest", "schema.fieldset", "fieldset",
+    "approval.processworkitemrequest", "schema.fieldset", "fieldset", "invocable.action.error",
+    "formulaeval.formulareturntype", "formulaeval.formulaglobal",
 }
 
 

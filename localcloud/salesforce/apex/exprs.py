@@ -607,12 +607,18 @@ def _implicit_call(comp, ctx, n, name, low, args):
     if ctx.static:
         raise ctx.err(n, f"Non static method cannot be referenced from a static context: {name}")
     multi = len(cands) > 1
+    same_arity = [m for m in cls.find_methods(low) if len(m.params) == nargs] if cls is not None else []
+    signature = tuple(p[1] for p in cands[0].params) if not multi and len(same_arity) > 1 else None
 
     def call(fr):
         this = fr["this"]
         vals = [a(fr) for a in args]
         if multi:
             return prog.invoke_overloaded(tuple(this.cls.find_methods(low)), this, vals)
+        if signature is not None:  # the overload the declared argument types chose, on the runtime class
+            m = next((c for c in this.cls.find_methods(low) if tuple(p[1] for p in c.params) == signature), None)
+            if m is not None:
+                return prog.invoke(m, None if m.static else this, vals)
         m = this.cls.find_method(low, nargs)
         return prog.invoke(m, None if m.static else this, vals)
     return call

@@ -150,6 +150,10 @@ def untyped(v: Any) -> Any:
     return v
 
 
+#: runtime-provided types JSON can deserialize into: lower-case type name -> fn(JSON value) (system libraries register)
+NATIVE_READERS: dict[str, Any] = {}
+
+
 def convert(v: Any, t: TypeRef | None, strict: bool = False, ctx_cls: Any = None) -> Any:
     """JSON value -> Apex value of declared type t."""
     p = ops.CURRENT.prog
@@ -245,6 +249,9 @@ def convert(v: Any, t: TypeRef | None, strict: bool = False, ctx_cls: Any = None
                 continue
             obj.fields[fi.lname] = convert(x, fi.type, strict, fi.cls)
         return obj
+    reader = NATIVE_READERS.get(n)
+    if reader is not None:
+        return reader(v)
     ops.throw("System.JSONException", f"Cannot deserialize into type {t.display}")
 
 

@@ -10,9 +10,14 @@ from .values import ApexList, ApexMap, IdValue, Long, SObject, TypeRef
 
 
 def get(prog: Any, so: SObject, low: str) -> Any:
+    """``record.Field`` (dot notation). A Checkbox field that holds null reads as false here, as Salesforce
+    documents it (``record.get('Field')``, serialisation and DML still see the null)."""
     f = so.fields
     if low in f:
-        return f[low]
+        v = f[low]
+        if v is None and _is_checkbox(prog, so.type_name, low):
+            return False
+        return v
     if so.queried is not None and low not in so.queried:
         canonical = prog.sobject_field_name(so.type_name, low)
         if canonical is None:
@@ -23,7 +28,12 @@ def get(prog: Any, so: SObject, low: str) -> Any:
                       f"{so.type_name}.{canonical}")
     elif prog.sobject_field_name(so.type_name, low) is None:
         ops.throw("System.SObjectException", f"Invalid field {low} for {so.type_name}")
-    return None
+    return False if _is_checkbox(prog, so.type_name, low) else None
+
+
+def _is_checkbox(prog: Any, sobject: str, low: str) -> bool:
+    field_type = getattr(prog.schema, "field_type", None)
+    return field_type is not None and field_type(sobject, low) == "boolean"
 
 
 def put(prog: Any, so: SObject, fname: str, value: Any) -> None:
