@@ -41,7 +41,7 @@ def end_session(session: Session, commit: bool) -> None:
 
 # Objects Apex tests see without SeeAllData (setup objects) and the org's own Apex bookkeeping.
 SETUP_OBJECTS = {"user", "profile", "organization", "permissionset", "permissionsetassignment", "recordtype",
-                 "userrole", "group", "groupmember", "businesshours"}
+                 "userrole", "group", "groupmember", "businesshours", "entitydefinition", "fielddefinition"}
 
 
 def isolated_test_store(store: Any, directory: Any) -> Any:

@@ -583,6 +583,29 @@ def _escape_java(s, a):
     return s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
 
 
+_JAVA_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", '"': '"', "'": "'", "\\": "\\"}
+
+
+def _unescape_java(s, a):
+    """Java's StringEscapeUtils.unescapeJava: \\n, \\t, \\", \\\\, \\uXXXX ... back to characters."""
+    out, i = [], 0
+    while i < len(s):
+        c = s[i]
+        if c == "\\" and i + 1 < len(s):
+            nxt = s[i + 1]
+            if nxt == "u" and i + 5 < len(s) + 0 and re.fullmatch(r"[0-9a-fA-F]{4}", s[i + 2:i + 6] or ""):
+                out.append(chr(int(s[i + 2:i + 6], 16)))
+                i += 6
+                continue
+            if nxt in _JAVA_ESCAPES:
+                out.append(_JAVA_ESCAPES[nxt])
+                i += 2
+                continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
 def _char_at(s, a):
     i = a[0]
     if not 0 <= i < len(s):
@@ -706,6 +729,8 @@ STRING_METHODS: dict[str, Callable[[str, list[Any]], Any]] = {
     "escapecsv": _escape_csv,
     "escapejava": _escape_java,
     "escapeecmascript": _escape_java,
+    "unescapejava": _unescape_java,
+    "unescapeecmascript": _unescape_java,
     "unescapehtml4": lambda s, a: s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"')
     .replace("&amp;", "&"),
     "unescapexml": lambda s, a: s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"')
@@ -1417,6 +1442,8 @@ STATIC_METHODS.update({
     ("userinfo", "getprofileid"): _user("profileid", "00e000000000001AAA"),
     ("userinfo", "getusertype"): _user("usertype", "Standard"),
     ("userinfo", "getuserroleid"): lambda a: (tx().user or {}).get("userroleid"),
+    ("userinfo", "getuitheme"): lambda a: "Theme4d",
+    ("userinfo", "getuithemedisplayed"): lambda a: "Theme4d",
     ("userinfo", "getsessionid"): lambda a: None,
     ("userinfo", "isCurrentUserLicensed".lower()): lambda a: False,
     ("userinfo", "getlocale"): _user("locale", "en_US"),

@@ -161,6 +161,7 @@ METADATA_TYPES = {
 }
 #: MetadataRelationship targets that are setup entities, not records: the field holds the API name
 ENTITY_REFERENCE_TARGETS = {"entitydefinition", "fielddefinition"}
+ENTITY_REFERENCE_KEY = "QualifiedApiName"
 
 
 def custom_field_describe(spec: CustomFieldSpec) -> dict[str, Any]:
@@ -177,6 +178,10 @@ def custom_field_describe(spec: CustomFieldSpec) -> dict[str, Any]:
         type_, mtype = "string", "text"
         over["length"] = 255
         over["extraTypeInfo"] = None
+        # ``Field__r.QualifiedApiName`` joins the setup entity by its API name (ENTITY_REFERENCE_KEY)
+        over["referenceTo"] = [spec.reference_to]
+        over["relationshipName"] = name[:-3] + "__r" if name.endswith("__c") else None
+        over["_referenceKey"] = ENTITY_REFERENCE_KEY
     if mtype == "summary":
         # roll-up summary: read-only; its value is not computed by the local org (apex README)
         over.update(calculated=True, createable=False, updateable=False, precision=18, scale=2)

@@ -141,7 +141,7 @@ class ObjectDef:
             self.fields[fd.lower] = fd
         self.relationships: dict[str, FieldDef] = {
             fd.relationship_name.lower(): fd for fd in self.fields.values()
-            if fd.type == "reference" and fd.relationship_name
+            if (fd.type == "reference" or fd.raw.get("_referenceKey")) and fd.relationship_name
         }
 
     def field(self, name: str) -> FieldDef:

@@ -85,6 +85,9 @@ def _write(tx: Any, record: CustomMetadataRecord) -> tuple[CustomMetadataRecord,
         if fd.type == "reference" and value:
             links[fd.name] = (fd.reference_to[0], value)
             continue
+        key = fd.raw.get("_referenceKey")
+        if key and value:  # an object or field named by API name: the setup entity row it joins to
+            _ensure_entity(tx, fd.reference_to[0], key, value)
         values[fd.name] = value
     existing = tx.find_ids_by_field(record.type_name, "DeveloperName", record.developer_name)
     if existing:
@@ -101,3 +104,16 @@ def _check(results: list[Any], record: CustomMetadataRecord) -> None:
         error = result.errors[0]
         fields = list(getattr(error, "fields", None) or [])
         raise CustomMetadataError("; ".join(e.message for e in result.errors), fields[0] if fields else None)
+
+
+def _ensure_entity(tx: Any, target: str, key: str, value: str) -> None:
+    """An EntityDefinition/FieldDefinition row for an API name a custom metadata record names (the local
+    org keeps these setup rows only for names its metadata refers to)."""
+    if tx.find_ids_by_field(target, key, value):
+        return
+    od = tx.schema.find(value) if target.lower() == "entitydefinition" else None
+    row = {key: value, "DurableId": value, "DeveloperName": value.rsplit("__", 1)[0][:40] if value.endswith("__c")
+           else value[:40], "MasterLabel": getattr(od, "label", None) or value, "Label": getattr(od, "label", None) or value}
+    if od is not None:
+        row["KeyPrefix"] = od.key_prefix
+    _check(tx.insert(target, [row], read_only_fields="write"), None)  # type: ignore[arg-type]
