@@ -209,10 +209,17 @@ STATIC_METHODS[("assert", "isnull")] = lambda a: _assert_cond(a[0] is None, a, 1
 STATIC_METHODS[("assert", "isnotnull")] = lambda a: _assert_cond(a[0] is not None, a, 1,
                                                                  "Expected: not null, Actual: null")
 STATIC_METHODS[("assert", "fail")] = lambda a: _assert_fail(ops.to_str(a[0]) if a else "")
+def _instance_of_type(v: Any, t: Any) -> bool:
+    """``v`` is an instance of the System.Type ``t`` (inner classes resolved where the type literal was)."""
+    if t.cls is not None and isinstance(v, ApexObject):
+        return v.cls.is_subclass_of(t.cls)
+    return ops.is_instance(v, t.ref, t.cls)
+
+
 STATIC_METHODS[("assert", "isinstanceoftype")] = lambda a: _assert_cond(
-    ops.is_instance(a[0], a[1].ref), a, 2, f"Expected instance of {a[1].ref.display}")
+    _instance_of_type(a[0], a[1]), a, 2, f"Expected instance of {a[1].ref.display}")
 STATIC_METHODS[("assert", "isnotinstanceoftype")] = lambda a: _assert_cond(
-    not ops.is_instance(a[0], a[1].ref), a, 2, f"Expected not instance of {a[1].ref.display}")
+    not _instance_of_type(a[0], a[1]), a, 2, f"Expected not instance of {a[1].ref.display}")
 
 
 def now() -> _dt.datetime:
