@@ -321,6 +321,8 @@ class Schema:
             od = ObjectDef(raw)
             self._add(od)
             created = True
+            if kind == "c" and not setting and (spec.sharing_model or "").lower() in ("private", "read"):
+                self._add_share_object(od, label)
         else:
             raw = copy.deepcopy(existing.raw)
             raw.update(label=label, labelPlural=spec.plural_label or existing.raw.get("labelPlural"))
@@ -329,6 +331,34 @@ class Schema:
             created = False
         added = [self.apply_custom_field(od.name, f)[0] for f in spec.fields]
         return self.get(name), created, [a for a in added if a is not None]
+
+    def _add_share_object(self, od: ObjectDef, label: str) -> None:
+        """``X__Share``: the sharing rows of a custom object whose default access is Private or Read."""
+        name = od.name[:-3] + "__Share"
+        if self.find(name) is not None:
+            return
+        raw = copy.deepcopy(_fixture()["custom_object_template"])
+        raw.update(name=name, label=f"{label} Share", labelPlural=f"{label} Share", keyPrefix=self.next_custom_prefix(),
+                   custom=True, triggerable=False, searchable=False, layoutable=False, feedEnabled=False,
+                   mergeable=False, supportedScopes=[])
+        raw["fields"] = [
+            field_describe("Id", "id", "Share ID"),
+            field_describe("ParentId", "reference", "Parent ID", referenceTo=[od.name], relationshipName="Parent",
+                           nillable=False, updateable=False),
+            field_describe("UserOrGroupId", "reference", "User/Group ID", referenceTo=["User", "Group"],
+                           relationshipName="UserOrGroup", polymorphicForeignKey=True, nillable=False, updateable=False),
+            field_describe("AccessLevel", "picklist", "Access Level", nillable=False, picklistValues=[
+                {"active": True, "defaultValue": False, "label": v, "validFor": None, "value": v}
+                for v in ("Read", "Edit", "All")]),
+            field_describe("RowCause", "picklist", "Row Cause", defaultValue="Manual", defaultedOnCreate=True,
+                           picklistValues=[{"active": True, "defaultValue": False, "label": v, "validFor": None,
+                                            "value": v} for v in ("Owner", "Manual", "Rule", "ImplicitChild")]),
+            field_describe("IsDeleted", "boolean", "Deleted", createable=False, updateable=False),
+            field_describe("LastModifiedDate", "datetime", "Last Modified Date", createable=False, updateable=False),
+            field_describe("LastModifiedById", "reference", "Last Modified By ID", referenceTo=["User"],
+                           relationshipName="LastModifiedBy", createable=False, updateable=False),
+        ]
+        self._add(ObjectDef(raw))
 
     @staticmethod
     def _custom_object_fields(spec: CustomObjectSpec, label: str, setting: str | None) -> list[dict[str, Any]]:

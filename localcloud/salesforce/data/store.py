@@ -303,6 +303,9 @@ class Transaction:
         work = schema.copy()
         od, _created, _added = work.apply_custom_object(spec)
         self._store._sync_table(self._conn, od)
+        share = work.find(od.name[:-3] + "__Share") if od.name.endswith("__c") else None
+        if share is not None:  # the sharing rows object of a Private/Read custom object
+            self._store._sync_table(self._conn, share)
         self.schema = work
         return od
 
