@@ -119,6 +119,8 @@ METHODS[SObject] = {
     "getsobjects": lambda so, a: so.fields.get(a[0].lower()),
     "getsobjecttype": _sobject_type,
     "adderror": _add_error,
+    # DML options (assignment rules, truncation, duplicate rules): the local org has none of those rules
+    "setoptions": lambda so, a: None,
     "clone": _clone,
     "isset": lambda so, a: (a[0] if isinstance(a[0], str) else a[0].field).lower() in so.fields,
     "getpopulatedfieldsasmap": _populated,
