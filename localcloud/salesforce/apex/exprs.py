@@ -12,11 +12,57 @@ from .values import INT_MAX, ApexList, ApexMap, ApexObject, ApexSet, Long, SObje
 Fn = Callable[[dict], Any]
 
 
+class _NullChain(Exception):
+    """A `?.` met null inside a longer chain: the whole chain (a?.b().c()) is null, as in Apex."""
+
+
+_CHAIN = ("method_invocation", "field_access")
+
+
+def _is_safe(n) -> bool:
+    return any(c.type == "safe_navigation_operator" for c in n.children)
+
+
+def _chain_outer(n) -> bool:
+    """Whether `n` is the outermost link of a member chain (not the receiver of a call or field access)."""
+    parent = n.parent
+    if parent is None or parent.type not in _CHAIN:
+        return True
+    obj = parent.child_by_field_name("object")
+    return obj is None or obj.start_byte != n.start_byte or obj.end_byte != n.end_byte
+
+
+def _chain_has_safe_below(n) -> bool:
+    obj = n.child_by_field_name("object")
+    while obj is not None and obj.type in _CHAIN:
+        if _is_safe(obj):
+            return True
+        obj = obj.child_by_field_name("object")
+    return False
+
+
+def _null_receiver(n):
+    """What a `?.` returns for a null receiver: null at the end of the chain, else it ends the chain."""
+    if _chain_outer(n):
+        return None
+    raise _NullChain()
+
+
 def compile_expr(comp, ctx: Ctx, n) -> Fn:
     h = _HANDLERS.get(n.type)
     if h is None:
         raise ctx.err(n, f"Unsupported expression '{n.type}'")
-    return h(comp, ctx, n)
+    fn = h(comp, ctx, n)
+    if n.type in _CHAIN and _chain_outer(n) and _chain_has_safe_below(n):
+        inner = fn
+
+        def chain(fr):
+            try:
+                return inner(fr)
+            except _NullChain:
+                return None
+        return chain
+    return fn
 
 
 def _args(comp, ctx, node) -> list[Fn]:
@@ -358,7 +404,7 @@ def e_field_access(comp, ctx, n):
         def g_safe(fr):
             o = oe(fr)
             if o is None:
-                return None
+                return _null_receiver(n)
             return get_member(o, low)
         return g_safe
 
@@ -503,7 +549,7 @@ def e_method_invocation(comp, ctx, n):
         def c_safe(fr):
             o = oe(fr)
             if o is None:
-                return None
+                return _null_receiver(n)
             return call_value(o, low, [a(fr) for a in args])
         return c_safe
     if nargs == 0:

@@ -53,6 +53,9 @@ class SObjectTypeToken(Native):
         so = SObject(self.name)
         if a and a[0] is not None:
             so.put("Id", a[0])
+        if len(a) > 1 and a[1]:  # newSObject(recordTypeId, loadDefaults): the fields' default values
+            for name, value in _default_values(self.name):
+                so.put(name, value)
         return so
 
     def p_fields(self):
@@ -69,6 +72,30 @@ class SObjectTypeToken(Native):
 
     def apex_json(self):
         return self.name
+
+
+def _default_values(sobject: str) -> list[tuple[str, Any]]:
+    """Field defaults newSObject(null, true) loads: literal defaults, numeric default formulas, checkboxes."""
+    from decimal import Decimal, InvalidOperation
+    getter = getattr(ops.CURRENT.prog.schema, "object_def", None)
+    od = getter(sobject) if getter is not None else None
+    out: list[tuple[str, Any]] = []
+    for fd in (od.fields.values() if od is not None else ()):
+        if not fd.createable or fd.lower == "id":
+            continue
+        if fd.default_value is not None:
+            out.append((fd.name, fd.default_value))
+            continue
+        formula = (fd.raw.get("defaultValueFormula") or "").strip()
+        if formula and fd.type in ("double", "currency", "percent", "int"):
+            try:
+                number = Decimal(formula)
+            except InvalidOperation:
+                continue
+            out.append((fd.name, int(number) if fd.type == "int" else number))
+        elif fd.type == "boolean":
+            out.append((fd.name, formula.lower() == "true"))
+    return out
 
 
 def sobject_type_token(name: str) -> SObjectTypeToken:

@@ -99,16 +99,16 @@ def _hierarchy(prog: Any, od: Any, sobject: str, method: str, args: list[Any]) -
     if not found:
         result = _empty(prog, od, sobject)
         if target:
-            result.fields["setupownerid"] = target
+            result.put("SetupOwnerId", target)
         return result
     merged = SObject(od.name)
     for record in reversed(found):  # org, then profile, then user override
         for key, value in record.fields.items():
             if value is not None:
-                merged.fields[key] = value
+                merged.put(record.names.get(key, key), value)
     if found[0] is not levels[0] and target:
         merged.fields.pop("id", None)
-        merged.fields["setupownerid"] = target
+        merged.put("SetupOwnerId", target)
     return merged
 
 
@@ -116,9 +116,9 @@ def _empty(prog: Any, od: Any, sobject: str) -> SObject:
     record = SObject(od.name)
     for fd in od.fields.values():
         if fd.custom and fd.default_value is not None:
-            record.fields[fd.lower] = fd.default_value
+            record.put(fd.name, fd.default_value)
         elif fd.custom and fd.type == "boolean":
-            record.fields[fd.lower] = False
+            record.put(fd.name, False)
     return record
 
 

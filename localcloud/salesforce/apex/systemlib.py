@@ -811,3 +811,44 @@ def _register_json_readers() -> None:
 
 
 _register_json_readers()
+
+
+ApexUUID.apex_json = lambda self: str(self.value)
+
+
+def _read_save_result(kind: str):
+    """Database.SaveResult and its siblings from JSON (test code builds mock results this way)."""
+    def read(v: Any) -> Any:
+        from . import dml
+        v = v if isinstance(v, dict) else {}
+        errors = [dml.DatabaseError(e.get("statusCode") or "UNKNOWN_EXCEPTION", e.get("message") or "",
+                                    list(e.get("fields") or []))
+                  for e in v.get("errors") or [] if isinstance(e, dict)]
+        rid = v.get("id")
+        if kind == "saveresult":
+            return dml.SaveResult(rid, bool(v.get("success")), errors)
+        if kind == "upsertresult":
+            return dml.UpsertResult(rid, bool(v.get("success")), errors, bool(v.get("created")))
+        if kind == "deleteresult":
+            return dml.DeleteResult(rid, bool(v.get("success")), errors)
+        if kind == "emptyrecyclebinresult":
+            return EmptyRecycleBinResult(rid)
+        result = (LeadConvertResult if kind == "leadconvertresult" else _ResultBase)(
+            id=rid, success=bool(v.get("success")), **{k.lower(): x for k, x in v.items() if k not in ("id", "success")})
+        result.apex_type = "Database." + {"undeleteresult": "UndeleteResult", "mergeresult": "MergeResult",
+                                          "leadconvertresult": "LeadConvertResult"}.get(kind, kind)
+        return result
+    return read
+
+
+def _register_result_readers() -> None:
+    from .jsonlib import NATIVE_READERS
+    for kind in ("saveresult", "upsertresult", "deleteresult", "undeleteresult", "mergeresult", "leadconvertresult",
+                 "emptyrecyclebinresult"):
+        NATIVE_READERS["database." + kind] = _read_save_result(kind)
+    for kind in ("lockresult", "unlockresult", "processresult"):
+        NATIVE_READERS["approval." + kind] = lambda v, k=kind: ApprovalResult(
+            **{key.lower(): x for key, x in (v if isinstance(v, dict) else {}).items()})
+
+
+_register_result_readers()
