@@ -517,13 +517,10 @@ def e_method_invocation(comp, ctx, n):
 
         def field_error(fr):
             so = rec(fr)
-            if type(so) is not SObject:
-                return call_value_(so, fname)
+            if type(so) is not SObject:  # not a field: an object's addError method (record.addError(...))
+                return prog.call_value(prog.get_member(so, fname.lower()), "adderror", [a(fr) for a in args])
             so.errors.append((ops.to_str(args[0](fr)), fname))
             return None
-
-        def call_value_(so, fname):
-            return prog.call_value(prog.get_member(so, fname.lower()), "adderror", [a(fr) for a in []])
         return field_error
     oe = compile_expr(comp, ctx, obj_n)
     if not _method_known(prog, low):

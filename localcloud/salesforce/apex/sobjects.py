@@ -81,11 +81,23 @@ def _put(so, a):
 
 
 def _add_error(so, a):
+    """addError(message [, escape]) and addError(fieldName | SObjectField, message [, escape])."""
+    field = None
     msg = a[0]
+    if len(a) >= 2 and not isinstance(a[1], bool):
+        field = a[0] if isinstance(a[0], str) else getattr(a[0], "field", None)
+        msg = a[1]
     if not isinstance(msg, str):
         msg = ops.to_str(msg)
-    so.errors.append((msg, a[1] if len(a) > 1 and isinstance(a[1], str) else None))
+    so.errors.append((msg, field))
     return None
+
+
+def _errors(so, a):
+    """SObject.getErrors(): the errors addError put on the record, as Database.Error values."""
+    from .dml import DatabaseError
+    return ApexList([DatabaseError("FIELD_CUSTOM_VALIDATION_EXCEPTION", msg, [field] if field else [])
+                     for msg, field in so.errors], TypeRef("Database.Error"))
 
 
 def _clone(so, a):
@@ -125,7 +137,7 @@ METHODS[SObject] = {
     "isset": lambda so, a: (a[0] if isinstance(a[0], str) else a[0].field).lower() in so.fields,
     "getpopulatedfieldsasmap": _populated,
     "haserrors": lambda so, a: bool(so.errors),
-    "geterrors": lambda so, a: ApexList([], TypeRef("Database.Error")),
+    "geterrors": _errors,
     "equals": lambda so, a: ops.eq(so, a[0]),
     "hashcode": lambda so, a: id(so) & 0x7FFFFFFF,
     "tostring": lambda so, a: ops.to_str(so),
