@@ -513,9 +513,7 @@ class Store:
         """A file made by an earlier version gets the standard objects added since (ContentVersion...)."""
         existing = {r[0] for r in conn.execute("SELECT lower FROM _objects")}
         seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM _objects").fetchone()[0]
-        for od in Schema.standard().objects():
-            if od.lower in existing:
-                continue
+        for od in Schema.standard(skip=existing).objects():
             self._sync_table(conn, od)
             seq += 1
             conn.execute("INSERT INTO _objects (lower, seq, definition) VALUES (?, ?, ?)",
