@@ -34,6 +34,7 @@ from localcloud.salesforce.data import open_store
 from localcloud.salesforce.http.app import RouteRegistrar, build_app
 from localcloud.salesforce.http.context import OrgContext
 from localcloud.salesforce.http.identity import IdentityStore
+from localcloud.salesforce.metadata.labels import org_labels
 from localcloud.salesforce.metadata import ApexSource, CompileProblem, CompileRequest, Deployer, MetadataRepository
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,8 @@ DATA_FILE = "org.sqlite3"
 METADATA_FILE = "metadata.sqlite3"
 AUTH_FILE = "auth.sqlite3"
 SESSION_GRANT = "local_session"
+#: how many broken classes and triggers one deploy reports (Salesforce reports them all)
+COMPILE_PROBLEM_LIMIT = 500
 
 
 def _source_files(sources: Iterable[ApexSource]) -> dict[str, str]:
@@ -53,7 +56,7 @@ def _bind_apex_runtime(context: OrgContext, store: Any, repository: MetadataRepo
     if os.environ.get("ECBRIDGE_ORG_APEX", "on").lower() in ("off", "0", "false", "no"):
         return None
     try:
-        from localcloud.salesforce.apex import ApexCompileError, ApexProgram
+        from localcloud.salesforce.apex import ApexCompileError, compile_problems
         from localcloud.salesforce.apex.dataport import schema_of
         from localcloud.salesforce.apex.orgruntime import ApexRuntime
     except ImportError:
@@ -62,6 +65,7 @@ def _bind_apex_runtime(context: OrgContext, store: Any, repository: MetadataRepo
     existing = repository.apex_sources()
     if existing:
         try:
+            runtime.program.labels = org_labels(repository)
             runtime.deploy(_source_files(existing))
         except ApexCompileError as error:
             log.error("the org's stored Apex does not compile with this Apex runtime (%s); triggers and Apex "
@@ -70,11 +74,9 @@ def _bind_apex_runtime(context: OrgContext, store: Any, repository: MetadataRepo
     def compile_hook(request: CompileRequest) -> list[CompileProblem]:
         # Compile against the schema the deploy produces (its new objects and fields included).
         schema = schema_of(SimpleNamespace(schema=request.schema)) if request.schema is not None else None
-        try:
-            ApexProgram(_source_files(request.all_sources), data=store, schema=schema)
-            errors: list[Any] = []
-        except ApexCompileError as error:
-            errors = [error]
+        # every broken class and trigger, as Salesforce reports them (not only the first)
+        errors: list[Any] = compile_problems(_source_files(request.all_sources), data=store, schema=schema,
+                                             limit=COMPILE_PROBLEM_LIMIT)
         problems = []
         for error in errors:
             name, _, extension = str(error.file).rpartition(".")
@@ -87,6 +89,7 @@ def _bind_apex_runtime(context: OrgContext, store: Any, repository: MetadataRepo
         stale = [name for name in runtime.sources if name not in files]
         if stale:  # deleted by destructiveChanges
             runtime.remove(stale)
+        runtime.program.labels = org_labels(repository)
         runtime.deploy(files)
 
     deployer.compile_hooks.append(compile_hook)

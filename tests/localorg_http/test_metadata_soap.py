@@ -13,8 +13,8 @@ from cumulusci.salesforce_api import soap_envelopes
 from localcloud.salesforce.metadata import hooks
 from localcloud.salesforce.metadata.hooks import CompileProblem
 from localcloud.salesforce.server import start_local_org
-from tests.localorg_http.fixtures import mdapi_files, mdapi_zip
-from tests.mdapi import zip_files
+from tests.localorg_http.fixtures import FIXTURE_MEMBERS, mdapi_files, mdapi_zip
+from tests.mdapi import package_xml, zip_files
 
 
 def soap(org, action: str, envelope: str, session: str | None = None) -> requests.Response:
@@ -94,8 +94,36 @@ def test_bad_field_definition_fails_with_the_fields_line(org) -> None:
     assert text(result, "status") == ["Failed"]
     assert "Total__c" in text(result, "problem")[0]
     expected_line = next(n for n, line in enumerate(files["objects/Test_Order__c.object"].splitlines(), 1) if "<fullName>Total__c" in line)
-    assert text(result, "lineNumber") == [str(expected_line)]
+    assert text(result, "lineNumber")[0] == str(expected_line)
+    # as Salesforce, the components that depend on the broken object are reported in the same deploy
+    names = text(result, "fullName")
+    assert names[0] == "Test_Order__c" and "Test_Integration" in names and "TestOrderService" in names, names
     assert custom_objects(org) == set()
+
+
+def test_every_broken_component_is_reported_in_one_deploy(org) -> None:
+    """Salesforce reports every failing component of a deploy, each with its file, line and column."""
+    files = mdapi_files()
+    files["objects/Test_Order__c.object"] = files["objects/Test_Order__c.object"].replace("<type>Currency</type>", "<type>Geolocation</type>")
+    files["classes/BrokenOne.cls"] = "public class BrokenOne {\n    public void m() { Integer x = ; }\n}\n"
+    files["classes/BrokenOne.cls-meta.xml"] = files["classes/TestOrderService.cls-meta.xml"]
+    files["classes/BrokenTwo.cls"] = "public class BrokenTwo {\n    public void m() {\n        NoSuchType t = null;\n    }\n}\n"
+    files["classes/BrokenTwo.cls-meta.xml"] = files["classes/TestOrderService.cls-meta.xml"]
+    members = {kind: list(names) for kind, names in FIXTURE_MEMBERS.items()}
+    members["ApexClass"] += ["BrokenOne", "BrokenTwo"]
+    files["package.xml"] = package_xml(members)
+    result = deploy(org, zip_files(files))
+    failures = parseString(result.content).getElementsByTagName("componentFailures")
+    rows = {}
+    for failure in failures:
+        values = {c.tagName: (c.firstChild.nodeValue if c.firstChild else "") for c in failure.childNodes}
+        rows[values["fullName"]] = values
+    assert {"Test_Order__c", "BrokenOne", "BrokenTwo"} <= set(rows), rows
+    assert (rows["BrokenOne"]["fileName"], rows["BrokenOne"]["lineNumber"]) == ("classes/BrokenOne.cls", "2")
+    assert (rows["BrokenTwo"]["fileName"], rows["BrokenTwo"]["lineNumber"]) == ("classes/BrokenTwo.cls", "3")
+    assert "NoSuchType" in rows["BrokenTwo"]["problem"]
+    assert all(int(r["lineNumber"]) >= 1 and int(r["columnNumber"]) >= 1 for r in rows.values())
+    assert custom_objects(org) == set() and org.repository.apex_classes() == []
 
 
 def test_check_only_validates_without_changing_anything(org) -> None:

@@ -64,6 +64,9 @@ def _run_job(prog: Any, job: Any) -> None:
         finally:
             prog.tx.in_future = False  # type: ignore[attr-defined]
         return
+    if hasattr(job, "run"):  # batch and scheduled jobs (batchlib)
+        job.run(prog)
+        return
     m = job.cls.find_method("execute", 1)
     prog.tx.in_queueable = True  # type: ignore[attr-defined]
     try:
@@ -88,5 +91,6 @@ def after_commit(prog: Any, tx: Any) -> None:
         res = prog.run_in(lambda job=job: _run_job(prog, job), tx=sub, commit=True)
         tx.debug_log.extend(res.debug_log)
         if not res.success:
-            kind = "Future method" if isinstance(job, FutureCall) else "Queueable"
+            kind = "Future method" if isinstance(job, FutureCall) else type(job).__name__ if hasattr(job, "run") \
+                else "Queueable"
             tx.debug_log.append(f"{kind} {job.cls.name} failed: {res.exception_type}: {res.exception_message}")

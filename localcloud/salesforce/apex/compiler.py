@@ -150,6 +150,32 @@ KNOWN_TYPES = {
     "schema.fieldset", "schema.childrelationship", "sobjecttype", "sobjectfield", "pattern", "matcher", "timezone",
     "url", "pagereference", "iterator", "iterable", "messaging.singleemailmessage", "messaging.sendemailresult",
     "userinfo", "limits", "math", "json", "test", "system.type", "accesslevel", "database.leadconvert",
+    # issue 18: system types real codebases declare
+    "describesobjectresult", "describefieldresult", "picklistentry", "displaytype", "fieldset", "fieldsetmember",
+    "schema.fieldsetmember", "childrelationship", "soaptype", "schema.soaptype", "recordtypeinfo",
+    "schema.recordtypeinfo", "describetabsetresult", "schema.describetabsetresult", "describetabresult",
+    "schema.describetabresult", "describedatacategorygroupresult", "uuid", "request", "quiddity",
+    "sobjectdescribeoptions", "comparator", "stubprovider", "database.emptyrecyclebinresult",
+    "database.mergeresult", "database.undeleteresult", "database.leadconvertresult", "database.batchable",
+    "database.stateful", "database.allowscallouts", "database.raisesplatformevents", "database.dmloptions",
+    "database.duplicateerror", "messaging.email", "messaging.sendemailerror", "messaging.emailfileattachment",
+    "messaging.inboundemail", "messaging.inboundenvelope", "messaging.inboundemailresult",
+    "messaging.inboundemailhandler", "messaging.inboundemail.header", "messaging.inboundemail.binaryattachment",
+    "messaging.inboundemail.textattachment", "messaging.massemailmessage", "messaging.renderemailtemplateerror",
+    "eventbus.changeeventheader", "eventbus.eventpublishfailurecallback", "eventbus.eventpublishsuccesscallback",
+    "eventbus.testbroker", "invocable.action", "invocable.action.result", "invocable.action.error",
+    "sobjectaccessdecision", "accesstype", "security", "featuremanagement", "network", "callable", "finalizer",
+    "httpcalloutmock", "webservicemock", "queueable", "schedulable", "comparable", "domain", "url",
+    "system.orglimit", "orglimit", "formulaeval.formulainstance", "formulaeval.formulabuilder",
+    "formulaeval.formulareturntype", "auth.sessionmanagement", "cache.partition", "cache.orgpartition",
+    "cache.sessionpartition", "cache.org", "cache.session", "cache.cachebuilder", "cache.visibility",
+    "applicationreadwritemode", "system.applicationreadwritemode", "trigger", "triggeroperation",
+    "logginglevel", "jsontoken", "statuscode", "roundingmode", "version", "system.version",
+    "visualeditor.datarow", "visualeditor.dynamicpicklistrows", "flow.interview", "system.sobjectaccessdecision",
+    "orglimits", "search.searchresults", "search.searchresult", "search", "approval.lockresult",
+    "approval.unlockresult", "approval.processresult", "approval.processsubmitrequest",
+    "approval.processworkitemrequest", "schema.fieldset", "fieldset", "invocable.action.error",
+    "formulaeval.formulareturntype", "formulaeval.formulaglobal",
 }
 
 
@@ -426,13 +452,13 @@ class Compiler:
         if meth.rtype is not None:
             check_type(ctx, node, meth.rtype)
         stmts = list(body.named_children)
-        if ctor and stmts and stmts[0].type == "explicit_constructor_invocation":
-            inv = stmts[0]
+        first = next((i for i, st in enumerate(stmts) if st.type not in ("line_comment", "block_comment")), None)
+        if ctor and first is not None and stmts[first].type == "explicit_constructor_invocation":
+            inv = stmts.pop(first)
             kind = text(inv.child_by_field_name("constructor")).lower()
             args = [self.expr(ctx, a) for a in inv.child_by_field_name("arguments").named_children
                     if a.type not in ("line_comment", "block_comment")]
             meth.ctor_call = (kind, args)
-            stmts = stmts[1:]
         meth.body = self.stmt_list(ctx, stmts, body)
         if "future" in meth.annotations:
             if not meth.static:

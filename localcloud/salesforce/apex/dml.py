@@ -405,12 +405,40 @@ class DMLOptions(Native):
     def s_optallornone(self, v):
         self.opt_all_or_none = bool(v)
 
+    # kept, not acted on: the local org has no assignment rules, duplicate rules or email triggers, and
+    # truncation applies to what the data layer checks
+    def p_allowfieldtruncation(self):
+        return getattr(self, "allow_field_truncation", False)
+
+    def s_allowfieldtruncation(self, v):
+        self.allow_field_truncation = bool(v)
+
+    def p_duplicateruleheader(self):
+        return getattr(self, "duplicate_rule_header", None)
+
+    def s_duplicateruleheader(self, v):
+        self.duplicate_rule_header = v
+
+    def p_assignmentruleheader(self):
+        return getattr(self, "assignment_rule_header", None)
+
+    def s_assignmentruleheader(self, v):
+        self.assignment_rule_header = v
+
+    def p_emailheader(self):
+        return getattr(self, "email_header", None)
+
+    def s_emailheader(self, v):
+        self.email_header = v
+
 
 STATIC_METHODS.update({
     ("database", "insert"): database_op("insert"),
     ("database", "update"): database_op("update"),
     ("database", "upsert"): database_op("upsert"),
     ("database", "delete"): database_op("delete"),
+    # compiles; fails when run (no recycle bin): a DmlException naming the construct
+    ("database", "undelete"): database_op("undelete"),
     ("database", "setsavepoint"): _set_savepoint,
     ("database", "rollback"): _rollback,
 })

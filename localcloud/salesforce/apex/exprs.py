@@ -12,17 +12,154 @@ from .values import INT_MAX, ApexList, ApexMap, ApexObject, ApexSet, Long, SObje
 Fn = Callable[[dict], Any]
 
 
+class _NullChain(Exception):
+    """A `?.` met null inside a longer chain: the whole chain (a?.b().c()) is null, as in Apex."""
+
+
+_CHAIN = ("method_invocation", "field_access")
+
+
+def _is_safe(n) -> bool:
+    return any(c.type == "safe_navigation_operator" for c in n.children)
+
+
+def _chain_outer(n) -> bool:
+    """Whether `n` is the outermost link of a member chain (not the receiver of a call or field access)."""
+    parent = n.parent
+    if parent is None or parent.type not in _CHAIN:
+        return True
+    obj = parent.child_by_field_name("object")
+    return obj is None or obj.start_byte != n.start_byte or obj.end_byte != n.end_byte
+
+
+def _chain_has_safe_below(n) -> bool:
+    obj = n.child_by_field_name("object")
+    while obj is not None and obj.type in _CHAIN:
+        if _is_safe(obj):
+            return True
+        obj = obj.child_by_field_name("object")
+    return False
+
+
+def _null_receiver(n):
+    """What a `?.` returns for a null receiver: null at the end of the chain, else it ends the chain."""
+    if _chain_outer(n):
+        return None
+    raise _NullChain()
+
+
 def compile_expr(comp, ctx: Ctx, n) -> Fn:
     h = _HANDLERS.get(n.type)
     if h is None:
         raise ctx.err(n, f"Unsupported expression '{n.type}'")
-    return h(comp, ctx, n)
+    fn = h(comp, ctx, n)
+    if n.type in _CHAIN and _chain_outer(n) and _chain_has_safe_below(n):
+        inner = fn
+
+        def chain(fr):
+            try:
+                return inner(fr)
+            except _NullChain:
+                return None
+        return chain
+    return fn
 
 
 def _args(comp, ctx, node) -> list[Fn]:
     if node is None:
         return []
     return [compile_expr(comp, ctx, a) for a in node.named_children if a.type not in ("line_comment", "block_comment")]
+
+
+def _arg_nodes(node) -> list:
+    if node is None:
+        return []
+    return [a for a in node.named_children if a.type not in ("line_comment", "block_comment")]
+
+
+def _static_type(ctx, node):
+    """The declared type of an argument that is a local, parameter or field name (None when unknown)."""
+    if node.type in ("object_creation_expression", "array_creation_expression", "map_creation_expression"):
+        tnode = node.child_by_field_name("type")
+        return type_ref(tnode) if tnode is not None else None
+    if node.type == "cast_expression":
+        tnode = node.child_by_field_name("type")
+        return type_ref(tnode) if tnode is not None else None
+    if node.type == "string_literal":
+        return TypeRef("String")
+    if node.type == "method_invocation":
+        return _static_return_type(ctx, node)
+    if node.type != "identifier":
+        return None
+    low = text(node).lower()
+    t = ctx.scope.type_of(low)
+    if t is None and not ctx.scope.has(low):
+        fi = lookup_field(ctx, low)
+        t = getattr(fi, "type", None)
+    return t if isinstance(t, TypeRef) else None
+
+
+def _static_return_type(ctx, node):
+    """The return type of ``Class.method(...)`` when every overload of that arity returns the same type."""
+    obj = node.child_by_field_name("object")
+    if obj is None or obj.type != "identifier":
+        return None
+    cls = ctx.prog.resolve_class(TypeRef(text(obj).lower()), ctx.cls)
+    if cls is None or cls.builtin or ctx.scope.has(text(obj).lower()):
+        return None
+    nargs = len(_arg_nodes(node.child_by_field_name("arguments")))
+    types = {m.rtype for m in cls.find_methods(text(node.child_by_field_name("name")).lower())
+             if m.static and len(m.params) == nargs}
+    return next(iter(types)) if len(types) == 1 else None
+
+
+def _type_fits(prog, ctx, declared: TypeRef, param: TypeRef) -> bool:
+    if param.name == "object" or declared == param:
+        return True
+    if declared.name != param.name:
+        dc = prog.resolve_class(declared, ctx.cls)
+        pc = prog.resolve_class(param, ctx.cls)
+        if dc is not None and pc is not None:
+            return dc.is_subclass_of(pc)
+        return declared.name in ("sobject",) and prog.is_sobject_type(param.name) or \
+            param.name == "sobject" and prog.is_sobject_type(declared.name)
+    if len(declared.args) != len(param.args):
+        return not declared.args or not param.args
+    return all(_type_fits(prog, ctx, d, q) for d, q in zip(declared.args, param.args))
+
+
+def _static_signature(prog, ctx, obj_n, low: str, args_node):
+    """The parameter types of the one overload an instance call selects at compile time, when the
+    receiver's declared type is a class of the program with several overloads of that arity."""
+    declared = _static_type(ctx, obj_n)
+    if declared is None and obj_n.type == "parenthesized_expression" and obj_n.named_children:
+        declared = _static_type(ctx, obj_n.named_children[0])
+    if declared is None:
+        return None
+    cls = prog.resolve_class(declared, ctx.cls)
+    if cls is None or cls.builtin:
+        return None
+    nodes = _arg_nodes(args_node)
+    cands = [m for m in cls.find_methods(low) if len(m.params) == len(nodes) and not m.static]
+    if len(cands) < 2:
+        return None
+    kept = narrow_overloads(prog, ctx, cands, nodes)
+    if len(kept) != 1 or len(kept) == len(cands):
+        return None
+    return tuple(p[1] for p in kept[0].params)
+
+
+def narrow_overloads(prog, ctx, cands: list, arg_nodes: list) -> list:
+    """Salesforce picks an overload by the arguments' static types: where an argument's declared type is
+    known (a local, parameter or field), drop the candidates it cannot be passed to (a null of a declared
+    type then still reaches the right overload). The runtime choice stays for what is left."""
+    if len(cands) < 2:
+        return cands
+    types = [_static_type(ctx, a) for a in arg_nodes]
+    if not any(types):
+        return cands
+    kept = [m for m in cands if all(t is None or _type_fits(prog, ctx, t, p[1]) for t, p in zip(types, m.params))]
+    return kept or cands
 
 
 # ------------------------------------------------------------------------------------------------ literals
@@ -188,10 +325,16 @@ def static_target(comp, ctx: Ctx, n):
             full = f"{val}.{field}"
             if full in stdlib.NAMESPACES:
                 return ("ns", full)
+            if val not in ("system", "schema"):  # Cache.Visibility, Messaging.InboundEmail.Header, ...
+                cls = prog.resolve_class(TypeRef(full), ctx.cls)
+                if cls is not None and cls.builtin:
+                    return ("class", cls)
             if val in ("system", "schema"):
                 cls = prog.resolve_class(TypeRef(full), ctx.cls)
                 if cls is not None:
                     return ("class", cls)
+                if val == "schema" and prog.is_sobject_type(field):  # Schema.Organization is the object
+                    return ("sobject", prog.sobject_name(field))
                 if field in stdlib.NAMESPACES:
                     return ("ns", field)
                 if val == "schema" and prog.is_sobject_type(field):
@@ -236,6 +379,8 @@ def e_field_access(comp, ctx, n):
             sub = f"{val}.{low}"
             if sub in stdlib.NAMESPACES:
                 return lambda fr: stdlib.namespace_value(sub)
+            if val in ("label", "system.label"):
+                return _custom_label(prog, ctx, fnode, fname)
             if val == "schema" and low == "sobjecttype":
                 return lambda fr: stdlib.SchemaSObjectTypes()
             if val == "schema.sobjecttype" and prog.is_sobject_type(low):
@@ -259,7 +404,7 @@ def e_field_access(comp, ctx, n):
         def g_safe(fr):
             o = oe(fr)
             if o is None:
-                return None
+                return _null_receiver(n)
             return get_member(o, low)
         return g_safe
 
@@ -271,6 +416,22 @@ def e_field_access(comp, ctx, n):
                 return f[low]
         return get_member(o, low)
     return g
+
+
+def _custom_label(prog, ctx, fnode, fname: str):
+    """System.Label.Name: the deployed label's value. Labels the org does not define are compile errors
+    when the org's labels are known (a deploy compiles before its labels are stored: then any name
+    compiles, and a missing one fails when read)."""
+    low = fname.lower()
+    if prog.labels is not None and low not in prog.labels:
+        raise ctx.err(fnode, f"Field {fname} does not exist. Check spelling.")
+
+    def value(fr):
+        labels = prog.labels or {}
+        if low not in labels:
+            ops.throw("System.UnexpectedException", f"Custom label {fname} does not exist in this org")
+        return labels[low]
+    return value
 
 
 # ------------------------------------------------------------------------------------------------ calls
@@ -305,6 +466,7 @@ def e_method_invocation(comp, ctx, n):
         kind, val = st
         if kind == "class":
             cands = [m for m in val.find_methods(low) if m.static and len(m.params) == nargs]
+            cands = narrow_overloads(prog, ctx, cands, _arg_nodes(n.child_by_field_name("arguments")))
             if cands and not val.builtin:
                 check_visible(ctx, n, cands[0], cands[0].cls, "Method")
             if not cands:
@@ -345,6 +507,9 @@ def e_method_invocation(comp, ctx, n):
             sname = val
             if low == "getsobjecttype":
                 return lambda fr: stdlib.sobject_type_token(sname)
+            from . import settingslib
+            if settingslib.supports(prog, sname, low):
+                return lambda fr: settingslib.call(prog, sname, low, [a(fr) for a in args])
             raise ctx.err(n, f"Method does not exist or incorrect signature: {sname}.{name}")
     if low == "adderror" and obj_n.type == "field_access" and nargs >= 1:
         rec = compile_expr(comp, ctx, obj_n.child_by_field_name("object"))
@@ -352,13 +517,10 @@ def e_method_invocation(comp, ctx, n):
 
         def field_error(fr):
             so = rec(fr)
-            if type(so) is not SObject:
-                return call_value_(so, fname)
+            if type(so) is not SObject:  # not a field: an object's addError method (record.addError(...))
+                return prog.call_value(prog.get_member(so, fname.lower()), "adderror", [a(fr) for a in args])
             so.errors.append((ops.to_str(args[0](fr)), fname))
             return None
-
-        def call_value_(so, fname):
-            return prog.call_value(prog.get_member(so, fname.lower()), "adderror", [a(fr) for a in []])
         return field_error
     oe = compile_expr(comp, ctx, obj_n)
     if not _method_known(prog, low):
@@ -366,12 +528,25 @@ def e_method_invocation(comp, ctx, n):
                       f"Method does not exist or incorrect signature: {name}() (not provided by the local org's "
                       f"Apex runtime)")
     call_value = prog.call_value
+    signature = _static_signature(prog, ctx, obj_n, low, n.child_by_field_name("arguments"))
+    if signature is not None and not safe:
+        # an overloaded method of a class known at compile time: the overload the declared argument types
+        # select, dispatched on the runtime class (its override of that signature)
+        def c_sig(fr):
+            o = oe(fr)
+            vals = [a(fr) for a in args]
+            if type(o) is ApexObject:
+                m = next((c for c in o.cls.find_methods(low) if tuple(p[1] for p in c.params) == signature), None)
+                if m is not None and not m.static:
+                    return prog.invoke(m, o, vals)
+            return call_value(o, low, vals)
+        return c_sig
 
     if safe:
         def c_safe(fr):
             o = oe(fr)
             if o is None:
-                return None
+                return _null_receiver(n)
             return call_value(o, low, [a(fr) for a in args])
         return c_safe
     if nargs == 0:
@@ -459,6 +634,7 @@ def _implicit_call(comp, ctx, n, name, low, args):
         first = False
     else:
         cands = []
+    cands = narrow_overloads(prog, ctx, cands, _arg_nodes(n.child_by_field_name("arguments")))
     if not cands:
         if ctx.cls is not None and ctx.cls.is_exception:
             m = prog.builtin_class("Exception").find_method(low, nargs)
@@ -474,12 +650,18 @@ def _implicit_call(comp, ctx, n, name, low, args):
     if ctx.static:
         raise ctx.err(n, f"Non static method cannot be referenced from a static context: {name}")
     multi = len(cands) > 1
+    same_arity = [m for m in cls.find_methods(low) if len(m.params) == nargs] if cls is not None else []
+    signature = tuple(p[1] for p in cands[0].params) if not multi and len(same_arity) > 1 else None
 
     def call(fr):
         this = fr["this"]
         vals = [a(fr) for a in args]
         if multi:
             return prog.invoke_overloaded(tuple(this.cls.find_methods(low)), this, vals)
+        if signature is not None:  # the overload the declared argument types chose, on the runtime class
+            m = next((c for c in this.cls.find_methods(low) if tuple(p[1] for p in c.params) == signature), None)
+            if m is not None:
+                return prog.invoke(m, None if m.static else this, vals)
         m = this.cls.find_method(low, nargs)
         return prog.invoke(m, None if m.static else this, vals)
     return call
@@ -1006,9 +1188,9 @@ def e_query(comp, ctx, n):
 
 
 UNSUPPORTED_DML = {
-    "undelete": "the local org keeps no recycle bin",
     "merge": "record merge is not supported by the local org",
 }
+# undelete compiles and fails when it runs (System.DmlException: no recycle bin), see dml.py
 
 
 def e_dml(comp, ctx, n):

@@ -150,6 +150,14 @@ def untyped(v: Any) -> Any:
     return v
 
 
+#: describe type of an SObject field -> the Apex type JSON values of it become
+_FIELD_APEX_TYPES = {"datetime": "Datetime", "date": "Date", "time": "Time", "double": "Decimal",
+                     "currency": "Decimal", "percent": "Decimal", "int": "Integer", "long": "Long", "base64": "Blob"}
+
+#: runtime-provided types JSON can deserialize into: lower-case type name -> fn(JSON value) (system libraries register)
+NATIVE_READERS: dict[str, Any] = {}
+
+
 def convert(v: Any, t: TypeRef | None, strict: bool = False, ctx_cls: Any = None) -> Any:
     """JSON value -> Apex value of declared type t."""
     p = ops.CURRENT.prog
@@ -211,6 +219,8 @@ def convert(v: Any, t: TypeRef | None, strict: bool = False, ctx_cls: Any = None
         return ApexMap(((convert(k, kt, False, ctx_cls), convert(x, vt, strict, ctx_cls)) for k, x in v.items()),
                        kt, vt)
     cls = p.resolve_class(t, ctx_cls)
+    if n == "sobject" and isinstance(v, dict) and (v.get("attributes") or {}).get("type"):
+        n = str(v["attributes"]["type"]).lower()  # a generic SObject: the record's own type
     if cls is None and p.is_sobject_type(n):
         if not isinstance(v, dict):
             _bad(v, t)
@@ -219,11 +229,15 @@ def convert(v: Any, t: TypeRef | None, strict: bool = False, ctx_cls: Any = None
             if k == "attributes":
                 continue
             if isinstance(x, dict) and "records" in x:
-                so.put(k, ApexList([convert(r, None) for r in x["records"]]))
+                so.put(k, ApexList([convert(r, TypeRef("SObject"), strict) for r in x["records"]], TypeRef("SObject")))
             elif isinstance(x, dict):
                 so.put(k, convert(x, TypeRef((x.get("attributes") or {}).get("type", k)), strict))
             else:
-                p.sobject_put(so, k, x if not isinstance(x, Decimal) else x)
+                field_type = _FIELD_APEX_TYPES.get(p.schema.field_type(so.type_name, k) or "") \
+                    if hasattr(p.schema, "field_type") and isinstance(x, (str, int, float, Decimal)) else None
+                if field_type is not None:
+                    x = convert(x, TypeRef(field_type), strict)
+                p.sobject_put(so, k, x)
         return so
     if cls is not None and cls.kind == "enum":
         ev = cls.enum_values.get(str(v).lower())
@@ -245,6 +259,9 @@ def convert(v: Any, t: TypeRef | None, strict: bool = False, ctx_cls: Any = None
                 continue
             obj.fields[fi.lname] = convert(x, fi.type, strict, fi.cls)
         return obj
+    reader = NATIVE_READERS.get(n)
+    if reader is not None:
+        return reader(v)
     ops.throw("System.JSONException", f"Cannot deserialize into type {t.display}")
 
 

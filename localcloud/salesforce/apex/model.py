@@ -124,7 +124,7 @@ class ApexClass:
         seen: set[tuple[int, tuple]] = set()
         while c is not None:
             for m in c.methods.get(lname, ()):
-                key = (len(m.params), tuple(p[1].name for p in m.params))
+                key = (len(m.params), tuple(p[1] for p in m.params))
                 if key not in seen:
                     seen.add(key)
                     out.append(m)
@@ -137,7 +137,7 @@ class ApexClass:
         while stack:
             i = stack.pop()
             for m in i.methods.get(lname, ()):
-                key = (len(m.params), tuple(p[1].name for p in m.params))
+                key = (len(m.params), tuple(p[1] for p in m.params))
                 if key not in seen:
                     seen.add(key)
                     out.append(m)

@@ -190,6 +190,14 @@ _PRIM_CHECK: dict[str, Callable[[Any], bool]] = {
 }
 
 
+def _plain_type_name(name: str) -> str:
+    """A system type's name without its System./Schema. namespace (Schema.SObjectType == SObjectType)."""
+    for prefix in ("system.", "schema."):
+        if name.startswith(prefix):
+            return name[len(prefix):]
+    return name
+
+
 def _is_id_text(v: str) -> bool:
     from .values import is_valid_id
     return is_valid_id(v)
@@ -217,6 +225,9 @@ def is_instance(v: Any, t: TypeRef, ctx_cls: Any = None) -> bool:
         return chk(v)
     if type(v) is SObject:
         return v.type_name.lower() == n or (n.startswith("schema.") and v.type_name.lower() == n[7:])
+    native_type = getattr(v, "apex_type", None)
+    if native_type is not None and _plain_type_name(native_type.lower()) == _plain_type_name(n):
+        return True  # runtime-provided values (Schema.SObjectType tokens, Database.BatchableContext, ...)
     cls = CURRENT.prog.resolve_class(t, ctx_cls)
     if cls is None:
         return False

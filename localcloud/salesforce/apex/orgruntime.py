@@ -81,11 +81,12 @@ class ApexRuntime:
     """A store plus its deployed Apex."""
 
     def __init__(self, store: Any, sources: Mapping[str, str] | None = None, coverage: bool = False,
-                 _scratch: bool = False) -> None:
+                 _scratch: bool = False, labels: dict[str, str] | None = None) -> None:
         self.store = store
         self.sources: dict[str, str] = {}
         self.coverage = coverage
         self.program = ApexProgram(data=store, coverage=coverage)
+        self.program.labels = labels
         self.hook = ApexTriggerHook(self.program)
         store.set_trigger_hook(self.hook)
         if sources:
@@ -229,7 +230,8 @@ class ApexRuntime:
             scratch = isolated_test_store(self.store, tmp)
             access.register_definitions(scratch, access.definitions_of(self.store))
             try:
-                runner = ApexRuntime(scratch, self.sources, coverage=True, _scratch=True)
+                runner = ApexRuntime(scratch, self.sources, coverage=True, _scratch=True,
+                                     labels=self.program.labels)
                 results = runner._run_tests_on(runner, class_names, methods)
                 self._merge_coverage(runner.program)
             finally:

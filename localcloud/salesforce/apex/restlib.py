@@ -134,7 +134,10 @@ class HttpRequest(_HttpMessage):
         self.timeout = a[0]
 
     def m_setcompressed(self, a):
-        return None
+        self.compressed = bool(a[0])
+
+    def m_getcompressed(self, a):
+        return bool(getattr(self, "compressed", False))
 
     def apex_str(self):
         return f"System.HttpRequest[Endpoint={self.endpoint}, Method={self.method}]"

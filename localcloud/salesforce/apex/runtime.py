@@ -39,7 +39,9 @@ BUILTIN_EXCEPTIONS = [
     "QueryException", "RequiredFeatureMissingException", "SearchException", "SecurityException",
     "SerializationException", "SObjectException", "StringException", "TypeException",
     "UnexpectedException", "VisualforceException", "XmlException", "AssertException",
-    "InvalidHeaderException", "DuplicateMessageException",
+    "InvalidHeaderException", "DuplicateMessageException", "FlowException", "EmailTemplateRenderException",
+    "PlatformCacheException", "ProcedureException", "TransientException", "UnsupportedOperationException",
+    "AuraHandledException", "FormulaValidationException", "FormulaEvaluationException", "SObjectException",
 ]
 
 
@@ -195,6 +197,8 @@ class ApexProgram:
         self.covered: dict[str, set[int]] = {}
         self.coverable_lines: dict[str, set[int]] = {}
         self.files: dict[str, str] = {}
+        #: custom labels (lower-case name -> value) for System.Label.X; None: not known (any name compiles)
+        self.labels: dict[str, str] | None = None
         self.data = data
         if schema is None and data is not None:
             from .dataport import schema_of
@@ -826,7 +830,7 @@ class ApexProgram:
             return f"{self.exception_type_name(obj)}: {ops.to_str(msg)}"
         parts = ", ".join(f"{fi.name}={ops.to_str(obj.fields.get(fi.lname), True)}"
                           for fi in cls.all_instance_fields())
-        return f"{cls.name}:[{parts}]"
+        return f"{cls.short}:[{parts}]"  # Salesforce prints an inner class without its outer class
 
     def exception_type_name(self, obj: ApexObject) -> str:
         return obj.cls.name

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import ops
-from .stdlib import NAMESPACES, STATIC_METHODS, STR, Native, NativeEnumValue
+from .stdlib import CI_STRING, NAMESPACES, STATIC_METHODS, STATIC_PROPS, STR, Native, NativeEnumValue
 from .values import ApexList, ApexMap, SObject, TypeRef
 
 
@@ -53,6 +53,9 @@ class SObjectTypeToken(Native):
         so = SObject(self.name)
         if a and a[0] is not None:
             so.put("Id", a[0])
+        if len(a) > 1 and a[1]:  # newSObject(recordTypeId, loadDefaults): the fields' default values
+            for name, value in _default_values(self.name):
+                so.put(name, value)
         return so
 
     def p_fields(self):
@@ -69,6 +72,30 @@ class SObjectTypeToken(Native):
 
     def apex_json(self):
         return self.name
+
+
+def _default_values(sobject: str) -> list[tuple[str, Any]]:
+    """Field defaults newSObject(null, true) loads: literal defaults, numeric default formulas, checkboxes."""
+    from decimal import Decimal, InvalidOperation
+    getter = getattr(ops.CURRENT.prog.schema, "object_def", None)
+    od = getter(sobject) if getter is not None else None
+    out: list[tuple[str, Any]] = []
+    for fd in (od.fields.values() if od is not None else ()):
+        if not fd.createable or fd.lower == "id":
+            continue
+        if fd.default_value is not None:
+            out.append((fd.name, fd.default_value))
+            continue
+        formula = (fd.raw.get("defaultValueFormula") or "").strip()
+        if formula and fd.type in ("double", "currency", "percent", "int"):
+            try:
+                number = Decimal(formula)
+            except InvalidOperation:
+                continue
+            out.append((fd.name, int(number) if fd.type == "int" else number))
+        elif fd.type == "boolean":
+            out.append((fd.name, formula.lower() == "true"))
+    return out
 
 
 def sobject_type_token(name: str) -> SObjectTypeToken:
@@ -93,7 +120,7 @@ class FieldsToken(Native):
 
     def m_getmap(self, a):
         d = _describe(self.sobject)
-        m = ApexMap((), STR, TypeRef("Schema.SObjectField"))
+        m = ApexMap((), CI_STRING, TypeRef("Schema.SObjectField"))
         for f in d.get("fields", []):
             m[f["name"].lower()] = SObjectFieldToken(self.sobject, f["name"])
         return m
@@ -301,7 +328,7 @@ def _global_describe(a):
     except Exception:  # noqa: BLE001 - no data layer: standard names only
         from .schema import STANDARD_OBJECTS
         names = STANDARD_OBJECTS
-    m = ApexMap((), STR, TypeRef("Schema.SObjectType"))
+    m = ApexMap((), CI_STRING, TypeRef("Schema.SObjectType"))
     for n in names:
         m[n.lower()] = SObjectTypeToken(n)
     return m
@@ -311,3 +338,163 @@ STATIC_METHODS[("schema", "getglobaldescribe")] = _global_describe
 STATIC_METHODS[("schema", "describesobjects")] = lambda a: ApexList([DescribeSObjectResult(
     ops.CURRENT.prog.sobject_name(n)) for n in a[0]], TypeRef("Schema.DescribeSObjectResult"))
 NAMESPACES.add("schema.sobjecttype")
+
+
+# -- the rest of the describe surface (issue 18): answered from the same describe dicts ----------------
+def _flag(key: str, default: bool = False):
+    def get(self, a):
+        return bool(self.d.get(key, default))
+    return get
+
+
+def _value(key: str, default: Any = None):
+    def get(self, a):
+        return self.d.get(key, default)
+    return get
+
+
+for _key in ("undeletable", "mergeable", "searchable", "triggerable", "feedEnabled", "customSetting", "mruEnabled",
+             "layoutable", "deprecatedAndHidden", "hasSubtypes", "isInterface", "isSubtype", "replicateable",
+             "retrieveable", "activateable", "deepCloneable"):
+    _name = _key if _key.startswith(("is", "has")) else "is" + _key
+    setattr(DescribeSObjectResult, "m_" + _name.lower(), _flag(_key))
+DescribeSObjectResult.m_getlocalname = _value("name")  # type: ignore[attr-defined]
+DescribeSObjectResult.m_getassociateentitytype = _value("associateEntityType")  # type: ignore[attr-defined]
+DescribeSObjectResult.m_getassociateparententity = _value("associateParentEntity")  # type: ignore[attr-defined]
+DescribeSObjectResult.m_getrecordtypeinfos = lambda self, a: ApexList([], TypeRef("Schema.RecordTypeInfo"))  # type: ignore[attr-defined]
+DescribeSObjectResult.m_getrecordtypeinfosbyid = lambda self, a: ApexMap((), TypeRef("Id"), TypeRef("Schema.RecordTypeInfo"))  # type: ignore[attr-defined]
+DescribeSObjectResult.m_getrecordtypeinfosbyname = lambda self, a: ApexMap((), STR, TypeRef("Schema.RecordTypeInfo"))  # type: ignore[attr-defined]
+DescribeSObjectResult.m_getrecordtypeinfosbydevelopername = DescribeSObjectResult.m_getrecordtypeinfosbyname  # type: ignore[attr-defined]
+
+
+def _child_relationships(self, a):
+    out = []
+    for rel in self.d.get("childRelationships") or []:
+        out.append(ChildRelationship(rel))
+    return ApexList(out, TypeRef("Schema.ChildRelationship"))
+
+
+DescribeSObjectResult.m_getchildrelationships = _child_relationships  # type: ignore[attr-defined]
+DescribeSObjectResult.p_fieldsets = lambda self: FieldSets(self.name)  # type: ignore[attr-defined]
+
+
+class ChildRelationship(Native):
+    apex_type = "Schema.ChildRelationship"
+
+    def __init__(self, d: dict[str, Any]) -> None:
+        self.d = d
+
+    def m_getchildsobject(self, a):
+        return sobject_type_token(self.d.get("childSObject"))
+
+    def m_getfield(self, a):
+        return SObjectFieldToken(self.d.get("childSObject"), self.d.get("field"))
+
+    def m_getrelationshipname(self, a):
+        return self.d.get("relationshipName")
+
+    m_iscascadedelete = _flag("cascadeDelete")
+    m_isrestricteddelete = _flag("restrictedDelete")
+    m_isdeprecatedandhidden = _flag("deprecatedAndHidden")
+
+
+class FieldSets(Native):
+    """``describe.fieldSets``: the local org does not deploy field sets (apex README), so the map is empty."""
+
+    apex_type = "Schema.FieldSets"
+
+    def __init__(self, sobject: str) -> None:
+        self.sobject = sobject
+
+    def m_getmap(self, a):
+        return ApexMap((), STR, TypeRef("Schema.FieldSet"))
+
+    def apex_get(self, low):
+        return None
+
+
+for _key in ("nameField", "idLookup", "autoNumber", "calculated", "caseSensitive", "defaultedOnCreate", "filterable",
+             "groupable", "sortable", "htmlFormatted", "restrictedPicklist", "dependentPicklist", "cascadeDelete",
+             "restrictedDelete", "permissionable", "encrypted", "writeRequiresMasterRead", "deprecatedAndHidden",
+             "namePointing", "searchPrefilterable", "aiPredictionField", "formulaTreatNullNumberAsZero",
+             "polymorphicForeignKey", "queryByDistance"):
+    setattr(DescribeFieldResult, "m_is" + _key.lower(), _flag(_key))
+for _key in ("inlineHelpText", "calculatedFormula", "digits", "byteLength", "relationshipOrder", "controllerName",
+             "defaultValueFormula", "mask", "maskType", "referenceTargetField", "compoundFieldName", "extraTypeInfo"):
+    setattr(DescribeFieldResult, "m_get" + _key.lower(), _value(_key))
+DescribeFieldResult.m_getcontroller = lambda self, a: None  # type: ignore[attr-defined]
+
+
+def _soap_type(self, a):
+    from .systemlib import soap_type
+    return soap_type(self.d.get("soapType"))
+
+
+class FieldSetMember(Native):
+    """A field of a field set (``Schema.FieldSetMember``)."""
+
+    apex_type = "Schema.FieldSetMember"
+
+    def __init__(self, sobject: str, path: str, required: bool = False, db_required: bool = False) -> None:
+        self.sobject, self.path, self.required, self.db_required = sobject, path, required, db_required
+
+    def m_getfieldpath(self, a):
+        return self.path
+
+    def m_getlabel(self, a):
+        return DescribeFieldResult(self.sobject, self.path.split(".")[-1]).m_getlabel([])
+
+    def m_getrequired(self, a):
+        return self.required
+
+    def m_getdbrequired(self, a):
+        return self.db_required
+
+    def m_gettype(self, a):
+        return DescribeFieldResult(self.sobject, self.path.split(".")[-1]).m_gettype([])
+
+    def m_getsobjectfield(self, a):
+        return SObjectFieldToken(self.sobject, self.path.split(".")[-1])
+
+
+DescribeFieldResult.m_getsoaptype = _soap_type  # type: ignore[attr-defined]
+
+
+DISPLAY_TYPES = ("ADDRESS", "ANYTYPE", "BASE64", "BOOLEAN", "COMBOBOX", "COMPLEXVALUE", "CURRENCY", "DATACATEGORYGROUPREFERENCE",
+                 "DATE", "DATETIME", "DOUBLE", "EMAIL", "ENCRYPTEDSTRING", "ID", "INTEGER", "JSON", "LOCATION", "LONG",
+                 "MULTIPICKLIST", "PERCENT", "PHONE", "PICKLIST", "REFERENCE", "SOBJECT", "STRING", "TEXTAREA", "TIME",
+                 "URL")
+for _ns in ("schema.displaytype", "displaytype"):
+    NAMESPACES.add(_ns)
+    for _v in DISPLAY_TYPES:
+        STATIC_PROPS[(_ns, _v.lower())] = (lambda v: lambda: DisplayType(v))(_v)
+STATIC_METHODS[("schema.displaytype", "values")] = STATIC_METHODS[("displaytype", "values")] = \
+    lambda a: ApexList([DisplayType(v) for v in DISPLAY_TYPES], TypeRef("Schema.DisplayType"))
+
+
+class FieldSet(Native):
+    apex_type = "Schema.FieldSet"
+
+    def __init__(self, sobject: str, name: str) -> None:
+        self.sobject, self.name = sobject, name
+
+    def m_getname(self, a):
+        return self.name
+
+    def m_getnamespace(self, a):
+        return ""
+
+    def m_getlabel(self, a):
+        return self.name
+
+    def m_getdescription(self, a):
+        return ""
+
+    def m_getfields(self, a):
+        return ApexList([], TypeRef("Schema.FieldSetMember"))
+
+    def m_getsobjecttype(self, a):
+        return sobject_type_token(self.sobject)
+
+
+DescribeFieldResult.m_getsobjecttype = lambda self, a: sobject_type_token(self.sobject)  # type: ignore[attr-defined]

@@ -10,9 +10,14 @@ from .values import ApexList, ApexMap, IdValue, Long, SObject, TypeRef
 
 
 def get(prog: Any, so: SObject, low: str) -> Any:
+    """``record.Field`` (dot notation). A Checkbox field that holds null reads as false here, as Salesforce
+    documents it (``record.get('Field')``, serialisation and DML still see the null)."""
     f = so.fields
     if low in f:
-        return f[low]
+        v = f[low]
+        if v is None and _is_checkbox(prog, so.type_name, low):
+            return False
+        return v
     if so.queried is not None and low not in so.queried:
         canonical = prog.sobject_field_name(so.type_name, low)
         if canonical is None:
@@ -23,7 +28,12 @@ def get(prog: Any, so: SObject, low: str) -> Any:
                       f"{so.type_name}.{canonical}")
     elif prog.sobject_field_name(so.type_name, low) is None:
         ops.throw("System.SObjectException", f"Invalid field {low} for {so.type_name}")
-    return None
+    return False if _is_checkbox(prog, so.type_name, low) else None
+
+
+def _is_checkbox(prog: Any, sobject: str, low: str) -> bool:
+    field_type = getattr(prog.schema, "field_type", None)
+    return field_type is not None and field_type(sobject, low) == "boolean"
 
 
 def put(prog: Any, so: SObject, fname: str, value: Any) -> None:
@@ -71,11 +81,23 @@ def _put(so, a):
 
 
 def _add_error(so, a):
+    """addError(message [, escape]) and addError(fieldName | SObjectField, message [, escape])."""
+    field = None
     msg = a[0]
+    if len(a) >= 2 and not isinstance(a[1], bool):
+        field = a[0] if isinstance(a[0], str) else getattr(a[0], "field", None)
+        msg = a[1]
     if not isinstance(msg, str):
         msg = ops.to_str(msg)
-    so.errors.append((msg, a[1] if len(a) > 1 and isinstance(a[1], str) else None))
+    so.errors.append((msg, field))
     return None
+
+
+def _errors(so, a):
+    """SObject.getErrors(): the errors addError put on the record, as Database.Error values."""
+    from .dml import DatabaseError
+    return ApexList([DatabaseError("FIELD_CUSTOM_VALIDATION_EXCEPTION", msg, [field] if field else [])
+                     for msg, field in so.errors], TypeRef("Database.Error"))
 
 
 def _clone(so, a):
@@ -109,11 +131,13 @@ METHODS[SObject] = {
     "getsobjects": lambda so, a: so.fields.get(a[0].lower()),
     "getsobjecttype": _sobject_type,
     "adderror": _add_error,
+    # DML options (assignment rules, truncation, duplicate rules): the local org has none of those rules
+    "setoptions": lambda so, a: None,
     "clone": _clone,
     "isset": lambda so, a: (a[0] if isinstance(a[0], str) else a[0].field).lower() in so.fields,
     "getpopulatedfieldsasmap": _populated,
     "haserrors": lambda so, a: bool(so.errors),
-    "geterrors": lambda so, a: ApexList([], TypeRef("Database.Error")),
+    "geterrors": _errors,
     "equals": lambda so, a: ops.eq(so, a[0]),
     "hashcode": lambda so, a: id(so) & 0x7FFFFFFF,
     "tostring": lambda so, a: ops.to_str(so),

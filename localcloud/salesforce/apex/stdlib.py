@@ -209,10 +209,17 @@ STATIC_METHODS[("assert", "isnull")] = lambda a: _assert_cond(a[0] is None, a, 1
 STATIC_METHODS[("assert", "isnotnull")] = lambda a: _assert_cond(a[0] is not None, a, 1,
                                                                  "Expected: not null, Actual: null")
 STATIC_METHODS[("assert", "fail")] = lambda a: _assert_fail(ops.to_str(a[0]) if a else "")
+def _instance_of_type(v: Any, t: Any) -> bool:
+    """``v`` is an instance of the System.Type ``t`` (inner classes resolved where the type literal was)."""
+    if t.cls is not None and isinstance(v, ApexObject):
+        return v.cls.is_subclass_of(t.cls)
+    return ops.is_instance(v, t.ref, t.cls)
+
+
 STATIC_METHODS[("assert", "isinstanceoftype")] = lambda a: _assert_cond(
-    ops.is_instance(a[0], a[1].ref), a, 2, f"Expected instance of {a[1].ref.display}")
+    _instance_of_type(a[0], a[1]), a, 2, f"Expected instance of {a[1].ref.display}")
 STATIC_METHODS[("assert", "isnotinstanceoftype")] = lambda a: _assert_cond(
-    not ops.is_instance(a[0], a[1].ref), a, 2, f"Expected not instance of {a[1].ref.display}")
+    not _instance_of_type(a[0], a[1]), a, 2, f"Expected not instance of {a[1].ref.display}")
 
 
 def now() -> _dt.datetime:
@@ -245,10 +252,10 @@ def local(d: _dt.datetime) -> _dt.datetime:
 STATIC_METHODS[("system", "today")] = lambda a: local(now()).date()
 STATIC_METHODS[("date", "today")] = lambda a: local(now()).date()
 STATIC_METHODS[("system", "currenttimemillis")] = lambda a: Long(int(now().timestamp() * 1000))
-STATIC_METHODS[("system", "isbatch")] = lambda a: False
+STATIC_METHODS[("system", "isbatch")] = lambda a: bool(getattr(tx(), "in_batch", False))
 STATIC_METHODS[("system", "isfuture")] = lambda a: bool(getattr(tx(), "in_future", False))
 STATIC_METHODS[("system", "isqueueable")] = lambda a: bool(getattr(tx(), "in_queueable", False))
-STATIC_METHODS[("system", "isscheduled")] = lambda a: False
+STATIC_METHODS[("system", "isscheduled")] = lambda a: bool(getattr(tx(), "in_scheduled", False))
 STATIC_METHODS[("system", "requestid")] = lambda a: "local-request"
 
 
@@ -280,7 +287,26 @@ def hash_code(v: Any) -> int:
         return 1231 if v else 1237
     if isinstance(v, int):
         return wrap32(v)
-    return wrap32(hash(v) if not isinstance(v, (ApexObject, SObject, ApexList, ApexMap, ApexSet)) else id(v))
+    # collections hash by content, as in Apex (List: 31*h + e, Set: sum, Map: sum of key ^ value)
+    if isinstance(v, ApexList):
+        h = 1
+        for x in v:
+            h = (31 * h + hash_code(x)) & 0xFFFFFFFF
+        return wrap32(h)
+    if isinstance(v, ApexSet):
+        return wrap32(sum(hash_code(x) for x in v.d) & 0xFFFFFFFF)
+    if isinstance(v, ApexMap):
+        return wrap32(sum(hash_code(k) ^ hash_code(x) for k, x in v.items()) & 0xFFFFFFFF)
+    if isinstance(v, ApexObject):
+        m = v.cls.find_method("hashcode", 0)
+        if m is not None and not m.static and not m.cls.builtin:
+            return wrap32(int(prog().invoke(m, v, []) or 0))
+        return wrap32(id(v))
+    if isinstance(v, SObject):
+        return wrap32(hash(v))
+    if hasattr(v, "ref") and hasattr(v.ref, "display"):  # System.Type: by its name (stable across runs)
+        return hash_code(v.ref.display.lower())
+    return wrap32(hash(v))
 
 
 # ================================================================================================ enums
@@ -320,7 +346,7 @@ def status_code(name: str) -> Any:
     return ev
 
 
-LOGGING_LEVELS = ["NONE", "ERROR", "WARN", "INFO", "DEBUG", "FINE", "FINER", "FINEST"]
+LOGGING_LEVELS = ["NONE", "INTERNAL", "FINEST", "FINER", "FINE", "DEBUG", "INFO", "WARN", "ERROR"]  # Salesforce order
 TRIGGER_OPS = ["BEFORE_INSERT", "BEFORE_UPDATE", "BEFORE_DELETE", "AFTER_INSERT", "AFTER_UPDATE", "AFTER_DELETE",
                "AFTER_UNDELETE"]
 
@@ -339,17 +365,22 @@ def install_builtin_classes(p) -> None:
     # interfaces user classes implement
     for iname in ("Queueable", "Schedulable", "Comparable", "HttpCalloutMock", "Database.Batchable",
                   "Database.Stateful", "Database.AllowsCallouts", "Iterable", "Iterator", "Finalizer",
-                  "Database.RaisesPlatformEvents", "Callable", "StubProvider", "System.Queueable",
-                  "System.Comparable", "System.Schedulable"):
+                  "Database.RaisesPlatformEvents", "Callable", "StubProvider", "Comparator",
+                  "Database.BatchableContext", "QueueableContext", "SchedulableContext", "FinalizerContext",
+                  "Messaging.InboundEmailHandler", "WebServiceMock", "Auth.RegistrationHandler"):
         c = ApexClass(iname, "interface")
         c.builtin = True
         p.builtins[iname.lower()] = c
+        if "." not in iname:  # System.X names the same interface
+            p.builtins["system." + iname.lower()] = c
     for cname in ("Object", "System.Object"):
         c = ApexClass("Object", "class")
         c.builtin = True
         p.builtins[cname.lower()] = c
     from . import restlib
     restlib.install(p)
+    from . import systemlib
+    systemlib.install(p)
 
 
 def enum_value_of(enum: ApexClass, name: Any) -> Any:
@@ -565,6 +596,29 @@ def _escape_java(s, a):
     return s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
 
 
+_JAVA_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", '"': '"', "'": "'", "\\": "\\"}
+
+
+def _unescape_java(s, a):
+    """Java's StringEscapeUtils.unescapeJava: \\n, \\t, \\", \\\\, \\uXXXX ... back to characters."""
+    out, i = [], 0
+    while i < len(s):
+        c = s[i]
+        if c == "\\" and i + 1 < len(s):
+            nxt = s[i + 1]
+            if nxt == "u" and i + 5 < len(s) + 0 and re.fullmatch(r"[0-9a-fA-F]{4}", s[i + 2:i + 6] or ""):
+                out.append(chr(int(s[i + 2:i + 6], 16)))
+                i += 6
+                continue
+            if nxt in _JAVA_ESCAPES:
+                out.append(_JAVA_ESCAPES[nxt])
+                i += 2
+                continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
 def _char_at(s, a):
     i = a[0]
     if not 0 <= i < len(s):
@@ -688,6 +742,8 @@ STRING_METHODS: dict[str, Callable[[str, list[Any]], Any]] = {
     "escapecsv": _escape_csv,
     "escapejava": _escape_java,
     "escapeecmascript": _escape_java,
+    "unescapejava": _unescape_java,
+    "unescapeecmascript": _unescape_java,
     "unescapehtml4": lambda s, a: s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"')
     .replace("&amp;", "&"),
     "unescapexml": lambda s, a: s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"')
@@ -1095,7 +1151,7 @@ METHODS[ApexList] = {
     "clone": lambda l, a: ApexList(l, l.etype),
     "deepclone": lambda l, a: deep_clone(l),
     "equals": lambda l, a: ops.eq(l, a[0]),
-    "hashcode": lambda l, a: id(l) & 0x7FFFFFFF,
+    "hashcode": lambda l, a: hash_code(l),
     "tostring": lambda l, a: ops.to_str(l, True),
     "iterator": lambda l, a: ListIterator(l),
     "getsobjecttype": lambda l, a: sobject_type_token(l.etype.display) if l.etype else None,
@@ -1120,7 +1176,14 @@ class ListIterator(Native):
         return v
 
 
+#: key type of the maps Schema describes return (getGlobalDescribe, fields.getMap()): case-insensitive
+#: String keys, as Salesforce's are (keys are stored lower-case)
+CI_STRING = TypeRef("String")
+
+
 def _key(coll_type, k):
+    if coll_type is CI_STRING and type(k) is str:
+        return k.lower()
     if coll_type is not None and coll_type.name == "id" and type(k) is str:
         try:
             return IdValue(k)
@@ -1182,7 +1245,7 @@ METHODS[ApexSet] = {
     "clear": lambda s, a: s.d.clear(),
     "clone": lambda s, a: ApexSet(s.d, s.etype),
     "equals": lambda s, a: ops.eq(s, a[0]),
-    "hashcode": lambda s, a: id(s) & 0x7FFFFFFF,
+    "hashcode": lambda s, a: hash_code(s),
     "tostring": lambda s, a: ops.to_str(s, True),
     "iterator": lambda s, a: ListIterator(s.d),
 }
@@ -1226,7 +1289,7 @@ METHODS[ApexMap] = {
     "clone": lambda m, a: ApexMap(m, m.ktype, m.vtype),
     "deepclone": lambda m, a: deep_clone(m),
     "equals": lambda m, a: ops.eq(m, a[0]),
-    "hashcode": lambda m, a: id(m) & 0x7FFFFFFF,
+    "hashcode": lambda m, a: hash_code(m),
     "tostring": lambda m, a: ops.to_str(m, True),
     "getsobjecttype": lambda m, a: sobject_type_token(m.vtype.display) if m.vtype else None,
 }
@@ -1302,6 +1365,9 @@ class ApexType(Native):
         o = a[0]
         return isinstance(o, ApexType) and o.ref.name == self.ref.name
 
+    def m_hashcode(self, a):
+        return hash_code(self.ref.display.lower())
+
     def m_isassignablefrom(self, a):
         o = a[0]
         return self.cls is not None and o.cls is not None and o.cls.is_subclass_of(self.cls)
@@ -1360,7 +1426,7 @@ STATIC_METHODS.update({
     ("limits", "getlimitqueueablejobs"): lambda a: 50,
     ("limits", "getfuturecalls"): lambda a: 0,
     ("limits", "getlimitfuturecalls"): lambda a: 50,
-    ("limits", "getemailinvocations"): lambda a: 0,
+    ("limits", "getemailinvocations"): lambda a: getattr(tx().limits, "__dict__", {}).get("email_invocations", 0),
     ("limits", "getlimitemailinvocations"): lambda a: 10,
 })
 
@@ -1388,6 +1454,11 @@ STATIC_METHODS.update({
     ("userinfo", "getorganizationname"): _user("organizationname", "ECBridge Local"),
     ("userinfo", "getprofileid"): _user("profileid", "00e000000000001AAA"),
     ("userinfo", "getusertype"): _user("usertype", "Standard"),
+    ("userinfo", "getuserroleid"): lambda a: (tx().user or {}).get("userroleid"),
+    ("userinfo", "getuitheme"): lambda a: "Theme4d",
+    ("userinfo", "getuithemedisplayed"): lambda a: "Theme4d",
+    ("userinfo", "getsessionid"): lambda a: None,
+    ("userinfo", "isCurrentUserLicensed".lower()): lambda a: False,
     ("userinfo", "getlocale"): _user("locale", "en_US"),
     ("userinfo", "getlanguage"): _user("language", "en_US"),
     ("userinfo", "getdefaultcurrency"): _user("currency", "JPY"),
@@ -1756,4 +1827,4 @@ def SchemaSObjectTypes():  # noqa: N802 - mirrors Schema.SObjectType
 
 
 # Register the library modules (they add to the tables above).
-from . import jsonlib, schemalib, sobjects, dml, testlib, triggers, soql  # noqa: E402,F401
+from . import jsonlib, schemalib, sobjects, dml, testlib, triggers, soql, batchlib  # noqa: E402,F401

@@ -59,6 +59,7 @@ STATIC_METHODS.update({
     ("test", "stoptest"): _stop,
     ("test", "isrunningtest"): lambda a: ops.CURRENT.prog.tx.test is not None,
     ("test", "setmock"): _set_mock,
+    ("test", "createstub"): lambda a: __import__("localcloud.salesforce.apex.stubs", fromlist=["create_stub"]).create_stub(a),
     ("test", "getstandardpricebookid"): lambda a: "01s000000000001AAA",
     ("test", "enablechangedatacapture"): lambda a: None,
     ("test", "setfixedsearchresults"): lambda a: None,

@@ -157,7 +157,11 @@ METADATA_TYPES = {
     "percent": "percent", "checkbox": "boolean", "date": "date", "datetime": "datetime",
     "time": "time", "picklist": "picklist", "multiselectpicklist": "multipicklist",
     "lookup": "reference", "masterdetail": "reference", "autonumber": "string",
+    "metadatarelationship": "reference", "summary": "double",
 }
+#: MetadataRelationship targets that are setup entities, not records: the field holds the API name
+ENTITY_REFERENCE_TARGETS = {"entitydefinition", "fielddefinition"}
+ENTITY_REFERENCE_KEY = "QualifiedApiName"
 
 
 def custom_field_describe(spec: CustomFieldSpec) -> dict[str, Any]:
@@ -168,6 +172,19 @@ def custom_field_describe(spec: CustomFieldSpec) -> dict[str, Any]:
         raise ValueError(f"field {spec.full_name}: field type {spec.type!r} is not supported by the local org")
     type_ = METADATA_TYPES[mtype]
     over: dict[str, Any] = {}
+    if mtype == "metadatarelationship" and (spec.reference_to or "").lower() in ENTITY_REFERENCE_TARGETS:
+        # a custom metadata field naming an object or field (EntityDefinition/FieldDefinition): its
+        # value is the API name ("Account", "Account.Name"), as SOQL and getAll() return it
+        type_, mtype = "string", "text"
+        over["length"] = 255
+        over["extraTypeInfo"] = None
+        # ``Field__r.QualifiedApiName`` joins the setup entity by its API name (ENTITY_REFERENCE_KEY)
+        over["referenceTo"] = [spec.reference_to]
+        over["relationshipName"] = name[:-3] + "__r" if name.endswith("__c") else None
+        over["_referenceKey"] = ENTITY_REFERENCE_KEY
+    if mtype == "summary":
+        # roll-up summary: read-only; its value is not computed by the local org (apex README)
+        over.update(calculated=True, createable=False, updateable=False, precision=18, scale=2)
     if mtype == "text":
         over["length"] = spec.length or 255
     elif mtype == "textarea":

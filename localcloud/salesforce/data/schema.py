@@ -17,6 +17,43 @@ from .specs import CustomFieldSpec, CustomObjectSpec
 
 FIXTURE = Path(__file__).parent / "fixtures" / "standard_objects.json"
 API_NAME = re.compile(r"^(?:[A-Za-z][A-Za-z0-9]*__)?[A-Za-z](?:[A-Za-z0-9]|_(?!_))*__c$")
+#: custom objects and settings (__c), custom metadata types (__mdt), platform events (__e)
+OBJECT_API_NAME = re.compile(r"^(?:[A-Za-z][A-Za-z0-9]*__)?[A-Za-z](?:[A-Za-z0-9]|_(?!_))*__(?:c|mdt|e)$")
+#: key prefixes of the kinds (custom objects a.., custom metadata m.., platform events e..)
+KIND_PREFIX = {"c": "a", "mdt": "m", "e": "e"}
+
+
+def object_kind(name: str) -> str:
+    """``c`` (custom object or setting), ``mdt`` (custom metadata type), ``e`` (platform event) or ``""``."""
+    base, sep, suffix = name.rpartition("__")
+    return suffix.lower() if sep and suffix.lower() in KIND_PREFIX else ""
+
+
+def _metadata_type_fields() -> list[dict[str, Any]]:
+    """The standard fields of a custom metadata type (records are deployed, never written by DML)."""
+    ro = dict(createable=False, updateable=False)
+    return [
+        field_describe("Id", "id", "Custom Metadata Record ID"),
+        field_describe("DeveloperName", "string", "Custom Metadata Record Name", length=40, nillable=False,
+                       idLookup=True),
+        field_describe("MasterLabel", "string", "Label", length=40, nillable=False, nameField=True),
+        field_describe("Language", "picklist", "Master Language", length=40, nillable=False),
+        field_describe("NamespacePrefix", "string", "Namespace Prefix", length=15, **ro),
+        field_describe("Label", "string", "Label", length=40, **ro),
+        field_describe("QualifiedApiName", "string", "Qualified API Name", length=70, idLookup=True, **ro),
+        field_describe("SystemModstamp", "datetime", "System Modstamp", nillable=False, defaultedOnCreate=True, **ro),
+    ]
+
+
+def _platform_event_fields() -> list[dict[str, Any]]:
+    ro = dict(createable=False, updateable=False, defaultedOnCreate=True)
+    return [
+        field_describe("ReplayId", "string", "Replay ID", length=255, **ro),
+        field_describe("CreatedDate", "datetime", "Created Date", nillable=False, **ro),
+        field_describe("CreatedById", "reference", "Created By ID", referenceTo=["User"], relationshipName="CreatedBy",
+                       nillable=False, **ro),
+        field_describe("EventUuid", "string", "Event UUID", length=36, **ro),
+    ]
 
 GLOBAL_KEYS = (
     "activateable", "associateEntityType", "associateParentEntity", "createable", "custom",
@@ -104,7 +141,7 @@ class ObjectDef:
             self.fields[fd.lower] = fd
         self.relationships: dict[str, FieldDef] = {
             fd.relationship_name.lower(): fd for fd in self.fields.values()
-            if fd.type == "reference" and fd.relationship_name
+            if (fd.type == "reference" or fd.raw.get("_referenceKey")) and fd.relationship_name
         }
 
     def field(self, name: str) -> FieldDef:
@@ -171,8 +208,11 @@ class Schema:
         self._children_cache: dict[str, list[tuple[ObjectDef, FieldDef]]] | None = None
 
     @classmethod
-    def standard(cls) -> "Schema":
-        return cls(copy.deepcopy(_fixture()["objects"]))
+    def standard(cls, skip: Iterable[str] = ()) -> "Schema":
+        """The standard objects of the fixture (less those named, lower-case, in ``skip``: copying the
+        whole fixture is what opening a store would otherwise pay each time)."""
+        skipped = set(skip)
+        return cls(copy.deepcopy([raw for raw in _fixture()["objects"] if raw["name"].lower() not in skipped]))
 
     def _add(self, od: ObjectDef) -> None:
         self._objects[od.lower] = od
@@ -243,10 +283,10 @@ class Schema:
         return self.get(name).describe(self, api_version)
 
     # -- changes (only on a private copy inside a transaction) ---------------------------
-    def next_custom_prefix(self) -> str:
+    def next_custom_prefix(self, first: str = "a") -> str:
         n = 0
         while True:
-            prefix = "a" + _b36(n).rjust(2, "0")
+            prefix = first + _b36(n).rjust(2, "0")
             if prefix not in self._by_prefix:
                 return prefix
             n += 1
@@ -254,30 +294,38 @@ class Schema:
     def apply_custom_object(self, spec: CustomObjectSpec) -> tuple[ObjectDef, bool, list[FieldDef]]:
         """Create or update a custom object; returns (object, created, fields added)."""
         name = spec.full_name.strip()
-        if not API_NAME.match(name):
+        if not OBJECT_API_NAME.match(name):
             raise ValueError(f"custom object {name!r}: not a valid API name (letters, digits and single "
-                             "underscores, starting with a letter, ending with '__c')")
+                             "underscores, starting with a letter, ending with '__c', '__mdt' or '__e')")
         existing = self.find(name)
-        label = spec.label or name[:-3].replace("_", " ")
+        kind = object_kind(name)
+        label = spec.label or name.rsplit("__", 1)[0].replace("_", " ")
+        setting = (spec.custom_settings_type or "").strip() or None
         if existing is None:
             raw = copy.deepcopy(_fixture()["custom_object_template"])
-            raw.update(name=name, label=label, labelPlural=spec.plural_label or label, keyPrefix=self.next_custom_prefix(),
+            raw.update(name=name, label=label, labelPlural=spec.plural_label or label,
+                       keyPrefix=self.next_custom_prefix(KIND_PREFIX[kind]),
                        custom=True, supportedScopes=[{"label": "All " + (spec.plural_label or label).lower(),
                                                       "name": "everything"}])
-            fields = system_field_describes(owner=True, deleted=True, owner_to=("User",))
-            if (spec.name_field_type or "Text").lower() == "autonumber":
-                name_field = field_describe("Name", "string", spec.name_field_label or f"{label} Name", length=80,
-                                            autoNumber=True, createable=False, updateable=False, nillable=False,
-                                            defaultedOnCreate=True, nameField=True, idLookup=True,
-                                            displayFormat=spec.name_field_display_format or "{0}")
+            if setting:
+                raw.update(customSetting=True, _customSettingsType=setting, feedEnabled=False, mergeable=False,
+                           triggerable=False, searchable=False)
+            if kind == "mdt":
+                raw.update(createable=False, updateable=False, deletable=False, triggerable=False, undeletable=False,
+                           mergeable=False, feedEnabled=False, searchable=False, layoutable=False)
+                raw["fields"] = _metadata_type_fields()
+            elif kind == "e":
+                raw.update(updateable=False, deletable=False, queryable=False, undeletable=False, mergeable=False,
+                           feedEnabled=False, searchable=False, layoutable=False, triggerable=True,
+                           _publishBehavior=spec.publish_behavior or "PublishAfterCommit")
+                raw["fields"] = _platform_event_fields()
             else:
-                name_field = field_describe("Name", "string", spec.name_field_label or f"{label} Name", length=80,
-                                            nillable=True, defaultedOnCreate=True, nameField=True, idLookup=True)
-            fields.insert(3, name_field)
-            raw["fields"] = fields
+                raw["fields"] = self._custom_object_fields(spec, label, setting)
             od = ObjectDef(raw)
             self._add(od)
             created = True
+            if kind == "c" and not setting and (spec.sharing_model or "").lower() in ("private", "read"):
+                self._add_share_object(od, label)
         else:
             raw = copy.deepcopy(existing.raw)
             raw.update(label=label, labelPlural=spec.plural_label or existing.raw.get("labelPlural"))
@@ -286,6 +334,59 @@ class Schema:
             created = False
         added = [self.apply_custom_field(od.name, f)[0] for f in spec.fields]
         return self.get(name), created, [a for a in added if a is not None]
+
+    def _add_share_object(self, od: ObjectDef, label: str) -> None:
+        """``X__Share``: the sharing rows of a custom object whose default access is Private or Read."""
+        name = od.name[:-3] + "__Share"
+        if self.find(name) is not None:
+            return
+        raw = copy.deepcopy(_fixture()["custom_object_template"])
+        raw.update(name=name, label=f"{label} Share", labelPlural=f"{label} Share", keyPrefix=self.next_custom_prefix(),
+                   custom=True, triggerable=False, searchable=False, layoutable=False, feedEnabled=False,
+                   mergeable=False, supportedScopes=[])
+        raw["fields"] = [
+            field_describe("Id", "id", "Share ID"),
+            field_describe("ParentId", "reference", "Parent ID", referenceTo=[od.name], relationshipName="Parent",
+                           nillable=False, updateable=False),
+            field_describe("UserOrGroupId", "reference", "User/Group ID", referenceTo=["User", "Group"],
+                           relationshipName="UserOrGroup", polymorphicForeignKey=True, nillable=False, updateable=False),
+            field_describe("AccessLevel", "picklist", "Access Level", nillable=False, picklistValues=[
+                {"active": True, "defaultValue": False, "label": v, "validFor": None, "value": v}
+                for v in ("Read", "Edit", "All")]),
+            field_describe("RowCause", "picklist", "Row Cause", defaultValue="Manual", defaultedOnCreate=True,
+                           picklistValues=[{"active": True, "defaultValue": False, "label": v, "validFor": None,
+                                            "value": v} for v in ("Owner", "Manual", "Rule", "ImplicitChild")]),
+            field_describe("IsDeleted", "boolean", "Deleted", createable=False, updateable=False),
+            field_describe("LastModifiedDate", "datetime", "Last Modified Date", createable=False, updateable=False),
+            field_describe("LastModifiedById", "reference", "Last Modified By ID", referenceTo=["User"],
+                           relationshipName="LastModifiedBy", createable=False, updateable=False),
+        ]
+        self._add(ObjectDef(raw))
+
+    @staticmethod
+    def _custom_object_fields(spec: CustomObjectSpec, label: str, setting: str | None) -> list[dict[str, Any]]:
+        if setting:
+            # a custom setting: no owner; a hierarchy setting's records belong to the org, a profile or a user
+            fields = system_field_describes(owner=False, deleted=True)
+            fields.insert(2, field_describe("SetupOwnerId", "reference", "Location", referenceTo=["Organization", "Profile", "User"],
+                                            relationshipName="SetupOwner", polymorphicForeignKey=True)
+                          if setting.lower() == "hierarchy" else
+                          field_describe("Name", "string", "Name", length=38, nillable=False, nameField=True, idLookup=True))
+            if setting.lower() == "hierarchy":
+                fields.insert(3, field_describe("Name", "string", "Name", length=80, nillable=True, defaultedOnCreate=True,
+                                                nameField=True))
+            return fields
+        fields = system_field_describes(owner=True, deleted=True, owner_to=("User",))
+        if (spec.name_field_type or "Text").lower() == "autonumber":
+            name_field = field_describe("Name", "string", spec.name_field_label or f"{label} Name", length=80,
+                                        autoNumber=True, createable=False, updateable=False, nillable=False,
+                                        defaultedOnCreate=True, nameField=True, idLookup=True,
+                                        displayFormat=spec.name_field_display_format or "{0}")
+        else:
+            name_field = field_describe("Name", "string", spec.name_field_label or f"{label} Name", length=80,
+                                        nillable=True, defaultedOnCreate=True, nameField=True, idLookup=True)
+        fields.insert(3, name_field)
+        return fields
 
     def apply_custom_field(self, sobject: str, spec: CustomFieldSpec) -> tuple[FieldDef | None, FieldDef]:
         """Add or replace a custom field. Returns (the new field if it was added else None, field)."""

@@ -71,6 +71,10 @@ class CustomObjectSpec:
     sharing_model: str | None = None
     description: str | None = None
     fields: list[CustomFieldSpec] = field(default_factory=list)
+    #: ``Hierarchy`` or ``List`` for a custom setting (``customSettingsType``), else None
+    custom_settings_type: str | None = None
+    #: a platform event's ``publishBehavior``: ``PublishAfterCommit`` (default) or ``PublishImmediately``
+    publish_behavior: str | None = None
 
 
 _FIELD_KEYS = {
@@ -85,7 +89,8 @@ _FIELD_KEYS = {
 _OBJECT_KEYS = {
     "fullname": "full_name", "label": "label", "plurallabel": "plural_label", "sharingmodel": "sharing_model",
     "description": "description", "namefieldlabel": "name_field_label", "namefieldtype": "name_field_type",
-    "namefielddisplayformat": "name_field_display_format",
+    "namefielddisplayformat": "name_field_display_format", "customsettingstype": "custom_settings_type",
+    "publishbehavior": "publish_behavior",
 }
 _BOOL = {"required", "unique", "external_id", "case_sensitive", "restricted_picklist"}
 _INT = {"length", "precision", "scale", "visible_lines"}

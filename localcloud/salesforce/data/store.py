@@ -317,6 +317,9 @@ class Transaction:
         work = schema.copy()
         od, _created, _added = work.apply_custom_object(spec)
         self._store._sync_table(self._conn, od)
+        share = work.find(od.name[:-3] + "__Share") if od.name.endswith("__c") else None
+        if share is not None:  # the sharing rows object of a Private/Read custom object
+            self._store._sync_table(self._conn, share)
         self.schema = work
         return od
 
@@ -540,9 +543,7 @@ class Store:
         """A file made by an earlier version gets the standard objects added since (ContentVersion...)."""
         existing = {r[0] for r in conn.execute("SELECT lower FROM _objects")}
         seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM _objects").fetchone()[0]
-        for od in Schema.standard().objects():
-            if od.lower in existing:
-                continue
+        for od in Schema.standard(skip=existing).objects():
             self._sync_table(conn, od)
             seq += 1
             conn.execute("INSERT INTO _objects (lower, seq, definition) VALUES (?, ?, ?)",

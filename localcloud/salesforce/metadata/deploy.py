@@ -29,8 +29,9 @@ from typing import Any, Callable
 from localcloud.salesforce.data import CustomObjectSpec, SalesforceError
 from localcloud.salesforce.metadata import hooks
 from localcloud.salesforce.metadata.apex_source import ApexSource, declared_name_problem, read_apex, syntax_problems
+from localcloud.salesforce.metadata.custommetadata import apply_records, read_record
 from localcloud.salesforce.metadata.coverage import NO_TEST_RUN_REFUSED, coverage_warnings, production_org
-from localcloud.salesforce.metadata.objects import ObjectDefinitionError, object_spec
+from localcloud.salesforce.metadata.objects import CUSTOM_SUFFIXES, ObjectDefinitionError, object_spec
 from localcloud.salesforce.metadata.package import Component, DeployPackage, DeployPackageError, read_deploy_zip
 from localcloud.salesforce.metadata.permissionsets import permission_set_definition
 from localcloud.salesforce.metadata.repository import DEPLOY_PREFIX, MetadataRepository, now_iso
@@ -39,7 +40,9 @@ from localcloud.salesforce.metadata.ui_components import check_ui_components
 
 log = logging.getLogger(__name__)
 
-RELATIONSHIP_TYPES = {"Lookup", "MasterDetail"}
+RELATIONSHIP_TYPES = {"Lookup", "MasterDetail", "MetadataRelationship"}
+#: objects a deploy creates (custom objects; custom metadata types and platform events where supported)
+CUSTOM_OBJECT_SUFFIXES = CUSTOM_SUFFIXES
 
 #: Runs Apex tests requested by a deploy (testLevel RunSpecifiedTests / RunLocalTests / RunAllTestsInOrg).
 #: Set by the Apex runtime: fn(test_level, class_names, all_sources) -> RunTestsOutcome.
@@ -203,11 +206,8 @@ class Deployer:
         job.components_total = len(package.components) + 1
 
         specs, permsets, apex, others = self._check(job, package)
-        if job.failures:
-            job.status = "Failed"
-            return
         production = production_org() and bool(apex or _deleted_apex(package))
-        if production and job.options.test_level == "NoTestRun":
+        if not job.failures and production and job.options.test_level == "NoTestRun":
             job.status, job.error_message, job.error_status_code = "Failed", NO_TEST_RUN_REFUSED, "INVALID_OPERATION"
             return
         if production and not job.options.test_level:
@@ -215,16 +215,17 @@ class Deployer:
 
         try:
             with self.store.transaction(user_id=self.user_id) as tx:
-                self._apply_schema(tx, specs)
-                self._apply_permission_sets(tx, permsets)
-                ui_failures = self._check_ui_components(package, tx.schema)
-                if ui_failures:
-                    raise _CompileFailed(ui_failures)
-                compile_failures = self._compile(job, apex, tx.schema, _deleted_apex(package))
-                if compile_failures:
-                    raise _CompileFailed(compile_failures)
+                # As Salesforce, every broken component is reported in one deploy: the schema and
+                # the Apex that passed the checks are still applied and compiled (then rolled back).
+                failures = self._apply_schema(tx, specs)
+                failures += self._apply_permission_sets(tx, permsets)
+                failures += self._apply_custom_metadata(tx, others)
+                failures += self._check_ui_components(package, tx.schema)
+                failures += self._compile(job, apex, tx.schema, _deleted_apex(package))
+                if failures or job.failures:
+                    raise _CompileFailed(failures)
                 if job.options.test_level and job.options.test_level != "NoTestRun":
-                    self._run_tests(job, apex, tx, lambda stx: self._apply_test_schema(stx, specs, permsets),
+                    self._run_tests(job, apex, tx, lambda stx: self._apply_test_schema(stx, specs, permsets, others),
                                     _deleted_apex(package), permission_sets={c.full_name: d for c, d in permsets})
                     if job.tests.failures:
                         # as Salesforce: a failing test of a testLevel deploy rolls all of it back
@@ -237,13 +238,9 @@ class Deployer:
                             raise _CheckOnlyRollback()
                 if job.options.check_only:
                     raise _CheckOnlyRollback()
-        except _ApplyFailure as failure:
-            job.failures.append(failure.message)
-            job.status = "Failed"
-            return
         except _CompileFailed as failed:
             job.failures.extend(failed.failures)
-            broken = {(f.component_type, f.full_name) for f in failed.failures}
+            broken = {(f.component_type, f.full_name) for f in job.failures}
             job.successes = [m for m in job.successes if (m.component_type, m.full_name) not in broken]
             job.status = "Failed"
             return
@@ -382,63 +379,100 @@ class Deployer:
             line=line, column=1,
         ))
 
-    def _apply_schema(self, tx: Any, specs: list[tuple[Component, CustomObjectSpec]]) -> None:
+    def _apply_schema(self, tx: Any, specs: list[tuple[Component, CustomObjectSpec]]) -> list[ComponentMessage]:
+        """Apply objects, then relationship fields; returns one failure per broken component (all of them)."""
         relationship_fields = []
+        failures: list[ComponentMessage] = []
         for component, spec in specs:
-            if spec.full_name.endswith("__c"):
+            if spec.full_name.endswith(CUSTOM_OBJECT_SUFFIXES):
                 plain = [f for f in spec.fields if f.type not in RELATIONSHIP_TYPES]
                 first = CustomObjectSpec(**{**spec.__dict__, "fields": plain})
                 try:
                     tx.apply_custom_object(first)
                 except (SalesforceError, ValueError, KeyError) as error:
-                    raise self._fail(component, _message(error), _field_in(error, plain)) from error
+                    failures.append(self._fail(component, _message(error), _field_in(error, plain)).message)
+                    continue
                 relationship_fields.extend((component, spec.full_name, f) for f in spec.fields if f.type in RELATIONSHIP_TYPES)
             else:
                 if tx.schema.find(spec.full_name) is None:
-                    raise self._fail(component, f"Cannot create standard object {spec.full_name}: the local org does not know it")
+                    failures.append(self._fail(
+                        component, f"Cannot create standard object {spec.full_name}: the local org does not know it").message)
+                    continue
                 relationship_fields.extend((component, spec.full_name, f) for f in spec.fields)
+        failed = {m.full_name for m in failures}
         for component, sobject, field_spec in relationship_fields:
+            if component.full_name in failed:
+                continue
             try:
                 tx.apply_custom_field(sobject, field_spec)
             except (SalesforceError, ValueError, KeyError) as error:
-                raise self._fail(component, f"Field {field_spec.full_name}: {_message(error)}", field_spec.full_name) from error
+                failures.append(self._fail(component, f"Field {field_spec.full_name}: {_message(error)}",
+                                           field_spec.full_name).message)
+                failed.add(component.full_name)
+        return failures
 
-    def _apply_permission_sets(self, tx: Any, permsets: list[tuple[Component, dict[str, Any]]]) -> None:
-        if not permsets or tx.schema.find("PermissionSet") is None:
-            return
-        for component, definition in permsets:
-            for permission in definition["fieldPermissions"]:
-                sobject, _, field_name = (permission["field"] or "").partition(".")
-                target = tx.schema.find(sobject)
-                if target is None or target.find_field(field_name) is None:
-                    raise self._fail(component, f"In field: field - no CustomField named {permission['field']} found",
-                                     None)
-            for permission in definition["objectPermissions"]:
-                if tx.schema.find(permission["object"] or "") is None:
-                    raise self._fail(component, f"In field: object - no CustomObject named {permission['object']} found")
-            name = component.full_name
+    def _apply_custom_metadata(self, tx: Any, components: list[Component]) -> list[ComponentMessage]:
+        """Custom metadata records (after the types of the same deploy); one failure per broken record."""
+        records = []
+        failures: list[ComponentMessage] = []
+        for component in components:
+            if component.type != "CustomMetadata":
+                continue
             try:
-                found = tx.find_ids_by_field("PermissionSet", "Name", name)
-                values = {"Name": name, "Label": definition["label"]}
-                if definition.get("description"):
-                    values["Description"] = definition["description"]
-                if found:
-                    results = tx.update("PermissionSet", [{**values, "Id": found[0]}])
-                else:
-                    results = tx.insert("PermissionSet", [values])
-            except SalesforceError as error:
-                raise self._fail(component, _message(error)) from error
-            if not results[0].success:
-                raise self._fail(component, "; ".join(e.message for e in results[0].errors))
+                records.append(read_record(component))
+            except DeployPackageError as error:
+                failures.append(self._fail(component, str(error)).message)
+        for record, error in apply_records(tx, records):
+            failures.append(self._fail(record.component, str(error), None).message)
+            if error.field_name:
+                failures[-1].line = _line_of(record.component.text, f"<field>{error.field_name}</field>")
+        return failures
+
+    def _apply_permission_sets(self, tx: Any, permsets: list[tuple[Component, dict[str, Any]]]) -> list[ComponentMessage]:
+        """Permission sets' records; returns one failure per broken permission set (all of them)."""
+        if not permsets or tx.schema.find("PermissionSet") is None:
+            return []
+        failures: list[ComponentMessage] = []
+        for component, definition in permsets:
+            try:
+                self._apply_permission_set(tx, component, definition)
+            except _ApplyFailure as failure:
+                failures.append(failure.message)
+        return failures
+
+    def _apply_permission_set(self, tx: Any, component: Component, definition: dict[str, Any]) -> None:
+        for permission in definition["fieldPermissions"]:
+            sobject, _, field_name = (permission["field"] or "").partition(".")
+            target = tx.schema.find(sobject)
+            if target is None or target.find_field(field_name) is None:
+                raise self._fail(component, f"In field: field - no CustomField named {permission['field']} found",
+                                 None)
+        for permission in definition["objectPermissions"]:
+            if tx.schema.find(permission["object"] or "") is None:
+                raise self._fail(component, f"In field: object - no CustomObject named {permission['object']} found")
+        name = component.full_name
+        try:
+            found = tx.find_ids_by_field("PermissionSet", "Name", name)
+            values = {"Name": name, "Label": definition["label"]}
+            if definition.get("description"):
+                values["Description"] = definition["description"]
+            if found:
+                results = tx.update("PermissionSet", [{**values, "Id": found[0]}])
+            else:
+                results = tx.insert("PermissionSet", [values])
+        except SalesforceError as error:
+            raise self._fail(component, _message(error)) from error
+        if not results[0].success:
+            raise self._fail(component, "; ".join(e.message for e in results[0].errors))
 
     def _apply_test_schema(self, tx: Any, specs: list[tuple[Component, CustomObjectSpec]],
-                           permsets: list[tuple[Component, dict[str, Any]]]) -> None:
-        """Give a test run's scratch copy of the org this deploy's objects, fields and permission sets."""
-        try:
-            self._apply_schema(tx, specs)
-            self._apply_permission_sets(tx, permsets)
-        except _ApplyFailure as failure:
-            raise SalesforceError("UNKNOWN_EXCEPTION", f"could not prepare the test run: {failure.message.problem}") from failure
+                           permsets: list[tuple[Component, dict[str, Any]]], others: list[Component] = ()) -> None:
+        """Give a test run's scratch copy of the org this deploy's objects, fields, permission sets and
+        custom metadata records."""
+        failures = (self._apply_schema(tx, specs) + self._apply_permission_sets(tx, permsets)
+                    + self._apply_custom_metadata(tx, list(others)))
+        if failures:
+            raise SalesforceError("UNKNOWN_EXCEPTION", f"could not prepare the test run: {failures[0].problem}")
 
     def _run_tests(self, job: DeployJob, apex: list[ApexSource], tx: Any = None,
                    prepare: Callable[[Any], None] | None = None,

@@ -9,8 +9,12 @@ from localcloud.salesforce.metadata.package import Component, child_text, childr
 SUPPORTED_FIELD_TYPES = {
     "Text", "TextArea", "LongTextArea", "Html", "Email", "Phone", "Url", "Number", "Currency",
     "Percent", "Checkbox", "Date", "DateTime", "Time", "Picklist", "MultiselectPicklist", "Lookup",
-    "MasterDetail", "AutoNumber",
+    "MasterDetail", "AutoNumber", "MetadataRelationship", "Summary",
 }
+
+
+#: objects a deploy creates: custom objects and settings, custom metadata types, platform events
+CUSTOM_SUFFIXES = ("__c", "__mdt", "__e")
 
 
 class ObjectDefinitionError(Exception):
@@ -84,7 +88,7 @@ def field_spec(field_xml: Element) -> CustomFieldSpec:
 def object_spec(component: Component) -> CustomObjectSpec:
     root = parse_xml(component.body, component.file_name)
     name = component.full_name
-    is_custom = name.endswith("__c")
+    is_custom = name.endswith(CUSTOM_SUFFIXES)
     fields: list[CustomFieldSpec] = []
     for field_xml in children(root, "fields"):
         spec = field_spec(field_xml)
@@ -98,11 +102,13 @@ def object_spec(component: Component) -> CustomObjectSpec:
     name_field = children(root, "nameField")
     spec = CustomObjectSpec(
         full_name=name,
-        label=child_text(root, "label") or (name[:-3].replace("_", " ") if is_custom else None),
+        label=child_text(root, "label") or (name.rsplit("__", 1)[0].replace("_", " ") if is_custom else None),
         plural_label=child_text(root, "pluralLabel"),
         sharing_model=child_text(root, "sharingModel"),
         description=child_text(root, "description"),
         fields=fields,
+        custom_settings_type=child_text(root, "customSettingsType"),
+        publish_behavior=child_text(root, "publishBehavior"),
     )
     if name_field:
         spec.name_field_label = child_text(name_field[0], "label") or "Name"
@@ -112,4 +118,4 @@ def object_spec(component: Component) -> CustomObjectSpec:
 
 
 def is_custom_object(component: Component) -> bool:
-    return component.full_name.endswith("__c")
+    return component.full_name.endswith(CUSTOM_SUFFIXES)

@@ -212,6 +212,13 @@ class MetadataRepository:
                                    (type_name, full_name)).fetchone()
         return bytes(row[0]) if row else None
 
+    def component_bodies(self, type_name: str) -> list[tuple[str, bytes]]:
+        """(full name, body) of every stored component of a type (e.g. CustomLabels)."""
+        with self._lock:
+            rows = self._db.execute("SELECT full_name, body FROM component WHERE type = ? ORDER BY full_name",
+                                    (type_name,)).fetchall()
+        return [(row[0], bytes(row[1] or b"")) for row in rows]
+
     def save_components(self, deploy_id: str, components: Iterable[tuple[str, str, str, bytes, bytes | None]]) -> None:
         stamp = now_iso()
         with self._lock, self._db:

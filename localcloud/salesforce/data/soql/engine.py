@@ -112,7 +112,9 @@ class _Compiler:
             if join is None:
                 targets = [self.ctx.tx.schema.get(t) for t in ref_fd.reference_to]
                 new_alias = self.ctx.next_alias()
-                join = _Join(new_alias, targets, f"{new_alias}.id = {alias}.{ref_fd.column}")
+                key_field = ref_fd.raw.get("_referenceKey")  # a custom metadata field naming an entity by API name
+                target_column = targets[0].field(key_field).column if key_field else "id"
+                join = _Join(new_alias, targets, f"{new_alias}.{target_column} = {alias}.{ref_fd.column}")
                 self.joins[key] = join
             walked.append((ref_fd.relationship_name or rel_name, join))
             alias = join.alias

@@ -1,0 +1,205 @@
+"""Batch and scheduled Apex: ``Database.executeBatch``, ``Database.getQueryLocator``, ``System.schedule``.
+
+A batch job runs after the enqueuing transaction commits (at ``Test.stopTest`` in a test), like a
+Queueable: ``start(Database.BatchableContext)`` returns a ``Database.QueryLocator`` or an ``Iterable``;
+its records are cut into chunks of the scope size (default 200, at most 2,000) and each chunk runs
+``execute(context, chunk)``; then ``finish(context)``. Without ``Database.Stateful`` every chunk (and
+``finish``) starts from the job's state as ``start`` left it (Salesforce re-reads the serialised
+job); with it, instance state carries over. In a test only one chunk may run, as in Salesforce.
+
+``System.schedule(name, cron, job)`` validates the cron expression and returns the CronTrigger id; in a
+test the job's ``execute(SchedulableContext)`` runs at ``Test.stopTest``. The local org has no clock
+driven scheduler: outside tests a scheduled job is recorded and never fires (apex README).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import ops
+from .stdlib import STATIC_METHODS, Native, deep_clone
+from .values import ApexList, ApexObject, IdValue, SObject, TypeRef
+
+DEFAULT_SCOPE = 200
+MAX_SCOPE = 2000
+TEST_CHUNK_ERROR = ("No more than one executeBatch can be called from within a test method. Please make sure the "
+                    "iterable returned from your start method matches the batch size, resulting in one "
+                    "executeBatch invocation.")
+
+
+class QueryLocator(Native):
+    apex_type = "Database.QueryLocator"
+
+    def __init__(self, query: Any, records: ApexList | None = None) -> None:
+        self.query = query
+        self.records = records
+
+    def m_getquery(self, a):
+        return self.query if isinstance(self.query, str) else None
+
+    def m_iterator(self, a):
+        from .stdlib import ListIterator
+        return ListIterator(self.rows())
+
+    def rows(self) -> ApexList:
+        if self.records is None:
+            from .soql import _dyn_meta, execute
+            sobject, count_only, aggregate = _dyn_meta(self.query)
+            self.records = execute(ops.CURRENT.prog, self.query, {}, sobject, count_only, aggregate)
+        return self.records
+
+
+class BatchableContext(Native):
+    apex_type = "Database.BatchableContext"
+
+    def __init__(self, job_id: IdValue) -> None:
+        self.job_id = job_id
+
+    def m_getjobid(self, a):
+        return self.job_id
+
+    def m_getchildjobid(self, a):
+        return self.job_id
+
+
+class SchedulableContext(Native):
+    apex_type = "System.SchedulableContext"
+
+    def __init__(self, trigger_id: IdValue) -> None:
+        self.trigger_id = trigger_id
+
+    def m_gettriggerid(self, a):
+        return self.trigger_id
+
+
+class BatchJob:
+    def __init__(self, job: ApexObject, scope: int, job_id: IdValue) -> None:
+        self.job, self.scope, self.job_id, self.cls = job, scope, job_id, job.cls
+
+    def run(self, prog: Any) -> None:
+        context = BatchableContext(self.job_id)
+        tx = prog.tx
+        tx.in_batch = True  # type: ignore[attr-defined]
+        try:
+            start = _method(self.cls, "start", 1)
+            source = prog.invoke(start, self.job, [context])
+            rows = source.rows() if isinstance(source, QueryLocator) else _iterate(prog, source)
+            stateful = _implements(prog, self.cls, "database.stateful")
+            snapshot = None if stateful else deep_clone_object(self.job)
+            chunks = [rows[i:i + self.scope] for i in range(0, len(rows), self.scope)]
+            if tx.test is not None and len(chunks) > 1:
+                ops.throw("System.UnexpectedException", TEST_CHUNK_ERROR)
+            execute = _method(self.cls, "execute", 2)
+            for chunk in chunks:
+                target = self.job if stateful else deep_clone_object(snapshot)
+                prog.invoke(execute, target, [context, ApexList(list(chunk), TypeRef("SObject"))])
+            finish = _method(self.cls, "finish", 1)
+            prog.invoke(finish, self.job if stateful else deep_clone_object(snapshot), [context])
+        finally:
+            tx.in_batch = False  # type: ignore[attr-defined]
+
+
+class ScheduledJob:
+    def __init__(self, job: ApexObject, trigger_id: IdValue) -> None:
+        self.job, self.trigger_id, self.cls = job, trigger_id, job.cls
+
+    def run(self, prog: Any) -> None:
+        tx = prog.tx
+        tx.in_scheduled = True  # type: ignore[attr-defined]
+        try:
+            prog.invoke(_method(self.cls, "execute", 1), self.job, [SchedulableContext(self.trigger_id)])
+        finally:
+            tx.in_scheduled = False  # type: ignore[attr-defined]
+
+
+def _method(cls: Any, name: str, nargs: int) -> Any:
+    m = cls.find_method(name, nargs)
+    if m is None:
+        ops.throw("System.TypeException", f"{cls.name} does not implement {name}")
+    return m
+
+
+def _implements(prog: Any, cls: Any, interface: str) -> bool:
+    target = prog.builtins.get(interface)
+    return target is not None and cls.is_subclass_of(target)
+
+
+def _iterate(prog: Any, source: Any) -> list[Any]:
+    if source is None:
+        ops.npe()
+    if isinstance(source, ApexList):
+        return list(source)
+    iterator = prog.call_value(source, "iterator", [])
+    rows = []
+    while prog.call_value(iterator, "hasnext", []):
+        rows.append(prog.call_value(iterator, "next", []))
+    return rows
+
+
+def deep_clone_object(value: Any) -> Any:
+    """A copy of a job's state, as Salesforce re-reads a serialised non-stateful batch job."""
+    if isinstance(value, ApexObject):
+        copy = ApexObject(value.cls)
+        copy.native = value.native
+        copy.fields = {k: deep_clone_object(v) for k, v in value.fields.items()}
+        return copy
+    if isinstance(value, SObject):
+        return deep_clone(value)
+    if isinstance(value, ApexList):
+        return ApexList([deep_clone_object(x) for x in value], value.etype)
+    return deep_clone(value)
+
+
+def _next_id(prog: Any, prefix: str) -> IdValue:
+    n = getattr(prog, "_job_seq", 0) + 1
+    prog._job_seq = n
+    return IdValue(f"{prefix}5g{n:010d}")
+
+
+def execute_batch(args: list[Any]) -> IdValue:
+    prog = ops.CURRENT.prog
+    job = args[0]
+    if not isinstance(job, ApexObject) or not _implements(prog, job.cls, "database.batchable"):
+        ops.throw("System.AsyncException", "Argument must implement Database.Batchable")
+    scope = DEFAULT_SCOPE if len(args) < 2 or args[1] is None else int(args[1])
+    if scope < 1:
+        ops.throw("System.AsyncException", "Batchable instance scope must be greater than 0")
+    job_id = _next_id(prog, "707")
+    prog.tx.queue.append(BatchJob(job, min(scope, MAX_SCOPE), job_id))
+    return job_id
+
+
+def get_query_locator(args: list[Any]) -> QueryLocator:
+    query = args[0]
+    if query is None:
+        ops.npe()
+    if isinstance(query, ApexList):
+        return QueryLocator(None, query)
+    return QueryLocator(str(query))
+
+
+def schedule(args: list[Any]) -> IdValue:
+    prog = ops.CURRENT.prog
+    name, cron, job = args
+    if not isinstance(job, ApexObject) or not _implements(prog, job.cls, "schedulable"):
+        ops.throw("System.AsyncException", "Argument must implement Schedulable")
+    fields = str(cron or "").split()
+    if len(fields) not in (6, 7):
+        ops.throw("System.StringException", f"Unexpected end of expression.: {cron}")
+    names = prog.__dict__.setdefault("_scheduled_names", set())
+    key = (id(prog.tx), str(name))
+    if key in names:
+        ops.throw("System.AsyncException", f"The Apex job named \"{name}\" is already scheduled for execution.")
+    names.add(key)
+    trigger_id = _next_id(prog, "08e")
+    if prog.tx.test is not None:
+        prog.tx.queue.append(ScheduledJob(job, trigger_id))
+    return trigger_id
+
+
+STATIC_METHODS[("database", "executebatch")] = execute_batch
+STATIC_METHODS[("database", "getquerylocator")] = get_query_locator
+STATIC_METHODS[("system", "schedule")] = schedule
+STATIC_METHODS[("system", "schedulebatch")] = lambda a: (execute_batch([a[0], a[3] if len(a) > 3 else None]),
+                                                         _next_id(ops.CURRENT.prog, "08e"))[1]
+STATIC_METHODS[("system", "abortjob")] = lambda a: None

@@ -1,0 +1,100 @@
+"""Constructs real-world Apex codebases use (issue 18): stubs, Batch and Schedulable Apex, platform
+events, overloads chosen by declared types, safe navigation chains, Checkbox reads, describe maps."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from localcloud.salesforce.apex import ApexProgram
+from localcloud.salesforce.apex.orgruntime import ApexRuntime
+from localcloud.salesforce.data import open_store
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    s = open_store(tmp_path / "org.sqlite3")
+    yield s
+    s.close()
+
+
+def run_tests(store, sources: dict[str, str]) -> dict[str, tuple[str, str | None]]:
+    rt = ApexRuntime(store, sources)
+    return {r.method_name: (r.outcome, r.message) for r in rt.run_tests()}
+
+
+def test_create_stub_routes_every_overload_to_the_provider(store) -> None:
+    results = run_tests(store, {
+        "Svc.cls": "public class Svc { public Integer add(Integer a, Integer b) { return a + b; }"
+                   " public String add(String a, String b) { return a + b; } }",
+        "Prov.cls": "public class Prov implements System.StubProvider { public List<String> calls = new List<String>();"
+                    " public Object handleMethodCall(Object stub, String name, Type returnType, List<Type> types,"
+                    " List<String> names, List<Object> args) { calls.add(name + ':' + types + ':' + names + ':' + args);"
+                    " return returnType == Integer.class ? (Object) 42 : (Object) 'stubbed'; } }",
+        "StubTest.cls": "@IsTest private class StubTest { @IsTest static void stubs() { Prov p = new Prov();"
+                        " Svc s = (Svc) Test.createStub(Svc.class, p);"
+                        " Assert.areEqual(42, s.add(1, 2)); Assert.areEqual('stubbed', s.add('a', 'b'));"
+                        " Assert.areEqual('add:(Integer, Integer):(a, b):(1, 2)', p.calls[0]);"
+                        " Assert.isTrue(String.valueOf(s).startsWith('Svc__sfdc_ApexStub')); } }",
+    })
+    assert results == {"stubs": ("Pass", None)}
+
+
+def test_batch_runs_start_execute_finish_at_stop_test_and_schedule_runs_its_job(store) -> None:
+    results = run_tests(store, {
+        "B.cls": "public class B implements Database.Batchable<SObject>, Database.Stateful { public Integer n = 0;"
+                 " public static Integer finished; public Database.QueryLocator start(Database.BatchableContext bc) {"
+                 " return Database.getQueryLocator('SELECT Id, LastName FROM Contact'); }"
+                 " public void execute(Database.BatchableContext bc, List<Contact> scope) { n += scope.size();"
+                 " for (Contact c : scope) { c.LastName += '!'; } update scope; }"
+                 " public void finish(Database.BatchableContext bc) { finished = n; } }",
+        "S.cls": "public class S implements Schedulable { public static Integer runs = 0;"
+                 " public void execute(SchedulableContext sc) { runs++; } }",
+        "BTest.cls": "@IsTest private class BTest { @IsTest static void batch() {"
+                     " insert new List<Contact>{ new Contact(LastName = 'a'), new Contact(LastName = 'b') };"
+                     " Test.startTest(); Database.executeBatch(new B()); Assert.isNull(B.finished); Test.stopTest();"
+                     " Assert.areEqual(2, B.finished);"
+                     " Assert.areEqual(2, [SELECT COUNT() FROM Contact WHERE LastName LIKE '%!']); }"
+                     " @IsTest static void schedule() { Test.startTest(); System.schedule('nightly', '0 0 1 * * ?', new S());"
+                     " Assert.areEqual(0, S.runs); Test.stopTest(); Assert.areEqual(1, S.runs); } }",
+    })
+    assert results == {"batch": ("Pass", None), "schedule": ("Pass", None)}
+
+
+def test_a_batch_of_more_than_one_chunk_fails_in_a_test_as_in_salesforce(store) -> None:
+    results = run_tests(store, {
+        "B.cls": "public class B implements Database.Batchable<Integer> { public Iterable<Integer> start("
+                 "Database.BatchableContext bc) { return new List<Integer>{ 1, 2, 3 }; }"
+                 " public void execute(Database.BatchableContext bc, List<Integer> scope) {}"
+                 " public void finish(Database.BatchableContext bc) {} }",
+        "BTest.cls": "@IsTest private class BTest { @IsTest static void chunks() { Test.startTest();"
+                     " Database.executeBatch(new B(), 2); Test.stopTest(); } }",
+    })
+    outcome, message = results["chunks"]
+    assert outcome == "Fail" and "No more than one executeBatch" in message
+
+
+def test_overloads_follow_declared_types_and_safe_navigation_ends_the_chain() -> None:
+    prog = ApexProgram({"C.cls": """public class C {
+        static String d(List<Integer> xs) { return 'integers'; }
+        static String d(List<String> xs) { return 'strings'; }
+        String g(String s) { return 'string'; }
+        String g(TriggerOperation op) { return 'enum'; }
+        public static String run() {
+            List<String> none = null;
+            String s = null;
+            return d(none) + ' ' + new C().g(TriggerOperation.AFTER_INSERT) + ' ' + s?.trim().toUpperCase();
+        } }"""})
+    result = prog.call_static("C", "run")
+    assert result.success, result.exception_message
+    assert result.value == "strings enum null"
+
+
+def test_collections_hash_by_content_and_inner_classes_print_their_own_name() -> None:
+    prog = ApexProgram({"C.cls": """public class C { public class Inner { Integer i = 1; }
+        public static String run() {
+            Boolean same = new List<Integer>{ 1, 2 }.hashCode() == new List<Integer>{ 1, 2 }.hashCode();
+            return same + ' ' + String.valueOf(new Inner());
+        } }"""})
+    result = prog.call_static("C", "run")
+    assert result.value == "true Inner:[i=1]", result.exception_message

@@ -1,0 +1,83 @@
+"""Custom metadata types, their records and platform events through a Metadata API deploy (issue 18)."""
+from __future__ import annotations
+
+from tests.mdapi import package_xml, zip_files
+
+SETTING = """<?xml version="1.0" encoding="UTF-8"?><CustomObject xmlns="http://soap.sforce.com/2006/04/metadata">
+<label>Setting</label><pluralLabel>Settings</pluralLabel><visibility>Public</visibility>
+<fields><fullName>Object__c</fullName><label>Object</label><referenceTo>EntityDefinition</referenceTo>
+<relationshipName>Settings</relationshipName><type>MetadataRelationship</type></fields>
+</CustomObject>"""
+ACTION = """<?xml version="1.0" encoding="UTF-8"?><CustomObject xmlns="http://soap.sforce.com/2006/04/metadata">
+<label>Action</label><pluralLabel>Actions</pluralLabel><visibility>Public</visibility>
+<fields><fullName>Setting__c</fullName><label>Setting</label><referenceTo>Setting__mdt</referenceTo>
+<relationshipName>Actions</relationshipName><type>MetadataRelationship</type></fields>
+<fields><fullName>Order__c</fullName><label>Order</label><precision>4</precision><scale>0</scale><type>Number</type></fields>
+</CustomObject>"""
+EVENT = """<?xml version="1.0" encoding="UTF-8"?><CustomObject xmlns="http://soap.sforce.com/2006/04/metadata">
+<label>Ping</label><pluralLabel>Pings</pluralLabel><eventType>HighVolume</eventType>
+<publishBehavior>PublishAfterCommit</publishBehavior>
+<fields><fullName>Text__c</fullName><label>Text</label><length>80</length><type>Text</type></fields>
+</CustomObject>"""
+
+
+def record(label: str, values: dict[str, str]) -> str:
+    body = "".join(f'<values><field>{k}</field><value xsi:type="xsd:string">{v}</value></values>' for k, v in values.items())
+    return ('<?xml version="1.0" encoding="UTF-8"?><CustomMetadata xmlns="http://soap.sforce.com/2006/04/metadata" '
+            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema">'
+            f"<label>{label}</label><protected>false</protected>{body}</CustomMetadata>")
+
+
+def files(extra_records: dict[str, str] | None = None) -> dict[str, str]:
+    out = {
+        "objects/Setting__mdt.object": SETTING, "objects/Action__mdt.object": ACTION, "objects/Ping__e.object": EVENT,
+        "customMetadata/Setting.Accounts.md": record("Accounts", {"Object__c": "Account"}),
+        "customMetadata/Action.First.md": record("First", {"Setting__c": "Accounts", "Order__c": "1"}),
+        **(extra_records or {}),
+    }
+    members = {"CustomObject": ["Setting__mdt", "Action__mdt", "Ping__e"],
+               "CustomMetadata": [n.split("/")[1][:-3] for n in out if n.startswith("customMetadata/")]}
+    out["package.xml"] = package_xml(members)
+    return out
+
+
+def test_custom_metadata_is_readable_by_soql_and_get_all_and_not_writable(org) -> None:
+    job = org.deployer.deploy_zip(zip_files(files()))
+    assert job.status == "Succeeded", [(f.full_name, f.problem) for f in job.failures]
+    runtime = org.context.extras["apex_runtime"]
+    result = runtime.execute_anonymous("""
+        Action__mdt a = [SELECT DeveloperName, Order__c, Setting__r.Object__c, Setting__r.Object__r.QualifiedApiName
+                         FROM Action__mdt];
+        System.debug(a.DeveloperName + ' ' + a.Order__c + ' ' + a.Setting__r.Object__c + ' '
+                     + a.Setting__r.Object__r.QualifiedApiName);
+        System.debug(Action__mdt.getAll().keySet() + ' ' + Action__mdt.getInstance('First').Order__c
+                     + ' ' + Action__mdt.getInstance('Missing'));
+        try { insert new Action__mdt(DeveloperName = 'Second'); } catch (DmlException e) { System.debug(e.getDmlType(0)); }
+    """)
+    assert result.success, result.exception_message
+    lines = [m for _, level, m in result.transaction.debug_entries if level == "DEBUG"]
+    assert lines == ["First 1 Account Account", "{First} 1 null", "INVALID_TYPE"]
+
+
+def test_a_record_of_an_unknown_type_or_field_fails_the_deploy_with_its_line(org) -> None:
+    bad = {"customMetadata/Missing.One.md": record("One", {"X__c": "1"}),
+           "customMetadata/Action.Second.md": record("Second", {"Nope__c": "1"})}
+    job = org.deployer.deploy_zip(zip_files(files(bad)))
+    failures = {f.full_name: f for f in job.failures}
+    assert job.status == "Failed" and {"Missing.One", "Action.Second"} <= set(failures)
+    assert "Missing__mdt" in failures["Missing.One"].problem
+    assert "Nope__c" in failures["Action.Second"].problem and failures["Action.Second"].line >= 1
+
+
+def test_platform_events_are_delivered_after_commit_to_their_triggers(org) -> None:
+    deployed = org.deployer.deploy_zip(zip_files(files()))
+    assert deployed.status == "Succeeded"
+    runtime = org.context.extras["apex_runtime"]
+    runtime.deploy({"PingTrigger.trigger": "trigger PingTrigger on Ping__e (after insert) {"
+                                           " for (Ping__e p : Trigger.new) { insert new Contact(LastName = p.Text__c); } }"})
+    result = runtime.execute_anonymous("Database.SaveResult r = EventBus.publish(new Ping__e(Text__c = 'Pinged'));"
+                                       " System.debug(r.isSuccess() + ' ' + [SELECT COUNT() FROM Contact]);")
+    assert result.success, result.exception_message
+    assert [m for _, level, m in result.transaction.debug_entries if level == "DEBUG"] == ["true 0"]
+    check = runtime.execute_anonymous("System.debug([SELECT COUNT() FROM Contact WHERE LastName = 'Pinged']);")
+    assert [m for _, level, m in check.transaction.debug_entries if level == "DEBUG"] == ["1"]
