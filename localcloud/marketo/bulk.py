@@ -13,7 +13,7 @@ import time
 from typing import Any, Callable
 
 from localcloud.marketo.dispatcher import JobDispatcher
-from localcloud.marketo.bulk_customobjects import ImportOutcome, import_custom_objects, message_for
+from localcloud.marketo.bulk_customobjects import ImportOutcome, import_custom_objects, message_for, width_problem
 from localcloud.marketo.customobjects import CustomObjectOperations
 from localcloud.marketo.envelope import CallError, new_request_id
 from localcloud.marketo.leads import LeadOperations
@@ -231,14 +231,10 @@ class BulkImports(JobDispatcher):
                 if not any(cell.strip() for cell in row):
                     continue
                 processed += 1
-                if len(row) != len(header):
+                width = width_problem(row, header)
+                if width:
                     failed += 1
-                    writer.writerow(
-                        [
-                            *row,
-                            f"1003 Invalid data: {len(row)} columns, the header has {len(header)}",
-                        ]
-                    )
+                    writer.writerow([*row, width])
                     continue
                 record = {name: value for name, value in zip(header, row) if value != ""}
                 result = self.leads.sync_record(

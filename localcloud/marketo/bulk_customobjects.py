@@ -36,6 +36,13 @@ class ImportOutcome:
     failures: str  # the failures file ("" when no row failed)
 
 
+
+def width_problem(row: list[str], header: list[str]) -> str | None:
+    """A data row with another number of columns than the header fails alone (1003), as Marketo does."""
+    if len(row) == len(header):
+        return None
+    return f"1003 Invalid data: {len(row)} columns, the header has {len(header)}"
+
 def message_for(succeeded: int, failed: int) -> str:
     """Adobe's status message wording (shared with the lead import)."""
     if failed:
@@ -68,11 +75,10 @@ def import_custom_objects(
             if not any(cell.strip() for cell in row):
                 continue
             processed += 1
-            if len(row) != len(header):
+            width = width_problem(row, header)
+            if width:
                 failed += 1
-                writer.writerow(
-                    [*row, f"1003 Invalid data: {len(row)} columns, the header has {len(header)}"]
-                )
+                writer.writerow([*row, width])
                 continue
             record = {
                 name: value for name, value, ok in zip(header, row, known) if ok and value != ""
