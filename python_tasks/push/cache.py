@@ -71,6 +71,26 @@ class PushCache:
             self.db.executemany("INSERT OR IGNORE INTO retry (object, id) VALUES (?, ?)",
                                 [(o, i) for o, ids in retry.items() for i in ids])
 
+    def save_retry(self, retry: dict[str, Iterable[str]]) -> None:
+        """Replace the retry set only (a streamed batch: the watermark stays the catch-up's)."""
+        with self.db:
+            self.db.execute("DELETE FROM retry")
+            self.db.executemany("INSERT OR IGNORE INTO retry (object, id) VALUES (?, ?)",
+                                [(o, i) for o, ids in retry.items() for i in ids])
+
+    def replay_id(self) -> bytes | None:
+        """The Pub/Sub replay id after the last streamed batch whose push succeeded (None: catch up)."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'replay_id'").fetchone()
+        return bytes.fromhex(row[0]) if row else None
+
+    def save_replay_id(self, replay_id: bytes | None) -> None:
+        with self.db:
+            if replay_id is None:
+                self.db.execute("DELETE FROM meta WHERE key = 'replay_id'")
+            else:
+                self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('replay_id', ?)",
+                                (replay_id.hex(),))
+
     def forget(self) -> None:
         """The next run reads everything (``full``, or a mapping that reads new fields)."""
         with self.db:

@@ -1,0 +1,223 @@
+"""``push_marketo -o watch stream`` (python_tasks/push/stream.py) against the local org's Pub/Sub API
+(Change Data Capture, started in-process with ``start_pubsub``) and the local Marketo."""
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+
+from python_tasks.push.cache import PushCache
+from python_tasks.push.runner import PushOptions, PushRun, PushSummary
+from python_tasks.push.salesforce_io import SalesforceIO
+from python_tasks.push.schema import merge_describes
+from python_tasks.push.stream import StreamingPush, StreamSettings
+from tests.push.helpers import add_member, add_order, leads_by_email, orders_of
+
+
+@pytest.fixture
+def pubsub(services) -> Iterator[Any]:
+    from localcloud.salesforce.pubsub import PubSubSettings, start_pubsub
+
+    from tests.localorg_pubsub.conftest import deploy_zip
+    from tests.mdapi import FORCE_APP
+
+    handle = start_pubsub(services.org, settings=PubSubSettings())
+    members = {f"platformEventChannelMembers/{f.name.split('.')[0]}.platformEventChannelMember": f.read_text()
+               for f in sorted((FORCE_APP / "platformEventChannelMembers").glob("*-meta.xml"))}
+    job = services.org.deployer.deploy_zip(deploy_zip(members))  # force-app's CDC selection (tests/mdapi leaves it out)
+    assert job.status == "Succeeded", [f.problem for f in job.failures] or job.error_message
+    assert {"Contact", "EC_Order__c"} <= set(handle.capture.selected()), handle.capture.selected()
+    yield handle
+    handle.stop()
+
+
+class Streamer:
+    """A StreamingPush in a thread of its own (its own SQLite connection and Salesforce session,
+    the same state file), as the task runs it; ``stop()`` is what SIGTERM does."""
+
+    def __init__(self, services: Any, pubsub: Any, certs: Path) -> None:
+        self.services = services
+        self.pubsub = pubsub
+        self.certs = certs
+        self.error: BaseException | None = None
+        self.ready = threading.Event()
+        self.sf_io: SalesforceIO | None = None
+        self.stream: StreamingPush | None = None
+        self.thread = threading.Thread(target=self._main, daemon=True)
+
+    def _main(self) -> None:
+        from simple_salesforce import Salesforce
+
+        s = self.services
+        cache = PushCache(s.cache.path.parent, s.org.org_id, s.marketo.url)
+        sf = Salesforce(instance_url=s.org.url, session_id=s.org.access_token, version=s.mapping.api_version)
+        self.sf_io = sf_io = SalesforceIO(sf)
+        client = s.client
+        schema = merge_describes(s.mapping, client.describe2(),
+                                 [(co.api_name, client.describe_custom_object(co.api_name))
+                                  for co in s.mapping.marketo.custom_objects])
+
+        def push(ids: Any) -> PushSummary:
+            return PushRun(s.mapping, sf_io, client, schema, PushOptions(cache=cache, only_ids=ids)).run()
+
+        wb = s.mapping.write_back
+        settings = StreamSettings(endpoint=self.pubsub.endpoint,
+                                  root_certificates=(self.certs / "bundle.pem").read_bytes(), backoff_start=0.1)
+        self.stream = StreamingPush(settings, cache, push, self.pubsub.metadata, s.mapping.member.object_name,
+                                    s.mapping.order.object_name,
+                                    [wb.marketo_id, wb.pushed_at, wb.error, wb.pushed_change])
+        self.ready.set()
+        try:
+            self.stream.run()
+        except BaseException as error:  # noqa: BLE001 - reported by the test
+            self.error = error
+        finally:
+            cache.close()
+
+    def start(self) -> "Streamer":
+        self.thread.start()
+        assert self.ready.wait(30)
+        return self
+
+    @property
+    def stats(self) -> Any:
+        assert self.stream is not None
+        return self.stream.stats
+
+    def wait(self, condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            assert self.error is None, f"the streaming push failed: {self.error!r}"
+            assert time.monotonic() < deadline, f"timed out waiting for {what}: {self.stats}"
+            time.sleep(0.05)
+
+    def streaming(self, catch_ups: int) -> None:
+        """Until the catch-up(s) ran and the Subscribe stream has its start position."""
+        self.wait(lambda: self.stats.catch_ups >= catch_ups, "the catch-up push")
+        self.pubsub.wait_for_streams(1)
+
+    def stop(self) -> None:
+        assert self.stream is not None
+        self.stream.stop.set()
+        self.thread.join(15)
+        assert not self.thread.is_alive(), "the streaming push did not stop"
+        assert self.error is None, f"the streaming push failed: {self.error!r}"
+
+
+def pushed(summary: PushSummary) -> int:
+    return summary.persons_created + summary.persons_updated + summary.orders_pushed
+
+
+def stored_replay_id(services: Any) -> bytes | None:
+    cache = PushCache(services.cache.path.parent, services.org.org_id, services.marketo.url)
+    try:
+        return cache.replay_id()
+    finally:
+        cache.close()
+
+
+def set_replay_id(services: Any, replay_id: bytes | None) -> None:
+    cache = PushCache(services.cache.path.parent, services.org.org_id, services.marketo.url)
+    try:
+        cache.save_replay_id(replay_id)
+    finally:
+        cache.close()
+
+
+def lead(services: Any, email: str) -> dict[str, Any] | None:
+    leads = leads_by_email(services.client, email)
+    return leads[0] if leads else None
+
+
+def has_order(services: Any, email: str, number: str) -> bool:
+    person = lead(services, email)
+    return bool(person and person.get("lastOrderNumber") == number
+                and any(o["orderNumber"] == number for o in orders_of(services.client, [person["id"]])))
+
+
+def test_a_change_reaches_marketo_through_the_stream_and_write_backs_push_nothing_again(
+        services, pubsub, trust_local) -> None:
+    sf = services.sf
+    member_id = add_member(sf, "S1", "stream1@example.jp")  # before the stream: the catch-up pushes it
+    streamer = Streamer(services, pubsub, trust_local).start()
+    try:
+        streamer.streaming(catch_ups=1)
+        assert lead(services, "stream1@example.jp") is not None, "the catch-up did not push the member"
+        assert stored_replay_id(services) is None  # nothing streamed yet
+        batches_before = streamer.stats.batches
+        started = time.monotonic()
+        add_order(sf, "S-1", "S1", member_id, "2024-07-01T00:00:00.000+0000", 2400, ["抹茶"])
+        streamer.wait(lambda: has_order(services, "stream1@example.jp", "S-1"), "the order in Marketo")
+        latency = time.monotonic() - started
+        assert latency < 15, latency
+        streamer.wait(lambda: stored_replay_id(services) is not None, "the stored replay id")
+        # the push's write-back (Marketo id, pushed-at) on the order and the member publishes UPDATE events:
+        # they arrive, are recognised as write-backs and cost neither a push nor a Salesforce call
+        streamer.wait(lambda: streamer.stats.skipped_events >= 1, "the write-back's change events")
+        time.sleep(2.5)  # longer than a batch: a second push would have happened by now
+        assert streamer.sf_io is not None
+        calls_after = streamer.sf_io.calls
+        stream_summaries = streamer.stats.summaries[1:]  # after the catch-up
+        assert [(s.orders_pushed, pushed(s)) for s in stream_summaries] == [(1, 1)], [vars(s) for s in stream_summaries]
+        assert streamer.stats.batches == batches_before + 1
+        time.sleep(1.5)
+        assert streamer.sf_io.calls == calls_after  # idle: no Salesforce call
+        [order] = sf.query("SELECT Marketo_Id__c, Marketo_Pushed_At__c FROM EC_Order__c WHERE Order_Number__c = 'S-1'"
+                           )["records"]
+        assert order["Marketo_Pushed_At__c"], order
+    finally:
+        streamer.stop()
+
+
+def test_a_restart_replays_from_the_stored_id_and_pushes_nothing_twice(services, pubsub, trust_local) -> None:
+    sf = services.sf
+    member_id = add_member(sf, "S2", "stream2@example.jp")
+    streamer = Streamer(services, pubsub, trust_local).start()
+    try:
+        streamer.streaming(catch_ups=1)
+        sf.Contact.update(member_id, {"FirstName": "一"})  # a first streamed batch: its id is the "old" one
+        streamer.wait(lambda: (lead(services, "stream2@example.jp") or {}).get("firstName") == "一", "the first name")
+        streamer.wait(lambda: stored_replay_id(services) is not None, "a stored replay id")
+        old_id = stored_replay_id(services)
+        add_order(sf, "S-2", "S2", member_id, "2024-07-02T00:00:00.000+0000", 900, ["煎茶"])
+        streamer.wait(lambda: has_order(services, "stream2@example.jp", "S-2"), "the order in Marketo")
+        streamer.wait(lambda: stored_replay_id(services) != old_id, "the replay id after the order")
+    finally:
+        streamer.stop()
+    # killed after the order's push but before its replay id was stored: the next start replays the order
+    set_replay_id(services, old_id)
+    sf.Contact.update(member_id, {"FirstName": "二"})  # and a change made while nothing was streaming
+    orders_before = orders_of(services.client, [lead(services, "stream2@example.jp")["id"]])
+    restarted = Streamer(services, pubsub, trust_local).start()
+    try:
+        restarted.wait(lambda: (lead(services, "stream2@example.jp") or {}).get("firstName") == "二",
+                       "the change made while stopped")
+        restarted.wait(lambda: stored_replay_id(services) not in (None, old_id), "the replayed batches stored")
+        time.sleep(1.5)
+        assert restarted.stats.catch_ups == 0  # replayed from the stored id, not caught up
+        summaries = restarted.stats.summaries
+        assert sum(s.orders_pushed for s in summaries) == 0, [vars(s) for s in summaries]  # the order: not again
+        assert sum(s.persons_updated for s in summaries) == 1, [vars(s) for s in summaries]  # the new first name
+        assert orders_of(services.client, [lead(services, "stream2@example.jp")["id"]]) == orders_before
+    finally:
+        restarted.stop()
+
+
+def test_a_refused_replay_id_leads_to_a_catch_up_push_then_streaming(services, pubsub, trust_local) -> None:
+    sf = services.sf
+    member_id = add_member(sf, "S3", "stream3@example.jp")
+    # an id newer than any event of this bus (a reset org, or one older than retention): refused as corrupted
+    set_replay_id(services, (2**62).to_bytes(8, "big"))
+    streamer = Streamer(services, pubsub, trust_local).start()
+    try:
+        streamer.streaming(catch_ups=1)
+        assert lead(services, "stream3@example.jp") is not None, "the catch-up did not push the member"
+        add_order(sf, "S-3", "S3", member_id, "2024-07-03T00:00:00.000+0000", 500, ["飴"])
+        streamer.wait(lambda: has_order(services, "stream3@example.jp", "S-3"), "the order in Marketo")
+        streamer.wait(lambda: stored_replay_id(services) not in (None, (2**62).to_bytes(8, "big")), "a new replay id")
+        assert streamer.stats.catch_ups == 1
+    finally:
+        streamer.stop()
