@@ -183,7 +183,8 @@ class StreamingPush:
     def __init__(self, settings: StreamSettings, cache: PushCache, push: PushFn,
                  metadata: Callable[[], Sequence[tuple[str, str]]], member_object: str, order_object: str,
                  write_back_fields: Iterable[str], log: Callable[[str], None] = lambda _m: None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep,
+                 refresh_token: Callable[[], None] | None = None) -> None:
         self.s = settings
         self.cache = cache
         self.push = push
@@ -193,6 +194,7 @@ class StreamingPush:
         self.echo_fields = frozenset(write_back_fields) | SYSTEM_FIELDS
         self.log = log
         self.sleep = sleep
+        self.refresh_token = refresh_token  # called after UNAUTHENTICATED (an expired session)
         self.stats = StreamStats()
         self.stop = threading.Event()
         self._pending_end: _Ended | None = None
@@ -214,6 +216,9 @@ class StreamingPush:
             except grpc.RpcError as error:
                 self.stats.reconnects += 1
                 self.log(f"The change event stream broke ({_status(error)}): reconnecting in {delay:g} s")
+                if self.refresh_token is not None and hasattr(error, "code") and \
+                        error.code() == grpc.StatusCode.UNAUTHENTICATED:
+                    self.refresh_token()
                 self._wait(delay)
                 delay = min(delay * 2, self.s.backoff_max)
             finally:
@@ -334,3 +339,64 @@ def _refused(error: grpc.RpcError) -> bool:
         return False
     trailers = dict(error.trailing_metadata() or ()) if hasattr(error, "trailing_metadata") else {}
     return REPLAY_REFUSED in str(trailers.get("error-code", "")) or REPLAY_REFUSED in (error.details() or "")
+
+
+DEFAULT_ENDPOINT = "api.pubsub.salesforce.com:7443"  # Salesforce's documented Pub/Sub API endpoint
+
+
+def settings_from(endpoint: str | None, environ: dict[str, str], batch_seconds: float | None = None,
+                  batch_records: int | None = None, topic: str | None = None) -> StreamSettings:
+    """The endpoint from the option, else ``SF_PUBSUB_ENDPOINT`` (``localcloud up`` writes it to
+    .ecbridge/local.env), else Salesforce's; gRPC roots from ``REQUESTS_CA_BUNDLE`` when set (the
+    local cloud's bundle), else the system's."""
+    bundle = environ.get("REQUESTS_CA_BUNDLE")
+    roots = None
+    if bundle:
+        try:
+            with open(bundle, "rb") as handle:
+                roots = handle.read()
+        except OSError as error:
+            raise StreamError(f"REQUESTS_CA_BUNDLE {bundle}: {error}") from None
+    settings = StreamSettings(endpoint=endpoint or environ.get("SF_PUBSUB_ENDPOINT") or DEFAULT_ENDPOINT,
+                              root_certificates=roots)
+    if batch_seconds is not None:
+        if batch_seconds <= 0:
+            raise StreamError("stream_batch_seconds must be positive")
+        settings.batch_seconds = batch_seconds
+    if batch_records is not None:
+        if not 1 <= batch_records <= 300:
+            raise StreamError("stream_batch_records must be 1..300 (one Marketo call per phase)")
+        settings.batch_records = batch_records
+    if topic:
+        settings.topic = topic
+    return settings
+
+
+class StopOnSignals:
+    """SIGTERM and Ctrl-C (SIGINT) set ``stop`` instead of interrupting a push: the loop ends
+    between batches. Only the main thread can install handlers; elsewhere this does nothing."""
+
+    def __init__(self, stop: threading.Event, log: Callable[[str], None] = lambda _m: None) -> None:
+        self.stop = stop
+        self.log = log
+        self._previous: dict[int, Any] = {}
+
+    def _handle(self, signum: int, _frame: Any) -> None:
+        import signal
+
+        self.log(f"{signal.Signals(signum).name}: stopping after the current batch")
+        self.stop.set()
+
+    def __enter__(self) -> "StopOnSignals":
+        import signal
+
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)

@@ -1,6 +1,7 @@
 """``cci task run push_marketo``: the CumulusCI task over :class:`python_tasks.push.runner.PushRun`."""
 from __future__ import annotations
 
+import os
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -21,6 +22,7 @@ from python_tasks.push.runner import PushOptions, PushRun, PushSummary
 from python_tasks.push.salesforce_io import SalesforceIO
 from python_tasks.push.schema import merge_describes
 from python_tasks.push.state import parse_duration
+from python_tasks.push.stream import StopOnSignals, StreamError, StreamingPush, settings_from
 
 DEFAULT_WATCH_SECONDS = 60
 CUMULUSCI_ORG_READS = 1  # GET sobjects/Organization/<id> when CumulusCI refreshes the org's token
@@ -40,8 +42,15 @@ Orders whose member has not arrived are listed as waiting, with their age.
         "mapping": {"description": "The mapping file (default ecbridge.yml)."},
         "full": {"description": "Push every member and order, not only what changed (default False)."},
         "watch": {"description": "Keep running and push what changed every N seconds: True for every "
-                                 f"{DEFAULT_WATCH_SECONDS} s, or a number of seconds. Stop with Ctrl-C."},
-        "max_cycles": {"description": "With watch: stop after this many pushes (default: run until stopped)."},
+                                 f"{DEFAULT_WATCH_SECONDS} s, or a number of seconds; or `stream`: push what "
+                                 "Change Data Capture events name, within about a second (Pub/Sub API; see "
+                                 "README). Stop with Ctrl-C or SIGTERM."},
+        "pubsub_endpoint": {"description": "With watch stream: the Pub/Sub API host:port (default "
+                                           "$SF_PUBSUB_ENDPOINT, else Salesforce's api.pubsub.salesforce.com:7443)."},
+        "stream_batch_seconds": {"description": "With watch stream: gather events at most this long (default 1)."},
+        "stream_batch_records": {"description": "With watch stream: or until this many records (default 300)."},
+        "max_cycles": {"description": "With watch: stop after this many pushes (with watch stream: streamed "
+                                      "batches; default: run until stopped)."},
         "waiting_older_than": {"description": "List only waiting orders older than this (e.g. 30m, 2h, 1d)."},
         "chunk_size": {"description": "Persons per chunk: one Marketo call per phase (default 300)."},
         "timezone": {"description": "Time zone for Salesforce datetimes sent to Marketo date fields (default UTC)."},
@@ -67,7 +76,10 @@ Orders whose member has not arrived are listed as waiting, with their age.
         self.mapping_path = Path(opts.get("mapping") or "ecbridge.yml")
         self.full = process_bool_arg(opts.get("full") or False)
         watch = opts.get("watch")
-        if watch in (None, "", False, "False", "false", "0", 0):
+        self.stream = str(watch).strip().lower() == "stream"
+        if self.stream:
+            self.watch_seconds = None
+        elif watch in (None, "", False, "False", "false", "0", 0):
             self.watch_seconds = None
         elif watch in (True, "True", "true"):
             self.watch_seconds = DEFAULT_WATCH_SECONDS
@@ -127,8 +139,10 @@ Orders whose member has not arrived are listed as waiting, with their age.
             with RunLock(self.state_dir, client.base_url):
                 self._setup_calls = client.counters().calls
                 schema = self._describe(mapping, client)
+                if self.stream:
+                    summary = self._stream_push(mapping, sf, client, schema, cache)
                 cycle = 0
-                while True:
+                while not self.stream:
                     cycle += 1
                     summary = self._one_push(mapping, sf, client, schema)
                     if _schema_errors(summary):
@@ -148,11 +162,50 @@ Orders whose member has not arrived are listed as waiting, with their age.
             raise CumulusCIFailure(str(error)) from None
         except MarketoError as error:
             raise CumulusCIFailure(f"Marketo: {error}") from None
+        except StreamError as error:
+            raise CumulusCIFailure(f"watch stream: {error}") from None
         finally:
             client.close()
             cache.close()
         if summary.stopped:
             raise CumulusCIFailure(f"push stopped early: {summary.stopped}")
+
+    def _stream_push(self, mapping: Any, sf: SalesforceIO, client: MarketoClient, schema: Any,
+                     cache: PushCache) -> PushSummary:
+        """``watch stream`` (python_tasks/push/stream.py): until SIGTERM / Ctrl-C, between batches."""
+        opts = self.options
+        settings = settings_from(opts.get("pubsub_endpoint"), dict(os.environ),
+                                 float(opts["stream_batch_seconds"]) if opts.get("stream_batch_seconds") else None,
+                                 int(opts["stream_batch_records"]) if opts.get("stream_batch_records") else None)
+        last = PushSummary()
+
+        def push(ids: Any) -> PushSummary:
+            nonlocal last
+            self.push_options.only_ids = ids
+            try:
+                last = self._one_push(mapping, sf, client, schema)
+            finally:
+                self.push_options.only_ids = None
+                self.push_options.full = False
+            return last
+
+        def metadata() -> tuple[tuple[str, str], ...]:
+            org = self.org_config
+            return (("accesstoken", org.access_token), ("instanceurl", org.instance_url), ("tenantid", org.org_id))
+
+        wb = mapping.write_back
+        streaming = StreamingPush(settings, cache, push, metadata, mapping.member.object_name,
+                                  mapping.order.object_name, [wb.marketo_id, wb.pushed_at, wb.error, wb.pushed_change],
+                                  log=self.logger.warning,
+                                  refresh_token=lambda: self.org_config.refresh_oauth_token(self.project_config.keychain))
+        self.logger.info(f"Streaming change events from {settings.endpoint} ({settings.topic}); "
+                         "SIGTERM or Ctrl-C stops between batches")
+        with StopOnSignals(streaming.stop, self.logger.info):
+            stats = streaming.run(max_batches=self.max_cycles)
+        self.logger.info(f"Stream stopped: {stats.batches} batches pushed, {stats.catch_ups} catch-ups, "
+                         f"{stats.events} events ({stats.skipped_events} write-backs and others skipped), "
+                         f"{stats.reconnects} reconnects")
+        return last
 
     @staticmethod
     def _describe(mapping: Any, client: MarketoClient) -> Any:
