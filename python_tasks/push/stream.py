@@ -71,6 +71,7 @@ class StreamStats:
     events: int = 0
     skipped_events: int = 0  # write-back echoes, deletes, other entities
     reconnects: int = 0
+    delays: list[float] = field(default_factory=list)  # the backoff waited before each reconnect
     summaries: list[PushSummary] = field(default_factory=list)
 
 
@@ -219,6 +220,7 @@ class StreamingPush:
                 if self.refresh_token is not None and hasattr(error, "code") and \
                         error.code() == grpc.StatusCode.UNAUTHENTICATED:
                     self.refresh_token()
+                self.stats.delays.append(delay)
                 self._wait(delay)
                 delay = min(delay * 2, self.s.backoff_max)
             finally:

@@ -221,3 +221,30 @@ def test_a_refused_replay_id_leads_to_a_catch_up_push_then_streaming(services, p
         assert streamer.stats.catch_ups == 1
     finally:
         streamer.stop()
+
+
+def test_a_broken_stream_reconnects_with_backoff_and_resumes_from_the_stored_id(services, pubsub, trust_local) -> None:
+    from localcloud.salesforce.pubsub import PubSubSettings, start_pubsub
+
+    sf = services.sf
+    member_id = add_member(sf, "S4", "stream4@example.jp")
+    streamer = Streamer(services, pubsub, trust_local).start()
+    restarted = None
+    try:
+        streamer.streaming(catch_ups=1)
+        sf.Contact.update(member_id, {"FirstName": "一"})
+        streamer.wait(lambda: stored_replay_id(services) is not None, "a stored replay id")
+        port = pubsub.port
+        pubsub.stop()  # the server goes away: the stream breaks, reconnects fail and back off
+        streamer.wait(lambda: streamer.stats.reconnects >= 2, "failed reconnects")
+        restarted = start_pubsub(services.org, port=port, settings=PubSubSettings())
+        restarted.wait_for_streams(1, timeout=30)
+        add_order(sf, "S-4", "S4", member_id, "2024-07-04T00:00:00.000+0000", 700, ["番茶"])
+        streamer.wait(lambda: has_order(services, "stream4@example.jp", "S-4"), "the order after the reconnect")
+        assert streamer.stats.catch_ups == 1  # resumed from the stored id, no second catch-up
+        delays = streamer.stats.delays
+        assert delays[:3] == [0.1, 0.2, 0.4][:len(delays[:3])] and len(delays) >= 2, delays  # exponential backoff
+    finally:
+        streamer.stop()
+        if restarted is not None:
+            restarted.stop()
