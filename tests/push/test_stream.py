@@ -17,19 +17,24 @@ from python_tasks.push.stream import StreamingPush, StreamSettings
 from tests.push.helpers import add_member, add_order, leads_by_email, orders_of
 
 
-@pytest.fixture
-def pubsub(services) -> Iterator[Any]:
+def start_cdc(org: Any) -> Any:
+    """The org's Pub/Sub API, with force-app's Change Data Capture selection deployed (tests/mdapi leaves it out)."""
     from localcloud.salesforce.pubsub import PubSubSettings, start_pubsub
-
     from tests.localorg_pubsub.conftest import deploy_zip
     from tests.mdapi import FORCE_APP
 
-    handle = start_pubsub(services.org, settings=PubSubSettings())
+    handle = start_pubsub(org, settings=PubSubSettings())
     members = {f"platformEventChannelMembers/{f.name.split('.')[0]}.platformEventChannelMember": f.read_text()
                for f in sorted((FORCE_APP / "platformEventChannelMembers").glob("*-meta.xml"))}
-    job = services.org.deployer.deploy_zip(deploy_zip(members))  # force-app's CDC selection (tests/mdapi leaves it out)
+    job = org.deployer.deploy_zip(deploy_zip(members))
     assert job.status == "Succeeded", [f.problem for f in job.failures] or job.error_message
     assert {"Contact", "EC_Order__c"} <= set(handle.capture.selected()), handle.capture.selected()
+    return handle
+
+
+@pytest.fixture
+def pubsub(services) -> Iterator[Any]:
+    handle = start_cdc(services.org)
     yield handle
     handle.stop()
 
