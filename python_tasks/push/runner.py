@@ -228,8 +228,12 @@ class PushRun:
         reader = ChangeReader(self.m, self.sf, self.member_fields(), self.order_fields(), self.o.overlap,
                               self.o.bulk_threshold)
         self._read_mono = time.monotonic()
-        if self.o.only_ids is not None:
-            changes = reader.read_ids(*self.o.only_ids)
+        if self.o.only_ids is not None:  # and the retry set, which no catch-up reads while streaming
+            member_ids, order_ids = self.o.only_ids
+            if checkpoint is not None:
+                member_ids = [*member_ids, *checkpoint.retry_ids(self.m.member.object_name)]
+                order_ids = [*order_ids, *checkpoint.retry_ids(self.m.order.object_name)]
+            changes = reader.read_ids(member_ids, order_ids)
         else:
             changes = reader.read(checkpoint, full)
         self._read_at = changes.org_now

@@ -253,3 +253,23 @@ def test_a_broken_stream_reconnects_with_backoff_and_resumes_from_the_stored_id(
         streamer.stop()
         if restarted is not None:
             restarted.stop()
+
+
+def test_a_gap_or_overflow_event_runs_the_catch_up_and_a_gap_with_ids_reads_them(services, pubsub, trust_local) -> None:
+    sf = services.sf
+    member_id = add_member(sf, "S5", "stream5@example.jp")
+    streamer = Streamer(services, pubsub, trust_local).start()
+    try:
+        streamer.streaming(catch_ups=1)
+        # a change the bus could not describe (a gap with the record id): the record is read and pushed
+        sf.Contact.update(member_id, {"FirstName": "五"})
+        streamer.wait(lambda: (lead(services, "stream5@example.jp") or {}).get("firstName") == "五", "the first name")
+        pubsub.capture.publish_gap("Contact", "GAP_UPDATE", [member_id])
+        streamer.wait(lambda: streamer.stats.events >= 3, "the gap event")
+        # too many changes in one transaction: an overflow event names no record; the catch-up reads what changed
+        pubsub.capture.publish_gap("Contact", "GAP_OVERFLOW", [])
+        streamer.wait(lambda: streamer.stats.catch_ups == 2, "the catch-up after the overflow")
+        time.sleep(1.5)
+        assert sum(pushed(s) for s in streamer.stats.summaries[1:]) == 1, [vars(s) for s in streamer.stats.summaries]
+    finally:
+        streamer.stop()
