@@ -339,12 +339,8 @@ class PushRun:
         cache = self.o.cache
         if cache is None:
             return
-        if self.o.only_ids is not None:  # the watermark is the catch-up's; only the retry set changes
-            kept = {name: set(ids) - self._finished for name, ids in (checkpoint.retry if checkpoint else {}).items()}
-            for name, ids in retry.items():
-                kept.setdefault(name, set()).update(ids)
-            s.retry_left = sum(len(ids) for ids in kept.values())
-            cache.save_retry(kept)
+        if self.o.only_ids is not None:  # the watermark is the catch-up's; the whole retry set was read again
+            cache.save_retry(retry)
             return
         if s.stopped:
             if checkpoint is not None and checkpoint.watermark is not None and checkpoint.fingerprint == fingerprint:

@@ -273,3 +273,38 @@ def test_a_gap_or_overflow_event_runs_the_catch_up_and_a_gap_with_ids_reads_them
         assert sum(pushed(s) for s in streamer.stats.summaries[1:]) == 1, [vars(s) for s in streamer.stats.summaries]
     finally:
         streamer.stop()
+
+
+def test_a_streamed_batch_also_reads_the_retry_set_and_keeps_only_what_is_still_due(services, pubsub, trust_local) -> None:
+    sf = services.sf
+    wb = services.mapping.write_back
+    first = add_member(sf, "S6", "stream6@example.jp")
+    second = add_member(sf, "S7", "stream7@example.jp")
+    third = add_member(sf, "S8", "stream8@example.jp")
+    streamer = Streamer(services, pubsub, trust_local).start()
+    try:
+        streamer.streaming(catch_ups=1)
+        # a failed push leaves its error on the record and its id in the retry set; its error is a write-back
+        # field, so the event it makes pushes nothing by itself
+        sf.Contact.update(first, {wb.error: "Marketo said 1003"})
+        streamer.wait(lambda: streamer.stats.skipped_events >= 1, "the error's change event")
+        set_retry = PushCache(services.cache.path.parent, services.org.org_id, services.marketo.url)
+        try:
+            set_retry.save_retry({"Contact": {first, third}})  # third: pushed and unchanged, not due
+        finally:
+            set_retry.close()
+        time.sleep(1.5)
+        assert len(streamer.stats.summaries) == 1  # nothing pushed yet: only the catch-up
+        sf.Contact.update(second, {"FirstName": "七"})  # the next batch
+        streamer.wait(lambda: len(streamer.stats.summaries) == 2, "the next batch")
+        summary = streamer.stats.summaries[1]
+        assert summary.persons_updated + summary.persons_unchanged == 2, vars(summary)  # second, and first again
+        [row] = sf.query(f"SELECT {wb.error} FROM Contact WHERE Id = '{first}'")["records"]
+        assert row[wb.error] is None  # first pushed: its error cleared
+        check = PushCache(services.cache.path.parent, services.org.org_id, services.marketo.url)
+        try:
+            assert check.checkpoint().retry_ids("Contact") == []  # first done, third not due: both left the set
+        finally:
+            check.close()
+    finally:
+        streamer.stop()
