@@ -401,13 +401,7 @@ class PushRun:
         write-back, record by record, from what each import's failures file said."""
         s = self.summary
         person_errors: dict[str, str] = {}
-        writable = []
-        for person in persons:
-            if person.rejected:
-                person_errors[person.key] = "; ".join(str(p) for p in person.problems)
-                s.persons_skipped.append((person.key, person_errors[person.key]))
-            else:
-                writable.append(person)
+        writable = self._writable(persons, person_errors)
         try:
             resolutions = self.resolver.resolve(writable) if writable else {}
         except MarketoQuotaExceeded as quota:
@@ -428,15 +422,9 @@ class PushRun:
                     else:
                         writes.setdefault(person.key, []).append(write)
         by_key = {p.key: p for p in writable}
-        o = self.m.order
 
         def order_fields(key: str, pushed: frozenset[str]) -> dict[str, Any]:
-            person = by_key[key]
-            in_marketo = [order for member_id in person.member_ids for order in orders_by_member.get(member_id, [])
-                          if order["Id"] in pushed or not self._due(order)]
-            latest = last_order(in_marketo, o.field_for("orderDate").sf_field if o.field_for("orderDate") else
-                                "CreatedDate", o.key_field)
-            values, _problems = lead_order_values(latest, self.m, self.schema, self.o.tz)
+            values, _problems = self._last_order_values(by_key[key], orders_by_member, pushed)
             return values
 
         self._guids_answered = False
@@ -468,6 +456,17 @@ class PushRun:
             s.stopped = result.stopped
         self._write_back(persons, person_ids, person_errors, order_results)  # collections of 200 a call
 
+    def _writable(self, persons: list[PersonWrite], person_errors: dict[str, str]) -> list[PersonWrite]:
+        """The persons Marketo can take; the others get their values' problems as their error."""
+        writable = []
+        for person in persons:
+            if person.rejected:
+                person_errors[person.key] = "; ".join(str(p) for p in person.problems)
+                self.summary.persons_skipped.append((person.key, person_errors[person.key]))
+            else:
+                writable.append(person)
+        return writable
+
     # ------------------------------------------------------------------ one chunk
     _guids_answered = True  # the REST path answers every custom object's marketoGUID; bulk imports do not
 
@@ -476,14 +475,7 @@ class PushRun:
         s = self.summary
         person_ids: dict[str, int] = {}  # person key -> lead id
         person_errors: dict[str, str] = {}
-        writable = []
-        for person in chunk:
-            if person.rejected:
-                reason = "; ".join(str(p) for p in person.problems)
-                person_errors[person.key] = reason
-                s.persons_skipped.append((person.key, reason))
-            else:
-                writable.append(person)
+        writable = self._writable(chunk, person_errors)
         # 1. persons
         try:
             self._write_persons(writable, person_ids, person_errors)
@@ -622,18 +614,23 @@ class PushRun:
                 pushed.add(write.order_id)
                 s.orders_pushed += 1
 
+    def _last_order_values(self, person: PersonWrite, orders_by_member: dict[str, list[dict[str, Any]]],
+                           pushed: set[str] | frozenset[str]) -> tuple[dict[str, Any], list[Any]]:
+        """The person's last-order lead fields, from the newest of its orders Marketo has (pushed now,
+        or pushed before and not due)."""
+        o = self.m.order
+        in_marketo = [order for member_id in person.member_ids for order in orders_by_member.get(member_id, [])
+                      if order["Id"] in pushed or not self._due(order)]
+        date_field = o.field_for("orderDate").sf_field if o.field_for("orderDate") else "CreatedDate"
+        return lead_order_values(last_order(in_marketo, date_field, o.key_field), self.m, self.schema, self.o.tz)
+
     def _write_order_fields(self, chunk: list[PersonWrite], person_ids: dict[str, int], person_errors: dict[str, str],
                             orders_by_member: dict[str, list[dict[str, Any]]], pushed: set[str]) -> None:
-        o = self.m.order
         updates: list[tuple[PersonWrite, dict[str, Any]]] = []
         for person in chunk:
             if person.key not in person_ids:
                 continue
-            in_marketo = [order for member_id in person.member_ids for order in orders_by_member.get(member_id, [])
-                          if order["Id"] in pushed or not self._due(order)]
-            latest = last_order(in_marketo, o.field_for("orderDate").sf_field if o.field_for("orderDate") else
-                                "CreatedDate", o.key_field)
-            values, problems = lead_order_values(latest, self.m, self.schema, self.o.tz)
+            values, problems = self._last_order_values(person, orders_by_member, pushed)
             if problems:
                 reason = "; ".join(str(p) for p in problems)
                 person_errors[person.key] = reason
