@@ -69,9 +69,10 @@ def test_the_task_delivers_every_event_with_redeliveries_and_writes_the_receipt(
 
 def test_running_the_same_run_id_twice_is_refused(endpoint, tmp_path: Path) -> None:
     _, url = endpoint
-    seed_task(url, tmp_path, members="3")()
+    # no invalid events: they are copies of a member with an order, which 3 random members may not have
+    seed_task(url, tmp_path, members="3", invalid_events="0")()
     with pytest.raises(TaskOptionsError, match="seeded already"):
-        seed_task(url, tmp_path, members="3")()
+        seed_task(url, tmp_path, members="3", invalid_events="0")()
 
 
 def test_calls_that_fail_for_good_fail_the_task_and_are_in_the_receipt(endpoint, tmp_path: Path) -> None:
@@ -115,7 +116,8 @@ def test_without_a_marketo_the_duplicate_scenario_is_skipped_with_a_warning(
     _, url = endpoint
     for name in ("MARKETO_BASE_URL", "MARKETO_CLIENT_ID", "MARKETO_CLIENT_SECRET"):
         monkeypatch.delenv(name, raising=False)
-    task = seed_task(url, tmp_path, members="4", marketo_only_share="1", seed_marketo="True", simulate_crm_sync="True")
+    task = seed_task(url, tmp_path, members="4", marketo_only_share="1", seed_marketo="True", simulate_crm_sync="True",
+                     invalid_events="0")
     task()
     assert task.return_values["marketo"]["marketoOnlyPersons"] == 0
     assert "no Marketo" in task.return_values["marketo"]["skipped"]
