@@ -19,13 +19,13 @@ import re
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from python_tasks.mapping import FieldMapping, FieldType, Mapping, SalesforceField, load_mapping
+from python_tasks.mapping import FieldMapping, FieldType, Mapping, SalesforceField, load_mapping, person_contact_field
 
 try:  # CumulusCI is present wherever the task runs; the pure functions work without it.
     from cumulusci.core.exceptions import CumulusCIFailure, TaskOptionsError
@@ -88,6 +88,7 @@ APEX_CLASSES = {
 MEMBER_WRITERS = {
     "Contact": "ECBridgeContactMemberWriter",
     "Lead": "ECBridgeLeadMemberWriter",
+    "Account": "ECBridgePersonAccountMemberWriter",  # object: Account is always person_account: true
 }
 # The one class the integration user calls: the REST resource.
 ENTRY_POINT_CLASSES = ("ECBridgeEventsResource",)
@@ -237,6 +238,7 @@ def _environment(mapping: Mapping) -> Environment:
         apply_field=apply_field,
         apex_string=apex_string,
         sample_value=sample_value,
+        person_contact_field=person_contact_field,
     )
     return env
 
@@ -285,6 +287,8 @@ def _context(mapping: Mapping) -> dict[str, Any]:
         "line_product_field": line.product_name.sf_field if line.product_name else None,
         "member_trigger": f"ECBridge{member.object_name}Trigger",
         "member_writer": MEMBER_WRITERS.get(member.object_name, ""),
+        # Person Accounts: the one more query a call creating members takes (the person record type)
+        "member_extra_queries": 1 if member.person_account else 0,
         "order_trigger": "ECBridgeOrderTrigger",
         "api_version": mapping.api_version,
         "permission_set": mapping.permission_set,
@@ -369,8 +373,9 @@ class _ObjectPermission:
 
 
 ALWAYS_REQUIRED_STANDARD_FIELDS = frozenset({"LastName", "Company", "Name"})
-# Salesforce refuses Contact permissions without Read on Account (the objects' permission dependency).
-OBJECT_PERMISSION_DEPENDENCIES = {"Contact": ("Account",)}
+# Salesforce refuses Contact permissions without Read on Account (the objects' permission dependency);
+# creating and editing person accounts (the only Account member) takes Read on Contact.
+OBJECT_PERMISSION_DEPENDENCIES = {"Contact": ("Account",), "Account": ("Contact",)}
 
 
 def _objects(mapping: Mapping) -> list[_ObjectInfo]:
@@ -391,7 +396,7 @@ def _permission_set(mapping: Mapping) -> dict[str, Any]:
     for f in mapping.salesforce_fields():
         if not f.is_custom and f.name in ALWAYS_REQUIRED_STANDARD_FIELDS:
             continue  # always editable; a permission set cannot grant it
-        fields.append(_FieldPermission(f"{f.object_name}.{f.name}", editable=True))
+        fields.append(_FieldPermission(".".join(f.definition), editable=True))  # a person field: Contact's
     fields.sort(key=lambda p: p.name.lower())
     objects = [
         *[_ObjectPermission(parent, create=False, edit=False, delete=False)
@@ -410,6 +415,9 @@ def _permission_set(mapping: Mapping) -> dict[str, Any]:
         "classes": sorted(ENTRY_POINT_CLASSES),
         "fields": fields,
         "objects": objects,
+        # the person record type new members get (Person Account record types are PersonAccount's)
+        "record_types": [f"PersonAccount.{mapping.member.person_record_type}"] if mapping.member.person_account
+        else [],
     }
 
 
@@ -421,12 +429,6 @@ def change_events(mapping: Mapping) -> list[str]:
 
 def render_unformatted(mapping: Mapping) -> dict[str, str]:
     """Every generated file (relative to the output directory) before Apex formatting."""
-    if mapping.member.person_account:
-        raise GenerationError(
-            f"{mapping.path.name}: salesforce.member.person_account is validated but not generated yet: the "
-            "endpoint would need the Person Account record type on insert and apex-ls cannot check Person "
-            "Account fields offline. Use object: Contact (the default) or Lead."
-        )
     env = _environment(mapping)
     ctx = _context(mapping)
     base = DEFAULT_SOURCE_DIR
@@ -439,9 +441,10 @@ def render_unformatted(mapping: Mapping) -> dict[str, str]:
         files[f"{base}/objects/{obj.name}/{obj.name}.object-meta.xml"] = render(
             "meta/object.object-meta.xml.j2", obj=obj)
     for f in mapping.salesforce_fields():
-        if f.is_custom:
-            files[f"{base}/objects/{f.object_name}/fields/{f.name}.field-meta.xml"] = render(
-                "meta/field.field-meta.xml.j2", f=f)
+        if f.is_custom:  # a Person Account member's __pc field is created on Contact as __c
+            object_name, name = f.definition
+            files[f"{base}/objects/{object_name}/fields/{name}.field-meta.xml"] = render(
+                "meta/field.field-meta.xml.j2", f=replace(f, object_name=object_name, name=name))
     files[f"{base}/permissionsets/{mapping.permission_set}.permissionset-meta.xml"] = render(
         "meta/permissionset.permissionset-meta.xml.j2", permset=_permission_set(mapping))
     for event in change_events(mapping):  # Change Data Capture: the entities the streaming push reads
