@@ -71,7 +71,8 @@ def read_salesforce(reader: SalesforceReader, events: list[PlannedEvent], schema
     key_field = schema.sf_member_field(schema.member_key)
     email_field = schema.sf_member_field(schema.member_email)
     member_select = _select(
-        ["Id", *(spec.sf_field for spec in schema.member_fields.values()), schema.last_event_at, *schema.write_back.values()],
+        ["Id", *(spec.sf_field for spec in schema.member_fields.values()), schema.last_event_at, *schema.write_back.values(),
+         *(("IsPersonAccount", "PersonContactId") if schema.person_account else ())],
         schema.member_object,
     )
     members = reader.query_in(member_select, key_field, member_keys)

@@ -67,7 +67,9 @@ class ChangeReader:
         return f"SELECT {', '.join(self.order_fields)} FROM {self.m.order.object_name}"
 
     def _has_key(self) -> str:
-        return f"{self.m.member.key_field} != null"
+        """Members are the records with a key (of a Person Account member: person accounts only)."""
+        person = " AND IsPersonAccount = true" if self.m.member.person_account else ""
+        return f"{self.m.member.key_field} != null{person}"
 
     def _waiting_queries(self) -> dict[str, str]:
         o = self.m.order

@@ -49,6 +49,7 @@ class PayloadSchema:
     marketo_lead_fields: dict[str, str] = field(default_factory=dict)
     marketo_custom_objects: dict[str, dict[str, Any]] = field(default_factory=dict)
     ingest_error_object: str = "EC_Ingest_Error__c"
+    person_account: bool = False  # the member is a Person Account (member_object Account)
 
     def sf_member_field(self, payload_name: str) -> str:
         return self.member_fields[payload_name].sf_field
@@ -92,6 +93,7 @@ def schema_from_mapping(mapping: Mapping) -> PayloadSchema:
     member, order, line = mapping.member, mapping.order, mapping.order_line
     return PayloadSchema(
         member_object=member.object_name,
+        person_account=member.person_account,
         member_key=member.key.ec_name,
         member_email=member.email.ec_name,
         member_fields=_fields(member.fields),
