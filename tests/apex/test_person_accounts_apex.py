@@ -17,9 +17,11 @@ trigger PersonAccountTrigger on Account (before insert, before update, after ins
 HANDLER = """
 public with sharing class PersonAccountTriggerHandler {
     public static void handle(List<Account> records, Boolean isBefore, Boolean isInsert) {
+        Id personType = PersonAccountService.personRecordTypeId();
         for (Account a : records) {
-            if (isBefore && a.IsPersonAccount) {
+            if (isBefore && a.RecordTypeId == personType) { // IsPersonAccount is set on save, not yet here
                 a.PersonTitle = 'member ' + a.Member_Key__pc;
+                if (isInsert) { a.Description = 'flag in before insert: ' + a.IsPersonAccount; }
             }
         }
         if (!isBefore && isInsert) {
@@ -65,8 +67,9 @@ private class PersonAccountServiceTest {
         Assert.isTrue(second[0].isSuccess() && !second[0].isCreated(), 'matched by the __pc external id');
         Assert.areEqual(200, [SELECT COUNT() FROM Account WHERE IsPersonAccount = true]);
         Assert.areEqual(200, [SELECT COUNT() FROM Contact WHERE IsPersonAccount = true]);
-        Account a = [SELECT Name, PersonEmail, PersonTitle, PersonContactId, RecordType.DeveloperName
+        Account a = [SELECT Name, PersonEmail, PersonTitle, PersonContactId, RecordType.DeveloperName, Description
                      FROM Account WHERE Member_Key__pc = 'K0'];
+        Assert.areEqual('flag in before insert: false', a.Description);
         Assert.areEqual('Member K0', a.Name);
         Assert.areEqual('member K0', a.PersonTitle, 'the Account trigger ran');
         Assert.areEqual('PersonAccount', a.RecordType.DeveloperName);

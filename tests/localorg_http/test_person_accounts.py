@@ -51,8 +51,10 @@ TRIGGER = """trigger ShopperAccountTrigger on Account (before insert, before upd
 """
 HANDLER = """public with sharing class ShopperAccounts {
     public static void stamp(List<Account> records) {
+        Id personType = Schema.SObjectType.Account.getRecordTypeInfosByDeveloperName()
+            .get('PersonAccount').getRecordTypeId();
         for (Account a : records) {
-            if (a.IsPersonAccount && a.Shopper_Id__pc != null) {
+            if (a.RecordTypeId == personType && a.Shopper_Id__pc != null) {
                 a.PersonTitle = 'shopper ' + a.Shopper_Id__pc;
             }
         }

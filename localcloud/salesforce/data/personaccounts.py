@@ -230,12 +230,15 @@ def _name(first: Any, last: Any) -> str | None:
 
 # -- DML hooks (called by dml._Run) --------------------------------------------------------------------
 def defaults(run: "_Run", row: dict[str, Any]) -> None:
-    """A new Account gets the default (business) record type and IsPersonAccount, before its triggers."""
+    """A new Account gets the default (business) record type before its triggers. ``IsPersonAccount`` is
+    false in *before insert* (set on save, as users of real orgs report: test the RecordTypeId there) unless
+    the store's ``person_flag_in_before_insert`` setting is on."""
     if run.od.lower != "account" or not enabled(run.tx.schema):
         return
     if row.get("recordtypeid") is None:
         row["recordtypeid"] = run.od.raw.get("_defaultRecordTypeId")
-    row["ispersonaccount"] = bool(_record_types(run.tx).get(row["recordtypeid"] or "", False))
+    early = bool(getattr(run.tx.store, "person_flag_in_before_insert", False))
+    row["ispersonaccount"] = early and bool(_record_types(run.tx).get(row["recordtypeid"] or "", False))
 
 
 def before_save(run: "_Run", row: dict[str, Any], given: Mapping[str, Any], old: dict[str, Any] | None) -> None:
