@@ -230,10 +230,26 @@ def test_account_triggers_fire_contact_triggers_do_not(store: Store) -> None:
         tx.update("Account", [{"Id": aid, "PersonEmail": "y@example.com"}])
         tx.delete([aid])
     assert hook.calls == [
-        ("before", "insert", "Account", [(True, rt)]), ("after", "insert", "Account", [(True, True)]),
+        ("before", "insert", "Account", [(False, rt)]), ("after", "insert", "Account", [(True, True)]),
         ("before", "update", "Account", [(True, rt)]), ("after", "update", "Account", [(True, True)]),
         ("before", "delete", "Account", []), ("after", "delete", "Account", []),
     ]
+
+
+def test_the_flag_in_before_insert_is_a_setting(store: Store) -> None:
+    hook = _Recorder()
+    store.set_trigger_hook(hook)
+    store.person_flag_in_before_insert = True
+    with store.transaction() as tx:
+        rt = _rt(tx, "PersonAccount")
+        _person(tx, LastName="Yamada")
+        tx.insert("Account", [{"Name": "Acme"}])
+    assert [c[3] for c in hook.calls if c[0] == "before"] == [[(True, rt)], [(False, _business(store))]]
+
+
+def _business(store: Store) -> str:
+    with store.transaction() as tx:
+        return _rt(tx, "Business_Account")
 
 
 def test_change_events_name_both_records(store: Store) -> None:

@@ -116,8 +116,6 @@ def _mirror(raw: Mapping[str, Any], name: str, *, relationship: str | None = Non
              compoundFieldName=None)
     if d.get("type") == "reference":
         d["relationshipName"] = relationship
-    if d.get("extraTypeInfo") == "personname":
-        d["extraTypeInfo"] = "personname"
     return d
 
 
@@ -130,7 +128,7 @@ def mirror_contact_field(schema: Schema, contact_field: FieldDef) -> dict[str, A
                    relationship=(rel[:-3] + "__pr") if rel and rel.endswith("__r") else None)
 
 
-def _account_raw(schema: Schema, business_id: str, person_id: str, api_version: str) -> dict[str, Any]:
+def _account_raw(schema: Schema, business_id: str, person_id: str) -> dict[str, Any]:
     account = schema.get("Account")
     contact = schema.get("Contact")
     raw = copy.deepcopy(account.raw)
@@ -188,7 +186,7 @@ def enable(tx: "Transaction") -> bool:
     if not all(r.success for r in results):
         raise RuntimeError(f"person account record types: {[e.to_json() for r in results for e in r.errors]}")
     business_id, person_id = (r.id for r in results)
-    tx.replace_object(_account_raw(tx.schema, business_id, person_id, tx.store.api_version))  # type: ignore[arg-type]
+    tx.replace_object(_account_raw(tx.schema, business_id, person_id))  # type: ignore[arg-type]
     return True
 
 
@@ -232,12 +230,15 @@ def _name(first: Any, last: Any) -> str | None:
 
 # -- DML hooks (called by dml._Run) --------------------------------------------------------------------
 def defaults(run: "_Run", row: dict[str, Any]) -> None:
-    """A new Account gets the default (business) record type and IsPersonAccount, before its triggers."""
+    """A new Account gets the default (business) record type before its triggers. ``IsPersonAccount`` is
+    false in *before insert* (set on save, as users of real orgs report: test the RecordTypeId there) unless
+    the store's ``person_flag_in_before_insert`` setting is on."""
     if run.od.lower != "account" or not enabled(run.tx.schema):
         return
     if row.get("recordtypeid") is None:
         row["recordtypeid"] = run.od.raw.get("_defaultRecordTypeId")
-    row["ispersonaccount"] = bool(_record_types(run.tx).get(row["recordtypeid"] or "", False))
+    early = bool(getattr(run.tx.store, "person_flag_in_before_insert", False))
+    row["ispersonaccount"] = early and bool(_record_types(run.tx).get(row["recordtypeid"] or "", False))
 
 
 def before_save(run: "_Run", row: dict[str, Any], given: Mapping[str, Any], old: dict[str, Any] | None) -> None:
@@ -358,7 +359,6 @@ def after_save(run: "_Run", row: dict[str, Any], old: dict[str, Any] | None) -> 
 
 def _write_person_contact(run: "_Run", account: dict[str, Any], old: dict[str, Any] | None) -> None:
     from .dml import _Run as Run, canonical, load_rows
-    from .values import to_db
 
     tx, schema = run.tx, run.tx.schema
     cod = schema.get("Contact")
@@ -381,18 +381,25 @@ def _write_person_contact(run: "_Run", account: dict[str, Any], old: dict[str, A
         Run(tx, cod, True, [], "write")._write_insert(crow)
         tx.record_change(RecordChange(CREATE, cod.name, contact_id, canonical(cod, crow)))
         return
-    changed = [cod.fields[k] for k, v in values.items() if k in cod.fields and existing.get(k) != v]
+    _write_changes(tx, cod, contact_id, existing, values)
+
+
+def _write_changes(tx: "Transaction", od: ObjectDef, record_id: str, existing: Mapping[str, Any],
+                   values: Mapping[str, Any]) -> None:
+    """Write the ``values`` (lower-case names) that differ from the ``existing`` row, as one change event."""
+    from .values import to_db
+
+    changed = [od.fields[k] for k, v in values.items() if k in od.fields and existing.get(k) != v]
     if not changed:
         return
-    tx.execute(f"UPDATE {cod.table} SET {', '.join(f'{fd.column} = ?' for fd in changed)} WHERE id = ?",
-               [to_db(fd, values[fd.lower]) for fd in changed] + [contact_id])
-    tx.record_change(RecordChange(UPDATE, cod.name, contact_id, {fd.name: values[fd.lower] for fd in changed},
+    tx.execute(f"UPDATE {od.table} SET {', '.join(f'{fd.column} = ?' for fd in changed)} WHERE id = ?",
+               [to_db(fd, values[fd.lower]) for fd in changed] + [record_id])
+    tx.record_change(RecordChange(UPDATE, od.name, record_id, {fd.name: values[fd.lower] for fd in changed},
                                   tuple(fd.name for fd in changed)))
 
 
 def _write_account_from_contact(run: "_Run", contact: dict[str, Any], old: dict[str, Any]) -> None:
     from .dml import load_rows
-    from .values import to_db
 
     tx, schema = run.tx, run.tx.schema
     aod = schema.get("Account")
@@ -404,13 +411,7 @@ def _write_account_from_contact(run: "_Run", contact: dict[str, Any], old: dict[
     values["name"] = _name(contact.get("firstname"), contact.get("lastname"))
     for f in ("lastmodifieddate", "lastmodifiedbyid", "systemmodstamp"):
         values[f] = contact.get(f)
-    changed = [aod.fields[k] for k, v in values.items() if k in aod.fields and existing.get(k) != v]
-    if not changed:
-        return
-    tx.execute(f"UPDATE {aod.table} SET {', '.join(f'{fd.column} = ?' for fd in changed)} WHERE id = ?",
-               [to_db(fd, values[fd.lower]) for fd in changed] + [account_id])
-    tx.record_change(RecordChange(UPDATE, aod.name, account_id, {fd.name: values[fd.lower] for fd in changed},
-                                  tuple(fd.name for fd in changed)))
+    _write_changes(tx, aod, account_id, existing, values)
 
 
 def on_delete(tx: "Transaction", od: ObjectDef, record_id: str, now: Any) -> None:

@@ -401,6 +401,9 @@ class Store:
         (Salesforce's API guide: person contacts can be modified, not created or deleted);
         ``refuse``: such updates fail with INVALID_PERSON_ACCOUNT_OPERATION "cannot reference person
         contact", the error users report from some orgs."""
+        self.person_flag_in_before_insert: bool = False
+        """Account ``IsPersonAccount`` in *before insert* triggers: False (default; the flag is set on save,
+        as users of real orgs report) or True (already set from the record type)."""
         self.delete_trigger_chunk: int | None = 200
         """Delete triggers get chunks of this size (None: the whole statement at once). Salesforce
         documents 200-record chunks for triggers; debug logs published by users show delete
