@@ -20,7 +20,7 @@ import requests
 from localcloud.common.tls import ensure_certificates
 from python_tasks.generate import render_project, write_project
 from python_tasks.mapping import load_mapping
-from tests.e2e.test_lead_member import soap_deploy, test_rows, texts
+from tests.e2e.test_lead_member import _user_mode_enforced, soap_deploy, test_rows, texts  # noqa: F401 (an autouse fixture)
 from tests.foundation.test_mapping import PERSON_ACCOUNT
 from tests.mdapi import force_app_mdapi_zip
 
@@ -30,16 +30,6 @@ ROOT = Path(__file__).resolve().parents[2]
 API = "62.0"
 ENDPOINT = "/services/apexrest/ecbridge/v1/events"
 T = "2024-05-01T10:00:00Z"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _user_mode_enforced() -> Iterator[None]:
-    """USER_MODE is checked (the local org's default), whatever the environment says."""
-    from localcloud.salesforce.apex import access
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.delenv(access.ENV_ENFORCE, raising=False)
-        yield
 
 
 @pytest.fixture(scope="module")
