@@ -212,6 +212,41 @@ def test_bad_events_for_a_person_account_are_kept_for_replay(ingested: dict[str,
         assert json.loads(row["Payload__c"]) == sent[event_id], "the kept payload is the event as sent"
 
 
+def test_without_the_person_record_type_a_new_member_is_rejected_and_kept_for_replay(pa_world: dict[str, Any]) -> None:
+    """A mapping naming a person record type the org lacks: the member event is rejected with the reason (kept in
+    EC_Ingest_Error__c for replay once the record type exists), its order waits for it, nothing is half-saved."""
+    from localcloud.salesforce.server import start_local_org
+    from simple_salesforce import Salesforce
+
+    project = pa_world["base"] / "no-record-type"
+    (project / "force-app").mkdir(parents=True)
+    mapping_path = project / "ecbridge.yml"
+    mapping_path.write_text(PERSON_ACCOUNT.replace("    person_account: true\n",
+                                                   "    person_account: true\n    person_record_type: Shopper\n"))
+    write_project(render_project(load_mapping(mapping_path)), project / "force-app")
+    org = start_local_org(pa_world["base"] / "no-record-type-org", tls_dir=pa_world["base"] / "tls")
+    try:
+        job = org.deployer.deploy_zip(force_app_mdapi_zip(source=project / "force-app" / "main" / "default"))
+        assert job.status == "Succeeded", job
+        answer = requests.post(org.url + ENDPOINT, json={"events": [member_event(1), order_event(1, 1)]},
+                               headers={"Authorization": f"Bearer {org.access_token}"}, verify=pa_world["bundle"],
+                               timeout=120)
+        assert answer.status_code == 200, answer.text[:1000]
+        member, order = answer.json()["results"]
+        assert member["status"] == "rejected" and order["status"] == "created", (member, order)
+        [error] = member["errors"]
+        assert (error["code"], error["field"]) == ("INVALID_CROSS_REFERENCE_KEY", "memberId")
+        assert "no active Account record type Shopper with IsPersonType" in error["message"]
+        sf = Salesforce(instance_url=org.url, session_id=org.access_token, version=API)
+        assert sf.query("SELECT COUNT() FROM Account")["totalSize"] == 0, "no account half-made"
+        [kept] = sf.query("SELECT Event_Id__c, Error_Code__c FROM EC_Ingest_Error__c")["records"]
+        assert (kept["Event_Id__c"], kept["Error_Code__c"]) == ("pa-m-1", "INVALID_CROSS_REFERENCE_KEY")
+        [waiting] = sf.query("SELECT Member__c FROM EC_Order__c")["records"]
+        assert waiting["Member__c"] is None, "the order waits for its member"
+    finally:
+        org.stop()
+
+
 def test_the_push_creates_one_marketo_person_per_person_account_with_its_orders(ingested: dict[str, Any]) -> None:
     """The push library, driven by the Person Account mapping, from the org the events went into to a local Marketo."""
     from localcloud.marketo.service import start_local_marketo
