@@ -217,6 +217,15 @@ def person_only_fields(schema: Schema) -> list[FieldDef]:
     return [afd for afd, _ in field_pairs(schema) if afd.lower not in shared]
 
 
+def _run_record_types(run: "_Run") -> dict[str, bool]:
+    """``_record_types`` read once per DML statement (a bulk load asks for every record)."""
+    cached = getattr(run, "_person_record_types", None)
+    if cached is None:
+        cached = _record_types(run.tx)
+        setattr(run, "_person_record_types", cached)
+    return cached
+
+
 def _record_types(tx: "Transaction") -> dict[str, bool]:
     """Account record type id -> is a person type (active ones)."""
     rows = tx.execute('SELECT id, "ispersontype" FROM "t_recordtype" WHERE isdeleted = 0 AND "isactive" = 1 '
@@ -238,7 +247,7 @@ def defaults(run: "_Run", row: dict[str, Any]) -> None:
     if row.get("recordtypeid") is None:
         row["recordtypeid"] = run.od.raw.get("_defaultRecordTypeId")
     early = bool(getattr(run.tx.store, "person_flag_in_before_insert", False))
-    row["ispersonaccount"] = early and bool(_record_types(run.tx).get(row["recordtypeid"] or "", False))
+    row["ispersonaccount"] = early and bool(_run_record_types(run).get(row["recordtypeid"] or "", False))
 
 
 def before_save(run: "_Run", row: dict[str, Any], given: Mapping[str, Any], old: dict[str, Any] | None) -> None:
@@ -259,7 +268,7 @@ def _fail(*errors: RecordError) -> None:
 
 def _account_rules(run: "_Run", row: dict[str, Any], given: Mapping[str, Any], old: dict[str, Any] | None) -> None:
     tx, schema = run.tx, run.tx.schema
-    types = _record_types(tx)
+    types = _run_record_types(run)
     rt = row.get("recordtypeid")
     if rt is None:
         rt = row["recordtypeid"] = (old or {}).get("recordtypeid") or run.od.raw.get("_defaultRecordTypeId")
