@@ -77,6 +77,8 @@ def test_the_whole_journey_passes_on_person_accounts(pa_cloud: dict[str, Any],
     assert counts["invalid events logged"] == counts["invalid events expected"] > 0
     assert counts["persons found"] == 20
     assert counts["ecOrder_c found"] == counts["ecOrder_c expected"] == counts["orders expected"]
+    assert counts["emails rendered"] == 20, "the order email renders for every person"
+    assert counts["emails showing the right orders"] + counts.get("emails of persons without orders", 0) == 20
     seed = report["seed"]
     assert seed["redeliveries"] > 0 and seed["ordersAnsweredBeforeTheirMember"] > 0
     assert counts["duplicate-scenario persons"] == seed["crmSync"]["crmSyncedPersons"] > 0  # P(none of 20 at 0.4) < 1e-4

@@ -346,6 +346,7 @@ def test_a_person_account_member_generates_its_shape_and_passes_every_apex_check
     assert "<field>Contact.LastName</field>" not in permissions, "a required field cannot be granted"
     assert "<recordType>PersonAccount.PersonAccount</recordType>" in permissions
     assert "<object>Contact</object>" in permissions and "<object>Account</object>" in permissions
+    assert "<columns>ACCOUNT.NAME</columns>" in pa_files[base + "objects/Account/listViews/ECBridge_Push_Failed.listView-meta.xml"]
     admin = pa_files[base + "permissionsets/ECBridge_Admin.permissionset-meta.xml"]
     assert "<field>Contact.EC_Member_Id__c</field>" in admin and "__pc" not in admin
 
