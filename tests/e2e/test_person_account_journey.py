@@ -93,3 +93,41 @@ def test_the_whole_journey_passes_on_person_accounts(pa_cloud: dict[str, Any],
     assert members["totalSize"] == 20 and all(r["IsPersonAccount"] and r["PersonContactId"] for r in members["records"])
     assert sf.query("SELECT COUNT() FROM Contact WHERE IsPersonAccount = false")["totalSize"] == 0, \
         "a Person Account member creates no ordinary contact"
+
+
+def test_validate_mapping_checks_the_person_account_org_and_the_scratch_definitions(pa_cloud: dict[str, Any]) -> None:
+    """Against the org, the Person Account mapping is valid (its __pc fields are Account's in the describe); the
+    project's scratch org definitions lack the PersonAccounts feature, and validate_mapping says so, file by file."""
+    mapping = str(pa_cloud["mapping"])
+    org_only = cci(pa_cloud["env"], "task", "run", "validate_mapping", "--org", "local", "-o", "mapping", mapping,
+                   "-o", "scratch_defs", "False")
+    assert org_only.returncode == 0, org_only.stdout[-4000:] + org_only.stderr[-3000:]
+    assert "every mapped field exists on both sides" in org_only.stdout
+    with_definitions = cci(pa_cloud["env"], "task", "run", "validate_mapping", "--org", "local", "-o", "mapping", mapping)
+    output = " ".join((with_definitions.stdout + with_definitions.stderr).split())  # the log wraps long lines
+    assert with_definitions.returncode != 0, output[-4000:]
+    for name in ("dev", "qa", "feature", "beta", "release"):
+        assert f"orgs/{name}.json:" in output and "feature PersonAccounts is missing" in output, output[-4000:]
+    assert 'add "PersonAccounts" to "features"' in output
+
+
+def test_validate_mapping_fails_against_an_org_without_person_accounts(pa_cloud: dict[str, Any],
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The target org lacks the feature (ECBRIDGE_ORG_PERSON_ACCOUNTS=off): validate_mapping names the mapping line
+    and the way out instead of a list of missing fields."""
+    from localcloud.salesforce.server import start_local_org
+
+    monkeypatch.setenv("ECBRIDGE_ORG_PERSON_ACCOUNTS", "off")
+    base = pa_cloud["reports"].parent
+    org = start_local_org(base / "org-without-person-accounts", tls_dir=base / "tls")
+    try:
+        env = {**pa_cloud["env"], "CUMULUSCI_ORG_local": json.dumps(org.cumulusci_org_json())}
+        result = cci(env, "task", "run", "validate_mapping", "--org", "local", "-o", "mapping", str(pa_cloud["mapping"]),
+                     "-o", "scratch_defs", "False", "-o", "before_deploy", "True",
+                     "-o", "force_app", str(pa_cloud["mapping"].parent / "force-app"))
+    finally:
+        org.stop()
+    output = " ".join((result.stdout + result.stderr).split())  # the log wraps long lines
+    assert result.returncode != 0, output[-4000:]
+    assert "salesforce.member.person_account: the org has no Person Accounts" in output, output[-4000:]
+    assert "enable Person Accounts in the org" in output
