@@ -16,7 +16,6 @@ import pytest
 from python_tasks.generate import render_project, write_project
 from python_tasks.mapping import load_mapping
 from tests.e2e.conftest import ROOT, cci, endpoint_answers
-from tests.e2e.test_lead_member import soap_deploy, texts
 from tests.foundation.test_mapping import PERSON_ACCOUNT
 from tests.mdapi import force_app_mdapi_zip
 
@@ -26,7 +25,7 @@ pytest.importorskip("localcloud.salesforce.apex.orgruntime")
 
 @pytest.fixture(scope="module")
 def pa_cloud(local_cloud: dict[str, Any]) -> dict[str, Any]:
-    """The Person Account variant deployed (with its Apex tests, as test_person_account_member.py does), Marketo
+    """The Person Account variant deployed (without its Apex tests: test_person_account_member.py runs them), Marketo
     provisioned from the Person Account mapping."""
     project = local_cloud["reports"].parent / "pa-project"
     project.mkdir()
@@ -34,9 +33,8 @@ def pa_cloud(local_cloud: dict[str, Any]) -> dict[str, Any]:
     mapping_path = project / "ecbridge.yml"
     mapping_path.write_text(PERSON_ACCOUNT)
     write_project(render_project(load_mapping(mapping_path)), project / "force-app")
-    status = soap_deploy(local_cloud["org"], force_app_mdapi_zip(source=project / "force-app" / "main" / "default"),
-                         local_cloud["bundle"])
-    assert texts(status, "status") == ["Succeeded"], status[-3000:]
+    job = local_cloud["org"].deployer.deploy_zip(force_app_mdapi_zip(source=project / "force-app" / "main" / "default"))
+    assert job.status == "Succeeded", job
     assert endpoint_answers(local_cloud["org"], local_cloud["bundle"]), "the deployed EC endpoint answers 404"
     result = cci(local_cloud["env"], "task", "run", "provision_marketo",
                  "-o", "mapping", str(mapping_path), "-o", "apply", "True",
