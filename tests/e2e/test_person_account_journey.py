@@ -8,7 +8,6 @@ ranked as contacts and kept as winners."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
