@@ -117,3 +117,72 @@ def test_reads_through_pages_of_other_activities(services) -> None:
     assert result.pages >= 2 and result.opted_out == [fay]
     capped = read_back(services, max_pages=1)
     assert capped.pages == 1 and not capped.more
+
+
+def test_push_marketo_reads_back_in_each_watch_cycle(services, tmp_path) -> None:
+    """Through the real `cci` command line: the read-back runs before each cycle's push; an idle cycle's
+    read-back is one Marketo call and no Salesforce call."""
+    import re
+    from pathlib import Path
+
+    from tests.localorg_http.cci import cci_env, run_cci
+
+    root = Path(__file__).resolve().parents[2]
+    env = cci_env(services.org, tmp_path / "home", {
+        "MARKETO_BASE_URL": services.marketo.url, "MARKETO_CLIENT_ID": services.marketo.client_id,
+        "MARKETO_CLIENT_SECRET": services.marketo.client_secret,
+        "ECBRIDGE_PUSH_REPORTS_DIR": str(tmp_path / "push-reports")})
+    add_reason_field(services)
+    gus = add_member(services.sf, "C7", "gus@example.jp")
+    state = tmp_path / "state"
+    base = ("task", "run", "push_marketo", "--org", "local", "-o", "state_dir", str(state),
+            "-o", "consent_readback", "True")
+    first = run_cci(root, env, *base)
+    assert first.returncode == 0, first.stdout + first.stderr
+    [person] = leads_by_email(services.client, "gus@example.jp")
+    services.marketo.service.unsubscribe_via_link({"leadId": person["id"], "emailName": "Autumn"})
+
+    watched = run_cci(root, env, *base, "-o", "watch", "0.5", "-o", "max_cycles", "2")
+    out = " ".join((watched.stdout + watched.stderr).split())
+    assert watched.returncode == 0, out
+    # the Unsubscribe Email activity and the data value change of one person
+    assert "Consent read-back: 2 unsubscribe activities in Marketo, 1 members opted out in Salesforce" in out
+    assert consent_of(services, gus) == (True, "Unsubscribed via email link: Autumn")
+    pattern = r"API calls: Marketo (\d+), Salesforce (\d+)"
+    calls = [(int(m), int(s)) for m, s in re.findall(pattern, out)]
+    # the same watch without the read-back: its idle cycle costs one Marketo call less, the same Salesforce calls
+    plain = run_cci(root, env, *base[:-3], "-o", "consent_readback", "False", "-o", "watch", "0.5",
+                    "-o", "max_cycles", "2")
+    assert plain.returncode == 0, plain.stdout + plain.stderr
+    assert "Consent read-back" not in plain.stdout + plain.stderr
+    plain_calls = [(int(m), int(s)) for m, s in re.findall(pattern, plain.stdout + plain.stderr)]
+    assert len(calls) == len(plain_calls) == 2
+    assert calls[1] == (plain_calls[1][0] + 1, plain_calls[1][1])
+
+
+def test_the_stream_reads_back_while_no_event_comes() -> None:
+    """The streaming loop's idle tick: the read-back every idle_seconds while it waits for events."""
+    import queue
+    import time
+
+    from python_tasks.push.stream import StreamingPush, StreamSettings
+
+    ticks: list[float] = []
+    streaming: StreamingPush
+
+    def idle() -> None:
+        ticks.append(time.monotonic())
+        if len(ticks) == 3:
+            streaming.stop.set()
+
+    streaming = StreamingPush(StreamSettings("127.0.0.1:1"), cache=None, push=lambda ids: None,  # type: ignore[arg-type]
+                              metadata=lambda: (), member_object="Contact", order_object="EC_Order__c",
+                              write_back_fields=(), idle=idle, idle_seconds=0.1)
+
+    class Quiet:
+        items: queue.Queue = queue.Queue()
+
+    started = time.monotonic()
+    assert streaming._gather(Quiet(), decoder=None) is None  # type: ignore[arg-type]
+    assert len(ticks) == 3 and ticks[0] - started >= 0.1
+    assert all(later - earlier >= 0.1 for earlier, later in zip(ticks, ticks[1:]))
