@@ -186,3 +186,20 @@ def test_the_stream_reads_back_while_no_event_comes() -> None:
     assert streaming._gather(Quiet(), decoder=None) is None  # type: ignore[arg-type]
     assert len(ticks) == 3 and ticks[0] - started >= 0.1
     assert all(later - earlier >= 0.1 for earlier, later in zip(ticks, ticks[1:]))
+
+
+def test_the_token_survives_a_full_push_forgetting_the_watermark(tmp_path) -> None:
+    from datetime import datetime, timezone
+
+    from python_tasks.push.cache import PushCache
+
+    cache = PushCache(tmp_path, "00D", "https://127.0.0.1:1")
+    try:
+        assert cache.readback_state() == (None, {})
+        cache.save(datetime(2026, 1, 1, tzinfo=timezone.utc), {"Contact": ["003A"]})
+        cache.save_readback_state("TOKEN-1", {"42": "Unsubscribed from an email"})
+        cache.forget()  # `full`: the push reads Salesforce again; Marketo's activities were read already
+        assert cache.checkpoint().watermark is None and cache.checkpoint().retry == {}
+        assert cache.readback_state() == ("TOKEN-1", {"42": "Unsubscribed from an email"})
+    finally:
+        cache.close()
