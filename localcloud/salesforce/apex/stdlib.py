@@ -333,6 +333,7 @@ STATUS_CODES = [
     "UNABLE_TO_LOCK_ROW", "UNKNOWN_EXCEPTION", "DELETE_FAILED", "ENTITY_IS_LOCKED", "INSUFFICIENT_ACCESS_OR_READONLY",
     "INVALID_OPERATION", "LIMIT_EXCEEDED", "NOT_FOUND",
 ]
+STATUS_CODES.append("INVALID_PERSON_ACCOUNT_OPERATION")  # person contacts and record type changes (Person Accounts)
 
 
 def status_code(name: str) -> Any:
