@@ -444,6 +444,8 @@ class _Run:
                 self.fail(i, [_err("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", "Id")])
             elif old.get("isdeleted"):
                 self.fail(i, [_err("ENTITY_IS_DELETED", "entity is deleted", "Id")])
+            elif self.od.name == "Lead" and old.get("isconverted") and rid not in self.tx.converting_leads:
+                self.fail(i, [_err("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead", "Id")])
             else:
                 live.append(i)
         if self.failed and self.all_or_none:

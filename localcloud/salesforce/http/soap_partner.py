@@ -1,4 +1,5 @@
-"""The Partner SOAP API (``POST /services/Soap/u/{version}[/{orgId}]``): ``setPassword`` only.
+"""The Partner SOAP API (``POST /services/Soap/u/{version}[/{orgId}]``): ``setPassword`` and
+``convertLead`` (``soap_convert_lead.py``; also on the Enterprise API, ``/services/Soap/c/...``).
 
 The sf CLI's ``org generate password`` (which CumulusCI runs after creating a scratch org) sets the
 admin's password with it; the password then works for the ``password`` grant. Any other operation
@@ -12,22 +13,25 @@ from defusedxml.ElementTree import fromstring
 
 from localcloud.common.httpserver import Request, Response, Router
 from localcloud.salesforce.http.context import OrgContext
+from localcloud.salesforce.http.soap_convert_lead import convert_lead
 from localcloud.salesforce.http.soap_metadata import SOAP_NS, _operation
 from localcloud.salesforce.metadata.package import child_text
 
 PARTNER_NS = "urn:partner.soap.sforce.com"
 FAULT_NS = "urn:fault.partner.soap.sforce.com"
+ENTERPRISE_NS = "urn:enterprise.soap.sforce.com"
 
 
-def _envelope(body: str, status: int = 200) -> Response:
+def _envelope(body: str, status: int = 200, namespace: str = PARTNER_NS) -> Response:
     text = (f'<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="{SOAP_NS}" '
-            f'xmlns="{PARTNER_NS}"><soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>')
+            f'xmlns="{namespace}"><soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>')
     return Response(status, text.encode("utf-8"), {"Content-Type": "text/xml;charset=UTF-8"})
 
 
-def fault(code: str, message: str) -> Response:
-    return _envelope(f'<soapenv:Fault><faultcode xmlns:sf="{FAULT_NS}">sf:{code}</faultcode>'
-                     f"<faultstring>{escape(code)}: {escape(message)}</faultstring></soapenv:Fault>", 500)
+def fault(code: str, message: str, namespace: str = PARTNER_NS) -> Response:
+    fault_ns = FAULT_NS if namespace == PARTNER_NS else "urn:fault.enterprise.soap.sforce.com"
+    return _envelope(f'<soapenv:Fault><faultcode xmlns:sf="{fault_ns}">sf:{code}</faultcode>'
+                     f"<faultstring>{escape(code)}: {escape(message)}</faultstring></soapenv:Fault>", 500, namespace)
 
 
 def register(router: Router, context: OrgContext) -> None:
@@ -51,4 +55,24 @@ def register(router: Router, context: OrgContext) -> None:
                 return fault("INVALID_NEW_PASSWORD", "Your password must be at least 8 characters long.")
             context.identity.set_password(password)
             return _envelope("<setPasswordResponse><result/></setPasswordResponse>")
-        return fault("UNKNOWN_OPERATION", f"The local org's Partner API implements setPassword only, not '{name}'")
+        if name == "convertLead" and operation is not None:
+            return convert_lead(context.data, context.user_id, root, operation, fault, _envelope)
+        return fault("UNKNOWN_OPERATION", f"The local org's Partner API implements setPassword and convertLead "
+                     f"only, not '{name}'")
+
+    @router.route("POST", r"/services/Soap/c/(?P<version>\d+\.\d)(/(?P<org>\w+))?/?")
+    def enterprise_soap(request: Request) -> Response:
+        def efault(code: str, message: str) -> Response:
+            return fault(code, message, ENTERPRISE_NS)
+        try:
+            root = fromstring(request.body)
+        except Exception as error:  # noqa: BLE001 - any parse error is the client's malformed envelope
+            return efault("INVALID_XML", f"The request is not a well-formed SOAP envelope: {error}")
+        name, operation, session = _operation(root)
+        if not context.identity.is_valid(session):
+            return efault("INVALID_SESSION_ID", "Invalid Session ID found in SessionHeader: Illegal Session")
+        context.identity.count_api_call(context.today())
+        if name == "convertLead" and operation is not None:
+            return convert_lead(context.data, context.user_id, root, operation, efault,
+                                lambda body: _envelope(body, 200, ENTERPRISE_NS))
+        return efault("UNKNOWN_OPERATION", f"The local org's Enterprise API implements convertLead only, not '{name}'")

@@ -1,0 +1,73 @@
+"""``settings/LeadConvert.settings`` (Metadata API ``LeadConvertSettings``): the org's custom field
+mappings for lead conversion. A deploy that holds it replaces the mappings the data layer's
+``leadconvert`` module copies across (``objectMapping`` per output object Account, Contact or
+Opportunity: ``mappingFields`` ``inputField`` on Lead -> ``outputField`` on the output object).
+
+Checked as Salesforce's setup page checks them: the input object is Lead, the output object one of
+the three, both fields exist (on the schema the deploy leaves) and are custom fields, and both have
+the same type (the local org asks for equal types; Salesforce allows a few widening pairs, such as
+text into a longer text, that it does not list completely). A broken mapping fails the deploy with
+the file and the line of the offending field.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from localcloud.salesforce.data.leadconvert import OUTPUT_OBJECTS, set_field_mappings
+from localcloud.salesforce.metadata.package import Component, DeployPackageError, child_text, children, parse_xml
+
+FILE_NAME = "settings/LeadConvert.settings"
+
+
+@dataclass(frozen=True)
+class SettingsProblem:
+    component: Component
+    message: str
+    needle: str | None = None  # text whose line the failure reports
+
+
+def lead_convert_component(components: Sequence[Component]) -> Component | None:
+    return next((c for c in components if c.file_name.endswith(FILE_NAME)), None)
+
+
+def apply_lead_convert_settings(tx: Any, components: Sequence[Component]) -> list[SettingsProblem]:
+    """Check and store the deploy's LeadConvertSettings (if it has one); the problems found."""
+    component = lead_convert_component(components)
+    if component is None:
+        return []
+    try:
+        root = parse_xml(component.body, component.file_name)
+    except DeployPackageError as error:
+        return [SettingsProblem(component, str(error))]
+    problems: list[SettingsProblem] = []
+    mappings: dict[str, dict[str, str]] = {}
+    lead = tx.schema.get("Lead")
+    for mapping in children(root, "objectMapping"):
+        source, target = child_text(mapping, "inputObject") or "", child_text(mapping, "outputObject") or ""
+        if source != "Lead":
+            problems.append(SettingsProblem(component, f"inputObject must be Lead, not '{source}'",
+                                            f"<inputObject>{source}<"))
+            continue
+        if target not in OUTPUT_OBJECTS:
+            problems.append(SettingsProblem(component, f"outputObject must be one of {', '.join(OUTPUT_OBJECTS)}, "
+                                            f"not '{target}'", f"<outputObject>{target}<"))
+            continue
+        out = tx.schema.get(target)
+        for pair in children(mapping, "mappingFields"):
+            in_name, out_name = child_text(pair, "inputField") or "", child_text(pair, "outputField") or ""
+            in_field, out_field = lead.find_field(in_name), out.find_field(out_name)
+            if in_field is None or not in_field.custom:
+                problems.append(SettingsProblem(component, f"inputField '{in_name}' is not a custom field of Lead",
+                                                f"<inputField>{in_name}<"))
+            elif out_field is None or not out_field.custom:
+                problems.append(SettingsProblem(component, f"outputField '{out_name}' is not a custom field of "
+                                                f"{target}", f"<outputField>{out_name}<"))
+            elif in_field.type != out_field.type:
+                problems.append(SettingsProblem(component, f"Lead.{in_name} ({in_field.type}) cannot be mapped to "
+                                                f"{target}.{out_name} ({out_field.type})", f"<outputField>{out_name}<"))
+            else:
+                mappings.setdefault(target, {})[in_field.name] = out_field.name
+    if not problems:
+        set_field_mappings(tx, mappings)
+    return problems
