@@ -289,3 +289,24 @@ def test_lead_convert_settings_naming_a_missing_field_fails_the_deploy_with_its_
     assert failure.file_name == "settings/LeadConvert.settings"
     assert "No_Such__c" in failure.problem and failure.line == broken.splitlines().index(
         "            <outputField>No_Such__c</outputField>") + 1
+
+
+def test_lead_config_settings_turn_conversion_triggers_off_and_on(lead_org: Any, sf: Salesforce) -> None:
+    def config(flag: str) -> None:
+        files = {"settings/LeadConfig.settings": (
+            '<?xml version="1.0" encoding="UTF-8"?>\n<LeadConfigSettings xmlns="http://soap.sforce.com/2006/04/metadata">'
+            f"<shouldLeadConvertRequireValidation>{flag}</shouldLeadConvertRequireValidation></LeadConfigSettings>"),
+            "package.xml": package_xml({"Settings": ["LeadConfig"]})}
+        assert lead_org.deployer.deploy_zip(zip_files(files)).status == "Succeeded"
+
+    config("false")
+    try:
+        lead = sf.Lead.create({"LastName": "Quiet", "Company": "Quiet"})["id"]
+        _, [result] = soap_convert(lead_org, [{"leadId": lead, "convertedStatus": "Closed - Converted"}])
+        assert result["success"] == "true"
+        assert sf.query(f"SELECT COUNT() FROM Task WHERE WhoId = '{result['contactId']}'")["totalSize"] == 0
+    finally:
+        config("true")
+    lead = sf.Lead.create({"LastName": "Loud", "Company": "Loud"})["id"]
+    _, [result] = soap_convert(lead_org, [{"leadId": lead, "convertedStatus": "Closed - Converted"}])
+    assert sf.query(f"SELECT COUNT() FROM Task WHERE WhoId = '{result['contactId']}'")["totalSize"] == 1

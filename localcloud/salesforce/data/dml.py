@@ -193,7 +193,7 @@ class _Run:
     def _fire(self, timing: str, op: str, idx: list[int], new: list[dict[str, Any]] | None,
               old: list[dict[str, Any]] | None) -> dict[int, list[RecordError]]:
         hook = self.tx.store.trigger_hook
-        if hook is None or not _check_triggerable(self.od):
+        if hook is None or not _check_triggerable(self.od) or self.tx.triggers_suppressed:
             return {}
         event = TriggerEvent(op=op, timing=timing, sobject=self.od.name, new=new, old=old,  # type: ignore[arg-type]
                              transaction=self.tx)

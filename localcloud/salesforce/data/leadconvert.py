@@ -3,7 +3,9 @@
 not to, a new Opportunity; the Lead is then marked converted and refuses further updates.
 
 Every record is written with the ordinary DML of this package, so the triggers of Account, Contact,
-Opportunity and Lead fire as for any other save (inserts for new records, updates for the existing
+Opportunity and Lead fire as for any other save (while the org's ``LeadConfigSettings``
+``shouldLeadConvertRequireValidation``, Setup's "Enable Validation and Triggers from Lead Convert",
+is on: ``triggers_on_convert``) (inserts for new records, updates for the existing
 Account/Contact merged into and for the Lead itself: ``Trigger.new`` carries ``IsConverted = true``
 and the ``Converted*Id`` fields, ``Trigger.old`` the unconverted Lead).
 
@@ -32,6 +34,7 @@ documented).
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
@@ -66,6 +69,7 @@ STANDARD_MAPPINGS: dict[str, dict[str, str]] = {
 }
 OUTPUT_OBJECTS = ("Account", "Contact", "Opportunity")
 SETTINGS_KEY = "lead_convert_settings"
+CONFIG_KEY = "lead_config_settings"
 MAX_PER_CALL = 100  # Database.convertLead; SOAP convertLead takes 200
 
 
@@ -121,6 +125,22 @@ def set_field_mappings(tx: "Transaction", mappings: Mapping[str, Mapping[str, st
     tx.execute("INSERT OR REPLACE INTO _meta (key, value) VALUES (?, ?)", (SETTINGS_KEY, value))
 
 
+def triggers_on_convert(tx: "Transaction") -> bool:
+    """``LeadConfigSettings.shouldLeadConvertRequireValidation`` (Setup: "Enable Validation and Triggers
+    from Lead Convert"); the local org's default is on (``ECBRIDGE_ORG_LEAD_CONVERT_TRIGGERS=off`` turns
+    the default off) until a deploy of ``settings/LeadConfig.settings`` says otherwise."""
+    row = tx.execute("SELECT value FROM _meta WHERE key = ?", (CONFIG_KEY,)).fetchone()
+    if row:
+        return bool(json.loads(row[0]).get("shouldLeadConvertRequireValidation"))
+    return os.environ.get("ECBRIDGE_ORG_LEAD_CONVERT_TRIGGERS", "on").lower() not in ("off", "false", "0")
+
+
+def set_lead_config(tx: "Transaction", require_validation: bool) -> None:
+    tx.begin_write()
+    tx.execute("INSERT OR REPLACE INTO _meta (key, value) VALUES (?, ?)",
+               (CONFIG_KEY, json.dumps({"shouldLeadConvertRequireValidation": require_validation})))
+
+
 def seed_lead_statuses(tx: "Transaction") -> None:
     """The default Lead Status rows (a new org's), when the org has none (older files too)."""
     od = tx.schema.find("LeadStatus")
@@ -140,6 +160,14 @@ def convert_leads(tx: "Transaction", converts: Sequence[LeadConvert], *, all_or_
     conversion is undone alone; with it the first failure undoes them all (the others then carry
     ``ALL_OR_NONE_OPERATION_ROLLED_BACK``)."""
     seed_lead_statuses(tx)
+    suppressed, tx.triggers_suppressed = tx.triggers_suppressed, not triggers_on_convert(tx)
+    try:
+        return _convert_all(tx, converts, all_or_none)
+    finally:
+        tx.triggers_suppressed = suppressed
+
+
+def _convert_all(tx: "Transaction", converts: Sequence[LeadConvert], all_or_none: bool) -> list[LeadConvertResult]:
     outer = tx.savepoint()
     results: list[LeadConvertResult] = []
     for request in converts:

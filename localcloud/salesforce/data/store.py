@@ -130,6 +130,7 @@ class Transaction:
         self._after_commit: list[Callable[[], None]] = []
         self._changes: list[RecordChange] = []
         self.converting_leads: set[str] = set()  # leads lead conversion may update (leadconvert.py)
+        self.triggers_suppressed = False  # lead conversion without LeadConfigSettings' validation and triggers
 
     def record_change(self, change: RecordChange) -> None:
         """DML reports a saved record here; the store's commit listeners get them after COMMIT."""

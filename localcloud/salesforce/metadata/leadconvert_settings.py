@@ -8,16 +8,21 @@ the three, both fields exist (on the schema the deploy leaves) and are custom fi
 the same type (the local org asks for equal types; Salesforce allows a few widening pairs, such as
 text into a longer text, that it does not list completely). A broken mapping fails the deploy with
 the file and the line of the offending field.
+
+``settings/LeadConfig.settings`` (``LeadConfigSettings``): its ``shouldLeadConvertRequireValidation``
+(Setup: "Enable Validation and Triggers from Lead Convert") decides whether triggers fire during a
+conversion; its other fields are kept as deployed, without behaviour.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from localcloud.salesforce.data.leadconvert import OUTPUT_OBJECTS, set_field_mappings
+from localcloud.salesforce.data.leadconvert import OUTPUT_OBJECTS, set_field_mappings, set_lead_config
 from localcloud.salesforce.metadata.package import Component, DeployPackageError, child_text, children, parse_xml
 
 FILE_NAME = "settings/LeadConvert.settings"
+CONFIG_FILE_NAME = "settings/LeadConfig.settings"  # LeadConfigSettings: shouldLeadConvertRequireValidation
 
 
 @dataclass(frozen=True)
@@ -32,7 +37,15 @@ def lead_convert_component(components: Sequence[Component]) -> Component | None:
 
 
 def apply_lead_convert_settings(tx: Any, components: Sequence[Component]) -> list[SettingsProblem]:
-    """Check and store the deploy's LeadConvertSettings (if it has one); the problems found."""
+    """Check and store the deploy's LeadConvertSettings and LeadConfigSettings (if it has them)."""
+    config = next((c for c in components if c.file_name.endswith(CONFIG_FILE_NAME)), None)
+    if config is not None:
+        try:
+            flag = child_text(parse_xml(config.body, config.file_name), "shouldLeadConvertRequireValidation")
+        except DeployPackageError as error:
+            return [SettingsProblem(config, str(error))]
+        if flag is not None:
+            set_lead_config(tx, flag.lower() == "true")
     component = lead_convert_component(components)
     if component is None:
         return []
