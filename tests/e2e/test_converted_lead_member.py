@@ -235,3 +235,31 @@ def test_after_the_conversion_events_update_the_contact_and_a_push_updates_the_s
     assert full.persons_created == 0 and not full.persons_skipped, full
     [person1] = leads_by_email(client, "conv1@example.jp")
     assert person1["lastName"] == "転換後", "the converted Lead's old values are never pushed over the Contact's"
+
+
+def test_the_push_marketo_task_pushes_both_views_with_a_state_each(pushed_then_converted: dict[str, Any],
+                                                                    tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CumulusCI task itself (in process): a first run with no push state reads everything, the
+    unconverted Leads and the Contacts (never the converted Leads), and creates nobody."""
+    from cumulusci.core.config import OrgConfig
+
+    from python_tasks.push.task import PushMarketo
+    from tests.seed.test_task import create_task
+
+    world = pushed_then_converted
+    org, marketo = world["org"], world["marketo"]
+    for name, value in (("MARKETO_BASE_URL", marketo.url), ("MARKETO_CLIENT_ID", marketo.client_id),
+                        ("MARKETO_CLIENT_SECRET", marketo.client_secret),
+                        ("ECBRIDGE_PUSH_REPORTS_DIR", str(tmp_path / "reports"))):
+        monkeypatch.setenv(name, value)
+    org_config = OrgConfig({"instance_url": org.url, "access_token": org.access_token, "org_id": org.org_id,
+                            "id": f"{org.url}/id/{org.org_id}/{org.user_id}", "username": org.username}, "local")
+    task = create_task(PushMarketo, {"mapping": str(world["base"] / "project" / "ecbridge.yml"),
+                                     "state_dir": str(tmp_path / "state")}, org_config)
+    task()
+    values = task.return_values
+    assert values["persons_created"] == 0 and values["persons_skipped"] == 0, values
+    assert values["members_read"] == len(MEMBERS), values
+    states = sorted(p.name for p in (tmp_path / "state").glob("push-state-*.sqlite3"))
+    assert len(states) == 2 and sum(f"-{org.org_id}-converted-" in name for name in states) == 1, states
