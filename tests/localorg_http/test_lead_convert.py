@@ -273,6 +273,11 @@ def test_bad_session_and_unknown_operation_faults(lead_org: Any) -> None:
     answer = requests.post(f"{lead_org.url}/services/Soap/c/{API}", data=envelope.encode(),
                            headers={"Content-Type": "text/xml"}, verify=lead_org.ca_bundle, timeout=30)
     assert answer.status_code == 500 and "sf:INVALID_SESSION_ID" in answer.text
+    unknown = envelope.replace("nope", lead_org.access_token).replace("<urn:convertLead/>", "<urn:setPassword/>")
+    answer = requests.post(f"{lead_org.url}/services/Soap/c/{API}", data=unknown.encode(),
+                           headers={"Content-Type": "text/xml"}, verify=lead_org.ca_bundle, timeout=30)
+    assert answer.status_code == 500 and "sf:UNKNOWN_OPERATION" in answer.text and "setPassword" in answer.text
+    assert "urn:fault.enterprise.soap.sforce.com" in answer.text
     too_many = [{"leadId": "00Q000000000000AAA", "convertedStatus": "x"}] * 201
     status, _ = soap_convert(lead_org, too_many)
     assert status == 500

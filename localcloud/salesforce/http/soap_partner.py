@@ -7,6 +7,7 @@ answers the ``sf:UNKNOWN_OPERATION`` fault naming it, and a bad session ``sf:INV
 """
 from __future__ import annotations
 
+from xml.etree.ElementTree import Element
 from xml.sax.saxutils import escape
 
 from defusedxml.ElementTree import fromstring
@@ -34,45 +35,44 @@ def fault(code: str, message: str, namespace: str = PARTNER_NS) -> Response:
                      f"<faultstring>{escape(code)}: {escape(message)}</faultstring></soapenv:Fault>", 500, namespace)
 
 
-def register(router: Router, context: OrgContext) -> None:
-    @router.route("POST", r"/services/Soap/u/(?P<version>\d+\.\d)(/(?P<org>\w+))?/?")
-    def partner_soap(request: Request) -> Response:
-        try:
-            root = fromstring(request.body)
-        except Exception as error:  # noqa: BLE001 - any parse error is the client's malformed envelope
-            return fault("INVALID_XML", f"The request is not a well-formed SOAP envelope: {error}")
-        name, operation, session = _operation(root)
-        if not context.identity.is_valid(session):
-            return fault("INVALID_SESSION_ID", "Invalid Session ID found in SessionHeader: Illegal Session")
-        context.identity.count_api_call(context.today())
-        if name == "setPassword" and operation is not None:
-            user_id = child_text(operation, "userId") or ""
-            password = child_text(operation, "password") or ""
-            if user_id[:15] != context.user_id[:15]:
-                return fault("INVALID_CROSS_REFERENCE_KEY", f"invalid cross reference id: {user_id} (the local org "
-                             "keeps a password for its admin user only)")
-            if len(password) < 8:
-                return fault("INVALID_NEW_PASSWORD", "Your password must be at least 8 characters long.")
-            context.identity.set_password(password)
-            return _envelope("<setPasswordResponse><result/></setPasswordResponse>")
-        if name == "convertLead" and operation is not None:
-            return convert_lead(context.data, context.user_id, root, operation, fault, _envelope)
-        return fault("UNKNOWN_OPERATION", f"The local org's Partner API implements setPassword and convertLead "
-                     f"only, not '{name}'")
+def _set_password(context: OrgContext, operation: Element) -> Response:
+    user_id = child_text(operation, "userId") or ""
+    password = child_text(operation, "password") or ""
+    if user_id[:15] != context.user_id[:15]:
+        return fault("INVALID_CROSS_REFERENCE_KEY", f"invalid cross reference id: {user_id} (the local org "
+                     "keeps a password for its admin user only)")
+    if len(password) < 8:
+        return fault("INVALID_NEW_PASSWORD", "Your password must be at least 8 characters long.")
+    context.identity.set_password(password)
+    return _envelope("<setPasswordResponse><result/></setPasswordResponse>")
 
-    @router.route("POST", r"/services/Soap/c/(?P<version>\d+\.\d)(/(?P<org>\w+))?/?")
-    def enterprise_soap(request: Request) -> Response:
-        def efault(code: str, message: str) -> Response:
-            return fault(code, message, ENTERPRISE_NS)
+
+def _soap_api(context: OrgContext, namespace: str, api: str, operations: tuple[str, ...]):
+    """The handler of one SOAP API (Partner or Enterprise): envelope, session, then the operation."""
+    def api_fault(code: str, message: str) -> Response:
+        return fault(code, message, namespace)
+
+    def handle(request: Request) -> Response:
         try:
             root = fromstring(request.body)
         except Exception as error:  # noqa: BLE001 - any parse error is the client's malformed envelope
-            return efault("INVALID_XML", f"The request is not a well-formed SOAP envelope: {error}")
+            return api_fault("INVALID_XML", f"The request is not a well-formed SOAP envelope: {error}")
         name, operation, session = _operation(root)
         if not context.identity.is_valid(session):
-            return efault("INVALID_SESSION_ID", "Invalid Session ID found in SessionHeader: Illegal Session")
+            return api_fault("INVALID_SESSION_ID", "Invalid Session ID found in SessionHeader: Illegal Session")
         context.identity.count_api_call(context.today())
-        if name == "convertLead" and operation is not None:
-            return convert_lead(context.data, context.user_id, root, operation, efault,
-                                lambda body: _envelope(body, 200, ENTERPRISE_NS))
-        return efault("UNKNOWN_OPERATION", f"The local org's Enterprise API implements convertLead only, not '{name}'")
+        if name in operations and operation is not None:
+            if name == "setPassword":
+                return _set_password(context, operation)
+            return convert_lead(context.data, context.user_id, root, operation, api_fault,
+                                lambda body: _envelope(body, 200, namespace))
+        return api_fault("UNKNOWN_OPERATION", f"The local org's {api} API implements {' and '.join(operations)} "
+                         f"only, not '{name}'")
+    return handle
+
+
+def register(router: Router, context: OrgContext) -> None:
+    router.add("POST", r"/services/Soap/u/(?P<version>\d+\.\d)(/(?P<org>\w+))?/?",
+               _soap_api(context, PARTNER_NS, "Partner", ("setPassword", "convertLead")))
+    router.add("POST", r"/services/Soap/c/(?P<version>\d+\.\d)(/(?P<org>\w+))?/?",
+               _soap_api(context, ENTERPRISE_NS, "Enterprise", ("convertLead",)))
