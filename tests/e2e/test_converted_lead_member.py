@@ -95,6 +95,7 @@ def test_the_converting_variant_deploys_and_every_generated_apex_test_passes(dep
     successes = {(s["name"], s["methodName"]) for s in deploy_rows(status, "successes")}
     assert ("ECBridgeLeadConversionTest", "theOrdersKeyAndMarketoIdFollowTheContact") in successes
     assert ("ECBridgeLeadConversionTest", "laterEventsUpdateTheContactAndAttachTheirOrdersToIt") in successes
+    assert ("ECBridgeLeadConversionTest", "aLeadIsNotConvertedIntoAnotherMembersContact") in successes
     triggers = {t.name for t in deployed["org"].repository.apex_triggers("Contact")}
     assert "ECBridgeContactTrigger" in triggers
 
