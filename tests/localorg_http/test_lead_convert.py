@@ -315,3 +315,33 @@ def test_lead_config_settings_turn_conversion_triggers_off_and_on(lead_org: Any,
     lead = sf.Lead.create({"LastName": "Loud", "Company": "Loud"})["id"]
     _, [result] = soap_convert(lead_org, [{"leadId": lead, "convertedStatus": "Closed - Converted"}])
     assert sf.query(f"SELECT COUNT() FROM Task WHERE WhoId = '{result['contactId']}'")["totalSize"] == 1
+
+
+def test_the_lead_status_value_set_a_deploy_sets_is_what_conversion_checks(lead_org: Any, sf: Salesforce) -> None:
+    def value(name: str, default: bool = False, converted: bool = False) -> str:
+        return (f"<standardValue><fullName>{name}</fullName><default>{str(default).lower()}</default>"
+                f"<label>{name}</label><converted>{str(converted).lower()}</converted></standardValue>")
+
+    def deploy(*values: str) -> Any:
+        files = {"standardValueSets/LeadStatus.standardValueSet": (
+            '<?xml version="1.0" encoding="UTF-8"?>\n<StandardValueSet xmlns="http://soap.sforce.com/2006/04/metadata">'
+            "<sorted>false</sorted>" + "".join(values) + "</StandardValueSet>"),
+            "package.xml": package_xml({"StandardValueSet": ["LeadStatus"]})}
+        return lead_org.deployer.deploy_zip(zip_files(files))
+
+    broken = deploy(value("Open", default=True), value("Lost"))
+    assert broken.status == "Failed" and "converted" in broken.failures[0].problem
+    assert deploy(value("Open", default=True), value("Purchased", converted=True)).status == "Succeeded"
+    try:
+        rows = sf.query("SELECT ApiName, IsConverted, IsDefault FROM LeadStatus ORDER BY SortOrder")["records"]
+        assert [(r["ApiName"], r["IsConverted"], r["IsDefault"]) for r in rows] == [
+            ("Open", False, True), ("Purchased", True, False)]
+        lead = sf.Lead.create({"LastName": "Buyer", "Company": "Buyer", "Status": "Open"})["id"]
+        _, [old] = soap_convert(lead_org, [{"leadId": lead, "convertedStatus": "Closed - Converted"}])
+        assert old["errors"][0]["statusCode"] == "INVALID_STATUS"
+        _, [new] = soap_convert(lead_org, [{"leadId": lead, "convertedStatus": "Purchased",
+                                            "doNotCreateOpportunity": True}])
+        assert new["success"] == "true" and sf.Lead.get(lead)["Status"] == "Purchased"
+    finally:
+        assert deploy(value("Open - Not Contacted", default=True), value("Working - Contacted"),
+                      value("Closed - Converted", converted=True), value("Closed - Not Converted")).status == "Succeeded"

@@ -141,6 +141,20 @@ def set_lead_config(tx: "Transaction", require_validation: bool) -> None:
                (CONFIG_KEY, json.dumps({"shouldLeadConvertRequireValidation": require_validation})))
 
 
+def set_lead_statuses(tx: "Transaction", statuses: Sequence[tuple[str, str, bool, bool]]) -> None:
+    """Replace the Lead Status values (``ApiName``, ``MasterLabel``, default, converted), in order: what
+    deploying the ``LeadStatus`` StandardValueSet does. ``Lead.Status`` is an unrestricted picklist,
+    so Leads accept the new values; its describe keeps listing the standard ones."""
+    od = tx.schema.get("LeadStatus")
+    tx.begin_write()
+    tx.execute(f"DELETE FROM {od.table}")
+    rows = [{"ApiName": api, "MasterLabel": label, "SortOrder": n, "IsDefault": default, "IsConverted": converted}
+            for n, (api, label, default, converted) in enumerate(statuses, start=1)]
+    for result in tx.insert("LeadStatus", rows, read_only_fields="write"):
+        if not result.success:
+            raise ValueError(f"LeadStatus: {result.errors[0].message}")
+
+
 def seed_lead_statuses(tx: "Transaction") -> None:
     """The default Lead Status rows (a new org's), when the org has none (older files too)."""
     od = tx.schema.find("LeadStatus")

@@ -12,17 +12,24 @@ the file and the line of the offending field.
 ``settings/LeadConfig.settings`` (``LeadConfigSettings``): its ``shouldLeadConvertRequireValidation``
 (Setup: "Enable Validation and Triggers from Lead Convert") decides whether triggers fire during a
 conversion; its other fields are kept as deployed, without behaviour.
+
+``standardValueSets/LeadStatus.standardValueSet`` (the ``LeadStatus`` StandardValueSet): its
+``standardValue`` entries (``fullName``, ``label``, ``default``, ``converted``) replace the org's
+``LeadStatus`` rows, so ``convertedStatus`` is checked against them. At most one value may be the
+default; a value set without any converted value fails the deploy (nothing could be converted).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from localcloud.salesforce.data.leadconvert import OUTPUT_OBJECTS, set_field_mappings, set_lead_config
+from localcloud.salesforce.data.leadconvert import (OUTPUT_OBJECTS, set_field_mappings, set_lead_config,
+                                                    set_lead_statuses)
 from localcloud.salesforce.metadata.package import Component, DeployPackageError, child_text, children, parse_xml
 
 FILE_NAME = "settings/LeadConvert.settings"
 CONFIG_FILE_NAME = "settings/LeadConfig.settings"  # LeadConfigSettings: shouldLeadConvertRequireValidation
+STATUS_FILE_NAME = "standardValueSets/LeadStatus.standardValueSet"  # the Lead Status values (LeadStatus rows)
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,9 @@ def apply_lead_convert_settings(tx: Any, components: Sequence[Component]) -> lis
             return [SettingsProblem(config, str(error))]
         if flag is not None:
             set_lead_config(tx, flag.lower() == "true")
+    status_problems = _apply_lead_statuses(tx, components)
+    if status_problems:
+        return status_problems
     component = lead_convert_component(components)
     if component is None:
         return []
@@ -84,3 +94,25 @@ def apply_lead_convert_settings(tx: Any, components: Sequence[Component]) -> lis
     if not problems:
         set_field_mappings(tx, mappings)
     return problems
+
+
+def _apply_lead_statuses(tx: Any, components: Sequence[Component]) -> list[SettingsProblem]:
+    component = next((c for c in components if c.file_name.endswith(STATUS_FILE_NAME)), None)
+    if component is None:
+        return []
+    try:
+        root = parse_xml(component.body, component.file_name)
+    except DeployPackageError as error:
+        return [SettingsProblem(component, str(error))]
+    statuses = []
+    for value in children(root, "standardValue"):
+        api = child_text(value, "fullName") or ""
+        statuses.append((api, child_text(value, "label") or api, (child_text(value, "default") or "") == "true",
+                         (child_text(value, "converted") or "") == "true"))
+    if not statuses or not any(s[3] for s in statuses):
+        return [SettingsProblem(component, "the LeadStatus value set needs a value with <converted>true</converted>",
+                                "<StandardValueSet")]
+    if sum(1 for s in statuses if s[2]) > 1:
+        return [SettingsProblem(component, "only one LeadStatus value can be the default", "<default>true<")]
+    set_lead_statuses(tx, statuses)
+    return []
