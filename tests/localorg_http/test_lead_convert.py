@@ -67,7 +67,7 @@ private class LeadConvertApexTest {
         lc.setLeadId(l.Id);
         lc.setConvertedStatus(converted.MasterLabel);
         lc.setDoNotCreateOpportunity(true);
-        Database.LeadConvertResult r = Database.convertLead(lc);
+        Database.LeadConvertResult r = Database.convertLead(lc, AccessLevel.USER_MODE);
         System.assert(r.isSuccess());
         System.assertEquals(null, r.getOpportunityId());
         Contact c = [SELECT Shop_Key__c, AccountId FROM Contact WHERE Id = :r.getContactId()];

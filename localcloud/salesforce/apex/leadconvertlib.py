@@ -1,10 +1,12 @@
 """Apex lead conversion: ``Database.LeadConvert``, ``Database.convertLead`` and
 ``Database.LeadConvertResult`` on the data layer's ``leadconvert`` module (the rules are there).
 
-``Database.convertLead(lc | List<LeadConvert> [, Boolean allOrNone])``: at most 100 conversions a
+``Database.convertLead(lc | List<LeadConvert> [, Boolean allOrNone] [, AccessLevel])``: at most 100 conversions a
 call (more: ``System.LimitException``), one DML statement; with allOrNone (the default) the first
 failure throws ``System.DmlException`` "ConvertLead failed. First exception on row N; first error:
-CODE, message: [fields]" and nothing of the call is kept.
+CODE, message: [fields]" and nothing of the call is kept. The AccessLevel argument is accepted;
+the records a conversion writes are not checked against the running user's permissions (the local
+org's choice: it models no "Convert Leads" permission).
 """
 from __future__ import annotations
 
@@ -94,9 +96,11 @@ def _request(lc: Any) -> Any:
 
 def convert_lead(a: list[Any]) -> Any:
     from localcloud.salesforce.data.leadconvert import MAX_PER_CALL, convert_leads
+    from .soql import is_access_level
     p = ops.CURRENT.prog
     value = a[0]
-    all_or_none = bool(a[1]) if len(a) > 1 and isinstance(a[1], bool) else True
+    flags = [x for x in a[1:] if not is_access_level(x)]  # convertLead(lc[, allOrNone][, AccessLevel])
+    all_or_none = bool(flags[0]) if flags and isinstance(flags[0], bool) else True
     single = not isinstance(value, list)
     converts = [value] if single else list(value)
     if value is None:
