@@ -133,8 +133,9 @@ def push_all(world: dict[str, Any], full: bool = False) -> Any:
     client, mapping = world["client"], world["mapping"]
     schema = merge_describes(mapping, client.describe2(), [(co.api_name, client.describe_custom_object(co.api_name))
                                                             for co in mapping.marketo.custom_objects])
-    summaries = [PushRun(view, SalesforceIO(world["sf"]), client, schema, PushOptions(full=full, cache=world["caches"][name]))
-                 .run(None) for name, view in push_views(mapping)]
+    summaries = [PushRun(view, SalesforceIO(world["sf"]), client, schema,
+                         PushOptions(full=full, cache=world["caches"][name])).run(None)
+                 for name, view in push_views(mapping)]
     return merge_summaries(summaries)
 
 
@@ -201,7 +202,8 @@ def test_after_the_conversion_events_update_the_contact_and_a_push_updates_the_s
 
     world = pushed_then_converted
     sf, client = world["sf"], world["client"]
-    results = post(world, [member_event(1, T2, lastName="転換後"), order_event(1, 3, T2), member_event(3, T2, lastName="未転換")])
+    results = post(world, [member_event(1, T2, lastName="転換後"), order_event(1, 3, T2),
+                           member_event(3, T2, lastName="未転換")])
     assert [results[e]["status"] for e in (f"cl-m-1-{T2}", "cl-o-1-3", f"cl-m-3-{T2}")] == [
         "updated", "created", "updated"], results
     assert results[f"cl-m-3-{T2}"]["recordId"] == world["leads_before"]["CL3"]["Id"], "an unconverted Lead stays"
@@ -232,7 +234,7 @@ def test_after_the_conversion_events_update_the_contact_and_a_push_updates_the_s
     assert written["Marketo_Id__c"] == str(person1["id"]) and not written["Marketo_Push_Error__c"]
     assert push_all(world).persons_created == 0, "a second push creates nobody either"
     full = push_all(world, full=True)
-    assert full.members_read == len(MEMBERS), "a full push reads the unconverted Leads and the Contacts, not the dead Leads"
+    assert full.members_read == len(MEMBERS), "a full push reads unconverted Leads and Contacts, never dead Leads"
     assert full.persons_created == 0 and not full.persons_skipped, full
     [person1] = leads_by_email(client, "conv1@example.jp")
     assert person1["lastName"] == "転換後", "the converted Lead's old values are never pushed over the Contact's"

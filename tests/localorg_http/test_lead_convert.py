@@ -166,7 +166,8 @@ def soap_convert(org: Any, converts: list[dict[str, Any]], *, api: str = "u", al
         row: dict[str, Any] = {"errors": []}
         for child in node.childNodes:
             if child.tagName == "errors":
-                row["errors"].append({c.tagName: c.firstChild.nodeValue if c.firstChild else "" for c in child.childNodes})
+                row["errors"].append({c.tagName: c.firstChild.nodeValue if c.firstChild else ""
+                                      for c in child.childNodes})
             else:
                 row[child.tagName] = child.firstChild.nodeValue if child.firstChild else None
         results.append(row)
@@ -299,7 +300,8 @@ def test_lead_convert_settings_naming_a_missing_field_fails_the_deploy_with_its_
 def test_lead_config_settings_turn_conversion_triggers_off_and_on(lead_org: Any, sf: Salesforce) -> None:
     def config(flag: str) -> None:
         files = {"settings/LeadConfig.settings": (
-            '<?xml version="1.0" encoding="UTF-8"?>\n<LeadConfigSettings xmlns="http://soap.sforce.com/2006/04/metadata">'
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<LeadConfigSettings xmlns="http://soap.sforce.com/2006/04/metadata">'
             f"<shouldLeadConvertRequireValidation>{flag}</shouldLeadConvertRequireValidation></LeadConfigSettings>"),
             "package.xml": package_xml({"Settings": ["LeadConfig"]})}
         assert lead_org.deployer.deploy_zip(zip_files(files)).status == "Succeeded"
@@ -343,5 +345,6 @@ def test_the_lead_status_value_set_a_deploy_sets_is_what_conversion_checks(lead_
                                             "doNotCreateOpportunity": True}])
         assert new["success"] == "true" and sf.Lead.get(lead)["Status"] == "Purchased"
     finally:
-        assert deploy(value("Open - Not Contacted", default=True), value("Working - Contacted"),
-                      value("Closed - Converted", converted=True), value("Closed - Not Converted")).status == "Succeeded"
+        restored = deploy(value("Open - Not Contacted", default=True), value("Working - Contacted"),
+                          value("Closed - Converted", converted=True), value("Closed - Not Converted"))
+        assert restored.status == "Succeeded"

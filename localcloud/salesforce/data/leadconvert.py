@@ -200,8 +200,8 @@ def _convert_all(tx: "Transaction", converts: Sequence[LeadConvert], all_or_none
             break
     if all_or_none and any(r.errors for r in results):
         tx.rollback_to(outer)
-        rolled = RecordError("ALL_OR_NONE_OPERATION_ROLLED_BACK", "Record rolled back because not all records were valid "
-                             "and the request was using AllOrNone header")
+        rolled = RecordError("ALL_OR_NONE_OPERATION_ROLLED_BACK", "Record rolled back because not all records "
+                             "were valid and the request was using AllOrNone header")
         results += [LeadConvertResult(r.lead_id) for r in converts[len(results):]]  # type: ignore[misc]
         for r in results:
             if not r.errors:
