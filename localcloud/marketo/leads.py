@@ -35,6 +35,8 @@ ACTIONS = ("createOnly", "updateOnly", "createOrUpdate", "createDuplicate")
 DEFAULT_FIELDS = ["id", "updatedAt", "lastName", "email", "createdAt", "firstName"]
 SYSTEM_FIELDS = {"id", "createdAt", "updatedAt"}
 PARTITIONS = {"Default": 1}
+DURABLE_SOURCE = "Durable Unsubscribe"  # Reason/Source of the changes it makes (a local wording)
+DURABLE_METHOD = "updateLeadEmailStatus"
 LOCAL_FORM_ID = 1001  # the one form the local Marketo's form fills come through
 LOCAL_FORM_NAME = "ECBridge local form"
 
@@ -148,6 +150,14 @@ class LeadOperations:
         record_activity(
             self.store, lead_id, NEW_LEAD, stamp, attributes, lead_id, full_name(stored)
         )
+        if self.settings().durable_unsubscribe and stored.get("email"):
+            if stored.get("unsubscribed") is True:
+                self.store.set_email_status(stored["email"], True, stamp)
+                self._spread_unsubscribed(stored["email"], True, lead_id, request_id)
+            elif self._email_unsubscribed(stored["email"]):  # Adobe: the flag is not overwritten
+                created = LeadRow(lead_id, stored, stamp, stamp, origin)
+                self._update(created, {"unsubscribed": True}, request_id, DURABLE_SOURCE, DURABLE_METHOD,
+                             durable=False)
         number = getattr(self._current_call, "number", None)
         if number is not None:
             with self._calls_lock:
@@ -155,7 +165,13 @@ class LeadOperations:
         return lead_id
 
     def _update(
-        self, lead: LeadRow, values: dict[str, Any], request_id: str, reason_text: str, method: str
+        self,
+        lead: LeadRow,
+        values: dict[str, Any],
+        request_id: str,
+        reason_text: str,
+        method: str,
+        durable: bool = True,
     ) -> bool:
         stamp = now_text()
         data = dict(lead.data)
@@ -192,7 +208,50 @@ class LeadOperations:
                 self.field_ids[name],
                 definition.display_name,
             )
+        if durable and self.settings().durable_unsubscribe:
+            self._durable_unsubscribe(lead, data, {name: old for name, old, _new in changed}, request_id)
         return True
+
+    # --- Durable Unsubscribe (Adobe: a master email status beside each person's flag) -----------------
+    def _email_unsubscribed(self, email: str) -> bool:
+        """The master status of an address; before any change was recorded, whether a person has it."""
+        status = self.store.email_status(email)
+        if status is not None:
+            return status
+        return any(lead.data.get("unsubscribed") is True for lead in self.store.find_leads("email", [email]))
+
+    def _spread_unsubscribed(self, email: str, flag: bool, source_id: int, request_id: str) -> None:
+        for other in self.store.find_leads("email", [email]):
+            if other.id != source_id and (other.data.get("unsubscribed") is True) != flag:
+                self._update(other, {"unsubscribed": flag}, request_id, DURABLE_SOURCE, DURABLE_METHOD,
+                             durable=False)
+
+    def _durable_unsubscribe(
+        self, lead: LeadRow, data: dict[str, Any], old: dict[str, Any], request_id: str
+    ) -> None:
+        """After a change: an unsubscribe (false to true) or re-subscribe (true to false) updates the
+        master status and every person with the address; a new address brings its status along."""
+        email = data.get("email")
+        if not email:
+            return
+        now_flag = data.get("unsubscribed") is True
+        if "unsubscribed" in old and (old["unsubscribed"] is True) != now_flag:
+            self.store.set_email_status(email, now_flag, now_text())
+            self._spread_unsubscribed(email, now_flag, lead.id, request_id)
+        elif "email" in old and str(old["email"] or "").strip().lower() != str(email).strip().lower():
+            status = self.store.email_status(email)
+            if status is None and self._email_unsubscribed(email):
+                status = True
+            if status is not None and status != now_flag:
+                changed = LeadRow(lead.id, data, lead.created_at, now_text(), lead.origin)
+                self._update(changed, {"unsubscribed": status}, request_id, DURABLE_SOURCE, DURABLE_METHOD,
+                             durable=False)
+
+    def apply_change(
+        self, lead: LeadRow, values: dict[str, Any], request_id: str, reason_text: str, method: str
+    ) -> bool:
+        """Write ``values`` onto a live lead, one Change Data Value activity per changed field."""
+        return self._update(lead, values, request_id, reason_text, method)
 
     # --- sync -----------------------------------------------------------------------------------
     def sync(
@@ -273,8 +332,12 @@ class LeadOperations:
         lookup_definition: FieldDef,
         partition: Any,
         request_id: str,
+        importing: bool = False,
     ) -> dict[str, Any]:
-        """One input record of a sync (also a row of a bulk import): its result, never an exception."""
+        """One input record of a sync (also a row of a bulk import, ``importing``): its result, never
+        an exception. Adobe: an import never overwrites the unsubscribe flag to re-subscribe a person
+        (unless ``import_resubscribes``); its changes are logged with the import's source."""
+        source, method = ("Bulk Import", "importLead") if importing else ("Web service API", "syncLead")
         if not isinstance(record, dict):
             return skipped(reason("1003", "Invalid data: a lead record must be an object"))
         if partition is not None and partition not in PARTITIONS:
@@ -288,7 +351,7 @@ class LeadOperations:
             return skipped(*reasons)
         if action == "createDuplicate":
             return {
-                "id": self._create(values, request_id, "api", "Web service API", "syncLead"),
+                "id": self._create(values, request_id, "api", source, method),
                 "status": "created",
             }
         if action == "updateOnly" and "id" in record:
@@ -309,7 +372,7 @@ class LeadOperations:
                     reason("1003", f"Value for lookup field '{key_field}' not specified")
                 )
             return {
-                "id": self._create(values, request_id, "api", "Web service API", "syncLead"),
+                "id": self._create(values, request_id, "api", source, method),
                 "status": "created",
             }
         matches = self.store.find_leads(key_field, [key])
@@ -317,7 +380,7 @@ class LeadOperations:
             if matches:
                 return skipped(reason("1005", "Lead already exists"))
             return {
-                "id": self._create(values, request_id, "api", "Web service API", "syncLead"),
+                "id": self._create(values, request_id, "api", source, method),
                 "status": "created",
             }
         if action == "createOrUpdate":
@@ -326,13 +389,20 @@ class LeadOperations:
             if action == "updateOnly":
                 return skipped(reason("1004", "Lead not found"))
             return {
-                "id": self._create(values, request_id, "api", "Web service API", "syncLead"),
+                "id": self._create(values, request_id, "api", source, method),
                 "status": "created",
             }
         target = matches[0] if len(matches) == 1 else self._choose(matches)
         if target is None:
             return skipped(reason("1007", "Multiple leads match the lookup criteria"))
-        self._update(target, values, request_id, "Web service API", "syncLead")
+        if (
+            importing
+            and target.data.get("unsubscribed") is True
+            and values.get("unsubscribed") is False
+            and not self.settings().import_resubscribes
+        ):
+            values = {k: v for k, v in values.items() if k != "unsubscribed"}
+        self._update(target, values, request_id, source, method)
         return {"id": target.id, "status": "updated"}
 
     # --- query ----------------------------------------------------------------------------------

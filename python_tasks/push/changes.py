@@ -67,16 +67,21 @@ class ChangeReader:
         return f"SELECT {', '.join(self.order_fields)} FROM {self.m.order.object_name}"
 
     def _has_key(self) -> str:
-        """Members are the records with a key (of a Person Account member: person accounts only)."""
+        """A member record: it carries the member key; of a Person Account member, a person account (business
+        accounts are never members); of a Lead member that converts, not a converted Lead (its Contact is the
+        member now, pushed by the mapping's converted view)."""
         person = " AND IsPersonAccount = true" if self.m.member.person_account else ""
-        return f"{self.m.member.key_field} != null{person}"
+        unconverted = " AND IsConverted = false" if self.m.member.converts_to else ""
+        return f"{self.m.member.key_field} != null{person}{unconverted}"
 
     def _waiting_queries(self) -> dict[str, str]:
         o = self.m.order
         fields = ", ".join(dict.fromkeys(["Id", o.key_field, o.member_key.sf_field, "CreatedDate"]))
+        unattached = f"{o.member_lookup} = null" + (f" AND {o.converted_member_lookup} = null"
+                                                     if o.converted_member_lookup else "")
         return {
-            "waitingCount": f"SELECT COUNT() FROM {o.object_name} WHERE {o.member_lookup} = null",
-            "waitingOldest": f"SELECT {fields} FROM {o.object_name} WHERE {o.member_lookup} = null "
+            "waitingCount": f"SELECT COUNT() FROM {o.object_name} WHERE {unattached}",
+            "waitingOldest": f"SELECT {fields} FROM {o.object_name} WHERE {unattached} "
                              f"ORDER BY CreatedDate ASC LIMIT {WAITING_LISTED}",
         }
 

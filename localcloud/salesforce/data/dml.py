@@ -193,7 +193,7 @@ class _Run:
     def _fire(self, timing: str, op: str, idx: list[int], new: list[dict[str, Any]] | None,
               old: list[dict[str, Any]] | None) -> dict[int, list[RecordError]]:
         hook = self.tx.store.trigger_hook
-        if hook is None or not _check_triggerable(self.od):
+        if hook is None or not _check_triggerable(self.od) or self.tx.triggers_suppressed:
             return {}
         event = TriggerEvent(op=op, timing=timing, sobject=self.od.name, new=new, old=old,  # type: ignore[arg-type]
                              transaction=self.tx)
@@ -450,6 +450,8 @@ class _Run:
                 self.fail(i, [_err("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", "Id")])
             elif old.get("isdeleted"):
                 self.fail(i, [_err("ENTITY_IS_DELETED", "entity is deleted", "Id")])
+            elif self.od.name == "Lead" and old.get("isconverted") and rid not in self.tx.converting_leads:
+                self.fail(i, [_err("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead", "Id")])
             else:
                 live.append(i)
         if self.failed and self.all_or_none:

@@ -129,6 +129,8 @@ class Transaction:
         self.now: Callable[[], datetime] = store._now
         self._after_commit: list[Callable[[], None]] = []
         self._changes: list[RecordChange] = []
+        self.converting_leads: set[str] = set()  # leads lead conversion may update (leadconvert.py)
+        self.triggers_suppressed = False  # lead conversion without LeadConfigSettings' validation and triggers
 
     def record_change(self, change: RecordChange) -> None:
         """DML reports a saved record here; the store's commit listeners get them after COMMIT."""
@@ -628,6 +630,8 @@ class Store:
             }], **opts))
             if oid != meta["org_id"]:
                 raise RuntimeError(f"seeded organization got id {oid}, expected {meta['org_id']}")
+            from .leadconvert import seed_lead_statuses
+            seed_lead_statuses(tx)
 
     # -- ids -------------------------------------------------------------------------------------------
     def _next_numbers(self, conn: sqlite3.Connection, key: str, count: int) -> int:
