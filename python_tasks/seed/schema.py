@@ -44,12 +44,12 @@ class PayloadSchema:
     line_key_field: str
     line_fields: dict[str, PayloadField]
     last_event_at: str | None = None
+    person_account: bool = False  # the member is a Person Account (member_object Account)
     write_back: dict[str, str] = field(default_factory=dict)
     marketo_lookup_field: str = "email"
     marketo_lead_fields: dict[str, str] = field(default_factory=dict)
     marketo_custom_objects: dict[str, dict[str, Any]] = field(default_factory=dict)
     ingest_error_object: str = "EC_Ingest_Error__c"
-    person_account: bool = False  # the member is a Person Account (member_object Account)
 
     def sf_member_field(self, payload_name: str) -> str:
         return self.member_fields[payload_name].sf_field
