@@ -470,8 +470,10 @@ def _permission_set(mapping: Mapping) -> dict[str, Any]:
 
 
 def change_events(mapping: Mapping) -> list[str]:
-    """The change events of the member, order and line objects (``ContactChangeEvent``, ``EC_Order__ChangeEvent``)."""
-    names = (mapping.member.object_name, mapping.order.object_name, mapping.order_line.object_name)
+    """The change events of the member, order and line objects (``ContactChangeEvent``, ``EC_Order__ChangeEvent``),
+    and of the Contact a converting Lead member becomes (four entities, within the five an org may select)."""
+    names = (mapping.member.object_name, *filter(None, [mapping.member.converts_to]), mapping.order.object_name,
+             mapping.order_line.object_name)
     return [n[:-3] + "__ChangeEvent" if n.endswith("__c") else n + "ChangeEvent" for n in names]
 
 
