@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from .errors import (InvalidFieldError, NotFoundError, RecordError, SalesforceError, TriggerException)
 from .ids import is_valid_id, make_id, to18
@@ -14,10 +14,8 @@ from .schema import FieldDef, ObjectDef
 from .triggers import TriggerEvent
 from . import content
 from .changes import CREATE, DELETE, UPDATE, RecordChange
+from .txn import DataTransaction, ReadOnlyFields
 from .values import ValueProblem, base64_url, coerce, from_db, to_db, to_json
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .store import ReadOnlyFields, Transaction
 
 CHUNK = 200
 MAX_TRIGGER_DEPTH = 16
@@ -50,7 +48,7 @@ def canonical(od: ObjectDef, row: Mapping[str, Any]) -> dict[str, Any]:
     return {fd.name: row.get(fd.lower) for fd in od.fields.values()}
 
 
-def load_rows(tx: "Transaction", od: ObjectDef, ids: Sequence[str], include_deleted: bool = True
+def load_rows(tx: DataTransaction, od: ObjectDef, ids: Sequence[str], include_deleted: bool = True
               ) -> dict[str, dict[str, Any]]:
     """Typed rows (lower-name keys, plus ``isdeleted``) by id."""
     out: dict[str, dict[str, Any]] = {}
@@ -70,7 +68,7 @@ def load_rows(tx: "Transaction", od: ObjectDef, ids: Sequence[str], include_dele
 
 
 @contextmanager
-def _statement(tx: "Transaction") -> Iterator[Any]:
+def _statement(tx: DataTransaction) -> Iterator[Any]:
     """A DML statement: all of it, or (on an exception) none of it."""
     sp = tx.savepoint()
     try:
@@ -84,7 +82,7 @@ def _statement(tx: "Transaction") -> Iterator[Any]:
         tx.release(sp)
 
 
-def _rel_value(tx: "Transaction", od: ObjectDef, fd: FieldDef, value: Any) -> str | None:
+def _rel_value(tx: DataTransaction, od: ObjectDef, fd: FieldDef, value: Any) -> str | None:
     """``Member__r: {"EC_Member_Id__c": "M1"}`` -> the parent's id (or a RecordFailure)."""
     if value is None:
         return None
@@ -126,8 +124,8 @@ def _rel_value(tx: "Transaction", od: ObjectDef, fd: FieldDef, value: Any) -> st
     return ids[0]
 
 
-def prepare(tx: "Transaction", od: ObjectDef, record: Mapping[str, Any], op: str,
-            read_only: "ReadOnlyFields") -> dict[str, Any]:
+def prepare(tx: DataTransaction, od: ObjectDef, record: Mapping[str, Any], op: str,
+            read_only: ReadOnlyFields) -> dict[str, Any]:
     """Given fields of one input record as typed values keyed by lower field name."""
     out: dict[str, Any] = {}
     errors: list[RecordError] = []
@@ -176,8 +174,8 @@ def prepare(tx: "Transaction", od: ObjectDef, record: Mapping[str, Any], op: str
 class _Run:
     """State of one DML statement over one object."""
 
-    def __init__(self, tx: "Transaction", od: ObjectDef, all_or_none: bool, results: list[SaveResult | None],
-                 read_only: "ReadOnlyFields") -> None:
+    def __init__(self, tx: DataTransaction, od: ObjectDef, all_or_none: bool, results: list[SaveResult | None],
+                 read_only: ReadOnlyFields) -> None:
         self.tx = tx
         self.od = od
         self.all_or_none = all_or_none
@@ -569,7 +567,7 @@ class _Run:
 
 
 # -- entry points ---------------------------------------------------------------------------------------
-def _finish(run_failed: bool, all_or_none: bool, results: list[SaveResult | None], sp: Any, tx: "Transaction"
+def _finish(run_failed: bool, all_or_none: bool, results: list[SaveResult | None], sp: Any, tx: DataTransaction
             ) -> list[SaveResult]:
     if run_failed and all_or_none:
         tx.rollback_to(sp)
@@ -584,8 +582,8 @@ def _finish(run_failed: bool, all_or_none: bool, results: list[SaveResult | None
     return [r if r is not None else SaveResult(id=None, success=False, errors=[ROLLED_BACK]) for r in results]
 
 
-def insert(tx: "Transaction", sobject: str, records: Sequence[Mapping[str, Any]], all_or_none: bool,
-           read_only: "ReadOnlyFields") -> list[SaveResult]:
+def insert(tx: DataTransaction, sobject: str, records: Sequence[Mapping[str, Any]], all_or_none: bool,
+           read_only: ReadOnlyFields) -> list[SaveResult]:
     od = tx.schema.get(sobject)
     tx.begin_write()
     tx.limits.count_dml(len(records))
@@ -608,8 +606,8 @@ def insert(tx: "Transaction", sobject: str, records: Sequence[Mapping[str, Any]]
         return _finish(run.failed, all_or_none, results, sp, tx)
 
 
-def update(tx: "Transaction", sobject: str | None, records: Sequence[Mapping[str, Any]], all_or_none: bool,
-           read_only: "ReadOnlyFields") -> list[SaveResult]:
+def update(tx: DataTransaction, sobject: str | None, records: Sequence[Mapping[str, Any]], all_or_none: bool,
+           read_only: ReadOnlyFields) -> list[SaveResult]:
     tx.begin_write()
     tx.limits.count_dml(len(records))
     results: list[SaveResult | None] = [None] * len(records)
@@ -664,8 +662,8 @@ def update(tx: "Transaction", sobject: str | None, records: Sequence[Mapping[str
         return _finish(failed, all_or_none, results, sp, tx)
 
 
-def upsert(tx: "Transaction", sobject: str, records: Sequence[Mapping[str, Any]], external_id_field: str,
-           all_or_none: bool, read_only: "ReadOnlyFields") -> list[SaveResult]:
+def upsert(tx: DataTransaction, sobject: str, records: Sequence[Mapping[str, Any]], external_id_field: str,
+           all_or_none: bool, read_only: ReadOnlyFields) -> list[SaveResult]:
     od = tx.schema.get(sobject)
     key_fd = od.find_field(external_id_field)
     if key_fd is None:
@@ -749,7 +747,7 @@ def upsert(tx: "Transaction", sobject: str, records: Sequence[Mapping[str, Any]]
         return out
 
 
-def delete(tx: "Transaction", ids_in: Sequence[str], all_or_none: bool) -> list[SaveResult]:
+def delete(tx: DataTransaction, ids_in: Sequence[str], all_or_none: bool) -> list[SaveResult]:
     tx.begin_write()
     tx.limits.count_dml(len(ids_in))
     results: list[SaveResult | None] = [None] * len(ids_in)
@@ -797,11 +795,11 @@ def delete(tx: "Transaction", ids_in: Sequence[str], all_or_none: bool) -> list[
 
 
 # -- reads ----------------------------------------------------------------------------------------------
-def record_url(tx: "Transaction", od: ObjectDef, rid: str) -> str:
+def record_url(tx: DataTransaction, od: ObjectDef, rid: str) -> str:
     return f"/services/data/v{tx.store.api_version}/sobjects/{od.name}/{rid}"
 
 
-def retrieve(tx: "Transaction", sobject: str, record_id: str, fields: Sequence[str] | None, typed: bool
+def retrieve(tx: DataTransaction, sobject: str, record_id: str, fields: Sequence[str] | None, typed: bool
              ) -> dict[str, Any] | None:
     od = tx.schema.get(sobject)
     if not is_valid_id(record_id):
@@ -822,7 +820,7 @@ def retrieve(tx: "Transaction", sobject: str, record_id: str, fields: Sequence[s
     return out
 
 
-def find_ids_by_field(tx: "Transaction", sobject: str, field: str, value: Any) -> list[str]:
+def find_ids_by_field(tx: DataTransaction, sobject: str, field: str, value: Any) -> list[str]:
     od = tx.schema.get(sobject)
     fd = od.find_field(field)
     if fd is None:

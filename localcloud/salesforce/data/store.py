@@ -18,12 +18,13 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Literal, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from . import dml
+from .soql.engine import execute as execute_soql
 from .changes import CommitListener, CommittedChanges, RecordChange
-from .errors import InvalidQueryLocatorError, LimitExceededError, SalesforceError
+from .errors import InvalidQueryLocatorError, SalesforceError
 from .ids import make_id
 from .results import QueryResult, SaveResult
 from .schema import FieldDef, ObjectDef, Schema
@@ -31,53 +32,14 @@ from .soql.ast import Bind, SoqlQuery
 from .specs import CustomFieldSpec, CustomObjectSpec, field_spec_from_dict, object_spec_from_dict
 from .triggers import TriggerHook
 from .store_indexes import INDEXED_AUDIT_FIELDS
+from .txn import Limits, ReadOnlyFields
 from .values import DECIMALS, TEXT
 
 
 BindResolver = Callable[[Bind], Any]
-ReadOnlyFields = Literal["reject", "ignore", "write"]
 
 CURSOR_TTL_SECONDS = 15 * 60
 MAX_CURSORS = 200
-
-
-@dataclass
-class Limits:
-    """Governor counters of one transaction (Apex: ``Limits.getQueries()`` ...).
-
-    The data layer only counts; with ``enforce=True`` it raises ``LimitExceededError`` with
-    Salesforce's message ("Too many SOQL queries: 101", "Too many DML statements: 151",
-    "Too many DML rows: 10001", "Too many query rows: 50001"). The Apex runtime can swap
-    ``Transaction.limits`` for a fresh object (``Test.startTest``).
-    """
-
-    soql_queries: int = 0
-    query_rows: int = 0
-    dml_statements: int = 0
-    dml_rows: int = 0
-    max_soql_queries: int = 100
-    max_query_rows: int = 50_000
-    max_dml_statements: int = 150
-    max_dml_rows: int = 10_000
-    enforce: bool = False
-
-    def count_query(self) -> None:
-        self.soql_queries += 1
-        if self.enforce and self.soql_queries > self.max_soql_queries:
-            raise LimitExceededError(f"Too many SOQL queries: {self.soql_queries}")
-
-    def count_query_rows(self, n: int) -> None:
-        self.query_rows += n
-        if self.enforce and self.query_rows > self.max_query_rows:
-            raise LimitExceededError(f"Too many query rows: {self.query_rows}")
-
-    def count_dml(self, rows: int) -> None:
-        self.dml_statements += 1
-        if self.enforce and self.dml_statements > self.max_dml_statements:
-            raise LimitExceededError(f"Too many DML statements: {self.dml_statements}")
-        self.dml_rows += rows
-        if self.enforce and self.dml_rows > self.max_dml_rows:
-            raise LimitExceededError(f"Too many DML rows: {self.dml_rows}")
 
 
 class Savepoint:
@@ -293,9 +255,7 @@ class Transaction:
               include_deleted: bool = False, bind_resolver: BindResolver | None = None,
               typed: bool = False, page_size: int = 2000) -> QueryResult:
         """Run SOQL. ``include_deleted`` is queryAll. Counts a SOQL query and its rows."""
-        from .soql.engine import execute
-
-        return execute(self, soql, binds or {}, include_deleted=include_deleted, bind_resolver=bind_resolver,
+        return execute_soql(self, soql, binds or {}, include_deleted=include_deleted, bind_resolver=bind_resolver,
                        typed=typed, page_size=page_size)
 
     # -- schema changes ---------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from .ast import (Aggregate, And, Bind, Comparison, DateLiteral, FieldRef, Liter
 from .parser import parse_soql
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..store import Transaction
+    from ..txn import DataTransaction
 
 CHILD_BATCH = 500
 
@@ -54,7 +54,7 @@ class _Col:
 
 
 class _Context:
-    def __init__(self, tx: "Transaction", binds: Mapping[str, Any],
+    def __init__(self, tx: "DataTransaction", binds: Mapping[str, Any],
                  resolver: Callable[[Bind], Any] | None) -> None:
         self.tx = tx
         self.binds = binds
@@ -423,7 +423,7 @@ def date_range(lit: DateLiteral, today: date) -> tuple[date, date]:
 
 
 # -- execution ----------------------------------------------------------------------------------------------
-def execute(tx: "Transaction", soql: str | SoqlQuery, binds: Mapping[str, Any], *, include_deleted: bool = False,
+def execute(tx: "DataTransaction", soql: str | SoqlQuery, binds: Mapping[str, Any], *, include_deleted: bool = False,
             bind_resolver: Callable[[Bind], Any] | None = None, typed: bool = False,
             page_size: int = 2000) -> QueryResult:
     q = parse_soql(soql) if isinstance(soql, str) else soql
