@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from . import ops
+from .compoundlib import ApexLocation
 from .stdlib import STATIC_METHODS, Native, NativeEnumValue
 from .values import ApexList, Blob, IdValue, Long, SObject, TypeRef
 
@@ -124,9 +125,15 @@ def to_data_value(v: Any) -> Any:
 
 def record_dict(so: SObject) -> dict[str, Any]:
     out = {}
+    field_type = None
     for low, v in so.fields.items():
-        if isinstance(v, (SObject, ApexList)):
+        if isinstance(v, (SObject, ApexList, ApexLocation)):  # ApexLocation: a read-only compound field's value
             continue
+        if v is None:  # a queried compound field that is empty (BillingAddress) is not saved either
+            if field_type is None:
+                field_type = getattr(ops.CURRENT.prog.schema, "field_type", None) or (lambda o, f: None)
+            if field_type(so.type_name, low) in ("address", "location"):
+                continue
         out[so.names[low]] = to_data_value(v)
     return out
 

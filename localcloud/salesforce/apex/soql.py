@@ -7,7 +7,10 @@ from decimal import Decimal
 from typing import Any
 
 from . import ops
+from localcloud.salesforce.data.compound import Location as CompoundValue
+
 from .compiler import Ctx, text
+from .compoundlib import to_apex as compound_to_apex
 from .stdlib import STATIC_METHODS, Native
 from .values import ApexList, ApexMap, Blob, IdValue, SObject, TypeRef, is_valid_id
 
@@ -184,6 +187,8 @@ def to_sobject(prog: Any, rec: dict[str, Any], default_type: str | None) -> SObj
             v = ApexList([to_sobject(prog, r, None) for r in v], TypeRef("SObject"))
         elif isinstance(v, (bytes, bytearray)):  # a base64 field reads as a Blob
             v = Blob(bytes(v))
+        elif isinstance(v, CompoundValue):  # BillingAddress, geolocation: System.Address / System.Location
+            v = compound_to_apex(v)
         elif isinstance(v, str) and (k.lower() == "id" or k.lower().endswith("id") or k.lower().endswith("__c")) \
                 and len(v) == 18 and is_valid_id(v) and _is_ref(prog, tname, k):
             v = IdValue(v)

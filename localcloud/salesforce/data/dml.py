@@ -14,6 +14,7 @@ from .schema import FieldDef, ObjectDef
 from .triggers import TriggerEvent
 from . import content
 from .changes import CREATE, DELETE, UPDATE, RecordChange
+from .compound import COMPOUND_TYPES, json_value, typed_value
 from .txn import DataTransaction, ReadOnlyFields
 from .values import ValueProblem, base64_url, coerce, from_db, to_db, to_json
 
@@ -148,9 +149,17 @@ def prepare(tx: DataTransaction, od: ObjectDef, record: Mapping[str, Any], op: s
             continue
         if fd.lower == "id":
             if op == "insert" and value is not None:
-                errors.append(_err("INVALID_FIELD_FOR_INSERT_UPDATE", "cannot specify Id in an insert call", "Id"))
+                if read_only == "write" and isinstance(value, str) and is_valid_id(value) \
+                        and value[:3] == od.key_prefix:
+                    out["id"] = to18(value)  # a system writer mirrors a record that has its id (ApexClass)
+                else:
+                    errors.append(_err("INVALID_FIELD_FOR_INSERT_UPDATE", "cannot specify Id in an insert call", "Id"))
             continue
         if fd.lower == "isdeleted":
+            continue
+        if fd.type in COMPOUND_TYPES:  # read-only, even for system writers: its components are written
+            if read_only == "reject":
+                read_only_hits.append(fd.name)
             continue
         writable = fd.createable if op == "insert" else fd.updateable
         if not writable and read_only != "write":
@@ -218,6 +227,8 @@ class _Run:
             if fd is None:
                 raise RecordFailure([_err("INVALID_FIELD", f"No such column '{name}' on sobject of type {self.od.name}",
                                           name)])
+            if fd.type in COMPOUND_TYPES:
+                continue
             if name in before and before[name] == value and type(before[name]) is type(value):
                 continue
             if fd.lower in SYSTEM:
@@ -385,7 +396,7 @@ class _Run:
         now = tx.now()
         for n, i in enumerate(ok):
             row = rows[i]
-            row["id"] = make_id(od.key_prefix, first + n)
+            row["id"] = row.get("id") or make_id(od.key_prefix, first + n)
             self._derive(row, "insert")
             for f in AUDIT:
                 if f in od.fields and (row.get(f) is None or self.read_only != "write"):
@@ -805,7 +816,7 @@ def retrieve(tx: DataTransaction, sobject: str, record_id: str, fields: Sequence
     if not is_valid_id(record_id):
         return None
     rid = to18(record_id)
-    chosen = [od.field(f) for f in fields] if fields else list(od.fields.values())
+    chosen = [od.field(f) for f in fields] if fields else od.all_fields
     rows = load_rows(tx, od, [rid], include_deleted=False)
     row = rows.get(rid)
     if row is None:
@@ -813,17 +824,27 @@ def retrieve(tx: DataTransaction, sobject: str, record_id: str, fields: Sequence
     out: dict[str, Any] = {"attributes": {"type": od.name, "url": record_url(tx, od, rid)}}
     for fd in chosen:
         v = row.get(fd.lower)
-        if fd.type == "base64" and v is not None and not typed:
+        if fd.type in COMPOUND_TYPES:
+            out[fd.name] = compound_value(od, fd, row, typed)
+        elif fd.type == "base64" and v is not None and not typed:
             out[fd.name] = base64_url(out["attributes"]["url"], fd)
         else:
             out[fd.name] = v if typed else to_json(fd, v)
     return out
 
 
+def compound_value(od: ObjectDef, compound: FieldDef, row: Mapping[str, Any], typed: bool) -> Any:
+    """A compound field's value from a stored row's typed values (REST JSON object, or typed)."""
+    parts = {key: row.get(fd.lower) for key, fd in od.compound_parts(compound)}
+    if typed:
+        return typed_value(compound, parts)
+    return json_value(compound, {key: to_json(fd, parts[key]) for key, fd in od.compound_parts(compound)})
+
+
 def find_ids_by_field(tx: DataTransaction, sobject: str, field: str, value: Any) -> list[str]:
     od = tx.schema.get(sobject)
     fd = od.find_field(field)
-    if fd is None:
+    if fd is None or fd.type in COMPOUND_TYPES:
         raise NotFoundError(f"Provided external ID field does not exist or is not accessible: {field}")
     try:
         typed = coerce(fd, value)

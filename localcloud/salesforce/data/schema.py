@@ -11,6 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
+from .compound import COMPOUND_TYPES, components
 from .errors import InvalidFieldError, InvalidTypeError
 from .fieldtypes import custom_field_describe, field_describe, system_field_describes
 from .specs import CustomFieldSpec, CustomObjectSpec
@@ -135,23 +136,34 @@ class ObjectDef:
         self.key_prefix: str = raw["keyPrefix"]
         self.custom: bool = bool(raw.get("custom"))
         self.table = '"t_' + self.lower + '"'
-        self.fields: dict[str, FieldDef] = {}
+        self.fields: dict[str, FieldDef] = {}  # the stored fields (each one SQLite column)
+        #: compound fields (address, location): no column, read from their components (``compound.py``)
+        self.compounds: dict[str, FieldDef] = {}
+        #: every field in describe order, compound fields included
+        self.all_fields: list[FieldDef] = []
         for f in raw["fields"]:
             fd = FieldDef(f)
-            self.fields[fd.lower] = fd
+            (self.compounds if fd.type in COMPOUND_TYPES else self.fields)[fd.lower] = fd
+            self.all_fields.append(fd)
         self.relationships: dict[str, FieldDef] = {
             fd.relationship_name.lower(): fd for fd in self.fields.values()
             if (fd.type == "reference" or fd.raw.get("_referenceKey")) and fd.relationship_name
         }
 
     def field(self, name: str) -> FieldDef:
-        fd = self.fields.get(name.lower())
+        """A stored or compound field (``fd.type in COMPOUND_TYPES``: no column, read-only)."""
+        fd = self.find_field(name)
         if fd is None:
             raise InvalidFieldError.no_such_column(name, self.name)
         return fd
 
     def find_field(self, name: str) -> FieldDef | None:
-        return self.fields.get(name.lower())
+        low = name.lower()
+        return self.fields.get(low) or self.compounds.get(low)
+
+    def compound_parts(self, compound: FieldDef) -> list[tuple[str, FieldDef]]:
+        """``(key, component field)`` pairs of a compound field (``("city", BillingCity)`` ...)."""
+        return components(compound, self.fields.values())
 
     def relationship(self, name: str) -> FieldDef | None:
         """The reference field behind a parent relationship name (``Member__r`` -> ``Member__c``)."""
@@ -170,7 +182,7 @@ class ObjectDef:
 
     def describe(self, schema: "Schema | None" = None, api_version: str = "62.0") -> dict[str, Any]:
         out = {k: v for k, v in self.raw.items() if k != "fields" and not k.startswith("_")}
-        out["fields"] = [fd.describe for fd in self.fields.values()]
+        out["fields"] = [fd.describe for fd in self.all_fields]
         out["childRelationships"] = schema.child_relationships(self) if schema else []
         out["urls"] = self.urls(api_version)
         out["recordTypeInfos"] = [{
