@@ -14,10 +14,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Protocol
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .schema import FieldDef
+
+class FieldDef(Protocol):
+    """What this module reads of ``schema.FieldDef`` (schema sits above this module and imports it)."""
+
+    name: str
+    lower: str
+    type: str
+    raw: dict[str, Any]
 
 COMPOUND_TYPES = frozenset({"address", "location"})
 
@@ -51,11 +57,11 @@ class Address(Location):
     street: str | None = None
 
 
-def is_compound(fd: "FieldDef") -> bool:
+def is_compound(fd: FieldDef) -> bool:
     return fd.type in COMPOUND_TYPES
 
 
-def part_key(compound: "FieldDef", component: "FieldDef") -> str | None:
+def part_key(compound: FieldDef, component: FieldDef) -> str | None:
     """The key a component field takes in its compound value (``BillingPostalCode`` -> ``postalCode``)."""
     parts = _ADDRESS_PARTS if compound.type == "address" else _LOCATION_PARTS
     for ending, key in parts:
@@ -64,7 +70,7 @@ def part_key(compound: "FieldDef", component: "FieldDef") -> str | None:
     return None
 
 
-def components(compound: "FieldDef", candidates: Iterable["FieldDef"]) -> list[tuple[str, "FieldDef"]]:
+def components(compound: FieldDef, candidates: Iterable[FieldDef]) -> list[tuple[str, FieldDef]]:
     """``(key, component field)`` pairs of a compound field, in describe order."""
     out = []
     for fd in candidates:
@@ -75,7 +81,7 @@ def components(compound: "FieldDef", candidates: Iterable["FieldDef"]) -> list[t
     return out
 
 
-def typed_value(compound: "FieldDef", parts: Mapping[str, Any]) -> Address | Location | None:
+def typed_value(compound: FieldDef, parts: Mapping[str, Any]) -> Address | Location | None:
     """The typed compound value from its components' typed values (None when all are null)."""
     if all(v is None for v in parts.values()):
         return None
@@ -84,7 +90,7 @@ def typed_value(compound: "FieldDef", parts: Mapping[str, Any]) -> Address | Loc
     return Address(**{k: v for k, v in parts.items() if k in _ADDRESS_KEYS})
 
 
-def json_value(compound: "FieldDef", parts: Mapping[str, Any]) -> dict[str, Any] | None:
+def json_value(compound: FieldDef, parts: Mapping[str, Any]) -> dict[str, Any] | None:
     """The REST JSON object of a compound field from its components' JSON values (keys sorted, as
     Salesforce sends them; None when all are null)."""
     if all(v is None for v in parts.values()):
