@@ -70,6 +70,11 @@ def _fixture() -> dict[str, Any]:
     return json.loads(FIXTURE.read_text())
 
 
+def standard_object_definitions() -> list[dict[str, Any]]:
+    """The fixture's standard object definitions, shared: read them, never change them."""
+    return _fixture()["objects"]
+
+
 class FieldDef:
     """One field; ``describe`` is its (private-key-free) describe dict."""
 

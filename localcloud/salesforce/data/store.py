@@ -27,7 +27,7 @@ from .changes import CommitListener, CommittedChanges, RecordChange
 from .errors import InvalidQueryLocatorError, SalesforceError
 from .ids import make_id
 from .results import QueryResult, SaveResult
-from .schema import FieldDef, ObjectDef, Schema
+from .schema import FieldDef, ObjectDef, Schema, standard_object_definitions
 from .soql.ast import Bind, SoqlQuery
 from .specs import CustomFieldSpec, CustomObjectSpec, field_spec_from_dict, object_spec_from_dict
 from .triggers import TriggerHook
@@ -70,6 +70,31 @@ def column_sql(fd: FieldDef) -> str:
 def _needs_index(fd: FieldDef) -> bool:
     return (fd.type == "reference" or fd.external_id or fd.unique or (fd.custom and bool(fd.raw.get("idLookup")))
             or fd.lower in INDEXED_AUDIT_FIELDS)
+
+
+def upgraded_fields(stored: list[dict[str, Any]], standard: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """``stored`` (a persisted standard object's fields) with the standard fields it lacks inserted after
+    their predecessor, and ``compoundFieldName`` filled in where the standard describe has it; None when
+    nothing changes. Fields of the org (custom ones) keep their place."""
+    have = {f["name"].lower(): f for f in stored}
+    by_name = {f["name"].lower(): f for f in standard}
+    out = [dict(f) for f in stored]
+    changed = False
+    for f in out:
+        std = by_name.get(f["name"].lower())
+        if std is not None and std.get("compoundFieldName") and not f.get("compoundFieldName"):
+            f["compoundFieldName"] = std["compoundFieldName"]
+            changed = True
+    previous = None
+    for f in standard:
+        low = f["name"].lower()
+        if low not in have:
+            at = next((k + 1 for k, x in enumerate(out) if previous and x["name"].lower() == previous), len(out))
+            out.insert(at, json.loads(json.dumps(f)))  # a copy: the fixture stays untouched
+            have[low] = f
+            changed = True
+        previous = low
+    return out if changed else None
 
 
 class Transaction:
@@ -350,6 +375,7 @@ class Store:
                     self._initialise(conn)
                 else:
                     self._add_new_standard_objects(conn)
+                    self._add_new_standard_fields(conn)
                 conn.execute("COMMIT")
             finally:
                 self._unlock_write()
@@ -508,6 +534,29 @@ class Store:
             seq += 1
             conn.execute("INSERT INTO _objects (lower, seq, definition) VALUES (?, ?, ?)",
                          (od.lower, seq, json.dumps(od.raw, separators=(",", ":"))))
+
+    def _add_new_standard_fields(self, conn: sqlite3.Connection) -> None:
+        """A file made by an earlier version gets the standard fields added since to its standard objects
+        (the compound address fields, with their components' ``compoundFieldName``), in describe order."""
+        changed = False
+        stored = {r[0]: r[1] for r in conn.execute("SELECT lower, definition FROM _objects")}
+        for standard in standard_object_definitions():  # read only (no copy: opening stays cheap)
+            lower = standard["name"].lower()
+            if lower not in stored:
+                continue
+            raw = json.loads(stored[lower])
+            if raw.get("custom"):
+                continue
+            updated = upgraded_fields(raw["fields"], standard["fields"])
+            if updated is None:
+                continue
+            raw["fields"] = updated
+            conn.execute("UPDATE _objects SET definition = ? WHERE lower = ?",
+                         (json.dumps(raw, separators=(",", ":")), lower))
+            self._sync_table(conn, ObjectDef(raw))
+            changed = True
+        if changed:
+            conn.execute("UPDATE _meta SET value = ? WHERE key = 'schema_version'", (str(_time.time_ns()),))
 
     def _initialise(self, conn: sqlite3.Connection) -> None:
         conn.execute("CREATE TABLE _meta (key TEXT PRIMARY KEY, value TEXT)")
