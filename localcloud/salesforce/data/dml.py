@@ -4,6 +4,7 @@ trigger chunks of 200 and per-record results."""
 from __future__ import annotations
 
 import re
+import sqlite3
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
@@ -13,7 +14,8 @@ from .results import SaveResult
 from .schema import FieldDef, ObjectDef
 from .triggers import TriggerEvent
 from . import content
-from .changes import CREATE, DELETE, UPDATE, RecordChange
+from . import recycle
+from .changes import CREATE, DELETE, UNDELETE, UPDATE, RecordChange
 from .compound import COMPOUND_TYPES, json_value, typed_value
 from .txn import DataTransaction, ReadOnlyFields
 from .values import ValueProblem, base64_url, coerce, from_db, to_db, to_json
@@ -558,8 +560,12 @@ class _Run:
         after_old = [canonical(od, olds[ids[i]]) for i in ok]
         return self._after_triggers(sp, "delete", ok, None, after_old, lambda i: ids[i])
 
-    def _soft_delete(self, od: ObjectDef, rid: str, now: Any) -> None:
+    def _soft_delete(self, od: ObjectDef, rid: str, now: Any, root: str | None = None) -> None:
+        """Set IsDeleted, cascade to master-detail children and clear lookups to the record; the Recycle
+        Bin (``recycle.py``) remembers the cascade and the cleared lookups under ``root`` (the record the
+        statement named) for ``undelete``."""
         tx = self.tx
+        root = root or rid
         stamp = to_db(od.fields["systemmodstamp"], now) if "systemmodstamp" in od.fields else None
         if stamp is not None:
             tx.execute(f"UPDATE {od.table} SET isdeleted = 1, systemmodstamp = ? WHERE id = ?", (stamp, rid))
@@ -571,10 +577,94 @@ class _Run:
                 kids = [r[0] for r in tx.execute(
                     f"SELECT id FROM {child.table} WHERE {fd.column} = ? AND isdeleted = 0", (rid,))]
                 for kid in kids:
-                    self._soft_delete(child, kid, now)
+                    recycle.remember(tx, root, recycle.CASCADE, child.name, kid)
+                    self._soft_delete(child, kid, now, root)
             elif fd.nillable and fd.lower not in ("createdbyid", "lastmodifiedbyid", "ownerid"):
-                tx.execute(f"UPDATE {child.table} SET {fd.column} = NULL WHERE {fd.column} = ? AND isdeleted = 0",
-                           (rid,))
+                cleared = [r[0] for r in tx.execute(
+                    f"SELECT id FROM {child.table} WHERE {fd.column} = ? AND isdeleted = 0", (rid,))]
+                for kid in cleared:
+                    recycle.remember(tx, root, recycle.LOOKUP, child.name, kid, fd.name)
+                if cleared:
+                    tx.execute(f"UPDATE {child.table} SET {fd.column} = NULL WHERE {fd.column} = ? AND isdeleted = 0",
+                               (rid,))
+
+    # -- undelete ---------------------------------------------------------------------------------
+    def undelete(self, indices: list[int], ids: list[str]) -> None:
+        tx, od = self.tx, self.od
+        olds = load_rows(tx, od, [ids[i] for i in indices])
+        bin_ = []
+        for i in indices:
+            old = olds.get(ids[i])
+            if old is None:
+                self.fail(i, [_err("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")])
+            elif not old.get("isdeleted") or recycle.cascaded(tx, ids[i]) or self._master_deleted(old):
+                self.fail(i, [_err("UNDELETE_FAILED", "Entity is not in the recycle bin")])
+            else:
+                bin_.append(i)
+        for start in range(0, len(bin_), CHUNK):
+            if self.failed and self.all_or_none:
+                return
+            self._in_attempts(bin_[start:start + CHUNK], lambda pending: self._undelete_attempt(pending, ids, olds))
+
+    def _master_deleted(self, row: dict[str, Any]) -> bool:
+        """A detail record whose master is deleted cannot come back on its own (Salesforce hard-deletes it)."""
+        for fd in self.od.fields.values():
+            if fd.cascade_delete and row.get(fd.lower):
+                parent = self.tx.schema.by_key_prefix(str(row[fd.lower])[:3])
+                if parent is not None and self.tx.execute(
+                        f"SELECT 1 FROM {parent.table} WHERE id = ? AND isdeleted = 0", (row[fd.lower],)).fetchone() is None:
+                    return True
+        return False
+
+    def _undelete_attempt(self, pending: list[int], ids: list[str], olds: dict[str, dict[str, Any]]
+                          ) -> list[int] | None:
+        tx, od = self.tx, self.od
+        sp = tx.savepoint()
+        now = tx.now()
+        ok = []
+        for i in pending:
+            try:
+                self._restore(od, ids[i], now)
+            except RecordFailure as f:
+                self.fail(i, f.errors)
+                continue
+            recycle.forget(tx, ids[i])
+            ok.append(i)
+        if self._rolled_back(sp):
+            return None
+        rows = load_rows(tx, od, [ids[i] for i in ok])
+        new_views = [canonical(od, rows[ids[i]]) for i in ok]
+        return self._after_triggers(sp, "undelete", ok, new_views, None, lambda i: ids[i])
+
+    def _restore(self, od: ObjectDef, rid: str, now: Any) -> None:
+        """Clear IsDeleted of the record, of the records its delete cascaded to, and refill the lookups it
+        cleared that are still empty. A unique value another live record took meanwhile fails it."""
+        tx = self.tx
+        self._undelete_row(od, rid, now)
+        for kind, sobject, record_id, field in recycle.entries(tx, rid):
+            target = tx.schema.find(sobject)
+            if target is None:
+                continue
+            if kind == recycle.CASCADE:
+                self._undelete_row(target, record_id, now)
+            elif field is not None and target.find_field(field) is not None:
+                column = target.field(field).column
+                tx.execute(f"UPDATE {target.table} SET {column} = ? WHERE id = ? AND {column} IS NULL AND isdeleted = 0",
+                           (rid, record_id))
+
+    def _undelete_row(self, od: ObjectDef, rid: str, now: Any) -> None:
+        tx = self.tx
+        stamp = to_db(od.fields["systemmodstamp"], now) if "systemmodstamp" in od.fields else None
+        try:
+            if stamp is not None:
+                tx.execute(f"UPDATE {od.table} SET isdeleted = 0, systemmodstamp = ? WHERE id = ?", (stamp, rid))
+            else:
+                tx.execute(f"UPDATE {od.table} SET isdeleted = 0 WHERE id = ?", (rid,))
+        except sqlite3.IntegrityError:
+            raise RecordFailure([_err("DUPLICATE_VALUE", f"duplicate value found: a live {od.name} record holds a "
+                                      f"unique value of {rid}")]) from None
+        row = load_rows(tx, od, [rid])[rid]
+        tx.record_change(RecordChange(UNDELETE, od.name, rid, canonical(od, row)))
 
 
 # -- entry points ---------------------------------------------------------------------------------------
@@ -803,6 +893,81 @@ def delete(tx: DataTransaction, ids_in: Sequence[str], all_or_none: bool) -> lis
                     results[i] = SaveResult(id=ids[i], success=False, errors=r.errors)
             failed = failed or run.failed
         return _finish(failed, all_or_none, results, sp, tx)
+
+
+def undelete(tx: DataTransaction, ids_in: Sequence[str], all_or_none: bool) -> list[SaveResult]:
+    """Restore records from the Recycle Bin (``recycle.py``); ``after undelete`` triggers fire."""
+    tx.begin_write()
+    tx.limits.count_dml(len(ids_in))
+    results: list[SaveResult | None] = [None] * len(ids_in)
+    ids: list[str] = [""] * len(ids_in)
+    groups: dict[str, list[int]] = {}
+    failed = False
+    seen: set[str] = set()
+    for i, raw in enumerate(ids_in):
+        if not isinstance(raw, str) or not is_valid_id(raw):
+            results[i] = SaveResult(id=None, success=False, errors=[_err("MALFORMED_ID", f"malformed id {raw}")])
+            failed = True
+            continue
+        rid = to18(raw)
+        od = tx.schema.by_key_prefix(rid[:3])
+        if od is None:
+            results[i] = SaveResult(id=None, success=False,
+                                    errors=[_err("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")])
+            failed = True
+            continue
+        if rid in seen:
+            results[i] = SaveResult(id=rid, success=False, errors=[_err("DUPLICATE_VALUE", f"Duplicate id in list: {rid}")])
+            failed = True
+            continue
+        seen.add(rid)
+        ids[i] = rid
+        groups.setdefault(od.lower, []).append(i)
+    with _statement(tx) as sp:
+        for lower, idx in groups.items():
+            if failed and all_or_none:
+                break
+            od = tx.schema.get(lower)
+            run = _Run(tx, od, all_or_none, results, "reject")
+            if not od.raw.get("undeletable", False):
+                for i in idx:
+                    run.fail(i, [_err("INVALID_TYPE", f"entity type cannot be undeleted: {od.name}")])
+            else:
+                run.undelete(idx, ids)
+            for i in idx:
+                r = results[i]
+                if r is not None and not r.success:
+                    results[i] = SaveResult(id=ids[i], success=False, errors=r.errors)
+            failed = failed or run.failed
+        return _finish(failed, all_or_none, results, sp, tx)
+
+
+def empty_recycle_bin(tx: DataTransaction, ids_in: Sequence[str]) -> list[SaveResult]:
+    """Delete records of the Recycle Bin for good (rows, what their delete cascaded to, bin entries);
+    each id on its own. An id not in the bin fails with ``INVALID_CROSS_REFERENCE_KEY`` "Entity is not in
+    the recycle bin" (the status code is our choice: Salesforce does not document it)."""
+    tx.begin_write()
+    tx.limits.count_dml(len(ids_in))
+    out: list[SaveResult] = []
+    for raw in ids_in:
+        if not isinstance(raw, str) or not is_valid_id(raw):
+            out.append(SaveResult(id=None, success=False, errors=[_err("MALFORMED_ID", f"malformed id {raw}")]))
+            continue
+        rid = to18(raw)
+        od = tx.schema.by_key_prefix(rid[:3])
+        row = tx.execute(f"SELECT isdeleted FROM {od.table} WHERE id = ?", (rid,)).fetchone() if od else None
+        if row is None or not row[0] or recycle.cascaded(tx, rid):
+            out.append(SaveResult(id=rid, success=False, errors=[_err("INVALID_CROSS_REFERENCE_KEY",
+                                                                      "Entity is not in the recycle bin")]))
+            continue
+        for kind, sobject, record_id, _field in recycle.entries(tx, rid):
+            target = tx.schema.find(sobject)
+            if kind == recycle.CASCADE and target is not None:
+                tx.execute(f"DELETE FROM {target.table} WHERE id = ? AND isdeleted = 1", (record_id,))
+        tx.execute(f"DELETE FROM {od.table} WHERE id = ?", (rid,))  # type: ignore[union-attr]
+        recycle.forget(tx, rid)
+        out.append(SaveResult(id=rid, success=True))
+    return out
 
 
 # -- reads ----------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
-from . import dml
+from . import dml, recycle
 from .soql.engine import execute as execute_soql
 from .changes import CommitListener, CommittedChanges, RecordChange
 from .errors import InvalidQueryLocatorError, SalesforceError
@@ -266,6 +266,16 @@ class Transaction:
         """Soft-delete records (``IsDeleted``; ``queryAll``/``ALL ROWS`` still sees them)."""
         return dml.delete(self, ids, all_or_none)
 
+    def undelete(self, ids: Sequence[str], *, all_or_none: bool = True) -> list[SaveResult]:
+        """Restore soft-deleted records from the Recycle Bin, with what their delete cascaded to and the
+        lookups it cleared (``recycle.py``); ``after undelete`` triggers fire. Not deleted, or deleted only
+        by cascade: ``UNDELETE_FAILED`` "Entity is not in the recycle bin"."""
+        return dml.undelete(self, ids, all_or_none)
+
+    def empty_recycle_bin(self, ids: Sequence[str]) -> list[SaveResult]:
+        """Delete Recycle Bin records for good (``Database.emptyRecycleBin``); each id on its own."""
+        return dml.empty_recycle_bin(self, ids)
+
     def retrieve(self, sobject: str, record_id: str, fields: Sequence[str] | None = None, *,
                  typed: bool = False) -> dict[str, Any] | None:
         """One live record (REST shape with ``attributes``) or None when absent/deleted."""
@@ -376,6 +386,7 @@ class Store:
                 else:
                     self._add_new_standard_objects(conn)
                     self._add_new_standard_fields(conn)
+                recycle.ensure_table(conn)
                 conn.execute("COMMIT")
             finally:
                 self._unlock_write()
