@@ -848,7 +848,10 @@ def upsert(tx: DataTransaction, sobject: str, records: Sequence[Mapping[str, Any
         return out
 
 
-def delete(tx: DataTransaction, ids_in: Sequence[str], all_or_none: bool) -> list[SaveResult]:
+def _by_id(tx: DataTransaction, ids_in: Sequence[str], all_or_none: bool, allowed: str, verb: str,
+           run_group: Callable[["_Run", list[int], list[str]], None]) -> list[SaveResult]:
+    """A statement over ids (delete, undelete): ids checked, grouped by object, each group run while the
+    object's describe flag ``allowed`` (``deletable``/``undeletable``) permits, allOrNone applied."""
     tx.begin_write()
     tx.limits.count_dml(len(ids_in))
     results: list[SaveResult | None] = [None] * len(ids_in)
@@ -882,64 +885,26 @@ def delete(tx: DataTransaction, ids_in: Sequence[str], all_or_none: bool) -> lis
                 break
             od = tx.schema.get(lower)
             run = _Run(tx, od, all_or_none, results, "reject")
-            if not od.raw.get("deletable", True):
+            if not od.raw.get(allowed, allowed == "deletable"):
                 for i in idx:
-                    run.fail(i, [_err("INVALID_TYPE", f"entity type cannot be deleted: {od.name}")])
+                    run.fail(i, [_err("INVALID_TYPE", f"entity type cannot be {verb}: {od.name}")])
             else:
-                run.delete(idx, ids)
+                run_group(run, idx, ids)
             for i in idx:
                 r = results[i]
                 if r is not None and not r.success:
                     results[i] = SaveResult(id=ids[i], success=False, errors=r.errors)
             failed = failed or run.failed
         return _finish(failed, all_or_none, results, sp, tx)
+
+
+def delete(tx: DataTransaction, ids_in: Sequence[str], all_or_none: bool) -> list[SaveResult]:
+    return _by_id(tx, ids_in, all_or_none, "deletable", "deleted", lambda run, idx, ids: run.delete(idx, ids))
 
 
 def undelete(tx: DataTransaction, ids_in: Sequence[str], all_or_none: bool) -> list[SaveResult]:
     """Restore records from the Recycle Bin (``recycle.py``); ``after undelete`` triggers fire."""
-    tx.begin_write()
-    tx.limits.count_dml(len(ids_in))
-    results: list[SaveResult | None] = [None] * len(ids_in)
-    ids: list[str] = [""] * len(ids_in)
-    groups: dict[str, list[int]] = {}
-    failed = False
-    seen: set[str] = set()
-    for i, raw in enumerate(ids_in):
-        if not isinstance(raw, str) or not is_valid_id(raw):
-            results[i] = SaveResult(id=None, success=False, errors=[_err("MALFORMED_ID", f"malformed id {raw}")])
-            failed = True
-            continue
-        rid = to18(raw)
-        od = tx.schema.by_key_prefix(rid[:3])
-        if od is None:
-            results[i] = SaveResult(id=None, success=False,
-                                    errors=[_err("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")])
-            failed = True
-            continue
-        if rid in seen:
-            results[i] = SaveResult(id=rid, success=False, errors=[_err("DUPLICATE_VALUE", f"Duplicate id in list: {rid}")])
-            failed = True
-            continue
-        seen.add(rid)
-        ids[i] = rid
-        groups.setdefault(od.lower, []).append(i)
-    with _statement(tx) as sp:
-        for lower, idx in groups.items():
-            if failed and all_or_none:
-                break
-            od = tx.schema.get(lower)
-            run = _Run(tx, od, all_or_none, results, "reject")
-            if not od.raw.get("undeletable", False):
-                for i in idx:
-                    run.fail(i, [_err("INVALID_TYPE", f"entity type cannot be undeleted: {od.name}")])
-            else:
-                run.undelete(idx, ids)
-            for i in idx:
-                r = results[i]
-                if r is not None and not r.success:
-                    results[i] = SaveResult(id=ids[i], success=False, errors=r.errors)
-            failed = failed or run.failed
-        return _finish(failed, all_or_none, results, sp, tx)
+    return _by_id(tx, ids_in, all_or_none, "undeletable", "undeleted", lambda run, idx, ids: run.undelete(idx, ids))
 
 
 def empty_recycle_bin(tx: DataTransaction, ids_in: Sequence[str]) -> list[SaveResult]:
