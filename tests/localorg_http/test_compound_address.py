@@ -80,6 +80,7 @@ def test_apex_reads_a_system_address_and_cannot_write_the_compound(org) -> None:
         Account empty = new Account(Name = 'Empty');
         insert empty;
         System.debug([SELECT BillingAddress FROM Account WHERE Id = :empty.Id].BillingAddress);
+        System.debug(Schema.SObjectType.Lead.fields.Address.getDescribe().getType());
     """)
     assert result.success, result.exception_message
     lines = [m for _, level, m in result.transaction.debug_entries if level == "DEBUG"]
@@ -87,7 +88,7 @@ def test_apex_reads_a_system_address_and_cannot_write_the_compound(org) -> None:
     assert 395 <= int(lines[1]) <= 405  # Osaka -> Tokyo station, great-circle
     assert lines[2] == ('{"city":"Osaka","country":"Japan","geocodeAccuracy":null,"latitude":34.7025,'
                         '"longitude":135.4959,"postalCode":"530-0001","state":null,"street":"2-4-1 Umeda"}')
-    assert lines[3:] == ["Field is not writeable: Lead.Address", "null"]
+    assert lines[3:] == ["Field is not writeable: Lead.Address", "null", "ADDRESS"]
 
 
 def test_bulk_queries_refuse_compound_fields_and_take_the_components(sf: Salesforce) -> None:
