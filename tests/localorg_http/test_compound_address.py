@@ -99,3 +99,35 @@ def test_bulk_queries_refuse_compound_fields_and_take_the_components(sf: Salesfo
         list(sf.bulk2.Account.query("SELECT Id, BillingAddress FROM Account", wait=1))
     [page] = list(sf.bulk2.Account.query("SELECT Name, BillingCity FROM Account", wait=1))
     assert page.splitlines() == ['"Name","BillingCity"', '"Bulk","Nagoya"']
+
+
+STORE_OBJECT = """<?xml version="1.0" encoding="UTF-8"?><CustomObject xmlns="http://soap.sforce.com/2006/04/metadata">
+<label>Shop</label><pluralLabel>Shops</pluralLabel><nameField><label>Shop Name</label><type>Text</type></nameField>
+<deploymentStatus>Deployed</deploymentStatus><sharingModel>ReadWrite</sharingModel>
+<fields><fullName>Spot__c</fullName><label>Spot</label><type>Location</type><scale>6</scale>
+<displayLocationInDecimal>true</displayLocationInDecimal></fields>
+</CustomObject>"""
+
+
+def test_a_deployed_geolocation_field_is_a_location_compound(org, sf: Salesforce) -> None:
+    from tests.mdapi import package_xml, zip_files
+
+    job = org.deployer.deploy_zip(zip_files({"objects/Shop__c.object": STORE_OBJECT,
+                                             "package.xml": package_xml({"CustomObject": ["Shop__c"]})}))
+    assert job.status == "Succeeded", [f.problem for f in job.failures]
+    fields = {f["name"]: f for f in sf.Shop__c.describe()["fields"]}
+    assert (fields["Spot__c"]["type"], fields["Spot__c"]["createable"]) == ("location", False)
+    assert [n for n, f in fields.items() if f["compoundFieldName"] == "Spot__c"] == ["Spot__Latitude__s",
+                                                                                      "Spot__Longitude__s"]
+    sf.Shop__c.create({"Name": "Ginza", "Spot__Latitude__s": 35.671, "Spot__Longitude__s": 139.765})
+    [record] = sf.query("SELECT Spot__c FROM Shop__c")["records"]
+    assert record["Spot__c"] == {"latitude": 35.671, "longitude": 139.765}
+    result = org.context.extras["apex_runtime"].execute_anonymous("""
+        Location spot = [SELECT Spot__c FROM Shop__c LIMIT 1].Spot__c;
+        System.debug(spot.getLatitude() + ' ' + spot.longitude);
+        System.debug(Math.round(Location.getDistance(spot, Location.newInstance(35.681, 139.767), 'km') * 1000));
+    """)
+    assert result.success, result.exception_message
+    lines = [m for _, level, m in result.transaction.debug_entries if level == "DEBUG"]
+    assert lines[0] == "35.671 139.765"
+    assert 1000 <= int(lines[1]) <= 1200  # about 1.1 km, great-circle

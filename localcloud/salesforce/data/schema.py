@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 from .compound import COMPOUND_TYPES, components
 from .errors import InvalidFieldError, InvalidTypeError
-from .fieldtypes import custom_field_describe, field_describe, system_field_describes
+from .fieldtypes import custom_field_describe, field_describe, location_component_describes, system_field_describes
 from .specs import CustomFieldSpec, CustomObjectSpec
 
 FIXTURE = Path(__file__).parent / "fixtures" / "standard_objects.json"
@@ -419,13 +419,15 @@ class Schema:
             raw_field["referenceTo"] = [self.get(target).name]
         old = od.find_field(fname)
         fields = od.raw["fields"]
-        if old is not None:
-            if old.type != raw_field["type"] and not _compatible(old.type, raw_field["type"]):
-                raise ValueError(f"field {od.name}.{fname}: cannot change type from {old.type} to {raw_field['type']}")
-            idx = next(i for i, f in enumerate(fields) if f["name"].lower() == fname.lower())
-            fields[idx] = raw_field
-        else:
-            fields.append(raw_field)
+        if old is not None and old.type != raw_field["type"] and not _compatible(old.type, raw_field["type"]):
+            raise ValueError(f"field {od.name}.{fname}: cannot change type from {old.type} to {raw_field['type']}")
+        components = location_component_describes(spec) if raw_field["type"] == "location" else []
+        for raw in (*components, raw_field):  # a geolocation: components first, as the standard address fields
+            idx = next((i for i, f in enumerate(fields) if f["name"].lower() == raw["name"].lower()), None)
+            if idx is None:
+                fields.append(raw)
+            else:
+                fields[idx] = raw
         if spec.type.lower() == "masterdetail":
             od.raw["fields"] = [f for f in fields if f["name"] != "OwnerId"]
         new_od = ObjectDef(od.raw)
