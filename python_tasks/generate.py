@@ -37,6 +37,7 @@ except ImportError:  # pragma: no cover - only without CumulusCI
     TaskOptionsError = ValueError  # type: ignore[assignment,misc]
 
 from python_tasks.openapi import DEFAULT_OPENAPI_FILE, render_openapi
+from python_tasks.samples import sample_json  # one source of sample values with the OpenAPI examples
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 ROOT = Path(__file__).resolve().parents[1]
@@ -197,31 +198,6 @@ def apply_field(field: FieldMapping, target: str, draft: str, present: str) -> s
         f"!ECBridgeValues.same({target}.{sf}, {draft}.{sf})) {{\n"
         f"{target}.{sf} = {draft}.{sf};\nchanged = true;\n}}"
     )
-
-
-def sample_json(field: FieldMapping, variant: int = 0) -> Any:
-    """A valid EC value for ``field`` as JSON would carry it (used in tests and the OpenAPI examples)."""
-    t = field.type
-    if t is FieldType.STRING:
-        text = f"Sample {field.ec_name} {variant}"
-        return text[: field.length] if field.length else text
-    if t is FieldType.EMAIL:
-        return f"sample{variant}@example.com"
-    if t is FieldType.PICKLIST:
-        return field.values[variant % len(field.values)]
-    if t in (FieldType.CURRENCY, FieldType.INTEGER, FieldType.DECIMAL):
-        digits = (field.precision or 18) - (field.scale or 0)
-        whole = min(1200 + variant, 10 ** min(digits, 9) - 1)
-        if t is FieldType.DECIMAL and (field.scale or 0) > 0:
-            return whole + 0.5
-        return whole
-    if t is FieldType.BOOLEAN:
-        return variant % 2 == 0
-    if t is FieldType.DATE:
-        return f"1990-04-{1 + variant % 28:02d}"
-    if t is FieldType.DATETIME:
-        return f"2026-11-{1 + variant % 28:02d}T10:15:00+09:00"
-    raise GenerationError(f"no sample for {t}")  # pragma: no cover
 
 
 def sample_value(field: FieldMapping, variant: int = 0) -> str:
