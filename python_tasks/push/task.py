@@ -242,7 +242,8 @@ Orders whose member has not arrived are listed as waiting, with their age.
                                   mapping.order.object_name, [wb.marketo_id, wb.pushed_at, wb.error, wb.pushed_change],
                                   log=self.logger.warning,
                                   refresh_token=lambda: self.org_config.refresh_oauth_token(self.project_config.keychain),
-                                  idle=idle, idle_seconds=self.consent_readback_seconds)
+                                  idle=idle, idle_seconds=self.consent_readback_seconds,
+                                  other_member_objects=[view.member.object_name for _n, view in push_views(mapping)[1:]])
         self.logger.info(f"Streaming change events from {settings.endpoint} ({settings.topic}); "
                          "SIGTERM or Ctrl-C stops between batches")
         with StopOnSignals(streaming.stop, self.logger.info):

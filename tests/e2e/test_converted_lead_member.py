@@ -8,17 +8,14 @@ second person."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 import requests
 
-from localcloud.common.tls import ensure_certificates
-from python_tasks.generate import render_project, write_project
-from python_tasks.mapping import load_mapping
-from tests.e2e.test_lead_member import soap_deploy, test_rows as deploy_rows, texts
+from tests.e2e.test_lead_member import _user_mode_enforced  # noqa: F401 (an autouse fixture)
+from tests.e2e.variants import soap_deploy, test_rows as deploy_rows, texts, variant_world
 from tests.foundation.test_mapping import LEAD
 from tests.localorg_http.test_lead_convert import soap_convert
 from tests.mdapi import force_app_mdapi_zip
@@ -42,40 +39,18 @@ def deploy_rows_of(xml: str) -> list[dict[str, str]]:
             for node in parseString(xml).getElementsByTagName("componentFailures")]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _user_mode_enforced() -> Iterator[None]:
-    from localcloud.salesforce.apex import access
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.delenv(access.ENV_ENFORCE, raising=False)
-        yield
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     from localcloud.marketo.service import start_local_marketo
-    from localcloud.salesforce.server import start_local_org
 
-    base = tmp_path_factory.mktemp("converted_lead")
-    project = base / "project"
-    project.mkdir()
-    shutil.copy(ROOT / "sfdx-project.json", project / "sfdx-project.json")
-    (project / "ecbridge.yml").write_text(CONVERTING)
-    mapping = load_mapping(project / "ecbridge.yml")
-    files = render_project(mapping)
-    write_project(files, project / "force-app")
-    certificates = ensure_certificates(base / "tls")
-    org = start_local_org(base / "org", tls_dir=base / "tls")
-    marketo = start_local_marketo(base / "marketo", certs_dir=base / "tls")
-    world = {"org": org, "marketo": marketo, "mapping": mapping, "files": files, "base": base,
-             "source": project / "force-app" / "main" / "default", "bundle": str(certificates.bundle)}
-    try:
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setenv("REQUESTS_CA_BUNDLE", world["bundle"])
-            yield world
-    finally:
-        marketo.stop()
-        org.stop()
+    with variant_world(tmp_path_factory.mktemp("converted_lead"), CONVERTING) as world:
+        world["marketo"] = marketo = start_local_marketo(world["base"] / "marketo", certs_dir=world["base"] / "tls")
+        try:
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setenv("REQUESTS_CA_BUNDLE", world["bundle"])
+                yield world
+        finally:
+            marketo.stop()
 
 
 @pytest.fixture(scope="module")

@@ -5,72 +5,20 @@ then a shuffled batch of EC events posted to its endpoint ends with every order 
 every bad event kept in EC_Ingest_Error__c, and a push to a local Marketo creates the persons and orders."""
 from __future__ import annotations
 
-import base64
 import json
 import random
-import re
-import shutil
-import time
-from pathlib import Path
 from typing import Any, Iterator
-from xml.dom.minidom import parseString
 
 import pytest
-import requests
 
-from localcloud.common.tls import ensure_certificates
-from python_tasks.generate import render_project, write_project
-from python_tasks.mapping import Mapping, load_mapping
+from tests.e2e.variants import (API, deploy_without_field_permission, post_events, soap_deploy, test_rows,  # noqa: F401
+                                texts, variant_world)  # (soap_deploy, test_rows, texts: imported from here too)
 from tests.foundation.test_mapping import LEAD
 from tests.mdapi import force_app_mdapi_zip
 
 pytest.importorskip("localcloud.salesforce.apex.orgruntime")
 
-ROOT = Path(__file__).resolve().parents[2]
-API = "62.0"
-ENDPOINT = "/services/apexrest/ecbridge/v1/events"
 T = "2024-05-01T10:00:00Z"
-
-
-def soap_deploy(org: Any, zip_bytes: bytes, bundle: str) -> str:
-    """Deploy with testLevel RunLocalTests the way CumulusCI does; the final checkDeployStatus answer."""
-    from cumulusci.salesforce_api import soap_envelopes
-
-    def soap(action: str, envelope: str) -> str:
-        answer = requests.post(f"{org.url}/services/Soap/m/{API}/{org.org_id}",
-                               data=envelope.replace("###SESSION_ID###", org.access_token).encode(),
-                               headers={"Content-Type": "text/xml; charset=UTF-8", "SOAPAction": action},
-                               verify=bundle, timeout=300)
-        assert answer.status_code == 200, answer.text[:1000]
-        return answer.text
-
-    started = soap("deploy", soap_envelopes.DEPLOY.format(
-        package_zip=base64.b64encode(zip_bytes).decode(), check_only="false", purge_on_delete="false",
-        test_level="<testLevel>RunLocalTests</testLevel>", run_tests="", api_version=API))
-    [deploy_id] = texts(started, "id")
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        status = soap("checkDeployStatus",
-                      soap_envelopes.CHECK_DEPLOY_STATUS.format(process_id=deploy_id))
-        if texts(status, "done") == ["true"]:
-            return status
-        time.sleep(0.1)
-    raise AssertionError("deploy did not finish")
-
-
-def texts(xml: str, tag: str) -> list[str]:
-    return [n.firstChild.nodeValue if n.firstChild else "" for n in parseString(xml).getElementsByTagName(tag)]
-
-
-def test_rows(xml: str, tag: str) -> list[dict[str, str]]:
-    result = parseString(xml).getElementsByTagName("runTestResult")
-    if not result:
-        return []
-    return [{c.tagName: (c.firstChild.nodeValue if c.firstChild else "") for c in node.childNodes}
-            for node in result[0].getElementsByTagName(tag)]
-
-
-test_rows.__test__ = False  # a helper, not a test
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -86,24 +34,8 @@ def _user_mode_enforced() -> Iterator[None]:
 @pytest.fixture(scope="module")
 def lead_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """The Lead variant generated into a temp project, an in-process local org and local Marketo (one CA)."""
-    from localcloud.salesforce.server import start_local_org
-
-    base = tmp_path_factory.mktemp("lead_member")
-    project = base / "lead-project"
-    project.mkdir()
-    shutil.copy(ROOT / "sfdx-project.json", project / "sfdx-project.json")
-    (project / "ecbridge.yml").write_text(LEAD)
-    mapping = load_mapping(project / "ecbridge.yml")
-    files = render_project(mapping)
-    write_project(files, project / "force-app")
-    certificates = ensure_certificates(base / "tls")
-    org = start_local_org(base / "org", tls_dir=base / "tls")
-    world = {"org": org, "mapping": mapping, "files": files, "source": project / "force-app" / "main" / "default",
-             "bundle": str(certificates.bundle), "base": base}
-    try:
+    with variant_world(tmp_path_factory.mktemp("lead_member"), LEAD) as world:
         yield world
-    finally:
-        org.stop()
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -139,21 +71,7 @@ def test_the_lead_variant_deploys_and_every_generated_apex_test_passes(deployed:
 def test_control_a_permission_set_lacking_a_lead_field_fails_the_deploy(lead_world: dict[str, Any]) -> None:
     """The generated tests run as the Standard-User integration user under USER_MODE: without the Lead's
     key field in the permission set they fail, so the passing deploy above proves the set fits a Lead."""
-    from localcloud.salesforce.server import start_local_org
-
-    source = lead_world["base"] / "lacking" / "default"
-    shutil.copytree(lead_world["source"], source)
-    permset = source / "permissionsets" / "ECBridge_Integration.permissionset-meta.xml"
-    text = permset.read_text()
-    lacking = re.sub(r"\s*<fieldPermissions>(?:(?!</fieldPermissions>).)*<field>Lead\.EC_Member_Id__c</field>"
-                     r"(?:(?!</fieldPermissions>).)*</fieldPermissions>", "", text, flags=re.S)
-    assert lacking != text and "Lead.EC_Member_Id__c" not in lacking
-    permset.write_text(lacking)
-    org = start_local_org(lead_world["base"] / "control-org", tls_dir=lead_world["base"] / "tls")
-    try:
-        status = soap_deploy(org, force_app_mdapi_zip(source=source), lead_world["bundle"])
-    finally:
-        org.stop()
+    status = deploy_without_field_permission(lead_world, "Lead.EC_Member_Id__c")
     assert texts(status, "status") == ["Failed"], status[-3000:]
     failures = test_rows(status, "failures")
     assert failures and any("EC_Member_Id__c" in f.get("message", "") or "inaccessible" in f.get("message", "")
@@ -196,13 +114,7 @@ def ingested(deployed: dict[str, Any]) -> dict[str, Any]:
     org = deployed["org"]
     assert texts(deployed["deploy_status"], "status") == ["Succeeded"], "the Lead variant did not deploy"
     events = shuffled_events()
-    results: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(events), 7):  # several calls: the early orders' members come calls later
-        answer = requests.post(org.url + ENDPOINT, data=json.dumps({"events": events[start:start + 7]}).encode(),
-                               headers={"Authorization": f"Bearer {org.access_token}", "Content-Type": "application/json"},
-                               verify=deployed["bundle"], timeout=120)
-        assert answer.status_code == 200, answer.text[:1000]
-        results.update({r["id"]: r for r in answer.json()["results"]})
+    results = post_events(deployed, events, per_call=7)  # several calls: the early orders' members come calls later
     from simple_salesforce import Salesforce
 
     deployed["sf"] = Salesforce(instance_url=org.url, session_id=org.access_token, version=API)

@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import json
 import random
-import re
-import shutil
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 import requests
 
-from localcloud.common.tls import ensure_certificates
 from python_tasks.generate import render_project, write_project
 from python_tasks.mapping import load_mapping
-from tests.e2e.test_lead_member import _user_mode_enforced, soap_deploy, test_rows, texts  # noqa: F401 (an autouse fixture)
+from tests.e2e.test_lead_member import _user_mode_enforced  # noqa: F401 (an autouse fixture)
+from tests.e2e.variants import deploy_without_field_permission, post_events, soap_deploy, test_rows, texts, variant_world
 from tests.foundation.test_mapping import PERSON_ACCOUNT
 from tests.mdapi import force_app_mdapi_zip
 
@@ -35,24 +33,8 @@ T = "2024-05-01T10:00:00Z"
 @pytest.fixture(scope="module")
 def pa_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """The Person Account variant generated into a temp project, an in-process local org and local Marketo (one CA)."""
-    from localcloud.salesforce.server import start_local_org
-
-    base = tmp_path_factory.mktemp("person_account_member")
-    project = base / "pa-project"
-    project.mkdir()
-    shutil.copy(ROOT / "sfdx-project.json", project / "sfdx-project.json")
-    (project / "ecbridge.yml").write_text(PERSON_ACCOUNT)
-    mapping = load_mapping(project / "ecbridge.yml")
-    files = render_project(mapping)
-    write_project(files, project / "force-app")
-    certificates = ensure_certificates(base / "tls")
-    org = start_local_org(base / "org", tls_dir=base / "tls")
-    world = {"org": org, "mapping": mapping, "files": files, "source": project / "force-app" / "main" / "default",
-             "bundle": str(certificates.bundle), "base": base}
-    try:
+    with variant_world(tmp_path_factory.mktemp("person_account_member"), PERSON_ACCOUNT) as world:
         yield world
-    finally:
-        org.stop()
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -89,21 +71,7 @@ def test_the_person_account_variant_deploys_and_every_generated_apex_test_passes
 def test_control_a_permission_set_lacking_the_person_key_field_fails_the_deploy(pa_world: dict[str, Any]) -> None:
     """The generated tests run as the Standard-User integration user under USER_MODE: without Contact's key field
     (Account's EC_Member_Id__pc) in the permission set they fail, so the passing deploy above proves the set fits."""
-    from localcloud.salesforce.server import start_local_org
-
-    source = pa_world["base"] / "lacking" / "default"
-    shutil.copytree(pa_world["source"], source)
-    permset = source / "permissionsets" / "ECBridge_Integration.permissionset-meta.xml"
-    text = permset.read_text()
-    lacking = re.sub(r"\s*<fieldPermissions>(?:(?!</fieldPermissions>).)*<field>Contact\.EC_Member_Id__c</field>"
-                     r"(?:(?!</fieldPermissions>).)*</fieldPermissions>", "", text, flags=re.S)
-    assert lacking != text and "Contact.EC_Member_Id__c" not in lacking
-    permset.write_text(lacking)
-    org = start_local_org(pa_world["base"] / "control-org", tls_dir=pa_world["base"] / "tls")
-    try:
-        status = soap_deploy(org, force_app_mdapi_zip(source=source), pa_world["bundle"])
-    finally:
-        org.stop()
+    status = deploy_without_field_permission(pa_world, "Contact.EC_Member_Id__c")
     assert texts(status, "status") == ["Failed"], status[-3000:]
     failures = test_rows(status, "failures")
     assert failures and any("EC_Member_Id__" in f.get("message", "") or "inaccessible" in f.get("message", "")
@@ -146,13 +114,7 @@ def ingested(deployed: dict[str, Any]) -> dict[str, Any]:
     org = deployed["org"]
     assert texts(deployed["deploy_status"], "status") == ["Succeeded"], "the Person Account variant did not deploy"
     events = shuffled_events()
-    results: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(events), 7):  # several calls: the early orders' members come calls later
-        answer = requests.post(org.url + ENDPOINT, data=json.dumps({"events": events[start:start + 7]}).encode(),
-                               headers={"Authorization": f"Bearer {org.access_token}", "Content-Type": "application/json"},
-                               verify=deployed["bundle"], timeout=120)
-        assert answer.status_code == 200, answer.text[:1000]
-        results.update({r["id"]: r for r in answer.json()["results"]})
+    results = post_events(deployed, events, per_call=7)  # several calls: the early orders' members come calls later
     from simple_salesforce import Salesforce
 
     deployed["sf"] = Salesforce(instance_url=org.url, session_id=org.access_token, version=API)
