@@ -89,6 +89,11 @@ MEMBER_WRITERS = {
     "Contact": "ECBridgeContactMemberWriter",
     "Lead": "ECBridgeLeadMemberWriter",
 }
+# Consent to marketing email (the mapping's consent section): generated when the mapping has one.
+CONSENT_CLASSES = {
+    "ECBridgeConsent": "apex/ECBridgeConsent.cls.j2",
+    "ECBridgeConsentTest": "apex/ECBridgeConsentTest.cls.j2",
+}
 # The one class the integration user calls: the REST resource.
 ENTRY_POINT_CLASSES = ("ECBridgeEventsResource",)
 
@@ -257,7 +262,8 @@ def _context(mapping: Mapping) -> dict[str, Any]:
             if f.type is FieldType.PICKLIST:
                 picklists.append(PicklistConstant(_picklist_constant(scope, f),
                                                   ", ".join(apex_string(v) for v in f.values)))
-    member_select = _select(["Id"] + [f.sf_field for f in member.fields] + [mapping.last_event_at])
+    consent_fields = mapping.consent.member_fields() if mapping.consent is not None else []
+    member_select = _select(["Id"] + [f.sf_field for f in member.fields] + [mapping.last_event_at] + consent_fields)
     order_select = _select(["Id", "Name"] + [f.sf_field for f in order.fields]
                            + ([order.last_product_name] if order.last_product_name else [])
                            + [order.member_lookup, mapping.last_event_at])
@@ -266,6 +272,7 @@ def _context(mapping: Mapping) -> dict[str, Any]:
     return {
         "bad_cases": _bad_cases(mapping),
         "m": mapping,
+        "consent": mapping.consent,
         "member": member,
         "order": order,
         "line": line,
@@ -451,7 +458,8 @@ def render_unformatted(mapping: Mapping) -> dict[str, str]:
     if not ctx["member_writer"]:
         raise GenerationError(f"{mapping.path.name}: no member writer for {mapping.member.object_name} "
                               f"(there is one for {', '.join(MEMBER_WRITERS)})")
-    apex_classes = {**APEX_CLASSES, ctx["member_writer"]: f"apex/{ctx['member_writer']}.cls.j2"}
+    apex_classes = {**APEX_CLASSES, ctx["member_writer"]: f"apex/{ctx['member_writer']}.cls.j2",
+                    **(CONSENT_CLASSES if mapping.consent is not None else {})}
     for name, template in apex_classes.items():
         files[f"{base}/classes/{name}.cls"] = render(template)
         files[f"{base}/classes/{name}.cls-meta.xml"] = render("meta/class.cls-meta.xml.j2")
