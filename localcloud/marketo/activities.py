@@ -12,6 +12,7 @@ from localcloud.marketo.settings import Settings
 from localcloud.marketo.store import Store
 
 FILL_OUT_FORM = 2
+UNSUBSCRIBE_EMAIL = 9
 NEW_LEAD = 12
 CHANGE_DATA_VALUE = 13
 MERGE_LEADS = 32
@@ -51,6 +52,22 @@ ACTIVITY_TYPES: list[dict[str, Any]] = [
             ("Query Parameters", "string"),
             ("Referrer URL", "string"),
             ("User Agent", "string"),
+            ("Webpage ID", "integer"),
+        ],
+    ),
+    _activity_type(
+        UNSUBSCRIBE_EMAIL,
+        "Unsubscribe Email",
+        "Person unsubscribes from Marketo emails",
+        "Mailing ID",
+        [
+            ("Campaign Run ID", "integer"),
+            ("Client IP Address", "string"),
+            ("Form Fields", "text"),
+            ("Query Parameters", "string"),
+            ("Referrer URL", "string"),
+            ("User Agent", "string"),
+            ("Webform ID", "integer"),
             ("Webpage ID", "integer"),
         ],
     ),
@@ -185,11 +202,14 @@ class ActivityOperations:
                 size = max(1, min(300, int(str(batch_size))))
             except ValueError:
                 raise CallError("1003", f"Invalid batchSize '{batch_size}'") from None
+        scan_all = settings.activities_scan_all_types
         rows, more = self.store.activities_page(
-            state["since"], int(state.get("after", 0)), type_ids, leads, size
+            state["since"], int(state.get("after", 0)), [] if scan_all else type_ids, leads, size
         )
         after = rows[-1]["id"] if rows else int(state.get("after", 0))
         token = encode_token({"since": state["since"], "after": after})
+        if scan_all:
+            rows = [row for row in rows if row["type_id"] in type_ids]
         return rows, token, more
 
     def page(

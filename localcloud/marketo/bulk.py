@@ -244,6 +244,7 @@ class BulkImports(JobDispatcher):
                     definition,
                     job["partition_name"],
                     request_id,
+                    importing=True,
                 )
                 if result["status"] == "skipped":
                     failed += 1

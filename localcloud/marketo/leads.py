@@ -194,6 +194,12 @@ class LeadOperations:
             )
         return True
 
+    def apply_change(
+        self, lead: LeadRow, values: dict[str, Any], request_id: str, reason_text: str, method: str
+    ) -> bool:
+        """Write ``values`` onto a live lead, one Change Data Value activity per changed field."""
+        return self._update(lead, values, request_id, reason_text, method)
+
     # --- sync -----------------------------------------------------------------------------------
     def sync(
         self, body: dict[str, Any], request_id: str, arrived: float | None = None
@@ -273,8 +279,12 @@ class LeadOperations:
         lookup_definition: FieldDef,
         partition: Any,
         request_id: str,
+        importing: bool = False,
     ) -> dict[str, Any]:
-        """One input record of a sync (also a row of a bulk import): its result, never an exception."""
+        """One input record of a sync (also a row of a bulk import, ``importing``): its result, never
+        an exception. Adobe: an import never overwrites the unsubscribe flag to re-subscribe a person
+        (unless ``import_resubscribes``); its changes are logged with the import's source."""
+        source, method = ("Bulk Import", "importLead") if importing else ("Web service API", "syncLead")
         if not isinstance(record, dict):
             return skipped(reason("1003", "Invalid data: a lead record must be an object"))
         if partition is not None and partition not in PARTITIONS:
@@ -288,7 +298,7 @@ class LeadOperations:
             return skipped(*reasons)
         if action == "createDuplicate":
             return {
-                "id": self._create(values, request_id, "api", "Web service API", "syncLead"),
+                "id": self._create(values, request_id, "api", source, method),
                 "status": "created",
             }
         if action == "updateOnly" and "id" in record:
@@ -309,7 +319,7 @@ class LeadOperations:
                     reason("1003", f"Value for lookup field '{key_field}' not specified")
                 )
             return {
-                "id": self._create(values, request_id, "api", "Web service API", "syncLead"),
+                "id": self._create(values, request_id, "api", source, method),
                 "status": "created",
             }
         matches = self.store.find_leads(key_field, [key])
@@ -317,7 +327,7 @@ class LeadOperations:
             if matches:
                 return skipped(reason("1005", "Lead already exists"))
             return {
-                "id": self._create(values, request_id, "api", "Web service API", "syncLead"),
+                "id": self._create(values, request_id, "api", source, method),
                 "status": "created",
             }
         if action == "createOrUpdate":
@@ -326,13 +336,20 @@ class LeadOperations:
             if action == "updateOnly":
                 return skipped(reason("1004", "Lead not found"))
             return {
-                "id": self._create(values, request_id, "api", "Web service API", "syncLead"),
+                "id": self._create(values, request_id, "api", source, method),
                 "status": "created",
             }
         target = matches[0] if len(matches) == 1 else self._choose(matches)
         if target is None:
             return skipped(reason("1007", "Multiple leads match the lookup criteria"))
-        self._update(target, values, request_id, "Web service API", "syncLead")
+        if (
+            importing
+            and target.data.get("unsubscribed") is True
+            and values.get("unsubscribed") is False
+            and not self.settings().import_resubscribes
+        ):
+            values = {k: v for k, v in values.items() if k != "unsubscribed"}
+        self._update(target, values, request_id, source, method)
         return {"id": target.id, "status": "updated"}
 
     # --- query ----------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from localcloud.marketo.activities import ACTIVITY_TYPES, ActivityOperations
 from localcloud.marketo.assetroutes import AssetRoutes
 from localcloud.marketo.assets import AssetOperations
 from localcloud.marketo.bulk import BulkImports, parse_multipart
+from localcloud.marketo.consent import ConsentOperations, UnsubscribeRejected
 from localcloud.marketo.customobjects import CustomObjectOperations
 from localcloud.marketo.emailrender import EmailRenderer
 from localcloud.marketo.envelope import CallError, failure, new_request_id, success
@@ -144,6 +145,7 @@ class MarketoService:
             self.store, self.schema, lambda: self._settings
         )
         self.activities = ActivityOperations(self.store, lambda: self._settings)
+        self.consent = ConsentOperations(self.store, self.leads, lambda: self._settings)
         self.bulk = BulkImports(self.store, self.leads, lambda: self._settings, self.custom_objects)
         self.schema_admin = SchemaAdmin(self.store, self.schema, self.leads, lambda: self._settings)
         self.extracts = LeadExtracts(self.store, self.schema, lambda: self._settings)
@@ -207,6 +209,10 @@ class MarketoService:
 
     def create_form_persons(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return self.leads.create_form_persons(records, new_request_id())
+
+    def unsubscribe_via_link(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A person unsubscribes through an email's link (``leadId`` or ``email``; see consent.py)."""
+        return self.consent.unsubscribe_via_link(body, new_request_id())
 
     def expire_tokens(self) -> int:
         return self.identity.expire_all()
@@ -326,6 +332,13 @@ class MarketoService:
                 return Response.json(
                     {"error": "invalid_source", "error_description": "source is crm or form"}, 400
                 )
+            if path == "/_local/unsubscribe" and method == "POST":
+                try:
+                    return Response.json({"result": [self.unsubscribe_via_link(body)]})
+                except UnsubscribeRejected as rejected:
+                    return Response.json(
+                        {"error": "invalid_person", "error_description": str(rejected)}, 400
+                    )
             if path == "/_local/tombstones" and method == "GET":
                 return Response.json({"result": self.tombstones(request.arg("kind"))})
             if path == "/_local/tokens/expire" and method == "POST":

@@ -103,6 +103,17 @@ class Settings:
     bulk_import_hold_seconds: float = 0.0
     # local only: page size of GET /rest/v1/activities.json when batchSize is not given.
     activities_page_size: int = 300
+    # documented (Adobe, "Durable Unsubscribe"): "when a lead is imported, the unsubscribe flag will not
+    # be overwritten by the import": an import never re-subscribes. True lets it (an instance that differs).
+    import_resubscribes: bool = False
+    # documented (Adobe KB "Get Lead Activities REST API is not returning any activities"): each
+    # activities.json call goes through `batchSize` activities of ALL types after the token and returns
+    # those of the asked types, so a page may be empty with moreResult true. False (the default, kept
+    # for speed) filters the types before paging; a client must work either way.
+    activities_scan_all_types: bool = False
+    # undocumented: the Unsubscribed Reason an email link unsubscribe writes (POST /_local/unsubscribe
+    # without `reason`); {email} is the email's name.
+    unsubscribe_link_reason: str = "Unsubscribed via email link: {email}"
 
     # --- fault injection (local only; deterministic with the seed) ---
     fault_share: float = 0.0  # share of REST/bulk calls answered with a fault
