@@ -94,8 +94,10 @@ class ConsentGate:
         return [self.consent.unsubscribed, self.consent.unsubscribed_reason]
 
     def decide(self, persons: Sequence[Any], targets: dict[str, int | None], leads: dict[int, dict[str, Any]],
-               decisions: ConsentDecisions) -> None:
-        """Adjust each person's ``values``; refusals and opt-outs to write back go into ``decisions``."""
+               decisions: ConsentDecisions, duplicates: dict[str, list[int]] | None = None) -> None:
+        """Adjust each person's ``values``; refusals and opt-outs to write back go into ``decisions``.
+        ``duplicates``: the other persons the identity read matched for a key (a cluster for
+        marketo_dedupe): one of them unsubscribed counts as the person unsubscribed."""
         c = self.consent
         candidates: list[tuple[Any, int]] = []
         for person in persons:
@@ -104,6 +106,15 @@ class ConsentGate:
                 continue
             target = targets.get(person.key)
             lead = leads.get(target) if target is not None else None
+            if lead is not None and not _true(lead.get(c.unsubscribed)):
+                twin = next((leads[i] for i in (duplicates or {}).get(person.key, [])
+                             if i != target and i in leads and _true(leads[i].get(c.unsubscribed))), None)
+                if twin is not None and not state.opted_out:  # the target takes its duplicate's opt-out
+                    self._refuse(person, target, twin, f"its duplicate {twin.get('id')} is unsubscribed in Marketo",
+                                 decisions)
+                    person.values[c.unsubscribed] = True
+                    person.values[c.unsubscribed_reason] = twin.get(c.unsubscribed_reason) or MARKETO_UNSUBSCRIBED
+                    continue
             if state.opted_out:
                 if state.ec_consents:
                     decisions.refused.append(Refusal(person.key, list(person.member_ids), target,

@@ -572,7 +572,7 @@ class PushRun:
         decisions = self.summary.consent
         before = len(decisions.refused)
         self.consent_gate.decide(persons, {key: r.target for key, r in resolutions.items()}, self.resolver.leads,
-                                 decisions)
+                                 decisions, {key: list(r.candidates) for key, r in resolutions.items()})
         for refusal in decisions.refused[before:]:
             self.log(f"Re-subscribe refused: {refusal}")
 

@@ -126,3 +126,22 @@ def test_an_ec_opt_in_and_a_marketo_unsubscribe_in_the_same_cycle_end_unsubscrib
         assert lead(services, email)["unsubscribed"] is True, services.mapping.consent.resubscribe
         assert [r.person for r in summary.consent.refused] == [f"email:{email}"]
         assert sf.Contact.get(member)["HasOptedOutOfEmail"] is True
+
+
+def test_a_duplicate_unsubscribed_in_marketo_unsubscribes_the_person_the_push_writes_to(services) -> None:
+    """Before marketo_dedupe merges them: the push writes to the CRM-synced person, and the form-filled
+    duplicate's unsubscribe goes with it (an opt-out anywhere wins), back to Salesforce too."""
+    sf = services.sf
+    svc = services.marketo.service
+    form = svc.create_form_persons([{"email": "d1@example.jp", "lastName": "山田"}])[0]["id"]
+    svc.unsubscribe_via_link({"leadId": form, "reason": "Clicked unsubscribe"})
+    member = add_member(sf, "D1", "d1@example.jp")
+    crm = svc.create_crm_persons([{"email": "d1@example.jp", "lastName": "山田", "sfdcType": "Contact",
+                                   "sfdcContactId": member}])[0]["id"]
+    summary = push(services)
+    [cluster] = summary.duplicate_clusters
+    assert cluster.chosen == crm
+    [written] = services.client.get_leads_by_filter("id", [crm], FIELDS)
+    assert written["unsubscribed"] is True and written["unsubscribedReason"] == "Clicked unsubscribe"
+    assert sf.Contact.get(member)["HasOptedOutOfEmail"] is True
+    assert [r.person for r in summary.consent.refused] == ["email:d1@example.jp"]
