@@ -40,16 +40,16 @@ def is_local_marketo(base_url: str) -> bool:
     return (urllib.parse.urlsplit(base_url).hostname or "") in LOCAL_HOSTS
 
 
-def _admin_persons(base_url: str, secret: str, source: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    answer = requests.post(
-        f"{base_url.rstrip('/')}/_local/persons",
-        json={"source": source, "input": records},
-        headers={ADMIN_HEADER: secret},
-        timeout=60,
-    )
+def _admin_call(base_url: str, secret: str, path: str, body: dict[str, Any]) -> list[dict[str, Any]]:
+    """One call of the local Marketo's admin API; its ``result`` list."""
+    answer = requests.post(f"{base_url.rstrip('/')}{path}", json=body, headers={ADMIN_HEADER: secret}, timeout=60)
     if answer.status_code != 200:
-        raise MarketoSeedError(f"local Marketo admin API answered {answer.status_code}: {answer.text[:300]}")
+        raise MarketoSeedError(f"local Marketo admin API {path} answered {answer.status_code}: {answer.text[:300]}")
     return list(answer.json().get("result") or [])
+
+
+def _admin_persons(base_url: str, secret: str, source: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return _admin_call(base_url, secret, "/_local/persons", {"source": source, "input": records})
 
 
 UNSUBSCRIBE_EVERY = 3  # every third Marketo-only person unsubscribes in Marketo (local Marketo only)
@@ -57,15 +57,8 @@ UNSUBSCRIBE_REASON = "Unsubscribed from an email (ECBridge demo)"
 
 
 def _admin_unsubscribe(base_url: str, secret: str, person_id: int) -> None:
-    answer = requests.post(
-        f"{base_url.rstrip('/')}/_local/unsubscribe",
-        json={"leadId": person_id, "reason": UNSUBSCRIBE_REASON},
-        headers={ADMIN_HEADER: secret},
-        timeout=60,
-    )
-    if answer.status_code != 200:
-        raise MarketoSeedError(f"local Marketo could not unsubscribe person {person_id}: {answer.status_code} "
-                               f"{answer.text[:300]}")
+    """The person clicks an email's unsubscribe link (the local Marketo's admin call)."""
+    _admin_call(base_url, secret, "/_local/unsubscribe", {"leadId": person_id, "reason": UNSUBSCRIBE_REASON})
 
 
 def _activity_ids(client: MarketoClient, since: dt.datetime, lead_ids: list[int]) -> dict[int, list[int]]:
