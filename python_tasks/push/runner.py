@@ -450,6 +450,7 @@ class PushRun:
             else:
                 person_errors[person.key] = _error_text((outcome.error if outcome else None) or "not written")
                 s.persons_skipped.append((person.key, person_errors[person.key]))
+        self._resubscribe_after_import(writable, person_ids, person_errors)
         for key, key_writes in writes.items():
             for write in key_writes:
                 outcome = result.orders.get(write.order_id)
@@ -575,6 +576,21 @@ class PushRun:
                                  decisions, {key: list(r.candidates) for key, r in resolutions.items()})
         for refusal in decisions.refused[before:]:
             self.log(f"Re-subscribe refused: {refusal}")
+
+    def _resubscribe_after_import(self, persons: list[PersonWrite], person_ids: dict[str, int],
+                                  person_errors: dict[str, str]) -> None:
+        """A bulk import never sets unsubscribed false (Adobe): the re-subscribes the policy allowed go
+        over REST once the import is done (one updateOnly call per 300)."""
+        consent = self.m.consent
+        allowed = set(self.summary.consent.resubscribed)
+        todo = [p for p in persons if p.key in allowed and p.key in person_ids]
+        if consent is None or not todo:
+            return
+        records = [{"id": person_ids[p.key], consent.unsubscribed: False, consent.unsubscribed_reason: None}
+                   for p in todo]
+        for person, result in zip(todo, self.marketo.sync_leads(records, action="updateOnly", lookup_field="id")):
+            if not result.ok:
+                self._person_failed(person, result, person_errors)
 
     def _consent_write_back(self, member_id: str) -> dict[str, Any]:
         """A member whose person stays unsubscribed in Marketo is opted out in Salesforce too."""

@@ -145,3 +145,22 @@ def test_a_duplicate_unsubscribed_in_marketo_unsubscribes_the_person_the_push_wr
     assert written["unsubscribed"] is True and written["unsubscribedReason"] == "Clicked unsubscribe"
     assert sf.Contact.get(member)["HasOptedOutOfEmail"] is True
     assert [r.person for r in summary.consent.refused] == ["email:d1@example.jp"]
+
+
+def test_the_bulk_import_path_sends_opt_outs_and_resubscribes_over_rest(services) -> None:
+    """A bulk import cannot set unsubscribed false: the allowed re-subscribe goes over REST after it."""
+    allow_resubscribe(services)
+    sf = services.sf
+    out = add_member(sf, "B1", "b1@example.jp")
+    back = add_member(sf, "B2", "b2@example.jp")
+    push(services)
+    unsubscribe_in_marketo(services, lead(services, "b2@example.jp")["id"])
+    time.sleep(1.1)
+    sf.Contact.update(out, {"HasOptedOutOfEmail": True, "Marketo_Unsubscribe_Reason__c": "EC site: consent withdrawn"})
+    later = datetime.now(timezone.utc) + timedelta(seconds=1)
+    sf.Contact.update(back, {"EC_Email_Opt_In__c": True, "EC_Consent_Changed_At__c": sf_time(later)})
+    summary = push(services, marketo_method="bulk", bulk_poll_seconds=0.05)
+    assert summary.marketo_method == "bulk"
+    assert lead(services, "b1@example.jp")["unsubscribed"] is True
+    assert lead(services, "b2@example.jp")["unsubscribed"] is False
+    assert summary.consent.resubscribed == ["email:b2@example.jp"] and summary.consent.refused == []
