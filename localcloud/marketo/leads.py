@@ -35,6 +35,8 @@ ACTIONS = ("createOnly", "updateOnly", "createOrUpdate", "createDuplicate")
 DEFAULT_FIELDS = ["id", "updatedAt", "lastName", "email", "createdAt", "firstName"]
 SYSTEM_FIELDS = {"id", "createdAt", "updatedAt"}
 PARTITIONS = {"Default": 1}
+DURABLE_SOURCE = "Durable Unsubscribe"  # Reason/Source of the changes it makes (a local wording)
+DURABLE_METHOD = "updateLeadEmailStatus"
 LOCAL_FORM_ID = 1001  # the one form the local Marketo's form fills come through
 LOCAL_FORM_NAME = "ECBridge local form"
 
@@ -148,6 +150,14 @@ class LeadOperations:
         record_activity(
             self.store, lead_id, NEW_LEAD, stamp, attributes, lead_id, full_name(stored)
         )
+        if self.settings().durable_unsubscribe and stored.get("email"):
+            if stored.get("unsubscribed") is True:
+                self.store.set_email_status(stored["email"], True, stamp)
+                self._spread_unsubscribed(stored["email"], True, lead_id, request_id)
+            elif self._email_unsubscribed(stored["email"]):  # Adobe: the flag is not overwritten
+                created = LeadRow(lead_id, stored, stamp, stamp, origin)
+                self._update(created, {"unsubscribed": True}, request_id, DURABLE_SOURCE, DURABLE_METHOD,
+                             durable=False)
         number = getattr(self._current_call, "number", None)
         if number is not None:
             with self._calls_lock:
@@ -155,7 +165,13 @@ class LeadOperations:
         return lead_id
 
     def _update(
-        self, lead: LeadRow, values: dict[str, Any], request_id: str, reason_text: str, method: str
+        self,
+        lead: LeadRow,
+        values: dict[str, Any],
+        request_id: str,
+        reason_text: str,
+        method: str,
+        durable: bool = True,
     ) -> bool:
         stamp = now_text()
         data = dict(lead.data)
@@ -192,7 +208,44 @@ class LeadOperations:
                 self.field_ids[name],
                 definition.display_name,
             )
+        if durable and self.settings().durable_unsubscribe:
+            self._durable_unsubscribe(lead, data, {name: old for name, old, _new in changed}, request_id)
         return True
+
+    # --- Durable Unsubscribe (Adobe: a master email status beside each person's flag) -----------------
+    def _email_unsubscribed(self, email: str) -> bool:
+        """The master status of an address; before any change was recorded, whether a person has it."""
+        status = self.store.email_status(email)
+        if status is not None:
+            return status
+        return any(lead.data.get("unsubscribed") is True for lead in self.store.find_leads("email", [email]))
+
+    def _spread_unsubscribed(self, email: str, flag: bool, source_id: int, request_id: str) -> None:
+        for other in self.store.find_leads("email", [email]):
+            if other.id != source_id and (other.data.get("unsubscribed") is True) != flag:
+                self._update(other, {"unsubscribed": flag}, request_id, DURABLE_SOURCE, DURABLE_METHOD,
+                             durable=False)
+
+    def _durable_unsubscribe(
+        self, lead: LeadRow, data: dict[str, Any], old: dict[str, Any], request_id: str
+    ) -> None:
+        """After a change: an unsubscribe (false to true) or re-subscribe (true to false) updates the
+        master status and every person with the address; a new address brings its status along."""
+        email = data.get("email")
+        if not email:
+            return
+        now_flag = data.get("unsubscribed") is True
+        if "unsubscribed" in old and (old["unsubscribed"] is True) != now_flag:
+            self.store.set_email_status(email, now_flag, now_text())
+            self._spread_unsubscribed(email, now_flag, lead.id, request_id)
+        elif "email" in old and str(old["email"] or "").strip().lower() != str(email).strip().lower():
+            status = self.store.email_status(email)
+            if status is None and self._email_unsubscribed(email):
+                status = True
+            if status is not None and status != now_flag:
+                changed = LeadRow(lead.id, data, lead.created_at, now_text(), lead.origin)
+                self._update(changed, {"unsubscribed": status}, request_id, DURABLE_SOURCE, DURABLE_METHOD,
+                             durable=False)
 
     def apply_change(
         self, lead: LeadRow, values: dict[str, Any], request_id: str, reason_text: str, method: str

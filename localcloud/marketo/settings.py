@@ -103,6 +103,10 @@ class Settings:
     bulk_import_hold_seconds: float = 0.0
     # local only: page size of GET /rest/v1/activities.json when batchSize is not given.
     activities_page_size: int = 300
+    # documented (Adobe, "Durable Unsubscribe"): an unsubscribe (false to true) or a re-subscribe (true to
+    # false) of one person applies to every person with the same email, and a person created later with
+    # an unsubscribed address (or given it) is unsubscribed. False: each person's flag stands alone.
+    durable_unsubscribe: bool = True
     # documented (Adobe, "Durable Unsubscribe"): "when a lead is imported, the unsubscribe flag will not
     # be overwritten by the import": an import never re-subscribes. True lets it (an instance that differs).
     import_resubscribes: bool = False

@@ -36,6 +36,8 @@ CREATE TABLE IF NOT EXISTS activities (
     primary_attribute_value_id INTEGER, primary_attribute_value TEXT, attributes TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS activities_lead ON activities(lead_id);
 CREATE INDEX IF NOT EXISTS activities_date ON activities(activity_date);
+CREATE TABLE IF NOT EXISTS email_status (
+    email_lower TEXT PRIMARY KEY, unsubscribed INTEGER NOT NULL, updated_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS custom_objects (
     guid TEXT PRIMARY KEY, api_name TEXT NOT NULL, dedupe_key TEXT NOT NULL, lead_id INTEGER,
     data TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
@@ -252,6 +254,25 @@ class Store:
                 "SELECT kind, merged_into FROM lead_tombstones WHERE id=?", (lead_id,)
             ).fetchone()
         return {"kind": row["kind"], "mergedInto": row["merged_into"]} if row else None
+
+    # --- the master email status (Durable Unsubscribe) ------------------------------------------------
+    def email_status(self, email: str) -> bool | None:
+        key = _lower(email)
+        if key is None:
+            return None
+        with self.transaction() as db:
+            row = db.execute("SELECT unsubscribed FROM email_status WHERE email_lower=?", (key,)).fetchone()
+        return bool(row["unsubscribed"]) if row else None
+
+    def set_email_status(self, email: str, unsubscribed: bool, now: str) -> None:
+        key = _lower(email)
+        if key is None:
+            return
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO email_status(email_lower, unsubscribed, updated_at) VALUES (?, ?, ?)",
+                (key, int(unsubscribed), now),
+            )
 
     # --- activities -----------------------------------------------------------------------------
     def add_activity(

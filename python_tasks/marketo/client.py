@@ -20,7 +20,7 @@ from .credentials import MarketoCredentials, credentials_from_project
 from .errors import MarketoError, MarketoNotFoundError, MarketoQuotaExceeded, MarketoUsageError
 from .extract_calls import ExtractCalls
 from .pacing import ADVISED_CALLS_PER_WINDOW, ADVISED_MAX_IN_FLIGHT, REAL_WINDOW_SECONDS, PacingSettings
-from .results import CLIENT_NO_RESULT, CLIENT_RECORD_TOO_LARGE, ImportBatch, Reason, RecordResult
+from .results import CLIENT_NO_RESULT, CLIENT_RECORD_TOO_LARGE, ActivityPage, ImportBatch, Reason, RecordResult
 from .schema_calls import SchemaCalls
 from .transport import DEFAULT_TIMEOUT, MAX_URL_BYTES, MarketoTransport, RetryPolicy
 
@@ -337,6 +337,25 @@ class MarketoClient(SchemaCalls, ExtractCalls):
             if chunk:
                 params["leadIds"] = ",".join(str(x) for x in chunk)
             yield from self._paged("/rest/v1/activities.json", "GET /rest/v1/activities.json", params, paging_token)
+
+    def get_activities_page(
+        self, activity_type_ids: Sequence[int], paging_token: str, batch_size: int = MAX_RECORDS_PER_CALL,
+    ) -> ActivityPage:
+        """One page of activities of up to 10 types after ``paging_token``: one call. Keep the page's
+        ``next_token`` to read on from there later (a watermark); read on while ``more``."""
+        types = [int(x) for x in activity_type_ids]
+        if not 1 <= len(types) <= MAX_ACTIVITY_TYPE_IDS:
+            raise MarketoUsageError(f"give 1 to {MAX_ACTIVITY_TYPE_IDS} activity type ids (got {len(types)})")
+        if not paging_token:
+            raise MarketoUsageError("a paging token is needed (get_paging_token)")
+        params = {"activityTypeIds": ",".join(str(x) for x in types), "batchSize": _batch_size(batch_size),
+                  "nextPageToken": paging_token}
+        payload = self.transport.read("/rest/v1/activities.json", params, endpoint="GET /rest/v1/activities.json")
+        items = tuple(payload.get("result") or [])
+        next_token = str(payload.get("nextPageToken") or paging_token)
+        # a server answering "more" without moving on would otherwise be read forever
+        more = bool(payload.get("moreResult")) and (bool(items) or next_token != paging_token)
+        return ActivityPage(items, next_token, more)
 
     # ================================================================ bulk import
 

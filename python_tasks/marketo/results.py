@@ -102,3 +102,14 @@ class ImportBatch:
             object_api_name=str(item.get("objectApiName") or ""),
             raw=item,
         )
+
+
+@dataclass(frozen=True)
+class ActivityPage:
+    """One page of ``GET /rest/v1/activities.json``: its items, the token that reads on after it, and
+    whether more follow. A page may be short, even empty, with ``more`` true (Marketo goes through a
+    batch of activities of every type and returns those of the asked types)."""
+
+    items: tuple[dict[str, Any], ...]
+    next_token: str
+    more: bool

@@ -3,6 +3,8 @@
 * the **watermark**: the org's clock (never this machine's) at the start of the last read whose
   records were all handled. The next run reads only records whose ``SystemModstamp`` (indexed)
   and change stamp are at or past it, less the overlap (see :mod:`python_tasks.push.state`);
+* the **consent read-back's token** (and its own retry set): where the next read of Marketo's
+  unsubscribe activities starts (:mod:`python_tasks.push.consent_readback`);
 * the **retry set**: records a run could not finish (Marketo rejected them, their write-back
   failed, or they changed while the run wrote them back). They are read again by Id on every run
   until a run finishes them, however old their change is.
@@ -24,6 +26,10 @@ from typing import Iterable
 
 from python_tasks.push.convert import parse_sf_datetime
 from python_tasks.push.state import format_sf_datetime
+
+
+READBACK_TOKEN = "consent_readback_token"
+READBACK_RETRY = "consent_readback_retry"
 
 
 @dataclass
@@ -91,10 +97,25 @@ class PushCache:
                 self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('replay_id', ?)",
                                 (replay_id.hex(),))
 
-    def forget(self) -> None:
-        """The next run reads everything (``full``, or a mapping that reads new fields)."""
+    def readback_state(self) -> tuple[str | None, dict[str, str]]:
+        """The consent read-back's Marketo paging token (None: never read) and the Marketo lead ids whose
+        opt-out could not be written to Salesforce yet, with why (:mod:`python_tasks.push.consent_readback`)."""
+        meta = dict(self.db.execute("SELECT key, value FROM meta WHERE key IN (?, ?)",
+                                    (READBACK_TOKEN, READBACK_RETRY)).fetchall())
+        return meta.get(READBACK_TOKEN), json.loads(meta.get(READBACK_RETRY, "{}"))
+
+    def save_readback_state(self, token: str, retry: dict[str, str]) -> None:
+        """After the read-back's Salesforce writes: where the next read starts, and what it tries again."""
         with self.db:
-            self.db.execute("DELETE FROM meta")
+            self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (READBACK_TOKEN, token))
+            self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                            (READBACK_RETRY, json.dumps(retry, sort_keys=True)))
+
+    def forget(self) -> None:
+        """The next run reads everything (``full``, or a mapping that reads new fields). The consent
+        read-back's token stays: it reads Marketo's activities, not Salesforce's changes."""
+        with self.db:
+            self.db.execute("DELETE FROM meta WHERE key NOT IN (?, ?)", (READBACK_TOKEN, READBACK_RETRY))
             self.db.execute("DELETE FROM retry")
 
     def close(self) -> None:

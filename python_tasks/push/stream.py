@@ -185,7 +185,8 @@ class StreamingPush:
                  metadata: Callable[[], Sequence[tuple[str, str]]], member_object: str, order_object: str,
                  write_back_fields: Iterable[str], log: Callable[[str], None] = lambda _m: None,
                  sleep: Callable[[float], None] = time.sleep,
-                 refresh_token: Callable[[], None] | None = None) -> None:
+                 refresh_token: Callable[[], None] | None = None,
+                 idle: Callable[[], None] | None = None, idle_seconds: float = 60.0) -> None:
         self.s = settings
         self.cache = cache
         self.push = push
@@ -196,6 +197,9 @@ class StreamingPush:
         self.log = log
         self.sleep = sleep
         self.refresh_token = refresh_token  # called after UNAUTHENTICATED (an expired session)
+        self.idle = idle  # work done while no event comes (the consent read-back), every idle_seconds
+        self.idle_seconds = idle_seconds
+        self._last_idle = time.monotonic()
         self.stats = StreamStats()
         self.stop = threading.Event()
         self._pending_end: _Ended | None = None
@@ -268,12 +272,18 @@ class StreamingPush:
             self._catch_up()
         if batch.records:
             summary = self.push((sorted(batch.member_ids), sorted(batch.order_ids)))
+            self._last_idle = time.monotonic()  # a push does the idle work too
             self.stats.batches += 1
             self.stats.summaries.append(summary)
             if summary.stopped:
                 raise StreamError(f"push stopped early: {summary.stopped} (the batch is replayed on the next start)")
         if batch.replay_id is not None:
             self.cache.save_replay_id(batch.replay_id)
+
+    def _idle_tick(self) -> None:
+        if self.idle is not None and time.monotonic() - self._last_idle >= self.idle_seconds:
+            self._last_idle = time.monotonic()
+            self.idle()
 
     def _raise_end(self, ended: _Ended) -> None:
         if ended.error is None:
@@ -292,6 +302,7 @@ class StreamingPush:
             if deadline is None:
                 if self.stop.is_set():
                     return None
+                self._idle_tick()
                 timeout = 0.2
             else:
                 timeout = deadline - time.monotonic()

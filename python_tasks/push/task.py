@@ -17,6 +17,12 @@ from python_tasks.mapping import MappingError, load_mapping
 from python_tasks.marketo import MarketoClient, MarketoCredentialsMissing, MarketoError
 from python_tasks.push.cache import PushCache
 from python_tasks.push.changes import DEFAULT_BULK_THRESHOLD, DEFAULT_OVERLAP
+from python_tasks.push.consent_readback import (
+    DEFAULT_FIRST_LOOKBACK,
+    ReadbackFields,
+    ReadbackResult,
+    read_back_unsubscribes,
+)
 from python_tasks.push.lock import PushAlreadyRunning, RunLock
 from python_tasks.push.runner import PushOptions, PushRun, PushSummary
 from python_tasks.push.salesforce_io import SalesforceIO
@@ -68,6 +74,17 @@ Orders whose member has not arrived are listed as waiting, with their age.
                                           "calls: a large first push; see README), rest or bulk."},
         "daily_allocation": {"description": "Marketo calls a day the instance allows (default 50,000): the "
                                             "estimate said before a push is measured against it."},
+        "consent_readback": {"description": "Before each push (each cycle, streamed batch and idle tick of a "
+                                            "watch), read unsubscribes made in Marketo and opt the members out in "
+                                            "Salesforce (default: on when the mapping declares consent)."},
+        "consent_opt_out_field": {"description": "The member's Salesforce opt-out field the read-back sets (default "
+                                                 "HasOptedOutOfEmail; PersonHasOptedOutOfEmail for Person Accounts)."},
+        "consent_reason_field": {"description": "The member's Salesforce field for the unsubscribe reason (default "
+                                                "Marketo_Unsubscribe_Reason__c; `none` writes no reason)."},
+        "consent_readback_since": {"description": "How far back the first read-back (no paging token yet) starts "
+                                                  "(default 30d)."},
+        "consent_readback_seconds": {"description": "With watch stream: read back at least this often while no "
+                                                    "event arrives (default 60)."},
     }
 
     def _init_options(self, kwargs: dict[str, Any]) -> None:
@@ -119,6 +136,18 @@ Orders whose member has not arrived are listed as waiting, with their age.
             "calls_per_window": int(opts.get("calls_per_window") or 50),
             "max_in_flight": int(opts.get("max_in_flight") or 5),
         }
+        readback = opts.get("consent_readback")
+        self.consent_readback = None if readback in (None, "") else process_bool_arg(readback)
+        reason = opts.get("consent_reason_field")
+        # "" keeps the default reason field; `none` writes no reason
+        self.consent_reason_field = None if str(reason or "").strip().lower() == "none" else (reason or "")
+        self.consent_opt_out_field = opts.get("consent_opt_out_field") or None
+        try:
+            self.consent_readback_since = parse_duration(opts.get("consent_readback_since")) or DEFAULT_FIRST_LOOKBACK
+        except ValueError as error:
+            raise TaskOptionsError(f"consent_readback_since: {error}") from None
+        self.consent_readback_seconds = float(opts.get("consent_readback_seconds") or DEFAULT_WATCH_SECONDS)
+        self.readback_fields: ReadbackFields | None = None  # set in _run_task when the read-back is on
 
     def _marketo_client(self) -> MarketoClient:
         try:
@@ -135,6 +164,10 @@ Orders whose member has not arrived are listed as waiting, with their age.
         sf = SalesforceIO(self.sf)
         cache = PushCache(self.state_dir, self.org_config.org_id or "org", client.base_url)
         self.push_options.cache = cache
+        declared = getattr(mapping, "consent", None) is not None
+        if self.consent_readback if self.consent_readback is not None else declared:
+            self.readback_fields = ReadbackFields.for_mapping(mapping, self.consent_opt_out_field,
+                                                              self.consent_reason_field)
         try:
             with RunLock(self.state_dir, client.base_url):
                 self._setup_calls = client.counters().calls
@@ -194,10 +227,15 @@ Orders whose member has not arrived are listed as waiting, with their age.
             return (("accesstoken", org.access_token), ("instanceurl", org.instance_url), ("tenantid", org.org_id))
 
         wb = mapping.write_back
+        idle = None
+        if self.readback_fields is not None:
+            def idle() -> None:
+                self._read_back(client, sf, cache)
         streaming = StreamingPush(settings, cache, push, metadata, mapping.member.object_name,
                                   mapping.order.object_name, [wb.marketo_id, wb.pushed_at, wb.error, wb.pushed_change],
                                   log=self.logger.warning,
-                                  refresh_token=lambda: self.org_config.refresh_oauth_token(self.project_config.keychain))
+                                  refresh_token=lambda: self.org_config.refresh_oauth_token(self.project_config.keychain),
+                                  idle=idle, idle_seconds=self.consent_readback_seconds)
         self.logger.info(f"Streaming change events from {settings.endpoint} ({settings.topic}); "
                          "SIGTERM or Ctrl-C stops between batches")
         with StopOnSignals(streaming.stop, self.logger.info):
@@ -225,6 +263,8 @@ Orders whose member has not arrived are listed as waiting, with their age.
         # one API call that is not ours but is spent for this push; counted in the first cycle.
         sf_before = sf.calls - (0 if getattr(self, "_counted_org_read", False) else CUMULUSCI_ORG_READS)
         self._counted_org_read = True
+        # Marketo -> Salesforce first: an opt-out made in Marketo is in Salesforce before the push reads it
+        readback = self._read_back(client, sf, self.push_options.cache) if self.readback_fields else None
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       transient=True) as bar:
             task_id = bar.add_task("Pushing persons", total=None)
@@ -236,11 +276,26 @@ Orders whose member has not arrived are listed as waiting, with their age.
                           info=self.logger.info)
             summary = run.run(self.waiting_older_than)
         values = summary.as_return_values(client.counters().calls - calls_before, sf.calls - sf_before)
+        if readback is not None:
+            values["consent_readback"] = readback.as_dict()
         self.return_values = values
         from python_tasks.push.history import record_push_run  # reports/push: history.jsonl and index.html
         record_push_run(values, warn=self.logger.warning)
         self._log_summary(summary, values)
         return summary
+
+    def _read_back(self, client: MarketoClient, sf: SalesforceIO, cache: PushCache | None) -> ReadbackResult:
+        """Unsubscribes made in Marketo since the last read-back, onto the members in Salesforce."""
+        assert self.readback_fields is not None and cache is not None
+        from datetime import datetime, timezone
+
+        result = read_back_unsubscribes(client, sf, cache, self.readback_fields,
+                                        first_since=datetime.now(timezone.utc) - self.consent_readback_since)
+        lines = result.lines()
+        (self.logger.info if result.activities or result.failed else self.logger.debug)(lines[0])
+        for line in lines[1:]:
+            self.logger.warning(line)
+        return result
 
     def _log_summary(self, s: PushSummary, values: dict[str, Any]) -> None:
         log = self.logger

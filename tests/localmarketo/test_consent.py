@@ -179,3 +179,43 @@ def test_paging_token_and_pages(client: MarketoClient, api: Api, marketo: LocalM
     everything = client.execute(method="get_lead_activities", activityTypeIds=[str(UNSUBSCRIBE_EMAIL)],
                                 nextPageToken=token, batchSize=3)
     assert [a["leadId"] for a in everything] == [*ids, ids[0]]
+
+
+def test_durable_unsubscribe_spreads_to_every_person_with_the_address(client: MarketoClient, api: Api) -> None:
+    first, second = (r["id"] for r in client.execute(
+        method="create_update_leads", leads=[{"email": "dup@example.com"}, {"email": "DUP@example.com"}],
+        action="createDuplicate"))
+    other = _create(client, {"email": "other@example.com"})[0]
+    api.admin("POST", "/_local/unsubscribe", json={"leadId": first})
+
+    def flags() -> dict[int, bool | None]:
+        return {lead["id"]: lead["unsubscribed"] for lead in client.execute(
+            method="get_multiple_leads_by_filter_type", filterType="id", filterValues=[str(i) for i in (first, second, other)],
+            fields=["id", "unsubscribed"])}
+
+    assert flags() == {first: True, second: True, other: None}
+    [spread] = _unsubscribed_changes(client, second)
+    assert _attrs(spread)["Source"] == "Durable Unsubscribe" and _attrs(spread)["New Value"] is True
+
+    # the address stays unsubscribed after its persons are gone: a new person with it starts unsubscribed
+    client.execute(method="delete_lead", id=[first, second])
+    newcomer = _create(client, {"email": "dup@example.com", "unsubscribed": False})[0]
+    assert client.execute(method="get_lead_by_id", id=newcomer, fields=["unsubscribed"])[0]["unsubscribed"] is True
+    assert [_attrs(c)["Source"] for c in _unsubscribed_changes(client, newcomer)] == ["Durable Unsubscribe"]
+    # a person given the address is unsubscribed; a re-subscribe re-subscribes every person with it
+    client.execute(method="create_update_leads", leads=[{"id": other, "email": "dup@example.com"}],
+                   action="updateOnly", lookupField="id")
+    assert client.execute(method="get_lead_by_id", id=other, fields=["unsubscribed"])[0]["unsubscribed"] is True
+    client.execute(method="create_update_leads", leads=[{"id": newcomer, "unsubscribed": False}],
+                   action="updateOnly", lookupField="id")
+    assert client.execute(method="get_lead_by_id", id=other, fields=["unsubscribed"])[0]["unsubscribed"] is False
+
+
+def test_without_durable_unsubscribe_each_flag_stands_alone(client: MarketoClient, api: Api,
+                                                            marketo: LocalMarketo) -> None:
+    marketo.service.update_settings(durable_unsubscribe=False)
+    first, second = (r["id"] for r in client.execute(
+        method="create_update_leads", leads=[{"email": "solo@example.com"}, {"email": "solo@example.com"}],
+        action="createDuplicate"))
+    api.admin("POST", "/_local/unsubscribe", json={"leadId": first})
+    assert client.execute(method="get_lead_by_id", id=second, fields=["unsubscribed"])[0]["unsubscribed"] is None

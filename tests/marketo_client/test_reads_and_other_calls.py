@@ -112,6 +112,26 @@ def test_activities_by_paging_token(marketo, client) -> None:
     assert calls[0].arg("activityTypeIds") == "12,13"
 
 
+def test_one_page_of_activities_with_the_token_to_read_on_from(marketo, client) -> None:
+    marketo.on(
+        "GET", "/rest/v1/activities.json",
+        envelope([], nextPageToken="T1", moreResult=True),  # Adobe: a page may be empty and still have more
+        envelope([{"id": 2, "activityTypeId": 9}], nextPageToken="T2", moreResult=False),
+        envelope([], nextPageToken="T2", moreResult=True),  # a server repeating itself: no more, or it loops
+    )
+    first = client.get_activities_page([9, 13], "T0")
+    assert (first.items, first.next_token, first.more) == ((), "T1", True)
+    second = client.get_activities_page([9, 13], first.next_token)
+    assert ([a["id"] for a in second.items], second.next_token, second.more) == ([2], "T2", False)
+    stuck = client.get_activities_page([9, 13], "T2")
+    assert (stuck.next_token, stuck.more) == ("T2", False)
+    calls = marketo.calls("/rest/v1/activities.json")
+    assert [(c.arg("nextPageToken"), c.arg("activityTypeIds")) for c in calls] == [
+        ("T0", "9,13"), ("T1", "9,13"), ("T2", "9,13")]
+    with pytest.raises(MarketoUsageError):
+        client.get_activities_page([9], "")
+
+
 def test_activities_split_lead_ids_by_30_and_refuse_11_types(marketo, client) -> None:
     list(client.get_activities([1], "T0", lead_ids=range(1, 46)))
     calls = marketo.calls("/rest/v1/activities.json")
