@@ -12,8 +12,11 @@ FIELDS = [*PERSON_FIELDS, "ecMemberId", "unsubscribed", "unsubscribedReason"]
 CONSENT = ConsentFields("unsubscribed", "unsubscribedReason")
 
 
-def seed(local_marketo) -> dict[str, int]:
+def seed(local_marketo, durable: bool = False) -> dict[str, int]:
+    """Without Durable Unsubscribe (an instance without it, or persons of one member with other emails)
+    the contact stays subscribed when its form-filled duplicate unsubscribes; with it, both are."""
     svc = local_marketo.service
+    svc.update_settings(durable_unsubscribe=durable)
     ids = {
         "form": svc.create_form_persons([{"email": "taro@example.jp", "lastName": "山田"}])[0]["id"],
         "contact": svc.create_crm_persons([{"email": "taro@example.jp", "lastName": "山田", "sfdcType": "Contact",
@@ -69,3 +72,12 @@ def test_the_mark_policy_unsubscribes_the_winner_too(local_marketo, marketo_clie
     assert not lead(marketo_client, ids["contact_2"])["unsubscribed"]
     taro = next(p for p in plan_for(marketo_client, MARK) if p.key == "email:taro@example.jp")
     assert taro.carry == [], "carried once"
+
+
+def test_with_durable_unsubscribe_every_person_of_the_address_is_unsubscribed_and_nothing_is_carried(
+        local_marketo, marketo_client, tmp_path) -> None:
+    ids = seed(local_marketo, durable=True)
+    plan = {p.key: p for p in plan_for(marketo_client, MERGE)}
+    assert plan["email:taro@example.jp"].carry == [], "the winner is unsubscribed already"
+    PlanApplier(marketo_client, tmp_path / "audit.jsonl", FIELDS).apply(list(plan.values()))
+    assert lead(marketo_client, ids["contact"])["unsubscribed"] is True

@@ -133,6 +133,7 @@ def test_a_duplicate_unsubscribed_in_marketo_unsubscribes_the_person_the_push_wr
     duplicate's unsubscribe goes with it (an opt-out anywhere wins), back to Salesforce too."""
     sf = services.sf
     svc = services.marketo.service
+    svc.update_settings(durable_unsubscribe=False)  # with it, every person of the address is unsubscribed
     form = svc.create_form_persons([{"email": "d1@example.jp", "lastName": "山田"}])[0]["id"]
     svc.unsubscribe_via_link({"leadId": form, "reason": "Clicked unsubscribe"})
     member = add_member(sf, "D1", "d1@example.jp")
