@@ -100,7 +100,7 @@ def main() -> int:
         pubsub = start_cdc(services.org)
         streamer = Streamer(services, pubsub, certificates.ca_cert.parent).start()
         try:
-            streamer.streaming(catch_ups=1)
+            streamer.streaming()
             pairs = [pair(m, "LAT") for m in range(args.members)]
             watcher = MarketoWatcher(services.new_client(), {email: number for email, number, _ in pairs}, args.poll)
             answered: dict[str, float] = {}

@@ -88,12 +88,26 @@ APEX_CLASSES = {
 MEMBER_WRITERS = {
     "Contact": "ECBridgeContactMemberWriter",
     "Lead": "ECBridgeLeadMemberWriter",
+    "LeadToContact": "ECBridgeConvertingLeadMemberWriter",
 }
 # Consent to marketing email (the mapping's consent section): generated when the mapping has one.
 CONSENT_CLASSES = {
     "ECBridgeConsent": "apex/ECBridgeConsent.cls.j2",
     "ECBridgeConsentTest": "apex/ECBridgeConsentTest.cls.j2",
 }
+# A Lead member that converts (member.converts_to: Contact) also gets these classes and the Contact trigger.
+CONVERTED_MEMBER_CLASSES = {
+    "ECBridgeLeadMemberWriter": "apex/ECBridgeLeadMemberWriter.cls.j2",
+    "ECBridgeConvertedMemberSelector": "apex/ECBridgeConvertedMemberSelector.cls.j2",
+    "ECBridgeLeadConversion": "apex/ECBridgeLeadConversion.cls.j2",
+    "ECBridgeConvertedContactTriggerHandler": "apex/ECBridgeConvertedContactTriggerHandler.cls.j2",
+    "ECBridgeLeadConversionTest": "apex/ECBridgeLeadConversionTest.cls.j2",
+}
+
+
+def member_shape(member: Any) -> str:
+    """The MEMBER_WRITERS key of a member: its object, or ``<object>To<object>`` when it converts."""
+    return f"{member.object_name}To{member.converts_to}" if getattr(member, "converts_to", None) else member.object_name
 # The one class the integration user calls: the REST resource.
 ENTRY_POINT_CLASSES = ("ECBridgeEventsResource",)
 
@@ -291,7 +305,8 @@ def _context(mapping: Mapping) -> dict[str, Any]:
         "line_select": line_select,
         "line_product_field": line.product_name.sf_field if line.product_name else None,
         "member_trigger": f"ECBridge{member.object_name}Trigger",
-        "member_writer": MEMBER_WRITERS.get(member.object_name, ""),
+        "member_writer": MEMBER_WRITERS.get(member_shape(member), ""),
+        **_converted_context(mapping),
         "order_trigger": "ECBridgeOrderTrigger",
         "api_version": mapping.api_version,
         "permission_set": mapping.permission_set,
@@ -300,6 +315,33 @@ def _context(mapping: Mapping) -> dict[str, Any]:
         # The Salesforce CLI's source conversion refuses XML comments in decomposed field files,
         # so a field says it is generated in its description instead (within its first lines).
         "generated_note": f"{GENERATED_MARK} {source}. Do not edit.",
+    }
+
+
+def _converted_context(mapping: Mapping) -> dict[str, Any]:
+    """What the templates of a converting Lead member (member.converts_to) need besides the Lead's."""
+    view = mapping.converted_view()
+    if view is None:
+        return {"C": None, "converted_lookup": None}
+    member = mapping.member
+    wb = mapping.write_back
+    custom = [f.sf_field for f in member.converted_fields if f.is_custom]
+    texts = [f for f in member.converted_fields
+             if f.type is FieldType.STRING and f is not member.key and f is not member.email]
+    return {
+        "C": view.member.object_name,
+        "new_member_writer": MEMBER_WRITERS[member.object_name],  # the writer that inserts new members
+        "contact_trigger": f"ECBridge{view.member.object_name}Trigger",
+        "lead_object": member.object_name,
+        "converted_lookup": mapping.order.converted_member_lookup,
+        "contact_select": _select(["Id"] + [f.sf_field for f in view.member.fields] + [mapping.last_event_at]
+                                  + [wb.marketo_id, wb.pushed_at, wb.error, wb.changed_at, wb.pushed_change]),
+        "contact_watched": _watched_fields(view, "member"),
+        "copied_fields": list(dict.fromkeys(custom + [mapping.last_event_at, wb.marketo_id, wb.pushed_at, wb.error,
+                                                      wb.changed_at, wb.pushed_change])),
+        "changed_field": texts[0] if texts else member.key,
+        "contact_member": view.member,
+        "lead_only_fields": [f.sf_field for f in member.fields if f not in member.converted_fields],
     }
 
 
@@ -312,6 +354,7 @@ def _watched_fields(mapping: Mapping, scope: str) -> list[str]:
     else:
         order = mapping.order
         names = [f.sf_field for f in order.fields] + mapping.order_fields_for_marketo() + [order.member_lookup]
+        names += [order.converted_member_lookup] if order.converted_member_lookup else []
         names += [order.last_product_name] if order.last_product_name else []
     names.append(mapping.last_event_at)
     bookkeeping = {name.lower() for _key, name in mapping.write_back.names()}
@@ -404,6 +447,10 @@ def _permission_set(mapping: Mapping) -> dict[str, Any]:
         *[_ObjectPermission(parent, create=False, edit=False, delete=False)
           for parent in OBJECT_PERMISSION_DEPENDENCIES.get(mapping.member.object_name, ())],
         _ObjectPermission(mapping.member.object_name, create=True, edit=True, delete=False),
+        *([_ObjectPermission(mapping.member.converts_to, create=True, edit=True, delete=False),
+           *[_ObjectPermission(parent, create=False, edit=False, delete=False)
+             for parent in OBJECT_PERMISSION_DEPENDENCIES.get(mapping.member.converts_to, ())]]
+          if mapping.member.converts_to else []),
         _ObjectPermission(mapping.order.object_name, create=True, edit=True, delete=False),
         _ObjectPermission(mapping.order_line.object_name, create=True, edit=True, delete=True),
         _ObjectPermission(mapping.ingest_error.object_name, create=True, edit=True, delete=False),
@@ -460,9 +507,21 @@ def render_unformatted(mapping: Mapping) -> dict[str, str]:
                               f"(there is one for {', '.join(MEMBER_WRITERS)})")
     apex_classes = {**APEX_CLASSES, ctx["member_writer"]: f"apex/{ctx['member_writer']}.cls.j2",
                     **(CONSENT_CLASSES if mapping.consent is not None else {})}
+    if mapping.member.converts_to:
+        apex_classes.update(CONVERTED_MEMBER_CLASSES)
     for name, template in apex_classes.items():
-        files[f"{base}/classes/{name}.cls"] = render(template)
+        # a converting member's Lead writer is the plain Lead shape's
+        extra = {"member_writer": name} if name == "ECBridgeLeadMemberWriter" else {}
+        files[f"{base}/classes/{name}.cls"] = env.get_template(template).render(**{**ctx, **extra})
         files[f"{base}/classes/{name}.cls-meta.xml"] = render("meta/class.cls-meta.xml.j2")
+    if mapping.member.converts_to:
+        writer = "ECBridgeConvertedContactWriter"
+        files[f"{base}/classes/{writer}.cls"] = env.get_template(f"apex/{writer}.cls.j2").render(**{
+            **ctx, "M": ctx["C"], "member": ctx["contact_member"], "member_writer": writer,
+            "member_selector": "ECBridgeConvertedMemberSelector", "member_draft": "asContact(event.member)"})
+        files[f"{base}/classes/{writer}.cls-meta.xml"] = render("meta/class.cls-meta.xml.j2")
+        files[f"{base}/triggers/{ctx['contact_trigger']}.trigger"] = render("apex/ECBridgeConvertedContactTrigger.trigger.j2")
+        files[f"{base}/triggers/{ctx['contact_trigger']}.trigger-meta.xml"] = render("meta/trigger.trigger-meta.xml.j2")
     for name, template in ((ctx["member_trigger"], "apex/ECBridgeMemberTrigger.trigger.j2"),
                            (ctx["order_trigger"], "apex/ECBridgeOrderTrigger.trigger.j2")):
         files[f"{base}/triggers/{name}.trigger"] = render(template)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import difflib
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 from typing import Any, Iterable
@@ -209,10 +209,17 @@ class MemberMapping:
     email: FieldMapping  # trimmed and lower-cased before storing
     fields: tuple[FieldMapping, ...]  # every EC field of a member event (key and email included)
     line: int = 0
+    converts_to: str | None = None  # "Contact": Leads converted in Salesforce become Contact members
 
     @property
     def key_field(self) -> str:
         return self.key.sf_field
+
+    @property
+    def converted_fields(self) -> tuple[FieldMapping, ...]:
+        """The member fields a converted member's Contact carries too: the custom ones and the
+        standard Lead fields Contact has under the same name (Company, the address... stay behind)."""
+        return tuple(f for f in self.fields if f.is_custom or f.sf_field in CONTACT_SAME_FIELDS)
 
     def field_for(self, ec_name: str) -> FieldMapping | None:
         return next((f for f in self.fields if f.ec_name == ec_name), None)
@@ -231,6 +238,7 @@ class OrderMapping:
     last_product_name: str | None  # Text 255 filled with the last line's product name
     fields: tuple[FieldMapping, ...]
     line: int = 0
+    converted_member_lookup: str | None = None  # Lookup(Contact) when the member converts_to Contact
 
     @property
     def key_field(self) -> str:
@@ -503,6 +511,26 @@ class Mapping:
             return fields
         return [f for f in fields if f.object_name.lower() == object_name.lower()]
 
+    def converted_view(self) -> "Mapping | None":
+        """With ``member.converts_to``: the mapping as push_marketo sees converted members: the Contact
+        is the member (the member fields it carries, ``converted_fields``), the order's member lookup
+        is its Contact lookup, and the Marketo fields fed from Lead-only fields are left out (the
+        person keeps what the Lead last sent). None when members do not convert."""
+        member, order = self.member, self.order
+        if not member.converts_to or not order.converted_member_lookup:
+            return None
+        kept = {f.sf_field.lower() for f in member.converted_fields} | {
+            name.lower() for _key, name in self.write_back.names()} | {self.last_event_at.lower(), "id"}
+        lead_fields = tuple(f for f in self.marketo.lead.fields
+                            if f.source.scope != "member" or not f.source.field or f.source.field.lower() in kept)
+        return replace(
+            self,
+            member=replace(member, object_name=member.converts_to, fields=member.converted_fields, converts_to=None),
+            order=replace(order, member_lookup=order.converted_member_lookup,
+                          converted_member_lookup=order.member_lookup),
+            marketo=replace(self.marketo, lead=replace(self.marketo.lead, fields=lead_fields)),
+        )
+
     def member_fields_for_marketo(self) -> list[str]:
         """Member fields push_marketo reads (sources of lead fields with scope ``member``, and consent)."""
         names = [f.source.field for f in self.marketo.lead.fields if f.source.scope == "member" and f.source.field]
@@ -555,6 +583,11 @@ CUSTOM_API_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*__c$")
 EC_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 MARKETO_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 MEMBER_OBJECTS = ("Contact", "Lead", "Account")
+#: standard Lead fields that Contact has under the same name (Salesforce's lead conversion copies them)
+CONTACT_SAME_FIELDS = frozenset({"FirstName", "LastName", "Salutation", "Title", "Email", "Phone", "MobilePhone",
+                                 "Fax", "LeadSource", "Description", "DoNotCall", "HasOptedOutOfEmail",
+                                 "HasOptedOutOfFax", "IndividualId"})
+CONVERTS_TO = ("Contact",)
 # Standard fields that are always required on their object: a permission set cannot grant them.
 ALWAYS_REQUIRED_STANDARD_FIELDS = frozenset({"LastName", "Company", "Name"})
 
@@ -856,7 +889,8 @@ def _read_member(r: _Reader, sf: LocatedDict) -> MemberMapping | None:
     if node is None:
         return None
     path = "salesforce.member"
-    r.keys(node, path, ("object", "person_account", "key", "email", "fields"), required=("key", "fields"))
+    r.keys(node, path, ("object", "person_account", "key", "email", "fields", "converts_to"),
+           required=("key", "fields"))
     object_name = r.string(node, "object", path, default="Contact") or "Contact"
     if object_name not in MEMBER_OBJECTS:
         r.problem(r.line_of(node, "object"), f"{path}.object", f"'{object_name}' cannot be the member object",
@@ -878,6 +912,12 @@ def _read_member(r: _Reader, sf: LocatedDict) -> MemberMapping | None:
                   "company: { field: Company, type: string, length: 255, required: true }")
     key = _pick_ec_field(r, node, "key", path, fields)
     _require_custom_text_key(r, key, f"{path}.key", "member key")
+    converts_to = r.string(node, "converts_to", path) if node.get("converts_to") is not None else None
+    if converts_to is not None and (object_name != "Lead" or converts_to not in CONVERTS_TO):
+        r.problem(r.line_of(node, "converts_to"), f"{path}.converts_to",
+                  f"a {object_name} member cannot convert to '{converts_to}'",
+                  "object: Lead with converts_to: Contact (Leads converted in Salesforce)")
+        converts_to = None
     email = _pick_ec_field(r, node, "email", path, fields, default="email")
     if email is not None and email.type is not FieldType.EMAIL:
         r.problem(email.line, f"{path}.email", f"'{email.ec_name}' is a {email.type.value} field", "type: email")
@@ -887,7 +927,7 @@ def _read_member(r: _Reader, sf: LocatedDict) -> MemberMapping | None:
                       "email: <the EC field holding the email>")
         return None
     return MemberMapping(object_name=object_name, person_account=person_account, key=key, email=email,
-                         fields=fields, line=node.line)
+                         fields=fields, line=node.line, converts_to=converts_to)
 
 
 def _read_object_name(r: _Reader, node: LocatedDict, path: str, default: str) -> str:
@@ -913,7 +953,8 @@ def _read_order(r: _Reader, sf: LocatedDict) -> OrderMapping | None:
         return None
     path = "salesforce.order"
     r.keys(node, path, ("object", "label", "plural_label", "key", "member_key", "member_lookup",
-                        "last_product_name", "fields"), required=("key", "member_key", "fields"))
+                        "converted_member_lookup", "last_product_name", "fields"),
+           required=("key", "member_key", "fields"))
     object_name = _read_object_name(r, node, path, "EC_Order__c")
     label = r.string(node, "label", path, default=field_label(object_name)) or field_label(object_name)
     plural = r.string(node, "plural_label", path, default=label + "s") or label + "s"
@@ -923,6 +964,7 @@ def _read_order(r: _Reader, sf: LocatedDict) -> OrderMapping | None:
     member_key = _pick_ec_field(r, node, "member_key", path, fields)
     _require_custom_text_key(r, member_key, f"{path}.member_key", "member key on the order")
     lookup = _read_lookup(r, node, "member_lookup", path, "Member__c", fields)
+    converted_lookup = _read_lookup(r, node, "converted_member_lookup", path, "Member_Contact__c", fields)
     last_product = None
     if node.get("last_product_name") is not None:
         last_product = r.string(node, "last_product_name", path, pattern=CUSTOM_API_NAME,
@@ -937,7 +979,8 @@ def _read_order(r: _Reader, sf: LocatedDict) -> OrderMapping | None:
         r.problem(r.line_of(node, "member_key"), f"{path}.member_key", "the member key cannot be the order key",
                   "the EC field carrying the member's key")
     return OrderMapping(object_name=object_name, label=label, plural_label=plural, key=key, member_key=member_key,
-                        member_lookup=lookup, last_product_name=last_product, fields=fields, line=node.line)
+                        member_lookup=lookup, last_product_name=last_product, fields=fields, line=node.line,
+                        converted_member_lookup=converted_lookup)
 
 
 def _read_order_line(r: _Reader, sf: LocatedDict) -> OrderLineMapping | None:
@@ -1371,6 +1414,8 @@ def parse_mapping(text: str, file: str = DEFAULT_MAPPING_FILE) -> Mapping:
         r.problem(order.member_key.line, f"salesforce.order.fields.{order.member_key.ec_name}.length",
                   f"the member key on the order holds {order.member_key.length} characters, the member's "
                   f"{member.key.length}", f"length: {member.key.length}")
+    if order is not None and member is not None and not member.converts_to:
+        order = parts["order"] = replace(order, converted_member_lookup=None)
     marketo = _read_marketo(r, root, parts)
     consent = _read_consent(r, root, parts, marketo)
     if r.problems:
@@ -1431,19 +1476,7 @@ def _salesforce_fields(m: Mapping) -> list[SalesforceField]:
         out.append(_mapped_field(member.object_name, fm, external_id=is_key, unique=is_key,
                                  description="The EC site's member id: External ID, Unique." if is_key else ""))
     out += tracking_fields(member.object_name, "member")
-    consent = m.consent
-    if consent is not None:
-        out += [
-            SalesforceField(member.object_name, consent.opted_out, "Checkbox", "Email Opt Out",
-                            description="The email opt-out: set by an EC event withdrawing consent or an unsubscribe "
-                                        "in Marketo; push_marketo sends it as Marketo's unsubscribed."),
-            SalesforceField(member.object_name, consent.reason, "Text", field_label(consent.reason), length=255,
-                            description="Where the email opt-out came from (the EC site or Marketo); push_marketo "
-                                        "sends it as Marketo's unsubscribedReason."),
-            SalesforceField(member.object_name, consent.changed_at, "DateTime", field_label(consent.changed_at),
-                            description="occurredAt of the last EC event that gave or withdrew consent to "
-                                        "marketing email."),
-        ]
+    out += _consent_fields(m, member.object_name)
 
     order = m.order
     for fm in order.fields:
@@ -1460,6 +1493,8 @@ def _salesforce_fields(m: Mapping) -> list[SalesforceField]:
                                reference_to=member.object_name, relationship_name=order.object_name[:-3] + "s",
                                relationship_label=order.plural_label,
                                description="The member, filled as soon as the member exists."))
+    if member.converts_to and order.converted_member_lookup:
+        out += _converted_member_fields(m, tracking_fields(member.converts_to, "member"))
     if order.last_product_name:
         out.append(SalesforceField(order.object_name, order.last_product_name, "Text",
                                    field_label(order.last_product_name), length=255,
@@ -1493,6 +1528,43 @@ def _salesforce_fields(m: Mapping) -> list[SalesforceField]:
         SalesforceField(ie.object_name, ie.replayed, "Checkbox", "Replayed",
                         description="Set when the corrected event has been sent again."),
     ]
+    return out
+
+
+def _consent_fields(m: Mapping, object_name: str) -> list[SalesforceField]:
+    """The member's consent fields (the opt-out is standard; the reason and the time are generated)."""
+    consent = m.consent
+    if consent is None:
+        return []
+    return [
+        SalesforceField(object_name, consent.opted_out, "Checkbox", "Email Opt Out",
+                        description="The email opt-out: set by an EC event withdrawing consent or an unsubscribe "
+                                    "in Marketo; push_marketo sends it as Marketo's unsubscribed."),
+        SalesforceField(object_name, consent.reason, "Text", field_label(consent.reason), length=255,
+                        description="Where the email opt-out came from (the EC site or Marketo); push_marketo "
+                                    "sends it as Marketo's unsubscribedReason."),
+        SalesforceField(object_name, consent.changed_at, "DateTime", field_label(consent.changed_at),
+                        description="occurredAt of the last EC event that gave or withdrew consent to "
+                                    "marketing email."),
+    ]
+
+
+def _converted_member_fields(m: Mapping, tracking: list[SalesforceField]) -> list[SalesforceField]:
+    """``converts_to: Contact``: the Contact carries the member's custom fields (the key External ID and
+    Unique), the tracking and write-back fields, and the order a lookup to it."""
+    member, order, contact = m.member, m.order, m.member.converts_to or "Contact"
+    out = [_mapped_field(contact, fm, external_id=fm is member.key, unique=fm is member.key,
+                         description="The EC site's member id, moved here when the Lead converts: External ID, "
+                                     "Unique." if fm is member.key else "")
+           for fm in member.converted_fields if fm.is_custom]
+    out += tracking
+    if m.consent is not None:  # the converted Contact keeps the consent fields the push reads
+        out += _consent_fields(m, contact)
+    out.append(SalesforceField(order.object_name, order.converted_member_lookup or "Member_Contact__c", "Lookup",
+                               field_label(order.converted_member_lookup or "Member_Contact__c"),
+                               reference_to=contact, relationship_name=order.object_name[:-3] + "s",
+                               relationship_label=order.plural_label,
+                               description="The Contact the member's Lead converted into; the orders follow it."))
     return out
 
 

@@ -67,14 +67,19 @@ class ChangeReader:
         return f"SELECT {', '.join(self.order_fields)} FROM {self.m.order.object_name}"
 
     def _has_key(self) -> str:
-        return f"{self.m.member.key_field} != null"
+        """A member record: it carries the member key (and, for a Lead member that converts, is not a
+        converted Lead: its Contact is the member now, pushed by the mapping's converted view)."""
+        unconverted = " AND IsConverted = false" if self.m.member.converts_to else ""
+        return f"{self.m.member.key_field} != null{unconverted}"
 
     def _waiting_queries(self) -> dict[str, str]:
         o = self.m.order
         fields = ", ".join(dict.fromkeys(["Id", o.key_field, o.member_key.sf_field, "CreatedDate"]))
+        unattached = f"{o.member_lookup} = null" + (f" AND {o.converted_member_lookup} = null"
+                                                     if o.converted_member_lookup else "")
         return {
-            "waitingCount": f"SELECT COUNT() FROM {o.object_name} WHERE {o.member_lookup} = null",
-            "waitingOldest": f"SELECT {fields} FROM {o.object_name} WHERE {o.member_lookup} = null "
+            "waitingCount": f"SELECT COUNT() FROM {o.object_name} WHERE {unattached}",
+            "waitingOldest": f"SELECT {fields} FROM {o.object_name} WHERE {unattached} "
                              f"ORDER BY CreatedDate ASC LIMIT {WAITING_LISTED}",
         }
 

@@ -4,8 +4,13 @@ The loop (:class:`StreamingPush`):
 
 1. no stored replay id (or the server refuses it as too old / corrupt): open a ``LATEST``
    subscription, then run the normal change-driven push (the catch-up), so that nothing changed
-   before the stream started is missed and what changes during the catch-up arrives as events;
-   with a stored id: subscribe from it (``CUSTOM``), no catch-up;
+   before the stream started waits for the stream; with a stored id: subscribe from it
+   (``CUSTOM``), no catch-up. A ``LATEST`` subscription's position is fixed by the server at a
+   moment the client cannot see, and a change committed between the catch-up's read and that
+   moment would reach neither. The first answer on the stream (an event, or the keep-alive the
+   server sends after silence, which carries ``latest_replay_id``) proves the position fixed, so it
+   runs the catch-up once more: one composite call per start, and everything committed before
+   the position is read by it, everything after arrives as events;
 2. gather events for at most ``batch_seconds`` after the first one, or ``batch_records`` ids;
 3. push exactly the member and order ids they name (``PushOptions.only_ids``), through the same
    due rule as every push: a replayed event, or one caused by the push's own write-back, finds the
@@ -68,6 +73,7 @@ class StreamSettings:
 class StreamStats:
     batches: int = 0  # batches that ran a push
     catch_ups: int = 0
+    positioned: bool = False  # the current subscription's start position is known to be fixed
     events: int = 0
     skipped_events: int = 0  # write-back echoes, deletes, other entities
     reconnects: int = 0
@@ -78,6 +84,12 @@ class StreamStats:
 @dataclass
 class _Ended:
     error: grpc.RpcError | None
+
+
+@dataclass
+class _KeepAlive:
+    """An answer without events: the server's keep-alive after silence (its position is fixed)."""
+    latest_replay_id: bytes
 
 
 def _pb() -> tuple[Any, Any]:
@@ -111,6 +123,8 @@ class Subscription:
     def _read(self) -> None:
         try:
             for response in self._call:
+                if not response.events:
+                    self.items.put(_KeepAlive(bytes(response.latest_replay_id)))
                 for event in response.events:
                     self.items.put(event)
                 if response.pending_num_requested == 0:
@@ -172,7 +186,7 @@ class Batch:
     replay_id: bytes | None = None
     events: int = 0
     skipped: int = 0
-    catch_up: bool = False  # a gap or overflow event: read what changed, not just ids
+    catch_up: bool = False  # a gap or overflow event, or a first answer after LATEST: read what changed
     ended: _Ended | None = None  # the stream ended after these events
 
     @property
@@ -203,6 +217,7 @@ class StreamingPush:
         self.stats = StreamStats()
         self.stop = threading.Event()
         self._pending_end: _Ended | None = None
+        self._unconfirmed = False  # subscribed at LATEST, caught up, no answer from the stream yet
 
     # ------------------------------------------------------------------ the loop
     def run(self, max_batches: int | None = None) -> StreamStats:
@@ -240,9 +255,12 @@ class StreamingPush:
         stored = self.cache.replay_id()
         subscription = Subscription(stub, self.metadata(), self.s.topic, stored, self.s.num_requested)
         decoder = EventDecoder(stub, self.metadata)
+        self.stats.positioned = stored is not None  # a stored id is itself the position
+        self._unconfirmed = False
         try:
             if stored is None:  # subscribed at the tip first: what changes during the catch-up arrives as events
                 self._catch_up()
+                self._unconfirmed = True  # ... once the stream answers: caught up again then (module docstring)
             while not self.stop.is_set():
                 batch = self._gather(subscription, decoder)
                 if batch is None:
@@ -312,6 +330,10 @@ class StreamingPush:
                 item = subscription.items.get(timeout=timeout)
             except queue.Empty:
                 continue
+            if isinstance(item, _KeepAlive):
+                if self._position_confirmed(batch) and batch.events == 0:
+                    return batch  # only the second catch-up to run
+                continue
             if isinstance(item, _Ended):
                 if batch.events == 0:
                     self._raise_end(item)
@@ -323,7 +345,18 @@ class StreamingPush:
             self._add(batch, item, decoder)
         return batch
 
+    def _position_confirmed(self, batch: Batch) -> bool:
+        """The stream answered: its position is fixed. True the first time after a catch-up at LATEST,
+        which then needs running once more (in this batch, before its ids are pushed)."""
+        self.stats.positioned = True
+        if not self._unconfirmed:
+            return False
+        self._unconfirmed = False
+        batch.catch_up = True
+        return True
+
     def _add(self, batch: Batch, event: Any, decoder: EventDecoder) -> None:
+        self._position_confirmed(batch)
         batch.events += 1
         batch.replay_id = bytes(event.replay_id)
         header, changed = decoder.header(event)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from python_tasks.push.runner import PushOptions, PushRun, PushSummary
 from python_tasks.push.salesforce_io import SalesforceIO
 from python_tasks.push.schema import merge_describes
 from python_tasks.push.state import parse_duration
+from python_tasks.push.views import merge_summaries, push_views
 from python_tasks.push.stream import StopOnSignals, StreamError, StreamingPush, settings_from
 
 DEFAULT_WATCH_SECONDS = 60
@@ -168,6 +170,9 @@ Orders whose member has not arrived are listed as waiting, with their age.
         if self.consent_readback if self.consent_readback is not None else declared:
             self.readback_fields = ReadbackFields.for_mapping(mapping, self.consent_opt_out_field,
                                                               self.consent_reason_field)
+        # a Lead member that converts: its Contacts are pushed as a view of their own (push/views.py)
+        self._view_caches = {name: PushCache(self.state_dir, f"{self.org_config.org_id or 'org'}-{name}",
+                                             client.base_url) for name, _view in push_views(mapping)[1:]}
         try:
             with RunLock(self.state_dir, client.base_url):
                 self._setup_calls = client.counters().calls
@@ -200,6 +205,8 @@ Orders whose member has not arrived are listed as waiting, with their age.
         finally:
             client.close()
             cache.close()
+            for view_cache in getattr(self, "_view_caches", {}).values():
+                view_cache.close()
         if summary.stopped:
             raise CumulusCIFailure(f"push stopped early: {summary.stopped}")
 
@@ -272,9 +279,16 @@ Orders whose member has not arrived are listed as waiting, with their age.
             def progress(phase: str, done: int, total: int) -> None:
                 bar.update(task_id, completed=done, total=total)
 
-            run = PushRun(mapping, sf, client, schema, self.push_options, progress=progress, log=self.logger.warning,
-                          info=self.logger.info)
-            summary = run.run(self.waiting_older_than)
+            summaries = []
+            for name, view in push_views(mapping):
+                options = self.push_options if not name else replace(
+                    self.push_options, cache=getattr(self, "_view_caches", {}).get(name))
+                run = PushRun(view, sf, client, schema, options, progress=progress, log=self.logger.warning,
+                              info=self.logger.info)
+                summaries.append(run.run(self.waiting_older_than))
+                if summaries[-1].stopped:
+                    break
+            summary = merge_summaries(summaries)
         values = summary.as_return_values(client.counters().calls - calls_before, sf.calls - sf_before)
         if readback is not None:
             values["consent_readback"] = readback.as_dict()

@@ -19,10 +19,11 @@ def world():
     schema = load_payload_schema(ROOT / "ecbridge.yml")
     data = run_recipe(options={"members": 12, "run_id": "K1", "orders_per_member": 1})
     events = build_events(data, schema, run_id="K1", update_share=0.8, rng=random.Random(3)).events
+    latest = sorted((key, planned) for (kind, key), planned in latest_valid_events(events).items() if kind == "member")
+    latest[0][1].event.data["emailOptIn"] = True  # the recipe is random: one member surely consents,
+    latest[1][1].event.data["emailOptIn"] = False  # one surely withdrew
     members, leads = [], []
-    for (kind, key), planned in sorted(latest_valid_events(events).items()):
-        if kind != "member":
-            continue
+    for key, planned in latest:
         email = planned.event.data["email"].strip().lower()
         withdrawn = planned.event.data.get("emailOptIn") is False
         members.append({"Id": f"003K1{len(members):010d}AAA", "EC_Member_Id__c": key, "Email": email,

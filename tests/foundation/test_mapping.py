@@ -170,3 +170,27 @@ def test_lead_member_object_is_accepted_and_unknown_object_is_not() -> None:
     assert any("'Opportunity' cannot be the member object" in m for m in msgs), msgs
     msgs = problems(GOOD.replace("    object: Contact\n", "    object: Account\n    person_account: true\n"))
     assert any("Person Accounts have no Email" in m and "PersonEmail" in m for m in msgs), msgs
+
+
+CONVERTING_LEAD = LEAD.replace("    object: Lead\n", "    object: Lead\n    converts_to: Contact\n")
+
+
+def test_a_lead_member_may_convert_to_contact_and_nothing_else_may() -> None:
+    m = parse_mapping(CONVERTING_LEAD)
+    assert (m.member.converts_to, m.order.converted_member_lookup) == ("Contact", "Member_Contact__c")
+    assert "Company" not in [f.sf_field for f in m.member.converted_fields], "Company stays on the Lead"
+    contact = {f.name: f for f in m.salesforce_fields("Contact")}
+    assert contact["EC_Member_Id__c"].external_id and contact["EC_Member_Id__c"].unique
+    assert {"Marketo_Id__c", "EC_Last_Event_At__c", "Marketo_Changed_At__c"} <= set(contact)
+    [lookup] = [f for f in m.salesforce_fields("EC_Order__c") if f.name == "Member_Contact__c"]
+    assert lookup.reference_to == "Contact"
+    view = m.converted_view()
+    assert view is not None and view.member.object_name == "Contact"
+    assert (view.order.member_lookup, view.order.converted_member_lookup) == ("Member_Contact__c", "Member__c")
+    assert parse_mapping(LEAD).converted_view() is None
+    assert parse_mapping(LEAD).order.converted_member_lookup is None
+    assert not [f for f in parse_mapping(LEAD).salesforce_fields("EC_Order__c") if f.name == "Member_Contact__c"]
+    msgs = problems(GOOD.replace("    object: Contact\n", "    object: Contact\n    converts_to: Contact\n"))
+    assert any("a Contact member cannot convert to 'Contact'" in m for m in msgs), msgs
+    msgs = problems(CONVERTING_LEAD.replace("converts_to: Contact", "converts_to: Account"))
+    assert any("cannot convert to 'Account'" in m for m in msgs), msgs

@@ -128,7 +128,7 @@ def test_an_expired_scratch_org_is_deleted(hub: SimpleNamespace) -> None:
 
 
 @pytest.mark.parametrize("fields, status, code, words", [
-    ({"Features": "PersonAccounts"}, 400, "INVALID_INPUT", "PersonAccounts"),
+    ({"Features": "MultiCurrency"}, 400, "INVALID_INPUT", "MultiCurrency"),
     ({"Features": "API;AuthorApex"}, 201, None, None),
     ({"Edition": "Platinum"}, 400, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", "Platinum"),
     ({"Colour": "blue"}, 400, "INVALID_FIELD", "Colour"),
@@ -144,6 +144,22 @@ def test_what_the_local_org_cannot_make_is_refused_and_nothing_is_half_made(
     if code:
         assert answer.json()[0]["errorCode"] == code and words in answer.json()[0]["message"]
         assert hub.devhub.registry.all() == [] and not list((hub.devhub.folder / "orgs").glob("*"))
+
+
+def test_person_accounts_are_a_feature_of_the_scratch_org(hub: SimpleNamespace) -> None:
+    with_pa = create_scratch_org(hub, Features="API;PersonAccounts")
+    without = create_scratch_org(hub, Features="API")
+    fields = {f["name"] for f in with_pa.session.get(with_pa.url + "/sobjects/Account/describe").json()["fields"]}
+    assert {"IsPersonAccount", "PersonContactId", "PersonEmail", "LastName"} <= fields
+    rt = with_pa.session.get(with_pa.url + "/query", params={
+        "q": "SELECT Id FROM RecordType WHERE SobjectType = 'Account' AND IsPersonType = true"}).json()["records"]
+    created = with_pa.session.post(with_pa.url + "/sobjects/Account", json={"RecordTypeId": rt[0]["Id"],
+                                                                             "LastName": "Scratch"})
+    assert created.status_code == 201, created.text
+    plain = {f["name"] for f in without.session.get(without.url + "/sobjects/Account/describe").json()["fields"]}
+    assert not plain & {"IsPersonAccount", "PersonContactId", "PersonEmail", "LastName"}
+    refused = without.session.get(without.url + "/query", params={"q": "SELECT IsPersonType FROM RecordType"})
+    assert refused.status_code == 400 and refused.json()[0]["errorCode"] == "INVALID_FIELD"
 
 
 def test_the_hub_answers_only_its_token_and_queries_it_cannot_evaluate_fail_loudly(hub: SimpleNamespace) -> None:

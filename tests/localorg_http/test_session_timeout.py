@@ -58,6 +58,7 @@ def org(tmp_path: Path, certificates, clock: FakeClock, monkeypatch: pytest.Monk
     monkeypatch.setenv("ECBRIDGE_ORG_SESSION_TIMEOUT", "1")
     running = start_local_org(tmp_path / "org", tls_dir=certificates.ca_cert.parent)
     assert running.context.identity.session_timeout_s == 1.0
+    clock.now = time.time()  # not before the start: a slow start would leave the first token "from the future"
     running.context.identity.clock = clock
     yield running
     running.stop()

@@ -68,5 +68,5 @@ def test_watch_stream_runs_as_a_cci_task_and_stops_on_sigterm(services, pubsub, 
     text = " ".join(out.split())
     assert "Streaming change events from " + pubsub.endpoint in text, text
     assert "SIGTERM: stopping after the current batch" in text, text
-    assert "Stream stopped: 1 batches pushed, 1 catch-ups" in text, text
+    assert "Stream stopped: 1 batches pushed, 2 catch-ups" in text, text
     assert services.marketo.client_secret not in out

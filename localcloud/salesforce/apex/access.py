@@ -115,7 +115,15 @@ class UserAccess:
             return True
         if not fd.custom:
             return True
-        return self.fields.get((od.lower, fd.lower), (False, False))[0]
+        return self._fls(od, fd)[0]
+
+    def _fls(self, od: Any, fd: Any) -> tuple[bool, bool]:
+        """A permission set's (readable, editable) for a custom field; a person account's ``X__pc`` field
+        has the access of the Contact field ``X__c`` it shows (Salesforce keeps one FLS for both)."""
+        found = self.fields.get((od.lower, fd.lower))
+        if found is None and od.lower == "account" and fd.lower.endswith("__pc"):
+            found = self.fields.get(("contact", fd.lower[:-4] + "__c"))
+        return found or (False, False)
 
     def editable(self, od: Any, fd: Any) -> bool:
         if not self.can(od.name, "read"):
@@ -124,7 +132,7 @@ class UserAccess:
             return True  # universally required
         if not fd.custom:
             return True  # standard fields: the describe (createable/updateable) decides
-        return self.fields.get((od.lower, fd.lower), (False, False))[1]
+        return self._fls(od, fd)[1]
 
 
 def _always_accessible(od: Any, fd: Any) -> bool:

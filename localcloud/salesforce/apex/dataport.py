@@ -72,7 +72,7 @@ def isolated_test_store(store: Any, directory: Any) -> Any:
     finally:
         src.close()
         dst.close()
-    scratch = open_store(target)
+    scratch = open_store(target, person_accounts=False)  # a copy keeps the org's own Person Accounts setting
     with scratch.transaction() as tx:
         for od in scratch.schema.objects():
             low = od.name.lower()

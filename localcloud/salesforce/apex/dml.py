@@ -122,6 +122,12 @@ def to_data_value(v: Any) -> Any:
     return v
 
 
+#: Apex DML saves a queried record whose read-only fields (CreatedDate, Name of a Contact, IsPersonAccount,
+#: PersonContactId ...) came with the query: Salesforce ignores them (assigning one in code is a compile
+#: error, "Field is not writeable"), so the data layer is told to ignore them too.
+APEX_READ_ONLY = "ignore"
+
+
 def record_dict(so: SObject) -> dict[str, Any]:
     out = {}
     for low, v in so.fields.items():
@@ -237,11 +243,14 @@ def _call(prog: Any, op: str, recs: list[SObject], key: str | None, all_or_none:
                     for r in batch:
                         if r.fields.get("id") is not None:
                             pass
-                    out = dtx.insert(sobject, [record_dict(r) for r in batch], all_or_none=all_or_none)
+                    out = dtx.insert(sobject, [record_dict(r) for r in batch], all_or_none=all_or_none,
+                                     read_only_fields=APEX_READ_ONLY)
                 elif op == "update":
-                    out = dtx.update(sobject, [record_dict(r) for r in batch], all_or_none=all_or_none)
+                    out = dtx.update(sobject, [record_dict(r) for r in batch], all_or_none=all_or_none,
+                                     read_only_fields=APEX_READ_ONLY)
                 elif op == "upsert":
-                    out = dtx.upsert(sobject, [record_dict(r) for r in batch], key or "Id", all_or_none=all_or_none)
+                    out = dtx.upsert(sobject, [record_dict(r) for r in batch], key or "Id", all_or_none=all_or_none,
+                                     read_only_fields=APEX_READ_ONLY)
                 elif op == "delete":
                     out = dtx.delete([str(r.fields.get("id")) for r in batch], all_or_none=all_or_none)
                 else:

@@ -10,7 +10,7 @@ from typing import Any
 
 from . import ops
 from .stdlib import CI_STRING, NAMESPACES, STATIC_METHODS, STATIC_PROPS, STR, Native, NativeEnumValue
-from .values import ApexList, ApexMap, SObject, TypeRef
+from .values import ApexList, ApexMap, IdValue, SObject, TypeRef
 
 
 def _describe(name: str) -> dict[str, Any]:
@@ -361,10 +361,48 @@ for _key in ("undeletable", "mergeable", "searchable", "triggerable", "feedEnabl
 DescribeSObjectResult.m_getlocalname = _value("name")  # type: ignore[attr-defined]
 DescribeSObjectResult.m_getassociateentitytype = _value("associateEntityType")  # type: ignore[attr-defined]
 DescribeSObjectResult.m_getassociateparententity = _value("associateParentEntity")  # type: ignore[attr-defined]
-DescribeSObjectResult.m_getrecordtypeinfos = lambda self, a: ApexList([], TypeRef("Schema.RecordTypeInfo"))  # type: ignore[attr-defined]
-DescribeSObjectResult.m_getrecordtypeinfosbyid = lambda self, a: ApexMap((), TypeRef("Id"), TypeRef("Schema.RecordTypeInfo"))  # type: ignore[attr-defined]
-DescribeSObjectResult.m_getrecordtypeinfosbyname = lambda self, a: ApexMap((), STR, TypeRef("Schema.RecordTypeInfo"))  # type: ignore[attr-defined]
-DescribeSObjectResult.m_getrecordtypeinfosbydevelopername = DescribeSObjectResult.m_getrecordtypeinfosbyname  # type: ignore[attr-defined]
+class RecordTypeInfo(Native):
+    """Schema.RecordTypeInfo, from the describe's ``recordTypeInfos`` (Master and, with Person Accounts,
+    Account's Business_Account and PersonAccount)."""
+
+    apex_type = "Schema.RecordTypeInfo"
+
+    def __init__(self, d: dict[str, Any]) -> None:
+        self.d = d
+
+    def m_getrecordtypeid(self, a):
+        return IdValue(self.d["recordTypeId"])
+
+    def m_getname(self, a):
+        return self.d.get("name")
+
+    def m_getdevelopername(self, a):
+        return self.d.get("developerName")
+
+    m_isactive = _flag("active", True)
+    m_isavailable = _flag("available", True)
+    m_isdefaultrecordtypemapping = _flag("defaultRecordTypeMapping")
+    m_ismaster = _flag("master")
+
+
+def _record_type_infos(self) -> list[RecordTypeInfo]:
+    return [RecordTypeInfo(d) for d in self.d.get("recordTypeInfos") or []]
+
+
+def _record_type_map(key: str, key_type: Any):
+    def get(self, a):
+        m = ApexMap((), key_type, TypeRef("Schema.RecordTypeInfo"))
+        for info in _record_type_infos(self):
+            k = info.d.get(key)
+            m[IdValue(k) if key == "recordTypeId" else k] = info
+        return m
+    return get
+
+
+DescribeSObjectResult.m_getrecordtypeinfos = lambda self, a: ApexList(_record_type_infos(self), TypeRef("Schema.RecordTypeInfo"))  # type: ignore[attr-defined]
+DescribeSObjectResult.m_getrecordtypeinfosbyid = _record_type_map("recordTypeId", TypeRef("Id"))  # type: ignore[attr-defined]
+DescribeSObjectResult.m_getrecordtypeinfosbyname = _record_type_map("name", STR)  # type: ignore[attr-defined]
+DescribeSObjectResult.m_getrecordtypeinfosbydevelopername = _record_type_map("developerName", STR)  # type: ignore[attr-defined]
 
 
 def _child_relationships(self, a):

@@ -658,8 +658,9 @@ STATIC_METHODS[("test", "setcreateddate")] = _set_created_date
 
 
 class _ResultBase(Native):
-    """Results the local org never produces (approvals, lead conversion) but code reads: the classes and
-    their methods exist so such code compiles; ``Approval.*`` and ``Database.convertLead`` fail when run."""
+    """Results the local org never produces (approvals) but code reads: the classes and their methods exist
+    so such code compiles; ``Approval.*`` fails when run. Also the JSON-read form of a LeadConvertResult
+    (tests mock results that way); ``Database.convertLead`` itself is ``leadconvertlib``."""
 
     def __init__(self, **values: Any) -> None:
         self.values = values
@@ -689,7 +690,7 @@ for _name in ("leadid", "accountid", "contactid", "opportunityid", "relatedperso
 NAMESPACES.add("approval")
 for _name in ("lock", "unlock", "process", "islocked"):
     STATIC_METHODS[("approval", _name)] = _unsupported(f"Approval.{_name}")
-STATIC_METHODS[("database", "convertlead")] = _unsupported("Database.convertLead")
+from . import leadconvertlib  # noqa: E402,F401 - Database.convertLead and Database.LeadConvert
 STATIC_METHODS[("limits", "getasynccalls")] = lambda a: 0
 STATIC_METHODS[("limits", "getlimitasynccalls")] = lambda a: 200
 

@@ -12,7 +12,7 @@ from .ids import is_valid_id, make_id, to18
 from .results import SaveResult
 from .schema import FieldDef, ObjectDef
 from .triggers import TriggerEvent
-from . import content
+from . import content, personaccounts
 from .changes import CREATE, DELETE, UPDATE, RecordChange
 from .values import ValueProblem, base64_url, coerce, from_db, to_db, to_json
 
@@ -193,7 +193,7 @@ class _Run:
     def _fire(self, timing: str, op: str, idx: list[int], new: list[dict[str, Any]] | None,
               old: list[dict[str, Any]] | None) -> dict[int, list[RecordError]]:
         hook = self.tx.store.trigger_hook
-        if hook is None or not _check_triggerable(self.od):
+        if hook is None or not _check_triggerable(self.od) or self.tx.triggers_suppressed:
             return {}
         event = TriggerEvent(op=op, timing=timing, sobject=self.od.name, new=new, old=old,  # type: ignore[arg-type]
                              transaction=self.tx)
@@ -311,6 +311,8 @@ class _Run:
         for fd in od.fields.values():
             if fd.type != "reference" or fd.lower in ("createdbyid", "lastmodifiedbyid"):
                 continue
+            if (od.lower, fd.lower) == ("account", "personcontactid"):
+                continue  # written with the person account (personaccounts.py)
             value = row.get(fd.lower)
             if value is None or (old is not None and old.get(fd.lower) == value):
                 continue
@@ -377,6 +379,8 @@ class _Run:
         tx, od = self.tx, self.od
         sp = tx.savepoint()
         rows = {i: self._new_row(prepared[i] or {}) for i in pending}
+        for i in pending:
+            personaccounts.defaults(self, rows[i])
         ok = self._before_triggers("insert", pending, rows, None)
         if self._rolled_back(sp):
             return None
@@ -396,12 +400,14 @@ class _Run:
             if od.custom and "name" in od.fields and row.get("name") is None and not od.fields["name"].auto_number:
                 row["name"] = row["id"]
             try:
+                personaccounts.before_save(self, row, prepared[i] or {}, None)
                 self._validate(row, None, None)
             except RecordFailure as f:
                 self.fail(i, f.errors)
                 continue
             self._write_insert(row)
             tx.record_change(RecordChange(CREATE, od.name, row["id"], canonical(od, row)))
+            personaccounts.after_save(self, row, None)
             if od.lower == "contentversion":
                 content.after_version_insert(tx, row)
             saved.append(i)
@@ -444,6 +450,8 @@ class _Run:
                 self.fail(i, [_err("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", "Id")])
             elif old.get("isdeleted"):
                 self.fail(i, [_err("ENTITY_IS_DELETED", "entity is deleted", "Id")])
+            elif self.od.name == "Lead" and old.get("isconverted") and rid not in self.tx.converting_leads:
+                self.fail(i, [_err("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead", "Id")])
             else:
                 live.append(i)
         if self.failed and self.all_or_none:
@@ -485,6 +493,7 @@ class _Run:
         for i in ok:
             row, old = rows[i], fresh[ids[i]]  # type: ignore[index]
             try:
+                personaccounts.before_save(self, row, prepared[i] or {}, old)
                 self._validate(row, old, row["id"])
             except RecordFailure as f:
                 self.fail(i, f.errors)
@@ -502,6 +511,7 @@ class _Run:
                            [to_db(fd, row.get(fd.lower)) for fd in changed] + [row["id"]])
                 tx.record_change(RecordChange(UPDATE, od.name, row["id"], {fd.name: row.get(fd.lower) for fd in changed},
                                               tuple(fd.name for fd in changed)))
+            personaccounts.after_save(self, row, old)
             saved.append(i)
         if self._rolled_back(sp):
             return None
@@ -521,6 +531,8 @@ class _Run:
                 self.fail(i, [_err("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")])
             elif old.get("isdeleted"):
                 self.fail(i, [_err("ENTITY_IS_DELETED", "entity is deleted")])
+            elif (refused := personaccounts.refuse_delete(self, old)) is not None:
+                self.fail(i, [refused])
             else:
                 live.append(i)
         chunk_size = tx.store.delete_trigger_chunk or max(1, len(live))
@@ -557,6 +569,7 @@ class _Run:
         else:
             tx.execute(f"UPDATE {od.table} SET isdeleted = 1 WHERE id = ?", (rid,))
         tx.record_change(RecordChange(DELETE, od.name, rid))
+        personaccounts.on_delete(tx, od, rid, now)
         for child, fd in tx.schema.children(od):
             if fd.cascade_delete:
                 kids = [r[0] for r in tx.execute(

@@ -173,10 +173,13 @@ class ObjectDef:
         out["fields"] = [fd.describe for fd in self.fields.values()]
         out["childRelationships"] = schema.child_relationships(self) if schema else []
         out["urls"] = self.urls(api_version)
-        out["recordTypeInfos"] = [{
-            "active": True, "available": True, "defaultRecordTypeMapping": True, "developerName": "Master",
+        layout = f"/services/data/v{api_version}/sobjects/{self.name}/describe/layouts/"
+        own = [dict(info, active=True, available=True, urls={"layout": layout + info["recordTypeId"]})
+               for info in self.raw.get("_recordTypeInfos") or []]
+        out["recordTypeInfos"] = own + [{
+            "active": True, "available": True, "defaultRecordTypeMapping": not own, "developerName": "Master",
             "master": True, "name": "Master", "recordTypeId": "012000000000000AAA",
-            "urls": {"layout": f"/services/data/v{api_version}/sobjects/{self.name}/describe/layouts/012000000000000AAA"},
+            "urls": {"layout": layout + "012000000000000AAA"},
         }] if self.raw.get("layoutable") else []
         return dict(sorted(out.items()))
 
@@ -414,7 +417,27 @@ class Schema:
         new_od = ObjectDef(od.raw)
         self._add(new_od)
         fd = new_od.field(fname)
+        if new_od.lower == "contact":
+            self._mirror_on_person_accounts(fd)
         return (fd if old is None else None), fd
+
+    def _mirror_on_person_accounts(self, contact_field: FieldDef) -> None:
+        """With Person Accounts a Contact custom field ``X__c`` is also ``Account.X__pc``."""
+        from . import personaccounts
+
+        if not personaccounts.enabled(self):
+            return
+        mirrored = personaccounts.mirror_contact_field(self, contact_field)
+        if mirrored is None:
+            return
+        raw = copy.deepcopy(self.get("Account").raw)
+        fields = raw["fields"]
+        idx = next((i for i, f in enumerate(fields) if f["name"].lower() == mirrored["name"].lower()), None)
+        if idx is None:
+            fields.append(mirrored)
+        else:
+            fields[idx] = mirrored
+        self._add(ObjectDef(raw))
 
 
 def _compatible(old: str, new: str) -> bool:

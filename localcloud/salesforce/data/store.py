@@ -129,6 +129,8 @@ class Transaction:
         self.now: Callable[[], datetime] = store._now
         self._after_commit: list[Callable[[], None]] = []
         self._changes: list[RecordChange] = []
+        self.converting_leads: set[str] = set()  # leads lead conversion may update (leadconvert.py)
+        self.triggers_suppressed = False  # lead conversion without LeadConfigSettings' validation and triggers
 
     def record_change(self, change: RecordChange) -> None:
         """DML reports a saved record here; the store's commit listeners get them after COMMIT."""
@@ -325,15 +327,29 @@ class Transaction:
 
     def apply_custom_field(self, sobject: str, spec: CustomFieldSpec | Mapping[str, Any]) -> FieldDef:
         """Add or change a custom field on a standard or custom object inside this transaction
-        (``spec`` may be a plain dict, see ``field_spec_from_dict``)."""
+        (``spec`` may be a plain dict, see ``field_spec_from_dict``). With Person Accounts a Contact
+        field also appears on Account as ``__pc``."""
         if isinstance(spec, Mapping):
             spec = field_spec_from_dict(dict(spec))
         schema = self._schema_for_change()
         work = schema.copy()
         _added, fd = work.apply_custom_field(sobject, spec)
         self._store._sync_table(self._conn, work.get(sobject))
+        if work.get(sobject).lower == "contact" and work.find("Account") is not None:
+            self._store._sync_table(self._conn, work.get("Account"))
         self.schema = work
         return fd
+
+    def replace_object(self, raw: Mapping[str, Any]) -> ObjectDef:
+        """Replace (or add) an object's whole definition inside this transaction and add its new
+        columns: a standard object's change when an org feature is turned on (Person Accounts)."""
+        schema = self._schema_for_change()
+        work = schema.copy()
+        od = ObjectDef(dict(raw))
+        work._add(od)
+        self._store._sync_table(self._conn, od)
+        self.schema = work
+        return od
 
 
 @dataclass
@@ -350,9 +366,15 @@ class Store:
 
     def __init__(self, path: str | Path, *, api_version: str = "62.0",
                  clock: Callable[[], datetime] | None = None, lock_timeout: float = 30.0,
-                 timezone_name: str | None = None, org_number: int = 1) -> None:
+                 timezone_name: str | None = None, org_number: int = 1,
+                 person_accounts: bool | None = None) -> None:
         """``org_number``: which organization id a NEW file gets (``00D`` id number; the local org is 1,
-        the scratch orgs of the local Dev Hub 2, 3, ...). An existing file keeps its own."""
+        the scratch orgs of the local Dev Hub 2, 3, ...). An existing file keeps its own.
+
+        ``person_accounts``: True turns Person Accounts on (new or existing file; one way, as in
+        Salesforce); False leaves a new file without them; None: the default, on for the ``local``
+        org (org number 1, new or existing file) unless ``ECBRIDGE_ORG_PERSON_ACCOUNTS=off``, off for
+        a new scratch org (the Dev Hub turns them on for the ``PersonAccounts`` feature)."""
         if org_number < 1:
             raise ValueError(f"org_number must be at least 1 (got {org_number})")
         self._org_number = org_number
@@ -376,6 +398,14 @@ class Store:
         self._cursor_lock = threading.Lock()
         self._cursor_seq = itertools.count(1)
         self._closed = False
+        self.person_contact_updates: str = "sync"
+        """``sync`` (default): updating a person contact through Contact updates its person account
+        (Salesforce's API guide: person contacts can be modified, not created or deleted);
+        ``refuse``: such updates fail with INVALID_PERSON_ACCOUNT_OPERATION "cannot reference person
+        contact", the error users report from some orgs."""
+        self.person_flag_in_before_insert: bool = False
+        """Account ``IsPersonAccount`` in *before insert* triggers: False (default; the flag is set on save,
+        as users of real orgs report) or True (already set from the record type)."""
         self.delete_trigger_chunk: int | None = 200
         """Delete triggers get chunks of this size (None: the whole statement at once). Salesforce
         documents 200-record chunks for triggers; debug logs published by users show delete
@@ -404,6 +434,12 @@ class Store:
             self._release_connection(conn)
         self.org_id: str = meta["org_id"]
         self.user_id: str = meta["user_id"]
+        from . import personaccounts
+
+        if person_accounts is None:
+            person_accounts = personaccounts.default_for_new_org(org_number)
+        if person_accounts and not personaccounts.enabled(self.schema):
+            personaccounts.enable_store(self)
         if timezone_name is None:
             conn = self._acquire_connection()
             row = conn.execute('SELECT "timezonesidkey" FROM "t_user" WHERE id = ?', (self.user_id,)).fetchone()
@@ -594,6 +630,8 @@ class Store:
             }], **opts))
             if oid != meta["org_id"]:
                 raise RuntimeError(f"seeded organization got id {oid}, expected {meta['org_id']}")
+            from .leadconvert import seed_lead_statuses
+            seed_lead_statuses(tx)
 
     # -- ids -------------------------------------------------------------------------------------------
     def _next_numbers(self, conn: sqlite3.Connection, key: str, count: int) -> int:
@@ -697,7 +735,7 @@ def _sf_includes(stored: str | None, wanted: str | None) -> int:
 
 def open_store(path: str | Path, *, reset: bool = False, api_version: str = "62.0",
                clock: Callable[[], datetime] | None = None, timezone_name: str | None = None,
-               org_number: int = 1) -> Store:
+               org_number: int = 1, person_accounts: bool | None = None) -> Store:
     """Open (or with ``reset`` delete and recreate) the store at ``path``."""
     p = Path(path)
     if reset:
@@ -705,7 +743,8 @@ def open_store(path: str | Path, *, reset: bool = False, api_version: str = "62.
             q = Path(str(p) + suffix)
             if q.exists():
                 q.unlink()
-    return Store(p, api_version=api_version, clock=clock, timezone_name=timezone_name, org_number=org_number)
+    return Store(p, api_version=api_version, clock=clock, timezone_name=timezone_name, org_number=org_number,
+                 person_accounts=person_accounts)
 
 
 __all__ = ["Store", "Transaction", "Savepoint", "Limits", "open_store", "BindResolver", "ReadOnlyFields"]

@@ -15,8 +15,9 @@ and ``Org.delete`` call on a Dev Hub, answered in Salesforce's shapes:
 - ``GET`` / ``DELETE sobjects/ActiveScratchOrg/{id}``: deleting removes the org and its data; the
   ``ScratchOrgInfo`` stays, ``Deleted``. An org past ``ExpirationDate`` is deleted the same way.
 
-Every other request goes to the hub org itself, unchanged. Features the local org cannot apply are
-refused with 400 ``INVALID_INPUT`` naming them (nothing is half made).
+Every other request goes to the hub org itself, unchanged. ``PersonAccounts`` turns Person Accounts on in
+the new org (a scratch org without it has none); other features the local org cannot apply are refused
+with 400 ``INVALID_INPUT`` naming them (nothing is half made).
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from localcloud.salesforce.devhub.registry import (
     DEFAULT_DURATION_DAYS, EDITIONS, MAX_DURATION_DAYS, ORG_TYPES, Registry, ScratchOrgRow, iso, iso_date,
     signup_username,
 )
+from localcloud.salesforce.data import personaccounts
 from localcloud.salesforce.http import errors
 from localcloud.salesforce.http.context import OrgContext
 
@@ -40,6 +42,8 @@ log = logging.getLogger(__name__)
 
 #: Features a Developer Edition local org already has: accepted, nothing to apply.
 BUILT_IN_FEATURES = {"api", "authorapex", "debugapex"}
+#: Features the local org applies to the new org (an org without them lacks them).
+APPLIED_FEATURES: dict[str, Callable[[Any], Any]] = {"personaccounts": personaccounts.enable_store}
 _CREATE_FIELDS = {
     "edition", "features", "durationdays", "orgname", "adminemail", "username", "connectedappconsumerkey",
     "connectedappcallbackurl", "country", "language", "description", "hassampledata", "namespace", "release",
@@ -128,7 +132,7 @@ class DevHub:
         raw_features = values.get("features") or ""
         features = [f.strip() for f in (raw_features.split(";") if isinstance(raw_features, str) else raw_features)
                     if str(f).strip()]
-        refused = [f for f in features if f.split(":")[0].lower() not in BUILT_IN_FEATURES]
+        refused = [f for f in features if f.split(":")[0].lower() not in BUILT_IN_FEATURES | set(APPLIED_FEATURES)]
         if refused:
             raise DevHubError(400, "INVALID_INPUT", "The local Dev Hub cannot make a scratch org with "
                               f"{', '.join(refused)}: the local org does not implement {'them' if len(refused) > 1 else 'it'}")
@@ -163,6 +167,10 @@ class DevHub:
         lazy, server = self.farm.start(row.org_number)
         org = lazy.open()
         store = org.store
+        for feature in row.features:
+            apply = APPLIED_FEATURES.get(feature.split(":")[0].lower())
+            if apply is not None:
+                apply(store)
         with store.transaction(user_id=store.user_id) as tx:
             results = tx.update("User", [{"Id": store.user_id, "Username": row.username,
                                           **({"Email": row.admin_email} if row.admin_email else {})}],
