@@ -326,6 +326,8 @@ def _converted_context(mapping: Mapping) -> dict[str, Any]:
     member = mapping.member
     wb = mapping.write_back
     custom = [f.sf_field for f in member.converted_fields if f.is_custom]
+    consent = mapping.consent.member_fields() if mapping.consent is not None else []  # the Contact keeps consent
+    custom += [name for name in consent if name.endswith("__c")]
     texts = [f for f in member.converted_fields
              if f.type is FieldType.STRING and f is not member.key and f is not member.email]
     return {
@@ -335,7 +337,8 @@ def _converted_context(mapping: Mapping) -> dict[str, Any]:
         "lead_object": member.object_name,
         "converted_lookup": mapping.order.converted_member_lookup,
         "contact_select": _select(["Id"] + [f.sf_field for f in view.member.fields] + [mapping.last_event_at]
-                                  + [wb.marketo_id, wb.pushed_at, wb.error, wb.changed_at, wb.pushed_change]),
+                                  + [wb.marketo_id, wb.pushed_at, wb.error, wb.changed_at, wb.pushed_change]
+                                  + consent),
         "contact_watched": _watched_fields(view, "member"),
         "copied_fields": list(dict.fromkeys(custom + [mapping.last_event_at, wb.marketo_id, wb.pushed_at, wb.error,
                                                       wb.changed_at, wb.pushed_change])),

@@ -15,7 +15,7 @@ def test_the_endpoint_applies_consent_with_the_mapped_policy() -> None:
     never = render_unformatted(parse_mapping(TEXT, "ecbridge.yml"))
     consent = never[f"{CLASSES}/ECBridgeConsent.cls"]
     assert "RESUBSCRIBE_ALLOWED = false" in consent
-    assert "target.HasOptedOutOfEmail = true;" in consent and "target.EC_Consent_Changed_At__c = event.occurredAt;" in consent
+    assert "OPTED_OUT = 'HasOptedOutOfEmail'" in consent and "target.put(CHANGED_AT, event.occurredAt);" in consent
     assert "ECBridgeConsent.fromEvent(target, draft, event)" in never[f"{CLASSES}/ECBridgeContactMemberWriter.cls"]
     assert f"{CLASSES}/ECBridgeConsentTest.cls" in never
     for name in ("Marketo_Unsubscribe_Reason__c", "EC_Consent_Changed_At__c"):
