@@ -249,6 +249,7 @@ def check_apex_ls(source: Path, tools: Tools) -> CheckResult:
 SOQL = re.compile(r"\[\s*(SELECT\s.*?)\]", re.S | re.I)
 SELECT_FROM = re.compile(r"^SELECT\s+(?P<fields>.*?)\s+FROM\s+(?P<object>\w+)(?P<rest>.*)$", re.S | re.I)
 CUSTOM_NAME = re.compile(r"(?<![:\w.])(\w+__c)\b")
+PERSON_NAME = re.compile(r"(?<![:\w.])(\w+__pc)\b")  # a person account's view of a Contact custom field
 
 
 def custom_fields_by_object(source: Path) -> dict[str, set[str]]:
@@ -294,6 +295,12 @@ def check_soql(source: Path, tools: Tools | None = None) -> CheckResult:
             for f in names:
                 if f.lower().endswith("__c") and f.lower() not in custom:
                     details.append(f"{rel}:{line}: no such column '{f}' on entity '{obj}'")
+            persons = [f for f in names if f.lower().endswith("__pc")] + PERSON_NAME.findall(parsed.group("rest"))
+            contact = known.get("contact", set())
+            for f in persons:  # Account's X__pc is Contact's X__c
+                if obj.lower() != "account" or f.lower()[:-4] + "__c" not in contact:
+                    details.append(f"{rel}:{line}: no such column '{f}' on entity '{obj}' (a person account field "
+                                   "needs its __c field on Contact)")
     seconds = time.monotonic() - started
     if details:
         return CheckResult(name, [IN_PROCESS], False, f"{len(details)} problem(s) in {queries} queries",

@@ -19,13 +19,13 @@ import re
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from python_tasks.mapping import FieldMapping, FieldType, Mapping, SalesforceField, load_mapping
+from python_tasks.mapping import FieldMapping, FieldType, Mapping, SalesforceField, load_mapping, person_contact_field
 
 try:  # CumulusCI is present wherever the task runs; the pure functions work without it.
     from cumulusci.core.exceptions import CumulusCIFailure, TaskOptionsError
@@ -37,6 +37,7 @@ except ImportError:  # pragma: no cover - only without CumulusCI
     TaskOptionsError = ValueError  # type: ignore[assignment,misc]
 
 from python_tasks.openapi import DEFAULT_OPENAPI_FILE, render_openapi
+from python_tasks.samples import sample_json  # one source of sample values with the OpenAPI examples
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,6 +89,7 @@ APEX_CLASSES = {
 MEMBER_WRITERS = {
     "Contact": "ECBridgeContactMemberWriter",
     "Lead": "ECBridgeLeadMemberWriter",
+    "Account": "ECBridgePersonAccountMemberWriter",  # object: Account is always person_account: true
     "LeadToContact": "ECBridgeConvertingLeadMemberWriter",
 }
 # Consent to marketing email (the mapping's consent section): generated when the mapping has one.
@@ -203,31 +205,6 @@ def apply_field(field: FieldMapping, target: str, draft: str, present: str) -> s
     )
 
 
-def sample_json(field: FieldMapping, variant: int = 0) -> Any:
-    """A valid EC value for ``field`` as JSON would carry it (used in tests and the OpenAPI examples)."""
-    t = field.type
-    if t is FieldType.STRING:
-        text = f"Sample {field.ec_name} {variant}"
-        return text[: field.length] if field.length else text
-    if t is FieldType.EMAIL:
-        return f"sample{variant}@example.com"
-    if t is FieldType.PICKLIST:
-        return field.values[variant % len(field.values)]
-    if t in (FieldType.CURRENCY, FieldType.INTEGER, FieldType.DECIMAL):
-        digits = (field.precision or 18) - (field.scale or 0)
-        whole = min(1200 + variant, 10 ** min(digits, 9) - 1)
-        if t is FieldType.DECIMAL and (field.scale or 0) > 0:
-            return whole + 0.5
-        return whole
-    if t is FieldType.BOOLEAN:
-        return variant % 2 == 0
-    if t is FieldType.DATE:
-        return f"1990-04-{1 + variant % 28:02d}"
-    if t is FieldType.DATETIME:
-        return f"2026-11-{1 + variant % 28:02d}T10:15:00+09:00"
-    raise GenerationError(f"no sample for {t}")  # pragma: no cover
-
-
 def sample_value(field: FieldMapping, variant: int = 0) -> str:
     """An Apex literal of a valid EC value for ``field`` (used by the generated tests)."""
     value = sample_json(field, variant)
@@ -256,6 +233,7 @@ def _environment(mapping: Mapping) -> Environment:
         apply_field=apply_field,
         apex_string=apex_string,
         sample_value=sample_value,
+        person_contact_field=person_contact_field,
     )
     return env
 
@@ -307,6 +285,9 @@ def _context(mapping: Mapping) -> dict[str, Any]:
         "member_trigger": f"ECBridge{member.object_name}Trigger",
         "member_writer": MEMBER_WRITERS.get(member_shape(member), ""),
         **_converted_context(mapping),
+        # the one more query a call creating members takes: the person record type (Person Accounts), or
+        # which keys belong to converted members (a Lead member that converts)
+        "member_extra_queries": 1 if member.person_account or member.converts_to else 0,
         "order_trigger": "ECBridgeOrderTrigger",
         "api_version": mapping.api_version,
         "permission_set": mapping.permission_set,
@@ -422,8 +403,9 @@ class _ObjectPermission:
 
 
 ALWAYS_REQUIRED_STANDARD_FIELDS = frozenset({"LastName", "Company", "Name"})
-# Salesforce refuses Contact permissions without Read on Account (the objects' permission dependency).
-OBJECT_PERMISSION_DEPENDENCIES = {"Contact": ("Account",)}
+# Salesforce refuses Contact permissions without Read on Account (the objects' permission dependency);
+# creating and editing person accounts (the only Account member) takes Read on Contact.
+OBJECT_PERMISSION_DEPENDENCIES = {"Contact": ("Account",), "Account": ("Contact",)}
 
 
 def _objects(mapping: Mapping) -> list[_ObjectInfo]:
@@ -444,7 +426,7 @@ def _permission_set(mapping: Mapping) -> dict[str, Any]:
     for f in mapping.salesforce_fields():
         if not f.is_custom and f.name in ALWAYS_REQUIRED_STANDARD_FIELDS:
             continue  # always editable; a permission set cannot grant it
-        fields.append(_FieldPermission(f"{f.object_name}.{f.name}", editable=True))
+        fields.append(_FieldPermission(".".join(f.definition), editable=True))  # a person field: Contact's
     fields.sort(key=lambda p: p.name.lower())
     objects = [
         *[_ObjectPermission(parent, create=False, edit=False, delete=False)
@@ -467,23 +449,22 @@ def _permission_set(mapping: Mapping) -> dict[str, Any]:
         "classes": sorted(ENTRY_POINT_CLASSES),
         "fields": fields,
         "objects": objects,
+        # the person record type new members get (Person Account record types are PersonAccount's)
+        "record_types": [f"PersonAccount.{mapping.member.person_record_type}"] if mapping.member.person_account
+        else [],
     }
 
 
 def change_events(mapping: Mapping) -> list[str]:
-    """The change events of the member, order and line objects (``ContactChangeEvent``, ``EC_Order__ChangeEvent``)."""
-    names = (mapping.member.object_name, mapping.order.object_name, mapping.order_line.object_name)
+    """The change events of the member, order and line objects (``ContactChangeEvent``, ``EC_Order__ChangeEvent``),
+    and of the Contact a converting Lead member becomes (four entities, within the five an org may select)."""
+    names = (mapping.member.object_name, *filter(None, [mapping.member.converts_to]), mapping.order.object_name,
+             mapping.order_line.object_name)
     return [n[:-3] + "__ChangeEvent" if n.endswith("__c") else n + "ChangeEvent" for n in names]
 
 
 def render_unformatted(mapping: Mapping) -> dict[str, str]:
     """Every generated file (relative to the output directory) before Apex formatting."""
-    if mapping.member.person_account:
-        raise GenerationError(
-            f"{mapping.path.name}: salesforce.member.person_account is validated but not generated yet: the "
-            "endpoint would need the Person Account record type on insert and apex-ls cannot check Person "
-            "Account fields offline. Use object: Contact (the default) or Lead."
-        )
     env = _environment(mapping)
     ctx = _context(mapping)
     base = DEFAULT_SOURCE_DIR
@@ -496,9 +477,10 @@ def render_unformatted(mapping: Mapping) -> dict[str, str]:
         files[f"{base}/objects/{obj.name}/{obj.name}.object-meta.xml"] = render(
             "meta/object.object-meta.xml.j2", obj=obj)
     for f in mapping.salesforce_fields():
-        if f.is_custom:
-            files[f"{base}/objects/{f.object_name}/fields/{f.name}.field-meta.xml"] = render(
-                "meta/field.field-meta.xml.j2", f=f)
+        if f.is_custom:  # a Person Account member's __pc field is created on Contact as __c
+            object_name, name = f.definition
+            files[f"{base}/objects/{object_name}/fields/{name}.field-meta.xml"] = render(
+                "meta/field.field-meta.xml.j2", f=replace(f, object_name=object_name, name=name))
     files[f"{base}/permissionsets/{mapping.permission_set}.permissionset-meta.xml"] = render(
         "meta/permissionset.permissionset-meta.xml.j2", permset=_permission_set(mapping))
     for event in change_events(mapping):  # Change Data Capture: the entities the streaming push reads

@@ -64,7 +64,8 @@ def _list_views(mapping: Mapping) -> list[ListView]:
                  ("NAME", ie.event_type, ie.error_code, ie.field, ie.reason, "CREATED_DATE"),
                  ((ie.replayed, "equals", "0"),)),
         ListView(member.object_name, "ECBridge_Push_Failed", "ECBridge: Marketo push failed",
-                 ("FULL_NAME", member.key_field, member.email.sf_field, wb.error, wb.pushed_at),
+                 ("ACCOUNT.NAME" if member.object_name == "Account" else "FULL_NAME", member.key_field,
+                  member.email.sf_field, wb.error, wb.pushed_at),
                  ((wb.error, "notEqual", None),)),
         ListView(order.object_name, "ECBridge_Push_Failed", "Marketo push failed",
                  ("NAME", order.key_field, order.member_key.sf_field, wb.error, wb.pushed_at),
@@ -75,6 +76,15 @@ def _list_views(mapping: Mapping) -> list[ListView]:
     ]
 
 
+def _granted(qualified: str) -> str:
+    """``Object.Field`` as a permission set grants it (``Account.EC_Member_Id__pc`` -> ``Contact.EC_Member_Id__c``)."""
+    from python_tasks.mapping import person_contact_field
+
+    object_name, _, name = qualified.partition(".")
+    contact = person_contact_field(name) if object_name == "Account" else None
+    return f"Contact.{contact}" if contact else qualified
+
+
 def _admin_permission_set(mapping: Mapping) -> dict[str, Any]:
     ie, order, member, wb = mapping.ingest_error, mapping.order, mapping.member, mapping.write_back
     read = [f"{ie.object_name}.{f}" for f in (ie.event_id, ie.event_type, ie.error_code, ie.field, ie.reason,
@@ -83,6 +93,7 @@ def _admin_permission_set(mapping: Mapping) -> dict[str, Any]:
                                                                                       wb.marketo_id)]
     read += [f"{member.object_name}.{member.key_field}", f"{order.object_name}.{order.key_field}",
              f"{order.object_name}.{order.member_key.sf_field}", f"{order.object_name}.{order.member_lookup}"]
+    read = [_granted(name) for name in read]  # a Person Account member's person fields are Contact's
     fields = [{"name": f, "editable": False} for f in sorted(set(read))]
     fields.append({"name": f"{ie.object_name}.{ie.payload}", "editable": True})
     return {
@@ -96,6 +107,7 @@ def _admin_permission_set(mapping: Mapping) -> dict[str, Any]:
             {"name": ie.object_name, "edit": True},
             {"name": order.object_name, "edit": False},
             {"name": member.object_name, "edit": False},
+            *([{"name": "Contact", "edit": False}] if member.person_account else []),  # person fields are Contact's
         ],
         "tabs": [order.object_name, ie.object_name],
     }

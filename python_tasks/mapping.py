@@ -57,6 +57,7 @@ __all__ = [
     "WriteBack",
     "load_mapping",
     "parse_mapping",
+    "person_contact_field",
 ]
 
 DEFAULT_MAPPING_FILE = "ecbridge.yml"
@@ -191,8 +192,8 @@ class FieldMapping:
 
     @property
     def is_custom(self) -> bool:
-        """True for a custom field (``__c``), which the generator creates."""
-        return self.sf_field.endswith("__c")
+        """True for a custom field (``__c``, or a person account's ``__pc``), which the generator creates."""
+        return self.sf_field.endswith(CUSTOM_SUFFIXES)
 
     @property
     def label(self) -> str:
@@ -209,6 +210,8 @@ class MemberMapping:
     email: FieldMapping  # trimmed and lower-cased before storing
     fields: tuple[FieldMapping, ...]  # every EC field of a member event (key and email included)
     line: int = 0
+    # Person Accounts: DeveloperName of the Account record type with IsPersonType that new members get
+    person_record_type: str = "PersonAccount"
     converts_to: str | None = None  # "Contact": Leads converted in Salesforce become Contact members
 
     @property
@@ -425,7 +428,18 @@ class SalesforceField:
 
     @property
     def is_custom(self) -> bool:
-        return self.name.endswith("__c")
+        return self.name.endswith(CUSTOM_SUFFIXES)
+
+    @property
+    def definition(self) -> tuple[str, str]:
+        """(object, field) where the field is defined and its field-level security is granted: a person
+        account's person fields are Contact's (``Account.EC_Member_Id__pc`` -> ``Contact.EC_Member_Id__c``,
+        ``Account.PersonEmail`` -> ``Contact.Email``); every other field is its own."""
+        if self.object_name == "Account":
+            contact = person_contact_field(self.name)
+            if contact is not None:
+                return ("Contact", contact)
+        return (self.object_name, self.name)
 
 
 RESUBSCRIBE_NEVER = "never"
@@ -557,8 +571,9 @@ class Mapping:
 # Names
 # --------------------------------------------------------------------------------------------
 def field_label(api_name: str) -> str:
-    """``EC_Member_Id__c`` -> ``EC Member Id``; ``Order__c`` -> ``Order``."""
-    base = api_name[:-3] if api_name.endswith(("__c", "__r")) else api_name
+    """``EC_Member_Id__c`` (or ``__pc``) -> ``EC Member Id``; ``Order__c`` -> ``Order``."""
+    base = api_name[:-4] if api_name.endswith(PERSON_SUFFIX) else api_name
+    base = base[:-3] if base.endswith(("__c", "__r")) else base
     return base.replace("_", " ").strip()
 
 
@@ -571,6 +586,36 @@ def relationship_name(lookup_field: str) -> str:
     return lookup_field
 
 
+# Person Accounts: Account shows the person contact's custom fields with this suffix (Contact's
+# EC_Member_Id__c is Account's EC_Member_Id__pc), and its standard fields named Person<Field>
+# (Contact's Email is Account's PersonEmail) or, for the name, as they are (FirstName, LastName...).
+PERSON_SUFFIX = "__pc"
+CUSTOM_SUFFIXES = ("__c", PERSON_SUFFIX)
+PERSON_NAME_FIELDS = frozenset({"FirstName", "LastName", "MiddleName", "Suffix", "Salutation"})
+# Contact fields a person account has only as Person<Field> (mapping them on Account is an error).
+CONTACT_ONLY_FIELDS = frozenset({
+    "Email", "Birthdate", "MobilePhone", "HomePhone", "OtherPhone", "Title", "Department", "AssistantName",
+    "AssistantPhone", "LeadSource", "HasOptedOutOfEmail", "HasOptedOutOfFax", "DoNotCall", "MailingStreet",
+    "MailingCity", "MailingState", "MailingPostalCode", "MailingCountry", "OtherStreet", "OtherCity", "OtherState",
+    "OtherPostalCode", "OtherCountry", "EmailBouncedDate", "EmailBouncedReason",
+})
+
+
+def person_contact_field(account_field: str) -> str | None:
+    """The person contact's field behind a person account's field, or None for an Account field.
+
+    ``EC_Member_Id__pc`` -> ``EC_Member_Id__c``; ``PersonEmail`` -> ``Email``; ``FirstName`` -> ``FirstName``;
+    ``Phone`` or ``EC_Segment__c`` (Account's own) -> None.
+    """
+    if account_field.endswith(PERSON_SUFFIX):
+        return account_field[: -len(PERSON_SUFFIX)] + "__c"
+    if account_field in PERSON_NAME_FIELDS:
+        return account_field
+    if re.fullmatch(r"Person[A-Z]\w*", account_field) and account_field not in ("PersonContactId",):
+        return account_field[len("Person"):]
+    return None
+
+
 def _unique(names: Iterable[str]) -> list[str]:
     seen: dict[str, None] = {}
     for name in names:
@@ -579,6 +624,8 @@ def _unique(names: Iterable[str]) -> list[str]:
 
 
 API_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*(?:__c)?$")
+# A mapped field: also a person account's person field (``__pc``), allowed on a Person Account member only
+FIELD_API_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*(?:__c|__pc)?$")
 CUSTOM_API_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*__c$")
 EC_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 MARKETO_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -768,7 +815,7 @@ def _read_field(r: _Reader, ec_name: Any, node: Any, path: str, line: int) -> Fi
                   "{ field: Api_Name__c, type: string, length: 64 }")
         return None
     r.keys(node, where, FIELD_KEYS, required=("field", "type"))
-    sf_field = r.string(node, "field", where, pattern=API_NAME,
+    sf_field = r.string(node, "field", where, pattern=FIELD_API_NAME,
                         expected="a Salesforce field API name such as Order_Date__c")
     raw_type = node.get("type")
     ftype: FieldType | None = None
@@ -820,21 +867,24 @@ def _read_field(r: _Reader, ec_name: Any, node: Any, path: str, line: int) -> Fi
     elif raw_values is not None:
         r.problem(r.line_of(node, "values"), f"{where}.values", f"values apply to picklist fields, not {ftype.value}",
                   "type: picklist, or no 'values'")
-    if ftype is FieldType.STRING and length is None and sf_field.endswith("__c"):
+    if ftype is FieldType.STRING and length is None and sf_field.endswith(CUSTOM_SUFFIXES):
         length = 255
     if ftype in (FieldType.CURRENCY, FieldType.DECIMAL):
         precision = precision or 18
         scale = scale if scale is not None else (0 if ftype is FieldType.CURRENCY else 2)
     if ftype is FieldType.INTEGER:
         precision, scale = precision or 18, 0
-    if sf_field.endswith("__c") and len(sf_field) > 43:
-        r.problem(r.line_of(node, "field"), f"{where}.field", f"'{sf_field}' is longer than 40 characters before __c",
+    suffix = next((s for s in CUSTOM_SUFFIXES if sf_field.endswith(s)), None)
+    if suffix is not None and len(sf_field) > 40 + len(suffix):
+        r.problem(r.line_of(node, "field"), f"{where}.field", f"'{sf_field}' is longer than 40 characters before {suffix}",
                   "a shorter API name")
     return FieldMapping(ec_name=ec_name, sf_field=sf_field, type=ftype, required=required, length=length,
                         precision=precision, scale=scale, values=values, line=r.line_of(node, "field", node.line))
 
 
-def _read_fields(r: _Reader, parent: LocatedDict | None, path: str, object_label: str) -> tuple[FieldMapping, ...]:
+def _read_fields(r: _Reader, parent: LocatedDict | None, path: str, object_label: str,
+                 person_fields: bool = False) -> tuple[FieldMapping, ...]:
+    """The ``fields`` of a section; ``__pc`` fields only where ``person_fields`` (a Person Account member)."""
     node = r.section(parent, "fields", path)
     if node is None:
         return ()
@@ -846,6 +896,12 @@ def _read_fields(r: _Reader, parent: LocatedDict | None, path: str, object_label
     for ec_name, spec in node.items():
         fm = _read_field(r, ec_name, spec, where, node.key_lines.get(ec_name, node.line))
         if fm is None:
+            continue
+        if fm.sf_field.endswith(PERSON_SUFFIX) and not person_fields:
+            r.problem(fm.line, f"{where}.{ec_name}.field",
+                      f"{fm.sf_field} is a person account field; {object_label} has none",
+                      f"{fm.sf_field[:-len(PERSON_SUFFIX)]}__c, or a Person Account member "
+                      "(object: Account, person_account: true)")
             continue
         other = by_sf_field.get(fm.sf_field.lower())
         if other is not None:
@@ -889,7 +945,7 @@ def _read_member(r: _Reader, sf: LocatedDict) -> MemberMapping | None:
     if node is None:
         return None
     path = "salesforce.member"
-    r.keys(node, path, ("object", "person_account", "key", "email", "fields", "converts_to"),
+    r.keys(node, path, ("object", "person_account", "person_record_type", "key", "email", "fields", "converts_to"),
            required=("key", "fields"))
     object_name = r.string(node, "object", path, default="Contact") or "Contact"
     if object_name not in MEMBER_OBJECTS:
@@ -902,9 +958,14 @@ def _read_member(r: _Reader, sf: LocatedDict) -> MemberMapping | None:
     if object_name == "Account" and not person_account:
         r.problem(r.line_of(node, "object"), f"{path}.object", "a business Account cannot hold a shopper",
                   "person_account: true (Person Accounts) or object: Contact")
-    fields = _read_fields(r, node, path, object_name)
+    record_type = r.string(node, "person_record_type", path, default="PersonAccount", pattern=API_NAME,
+                           expected="the DeveloperName of the person account record type") or "PersonAccount"
+    if "person_record_type" in node and not person_account:
+        r.problem(r.line_of(node, "person_record_type"), f"{path}.person_record_type",
+                  "person_record_type applies to a Person Account member", "person_account: true, or no person_record_type")
+    fields = _read_fields(r, node, path, object_name, person_fields=person_account)
     for fm in fields:
-        if not fm.is_custom and object_name == "Account" and fm.sf_field in ("Email", "Birthdate"):
+        if not fm.is_custom and object_name == "Account" and fm.sf_field in CONTACT_ONLY_FIELDS:
             r.problem(fm.line, f"{path}.fields.{fm.ec_name}.field", f"Person Accounts have no {fm.sf_field}",
                       f"Person{fm.sf_field}")
     if object_name == "Lead" and fields and not any(f.sf_field == "Company" for f in fields):
@@ -927,7 +988,7 @@ def _read_member(r: _Reader, sf: LocatedDict) -> MemberMapping | None:
                       "email: <the EC field holding the email>")
         return None
     return MemberMapping(object_name=object_name, person_account=person_account, key=key, email=email,
-                         fields=fields, line=node.line, converts_to=converts_to)
+                         fields=fields, line=node.line, person_record_type=record_type, converts_to=converts_to)
 
 
 def _read_object_name(r: _Reader, node: LocatedDict, path: str, default: str) -> str:
@@ -1475,6 +1536,8 @@ def _salesforce_fields(m: Mapping) -> list[SalesforceField]:
         is_key = fm is member.key
         out.append(_mapped_field(member.object_name, fm, external_id=is_key, unique=is_key,
                                  description="The EC site's member id: External ID, Unique." if is_key else ""))
+    # (A Person Account member's __pc fields are listed as Account shows them; ``definition`` names the
+    # Contact field the generator creates and the permission set grants.)
     out += tracking_fields(member.object_name, "member")
     out += _consent_fields(m, member.object_name)
 

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from python_tasks.mapping import FieldMapping, FieldType, Mapping
+from python_tasks.samples import sample_json  # one source of sample values with the Apex tests
 
 DEFAULT_OPENAPI_FILE = "docs/ec-events.openapi.yaml"
 RESULT_STATUSES = ["created", "updated", "unchanged", "stale", "rejected"]
@@ -70,8 +71,6 @@ FRIENDLY: dict[str, Any] = {
 
 
 def _example(field: FieldMapping, position: int = 1) -> Any:
-    from python_tasks.generate import sample_json  # one source of sample values with the Apex tests
-
     value = FRIENDLY.get(field.ec_name)
     if isinstance(value, str) and "{" in value:
         value = value.format(n=position, price=1980 + 1000 * (position - 1))

@@ -111,6 +111,12 @@ def sf_fields_from_force_app(root: Path, object_name: str) -> dict[str, SfFieldI
     return out
 
 
+def person_fields_from_force_app(root: Path) -> dict[str, SfFieldInfo]:
+    """Contact's custom fields in force-app as a person account shows them (``X__c`` -> ``Account.X__pc``)."""
+    return {name[:-3] + "__pc": SfFieldInfo(info.name[:-3] + "__pc", info.type, info.length, info.updateable, info.scale)
+            for name, info in sf_fields_from_force_app(root, "Contact").items() if name.endswith("__c")}
+
+
 def _closest(name: str, options: Iterable[str]) -> str | None:
     match = difflib.get_close_matches(name, list(options), n=1, cutoff=0.75)
     return match[0] if match else None
@@ -154,6 +160,7 @@ class MappingValidator:
         return info
 
     def run(self) -> list[ValidationProblem]:
+        self.check_org_features()
         self.check_write_back()
         self.check_lead()
         self.check_consent()
@@ -170,6 +177,18 @@ class MappingValidator:
         except OSError:
             pass
         return 1
+
+    def check_org_features(self) -> None:
+        """The org has the features the mapping needs: Person Accounts for a Person Account member."""
+        member = self.m.member
+        account = self.sf.get("account", {})
+        if member.person_account and account and "ispersonaccount" not in account:
+            self.problem(self.line_of("person_account") or member.line, "salesforce.member.person_account",
+                         "the org has no Person Accounts (Account has no IsPersonAccount field), which the "
+                         "Person Account member needs",
+                         "enable Person Accounts in the org (a scratch org: \"PersonAccounts\" in the features of "
+                         "its orgs/*.json definition; another org: Salesforce support turns them on), or map "
+                         "the member to object: Contact")
 
     def check_write_back(self) -> None:
         wb = self.m.write_back
@@ -368,6 +387,8 @@ class ValidateMapping(BaseSalesforceApiTask):
             fields = self._describe(object_name)
             if self.before_deploy:
                 fields = {**fields, **sf_fields_from_force_app(self.force_app, object_name)}
+                if mapping.member.person_account and object_name == mapping.member.object_name and fields:
+                    fields = {**fields, **person_fields_from_force_app(self.force_app)}  # Contact's, as __pc
             sf_objects[object_name] = fields
         try:
             client = MarketoClient.from_project(self.project_config)

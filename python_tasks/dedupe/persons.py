@@ -70,10 +70,17 @@ class Person:
         return "Marketo-only"
 
 
+# sfdcType values of a person synced with a Salesforce contact. Marketo's native sync treats a person
+# account as a contact (its person contact is sfdcContactId; the account becomes a company), so a
+# person account ranks as a contact; the spellings besides "Contact" are accepted for instances that
+# name the type after the person account.
+CONTACT_TYPES = frozenset({"contact", "person account", "personaccount"})
+
+
 def origin_of(record: Mapping[str, Any]) -> str:
-    """Contact-synced, lead-synced or Marketo-only, from ``sfdcType`` and the sfdc ids."""
+    """Contact-synced (person accounts too), lead-synced or Marketo-only, from ``sfdcType`` and the sfdc ids."""
     sfdc_type = (record.get("sfdcType") or "").strip().lower()
-    if sfdc_type == "contact" or record.get("sfdcContactId"):
+    if sfdc_type in CONTACT_TYPES or record.get("sfdcContactId"):
         return CONTACT
     if sfdc_type == "lead" or record.get("sfdcLeadId"):
         return LEAD

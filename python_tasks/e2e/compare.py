@@ -184,6 +184,9 @@ def compare_salesforce(
             continue
         member_by_key[key] = member_row
         _compare_fields(result, "salesforce.member.field", key, planned.event.data, member_row, schema.member_fields)
+        if schema.person_account and not (member_row.get("IsPersonAccount") is True and member_row.get("PersonContactId")):
+            result.add("salesforce.member.not-person-account", key, f"{where} is not a person account with its person contact",
+                       field="IsPersonAccount", expected=True, actual=member_row.get("IsPersonAccount"))
 
     emails: dict[str, set[str]] = defaultdict(set)
     for row in sf.members_by_email:

@@ -64,6 +64,15 @@ def _select(fields: Iterable[str | None], object_name: str) -> str:
     return f"SELECT {', '.join(unique)} FROM {object_name}"
 
 
+PERSON_FIELDS = ("IsPersonAccount", "PersonContactId")  # a Person Account member: is each one, with its person contact
+
+
+def _also_select(select: str, fields: Iterable[str]) -> str:
+    """``SELECT a FROM X`` selecting more fields: ``SELECT a, b, c FROM X``."""
+    head, sep, tail = select.partition(" FROM ")
+    return f"{head}, {', '.join(fields)}{sep}{tail}"
+
+
 def read_salesforce(reader: SalesforceReader, events: list[PlannedEvent], schema: PayloadSchema) -> SalesforceSnapshot:
     member_keys = {p.key for p in events if p.event.type == "member"}
     order_keys = {p.key for p in events if p.event.type == "order"}
@@ -75,7 +84,8 @@ def read_salesforce(reader: SalesforceReader, events: list[PlannedEvent], schema
          schema.consent.get("opted_out"), schema.consent.get("reason")],
         schema.member_object,
     )
-    members = reader.query_in(member_select, key_field, member_keys)
+    members = reader.query_in(_also_select(member_select, PERSON_FIELDS) if schema.person_account else member_select,
+                              key_field, member_keys)
     members_by_email = reader.query_in(_select(["Id", key_field, email_field], schema.member_object), email_field, emails)
     order_select = _select(
         ["Id", schema.order_member_lookup, schema.order_last_product_name, schema.last_event_at,

@@ -67,10 +67,12 @@ class ChangeReader:
         return f"SELECT {', '.join(self.order_fields)} FROM {self.m.order.object_name}"
 
     def _has_key(self) -> str:
-        """A member record: it carries the member key (and, for a Lead member that converts, is not a
-        converted Lead: its Contact is the member now, pushed by the mapping's converted view)."""
+        """A member record: it carries the member key; of a Person Account member, a person account (business
+        accounts are never members); of a Lead member that converts, not a converted Lead (its Contact is the
+        member now, pushed by the mapping's converted view)."""
+        person = " AND IsPersonAccount = true" if self.m.member.person_account else ""
         unconverted = " AND IsConverted = false" if self.m.member.converts_to else ""
-        return f"{self.m.member.key_field} != null{unconverted}"
+        return f"{self.m.member.key_field} != null{person}{unconverted}"
 
     def _waiting_queries(self) -> dict[str, str]:
         o = self.m.order

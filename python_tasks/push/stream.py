@@ -200,12 +200,13 @@ class StreamingPush:
                  write_back_fields: Iterable[str], log: Callable[[str], None] = lambda _m: None,
                  sleep: Callable[[float], None] = time.sleep,
                  refresh_token: Callable[[], None] | None = None,
-                 idle: Callable[[], None] | None = None, idle_seconds: float = 60.0) -> None:
+                 idle: Callable[[], None] | None = None, idle_seconds: float = 60.0,
+                 other_member_objects: Sequence[str] = ()) -> None:
         self.s = settings
         self.cache = cache
         self.push = push
         self.metadata = metadata
-        self.member_object = member_object
+        self.member_objects = frozenset([member_object, *other_member_objects])  # a converting Lead: and Contact
         self.order_object = order_object
         self.echo_fields = frozenset(write_back_fields) | SYSTEM_FIELDS
         self.log = log
@@ -365,13 +366,14 @@ class StreamingPush:
         if change_type.startswith("GAP_") and (change_type == "GAP_OVERFLOW" or not ids):
             batch.catch_up = True
             return
-        if entity not in (self.member_object, self.order_object) or change_type in ("DELETE", "GAP_DELETE"):
+        if (entity not in self.member_objects and entity != self.order_object) or \
+                change_type in ("DELETE", "GAP_DELETE"):
             batch.skipped += 1
             return
         if change_type == "UPDATE" and changed and changed <= self.echo_fields:
             batch.skipped += 1  # the push's own write-back (or nothing the push sends)
             return
-        (batch.member_ids if entity == self.member_object else batch.order_ids).update(ids)
+        (batch.member_ids if entity in self.member_objects else batch.order_ids).update(ids)
 
 
 def _status(error: grpc.RpcError) -> str:

@@ -146,6 +146,8 @@ def simulate_crm_sync(
     keys = [by_id[person["member"]]["memberId"] for person in data.marketo_only_persons]
     key_field = schema.sf_member_field(schema.member_key)
     fields = ["Id", key_field] + [schema.sf_member_field(name) for name in ("email", "firstName", "lastName") if name in schema.member_fields]
+    if schema.person_account:  # the native sync sees a person account as its person contact
+        fields.append("PersonContactId")
     rows: list[dict[str, Any]] = []
     for start in range(0, len(keys), 200):
         chunk = ", ".join("'" + key.replace("\\", "\\\\").replace("'", "\\'") + "'" for key in keys[start : start + 200])
@@ -154,7 +156,8 @@ def simulate_crm_sync(
     records = [
         {
             "sfdcType": schema.member_object if schema.member_object in ("Contact", "Lead") else "Contact",
-            "sfdcContactId" if schema.member_object != "Lead" else "sfdcLeadId": row["Id"],
+            "sfdcContactId" if schema.member_object != "Lead" else "sfdcLeadId":
+                row["PersonContactId"] if schema.person_account else row["Id"],
             "email": row.get(schema.sf_member_field("email")),
             "firstName": row.get(schema.sf_member_field("firstName")) if "firstName" in schema.member_fields else None,
             "lastName": row.get(schema.sf_member_field("lastName")) if "lastName" in schema.member_fields else None,

@@ -44,6 +44,7 @@ class PayloadSchema:
     line_key_field: str
     line_fields: dict[str, PayloadField]
     last_event_at: str | None = None
+    person_account: bool = False  # the member is a Person Account (member_object Account)
     write_back: dict[str, str] = field(default_factory=dict)
     marketo_lookup_field: str = "email"
     marketo_lead_fields: dict[str, str] = field(default_factory=dict)
@@ -95,6 +96,7 @@ def schema_from_mapping(mapping: Mapping) -> PayloadSchema:
     member, order, line = mapping.member, mapping.order, mapping.order_line
     return PayloadSchema(
         member_object=member.object_name,
+        person_account=member.person_account,
         member_key=member.key.ec_name,
         member_email=member.email.ec_name,
         member_fields=_fields(member.fields),

@@ -192,10 +192,10 @@ def test_syntax_error_reports_file_line_and_column() -> None:
 
 def test_unsupported_construct_fails_at_load_with_position() -> None:
     with pytest.raises(ApexCompileError) as e:
-        ApexProgram({"S.cls": "public class S {\n  public static List<List<SObject>> f() {\n"
-                              "    return [FIND 'x' IN ALL FIELDS RETURNING Contact];\n  }\n}\n"})
+        ApexProgram({"S.cls": "public class S {\n  public static void f(Account a, Account b) {\n"
+                              "    merge a b;\n  }\n}\n"})
     assert (e.value.file, e.value.line) == ("S.cls", 3)
-    assert "SOSL" in e.value.message
+    assert "merge" in e.value.message
 
 
 def test_query_rows_limit_raises_limit_exception(store) -> None:

@@ -36,6 +36,19 @@ def test_contact_beats_lead_beats_marketo_only_whatever_the_update_time() -> Non
     assert "contact" in cluster.reason and "beats lead, marketo-only" in cluster.reason
 
 
+def test_a_person_synced_with_a_person_account_ranks_as_a_contact() -> None:
+    """Marketo's native sync treats a person account as a contact: sfdcContactId is its person contact."""
+    persons = [
+        lead(1, "p@x.jp", "2024-06-01T00:00:00Z"),
+        lead(2, "p@x.jp", "2024-05-01T00:00:00Z", sfdcType="Lead", sfdcLeadId="00Q2"),
+        lead(3, "P@X.JP", "2023-01-01T00:00:00Z", sfdcType="Contact", sfdcContactId="003PERSON", sfdcAccountId="001PA"),
+    ]
+    [cluster] = find_clusters(persons, WinnerRule())
+    assert cluster.winner.id == 3 and cluster.winner.origin == "contact"
+    named = lead(4, "q@x.jp", sfdcType="Person Account", sfdcContactId="003Q")
+    assert named.origin == "contact" and "003Q" in named.describe_origin()
+
+
 def test_ties_go_to_the_most_recently_updated_then_configurable() -> None:
     persons = [lead(1, "b@x.jp", "2024-01-01T00:00:00Z"), lead(2, "b@x.jp", "2024-03-01T00:00:00Z")]
     assert find_clusters(persons, WinnerRule())[0].winner.id == 2

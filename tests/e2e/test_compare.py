@@ -179,6 +179,22 @@ def test_doubles_in_salesforce_are_reported(events, schema) -> None:
     assert {"salesforce.member.email-twice", "salesforce.order.twice"} <= checks(result)
 
 
+def test_a_person_account_member_that_is_not_a_person_account_is_reported(events, schema) -> None:
+    import dataclasses
+
+    person_schema = dataclasses.replace(schema, person_account=True)
+    sf, mkto, dups = perfect_world(events, schema)
+    for number, row in enumerate(sf.members):
+        row.update(IsPersonAccount=True, PersonContactId=f"003PC{number:010d}AAA")
+    assert compare_all(events, sf, mkto, person_schema, dups).mismatches == []
+    business = sf.members[1]
+    business.update(IsPersonAccount=False, PersonContactId=None)
+    result = compare_all(events, sf, mkto, person_schema, dups)
+    assert [(m.check, m.record, m.field) for m in result.mismatches] == [
+        ("salesforce.member.not-person-account", business["EC_Member_Id__c"], "IsPersonAccount")]
+    assert compare_all(events, sf, mkto, schema, dups).mismatches == [], "a Contact member has no such check"
+
+
 def test_invalid_events_not_logged_or_with_the_wrong_reason_are_reported(events, schema) -> None:
     sf, mkto, dups = perfect_world(events, schema)
     sf.ingest_errors.pop(0)

@@ -282,3 +282,62 @@ def test_after_the_conversion_an_ec_withdrawal_opts_the_contact_out_and_reaches_
     push_all(world)
     [person] = client.get_leads_by_filter("email", ["conv2@example.jp"], ["id", "unsubscribed", "unsubscribedReason"])
     assert person["unsubscribed"] is True and person["unsubscribedReason"] == "EC site: consent withdrawn"
+
+
+def test_the_streaming_push_follows_the_contact_a_lead_became(pushed_then_converted: dict[str, Any], tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """``push_marketo -o watch stream``: the generated Change Data Capture selection includes the
+    Contact a Lead converts into, and a streamed change of that Contact updates the same person."""
+    import threading
+    import time
+
+    from cumulusci.core.config import OrgConfig
+
+    from localcloud.salesforce.pubsub import PubSubSettings, start_pubsub
+    from python_tasks.push.task import PushMarketo
+    from tests.localorg_pubsub.conftest import deploy_zip
+    from tests.push.helpers import leads_by_email
+    from tests.seed.test_task import create_task
+
+    world = pushed_then_converted
+    org, marketo, sf, client = world["org"], world["marketo"], world["sf"], world["client"]
+    prefix = "main/default/"
+    channel = {path[len(prefix):].removesuffix("-meta.xml"): text for path, text in world["files"].items()
+               if path.startswith(prefix + "platformEventChannelMembers/")}
+    assert any("ChangeEvents_ContactChangeEvent" in path for path in channel), sorted(channel)
+    pubsub = start_pubsub(org, settings=PubSubSettings(keepalive_seconds=0.5))
+    try:
+        job = org.deployer.deploy_zip(deploy_zip(channel))
+        assert job.status == "Succeeded", [f.problem for f in job.failures] or job.error_message
+        assert {"Lead", "Contact", "EC_Order__c"} <= set(pubsub.capture.selected()), pubsub.capture.selected()
+        for name, value in (("MARKETO_BASE_URL", marketo.url), ("MARKETO_CLIENT_ID", marketo.client_id),
+                            ("MARKETO_CLIENT_SECRET", marketo.client_secret), ("SF_PUBSUB_ENDPOINT", pubsub.endpoint),
+                            ("ECBRIDGE_PUSH_REPORTS_DIR", str(tmp_path / "reports"))):
+            monkeypatch.setenv(name, value)
+        org_config = OrgConfig({"instance_url": org.url, "access_token": org.access_token, "org_id": org.org_id,
+                                "id": f"{org.url}/id/{org.org_id}/{org.user_id}", "username": org.username}, "local")
+        task = create_task(PushMarketo, {"mapping": str(world["base"] / "project" / "ecbridge.yml"),
+                                         "state_dir": str(tmp_path / "state"), "watch": "stream",
+                                         "max_cycles": "1", "stream_batch_seconds": "0.5"}, org_config)
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                task()
+            except BaseException as error:  # noqa: BLE001 - asserted below
+                errors.append(error)
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        pubsub.wait_for_streams(1, timeout=60)
+        time.sleep(2.0)  # the start's catch-ups (the second once the stream answered) are done
+        sf.Contact.update(world["contacts"]["CL2"], {"LastName": "ストリーム"})
+        thread.join(60)
+        assert not thread.is_alive(), "the streaming push did not push a batch"
+        assert not errors, errors
+        [person] = leads_by_email(client, "conv2@example.jp")
+        assert person["lastName"] == "ストリーム", person
+        assert str(person["id"]) == world["leads_before"]["CL2"]["Marketo_Id__c"], "the same person, by id"
+        assert task.return_values["persons_created"] == 0, task.return_values
+    finally:
+        pubsub.stop()

@@ -296,14 +296,76 @@ def test_a_lead_member_generates_apex_that_passes_the_semantic_checks(tmp_path: 
         assert result.ok, result.report()
 
 
-def test_a_person_account_member_is_refused_with_a_clear_message() -> None:
-    from python_tasks.generate import GenerationError, render_unformatted
+def test_a_person_account_member_generates_its_shape_and_passes_every_apex_check(tmp_path: Path) -> None:
+    """object: Account with person_account: true: the member's custom fields on Contact (shown on Account as
+    __pc), the trigger on Account, the writer inserting the person record type, the order's lookup to Account,
+    the permission set granting the Contact fields and the record type; prettier, PMD, apex-ls and the SOQL
+    check all pass on the output (what `make apex-checks` runs on force-app)."""
+    from tests.foundation.test_mapping import PERSON_ACCOUNT
 
-    text = MAPPING_TEXT.replace("    object: Contact\n", "    object: Account\n    person_account: true\n").replace(
-        "field: Email, type: email", "field: PersonEmail, type: email").replace(
-        "field: Birthdate, type: date", "field: PersonBirthdate, type: date").replace(
-        "from: member.Email", "from: member.PersonEmail")
-    mapping = parse_mapping(text)
-    assert mapping.member.person_account and mapping.member.email.sf_field == "PersonEmail"
-    with pytest.raises(GenerationError, match="not generated yet"):
-        render_unformatted(mapping)
+    project = tmp_path / "pa-project"
+    project.mkdir()
+    shutil.copy(ROOT / "sfdx-project.json", project / "sfdx-project.json")
+    (project / "ecbridge.yml").write_text(PERSON_ACCOUNT)
+    pa_files = render_project(load_mapping(project / "ecbridge.yml"))
+    write_project(pa_files, project / "force-app")
+    base = "main/default/"
+    assert base + "triggers/ECBridgeAccountTrigger.trigger" in pa_files
+    assert base + "triggers/ECBridgeContactTrigger.trigger" not in pa_files, "one trigger, on the member object"
+    trigger = " ".join(pa_files[base + "triggers/ECBridgeAccountTrigger.trigger"].split())
+    assert "trigger ECBridgeAccountTrigger on Account( before insert, before update, after insert, after update ) " \
+           "{ ECBridgeMemberTriggerHandler.run( Trigger.operationType, Trigger.new, Trigger.oldMap ); }" in trigger
+    contact_fields = sorted(p.rsplit("/", 1)[1] for p in pa_files if p.startswith(base + "objects/Contact/fields/"))
+    assert contact_fields == ["EC_Email_Opt_In__c.field-meta.xml", "EC_Member_Id__c.field-meta.xml",
+                              "EC_Member_Rank__c.field-meta.xml"]
+    key = pa_files[base + "objects/Contact/fields/EC_Member_Id__c.field-meta.xml"]
+    assert "<fullName>EC_Member_Id__c</fullName>" in key and "<unique>true</unique>" in key
+    assert not any("__pc" in p for p in pa_files), "no file is named after a __pc field"
+    assert base + "objects/Account/fields/EC_Last_Event_At__c.field-meta.xml" in pa_files
+    assert "<referenceTo>Account</referenceTo>" in pa_files[base + "objects/EC_Order__c/fields/Member__c.field-meta.xml"]
+
+    writer = pa_files[base + "classes/ECBridgePersonAccountMemberWriter.cls"]
+    assert "public with sharing class ECBridgePersonAccountMemberWriter implements ECBridgeMemberWriter" in writer
+    assert "state.record.RecordTypeId = personRecordType;" in writer
+    assert "new ECBridgePersonAccountMemberWriter()" in pa_files[base + "classes/ECBridgeIngestService.cls"]
+    selector = " ".join(pa_files[base + "classes/ECBridgeMemberSelector.cls"].split())
+    assert "WHERE EC_Member_Id__pc IN :keys WITH USER_MODE FOR UPDATE" in selector
+    assert ("FROM RecordType WHERE SobjectType = :objectName AND DeveloperName = :developerName AND "
+            "IsPersonType = TRUE AND IsActive = TRUE WITH USER_MODE") in selector
+    assert "Contact" not in pa_files[base + "classes/ECBridgeMemberWriter.cls"].split("public interface")[1]
+    writer_test = pa_files[base + "classes/ECBridgeMemberWriterTest.cls"]
+    assert "newMembersArePersonAccountsOfThePersonRecordTypeWithTheirPersonContact" in writer_test
+    budget = pa_files[base + "classes/ECBridgeIngestRacesAndLimitsTest.cls"]
+    assert "queries <= 5" in budget, "the person record type is one more query a call"
+
+    permissions = pa_files[base + "permissionsets/ECBridge_Integration.permissionset-meta.xml"]
+    for granted in ("Contact.EC_Member_Id__c", "Contact.Email", "Contact.Birthdate", "Contact.FirstName",
+                    "Account.EC_Last_Event_At__c", "Account.Marketo_Id__c", "Account.Phone"):
+        assert f"<field>{granted}</field>" in permissions, granted
+    assert "__pc" not in permissions and "Account.PersonEmail" not in permissions
+    assert "<field>Contact.LastName</field>" not in permissions, "a required field cannot be granted"
+    assert "<recordType>PersonAccount.PersonAccount</recordType>" in permissions
+    assert "<object>Contact</object>" in permissions and "<object>Account</object>" in permissions
+    assert "<columns>ACCOUNT.NAME</columns>" in pa_files[base + "objects/Account/listViews/ECBridge_Push_Failed.listView-meta.xml"]
+    admin = pa_files[base + "permissionsets/ECBridge_Admin.permissionset-meta.xml"]
+    assert "<field>Contact.EC_Member_Id__c</field>" in admin and "__pc" not in admin
+
+    results = checks.run_checks(project / "force-app", checks.find_tools(ROOT), echo=lambda _line: None)
+    assert all(r.ok for r in results), "\n".join(r.report() for r in results)
+
+
+def test_the_soql_check_knows_a_person_account_field_needs_its_contact_field(tmp_path: Path) -> None:
+    source = tmp_path / "force-app"
+    (source / "objects" / "Account" / "fields").mkdir(parents=True)
+    (source / "objects" / "Contact" / "fields").mkdir(parents=True)
+    (source / "objects" / "Account" / "fields" / "Seen__c.field-meta.xml").write_text("<CustomField/>")
+    (source / "objects" / "Contact" / "fields" / "Key__c.field-meta.xml").write_text("<CustomField/>")
+    (source / "classes").mkdir()
+    (source / "classes" / "A.cls").write_text(
+        "public class A { void f() { List<Account> a = [SELECT Id, Key__pc, Seen__c FROM Account WHERE Key__pc = 'x'];"
+        " List<Account> b = [SELECT Id FROM Account WHERE Lost__pc = 'x']; } }")
+    result = checks.check_soql(source)
+    assert not result.ok and len(result.details) == 1, result.report()
+    assert "'Lost__pc' on entity 'Account'" in result.details[0]
+
+

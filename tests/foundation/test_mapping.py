@@ -159,6 +159,59 @@ LEAD = GOOD.replace("    object: Contact\n", "    object: Lead\n").replace(
 ).replace("      birthDate: { from: member.Birthdate }\n", "")
 
 
+def _person_account(text: str) -> str:
+    """The shipped mapping with a Person Account member: its custom fields are Contact's, shown as __pc."""
+    head, sep, rest = text.partition("  order:\n")
+    for old, new in (("    object: Contact\n", "    object: Account\n    person_account: true\n"),
+                     ("{ field: Email, type: email", "{ field: PersonEmail, type: email"),
+                     ("{ field: Birthdate,", "{ field: PersonBirthdate,"),
+                     ("EC_Member_Id__c", "EC_Member_Id__pc"), ("EC_Member_Rank__c", "EC_Member_Rank__pc"),
+                     ("EC_Email_Opt_In__c", "EC_Email_Opt_In__pc")):
+        assert old in head, old
+        head = head.replace(old, new)
+    for old, new in (("from: member.Email", "from: member.PersonEmail"),
+                     ("from: member.EC_Member_Id__c", "from: member.EC_Member_Id__pc")):
+        assert old in rest, old
+        rest = rest.replace(old, new)
+    return head + sep + rest
+
+
+PERSON_ACCOUNT = _person_account(GOOD)
+
+
+def test_a_person_account_member_maps_person_fields_and_its_custom_fields_are_contacts() -> None:
+    m = parse_mapping(PERSON_ACCOUNT)
+    assert (m.member.object_name, m.member.person_account, m.member.person_record_type) == \
+        ("Account", True, "PersonAccount")
+    assert (m.member.key_field, m.member.email.sf_field) == ("EC_Member_Id__pc", "PersonEmail")
+    assert m.member.key.length == 64 and m.order.member_key.sf_field == "EC_Member_Id__c"
+    fields = {f.name: f for f in m.salesforce_fields("Account")}
+    assert fields["EC_Member_Id__pc"].definition == ("Contact", "EC_Member_Id__c")
+    assert fields["EC_Member_Id__pc"].is_custom and fields["EC_Member_Id__pc"].external_id
+    assert fields["PersonEmail"].definition == ("Contact", "Email") and not fields["PersonEmail"].is_custom
+    assert fields["FirstName"].definition == ("Contact", "FirstName")
+    assert fields["Phone"].definition == ("Account", "Phone"), "Phone is the account's own"
+    assert fields["EC_Last_Event_At__c"].definition == ("Account", "EC_Last_Event_At__c"), \
+        "the ingest's bookkeeping fields are Account's"
+    assert fields["EC_Member_Rank__pc"].label == "EC Member Rank"
+    assert [f.reference_to for f in m.salesforce_fields("EC_Order__c") if f.name == "Member__c"] == ["Account"]
+    named = parse_mapping(PERSON_ACCOUNT.replace("    person_account: true\n",
+                                                 "    person_account: true\n    person_record_type: Shopper\n"))
+    assert named.member.person_record_type == "Shopper"
+
+
+def test_person_account_fields_are_refused_where_they_cannot_be() -> None:
+    on_contact = problems(GOOD.replace("{ field: EC_Member_Rank__c,", "{ field: EC_Member_Rank__pc,"))
+    assert any("EC_Member_Rank__pc is a person account field; Contact has none" in m and "EC_Member_Rank__c" in m
+               for m in on_contact), on_contact
+    on_order = problems(GOOD.replace("{ field: Status__c,", "{ field: Status__pc,"))
+    assert any("Status__pc is a person account field; EC_Order__c has none" in m for m in on_order), on_order
+    mobile = problems(PERSON_ACCOUNT.replace("{ field: Phone,", "{ field: MobilePhone,"))
+    assert any("Person Accounts have no MobilePhone" in m and "PersonMobilePhone" in m for m in mobile), mobile
+    record_type = problems(GOOD.replace("    object: Contact\n", "    object: Contact\n    person_record_type: X\n"))
+    assert any("person_record_type applies to a Person Account member" in m for m in record_type), record_type
+
+
 def test_lead_member_object_is_accepted_and_unknown_object_is_not() -> None:
     msgs = problems(GOOD.replace("    object: Contact\n", "    object: Lead\n"))
     assert any("a Lead cannot be saved without Company" in m for m in msgs), msgs

@@ -52,8 +52,8 @@ def test_custom_object_spec_carries_field_definitions() -> None:
 def test_unsupported_field_type_names_the_field() -> None:
     package = read_deploy_zip(mdapi_zip())
     order = next(c for c in package.of_type("CustomObject") if c.full_name == "Test_Order__c")
-    order.body = order.body.replace(b"<type>Currency</type>", b"<type>Location</type>")
-    with pytest.raises(ObjectDefinitionError, match="Total__c.*Location"):
+    order.body = order.body.replace(b"<type>Currency</type>", b"<type>EncryptedText</type>")
+    with pytest.raises(ObjectDefinitionError, match="Total__c.*EncryptedText"):
         object_spec(order)
 
 

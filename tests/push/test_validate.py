@@ -107,3 +107,30 @@ def test_before_deploy_the_generated_force_app_satisfies_the_mapping(marketo_sid
                                           "marketo.custom_objects.ecOrder_c.fields.totalAmount.from"]
     assert all("EC_Order__c.Total_Amount__c does not exist" in p.message and "generate_apex" in p.fix
                for p in problems)
+
+
+def test_a_person_account_member_needs_an_org_with_person_accounts(marketo_side, tmp_path) -> None:
+    """validate_mapping says so when the org lacks the feature; with it, the __pc fields are Account's."""
+    from python_tasks.generate import render_unformatted, write_project
+    from python_tasks.validate import person_fields_from_force_app
+    from tests.foundation.test_mapping import PERSON_ACCOUNT
+
+    mapping = parse_mapping(PERSON_ACCOUNT, "ecbridge.yml")
+    schema, cos = marketo_side
+    fields = org_fields(mapping)
+    account = fields["Account"]
+    assert "ec_member_id__pc" in account, "the generated person fields, as the org describes them on Account"
+    account.update({"personemail": SfFieldInfo("PersonEmail", "email", 80),
+                    "lastname": SfFieldInfo("LastName", "string", 80), "firstname": SfFieldInfo("FirstName", "string", 40),
+                    "phone": SfFieldInfo("Phone", "phone", 40), "personbirthdate": SfFieldInfo("PersonBirthdate", "date")})
+    without = MappingValidator(mapping, fields, schema, cos).run()
+    [problem] = [p for p in without if p.path == "salesforce.member.person_account"]
+    assert "the org has no Person Accounts" in problem.message and '"PersonAccounts"' in problem.fix
+    assert "person_account: true" in PERSON_ACCOUNT.splitlines()[problem.line - 1]
+    account["ispersonaccount"] = SfFieldInfo("IsPersonAccount", "boolean", None, False)
+    assert MappingValidator(mapping, fields, schema, cos).run() == []
+
+    write_project(render_unformatted(mapping), tmp_path / "force-app")  # before a deploy: force-app's Contact fields
+    person = person_fields_from_force_app(tmp_path / "force-app")
+    assert person["ec_member_id__pc"].name == "EC_Member_Id__pc" and person["ec_member_id__pc"].length == 64
+    assert sorted(person) == ["ec_email_opt_in__pc", "ec_member_id__pc", "ec_member_rank__pc"]

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from . import ops
+from .compoundlib import ApexLocation
 from .stdlib import STATIC_METHODS, Native, NativeEnumValue
 from .values import ApexList, Blob, IdValue, Long, SObject, TypeRef
 
@@ -102,6 +103,10 @@ class DeleteResult(SaveResult):
     apex_type = "Database.DeleteResult"
 
 
+class UndeleteResult(SaveResult):
+    apex_type = "Database.UndeleteResult"
+
+
 class ApexSavepoint(Native):
     apex_type = "System.Savepoint"
 
@@ -130,9 +135,15 @@ APEX_READ_ONLY = "ignore"
 
 def record_dict(so: SObject) -> dict[str, Any]:
     out = {}
+    field_type = None
     for low, v in so.fields.items():
-        if isinstance(v, (SObject, ApexList)):
+        if isinstance(v, (SObject, ApexList, ApexLocation)):  # ApexLocation: a read-only compound field's value
             continue
+        if v is None:  # a queried compound field that is empty (BillingAddress) is not saved either
+            if field_type is None:
+                field_type = getattr(ops.CURRENT.prog.schema, "field_type", None) or (lambda o, f: None)
+            if field_type(so.type_name, low) in ("address", "location"):
+                continue
         out[so.names[low]] = to_data_value(v)
     return out
 
@@ -253,6 +264,8 @@ def _call(prog: Any, op: str, recs: list[SObject], key: str | None, all_or_none:
                                      read_only_fields=APEX_READ_ONLY)
                 elif op == "delete":
                     out = dtx.delete([str(r.fields.get("id")) for r in batch], all_or_none=all_or_none)
+                elif op == "undelete":  # the data layer's Recycle Bin; after undelete triggers fire there
+                    out = dtx.undelete([str(r.fields.get("id")) for r in batch], all_or_none=all_or_none)
                 else:
                     ops.throw("System.DmlException", f"{OP_VERB.get(op, op)} is not supported by the local org")
             except ops.ApexThrown:
@@ -276,13 +289,11 @@ def dml_statement(prog: Any, op: str, value: Any, key: str | None, user_mode: bo
     if not recs:
         return
     tx.add_rows("dml", len(recs))
-    if op == "undelete":
-        ops.throw("System.DmlException", "Undelete failed. The local org does not keep a recycle bin for Apex DML")
-    if op in ("update", "delete"):
+    if op in ("update", "delete", "undelete"):
         for i, r in enumerate(recs):
             if r.fields.get("id") is None:
-                _raise_dml(op, [DmlRow(i, "Id not specified in an update call" if op == "update" else
-                                       "Id not specified in a delete call", "MISSING_ARGUMENT", [], None)])
+                _raise_dml(op, [DmlRow(i, f"Id not specified in {'an' if op != 'delete' else 'a'} {op} call",
+                                       "MISSING_ARGUMENT", [], None)])
     if op == "insert":
         for i, r in enumerate(recs):
             if r.fields.get("id") is not None:
@@ -335,7 +346,7 @@ def database_op(op: str):
             elif hasattr(opt, "apex_dml_options"):
                 all_or_none = opt.opt_all_or_none
         single = isinstance(value, (SObject, str))
-        if op == "delete" and isinstance(value, (list, str)) and (isinstance(value, str) or
+        if op in ("delete", "undelete") and isinstance(value, (list, str)) and (isinstance(value, str) or
                                                                  (value and isinstance(value[0], str))):
             ids = [value] if isinstance(value, str) else list(value)
             from .values import SObject as _S
@@ -343,8 +354,6 @@ def database_op(op: str):
         recs = _records(value)
         p.tx.check("dml")
         p.tx.add_rows("dml", len(recs))
-        if op == "undelete":
-            ops.throw("System.DmlException", "Undelete failed. The local org does not keep a recycle bin for Apex DML")
         if all_or_none:
             results = dml_statement_counted(p, op, recs, key, user_mode)
             out = [_result_cls(op)(r.fields.get("id"), True, [], getattr(res, "created", None) if op == "upsert"
@@ -378,7 +387,7 @@ def dml_statement_counted(p: Any, op: str, recs: list[SObject], key: Any, user_m
 
 
 def _result_cls(op: str):
-    return {"upsert": UpsertResult, "delete": DeleteResult}.get(op, SaveResult)
+    return {"upsert": UpsertResult, "delete": DeleteResult, "undelete": UndeleteResult}.get(op, SaveResult)
 
 
 def _set_savepoint(a):

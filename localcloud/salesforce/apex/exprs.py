@@ -1190,7 +1190,7 @@ def e_query(comp, ctx, n):
 UNSUPPORTED_DML = {
     "merge": "record merge is not supported by the local org",
 }
-# undelete compiles and fails when it runs (System.DmlException: no recycle bin), see dml.py
+# undelete runs on the data layer's Recycle Bin (dml.py -> Transaction.undelete)
 
 
 def e_dml(comp, ctx, n):

@@ -45,6 +45,8 @@ def put(prog: Any, so: SObject, fname: str, value: Any) -> None:
     low = canonical.lower()
     if value is not None:
         ftype = prog.schema.field_type(so.type_name, canonical) if hasattr(prog.schema, "field_type") else None
+        if ftype in ("address", "location"):  # compound fields are read-only: write their components
+            ops.throw("System.SObjectException", f"Field is not writeable: {so.type_name}.{canonical}")
         if low == "id" or ftype in ("id", "reference"):
             if not isinstance(value, IdValue) and isinstance(value, str):
                 value = ops.cast(value, TypeRef("Id"))

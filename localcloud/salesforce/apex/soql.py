@@ -7,7 +7,11 @@ from decimal import Decimal
 from typing import Any
 
 from . import ops
+from localcloud.salesforce.data.compound import Location as CompoundValue
+
 from .compiler import Ctx, text
+from .compoundlib import to_apex as compound_to_apex
+from .sosl import compile_search
 from .stdlib import STATIC_METHODS, Native
 from .values import ApexList, ApexMap, Blob, IdValue, SObject, TypeRef, is_valid_id
 
@@ -18,13 +22,11 @@ def _bind_key(node) -> str:
 
 def compile_query(comp, ctx: Ctx, n):
     body = n.named_children[0] if n.named_children else None
-    if body is None or body.type != "soql_query_body":
-        raise ctx.err(n, "Unsupported: SOSL (FIND ...) queries are not supported by the local org")
     src = text(n).strip()
     if src.startswith("[") and src.endswith("]"):
         src = src[1:-1].strip()
     binds = []
-    stack = [body]
+    stack = [body] if body is not None else []
     while stack:
         x = stack.pop()
         if x.type == "bound_apex_expression":
@@ -32,6 +34,10 @@ def compile_query(comp, ctx: Ctx, n):
             binds.append((_bind_key(e), comp.expr(ctx, e)))
             continue
         stack.extend(x.named_children)
+    if body is None or body.type != "soql_query_body":
+        if src[:4].upper() == "FIND":  # SOSL: List<List<SObject>> (sosl.py)
+            return compile_search(comp, ctx, n, src, binds)
+        raise ctx.err(n, "Unsupported: this inline query is neither SOQL nor SOSL")
     sobject = None
     fc = body.child_by_field_name("from_clause")
     if fc is not None and fc.named_children:
@@ -184,6 +190,8 @@ def to_sobject(prog: Any, rec: dict[str, Any], default_type: str | None) -> SObj
             v = ApexList([to_sobject(prog, r, None) for r in v], TypeRef("SObject"))
         elif isinstance(v, (bytes, bytearray)):  # a base64 field reads as a Blob
             v = Blob(bytes(v))
+        elif isinstance(v, CompoundValue):  # BillingAddress, geolocation: System.Address / System.Location
+            v = compound_to_apex(v)
         elif isinstance(v, str) and (k.lower() == "id" or k.lower().endswith("id") or k.lower().endswith("__c")) \
                 and len(v) == 18 and is_valid_id(v) and _is_ref(prog, tname, k):
             v = IdValue(v)

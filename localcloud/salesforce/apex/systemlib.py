@@ -139,25 +139,31 @@ STATIC_METHODS[("network", "getlogouturl")] = lambda a: None
 class EmptyRecycleBinResult(Native):
     apex_type = "Database.EmptyRecycleBinResult"
 
-    def __init__(self, rid: Any) -> None:
+    def __init__(self, rid: Any, success: bool = True, errors: list[Any] | None = None) -> None:
         self.rid = rid
+        self.success = success
+        self.errors = errors or []
 
     def m_getid(self, a):
         return self.rid
 
     def m_issuccess(self, a):
-        return True
+        return self.success
 
     def m_geterrors(self, a):
-        return ApexList([], TypeRef("Database.Error"))
+        return ApexList(list(self.errors), TypeRef("Database.Error"))
 
 
 def _empty_recycle_bin(a):
-    """The local org keeps deleted records only as IsDeleted rows; emptying the bin succeeds per record."""
+    """Deletes Recycle Bin records for good (the data layer's ``Transaction.empty_recycle_bin``)."""
+    from .dml import _data_errors, _session
     value = a[0]
     items = list(value) if isinstance(value, ApexList) else [value]
     _prog().tx.check("dml")
-    out = [EmptyRecycleBinResult(r.fields.get("id") if isinstance(r, SObject) else IdValue(str(r))) for r in items]
+    ids = [str(r.fields.get("id")) if isinstance(r, SObject) else str(r) for r in items]
+    results = _session(_prog()).empty_recycle_bin(ids)
+    out = [EmptyRecycleBinResult(IdValue(rid) if res.success else None, res.success,
+                                 _data_errors(res)) for rid, res in zip(ids, results)]
     return ApexList(out, TypeRef("Database.EmptyRecycleBinResult")) if isinstance(value, ApexList) else out[0]
 
 
@@ -507,7 +513,6 @@ def _unsupported(what: str):
 
 NAMESPACES.update({"flow", "flow.interview", "search", "visualeditor"})
 STATIC_METHODS[("flow.interview", "createinterview")] = _unsupported("Flow.Interview (running flows)")
-STATIC_METHODS[("search", "query")] = _unsupported("SOSL (Search.query)")
 STATIC_METHODS[("search", "find")] = _unsupported("SOSL (Search.find)")
 
 

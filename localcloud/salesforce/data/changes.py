@@ -1,7 +1,7 @@
 """The record changes a transaction makes, handed to the store's commit listeners as it commits.
 
 Change Data Capture (``localcloud.salesforce.pubsub``) listens here: DML records one
-``RecordChange`` per saved record (insert, update, soft delete, cascade delete), a savepoint
+``RecordChange`` per saved record (insert, update, soft delete, cascade delete, undelete), a savepoint
 rollback forgets the changes made after it, a transaction rollback forgets them all. Only a
 committing transaction calls the listeners, in commit order, inside it just before its COMMIT
 (under the store's write lock): what a listener writes with ``CommittedChanges.transaction``
@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
 
-CREATE, UPDATE, DELETE = "CREATE", "UPDATE", "DELETE"
+CREATE, UPDATE, DELETE, UNDELETE = "CREATE", "UPDATE", "DELETE", "UNDELETE"
 
 
 @dataclass(frozen=True)
 class RecordChange:
     """One saved record. ``values``: canonical field name -> typed value (CREATE: every field,
-    UPDATE: the changed fields only, DELETE: empty). ``changed``: the changed fields (UPDATE)."""
+    UPDATE: the changed fields only, DELETE: empty, UNDELETE: every field). ``changed``: the changed fields (UPDATE)."""
 
     change_type: str
     sobject: str

@@ -11,10 +11,9 @@ objects (custom objects included); the local org takes any object of the org the
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .store import Transaction
+from .txn import DataTransaction
 
 ANY_OBJECT_REFERENCES = {("contentversion", "firstpublishlocationid"), ("contentdocumentlink", "linkedentityid")}
 
@@ -36,42 +35,38 @@ def derive_version(row: dict[str, Any]) -> None:
     row["contentlocation"] = row.get("contentlocation") or "S"
 
 
-def after_version_insert(tx: "Transaction", row: dict[str, Any]) -> None:
+def after_version_insert(tx: DataTransaction, row: dict[str, Any]) -> None:
     """After a ContentVersion without a ContentDocumentId is written: its ContentDocument and, for a
     FirstPublishLocationId, the link that shows the file under that record."""
-    from .dml import insert
-
     if row.get("contentdocumentid") is not None:
         _add_version(tx, row)
         return
-    document = insert(tx, "ContentDocument", [{
+    document = tx.insert("ContentDocument", [{
         "Title": row.get("title"), "FileExtension": row.get("fileextension"), "ContentSize": row.get("contentsize"),
         "LatestPublishedVersionId": row["id"],
-    }], all_or_none=True, read_only="write")[0]
+    }], all_or_none=True, read_only_fields="write")[0]
     row["contentdocumentid"] = document.id
     od = tx.schema.get("ContentVersion")
     tx.execute(f"UPDATE {od.table} SET {od.field('ContentDocumentId').column} = ? WHERE id = ?",
                (document.id, row["id"]))
     location = row.get("firstpublishlocationid")
     if location is not None:
-        insert(tx, "ContentDocumentLink", [{
+        tx.insert("ContentDocumentLink", [{
             "ContentDocumentId": document.id, "LinkedEntityId": location, "ShareType": "I", "Visibility": "AllUsers",
-        }], all_or_none=True, read_only="write")
+        }], all_or_none=True, read_only_fields="write")
 
 
-def _add_version(tx: "Transaction", row: dict[str, Any]) -> None:
+def _add_version(tx: DataTransaction, row: dict[str, Any]) -> None:
     """The row is a new version of the file ContentDocumentId names: number it and make it the latest."""
-    from .dml import update
-
     cv = tx.schema.get("ContentVersion")
     document_id = row["contentdocumentid"]
     older = [found[0] for found in tx.execute(
         f"SELECT id FROM {cv.table} WHERE {cv.field('ContentDocumentId').column} = ? AND id != ? ORDER BY id",
         (document_id, row["id"]))]
     row["versionnumber"] = str(len(older) + 1)
-    update(tx, "ContentVersion", [{"Id": row["id"], "VersionNumber": row["versionnumber"]}]
-           + [{"Id": version_id, "IsLatest": False} for version_id in older], all_or_none=True, read_only="write")
-    update(tx, "ContentDocument", [{
+    tx.update("ContentVersion", [{"Id": row["id"], "VersionNumber": row["versionnumber"]}]
+           + [{"Id": version_id, "IsLatest": False} for version_id in older], all_or_none=True, read_only_fields="write")
+    tx.update("ContentDocument", [{
         "Id": document_id, "Title": row.get("title"), "FileExtension": row.get("fileextension"),
         "ContentSize": row.get("contentsize"), "LatestPublishedVersionId": row["id"],
-    }], all_or_none=True, read_only="write")
+    }], all_or_none=True, read_only_fields="write")

@@ -4,20 +4,21 @@ trigger chunks of 200 and per-record results."""
 from __future__ import annotations
 
 import re
+import sqlite3
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from .errors import (InvalidFieldError, NotFoundError, RecordError, SalesforceError, TriggerException)
 from .ids import is_valid_id, make_id, to18
 from .results import SaveResult
 from .schema import FieldDef, ObjectDef
 from .triggers import TriggerEvent
-from . import content, personaccounts
-from .changes import CREATE, DELETE, UPDATE, RecordChange
+from . import content, features
+from . import recycle
+from .changes import CREATE, DELETE, UNDELETE, UPDATE, RecordChange
+from .compound import COMPOUND_TYPES, json_value, typed_value
+from .txn import DataTransaction, ReadOnlyFields
 from .values import ValueProblem, base64_url, coerce, from_db, to_db, to_json
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .store import ReadOnlyFields, Transaction
 
 CHUNK = 200
 MAX_TRIGGER_DEPTH = 16
@@ -50,7 +51,7 @@ def canonical(od: ObjectDef, row: Mapping[str, Any]) -> dict[str, Any]:
     return {fd.name: row.get(fd.lower) for fd in od.fields.values()}
 
 
-def load_rows(tx: "Transaction", od: ObjectDef, ids: Sequence[str], include_deleted: bool = True
+def load_rows(tx: DataTransaction, od: ObjectDef, ids: Sequence[str], include_deleted: bool = True
               ) -> dict[str, dict[str, Any]]:
     """Typed rows (lower-name keys, plus ``isdeleted``) by id."""
     out: dict[str, dict[str, Any]] = {}
@@ -70,7 +71,7 @@ def load_rows(tx: "Transaction", od: ObjectDef, ids: Sequence[str], include_dele
 
 
 @contextmanager
-def _statement(tx: "Transaction") -> Iterator[Any]:
+def _statement(tx: DataTransaction) -> Iterator[Any]:
     """A DML statement: all of it, or (on an exception) none of it."""
     sp = tx.savepoint()
     try:
@@ -84,7 +85,7 @@ def _statement(tx: "Transaction") -> Iterator[Any]:
         tx.release(sp)
 
 
-def _rel_value(tx: "Transaction", od: ObjectDef, fd: FieldDef, value: Any) -> str | None:
+def _rel_value(tx: DataTransaction, od: ObjectDef, fd: FieldDef, value: Any) -> str | None:
     """``Member__r: {"EC_Member_Id__c": "M1"}`` -> the parent's id (or a RecordFailure)."""
     if value is None:
         return None
@@ -126,8 +127,8 @@ def _rel_value(tx: "Transaction", od: ObjectDef, fd: FieldDef, value: Any) -> st
     return ids[0]
 
 
-def prepare(tx: "Transaction", od: ObjectDef, record: Mapping[str, Any], op: str,
-            read_only: "ReadOnlyFields") -> dict[str, Any]:
+def prepare(tx: DataTransaction, od: ObjectDef, record: Mapping[str, Any], op: str,
+            read_only: ReadOnlyFields) -> dict[str, Any]:
     """Given fields of one input record as typed values keyed by lower field name."""
     out: dict[str, Any] = {}
     errors: list[RecordError] = []
@@ -150,9 +151,17 @@ def prepare(tx: "Transaction", od: ObjectDef, record: Mapping[str, Any], op: str
             continue
         if fd.lower == "id":
             if op == "insert" and value is not None:
-                errors.append(_err("INVALID_FIELD_FOR_INSERT_UPDATE", "cannot specify Id in an insert call", "Id"))
+                if read_only == "write" and isinstance(value, str) and is_valid_id(value) \
+                        and value[:3] == od.key_prefix:
+                    out["id"] = to18(value)  # a system writer mirrors a record that has its id (ApexClass)
+                else:
+                    errors.append(_err("INVALID_FIELD_FOR_INSERT_UPDATE", "cannot specify Id in an insert call", "Id"))
             continue
         if fd.lower == "isdeleted":
+            continue
+        if fd.type in COMPOUND_TYPES:  # read-only, even for system writers: its components are written
+            if read_only == "reject":
+                read_only_hits.append(fd.name)
             continue
         writable = fd.createable if op == "insert" else fd.updateable
         if not writable and read_only != "write":
@@ -176,8 +185,8 @@ def prepare(tx: "Transaction", od: ObjectDef, record: Mapping[str, Any], op: str
 class _Run:
     """State of one DML statement over one object."""
 
-    def __init__(self, tx: "Transaction", od: ObjectDef, all_or_none: bool, results: list[SaveResult | None],
-                 read_only: "ReadOnlyFields") -> None:
+    def __init__(self, tx: DataTransaction, od: ObjectDef, all_or_none: bool, results: list[SaveResult | None],
+                 read_only: ReadOnlyFields) -> None:
         self.tx = tx
         self.od = od
         self.all_or_none = all_or_none
@@ -220,6 +229,8 @@ class _Run:
             if fd is None:
                 raise RecordFailure([_err("INVALID_FIELD", f"No such column '{name}' on sobject of type {self.od.name}",
                                           name)])
+            if fd.type in COMPOUND_TYPES:
+                continue
             if name in before and before[name] == value and type(before[name]) is type(value):
                 continue
             if fd.lower in SYSTEM:
@@ -380,7 +391,7 @@ class _Run:
         sp = tx.savepoint()
         rows = {i: self._new_row(prepared[i] or {}) for i in pending}
         for i in pending:
-            personaccounts.defaults(self, rows[i])
+            features.person_accounts.defaults(self, rows[i])
         ok = self._before_triggers("insert", pending, rows, None)
         if self._rolled_back(sp):
             return None
@@ -391,7 +402,7 @@ class _Run:
         now = tx.now()
         for n, i in enumerate(ok):
             row = rows[i]
-            row["id"] = make_id(od.key_prefix, first + n)
+            row["id"] = row.get("id") or make_id(od.key_prefix, first + n)
             self._derive(row, "insert")
             for f in AUDIT:
                 if f in od.fields and (row.get(f) is None or self.read_only != "write"):
@@ -400,14 +411,14 @@ class _Run:
             if od.custom and "name" in od.fields and row.get("name") is None and not od.fields["name"].auto_number:
                 row["name"] = row["id"]
             try:
-                personaccounts.before_save(self, row, prepared[i] or {}, None)
+                features.person_accounts.before_save(self, row, prepared[i] or {}, None)
                 self._validate(row, None, None)
             except RecordFailure as f:
                 self.fail(i, f.errors)
                 continue
             self._write_insert(row)
             tx.record_change(RecordChange(CREATE, od.name, row["id"], canonical(od, row)))
-            personaccounts.after_save(self, row, None)
+            features.person_accounts.after_save(self, row, None)
             if od.lower == "contentversion":
                 content.after_version_insert(tx, row)
             saved.append(i)
@@ -493,7 +504,7 @@ class _Run:
         for i in ok:
             row, old = rows[i], fresh[ids[i]]  # type: ignore[index]
             try:
-                personaccounts.before_save(self, row, prepared[i] or {}, old)
+                features.person_accounts.before_save(self, row, prepared[i] or {}, old)
                 self._validate(row, old, row["id"])
             except RecordFailure as f:
                 self.fail(i, f.errors)
@@ -511,7 +522,7 @@ class _Run:
                            [to_db(fd, row.get(fd.lower)) for fd in changed] + [row["id"]])
                 tx.record_change(RecordChange(UPDATE, od.name, row["id"], {fd.name: row.get(fd.lower) for fd in changed},
                                               tuple(fd.name for fd in changed)))
-            personaccounts.after_save(self, row, old)
+            features.person_accounts.after_save(self, row, old)
             saved.append(i)
         if self._rolled_back(sp):
             return None
@@ -531,7 +542,7 @@ class _Run:
                 self.fail(i, [_err("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")])
             elif old.get("isdeleted"):
                 self.fail(i, [_err("ENTITY_IS_DELETED", "entity is deleted")])
-            elif (refused := personaccounts.refuse_delete(self, old)) is not None:
+            elif (refused := features.person_accounts.refuse_delete(self, old)) is not None:
                 self.fail(i, [refused])
             else:
                 live.append(i)
@@ -561,28 +572,116 @@ class _Run:
         after_old = [canonical(od, olds[ids[i]]) for i in ok]
         return self._after_triggers(sp, "delete", ok, None, after_old, lambda i: ids[i])
 
-    def _soft_delete(self, od: ObjectDef, rid: str, now: Any) -> None:
+    def _soft_delete(self, od: ObjectDef, rid: str, now: Any, root: str | None = None) -> None:
+        """Set IsDeleted, cascade to master-detail children and clear lookups to the record; the Recycle
+        Bin (``recycle.py``) remembers the cascade and the cleared lookups under ``root`` (the record the
+        statement named) for ``undelete``."""
         tx = self.tx
+        root = root or rid
         stamp = to_db(od.fields["systemmodstamp"], now) if "systemmodstamp" in od.fields else None
         if stamp is not None:
             tx.execute(f"UPDATE {od.table} SET isdeleted = 1, systemmodstamp = ? WHERE id = ?", (stamp, rid))
         else:
             tx.execute(f"UPDATE {od.table} SET isdeleted = 1 WHERE id = ?", (rid,))
         tx.record_change(RecordChange(DELETE, od.name, rid))
-        personaccounts.on_delete(tx, od, rid, now)
+        features.person_accounts.on_delete(tx, od, rid, now)
         for child, fd in tx.schema.children(od):
             if fd.cascade_delete:
                 kids = [r[0] for r in tx.execute(
                     f"SELECT id FROM {child.table} WHERE {fd.column} = ? AND isdeleted = 0", (rid,))]
                 for kid in kids:
-                    self._soft_delete(child, kid, now)
+                    recycle.remember(tx, root, recycle.CASCADE, child.name, kid)
+                    self._soft_delete(child, kid, now, root)
             elif fd.nillable and fd.lower not in ("createdbyid", "lastmodifiedbyid", "ownerid"):
-                tx.execute(f"UPDATE {child.table} SET {fd.column} = NULL WHERE {fd.column} = ? AND isdeleted = 0",
-                           (rid,))
+                cleared = [r[0] for r in tx.execute(
+                    f"SELECT id FROM {child.table} WHERE {fd.column} = ? AND isdeleted = 0", (rid,))]
+                for kid in cleared:
+                    recycle.remember(tx, root, recycle.LOOKUP, child.name, kid, fd.name)
+                if cleared:
+                    tx.execute(f"UPDATE {child.table} SET {fd.column} = NULL WHERE {fd.column} = ? AND isdeleted = 0",
+                               (rid,))
+
+    # -- undelete ---------------------------------------------------------------------------------
+    def undelete(self, indices: list[int], ids: list[str]) -> None:
+        tx, od = self.tx, self.od
+        olds = load_rows(tx, od, [ids[i] for i in indices])
+        bin_ = []
+        for i in indices:
+            old = olds.get(ids[i])
+            if old is None:
+                self.fail(i, [_err("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")])
+            elif not old.get("isdeleted") or recycle.cascaded(tx, ids[i]) or self._master_deleted(old):
+                self.fail(i, [_err("UNDELETE_FAILED", "Entity is not in the recycle bin")])
+            else:
+                bin_.append(i)
+        for start in range(0, len(bin_), CHUNK):
+            if self.failed and self.all_or_none:
+                return
+            self._in_attempts(bin_[start:start + CHUNK], lambda pending: self._undelete_attempt(pending, ids, olds))
+
+    def _master_deleted(self, row: dict[str, Any]) -> bool:
+        """A detail record whose master is deleted cannot come back on its own (Salesforce hard-deletes it)."""
+        for fd in self.od.fields.values():
+            if fd.cascade_delete and row.get(fd.lower):
+                parent = self.tx.schema.by_key_prefix(str(row[fd.lower])[:3])
+                if parent is not None and self.tx.execute(
+                        f"SELECT 1 FROM {parent.table} WHERE id = ? AND isdeleted = 0", (row[fd.lower],)).fetchone() is None:
+                    return True
+        return False
+
+    def _undelete_attempt(self, pending: list[int], ids: list[str], olds: dict[str, dict[str, Any]]
+                          ) -> list[int] | None:
+        tx, od = self.tx, self.od
+        sp = tx.savepoint()
+        now = tx.now()
+        ok = []
+        for i in pending:
+            try:
+                self._restore(od, ids[i], now)
+            except RecordFailure as f:
+                self.fail(i, f.errors)
+                continue
+            recycle.forget(tx, ids[i])
+            ok.append(i)
+        if self._rolled_back(sp):
+            return None
+        rows = load_rows(tx, od, [ids[i] for i in ok])
+        new_views = [canonical(od, rows[ids[i]]) for i in ok]
+        return self._after_triggers(sp, "undelete", ok, new_views, None, lambda i: ids[i])
+
+    def _restore(self, od: ObjectDef, rid: str, now: Any) -> None:
+        """Clear IsDeleted of the record, of the records its delete cascaded to, and refill the lookups it
+        cleared that are still empty. A unique value another live record took meanwhile fails it."""
+        tx = self.tx
+        self._undelete_row(od, rid, now)
+        for kind, sobject, record_id, field in recycle.entries(tx, rid):
+            target = tx.schema.find(sobject)
+            if target is None:
+                continue
+            if kind == recycle.CASCADE:
+                self._undelete_row(target, record_id, now)
+            elif field is not None and target.find_field(field) is not None:
+                column = target.field(field).column
+                tx.execute(f"UPDATE {target.table} SET {column} = ? WHERE id = ? AND {column} IS NULL AND isdeleted = 0",
+                           (rid, record_id))
+
+    def _undelete_row(self, od: ObjectDef, rid: str, now: Any) -> None:
+        tx = self.tx
+        stamp = to_db(od.fields["systemmodstamp"], now) if "systemmodstamp" in od.fields else None
+        try:
+            if stamp is not None:
+                tx.execute(f"UPDATE {od.table} SET isdeleted = 0, systemmodstamp = ? WHERE id = ?", (stamp, rid))
+            else:
+                tx.execute(f"UPDATE {od.table} SET isdeleted = 0 WHERE id = ?", (rid,))
+        except sqlite3.IntegrityError:
+            raise RecordFailure([_err("DUPLICATE_VALUE", f"duplicate value found: a live {od.name} record holds a "
+                                      f"unique value of {rid}")]) from None
+        row = load_rows(tx, od, [rid])[rid]
+        tx.record_change(RecordChange(UNDELETE, od.name, rid, canonical(od, row)))
 
 
 # -- entry points ---------------------------------------------------------------------------------------
-def _finish(run_failed: bool, all_or_none: bool, results: list[SaveResult | None], sp: Any, tx: "Transaction"
+def _finish(run_failed: bool, all_or_none: bool, results: list[SaveResult | None], sp: Any, tx: DataTransaction
             ) -> list[SaveResult]:
     if run_failed and all_or_none:
         tx.rollback_to(sp)
@@ -597,8 +696,8 @@ def _finish(run_failed: bool, all_or_none: bool, results: list[SaveResult | None
     return [r if r is not None else SaveResult(id=None, success=False, errors=[ROLLED_BACK]) for r in results]
 
 
-def insert(tx: "Transaction", sobject: str, records: Sequence[Mapping[str, Any]], all_or_none: bool,
-           read_only: "ReadOnlyFields") -> list[SaveResult]:
+def insert(tx: DataTransaction, sobject: str, records: Sequence[Mapping[str, Any]], all_or_none: bool,
+           read_only: ReadOnlyFields) -> list[SaveResult]:
     od = tx.schema.get(sobject)
     tx.begin_write()
     tx.limits.count_dml(len(records))
@@ -621,8 +720,8 @@ def insert(tx: "Transaction", sobject: str, records: Sequence[Mapping[str, Any]]
         return _finish(run.failed, all_or_none, results, sp, tx)
 
 
-def update(tx: "Transaction", sobject: str | None, records: Sequence[Mapping[str, Any]], all_or_none: bool,
-           read_only: "ReadOnlyFields") -> list[SaveResult]:
+def update(tx: DataTransaction, sobject: str | None, records: Sequence[Mapping[str, Any]], all_or_none: bool,
+           read_only: ReadOnlyFields) -> list[SaveResult]:
     tx.begin_write()
     tx.limits.count_dml(len(records))
     results: list[SaveResult | None] = [None] * len(records)
@@ -677,8 +776,8 @@ def update(tx: "Transaction", sobject: str | None, records: Sequence[Mapping[str
         return _finish(failed, all_or_none, results, sp, tx)
 
 
-def upsert(tx: "Transaction", sobject: str, records: Sequence[Mapping[str, Any]], external_id_field: str,
-           all_or_none: bool, read_only: "ReadOnlyFields") -> list[SaveResult]:
+def upsert(tx: DataTransaction, sobject: str, records: Sequence[Mapping[str, Any]], external_id_field: str,
+           all_or_none: bool, read_only: ReadOnlyFields) -> list[SaveResult]:
     od = tx.schema.get(sobject)
     key_fd = od.find_field(external_id_field)
     if key_fd is None:
@@ -762,7 +861,10 @@ def upsert(tx: "Transaction", sobject: str, records: Sequence[Mapping[str, Any]]
         return out
 
 
-def delete(tx: "Transaction", ids_in: Sequence[str], all_or_none: bool) -> list[SaveResult]:
+def _by_id(tx: DataTransaction, ids_in: Sequence[str], all_or_none: bool, allowed: str, verb: str,
+           run_group: Callable[["_Run", list[int], list[str]], None]) -> list[SaveResult]:
+    """A statement over ids (delete, undelete): ids checked, grouped by object, each group run while the
+    object's describe flag ``allowed`` (``deletable``/``undeletable``) permits, allOrNone applied."""
     tx.begin_write()
     tx.limits.count_dml(len(ids_in))
     results: list[SaveResult | None] = [None] * len(ids_in)
@@ -796,11 +898,11 @@ def delete(tx: "Transaction", ids_in: Sequence[str], all_or_none: bool) -> list[
                 break
             od = tx.schema.get(lower)
             run = _Run(tx, od, all_or_none, results, "reject")
-            if not od.raw.get("deletable", True):
+            if not od.raw.get(allowed, allowed == "deletable"):
                 for i in idx:
-                    run.fail(i, [_err("INVALID_TYPE", f"entity type cannot be deleted: {od.name}")])
+                    run.fail(i, [_err("INVALID_TYPE", f"entity type cannot be {verb}: {od.name}")])
             else:
-                run.delete(idx, ids)
+                run_group(run, idx, ids)
             for i in idx:
                 r = results[i]
                 if r is not None and not r.success:
@@ -809,18 +911,55 @@ def delete(tx: "Transaction", ids_in: Sequence[str], all_or_none: bool) -> list[
         return _finish(failed, all_or_none, results, sp, tx)
 
 
+def delete(tx: DataTransaction, ids_in: Sequence[str], all_or_none: bool) -> list[SaveResult]:
+    return _by_id(tx, ids_in, all_or_none, "deletable", "deleted", lambda run, idx, ids: run.delete(idx, ids))
+
+
+def undelete(tx: DataTransaction, ids_in: Sequence[str], all_or_none: bool) -> list[SaveResult]:
+    """Restore records from the Recycle Bin (``recycle.py``); ``after undelete`` triggers fire."""
+    return _by_id(tx, ids_in, all_or_none, "undeletable", "undeleted", lambda run, idx, ids: run.undelete(idx, ids))
+
+
+def empty_recycle_bin(tx: DataTransaction, ids_in: Sequence[str]) -> list[SaveResult]:
+    """Delete records of the Recycle Bin for good (rows, what their delete cascaded to, bin entries);
+    each id on its own. An id not in the bin fails with ``INVALID_CROSS_REFERENCE_KEY`` "Entity is not in
+    the recycle bin" (the status code is our choice: Salesforce does not document it)."""
+    tx.begin_write()
+    tx.limits.count_dml(len(ids_in))
+    out: list[SaveResult] = []
+    for raw in ids_in:
+        if not isinstance(raw, str) or not is_valid_id(raw):
+            out.append(SaveResult(id=None, success=False, errors=[_err("MALFORMED_ID", f"malformed id {raw}")]))
+            continue
+        rid = to18(raw)
+        od = tx.schema.by_key_prefix(rid[:3])
+        row = tx.execute(f"SELECT isdeleted FROM {od.table} WHERE id = ?", (rid,)).fetchone() if od else None
+        if row is None or not row[0] or recycle.cascaded(tx, rid):
+            out.append(SaveResult(id=rid, success=False, errors=[_err("INVALID_CROSS_REFERENCE_KEY",
+                                                                      "Entity is not in the recycle bin")]))
+            continue
+        for kind, sobject, record_id, _field in recycle.entries(tx, rid):
+            target = tx.schema.find(sobject)
+            if kind == recycle.CASCADE and target is not None:
+                tx.execute(f"DELETE FROM {target.table} WHERE id = ? AND isdeleted = 1", (record_id,))
+        tx.execute(f"DELETE FROM {od.table} WHERE id = ?", (rid,))  # type: ignore[union-attr]
+        recycle.forget(tx, rid)
+        out.append(SaveResult(id=rid, success=True))
+    return out
+
+
 # -- reads ----------------------------------------------------------------------------------------------
-def record_url(tx: "Transaction", od: ObjectDef, rid: str) -> str:
+def record_url(tx: DataTransaction, od: ObjectDef, rid: str) -> str:
     return f"/services/data/v{tx.store.api_version}/sobjects/{od.name}/{rid}"
 
 
-def retrieve(tx: "Transaction", sobject: str, record_id: str, fields: Sequence[str] | None, typed: bool
+def retrieve(tx: DataTransaction, sobject: str, record_id: str, fields: Sequence[str] | None, typed: bool
              ) -> dict[str, Any] | None:
     od = tx.schema.get(sobject)
     if not is_valid_id(record_id):
         return None
     rid = to18(record_id)
-    chosen = [od.field(f) for f in fields] if fields else list(od.fields.values())
+    chosen = [od.field(f) for f in fields] if fields else od.all_fields
     rows = load_rows(tx, od, [rid], include_deleted=False)
     row = rows.get(rid)
     if row is None:
@@ -828,17 +967,27 @@ def retrieve(tx: "Transaction", sobject: str, record_id: str, fields: Sequence[s
     out: dict[str, Any] = {"attributes": {"type": od.name, "url": record_url(tx, od, rid)}}
     for fd in chosen:
         v = row.get(fd.lower)
-        if fd.type == "base64" and v is not None and not typed:
+        if fd.type in COMPOUND_TYPES:
+            out[fd.name] = compound_value(od, fd, row, typed)
+        elif fd.type == "base64" and v is not None and not typed:
             out[fd.name] = base64_url(out["attributes"]["url"], fd)
         else:
             out[fd.name] = v if typed else to_json(fd, v)
     return out
 
 
-def find_ids_by_field(tx: "Transaction", sobject: str, field: str, value: Any) -> list[str]:
+def compound_value(od: ObjectDef, compound: FieldDef, row: Mapping[str, Any], typed: bool) -> Any:
+    """A compound field's value from a stored row's typed values (REST JSON object, or typed)."""
+    parts = {key: row.get(fd.lower) for key, fd in od.compound_parts(compound)}
+    if typed:
+        return typed_value(compound, parts)
+    return json_value(compound, {key: to_json(fd, parts[key]) for key, fd in od.compound_parts(compound)})
+
+
+def find_ids_by_field(tx: DataTransaction, sobject: str, field: str, value: Any) -> list[str]:
     od = tx.schema.get(sobject)
     fd = od.find_field(field)
-    if fd is None:
+    if fd is None or fd.type in COMPOUND_TYPES:
         raise NotFoundError(f"Provided external ID field does not exist or is not accessible: {field}")
     try:
         typed = coerce(fd, value)

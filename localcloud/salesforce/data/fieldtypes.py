@@ -157,11 +157,21 @@ METADATA_TYPES = {
     "percent": "percent", "checkbox": "boolean", "date": "date", "datetime": "datetime",
     "time": "time", "picklist": "picklist", "multiselectpicklist": "multipicklist",
     "lookup": "reference", "masterdetail": "reference", "autonumber": "string",
-    "metadatarelationship": "reference", "summary": "double",
+    "metadatarelationship": "reference", "summary": "double", "location": "location",
 }
 #: MetadataRelationship targets that are setup entities, not records: the field holds the API name
 ENTITY_REFERENCE_TARGETS = {"entitydefinition", "fielddefinition"}
 ENTITY_REFERENCE_KEY = "QualifiedApiName"
+
+
+def location_component_describes(spec: CustomFieldSpec) -> list[dict[str, Any]]:
+    """The stored components of a geolocation field ``Loc__c``: ``Loc__Latitude__s`` and ``Loc__Longitude__s``
+    (Double with the field's decimal places, ``compoundFieldName`` = ``Loc__c``), as Salesforce describes them."""
+    name = spec.full_name.split(".")[-1]
+    base, label = name[:-3], spec.label or _label_from_name(name)
+    return [field_describe(f"{base}__{part}__s", "double", f"{label} ({part})", custom=True, precision=18,
+                           scale=spec.scale or 0, compoundFieldName=name, inlineHelpText=spec.inline_help_text)
+            for part in ("Latitude", "Longitude")]
 
 
 def custom_field_describe(spec: CustomFieldSpec) -> dict[str, Any]:
@@ -185,6 +195,9 @@ def custom_field_describe(spec: CustomFieldSpec) -> dict[str, Any]:
     if mtype == "summary":
         # roll-up summary: read-only; its value is not computed by the local org (apex README)
         over.update(calculated=True, createable=False, updateable=False, precision=18, scale=2)
+    if mtype == "location":
+        # geolocation: a read-only compound over Name__Latitude__s / Name__Longitude__s (compound.py)
+        over.update(createable=False, updateable=False, scale=spec.scale or 0, displayLocationInDecimal=True)
     if mtype == "text":
         over["length"] = spec.length or 255
     elif mtype == "textarea":

@@ -43,7 +43,7 @@ from .errors import RecordError
 from .ids import is_valid_id, key_prefix, to18
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .store import Transaction
+    from .txn import DataTransaction as Transaction
 
 #: Salesforce's default Lead Status values (a new org's Setup > Lead Status): label, default, converted
 DEFAULT_LEAD_STATUSES = (

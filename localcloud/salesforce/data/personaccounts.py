@@ -22,6 +22,7 @@ import copy
 import os
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
+from . import features
 from .changes import CREATE, DELETE, UPDATE, RecordChange
 from .errors import RecordError
 from .fieldtypes import field_describe
@@ -30,7 +31,7 @@ from .schema import FieldDef, ObjectDef, Schema
 
 if TYPE_CHECKING:  # pragma: no cover
     from .dml import _Run
-    from .store import Store, Transaction
+    from .txn import DataStore as Store, DataTransaction as Transaction
 
 #: environment setting of the ``local`` org (org number 1): ``on`` (default) or ``off``
 ENV_SETTING = "ECBRIDGE_ORG_PERSON_ACCOUNTS"
@@ -437,3 +438,31 @@ def on_delete(tx: "Transaction", od: ObjectDef, record_id: str, now: Any) -> Non
     tx.execute(f"UPDATE {cod.table} SET isdeleted = 1, systemmodstamp = ? WHERE id = ? AND isdeleted = 0",
                (stamp, hit[0]))
     tx.record_change(RecordChange(DELETE, cod.name, hit[0]))
+
+
+class _Hooks(features.PersonAccountHooks):
+    """This module's answers to schema and dml (``features.py``), installed at import."""
+
+    def enabled(self, schema: Any) -> bool:
+        return enabled(schema)
+
+    def mirror_contact_field(self, schema: Any, contact_field: Any) -> dict[str, Any] | None:
+        return mirror_contact_field(schema, contact_field)
+
+    def defaults(self, run: Any, row: dict[str, Any]) -> None:
+        defaults(run, row)
+
+    def before_save(self, run: Any, row: dict[str, Any], given: Mapping[str, Any], old: dict[str, Any] | None) -> None:
+        before_save(run, row, given, old)
+
+    def after_save(self, run: Any, row: dict[str, Any], old: dict[str, Any] | None) -> None:
+        after_save(run, row, old)
+
+    def refuse_delete(self, run: Any, old: Mapping[str, Any]) -> RecordError | None:
+        return refuse_delete(run, old)
+
+    def on_delete(self, tx: Any, od: ObjectDef, record_id: str, now: Any) -> None:
+        on_delete(tx, od, record_id, now)
+
+
+features.person_accounts = _Hooks()

@@ -11,8 +11,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
+from .compound import COMPOUND_TYPES, components
 from .errors import InvalidFieldError, InvalidTypeError
-from .fieldtypes import custom_field_describe, field_describe, system_field_describes
+from .fieldtypes import custom_field_describe, field_describe, location_component_describes, system_field_describes
 from .specs import CustomFieldSpec, CustomObjectSpec
 
 FIXTURE = Path(__file__).parent / "fixtures" / "standard_objects.json"
@@ -67,6 +68,11 @@ GLOBAL_KEYS = (
 @lru_cache(maxsize=1)
 def _fixture() -> dict[str, Any]:
     return json.loads(FIXTURE.read_text())
+
+
+def standard_object_definitions() -> list[dict[str, Any]]:
+    """The fixture's standard object definitions, shared: read them, never change them."""
+    return _fixture()["objects"]
 
 
 class FieldDef:
@@ -135,23 +141,34 @@ class ObjectDef:
         self.key_prefix: str = raw["keyPrefix"]
         self.custom: bool = bool(raw.get("custom"))
         self.table = '"t_' + self.lower + '"'
-        self.fields: dict[str, FieldDef] = {}
+        self.fields: dict[str, FieldDef] = {}  # the stored fields (each one SQLite column)
+        #: compound fields (address, location): no column, read from their components (``compound.py``)
+        self.compounds: dict[str, FieldDef] = {}
+        #: every field in describe order, compound fields included
+        self.all_fields: list[FieldDef] = []
         for f in raw["fields"]:
             fd = FieldDef(f)
-            self.fields[fd.lower] = fd
+            (self.compounds if fd.type in COMPOUND_TYPES else self.fields)[fd.lower] = fd
+            self.all_fields.append(fd)
         self.relationships: dict[str, FieldDef] = {
             fd.relationship_name.lower(): fd for fd in self.fields.values()
             if (fd.type == "reference" or fd.raw.get("_referenceKey")) and fd.relationship_name
         }
 
     def field(self, name: str) -> FieldDef:
-        fd = self.fields.get(name.lower())
+        """A stored or compound field (``fd.type in COMPOUND_TYPES``: no column, read-only)."""
+        fd = self.find_field(name)
         if fd is None:
             raise InvalidFieldError.no_such_column(name, self.name)
         return fd
 
     def find_field(self, name: str) -> FieldDef | None:
-        return self.fields.get(name.lower())
+        low = name.lower()
+        return self.fields.get(low) or self.compounds.get(low)
+
+    def compound_parts(self, compound: FieldDef) -> list[tuple[str, FieldDef]]:
+        """``(key, component field)`` pairs of a compound field (``("city", BillingCity)`` ...)."""
+        return components(compound, self.fields.values())
 
     def relationship(self, name: str) -> FieldDef | None:
         """The reference field behind a parent relationship name (``Member__r`` -> ``Member__c``)."""
@@ -170,7 +187,7 @@ class ObjectDef:
 
     def describe(self, schema: "Schema | None" = None, api_version: str = "62.0") -> dict[str, Any]:
         out = {k: v for k, v in self.raw.items() if k != "fields" and not k.startswith("_")}
-        out["fields"] = [fd.describe for fd in self.fields.values()]
+        out["fields"] = [fd.describe for fd in self.all_fields]
         out["childRelationships"] = schema.child_relationships(self) if schema else []
         out["urls"] = self.urls(api_version)
         layout = f"/services/data/v{api_version}/sobjects/{self.name}/describe/layouts/"
@@ -405,13 +422,15 @@ class Schema:
             raw_field["referenceTo"] = [self.get(target).name]
         old = od.find_field(fname)
         fields = od.raw["fields"]
-        if old is not None:
-            if old.type != raw_field["type"] and not _compatible(old.type, raw_field["type"]):
-                raise ValueError(f"field {od.name}.{fname}: cannot change type from {old.type} to {raw_field['type']}")
-            idx = next(i for i, f in enumerate(fields) if f["name"].lower() == fname.lower())
-            fields[idx] = raw_field
-        else:
-            fields.append(raw_field)
+        if old is not None and old.type != raw_field["type"] and not _compatible(old.type, raw_field["type"]):
+            raise ValueError(f"field {od.name}.{fname}: cannot change type from {old.type} to {raw_field['type']}")
+        components = location_component_describes(spec) if raw_field["type"] == "location" else []
+        for raw in (*components, raw_field):  # a geolocation: components first, as the standard address fields
+            idx = next((i for i, f in enumerate(fields) if f["name"].lower() == raw["name"].lower()), None)
+            if idx is None:
+                fields.append(raw)
+            else:
+                fields[idx] = raw
         if spec.type.lower() == "masterdetail":
             od.raw["fields"] = [f for f in fields if f["name"] != "OwnerId"]
         new_od = ObjectDef(od.raw)
@@ -423,11 +442,11 @@ class Schema:
 
     def _mirror_on_person_accounts(self, contact_field: FieldDef) -> None:
         """With Person Accounts a Contact custom field ``X__c`` is also ``Account.X__pc``."""
-        from . import personaccounts
+        from . import features
 
-        if not personaccounts.enabled(self):
+        if not features.person_accounts.enabled(self):
             return
-        mirrored = personaccounts.mirror_contact_field(self, contact_field)
+        mirrored = features.person_accounts.mirror_contact_field(self, contact_field)
         if mirrored is None:
             return
         raw = copy.deepcopy(self.get("Account").raw)

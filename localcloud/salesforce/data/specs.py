@@ -26,7 +26,8 @@ class CustomFieldSpec:
 
     ``type`` is the Metadata API type: Text, TextArea, LongTextArea, Html, Email, Phone, Url,
     Number, Currency, Percent, Checkbox, Date, DateTime, Time, Picklist, MultiselectPicklist,
-    Lookup, MasterDetail, AutoNumber (others fail with ``ValueError`` naming the type).
+    Lookup, MasterDetail, AutoNumber, Location (geolocation: a compound over ``Name__Latitude__s`` /
+    ``Name__Longitude__s``) (others fail with ``ValueError`` naming the type).
     ``default_value`` is the XML text as written (``false``, ``"abc"``, ``0``).
     """
 

@@ -18,66 +18,28 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Literal, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
-from . import dml
+from . import dml, personaccounts, recycle  # personaccounts installs its hooks (features.py)
+from .soql.engine import execute as execute_soql
 from .changes import CommitListener, CommittedChanges, RecordChange
-from .errors import InvalidQueryLocatorError, LimitExceededError, SalesforceError
+from .errors import InvalidQueryLocatorError, SalesforceError
 from .ids import make_id
 from .results import QueryResult, SaveResult
-from .schema import FieldDef, ObjectDef, Schema
+from .schema import FieldDef, ObjectDef, Schema, standard_object_definitions
 from .soql.ast import Bind, SoqlQuery
 from .specs import CustomFieldSpec, CustomObjectSpec, field_spec_from_dict, object_spec_from_dict
 from .triggers import TriggerHook
 from .store_indexes import INDEXED_AUDIT_FIELDS
+from .txn import Limits, ReadOnlyFields
 from .values import DECIMALS, TEXT
 
 
 BindResolver = Callable[[Bind], Any]
-ReadOnlyFields = Literal["reject", "ignore", "write"]
 
 CURSOR_TTL_SECONDS = 15 * 60
 MAX_CURSORS = 200
-
-
-@dataclass
-class Limits:
-    """Governor counters of one transaction (Apex: ``Limits.getQueries()`` ...).
-
-    The data layer only counts; with ``enforce=True`` it raises ``LimitExceededError`` with
-    Salesforce's message ("Too many SOQL queries: 101", "Too many DML statements: 151",
-    "Too many DML rows: 10001", "Too many query rows: 50001"). The Apex runtime can swap
-    ``Transaction.limits`` for a fresh object (``Test.startTest``).
-    """
-
-    soql_queries: int = 0
-    query_rows: int = 0
-    dml_statements: int = 0
-    dml_rows: int = 0
-    max_soql_queries: int = 100
-    max_query_rows: int = 50_000
-    max_dml_statements: int = 150
-    max_dml_rows: int = 10_000
-    enforce: bool = False
-
-    def count_query(self) -> None:
-        self.soql_queries += 1
-        if self.enforce and self.soql_queries > self.max_soql_queries:
-            raise LimitExceededError(f"Too many SOQL queries: {self.soql_queries}")
-
-    def count_query_rows(self, n: int) -> None:
-        self.query_rows += n
-        if self.enforce and self.query_rows > self.max_query_rows:
-            raise LimitExceededError(f"Too many query rows: {self.query_rows}")
-
-    def count_dml(self, rows: int) -> None:
-        self.dml_statements += 1
-        if self.enforce and self.dml_statements > self.max_dml_statements:
-            raise LimitExceededError(f"Too many DML statements: {self.dml_statements}")
-        self.dml_rows += rows
-        if self.enforce and self.dml_rows > self.max_dml_rows:
-            raise LimitExceededError(f"Too many DML rows: {self.dml_rows}")
 
 
 class Savepoint:
@@ -108,6 +70,31 @@ def column_sql(fd: FieldDef) -> str:
 def _needs_index(fd: FieldDef) -> bool:
     return (fd.type == "reference" or fd.external_id or fd.unique or (fd.custom and bool(fd.raw.get("idLookup")))
             or fd.lower in INDEXED_AUDIT_FIELDS)
+
+
+def upgraded_fields(stored: list[dict[str, Any]], standard: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """``stored`` (a persisted standard object's fields) with the standard fields it lacks inserted after
+    their predecessor, and ``compoundFieldName`` filled in where the standard describe has it; None when
+    nothing changes. Fields of the org (custom ones) keep their place."""
+    have = {f["name"].lower(): f for f in stored}
+    by_name = {f["name"].lower(): f for f in standard}
+    out = [dict(f) for f in stored]
+    changed = False
+    for f in out:
+        std = by_name.get(f["name"].lower())
+        if std is not None and std.get("compoundFieldName") and not f.get("compoundFieldName"):
+            f["compoundFieldName"] = std["compoundFieldName"]
+            changed = True
+    previous = None
+    for f in standard:
+        low = f["name"].lower()
+        if low not in have:
+            at = next((k + 1 for k, x in enumerate(out) if previous and x["name"].lower() == previous), len(out))
+            out.insert(at, json.loads(json.dumps(f)))  # a copy: the fixture stays untouched
+            have[low] = f
+            changed = True
+        previous = low
+    return out if changed else None
 
 
 class Transaction:
@@ -281,6 +268,16 @@ class Transaction:
         """Soft-delete records (``IsDeleted``; ``queryAll``/``ALL ROWS`` still sees them)."""
         return dml.delete(self, ids, all_or_none)
 
+    def undelete(self, ids: Sequence[str], *, all_or_none: bool = True) -> list[SaveResult]:
+        """Restore soft-deleted records from the Recycle Bin, with what their delete cascaded to and the
+        lookups it cleared (``recycle.py``); ``after undelete`` triggers fire. Not deleted, or deleted only
+        by cascade: ``UNDELETE_FAILED`` "Entity is not in the recycle bin"."""
+        return dml.undelete(self, ids, all_or_none)
+
+    def empty_recycle_bin(self, ids: Sequence[str]) -> list[SaveResult]:
+        """Delete Recycle Bin records for good (``Database.emptyRecycleBin``); each id on its own."""
+        return dml.empty_recycle_bin(self, ids)
+
     def retrieve(self, sobject: str, record_id: str, fields: Sequence[str] | None = None, *,
                  typed: bool = False) -> dict[str, Any] | None:
         """One live record (REST shape with ``attributes``) or None when absent/deleted."""
@@ -295,9 +292,7 @@ class Transaction:
               include_deleted: bool = False, bind_resolver: BindResolver | None = None,
               typed: bool = False, page_size: int = 2000) -> QueryResult:
         """Run SOQL. ``include_deleted`` is queryAll. Counts a SOQL query and its rows."""
-        from .soql.engine import execute
-
-        return execute(self, soql, binds or {}, include_deleted=include_deleted, bind_resolver=bind_resolver,
+        return execute_soql(self, soql, binds or {}, include_deleted=include_deleted, bind_resolver=bind_resolver,
                        typed=typed, page_size=page_size)
 
     # -- schema changes ---------------------------------------------------------------------------
@@ -420,6 +415,8 @@ class Store:
                     self._initialise(conn)
                 else:
                     self._add_new_standard_objects(conn)
+                    self._add_new_standard_fields(conn)
+                recycle.ensure_table(conn)
                 conn.execute("COMMIT")
             finally:
                 self._unlock_write()
@@ -584,6 +581,29 @@ class Store:
             seq += 1
             conn.execute("INSERT INTO _objects (lower, seq, definition) VALUES (?, ?, ?)",
                          (od.lower, seq, json.dumps(od.raw, separators=(",", ":"))))
+
+    def _add_new_standard_fields(self, conn: sqlite3.Connection) -> None:
+        """A file made by an earlier version gets the standard fields added since to its standard objects
+        (the compound address fields, with their components' ``compoundFieldName``), in describe order."""
+        changed = False
+        stored = {r[0]: r[1] for r in conn.execute("SELECT lower, definition FROM _objects")}
+        for standard in standard_object_definitions():  # read only (no copy: opening stays cheap)
+            lower = standard["name"].lower()
+            if lower not in stored:
+                continue
+            raw = json.loads(stored[lower])
+            if raw.get("custom"):
+                continue
+            updated = upgraded_fields(raw["fields"], standard["fields"])
+            if updated is None:
+                continue
+            raw["fields"] = updated
+            conn.execute("UPDATE _objects SET definition = ? WHERE lower = ?",
+                         (json.dumps(raw, separators=(",", ":")), lower))
+            self._sync_table(conn, ObjectDef(raw))
+            changed = True
+        if changed:
+            conn.execute("UPDATE _meta SET value = ? WHERE key = 'schema_version'", (str(_time.time_ns()),))
 
     def _initialise(self, conn: sqlite3.Connection) -> None:
         conn.execute("CREATE TABLE _meta (key TEXT PRIMARY KEY, value TEXT)")

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .store import Transaction
+    from .txn import DataTransaction
 
 TriggerOp = Literal["insert", "update", "delete", "undelete"]
 
@@ -41,7 +41,7 @@ class TriggerEvent:
     sobject: str
     new: list[dict[str, Any]] | None
     old: list[dict[str, Any]] | None
-    transaction: "Transaction"
+    transaction: "DataTransaction"
     errors: dict[int, list[tuple[str, str | None]]] = field(default_factory=dict)
 
     @property

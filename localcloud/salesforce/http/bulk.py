@@ -466,6 +466,9 @@ class BulkJobs:
         records: list[dict[str, Any]] = []
         try:
             with self.context.data.transaction(user_id=self.context.user_id) as tx:
+                if any(_is_compound(tx.schema, parsed.sobject, list(item.path)) for item in parsed.select
+                       if hasattr(item, "path")):
+                    raise SalesforceError("FUNCTIONALITY_NOT_ENABLED", "Selecting compound data not supported in Bulk Query")
                 page = tx.query(soql.strip(), include_deleted=job.operation == "queryAll")
                 records.extend(page.records)
                 while page.next_records_locator:
@@ -474,6 +477,16 @@ class BulkJobs:
         except SalesforceError as error:
             raise BatchFailure(f"InvalidBatch : Failed to process query: {error.error_code}: {error.message}") from error
         return [list(item.path) for item in parsed.select], records
+
+
+def _is_compound(schema: Any, sobject: str, path: list[str]) -> bool:
+    """Whether a selected field path ends at a compound (address/location) field."""
+    od = schema.find(sobject)
+    for rel in path[:-1]:
+        ref = od.relationship(rel) if od is not None else None
+        od = schema.find(ref.reference_to[0]) if ref is not None and len(ref.reference_to) == 1 else None
+    fd = od.find_field(path[-1]) if od is not None and path else None
+    return fd is not None and fd.type in ("address", "location")
 
 
 def _id_of(record: dict[str, Any]) -> str:

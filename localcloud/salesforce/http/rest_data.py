@@ -22,6 +22,7 @@ from localcloud.salesforce.data import (
     is_valid_id,
     to18,
 )
+from localcloud.salesforce.data.sosl import search as search_sosl
 from localcloud.salesforce.http.context import OrgContext
 from localcloud.salesforce.http.errors import RestError, error_response
 from localcloud.salesforce.http.versions import is_supported
@@ -411,6 +412,14 @@ class DataRoutes:
         result = tx.query(soql, include_deleted=include_deleted)
         return Response.json(result.to_json(request.path_params["version"]))
 
+    def search(self, request: Request, tx: Transaction) -> Response:
+        """SOSL (``data/sosl.py``): ``{"searchRecords": [...]}``, the objects in RETURNING order."""
+        sosl = request.arg("q")
+        if not sosl:
+            raise RestError(400, "MALFORMED_SEARCH", "A search string has to be specified")
+        found = search_sosl(tx, sosl)
+        return Response.json({"searchRecords": [record for _, records in found for record in records]})
+
     def query_more(self, request: Request, tx: Transaction) -> Response:
         result = self.store.query_more(request.path_params["locator"])
         return Response.json(result.to_json(request.path_params["version"]))
@@ -534,6 +543,7 @@ def register(router: Router, context: OrgContext) -> None:
     router.add(("GET", "POST"), V + rf"/composite/sobjects/{obj}/?", w(routes.collection_retrieve))
     router.add("PATCH", V + rf"/composite/sobjects/{obj}/(?P<field>\w+)/?", w(routes.collection_upsert))
     router.add("GET", V + r"/(query|queryAll)/?", w(routes.query))
+    router.add("GET", V + r"/search/?", w(routes.search))
     router.add("GET", V + r"/(query|queryAll)/(?P<locator>[^/]+)/?", w(routes.query_more))
 
 

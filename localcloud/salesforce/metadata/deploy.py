@@ -35,6 +35,7 @@ from localcloud.salesforce.metadata.coverage import NO_TEST_RUN_REFUSED, coverag
 from localcloud.salesforce.metadata.objects import CUSTOM_SUFFIXES, ObjectDefinitionError, object_spec
 from localcloud.salesforce.metadata.package import Component, DeployPackage, DeployPackageError, read_deploy_zip
 from localcloud.salesforce.metadata.permissionsets import permission_set_definition
+from localcloud.salesforce.metadata.apex_rows import mirror_apex_rows
 from localcloud.salesforce.metadata.repository import DEPLOY_PREFIX, MetadataRepository, now_iso
 from localcloud.salesforce.metadata.channel_members import TYPE as CHANNEL_MEMBER, check_channel_members
 from localcloud.salesforce.metadata.ui_components import check_ui_components
@@ -149,6 +150,16 @@ class Deployer:
         self._jobs: dict[str, DeployJob] = {}
         self._jobs_lock = threading.Lock()
         self._deploy_lock = threading.Lock()
+        self._mirror_apex()  # an org deployed before ApexClass rows were kept in the store gets them now
+
+    def _mirror_apex(self) -> None:
+        """ApexClass/ApexTrigger rows for SOQL (``apex_rows.py``); a committed deploy is never undone by it."""
+        if not hasattr(self.store, "transaction"):
+            return
+        try:
+            mirror_apex_rows(self.store, self.repository)
+        except Exception:  # noqa: BLE001 - logged; the Tooling API still lists the classes
+            log.exception("ApexClass/ApexTrigger rows could not be mirrored into the data store")
 
     # -- public -----------------------------------------------------------------------------------
 
@@ -258,6 +269,7 @@ class Deployer:
             for name in package.destructive.get(CHANNEL_MEMBER, []):  # deselects a Change Data Capture entity
                 self.repository.delete_component(CHANNEL_MEMBER, name)
             saved = self.repository.save_apex(apex)
+            self._mirror_apex()
             for source in apex:
                 record_id, created = saved[(source.kind, source.name)]
                 message = self._success_for(job, source.kind, source.name)

@@ -9,7 +9,7 @@ from localcloud.salesforce.metadata.package import Component, child_text, childr
 SUPPORTED_FIELD_TYPES = {
     "Text", "TextArea", "LongTextArea", "Html", "Email", "Phone", "Url", "Number", "Currency",
     "Percent", "Checkbox", "Date", "DateTime", "Time", "Picklist", "MultiselectPicklist", "Lookup",
-    "MasterDetail", "AutoNumber", "MetadataRelationship", "Summary",
+    "MasterDetail", "AutoNumber", "MetadataRelationship", "Summary", "Location",
 }
 
 

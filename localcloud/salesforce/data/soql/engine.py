@@ -4,11 +4,13 @@ subqueries run as one extra statement per 500 parents."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
+from ..compound import COMPOUND_TYPES, json_value, typed_value
 from ..errors import InvalidFieldError, MalformedQueryError, SalesforceError
 from ..ids import is_valid_id
 from ..results import QueryResult
@@ -20,7 +22,7 @@ from .ast import (Aggregate, And, Bind, Comparison, DateLiteral, FieldRef, Liter
 from .parser import parse_soql
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..store import Transaction
+    from ..txn import DataTransaction
 
 CHILD_BATCH = 500
 
@@ -54,7 +56,7 @@ class _Col:
 
 
 class _Context:
-    def __init__(self, tx: "Transaction", binds: Mapping[str, Any],
+    def __init__(self, tx: "DataTransaction", binds: Mapping[str, Any],
                  resolver: Callable[[Bind], Any] | None) -> None:
         self.tx = tx
         self.binds = binds
@@ -63,6 +65,8 @@ class _Context:
         self.tz = tx.store.timezone
         self.today = tx.now().astimezone(self.tz).date()
         self.alias_seq = 0
+        #: compound fields selected: their ``(key, component)`` pairs (the select reads them as a JSON array)
+        self.compound_parts: dict[FieldDef, list[tuple[str, FieldDef]]] = {}
 
     def next_alias(self) -> str:
         self.alias_seq += 1
@@ -90,8 +94,11 @@ class _Compiler:
         self.params: list[Any] = []
 
     # -- fields -----------------------------------------------------------------------------------
-    def resolve(self, ref: FieldRef) -> tuple[str, FieldDef, list[tuple[str, _Join]]]:
-        """SQL expression, field and the relationship joins walked for a field path."""
+    def resolve(self, ref: FieldRef, use: str | None = "filtered"
+                ) -> tuple[str, FieldDef, list[tuple[str, _Join]]]:
+        """SQL expression, field and the relationship joins walked for a field path. ``use`` says what
+        the clause does with the field (``filtered``, ``sorted``, ``grouped``; None in the select list):
+        compound fields are only selectable."""
         path = list(ref.path)
         if len(path) > 1 and path[0].lower() == self.od.lower and self.od.relationship(path[0]) is None:
             path = path[1:]
@@ -124,11 +131,20 @@ class _Compiler:
             fd = od_list[0].find_field(name)
             if fd is None:
                 raise InvalidFieldError.no_such_column(name, od_list[0].name)
+            if fd.type in COMPOUND_TYPES:
+                if use is not None:
+                    raise InvalidFieldError(f"field '{fd.name}' can not be {use} in a query call", [fd.name])
+                parts = od_list[0].compound_parts(fd)
+                self.ctx.compound_parts[fd] = parts
+                return "json_array(" + ", ".join(f"{alias}.{p.column}" for _, p in parts) + ")", fd, walked
             column = fd.column if fd.lower != "isdeleted" else '"isdeleted"'
             return f"{alias}.{column}", fd, walked
         # polymorphic parent: a UNION of the targets exposing the requested column
         found = [od.find_field(name) for od in od_list]
         first = next((f for f in found if f is not None), None)
+        if first is not None and first.type in COMPOUND_TYPES:
+            raise MalformedQueryError(f"compound field '{first.name}' through the polymorphic relationship "
+                                      f"'{walked[-1][0]}' is not supported by the local org")
         if first is None:
             raise InvalidFieldError.no_such_column(name, od_list[0].name)
         walked[-1][1].columns[first.lower] = found
@@ -322,7 +338,7 @@ class _Compiler:
     def aggregate_sql(self, agg: Aggregate) -> tuple[str, FieldDef | None]:
         if agg.function == "GROUPED":
             assert agg.field is not None
-            expr, fd, _ = self.resolve(agg.field)
+            expr, fd, _ = self.resolve(agg.field, "grouped")
             return expr, fd
         if agg.field is None:
             return "COUNT(*)", None
@@ -423,7 +439,7 @@ def date_range(lit: DateLiteral, today: date) -> tuple[date, date]:
 
 
 # -- execution ----------------------------------------------------------------------------------------------
-def execute(tx: "Transaction", soql: str | SoqlQuery, binds: Mapping[str, Any], *, include_deleted: bool = False,
+def execute(tx: "DataTransaction", soql: str | SoqlQuery, binds: Mapping[str, Any], *, include_deleted: bool = False,
             bind_resolver: Callable[[Bind], Any] | None = None, typed: bool = False,
             page_size: int = 2000) -> QueryResult:
     q = parse_soql(soql) if isinstance(soql, str) else soql
@@ -504,7 +520,7 @@ class _Runner:
             if isinstance(item.key, Aggregate):
                 expr, _ = comp.aggregate_sql(item.key)
             else:
-                expr, fd, _ = comp.resolve(item.key)
+                expr, fd, _ = comp.resolve(item.key, "sorted")
                 if fd.type == "picklist" and fd.picklist_values:
                     # picklists sort in the order their values are defined, as in Salesforce
                     whens = " ".join(f"WHEN {expr} = '{v.replace(chr(39), chr(39) * 2)}' THEN {k}"
@@ -537,7 +553,7 @@ class _Runner:
                 if item.text.lower() in seen:
                     raise MalformedQueryError(f"duplicate field selected: {item.text}")
                 seen.add(item.text.lower())
-                expr, fd, walked = comp.resolve(item)
+                expr, fd, walked = comp.resolve(item, None)
                 rels = []
                 for rel_name, join in walked:
                     exprs.append(f"{join.alias}.id")
@@ -577,6 +593,12 @@ class _Runner:
         return attrs
 
     def _conv(self, fd: FieldDef, raw: Any) -> Any:
+        if fd.type in COMPOUND_TYPES:
+            parts = self.ctx.compound_parts[fd]
+            typed = {key: from_db(part, v) for (key, part), v in zip(parts, json.loads(raw))}
+            if self.typed:
+                return typed_value(fd, typed)
+            return json_value(fd, {key: to_json(part, typed[key]) for key, part in parts})
         v = from_db(fd, raw)
         return v if self.typed else to_json(fd, v)
 
@@ -644,7 +666,7 @@ class _Runner:
         layout: list[Any] = []
         for item in q.select:
             assert isinstance(item, FieldRef)
-            expr, fd, walked = comp.resolve(item)
+            expr, fd, walked = comp.resolve(item, None)
             rels = []
             for rel_name, join in walked:
                 exprs.append(f"{join.alias}.id")
@@ -683,7 +705,7 @@ class _Runner:
                 assert ref is not None
                 if tuple(p.lower() for p in ref.path) not in grouped:
                     raise MalformedQueryError(f"Field must be grouped or aggregated: {ref.text}")
-                expr, fd, _ = comp.resolve(ref)
+                expr, fd, _ = comp.resolve(ref, "grouped")
                 alias = item.alias if isinstance(item, Aggregate) else None
                 exprs.append(expr)
                 outs.append((alias or fd.name, fd, "field"))
@@ -699,7 +721,7 @@ class _Runner:
         where = self._where(comp, q)
         group_sql = ""
         if q.group_by:
-            group_sql = " GROUP BY " + ", ".join(comp.resolve(g)[0] for g in q.group_by)
+            group_sql = " GROUP BY " + ", ".join(comp.resolve(g, "grouped")[0] for g in q.group_by)
         having = ""
         if q.having is not None:
             having = " HAVING " + comp.condition(q.having, aggregate_ok=True)
