@@ -92,6 +92,11 @@ MEMBER_WRITERS = {
     "Account": "ECBridgePersonAccountMemberWriter",  # object: Account is always person_account: true
     "LeadToContact": "ECBridgeConvertingLeadMemberWriter",
 }
+# Consent to marketing email (the mapping's consent section): generated when the mapping has one.
+CONSENT_CLASSES = {
+    "ECBridgeConsent": "apex/ECBridgeConsent.cls.j2",
+    "ECBridgeConsentTest": "apex/ECBridgeConsentTest.cls.j2",
+}
 # A Lead member that converts (member.converts_to: Contact) also gets these classes and the Contact trigger.
 CONVERTED_MEMBER_CLASSES = {
     "ECBridgeLeadMemberWriter": "apex/ECBridgeLeadMemberWriter.cls.j2",
@@ -249,7 +254,8 @@ def _context(mapping: Mapping) -> dict[str, Any]:
             if f.type is FieldType.PICKLIST:
                 picklists.append(PicklistConstant(_picklist_constant(scope, f),
                                                   ", ".join(apex_string(v) for v in f.values)))
-    member_select = _select(["Id"] + [f.sf_field for f in member.fields] + [mapping.last_event_at])
+    consent_fields = mapping.consent.member_fields() if mapping.consent is not None else []
+    member_select = _select(["Id"] + [f.sf_field for f in member.fields] + [mapping.last_event_at] + consent_fields)
     order_select = _select(["Id", "Name"] + [f.sf_field for f in order.fields]
                            + ([order.last_product_name] if order.last_product_name else [])
                            + [order.member_lookup, mapping.last_event_at])
@@ -258,6 +264,7 @@ def _context(mapping: Mapping) -> dict[str, Any]:
     return {
         "bad_cases": _bad_cases(mapping),
         "m": mapping,
+        "consent": mapping.consent,
         "member": member,
         "order": order,
         "line": line,
@@ -300,6 +307,8 @@ def _converted_context(mapping: Mapping) -> dict[str, Any]:
     member = mapping.member
     wb = mapping.write_back
     custom = [f.sf_field for f in member.converted_fields if f.is_custom]
+    consent = mapping.consent.member_fields() if mapping.consent is not None else []  # the Contact keeps consent
+    custom += [name for name in consent if name.endswith("__c")]
     texts = [f for f in member.converted_fields
              if f.type is FieldType.STRING and f is not member.key and f is not member.email]
     return {
@@ -309,7 +318,8 @@ def _converted_context(mapping: Mapping) -> dict[str, Any]:
         "lead_object": member.object_name,
         "converted_lookup": mapping.order.converted_member_lookup,
         "contact_select": _select(["Id"] + [f.sf_field for f in view.member.fields] + [mapping.last_event_at]
-                                  + [wb.marketo_id, wb.pushed_at, wb.error, wb.changed_at, wb.pushed_change]),
+                                  + [wb.marketo_id, wb.pushed_at, wb.error, wb.changed_at, wb.pushed_change]
+                                  + consent),
         "contact_watched": _watched_fields(view, "member"),
         "copied_fields": list(dict.fromkeys(custom + [mapping.last_event_at, wb.marketo_id, wb.pushed_at, wb.error,
                                                       wb.changed_at, wb.pushed_change])),
@@ -480,7 +490,8 @@ def render_unformatted(mapping: Mapping) -> dict[str, str]:
     if not ctx["member_writer"]:
         raise GenerationError(f"{mapping.path.name}: no member writer for {mapping.member.object_name} "
                               f"(there is one for {', '.join(MEMBER_WRITERS)})")
-    apex_classes = {**APEX_CLASSES, ctx["member_writer"]: f"apex/{ctx['member_writer']}.cls.j2"}
+    apex_classes = {**APEX_CLASSES, ctx["member_writer"]: f"apex/{ctx['member_writer']}.cls.j2",
+                    **(CONSENT_CLASSES if mapping.consent is not None else {})}
     if mapping.member.converts_to:
         apex_classes.update(CONVERTED_MEMBER_CLASSES)
     for name, template in apex_classes.items():

@@ -36,6 +36,8 @@ import yaml
 
 __all__ = [
     "AGGREGATES",
+    "ConsentMapping",
+    "RESUBSCRIBE_POLICIES",
     "CustomObjectMapping",
     "EmailMapping",
     "FieldMapping",
@@ -440,6 +442,48 @@ class SalesforceField:
         return (self.object_name, self.name)
 
 
+RESUBSCRIBE_NEVER = "never"
+RESUBSCRIBE_EXPLICIT = "explicit_ec_consent_after_unsubscribe"
+RESUBSCRIBE_POLICIES = (RESUBSCRIBE_NEVER, RESUBSCRIBE_EXPLICIT)
+# The standard Salesforce field holding the email opt-out, per member object.
+OPT_OUT_FIELDS = {"Contact": "HasOptedOutOfEmail", "Lead": "HasOptedOutOfEmail", "Account": "PersonHasOptedOutOfEmail"}
+
+
+@dataclass(frozen=True)
+class ConsentMapping:
+    """Consent to marketing email, declared once (``consent:``): the EC field carrying it, the Salesforce
+    fields holding it and the Marketo fields receiving it, and when a push may subscribe a person again.
+
+    An opt-out anywhere wins everywhere: an EC event withdrawing consent sets ``opted_out`` (with
+    ``reason`` and ``changed_at``) on the member, the push sends ``unsubscribed = true`` with
+    ``unsubscribed_reason``; a push never sends ``unsubscribed = false`` to a person unsubscribed in
+    Marketo unless ``resubscribe`` allows it (``explicit_ec_consent_after_unsubscribe``: an EC event
+    giving consent, recorded in ``changed_at``, later than the Marketo unsubscribe).
+    """
+
+    ec_field: FieldMapping  # the member's boolean EC field: true = may receive marketing email
+    opted_out: str  # standard Checkbox: HasOptedOutOfEmail (PersonHasOptedOutOfEmail on a Person Account)
+    reason: str  # custom Text(255): where the opt-out came from (what Marketo's unsubscribedReason says)
+    changed_at: str  # custom DateTime: occurredAt of the last EC event that changed the member's consent
+    unsubscribed: str = "unsubscribed"  # Marketo lead field (boolean)
+    unsubscribed_reason: str = "unsubscribedReason"  # Marketo lead field (text)
+    resubscribe: str = RESUBSCRIBE_NEVER
+    line: int = 0
+
+    @property
+    def resubscribe_allowed(self) -> bool:
+        return self.resubscribe == RESUBSCRIBE_EXPLICIT
+
+    @property
+    def ec_flag(self) -> str:
+        """The Salesforce field holding the EC site's own flag (beside the opt-out)."""
+        return self.ec_field.sf_field
+
+    def member_fields(self) -> list[str]:
+        """What the push reads of a member for consent."""
+        return [self.ec_flag, self.opted_out, self.reason, self.changed_at]
+
+
 @dataclass(frozen=True)
 class Mapping:
     """The whole validated mapping. Build it with :func:`load_mapping`."""
@@ -455,6 +499,7 @@ class Mapping:
     write_back: WriteBack
     marketo: MarketoMapping
     ingest_error: IngestErrorObject = field(default_factory=IngestErrorObject)
+    consent: ConsentMapping | None = None  # consent to marketing email (the ``consent:`` section)
 
     # ---- helpers for the generator, push_marketo and validate_mapping ----
     def objects(self) -> tuple[str, ...]:
@@ -501,9 +546,11 @@ class Mapping:
         )
 
     def member_fields_for_marketo(self) -> list[str]:
-        """Member fields push_marketo reads (sources of lead fields with scope ``member``)."""
-        return _unique(f.source.field for f in self.marketo.lead.fields
-                       if f.source.scope == "member" and f.source.field)
+        """Member fields push_marketo reads (sources of lead fields with scope ``member``, and consent)."""
+        names = [f.source.field for f in self.marketo.lead.fields if f.source.scope == "member" and f.source.field]
+        if self.consent is not None:
+            names += self.consent.member_fields()
+        return _unique(names)
 
     def order_fields_for_marketo(self) -> list[str]:
         """Order fields push_marketo reads (last_order.* on the lead, order.* on custom objects)."""
@@ -1210,6 +1257,82 @@ def _read_marketo(r: _Reader, root: LocatedDict, parts: dict[str, Any]) -> Marke
     return MarketoMapping(lead=lead, custom_objects=tuple(customs), email=email)
 
 
+def _read_consent(r: _Reader, root: LocatedDict, parts: dict[str, Any],
+                  marketo: MarketoMapping | None) -> ConsentMapping | None:
+    """The ``consent:`` section: EC field, Salesforce fields, Marketo fields, re-subscribe policy."""
+    node = r.section(root, "consent", "", required=False)
+    member: MemberMapping | None = parts.get("member")
+    if node is None:
+        return None
+    path = "consent"
+    r.keys(node, path, ("ec_field", "salesforce", "marketo", "resubscribe"), required=("ec_field",))
+    ec_field = None
+    ec_name = r.string(node, "ec_field", path, pattern=EC_NAME, expected="an EC member field name")
+    if ec_name is not None and member is not None:
+        ec_field = member.field_for(ec_name)
+        if ec_field is None:
+            names = [f.ec_name for f in member.fields]
+            close = difflib.get_close_matches(ec_name, names, n=1)
+            r.problem(r.line_of(node, "ec_field"), f"{path}.ec_field", f"'{ec_name}' is not a mapped member field",
+                      f"'{close[0]}'" if close else "one of: " + ", ".join(names))
+        elif ec_field.type is not FieldType.BOOLEAN:
+            r.problem(r.line_of(node, "ec_field"), f"{path}.ec_field",
+                      f"'{ec_name}' is a {ec_field.type.value} field; consent is true or false", "type: boolean")
+            ec_field = None
+    object_name = member.object_name if member is not None else "Contact"
+    sf = r.section(node, "salesforce", path, required=False)
+    sf_path = f"{path}.salesforce"
+    if sf is not None:
+        r.keys(sf, sf_path, ("opted_out", "reason", "changed_at"))
+    opted_out = r.string(sf, "opted_out", sf_path, default=OPT_OUT_FIELDS.get(object_name, "HasOptedOutOfEmail"),
+                         pattern=API_NAME, expected="a Checkbox field API name") or "HasOptedOutOfEmail"
+    expected_opt_out = OPT_OUT_FIELDS.get(object_name)
+    if expected_opt_out and not opted_out.endswith("__c") and opted_out != expected_opt_out:
+        r.problem(r.line_of(sf, "opted_out"), f"{sf_path}.opted_out",
+                  f"{object_name} keeps the email opt-out in {expected_opt_out}, not {opted_out}", expected_opt_out)
+    reason = _read_custom_field_name(r, sf, "reason", sf_path, "Marketo_Unsubscribe_Reason__c") if sf is not None \
+        else "Marketo_Unsubscribe_Reason__c"
+    changed_at = _read_custom_field_name(r, sf, "changed_at", sf_path, "EC_Consent_Changed_At__c") if sf is not None \
+        else "EC_Consent_Changed_At__c"
+    taken: dict[str, str] = {}
+    if member is not None:
+        taken.update({f.sf_field.lower(): f"salesforce.member.fields.{f.ec_name}" for f in member.fields})
+    taken[parts["last_event_at"].lower()] = "salesforce.tracking.last_event_at"
+    taken.update({name.lower(): f"salesforce.write_back.{key}" for key, name in parts["write_back"].names()})
+    seen: set[str] = set()
+    for key, name in (("opted_out", opted_out), ("reason", reason), ("changed_at", changed_at)):
+        if name.lower() in taken or name.lower() in seen:
+            r.problem(r.line_of(sf, key), f"{sf_path}.{key}",
+                      f"{name} is already {taken.get(name.lower(), 'another consent field')}", "a field of its own")
+        seen.add(name.lower())
+    mk = r.section(node, "marketo", path, required=False)
+    mk_path = f"{path}.marketo"
+    if mk is not None:
+        r.keys(mk, mk_path, ("unsubscribed", "reason"))
+    unsubscribed = r.string(mk, "unsubscribed", mk_path, default="unsubscribed", pattern=MARKETO_NAME) or "unsubscribed"
+    mk_reason = r.string(mk, "reason", mk_path, default="unsubscribedReason", pattern=MARKETO_NAME) \
+        or "unsubscribedReason"
+    if unsubscribed == mk_reason:
+        r.problem(r.line_of(mk, "reason"), f"{mk_path}.reason", f"'{mk_reason}' is also the unsubscribed field",
+                  "unsubscribedReason")
+    for key, name in (("unsubscribed", unsubscribed), ("reason", mk_reason)):
+        mapped = marketo.lead.field_named(name) if marketo is not None else None
+        if mapped is not None:
+            r.problem(mapped.line, f"marketo.lead.fields.{name}",
+                      f"{name} is sent by the consent section (consent.marketo.{key}), under its re-subscribe policy",
+                      f"no '{name}' under marketo.lead.fields")
+    policy = r.string(node, "resubscribe", path, default=RESUBSCRIBE_NEVER) or RESUBSCRIBE_NEVER
+    if policy not in RESUBSCRIBE_POLICIES:
+        r.problem(r.line_of(node, "resubscribe"), f"{path}.resubscribe", f"'{policy}' is not a re-subscribe policy",
+                  "one of: " + ", ".join(RESUBSCRIBE_POLICIES))
+        policy = RESUBSCRIBE_NEVER
+    if ec_field is None:
+        return None
+    return ConsentMapping(ec_field=ec_field, opted_out=opted_out, reason=reason, changed_at=changed_at,
+                          unsubscribed=unsubscribed, unsubscribed_reason=mk_reason, resubscribe=policy,
+                          line=node.line)
+
+
 EMAIL_DEFAULTS: dict[str, Any] = {
     "folder": "Marketing Activities", "template_folder": "Design Studio", "instance_time_zone": "America/Chicago",
     "locale": "ja_JP", "date_format": "yyyy/MM/dd HH:mm", "currency_format": "¥#,##0", "max_orders": 10,
@@ -1306,7 +1429,7 @@ def parse_mapping(text: str, file: str = DEFAULT_MAPPING_FILE) -> Mapping:
     if not isinstance(root, LocatedDict):
         r.problem(1, "", f"the file holds a {_kind(root)}", "a mapping with 'version', 'salesforce' and 'marketo'")
         raise MappingError(r.problems)
-    r.keys(root, "", ("version", "salesforce", "marketo"), required=("version", "salesforce", "marketo"))
+    r.keys(root, "", ("version", "salesforce", "consent", "marketo"), required=("version", "salesforce", "marketo"))
     version = root.get("version")
     if version is not None and version != 1:
         r.problem(root.key_lines.get("version", 1), "version", f"{_show(version)} is not a supported version", "1")
@@ -1355,12 +1478,13 @@ def parse_mapping(text: str, file: str = DEFAULT_MAPPING_FILE) -> Mapping:
     if order is not None and member is not None and not member.converts_to:
         order = parts["order"] = replace(order, converted_member_lookup=None)
     marketo = _read_marketo(r, root, parts)
+    consent = _read_consent(r, root, parts, marketo)
     if r.problems:
         raise MappingError(r.problems)
     assert member is not None and order is not None and parts["order_line"] is not None and marketo is not None
     return Mapping(path=Path(file), version=1, api_version=api_version, permission_set=permission_set,
                    member=member, order=order, order_line=parts["order_line"], last_event_at=last_event_at,
-                   write_back=write_back, marketo=marketo)
+                   write_back=write_back, marketo=marketo, consent=consent)
 
 
 def load_mapping(path: str | Path = DEFAULT_MAPPING_FILE) -> Mapping:
@@ -1415,6 +1539,7 @@ def _salesforce_fields(m: Mapping) -> list[SalesforceField]:
     # (A Person Account member's __pc fields are listed as Account shows them; ``definition`` names the
     # Contact field the generator creates and the permission set grants.)
     out += tracking_fields(member.object_name, "member")
+    out += _consent_fields(m, member.object_name)
 
     order = m.order
     for fm in order.fields:
@@ -1469,6 +1594,24 @@ def _salesforce_fields(m: Mapping) -> list[SalesforceField]:
     return out
 
 
+def _consent_fields(m: Mapping, object_name: str) -> list[SalesforceField]:
+    """The member's consent fields (the opt-out is standard; the reason and the time are generated)."""
+    consent = m.consent
+    if consent is None:
+        return []
+    return [
+        SalesforceField(object_name, consent.opted_out, "Checkbox", "Email Opt Out",
+                        description="The email opt-out: set by an EC event withdrawing consent or an unsubscribe "
+                                    "in Marketo; push_marketo sends it as Marketo's unsubscribed."),
+        SalesforceField(object_name, consent.reason, "Text", field_label(consent.reason), length=255,
+                        description="Where the email opt-out came from (the EC site or Marketo); push_marketo "
+                                    "sends it as Marketo's unsubscribedReason."),
+        SalesforceField(object_name, consent.changed_at, "DateTime", field_label(consent.changed_at),
+                        description="occurredAt of the last EC event that gave or withdrew consent to "
+                                    "marketing email."),
+    ]
+
+
 def _converted_member_fields(m: Mapping, tracking: list[SalesforceField]) -> list[SalesforceField]:
     """``converts_to: Contact``: the Contact carries the member's custom fields (the key External ID and
     Unique), the tracking and write-back fields, and the order a lookup to it."""
@@ -1478,6 +1621,8 @@ def _converted_member_fields(m: Mapping, tracking: list[SalesforceField]) -> lis
                                      "Unique." if fm is member.key else "")
            for fm in member.converted_fields if fm.is_custom]
     out += tracking
+    if m.consent is not None:  # the converted Contact keeps the consent fields the push reads
+        out += _consent_fields(m, contact)
     out.append(SalesforceField(order.object_name, order.converted_member_lookup or "Member_Contact__c", "Lookup",
                                field_label(order.converted_member_lookup or "Member_Contact__c"),
                                reference_to=contact, relationship_name=order.object_name[:-3] + "s",

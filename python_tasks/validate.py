@@ -163,6 +163,7 @@ class MappingValidator:
         self.check_org_features()
         self.check_write_back()
         self.check_lead()
+        self.check_consent()
         for co in self.m.marketo.custom_objects:
             self.check_custom_object(co)
         return sorted(self.problems, key=lambda p: (p.line, p.path))
@@ -199,6 +200,50 @@ class MappingValidator:
                     self.problem(line, f"salesforce.write_back ({object_name})",
                                  f"{object_name}.{field} is not updateable by this user",
                                  "grant edit access in the ECBridge_Integration permission set")
+
+    def check_consent(self) -> None:
+        """consent: the EC field is a mapped boolean (checked when the mapping loads); the Salesforce
+        opt-out, reason and time fields exist on the member with their types and can be written; the
+        Marketo unsubscribed and reason fields exist with their types and can be written over the API."""
+        consent = self.m.consent
+        if consent is None:
+            return
+        member = self.m.member.object_name
+        wanted_sf = ((consent.opted_out, "opted_out", {FieldType.BOOLEAN}, "Checkbox"),
+                     (consent.reason, "reason", {FieldType.STRING}, "Text(255)"),
+                     (consent.changed_at, "changed_at", {FieldType.DATETIME}, "DateTime"),
+                     (consent.ec_flag, "ec_field", {FieldType.BOOLEAN}, "Checkbox"))
+        for name, key, types, shown in wanted_sf:
+            path = f"consent.salesforce.{key}" if key != "ec_field" else "consent.ec_field"
+            line = self.line_of(name) if key != "ec_field" else consent.ec_field.line
+            info = self.check_sf_exists(member, name, line, path)
+            if info is None:
+                continue
+            if info.field_type not in types:
+                self.problem(line, path, f"{member}.{name} is a {info.type} field", f"use a {shown} field")
+            if not info.updateable:
+                self.problem(line, path, f"{member}.{name} is not updateable by this user",
+                             f"grant edit access in the {self.m.permission_set} permission set")
+            if key == "reason" and info.length and info.length < 255:
+                self.problem(line, path, f"{member}.{name} holds {info.length} characters; a reason needs 255",
+                             "a Text(255) field")
+        wanted_mk = ((consent.unsubscribed, "unsubscribed", {"boolean"}),
+                     (consent.unsubscribed_reason, "reason", STRING_MARKETO))
+        for name, key, types in wanted_mk:
+            path = f"consent.marketo.{key}"
+            line = self.line_of(f"{key}: {name}") if self.line_of(f"{key}: {name}") > 1 else consent.line
+            target = self.mk.lead.get(name)
+            if target is None:
+                self.problem(line, path, f"Marketo lead field {name} does not exist{_close(name, self.mk.lead)}",
+                             f"{name} is a standard Marketo field: check the API user's field access (Admin > "
+                             "Users & Roles > API role) or name the field this instance uses")
+                continue
+            if target.data_type not in types:
+                self.problem(line, path, f"Marketo lead field {name} is a {target.data_type} field",
+                             f"a {' or '.join(sorted(types))} field")
+            if not target.updateable:
+                self.problem(line, path, f"Marketo lead field {name} is not updateable over the API",
+                             "give the API user's role write access to it, or name another field")
 
     def _source_object(self, mf: MarketoField) -> str | None:
         scope = mf.source.scope

@@ -104,13 +104,37 @@ class PlanApplier:
                 self.report.outcomes.append(outcome)
                 self._audit(handle, planned, outcome, {}, {}, {"reviewed": True})
 
+    def _carry_opt_outs(self, plans: Sequence[PlannedCluster]) -> dict[str, str]:
+        """Unsubscribe the winners whose duplicates are unsubscribed (plan.consent_carry), in one call,
+        before any merge or mark: Marketo's merge keeps the winner's value. Answers the clusters whose
+        winner could not be updated, with the reason (they are not merged: the opt-out would be lost)."""
+        carried = [p for p in plans if p.carry]
+        if not carried:
+            return {}
+        records = [{"id": p.winner.id, **{c.field: c.after for c in p.carry}} for p in carried]
+        try:
+            results = self.client.sync_leads(records, action="updateOnly", lookup_field="id")
+        except MarketoQuotaExceeded:
+            raise
+        except MarketoError as exc:
+            done = {r.index: r for r in exc.completed_results}
+            return {p.key: str(exc) for i, p in enumerate(carried) if not getattr(done.get(i), "ok", False)}
+        return {p.key: (r.reason_text or f"status {r.status}") for p, r in zip(carried, results) if not r.ok}
+
     def _merge_group(self, handle: Any, group: Sequence[PlannedCluster]) -> None:
-        """Read the group's persons once, merge cluster by cluster (an intent line in the audit log
-        before each merge call), read them again and log each outcome with before and after."""
+        """Read the group's persons once, carry opt-outs to the winners, merge cluster by cluster (an intent
+        line in the audit log before each merge call), read them again and log each outcome with before and after."""
         before = self._read([i for p in group for i in [p.winner.id, *(l.id for l in p.acted_losers)]])
+        not_carried = self._carry_opt_outs([p for p in group if p.winner.id in before])
         pending: list[tuple[PlannedCluster, list[int], list[str], MarketoError | None]] = []
         for planned in group:
             winner = planned.winner.id
+            if planned.key in not_carried:
+                self._finish(handle, planned, ClusterOutcome(
+                    planned.key, MERGE, winner, [p.id for p in planned.acted_losers], "failed",
+                    f"winner {winner} could not be unsubscribed as its duplicate is, so it was not merged: "
+                    f"{not_carried[planned.key]}"), before, {})
+                continue
             losers = [p.id for p in planned.acted_losers]
             present = [i for i in losers if i in before]
             if winner not in before:
@@ -161,11 +185,14 @@ class PlanApplier:
                     {i: after.get(i) for i in ids} if after else {i: before.get(i) for i in ids}, extra)
 
     def _mark(self, handle: Any, plans: Sequence[PlannedCluster]) -> None:
-        ids = [i for p in plans for i in [p.winner.id, *(c.person_id for c in p.changes)]]
+        ids = list(dict.fromkeys(i for p in plans for i in [p.winner.id, *(c.person_id for c in p.changes)]))
         before = self._read(ids)
+        not_carried = self._carry_opt_outs([p for p in plans if p.winner.id in before])
         updates: list[tuple[PlannedCluster, int]] = []
         for planned in plans:
             for change in planned.changes:
+                if change.field != SUPERSEDED_FIELD:
+                    continue  # the carried opt-out, written above
                 current = before.get(change.person_id, {}).get(SUPERSEDED_FIELD)
                 if change.person_id in before and str(current) != str(planned.winner.id):
                     updates.append((planned, change.person_id))
@@ -186,11 +213,16 @@ class PlanApplier:
                 results[loser] = by_index.get(index) or failed_text or "not sent"
         after = self._read(ids)
         for planned in plans:
-            losers = [c.person_id for c in planned.changes]
+            losers = [c.person_id for c in planned.changes if c.field == SUPERSEDED_FIELD]
             mine = {i: results[i] for i in losers if i in results}
             failures = {i: (r.reason_text if hasattr(r, "reason_text") else str(r)) for i, r in mine.items()
                         if not getattr(r, "ok", False)}
-            if not mine and not failures:
+            if planned.key in not_carried:
+                failures[planned.winner.id] = f"could not be unsubscribed as its duplicate is: {not_carried[planned.key]}"
+            if not mine and not failures and planned.carry:
+                outcome = ClusterOutcome(planned.key, MARK, planned.winner.id, losers, "marked",
+                                         f"winner {planned.winner.id} unsubscribed as its duplicate is")
+            elif not mine and not failures:
                 outcome = ClusterOutcome(planned.key, MARK, planned.winner.id, losers, "skipped",
                                          "already marked" if losers or planned.already_done else "nothing to mark")
             elif failures:

@@ -5,6 +5,11 @@ its own value unless it is empty, in which case it takes a loser's value. Which 
 Marketo takes when several losers have one is undocumented; the plan predicts the best-ranked
 loser's value (the order the winner rule ranks them) and the audit log records what Marketo did.
 Under the ``mark`` policy the only change is ``ecbSupersededBy`` on each Marketo-only loser.
+
+Consent (the mapping's ``consent`` section): a winner that is subscribed while one of its duplicates is
+unsubscribed would, after the merge, take email again (Marketo keeps the winner's value). Under
+either policy the plan therefore shows the winner becoming unsubscribed, with the duplicate's reason,
+and ``apply`` writes it to the winner before merging or marking (``PlannedCluster.carry``).
 """
 from __future__ import annotations
 
@@ -33,6 +38,18 @@ class FieldChange:
     after: object
 
 
+@dataclass(frozen=True)
+class ConsentFields:
+    """The Marketo lead fields that hold consent (the mapping's consent.marketo)."""
+
+    unsubscribed: str = "unsubscribed"
+    reason: str = "unsubscribedReason"
+
+
+def is_unsubscribed(value: object) -> bool:
+    return value is True or str(value).strip().lower() in ("true", "1", "yes")
+
+
 @dataclass
 class PlannedCluster:
     cluster: Cluster
@@ -41,6 +58,7 @@ class PlannedCluster:
     kept: list[int] = field(default_factory=list)  # losers the policy leaves untouched, with reason
     kept_reason: str = ""
     already_done: bool = False
+    carry: list[FieldChange] = field(default_factory=list)  # written by apply: the opt-out kept on the winner
 
     @property
     def key(self) -> str:
@@ -74,9 +92,34 @@ def merge_changes(cluster: Cluster) -> list[FieldChange]:
     return changes
 
 
-def plan_cluster(cluster: Cluster, policy: str) -> PlannedCluster:
+def consent_carry(cluster: Cluster, consent: ConsentFields) -> list[FieldChange]:
+    """The opt-out the winner must take so that the merged person stays unsubscribed if any was."""
+    winner = cluster.winner
+    if is_unsubscribed(winner.values.get(consent.unsubscribed)):
+        return []
+    source = next((p for p in cluster.losers if is_unsubscribed(p.values.get(consent.unsubscribed))), None)
+    if source is None:
+        return []
+    reason = source.values.get(consent.reason)
+    reason = str(reason).strip() if not _empty(reason) else f"unsubscribed as duplicate {source.id}"
+    return [FieldChange(winner.id, consent.unsubscribed, winner.values.get(consent.unsubscribed), True),
+            FieldChange(winner.id, consent.reason, winner.values.get(consent.reason), reason)]
+
+
+def plan_cluster(cluster: Cluster, policy: str, consent: ConsentFields | None = None) -> PlannedCluster:
     if policy not in POLICIES:
         raise ValueError(f"policy {policy!r} is not one of {', '.join(POLICIES)}")
+    planned = _plan_policy(cluster, policy)
+    carry = consent_carry(cluster, consent) if consent is not None else []
+    if carry:
+        carried = {(c.person_id, c.field) for c in carry}
+        planned.changes = [c for c in planned.changes if (c.person_id, c.field) not in carried] + carry
+        planned.carry = carry
+        planned.already_done = False
+    return planned
+
+
+def _plan_policy(cluster: Cluster, policy: str) -> PlannedCluster:
     if policy == MERGE:
         return PlannedCluster(cluster, policy, merge_changes(cluster))
     planned = PlannedCluster(cluster, policy)
@@ -95,8 +138,8 @@ def plan_cluster(cluster: Cluster, policy: str) -> PlannedCluster:
     return planned
 
 
-def make_plan(clusters: Iterable[Cluster], policy: str) -> list[PlannedCluster]:
-    return [plan_cluster(c, policy) for c in clusters]
+def make_plan(clusters: Iterable[Cluster], policy: str, consent: ConsentFields | None = None) -> list[PlannedCluster]:
+    return [plan_cluster(c, policy, consent) for c in clusters]
 
 
 CSV_COLUMNS = ["cluster", "policy", "role", "person_id", "email", "origin", "updated_at",
@@ -111,7 +154,7 @@ def _changes_text(changes: Sequence[FieldChange], person_id: int) -> str:
 
 def action_text(planned: PlannedCluster, person: Person) -> str:
     if person.id == planned.winner.id:
-        return "keep (winner)"
+        return "keep (winner), stays unsubscribed as its duplicate is" if planned.carry else "keep (winner)"
     if planned.policy == MERGE:
         return f"merge into {planned.winner.id}"
     if person.id in planned.kept:

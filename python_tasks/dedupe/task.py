@@ -18,7 +18,7 @@ from python_tasks.dedupe.extract_scan import ExtractUnavailable, extract_persons
 from python_tasks.dedupe.persons import PERSON_FIELDS, person_from_lead
 from python_tasks.dedupe.activity import count_activities
 from python_tasks.dedupe.decisions import SKIP, ReviewedPlanError, read_reviewed_plan, split_by_review
-from python_tasks.dedupe.plan import MERGE, POLICIES, make_plan, write_csv
+from python_tasks.dedupe.plan import MERGE, POLICIES, ConsentFields, make_plan, write_csv
 from python_tasks.dedupe.plan_page import write_html
 from python_tasks.dedupe.scan import scan_persons
 from python_tasks.dedupe.settled import GONE, MERGED, ScannedIds, settled_clusters
@@ -121,6 +121,14 @@ clusters it merged and those whose persons are gone, and keeps the rest (and oth
         self.client_options = {"calls_per_window": int(o.get("calls_per_window") or 50),
                                "max_in_flight": int(o.get("max_in_flight") or 5)}
 
+    def _consent_fields(self) -> ConsentFields | None:
+        """The Marketo consent fields of the mapping's consent section (None without one)."""
+        try:
+            consent = load_mapping(self.mapping_path).consent
+        except MappingError:
+            return None
+        return ConsentFields(consent.unsubscribed, consent.unsubscribed_reason) if consent is not None else None
+
     def _member_key_field(self) -> str | None:
         if self.member_key_field:
             return str(self.member_key_field)
@@ -208,6 +216,8 @@ clusters it merged and those whose persons are gone, and keeps the rest (and oth
     def _run_task(self) -> None:
         member_key = self._member_key_field()
         fields = list(PERSON_FIELDS) + ([member_key] if member_key and member_key not in PERSON_FIELDS else [])
+        consent = self._consent_fields()
+        fields += [f for f in ((consent.unsubscribed, consent.reason) if consent else ()) if f not in fields]
         if self.by_member_key and not member_key:
             raise TaskOptionsError("by_member_key needs member_key_field (or a mapping with a member key lead field)")
         try:
@@ -219,7 +229,11 @@ clusters it merged and those whose persons are gone, and keeps the rest (and oth
             persons, covered, method = self._scan(client, fields, member_key, recorded)
             links = [(c.key, list(c.candidates)) for c in recorded]
             clusters = find_clusters(persons, self.rule, by_member_key=self.by_member_key, links=links)
-            plan = make_plan(clusters, self.policy)
+            plan = make_plan(clusters, self.policy, consent)
+            carried = [p for p in plan if p.carry]
+            if carried:
+                self.logger.info(f"Consent: {len(carried)} winners take the opt-out of an unsubscribed duplicate "
+                                 "(Marketo's merge would keep the winner's subscription)")
             decisions = {k: SKIP for k, r in (self.reviewed or {}).items() if r.skip}
             activities = (count_activities(client, [i for c in clusters for i in c.ids])
                           if self.count_activities else None)
@@ -234,6 +248,7 @@ clusters it merged and those whose persons are gone, and keeps the rest (and oth
                 "persons_in_clusters": sum(len(c.persons) for c in clusters),
                 "policy": self.policy, "plan_csv": str(csv_path), "plan_html": str(html_path), "scan": method,
                 "applied": self.apply, "push_clusters_read": len(recorded), "push_clusters_dropped": 0,
+                "opt_outs_carried": len(carried),
             }
             if self.apply:
                 audit = self.output_dir / "audit.jsonl"

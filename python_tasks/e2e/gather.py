@@ -80,7 +80,8 @@ def read_salesforce(reader: SalesforceReader, events: list[PlannedEvent], schema
     key_field = schema.sf_member_field(schema.member_key)
     email_field = schema.sf_member_field(schema.member_email)
     member_select = _select(
-        ["Id", *(spec.sf_field for spec in schema.member_fields.values()), schema.last_event_at, *schema.write_back.values()],
+        ["Id", *(spec.sf_field for spec in schema.member_fields.values()), schema.last_event_at, *schema.write_back.values(),
+         schema.consent.get("opted_out"), schema.consent.get("reason")],
         schema.member_object,
     )
     members = reader.query_in(_also_select(member_select, PERSON_FIELDS) if schema.person_account else member_select,
@@ -139,7 +140,8 @@ def read_marketo(
     emails = {str(row.get(email_field)) for row in snapshot_sf.members if row.get(email_field)}
     emails |= {person.email for person in duplicates}
     available = {str(f.get("name")) for f in (client.describe2().get("fields") or [])}
-    wanted = ["id", "email", *schema.marketo_lead_fields, "ecbSupersededBy", "sfdcType", "sfdcContactId", "updatedAt"]
+    wanted = ["id", "email", *schema.marketo_lead_fields, "ecbSupersededBy", "sfdcType", "sfdcContactId", "updatedAt",
+              *(schema.consent.get(name) for name in ("unsubscribed", "unsubscribed_reason") if schema.consent.get(name))]
     fields = [name for name in dict.fromkeys(wanted) if name in available or name in ("id", "email")]
     if "ecbSupersededBy" not in available:
         notes.append("the lead schema has no ecbSupersededBy field: the mark policy cannot be seen")

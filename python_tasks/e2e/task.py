@@ -14,6 +14,7 @@ from python_tasks.seed.receipt import LATEST_RUN_FILE, RECEIPT_NAME, read_receip
 from python_tasks.seed.schema import PayloadSchema, load_payload_schema
 
 from .compare import Comparison, MarketoSnapshot, SalesforceSnapshot, compare_all
+from .consent import compare_consent
 from .emails import RenderedEmail, compare_emails, email_targets, render_emails
 from .gather import SalesforceReader, duplicate_scenario, read_marketo, read_salesforce
 from .journey import MARKETO_DAILY_QUOTA, journey
@@ -103,6 +104,7 @@ class ECEndToEndCheck(BaseSalesforceApiTask):
             marketo_snapshot, notes = readout.snapshot, readout.notes
             marketo_calls = {"check": counters.calls, **{f"check {k}": v for k, v in sorted(counters.calls_by_endpoint.items())}}
         comparison = compare_all(receipt.events, sf_snapshot, marketo_snapshot, schema, duplicates)
+        compare_consent(receipt.events, receipt, sf_snapshot, marketo_snapshot, schema, comparison)
         email_preview = None
         if email_check is not None:
             email_preview = email_check.compare(comparison, sf_snapshot, marketo_snapshot, schema, self.email_co_limit)

@@ -13,6 +13,7 @@ from typing import Any, Iterable, Sequence
 
 from python_tasks.dedupe.keys import identity_key, normalise_email
 from python_tasks.mapping import CustomObjectMapping, Mapping, MarketoField
+from python_tasks.push.consent import ConsentState, opt_out_values
 from python_tasks.push.convert import ValueRejected, convert_value, parse_sf_datetime
 from python_tasks.push.schema import MarketoSchema
 
@@ -30,6 +31,7 @@ class PersonWrite:
     known_marketo_ids: list[int] = field(default_factory=list)
     problems: list[ValueRejected] = field(default_factory=list)
     member_due: bool = True
+    consent: ConsentState | None = None  # with a consent section: the members' opt-out and EC consent
 
     @property
     def rejected(self) -> bool:
@@ -150,15 +152,20 @@ def build_persons(
                                                                "(filterValues are comma-separated)", "1003"))
         email_key = normalise_email(values.get("email")) if email_source else None
         known = _int_or_none(member.get(wb.marketo_id))
+        state = ConsentState.of(member, mapping.consent) if mapping.consent is not None else None
         if key in persons:
             person = persons[key]
             person.member_ids.append(member["Id"])
+            if state is not None and person.consent is not None:
+                person.consent.add(state)  # an opt-out of any member of the person wins
+                person.values.update(opt_out_values(person.consent, mapping.consent))  # type: ignore[arg-type]
             if known and known not in person.known_marketo_ids:
                 person.known_marketo_ids.append(known)
             continue
         persons[key] = PersonWrite(
             key=key, member_ids=[member["Id"]], lookup_value=raw_lookup, email_key=email_key,
-            values=values, known_marketo_ids=[known] if known else [], problems=problems,
+            values={**values, **(opt_out_values(state, mapping.consent) if state and mapping.consent else {})},
+            known_marketo_ids=[known] if known else [], problems=problems, consent=state,
         )
     return list(persons.values()), unusable
 

@@ -55,10 +55,12 @@ class ReadbackFields:
         """The mapping's member object and write-back field; Person Accounts use their Person fields.
         ``reason=""`` keeps the default reason field, None writes none."""
         person_account = bool(getattr(mapping.member, "person_account", False))
+        consent = getattr(mapping, "consent", None)  # the mapping's consent section names both fields
         return cls(
             object_name=mapping.member.object_name,
-            opt_out=opt_out or ("PersonHasOptedOutOfEmail" if person_account else "HasOptedOutOfEmail"),
-            reason=cls.reason if reason == "" else reason,
+            opt_out=opt_out or (consent.opted_out if consent is not None else
+                                "PersonHasOptedOutOfEmail" if person_account else "HasOptedOutOfEmail"),
+            reason=(consent.reason if consent is not None else cls.reason) if reason == "" else reason,
             marketo_id=mapping.write_back.marketo_id,
             email="PersonEmail" if person_account else "Email",
         )

@@ -65,6 +65,8 @@ def history_entry(values: Mapping[str, Any], at: dt.datetime | None = None) -> d
         "errors": errors,
         "writeBackFailures": int(values.get("write_back_failures", 0)),
         "duplicateClusters": int(values.get("duplicate_clusters", 0)),
+        "resubscribesRefused": int(values.get("resubscribes_refused", 0)),
+        "resubscribeRefusals": [str(r) for r in (values.get("resubscribe_refusals") or [])[:REASONS_KEPT]],
         "waitingByAge": age_bands(waiting),
         "oldestWaitingSeconds": max((int(w.get("age_seconds") or 0) for w in waiting), default=0),
         "calls": {"marketo": int(values.get("marketo_calls", 0)), "salesforce": int(values.get("salesforce_calls", 0))},

@@ -57,12 +57,14 @@ def lookup_fields(lookup_field: str, member_key_field: str | None) -> list[str]:
 
 class IdentityResolver:
     def __init__(self, marketo: Any, lookup_field: str, rule: WinnerRule,
-                 member_key_field: str | None = None) -> None:
+                 member_key_field: str | None = None, extra_fields: Sequence[str] = ()) -> None:
         self.marketo = marketo
         self.lookup_field = lookup_field
         self.rule = rule
         self.member_key_field = member_key_field
         self.fields = lookup_fields(lookup_field, member_key_field)
+        self.fields += [f for f in extra_fields if f not in self.fields]  # e.g. consent: unsubscribed
+        self.leads: dict[int, dict[str, Any]] = {}  # every person the last resolve read, by id
         self._clusters: dict[tuple[str, tuple[int, ...]], DuplicateCluster] = {}
 
     @property
@@ -100,6 +102,7 @@ class IdentityResolver:
                 by_email.setdefault(email, []).append(lead_id)
             if self.lookup_field != "email" and lead.get(self.lookup_field) not in (None, ""):
                 by_lookup.setdefault(str(lead[self.lookup_field]).strip(), []).append(lead_id)
+        self.leads = by_id
         persons_by_id = {i: person_from_lead(l, self.member_key_field) for i, l in by_id.items()}
         return {p.key: self._decide(p, by_email, by_lookup, persons_by_id) for p in persons}
 

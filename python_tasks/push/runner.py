@@ -34,6 +34,7 @@ from python_tasks.push.build import (
     lead_order_values,
     sorted_lines,
 )
+from python_tasks.push.consent import ConsentDecisions, ConsentGate
 from python_tasks.push.convert import parse_sf_datetime
 from python_tasks.push.identity import DuplicateCluster, IdentityResolver
 from python_tasks.push.salesforce_io import SalesforceIO
@@ -79,6 +80,7 @@ class PushSummary:
     marketo_method: str = ""
     write_back_failures: list[tuple[str, str]] = field(default_factory=list)
     stopped: str = ""
+    consent: ConsentDecisions = field(default_factory=ConsentDecisions)  # refused and allowed re-subscribes
 
     def as_return_values(self, marketo_calls: int, salesforce_calls: int) -> dict[str, Any]:
         return {
@@ -107,6 +109,9 @@ class PushSummary:
             "marketo_estimate": self.marketo_estimate,
             "marketo_method": self.marketo_method,
             "stopped": self.stopped,
+            "resubscribes_refused": len(self.consent.refused),
+            "resubscribe_refusals": [str(r) for r in self.consent.refused],
+            "resubscribed": len(self.consent.resubscribed),
         }
 
 
@@ -163,8 +168,10 @@ class PushRun:
         self.wb = wb
         member_key_marketo = next((f.name for f in mapping.marketo.lead.fields
                                    if f.source.scope == "member" and f.source.field == mapping.member.key_field), None)
+        self.consent_gate = ConsentGate(mapping.consent, marketo) if mapping.consent is not None else None
         self.resolver = IdentityResolver(marketo, mapping.marketo.lead.lookup_field, self.o.winner_rule,
-                                         member_key_marketo)
+                                         member_key_marketo,
+                                         self.consent_gate.lead_fields if self.consent_gate is not None else ())
 
     # ------------------------------------------------------------------ reads
     def _due(self, record: dict[str, Any]) -> bool:
@@ -408,6 +415,7 @@ class PushRun:
             s.stopped = str(quota)
             self.log(f"Stopping: {quota}")
             return
+        self._decide_consent(writable, resolutions)
         known = {key: r.target for key, r in resolutions.items() if r.target is not None}
         order_results: dict[str, tuple[str | None, str | None]] = {}
         writes: dict[str, list[OrderWrite]] = {}
@@ -442,6 +450,7 @@ class PushRun:
             else:
                 person_errors[person.key] = _error_text((outcome.error if outcome else None) or "not written")
                 s.persons_skipped.append((person.key, person_errors[person.key]))
+        self._resubscribe_after_import(writable, person_ids, person_errors)
         for key, key_writes in writes.items():
             for write in key_writes:
                 outcome = result.orders.get(write.order_id)
@@ -513,6 +522,7 @@ class PushRun:
         if not persons:
             return
         resolutions = self.resolver.resolve(persons)
+        self._decide_consent(persons, resolutions)
         updates: list[tuple[PersonWrite, int]] = []
         creates: list[PersonWrite] = []
         for person in persons:
@@ -554,6 +564,40 @@ class PushRun:
                     s.persons_updated += 1
                 else:
                     self._person_failed(person, result, person_errors)
+
+    def _decide_consent(self, persons: list[PersonWrite], resolutions: dict[str, Any]) -> None:
+        """What each person's write says about consent, now that the identity read found who Marketo
+        has unsubscribed (python_tasks/push/consent.py); refusals are named in the summary."""
+        if self.consent_gate is None:
+            return
+        decisions = self.summary.consent
+        before = len(decisions.refused)
+        self.consent_gate.decide(persons, {key: r.target for key, r in resolutions.items()}, self.resolver.leads,
+                                 decisions, {key: list(r.candidates) for key, r in resolutions.items()})
+        for refusal in decisions.refused[before:]:
+            self.log(f"Re-subscribe refused: {refusal}")
+
+    def _resubscribe_after_import(self, persons: list[PersonWrite], person_ids: dict[str, int],
+                                  person_errors: dict[str, str]) -> None:
+        """A bulk import never sets unsubscribed false (Adobe): the re-subscribes the policy allowed go
+        over REST once the import is done (one updateOnly call per 300)."""
+        consent = self.m.consent
+        allowed = set(self.summary.consent.resubscribed)
+        todo = [p for p in persons if p.key in allowed and p.key in person_ids]
+        if consent is None or not todo:
+            return
+        records = [{"id": person_ids[p.key], consent.unsubscribed: False, consent.unsubscribed_reason: None}
+                   for p in todo]
+        for person, result in zip(todo, self.marketo.sync_leads(records, action="updateOnly", lookup_field="id")):
+            if not result.ok:
+                self._person_failed(person, result, person_errors)
+
+    def _consent_write_back(self, member_id: str) -> dict[str, Any]:
+        """A member whose person stays unsubscribed in Marketo is opted out in Salesforce too."""
+        reason = self.summary.consent.opt_outs.get(member_id)
+        if reason is None or self.m.consent is None:
+            return {}
+        return {self.m.consent.opted_out: True, self.m.consent.reason: reason}
 
     def _person_failed(self, person: PersonWrite, result: RecordResult, person_errors: dict[str, str]) -> None:
         reason = result.reason_text or f"Marketo status {result.status}"
@@ -667,7 +711,8 @@ class PushRun:
                     members.append({"Id": member_id, wb.error: _error_text(error)})
                 elif person.key in person_ids:
                     members.append({"Id": member_id, wb.marketo_id: str(person_ids[person.key]),
-                                    wb.pushed_at: mark, wb.error: None, **self._pushed_change(member_id, mark)})
+                                    wb.pushed_at: mark, wb.error: None, **self._pushed_change(member_id, mark),
+                                    **self._consent_write_back(member_id)})
         orders = []
         for order_id, (guid, error) in order_results.items():
             if error is not None:

@@ -329,6 +329,11 @@ Orders whose member has not arrived are listed as waiting, with their age.
         if s.duplicate_clusters:
             log.warning(f"{len(s.duplicate_clusters)} lookups matched several persons: wrote to the best one and "
                         f"recorded the clusters in {self.push_options.clusters_file} (run marketo_dedupe)")
+        if s.consent.refused or s.consent.resubscribed:
+            log.warning(f"Consent: {len(s.consent.refused)} re-subscribes refused, {len(s.consent.resubscribed)} "
+                        "persons subscribed again by an EC consent event after their Marketo unsubscribe")
+        for refusal in s.consent.refused[:50]:
+            log.warning(f"  re-subscribe refused for {refusal}")
         for record_id, text in s.write_back_failures[:50]:
             log.error(f"  write-back to Salesforce failed for {record_id}: {text}")
         if s.retry_left:

@@ -156,6 +156,9 @@ def build_events(
             changed = dict(payload)
             if "phone" in schema.member_fields:
                 changed["phone"] = f"0{rng.choice((70, 80, 90))}-{rng.randint(1000, 9999)}-{rng.randint(1000, 9999)}"
+            consent = schema.consent.get("ec_field")
+            if consent and changed.get(consent) is True:
+                changed[consent] = False  # the shopper withdraws consent to marketing email on the EC site
             rank = schema.member_fields.get("memberRank")
             if rank and rank.values:
                 changed["memberRank"] = rng.choice([value for value in rank.values if value != payload.get("memberRank")] or list(rank.values))

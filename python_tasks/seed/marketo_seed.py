@@ -7,6 +7,9 @@
 - CRM-synced persons (what Marketo's native Salesforce sync creates for a new Contact, never
   deduplicated by email). On a real instance the sync itself does this; only the local Marketo can
   be asked to do it (`source: crm`), so this step runs against the local Marketo only.
+- Unsubscribes made in Marketo (consent withdrawn there): every third Marketo-only person clicks the
+  unsubscribe link of an email (`POST /_local/unsubscribe`, the local Marketo only: a real instance has
+  no API that clicks a link), recorded with `role: unsubscribed`.
 Every person created and its activities at that time go to the receipt (`kind: marketo`).
 """
 from __future__ import annotations
@@ -37,16 +40,25 @@ def is_local_marketo(base_url: str) -> bool:
     return (urllib.parse.urlsplit(base_url).hostname or "") in LOCAL_HOSTS
 
 
-def _admin_persons(base_url: str, secret: str, source: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    answer = requests.post(
-        f"{base_url.rstrip('/')}/_local/persons",
-        json={"source": source, "input": records},
-        headers={ADMIN_HEADER: secret},
-        timeout=60,
-    )
+def _admin_call(base_url: str, secret: str, path: str, body: dict[str, Any]) -> list[dict[str, Any]]:
+    """One call of the local Marketo's admin API; its ``result`` list."""
+    answer = requests.post(f"{base_url.rstrip('/')}{path}", json=body, headers={ADMIN_HEADER: secret}, timeout=60)
     if answer.status_code != 200:
-        raise MarketoSeedError(f"local Marketo admin API answered {answer.status_code}: {answer.text[:300]}")
+        raise MarketoSeedError(f"local Marketo admin API {path} answered {answer.status_code}: {answer.text[:300]}")
     return list(answer.json().get("result") or [])
+
+
+def _admin_persons(base_url: str, secret: str, source: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return _admin_call(base_url, secret, "/_local/persons", {"source": source, "input": records})
+
+
+UNSUBSCRIBE_EVERY = 3  # every third Marketo-only person unsubscribes in Marketo (local Marketo only)
+UNSUBSCRIBE_REASON = "Unsubscribed from an email (ECBridge demo)"
+
+
+def _admin_unsubscribe(base_url: str, secret: str, person_id: int) -> None:
+    """The person clicks an email's unsubscribe link (the local Marketo's admin call)."""
+    _admin_call(base_url, secret, "/_local/unsubscribe", {"leadId": person_id, "reason": UNSUBSCRIBE_REASON})
 
 
 def _activity_ids(client: MarketoClient, since: dt.datetime, lead_ids: list[int]) -> dict[int, list[int]]:
@@ -102,8 +114,18 @@ def seed_marketo_only_persons(
             activityIds=activities.get(person_id, []),
             via=via,
         )
-    logger.info(f"Seeded {len(ids)} Marketo-only persons through the {via}")
-    return {"marketoOnlyPersons": len(ids), "via": via, "marketoCalls": calls}
+    unsubscribed = 0
+    if is_local_marketo(credentials.base_url):  # consent withdrawn in Marketo: the person clicks the link
+        for index, (person, person_id) in enumerate(zip(data.marketo_only_persons, ids)):
+            if index % UNSUBSCRIBE_EVERY:
+                continue
+            _admin_unsubscribe(credentials.base_url, credentials.client_secret, person_id)
+            receipt.write("marketo", role="unsubscribed", memberKey=members[person["member"]]["memberId"],
+                          email=person["email"], personId=person_id, reason=UNSUBSCRIBE_REASON)
+            unsubscribed += 1
+    logger.info(f"Seeded {len(ids)} Marketo-only persons through the {via}; {unsubscribed} of them unsubscribed "
+                "from an email")
+    return {"marketoOnlyPersons": len(ids), "via": via, "marketoCalls": calls, "marketoUnsubscribes": unsubscribed}
 
 
 def simulate_crm_sync(

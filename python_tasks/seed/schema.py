@@ -50,6 +50,9 @@ class PayloadSchema:
     marketo_lead_fields: dict[str, str] = field(default_factory=dict)
     marketo_custom_objects: dict[str, dict[str, Any]] = field(default_factory=dict)
     ingest_error_object: str = "EC_Ingest_Error__c"
+    # the mapping's consent section: ec_field (payload name), opted_out, reason (Salesforce),
+    # unsubscribed, unsubscribed_reason (Marketo); empty without one
+    consent: dict[str, str] = field(default_factory=dict)
 
     def sf_member_field(self, payload_name: str) -> str:
         return self.member_fields[payload_name].sf_field
@@ -118,6 +121,9 @@ def schema_from_mapping(mapping: Mapping) -> PayloadSchema:
         marketo_lead_fields={f.name: str(f.source) for f in mapping.marketo.lead.fields},
         marketo_custom_objects={co.api_name: _custom_object(co) for co in mapping.marketo.custom_objects},
         ingest_error_object=mapping.ingest_error.object_name,
+        consent={"ec_field": mapping.consent.ec_field.ec_name, "opted_out": mapping.consent.opted_out,
+                 "reason": mapping.consent.reason, "unsubscribed": mapping.consent.unsubscribed,
+                 "unsubscribed_reason": mapping.consent.unsubscribed_reason} if mapping.consent else {},
     )
 
 

@@ -243,6 +243,22 @@ def test_the_push_marketo_task_pushes_both_views_with_a_state_each(pushed_then_c
     assert len(states) == 2 and sum(f"-{org.org_id}-converted-" in name for name in states) == 1, states
 
 
+def test_after_the_conversion_an_ec_withdrawal_opts_the_contact_out_and_reaches_marketo(
+        pushed_then_converted: dict[str, Any]) -> None:
+    """Consent (the mapping's consent section) follows the member onto its Contact."""
+    world = pushed_then_converted
+    sf, client = world["sf"], world["client"]
+    at = "2024-07-01T10:00:00Z"
+    results = post(world, [member_event(2, at, emailOptIn=False)])
+    assert results[f"cl-m-2-{at}"]["recordId"] == world["contacts"]["CL2"], "the event went to the Contact"
+    contact = sf.Contact.get(world["contacts"]["CL2"])
+    assert contact["HasOptedOutOfEmail"] is True
+    assert contact["Marketo_Unsubscribe_Reason__c"] == "EC site: consent withdrawn"
+    push_all(world)
+    [person] = client.get_leads_by_filter("email", ["conv2@example.jp"], ["id", "unsubscribed", "unsubscribedReason"])
+    assert person["unsubscribed"] is True and person["unsubscribedReason"] == "EC site: consent withdrawn"
+
+
 def test_the_streaming_push_follows_the_contact_a_lead_became(pushed_then_converted: dict[str, Any], tmp_path: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """``push_marketo -o watch stream``: the generated Change Data Capture selection includes the

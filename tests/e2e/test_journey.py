@@ -64,6 +64,11 @@ def test_the_whole_journey_passes_and_runs_twice(deployed: dict[str, Any]) -> No
     assert seed["statuses"].get("rejected") == counts["invalid events expected"]
     assert counts["duplicate-scenario persons"] == seed["crmSync"]["crmSyncedPersons"] > 0  # P(none of 30 at 0.3) < 1e-4
     assert counts["duplicate-scenario persons merged"] == counts["duplicate-scenario histories kept"] == counts["duplicate-scenario persons"]
+    # consent: withdrawn on the EC site (no consent, or an update withdrawing it) and in Marketo (an email's
+    # unsubscribe link), each honoured on both sides
+    withdrawn = counts["consent withdrawn on the EC site"] + counts.get("consent withdrawn in Marketo", 0)
+    assert counts["consent withdrawn on the EC site"] > 0 and seed["marketo"]["marketoUnsubscribes"] > 0
+    assert counts["consent withdrawals honoured on both sides"] == withdrawn
     assert (deployed["reports"] / report["runId"] / "e2e-report.html").exists()
     second = run_journey(deployed, 10)
     assert second["runId"] != report["runId"] and second["mismatches"] == [], second["mismatches"]

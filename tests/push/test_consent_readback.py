@@ -86,19 +86,28 @@ def test_a_person_resubscribed_since_is_left_alone_and_one_without_member_is_nam
 
 
 def test_an_opt_out_that_cannot_be_written_is_tried_again(services) -> None:
-    eve = add_member(services.sf, "C5", "eve@example.jp")  # the reason field is not deployed yet
+    import dataclasses
+
+    from localcloud.salesforce.data.specs import CustomFieldSpec
+
+    note = "Unsubscribe_Note__c"  # a reason field not deployed yet
+    fields = dataclasses.replace(ReadbackFields.for_mapping(services.mapping), reason=note)
+    eve = add_member(services.sf, "C5", "eve@example.jp")
     push(services)
-    read_back(services)
+    io = SalesforceIO(services.sf)
+    read_back_unsubscribes(services.client, io, services.cache, fields)
     [person] = leads_by_email(services.client, "eve@example.jp")
     services.marketo.service.unsubscribe_via_link({"leadId": person["id"]})
-    failed = read_back(services)
+    failed = read_back_unsubscribes(services.client, io, services.cache, fields)
     assert failed.opted_out == [] and list(failed.failed) == [str(person["id"])]
-    assert REASON in failed.failed[str(person["id"])]
+    assert note in failed.failed[str(person["id"])]
     assert list(services.cache.readback_state()[1]) == [str(person["id"])]
-    add_reason_field(services)
-    retried = read_back(services)
+    services.org.store.apply_custom_field("Contact", CustomFieldSpec(full_name=note, type="Text",
+                                                                      label="Unsubscribe Note", length=255))
+    retried = read_back_unsubscribes(services.client, io, services.cache, fields)
     assert retried.opted_out == [eve] and retried.failed == {}
-    assert consent_of(services, eve) == (True, "Unsubscribed via email link: ECBridge local email")
+    row = services.sf.query(f"SELECT HasOptedOutOfEmail, {note} FROM Contact WHERE Id = '{eve}'")["records"][0]
+    assert (row["HasOptedOutOfEmail"], row[note]) == (True, "Unsubscribed via email link: ECBridge local email")
     assert services.cache.readback_state()[1] == {}
 
 

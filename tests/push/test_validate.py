@@ -14,6 +14,7 @@ STANDARD_CONTACT = {
     "id": SfFieldInfo("Id", "id", 18, False), "email": SfFieldInfo("Email", "email", 80),
     "firstname": SfFieldInfo("FirstName", "string", 40), "lastname": SfFieldInfo("LastName", "string", 80),
     "phone": SfFieldInfo("Phone", "phone", 40), "birthdate": SfFieldInfo("Birthdate", "date"),
+    "hasoptedoutofemail": SfFieldInfo("HasOptedOutOfEmail", "boolean"),
 }
 DESCRIBE_TYPES = {"Text": "string", "Email": "email", "Date": "date", "DateTime": "datetime", "Currency": "currency",
                   "Number": "double", "Checkbox": "boolean", "Picklist": "picklist", "Lookup": "reference",
@@ -50,7 +51,7 @@ def test_every_problem_names_its_mapping_line_and_a_fix(marketo_side) -> None:
     text = text.replace("phone: { from: member.Phone }", "phone: { from: member.Birthdate }")
     text = text.replace("lookup_field: email", "lookup_field: lastOrderNumber")
     text = text.replace("lastOrderNumber: { from: last_order.Order_Number__c }",
-                        "lastOrderNumber: { from: last_order.Order_Number__c }\n      unsubscribed: { from: member.EC_Email_Opt_In__c }")
+                        "lastOrderNumber: { from: last_order.Order_Number__c }\n      doNotCall: { from: member.EC_Email_Opt_In__c }")
     mapping = parse_mapping(text, "ecbridge.yml")
     schema, cos = marketo_side
     fields = org_fields(mapping)
