@@ -416,10 +416,17 @@ class LeadOperations:
                 raise CallError("1006", f"Field '{name}' not found")
         return names
 
-    @staticmethod
-    def shape(lead: LeadRow, fields: list[str]) -> dict[str, Any]:
+    def shape(self, lead: LeadRow, fields: list[str]) -> dict[str, Any]:
+        """The record as Marketo answers it: a boolean field never set reads ``false`` (Marketo keeps
+        booleans as 0/1, so ``unsubscribed`` of a person who never unsubscribed is false, not null)."""
         record = lead.record()
-        return {name: record.get(name) for name in fields}
+        shaped = {name: record.get(name) for name in fields}
+        for name, value in shaped.items():
+            if value is None:
+                definition = self.schema.lead.field(name)
+                if definition is not None and definition.data_type == "boolean":
+                    shaped[name] = False
+        return shaped
 
     def query(
         self,

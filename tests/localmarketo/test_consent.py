@@ -56,7 +56,7 @@ def test_describe_shows_the_consent_fields(client: MarketoClient) -> None:
     lead = client.execute(method="get_lead_by_id", id=lead_id,
                           fields=["marketingSuspended", "emailInvalid", "emailInvalidCause", "unsubscribed"])[0]
     assert lead["marketingSuspended"] is True and lead["emailInvalid"] is True
-    assert lead["emailInvalidCause"] == "550 no such user" and lead["unsubscribed"] is None
+    assert lead["emailInvalidCause"] == "550 no such user" and lead["unsubscribed"] is False  # never set: false
 
 
 def test_activity_types_list_unsubscribe_email(client: MarketoClient) -> None:
@@ -193,7 +193,7 @@ def test_durable_unsubscribe_spreads_to_every_person_with_the_address(client: Ma
             method="get_multiple_leads_by_filter_type", filterType="id", filterValues=[str(i) for i in (first, second, other)],
             fields=["id", "unsubscribed"])}
 
-    assert flags() == {first: True, second: True, other: None}
+    assert flags() == {first: True, second: True, other: False}
     [spread] = _unsubscribed_changes(client, second)
     assert _attrs(spread)["Source"] == "Durable Unsubscribe" and _attrs(spread)["New Value"] is True
 
@@ -218,4 +218,4 @@ def test_without_durable_unsubscribe_each_flag_stands_alone(client: MarketoClien
         method="create_update_leads", leads=[{"email": "solo@example.com"}, {"email": "solo@example.com"}],
         action="createDuplicate"))
     api.admin("POST", "/_local/unsubscribe", json={"leadId": first})
-    assert client.execute(method="get_lead_by_id", id=second, fields=["unsubscribed"])[0]["unsubscribed"] is None
+    assert client.execute(method="get_lead_by_id", id=second, fields=["unsubscribed"])[0]["unsubscribed"] is False
