@@ -21,11 +21,11 @@ EVENT = """<?xml version="1.0" encoding="UTF-8"?><CustomObject xmlns="http://soa
 </CustomObject>"""
 
 
-def record(label: str, values: dict[str, str]) -> str:
+def record(label: str, values: dict[str, str], protected: bool = False) -> str:
     body = "".join(f'<values><field>{k}</field><value xsi:type="xsd:string">{v}</value></values>' for k, v in values.items())
     return ('<?xml version="1.0" encoding="UTF-8"?><CustomMetadata xmlns="http://soap.sforce.com/2006/04/metadata" '
             'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema">'
-            f"<label>{label}</label><protected>false</protected>{body}</CustomMetadata>")
+            f"<label>{label}</label><protected>{str(protected).lower()}</protected>{body}</CustomMetadata>")
 
 
 def files(extra_records: dict[str, str] | None = None) -> dict[str, str]:
@@ -57,6 +57,24 @@ def test_custom_metadata_is_readable_by_soql_and_get_all_and_not_writable(org) -
     assert result.success, result.exception_message
     lines = [m for _, level, m in result.transaction.debug_entries if level == "DEBUG"]
     assert lines == ["First 1 Account Account", "{First} 1 null", "INVALID_TYPE"]
+
+
+def test_is_protected_is_a_standard_field_of_a_type_its_list_views_and_soql_can_name(org) -> None:
+    listed = SETTING.replace("</CustomObject>", "<listViews><fullName>All</fullName><columns>DeveloperName</columns>"
+                             "<columns>IsProtected</columns><filterScope>Everything</filterScope><label>All</label>"
+                             "</listViews></CustomObject>")
+    out = files({"customMetadata/Setting.Locked.md": record("Locked", {"Object__c": "Contact"}, protected=True)})
+    out["objects/Setting__mdt.object"] = listed
+    out["package.xml"] = package_xml({"CustomObject": ["Setting__mdt", "Action__mdt", "Ping__e"],
+                                      "CustomMetadata": ["Setting.Accounts", "Action.First", "Setting.Locked"]})
+    job = org.deployer.deploy_zip(zip_files(out))
+    assert job.status == "Succeeded", [(f.full_name, f.problem) for f in job.failures]
+    result = org.context.extras["apex_runtime"].execute_anonymous(
+        "for (Setting__mdt s : [SELECT DeveloperName, IsProtected FROM Setting__mdt ORDER BY DeveloperName]) {"
+        " System.debug(s.DeveloperName + ' ' + s.IsProtected); }")
+    assert result.success, result.exception_message
+    assert [m for _, level, m in result.transaction.debug_entries if level == "DEBUG"] == [
+        "Accounts false", "Locked true"]
 
 
 def test_a_record_of_an_unknown_type_or_field_fails_the_deploy_with_its_line(org) -> None:
