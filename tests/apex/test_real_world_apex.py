@@ -98,3 +98,22 @@ def test_collections_hash_by_content_and_inner_classes_print_their_own_name() ->
         } }"""})
     result = prog.call_static("C", "run")
     assert result.value == "true Inner:[i=1]", result.exception_message
+
+
+def test_properties_of_a_class_compiled_after_the_reader_run_their_accessors() -> None:
+    """NebulaLogger: ``if (LoggerParameter.STORE_TRANSACTION_LIMITS)`` in a class compiled before
+    LoggerParameter read the backing field (null) instead of running the lazy getter."""
+    prog = ApexProgram({
+        "A.cls": """public class A extends Z { public static String run() {
+            Z.COUNT = 7;
+            A a = new A();
+            return Z.FLAG + ' ' + Z.COUNT + ' ' + a.describe(); }
+            public String describe() { return label; } }""",
+        "Z.cls": """public virtual class Z {
+            public static final Boolean FLAG { get { if (FLAG == null) { FLAG = true; } return FLAG; } private set; }
+            public static Integer COUNT { get; set { COUNT = value + 1; } }
+            public String label { get { return 'lazy'; } } }""",
+    })
+    result = prog.call_static("A", "run")
+    assert result.success, result.exception_message
+    assert result.value == "true 8 lazy"

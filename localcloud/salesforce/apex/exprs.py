@@ -232,13 +232,17 @@ def lookup_field(ctx: Ctx, low: str):
 
 
 def static_getter(prog, fi) -> Fn:
+    """Reads a static field or property. A property's accessors are looked up when it is read: the
+    class declaring it may be compiled after the class reading it (classes compile in any order)."""
     cls = fi.cls
     low = fi.lname
-    getter = fi.getter
-    if getter is not None:
+    if fi.is_property:
         def g(fr):
             if not cls.static_ready:
                 prog.init_static(cls)
+            getter = fi.getter
+            if getter is None:
+                return cls.statics.get(low)
             return prog.run_accessor(fi, None, getter, None)
         return g
 
@@ -252,14 +256,14 @@ def static_getter(prog, fi) -> Fn:
 def static_setter(prog, fi):
     cls = fi.cls
     low = fi.lname
-    co = fi.coerce
-    setter = fi.setter
 
     def set_(fr, v):
         if not cls.static_ready:
             prog.init_static(cls)
+        co = fi.coerce
         if co is not None and v is not None:
             v = co(v)
+        setter = fi.setter  # looked up when written, as in static_getter
         if setter is not None:
             prog.run_accessor(fi, None, setter, v)
         else:
@@ -285,7 +289,7 @@ def e_identifier(comp, ctx, n):
             return static_getter(prog, fi)
         if ctx.static:
             raise ctx.err(n, f"Non static field cannot be referenced from a static context: {name}")
-        if fi.getter is None:
+        if not fi.is_property:
             return lambda fr: fr["this"].fields.get(low)
         return lambda fr: prog.get_member(fr["this"], low)
     if ctx.trigger is not None and low in ("trigger",):
