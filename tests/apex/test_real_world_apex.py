@@ -117,3 +117,29 @@ def test_properties_of_a_class_compiled_after_the_reader_run_their_accessors() -
     result = prog.call_static("A", "run")
     assert result.success, result.exception_message
     assert result.value == "true 8 lazy"
+
+
+def test_results_built_from_json_keep_their_type_and_errors_and_serialize() -> None:
+    """Test code mocks Database/Approval results with JSON.deserialize and logs them with JSON.serialize."""
+    prog = ApexProgram({"C.cls": """public class C { public static String run() {
+        String bad = '{"success":false,"id":"001000000000001AAA","errors":[{"message":"no",'
+            + '"statusCode":"INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY","fields":[]}]}';
+        List<String> out = new List<String>();
+        Approval.LockResult lr = (Approval.LockResult) JSON.deserialize(bad, Approval.LockResult.class);
+        out.add(lr.isSuccess() + ' ' + lr.getErrors()[0].getMessage() + ' ' + lr.getId());
+        Object unlock = JSON.deserialize(bad, Approval.UnlockResult.class);
+        out.add((unlock instanceof Approval.UnlockResult) + ' ' + (unlock instanceof Approval.LockResult));
+        Database.EmptyRecycleBinResult e
+            = (Database.EmptyRecycleBinResult) JSON.deserialize(bad, Database.EmptyRecycleBinResult.class);
+        out.add(e.isSuccess() + ' ' + e.getErrors().size());
+        out.add(JSON.serialize(JSON.deserialize(bad, Database.UndeleteResult.class)));
+        out.add(JSON.serialize(JSON.deserialize('{"success":true,"leadId":"00Q000000000001AAA"}',
+            Database.LeadConvertResult.class)));
+        return String.join(out, '|'); } }"""})
+    result = prog.call_static("C", "run")
+    assert result.success, result.exception_message
+    assert result.value.split("|") == [
+        "false no 001000000000001AAA", "true false", "false 1",
+        '{"id":"001000000000001AAA","success":false,"errors":[{"statusCode":'
+        '"INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY","message":"no","fields":[]}]}',
+        '{"leadId":"00Q000000000001AAA","success":true,"errors":[]}']

@@ -139,17 +139,22 @@ STATIC_METHODS[("network", "getlogouturl")] = lambda a: None
 class EmptyRecycleBinResult(Native):
     apex_type = "Database.EmptyRecycleBinResult"
 
-    def __init__(self, rid: Any) -> None:
+    def __init__(self, rid: Any, success: bool = True, errors: list[Any] | None = None) -> None:
         self.rid = rid
+        self.success = success
+        self.errors = errors or []
 
     def m_getid(self, a):
         return self.rid
 
     def m_issuccess(self, a):
-        return True
+        return self.success
 
     def m_geterrors(self, a):
-        return ApexList([], TypeRef("Database.Error"))
+        return ApexList(list(self.errors), TypeRef("Database.Error"))
+
+    def apex_json(self):
+        return {"id": self.rid, "success": self.success, "errors": [e.apex_json() for e in self.errors]}
 
 
 def _empty_recycle_bin(a):
@@ -661,17 +666,26 @@ class _ResultBase(Native):
     """Results the local org never produces (approvals, lead conversion) but code reads: the classes and
     their methods exist so such code compiles; ``Approval.*`` and ``Database.convertLead`` fail when run."""
 
-    def __init__(self, **values: Any) -> None:
-        self.values = values
+    def __init__(self, errors: list[Any] | None = None, raw: dict[str, Any] | None = None, **values: Any) -> None:
+        self.values = values  # lower-case keys, for the getters
+        self.errors = errors or []
+        self.raw = raw or {}  # the keys as given (JSON.deserialize), for JSON.serialize
 
     def m_getid(self, a):
-        return self.values.get("id")
+        rid = self.values.get("id")
+        return IdValue(rid) if rid else None
 
     def m_issuccess(self, a):
         return bool(self.values.get("success", False))
 
     def m_geterrors(self, a):
-        return ApexList([], TypeRef("Database.Error"))
+        return ApexList(list(self.errors), TypeRef("Database.Error"))
+
+    def apex_json(self):
+        out = {k: v for k, v in self.raw.items() if k.lower() not in ("success", "errors")}
+        out["success"] = bool(self.values.get("success", False))
+        out["errors"] = [e.apex_json() for e in self.errors]
+        return out
 
 
 class ApprovalResult(_ResultBase):
@@ -821,9 +835,7 @@ def _read_save_result(kind: str):
     def read(v: Any) -> Any:
         from . import dml
         v = v if isinstance(v, dict) else {}
-        errors = [dml.DatabaseError(e.get("statusCode") or "UNKNOWN_EXCEPTION", e.get("message") or "",
-                                    list(e.get("fields") or []))
-                  for e in v.get("errors") or [] if isinstance(e, dict)]
+        errors = _read_errors(v)
         rid = v.get("id")
         if kind == "saveresult":
             return dml.SaveResult(rid, bool(v.get("success")), errors)
@@ -832,9 +844,9 @@ def _read_save_result(kind: str):
         if kind == "deleteresult":
             return dml.DeleteResult(rid, bool(v.get("success")), errors)
         if kind == "emptyrecyclebinresult":
-            return EmptyRecycleBinResult(rid)
+            return EmptyRecycleBinResult(IdValue(rid) if rid else None, bool(v.get("success")), errors)
         result = (LeadConvertResult if kind == "leadconvertresult" else _ResultBase)(
-            id=rid, success=bool(v.get("success")), **{k.lower(): x for k, x in v.items() if k not in ("id", "success")})
+            errors=errors, raw=v, **{k.lower(): x for k, x in v.items() if k.lower() != "errors"})
         result.apex_type = "Database." + {"undeleteresult": "UndeleteResult", "mergeresult": "MergeResult",
                                           "leadconvertresult": "LeadConvertResult"}.get(kind, kind)
         return result
@@ -847,8 +859,28 @@ def _register_result_readers() -> None:
                  "emptyrecyclebinresult"):
         NATIVE_READERS["database." + kind] = _read_save_result(kind)
     for kind in ("lockresult", "unlockresult", "processresult"):
-        NATIVE_READERS["approval." + kind] = lambda v, k=kind: ApprovalResult(
-            **{key.lower(): x for key, x in (v if isinstance(v, dict) else {}).items()})
+        NATIVE_READERS["approval." + kind] = _read_approval_result(kind)
+
+
+def _read_errors(v: dict[str, Any]) -> list[Any]:
+    from . import dml
+    return [dml.DatabaseError(e.get("statusCode") or "UNKNOWN_EXCEPTION", e.get("message") or "",
+                              list(e.get("fields") or []))
+            for e in v.get("errors") or [] if isinstance(e, dict)]
+
+
+def _read_approval_result(kind: str):
+    """Approval.LockResult / UnlockResult / ProcessResult from JSON, each its own type."""
+    type_name = "Approval." + {"lockresult": "LockResult", "unlockresult": "UnlockResult",
+                               "processresult": "ProcessResult"}[kind]
+
+    def read(v: Any) -> Any:
+        v = v if isinstance(v, dict) else {}
+        result = ApprovalResult(errors=_read_errors(v), raw=v,
+                                **{k.lower(): x for k, x in v.items() if k.lower() != "errors"})
+        result.apex_type = type_name
+        return result
+    return read
 
 
 _register_result_readers()
