@@ -143,3 +143,17 @@ def test_results_built_from_json_keep_their_type_and_errors_and_serialize() -> N
         '{"id":"001000000000001AAA","success":false,"errors":[{"statusCode":'
         '"INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY","message":"no","fields":[]}]}',
         '{"leadId":"00Q000000000001AAA","success":true,"errors":[]}']
+
+
+def test_setup_queries_of_logging_frameworks_name_real_fields(store) -> None:
+    """NebulaLogger's selectors: User -> Profile -> UserLicense, User.SmallPhotoUrl, AuthSession -> LoginHistory."""
+    prog = ApexProgram({"C.cls": """public class C { public static String run() {
+        User u = [SELECT Profile.Name, Profile.UserLicenseId, Profile.UserLicense.LicenseDefinitionKey,
+                  SmallPhotoUrl FROM User WHERE Id = :UserInfo.getUserId()];
+        List<AuthSession> sessions = [SELECT Id, LoginHistoryId, LoginHistory.Application, LoginHistory.Browser,
+                                      ParentId, Parent.SessionType FROM AuthSession];
+        return u.Profile.Name + ' ' + u.Profile.UserLicense?.LicenseDefinitionKey + ' ' + sessions.size(); } }"""},
+        data=store)
+    result = prog.call_static("C", "run")
+    assert result.success, result.exception_message
+    assert result.value == "System Administrator null 0"
