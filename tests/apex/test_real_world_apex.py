@@ -133,6 +133,10 @@ def test_results_built_from_json_keep_their_type_and_errors_and_serialize() -> N
             = (Database.EmptyRecycleBinResult) JSON.deserialize(bad, Database.EmptyRecycleBinResult.class);
         out.add(e.isSuccess() + ' ' + e.getErrors().size());
         out.add(JSON.serialize(JSON.deserialize(bad, Database.UndeleteResult.class)));
+        Id none = null;
+        Database.SaveResult saved = (Database.SaveResult) JSON.deserialize('{"success": true, "id": "' + none + '"}',
+            Database.SaveResult.class);
+        out.add(saved.isSuccess() + ' ' + saved.getId());
         out.add(JSON.serialize(JSON.deserialize('{"success":true,"leadId":"00Q000000000001AAA"}',
             Database.LeadConvertResult.class)));
         return String.join(out, '|'); } }"""})
@@ -142,6 +146,7 @@ def test_results_built_from_json_keep_their_type_and_errors_and_serialize() -> N
         "false no 001000000000001AAA", "true false", "false 1",
         '{"id":"001000000000001AAA","success":false,"errors":[{"statusCode":'
         '"INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY","message":"no","fields":[]}]}',
+        "true null",
         '{"leadId":"00Q000000000001AAA","success":true,"errors":[]}']
 
 
@@ -156,4 +161,31 @@ def test_setup_queries_of_logging_frameworks_name_real_fields(store) -> None:
         data=store)
     result = prog.call_static("C", "run")
     assert result.success, result.exception_message
-    assert result.value == "System Administrator null 0"
+    assert result.value == "System Administrator SFDC 0"
+
+
+def test_concatenating_null_strings_prints_null() -> None:
+    prog = ApexProgram({"C.cls": """public class C { static String field;
+        public static String run() { String a = null; String b = null; Integer n = null;
+            return (a + b) + '|' + (field + a) + '|' + (a + n) + '|' + ('x' + n); } }"""})
+    result = prog.call_static("C", "run")
+    assert result.success, result.exception_message
+    assert result.value == "nullnull|nullnull|nullnull|xnull"
+
+
+def test_malformed_json_fails_with_the_parser_messages_salesforce_gives() -> None:
+    prog = ApexProgram({"C.cls": r"""public class C { public static String run() {
+        List<String> out = new List<String>();
+        for (String s : new List<String>{ '{bad', '[1,', '{"a" 1}', '[1 2]', '' }) {
+            try { JSON.deserializeUntyped(s); out.add('parsed'); } catch (JSONException e) { out.add(e.getMessage()); }
+        }
+        return String.join(out, '|'); } }"""})
+    result = prog.call_static("C", "run")
+    assert result.success, result.exception_message
+    assert result.value.split("|") == [
+        "Unexpected character ('b' (code 98)): was expecting double-quote to start field name at [line:1, column:3]",
+        "Unexpected end-of-input: expected close marker for ARRAY at [line:1, column:5]",
+        "Unexpected character ('1' (code 49)): was expecting a colon to separate field name and value "
+        "at [line:1, column:7]",
+        "Unexpected character ('2' (code 50)): was expecting comma to separate Array entries at [line:1, column:5]",
+        "No content to map due to end-of-input"]

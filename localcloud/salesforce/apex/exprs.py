@@ -681,7 +681,32 @@ def e_binary(comp, ctx, n):
     f = _BINOPS.get(op)
     if f is None:
         raise ctx.err(n, f"Unsupported operator '{op}'")
+    if op == "+" and _is_string_expr(ctx, n):
+        return _b_concat(l, r)
     return f(l, r)
+
+
+def _is_string_expr(ctx, node) -> bool:
+    """Whether an expression is declared String: ``+`` with a String side concatenates even when both
+    values are null (``null + null`` of two String variables is 'nullnull')."""
+    t = node.type
+    if t == "parenthesized_expression":
+        return bool(node.named_children) and _is_string_expr(ctx, node.named_children[0])
+    if t == "binary_expression":
+        if node.child_by_field_name("operator").type != "+":
+            return False
+        return _is_string_expr(ctx, node.child_by_field_name("left")) or \
+            _is_string_expr(ctx, node.child_by_field_name("right"))
+    declared = _static_type(ctx, node)
+    return declared is not None and declared.name == "string" and not declared.args
+
+
+def _b_concat(l, r):
+    concat = ops._concat_str
+
+    def f(fr):
+        return concat(l(fr)) + concat(r(fr))
+    return f
 
 
 def _b_add(l, r):

@@ -836,7 +836,7 @@ def _read_save_result(kind: str):
         from . import dml
         v = v if isinstance(v, dict) else {}
         errors = _read_errors(v)
-        rid = v.get("id")
+        rid = _read_id(v.get("id"))
         if kind == "saveresult":
             return dml.SaveResult(rid, bool(v.get("success")), errors)
         if kind == "upsertresult":
@@ -844,7 +844,7 @@ def _read_save_result(kind: str):
         if kind == "deleteresult":
             return dml.DeleteResult(rid, bool(v.get("success")), errors)
         if kind == "emptyrecyclebinresult":
-            return EmptyRecycleBinResult(IdValue(rid) if rid else None, bool(v.get("success")), errors)
+            return EmptyRecycleBinResult(rid, bool(v.get("success")), errors)
         result = (LeadConvertResult if kind == "leadconvertresult" else _ResultBase)(
             errors=errors, raw=v, **{k.lower(): x for k, x in v.items() if k.lower() != "errors"})
         result.apex_type = "Database." + {"undeleteresult": "UndeleteResult", "mergeresult": "MergeResult",
@@ -860,6 +860,16 @@ def _register_result_readers() -> None:
         NATIVE_READERS["database." + kind] = _read_save_result(kind)
     for kind in ("lockresult", "unlockresult", "processresult"):
         NATIVE_READERS["approval." + kind] = _read_approval_result(kind)
+
+
+def _read_id(value: Any) -> Any:
+    """A result's id: the text "null" (a null Id concatenated into JSON) is null; anything else must be an Id."""
+    if value is None or value == "null":
+        return None
+    try:
+        return IdValue(str(value))
+    except ValueError:
+        ops.throw("System.JSONException", f"Invalid id: {value}")
 
 
 def _read_errors(v: dict[str, Any]) -> list[Any]:
