@@ -189,3 +189,16 @@ def test_malformed_json_fails_with_the_parser_messages_salesforce_gives() -> Non
         "at [line:1, column:7]",
         "Unexpected character ('2' (code 50)): was expecting comma to separate Array entries at [line:1, column:5]",
         "No content to map due to end-of-input"]
+
+
+def test_counted_test_ids_with_any_last_characters_stay_distinct() -> None:
+    """Test doubles count Ids into the last characters ('a01' + zeros + n, 18 long); Salesforce keeps
+    each as written, so they are distinct map keys. A real 18-character Id still equals its 15."""
+    prog = ApexProgram({"C.cls": """public class C { public static String run() {
+        Id one = 'a01000000000000001'; Id two = 'a01000000000000002';
+        Map<Id, Integer> m = new Map<Id, Integer>{ one => 1, two => 2 };
+        Id real15 = '001000000000001'; Id real18 = '001000000000001AAA';
+        return m.size() + ' ' + one + ' ' + (real15 == real18) + ' ' + real15; } }"""})
+    result = prog.call_static("C", "run")
+    assert result.success, result.exception_message
+    assert result.value == "2 a01000000000000001 true 001000000000001AAA"
