@@ -202,3 +202,18 @@ def test_counted_test_ids_with_any_last_characters_stay_distinct() -> None:
     result = prog.call_static("C", "run")
     assert result.success, result.exception_message
     assert result.value == "2 a01000000000000001 true 001000000000001AAA"
+
+
+def test_a_null_relationship_read_as_a_value_is_null(store) -> None:
+    """Apex: ``c.Account.Name`` is null when ``c.Account`` is null; writing through it still throws."""
+    prog = ApexProgram({"C.cls": """public class C { public static String run() {
+        Contact c = new Contact(LastName = 'x');
+        insert c;
+        Contact q = [SELECT Account.Name, Account.Owner.Name FROM Contact WHERE Id = :c.Id];
+        String out = q.Account.Name + ' ' + q.Account.Owner.Name + ' ' + new Contact().Account.Name
+            + ' ' + [SELECT Account.Name FROM Contact LIMIT 1].Account.Name;
+        try { q.Account.Name = 'y'; } catch (NullPointerException e) { out += ' npe'; }
+        return out; } }"""}, data=store)
+    result = prog.call_static("C", "run")
+    assert result.success, result.exception_message
+    assert result.value == "null null null null npe"

@@ -399,11 +399,13 @@ def e_field_access(comp, ctx, n):
             if fld is None:
                 raise ctx.err(fnode, f"Invalid field {fname} for {sname}")
             return lambda fr: stdlib.sobject_field_token(sname, fld)
+    get_member = prog.get_member
+    if not safe and _is_value_chain(comp, ctx, obj_n):
+        return _relationship_read(comp, ctx, obj_n, low, get_member)
     oe = compile_expr(comp, ctx, obj_n)
     if obj_n.type == "query_expression":
         from .compiler import single_row
         oe = single_row(oe)
-    get_member = prog.get_member
     if safe:
         def g_safe(fr):
             o = oe(fr)
@@ -414,6 +416,61 @@ def e_field_access(comp, ctx, n):
 
     def g(fr):
         o = oe(fr)
+        if type(o) is ApexObject:
+            f = o.fields
+            if low in f and not o.cls.find_field(low).is_property:
+                return f[low]
+        return get_member(o, low)
+    return g
+
+
+def _is_value_chain(comp, ctx, obj_n) -> bool:
+    """``a.b`` read as the receiver of ``a.b.c``, where ``a`` is a value (not a type or namespace)."""
+    if obj_n.type != "field_access" or any(c.type == "safe_navigation_operator" for c in obj_n.children):
+        return False
+    base = obj_n.child_by_field_name("object")
+    if base.type == "super" or text(obj_n.child_by_field_name("field")).lower() == "class":
+        return False
+    return static_target(comp, ctx, base) is None
+
+
+#: what a receiver in a chain gives when it is a null relationship of an SObject (or follows one)
+_NULL_RELATIONSHIP = object()
+
+
+def _receiver(comp, ctx, n, get_member):
+    """Compile ``n`` as the receiver of a field read; a null SObject relationship (and every step
+    after it) gives _NULL_RELATIONSHIP instead of throwing."""
+    if not _is_value_chain(comp, ctx, n):
+        fn = compile_expr(comp, ctx, n)
+        if n.type == "query_expression":
+            from .compiler import single_row
+            fn = single_row(fn)
+        return fn
+    base = _receiver(comp, ctx, n.child_by_field_name("object"), get_member)
+    rel = text(n.child_by_field_name("field")).lower()
+
+    def g(fr):
+        b = base(fr)
+        if b is _NULL_RELATIONSHIP:
+            return b
+        o = get_member(b, rel)
+        if o is None and type(b) is SObject:
+            return _NULL_RELATIONSHIP
+        return o
+    return g
+
+
+def _relationship_read(comp, ctx, obj_n, low: str, get_member):
+    """``record.Parent__r.Field`` read as a value: a null relationship of an SObject reads as null
+    instead of throwing, however many relationships follow (Apex docs, "Accessing sObject Fields
+    Through Relationships"); anything else dereferences as usual."""
+    recv = _receiver(comp, ctx, obj_n, get_member)
+
+    def g(fr):
+        o = recv(fr)
+        if o is _NULL_RELATIONSHIP:
+            return None
         if type(o) is ApexObject:
             f = o.fields
             if low in f and not o.cls.find_field(low).is_property:
