@@ -217,3 +217,15 @@ def test_a_null_relationship_read_as_a_value_is_null(store) -> None:
     result = prog.call_static("C", "run")
     assert result.success, result.exception_message
     assert result.value == "null null null null npe"
+
+
+def test_dml_on_an_empty_list_is_no_dml_statement(store) -> None:
+    prog = ApexProgram({"C.cls": """public class C { public static String run() {
+        List<Contact> none = new List<Contact>();
+        insert none; update none; Database.insert(none, false); Database.update(none);
+        Integer before = Limits.getDmlStatements();
+        insert new Contact(LastName = 'x');
+        return before + ' ' + Limits.getDmlStatements() + ' ' + Limits.getDmlRows(); } }"""}, data=store)
+    result = prog.call_static("C", "run")
+    assert result.success, result.exception_message
+    assert result.value == "0 1 1"
