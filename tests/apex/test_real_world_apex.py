@@ -229,3 +229,22 @@ def test_dml_on_an_empty_list_is_no_dml_statement(store) -> None:
     result = prog.call_static("C", "run")
     assert result.success, result.exception_message
     assert result.value == "0 1 1"
+
+
+def test_user_info_names_the_running_users_real_profile(store) -> None:
+    prog = ApexProgram({"C.cls": """public class C { public static String run() {
+        Profile p = [SELECT Id FROM Profile WHERE Name = 'Standard User'];
+        User u = new User(Alias = 'u1', Email = 'u1@example.com', EmailEncodingKey = 'UTF-8', LastName = 'One',
+            LanguageLocaleKey = 'en_US', LocaleSidKey = 'en_US', ProfileId = UserInfo.getProfileId(),
+            TimeZoneSidKey = 'GMT', Username = 'u1@example.com.local');
+        insert u;
+        String out = [SELECT Name FROM Profile WHERE Id = :UserInfo.getProfileId()].Name;
+        User other = new User(Alias = 'u2', Email = 'u2@example.com', EmailEncodingKey = 'UTF-8', LastName = 'Two',
+            LanguageLocaleKey = 'en_US', LocaleSidKey = 'en_US', ProfileId = p.Id, TimeZoneSidKey = 'GMT',
+            Username = 'u2@example.com.local');
+        insert other;
+        System.runAs(new User(Id = other.Id)) { out += ' ' + (UserInfo.getProfileId() == p.Id); }
+        return out + ' ' + [SELECT Name FROM Profile WHERE Id = :UserInfo.getProfileId()].Name; } }"""}, data=store)
+    result = prog.call_static("C", "run")
+    assert result.success, result.exception_message
+    assert result.value == "System Administrator true System Administrator"
