@@ -248,3 +248,15 @@ def test_user_info_names_the_running_users_real_profile(store) -> None:
     result = prog.call_static("C", "run")
     assert result.success, result.exception_message
     assert result.value == "System Administrator true System Administrator"
+
+
+def test_type_for_name_of_an_sobject_name_gives_the_sobject_even_if_a_class_shadows_it(store) -> None:
+    prog = ApexProgram({
+        "Account.cls": "public class Account { public String name = 'class'; }",
+        "C.cls": """public class C { public static String run() {
+            Object o = Type.forName('Account').newInstance();
+            return (o instanceof SObject) + ' ' + ((SObject) o).getSObjectType()
+                + ' ' + (Type.forName('C').newInstance() instanceof C); } }"""}, data=store)
+    result = prog.call_static("C", "run")
+    assert result.success, result.exception_message
+    assert result.value == "true Account true"

@@ -1390,7 +1390,9 @@ def _for_name(a):
     if len(a) == 2 and a[0]:
         name = f"{a[0]}.{name}"
     ref = TypeRef(name)
-    cls = prog().resolve_class(ref)
+    # an SObject name wins over an Apex class of the same name (code that must work in orgs with a class
+    # named Account, as NebulaLogger's name-shadowing tests check, builds records this way)
+    cls = None if "." not in ref.name and prog().is_sobject_type(ref.name) else prog().resolve_class(ref)
     if cls is None and not prog().is_sobject_type(ref.name) and ref.name not in (
             "string", "integer", "long", "decimal", "double", "boolean", "id", "date", "datetime", "object"):
         return None
