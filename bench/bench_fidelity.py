@@ -11,7 +11,8 @@ CumulusCI's ``run_tests`` task, and prints:
 
 A deploy that fails is retried without the refused components (their source files are moved aside)
 until it succeeds, as a user would cut a codebase down to what deploys; the number of deploys it took
-is printed. UI-only metadata (LWC, Aura, flexipages, layouts, tabs, applications) is left out.
+is printed. UI-only metadata (LWC, Aura, flexipages, layouts) is left out; tabs and applications are
+deployed (permission sets name them).
 
     .venv/bin/python bench/bench_fidelity.py [--corpus trigger-actions-framework] [--max-deploys 40]
 """
@@ -43,8 +44,9 @@ CORPORA: dict[str, list[tuple[str, str]]] = {
     "fflib": [("fflib-apex-mocks", "sfdx-source/apex-mocks"), ("fflib-apex-common", "sfdx-source/apex-common")],
     "nebula-logger": [("nebula-logger", "nebula-logger/core"), ("nebula-logger", "nebula-logger/extra-tests")],
 }
-#: metadata with no backend meaning (README of the corpora)
-UI_ONLY = {"lwc", "aura", "flexipages", "layouts", "tabs", "applications"}
+#: metadata with no backend meaning (README of the corpora); tabs and applications are deployed, since
+#: permission sets name them and the local org checks those names as Salesforce does
+UI_ONLY = {"lwc", "aura", "flexipages", "layouts"}
 SOURCE_SUFFIX = {"classes": (".cls", ".cls-meta.xml"), "triggers": (".trigger", ".trigger-meta.xml")}
 TEST_ANNOTATION = re.compile(r"@is_?test\b", re.I)
 

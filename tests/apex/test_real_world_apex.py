@@ -98,3 +98,165 @@ def test_collections_hash_by_content_and_inner_classes_print_their_own_name() ->
         } }"""})
     result = prog.call_static("C", "run")
     assert result.value == "true Inner:[i=1]", result.exception_message
+
+
+def test_properties_of_a_class_compiled_after_the_reader_run_their_accessors() -> None:
+    """NebulaLogger: ``if (LoggerParameter.STORE_TRANSACTION_LIMITS)`` in a class compiled before
+    LoggerParameter read the backing field (null) instead of running the lazy getter."""
+    prog = ApexProgram({
+        "A.cls": """public class A extends Z { public static String run() {
+            Z.COUNT = 7;
+            A a = new A();
+            return Z.FLAG + ' ' + Z.COUNT + ' ' + a.describe(); }
+            public String describe() { return label; } }""",
+        "Z.cls": """public virtual class Z {
+            public static final Boolean FLAG { get { if (FLAG == null) { FLAG = true; } return FLAG; } private set; }
+            public static Integer COUNT { get; set { COUNT = value + 1; } }
+            public String label { get { return 'lazy'; } } }""",
+    })
+    result = prog.call_static("A", "run")
+    assert result.success, result.exception_message
+    assert result.value == "true 8 lazy"
+
+
+def test_results_built_from_json_keep_their_type_and_errors_and_serialize() -> None:
+    """Test code mocks Database/Approval results with JSON.deserialize and logs them with JSON.serialize."""
+    prog = ApexProgram({"C.cls": """public class C { public static String run() {
+        String bad = '{"success":false,"id":"001000000000001AAA","errors":[{"message":"no",'
+            + '"statusCode":"INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY","fields":[]}]}';
+        List<String> out = new List<String>();
+        Approval.LockResult lr = (Approval.LockResult) JSON.deserialize(bad, Approval.LockResult.class);
+        out.add(lr.isSuccess() + ' ' + lr.getErrors()[0].getMessage() + ' ' + lr.getId());
+        Object unlock = JSON.deserialize(bad, Approval.UnlockResult.class);
+        out.add((unlock instanceof Approval.UnlockResult) + ' ' + (unlock instanceof Approval.LockResult));
+        Database.EmptyRecycleBinResult e
+            = (Database.EmptyRecycleBinResult) JSON.deserialize(bad, Database.EmptyRecycleBinResult.class);
+        out.add(e.isSuccess() + ' ' + e.getErrors().size());
+        out.add(JSON.serialize(JSON.deserialize(bad, Database.UndeleteResult.class)));
+        Id none = null;
+        Database.SaveResult saved = (Database.SaveResult) JSON.deserialize('{"success": true, "id": "' + none + '"}',
+            Database.SaveResult.class);
+        out.add(saved.isSuccess() + ' ' + saved.getId());
+        out.add(JSON.serialize(JSON.deserialize('{"success":true,"leadId":"00Q000000000001AAA"}',
+            Database.LeadConvertResult.class)));
+        return String.join(out, '|'); } }"""})
+    result = prog.call_static("C", "run")
+    assert result.success, result.exception_message
+    assert result.value.split("|") == [
+        "false no 001000000000001AAA", "true false", "false 1",
+        '{"id":"001000000000001AAA","success":false,"errors":[{"statusCode":'
+        '"INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY","message":"no","fields":[]}]}',
+        "true null",
+        '{"leadId":"00Q000000000001AAA","success":true,"errors":[]}']
+
+
+def test_setup_queries_of_logging_frameworks_name_real_fields(store) -> None:
+    """NebulaLogger's selectors: User -> Profile -> UserLicense, User.SmallPhotoUrl, AuthSession -> LoginHistory."""
+    prog = ApexProgram({"C.cls": """public class C { public static String run() {
+        User u = [SELECT Profile.Name, Profile.UserLicenseId, Profile.UserLicense.LicenseDefinitionKey,
+                  SmallPhotoUrl FROM User WHERE Id = :UserInfo.getUserId()];
+        List<AuthSession> sessions = [SELECT Id, LoginHistoryId, LoginHistory.Application, LoginHistory.Browser,
+                                      ParentId, Parent.SessionType FROM AuthSession];
+        return u.Profile.Name + ' ' + u.Profile.UserLicense?.LicenseDefinitionKey + ' ' + sessions.size(); } }"""},
+        data=store)
+    result = prog.call_static("C", "run")
+    assert result.success, result.exception_message
+    assert result.value == "System Administrator SFDC 0"
+
+
+def test_concatenating_null_strings_prints_null() -> None:
+    prog = ApexProgram({"C.cls": """public class C { static String field;
+        public static String run() { String a = null; String b = null; Integer n = null;
+            return (a + b) + '|' + (field + a) + '|' + (a + n) + '|' + ('x' + n); } }"""})
+    result = prog.call_static("C", "run")
+    assert result.success, result.exception_message
+    assert result.value == "nullnull|nullnull|nullnull|xnull"
+
+
+def test_malformed_json_fails_with_the_parser_messages_salesforce_gives() -> None:
+    prog = ApexProgram({"C.cls": r"""public class C { public static String run() {
+        List<String> out = new List<String>();
+        for (String s : new List<String>{ '{bad', '[1,', '{"a" 1}', '[1 2]', '' }) {
+            try { JSON.deserializeUntyped(s); out.add('parsed'); } catch (JSONException e) { out.add(e.getMessage()); }
+        }
+        return String.join(out, '|'); } }"""})
+    result = prog.call_static("C", "run")
+    assert result.success, result.exception_message
+    assert result.value.split("|") == [
+        "Unexpected character ('b' (code 98)): was expecting double-quote to start field name at [line:1, column:3]",
+        "Unexpected end-of-input: expected close marker for ARRAY at [line:1, column:5]",
+        "Unexpected character ('1' (code 49)): was expecting a colon to separate field name and value "
+        "at [line:1, column:7]",
+        "Unexpected character ('2' (code 50)): was expecting comma to separate Array entries at [line:1, column:5]",
+        "No content to map due to end-of-input"]
+
+
+def test_counted_test_ids_with_any_last_characters_stay_distinct() -> None:
+    """Test doubles count Ids into the last characters ('a01' + zeros + n, 18 long); Salesforce keeps
+    each as written, so they are distinct map keys. A real 18-character Id still equals its 15."""
+    prog = ApexProgram({"C.cls": """public class C { public static String run() {
+        Id one = 'a01000000000000001'; Id two = 'a01000000000000002';
+        Map<Id, Integer> m = new Map<Id, Integer>{ one => 1, two => 2 };
+        Id real15 = '001000000000001'; Id real18 = '001000000000001AAA';
+        return m.size() + ' ' + one + ' ' + (real15 == real18) + ' ' + real15; } }"""})
+    result = prog.call_static("C", "run")
+    assert result.success, result.exception_message
+    assert result.value == "2 a01000000000000001 true 001000000000001AAA"
+
+
+def test_a_null_relationship_read_as_a_value_is_null(store) -> None:
+    """Apex: ``c.Account.Name`` is null when ``c.Account`` is null; writing through it still throws."""
+    prog = ApexProgram({"C.cls": """public class C { public static String run() {
+        Contact c = new Contact(LastName = 'x');
+        insert c;
+        Contact q = [SELECT Account.Name, Account.Owner.Name FROM Contact WHERE Id = :c.Id];
+        String out = q.Account.Name + ' ' + q.Account.Owner.Name + ' ' + new Contact().Account.Name
+            + ' ' + [SELECT Account.Name FROM Contact LIMIT 1].Account.Name;
+        try { q.Account.Name = 'y'; } catch (NullPointerException e) { out += ' npe'; }
+        return out; } }"""}, data=store)
+    result = prog.call_static("C", "run")
+    assert result.success, result.exception_message
+    assert result.value == "null null null null npe"
+
+
+def test_dml_on_an_empty_list_is_no_dml_statement(store) -> None:
+    prog = ApexProgram({"C.cls": """public class C { public static String run() {
+        List<Contact> none = new List<Contact>();
+        insert none; update none; Database.insert(none, false); Database.update(none);
+        Integer before = Limits.getDmlStatements();
+        insert new Contact(LastName = 'x');
+        return before + ' ' + Limits.getDmlStatements() + ' ' + Limits.getDmlRows(); } }"""}, data=store)
+    result = prog.call_static("C", "run")
+    assert result.success, result.exception_message
+    assert result.value == "0 1 1"
+
+
+def test_user_info_names_the_running_users_real_profile(store) -> None:
+    prog = ApexProgram({"C.cls": """public class C { public static String run() {
+        Profile p = [SELECT Id FROM Profile WHERE Name = 'Standard User'];
+        User u = new User(Alias = 'u1', Email = 'u1@example.com', EmailEncodingKey = 'UTF-8', LastName = 'One',
+            LanguageLocaleKey = 'en_US', LocaleSidKey = 'en_US', ProfileId = UserInfo.getProfileId(),
+            TimeZoneSidKey = 'GMT', Username = 'u1@example.com.local');
+        insert u;
+        String out = [SELECT Name FROM Profile WHERE Id = :UserInfo.getProfileId()].Name;
+        User other = new User(Alias = 'u2', Email = 'u2@example.com', EmailEncodingKey = 'UTF-8', LastName = 'Two',
+            LanguageLocaleKey = 'en_US', LocaleSidKey = 'en_US', ProfileId = p.Id, TimeZoneSidKey = 'GMT',
+            Username = 'u2@example.com.local');
+        insert other;
+        System.runAs(new User(Id = other.Id)) { out += ' ' + (UserInfo.getProfileId() == p.Id); }
+        return out + ' ' + [SELECT Name FROM Profile WHERE Id = :UserInfo.getProfileId()].Name; } }"""}, data=store)
+    result = prog.call_static("C", "run")
+    assert result.success, result.exception_message
+    assert result.value == "System Administrator true System Administrator"
+
+
+def test_type_for_name_of_an_sobject_name_gives_the_sobject_even_if_a_class_shadows_it(store) -> None:
+    prog = ApexProgram({
+        "Account.cls": "public class Account { public String name = 'class'; }",
+        "C.cls": """public class C { public static String run() {
+            Object o = Type.forName('Account').newInstance();
+            return (o instanceof SObject) + ' ' + ((SObject) o).getSObjectType()
+                + ' ' + (Type.forName('C').newInstance() instanceof C); } }"""}, data=store)
+    result = prog.call_static("C", "run")
+    assert result.success, result.exception_message
+    assert result.value == "true Account true"

@@ -170,6 +170,24 @@ FOLDER = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
+def implicit_report(report_type: str) -> str:
+    return REPORT.replace("<reportType>No_Such_Type__c</reportType>", f"<reportType>{report_type}</reportType>")
+
+
+def test_the_report_types_salesforce_makes_for_custom_objects_need_their_objects(admin_org) -> None:
+    """``CustomEntity$X__c`` and ``CustomEntityCustomEntity$Parent__c$Child__c`` are Salesforce's own
+    report types of custom objects: accepted when the objects exist, refused otherwise."""
+    files = {"reports/Implicit-meta.xml": FOLDER.replace("Broken", "Implicit"),
+             "reports/Implicit/Missing.report": implicit_report("CustomEntityCustomEntity$No_Such__c$Nope__c"),
+             "reports/Implicit/Orders.report": implicit_report("CustomEntity$EC_Order__c"),
+             "reports/Implicit/Lines.report": implicit_report(
+                 "CustomEntityCustomEntity$EC_Order__c$EC_Order_Line__c@EC_Order_Line__c.EC_Order__c")}
+    files["package.xml"] = package_xml({"Report": ["Implicit", "Implicit/Missing", "Implicit/Orders", "Implicit/Lines"]})
+    job = admin_org.deployer.deploy_zip(zip_files(files))
+    assert {(f.full_name, f.problem) for f in job.failures} == {
+        ("Implicit/Missing", "In field: reportType - no ReportType named CustomEntityCustomEntity$No_Such__c$Nope__c found")}
+
+
 def test_metadata_naming_what_does_not_exist_is_refused_with_file_and_line(admin_org) -> None:
     files = {
         "applications/Broken.app": APP,

@@ -21,11 +21,11 @@ EVENT = """<?xml version="1.0" encoding="UTF-8"?><CustomObject xmlns="http://soa
 </CustomObject>"""
 
 
-def record(label: str, values: dict[str, str]) -> str:
+def record(label: str, values: dict[str, str], protected: bool = False) -> str:
     body = "".join(f'<values><field>{k}</field><value xsi:type="xsd:string">{v}</value></values>' for k, v in values.items())
     return ('<?xml version="1.0" encoding="UTF-8"?><CustomMetadata xmlns="http://soap.sforce.com/2006/04/metadata" '
             'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema">'
-            f"<label>{label}</label><protected>false</protected>{body}</CustomMetadata>")
+            f"<label>{label}</label><protected>{str(protected).lower()}</protected>{body}</CustomMetadata>")
 
 
 def files(extra_records: dict[str, str] | None = None) -> dict[str, str]:
@@ -59,6 +59,24 @@ def test_custom_metadata_is_readable_by_soql_and_get_all_and_not_writable(org) -
     assert lines == ["First 1 Account Account", "{First} 1 null", "INVALID_TYPE"]
 
 
+def test_is_protected_is_a_standard_field_of_a_type_its_list_views_and_soql_can_name(org) -> None:
+    listed = SETTING.replace("</CustomObject>", "<listViews><fullName>All</fullName><columns>DeveloperName</columns>"
+                             "<columns>IsProtected</columns><filterScope>Everything</filterScope><label>All</label>"
+                             "</listViews></CustomObject>")
+    out = files({"customMetadata/Setting.Locked.md": record("Locked", {"Object__c": "Contact"}, protected=True)})
+    out["objects/Setting__mdt.object"] = listed
+    out["package.xml"] = package_xml({"CustomObject": ["Setting__mdt", "Action__mdt", "Ping__e"],
+                                      "CustomMetadata": ["Setting.Accounts", "Action.First", "Setting.Locked"]})
+    job = org.deployer.deploy_zip(zip_files(out))
+    assert job.status == "Succeeded", [(f.full_name, f.problem) for f in job.failures]
+    result = org.context.extras["apex_runtime"].execute_anonymous(
+        "for (Setting__mdt s : [SELECT DeveloperName, IsProtected FROM Setting__mdt ORDER BY DeveloperName]) {"
+        " System.debug(s.DeveloperName + ' ' + s.IsProtected); }")
+    assert result.success, result.exception_message
+    assert [m for _, level, m in result.transaction.debug_entries if level == "DEBUG"] == [
+        "Accounts false", "Locked true"]
+
+
 def test_a_record_of_an_unknown_type_or_field_fails_the_deploy_with_its_line(org) -> None:
     bad = {"customMetadata/Missing.One.md": record("One", {"X__c": "1"}),
            "customMetadata/Action.Second.md": record("Second", {"Nope__c": "1"})}
@@ -81,3 +99,50 @@ def test_platform_events_are_delivered_after_commit_to_their_triggers(org) -> No
     assert [m for _, level, m in result.transaction.debug_entries if level == "DEBUG"] == ["true 0"]
     check = runtime.execute_anonymous("System.debug([SELECT COUNT() FROM Contact WHERE LastName = 'Pinged']);")
     assert [m for _, level, m in check.transaction.debug_entries if level == "DEBUG"] == ["1"]
+
+
+LEVELS = """<?xml version="1.0" encoding="UTF-8"?><GlobalValueSet xmlns="http://soap.sforce.com/2006/04/metadata">
+<customValue><fullName>ERROR</fullName><default>false</default><label>Error</label></customValue>
+<customValue><fullName>INFO</fullName><default>false</default><label>Info</label></customValue>
+<masterLabel>Levels</masterLabel><sorted>false</sorted></GlobalValueSet>"""
+
+
+def entry_object(value_set: str) -> str:
+    return ("""<?xml version="1.0" encoding="UTF-8"?><CustomObject xmlns="http://soap.sforce.com/2006/04/metadata">
+<label>Entry</label><pluralLabel>Entries</pluralLabel><deploymentStatus>Deployed</deploymentStatus>
+<nameField><label>Name</label><type>Text</type></nameField><sharingModel>ReadWrite</sharingModel>
+<fields><fullName>Level__c</fullName><label>Level</label><type>Picklist</type>
+<valueSet><restricted>true</restricted><valueSetName>""" + value_set + """</valueSetName></valueSet></fields>
+</CustomObject>""")
+
+
+def test_a_picklist_on_a_global_value_set_takes_its_values(org) -> None:
+    out = {"globalValueSets/Levels.globalValueSet": LEVELS, "objects/Entry__c.object": entry_object("Levels")}
+    out["package.xml"] = package_xml({"GlobalValueSet": ["Levels"], "CustomObject": ["Entry__c"]})
+    job = org.deployer.deploy_zip(zip_files(out))
+    assert job.status == "Succeeded", [(f.full_name, f.problem) for f in job.failures]
+    result = org.context.extras["apex_runtime"].execute_anonymous("""
+        insert new Entry__c(Name = 'a', Level__c = 'INFO');
+        try { insert new Entry__c(Name = 'b', Level__c = 'LOUD'); } catch (DmlException e) { System.debug(e.getDmlType(0)); }
+        List<String> values = new List<String>();
+        for (Schema.PicklistEntry p : Entry__c.Level__c.getDescribe().getPicklistValues()) { values.add(p.getValue()); }
+        System.debug(String.join(values, ','));""")
+    assert result.success, result.exception_message
+    assert [m for _, level, m in result.transaction.debug_entries if level == "DEBUG"] == [
+        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", "ERROR,INFO"]
+    missing = {"objects/Other__c.object": entry_object("NoSuchSet").replace("Entry", "Other")}
+    missing["package.xml"] = package_xml({"CustomObject": ["Other__c"]})
+    job = org.deployer.deploy_zip(zip_files(missing))
+    assert [(f.full_name, f.problem) for f in job.failures] == [
+        ("Other__c", "Field Level__c: no GlobalValueSet named NoSuchSet found")]
+
+
+def test_a_platform_event_has_an_id_in_apex(org) -> None:
+    """Every SObject has an Id in Apex; test doubles set one on events they never publish (NebulaLogger)."""
+    assert org.deployer.deploy_zip(zip_files(files())).status == "Succeeded"
+    result = org.context.extras["apex_runtime"].execute_anonymous(
+        "Ping__e p = new Ping__e(Text__c = 'x'); System.debug(p.Id); SObject s = p;"
+        " s.Id = '001000000000001AAA'; System.debug(p.Id + ' ' + s.get('Id'));")
+    assert result.success, result.exception_message
+    assert [m for _, level, m in result.transaction.debug_entries if level == "DEBUG"] == [
+        "null", "001000000000001AAA 001000000000001AAA"]

@@ -914,7 +914,9 @@ class Compiler:
             saved = dict(tx.user or {})
             uid = u.fields.get("id") if isinstance(u, SObject) else None
             if uid is not None:
-                tx.user = {**saved, "userid": uid}
+                # the other user's profile and role are read from the org when asked (UserInfo)
+                tx.user = {**{k: v for k, v in saved.items() if k not in ("_loaded", "profileid", "userroleid")},
+                           "userid": uid}
                 for key, fld in (("username", "username"), ("email", "email"), ("lastname", "lastname"),
                                  ("firstname", "firstname"), ("profileid", "profileid")):
                     if fld in u.fields:

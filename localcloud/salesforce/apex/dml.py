@@ -285,9 +285,9 @@ def _call(prog: Any, op: str, recs: list[SObject], key: str | None, all_or_none:
 def dml_statement(prog: Any, op: str, value: Any, key: str | None, user_mode: bool = False) -> None:
     recs = _records(value)
     tx = prog.tx
-    tx.check("dml")
     if not recs:
-        return
+        return  # DML on an empty list is no DML statement (Limits.getDmlStatements() stays)
+    tx.check("dml")
     tx.add_rows("dml", len(recs))
     if op in ("update", "delete", "undelete"):
         for i, r in enumerate(recs):
@@ -352,8 +352,9 @@ def database_op(op: str):
             from .values import SObject as _S
             value = [_S(p.schema_name_for_id(i) or "SObject", {"Id": IdValue(i)}) for i in ids]
         recs = _records(value)
-        p.tx.check("dml")
-        p.tx.add_rows("dml", len(recs))
+        if recs:  # as the DML statement: an empty list costs no DML statement
+            p.tx.check("dml")
+            p.tx.add_rows("dml", len(recs))
         if all_or_none:
             results = dml_statement_counted(p, op, recs, key, user_mode)
             out = [_result_cls(op)(r.fields.get("id"), True, [], getattr(res, "created", None) if op == "upsert"

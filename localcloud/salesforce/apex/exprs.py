@@ -232,13 +232,17 @@ def lookup_field(ctx: Ctx, low: str):
 
 
 def static_getter(prog, fi) -> Fn:
+    """Reads a static field or property. A property's accessors are looked up when it is read: the
+    class declaring it may be compiled after the class reading it (classes compile in any order)."""
     cls = fi.cls
     low = fi.lname
-    getter = fi.getter
-    if getter is not None:
+    if fi.is_property:
         def g(fr):
             if not cls.static_ready:
                 prog.init_static(cls)
+            getter = fi.getter
+            if getter is None:
+                return cls.statics.get(low)
             return prog.run_accessor(fi, None, getter, None)
         return g
 
@@ -252,14 +256,14 @@ def static_getter(prog, fi) -> Fn:
 def static_setter(prog, fi):
     cls = fi.cls
     low = fi.lname
-    co = fi.coerce
-    setter = fi.setter
 
     def set_(fr, v):
         if not cls.static_ready:
             prog.init_static(cls)
+        co = fi.coerce
         if co is not None and v is not None:
             v = co(v)
+        setter = fi.setter  # looked up when written, as in static_getter
         if setter is not None:
             prog.run_accessor(fi, None, setter, v)
         else:
@@ -285,7 +289,7 @@ def e_identifier(comp, ctx, n):
             return static_getter(prog, fi)
         if ctx.static:
             raise ctx.err(n, f"Non static field cannot be referenced from a static context: {name}")
-        if fi.getter is None:
+        if not fi.is_property:
             return lambda fr: fr["this"].fields.get(low)
         return lambda fr: prog.get_member(fr["this"], low)
     if ctx.trigger is not None and low in ("trigger",):
@@ -395,11 +399,13 @@ def e_field_access(comp, ctx, n):
             if fld is None:
                 raise ctx.err(fnode, f"Invalid field {fname} for {sname}")
             return lambda fr: stdlib.sobject_field_token(sname, fld)
+    get_member = prog.get_member
+    if not safe and _is_value_chain(comp, ctx, obj_n):
+        return _relationship_read(comp, ctx, obj_n, low, get_member)
     oe = compile_expr(comp, ctx, obj_n)
     if obj_n.type == "query_expression":
         from .compiler import single_row
         oe = single_row(oe)
-    get_member = prog.get_member
     if safe:
         def g_safe(fr):
             o = oe(fr)
@@ -410,6 +416,61 @@ def e_field_access(comp, ctx, n):
 
     def g(fr):
         o = oe(fr)
+        if type(o) is ApexObject:
+            f = o.fields
+            if low in f and not o.cls.find_field(low).is_property:
+                return f[low]
+        return get_member(o, low)
+    return g
+
+
+def _is_value_chain(comp, ctx, obj_n) -> bool:
+    """``a.b`` read as the receiver of ``a.b.c``, where ``a`` is a value (not a type or namespace)."""
+    if obj_n.type != "field_access" or any(c.type == "safe_navigation_operator" for c in obj_n.children):
+        return False
+    base = obj_n.child_by_field_name("object")
+    if base.type == "super" or text(obj_n.child_by_field_name("field")).lower() == "class":
+        return False
+    return static_target(comp, ctx, base) is None
+
+
+#: what a receiver in a chain gives when it is a null relationship of an SObject (or follows one)
+_NULL_RELATIONSHIP = object()
+
+
+def _receiver(comp, ctx, n, get_member):
+    """Compile ``n`` as the receiver of a field read; a null SObject relationship (and every step
+    after it) gives _NULL_RELATIONSHIP instead of throwing."""
+    if not _is_value_chain(comp, ctx, n):
+        fn = compile_expr(comp, ctx, n)
+        if n.type == "query_expression":
+            from .compiler import single_row
+            fn = single_row(fn)
+        return fn
+    base = _receiver(comp, ctx, n.child_by_field_name("object"), get_member)
+    rel = text(n.child_by_field_name("field")).lower()
+
+    def g(fr):
+        b = base(fr)
+        if b is _NULL_RELATIONSHIP:
+            return b
+        o = get_member(b, rel)
+        if o is None and type(b) is SObject:
+            return _NULL_RELATIONSHIP
+        return o
+    return g
+
+
+def _relationship_read(comp, ctx, obj_n, low: str, get_member):
+    """``record.Parent__r.Field`` read as a value: a null relationship of an SObject reads as null
+    instead of throwing, however many relationships follow (Apex docs, "Accessing sObject Fields
+    Through Relationships"); anything else dereferences as usual."""
+    recv = _receiver(comp, ctx, obj_n, get_member)
+
+    def g(fr):
+        o = recv(fr)
+        if o is _NULL_RELATIONSHIP:
+            return None
         if type(o) is ApexObject:
             f = o.fields
             if low in f and not o.cls.find_field(low).is_property:
@@ -677,7 +738,32 @@ def e_binary(comp, ctx, n):
     f = _BINOPS.get(op)
     if f is None:
         raise ctx.err(n, f"Unsupported operator '{op}'")
+    if op == "+" and _is_string_expr(ctx, n):
+        return _b_concat(l, r)
     return f(l, r)
+
+
+def _is_string_expr(ctx, node) -> bool:
+    """Whether an expression is declared String: ``+`` with a String side concatenates even when both
+    values are null (``null + null`` of two String variables is 'nullnull')."""
+    t = node.type
+    if t == "parenthesized_expression":
+        return bool(node.named_children) and _is_string_expr(ctx, node.named_children[0])
+    if t == "binary_expression":
+        if node.child_by_field_name("operator").type != "+":
+            return False
+        return _is_string_expr(ctx, node.child_by_field_name("left")) or \
+            _is_string_expr(ctx, node.child_by_field_name("right"))
+    declared = _static_type(ctx, node)
+    return declared is not None and declared.name == "string" and not declared.args
+
+
+def _b_concat(l, r):
+    concat = ops._concat_str
+
+    def f(fr):
+        return concat(l(fr)) + concat(r(fr))
+    return f
 
 
 def _b_add(l, r):

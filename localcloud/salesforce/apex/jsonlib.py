@@ -131,9 +131,52 @@ def _parse(text: Any) -> Any:
     try:
         return json.loads(text, parse_float=Decimal, parse_int=int, parse_constant=no_constants)
     except json.JSONDecodeError as e:
-        ops.throw("System.JSONException", f"Unexpected character ('{text[e.pos:e.pos + 1]}' (code "
-                                          f"{ord(text[e.pos]) if e.pos < len(text) else 0})): at [line:{e.lineno}, "
-                                          f"column:{e.colno}]")
+        ops.throw("System.JSONException", parse_error_message(text, e))
+
+
+#: Python's decoder message -> what Salesforce's (Jackson's) parser says it was expecting
+_EXPECTING = {
+    "Expecting property name enclosed in double quotes": "was expecting double-quote to start field name",
+    "Expecting ':' delimiter": "was expecting a colon to separate field name and value",
+    "Expecting value": "expected a valid value (number, String, array, object, 'true', 'false' or 'null')",
+}
+
+
+def _open_container(text: str, pos: int) -> str | None:
+    """OBJECT or ARRAY: the innermost bracket still open before ``pos`` (strings skipped)."""
+    stack: list[str] = []
+    in_string = escaped = False
+    for ch in text[:pos]:
+        if in_string:
+            escaped, in_string = (False, True) if escaped else (ch == "\\", ch != '"')
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            stack.append("ARRAY" if ch == "[" else "OBJECT")
+        elif ch in "]}" and stack:
+            stack.pop()
+    return stack[-1] if stack else None
+
+
+def parse_error_message(text: str, e: json.JSONDecodeError) -> str:
+    """Salesforce's JSONException text for malformed JSON (Jackson's wording; columns 1-based and
+    counted after the offending character, as Jackson reports them)."""
+    where = f"at [line:{e.lineno}, column:{e.colno + 1}]"
+    if not text.strip():
+        return "No content to map due to end-of-input"
+    container = _open_container(text, e.pos)
+    if e.pos >= len(text):
+        if container:
+            return f"Unexpected end-of-input: expected close marker for {container} {where}"
+        return f"Unexpected end-of-input {where}"
+    char = text[e.pos]
+    expecting = _EXPECTING.get(e.msg)
+    if e.msg == "Expecting ',' delimiter":
+        expecting = f"was expecting comma to separate {'Object' if container == 'OBJECT' else 'Array'} entries"
+    if e.msg == "Extra data":
+        expecting = "expected end-of-input"
+    detail = f": {expecting}" if expecting else ""
+    return f"Unexpected character ('{char}' (code {ord(char)})){detail} {where}"
 
 
 def untyped(v: Any) -> Any:

@@ -351,7 +351,10 @@ class ApexProgram:
         return self.schema.sobject_name(name) or name
 
     def sobject_field_name(self, sobject: str, fname: str) -> str | None:
-        return self.schema.field_name(sobject, fname)
+        name = self.schema.field_name(sobject, fname)
+        if name is None and fname.lower() == "id" and sobject.lower().endswith("__e"):
+            return "Id"  # every SObject has an Id in Apex; a platform event's describe lists none
+        return name
 
     def schema_name_for_id(self, record_id: Any) -> str | None:
         return self.schema.name_for_id(str(record_id)) if record_id else None

@@ -153,6 +153,9 @@ class EmptyRecycleBinResult(Native):
     def m_geterrors(self, a):
         return ApexList(list(self.errors), TypeRef("Database.Error"))
 
+    def apex_json(self):
+        return {"id": self.rid, "success": self.success, "errors": [e.apex_json() for e in self.errors]}
+
 
 def _empty_recycle_bin(a):
     """Deletes Recycle Bin records for good (the data layer's ``Transaction.empty_recycle_bin``)."""
@@ -667,17 +670,26 @@ class _ResultBase(Native):
     so such code compiles; ``Approval.*`` fails when run. Also the JSON-read form of a LeadConvertResult
     (tests mock results that way); ``Database.convertLead`` itself is ``leadconvertlib``."""
 
-    def __init__(self, **values: Any) -> None:
-        self.values = values
+    def __init__(self, errors: list[Any] | None = None, raw: dict[str, Any] | None = None, **values: Any) -> None:
+        self.values = values  # lower-case keys, for the getters
+        self.errors = errors or []
+        self.raw = raw or {}  # the keys as given (JSON.deserialize), for JSON.serialize
 
     def m_getid(self, a):
-        return self.values.get("id")
+        rid = self.values.get("id")
+        return IdValue(rid) if rid else None
 
     def m_issuccess(self, a):
         return bool(self.values.get("success", False))
 
     def m_geterrors(self, a):
-        return ApexList([], TypeRef("Database.Error"))
+        return ApexList(list(self.errors), TypeRef("Database.Error"))
+
+    def apex_json(self):
+        out = {k: v for k, v in self.raw.items() if k.lower() not in ("success", "errors")}
+        out["success"] = bool(self.values.get("success", False))
+        out["errors"] = [e.apex_json() for e in self.errors]
+        return out
 
 
 class ApprovalResult(_ResultBase):
@@ -827,10 +839,8 @@ def _read_save_result(kind: str):
     def read(v: Any) -> Any:
         from . import dml
         v = v if isinstance(v, dict) else {}
-        errors = [dml.DatabaseError(e.get("statusCode") or "UNKNOWN_EXCEPTION", e.get("message") or "",
-                                    list(e.get("fields") or []))
-                  for e in v.get("errors") or [] if isinstance(e, dict)]
-        rid = v.get("id")
+        errors = _read_errors(v)
+        rid = _read_id(v.get("id"))
         if kind == "saveresult":
             return dml.SaveResult(rid, bool(v.get("success")), errors)
         if kind == "upsertresult":
@@ -838,9 +848,9 @@ def _read_save_result(kind: str):
         if kind == "deleteresult":
             return dml.DeleteResult(rid, bool(v.get("success")), errors)
         if kind == "emptyrecyclebinresult":
-            return EmptyRecycleBinResult(rid)
+            return EmptyRecycleBinResult(rid, bool(v.get("success")), errors)
         result = (LeadConvertResult if kind == "leadconvertresult" else _ResultBase)(
-            id=rid, success=bool(v.get("success")), **{k.lower(): x for k, x in v.items() if k not in ("id", "success")})
+            errors=errors, raw=v, **{k.lower(): x for k, x in v.items() if k.lower() != "errors"})
         result.apex_type = "Database." + {"undeleteresult": "UndeleteResult", "mergeresult": "MergeResult",
                                           "leadconvertresult": "LeadConvertResult"}.get(kind, kind)
         return result
@@ -853,8 +863,38 @@ def _register_result_readers() -> None:
                  "emptyrecyclebinresult"):
         NATIVE_READERS["database." + kind] = _read_save_result(kind)
     for kind in ("lockresult", "unlockresult", "processresult"):
-        NATIVE_READERS["approval." + kind] = lambda v, k=kind: ApprovalResult(
-            **{key.lower(): x for key, x in (v if isinstance(v, dict) else {}).items()})
+        NATIVE_READERS["approval." + kind] = _read_approval_result(kind)
+
+
+def _read_id(value: Any) -> Any:
+    """A result's id: the text "null" (a null Id concatenated into JSON) is null; anything else must be an Id."""
+    if value is None or value == "null":
+        return None
+    try:
+        return IdValue(str(value))
+    except ValueError:
+        ops.throw("System.JSONException", f"Invalid id: {value}")
+
+
+def _read_errors(v: dict[str, Any]) -> list[Any]:
+    from . import dml
+    return [dml.DatabaseError(e.get("statusCode") or "UNKNOWN_EXCEPTION", e.get("message") or "",
+                              list(e.get("fields") or []))
+            for e in v.get("errors") or [] if isinstance(e, dict)]
+
+
+def _read_approval_result(kind: str):
+    """Approval.LockResult / UnlockResult / ProcessResult from JSON, each its own type."""
+    type_name = "Approval." + {"lockresult": "LockResult", "unlockresult": "UnlockResult",
+                               "processresult": "ProcessResult"}[kind]
+
+    def read(v: Any) -> Any:
+        v = v if isinstance(v, dict) else {}
+        result = ApprovalResult(errors=_read_errors(v), raw=v,
+                                **{k.lower(): x for k, x in v.items() if k.lower() != "errors"})
+        result.apex_type = type_name
+        return result
+    return read
 
 
 _register_result_readers()

@@ -42,6 +42,7 @@ def _metadata_type_fields() -> list[dict[str, Any]]:
         field_describe("NamespacePrefix", "string", "Namespace Prefix", length=15, **ro),
         field_describe("Label", "string", "Label", length=40, **ro),
         field_describe("QualifiedApiName", "string", "Qualified API Name", length=70, idLookup=True, **ro),
+        field_describe("IsProtected", "boolean", "Protected Component", nillable=False, defaultedOnCreate=True),
         field_describe("SystemModstamp", "datetime", "System Modstamp", nillable=False, defaultedOnCreate=True, **ro),
     ]
 

@@ -632,8 +632,13 @@ class Store:
         user_id = meta["user_id"]
         with Transaction(self, user_id) as tx:
             opts = dict(read_only_fields="write")
-            admin_profile = _one(tx.insert("Profile", [{"Name": "System Administrator", "UserType": "Standard"}], **opts))
-            _one(tx.insert("Profile", [{"Name": "Standard User", "UserType": "Standard"}], **opts))
+            license_id = _one(tx.insert("UserLicense", [{
+                "Name": "Salesforce", "MasterLabel": "Salesforce", "LicenseDefinitionKey": "SFDC", "Status": "Active",
+                "TotalLicenses": 2, "UsedLicenses": 1}], **opts))
+            admin_profile = _one(tx.insert("Profile", [{"Name": "System Administrator", "UserType": "Standard",
+                                                        "UserLicenseId": license_id}], **opts))
+            _one(tx.insert("Profile", [{"Name": "Standard User", "UserType": "Standard", "UserLicenseId": license_id}],
+                           **opts))
             uid = _one(tx.insert("User", [{
                 "Username": "admin@ecbridge.local", "LastName": "Admin", "FirstName": "ECBridge",
                 "Alias": "admin", "Email": "admin@ecbridge.local", "ProfileId": admin_profile,

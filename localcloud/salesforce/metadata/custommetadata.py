@@ -31,6 +31,7 @@ class CustomMetadataRecord:
     developer_name: str
     label: str
     values: dict[str, str | None]
+    protected: bool = False
 
 
 def read_record(component: Component) -> CustomMetadataRecord:
@@ -44,7 +45,9 @@ def read_record(component: Component) -> CustomMetadataRecord:
             values[name] = None
         else:
             values[name] = value_nodes[0].text or ""
-    return CustomMetadataRecord(component, type_part + "__mdt", record, child_text(root, "label") or record, values)
+    protected = (child_text(root, "protected") or "false").strip().lower() == "true"
+    return CustomMetadataRecord(component, type_part + "__mdt", record, child_text(root, "label") or record, values,
+                                protected)
 
 
 def apply_records(tx: Any, records: list[CustomMetadataRecord]) -> list[tuple[CustomMetadataRecord, CustomMetadataError]]:
@@ -76,7 +79,8 @@ def _write(tx: Any, record: CustomMetadataRecord) -> tuple[CustomMetadataRecord,
     if od is None:
         raise CustomMetadataError(f"no CustomObject named {record.type_name} found")
     values: dict[str, Any] = {"DeveloperName": record.developer_name, "MasterLabel": record.label,
-                              "Label": record.label, "QualifiedApiName": record.developer_name, "Language": "en_US"}
+                              "Label": record.label, "QualifiedApiName": record.developer_name, "Language": "en_US",
+                              "IsProtected": record.protected}
     links: dict[str, Any] = {}
     for name, value in record.values.items():
         fd = od.find_field(name)

@@ -32,7 +32,8 @@ from localcloud.salesforce.metadata.apex_source import ApexSource, declared_name
 from localcloud.salesforce.metadata.custommetadata import apply_records, read_record
 from localcloud.salesforce.metadata.leadconvert_settings import apply_lead_convert_settings
 from localcloud.salesforce.metadata.coverage import NO_TEST_RUN_REFUSED, coverage_warnings, production_org
-from localcloud.salesforce.metadata.objects import CUSTOM_SUFFIXES, ObjectDefinitionError, object_spec
+from localcloud.salesforce.metadata.objects import (CUSTOM_SUFFIXES, ObjectDefinitionError, global_value_set_values,
+                                                    object_spec)
 from localcloud.salesforce.metadata.package import Component, DeployPackage, DeployPackageError, read_deploy_zip
 from localcloud.salesforce.metadata.permissionsets import permission_set_definition
 from localcloud.salesforce.metadata.apex_rows import mirror_apex_rows
@@ -306,10 +307,14 @@ class Deployer:
                         problem=f"The local org cannot delete {type_name} components (data is never dropped); only ApexClass, ApexTrigger and PlatformEventChannelMember can be deleted",
                         line=1, column=1,
                     ))
+        global_sets = {name: global_value_set_values(body, name)
+                       for name, body in self.repository.component_bodies("GlobalValueSet")}
+        global_sets.update({c.full_name: global_value_set_values(c.body, c.file_name)
+                            for c in package.components if c.type == "GlobalValueSet"})
         for component in package.components:
             try:
                 if component.type == "CustomObject":
-                    spec = object_spec(component)
+                    spec = object_spec(component, global_sets)
                     specs.append((component, spec))
                     self._succeed(job, component, created=self.store.schema.find(component.full_name) is None)
                 elif component.type == "PermissionSet":

@@ -1,6 +1,7 @@
 """``objects/X.object`` (Metadata API ``CustomObject``) into the data layer's schema specs."""
 from __future__ import annotations
 
+from typing import Mapping
 from xml.etree.ElementTree import Element
 
 from localcloud.salesforce.data.specs import CustomFieldSpec, CustomObjectSpec, PicklistValue
@@ -34,11 +35,35 @@ def _bool(value: str | None) -> bool:
     return (value or "").strip().lower() == "true"
 
 
-def _picklist(field_xml: Element) -> tuple[list[PicklistValue], bool]:
+#: global value set name -> its values (``globalValueSets/X.globalValueSet``)
+GlobalValueSets = Mapping[str, list[PicklistValue]]
+
+
+def global_value_set_values(body: bytes, file_name: str) -> list[PicklistValue]:
+    """The ``customValue`` entries of a ``GlobalValueSet`` component."""
+    root = parse_xml(body, file_name)
+    return [PicklistValue(value=child_text(v, "fullName") or "", label=child_text(v, "label") or child_text(v, "fullName") or "",
+                          default=_bool(child_text(v, "default")),
+                          active=(child_text(v, "isActive") or "true").lower() != "false")
+            for v in children(root, "customValue")]
+
+
+class UnknownValueSet(ValueError):
+    pass
+
+
+def _picklist(field_xml: Element, global_sets: GlobalValueSets | None = None) -> tuple[list[PicklistValue], bool]:
     values: list[PicklistValue] = []
     restricted = False
     for value_set in children(field_xml, "valueSet"):
         restricted = _bool(child_text(value_set, "restricted"))
+        set_name = child_text(value_set, "valueSetName")
+        if set_name:  # a picklist sharing a global value set: its values, and always restricted
+            found = {k.lower(): v for k, v in (global_sets or {}).items()}.get(set_name.lower())
+            if found is None:
+                raise UnknownValueSet(f"no GlobalValueSet named {set_name} found")
+            values.extend(found)
+            restricted = True
         for definition in children(value_set, "valueSetDefinition"):
             for value in children(definition, "value"):
                 name = child_text(value, "fullName") or ""
@@ -58,8 +83,8 @@ def _picklist(field_xml: Element) -> tuple[list[PicklistValue], bool]:
     return values, restricted
 
 
-def field_spec(field_xml: Element) -> CustomFieldSpec:
-    values, restricted = _picklist(field_xml)
+def field_spec(field_xml: Element, global_sets: GlobalValueSets | None = None) -> CustomFieldSpec:
+    values, restricted = _picklist(field_xml, global_sets)
     return CustomFieldSpec(
         full_name=child_text(field_xml, "fullName") or "",
         type=child_text(field_xml, "type") or "",
@@ -85,13 +110,17 @@ def field_spec(field_xml: Element) -> CustomFieldSpec:
     )
 
 
-def object_spec(component: Component) -> CustomObjectSpec:
+def object_spec(component: Component, global_sets: GlobalValueSets | None = None) -> CustomObjectSpec:
     root = parse_xml(component.body, component.file_name)
     name = component.full_name
     is_custom = name.endswith(CUSTOM_SUFFIXES)
     fields: list[CustomFieldSpec] = []
     for field_xml in children(root, "fields"):
-        spec = field_spec(field_xml)
+        try:
+            spec = field_spec(field_xml, global_sets)
+        except UnknownValueSet as error:
+            field_name = child_text(field_xml, "fullName") or ""
+            raise ObjectDefinitionError(component, f"Field {field_name}: {error}", field_name) from error
         if not spec.full_name.endswith("__c"):
             continue  # customisation of a standard field (help text, picklist values): nothing to apply
         if spec.type not in SUPPORTED_FIELD_TYPES:

@@ -36,6 +36,7 @@ FOLDER_TYPES: dict[str, tuple[str, str]] = {
     "lwc": ("LightningComponentBundle", ""),
     "aura": ("AuraDefinitionBundle", ""),
     "reportTypes": ("ReportType", ".reportType"),
+    "globalValueSets": ("GlobalValueSet", ".globalValueSet"),
     "platformEventChannelMembers": ("PlatformEventChannelMember", ".platformEventChannelMember"),
 }
 # Types kept in folders: ``reports/<Folder>/<Name>.report`` is ``<Folder>/<Name>``, and the folder

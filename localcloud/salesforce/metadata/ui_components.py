@@ -207,6 +207,9 @@ class UiComponentCheck:
         if folder != "unfiled$public" and not self._known("Report", folder):
             self._fail(component, f"No report folder named {folder} found", "<Report")
         report_type = child_text(root, "reportType") or ""
+        if report_type.startswith("CustomEntity") and "$" in report_type:
+            self._implicit_report_type(component, report_type)
+            return
         if not report_type.endswith("__c"):
             return  # a standard report type: columns are not checked (see the module docs)
         name = report_type[:-3]
@@ -232,6 +235,17 @@ class UiComponentCheck:
                                       f"<table>$<field> with a table of {', '.join(tables)})", column)
             elif not _has_field(self.schema, od, field_name):
                 self._fail(component, f"{column}: {od.name} has no field {field_name}", column)
+
+    def _implicit_report_type(self, component: Component, report_type: str) -> None:
+        """Salesforce's own report types of custom objects: ``CustomEntity$Log__c``,
+        ``CustomEntityCustomEntity$Parent__c$Child__c[@Child__c.Lookup__c]``; every object must exist
+        (columns are not checked, as with standard report types)."""
+        path = report_type.split("@", 1)[0]
+        for name in path.split("$")[1:]:
+            if _object(self.schema, name) is None:
+                self._fail(component, f"In field: reportType - no ReportType named {report_type} found",
+                           f"<reportType>{report_type}</reportType>")
+                return
 
 
 def check_ui_components(package: DeployPackage, schema: Any, exists: Exists) -> list[Problem]:
