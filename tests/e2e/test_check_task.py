@@ -61,6 +61,8 @@ def write_world(cloud: dict[str, Any], reports: Path, monkeypatch: pytest.Monkey
         if kind == "member":
             record = {spec.sf_field: planned.event.data[name] for name, spec in schema.member_fields.items() if name in planned.event.data}
             record["Email"] = record["Email"].lower()
+            if planned.event.data.get(schema.consent["ec_field"]) is False:  # withdrawn on the EC site: opted out
+                record[schema.consent["opted_out"]] = True
             contacts[key] = sf.Contact.create(record)["id"]
     orders: dict[str, dict[str, Any]] = {}
     for (kind, number), planned in sorted(latest.items()):
@@ -103,6 +105,8 @@ def write_world(cloud: dict[str, Any], reports: Path, monkeypatch: pytest.Monkey
         last = max(mine, key=lambda o: dt.datetime.fromisoformat(o["data"]["orderDate"]))["data"] if mine else None
         lead = {"email": member["email"].lower(), "firstName": member.get("firstName"), "lastName": member["lastName"],
                 "phone": member.get("phone"), "ecMemberId": key}
+        if member.get(schema.consent["ec_field"]) is False:
+            lead.update({schema.consent["unsubscribed"]: True, schema.consent["unsubscribed_reason"]: "EC site"})
         if last:
             lead.update(lastOrderNumber=last["orderNumber"], lastOrderDate=marketo_time(last["orderDate"]),
                         lastProductName=last["lines"][-1]["productName"], lastOrderTotal=last["totalAmount"])
@@ -159,6 +163,7 @@ def test_the_check_passes_on_a_correct_world_and_names_each_broken_record(
     assert counts["duplicate-scenario persons merged"] == 1 and counts["duplicate-scenario histories kept"] == 1
     assert report["apiCalls"]["salesforce"]["check calls"] >= 5 and report["apiCalls"]["marketo"]["check"] >= 4
     assert counts["emails rendered"] == 4 and counts["emails showing the right orders"] == 4
+    assert counts["consent withdrawn on the EC site"] == counts["consent withdrawals honoured on both sides"] > 0
     assert "PASSED" in (reports / RUN / "e2e-report.html").read_text(encoding="utf-8")
     assert "One rendered email" in (reports / RUN / "e2e-report.html").read_text(encoding="utf-8")
 
