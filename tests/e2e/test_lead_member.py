@@ -6,13 +6,12 @@ every bad event kept in EC_Ingest_Error__c, and a push to a local Marketo create
 from __future__ import annotations
 
 import json
-import random
 from typing import Any, Iterator
 
 import pytest
 
-from tests.e2e.variants import (API, deploy_without_field_permission, post_events, soap_deploy, test_rows,  # noqa: F401
-                                texts, variant_world)  # (soap_deploy, test_rows, texts: imported from here too)
+from tests.e2e.variants import (ShuffledBatch, deploy_without_field_permission, ingest, soap_deploy,  # noqa: F401
+                                test_rows, texts, variant_world)  # (soap_deploy, test_rows, texts: imported from here too)
 from tests.foundation.test_mapping import LEAD
 from tests.mdapi import force_app_mdapi_zip
 
@@ -78,49 +77,15 @@ def test_control_a_permission_set_lacking_a_lead_field_fails_the_deploy(lead_wor
                             for f in failures), failures
 
 
-def member_event(k: int, **data: Any) -> dict[str, Any]:
-    body = {"memberId": f"L{k}", "email": f" Lead{k}@Example.JP ", "lastName": f"見込{k}", "firstName": "花子",
-            "company": f"茶舗{k}"}
-    body.update(data)
-    return {"id": f"lead-m-{k}", "type": "member", "occurredAt": T, "data": {k2: v for k2, v in body.items() if v is not None}}
-
-
-def order_event(k: int, n: int) -> dict[str, Any]:
-    return {"id": f"lead-o-{k}-{n}", "type": "order", "occurredAt": T,
-            "data": {"orderNumber": f"LO-{k}-{n}", "memberId": f"L{k}", "orderDate": f"2024-05-0{n}T09:00:00Z",
-                     "totalAmount": 1000 * k + n, "status": "paid",
-                     "lines": [{"productName": f"抹茶{k}-{n}", "quantity": n, "unitPrice": 500}]}}
-
-
-MEMBERS = range(1, 7)
-BAD = {  # event id -> field the error must name
-    "lead-bad-company": "company",
-    "lead-bad-email": "email",
-}
-
-
-def shuffled_events() -> list[dict[str, Any]]:
-    """Members and orders shuffled; the first two members' orders are sent before the members themselves."""
-    early = [order_event(k, n) for k in (1, 2) for n in (1, 2)]
-    rest = [member_event(k) for k in MEMBERS if k > 2] + [order_event(k, n) for k in MEMBERS if k > 2 for n in (1, 2)]
-    bad_company = dict(member_event(90, company=None), id="lead-bad-company")
-    bad_email = dict(member_event(91, email="not-an-email"), id="lead-bad-email")
-    random.Random(7).shuffle(rest)
-    return early + rest[:5] + [bad_company] + rest[5:] + [bad_email] + [member_event(1), member_event(2)]
+BATCH = ShuffledBatch("lead", "L", "LO", "抹茶", T, lambda k: {
+    "email": f" Lead{k}@Example.JP ", "lastName": f"見込{k}", "firstName": "花子", "company": f"茶舗{k}"},
+    required_field="company", seed=7)
+member_event, order_event, MEMBERS, BAD = BATCH.member_event, BATCH.order_event, BATCH.members, BATCH.bad
 
 
 @pytest.fixture(scope="module")
 def ingested(deployed: dict[str, Any]) -> dict[str, Any]:
-    org = deployed["org"]
-    assert texts(deployed["deploy_status"], "status") == ["Succeeded"], "the Lead variant did not deploy"
-    events = shuffled_events()
-    results = post_events(deployed, events, per_call=7)  # several calls: the early orders' members come calls later
-    from simple_salesforce import Salesforce
-
-    deployed["sf"] = Salesforce(instance_url=org.url, session_id=org.access_token, version=API)
-    deployed["results"] = results
-    deployed["events"] = events
-    return deployed
+    return ingest(deployed, BATCH)
 
 
 def test_shuffled_events_attach_every_order_to_its_lead(ingested: dict[str, Any]) -> None:

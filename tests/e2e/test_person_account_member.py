@@ -8,7 +8,6 @@ person per member with its orders."""
 from __future__ import annotations
 
 import json
-import random
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -18,7 +17,8 @@ import requests
 from python_tasks.generate import render_project, write_project
 from python_tasks.mapping import load_mapping
 from tests.e2e.test_lead_member import _user_mode_enforced  # noqa: F401 (an autouse fixture)
-from tests.e2e.variants import deploy_without_field_permission, post_events, soap_deploy, test_rows, texts, variant_world
+from tests.e2e.variants import (ShuffledBatch, deploy_without_field_permission, ingest, soap_deploy, test_rows, texts,
+                                variant_world)
 from tests.foundation.test_mapping import PERSON_ACCOUNT
 from tests.mdapi import force_app_mdapi_zip
 
@@ -78,49 +78,15 @@ def test_control_a_permission_set_lacking_the_person_key_field_fails_the_deploy(
                             for f in failures), failures
 
 
-def member_event(k: int, **data: Any) -> dict[str, Any]:
-    body = {"memberId": f"P{k}", "email": f" Person{k}@Example.JP ", "lastName": f"個人{k}", "firstName": "花子",
-            "birthdate": "1990-04-01", "memberRank": "gold"}
-    body.update(data)
-    return {"id": f"pa-m-{k}", "type": "member", "occurredAt": T, "data": {k2: v for k2, v in body.items() if v is not None}}
-
-
-def order_event(k: int, n: int) -> dict[str, Any]:
-    return {"id": f"pa-o-{k}-{n}", "type": "order", "occurredAt": T,
-            "data": {"orderNumber": f"PO-{k}-{n}", "memberId": f"P{k}", "orderDate": f"2024-05-0{n}T09:00:00Z",
-                     "totalAmount": 1000 * k + n, "status": "paid",
-                     "lines": [{"productName": f"煎茶{k}-{n}", "quantity": n, "unitPrice": 500}]}}
-
-
-MEMBERS = range(1, 7)
-BAD = {  # event id -> field the error must name
-    "pa-bad-last-name": "lastName",
-    "pa-bad-email": "email",
-}
-
-
-def shuffled_events() -> list[dict[str, Any]]:
-    """Members and orders shuffled; the first two members' orders are sent before the members themselves."""
-    early = [order_event(k, n) for k in (1, 2) for n in (1, 2)]
-    rest = [member_event(k) for k in MEMBERS if k > 2] + [order_event(k, n) for k in MEMBERS if k > 2 for n in (1, 2)]
-    bad_last_name = dict(member_event(90, lastName=None), id="pa-bad-last-name")
-    bad_email = dict(member_event(91, email="not-an-email"), id="pa-bad-email")
-    random.Random(11).shuffle(rest)
-    return early + rest[:5] + [bad_last_name] + rest[5:] + [bad_email] + [member_event(1), member_event(2)]
+BATCH = ShuffledBatch("pa", "P", "PO", "煎茶", T, lambda k: {
+    "email": f" Person{k}@Example.JP ", "lastName": f"個人{k}", "firstName": "花子", "birthdate": "1990-04-01",
+    "memberRank": "gold"}, required_field="lastName", seed=11)
+member_event, order_event, MEMBERS, BAD = BATCH.member_event, BATCH.order_event, BATCH.members, BATCH.bad
 
 
 @pytest.fixture(scope="module")
 def ingested(deployed: dict[str, Any]) -> dict[str, Any]:
-    org = deployed["org"]
-    assert texts(deployed["deploy_status"], "status") == ["Succeeded"], "the Person Account variant did not deploy"
-    events = shuffled_events()
-    results = post_events(deployed, events, per_call=7)  # several calls: the early orders' members come calls later
-    from simple_salesforce import Salesforce
-
-    deployed["sf"] = Salesforce(instance_url=org.url, session_id=org.access_token, version=API)
-    deployed["results"] = results
-    deployed["events"] = events
-    return deployed
+    return ingest(deployed, BATCH)
 
 
 def test_shuffled_events_make_person_accounts_and_attach_every_order(ingested: dict[str, Any]) -> None:

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 import re
 import shutil
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 from xml.dom.minidom import parseString
 
 import requests
@@ -122,3 +123,53 @@ def post_events(world: dict[str, Any], events: Sequence[dict[str, Any]], per_cal
         assert answer.status_code == 200, answer.text[:1000]
         results.update({r["id"]: r for r in answer.json()["results"]})
     return results
+
+
+class ShuffledBatch:
+    """A member variant's EC batch: six members with two orders each, shuffled; the first two members'
+    orders come before the members themselves, and two bad member events (a required field missing,
+    a bad email) sit among the good ones. ``prefix`` names the event ids, ``key`` the member keys,
+    ``order_prefix`` the order numbers; ``member_body(k)`` the member's fields."""
+
+    members = range(1, 7)
+
+    def __init__(self, prefix: str, key: str, order_prefix: str, product: str, at: str,
+                 member_body: Callable[[int], dict[str, Any]], required_field: str, seed: int) -> None:
+        self.prefix, self.key, self.order_prefix, self.product, self.at = prefix, key, order_prefix, product, at
+        self.member_body, self.required_field, self.seed = member_body, required_field, seed
+        self.bad_required = f"{prefix}-bad-{required_field.lower()}"
+        self.bad = {self.bad_required: required_field, f"{prefix}-bad-email": "email"}  # event id -> field named
+
+    def member_event(self, k: int, **data: Any) -> dict[str, Any]:
+        body = {"memberId": f"{self.key}{k}", **self.member_body(k), **data}
+        return {"id": f"{self.prefix}-m-{k}", "type": "member", "occurredAt": self.at,
+                "data": {name: value for name, value in body.items() if value is not None}}
+
+    def order_event(self, k: int, n: int) -> dict[str, Any]:
+        return {"id": f"{self.prefix}-o-{k}-{n}", "type": "order", "occurredAt": self.at,
+                "data": {"orderNumber": f"{self.order_prefix}-{k}-{n}", "memberId": f"{self.key}{k}",
+                         "orderDate": f"2024-05-0{n}T09:00:00Z", "totalAmount": 1000 * k + n, "status": "paid",
+                         "lines": [{"productName": f"{self.product}{k}-{n}", "quantity": n, "unitPrice": 500}]}}
+
+    def events(self) -> list[dict[str, Any]]:
+        early = [self.order_event(k, n) for k in (1, 2) for n in (1, 2)]
+        rest = [self.member_event(k) for k in self.members if k > 2] + [
+            self.order_event(k, n) for k in self.members if k > 2 for n in (1, 2)]
+        bad_required = dict(self.member_event(90, **{self.required_field: None}), id=self.bad_required)
+        bad_email = dict(self.member_event(91, email="not-an-email"), id=f"{self.prefix}-bad-email")
+        random.Random(self.seed).shuffle(rest)
+        return early + rest[:5] + [bad_required] + rest[5:] + [bad_email] + [self.member_event(1), self.member_event(2)]
+
+
+def ingest(deployed: dict[str, Any], batch: ShuffledBatch) -> dict[str, Any]:
+    """The batch posted seven events per call (the early orders' members come calls later); the world
+    gains ``sf`` (simple-salesforce), ``results`` by event id and ``events``."""
+    from simple_salesforce import Salesforce
+
+    assert texts(deployed["deploy_status"], "status") == ["Succeeded"], "the variant did not deploy"
+    events = batch.events()
+    deployed["results"] = post_events(deployed, events, per_call=7)
+    org = deployed["org"]
+    deployed["sf"] = Salesforce(instance_url=org.url, session_id=org.access_token, version=API)
+    deployed["events"] = events
+    return deployed
