@@ -260,3 +260,57 @@ def test_type_for_name_of_an_sobject_name_gives_the_sobject_even_if_a_class_shad
     result = prog.call_static("C", "run")
     assert result.success, result.exception_message
     assert result.value == "true Account true"
+
+
+def test_dynamic_soql_binds_name_class_fields_of_the_calling_class(store) -> None:
+    """Database.query resolves :name against locals, then the static and instance fields in scope."""
+    results = run_tests(store, {
+        "Q.cls": "public class Q { private static final String WANTED = 'b'; private String mine = 'a';"
+                 " public static Integer byStatic() { return Database.query('SELECT Id FROM Contact WHERE LastName = :WANTED').size(); }"
+                 " public Integer byInstance() { return Database.countQuery('SELECT COUNT() FROM Contact WHERE LastName = :mine'); }"
+                 " public static Integer byLocalFirst() { String wanted = 'a';"
+                 " return Database.query('SELECT Id FROM Contact WHERE LastName = :wanted').size(); }"
+                 " public static void unknown() { Database.query('SELECT Id FROM Contact WHERE LastName = :nope'); } }",
+        "QTest.cls": "@IsTest private class QTest { @IsTest static void binds() {"
+                     " insert new List<Contact>{ new Contact(LastName = 'a'), new Contact(LastName = 'b'), new Contact(LastName = 'b') };"
+                     " Assert.areEqual(2, Q.byStatic()); Assert.areEqual(1, new Q().byInstance());"
+                     " Assert.areEqual(1, Q.byLocalFirst());"
+                     " try { Q.unknown(); Assert.fail('no such variable'); } catch (QueryException e) {"
+                     " Assert.areEqual('Variable does not exist: nope', e.getMessage()); } } }",
+    })
+    assert results == {"binds": ("Pass", None)}
+
+
+def test_sobject_equality_treats_a_field_set_to_null_as_unset(store) -> None:
+    """`clone.Id = null` still equals a record that never had an Id; Set/Map keys agree with ==."""
+    results = run_tests(store, {
+        "EqTest.cls": "@IsTest private class EqTest { @IsTest static void eq() {"
+                      " Account a = new Account(Name = 'x'); Account b = new Account(Name = 'x', Id = null);"
+                      " Assert.areEqual(a, b); Assert.isTrue(a == b);"
+                      " Assert.isTrue(new Set<Account>{ a }.contains(b));"
+                      " Assert.areNotEqual(a, new Account(Name = 'x', Phone = '1'));"
+                      " Assert.areNotEqual(new Account(Name = 'x', Phone = null), new Account(Name = 'y')); } }",
+    })
+    assert results == {"eq": ("Pass", None)}
+
+
+def test_database_upsert_of_an_empty_list_with_an_external_id_field_returns_no_results(store) -> None:
+    results = run_tests(store, {
+        "UpTest.cls": "@IsTest private class UpTest { @IsTest static void empty() {"
+                      " List<Database.UpsertResult> rs = Database.upsert(new List<Account>(), Account.Id, true);"
+                      " Assert.areEqual(0, rs.size());"
+                      " Assert.areEqual(0, Database.upsert(new List<Account>(), Account.Id, false).size());"
+                      " Assert.areEqual(0, Limits.getDmlStatements()); } }",
+    })
+    assert results == {"empty": ("Pass", None)}
+
+
+def test_every_org_has_the_minimum_access_profile_which_grants_no_object_access(store) -> None:
+    results = run_tests(store, {
+        "ProfTest.cls": "@IsTest private class ProfTest { @IsTest static void profile() {"
+                        " Profile p = [SELECT Id, Name FROM Profile WHERE Name = 'Minimum Access - Salesforce'];"
+                        " Assert.isNotNull(p.Id); } }",
+    })
+    assert results == {"profile": ("Pass", None)}
+    from localcloud.salesforce.apex.access import PROFILE_OBJECTS
+    assert "minimum access - salesforce" not in PROFILE_OBJECTS

@@ -231,6 +231,22 @@ def lookup_field(ctx: Ctx, low: str):
     return None
 
 
+def _bind_fields(prog, ctx: Ctx):
+    """Dynamic SOQL binds name class fields too: ``fields(name, fr) -> (found, value)`` reads the field
+    visible by simple name from the calling class (static, or an instance field of ``this``)."""
+    def fields(low: str, fr) -> tuple[bool, Any]:
+        fi = lookup_field(ctx, low)
+        if fi is None:
+            return False, None
+        if fi.static:
+            return True, static_getter(prog, fi)(fr)
+        this = fr.get("this") if hasattr(fr, "get") else None
+        if this is None:
+            return False, None
+        return True, prog.get_member(this, low)
+    return fields
+
+
 def static_getter(prog, fi) -> Fn:
     """Reads a static field or property. A property's accessors are looked up when it is read: the
     class declaring it may be compiled after the class reading it (classes compile in any order)."""
@@ -557,7 +573,8 @@ def e_method_invocation(comp, ctx, n):
                 raise ctx.err(n, f"Unsupported construct: 'Database.{name}' ({UNSUPPORTED_DML[low]})")
             fa = soql.FRAME_AWARE.get((val, low))
             if fa is not None:
-                return lambda fr: fa([a(fr) for a in args], fr)
+                fields = _bind_fields(prog, ctx)
+                return lambda fr: fa([a(fr) for a in args], fr, fields)
             nat = stdlib.STATIC_METHODS.get((val, low))
             if nat is None:
                 raise ctx.err(n, f"Method does not exist or incorrect signature: {text(obj_n)}.{name}")
