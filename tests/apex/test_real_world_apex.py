@@ -314,3 +314,32 @@ def test_every_org_has_the_minimum_access_profile_which_grants_no_object_access(
     assert results == {"profile": ("Pass", None)}
     from localcloud.salesforce.apex.access import PROFILE_OBJECTS
     assert "minimum access - salesforce" not in PROFILE_OBJECTS
+
+
+def test_datetime_value_of_a_long_is_epoch_milliseconds(store) -> None:
+    results = run_tests(store, {
+        "DtTest.cls": "@IsTest private class DtTest { @IsTest static void dt() {"
+                      " Datetime now = Datetime.newInstance(1700000000123L);"
+                      " Assert.areEqual(now, Datetime.valueOf(Long.valueOf(String.valueOf(now.getTime()))));"
+                      " Assert.areEqual(1700000000123L, Datetime.valueOf(1700000000123L).getTime()); } }",
+    })
+    assert results == {"dt": ("Pass", None)}
+
+
+def test_share_row_cause_names_an_apex_sharing_reason(store) -> None:
+    """`Schema.X__Share.RowCause.Reason__c` is the reason's API name (the String stored in RowCause)."""
+    from localcloud.salesforce.metadata.objects import object_spec
+    from localcloud.salesforce.metadata.package import Component
+    ns = 'xmlns="http://soap.sforce.com/2006/04/metadata"'
+    xml = (f'<?xml version="1.0" encoding="UTF-8"?><CustomObject {ns}><deploymentStatus>Deployed</deploymentStatus>'
+           f'<label>Doc</label><nameField><label>Name</label><type>Text</type></nameField>'
+           f'<pluralLabel>Docs</pluralLabel><sharingModel>Private</sharingModel></CustomObject>').encode()
+    spec = object_spec(Component("CustomObject", "Doc__c", "objects/Doc__c.object", xml))
+    spec.fields = []
+    store.apply_custom_object(spec)
+    results = run_tests(store, {
+        "RcTest.cls": "@IsTest private class RcTest { @IsTest static void reason() {"
+                      " Assert.areEqual('RowCause', String.valueOf(Schema.Doc__Share.RowCause));"
+                      " Assert.areEqual('loggedbyuser__c', Schema.Doc__Share.RowCause.LoggedByUser__c.toLowerCase()); } }",
+    })
+    assert results == {"reason": ("Pass", None)}
