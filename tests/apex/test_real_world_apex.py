@@ -343,3 +343,15 @@ def test_share_row_cause_names_an_apex_sharing_reason(store) -> None:
                       " Assert.areEqual('loggedbyuser__c', Schema.Doc__Share.RowCause.LoggedByUser__c.toLowerCase()); } }",
     })
     assert results == {"reason": ("Pass", None)}
+
+
+def test_this_call_with_a_cast_argument_picks_the_overload_of_the_cast_type(store) -> None:
+    """`this.run((List<SObject>) accounts)` calls run(List<SObject>), not run(List<Account>) again."""
+    results = run_tests(store, {
+        "Ov.cls": "public class Ov { public String last;"
+                  " public void run(List<Account> accounts) { last = 'typed'; this.run((List<SObject>) accounts); }"
+                  " public void run(List<SObject> records) { last = 'generic:' + records.size(); } }",
+        "OvTest.cls": "@IsTest private class OvTest { @IsTest static void overload() { Ov o = new Ov();"
+                      " o.run(new List<Account>{ new Account(Name = 'a') }); Assert.areEqual('generic:1', o.last); } }",
+    })
+    assert results == {"overload": ("Pass", None)}

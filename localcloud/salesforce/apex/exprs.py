@@ -131,12 +131,15 @@ def _type_fits(prog, ctx, declared: TypeRef, param: TypeRef) -> bool:
 def _static_signature(prog, ctx, obj_n, low: str, args_node):
     """The parameter types of the one overload an instance call selects at compile time, when the
     receiver's declared type is a class of the program with several overloads of that arity."""
-    declared = _static_type(ctx, obj_n)
-    if declared is None and obj_n.type == "parenthesized_expression" and obj_n.named_children:
-        declared = _static_type(ctx, obj_n.named_children[0])
-    if declared is None:
-        return None
-    cls = prog.resolve_class(declared, ctx.cls)
+    if obj_n.type == "this" and ctx.cls is not None and not ctx.static:
+        cls = ctx.cls
+    else:
+        declared = _static_type(ctx, obj_n)
+        if declared is None and obj_n.type == "parenthesized_expression" and obj_n.named_children:
+            declared = _static_type(ctx, obj_n.named_children[0])
+        if declared is None:
+            return None
+        cls = prog.resolve_class(declared, ctx.cls)
     if cls is None or cls.builtin:
         return None
     nodes = _arg_nodes(args_node)
@@ -159,6 +162,10 @@ def narrow_overloads(prog, ctx, cands: list, arg_nodes: list) -> list:
     if not any(types):
         return cands
     kept = [m for m in cands if all(t is None or _type_fits(prog, ctx, t, p[1]) for t, p in zip(types, m.params))]
+    if len(kept) > 1:  # the most specific: an overload whose parameters are exactly the declared types
+        exact = [m for m in kept if all(t is None or t == p[1] for t, p in zip(types, m.params))]
+        if len(exact) == 1:
+            return exact
     return kept or cands
 
 
