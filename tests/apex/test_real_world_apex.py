@@ -260,3 +260,98 @@ def test_type_for_name_of_an_sobject_name_gives_the_sobject_even_if_a_class_shad
     result = prog.call_static("C", "run")
     assert result.success, result.exception_message
     assert result.value == "true Account true"
+
+
+def test_dynamic_soql_binds_name_class_fields_of_the_calling_class(store) -> None:
+    """Database.query resolves :name against locals, then the static and instance fields in scope."""
+    results = run_tests(store, {
+        "Q.cls": "public class Q { private static final String WANTED = 'b'; private String mine = 'a';"
+                 " public static Integer byStatic() { return Database.query('SELECT Id FROM Contact WHERE LastName = :WANTED').size(); }"
+                 " public Integer byInstance() { return Database.countQuery('SELECT COUNT() FROM Contact WHERE LastName = :mine'); }"
+                 " public static Integer byLocalFirst() { String wanted = 'a';"
+                 " return Database.query('SELECT Id FROM Contact WHERE LastName = :wanted').size(); }"
+                 " public static void unknown() { Database.query('SELECT Id FROM Contact WHERE LastName = :nope'); } }",
+        "QTest.cls": "@IsTest private class QTest { @IsTest static void binds() {"
+                     " insert new List<Contact>{ new Contact(LastName = 'a'), new Contact(LastName = 'b'), new Contact(LastName = 'b') };"
+                     " Assert.areEqual(2, Q.byStatic()); Assert.areEqual(1, new Q().byInstance());"
+                     " Assert.areEqual(1, Q.byLocalFirst());"
+                     " try { Q.unknown(); Assert.fail('no such variable'); } catch (QueryException e) {"
+                     " Assert.areEqual('Variable does not exist: nope', e.getMessage()); } } }",
+    })
+    assert results == {"binds": ("Pass", None)}
+
+
+def test_sobject_equality_treats_a_field_set_to_null_as_unset(store) -> None:
+    """`clone.Id = null` still equals a record that never had an Id; Set/Map keys agree with ==."""
+    results = run_tests(store, {
+        "EqTest.cls": "@IsTest private class EqTest { @IsTest static void eq() {"
+                      " Account a = new Account(Name = 'x'); Account b = new Account(Name = 'x', Id = null);"
+                      " Assert.areEqual(a, b); Assert.isTrue(a == b);"
+                      " Assert.isTrue(new Set<Account>{ a }.contains(b));"
+                      " Assert.areNotEqual(a, new Account(Name = 'x', Phone = '1'));"
+                      " Assert.areNotEqual(new Account(Name = 'x', Phone = null), new Account(Name = 'y')); } }",
+    })
+    assert results == {"eq": ("Pass", None)}
+
+
+def test_database_upsert_of_an_empty_list_with_an_external_id_field_returns_no_results(store) -> None:
+    results = run_tests(store, {
+        "UpTest.cls": "@IsTest private class UpTest { @IsTest static void empty() {"
+                      " List<Database.UpsertResult> rs = Database.upsert(new List<Account>(), Account.Id, true);"
+                      " Assert.areEqual(0, rs.size());"
+                      " Assert.areEqual(0, Database.upsert(new List<Account>(), Account.Id, false).size());"
+                      " Assert.areEqual(0, Limits.getDmlStatements()); } }",
+    })
+    assert results == {"empty": ("Pass", None)}
+
+
+def test_every_org_has_the_minimum_access_profile_which_grants_no_object_access(store) -> None:
+    results = run_tests(store, {
+        "ProfTest.cls": "@IsTest private class ProfTest { @IsTest static void profile() {"
+                        " Profile p = [SELECT Id, Name FROM Profile WHERE Name = 'Minimum Access - Salesforce'];"
+                        " Assert.isNotNull(p.Id); } }",
+    })
+    assert results == {"profile": ("Pass", None)}
+    from localcloud.salesforce.apex.access import PROFILE_OBJECTS
+    assert "minimum access - salesforce" not in PROFILE_OBJECTS
+
+
+def test_datetime_value_of_a_long_is_epoch_milliseconds(store) -> None:
+    results = run_tests(store, {
+        "DtTest.cls": "@IsTest private class DtTest { @IsTest static void dt() {"
+                      " Datetime now = Datetime.newInstance(1700000000123L);"
+                      " Assert.areEqual(now, Datetime.valueOf(Long.valueOf(String.valueOf(now.getTime()))));"
+                      " Assert.areEqual(1700000000123L, Datetime.valueOf(1700000000123L).getTime()); } }",
+    })
+    assert results == {"dt": ("Pass", None)}
+
+
+def test_share_row_cause_names_an_apex_sharing_reason(store) -> None:
+    """`Schema.X__Share.RowCause.Reason__c` is the reason's API name (the String stored in RowCause)."""
+    from localcloud.salesforce.metadata.objects import object_spec
+    from localcloud.salesforce.metadata.package import Component
+    ns = 'xmlns="http://soap.sforce.com/2006/04/metadata"'
+    xml = (f'<?xml version="1.0" encoding="UTF-8"?><CustomObject {ns}><deploymentStatus>Deployed</deploymentStatus>'
+           f'<label>Doc</label><nameField><label>Name</label><type>Text</type></nameField>'
+           f'<pluralLabel>Docs</pluralLabel><sharingModel>Private</sharingModel></CustomObject>').encode()
+    spec = object_spec(Component("CustomObject", "Doc__c", "objects/Doc__c.object", xml))
+    spec.fields = []
+    store.apply_custom_object(spec)
+    results = run_tests(store, {
+        "RcTest.cls": "@IsTest private class RcTest { @IsTest static void reason() {"
+                      " Assert.areEqual('RowCause', String.valueOf(Schema.Doc__Share.RowCause));"
+                      " Assert.areEqual('loggedbyuser__c', Schema.Doc__Share.RowCause.LoggedByUser__c.toLowerCase()); } }",
+    })
+    assert results == {"reason": ("Pass", None)}
+
+
+def test_this_call_with_a_cast_argument_picks_the_overload_of_the_cast_type(store) -> None:
+    """`this.run((List<SObject>) accounts)` calls run(List<SObject>), not run(List<Account>) again."""
+    results = run_tests(store, {
+        "Ov.cls": "public class Ov { public String last;"
+                  " public void run(List<Account> accounts) { last = 'typed'; this.run((List<SObject>) accounts); }"
+                  " public void run(List<SObject> records) { last = 'generic:' + records.size(); } }",
+        "OvTest.cls": "@IsTest private class OvTest { @IsTest static void overload() { Ov o = new Ov();"
+                      " o.run(new List<Account>{ new Account(Name = 'a') }); Assert.areEqual('generic:1', o.last); } }",
+    })
+    assert results == {"overload": ("Pass", None)}

@@ -375,6 +375,8 @@ def database_op(op: str):
 
 def dml_statement_counted(p: Any, op: str, recs: list[SObject], key: Any, user_mode: bool = False) -> None:
     """The allOrNone path of Database.* (limits were already counted by the caller)."""
+    if not recs:  # an empty list: nothing to do, no error (even with an external Id field)
+        return []
     results = _call(p, op, recs, key and (p.sobject_field_name(recs[0].type_name, key) or key), True, user_mode)
     failed = []
     for i, res in enumerate(results):

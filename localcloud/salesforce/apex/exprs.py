@@ -131,12 +131,15 @@ def _type_fits(prog, ctx, declared: TypeRef, param: TypeRef) -> bool:
 def _static_signature(prog, ctx, obj_n, low: str, args_node):
     """The parameter types of the one overload an instance call selects at compile time, when the
     receiver's declared type is a class of the program with several overloads of that arity."""
-    declared = _static_type(ctx, obj_n)
-    if declared is None and obj_n.type == "parenthesized_expression" and obj_n.named_children:
-        declared = _static_type(ctx, obj_n.named_children[0])
-    if declared is None:
-        return None
-    cls = prog.resolve_class(declared, ctx.cls)
+    if obj_n.type == "this" and ctx.cls is not None and not ctx.static:
+        cls = ctx.cls
+    else:
+        declared = _static_type(ctx, obj_n)
+        if declared is None and obj_n.type == "parenthesized_expression" and obj_n.named_children:
+            declared = _static_type(ctx, obj_n.named_children[0])
+        if declared is None:
+            return None
+        cls = prog.resolve_class(declared, ctx.cls)
     if cls is None or cls.builtin:
         return None
     nodes = _arg_nodes(args_node)
@@ -159,6 +162,10 @@ def narrow_overloads(prog, ctx, cands: list, arg_nodes: list) -> list:
     if not any(types):
         return cands
     kept = [m for m in cands if all(t is None or _type_fits(prog, ctx, t, p[1]) for t, p in zip(types, m.params))]
+    if len(kept) > 1:  # the most specific: an overload whose parameters are exactly the declared types
+        exact = [m for m in kept if all(t is None or t == p[1] for t, p in zip(types, m.params))]
+        if len(exact) == 1:
+            return exact
     return kept or cands
 
 
@@ -229,6 +236,22 @@ def lookup_field(ctx: Ctx, low: str):
         cls = cls.outer
         first = False
     return None
+
+
+def _bind_fields(prog, ctx: Ctx):
+    """Dynamic SOQL binds name class fields too: ``fields(name, fr) -> (found, value)`` reads the field
+    visible by simple name from the calling class (static, or an instance field of ``this``)."""
+    def fields(low: str, fr) -> tuple[bool, Any]:
+        fi = lookup_field(ctx, low)
+        if fi is None:
+            return False, None
+        if fi.static:
+            return True, static_getter(prog, fi)(fr)
+        this = fr.get("this") if hasattr(fr, "get") else None
+        if this is None:
+            return False, None
+        return True, prog.get_member(this, low)
+    return fields
 
 
 def static_getter(prog, fi) -> Fn:
@@ -557,7 +580,8 @@ def e_method_invocation(comp, ctx, n):
                 raise ctx.err(n, f"Unsupported construct: 'Database.{name}' ({UNSUPPORTED_DML[low]})")
             fa = soql.FRAME_AWARE.get((val, low))
             if fa is not None:
-                return lambda fr: fa([a(fr) for a in args], fr)
+                fields = _bind_fields(prog, ctx)
+                return lambda fr: fa([a(fr) for a in args], fr, fields)
             nat = stdlib.STATIC_METHODS.get((val, low))
             if nat is None:
                 raise ctx.err(n, f"Method does not exist or incorrect signature: {text(obj_n)}.{name}")

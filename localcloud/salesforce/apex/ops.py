@@ -343,8 +343,12 @@ def eq(a: Any, b: Any) -> bool:
     if ta is ApexMap and tb is ApexMap:
         return a.keys() == b.keys() and all(eq(a[k], b[k]) for k in a)
     if ta is SObject and tb is SObject:
-        return (a.type_name.lower() == b.type_name.lower() and a.fields.keys() == b.fields.keys()
-                and all(eq(a.fields[k], b.fields[k]) for k in a.fields))
+        # field by field; a field set to null (e.g. `record.Id = null` on a clone) equals one never set
+        if a.type_name.lower() != b.type_name.lower():
+            return False
+        af = {k: v for k, v in a.fields.items() if v is not None}
+        bf = {k: v for k, v in b.fields.items() if v is not None}
+        return af.keys() == bf.keys() and all(eq(af[k], bf[k]) for k in af)
     if ta is ApexObject:
         return CURRENT.prog.object_equals(a, b)
     return a == b

@@ -24,6 +24,10 @@ def _describe(name: str) -> dict[str, Any]:
                  "queryable": True, "accessible": True}
 
 
+def _field_describe(sobject: str, low: str) -> dict[str, Any] | None:
+    return next((f for f in _describe(sobject).get("fields") or [] if str(f.get("name", "")).lower() == low), None)
+
+
 def _running_user_access(sobject: str) -> tuple[Any, Any]:
     """(the running user's access, the object's definition) when describes answer for that user; (None, None)
     for users and orgs where USER_MODE is not checked (System Administrators, ECBRIDGE_ORG_ENFORCE_USER_MODE=off)."""
@@ -148,6 +152,16 @@ class SObjectFieldToken(Native):
 
     def apex_json(self):
         return self.field
+
+    def apex_get(self, low: str):
+        """``Schema.X__Share.RowCause.Reason__c``: an Apex sharing reason of X__c, as the String stored in
+        RowCause (the reason's API name)."""
+        if self.field.lower() == "rowcause" and self.sobject.lower().endswith("__share") and low.endswith("__c"):
+            for value in (_field_describe(self.sobject, "rowcause") or {}).get("picklistValues") or []:
+                if str(value.get("value", "")).lower() == low:
+                    return value["value"]
+            return low
+        ops.throw("System.TypeException", f"Variable does not exist: {low} on Schema.SObjectField")
 
 
 class DescribeSObjectResult(Native):

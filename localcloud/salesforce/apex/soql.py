@@ -247,8 +247,10 @@ def to_aggregate(rec: dict[str, Any]) -> AggregateResult:
 # ------------------------------------------------------------------------------------------------ dynamic SOQL
 
 
-def _frame_binds(fr: dict[str, Any], query: str) -> dict[str, Any]:
-    """Resolve :name / :a.b binds of a dynamic query against the caller's local variables."""
+def _frame_binds(fr: dict[str, Any], query: str, fields: Any = None) -> dict[str, Any]:
+    """Resolve :name / :a.b binds of a dynamic query as Salesforce does: against the caller's local
+    variables, then the fields (static, or instance ones of ``this``) visible from the calling class.
+    ``fields(name, fr)`` returns ``(found, value)`` for the latter."""
     import re
     out = {}
     for m in re.finditer(r":\s*([A-Za-z_][A-Za-z0-9_]*(?:\s*\.\s*[A-Za-z_][A-Za-z0-9_]*)*)", query):
@@ -260,7 +262,9 @@ def _frame_binds(fr: dict[str, Any], query: str) -> dict[str, Any]:
         elif fr.get("this") is not None and head in getattr(fr["this"], "fields", {}):
             v = fr["this"].fields[head]
         else:
-            continue
+            found, v = fields(head, fr) if fields is not None else (False, None)
+            if not found:
+                continue
         for p in parts[1:]:
             v = ops.CURRENT.prog.get_member(v, p.lower())
         out[key] = _bind_value(v)
@@ -290,17 +294,17 @@ def is_access_level(value: Any) -> bool:
     return enum is not None and getattr(enum, "name", "").lower() in ("accesslevel", "system.accesslevel")
 
 
-def database_query(args, fr):
+def database_query(args, fr, fields=None):
     q = args[0]
     if q is None:
         ops.npe()
     sobject, count_only, aggregate = _dyn_meta(q)
-    binds = _frame_binds(fr, q)
+    binds = _frame_binds(fr, q, fields)
     user_mode = len(args) > 1 and is_user_mode(args[1])
     return execute(ops.CURRENT.prog, q, binds, sobject, count_only, aggregate, user_mode)
 
 
-def database_query_with_binds(args, fr):
+def database_query_with_binds(args, fr, fields=None):
     q, bindmap = args[0], args[1]
     if q is None:
         ops.npe()
@@ -313,18 +317,18 @@ def database_query_with_binds(args, fr):
     return execute(ops.CURRENT.prog, q, binds, sobject, count_only, aggregate, user_mode)
 
 
-def database_count_query(args, fr):
+def database_count_query(args, fr, fields=None):
     q = args[0]
     _, _, _ = _dyn_meta(q)
     user_mode = len(args) > 1 and is_user_mode(args[1])
-    return execute(ops.CURRENT.prog, q, _frame_binds(fr, q), None, True, False, user_mode)
+    return execute(ops.CURRENT.prog, q, _frame_binds(fr, q, fields), None, True, False, user_mode)
 
 
 FRAME_AWARE = {
     ("database", "query"): database_query,
     ("database", "querywithbinds"): database_query_with_binds,
     ("database", "countquery"): database_count_query,
-    ("database", "countquerywithbinds"): lambda a, fr: execute(
+    ("database", "countquerywithbinds"): lambda a, fr, fields=None: execute(
         ops.CURRENT.prog, a[0], {str(k): _bind_value(v) for k, v in a[1].items()}, None, True, False,
         len(a) > 2 and is_user_mode(a[2])),
 }

@@ -1630,6 +1630,8 @@ def _dt_value_of(a, gmt=True):
         ops.npe()
     if isinstance(s, _dt.datetime):
         return s
+    if isinstance(s, int) and not isinstance(s, bool):  # Datetime.valueOf(Object): a Long is epoch milliseconds
+        return _dt.datetime.fromtimestamp(int(s) / 1000, UTC)
     txt = str(s).strip().replace("T", " ")
     if txt.endswith("Z"):
         txt, gmt = txt[:-1], True

@@ -187,6 +187,8 @@ class SObject:
     def __hash__(self) -> int:
         items = []
         for k, v in self.fields.items():
+            if v is None:  # a field set to null equals one never set (ops.eq)
+                continue
             if isinstance(v, str):
                 v = v.lower()
             elif isinstance(v, (SObject, list, dict, ApexSet)):

@@ -639,6 +639,9 @@ class Store:
                                                         "UserLicenseId": license_id}], **opts))
             _one(tx.insert("Profile", [{"Name": "Standard User", "UserType": "Standard", "UserLicenseId": license_id}],
                            **opts))
+            # every org has it: a profile that grants no object access (apex/access.py gives it none)
+            _one(tx.insert("Profile", [{"Name": "Minimum Access - Salesforce", "UserType": "Standard",
+                                        "UserLicenseId": license_id}], **opts))
             uid = _one(tx.insert("User", [{
                 "Username": "admin@ecbridge.local", "LastName": "Admin", "FirstName": "ECBridge",
                 "Alias": "admin", "Email": "admin@ecbridge.local", "ProfileId": admin_profile,
