@@ -7,23 +7,14 @@ program's lock), so natives can raise Apex exceptions and call back into Apex co
 from __future__ import annotations
 
 import datetime as _dt
-import threading
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 
+from . import values as _values
 from .errors import ApexThrown
-from .values import (DECIMAL_CONTEXT, EXACT_CONTEXT, INT_MAX, INT_MIN, ApexList, ApexMap, ApexObject, ApexSet, Blob, EnumValue,
+from .values import (CURRENT, DECIMAL_CONTEXT, EXACT_CONTEXT, INT_MAX, INT_MIN, ApexList, ApexMap, ApexObject, ApexSet, Blob, EnumValue,
                      IdValue, Long, SObject, TypeRef, format_datetime, format_decimal, format_double, format_time,
                      wrap32, wrap64)
-
-
-class _Current(threading.local):
-    """The program running Apex on this thread (each run sets it; programs serialise their runs)."""
-
-    prog: Any = None
-
-
-CURRENT = _Current()
 
 
 def throw(type_name: str, message: str | None) -> None:
@@ -269,6 +260,17 @@ def cast(v: Any, t: TypeRef, ctx_cls: Any = None) -> Any:
 # ---------------------------------------------------------------------------------------------- strings
 
 
+def user_tz() -> Any:
+    """The running user's time zone: the org store's (its admin user's TimeZoneSidKey), else GMT."""
+    p = CURRENT.prog
+    tz = getattr(p.data, "timezone", None) if p is not None and p.data is not None else None
+    return tz or _dt.timezone.utc
+
+
+def local(d: _dt.datetime) -> _dt.datetime:
+    return d.astimezone(user_tz())
+
+
 def to_str(v: Any, debug: bool = False) -> str:
     t = type(v)
     if t is str or t is IdValue:
@@ -286,7 +288,6 @@ def to_str(v: Any, debug: bool = False) -> str:
     if t is _dt.datetime:
         if debug:
             return format_datetime(v)  # System.debug shows GMT
-        from .stdlib import local
         return format_datetime(local(v))  # String.valueOf / concatenation: the user's time zone
     if t is _dt.date:
         return v.isoformat() + (" 00:00:00" if debug else "")
@@ -352,6 +353,9 @@ def eq(a: Any, b: Any) -> bool:
     if ta is ApexObject:
         return CURRENT.prog.object_equals(a, b)
     return a == b
+
+
+_values.apex_eq = eq  # SObjects as Set elements / Map keys compare with Apex equality (values.SObject.__eq__)
 
 
 def exact_eq(a: Any, b: Any) -> bool:

@@ -238,15 +238,8 @@ def now() -> _dt.datetime:
 
 STATIC_METHODS[("system", "now")] = lambda a: now()
 STATIC_METHODS[("datetime", "now")] = lambda a: now()
-def user_tz() -> Any:
-    """The running user's time zone: the org store's (its admin user's TimeZoneSidKey), else GMT."""
-    p = ops.CURRENT.prog
-    tz = getattr(p.data, "timezone", None) if p is not None and p.data is not None else None
-    return tz or _dt.timezone.utc
-
-
-def local(d: _dt.datetime) -> _dt.datetime:
-    return d.astimezone(user_tz())
+user_tz = ops.user_tz  # (ops: String.valueOf(Datetime) needs them too)
+local = ops.local
 
 
 STATIC_METHODS[("system", "today")] = lambda a: local(now()).date()
