@@ -366,8 +366,11 @@ class Declarer:
 
 
 class Compiler:
-    def __init__(self, prog: Any) -> None:
+    def __init__(self, prog: Any, compile_expr: Callable[..., Callable[[dict], Any]]) -> None:
         self.prog = prog
+        # exprs.compile_expr(compiler, ctx, node), passed in by the runtime: exprs imports this module
+        # (Ctx, text, type_ref, ...), so this module does not import exprs
+        self.compile_expr = compile_expr
 
     # ------------------------------------------------------------------------------ classes
     def compile_class(self, cls: ApexClass) -> None:
@@ -946,8 +949,7 @@ class Compiler:
         return e
 
     def expr(self, ctx: Ctx, n) -> Callable[[dict], Any]:
-        from . import exprs
-        return exprs.compile_expr(self, ctx, n)
+        return self.compile_expr(self, ctx, n)
 
 
 def single_row(e):

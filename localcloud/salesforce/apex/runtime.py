@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterable, Mapping
 from . import ops, stdlib
 from .compiler import POS, RET, RETURN, Compiler, Declarer, parse_source
 from .errors import ApexCompileError, ApexThrown, ApexUncaught
+from .exprs import compile_expr
 from .model import ApexClass, ApexTrigger, FieldInfo, Method
 from .values import ApexList, ApexObject, SObject, TypeRef
 
@@ -239,7 +240,7 @@ class ApexProgram:
                     self.files[file] = src
                 for c in new_classes.values():
                     self._link(c)
-                comp = Compiler(self)
+                comp = Compiler(self, compile_expr)
                 for c in new_classes.values():
                     if c.outer is None:
                         comp.compile_class(c)
@@ -442,7 +443,7 @@ class ApexProgram:
             try:
                 for c in local.values():
                     self._link(c)
-                comp = Compiler(self)
+                comp = Compiler(self, compile_expr)
                 for c in local.values():
                     if c.outer is None:
                         comp.compile_class(c)
