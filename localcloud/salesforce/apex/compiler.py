@@ -16,6 +16,7 @@ from tree_sitter_language_pack import get_parser
 from . import ops
 from .errors import ApexCompileError
 from .model import ApexClass, ApexTrigger, FieldInfo, Method
+from .tables import HOOKS
 from .values import ApexList, ApexMap, ApexSet, Long, SObject, TypeRef
 
 BREAK, CONTINUE, RETURN = 1, 2, 3
@@ -466,8 +467,7 @@ class Compiler:
         if "future" in meth.annotations:
             if not meth.static:
                 raise ApexCompileError("Future methods must be static", cls.file, meth.line, 1)
-            from .asyncjobs import future_body
-            meth.body = future_body(self.prog, meth, meth.body)
+            meth.body = HOOKS.future_body(self.prog, meth, meth.body)
 
     def compile_trigger(self, trig: ApexTrigger) -> None:
         node = trig.node  # type: ignore[attr-defined]

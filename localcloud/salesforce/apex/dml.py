@@ -13,6 +13,7 @@ from typing import Any
 from . import ops
 from .compoundlib import ApexLocation
 from .stdlib import STATIC_METHODS, Native, NativeEnumValue
+from .tables import provide
 from .values import ApexList, Blob, IdValue, Long, SObject, TypeRef
 
 OP_VERB = {"insert": "Insert", "update": "Update", "upsert": "Upsert", "delete": "Delete", "undelete": "Undelete",
@@ -282,6 +283,7 @@ def _call(prog: Any, op: str, recs: list[SObject], key: str | None, all_or_none:
     return results
 
 
+@provide("dml_statement")
 def dml_statement(prog: Any, op: str, value: Any, key: str | None, user_mode: bool = False) -> None:
     recs = _records(value)
     tx = prog.tx

@@ -556,3 +556,47 @@ def iterate(c: Any):
         return CURRENT.prog.iterate_object(c)
     throw("System.TypeException", f"Cannot iterate over {type_name(c)}")
     return ()
+
+
+# Collections and enums (moved from stdlib, which re-exports them: the expressions use them too)
+
+
+def list_get(lst: Any, i: Any) -> Any:
+    if lst is None or i is None:
+        npe()
+    if not isinstance(lst, list):
+        throw("System.TypeException", "Only lists support index access")
+    if not 0 <= i < len(lst):
+        throw("System.ListException", f"List index out of bounds: {i}")
+    return lst[i]
+
+
+def list_set(lst: Any, i: Any, v: Any) -> None:
+    if lst is None or i is None:
+        npe()
+    if not 0 <= i < len(lst):
+        throw("System.ListException", f"List index out of bounds: {i}")
+    co = coercer(lst.etype) if lst.etype is not None else None
+    lst[i] = co(v) if co is not None and v is not None else v
+
+
+def deep_clone(v: Any) -> Any:
+    if isinstance(v, ApexList):
+        return ApexList([deep_clone(x) for x in v], v.etype)
+    if isinstance(v, ApexMap):
+        return ApexMap(((k, deep_clone(x)) for k, x in v.items()), v.ktype, v.vtype)
+    if isinstance(v, ApexSet):
+        return ApexSet(v.d, v.etype)
+    if isinstance(v, SObject):
+        c = v.clone_record(True)
+        return c
+    return v
+
+
+def enum_value_of(enum: Any, name: Any) -> Any:
+    if name is None:
+        return None
+    ev = enum.enum_values.get(str(name).lower())
+    if ev is None or ev.name != name:
+        throw("System.NoSuchElementException", f"No enum constant {enum.name}.{name}")
+    return ev

@@ -12,9 +12,11 @@ from localcloud.salesforce.data.sosl import parse_sosl, search
 
 from . import ops
 from .stdlib import STATIC_METHODS
+from .tables import provide
 from .values import ApexList, TypeRef
 
 
+@provide("compile_search")
 def compile_search(comp: Any, ctx: Any, n: Any, src: str, binds: list[tuple[str, Any]]):
     """The closure of an inline SOSL query (``src``: the text between the brackets)."""
     try:
