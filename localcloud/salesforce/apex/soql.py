@@ -11,6 +11,7 @@ from localcloud.salesforce.data.compound import Location as CompoundValue
 
 from .compiler import Ctx, text
 from .compoundlib import to_apex as compound_to_apex
+from .dataport import data_tx, to_data_value
 from .stdlib import STATIC_METHODS, Native
 from .tables import FRAME_AWARE, HOOKS, provide
 from .values import ApexList, ApexMap, Blob, IdValue, SObject, TypeRef, is_valid_id
@@ -102,7 +103,6 @@ def ensure_id(q: Any) -> Any:
 
 
 def _bind_value(v: Any) -> Any:
-    from .dml import to_data_value
     if isinstance(v, SObject):
         return to_data_value(v.fields.get("id"))
     if isinstance(v, ApexList):
@@ -114,10 +114,9 @@ def _bind_value(v: Any) -> Any:
 
 def execute(prog: Any, query: Any, binds: dict[str, Any], sobject: str | None, count_only: bool,
             aggregate: bool, user_mode: bool = False) -> Any:
-    from .dml import _session
     tx = prog.tx
     tx.check("soql")
-    dtx = _session(prog)
+    dtx = data_tx(prog)
     if isinstance(query, str):
         from localcloud.salesforce.data import parse_soql
         try:
