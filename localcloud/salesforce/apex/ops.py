@@ -12,7 +12,8 @@ from typing import Any, Callable
 
 from . import values as _values
 from .errors import ApexThrown
-from .values import (CURRENT, DECIMAL_CONTEXT, EXACT_CONTEXT, INT_MAX, INT_MIN, ApexList, ApexMap, ApexObject, ApexSet, Blob, EnumValue,
+from .values import CURRENT  # (defined in values, below ops) ops.CURRENT is what the modules read
+from .values import (DECIMAL_CONTEXT, EXACT_CONTEXT, INT_MAX, INT_MIN, ApexList, ApexMap, ApexObject, ApexSet, Blob, EnumValue,
                      IdValue, Long, SObject, TypeRef, format_datetime, format_decimal, format_double, format_time,
                      wrap32, wrap64)
 

@@ -323,7 +323,7 @@ def install_builtin_classes(p) -> None:
         p.builtins[cname.lower()] = c
 
 
-BUILTIN_INSTALLERS.append(install_builtin_classes)  # first: restlib, systemlib, ... add theirs after
+BUILTIN_INSTALLERS.append(install_builtin_classes)  # first; systemlib and others append theirs (libraries.py order)
 
 
 METHODS[EnumValue] = {
