@@ -12,6 +12,7 @@ Public API::
 from .errors import ApexCompileError, ApexThrown, ApexUncaught
 from .runtime import ApexProgram, ExecutionResult, Transaction, compile_problems
 from .orgruntime import ApexRuntime, CoverageResult, RestResult, TestMethodResult
+from . import libraries  # noqa: F401 - the libraries fill the tables the interpreter reads (tables.py)
 
 
 def run_tests_for_deploy(test_level, class_names, sources, *, store=None, prepare=None, transaction=None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import ops
+from .tables import provide
 from .values import ApexObject, IdValue
 
 
@@ -42,6 +43,7 @@ class FutureCall:
             prog.tx.stack.pop()
 
 
+@provide("future_body")
 def future_body(prog: Any, method: Any, body: Any) -> Any:
     """Wrap an @future method: calling it queues the call (arguments are copied, as Salesforce does)."""
     def queued(fr: dict) -> None:
@@ -49,8 +51,7 @@ def future_body(prog: Any, method: Any, body: Any) -> Any:
         if getattr(tx, "in_future", False):
             ops.throw("System.AsyncException", "Future method cannot be called from a future or batch method: "
                                                f"{method.cls.name}.{method.name}")
-        from .stdlib import deep_clone
-        args = {k: deep_clone(v) for k, v in fr.items() if not k.startswith("#")}
+        args = {k: ops.deep_clone(v) for k, v in fr.items() if not k.startswith("#")}
         tx.queue.append(FutureCall(method, body, args))
         return None
     return queued

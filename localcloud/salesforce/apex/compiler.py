@@ -16,6 +16,7 @@ from tree_sitter_language_pack import get_parser
 from . import ops
 from .errors import ApexCompileError
 from .model import ApexClass, ApexTrigger, FieldInfo, Method
+from .tables import HOOKS
 from .values import ApexList, ApexMap, ApexSet, Long, SObject, TypeRef
 
 BREAK, CONTINUE, RETURN = 1, 2, 3
@@ -366,8 +367,11 @@ class Declarer:
 
 
 class Compiler:
-    def __init__(self, prog: Any) -> None:
+    def __init__(self, prog: Any, compile_expr: Callable[..., Callable[[dict], Any]]) -> None:
         self.prog = prog
+        # exprs.compile_expr(compiler, ctx, node), passed in by the runtime: exprs imports this module
+        # (Ctx, text, type_ref, ...), so this module does not import exprs
+        self.compile_expr = compile_expr
 
     # ------------------------------------------------------------------------------ classes
     def compile_class(self, cls: ApexClass) -> None:
@@ -463,8 +467,7 @@ class Compiler:
         if "future" in meth.annotations:
             if not meth.static:
                 raise ApexCompileError("Future methods must be static", cls.file, meth.line, 1)
-            from .asyncjobs import future_body
-            meth.body = future_body(self.prog, meth, meth.body)
+            meth.body = HOOKS.future_body(self.prog, meth, meth.body)
 
     def compile_trigger(self, trig: ApexTrigger) -> None:
         node = trig.node  # type: ignore[attr-defined]
@@ -946,8 +949,7 @@ class Compiler:
         return e
 
     def expr(self, ctx: Ctx, n) -> Callable[[dict], Any]:
-        from . import exprs
-        return exprs.compile_expr(self, ctx, n)
+        return self.compile_expr(self, ctx, n)
 
 
 def single_row(e):

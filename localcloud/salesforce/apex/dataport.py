@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import ops
+from .values import Blob, IdValue, Long
+
 
 def schema_of(data: Any) -> Any:
     from .schema import DataSchema
@@ -37,6 +40,26 @@ def end_session(session: Session, commit: bool) -> None:
         session.tx.commit()
     else:
         session.tx.rollback()
+
+
+def data_tx(prog: Any) -> Any:
+    """The running Apex transaction's data-layer transaction (what SOQL, SOSL and DML run in)."""
+    s = prog.tx.data
+    if s is None:
+        ops.throw("System.UnexpectedException",
+                  "DML and SOQL need the local org's data layer; this program runs without one")
+    return s.tx
+
+
+def to_data_value(v: Any) -> Any:
+    """An Apex value as the data layer takes it (bind variables, record fields)."""
+    if type(v) is IdValue:
+        return str(v)
+    if type(v) is Long:
+        return int(v)
+    if type(v) is Blob:  # a base64 field (ContentVersion.VersionData) takes the bytes
+        return v.data
+    return v
 
 
 # Objects Apex tests see without SeeAllData (setup objects) and the org's own Apex bookkeeping.

@@ -10,10 +10,11 @@ import datetime as _dt
 from decimal import Decimal
 from typing import Any
 
-from . import ops
+from . import dataport, ops
 from .compoundlib import ApexLocation
 from .stdlib import STATIC_METHODS, Native, NativeEnumValue
-from .values import ApexList, Blob, IdValue, Long, SObject, TypeRef
+from .tables import provide
+from .values import ApexList, IdValue, SObject, TypeRef
 
 OP_VERB = {"insert": "Insert", "update": "Update", "upsert": "Upsert", "delete": "Delete", "undelete": "Undelete",
            "merge": "Merge"}
@@ -117,14 +118,7 @@ class ApexSavepoint(Native):
 # ------------------------------------------------------------------------------------------------ conversion
 
 
-def to_data_value(v: Any) -> Any:
-    if type(v) is IdValue:
-        return str(v)
-    if type(v) is Long:
-        return int(v)
-    if type(v) is Blob:  # a base64 field (ContentVersion.VersionData) takes the bytes
-        return v.data
-    return v
+to_data_value = dataport.to_data_value  # (moved to dataport: SOQL binds need it too)
 
 
 #: Apex DML saves a queried record whose read-only fields (CreatedDate, Name of a Contact, IsPersonAccount,
@@ -164,12 +158,7 @@ def _records(value: Any) -> list[SObject]:
     return []
 
 
-def _session(prog: Any) -> Any:
-    s = prog.tx.data
-    if s is None:
-        ops.throw("System.UnexpectedException",
-                  "DML and SOQL need the local org's data layer; this program runs without one")
-    return s.tx
+_session = dataport.data_tx  # (moved to dataport: libraries get the data transaction there)
 
 
 def _data_errors(res: Any) -> list[DatabaseError]:
@@ -282,6 +271,7 @@ def _call(prog: Any, op: str, recs: list[SObject], key: str | None, all_or_none:
     return results
 
 
+@provide("dml_statement")
 def dml_statement(prog: Any, op: str, value: Any, key: str | None, user_mode: bool = False) -> None:
     recs = _records(value)
     tx = prog.tx

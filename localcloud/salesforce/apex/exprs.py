@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Callable
 
-from . import ops, stdlib
+from . import ops, tables
 from .compiler import POS, Ctx, text, type_ref, unescape
 from .values import INT_MAX, ApexList, ApexMap, ApexObject, ApexSet, Long, SObject, TypeRef
 
@@ -331,7 +331,7 @@ def static_target(comp, ctx: Ctx, n):
         cls = prog.resolve_class(TypeRef(low), ctx.cls)
         if cls is not None:
             return ("class", cls)
-        if low in stdlib.NAMESPACES:
+        if low in tables.NAMESPACES:
             return ("ns", low)
         if prog.is_sobject_type(low):
             return ("sobject", prog.sobject_name(low))
@@ -350,7 +350,7 @@ def static_target(comp, ctx: Ctx, n):
             return None
         if kind == "ns":
             full = f"{val}.{field}"
-            if full in stdlib.NAMESPACES:
+            if full in tables.NAMESPACES:
                 return ("ns", full)
             if val not in ("system", "schema"):  # Cache.Visibility, Messaging.InboundEmail.Header, ...
                 cls = prog.resolve_class(TypeRef(full), ctx.cls)
@@ -362,7 +362,7 @@ def static_target(comp, ctx: Ctx, n):
                     return ("class", cls)
                 if val == "schema" and prog.is_sobject_type(field):  # Schema.Organization is the object
                     return ("sobject", prog.sobject_name(field))
-                if field in stdlib.NAMESPACES:
+                if field in tables.NAMESPACES:
                     return ("ns", field)
                 if val == "schema" and prog.is_sobject_type(field):
                     return ("sobject", prog.sobject_name(field))
@@ -382,7 +382,7 @@ def e_field_access(comp, ctx, n):
     safe = any(c.type == "safe_navigation_operator" for c in n.children)
     if low == "class":
         tref = type_ref(obj_n) if obj_n.type != "field_access" else TypeRef(text(obj_n).replace(" ", ""))
-        return lambda fr: stdlib.type_of(tref, ctx.cls)
+        return lambda fr: tables.HOOKS.type_of(tref, ctx.cls)
     if obj_n.type == "super":
         return lambda fr: prog.get_member(fr["this"], low)
     st = static_target(comp, ctx, obj_n)
@@ -400,28 +400,28 @@ def e_field_access(comp, ctx, n):
             check_visible(ctx, fnode, fi, fi.cls, "Variable")
             return static_getter(prog, fi)
         if kind == "ns":
-            prop = stdlib.STATIC_PROPS.get((val, low))
+            prop = tables.STATIC_PROPS.get((val, low))
             if prop is not None:
                 return lambda fr: prop()
             sub = f"{val}.{low}"
-            if sub in stdlib.NAMESPACES:
-                return lambda fr: stdlib.namespace_value(sub)
+            if sub in tables.NAMESPACES:
+                return lambda fr: ops.throw("System.TypeException", f"{sub} is not a value")
             if val in ("label", "system.label"):
                 return _custom_label(prog, ctx, fnode, fname)
             if val == "schema" and low == "sobjecttype":
-                return lambda fr: stdlib.SchemaSObjectTypes()
+                return lambda fr: tables.HOOKS.sobject_types()
             if val == "schema.sobjecttype" and prog.is_sobject_type(low):
                 sname = prog.sobject_name(low)
-                return lambda fr: stdlib.SchemaSObjectTypes().apex_get(sname.lower())
+                return lambda fr: tables.HOOKS.sobject_types().apex_get(sname.lower())
             raise ctx.err(fnode, f"Variable does not exist: {text(obj_n)}.{fname}")
         if kind == "sobject":
             sname = val
             if low == "sobjecttype":
-                return lambda fr: stdlib.sobject_type_token(sname)
+                return lambda fr: tables.HOOKS.sobject_type_token(sname)
             fld = prog.sobject_field_name(sname, fname)
             if fld is None:
                 raise ctx.err(fnode, f"Invalid field {fname} for {sname}")
-            return lambda fr: stdlib.sobject_field_token(sname, fld)
+            return lambda fr: tables.HOOKS.sobject_field_token(sname, fld)
     get_member = prog.get_member
     if not safe and _is_value_chain(comp, ctx, obj_n):
         return _relationship_read(comp, ctx, obj_n, low, get_member)
@@ -558,8 +558,8 @@ def e_method_invocation(comp, ctx, n):
                     enum = val
                     if low == "values":
                         return lambda fr: ApexList(enum.enum_list, TypeRef(enum.name))
-                    return lambda fr: stdlib.enum_value_of(enum, args[0](fr))
-                nat = stdlib.STATIC_METHODS.get((val.lname, low))
+                    return lambda fr: ops.enum_value_of(enum, args[0](fr))
+                nat = tables.STATIC_METHODS.get((val.lname, low))
                 if nat is not None:
                     return _native_static(nat, args)
                 raise ctx.err(n, f"Method does not exist or incorrect signature: void {name}() from the type "
@@ -575,26 +575,25 @@ def e_method_invocation(comp, ctx, n):
             cands_t = tuple(cands)
             return lambda fr: prog.invoke_overloaded(cands_t, None, [a(fr) for a in args])
         if kind == "ns":
-            from . import soql
             if val == "database" and low in UNSUPPORTED_DML:
                 raise ctx.err(n, f"Unsupported construct: 'Database.{name}' ({UNSUPPORTED_DML[low]})")
-            fa = soql.FRAME_AWARE.get((val, low))
+            fa = tables.FRAME_AWARE.get((val, low))
             if fa is not None:
                 fields = _bind_fields(prog, ctx)
                 return lambda fr: fa([a(fr) for a in args], fr, fields)
-            nat = stdlib.STATIC_METHODS.get((val, low))
+            nat = tables.STATIC_METHODS.get((val, low))
             if nat is None:
                 raise ctx.err(n, f"Method does not exist or incorrect signature: {text(obj_n)}.{name}")
-            if (val, low) in stdlib.LINE_AWARE:
+            if (val, low) in tables.LINE_AWARE:
                 return lambda fr: nat([a(fr) for a in args], line)
             return _native_static(nat, args)
         if kind == "sobject":
             sname = val
             if low == "getsobjecttype":
-                return lambda fr: stdlib.sobject_type_token(sname)
-            from . import settingslib
-            if settingslib.supports(prog, sname, low):
-                return lambda fr: settingslib.call(prog, sname, low, [a(fr) for a in args])
+                return lambda fr: tables.HOOKS.sobject_type_token(sname)
+            hooks = tables.HOOKS
+            if hooks.settings_supports(prog, sname, low):
+                return lambda fr: hooks.settings_call(prog, sname, low, [a(fr) for a in args])
             raise ctx.err(n, f"Method does not exist or incorrect signature: {sname}.{name}")
     if low == "adderror" and obj_n.type == "field_access" and nargs >= 1:
         rec = compile_expr(comp, ctx, obj_n.child_by_field_name("object"))
@@ -648,9 +647,9 @@ _LIBRARY_METHODS: set[str] = set()
 def _method_known(prog, low: str) -> bool:
     """Whether any type the runtime knows has an instance method of this name (a load-time check)."""
     if not _LIBRARY_METHODS:
-        for tbl in stdlib.METHODS.values():
+        for tbl in tables.METHODS.values():
             _LIBRARY_METHODS.update(tbl)
-        stack = [stdlib.Native]
+        stack = [tables.Native]
         while stack:
             c = stack.pop()
             stack.extend(c.__subclasses__())
@@ -1028,10 +1027,10 @@ def lvalue(comp, ctx, n):
                     raise ctx.err(n, f"Variable does not exist: {fname}")
                 return static_getter(prog, fi), static_setter(prog, fi)
             if kind == "ns":
-                setter = stdlib.STATIC_SETTERS.get((val, low))
+                setter = tables.STATIC_SETTERS.get((val, low))
                 if setter is None:
                     raise ctx.err(n, f"Variable is not assignable: {text(n)}")
-                return (lambda fr: stdlib.STATIC_PROPS[(val, low)]()), (lambda fr, v: setter(v))
+                return (lambda fr: tables.STATIC_PROPS[(val, low)]()), (lambda fr, v: setter(v))
             raise ctx.err(n, f"Variable is not assignable: {text(n)}")
         oe = compile_expr(comp, ctx, obj_n)
         return ((lambda fr: prog.get_member(oe(fr), low)),
@@ -1043,9 +1042,9 @@ def lvalue(comp, ctx, n):
         def sa(fr, v):
             a = arr(fr)
             i = idx(fr)
-            stdlib.list_set(a, i, v)
+            ops.list_set(a, i, v)
             return v
-        return (lambda fr: stdlib.list_get(arr(fr), idx(fr))), sa
+        return (lambda fr: ops.list_get(arr(fr), idx(fr))), sa
     raise ctx.err(n, f"Expression is not assignable: {t}")
 
 
@@ -1121,7 +1120,7 @@ def e_update(comp, ctx, n):
 def e_array_access(comp, ctx, n):
     arr = compile_expr(comp, ctx, n.child_by_field_name("array"))
     idx = compile_expr(comp, ctx, n.child_by_field_name("index"))
-    list_get = stdlib.list_get
+    list_get = ops.list_get
 
     def f(fr):
         a = arr(fr)
@@ -1174,7 +1173,7 @@ def e_object_creation(comp, ctx, n):
                 prog.sobject_put(so, fname, e(fr))
             return so
         return new_sobject
-    nat = stdlib.NEW.get(t.name) or stdlib.NEW.get(t.name.replace("system.", "", 1))
+    nat = tables.NEW.get(t.name) or tables.NEW.get(t.name.replace("system.", "", 1))
     if nat is not None:
         args = _args(comp, ctx, argn)
         return lambda fr: nat([a(fr) for a in args])
@@ -1289,12 +1288,11 @@ def e_class_literal(comp, ctx, n):
     from .compiler import check_type
     check_type(ctx, n, tref)
     cls = ctx.cls
-    return lambda fr: stdlib.type_of(tref, cls)
+    return lambda fr: tables.HOOKS.type_of(tref, cls)
 
 
 def e_query(comp, ctx, n):
-    from . import soql
-    return soql.compile_query(comp, ctx, n)
+    return tables.HOOKS.compile_query(comp, ctx, n)
 
 
 UNSUPPORTED_DML = {

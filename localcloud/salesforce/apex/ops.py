@@ -7,23 +7,15 @@ program's lock), so natives can raise Apex exceptions and call back into Apex co
 from __future__ import annotations
 
 import datetime as _dt
-import threading
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 
+from . import values as _values
 from .errors import ApexThrown
+from .values import CURRENT  # (defined in values, below ops) ops.CURRENT is what the modules read
 from .values import (DECIMAL_CONTEXT, EXACT_CONTEXT, INT_MAX, INT_MIN, ApexList, ApexMap, ApexObject, ApexSet, Blob, EnumValue,
                      IdValue, Long, SObject, TypeRef, format_datetime, format_decimal, format_double, format_time,
                      wrap32, wrap64)
-
-
-class _Current(threading.local):
-    """The program running Apex on this thread (each run sets it; programs serialise their runs)."""
-
-    prog: Any = None
-
-
-CURRENT = _Current()
 
 
 def throw(type_name: str, message: str | None) -> None:
@@ -269,6 +261,17 @@ def cast(v: Any, t: TypeRef, ctx_cls: Any = None) -> Any:
 # ---------------------------------------------------------------------------------------------- strings
 
 
+def user_tz() -> Any:
+    """The running user's time zone: the org store's (its admin user's TimeZoneSidKey), else GMT."""
+    p = CURRENT.prog
+    tz = getattr(p.data, "timezone", None) if p is not None and p.data is not None else None
+    return tz or _dt.timezone.utc
+
+
+def local(d: _dt.datetime) -> _dt.datetime:
+    return d.astimezone(user_tz())
+
+
 def to_str(v: Any, debug: bool = False) -> str:
     t = type(v)
     if t is str or t is IdValue:
@@ -286,7 +289,6 @@ def to_str(v: Any, debug: bool = False) -> str:
     if t is _dt.datetime:
         if debug:
             return format_datetime(v)  # System.debug shows GMT
-        from .stdlib import local
         return format_datetime(local(v))  # String.valueOf / concatenation: the user's time zone
     if t is _dt.date:
         return v.isoformat() + (" 00:00:00" if debug else "")
@@ -352,6 +354,9 @@ def eq(a: Any, b: Any) -> bool:
     if ta is ApexObject:
         return CURRENT.prog.object_equals(a, b)
     return a == b
+
+
+_values.apex_eq = eq  # SObjects as Set elements / Map keys compare with Apex equality (values.SObject.__eq__)
 
 
 def exact_eq(a: Any, b: Any) -> bool:
@@ -552,3 +557,47 @@ def iterate(c: Any):
         return CURRENT.prog.iterate_object(c)
     throw("System.TypeException", f"Cannot iterate over {type_name(c)}")
     return ()
+
+
+# Collections and enums (moved from stdlib, which re-exports them: the expressions use them too)
+
+
+def list_get(lst: Any, i: Any) -> Any:
+    if lst is None or i is None:
+        npe()
+    if not isinstance(lst, list):
+        throw("System.TypeException", "Only lists support index access")
+    if not 0 <= i < len(lst):
+        throw("System.ListException", f"List index out of bounds: {i}")
+    return lst[i]
+
+
+def list_set(lst: Any, i: Any, v: Any) -> None:
+    if lst is None or i is None:
+        npe()
+    if not 0 <= i < len(lst):
+        throw("System.ListException", f"List index out of bounds: {i}")
+    co = coercer(lst.etype) if lst.etype is not None else None
+    lst[i] = co(v) if co is not None and v is not None else v
+
+
+def deep_clone(v: Any) -> Any:
+    if isinstance(v, ApexList):
+        return ApexList([deep_clone(x) for x in v], v.etype)
+    if isinstance(v, ApexMap):
+        return ApexMap(((k, deep_clone(x)) for k, x in v.items()), v.ktype, v.vtype)
+    if isinstance(v, ApexSet):
+        return ApexSet(v.d, v.etype)
+    if isinstance(v, SObject):
+        c = v.clone_record(True)
+        return c
+    return v
+
+
+def enum_value_of(enum: Any, name: Any) -> Any:
+    if name is None:
+        return None
+    ev = enum.enum_values.get(str(name).lower())
+    if ev is None or ev.name != name:
+        throw("System.NoSuchElementException", f"No enum constant {enum.name}.{name}")
+    return ev

@@ -19,16 +19,18 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
-from . import ops, stdlib
+from . import ops, tables
 from .compiler import POS, RET, RETURN, Compiler, Declarer, parse_source
 from .errors import ApexCompileError, ApexThrown, ApexUncaught
+from .exprs import compile_expr
 from .model import ApexClass, ApexTrigger, FieldInfo, Method
 from .values import ApexList, ApexObject, SObject, TypeRef
 
 log = logging.getLogger(__name__)
 MAX_STACK_DEPTH = 1000
 PYTHON_RECURSION_LIMIT = 60_000
-_METHODS = stdlib.METHODS
+_METHODS = tables.METHODS
+_HOOKS = tables.HOOKS
 
 # Built-in exception types (System namespace); all extend Exception.
 BUILTIN_EXCEPTIONS = [
@@ -239,7 +241,7 @@ class ApexProgram:
                     self.files[file] = src
                 for c in new_classes.values():
                     self._link(c)
-                comp = Compiler(self)
+                comp = Compiler(self, compile_expr)
                 for c in new_classes.values():
                     if c.outer is None:
                         comp.compile_class(c)
@@ -315,8 +317,10 @@ class ApexProgram:
             c.modifiers = {"virtual"}
             self.builtins[name.lower()] = c
             self.builtins["system." + name.lower()] = c
-        from . import stdlib
-        stdlib.install_builtin_classes(self)
+        if not tables.BUILTIN_INSTALLERS:
+            raise RuntimeError("the Apex libraries are not loaded (localcloud.salesforce.apex.libraries)")
+        for install in tables.BUILTIN_INSTALLERS:  # stdlib's, then systemlib's, ... (libraries.py)
+            install(self)
 
     def builtin_class(self, name: str) -> ApexClass:
         return self.builtins[name.lower()]
@@ -360,8 +364,7 @@ class ApexProgram:
         return self.schema.name_for_id(str(record_id)) if record_id else None
 
     def sobject_put(self, so: SObject, fname: str, value: Any) -> None:
-        from . import sobjects
-        sobjects.put(self, so, fname, value)
+        _HOOKS.sobject_put(self, so, fname, value)
 
     # ------------------------------------------------------------------------------------ coverage
     def coverage_set(self, file: str) -> set[int]:
@@ -442,7 +445,7 @@ class ApexProgram:
             try:
                 for c in local.values():
                     self._link(c)
-                comp = Compiler(self)
+                comp = Compiler(self, compile_expr)
                 for c in local.values():
                     if c.outer is None:
                         comp.compile_class(c)
@@ -747,8 +750,7 @@ class ApexProgram:
                 return self.run_accessor(fi, obj, fi.getter, None)
             return obj.fields.get(low)
         if t is SObject:
-            from . import sobjects
-            return sobjects.get(self, obj, low)
+            return _HOOKS.sobject_get(self, obj, low)
         if obj is None:
             ops.npe()
         g = getattr(obj, "apex_get", None)
@@ -862,8 +864,7 @@ class ApexProgram:
 
     # ------------------------------------------------------------------------------------ data
     def dml_statement(self, op: str, value: Any, key: str | None, user_mode: bool = False) -> None:
-        from . import dml
-        dml.dml_statement(self, op, value, key, user_mode)
+        _HOOKS.dml_statement(self, op, value, key, user_mode)
 
     # ------------------------------------------------------------------------------------ introspection
     def class_names(self) -> list[str]:

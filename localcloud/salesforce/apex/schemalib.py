@@ -10,6 +10,7 @@ from typing import Any
 
 from . import ops
 from .stdlib import CI_STRING, NAMESPACES, STATIC_METHODS, STATIC_PROPS, STR, Native, NativeEnumValue
+from .tables import provide
 from .values import ApexList, ApexMap, IdValue, SObject, TypeRef
 
 
@@ -102,6 +103,7 @@ def _default_values(sobject: str) -> list[tuple[str, Any]]:
     return out
 
 
+@provide("sobject_type_token")
 def sobject_type_token(name: str) -> SObjectTypeToken:
     return SObjectTypeToken(ops.CURRENT.prog.sobject_name(name))
 
@@ -130,6 +132,7 @@ class FieldsToken(Native):
         return m
 
 
+@provide("sobject_field_token")
 class SObjectFieldToken(Native):
     apex_type = "Schema.SObjectField"
 
@@ -322,6 +325,7 @@ class DisplayType(NativeEnumValue):
     apex_type = "Schema.DisplayType"
 
 
+@provide("sobject_types")
 class SObjectTypeNamespace(Native):
     """Schema.SObjectType.<Name> -> DescribeSObjectResult (as Salesforce's shortcut does)."""
 

@@ -14,11 +14,13 @@ from __future__ import annotations
 from typing import Any
 
 from . import ops
+from .tables import provide
 from .values import ApexMap, SObject
 
 METHODS = {"getall", "getinstance", "getvalues", "getorgdefaults"}
 
 
+@provide("settings_supports")
 def supports(prog: Any, sobject: str, method: str) -> bool:
     if method not in METHODS:
         return False
@@ -29,6 +31,7 @@ def supports(prog: Any, sobject: str, method: str) -> bool:
     return od is not None and bool(od.raw.get("customSetting"))
 
 
+@provide("settings_call")
 def call(prog: Any, sobject: str, method: str, args: list[Any]) -> Any:
     if sobject.lower().endswith("__mdt"):
         return _metadata(prog, sobject, method, args)

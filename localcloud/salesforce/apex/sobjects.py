@@ -6,9 +6,11 @@ from typing import Any
 
 from . import ops
 from .stdlib import METHODS, STR
+from .tables import provide
 from .values import ApexList, ApexMap, IdValue, Long, SObject, TypeRef
 
 
+@provide("sobject_get")
 def get(prog: Any, so: SObject, low: str) -> Any:
     """``record.Field`` (dot notation). A Checkbox field that holds null reads as false here, as Salesforce
     documents it (``record.get('Field')``, serialisation and DML still see the null)."""
@@ -36,6 +38,7 @@ def _is_checkbox(prog: Any, sobject: str, low: str) -> bool:
     return field_type is not None and field_type(sobject, low) == "boolean"
 
 
+@provide("sobject_put")
 def put(prog: Any, so: SObject, fname: str, value: Any) -> None:
     if so.readonly:
         ops.throw("System.FinalException", "Record is read-only")

@@ -11,8 +11,9 @@ from localcloud.salesforce.data.compound import Location as CompoundValue
 
 from .compiler import Ctx, text
 from .compoundlib import to_apex as compound_to_apex
-from .sosl import compile_search
+from .dataport import data_tx, to_data_value
 from .stdlib import STATIC_METHODS, Native
+from .tables import FRAME_AWARE, HOOKS, provide
 from .values import ApexList, ApexMap, Blob, IdValue, SObject, TypeRef, is_valid_id
 
 
@@ -20,6 +21,7 @@ def _bind_key(node) -> str:
     return "".join(text(node).split())
 
 
+@provide("compile_query")
 def compile_query(comp, ctx: Ctx, n):
     body = n.named_children[0] if n.named_children else None
     src = text(n).strip()
@@ -36,7 +38,7 @@ def compile_query(comp, ctx: Ctx, n):
         stack.extend(x.named_children)
     if body is None or body.type != "soql_query_body":
         if src[:4].upper() == "FIND":  # SOSL: List<List<SObject>> (sosl.py)
-            return compile_search(comp, ctx, n, src, binds)
+            return HOOKS.compile_search(comp, ctx, n, src, binds)
         raise ctx.err(n, "Unsupported: this inline query is neither SOQL nor SOSL")
     sobject = None
     fc = body.child_by_field_name("from_clause")
@@ -101,7 +103,6 @@ def ensure_id(q: Any) -> Any:
 
 
 def _bind_value(v: Any) -> Any:
-    from .dml import to_data_value
     if isinstance(v, SObject):
         return to_data_value(v.fields.get("id"))
     if isinstance(v, ApexList):
@@ -113,10 +114,9 @@ def _bind_value(v: Any) -> Any:
 
 def execute(prog: Any, query: Any, binds: dict[str, Any], sobject: str | None, count_only: bool,
             aggregate: bool, user_mode: bool = False) -> Any:
-    from .dml import _session
     tx = prog.tx
     tx.check("soql")
-    dtx = _session(prog)
+    dtx = data_tx(prog)
     if isinstance(query, str):
         from localcloud.salesforce.data import parse_soql
         try:
@@ -175,6 +175,7 @@ def _enforce_user_mode(prog: Any, dtx: Any, query: Any) -> None:
         raise ops.ApexThrown(obj)
 
 
+@provide("to_sobject")
 def to_sobject(prog: Any, rec: dict[str, Any], default_type: str | None) -> SObject:
     attrs = rec.get("attributes") or {}
     tname = attrs.get("type") or default_type or "SObject"
@@ -324,14 +325,14 @@ def database_count_query(args, fr, fields=None):
     return execute(ops.CURRENT.prog, q, _frame_binds(fr, q, fields), None, True, False, user_mode)
 
 
-FRAME_AWARE = {
+FRAME_AWARE.update({
     ("database", "query"): database_query,
     ("database", "querywithbinds"): database_query_with_binds,
     ("database", "countquery"): database_count_query,
     ("database", "countquerywithbinds"): lambda a, fr, fields=None: execute(
         ops.CURRENT.prog, a[0], {str(k): _bind_value(v) for k, v in a[1].items()}, None, True, False,
         len(a) > 2 and is_user_mode(a[2])),
-}
+})
 for key in FRAME_AWARE:
     STATIC_METHODS[key] = lambda a: ops.throw("System.UnexpectedException", "frame-aware")
 

@@ -11,10 +11,13 @@ from typing import Any
 from localcloud.salesforce.data.sosl import parse_sosl, search
 
 from . import ops
+from .dataport import data_tx
 from .stdlib import STATIC_METHODS
+from .tables import provide
 from .values import ApexList, TypeRef
 
 
+@provide("compile_search")
 def compile_search(comp: Any, ctx: Any, n: Any, src: str, binds: list[tuple[str, Any]]):
     """The closure of an inline SOSL query (``src``: the text between the brackets)."""
     try:
@@ -31,11 +34,10 @@ def compile_search(comp: Any, ctx: Any, n: Any, src: str, binds: list[tuple[str,
 
 
 def run_search(prog: Any, query: Any, binds: dict[str, Any]) -> ApexList:
-    from .dml import _session
     from .soql import to_sobject
     tx = prog.tx
     tx.check("soql")
-    dtx = _session(prog)
+    dtx = data_tx(prog)
     fixed = getattr(tx, "fixed_search_results", None)
     in_test = getattr(tx, "test", None) is not None
 

@@ -1,11 +1,7 @@
 """The Apex standard library as the runtime provides it.
 
-Tables (all keys lower-case):
-  STATIC_METHODS[(namespace, method)] -> fn(args)
-  STATIC_PROPS[(namespace, name)] -> fn()            (e.g. Trigger.new, RestContext.request)
-  STATIC_SETTERS[(namespace, name)] -> fn(value)
-  METHODS[python type][method] -> fn(obj, args)     (String, Integer, List, Map, Date, ...)
-  NEW[type name] -> fn(args)                        (new HttpRequest(), ...)
+The tables it fills (STATIC_METHODS, STATIC_PROPS, STATIC_SETTERS, METHODS, NEW, LINE_AWARE, NAMESPACES)
+and `Native` live in `tables.py`, below the interpreter, and are re-exported here for the libraries.
 A method missing from these tables is a compile error ("Method does not exist or incorrect signature").
 """
 
@@ -23,25 +19,17 @@ from . import ops
 from .model import ApexClass
 from .values import (WIDE_CONTEXT, INT_MAX, INT_MIN, ApexList, ApexMap, ApexObject, ApexSet, Blob, EnumValue, IdValue, Long,
                      SObject, TypeRef, wrap32, wrap64)
+from .ops import deep_clone, enum_value_of, list_get, list_set  # noqa: F401 - (moved to ops) imported from here
+from .tables import (BUILTIN_INSTALLERS, HOOKS, ID_T, INT_T, LINE_AWARE, METHODS, NAMESPACES, NEW, OBJ, STATIC_METHODS,
+                     STATIC_PROPS, STATIC_SETTERS, STR, Native, provide)  # noqa: F401 - re-exported for the libraries
 
-STATIC_METHODS: dict[tuple[str, str], Callable[[list[Any]], Any]] = {}
-STATIC_PROPS: dict[tuple[str, str], Callable[[], Any]] = {}
-STATIC_SETTERS: dict[tuple[str, str], Callable[[Any], Any]] = {}
-METHODS: dict[type, dict[str, Callable[[Any, list[Any]], Any]]] = {}
-NEW: dict[str, Callable[[list[Any]], Any]] = {}
-LINE_AWARE: set[tuple[str, str]] = set()
-NAMESPACES: set[str] = {
+NAMESPACES.update({
     "system", "math", "string", "integer", "long", "decimal", "double", "boolean", "id", "date", "datetime", "time",
     "blob", "json", "database", "schema", "limits", "userinfo", "test", "type", "assert", "trigger", "restcontext",
     "encodingutil", "crypto", "pattern", "url", "label", "matcher", "sobjecttype",
     "eventbus", "logginglevel", "jsontoken", "accesslevel", "triggeroperation", "messaging", "approval",
     "security", "auth", "search", "organization",
-}
-
-STR = TypeRef("String")
-OBJ = TypeRef("Object")
-INT_T = TypeRef("Integer")
-ID_T = TypeRef("Id")
+})
 
 
 def prog():
@@ -77,44 +65,6 @@ def need(args: list[Any], n: int, what: str = "argument") -> None:
     for i in range(min(n, len(args))):
         if args[i] is None:
             ops.throw("System.NullPointerException", f"Argument {i + 1} cannot be null")
-
-
-class Native:
-    """Base of runtime-provided objects: m_<name>(args) methods, p_<name>() properties, s_<name>(v) setters."""
-
-    apex_type = "Object"
-    apex_class: ApexClass | None = None
-
-    def apex_call(self, low: str, args: list[Any]) -> Any:
-        fn = getattr(self, "m_" + low, None)
-        if fn is None:
-            ops.throw("System.TypeException", f"Method does not exist or incorrect signature: {low}() on "
-                                              f"{self.apex_type}")
-        return fn(args)
-
-    def apex_get(self, low: str) -> Any:
-        fn = getattr(self, "p_" + low, None)
-        if fn is None:
-            ops.throw("System.TypeException", f"Variable does not exist: {low} on {self.apex_type}")
-        return fn()
-
-    def apex_set(self, low: str, v: Any) -> None:
-        fn = getattr(self, "s_" + low, None)
-        if fn is None:
-            ops.throw("System.TypeException", f"Field is not writeable: {self.apex_type}.{low}")
-        fn(v)
-
-    def apex_str(self) -> str:
-        return f"{self.apex_type}"
-
-    def m_tostring(self, args):
-        return self.apex_str()
-
-    def m_equals(self, args):
-        return self is args[0]
-
-    def m_hashcode(self, args):
-        return id(self) & 0x7FFFFFFF
 
 
 class NativeEnumValue(Native):
@@ -238,15 +188,8 @@ def now() -> _dt.datetime:
 
 STATIC_METHODS[("system", "now")] = lambda a: now()
 STATIC_METHODS[("datetime", "now")] = lambda a: now()
-def user_tz() -> Any:
-    """The running user's time zone: the org store's (its admin user's TimeZoneSidKey), else GMT."""
-    p = ops.CURRENT.prog
-    tz = getattr(p.data, "timezone", None) if p is not None and p.data is not None else None
-    return tz or _dt.timezone.utc
-
-
-def local(d: _dt.datetime) -> _dt.datetime:
-    return d.astimezone(user_tz())
+user_tz = ops.user_tz  # (ops: String.valueOf(Datetime) needs them too)
+local = ops.local
 
 
 STATIC_METHODS[("system", "today")] = lambda a: local(now()).date()
@@ -378,19 +321,9 @@ def install_builtin_classes(p) -> None:
         c = ApexClass("Object", "class")
         c.builtin = True
         p.builtins[cname.lower()] = c
-    from . import restlib
-    restlib.install(p)
-    from . import systemlib
-    systemlib.install(p)
 
 
-def enum_value_of(enum: ApexClass, name: Any) -> Any:
-    if name is None:
-        return None
-    ev = enum.enum_values.get(str(name).lower())
-    if ev is None or ev.name != name:
-        ops.throw("System.NoSuchElementException", f"No enum constant {enum.name}.{name}")
-    return ev
+BUILTIN_INSTALLERS.append(install_builtin_classes)  # first; systemlib and others append theirs (libraries.py order)
 
 
 METHODS[EnumValue] = {
@@ -1007,25 +940,6 @@ STATIC_PROPS[("math", "e")] = lambda: math.e
 # ================================================================================================ collections
 
 
-def list_get(lst: Any, i: Any) -> Any:
-    if lst is None or i is None:
-        ops.npe()
-    if not isinstance(lst, list):
-        ops.throw("System.TypeException", "Only lists support index access")
-    if not 0 <= i < len(lst):
-        ops.throw("System.ListException", f"List index out of bounds: {i}")
-    return lst[i]
-
-
-def list_set(lst: Any, i: Any, v: Any) -> None:
-    if lst is None or i is None:
-        ops.npe()
-    if not 0 <= i < len(lst):
-        ops.throw("System.ListException", f"List index out of bounds: {i}")
-    co = ops.coercer(lst.etype) if lst.etype is not None else None
-    lst[i] = co(v) if co is not None and v is not None else v
-
-
 def _co(etype):
     return ops.coercer(etype) if etype is not None else None
 
@@ -1114,19 +1028,6 @@ def _list_sort(l, a):
         return None
     l.sort(key=sort_key_fn())
     return None
-
-
-def deep_clone(v: Any) -> Any:
-    if isinstance(v, ApexList):
-        return ApexList([deep_clone(x) for x in v], v.etype)
-    if isinstance(v, ApexMap):
-        return ApexMap(((k, deep_clone(x)) for k, x in v.items()), v.ktype, v.vtype)
-    if isinstance(v, ApexSet):
-        return ApexSet(v.d, v.etype)
-    if isinstance(v, SObject):
-        c = v.clone_record(True)
-        return c
-    return v
 
 
 def _list_contains(l, a):
@@ -1380,6 +1281,7 @@ class ApexType(Native):
         return hash(self.ref)
 
 
+@provide("type_of")
 def type_of(ref: TypeRef, ctx_cls: Any = None) -> ApexType:
     return ApexType(ref, prog().resolve_class(ref, ctx_cls))
 
@@ -1833,30 +1735,16 @@ STATIC_METHODS[("pattern", "matches")] = lambda a: _regex(a[0]).fullmatch(a[1]) 
 STATIC_METHODS[("pattern", "quote")] = lambda a: re.escape(a[0])
 
 
-# ================================================================================================ namespaces as values
-
-
-def namespace_value(name: str) -> Any:
-    ops.throw("System.TypeException", f"{name} is not a value")
-
-
 # ================================================================================================ lazily bound parts
 
 
 def sobject_type_token(name: str):
-    from . import schemalib
-    return schemalib.sobject_type_token(name)
+    return HOOKS.sobject_type_token(name)
 
 
 def sobject_field_token(sobject: str, field: str):
-    from . import schemalib
-    return schemalib.SObjectFieldToken(sobject, field)
+    return HOOKS.sobject_field_token(sobject, field)
 
 
 def SchemaSObjectTypes():  # noqa: N802 - mirrors Schema.SObjectType
-    from . import schemalib
-    return schemalib.SObjectTypeNamespace()
-
-
-# Register the library modules (they add to the tables above).
-from . import jsonlib, schemalib, sobjects, dml, testlib, triggers, soql, batchlib  # noqa: E402,F401
+    return HOOKS.sobject_types()

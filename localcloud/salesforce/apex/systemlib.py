@@ -16,6 +16,7 @@ from typing import Any
 
 from . import ops
 from .stdlib import NAMESPACES, NEW, STATIC_METHODS, Native, _make_enum
+from .tables import BUILTIN_INSTALLERS
 from .values import ApexList, IdValue, SObject, TypeRef
 
 QUIDDITY = [
@@ -39,6 +40,9 @@ def install(p: Any) -> None:
     _install_cache(p)
     _install_more(p)
     _install_formula(p)
+
+
+BUILTIN_INSTALLERS.append(install)  # after stdlib's (libraries.py imports stdlib first)
 
 
 def _prog() -> Any:

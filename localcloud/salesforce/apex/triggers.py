@@ -13,7 +13,7 @@ from typing import Any, Iterator
 
 from . import ops
 from .compiler import POS
-from .stdlib import STATIC_PROPS, STR
+from .tables import HOOKS, STATIC_PROPS, STR
 from .values import ApexList, ApexMap, IdValue, SObject, TypeRef
 
 
@@ -186,8 +186,7 @@ class _Label:
 
 
 def _rec(prog: Any, d: dict[str, Any], sname: str) -> SObject:
-    from .soql import to_sobject
-    so = to_sobject(prog, d, sname)
+    so = HOOKS.to_sobject(prog, d, sname)
     so.queried = None
     return so
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import decimal
+import threading
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 DECIMAL_CONTEXT = decimal.Context(prec=34, rounding=decimal.ROUND_HALF_EVEN)  # the `/` operator
 # Apex Decimals are Java BigDecimals: + - * are exact, setScale/round work at any size.
@@ -20,6 +21,23 @@ EXACT_CONTEXT = decimal.Context(prec=decimal.MAX_PREC, Emax=decimal.MAX_EMAX, Em
 WIDE_CONTEXT = decimal.Context(prec=1000, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
+
+
+class _Current(threading.local):
+    """The program running Apex on this thread (each run sets it; programs serialise their runs)."""
+
+    prog: Any = None
+
+
+CURRENT = _Current()  # ops.CURRENT: objects with an Apex equals/hashCode call back into the running program
+
+
+def _apex_eq_unset(a: Any, b: Any) -> bool:
+    raise RuntimeError("localcloud.salesforce.apex.ops is not loaded")
+
+
+#: Apex equality (``ops.eq``), set by ``ops`` when it is imported: values sit below ops and never import it.
+apex_eq: Callable[[Any, Any], bool] = _apex_eq_unset
 
 
 class Long(int):
@@ -181,8 +199,7 @@ class SObject:
             return True
         if not isinstance(other, SObject):
             return False
-        from . import ops
-        return ops.eq(self, other)
+        return apex_eq(self, other)
 
     def __hash__(self) -> int:
         items = []
@@ -226,8 +243,7 @@ class ApexObject:
     def __hash__(self) -> int:
         m = self.cls.find_method("hashcode", 0)
         if m is not None and not m.static and not m.cls.builtin:
-            from . import ops
-            return hash(ops.CURRENT.prog.invoke(m, self, []))
+            return hash(CURRENT.prog.invoke(m, self, []))
         return id(self)
 
     def __eq__(self, other: object) -> bool:
@@ -235,8 +251,7 @@ class ApexObject:
             return True
         m = self.cls.find_method("equals", 1)
         if m is not None and not m.static and not m.cls.builtin:
-            from . import ops
-            return bool(ops.CURRENT.prog.invoke(m, self, [other]))
+            return bool(CURRENT.prog.invoke(m, self, [other]))
         return False
 
 

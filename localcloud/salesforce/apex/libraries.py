@@ -1,0 +1,20 @@
+"""Loads the Apex libraries: importing a library fills the tables and sets the hooks of `tables.py`
+that the interpreter and the runtime read (they never import a library themselves).
+
+The package's `__init__` imports this module, so any use of `localcloud.salesforce.apex` has them
+(`triggers` and `asyncjobs`, of the runtime layer, are listed too: they fill `Trigger.*` and set the
+`future_body` hook). A new library module is added here, after `stdlib` (whose tables and helpers the
+libraries build on); `tests/test_import_cycles.py` fails for a library module missing from MODULES.
+The order is the registration order: a later module's entry for the same key wins, and builtin class
+installers (`tables.BUILTIN_INSTALLERS`) run in it.
+"""
+
+from __future__ import annotations
+
+from . import stdlib  # first: the core library (String, List, Map, Math, Date, ...) and its builtin classes
+from . import jsonlib, schemalib, sobjects, dml, testlib, triggers, soql, batchlib  # noqa: E401
+from . import restlib, systemlib  # noqa: E401 - systemlib's builtin classes install after stdlib's
+from . import asyncjobs, compoundlib, leadconvertlib, settingslib, sosl, stubs, access  # noqa: E401
+
+MODULES = (stdlib, jsonlib, schemalib, sobjects, dml, testlib, triggers, soql, batchlib, restlib, systemlib,
+           asyncjobs, compoundlib, leadconvertlib, settingslib, sosl, stubs, access)
