@@ -29,3 +29,14 @@ def test_custom_labels_stay_readable_after_the_apex_is_deployed(store) -> None:
                          " Assert.areEqual('Hello {0}', System.Label.Greeting); Assert.areEqual('Hello {0}', Label.greeting); } }",
     }, labels={"greeting": "Hello {0}"})
     assert results == {"reads": ("Pass", None)}
+
+
+def test_list_of_schema_qualified_type_matches_the_unqualified_overload(store) -> None:
+    results = run_tests(store, {
+        "Pick.cls": "public class Pick { public static String f(List<String> n) { return 'strings'; }"
+                    " public static String f(List<SObjectField> n) { return 'fields'; } }",
+        "PickTest.cls": "@IsTest private class PickTest { @IsTest static void picks() {"
+                        " Assert.areEqual('fields', Pick.f(new List<Schema.SObjectField>{ Account.Name }));"
+                        " Assert.areEqual('strings', Pick.f(new List<String>{ 'Name' })); } }",
+    })
+    assert results == {"picks": ("Pass", None)}

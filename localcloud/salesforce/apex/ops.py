@@ -216,7 +216,8 @@ def is_instance(v: Any, t: TypeRef, ctx_cls: Any = None) -> bool:
             return False
         if n == "list" and t.args and type(v) is ApexList and v.etype is not None:
             et = t.args[0]
-            if et.name not in ("object",) and v.etype.name != et.name:
+            if et.name not in ("object",) and v.etype.name != et.name \
+                    and _plain_type_name(v.etype.name) != _plain_type_name(et.name):
                 if et.name == "sobject" and CURRENT.prog.is_sobject_type(v.etype.name):
                     return True
                 c1 = CURRENT.prog.resolve_class(v.etype, ctx_cls)
