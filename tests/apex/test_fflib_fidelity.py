@@ -40,3 +40,32 @@ def test_list_of_schema_qualified_type_matches_the_unqualified_overload(store) -
                         " Assert.areEqual('strings', Pick.f(new List<String>{ 'Name' })); } }",
     })
     assert results == {"picks": ("Pass", None)}
+
+
+def test_permission_set_rows_inserted_by_a_test_grant_access_and_describe_answers_for_the_user(store) -> None:
+    access.register_definitions(store, lambda name: None)  # the org checks access; no deployed definitions
+    results = run_tests(store, {
+        "PermTest.cls": """@IsTest private class PermTest { @IsTest static void grants() {
+            PermissionSet ps = new PermissionSet(Label = 'Read Contact', Name = 'ReadContact'); insert ps;
+            insert new ObjectPermissions(ParentId = ps.Id, SobjectType = 'Contact', PermissionsRead = true,
+                PermissionsCreate = false, PermissionsEdit = false, PermissionsDelete = false);
+            Profile p = [SELECT Id FROM Profile WHERE Name = 'Minimum Access - Salesforce'];
+            User u = new User(Username = 'ro@example.com.test', Alias = 'ro', Email = 'ro@example.com',
+                EmailEncodingKey = 'UTF-8', LastName = 'Ro', LanguageLocaleKey = 'en_US', LocaleSidKey = 'en_US',
+                ProfileId = p.Id, TimeZoneSidKey = 'America/Los_Angeles');
+            insert u;
+            System.runAs(u) {
+                Assert.isFalse(Contact.SObjectType.getDescribe().isAccessible(), 'no assignment yet');
+            }
+            insert new PermissionSetAssignment(AssigneeId = u.Id, PermissionSetId = ps.Id);
+            System.runAs(u) {
+                Assert.isTrue(Contact.SObjectType.getDescribe().isAccessible());
+                Assert.isFalse(Contact.SObjectType.getDescribe().isCreateable());
+                Assert.isTrue(Contact.LastName.getDescribe().isAccessible());
+                Assert.isFalse(Contact.LastName.getDescribe().isCreateable(), 'no Create on Contact');
+                Assert.isFalse(Contact.LastName.getDescribe().isUpdateable(), 'no Edit on Contact');
+                Assert.isFalse(Account.SObjectType.getDescribe().isAccessible());
+            }
+        } }""",
+    })
+    assert results == {"grants": ("Pass", None)}

@@ -4,8 +4,8 @@
 here for users whose profile is not 'System Administrator'. A user's permissions are the profile
 baseline below plus every permission set assigned to the user (PermissionSetAssignment). What a
 permission set grants comes from its deployed definition (object and field permissions), which the
-org hands the runtime through `register_definitions(store, source)`; a permission set without a
-known definition (for example one an Apex test inserts) grants nothing. A store with no registered
+org hands the runtime through `register_definitions(store, source)`, plus the ObjectPermissions and
+FieldPermissions rows of its permission sets (for example ones an Apex test inserts). A store with no registered
 source is not checked at all (USER_MODE then behaves as system mode, as before this module).
 
 Setting (environment): ECBRIDGE_ORG_ENFORCE_USER_MODE on (default) | off — check USER_MODE at all.
@@ -52,7 +52,8 @@ SYSTEM_FIELDS = frozenset({"id", "name", "createddate", "createdbyid", "lastmodi
                            "systemmodstamp", "isdeleted", "ownerid", "recordtypeid"})
 
 # Objects whose DML changes what a user may do: the per-transaction cache is dropped after them.
-ACCESS_OBJECTS = frozenset({"user", "profile", "permissionset", "permissionsetassignment"})
+ACCESS_OBJECTS = frozenset({"user", "profile", "permissionset", "permissionsetassignment", "objectpermissions",
+                            "fieldpermissions"})
 
 # A definition source: permission set name -> its definition (localcloud.salesforce.metadata
 # permissionsets.permission_set_definition shape) or None when unknown.
@@ -145,12 +146,14 @@ def _always_accessible(od: Any, fd: Any) -> bool:
 
 
 def build_access(user_id: str, profile_name: str | None, permission_set_names: Iterable[str],
-                 source: DefinitionSource) -> UserAccess:
+                 source: DefinitionSource, granted: Iterable[Mapping[str, Any]] = ()) -> UserAccess:
+    """`granted`: definitions made of the ObjectPermissions/FieldPermissions rows of the user's permission
+    sets (what DML, for example an Apex test, gave them), added to their deployed definitions."""
     access = UserAccess(user_id)
     for obj, perms in PROFILE_OBJECTS.get((profile_name or "").lower(), {}).items():
         access.objects.setdefault(obj, set()).update(perms)
-    for name in permission_set_names:
-        definition = source(name) or {}
+    definitions = [source(name) or {} for name in permission_set_names] + list(granted)
+    for definition in definitions:
         for p in definition.get("objectPermissions") or []:
             obj = (p.get("object") or "").lower()
             perms = access.objects.setdefault(obj, set())
@@ -217,10 +220,30 @@ def _load(dtx: Any, user_id: str, source: DefinitionSource) -> UserAccess | None
                          {"uid": user_id}, page_size=1_000_000).records
     ids = [r["PermissionSetId"] for r in assigned if r.get("PermissionSetId")]
     names: list[str] = []
+    granted: list[Mapping[str, Any]] = []
     if ids:
         names = [r["Name"] for r in dtx.query("SELECT Name FROM PermissionSet WHERE Id IN :ids", {"ids": ids},
                                               page_size=1_000_000).records]
-    return build_access(user_id, profile_name, names, source)
+        granted.append(_granted_rows(dtx, ids))
+    return build_access(user_id, profile_name, names, source, granted)
+
+
+def _granted_rows(dtx: Any, ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """The ObjectPermissions and FieldPermissions rows of permission sets `ids`, in definition shape."""
+    objects = dtx.query("SELECT SobjectType, PermissionsRead, PermissionsCreate, PermissionsEdit, PermissionsDelete, "
+                        "PermissionsViewAllRecords, PermissionsModifyAllRecords FROM ObjectPermissions "
+                        "WHERE ParentId IN :ids", {"ids": ids}, page_size=1_000_000).records
+    fields = dtx.query("SELECT Field, PermissionsRead, PermissionsEdit FROM FieldPermissions WHERE ParentId IN :ids",
+                       {"ids": ids}, page_size=1_000_000).records
+    return {
+        "objectPermissions": [{"object": r.get("SobjectType"), "allowRead": r.get("PermissionsRead"),
+                               "allowCreate": r.get("PermissionsCreate"), "allowEdit": r.get("PermissionsEdit"),
+                               "allowDelete": r.get("PermissionsDelete"),
+                               "viewAllRecords": r.get("PermissionsViewAllRecords"),
+                               "modifyAllRecords": r.get("PermissionsModifyAllRecords")} for r in objects],
+        "fieldPermissions": [{"field": r.get("Field"), "readable": r.get("PermissionsRead"),
+                              "editable": r.get("PermissionsEdit")} for r in fields],
+    }
 
 
 # ------------------------------------------------------------------------------------ SOQL
