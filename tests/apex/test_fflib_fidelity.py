@@ -69,3 +69,17 @@ def test_permission_set_rows_inserted_by_a_test_grant_access_and_describe_answer
         } }""",
     })
     assert results == {"grants": ("Pass", None)}
+
+
+def test_a_date_assigned_passed_or_cast_to_datetime_becomes_midnight_gmt(store) -> None:
+    results = run_tests(store, {
+        "When.cls": "public class When { public Object at; public When(Datetime at) { this.at = at; } }",
+        "WhenTest.cls": "@IsTest private class WhenTest { @IsTest static void converts() {"
+                        " Date d = Date.newInstance(2020, 1, 2);"
+                        " Object passed = new When(d).at; Assert.isTrue(passed instanceof Datetime);"
+                        " Assert.areEqual(Datetime.newInstanceGmt(2020, 1, 2), (Datetime) passed);"
+                        " Datetime assigned = d; Assert.areEqual(Datetime.newInstanceGmt(2020, 1, 2), assigned);"
+                        " Object o = d; Datetime cast = (Datetime) o;"
+                        " Assert.areEqual(Datetime.newInstanceGmt(2020, 1, 2), cast); } }",
+    })
+    assert results == {"converts": ("Pass", None)}

@@ -110,6 +110,14 @@ def _to_integer(v):
     return v
 
 
+def _to_datetime(v):
+    """A Date assigned, passed or cast to a Datetime becomes midnight GMT of that day (Salesforce's implicit
+    conversion; `Datetime.newInstance(date, time)` is the one in the user's time zone)."""
+    if type(v) is _dt.date:
+        return _dt.datetime(v.year, v.month, v.day, tzinfo=_dt.timezone.utc)
+    return v
+
+
 def coercer(t: TypeRef | None) -> Callable[[Any], Any] | None:
     """Assignment conversion for a declared type (None when values pass through unchanged)."""
     if t is None:
@@ -125,6 +133,8 @@ def coercer(t: TypeRef | None) -> Callable[[Any], Any] | None:
         return _to_id
     if n == "integer":
         return _to_integer
+    if n == "datetime":
+        return _to_datetime
     return None
 
 
@@ -258,6 +268,8 @@ def cast(v: Any, t: TypeRef, ctx_cls: Any = None) -> Any:
         return float(v)
     if n == "id" and isinstance(v, str):
         return _to_id(v)
+    if n == "datetime" and type(v) is _dt.date:
+        return _to_datetime(v)
     if n == "string" and type(v) is IdValue:
         return v
     if is_instance(v, t, ctx_cls):
