@@ -83,3 +83,16 @@ def test_a_date_assigned_passed_or_cast_to_datetime_becomes_midnight_gmt(store) 
                         " Assert.areEqual(Datetime.newInstanceGmt(2020, 1, 2), cast); } }",
     })
     assert results == {"converts": ("Pass", None)}
+
+
+def test_instanceof_widens_numbers_and_dates_as_salesforce_does(store) -> None:
+    results = run_tests(store, {
+        "KindTest.cls": "@IsTest private class KindTest { @IsTest static void widens() {"
+                        " Object i = 9; Object l = 9L; Object d = 9.99; Object today = Date.today(); Object now = Datetime.now();"
+                        " Assert.isTrue(i instanceof Long); Assert.isTrue(i instanceof Decimal); Assert.isTrue(i instanceof Double);"
+                        " Assert.isTrue(l instanceof Decimal); Assert.isTrue(l instanceof Double); Assert.isFalse(l instanceof Integer);"
+                        " Assert.isTrue(d instanceof Double); Assert.isFalse(d instanceof Long); Assert.isFalse(d instanceof Integer);"
+                        " Assert.isTrue(today instanceof Datetime); Assert.isFalse(now instanceof Date);"
+                        " Object s = '9'; Assert.isFalse(s instanceof Decimal); } }",
+    })
+    assert results == {"widens": ("Pass", None)}

@@ -953,6 +953,9 @@ def e_instanceof(comp, ctx, n):
     e = compile_expr(comp, ctx, n.child_by_field_name("left"))
     t = type_ref(n.child_by_field_name("right"))
     cls = ctx.cls
+    widening = ops.INSTANCEOF_WIDENING.get(ops.plain_type_name(t.name))
+    if widening is not None:  # Integer instanceof Long/Decimal/Double, Date instanceof Datetime: true
+        return lambda fr: type(e(fr)) in widening
     return lambda fr: ops.is_instance(e(fr), t, cls)
 
 

@@ -208,6 +208,19 @@ def _plain_type_name(name: str) -> str:
     return name
 
 
+plain_type_name = _plain_type_name
+
+#: `x instanceof T` for the primitive types whose runtime check is wider than their exact type (Salesforce:
+#: an Integer is an instance of Long, Decimal and Double; a Long of Decimal and Double; a Decimal of Double
+#: and a Double of Decimal; a Date of Datetime). Overload choice (`is_instance`) stays exact.
+INSTANCEOF_WIDENING: dict[str, frozenset[type]] = {
+    "long": frozenset({int, Long}),
+    "decimal": frozenset({int, Long, Decimal, float}),
+    "double": frozenset({int, Long, Decimal, float}),
+    "datetime": frozenset({_dt.datetime, _dt.date}),
+}
+
+
 def _is_id_text(v: str) -> bool:
     from .values import is_valid_id
     return is_valid_id(v)
