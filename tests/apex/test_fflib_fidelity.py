@@ -96,3 +96,13 @@ def test_instanceof_widens_numbers_and_dates_as_salesforce_does(store) -> None:
                         " Object s = '9'; Assert.isFalse(s instanceof Decimal); } }",
     })
     assert results == {"widens": ("Pass", None)}
+
+
+def test_json_serialize_refuses_a_schema_sobjectfield(store) -> None:
+    results = run_tests(store, {
+        "JsonTest.cls": "@IsTest private class JsonTest { @IsTest static void refuses() {"
+                        " try { JSON.serialize(Account.Description); Assert.fail('serialized'); }"
+                        " catch (JSONException e) { Assert.areEqual('Type unsupported in JSON: Schema.SObjectField', e.getMessage()); }"
+                        " Assert.areEqual('Description', '' + Account.Description); } }",
+    })
+    assert results == {"refuses": ("Pass", None)}

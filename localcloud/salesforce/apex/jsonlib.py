@@ -73,7 +73,7 @@ def to_json_value(v: Any, suppress_nulls: bool = False) -> Any:
     j = getattr(v, "apex_json", None)
     if j is not None:
         return j()
-    ops.throw("System.JSONException", f"Cannot serialize type {ops.type_name(v)}")
+    ops.throw("System.JSONException", f"Type unsupported in JSON: {ops.type_name(v)}")
 
 
 def dumps(obj: Any, pretty: bool = False) -> str:

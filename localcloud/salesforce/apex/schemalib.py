@@ -150,9 +150,6 @@ class SObjectFieldToken(Native):
     def __hash__(self):
         return hash((self.sobject.lower(), self.field.lower()))
 
-    def apex_json(self):
-        return self.field
-
     def apex_get(self, low: str):
         """``Schema.X__Share.RowCause.Reason__c``: an Apex sharing reason of X__c, as the String stored in
         RowCause (the reason's API name)."""
