@@ -106,3 +106,14 @@ def test_json_serialize_refuses_a_schema_sobjectfield(store) -> None:
                         " Assert.areEqual('Description', '' + Account.Description); } }",
     })
     assert results == {"refuses": ("Pass", None)}
+
+
+def test_an_empty_list_or_set_initializer_builds_a_list_or_set(store) -> None:
+    results = run_tests(store, {
+        "EmptyTest.cls": "@IsTest private class EmptyTest { @IsTest static void empties() {"
+                         " Object l = new List<Type>{}; Object s = new Set<String>{};"
+                         " Assert.isTrue(l instanceof List<Type>); Assert.isTrue(s instanceof Set<String>);"
+                         " Assert.areEqual(1, new List<Type>{}.hashCode(), 'an empty list hashes as 1');"
+                         " Assert.areEqual('()', String.valueOf(new List<Integer>{})); } }",
+    })
+    assert results == {"empties": ("Pass", None)}
