@@ -117,3 +117,14 @@ def test_an_empty_list_or_set_initializer_builds_a_list_or_set(store) -> None:
                          " Assert.areEqual('()', String.valueOf(new List<Integer>{})); } }",
     })
     assert results == {"empties": ("Pass", None)}
+
+
+def test_string_value_of_null_is_null_so_a_missing_field_value_is_blank(store) -> None:
+    results = run_tests(store, {
+        "BlankTest.cls": "@IsTest private class BlankTest { @IsTest static void blank() {"
+                         " Account a = new Account(Name = 'E');"
+                         " Assert.isNull(String.valueOf(a.get(Account.ShippingCountry)));"
+                         " Assert.isTrue(String.isBlank(String.valueOf(a.get(Account.NumberOfEmployees))));"
+                         " Assert.areEqual('x null', 'x ' + a.get(Account.ShippingCountry), 'concatenation still prints null'); } }",
+    })
+    assert results == {"blank": ("Pass", None)}

@@ -806,7 +806,7 @@ def _value_of(a):
 
 
 STATIC_METHODS.update({
-    ("string", "valueof"): lambda a: "null" if a[0] is None else _value_of(a),
+    ("string", "valueof"): lambda a: None if a[0] is None else _value_of(a),
     ("string", "valueofgmt"): lambda a: ops.to_str(a[0]),
     ("string", "isblank"): lambda a: a[0] is None or a[0].strip() == "",
     ("string", "isnotblank"): lambda a: a[0] is not None and a[0].strip() != "",
