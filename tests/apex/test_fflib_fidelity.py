@@ -128,3 +128,15 @@ def test_string_value_of_null_is_null_so_a_missing_field_value_is_blank(store) -
                          " Assert.areEqual('x null', 'x ' + a.get(Account.ShippingCountry), 'concatenation still prints null'); } }",
     })
     assert results == {"blank": ("Pass", None)}
+
+
+def test_subclass_fields_are_initialized_before_the_base_constructor_calls_a_virtual_method(store) -> None:
+    results = run_tests(store, {
+        "Base.cls": "public virtual class Base { public Base() { onInit('base'); } public virtual void onInit(String s) {} }",
+        "Derived.cls": "public class Derived extends Base { public List<String> seen = new List<String>{ 'field' };"
+                       " public Derived() { super(); seen.add('ctor'); }"
+                       " public override void onInit(String s) { seen.add(s); } }",
+        "InitTest.cls": "@IsTest private class InitTest { @IsTest static void order() {"
+                        " Assert.areEqual(new List<String>{ 'field', 'base', 'ctor' }, new Derived().seen); } }",
+    })
+    assert results == {"order": ("Pass", None)}
