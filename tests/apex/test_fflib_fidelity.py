@@ -140,3 +140,16 @@ def test_subclass_fields_are_initialized_before_the_base_constructor_calls_a_vir
                         " Assert.areEqual(new List<String>{ 'field', 'base', 'ctor' }, new Derived().seen); } }",
     })
     assert results == {"order": ("Pass", None)}
+
+
+def test_a_method_implementing_an_interface_wins_when_the_two_spell_the_parameter_type_differently(store) -> None:
+    results = run_tests(store, {
+        "IUow.cls": "public interface IUow { void registerWork(Uow.IDoWork work); }",
+        "Uow.cls": "public virtual class Uow implements IUow { public interface IDoWork { void doWork(); }"
+                   " public Integer works = 0; public void registerWork(IDoWork work) { works++; } }",
+        "Work.cls": "public class Work implements Uow.IDoWork { public void doWork() {} }",
+        "SubUow.cls": "public class SubUow extends Uow { }",
+        "UowTest.cls": "@IsTest private class UowTest { @IsTest static void dispatches() {"
+                       " SubUow u = new SubUow(); u.registerWork(new Work()); Assert.areEqual(1, u.works); } }",
+    })
+    assert results == {"dispatches": ("Pass", None)}
