@@ -153,3 +153,14 @@ def test_a_method_implementing_an_interface_wins_when_the_two_spell_the_paramete
                        " SubUow u = new SubUow(); u.registerWork(new Work()); Assert.areEqual(1, u.works); } }",
     })
     assert results == {"dispatches": ("Pass", None)}
+
+
+def test_set_overloads_are_chosen_by_the_element_type(store) -> None:
+    results = run_tests(store, {
+        "Sel.cls": "public class Sel { public static String f(Set<String> n) { return 'strings'; }"
+                   " public static String f(Set<Schema.SObjectField> n) { return 'fields'; } }",
+        "SelTest.cls": "@IsTest private class SelTest { @IsTest static void picks() {"
+                       " Assert.areEqual('fields', Sel.f(new Set<Schema.SObjectField>{ Contact.Name }));"
+                       " Assert.areEqual('strings', Sel.f(new Set<String>{ 'Name' })); } }",
+    })
+    assert results == {"picks": ("Pass", None)}

@@ -237,7 +237,8 @@ def is_instance(v: Any, t: TypeRef, ctx_cls: Any = None) -> bool:
         if n in ("long", "decimal", "double") and type(v) is not {"long": Long, "decimal": Decimal,
                                                                   "double": float}[n]:
             return False
-        if n == "list" and t.args and type(v) is ApexList and v.etype is not None:
+        if (n == "list" or n == "set") and t.args and (type(v) is ApexList or type(v) is ApexSet) \
+                and v.etype is not None and chk(v):
             et = t.args[0]
             if et.name not in ("object",) and v.etype.name != et.name \
                     and _plain_type_name(v.etype.name) != _plain_type_name(et.name):
