@@ -164,3 +164,14 @@ def test_set_overloads_are_chosen_by_the_element_type(store) -> None:
                        " Assert.areEqual('strings', Sel.f(new Set<String>{ 'Name' })); } }",
     })
     assert results == {"picks": ("Pass", None)}
+
+
+def test_child_relationship_describes_of_one_relationship_are_equal_map_keys(store) -> None:
+    results = run_tests(store, {
+        "RelTest.cls": "@IsTest private class RelTest { @IsTest static void keys() {"
+                       " Map<Schema.ChildRelationship, Integer> m = new Map<Schema.ChildRelationship, Integer>();"
+                       " for (Integer i = 0; i < 2; i++) { for (Schema.ChildRelationship r : Account.SObjectType.getDescribe().getChildRelationships()) {"
+                       " if (r.getRelationshipName() == 'Contacts') { m.put(r, i); } } }"
+                       " Assert.areEqual(1, m.size()); Assert.areEqual(1, m.values()[0]); } }",
+    })
+    assert results == {"keys": ("Pass", None)}

@@ -436,6 +436,17 @@ class ChildRelationship(Native):
     def __init__(self, d: dict[str, Any]) -> None:
         self.d = d
 
+    def _key(self) -> tuple[str, str, str]:
+        d = self.d
+        return (str(d.get("childSObject") or "").lower(), str(d.get("field") or "").lower(),
+                str(d.get("relationshipName") or "").lower())
+
+    def __eq__(self, other):  # two describes of one relationship are equal (Map/Set keys)
+        return isinstance(other, ChildRelationship) and other._key() == self._key()
+
+    def __hash__(self):
+        return hash(self._key())
+
     def m_getchildsobject(self, a):
         return sobject_type_token(self.d.get("childSObject"))
 
