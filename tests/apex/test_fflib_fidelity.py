@@ -157,11 +157,13 @@ def test_a_method_implementing_an_interface_wins_when_the_two_spell_the_paramete
 
 def test_set_overloads_are_chosen_by_the_element_type(store) -> None:
     results = run_tests(store, {
-        "Sel.cls": "public class Sel { public static String f(Set<String> n) { return 'strings'; }"
-                   " public static String f(Set<Schema.SObjectField> n) { return 'fields'; } }",
-        "SelTest.cls": "@IsTest private class SelTest { @IsTest static void picks() {"
-                       " Assert.areEqual('fields', Sel.f(new Set<Schema.SObjectField>{ Contact.Name }));"
-                       " Assert.areEqual('strings', Sel.f(new Set<String>{ 'Name' })); } }",
+        "Sel.cls": "public class Sel { public List<String> log = new List<String>();"
+                   " public Sel f(String n) { return this; }"
+                   " public Sel f(Set<String> n) { log.add('strings'); return this; }"
+                   " public Sel f(Set<Schema.SObjectField> n) { log.add('fields'); return this; } }",
+        "SelTest.cls": "@IsTest private class SelTest { @IsTest static void picks() { Sel s = new Sel();"
+                       " s.f('x').f(new Set<String>{ 'Name' }).f(new Set<Schema.SObjectField>{ Contact.Name });"
+                       " Assert.areEqual(new List<String>{ 'strings', 'fields' }, s.log); } }",
     })
     assert results == {"picks": ("Pass", None)}
 
