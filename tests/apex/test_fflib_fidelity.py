@@ -177,3 +177,15 @@ def test_child_relationship_describes_of_one_relationship_are_equal_map_keys(sto
                        " Assert.areEqual(1, m.size()); Assert.areEqual(1, m.values()[0]); } }",
     })
     assert results == {"keys": ("Pass", None)}
+
+
+def test_json_deserialize_of_an_sobject_reads_a_checkbox_given_as_text(store) -> None:
+    results = run_tests(store, {
+        "CheckTest.cls": "@IsTest private class CheckTest { @IsTest static void reads() {"
+                         " List<SObject> typed = (List<SObject>) JSON.deserialize('[{\"attributes\":{\"type\":\"Contact\"},"
+                         "\"DoNotCall\":\"true\",\"LastName\":\"x\"}]', List<SObject>.class);"
+                         " Assert.areEqual(true, typed[0].get('DoNotCall'));"
+                         " Contact c = (Contact) JSON.deserialize('{\"DoNotCall\":\"false\"}', Contact.class);"
+                         " Assert.areEqual(false, c.DoNotCall); } }",
+    })
+    assert results == {"reads": ("Pass", None)}

@@ -195,7 +195,8 @@ def untyped(v: Any) -> Any:
 
 #: describe type of an SObject field -> the Apex type JSON values of it become
 _FIELD_APEX_TYPES = {"datetime": "Datetime", "date": "Date", "time": "Time", "double": "Decimal",
-                     "currency": "Decimal", "percent": "Decimal", "int": "Integer", "long": "Long", "base64": "Blob"}
+                     "currency": "Decimal", "percent": "Decimal", "int": "Integer", "long": "Long", "base64": "Blob",
+                     "boolean": "Boolean"}
 
 #: runtime-provided types JSON can deserialize into: lower-case type name -> fn(JSON value) (system libraries register)
 NATIVE_READERS: dict[str, Any] = {}
