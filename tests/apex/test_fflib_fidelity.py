@@ -189,3 +189,13 @@ def test_json_deserialize_of_an_sobject_reads_a_checkbox_given_as_text(store) ->
                          " Assert.areEqual(false, c.DoNotCall); } }",
     })
     assert results == {"reads": ("Pass", None)}
+
+
+def test_a_generic_sobject_list_has_no_sobject_type(store) -> None:
+    results = run_tests(store, {
+        "TypeTest.cls": "@IsTest private class TypeTest { @IsTest static void none() {"
+                        " Assert.isNull(new List<SObject>().getSObjectType());"
+                        " Assert.isNull(new Map<Id, SObject>().getSObjectType());"
+                        " Assert.areEqual(Account.SObjectType, new List<Account>().getSObjectType()); } }",
+    })
+    assert results == {"none": ("Pass", None)}
