@@ -199,3 +199,17 @@ def test_a_generic_sobject_list_has_no_sobject_type(store) -> None:
                         " Assert.areEqual(Account.SObjectType, new List<Account>().getSObjectType()); } }",
     })
     assert results == {"none": ("Pass", None)}
+
+
+def test_query_locator_binds_the_callers_variables_when_it_is_made(store) -> None:
+    results = run_tests(store, {
+        "Sel2.cls": "public class Sel2 { public Database.QueryLocator byIds(Set<Id> idSet) {"
+                    " return Database.getQueryLocator('SELECT Name FROM Account WHERE Id IN :idSet ORDER BY Name'); } }",
+        "LocTest.cls": "@IsTest private class LocTest { @IsTest static void binds() {"
+                       " List<Account> accs = new List<Account>{ new Account(Name = 'b'), new Account(Name = 'a'), new Account(Name = 'c') };"
+                       " insert accs; Set<Id> wanted = new Set<Id>{ accs[0].Id, accs[1].Id };"
+                       " System.Iterator<SObject> it = new Sel2().byIds(wanted).iterator();"
+                       " Assert.areEqual('a', ((Account) it.next()).Name); Assert.areEqual('b', ((Account) it.next()).Name);"
+                       " Assert.isFalse(it.hasNext()); } }",
+    })
+    assert results == {"binds": ("Pass", None)}
