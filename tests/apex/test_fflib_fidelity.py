@@ -213,3 +213,25 @@ def test_query_locator_binds_the_callers_variables_when_it_is_made(store) -> Non
                        " Assert.isFalse(it.hasNext()); } }",
     })
     assert results == {"binds": ("Pass", None)}
+
+
+def test_standard_child_relationships_users_opportunities_list_emails_tasks(store) -> None:
+    results = run_tests(store, {
+        "RelsTest.cls": """@IsTest private class RelsTest {
+            static Schema.ChildRelationship rel(Schema.SObjectType parent, Schema.SObjectType child) {
+                for (Schema.ChildRelationship r : parent.getDescribe().getChildRelationships()) {
+                    if (r.getChildSObject() == child && r.getRelationshipName() != null) { return r; }
+                }
+                return null;
+            }
+            @IsTest static void children() {
+                Assert.areEqual('Users', rel(Account.SObjectType, User.SObjectType).getRelationshipName());
+                Assert.areEqual('Opportunities', rel(Contract.SObjectType, Opportunity.SObjectType).getRelationshipName());
+                Assert.areEqual('ListEmails', rel(Opportunity.SObjectType, ListEmail.SObjectType).getRelationshipName());
+                Assert.areEqual('Tasks', rel(ListEmail.SObjectType, Task.SObjectType).getRelationshipName());
+                Assert.areEqual(0, [SELECT Id, (SELECT Id FROM Users) FROM Account].size());
+                Assert.areEqual(0, [SELECT Id, (SELECT Id, (SELECT Id, (SELECT Id FROM Tasks) FROM ListEmails)
+                                    FROM Opportunities) FROM Contract].size());
+            } }""",
+    })
+    assert results == {"children": ("Pass", None)}
