@@ -235,3 +235,34 @@ def test_standard_child_relationships_users_opportunities_list_emails_tasks(stor
             } }""",
     })
     assert results == {"children": ("Pass", None)}
+
+
+def test_permissionable_standard_fields_need_field_permissions_when_a_permission_set_opens_the_object(store) -> None:
+    access.register_definitions(store, lambda name: None)
+    results = run_tests(store, {
+        "FlsTest.cls": """@IsTest private class FlsTest { @IsTest static void fls() {
+            PermissionSet ps = new PermissionSet(Label = 'Read Account', Name = 'ReadAccount'); insert ps;
+            insert new ObjectPermissions(ParentId = ps.Id, SobjectType = 'Account', PermissionsRead = true);
+            insert new FieldPermissions(ParentId = ps.Id, SobjectType = 'Account', Field = 'Account.Industry',
+                PermissionsRead = true, PermissionsEdit = false);
+            Profile p = [SELECT Id FROM Profile WHERE Name = 'Minimum Access - Salesforce'];
+            User u = new User(Username = 'fls@example.com.test', Alias = 'fls', Email = 'fls@example.com',
+                EmailEncodingKey = 'UTF-8', LastName = 'Fls', LanguageLocaleKey = 'en_US', LocaleSidKey = 'en_US',
+                ProfileId = p.Id, TimeZoneSidKey = 'America/Los_Angeles');
+            insert u;
+            insert new PermissionSetAssignment(AssigneeId = u.Id, PermissionSetId = ps.Id);
+            System.runAs(u) {
+                Assert.isTrue(Account.Name.getDescribe().isAccessible(), 'the name field is always readable');
+                Assert.isTrue(Account.Industry.getDescribe().isAccessible(), 'granted by a field permission');
+                Assert.isFalse(Account.AnnualRevenue.getDescribe().isAccessible(), 'permissionable, not granted');
+                try {
+                    Database.query('SELECT Name, AnnualRevenue FROM Account', AccessLevel.USER_MODE);
+                    Assert.fail('AnnualRevenue is not readable');
+                } catch (QueryException e) {
+                    Set<String> bad = e.getInaccessibleFields().get('Account');
+                    Assert.isTrue(bad.contains('AnnualRevenue')); Assert.isFalse(bad.contains('Name'));
+                }
+            }
+        } }""",
+    })
+    assert results == {"fls": ("Pass", None)}

@@ -104,6 +104,8 @@ class UserAccess:
     user_id: str
     objects: dict[str, set[str]] = field(default_factory=dict)
     fields: dict[tuple[str, str], tuple[bool, bool]] = field(default_factory=dict)
+    #: objects the profile baseline grants: there every standard field is readable (and writable per describe)
+    baseline: set[str] = field(default_factory=set)
 
     def can(self, sobject: str, verb: str) -> bool:
         perms = self.objects.get(sobject.lower(), ())
@@ -114,12 +116,19 @@ class UserAccess:
             return False
         if _always_accessible(od, fd):
             return True
-        if not fd.custom:
+        if not self._needs_fls(od, fd):
             return True
         return self._fls(od, fd)[0]
 
+    def _needs_fls(self, od: Any, fd: Any) -> bool:
+        """Custom fields always; a standard field the describe marks `permissionable` when the object's access
+        comes from permission sets only (the profile baseline opens every standard field)."""
+        if fd.custom:
+            return True
+        return od.lower not in self.baseline and bool(fd.raw.get("permissionable"))
+
     def _fls(self, od: Any, fd: Any) -> tuple[bool, bool]:
-        """A permission set's (readable, editable) for a custom field; a person account's ``X__pc`` field
+        """A permission set's (readable, editable) for a field; a person account's ``X__pc`` field
         has the access of the Contact field ``X__c`` it shows (Salesforce keeps one FLS for both)."""
         found = self.fields.get((od.lower, fd.lower))
         if found is None and od.lower == "account" and fd.lower.endswith("__pc"):
@@ -131,7 +140,7 @@ class UserAccess:
             return False
         if fd.custom and not fd.nillable and fd.type != "boolean":
             return True  # universally required
-        if not fd.custom:
+        if not self._needs_fls(od, fd):
             return True  # standard fields: the describe (createable/updateable) decides
         return self._fls(od, fd)[1]
 
@@ -152,6 +161,7 @@ def build_access(user_id: str, profile_name: str | None, permission_set_names: I
     access = UserAccess(user_id)
     for obj, perms in PROFILE_OBJECTS.get((profile_name or "").lower(), {}).items():
         access.objects.setdefault(obj, set()).update(perms)
+        access.baseline.add(obj)
     definitions = [source(name) or {} for name in permission_set_names] + list(granted)
     for definition in definitions:
         for p in definition.get("objectPermissions") or []:
