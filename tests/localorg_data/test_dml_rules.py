@@ -241,3 +241,13 @@ def test_read_only_field_modes(store: Store) -> None:
         [r] = tx.insert("ApexClass", [{"Name": "Foo", "ApiVersion": 62.0, "Status": "Active", "LengthWithoutComments": 10,
                                        "Body": "public class Foo {}"}], read_only_fields="write")
         assert r.success
+
+
+def test_standard_currency_field_with_scale_0_keeps_the_currency_decimals_custom_ones_round(store: Store) -> None:
+    """Account.AnnualRevenue's describe says scale 0, yet Salesforce reads back 12345.67 as saved; a custom
+    Currency field with scale 0 rounds (EC_Order__c.Total_Amount__c)."""
+    with store.transaction() as tx:
+        [a] = tx.insert("Account", [{"Name": "A", "AnnualRevenue": "12345.674"}])
+        [o] = tx.insert("EC_Order__c", [{"Order_Number__c": "O-9", "Total_Amount__c": "12345.67"}])
+        assert tx.retrieve("Account", a.id)["AnnualRevenue"] == 12345.67
+        assert tx.retrieve("EC_Order__c", o.id)["Total_Amount__c"] == 12346

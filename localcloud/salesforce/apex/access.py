@@ -4,8 +4,8 @@
 here for users whose profile is not 'System Administrator'. A user's permissions are the profile
 baseline below plus every permission set assigned to the user (PermissionSetAssignment). What a
 permission set grants comes from its deployed definition (object and field permissions), which the
-org hands the runtime through `register_definitions(store, source)`; a permission set without a
-known definition (for example one an Apex test inserts) grants nothing. A store with no registered
+org hands the runtime through `register_definitions(store, source)`, plus the ObjectPermissions and
+FieldPermissions rows of its permission sets (for example ones an Apex test inserts). A store with no registered
 source is not checked at all (USER_MODE then behaves as system mode, as before this module).
 
 Setting (environment): ECBRIDGE_ORG_ENFORCE_USER_MODE on (default) | off — check USER_MODE at all.
@@ -52,7 +52,8 @@ SYSTEM_FIELDS = frozenset({"id", "name", "createddate", "createdbyid", "lastmodi
                            "systemmodstamp", "isdeleted", "ownerid", "recordtypeid"})
 
 # Objects whose DML changes what a user may do: the per-transaction cache is dropped after them.
-ACCESS_OBJECTS = frozenset({"user", "profile", "permissionset", "permissionsetassignment"})
+ACCESS_OBJECTS = frozenset({"user", "profile", "permissionset", "permissionsetassignment", "objectpermissions",
+                            "fieldpermissions"})
 
 # A definition source: permission set name -> its definition (localcloud.salesforce.metadata
 # permissionsets.permission_set_definition shape) or None when unknown.
@@ -103,6 +104,8 @@ class UserAccess:
     user_id: str
     objects: dict[str, set[str]] = field(default_factory=dict)
     fields: dict[tuple[str, str], tuple[bool, bool]] = field(default_factory=dict)
+    #: objects the profile baseline grants: there every standard field is readable (and writable per describe)
+    baseline: set[str] = field(default_factory=set)
 
     def can(self, sobject: str, verb: str) -> bool:
         perms = self.objects.get(sobject.lower(), ())
@@ -113,12 +116,19 @@ class UserAccess:
             return False
         if _always_accessible(od, fd):
             return True
-        if not fd.custom:
+        if not self._needs_fls(od, fd):
             return True
         return self._fls(od, fd)[0]
 
+    def _needs_fls(self, od: Any, fd: Any) -> bool:
+        """Custom fields always; a standard field the describe marks `permissionable` when the object's access
+        comes from permission sets only (the profile baseline opens every standard field)."""
+        if fd.custom:
+            return True
+        return od.lower not in self.baseline and bool(fd.raw.get("permissionable"))
+
     def _fls(self, od: Any, fd: Any) -> tuple[bool, bool]:
-        """A permission set's (readable, editable) for a custom field; a person account's ``X__pc`` field
+        """A permission set's (readable, editable) for a field; a person account's ``X__pc`` field
         has the access of the Contact field ``X__c`` it shows (Salesforce keeps one FLS for both)."""
         found = self.fields.get((od.lower, fd.lower))
         if found is None and od.lower == "account" and fd.lower.endswith("__pc"):
@@ -130,7 +140,7 @@ class UserAccess:
             return False
         if fd.custom and not fd.nillable and fd.type != "boolean":
             return True  # universally required
-        if not fd.custom:
+        if not self._needs_fls(od, fd):
             return True  # standard fields: the describe (createable/updateable) decides
         return self._fls(od, fd)[1]
 
@@ -145,12 +155,15 @@ def _always_accessible(od: Any, fd: Any) -> bool:
 
 
 def build_access(user_id: str, profile_name: str | None, permission_set_names: Iterable[str],
-                 source: DefinitionSource) -> UserAccess:
+                 source: DefinitionSource, granted: Iterable[Mapping[str, Any]] = ()) -> UserAccess:
+    """`granted`: definitions made of the ObjectPermissions/FieldPermissions rows of the user's permission
+    sets (what DML, for example an Apex test, gave them), added to their deployed definitions."""
     access = UserAccess(user_id)
     for obj, perms in PROFILE_OBJECTS.get((profile_name or "").lower(), {}).items():
         access.objects.setdefault(obj, set()).update(perms)
-    for name in permission_set_names:
-        definition = source(name) or {}
+        access.baseline.add(obj)
+    definitions = [source(name) or {} for name in permission_set_names] + list(granted)
+    for definition in definitions:
         for p in definition.get("objectPermissions") or []:
             obj = (p.get("object") or "").lower()
             perms = access.objects.setdefault(obj, set())
@@ -217,10 +230,30 @@ def _load(dtx: Any, user_id: str, source: DefinitionSource) -> UserAccess | None
                          {"uid": user_id}, page_size=1_000_000).records
     ids = [r["PermissionSetId"] for r in assigned if r.get("PermissionSetId")]
     names: list[str] = []
+    granted: list[Mapping[str, Any]] = []
     if ids:
         names = [r["Name"] for r in dtx.query("SELECT Name FROM PermissionSet WHERE Id IN :ids", {"ids": ids},
                                               page_size=1_000_000).records]
-    return build_access(user_id, profile_name, names, source)
+        granted.append(_granted_rows(dtx, ids))
+    return build_access(user_id, profile_name, names, source, granted)
+
+
+def _granted_rows(dtx: Any, ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """The ObjectPermissions and FieldPermissions rows of permission sets `ids`, in definition shape."""
+    objects = dtx.query("SELECT SobjectType, PermissionsRead, PermissionsCreate, PermissionsEdit, PermissionsDelete, "
+                        "PermissionsViewAllRecords, PermissionsModifyAllRecords FROM ObjectPermissions "
+                        "WHERE ParentId IN :ids", {"ids": ids}, page_size=1_000_000).records
+    fields = dtx.query("SELECT Field, PermissionsRead, PermissionsEdit FROM FieldPermissions WHERE ParentId IN :ids",
+                       {"ids": ids}, page_size=1_000_000).records
+    return {
+        "objectPermissions": [{"object": r.get("SobjectType"), "allowRead": r.get("PermissionsRead"),
+                               "allowCreate": r.get("PermissionsCreate"), "allowEdit": r.get("PermissionsEdit"),
+                               "allowDelete": r.get("PermissionsDelete"),
+                               "viewAllRecords": r.get("PermissionsViewAllRecords"),
+                               "modifyAllRecords": r.get("PermissionsModifyAllRecords")} for r in objects],
+        "fieldPermissions": [{"field": r.get("Field"), "readable": r.get("PermissionsRead"),
+                              "editable": r.get("PermissionsEdit")} for r in fields],
+    }
 
 
 # ------------------------------------------------------------------------------------ SOQL

@@ -33,6 +33,7 @@ class QueryLocator(Native):
     def __init__(self, query: Any, records: ApexList | None = None) -> None:
         self.query = query
         self.records = records
+        self.binds: dict[str, Any] = {}  # the caller's bind values (soql.database_get_query_locator)
 
     def m_getquery(self, a):
         return self.query if isinstance(self.query, str) else None
@@ -45,7 +46,7 @@ class QueryLocator(Native):
         if self.records is None:
             from .soql import _dyn_meta, execute
             sobject, count_only, aggregate = _dyn_meta(self.query)
-            self.records = execute(ops.CURRENT.prog, self.query, {}, sobject, count_only, aggregate)
+            self.records = execute(ops.CURRENT.prog, self.query, self.binds, sobject, count_only, aggregate)
         return self.records
 
 

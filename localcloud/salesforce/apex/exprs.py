@@ -952,6 +952,9 @@ def e_instanceof(comp, ctx, n):
     e = compile_expr(comp, ctx, n.child_by_field_name("left"))
     t = type_ref(n.child_by_field_name("right"))
     cls = ctx.cls
+    widening = ops.INSTANCEOF_WIDENING.get(ops.plain_type_name(t.name))
+    if widening is not None:  # Integer instanceof Long/Decimal/Double, Date instanceof Datetime: true
+        return lambda fr: type(e(fr)) in widening
     return lambda fr: ops.is_instance(e(fr), t, cls)
 
 
@@ -1262,6 +1265,11 @@ def e_array_creation(comp, ctx, n):
 
 def e_map_creation(comp, ctx, n):
     t = type_ref(n.child_by_field_name("type"))
+    if t.name in ("list", "set"):  # `new List<T>{}`: the grammar reads an empty initializer as a map's
+        et = t.args[0] if t.args else None
+        if t.name == "set":
+            return lambda fr: ApexSet((), et)
+        return lambda fr: ApexList((), et)
     kt = t.args[0] if t.args else None
     vt = t.args[1] if len(t.args) > 1 else None
     kco, vco = ops.coercer(kt), ops.coercer(vt)

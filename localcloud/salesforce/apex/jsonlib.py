@@ -73,7 +73,7 @@ def to_json_value(v: Any, suppress_nulls: bool = False) -> Any:
     j = getattr(v, "apex_json", None)
     if j is not None:
         return j()
-    ops.throw("System.JSONException", f"Cannot serialize type {ops.type_name(v)}")
+    ops.throw("System.JSONException", f"Type unsupported in JSON: {ops.type_name(v)}")
 
 
 def dumps(obj: Any, pretty: bool = False) -> str:
@@ -195,7 +195,8 @@ def untyped(v: Any) -> Any:
 
 #: describe type of an SObject field -> the Apex type JSON values of it become
 _FIELD_APEX_TYPES = {"datetime": "Datetime", "date": "Date", "time": "Time", "double": "Decimal",
-                     "currency": "Decimal", "percent": "Decimal", "int": "Integer", "long": "Long", "base64": "Blob"}
+                     "currency": "Decimal", "percent": "Decimal", "int": "Integer", "long": "Long", "base64": "Blob",
+                     "boolean": "Boolean"}
 
 #: runtime-provided types JSON can deserialize into: lower-case type name -> fn(JSON value) (system libraries register)
 NATIVE_READERS: dict[str, Any] = {}

@@ -134,11 +134,14 @@ class ApexClass:
         while c is not None:
             stack.extend(c.interfaces)
             c = c.superclass
+        # an interface's declaration that a method above implements is no candidate, even when the two
+        # spell a parameter type differently (`IDoWork` in its class, `Outer.IDoWork` in the interface)
+        implemented = {_short_signature(m) for m in out}
         while stack:
             i = stack.pop()
             for m in i.methods.get(lname, ()):
                 key = (len(m.params), tuple(p[1] for p in m.params))
-                if key not in seen:
+                if key not in seen and _short_signature(m) not in implemented:
                     seen.add(key)
                     out.append(m)
             stack.extend(i.interfaces)
@@ -207,3 +210,12 @@ class ApexTrigger:
         self.file = file
         self.body: Callable[[dict], Any] | None = None
         self.cls: ApexClass | None = None
+
+
+def _short_type(t: Any) -> tuple:
+    return (t.name.rpartition(".")[2], tuple(_short_type(a) for a in t.args))
+
+
+def _short_signature(m: "Method") -> tuple:
+    """A method's parameter types by their last name segment (Outer.Inner and Inner alike)."""
+    return (len(m.params), tuple(_short_type(p[1]) if p[1] is not None else None for p in m.params))

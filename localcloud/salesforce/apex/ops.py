@@ -102,6 +102,14 @@ def _to_integer(v):
     return v
 
 
+def _to_datetime(v):
+    """A Date assigned, passed or cast to a Datetime becomes midnight GMT of that day (Salesforce's implicit
+    conversion; `Datetime.newInstance(date, time)` is the one in the user's time zone)."""
+    if type(v) is _dt.date:
+        return _dt.datetime(v.year, v.month, v.day, tzinfo=_dt.timezone.utc)
+    return v
+
+
 def coercer(t: TypeRef | None) -> Callable[[Any], Any] | None:
     """Assignment conversion for a declared type (None when values pass through unchanged)."""
     if t is None:
@@ -117,6 +125,8 @@ def coercer(t: TypeRef | None) -> Callable[[Any], Any] | None:
         return _to_id
     if n == "integer":
         return _to_integer
+    if n == "datetime":
+        return _to_datetime
     return None
 
 
@@ -190,6 +200,19 @@ def _plain_type_name(name: str) -> str:
     return name
 
 
+plain_type_name = _plain_type_name
+
+#: `x instanceof T` for the primitive types whose runtime check is wider than their exact type (Salesforce:
+#: an Integer is an instance of Long, Decimal and Double; a Long of Decimal and Double; a Decimal of Double
+#: and a Double of Decimal; a Date of Datetime). Overload choice (`is_instance`) stays exact.
+INSTANCEOF_WIDENING: dict[str, frozenset[type]] = {
+    "long": frozenset({int, Long}),
+    "decimal": frozenset({int, Long, Decimal, float}),
+    "double": frozenset({int, Long, Decimal, float}),
+    "datetime": frozenset({_dt.datetime, _dt.date}),
+}
+
+
 def _is_id_text(v: str) -> bool:
     from .values import is_valid_id
     return is_valid_id(v)
@@ -206,9 +229,11 @@ def is_instance(v: Any, t: TypeRef, ctx_cls: Any = None) -> bool:
         if n in ("long", "decimal", "double") and type(v) is not {"long": Long, "decimal": Decimal,
                                                                   "double": float}[n]:
             return False
-        if n == "list" and t.args and type(v) is ApexList and v.etype is not None:
+        if (n == "list" or n == "set") and t.args and (type(v) is ApexList or type(v) is ApexSet) \
+                and v.etype is not None and chk(v):
             et = t.args[0]
-            if et.name not in ("object",) and v.etype.name != et.name:
+            if et.name not in ("object",) and v.etype.name != et.name \
+                    and _plain_type_name(v.etype.name) != _plain_type_name(et.name):
                 if et.name == "sobject" and CURRENT.prog.is_sobject_type(v.etype.name):
                     return True
                 c1 = CURRENT.prog.resolve_class(v.etype, ctx_cls)
@@ -249,6 +274,8 @@ def cast(v: Any, t: TypeRef, ctx_cls: Any = None) -> Any:
         return float(v)
     if n == "id" and isinstance(v, str):
         return _to_id(v)
+    if n == "datetime" and type(v) is _dt.date:
+        return _to_datetime(v)
     if n == "string" and type(v) is IdValue:
         return v
     if is_instance(v, t, ctx_cls):

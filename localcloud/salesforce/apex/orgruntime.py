@@ -104,7 +104,9 @@ class ApexRuntime:
         """Replace or add classes/triggers (file name -> source). All or nothing."""
         merged = dict(self.sources)
         merged.update(sources)
-        prog = ApexProgram(merged, data=self.store, coverage=self.coverage)
+        prog = ApexProgram(data=self.store, coverage=self.coverage)
+        prog.labels = self.program.labels  # the org's custom labels outlive a redeploy of its Apex
+        prog.load(merged)
         self.sources = merged
         self.program = prog
         self.hook.program = prog

@@ -640,6 +640,18 @@ class ApexProgram:
             f[fi.lname] = None
         if cls.is_exception:
             self._stamp_exception(obj, line)
+        # Apex initializes the instance fields of the whole class chain (base first) before any constructor
+        # runs, so a virtual method the base constructor calls sees the subclass's initialized fields
+        sup = cls.superclass
+        if sup is None or sup.builtin:
+            self._init_fields(cls, obj)
+        else:
+            chain = [cls]
+            while sup is not None and not sup.builtin:
+                chain.append(sup)
+                sup = sup.superclass
+            for c in reversed(chain):
+                self._init_fields(c, obj)
         self._construct(cls, obj, args)
         return obj
 
@@ -679,7 +691,6 @@ class ApexProgram:
                 self._construct(cls.superclass, obj, args if cls.is_exception else [])
             elif args:
                 ops.throw("System.TypeException", f"Constructor not defined: [{cls.name}].<Constructor>")
-            self._init_fields(cls, obj)
             return
         ctor = ctors[0] if len(ctors) == 1 else self.pick_overload(ctors, args)
         pos = [ctor, ctor.line]
@@ -698,11 +709,8 @@ class ApexProgram:
                     if cls.superclass is None:
                         ops.throw("System.TypeException", "No superclass constructor")
                     self._construct(cls.superclass, obj, vals)
-                    self._init_fields(cls, obj)
-            else:
-                if cls.superclass is not None:
-                    self._construct(cls.superclass, obj, [])
-                self._init_fields(cls, obj)
+            elif cls.superclass is not None:
+                self._construct(cls.superclass, obj, [])
             if ctor.body is not None:
                 ctor.body(fr)
         finally:

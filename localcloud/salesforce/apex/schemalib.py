@@ -153,9 +153,6 @@ class SObjectFieldToken(Native):
     def __hash__(self):
         return hash((self.sobject.lower(), self.field.lower()))
 
-    def apex_json(self):
-        return self.field
-
     def apex_get(self, low: str):
         """``Schema.X__Share.RowCause.Reason__c``: an Apex sharing reason of X__c, as the String stored in
         RowCause (the reason's API name)."""
@@ -280,22 +277,25 @@ class DescribeFieldResult(Native):
     def m_iscustom(self, a):
         return bool(self._g("custom", False))
 
-    def _user_may(self, edit: bool) -> bool:
-        """Field-level security for the running user (the object's read permission included)."""
+    def _user_may(self, edit: bool, verb: str = "read") -> bool:
+        """Field-level security for the running user (the object's read permission included; a field is
+        createable/updateable for a user only with the object's create/edit permission, as in Salesforce)."""
         user, od = _running_user_access(self.sobject)
         fd = od.find_field(self.field) if od is not None else None
         if user is None or fd is None:
             return True
-        return user.editable(od, fd) if edit else user.readable(od, fd)
+        if edit:
+            return user.can(od.name, verb) and user.editable(od, fd)
+        return user.readable(od, fd)
 
     def m_isaccessible(self, a):
         return self._user_may(edit=False)
 
     def m_iscreateable(self, a):
-        return bool(self._g("createable", True)) and self._user_may(edit=True)
+        return bool(self._g("createable", True)) and self._user_may(edit=True, verb="create")
 
     def m_isupdateable(self, a):
-        return bool(self._g("updateable", True)) and self._user_may(edit=True)
+        return bool(self._g("updateable", True)) and self._user_may(edit=True, verb="edit")
 
     def m_getrelationshipname(self, a):
         return self._g("relationshipName")
@@ -439,6 +439,17 @@ class ChildRelationship(Native):
 
     def __init__(self, d: dict[str, Any]) -> None:
         self.d = d
+
+    def _key(self) -> tuple[str, str, str]:
+        d = self.d
+        return (str(d.get("childSObject") or "").lower(), str(d.get("field") or "").lower(),
+                str(d.get("relationshipName") or "").lower())
+
+    def __eq__(self, other):  # two describes of one relationship are equal (Map/Set keys)
+        return isinstance(other, ChildRelationship) and other._key() == self._key()
+
+    def __hash__(self):
+        return hash(self._key())
 
     def m_getchildsobject(self, a):
         return sobject_type_token(self.d.get("childSObject"))

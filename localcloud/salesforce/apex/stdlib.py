@@ -218,6 +218,13 @@ def sys_hashcode(args):
     return hash_code(args[0])
 
 
+def _collection_sobject_type(t: TypeRef | None) -> Any:
+    """`List<Account>.getSObjectType()`: Account; a List<SObject> (or Map<Id, SObject>) has none: null."""
+    if t is None or t.name in ("sobject", "schema.sobject"):
+        return None
+    return sobject_type_token(t.display)
+
+
 def hash_code(v: Any) -> int:
     if v is None:
         return 0
@@ -739,7 +746,7 @@ def _value_of(a):
 
 
 STATIC_METHODS.update({
-    ("string", "valueof"): lambda a: "null" if a[0] is None else _value_of(a),
+    ("string", "valueof"): lambda a: None if a[0] is None else _value_of(a),
     ("string", "valueofgmt"): lambda a: ops.to_str(a[0]),
     ("string", "isblank"): lambda a: a[0] is None or a[0].strip() == "",
     ("string", "isnotblank"): lambda a: a[0] is not None and a[0].strip() != "",
@@ -1056,7 +1063,7 @@ METHODS[ApexList] = {
     "hashcode": lambda l, a: hash_code(l),
     "tostring": lambda l, a: ops.to_str(l, True),
     "iterator": lambda l, a: ListIterator(l),
-    "getsobjecttype": lambda l, a: sobject_type_token(l.etype.display) if l.etype else None,
+    "getsobjecttype": lambda l, a: _collection_sobject_type(l.etype),
 }
 
 
@@ -1193,7 +1200,7 @@ METHODS[ApexMap] = {
     "equals": lambda m, a: ops.eq(m, a[0]),
     "hashcode": lambda m, a: hash_code(m),
     "tostring": lambda m, a: ops.to_str(m, True),
-    "getsobjecttype": lambda m, a: sobject_type_token(m.vtype.display) if m.vtype else None,
+    "getsobjecttype": lambda m, a: _collection_sobject_type(m.vtype),
 }
 
 

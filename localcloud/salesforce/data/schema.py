@@ -76,6 +76,10 @@ def standard_object_definitions() -> list[dict[str, Any]]:
     return _fixture()["objects"]
 
 
+#: decimal places of the org's corporate currency (USD, EUR, JPY... the local org's is fixed at 2)
+STANDARD_CURRENCY_SCALE = 2
+
+
 class FieldDef:
     """One field; ``describe`` is its (private-key-free) describe dict."""
 
@@ -83,7 +87,7 @@ class FieldDef:
                  "reference_to", "relationship_name", "child_relationship_name", "createable",
                  "updateable", "calculated", "precision", "scale", "case_sensitive", "label",
                  "defaulted_on_create", "default_value", "restricted_picklist", "picklist_values",
-                 "auto_number", "cascade_delete", "polymorphic", "custom", "column")
+                 "auto_number", "cascade_delete", "polymorphic", "custom", "column", "value_scale")
 
     def __init__(self, raw: dict[str, Any]) -> None:
         self.raw = raw
@@ -116,6 +120,11 @@ class FieldDef:
         self.polymorphic: bool = len(self.reference_to) > 1
         self.custom: bool = bool(raw.get("custom"))
         self.column: str = '"' + self.lower + '"'
+        #: decimal places a stored value keeps: the describe's scale, except that standard currency fields whose
+        #: describe says 0 (Account.AnnualRevenue) keep the corporate currency's STANDARD_CURRENCY_SCALE places,
+        #: as Salesforce does (12345.67 reads back as 12345.67)
+        self.value_scale: int = STANDARD_CURRENCY_SCALE if (self.type == "currency" and not self.custom
+                                                             and self.scale == 0) else self.scale
 
     @property
     def describe(self) -> dict[str, Any]:

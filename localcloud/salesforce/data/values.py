@@ -141,7 +141,7 @@ def coerce(fd: FieldDef, value: Any) -> Any:
             raise _type_problem(fd, value) from None
         if not d.is_finite():
             raise _type_problem(fd, value)
-        d = d.quantize(Decimal(1).scaleb(-fd.scale), rounding=ROUND_HALF_UP)
+        d = d.quantize(Decimal(1).scaleb(-fd.value_scale), rounding=ROUND_HALF_UP)
         if fd.precision:
             int_digits = len(str(abs(int(d)))) if int(d) != 0 else 0
             if int_digits > fd.precision - fd.scale:
@@ -254,7 +254,7 @@ def from_db(fd: FieldDef, value: Any) -> Any:
         return bool(value)
     if t in DECIMALS:
         d = Decimal(repr(float(value))) if not isinstance(value, str) else Decimal(value)
-        return d.quantize(Decimal(1).scaleb(-fd.scale), rounding=ROUND_HALF_UP) if fd.scale is not None else d
+        return d.quantize(Decimal(1).scaleb(-fd.value_scale), rounding=ROUND_HALF_UP)
     if t == "int":
         return int(value)
     if t == "base64":
