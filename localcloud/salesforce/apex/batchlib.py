@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import ops
+from . import ops, soql
 from .stdlib import STATIC_METHODS, Native, deep_clone
+from .tables import FRAME_AWARE
 from .values import ApexList, ApexObject, IdValue, SObject, TypeRef
 
 DEFAULT_SCOPE = 200
@@ -44,9 +45,8 @@ class QueryLocator(Native):
 
     def rows(self) -> ApexList:
         if self.records is None:
-            from .soql import _dyn_meta, execute
-            sobject, count_only, aggregate = _dyn_meta(self.query)
-            self.records = execute(ops.CURRENT.prog, self.query, self.binds, sobject, count_only, aggregate)
+            sobject, count_only, aggregate = soql._dyn_meta(self.query)
+            self.records = soql.execute(ops.CURRENT.prog, self.query, self.binds, sobject, count_only, aggregate)
         return self.records
 
 
@@ -201,6 +201,19 @@ def schedule(args: list[Any]) -> IdValue:
 STATIC_METHODS[("database", "executebatch")] = execute_batch
 STATIC_METHODS[("database", "getquerylocator")] = get_query_locator
 STATIC_METHODS[("system", "schedule")] = schedule
+
+
+def database_get_query_locator(args, fr, fields=None):
+    """Database.getQueryLocator(String): its binds are the caller's variables when it is called (the locator
+    may be iterated, or a batch started, after that frame is gone)."""
+    locator = get_query_locator(args)
+    if isinstance(locator.query, str):
+        locator.binds = soql._frame_binds(fr, locator.query, fields)
+    return locator
+
+
+# after soql's loop over FRAME_AWARE: Database.getQueryLocator(List<SObject>) stays a plain library method too
+FRAME_AWARE[("database", "getquerylocator")] = database_get_query_locator
 STATIC_METHODS[("system", "schedulebatch")] = lambda a: (execute_batch([a[0], a[3] if len(a) > 3 else None]),
                                                          _next_id(ops.CURRENT.prog, "08e"))[1]
 STATIC_METHODS[("system", "abortjob")] = lambda a: None

@@ -337,17 +337,4 @@ for key in FRAME_AWARE:
     STATIC_METHODS[key] = lambda a: ops.throw("System.UnexpectedException", "frame-aware")
 
 
-def database_get_query_locator(args, fr, fields=None):
-    """Database.getQueryLocator(String): its binds are the caller's variables when it is called (the locator
-    may be iterated, or a batch started, after that frame is gone)."""
-    from .batchlib import get_query_locator
-    locator = get_query_locator(args)
-    if isinstance(locator.query, str):
-        locator.binds = _frame_binds(fr, locator.query, fields)
-    return locator
-
-
-# after the loop above: Database.getQueryLocator(List<SObject>) stays a plain library method too (batchlib)
-FRAME_AWARE[("database", "getquerylocator")] = database_get_query_locator
-
 _ = (_dt, Decimal)
