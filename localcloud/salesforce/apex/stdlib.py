@@ -382,6 +382,8 @@ def install_builtin_classes(p) -> None:
     restlib.install(p)
     from . import systemlib
     systemlib.install(p)
+    from . import formulalib
+    formulalib.install(p)
 
 
 def enum_value_of(enum: ApexClass, name: Any) -> Any:
