@@ -177,7 +177,7 @@ def _ordering(node: Binary, left: Typed, right: Typed) -> Typed:
             return test(-1 if a < b else 1 if a > b else 0)
         except TypeError:
             raise FormulaRuntimeError(f"Cannot compare {type(a).__name__} with {type(b).__name__}",
-                                      position=node.pos) from None
+                                      position=node.op_pos) from None
     return Typed(FType.BOOLEAN, fn, node)
 
 
@@ -264,9 +264,13 @@ def apply_arith(op: str, a: Any, b: Any, node: Node) -> Any:
                 ms = int((base - _dt.datetime.combine(_dt.date(2000, 1, 1), b)).total_seconds() * 1000)
                 return Decimal(ms % 86_400_000)
     except OverflowError:
-        raise FormulaRuntimeError("Date or time out of range", position=node.pos) from None
+        raise FormulaRuntimeError("Date or time out of range", position=_op_pos(node)) from None
     raise FormulaRuntimeError(f"Incorrect parameter type for operator '{op}': {type(a).__name__} and "
-                              f"{type(b).__name__}", position=node.pos)
+                              f"{type(b).__name__}", position=_op_pos(node))
+
+
+def _op_pos(node: Node) -> int:
+    return node.op_pos if isinstance(node, Binary) else node.pos
 
 
 def _numbers(op: str, a: Decimal, b: Decimal, node: Node) -> Decimal:
@@ -278,11 +282,11 @@ def _numbers(op: str, a: Decimal, b: Decimal, node: Node) -> Decimal:
         return NUMBER_CONTEXT.multiply(a, b)
     if op == "/":
         if b == 0:
-            raise FormulaRuntimeError("Division by zero", position=node.pos)
+            raise FormulaRuntimeError("Division by zero", position=_op_pos(node))
         return NUMBER_CONTEXT.divide(a, b)
     try:
         if b == b.to_integral_value():
             return NUMBER_CONTEXT.power(a, int(b))
         return NUMBER_CONTEXT.power(a, b)
     except (decimal.InvalidOperation, decimal.DivisionByZero):
-        raise FormulaRuntimeError(f"Invalid exponentiation: {a}^{b}", position=node.pos) from None
+        raise FormulaRuntimeError(f"Invalid exponentiation: {a}^{b}", position=_op_pos(node)) from None

@@ -41,9 +41,12 @@ class Unary(Node):
 
 @dataclass(frozen=True)
 class Binary(Node):
+    """``pos`` is where the expression starts (its left operand), ``op_pos`` where the operator is."""
+
     op: str
     left: Node
     right: Node
+    op_pos: int
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,7 @@ class _Parser:
             t = self.tok
             self.i += 1
             right = self.binary(level + 1)
-            left = Binary(t.pos, t.text, left, right)
+            left = Binary(left.pos, t.text, left, right, t.pos)
         return left
 
     def unary(self) -> Node:
@@ -113,7 +116,7 @@ class _Parser:
         if self.tok.kind == "op" and self.tok.text == "^":
             t = self.tok
             self.i += 1
-            return Binary(t.pos, "^", base, self.unary())
+            return Binary(base.pos, "^", base, self.unary(), t.pos)
         return base
 
     def primary(self) -> Node:
@@ -190,6 +193,6 @@ def _shift(node: Node, by: int) -> Node:
     if isinstance(node, Unary):
         return Unary(node.pos + by, node.op, _shift(node.operand, by))
     if isinstance(node, Binary):
-        return Binary(node.pos + by, node.op, _shift(node.left, by), _shift(node.right, by))
+        return Binary(node.pos + by, node.op, _shift(node.left, by), _shift(node.right, by), node.op_pos + by)
     assert isinstance(node, Call)
     return Call(node.pos + by, node.name, tuple(_shift(a, by) for a in node.args))
