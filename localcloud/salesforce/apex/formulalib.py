@@ -25,7 +25,6 @@ settings, as ``getInstance()``), ``$CustomMetadata.Type__mdt.Record.Field__c``, 
 from __future__ import annotations
 
 import datetime as _dt
-from decimal import Decimal
 from typing import Any, Callable
 
 from . import ops
@@ -33,6 +32,7 @@ from .schemalib import SObjectTypeToken
 from .stdlib import NAMESPACES, STATIC_METHODS, ApexType, Native, _make_enum, local, now
 from .compiler import KNOWN_TYPES
 from .values import ApexList, ApexObject, ApexSet, EnumValue, IdValue, SObject, TypeRef, wrap32, wrap64
+from ..data.formulas import is_formula, stored_value
 from ..formula import DESCRIBE_TYPES, Env, FormulaError, FormulaRuntimeError, FormulaTypeError, FType, SimpleField
 from ..formula import build as build_formula
 
@@ -415,10 +415,6 @@ class FormulaRecalcResult(Native):
         return ApexList(self.errors, TypeRef("System.FormulaRecalcFieldError"))
 
 
-def _formula_type(fd: Any) -> FType | None:
-    return DESCRIBE_TYPES.get(fd.type)
-
-
 def _recalculate(a):
     records = a[0]
     if records is None:
@@ -431,31 +427,20 @@ def _recalculate(a):
         od = _object_def(rec.type_name)
         errors: list[FormulaRecalcFieldError] = []
         for fd in (od.fields.values() if od is not None else ()):
-            source = fd.raw.get("calculatedFormula")
-            if not fd.calculated or not source:
+            if not is_formula(fd):
                 continue
             short = fd.name[:-3] if fd.name.endswith("__c") else fd.name
             try:
-                f = build_formula(source, ApexResolver(("sobject", od.name), set(GLOBALS)), _formula_type(fd),
+                f = build_formula(fd.raw["calculatedFormula"], ApexResolver(("sobject", od.name), set(GLOBALS)),
+                                  DESCRIBE_TYPES.get(fd.type),
                                   null_as_zero=bool(fd.raw.get("formulaTreatNullNumberAsZero")))
                 value = f.evaluate_env(Env(rec, now=n, today=local(n).date()))
             except FormulaError as e:
                 errors.append(FormulaRecalcFieldError(short, e.message))
                 continue
-            rec.put(fd.name, _stored(value, fd))
+            rec.put(fd.name, stored_value(fd, value))
         out.append(FormulaRecalcResult(rec, errors))
     return ApexList(out, TypeRef("System.FormulaRecalcResult"))
-
-
-def _stored(value: Any, fd: Any) -> Any:
-    """A formula field's value as the field's Apex type (numbers at the field's scale)."""
-    if isinstance(value, Decimal) and fd.type in ("double", "currency", "percent"):
-        return value.quantize(Decimal(1).scaleb(-fd.scale)) if fd.scale >= 0 else value
-    if isinstance(value, Decimal) and fd.type in ("int", "long"):
-        return int(value)
-    if fd.type == "boolean":
-        return bool(value)
-    return value
 
 
 # -- registration ---------------------------------------------------------------------------------

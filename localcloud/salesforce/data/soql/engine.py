@@ -5,11 +5,13 @@ subqueries run as one extra statement per 500 parents."""
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
+from .. import formulas
 from ..compound import COMPOUND_TYPES, json_value, typed_value
 from ..errors import InvalidFieldError, MalformedQueryError, SalesforceError
 from ..ids import is_valid_id
@@ -473,6 +475,28 @@ def execute(tx: "DataTransaction", soql: str | SoqlQuery, binds: Mapping[str, An
                        next_records_locator=locator)
 
 
+class _Depth(threading.local):
+    value = 0
+
+
+_DEPTH = _Depth()
+
+
+def select_uncounted(tx: "DataTransaction", soql: str, binds: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Typed records of a plain select, not counted against the limits (formula fields read through it;
+    formulas reading formulas nest, a circle of them fails)."""
+    if _DEPTH.value > 10:
+        raise InvalidFieldError("formula fields reference each other in a circle")
+    _DEPTH.value += 1
+    try:
+        q = parse_soql(soql)
+        runner = _Runner(_Context(tx, binds, None), True)
+        rows, materialize, _ = runner.select(q, tx.schema.get(q.sobject), False)
+        return materialize(rows)
+    finally:
+        _DEPTH.value -= 1
+
+
 class _Runner:
     def __init__(self, ctx: _Context, typed: bool) -> None:
         self.ctx = ctx
@@ -580,11 +604,47 @@ class _Runner:
 
         def materialize(part: Any) -> list[dict[str, Any]]:
             records = [self._record(od, r, layout, subqueries) for r in part]
+            if records and any(isinstance(c, _Col) and formulas.is_formula(c.fd) for c in layout):
+                self._formulas(od, records, part, layout)
             if subqueries and records:
                 self._children(records, part, subqueries, layout, include_deleted)
             return records
 
         return rows, materialize, bool(subqueries)
+
+    def _formulas(self, od: ObjectDef, records: list[dict[str, Any]], rows: list[Any], layout: list[Any]) -> None:
+        """Fill the selected formula fields (of the record or of its parents) with computed values."""
+        wanted: dict[str, tuple[ObjectDef, dict[str, FieldDef], dict[str, list[dict[str, Any]]]]] = {}
+        for rec, r in zip(records, rows):
+            for item in layout:
+                if not isinstance(item, _Col) or not formulas.is_formula(item.fd):
+                    continue
+                target: Any = rec
+                for rel_name, _alias, _index in item.rel_path:
+                    target = target.get(rel_name) if isinstance(target, dict) else None
+                rid = r[item.rel_path[-1][2]] if item.rel_path else r[0]
+                if not isinstance(target, dict) or rid is None:
+                    continue
+                owner = self.ctx.tx.schema.by_key_prefix(rid[:3]) if item.rel_path else od
+                if owner is None:
+                    continue
+                _, fds, targets = wanted.setdefault(owner.name, (owner, {}, {}))
+                fds[item.fd.name] = item.fd
+                targets.setdefault(rid, []).append(target)
+        tx = self.ctx.tx
+        now = tx.now()
+        for owner, fds, targets in wanted.values():
+            values = formulas.compute(tx.schema, owner, fds.values(), list(targets), self._uncounted, now,
+                                      self.ctx.today)
+            for rid, dicts in targets.items():
+                for name, v in values.get(rid, {}).items():
+                    for target in dicts:
+                        if name in target:
+                            target[name] = v if self.typed else to_json(fds[name], v)
+
+    def _uncounted(self, soql: str, binds: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """A typed select the formula engine needs (not counted against the limits)."""
+        return select_uncounted(self.ctx.tx, soql, binds)
 
     def _attributes(self, od_name: str, rid: str | None) -> dict[str, Any]:
         attrs: dict[str, Any] = {"type": od_name}

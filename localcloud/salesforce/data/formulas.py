@@ -1,0 +1,148 @@
+"""Formula fields, computed when read.
+
+A custom field deployed with ``<formula>`` is described ``calculated: true`` with its
+``calculatedFormula`` and is read-only. Its value is never stored: each SOQL select (REST and Apex)
+and each record GET computes it with the formula engine (``localcloud.salesforce.formula``) from the
+record's current values and those of its parents (``Account.Name``), so cross-object formulas, TODAY()
+and NOW() are always current. A formula that fails on a record (division by zero, an invalid date)
+reads as null, as the API returns Salesforce's ``#Error!``; one that cannot be built against the
+schema (unknown field, type error) fails the read with ``InvalidFieldError`` naming the field.
+Blank numbers count as zero unless the field says ``formulaTreatBlanksAs: BlankAsBlank``.
+
+Filtering, grouping and sorting by a formula field read the (empty) stored column: they are not
+supported (see the apex README).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Callable, Iterable, Mapping
+
+from ..formula import DESCRIBE_TYPES, Env, FormulaError, FormulaRuntimeError, FormulaTypeError, SimpleField
+from ..formula import build as build_formula
+from ..formula import Formula
+from .errors import InvalidFieldError
+from .schema import FieldDef, ObjectDef, Schema
+from .values import DECIMALS, to_json
+
+#: run a typed SOQL select without counting it against the limits: (soql, binds) -> records
+QueryFn = Callable[[str, Mapping[str, Any]], list[dict[str, Any]]]
+_CACHE: dict[tuple[str, str, str, bool, int], Formula] = {}
+
+
+def is_formula(fd: FieldDef) -> bool:
+    """A formula field computed here (a Contact formula mirrored on person accounts, ``X__pc``, is not:
+    it reads as null)."""
+    return fd.calculated and bool(fd.raw.get("calculatedFormula")) and not fd.lower.endswith("__pc")
+
+
+def formula_fields(od: ObjectDef) -> list[FieldDef]:
+    return [fd for fd in od.fields.values() if is_formula(fd)]
+
+
+class SchemaResolver:
+    """Types a reference path against the schema (fields, then parent relationships) and reads it
+    from a typed record dict (as SOQL returns it, parents nested under their relationship names)."""
+
+    def __init__(self, schema: Schema, od: ObjectDef) -> None:
+        self.schema, self.od = schema, od
+
+    def resolve(self, path: tuple[str, ...]) -> SimpleField | None:
+        if path[0].startswith("$"):
+            return None  # globals are not available to formula fields here
+        od, keys = self.od, []
+        for i, seg in enumerate(path):
+            fd = od.find_field(seg)
+            if fd is not None and i == len(path) - 1:
+                ftype = DESCRIBE_TYPES.get(fd.type)
+                if ftype is None:
+                    raise FormulaTypeError(f"Field {'.'.join(path)} has the type {fd.type}, which formulas cannot read")
+                keys.append(fd.name)
+                return SimpleField(ftype, _reader(tuple(keys)))
+            rel = od.relationship(seg)
+            parent = self.schema.find(rel.reference_to[0]) if rel is not None and rel.reference_to else None
+            if parent is None or i == len(path) - 1:
+                return None
+            keys.append(rel.relationship_name)
+            od = parent
+        return None
+
+
+def _reader(keys: tuple[str, ...]) -> Callable[[Any], Any]:
+    lows = [k.lower() for k in keys]
+
+    def read(root: Any) -> Any:
+        v = root
+        for low in lows:
+            if not isinstance(v, Mapping):
+                return None
+            v = v.get(next((k for k in v if k.lower() == low), low))
+        return v
+    return read
+
+
+def formula_of(schema: Schema, od: ObjectDef, fd: FieldDef) -> Formula:
+    """The built formula of ``fd`` (cached per definition); ``InvalidFieldError`` when it cannot be built."""
+    source = fd.raw["calculatedFormula"]
+    zero = bool(fd.raw.get("formulaTreatNullNumberAsZero"))
+    key = (od.name, fd.name, source, zero, id(schema))
+    hit = _CACHE.get(key)
+    if hit is not None:
+        return hit
+    try:
+        f = build_formula(source, SchemaResolver(schema, od), DESCRIBE_TYPES.get(fd.type), null_as_zero=zero)
+    except FormulaError as e:
+        raise InvalidFieldError(f"formula field {od.name}.{fd.name}: {e}") from None
+    if len(_CACHE) > 512:
+        _CACHE.clear()
+    _CACHE[key] = f
+    return f
+
+
+def compute(schema: Schema, od: ObjectDef, fields: Iterable[FieldDef], ids: list[str], query: QueryFn,
+            now: _dt.datetime, today: _dt.date) -> dict[str, dict[str, Any]]:
+    """``{id: {field name: typed value}}`` for the formula ``fields`` of the records ``ids``."""
+    fields = list(fields)
+    formulas = [(fd, formula_of(schema, od, fd)) for fd in fields]
+    refs = {"Id"} | {r for _, f in formulas for r in f.referenced_fields}
+    out: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(ids), 200):
+        part = ids[start:start + 200]
+        rows = query(f"SELECT {', '.join(sorted(refs, key=str.lower))} FROM {od.name} WHERE Id IN :ids", {"ids": part})
+        for row in rows:
+            env = Env(row, now=now, today=today)
+            values: dict[str, Any] = {}
+            for fd, f in formulas:
+                try:
+                    values[fd.name] = stored_value(fd, f.evaluate_env(env))
+                except FormulaRuntimeError:
+                    values[fd.name] = None
+            out[str(row.get("Id"))] = values
+    return out
+
+
+def stored_value(fd: FieldDef, value: Any) -> Any:
+    """A formula result as the field's typed value (numbers at the field's scale)."""
+    if value is None:
+        return False if fd.type == "boolean" else None
+    if fd.type in DECIMALS and isinstance(value, Decimal):
+        return value.quantize(Decimal(1).scaleb(-fd.scale), rounding=ROUND_HALF_UP)
+    if fd.type == "int" and isinstance(value, Decimal):
+        return int(value)
+    return value
+
+
+
+
+def fill_record(tx: Any, od: ObjectDef, record: dict[str, Any], typed: bool, query: QueryFn) -> None:
+    """Compute the formula fields present in one retrieved record (REST GET)."""
+    fds = [fd for fd in formula_fields(od) if fd.name in record]
+    rid = (record.get("attributes") or {}).get("url", "").rsplit("/", 1)[-1]
+    if not fds or not rid:
+        return
+    now = tx.now()
+    values = compute(tx.schema, od, fds, [rid], query, now, now.astimezone(tx.store.timezone).date())
+    by_name = {fd.name: fd for fd in fds}
+    for name, v in values.get(rid, {}).items():
+        record[name] = v if typed else to_json(by_name[name], v)
