@@ -118,3 +118,18 @@ def test_apex_soql_reads_formulas_and_recalculate_formulas_computes_in_memory(st
         " Assert.areEqual('Division by zero', results[0].getErrors()[0].getFieldError());"
         " Assert.areEqual('Mem (0)', mem.Label__c); Assert.areEqual(1.50, mem.Half__c); } }"})
     assert [(r.method_name, r.outcome, r.message) for r in rt.run_tests()] == [("formulas", "Pass", None)]
+
+
+def test_where_and_order_by_formula_fields_use_current_values(store) -> None:
+    small = _account(store, NumberOfEmployees=5, AnnualRevenue=100)
+    big = _account(store, NumberOfEmployees=500, AnnualRevenue=10)
+    with store.transaction() as tx:
+        assert [r["Id"] for r in tx.query("SELECT Id FROM Account WHERE Big__c = true").records] == [big]
+        assert [r["Id"] for r in tx.query("SELECT Id FROM Account ORDER BY Half__c DESC").records] == [small, big]
+        assert tx.query("SELECT COUNT() FROM Account WHERE Label__c LIKE 'Acme (5%'").total_size == 2
+        tx.update("Account", [{"Id": small, "NumberOfEmployees": 1000}])
+        assert len(tx.query("SELECT Id FROM Account WHERE Big__c = true").records) == 2
+    with store.transaction() as tx:
+        tx.insert("Contact", [{"LastName": "Doe", "AccountId": big}])
+        rows = tx.query("SELECT LastName FROM Contact WHERE Account.Big__c = true AND Where__c != null").records
+        assert [r["LastName"] for r in rows] == ["Doe"]

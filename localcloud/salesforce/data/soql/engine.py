@@ -18,7 +18,7 @@ from ..ids import is_valid_id
 from ..results import QueryResult
 from ..schema import FieldDef, ObjectDef
 from ..store_indexes import INDEXED_AUDIT_FIELDS
-from ..values import DECIMALS, base64_url, format_db_datetime, from_db, query_param, to_json
+from ..values import DECIMALS, base64_url, format_db_datetime, from_db, query_param, to_db, to_json
 from .ast import (Aggregate, And, Bind, Comparison, DateLiteral, FieldRef, Literal, Not, Or, SemiJoin,
                   SoqlQuery, SubQuery, ValueList)
 from .parser import parse_soql
@@ -67,8 +67,28 @@ class _Context:
         self.tz = tx.store.timezone
         self.today = tx.now().astimezone(self.tz).date()
         self.alias_seq = 0
+        self.formula_tables: set[str] = set()
         #: compound fields selected: their ``(key, component)`` pairs (the select reads them as a JSON array)
         self.compound_parts: dict[FieldDef, list[tuple[str, FieldDef]]] = {}
+
+    def formula_table(self, od: ObjectDef, fd: FieldDef) -> str:
+        """A temporary table ``(id, v)`` holding the formula field's value for every row of ``od``
+        (filled once per query; SQLite temp tables belong to the connection, no write lock needed)."""
+        name = f'temp."fx_{od.lower}_{fd.lower}"'
+        if name not in self.formula_tables:
+            tx = self.tx
+            ids = [r[0] for r in tx.execute(f"SELECT id FROM {od.table}").fetchall()]
+            values = formulas.compute(tx.schema, od, [fd], ids, lambda q, b: select_uncounted(tx, q, b, True),
+                                      tx.now(), self.today)
+            tx.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name[5:]} (id TEXT PRIMARY KEY, v)")
+            tx.execute(f"DELETE FROM {name}")
+            rows = [(rid, to_db(fd, v.get(fd.name))) for rid, v in values.items()]
+            for start in range(0, len(rows), 400):
+                part = rows[start:start + 400]
+                tx.execute(f"INSERT INTO {name} (id, v) VALUES " + ", ".join("(?, ?)" for _ in part),
+                           [x for row in part for x in row])
+            self.formula_tables.add(name)
+        return name
 
     def next_alias(self) -> str:
         self.alias_seq += 1
@@ -139,6 +159,9 @@ class _Compiler:
                 parts = od_list[0].compound_parts(fd)
                 self.ctx.compound_parts[fd] = parts
                 return "json_array(" + ", ".join(f"{alias}.{p.column}" for _, p in parts) + ")", fd, walked
+            if use is not None and formulas.is_formula(fd):
+                # filtering, sorting or grouping by a formula field: its values, computed for every row
+                return f"(SELECT v FROM {self.ctx.formula_table(od_list[0], fd)} WHERE id = {alias}.id)", fd, walked
             column = fd.column if fd.lower != "isdeleted" else '"isdeleted"'
             return f"{alias}.{column}", fd, walked
         # polymorphic parent: a UNION of the targets exposing the requested column
@@ -482,7 +505,8 @@ class _Depth(threading.local):
 _DEPTH = _Depth()
 
 
-def select_uncounted(tx: "DataTransaction", soql: str, binds: Mapping[str, Any]) -> list[dict[str, Any]]:
+def select_uncounted(tx: "DataTransaction", soql: str, binds: Mapping[str, Any], include_deleted: bool = False
+                     ) -> list[dict[str, Any]]:
     """Typed records of a plain select, not counted against the limits (formula fields read through it;
     formulas reading formulas nest, a circle of them fails)."""
     if _DEPTH.value > 10:
@@ -491,7 +515,7 @@ def select_uncounted(tx: "DataTransaction", soql: str, binds: Mapping[str, Any])
     try:
         q = parse_soql(soql)
         runner = _Runner(_Context(tx, binds, None), True)
-        rows, materialize, _ = runner.select(q, tx.schema.get(q.sobject), False)
+        rows, materialize, _ = runner.select(q, tx.schema.get(q.sobject), include_deleted)
         return materialize(rows)
     finally:
         _DEPTH.value -= 1
