@@ -38,7 +38,11 @@ def is_formula(fd: FieldDef) -> bool:
 
 
 def formula_fields(od: ObjectDef) -> list[FieldDef]:
-    return [fd for fd in od.fields.values() if is_formula(fd)]
+    """The object's formula fields (remembered on the definition: a schema change makes a new one)."""
+    found = od.__dict__.get("_formula_fields")
+    if found is None:
+        found = od.__dict__["_formula_fields"] = [fd for fd in od.fields.values() if is_formula(fd)]
+    return found
 
 
 class SchemaResolver:
