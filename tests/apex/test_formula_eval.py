@@ -17,8 +17,9 @@ def store(tmp_path: Path):
     s.close()
 
 
-def run_tests(store, sources: dict[str, str]) -> dict[str, tuple[str, str | None]]:
-    rt = ApexRuntime(store, sources)
+def run_tests(store, sources: dict[str, str], labels: dict[str, str] | None = None
+              ) -> dict[str, tuple[str, str | None]]:
+    rt = ApexRuntime(store, sources, labels=labels)
     return {r.method_name: (r.outcome, r.message) for r in rt.run_tests()}
 
 
@@ -97,6 +98,10 @@ def test_evaluation_errors_and_globals(store) -> None:
         " Assert.areEqual(UserInfo.getUserId() + '|' + UserInfo.getOrganizationId(), fx.evaluate(new Account()));"
         " try { " + builder('String', 'Account.SObjectType', '$User.Id') + "; Assert.fail('no exception'); }"
         " catch (System.FormulaValidationException e) { Assert.isTrue(e.getMessage().startsWith('Field $User.Id does not exist'), e.getMessage()); }"
+        " FormulaEval.FormulaInstance label = " + builder('String', 'Account.SObjectType', '$Label.greeting & " " & Name', '.withGlobalVariables(FormulaEval.FormulaGlobal.values())') + ";"
+        " Assert.areEqual('Hello Acme', label.evaluate(new Account(Name = 'Acme')));"
+        " try { " + builder('String', 'Account.SObjectType', '$Label.nope', '.withGlobalVariables(FormulaEval.FormulaGlobal.values())') + "; Assert.fail('no exception'); }"
+        " catch (System.FormulaValidationException e) { Assert.isTrue(e.getMessage().startsWith('Field $Label.nope does not exist'), e.getMessage()); }"
         " } }",
-    })
+    }, labels={"greeting": "Hello"})
     assert results == {"errors": ("Pass", None), "globals": ("Pass", None)}

@@ -15,7 +15,7 @@ references as written.
 Globals (only those passed to ``withGlobalVariables``): ``$User``, ``$Profile``, ``$UserRole``,
 ``$Organization`` (fields of the running user's rows), ``$Setup.Setting__c.Field__c`` (hierarchy custom
 settings, as ``getInstance()``), ``$CustomMetadata.Type__mdt.Record.Field__c``, ``$Permission.Name``
-(custom permissions of the running user) and ``$System.OriginDateTime``. ``$Label`` fails at build.
+(custom permissions of the running user), ``$Label.Name`` (custom labels) and ``$System.OriginDateTime``.
 
 ``Formula.recalculateFormulas(records)`` computes the records' formula fields in memory
 (``List<FormulaRecalcResult>``; a record whose formula fails has ``isSuccess() == false`` and one
@@ -163,8 +163,8 @@ class ApexResolver:
             return SimpleField(FType.BOOLEAN, lambda root: bool(check([name])))
         if head in ("$setup", "$custommetadata"):
             return _settings_field(head, path)
-        if head == "$label":
-            raise FormulaTypeError(f"{'.'.join(path)}: $Label is not supported by the local org's formula engine")
+        if head == "$label" and len(path) == 2:
+            return _label_field(path[1])
         return None
 
 
@@ -221,6 +221,21 @@ def _setup_row_field(sobject: str, path: tuple[str, ...]) -> SimpleField | None:
                                        typed=True).records
         return rows[0].get(field) if rows else None
     return SimpleField(ftype, read)
+
+
+def _label_field(name: str) -> SimpleField | None:
+    """$Label.Name: the deployed custom label (unknown names fail at build when the org's labels are known)."""
+    low = name.lower()
+    labels = _prog().labels
+    if labels is not None and low not in labels:
+        return None
+
+    def read(root: Any) -> Any:
+        known = _prog().labels or {}
+        if low not in known:
+            raise FormulaRuntimeError(f"Custom label {name} does not exist in this org")
+        return known[low]
+    return SimpleField(FType.TEXT, read)
 
 
 def _running_ids() -> dict[str, Any]:

@@ -105,6 +105,7 @@ class ApexRuntime:
         merged = dict(self.sources)
         merged.update(sources)
         prog = ApexProgram(merged, data=self.store, coverage=self.coverage)
+        prog.labels = self.program.labels  # the org's custom labels outlive a redeploy
         self.sources = merged
         self.program = prog
         self.hook.program = prog

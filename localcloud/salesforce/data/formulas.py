@@ -9,8 +9,9 @@ reads as null, as the API returns Salesforce's ``#Error!``; one that cannot be b
 schema (unknown field, type error) fails the read with ``InvalidFieldError`` naming the field.
 Blank numbers count as zero unless the field says ``formulaTreatBlanksAs: BlankAsBlank``.
 
-Filtering, grouping and sorting by a formula field read the (empty) stored column: they are not
-supported (see the apex README).
+Filtering, sorting and grouping by a formula field (``WHERE Big__c = true``) compute it for every row
+of the object into a temporary table the query joins (``soql/engine.py``), so they see current values
+too. A Contact formula mirrored on person accounts (``X__pc``) reads as null.
 """
 
 from __future__ import annotations
