@@ -133,3 +133,18 @@ def test_where_and_order_by_formula_fields_use_current_values(store) -> None:
         tx.insert("Contact", [{"LastName": "Doe", "AccountId": big}])
         rows = tx.query("SELECT LastName FROM Contact WHERE Account.Big__c = true AND Where__c != null").records
         assert [r["LastName"] for r in rows] == ["Doe"]
+
+
+def test_formula_fields_read_the_running_users_globals(store) -> None:
+    with store.transaction() as tx:
+        tx.apply_custom_field("Account", {"fullName": "Account.Mine__c", "type": "Checkbox",
+                                          "formula": "$User.Id == OwnerId"})
+        tx.apply_custom_field("Account", {"fullName": "Account.Who__c", "type": "Text",
+                                          "formula": '$User.Username & " @ " & $Organization.Id & " as " & $Profile.Name'})
+    aid = _account(store)
+    with store.transaction() as tx:
+        org_id = tx.query("SELECT Id FROM Organization").records[0]["Id"]
+        user = tx.query(f"SELECT Username, Profile.Name FROM User WHERE Id = '{tx.user_id}'").records[0]
+        row = tx.query("SELECT Mine__c, Who__c FROM Account WHERE Id = :i", {"i": aid}).records[0]
+        assert row["Mine__c"] is True
+        assert row["Who__c"] == f"{user['Username']} @ {org_id} as {user['Profile']['Name']}"

@@ -7,7 +7,9 @@ record's current values and those of its parents (``Account.Name``), so cross-ob
 and NOW() are always current. A formula that fails on a record (division by zero, an invalid date)
 reads as null, as the API returns Salesforce's ``#Error!``; one that cannot be built against the
 schema (unknown field, type error) fails the read with ``InvalidFieldError`` naming the field.
-Blank numbers count as zero unless the field says ``formulaTreatBlanksAs: BlankAsBlank``.
+Blank numbers count as zero unless the field says ``formulaTreatBlanksAs: BlankAsBlank``. Globals:
+``$User``, ``$Profile``, ``$UserRole`` (the reading transaction's user), ``$Organization`` and
+``$System.OriginDateTime``.
 
 Filtering, sorting and grouping by a formula field (``WHERE Big__c = true``) compute it for every row
 of the object into a temporary table the query joins (``soql/engine.py``), so they see current values
@@ -20,7 +22,7 @@ import datetime as _dt
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Callable, Iterable, Mapping
 
-from ..formula import DESCRIBE_TYPES, Env, FormulaError, FormulaRuntimeError, FormulaTypeError, SimpleField
+from ..formula import DESCRIBE_TYPES, Env, FormulaError, FormulaRuntimeError, FormulaTypeError, FType, SimpleField
 from ..formula import build as build_formula
 from ..formula import Formula
 from .errors import InvalidFieldError
@@ -30,6 +32,9 @@ from .values import DECIMALS, to_json
 #: run a typed SOQL select without counting it against the limits: (soql, binds) -> records
 QueryFn = Callable[[str, Mapping[str, Any]], list[dict[str, Any]]]
 _CACHE: dict[tuple[str, str, str, bool, int], Formula] = {}
+#: the globals formula fields read: the running user's rows, and $System.OriginDateTime
+GLOBAL_OBJECTS = {"$user": "User", "$profile": "Profile", "$userrole": "UserRole", "$organization": "Organization"}
+ORIGIN = _dt.datetime(1900, 1, 1, tzinfo=_dt.timezone.utc)
 
 
 def is_formula(fd: FieldDef) -> bool:
@@ -55,7 +60,7 @@ class SchemaResolver:
 
     def resolve(self, path: tuple[str, ...]) -> SimpleField | None:
         if path[0].startswith("$"):
-            return None  # globals are not available to formula fields here
+            return self._global(path)
         od, keys = self.od, []
         for i, seg in enumerate(path):
             fd = od.find_field(seg)
@@ -72,6 +77,52 @@ class SchemaResolver:
             keys.append(rel.relationship_name)
             od = parent
         return None
+
+
+    def _global(self, path: tuple[str, ...]) -> SimpleField | None:
+        head = path[0].lower()
+        if len(path) != 2:
+            return None
+        if head == "$system" and path[1].lower() == "origindatetime":
+            return SimpleField(FType.DATETIME, lambda root: ORIGIN)
+        od = self.schema.find(GLOBAL_OBJECTS[head]) if head in GLOBAL_OBJECTS else None
+        fd = od.find_field(path[1]) if od is not None else None
+        if fd is None:
+            return None
+        ftype = DESCRIBE_TYPES.get(fd.type)
+        if ftype is None:
+            raise FormulaTypeError(f"Field {'.'.join(path)} has the type {fd.type}, which formulas cannot read")
+        return SimpleField(ftype, _reader((head, fd.name)))
+
+
+def _globals(refs: Iterable[str], query: QueryFn, user_id: str | None) -> dict[str, dict[str, Any]]:
+    """The running user's rows the formulas read (``$User.Email`` -> ``{"$user": {"Email": ...}}``)."""
+    wanted: dict[str, set[str]] = {}
+    for ref in refs:
+        head, _, name = ref.partition(".")
+        if head.lower() in GLOBAL_OBJECTS:
+            wanted.setdefault(head.lower(), set()).add(name)
+    out: dict[str, dict[str, Any]] = {}
+    user: dict[str, Any] = {}
+    if user_id and ({"$user", "$profile", "$userrole"} & wanted.keys()):
+        fields = wanted.get("$user", set()) | {"Id", "ProfileId", "UserRoleId"}
+        rows = query(f"SELECT {', '.join(sorted(fields, key=str.lower))} FROM User WHERE Id = :id", {"id": user_id})
+        user = rows[0] if rows else {}
+    for head, fields in wanted.items():
+        if head == "$user":
+            out[head] = user
+            continue
+        if head == "$organization":
+            where, binds = "", {}
+        else:
+            rid = user.get("ProfileId" if head == "$profile" else "UserRoleId")
+            if not rid:
+                out[head] = {}
+                continue
+            where, binds = " WHERE Id = :id", {"id": rid}
+        rows = query(f"SELECT {', '.join(sorted(fields, key=str.lower))} FROM {GLOBAL_OBJECTS[head]}{where}", binds)
+        out[head] = rows[0] if rows else {}
+    return out
 
 
 def _reader(keys: tuple[str, ...]) -> Callable[[Any], Any]:
@@ -106,16 +157,21 @@ def formula_of(schema: Schema, od: ObjectDef, fd: FieldDef) -> Formula:
 
 
 def compute(schema: Schema, od: ObjectDef, fields: Iterable[FieldDef], ids: list[str], query: QueryFn,
-            now: _dt.datetime, today: _dt.date) -> dict[str, dict[str, Any]]:
-    """``{id: {field name: typed value}}`` for the formula ``fields`` of the records ``ids``."""
+            now: _dt.datetime, today: _dt.date, user_id: str | None = None) -> dict[str, dict[str, Any]]:
+    """``{id: {field name: typed value}}`` for the formula ``fields`` of the records ``ids``
+    (``user_id``: the running user, whose rows ``$User``, ``$Profile``, ``$UserRole`` read)."""
     fields = list(fields)
     formulas = [(fd, formula_of(schema, od, fd)) for fd in fields]
-    refs = {"Id"} | {r for _, f in formulas for r in f.referenced_fields}
+    refs = {r for _, f in formulas for r in f.referenced_fields}
+    plain = {"Id"} | {r for r in refs if not r.startswith("$")}
+    globals_ = _globals(refs, query, user_id)
     out: dict[str, dict[str, Any]] = {}
     for start in range(0, len(ids), 200):
         part = ids[start:start + 200]
-        rows = query(f"SELECT {', '.join(sorted(refs, key=str.lower))} FROM {od.name} WHERE Id IN :ids", {"ids": part})
+        rows = query(f"SELECT {', '.join(sorted(plain, key=str.lower))} FROM {od.name} WHERE Id IN :ids", {"ids": part})
         for row in rows:
+            if globals_:
+                row = {**row, **globals_}
             env = Env(row, now=now, today=today)
             values: dict[str, Any] = {}
             for fd, f in formulas:
@@ -147,7 +203,8 @@ def fill_record(tx: Any, od: ObjectDef, record: dict[str, Any], typed: bool, que
     if not fds or not rid:
         return
     now = tx.now()
-    values = compute(tx.schema, od, fds, [rid], query, now, now.astimezone(tx.store.timezone).date())
+    values = compute(tx.schema, od, fds, [rid], query, now, now.astimezone(tx.store.timezone).date(),
+                     getattr(tx, "user_id", None))
     by_name = {fd.name: fd for fd in fds}
     for name, v in values.get(rid, {}).items():
         record[name] = v if typed else to_json(by_name[name], v)

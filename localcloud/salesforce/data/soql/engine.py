@@ -79,7 +79,7 @@ class _Context:
             tx = self.tx
             ids = [r[0] for r in tx.execute(f"SELECT id FROM {od.table}").fetchall()]
             values = formulas.compute(tx.schema, od, [fd], ids, lambda q, b: select_uncounted(tx, q, b, True),
-                                      tx.now(), self.today)
+                                      tx.now(), self.today, getattr(tx, "user_id", None))
             tx.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name[5:]} (id TEXT PRIMARY KEY, v)")
             tx.execute(f"DELETE FROM {name}")
             rows = [(rid, to_db(fd, v.get(fd.name))) for rid, v in values.items()]
@@ -659,7 +659,7 @@ class _Runner:
         now = tx.now()
         for owner, fds, targets in wanted.values():
             values = formulas.compute(tx.schema, owner, fds.values(), list(targets), self._uncounted, now,
-                                      self.ctx.today)
+                                      self.ctx.today, getattr(tx, "user_id", None))
             for rid, dicts in targets.items():
                 for name, v in values.get(rid, {}).items():
                     for target in dicts:
