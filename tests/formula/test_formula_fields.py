@@ -148,3 +148,17 @@ def test_formula_fields_read_the_running_users_globals(store) -> None:
         row = tx.query("SELECT Mine__c, Who__c FROM Account WHERE Id = :i", {"i": aid}).records[0]
         assert row["Mine__c"] is True
         assert row["Who__c"] == f"{user['Username']} @ {org_id} as {user['Profile']['Name']}"
+
+
+def test_child_subqueries_and_later_pages_compute_formulas(store) -> None:
+    aid = _account(store, NumberOfEmployees=3)
+    with store.transaction() as tx:
+        tx.insert("Contact", [{"LastName": f"C{i:04d}", "AccountId": aid} for i in range(5)])
+    with store.transaction() as tx:
+        kids = tx.query("SELECT Name, (SELECT Where__c FROM Contacts ORDER BY LastName) FROM Account").records[0]
+        assert [k["Where__c"] for k in kids["Contacts"]["records"]] == [f"Acme (3) / C{i:04d}" for i in range(5)]
+        first = tx.query("SELECT Where__c FROM Contact ORDER BY LastName", page_size=2)
+        assert [r["Where__c"] for r in first.records] == ["Acme (3) / C0000", "Acme (3) / C0001"]
+        assert first.next_records_locator
+    later = store.query_more(first.next_records_locator)
+    assert [r["Where__c"] for r in later.records] == ["Acme (3) / C0002", "Acme (3) / C0003"]

@@ -626,15 +626,17 @@ class _Runner:
         sql = f"SELECT {', '.join(exprs)} FROM {comp.from_sql()}{where}{order}{self._limit_offset(comp, q)}"
         rows = self.ctx.tx.execute(sql, comp.params).fetchall()
 
+        has_formulas = any(isinstance(c, _Col) and formulas.is_formula(c.fd) for c in layout)
+
         def materialize(part: Any) -> list[dict[str, Any]]:
             records = [self._record(od, r, layout, subqueries) for r in part]
-            if records and any(isinstance(c, _Col) and formulas.is_formula(c.fd) for c in layout):
+            if records and has_formulas:
                 self._formulas(od, records, part, layout)
             if subqueries and records:
                 self._children(records, part, subqueries, layout, include_deleted)
             return records
 
-        return rows, materialize, bool(subqueries)
+        return rows, materialize, bool(subqueries) or has_formulas  # formulas read the database too
 
     def _formulas(self, od: ObjectDef, records: list[dict[str, Any]], rows: list[Any], layout: list[Any]) -> None:
         """Fill the selected formula fields (of the record or of its parents) with computed values."""
@@ -772,6 +774,8 @@ class _Runner:
             rec = self._record(od, r, layout, [])
             rec["__parent__"] = r[1]
             out.append(rec)
+        if out and any(formulas.is_formula(c.fd) for c in layout):
+            self._formulas(od, out, rows, layout)
         return out
 
     # -- aggregates ----------------------------------------------------------------------------------------
