@@ -36,3 +36,15 @@ def test_deployed_formula_fields_compute_over_rest(org) -> None:
     sf.Account.update(account, {"Name": "Globex"})
     rows = sf.query("SELECT Title__c, Net__c FROM Deal__c WHERE Large__c = true")["records"]
     assert [(r["Title__c"], r["Net__c"]) for r in rows] == [("GLOBEX: D1", 1800.0)]
+
+
+def test_a_deploy_with_a_broken_formula_fails_naming_the_field_and_line(org) -> None:
+    broken = DEAL.replace("<formula>Amount__c * 0.9</formula>", "<formula>Amount__c * Nope__c</formula>")
+    job = org.deployer.deploy_zip(zip_files({"objects/Deal__c.object": broken,
+                                             "package.xml": package_xml({"CustomObject": ["Deal__c"]})}))
+    assert job.status == "Failed"
+    [failure] = job.failures
+    assert failure.full_name == "Deal__c"
+    assert failure.problem.startswith("Field Net__c: Field Nope__c does not exist. Check spelling.")
+    assert failure.line == broken.splitlines().index(
+        next(line for line in broken.splitlines() if "<fullName>Net__c</fullName>" in line)) + 1

@@ -156,6 +156,22 @@ def formula_of(schema: Schema, od: ObjectDef, fd: FieldDef) -> Formula:
     return f
 
 
+def formula_problems(schema: Schema, spec: Any) -> list[tuple[str, str]]:
+    """``(message, field name)`` for each formula field of a ``CustomObjectSpec`` that does not build
+    against ``schema`` (a deploy refuses them, as Salesforce does)."""
+    od = schema.find(spec.full_name)
+    out: list[tuple[str, str]] = []
+    for field_spec in spec.fields if od is not None else ():
+        fd = od.find_field(field_spec.full_name.split(".")[-1])
+        if fd is None or not is_formula(fd):
+            continue
+        try:
+            formula_of(schema, od, fd)
+        except InvalidFieldError as e:
+            out.append((f"Field {fd.name}: {e.message.split(': ', 1)[-1]}", fd.name))
+    return out
+
+
 def compute(schema: Schema, od: ObjectDef, fields: Iterable[FieldDef], ids: list[str], query: QueryFn,
             now: _dt.datetime, today: _dt.date, user_id: str | None = None) -> dict[str, dict[str, Any]]:
     """``{id: {field name: typed value}}`` for the formula ``fields`` of the records ``ids``
