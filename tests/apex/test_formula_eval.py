@@ -105,3 +105,23 @@ def test_evaluation_errors_and_globals(store) -> None:
         " } }",
     }, labels={"greeting": "Hello"})
     assert results == {"errors": ("Pass", None), "globals": ("Pass", None)}
+
+
+def test_setup_permission_and_system_globals(store) -> None:
+    from localcloud.salesforce.data.specs import CustomFieldSpec, CustomObjectSpec
+    with store.transaction() as tx:
+        tx.apply_custom_object(CustomObjectSpec(full_name="Conf__c", label="Conf", custom_settings_type="Hierarchy",
+                                                fields=[CustomFieldSpec("Conf__c.Limit__c", "Number", precision=18,
+                                                                        scale=0)]))
+    all_globals = ".withGlobalVariables(FormulaEval.FormulaGlobal.values())"
+    results = run_tests(store, {
+        "FxTest.cls": "@IsTest class FxTest { @IsTest static void setup() {"
+        " insert new Conf__c(SetupOwnerId = UserInfo.getOrganizationId(), Limit__c = 5);"
+        " Assert.areEqual(10, " + builder('Decimal', 'Account.SObjectType', '$Setup.Conf__c.Limit__c * 2', all_globals)
+        + ".evaluate(new Account()));"
+        " Assert.areEqual(false, " + builder('Boolean', 'Account.SObjectType', '$Permission.Nope', all_globals)
+        + ".evaluate(new Account()));"
+        " Assert.areEqual(1900, " + builder('Integer', 'Account.SObjectType', 'YEAR(DATEVALUE($System.OriginDateTime))',
+                                             all_globals) + ".evaluate(new Account())); } }",
+    })
+    assert results == {"setup": ("Pass", None)}
