@@ -193,3 +193,15 @@ def test_runtime_errors(source, message) -> None:
     with pytest.raises(FormulaRuntimeError) as e:
         ev(source)
     assert e.value.message == message
+
+
+def test_references_typed_any_are_checked_when_read() -> None:
+    r = MappingResolver({"X": FType.ANY})
+    assert build('CASE(X, 1, "one", "other")', r).evaluate({"X": 1}) == "one"
+    assert build('CASE(X, 1, "one", "other")', r).evaluate({"X": "1"}) == "other"
+    assert build('X & "!"', r).evaluate({"X": "hi"}) == "hi!"
+    with pytest.raises(FormulaRuntimeError) as e:
+        build('X & "!"', r).evaluate({"X": 5})
+    assert e.value.message == "Expected Text, received Number"
+    with pytest.raises(FormulaRuntimeError):
+        build("X * 2", r).evaluate({"X": "a"})

@@ -39,6 +39,9 @@ class Formula:
             raise e.located(self.source)
         except RecursionError:
             raise FormulaRuntimeError("Formula is too deeply nested", self.source) from None
+        except (TypeError, ValueError, ArithmeticError, OverflowError) as e:
+            # values of references typed Any that the operation cannot take
+            raise FormulaRuntimeError(f"Cannot evaluate: {e}", self.source) from None
         if self.result_type is FType.TEXT and value == "":
             return None  # blank text is null, as Salesforce returns it
         return value

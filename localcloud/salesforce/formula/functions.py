@@ -84,8 +84,11 @@ def _case(ctx, node, args, compile_node):
     key_type = T if subject.ftype is PK else subject.ftype
     if subject.ftype is MPK:
         raise picklist_error(subject)
-    for k in keys:
-        expect("function 'CASE()'", k, (key_type,))
+    if key_type in (FType.ANY, FType.NULL):
+        unify("function 'CASE()'", keys)  # the subject's type is known when read: the keys agree
+    else:
+        for k in keys:
+            expect("function 'CASE()'", k, (key_type,))
     t = unify("function 'CASE()'", results)
     sf, kfs, rfs = subject.fn, [k.fn for k in keys], [r.fn for r in results]
 
