@@ -22,7 +22,7 @@ import datetime as _dt
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Callable, Iterable, Mapping
 
-from ..formula import DESCRIBE_TYPES, Env, FormulaError, FormulaRuntimeError, FormulaTypeError, FType, SimpleField
+from ..formula import DESCRIBE_TYPES, Env, FormulaError, FormulaRuntimeError, FormulaTypeError, FType, SimpleField, mapping_reader
 from ..formula import build as build_formula
 from ..formula import Formula
 from .errors import InvalidFieldError
@@ -69,7 +69,7 @@ class SchemaResolver:
                 if ftype is None:
                     raise FormulaTypeError(f"Field {'.'.join(path)} has the type {fd.type}, which formulas cannot read")
                 keys.append(fd.name)
-                return SimpleField(ftype, _reader(tuple(keys)))
+                return SimpleField(ftype, mapping_reader(tuple(keys)))
             rel = od.relationship(seg)
             parent = self.schema.find(rel.reference_to[0]) if rel is not None and rel.reference_to else None
             if parent is None or i == len(path) - 1:
@@ -92,7 +92,7 @@ class SchemaResolver:
         ftype = DESCRIBE_TYPES.get(fd.type)
         if ftype is None:
             raise FormulaTypeError(f"Field {'.'.join(path)} has the type {fd.type}, which formulas cannot read")
-        return SimpleField(ftype, _reader((head, fd.name)))
+        return SimpleField(ftype, mapping_reader((head, fd.name)))
 
 
 def _globals(refs: Iterable[str], query: QueryFn, user_id: str | None) -> dict[str, dict[str, Any]]:
@@ -123,19 +123,6 @@ def _globals(refs: Iterable[str], query: QueryFn, user_id: str | None) -> dict[s
         rows = query(f"SELECT {', '.join(sorted(fields, key=str.lower))} FROM {GLOBAL_OBJECTS[head]}{where}", binds)
         out[head] = rows[0] if rows else {}
     return out
-
-
-def _reader(keys: tuple[str, ...]) -> Callable[[Any], Any]:
-    lows = [k.lower() for k in keys]
-
-    def read(root: Any) -> Any:
-        v = root
-        for low in lows:
-            if not isinstance(v, Mapping):
-                return None
-            v = v.get(next((k for k in v if k.lower() == low), low))
-        return v
-    return read
 
 
 def formula_of(schema: Schema, od: ObjectDef, fd: FieldDef) -> Formula:

@@ -10,10 +10,10 @@ library, formula fields in the data layer) hand it a ``Resolver`` that types and
 from .engine import Formula, MappingResolver, build
 from .errors import FormulaError, FormulaRuntimeError, FormulaSyntaxError, FormulaTypeError, FormulaValidationError
 from .functions import FUNCTIONS
-from .types import DESCRIBE_TYPES, Env, Field, FType, Resolver, SimpleField
+from .types import DESCRIBE_TYPES, Env, Field, FType, Resolver, SimpleField, mapping_reader
 
 __all__ = [
     "DESCRIBE_TYPES", "Env", "FUNCTIONS", "FType", "Field", "Formula", "FormulaError", "FormulaRuntimeError",
     "FormulaSyntaxError", "FormulaTypeError", "FormulaValidationError", "MappingResolver", "Resolver",
-    "SimpleField", "build",
+    "SimpleField", "build", "mapping_reader",
 ]

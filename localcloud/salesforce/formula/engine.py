@@ -9,7 +9,7 @@ from .checks import Typed, format_value, picklist_error, text
 from .compiler import Context, compile_node
 from .errors import FormulaError, FormulaRuntimeError, FormulaTypeError
 from .parser import parse, parse_template
-from .types import Env, FType, SimpleField
+from .types import Env, FType, SimpleField, mapping_reader
 
 _COMPATIBLE = {FType.NULL, FType.ANY}
 
@@ -91,13 +91,4 @@ class MappingResolver:
         t = self.types.get(".".join(path).lower())
         if t is None:
             return None
-        steps = [p.lower() for p in path]
-
-        def read(root: Any) -> Any:
-            v = root
-            for step in steps:
-                if not isinstance(v, Mapping):
-                    return None
-                v = next((val for key, val in v.items() if str(key).lower() == step), None)
-            return v
-        return SimpleField(t, read)
+        return SimpleField(t, mapping_reader(path))

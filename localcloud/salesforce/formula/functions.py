@@ -102,13 +102,18 @@ def _case(ctx, node, args, compile_node):
     return Typed(t, fn, node)
 
 
+def _variadic(ctx, node: Call, args: list[Node], compile_node, ftype: FType) -> list[Callable[[Env], Any]]:
+    """One or more arguments, all of ``ftype``: their evaluators."""
+    _arity(node, 1, None)
+    typed = [compile_node(ctx, a) for a in args]
+    for t in typed:
+        expect(f"function '{node.name}()'", t, (ftype,))
+    return [as_type(t, ftype) for t in typed]
+
+
 def _and_or(name: str) -> Builder:
     def build(ctx, node, args, compile_node):
-        _arity(node, 1, None)
-        typed = [compile_node(ctx, a) for a in args]
-        for t in typed:
-            expect(f"function '{name}()'", t, (B,))
-        fns = [as_type(t, B) for t in typed]
+        fns = _variadic(ctx, node, args, compile_node, B)
         if name == "AND":
             return Typed(B, lambda env: all(bool(f(env)) for f in fns), node)
         return Typed(B, lambda env: any(bool(f(env)) for f in fns), node)
@@ -346,11 +351,7 @@ def _sqrt(node, v):
 
 def _extreme(pick):
     def build(ctx, node, args, compile_node):
-        _arity(node, 1, None)
-        typed = [compile_node(ctx, a) for a in args]
-        for t in typed:
-            expect(f"function '{node.name}()'", t, (N,))
-        fns = [as_type(t, N) for t in typed]
+        fns = _variadic(ctx, node, args, compile_node, N)
 
         def fn(env: Env) -> Any:
             values = [f(env) for f in fns]

@@ -13,7 +13,7 @@ import datetime as _dt
 import enum
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Mapping, Protocol
 
 
 class FType(enum.Enum):
@@ -57,6 +57,20 @@ class SimpleField:
 
     def read(self, root: Any) -> Any:
         return self.reader(root)
+
+
+def mapping_reader(keys: tuple[str, ...]) -> Callable[[Any], Any]:
+    """Reads ``keys`` down nested mappings, each key matched case-insensitively; a missing step is blank."""
+    lows = [k.lower() for k in keys]
+
+    def read(root: Any) -> Any:
+        v = root
+        for low in lows:
+            if not isinstance(v, Mapping):
+                return None
+            v = next((val for key, val in v.items() if str(key).lower() == low), None)
+        return v
+    return read
 
 
 class Resolver(Protocol):
