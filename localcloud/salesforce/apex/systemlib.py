@@ -39,7 +39,6 @@ def install(p: Any) -> None:
     _ENUMS["soaptype"] = _make_enum(p, "Schema.SoapType", SOAP_TYPES, ("soaptype",))
     _install_cache(p)
     _install_more(p)
-    _install_formula(p)
 
 
 BUILTIN_INSTALLERS.append(install)  # after stdlib's (libraries.py imports stdlib first)
@@ -720,28 +719,6 @@ STATIC_METHODS[("limits", "getlimitasynccalls")] = lambda a: 200
 NAMESPACES.update({"formula", "formulaeval", "invocable", "invocable.action"})
 
 
-class FormulaBuilder(Native):
-    apex_type = "FormulaEval.FormulaBuilder"
-
-    def _same(self, a):
-        return self
-
-    m_withreturntype = m_withglobalvariables = m_withtype = m_withformula = _same
-
-    def m_build(self, a):
-        _unsupported("Formula evaluation (FormulaEval / Formula.builder)")(a)
-
-
-class FormulaInstance(Native):
-    apex_type = "FormulaEval.FormulaInstance"
-
-    def m_evaluate(self, a):
-        _unsupported("Formula evaluation (FormulaEval)")(a)
-
-    def m_getreferencedfields(self, a):
-        _unsupported("Formula evaluation (FormulaEval)")(a)
-
-
 class InvocableAction(Native):
     apex_type = "Invocable.Action"
 
@@ -775,16 +752,8 @@ class InvocableActionResult(Native):
         return None
 
 
-STATIC_METHODS[("formula", "builder")] = lambda a: FormulaBuilder()
 STATIC_METHODS[("invocable.action", "createcustomaction")] = _unsupported("Invocable.Action (invoking flows and actions)")
 STATIC_METHODS[("invocable.action", "createstandardaction")] = _unsupported("Invocable.Action (invoking flows and actions)")
-
-
-def _install_formula(p: Any) -> None:
-    _make_enum(p, "FormulaEval.FormulaReturnType", ["BOOLEAN", "DATE", "DATETIME", "DECIMAL", "DOUBLE", "ID",
-                                                    "INTEGER", "LONG", "STRING", "TIME"], ())
-    _make_enum(p, "FormulaEval.FormulaGlobal", ["CUSTOM_METADATA", "LABEL", "ORGANIZATION", "PERMISSION", "PROFILE",
-                                                "SETUP", "SYSTEM", "USER", "USER_ROLE"], ())
 
 
 class InvocableActionError(Native):

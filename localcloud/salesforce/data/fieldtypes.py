@@ -260,6 +260,13 @@ def custom_field_describe(spec: CustomFieldSpec) -> dict[str, Any]:
     if spec.unique:
         over["unique"] = True
         over["idLookup"] = True
+    if spec.formula:
+        # a formula field: read-only, computed when read (data/formulas.py)
+        over.update(calculated=True, calculatedFormula=spec.formula, createable=False, updateable=False,
+                    formulaTreatNullNumberAsZero=(spec.formula_treat_blanks_as or "BlankAsZero") == "BlankAsZero")
+        over.pop("defaultValueFormula", None)
+        if type_ != "boolean":
+            over.update(nillable=True, defaultedOnCreate=False, defaultValue=None)
     over["caseSensitive"] = bool(spec.case_sensitive)
     over["inlineHelpText"] = spec.inline_help_text
     return field_describe(name, type_, spec.label or _label_from_name(name), custom=True,

@@ -52,6 +52,10 @@ class CustomFieldSpec:
     display_format: str | None = None
     description: str | None = None
     inline_help_text: str | None = None
+    #: a formula field: its formula (the field is read-only, computed when read) and ``BlankAsZero`` /
+    #: ``BlankAsBlank`` (``formulaTreatBlanksAs``)
+    formula: str | None = None
+    formula_treat_blanks_as: str | None = None
 
 
 @dataclass
@@ -85,7 +89,7 @@ _FIELD_KEYS = {
     "relationshipname": "relationship_name", "relationshiplabel": "relationship_label",
     "deleteconstraint": "delete_constraint", "restrictedpicklist": "restricted_picklist",
     "visiblelines": "visible_lines", "displayformat": "display_format", "description": "description",
-    "inlinehelptext": "inline_help_text",
+    "inlinehelptext": "inline_help_text", "formula": "formula", "formulatreatblanksas": "formula_treat_blanks_as",
 }
 _OBJECT_KEYS = {
     "fullname": "full_name", "label": "label", "plurallabel": "plural_label", "sharingmodel": "sharing_model",

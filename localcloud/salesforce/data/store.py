@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
-from . import dml, personaccounts, recycle  # personaccounts installs its hooks (features.py)
+from . import dml, formulas, personaccounts, recycle  # personaccounts installs its hooks (features.py)
 from .soql.engine import execute as execute_soql
+from .soql.engine import select_uncounted
 from .changes import CommitListener, CommittedChanges, RecordChange
 from .errors import InvalidQueryLocatorError, SalesforceError
 from .ids import make_id
@@ -280,8 +281,14 @@ class Transaction:
 
     def retrieve(self, sobject: str, record_id: str, fields: Sequence[str] | None = None, *,
                  typed: bool = False) -> dict[str, Any] | None:
-        """One live record (REST shape with ``attributes``) or None when absent/deleted."""
-        return dml.retrieve(self, sobject, record_id, fields, typed)
+        """One live record (REST shape with ``attributes``) or None when absent/deleted; formula fields
+        are computed (``formulas.py``)."""
+        out = dml.retrieve(self, sobject, record_id, fields, typed)
+        if out is not None:
+            od = self.schema.get(sobject)
+            if formulas.formula_fields(od):
+                formulas.fill_record(self, od, out, typed, lambda soql, binds: select_uncounted(self, soql, binds))
+        return out
 
     def find_ids_by_field(self, sobject: str, field: str, value: Any) -> list[str]:
         """Ids of live records whose ``field`` equals ``value`` (GET by external id; 300 answers)."""

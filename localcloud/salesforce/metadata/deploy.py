@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from localcloud.salesforce.data import CustomObjectSpec, SalesforceError
+from localcloud.salesforce.data.formulas import formula_problems
 from localcloud.salesforce.metadata import hooks
 from localcloud.salesforce.metadata.apex_source import ApexSource, declared_name_problem, read_apex, syntax_problems
 from localcloud.salesforce.metadata.custommetadata import apply_records, read_record
@@ -427,6 +428,12 @@ class Deployer:
             except (SalesforceError, ValueError, KeyError) as error:
                 failures.append(self._fail(component, f"Field {field_spec.full_name}: {_message(error)}",
                                            field_spec.full_name).message)
+                failed.add(component.full_name)
+        for component, spec in specs:  # formulas, once every field of the deploy exists
+            if component.full_name in failed:
+                continue
+            for problem, field_name in formula_problems(tx.schema, spec):
+                failures.append(self._fail(component, problem, field_name).message)
                 failed.add(component.full_name)
         return failures
 

@@ -107,6 +107,8 @@ def field_spec(field_xml: Element, global_sets: GlobalValueSets | None = None) -
         display_format=child_text(field_xml, "displayFormat"),
         description=child_text(field_xml, "description"),
         inline_help_text=child_text(field_xml, "inlineHelpText"),
+        formula=child_text(field_xml, "formula"),
+        formula_treat_blanks_as=child_text(field_xml, "formulaTreatBlanksAs"),
     )
 
 

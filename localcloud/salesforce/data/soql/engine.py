@@ -5,18 +5,20 @@ subqueries run as one extra statement per 500 parents."""
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
+from .. import formulas
 from ..compound import COMPOUND_TYPES, json_value, typed_value
 from ..errors import InvalidFieldError, MalformedQueryError, SalesforceError
 from ..ids import is_valid_id
 from ..results import QueryResult
 from ..schema import FieldDef, ObjectDef
 from ..store_indexes import INDEXED_AUDIT_FIELDS
-from ..values import DECIMALS, base64_url, format_db_datetime, from_db, query_param, to_json
+from ..values import DECIMALS, base64_url, format_db_datetime, from_db, query_param, to_db, to_json
 from .ast import (Aggregate, And, Bind, Comparison, DateLiteral, FieldRef, Literal, Not, Or, SemiJoin,
                   SoqlQuery, SubQuery, ValueList)
 from .parser import parse_soql
@@ -65,8 +67,28 @@ class _Context:
         self.tz = tx.store.timezone
         self.today = tx.now().astimezone(self.tz).date()
         self.alias_seq = 0
+        self.formula_tables: set[str] = set()
         #: compound fields selected: their ``(key, component)`` pairs (the select reads them as a JSON array)
         self.compound_parts: dict[FieldDef, list[tuple[str, FieldDef]]] = {}
+
+    def formula_table(self, od: ObjectDef, fd: FieldDef) -> str:
+        """A temporary table ``(id, v)`` holding the formula field's value for every row of ``od``
+        (filled once per query; SQLite temp tables belong to the connection, no write lock needed)."""
+        name = f'temp."fx_{od.lower}_{fd.lower}"'
+        if name not in self.formula_tables:
+            tx = self.tx
+            ids = [r[0] for r in tx.execute(f"SELECT id FROM {od.table}").fetchall()]
+            values = formulas.compute(tx.schema, od, [fd], ids, lambda q, b: select_uncounted(tx, q, b, True),
+                                      tx.now(), self.today, getattr(tx, "user_id", None))
+            tx.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name[5:]} (id TEXT PRIMARY KEY, v)")
+            tx.execute(f"DELETE FROM {name}")
+            rows = [(rid, to_db(fd, v.get(fd.name))) for rid, v in values.items()]
+            for start in range(0, len(rows), 400):
+                part = rows[start:start + 400]
+                tx.execute(f"INSERT INTO {name} (id, v) VALUES " + ", ".join("(?, ?)" for _ in part),
+                           [x for row in part for x in row])
+            self.formula_tables.add(name)
+        return name
 
     def next_alias(self) -> str:
         self.alias_seq += 1
@@ -137,6 +159,9 @@ class _Compiler:
                 parts = od_list[0].compound_parts(fd)
                 self.ctx.compound_parts[fd] = parts
                 return "json_array(" + ", ".join(f"{alias}.{p.column}" for _, p in parts) + ")", fd, walked
+            if use is not None and formulas.is_formula(fd):
+                # filtering, sorting or grouping by a formula field: its values, computed for every row
+                return f"(SELECT v FROM {self.ctx.formula_table(od_list[0], fd)} WHERE id = {alias}.id)", fd, walked
             column = fd.column if fd.lower != "isdeleted" else '"isdeleted"'
             return f"{alias}.{column}", fd, walked
         # polymorphic parent: a UNION of the targets exposing the requested column
@@ -473,6 +498,29 @@ def execute(tx: "DataTransaction", soql: str | SoqlQuery, binds: Mapping[str, An
                        next_records_locator=locator)
 
 
+class _Depth(threading.local):
+    value = 0
+
+
+_DEPTH = _Depth()
+
+
+def select_uncounted(tx: "DataTransaction", soql: str, binds: Mapping[str, Any], include_deleted: bool = False
+                     ) -> list[dict[str, Any]]:
+    """Typed records of a plain select, not counted against the limits (formula fields read through it;
+    formulas reading formulas nest, a circle of them fails)."""
+    if _DEPTH.value > 10:
+        raise InvalidFieldError("formula fields reference each other in a circle")
+    _DEPTH.value += 1
+    try:
+        q = parse_soql(soql)
+        runner = _Runner(_Context(tx, binds, None), True)
+        rows, materialize, _ = runner.select(q, tx.schema.get(q.sobject), include_deleted)
+        return materialize(rows)
+    finally:
+        _DEPTH.value -= 1
+
+
 class _Runner:
     def __init__(self, ctx: _Context, typed: bool) -> None:
         self.ctx = ctx
@@ -578,13 +626,51 @@ class _Runner:
         sql = f"SELECT {', '.join(exprs)} FROM {comp.from_sql()}{where}{order}{self._limit_offset(comp, q)}"
         rows = self.ctx.tx.execute(sql, comp.params).fetchall()
 
+        has_formulas = any(isinstance(c, _Col) and formulas.is_formula(c.fd) for c in layout)
+
         def materialize(part: Any) -> list[dict[str, Any]]:
             records = [self._record(od, r, layout, subqueries) for r in part]
+            if records and has_formulas:
+                self._formulas(od, records, part, layout)
             if subqueries and records:
                 self._children(records, part, subqueries, layout, include_deleted)
             return records
 
-        return rows, materialize, bool(subqueries)
+        return rows, materialize, bool(subqueries) or has_formulas  # formulas read the database too
+
+    def _formulas(self, od: ObjectDef, records: list[dict[str, Any]], rows: list[Any], layout: list[Any]) -> None:
+        """Fill the selected formula fields (of the record or of its parents) with computed values."""
+        wanted: dict[str, tuple[ObjectDef, dict[str, FieldDef], dict[str, list[dict[str, Any]]]]] = {}
+        for rec, r in zip(records, rows):
+            for item in layout:
+                if not isinstance(item, _Col) or not formulas.is_formula(item.fd):
+                    continue
+                target: Any = rec
+                for rel_name, _alias, _index in item.rel_path:
+                    target = target.get(rel_name) if isinstance(target, dict) else None
+                rid = r[item.rel_path[-1][2]] if item.rel_path else r[0]
+                if not isinstance(target, dict) or rid is None:
+                    continue
+                owner = self.ctx.tx.schema.by_key_prefix(rid[:3]) if item.rel_path else od
+                if owner is None:
+                    continue
+                _, fds, targets = wanted.setdefault(owner.name, (owner, {}, {}))
+                fds[item.fd.name] = item.fd
+                targets.setdefault(rid, []).append(target)
+        tx = self.ctx.tx
+        now = tx.now()
+        for owner, fds, targets in wanted.values():
+            values = formulas.compute(tx.schema, owner, fds.values(), list(targets), self._uncounted, now,
+                                      self.ctx.today, getattr(tx, "user_id", None))
+            for rid, dicts in targets.items():
+                for name, v in values.get(rid, {}).items():
+                    for target in dicts:
+                        if name in target:
+                            target[name] = v if self.typed else to_json(fds[name], v)
+
+    def _uncounted(self, soql: str, binds: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """A typed select the formula engine needs (not counted against the limits)."""
+        return select_uncounted(self.ctx.tx, soql, binds)
 
     def _attributes(self, od_name: str, rid: str | None) -> dict[str, Any]:
         attrs: dict[str, Any] = {"type": od_name}
@@ -688,6 +774,8 @@ class _Runner:
             rec = self._record(od, r, layout, [])
             rec["__parent__"] = r[1]
             out.append(rec)
+        if out and any(formulas.is_formula(c.fd) for c in layout):
+            self._formulas(od, out, rows, layout)
         return out
 
     # -- aggregates ----------------------------------------------------------------------------------------
