@@ -738,42 +738,7 @@ class FormulaInstance(Native):
         _unsupported("Formula evaluation (FormulaEval)")(a)
 
 
-class InvocableAction(Native):
-    apex_type = "Invocable.Action"
-
-    def m_setinvocations(self, a):
-        return None
-
-    def m_addinvocation(self, a):
-        return None
-
-    def m_setinvocationparameter(self, a):
-        return None
-
-    def m_invoke(self, a):
-        _unsupported("Invocable.Action (invoking flows and actions)")(a)
-
-
-class InvocableActionResult(Native):
-    apex_type = "Invocable.Action.Result"
-
-    def m_getoutputparameters(self, a):
-        from .values import ApexMap
-        return ApexMap()
-
-    def m_issuccess(self, a):
-        return False
-
-    def m_geterrors(self, a):
-        return ApexList([], TypeRef("Invocable.Action.Error"))
-
-    def m_getaction(self, a):
-        return None
-
-
 STATIC_METHODS[("formula", "builder")] = lambda a: FormulaBuilder()
-STATIC_METHODS[("invocable.action", "createcustomaction")] = _unsupported("Invocable.Action (invoking flows and actions)")
-STATIC_METHODS[("invocable.action", "createstandardaction")] = _unsupported("Invocable.Action (invoking flows and actions)")
 
 
 def _install_formula(p: Any) -> None:
@@ -781,54 +746,6 @@ def _install_formula(p: Any) -> None:
                                                     "INTEGER", "LONG", "STRING", "TIME"], ())
     _make_enum(p, "FormulaEval.FormulaGlobal", ["CUSTOM_METADATA", "LABEL", "ORGANIZATION", "PERMISSION", "PROFILE",
                                                 "SETUP", "SYSTEM", "USER", "USER_ROLE"], ())
-
-
-class InvocableActionError(Native):
-    apex_type = "Invocable.Action.Error"
-
-    def __init__(self, code: str = "", message: str = "") -> None:
-        self.code, self.message = code, message
-
-    def m_getcode(self, a):
-        return self.code
-
-    def m_getmessage(self, a):
-        return self.message
-
-
-def _read_action_error(v: Any) -> InvocableActionError:
-    v = v if isinstance(v, dict) else {}
-    return InvocableActionError(v.get("code") or "", v.get("message") or "")
-
-
-def _read_action_result(v: Any) -> InvocableActionResult:
-    from .jsonlib import untyped
-    from .values import ApexMap
-    v = v if isinstance(v, dict) else {}
-    result = InvocableActionResult()
-    outputs = untyped(v.get("outputParameters") or {})
-    result.outputs = outputs if isinstance(outputs, ApexMap) else ApexMap()
-    result.success = bool(v.get("success"))
-    result.errors = [_read_action_error(e) for e in v.get("errors") or []]
-    return result
-
-
-InvocableActionResult.m_getoutputparameters = lambda self, a: getattr(self, "outputs", None) or \
-    self.__dict__.setdefault("outputs", __import__("localcloud.salesforce.apex.values", fromlist=["ApexMap"]).ApexMap())
-InvocableActionResult.m_issuccess = lambda self, a: bool(getattr(self, "success", False))
-InvocableActionResult.m_geterrors = lambda self, a: ApexList(list(getattr(self, "errors", [])),
-                                                             TypeRef("Invocable.Action.Error"))
-InvocableActionError.apex_json = lambda self: {"code": self.code, "message": self.message}
-NEW["invocable.action.error"] = lambda a: InvocableActionError()
-
-
-def _register_json_readers() -> None:
-    from .jsonlib import NATIVE_READERS
-    NATIVE_READERS["invocable.action.result"] = _read_action_result
-    NATIVE_READERS["invocable.action.error"] = _read_action_error
-
-
-_register_json_readers()
 
 
 ApexUUID.apex_json = lambda self: str(self.value)
