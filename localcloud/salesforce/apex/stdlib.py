@@ -1860,4 +1860,4 @@ def SchemaSObjectTypes():  # noqa: N802 - mirrors Schema.SObjectType
 
 # Register the library modules (they add to the tables above).
 from . import jsonlib, schemalib, sobjects, dml, testlib, triggers, soql, batchlib  # noqa: E402,F401
-from . import invocablelib  # noqa: E402,F401  (Invocable.Action)
+from . import invocablelib, changeeventlib  # noqa: E402,F401  (Invocable.Action, change events)

@@ -279,6 +279,8 @@ class TestEventBus(Native):
 
     def m_deliver(self, a):
         prog = _prog()
+        from .asyncjobs import prepare_test_delivery
+        prepare_test_delivery(prog)  # change events of the DML so far (changeeventlib)
         pending = [j for j in prog.tx.queue if isinstance(j, EventDelivery)]
         prog.tx.queue[:] = [j for j in prog.tx.queue if not isinstance(j, EventDelivery)]
         for job in pending:
@@ -343,9 +345,6 @@ _public_fields_class("Messaging.InboundEmail.Header", ("name", "value"))
 _public_fields_class("Messaging.InboundEmail.BinaryAttachment", ("body", "fileName", "mimeTypeSubType", "headers"))
 _public_fields_class("Messaging.InboundEmail.TextAttachment", ("body", "bodyIsTruncated", "charset", "fileName",
                                                                "mimeTypeSubType", "headers"))
-_public_fields_class("EventBus.ChangeEventHeader", (
-    "entityName", "recordIds", "changeType", "changeOrigin", "transactionKey", "sequenceNumber", "commitTimestamp",
-    "commitNumber", "commitUser", "nulledFields", "diffFields", "changedFields"))
 
 
 # -- Platform Cache ---------------------------------------------------------------------------------
