@@ -11,6 +11,7 @@ from localcloud.salesforce.apex import changeeventlib
 from localcloud.salesforce.apex.dataport import register_org_source
 from localcloud.salesforce.apex.orgruntime import ApexRuntime
 from localcloud.salesforce.data import Schema, open_store
+from tests.apex.orgfixture import run_test_methods
 from localcloud.salesforce.data.changeevents import change_event_object
 
 
@@ -19,11 +20,6 @@ def store(tmp_path: Path):
     s = open_store(tmp_path / "org.sqlite3")
     yield s
     s.close()
-
-
-def run_tests(store, sources: dict[str, str]) -> dict[str, tuple[str, str | None]]:
-    rt = ApexRuntime(store, sources)
-    return {r.method_name: (r.outcome, r.message) for r in rt.run_tests()}
 
 
 LOG = "public class Log { public static List<String> seen = new List<String>(); }"
@@ -39,7 +35,7 @@ ACCOUNT_TRIGGER = """trigger AccountCdc on AccountChangeEvent (after insert) {
 
 
 def test_change_events_reach_their_trigger_at_stop_test_after_enable_change_data_capture(store) -> None:
-    results = run_tests(store, {"Log.cls": LOG, "AccountCdc.trigger": ACCOUNT_TRIGGER, "CdcTest.cls": """
+    results = run_test_methods(store, {"Log.cls": LOG, "AccountCdc.trigger": ACCOUNT_TRIGGER, "CdcTest.cls": """
 @IsTest private class CdcTest {
   @IsTest static void deliveredAtStopTest() {
     insert new Account(Name = 'before enabling');
@@ -87,7 +83,7 @@ def test_change_events_reach_their_trigger_at_stop_test_after_enable_change_data
 
 
 def test_change_events_are_sobjects_with_a_header_and_their_objects_fields(store) -> None:
-    results = run_tests(store, {"EventTypeTest.cls": """
+    results = run_test_methods(store, {"EventTypeTest.cls": """
 @IsTest private class EventTypeTest {
   @IsTest static void types() {
     EventBus.ChangeEventHeader h = new EventBus.ChangeEventHeader();

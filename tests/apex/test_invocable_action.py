@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from localcloud.salesforce.apex.dataport import register_org_source
-from localcloud.salesforce.apex.orgruntime import ApexRuntime
 from localcloud.salesforce.data import open_store
+from tests.apex.orgfixture import run_test_methods
 
 
 @pytest.fixture
@@ -16,11 +16,6 @@ def store(tmp_path: Path):
     s = open_store(tmp_path / "org.sqlite3")
     yield s
     s.close()
-
-
-def run_tests(store, sources: dict[str, str]) -> dict[str, tuple[str, str | None]]:
-    rt = ApexRuntime(store, sources)
-    return {r.method_name: (r.outcome, r.message) for r in rt.run_tests()}
 
 
 GREET = """public with sharing class Greet {
@@ -51,7 +46,7 @@ NAMES = """public with sharing class Upper {
 
 
 def test_an_apex_action_runs_every_invocation_in_one_call_inside_the_transaction(store) -> None:
-    results = run_tests(store, {"Greet.cls": GREET, "Upper.cls": NAMES, "ActionTest.cls": """
+    results = run_test_methods(store, {"Greet.cls": GREET, "Upper.cls": NAMES, "ActionTest.cls": """
 @IsTest private class ActionTest {
   @IsTest static void apexAction() {
     Invocable.Action action = Invocable.Action.createCustomAction('apex', 'Greet');
@@ -118,7 +113,7 @@ def test_an_apex_action_runs_every_invocation_in_one_call_inside_the_transaction
 
 def test_deployed_flows_and_standard_actions_fail_loudly(store) -> None:
     register_org_source(store, "flows", lambda: ["Real_Flow"])
-    results = run_tests(store, {"LoudTest.cls": """
+    results = run_test_methods(store, {"LoudTest.cls": """
 @IsTest private class LoudTest {
   @IsTest static void deployedFlow() {
     Invocable.Action.createCustomAction('flow', 'Real_Flow').addInvocation().invoke();

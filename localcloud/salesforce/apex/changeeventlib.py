@@ -32,7 +32,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
-from localcloud.salesforce.data.changes import CREATE, DELETE, UPDATE, RecordChange
+from localcloud.salesforce.data.changes import DELETE, UPDATE, RecordChange
 from localcloud.salesforce.data.changeevents import HEADER_FIELDS, change_event_name, change_event_object
 
 from . import asyncjobs, ops
