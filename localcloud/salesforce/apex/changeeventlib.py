@@ -212,12 +212,12 @@ class ChangeEventPublisher:
             committed.transaction.on_commit(lambda: self._submit(items, committed.user_id))
 
     def _submit(self, items: list[Payload], user_id: str) -> None:
-        with self._idle:
+        with self._idle:  # under the lock: an idle worker stops only when it sees the queue empty under it
             self._pending += 1
+            self._jobs.put((items, user_id))
             if self._worker is None or not self._worker.is_alive():
                 self._worker = threading.Thread(target=self._work, name="apex-change-events", daemon=True)
                 self._worker.start()
-        self._jobs.put((items, user_id))
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Until every committed change has been delivered (tests, shutdown); False on timeout."""

@@ -49,7 +49,7 @@ class DefaultSchema:
         hit = self._std.get(low)
         if hit is not None:
             return hit
-        if low.endswith(("__c", "__mdt", "__e", "__share", "__history")):
+        if low.endswith(("__c", "__mdt", "__e", "__share", "__history", "__changeevent")):
             return name
         return None
 
