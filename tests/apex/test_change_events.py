@@ -222,3 +222,11 @@ def test_a_local_org_runs_deployed_change_event_triggers_for_its_selected_entiti
         assert session.get(f"{base}/sobjects/UserRoleChangeEvent/describe").status_code == 404
     finally:
         org.stop()
+
+
+def test_change_event_triggers_support_only_after_insert() -> None:
+    from localcloud.salesforce.apex import ApexCompileError, ApexProgram
+
+    with pytest.raises(ApexCompileError, match="AccountChangeEvent support only the after insert event"):
+        ApexProgram({"T.trigger": "trigger T on AccountChangeEvent (before insert, after insert) { }"})
+    assert ApexProgram({"T.trigger": "trigger T on AccountChangeEvent (after insert) { }"}).triggers
