@@ -95,7 +95,22 @@ def _bind_apex_runtime(context: OrgContext, store: Any, repository: MetadataRepo
     deployer.compile_hooks.append(compile_hook)
     deployer.activation_hooks.append(activate)
     context.extras["apex_runtime"] = runtime
+    _bind_org_sources(store, repository, runtime)
     return runtime
+
+
+def _bind_org_sources(store: Any, repository: MetadataRepository, runtime: Any) -> None:
+    """What Apex learns from the org's metadata: its deployed flows (``Invocable.Action``) and the
+    entities selected for Change Data Capture, whose change events reach Apex change event triggers."""
+    try:
+        from localcloud.salesforce.apex.changeeventlib import attach
+        from localcloud.salesforce.apex.dataport import register_org_source
+    except ImportError:
+        return
+    from localcloud.salesforce.metadata.channel_members import selected_entities
+    register_org_source(store, "flows", lambda: [c["fullName"] for c in repository.components("Flow")])
+    register_org_source(store, "cdc_entities", lambda: selected_entities(repository))
+    attach(runtime)
 
 
 def _plugin_routes(context: OrgContext) -> list[RouteRegistrar]:

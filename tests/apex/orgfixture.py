@@ -48,3 +48,10 @@ def make_store(tmp_path: Path):
             name = f.name.split(".")[0]
             tx.insert("PermissionSet", [{"Name": name, "Label": name.replace("_", " ")}])
     return store
+
+
+def run_test_methods(store, sources: dict[str, str]) -> dict[str, tuple[str, str | None]]:
+    """Deploy ``sources`` on ``store`` and run every Apex test method: name -> (outcome, message)."""
+    from localcloud.salesforce.apex.orgruntime import ApexRuntime
+
+    return {r.method_name: (r.outcome, r.message) for r in ApexRuntime(store, sources).run_tests()}

@@ -76,6 +76,16 @@ def _run_job(prog: Any, job: Any) -> None:
         prog.tx.in_queueable = False  # type: ignore[attr-defined]
 
 
+#: called with the program before a test delivers its events (``Test.stopTest``,
+#: ``Test.getEventBus().deliver()``): libraries that make events late (change events) queue them here
+BEFORE_TEST_DELIVERY: list[Any] = []
+
+
+def prepare_test_delivery(prog: Any) -> None:
+    for hook in BEFORE_TEST_DELIVERY:
+        hook(prog)
+
+
 def run_queued(prog: Any, tx: Any) -> None:
     """Run queued jobs, each as the continuation of the current test/transaction context."""
     while tx.queue:

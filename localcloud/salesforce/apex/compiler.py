@@ -471,6 +471,10 @@ class Compiler:
 
     def compile_trigger(self, trig: ApexTrigger) -> None:
         node = trig.node  # type: ignore[attr-defined]
+        if trig.sobject.lower().endswith(("changeevent", "__e")) and set(trig.events) != {"after insert"}:
+            # change events and platform events are only ever inserted, after the fact
+            raise ApexCompileError(f"Triggers on {trig.sobject} support only the after insert event", trig.file,
+                                   node.start_point[0] + 1, node.start_point[1] + 1)
         body = node.child_by_field_name("body")
         cls = ApexClass(trig.name, "class", None, trig.file)
         cls.builtin = False

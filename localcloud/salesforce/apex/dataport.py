@@ -6,7 +6,29 @@ without touching the interpreter. `data` is a `Store` (or anything with `.schema
 
 from __future__ import annotations
 
-from typing import Any
+import weakref
+from typing import Any, Callable
+
+#: what the org tells the runtime about itself beyond its data, per store: kind -> source
+#: (``"flows"``: the names of the deployed flows; ``"cdc_entities"``: the entities selected for
+#: Change Data Capture). Registered by the org (``install_local_org``); scratch test stores inherit them.
+_ORG_SOURCES: "weakref.WeakKeyDictionary[Any, dict[str, Callable[[], Any]]]" = weakref.WeakKeyDictionary()
+
+
+def register_org_source(store: Any, kind: str, source: Callable[[], Any] | None) -> None:
+    """Tell the runtime where ``kind`` of ``store``'s org comes from (None: forget it)."""
+    sources = _ORG_SOURCES.setdefault(store, {})
+    if source is None:
+        sources.pop(kind, None)
+    else:
+        sources[kind] = source
+
+
+def org_source(store: Any, kind: str) -> Callable[[], Any] | None:
+    try:
+        return _ORG_SOURCES.get(store, {}).get(kind) if store is not None else None
+    except TypeError:  # not weak-referenceable: never registered
+        return None
 
 from . import ops
 from .values import Blob, IdValue, Long
@@ -96,6 +118,8 @@ def isolated_test_store(store: Any, directory: Any) -> Any:
         src.close()
         dst.close()
     scratch = open_store(target, person_accounts=False)  # a copy keeps the org's own Person Accounts setting
+    for kind, source in list(_ORG_SOURCES.get(store, {}).items()):
+        register_org_source(scratch, kind, source)
     with scratch.transaction() as tx:
         for od in scratch.schema.objects():
             low = od.name.lower()

@@ -49,7 +49,7 @@ class DefaultSchema:
         hit = self._std.get(low)
         if hit is not None:
             return hit
-        if low.endswith(("__c", "__mdt", "__e", "__share", "__history")):
+        if low.endswith(("__c", "__mdt", "__e", "__share", "__history", "__changeevent")):
             return name
         return None
 
@@ -91,7 +91,7 @@ class DataSchema:
             return self._cache[low]
         od = None
         try:
-            od = self.schema.find(low)
+            od = self.schema.find(low) or self._change_event(low)
         except Exception:  # noqa: BLE001 - any lookup failure means "not an SObject"
             od = None
         out = getattr(od, "name", None) if od is not None else None
@@ -104,7 +104,7 @@ class DataSchema:
             return self._fcache[key]
         out = None
         try:
-            od = self.schema.get(sobject)
+            od = self._object(sobject)
             fd = od.find_field(field)
             if fd is not None:
                 out = fd.name
@@ -121,7 +121,18 @@ class DataSchema:
         return out
 
     def describe(self, sobject: str) -> Any:
-        return self.schema.describe(sobject)
+        event = self.schema.find(sobject) is None and self._change_event(sobject)
+        return event.describe(self.schema) if event else self.schema.describe(sobject)
+
+    def _change_event(self, name: str) -> Any:
+        """``AccountChangeEvent``, ``X__ChangeEvent``: derived from their object (data/changeevents.py)."""
+        if not name.lower().endswith("changeevent"):
+            return None
+        from localcloud.salesforce.data.changeevents import change_event_object
+        return change_event_object(self.schema, name)
+
+    def _object(self, sobject: str) -> Any:
+        return self.schema.find(sobject) or self._change_event(sobject) or self.schema.get(sobject)
 
     def field_type(self, sobject: str, field: str) -> str | None:
         key = ("#type", sobject.lower(), field.lower())
@@ -129,7 +140,7 @@ class DataSchema:
             return self._fcache[key]  # type: ignore[index]
         out = None
         try:
-            fd = self.schema.get(sobject).find_field(field)
+            fd = self._object(sobject).find_field(field)
             out = fd.type if fd is not None else None
         except Exception:  # noqa: BLE001
             out = None
@@ -144,4 +155,4 @@ class DataSchema:
         return getattr(od, "name", None)
 
     def object_def(self, sobject: str) -> Any:
-        return self.schema.get(sobject)
+        return self._object(sobject)

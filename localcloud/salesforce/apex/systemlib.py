@@ -282,6 +282,8 @@ class TestEventBus(Native):
 
     def m_deliver(self, a):
         prog = _prog()
+        from .asyncjobs import prepare_test_delivery
+        prepare_test_delivery(prog)  # change events of the DML so far (changeeventlib)
         pending = [j for j in prog.tx.queue if isinstance(j, EventDelivery)]
         prog.tx.queue[:] = [j for j in prog.tx.queue if not isinstance(j, EventDelivery)]
         for job in pending:
@@ -346,9 +348,6 @@ _public_fields_class("Messaging.InboundEmail.Header", ("name", "value"))
 _public_fields_class("Messaging.InboundEmail.BinaryAttachment", ("body", "fileName", "mimeTypeSubType", "headers"))
 _public_fields_class("Messaging.InboundEmail.TextAttachment", ("body", "bodyIsTruncated", "charset", "fileName",
                                                                "mimeTypeSubType", "headers"))
-_public_fields_class("EventBus.ChangeEventHeader", (
-    "entityName", "recordIds", "changeType", "changeOrigin", "transactionKey", "sequenceNumber", "commitTimestamp",
-    "commitNumber", "commitUser", "nulledFields", "diffFields", "changedFields"))
 
 
 # -- Platform Cache ---------------------------------------------------------------------------------
@@ -719,89 +718,6 @@ STATIC_METHODS[("limits", "getlimitasynccalls")] = lambda a: 200
 NAMESPACES.update({"formula", "formulaeval", "invocable", "invocable.action"})
 
 
-class InvocableAction(Native):
-    apex_type = "Invocable.Action"
-
-    def m_setinvocations(self, a):
-        return None
-
-    def m_addinvocation(self, a):
-        return None
-
-    def m_setinvocationparameter(self, a):
-        return None
-
-    def m_invoke(self, a):
-        _unsupported("Invocable.Action (invoking flows and actions)")(a)
-
-
-class InvocableActionResult(Native):
-    apex_type = "Invocable.Action.Result"
-
-    def m_getoutputparameters(self, a):
-        from .values import ApexMap
-        return ApexMap()
-
-    def m_issuccess(self, a):
-        return False
-
-    def m_geterrors(self, a):
-        return ApexList([], TypeRef("Invocable.Action.Error"))
-
-    def m_getaction(self, a):
-        return None
-
-
-STATIC_METHODS[("invocable.action", "createcustomaction")] = _unsupported("Invocable.Action (invoking flows and actions)")
-STATIC_METHODS[("invocable.action", "createstandardaction")] = _unsupported("Invocable.Action (invoking flows and actions)")
-
-
-class InvocableActionError(Native):
-    apex_type = "Invocable.Action.Error"
-
-    def __init__(self, code: str = "", message: str = "") -> None:
-        self.code, self.message = code, message
-
-    def m_getcode(self, a):
-        return self.code
-
-    def m_getmessage(self, a):
-        return self.message
-
-
-def _read_action_error(v: Any) -> InvocableActionError:
-    v = v if isinstance(v, dict) else {}
-    return InvocableActionError(v.get("code") or "", v.get("message") or "")
-
-
-def _read_action_result(v: Any) -> InvocableActionResult:
-    from .jsonlib import untyped
-    from .values import ApexMap
-    v = v if isinstance(v, dict) else {}
-    result = InvocableActionResult()
-    outputs = untyped(v.get("outputParameters") or {})
-    result.outputs = outputs if isinstance(outputs, ApexMap) else ApexMap()
-    result.success = bool(v.get("success"))
-    result.errors = [_read_action_error(e) for e in v.get("errors") or []]
-    return result
-
-
-InvocableActionResult.m_getoutputparameters = lambda self, a: getattr(self, "outputs", None) or \
-    self.__dict__.setdefault("outputs", __import__("localcloud.salesforce.apex.values", fromlist=["ApexMap"]).ApexMap())
-InvocableActionResult.m_issuccess = lambda self, a: bool(getattr(self, "success", False))
-InvocableActionResult.m_geterrors = lambda self, a: ApexList(list(getattr(self, "errors", [])),
-                                                             TypeRef("Invocable.Action.Error"))
-InvocableActionError.apex_json = lambda self: {"code": self.code, "message": self.message}
-NEW["invocable.action.error"] = lambda a: InvocableActionError()
-
-
-def _register_json_readers() -> None:
-    from .jsonlib import NATIVE_READERS
-    NATIVE_READERS["invocable.action.result"] = _read_action_result
-    NATIVE_READERS["invocable.action.error"] = _read_action_error
-
-
-_register_json_readers()
 
 
 ApexUUID.apex_json = lambda self: str(self.value)

@@ -40,6 +40,7 @@ def _stop(a):
         ops.throw("System.FinalException", "Testing already stopped")
     t.stopped = True
     from . import asyncjobs
+    asyncjobs.prepare_test_delivery(p)
     asyncjobs.run_queued(p, p.tx)
     if t.outer_limits is not None:
         p.tx.limits = t.outer_limits
@@ -61,6 +62,5 @@ STATIC_METHODS.update({
     ("test", "setmock"): _set_mock,
     ("test", "createstub"): lambda a: __import__("localcloud.salesforce.apex.stubs", fromlist=["create_stub"]).create_stub(a),
     ("test", "getstandardpricebookid"): lambda a: "01s000000000001AAA",
-    ("test", "enablechangedatacapture"): lambda a: None,
     ("test", "setfixedsearchresults"): lambda a: None,
 })

@@ -124,6 +124,10 @@ class Transaction:
         """DML reports a saved record here; the store's commit listeners get them after COMMIT."""
         self._changes.append(change)
 
+    def recorded_changes(self) -> tuple[RecordChange, ...]:
+        """The changes recorded so far and not rolled back (what commit listeners would get now)."""
+        return tuple(self._changes)
+
     def on_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once this transaction has committed, after its write lock is released
         (Apex's Queueables and @future calls enqueued by triggers). A rollback drops it."""

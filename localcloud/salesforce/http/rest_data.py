@@ -22,6 +22,7 @@ from localcloud.salesforce.data import (
     is_valid_id,
     to18,
 )
+from localcloud.salesforce.data.changeevents import change_event_object
 from localcloud.salesforce.data.sosl import search as search_sosl
 from localcloud.salesforce.http.context import OrgContext
 from localcloud.salesforce.http.errors import RestError, error_response
@@ -115,7 +116,12 @@ class DataRoutes:
         return Response.json({"objectDescribe": {k: describe[k] for k in keep if k in describe}, "recentItems": []})
 
     def describe(self, request: Request, tx: Transaction) -> Response:
-        return Response.json(tx.schema.describe(request.path_params["sobject"], request.path_params["version"]))
+        name, version = request.path_params["sobject"], request.path_params["version"]
+        # AccountChangeEvent, X__ChangeEvent: describable, never stored (data/changeevents.py)
+        event = change_event_object(tx.schema, name) if tx.schema.find(name) is None else None
+        if event is not None:
+            return Response.json(event.describe(tx.schema, version))
+        return Response.json(tx.schema.describe(name, version))
 
     # -- single records ---------------------------------------------------------------------------
 

@@ -46,6 +46,17 @@ def read_member(body: bytes, file_name: str = "platformEventChannelMember") -> t
     return (child_text(root, "eventChannel") or "").strip(), (child_text(root, "selectedEntity") or "").strip()
 
 
+def selected_entities(repository: Any) -> list[str]:
+    """The entities (``Contact``, ``EC_Order__c``) the org's stored members select on ``ChangeEvents``."""
+    out = []
+    for component in repository.components(TYPE):
+        channel, event_name = read_member(repository.component_body(TYPE, component["fullName"]) or b"")
+        entity = entity_of(event_name)
+        if channel == CHANNEL and entity:
+            out.append(entity)
+    return out
+
+
 def _member(component: Component) -> tuple[str, str]:
     return read_member(component.body, component.file_name)
 

@@ -22,6 +22,9 @@ from typing import Any, Iterable, Mapping
 
 import fastavro
 
+from localcloud.salesforce.data import changeevents
+from localcloud.salesforce.data.changeevents import change_event_name
+
 from . import bitmap
 
 NAMESPACE = "com.sforce.eventbus"
@@ -46,19 +49,13 @@ HEADER_SCHEMA: dict[str, Any] = {
         {"name": "changedFields", "type": _STRING_ARRAY},
     ],
 }
-EXCLUDED = {"id", "isdeleted", "systemmodstamp", "lastactivitydate", "photourl", "lastvieweddate",
-            "lastreferenceddate"}
+EXCLUDED = {"id", *changeevents.EXCLUDED}
 PERSON_NAME_PARTS = ("Salutation", "FirstName", "MiddleName", "LastName", "Suffix", "InformalName")
 PERSON_NAME_OBJECTS = {"contact", "lead", "user"}
 ADDRESS_PARTS = ("Street", "City", "State", "PostalCode", "Country", "StateCode", "CountryCode", "Latitude",
                  "Longitude", "GeocodeAccuracy")
 _TEXT = {"string", "textarea", "picklist", "multipicklist", "phone", "url", "email", "reference", "id",
          "combobox", "encryptedstring"}
-
-
-def change_event_name(sobject: str) -> str:
-    """``Contact`` -> ``ContactChangeEvent``; ``EC_Order__c`` -> ``EC_Order__ChangeEvent``."""
-    return sobject[:-3] + "__ChangeEvent" if sobject.lower().endswith("__c") else sobject + "ChangeEvent"
 
 
 def _avro_type(field_type: str) -> Any:
