@@ -95,7 +95,7 @@ APEX_LAYERS = {
     2: {"ops", "exceptions", "tables"},                        # operations; the tables the libraries fill
     3: {"compiler", "exprs"},                                  # statements and expressions
     4: {"runtime", "dataport", "triggers", "asyncjobs"},       # runtime
-    6: {"orgruntime", "invocable", "libraries", "__init__"},   # the org: wires the runtime and the libraries
+    6: {"orgruntime", "libraries", "__init__"},                # the org: wires the runtime and the libraries
 }
 LIBRARIES = 5
 

@@ -15,8 +15,8 @@ from . import stdlib  # first: the core library (String, List, Map, Math, Date, 
 from . import jsonlib, schemalib, sobjects, dml, testlib, triggers, soql, batchlib  # noqa: E401
 from . import restlib, systemlib  # noqa: E401 - systemlib's builtin classes install after stdlib's
 from . import asyncjobs, compoundlib, leadconvertlib, settingslib, sosl, stubs, access  # noqa: E401
-from . import formulalib, invocablelib, changeeventlib  # noqa: E401
+from . import formulalib, invocable, invocablelib, changeeventlib  # noqa: E401
 
 MODULES = (stdlib, jsonlib, schemalib, sobjects, dml, testlib, triggers, soql, batchlib, restlib, systemlib,
            asyncjobs, compoundlib, leadconvertlib, settingslib, sosl, stubs, access, formulalib,
-           invocablelib, changeeventlib)
+           invocable, invocablelib, changeeventlib)
