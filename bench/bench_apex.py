@@ -109,13 +109,14 @@ def bench_test_run() -> None:
 
     from localcloud.salesforce.apex.orgruntime import ApexRuntime
     from tests.apex.orgfixture import force_app_sources, make_store
-    from tests.apex.test_force_app import loadable_sources
+    from tests.apex.test_force_app import loadable_sources, register_force_app_permission_sets
 
     if not force_app_sources():
         print("Apex tests: force-app has no Apex yet")
         return
     with tempfile.TemporaryDirectory() as tmp:
         store = make_store(Path(tmp))
+        register_force_app_permission_sets(store)  # USER_MODE checks them, as in a deployed org
         rt = ApexRuntime(store, loadable_sources())
         t = time.perf_counter()
         results = rt.run_tests()
