@@ -24,12 +24,16 @@ def run_tests_for_deploy(test_level, class_names, sources, *, store=None, prepar
 
 def install_local_org(context):  # noqa: ANN001,ANN201 - the local org's plugin hook (server.py)
     """Bind USER_MODE checks to the org: permission set definitions come from the org's metadata
-    repository (``context.extras["metadata_repository"].permission_set(name)``). Adds no routes."""
-    from . import access
+    repository (``context.extras["metadata_repository"].permission_set(name)``), Platform Cache
+    partitions from its ``cache_partitions()``. Adds no routes."""
+    from . import access, cachepartitions
     repository = getattr(context, "extras", {}).get("metadata_repository")
     source = getattr(repository, "permission_set", None)
     if callable(source) and getattr(context, "data", None) is not None:
         access.register_definitions(context.data, source)
+    partitions = getattr(repository, "cache_partitions", None)  # Platform Cache: the deployed partitions
+    if callable(partitions) and getattr(context, "data", None) is not None:
+        cachepartitions.register_partitions(context.data, partitions)
     return []
 
 

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from . import access, ops
+from . import access, cachepartitions, ops
 from .dataport import Session
 from .errors import ApexCompileError, ApexThrown
 from .model import ApexClass, Method
@@ -229,6 +229,7 @@ class ApexRuntime:
         with tempfile.TemporaryDirectory(prefix="apex-tests-") as tmp:
             scratch = isolated_test_store(self.store, tmp)
             access.register_definitions(scratch, access.definitions_of(self.store))
+            cachepartitions.register_partitions(scratch, cachepartitions.partitions_of(self.store))
             try:
                 runner = ApexRuntime(scratch, self.sources, coverage=True, _scratch=True,
                                      labels=self.program.labels)

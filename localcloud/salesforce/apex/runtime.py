@@ -45,6 +45,10 @@ BUILTIN_EXCEPTIONS = [
 ]
 
 
+#: called with (transaction, succeeded) when a top-level Apex execution ends (libraries register here)
+TX_END_HOOKS: list[Callable[[Any, bool], None]] = []
+
+
 @dataclass
 class Limits:
     """Per-transaction governor limits (synchronous values from the Apex Developer Guide)."""
@@ -504,6 +508,12 @@ class ApexProgram:
         return res
 
     def _run_top(self, fn: Callable[[], Any], tx: Transaction, commit: bool) -> ExecutionResult:
+        res = self._run_top_body(fn, tx, commit)
+        for hook in TX_END_HOOKS:  # libraries' per-transaction state (Platform Cache: rolled back on failure)
+            hook(tx, res.success)
+        return res
+
+    def _run_top_body(self, fn: Callable[[], Any], tx: Transaction, commit: bool) -> ExecutionResult:
         from .dataport import end_session
         tx.finished = True  # type: ignore[attr-defined]
         try:

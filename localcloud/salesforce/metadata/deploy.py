@@ -39,6 +39,7 @@ from localcloud.salesforce.metadata.permissionsets import permission_set_definit
 from localcloud.salesforce.metadata.apex_rows import mirror_apex_rows
 from localcloud.salesforce.metadata.repository import DEPLOY_PREFIX, MetadataRepository, now_iso
 from localcloud.salesforce.metadata.channel_members import TYPE as CHANNEL_MEMBER, check_channel_members
+from localcloud.salesforce.metadata.cachepartitions import TYPE as CACHE_PARTITION, check_cache_partitions
 from localcloud.salesforce.metadata.ui_components import check_ui_components
 
 log = logging.getLogger(__name__)
@@ -360,8 +361,12 @@ class Deployer:
             return {c["fullName"]: self.repository.component_body(CHANNEL_MEMBER, c["fullName"]) or b""
                     for c in self.repository.components(CHANNEL_MEMBER)}
 
+        def stored_partitions() -> dict[str, bytes]:
+            return dict(self.repository.component_bodies(CACHE_PARTITION))
+
         problems = [*check_ui_components(package, schema, self.repository.component_exists),
-                    *check_channel_members(package, schema, stored_members)]
+                    *check_channel_members(package, schema, stored_members),
+                    *check_cache_partitions(package, stored_partitions)]
         return [ComponentMessage(p.component.type, p.component.full_name, p.component.file_name, False,
                                  problem=p.message, problem_type="Error", line=p.line, column=1)
                 for p in problems]
