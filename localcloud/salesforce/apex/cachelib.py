@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Callable
 
-from . import ops
+from . import ops, txhooks
 from .cachepartitions import PartitionSpec, partitions_of, register_partitions, spec_of
 from .stdlib import NAMESPACES, NEW, STATIC_METHODS, STATIC_PROPS, Native
 from .values import ApexList, ApexMap, ApexObject, ApexSet, SObject, TypeRef
@@ -373,6 +373,8 @@ class CachePartition(Native):
             ops.throw("Cache.ItemSizeLimitExceededException",
                       f"Item {key} is {size[0]} bytes: the maximum size of a cached item is {MAX_ITEM_BYTES} bytes "
                       "(100 KB)")
+        if self.kind == "session":
+            self.space(prog)  # asynchronous Apex has no session: SessionCacheNoSessionException
         if not self.available(prog):
             return  # no capacity: the put is dropped, as on an org without cache allocation
         sp = self.space(prog, create=True)
@@ -717,13 +719,7 @@ _static("org")
 _static("session")
 
 
-def _register_tx_hook() -> None:
-    from .runtime import TX_END_HOOKS
-    if transaction_ended not in TX_END_HOOKS:
-        TX_END_HOOKS.append(transaction_ended)
-
-
-_register_tx_hook()
+txhooks.register(transaction_ended)
 
 
 def _qualified_key(a):

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
 from . import ops, stdlib
+from .txhooks import TX_END_HOOKS
 from .compiler import POS, RET, RETURN, Compiler, Declarer, parse_source
 from .errors import ApexCompileError, ApexThrown, ApexUncaught
 from .model import ApexClass, ApexTrigger, FieldInfo, Method
@@ -43,10 +44,6 @@ BUILTIN_EXCEPTIONS = [
     "PlatformCacheException", "ProcedureException", "TransientException", "UnsupportedOperationException",
     "AuraHandledException", "FormulaValidationException", "FormulaEvaluationException", "SObjectException",
 ]
-
-
-#: called with (transaction, succeeded) when a top-level Apex execution ends (libraries register here)
-TX_END_HOOKS: list[Callable[[Any, bool], None]] = []
 
 
 @dataclass
