@@ -37,6 +37,8 @@ def install(p: Any) -> None:
                                                   ("system.sobjectdescribeoptions",))
     _ENUMS["soaptype"] = _make_enum(p, "Schema.SoapType", SOAP_TYPES, ("soaptype",))
     _install_cache(p)
+    from . import connectlib  # ConnectApi (Chatter in Apex): registers ChatterFeeds.postFeedElement
+    connectlib.install(p)
     _install_more(p)
     _install_formula(p)
 
