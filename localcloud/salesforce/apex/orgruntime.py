@@ -368,6 +368,8 @@ def run_tests_for_deploy(test_level: str, class_names: list[str], sources: list[
     from .dataport import isolated_test_store
     with tempfile.TemporaryDirectory(prefix="apex-deploy-tests-") as tmp:
         scratch = isolated_test_store(store, tmp)
+        # Platform Cache: the org's committed partitions (a partition new in this deploy is not seen yet)
+        cachepartitions.register_partitions(scratch, cachepartitions.partitions_of(store))
         if permission_sets is not None:
             # the deploy's own permission sets (not committed yet) first, then the org's committed ones
             access.register_definitions(scratch, access.overlay(permission_sets, access.definitions_of(store)))
