@@ -3,8 +3,6 @@ partitions from deployed ``PlatformCachePartition`` metadata, with Salesforce's 
 LRU eviction, copies on get, rollback of a failed request and a fresh cache per Apex test."""
 from __future__ import annotations
 
-import io
-import zipfile
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -14,6 +12,7 @@ from localcloud.salesforce.apex import cachelib
 from localcloud.salesforce.apex.cachelib import PartitionSpec
 from localcloud.salesforce.apex.orgruntime import ApexRuntime
 from localcloud.salesforce.data import open_store
+from tests.mdapi import package_xml, zip_files
 
 MD = "http://soap.sforce.com/2006/04/metadata"
 LOADER = """public class Loader implements Cache.CacheBuilder {
@@ -225,14 +224,8 @@ def _partition_xml(default: bool, org_mb: str, session_mb: str = "0", cache_type
 
 
 def _zip(files: dict[str, str]) -> bytes:
-    members = "".join(f"<members>{p.split('/')[1].split('.')[0]}</members>" for p in files)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("package.xml", f'<?xml version="1.0"?><Package xmlns="{MD}"><types>{members}'
-                                        "<name>PlatformCachePartition</name></types><version>62.0</version></Package>")
-        for path, text in files.items():
-            archive.writestr(path, text)
-    return buffer.getvalue()
+    names = [path.split("/")[1].split(".")[0] for path in files]
+    return zip_files({**files, "package.xml": package_xml({"PlatformCachePartition": names})})
 
 
 @pytest.fixture
