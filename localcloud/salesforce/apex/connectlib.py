@@ -255,5 +255,3 @@ def install(p: Any) -> None:
         c.modifiers = {"virtual"}
         p.builtins[name.lower()] = c
 
-
-_ = SObject

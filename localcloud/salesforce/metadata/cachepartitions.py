@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
-from .package import Component, DeployPackage, child_text, children, parse_xml
+from .package import DeployPackage, child_text, children, parse_xml
 from .ui_components import Problem
 
 TYPE = "PlatformCachePartition"
