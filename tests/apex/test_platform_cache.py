@@ -263,3 +263,24 @@ def test_bad_partitions_fail_the_deploy_with_file_and_line(org: Any, files: dict
     failure = job.failures[0]
     assert words in failure.problem and failure.file_name.startswith("cachePartitions/") and failure.line == line
     assert org.repository.cache_partitions() == []
+
+
+def test_a_deploys_own_tests_use_the_partitions_it_deploys(org: Any) -> None:
+    from localcloud.salesforce.metadata import DeployOptions
+    test_class = """@IsTest private class PartitionTest {
+    @IsTest static void usesTheNewPartition() {
+        Cache.OrgPartition part = Cache.Org.getPartition('local.Fresh');
+        part.put('k', 'v');
+        Assert.areEqual('v', part.get('k'));
+        Assert.isTrue(part.isAvailable());
+    }
+}"""
+    meta = (f'<?xml version="1.0" encoding="UTF-8"?><ApexClass xmlns="{MD}"><apiVersion>62.0</apiVersion>'
+            "<status>Active</status></ApexClass>")
+    files = {"cachePartitions/Fresh.cachePartition": _partition_xml(False, "1"),
+             "classes/PartitionTest.cls": test_class, "classes/PartitionTest.cls-meta.xml": meta}
+    package = package_xml({"PlatformCachePartition": ["Fresh"], "ApexClass": ["PartitionTest"]})
+    job = org.deployer.deploy_zip(zip_files({**files, "package.xml": package}),
+                                  DeployOptions(test_level="RunSpecifiedTests", run_tests=["PartitionTest"]))
+    assert job.status == "Succeeded", [f.problem for f in job.failures] or job.tests.failures or job.error_message
+    assert job.tests.num_tests_run == 1 and not job.tests.failures

@@ -15,11 +15,11 @@ from .orgruntime import ApexRuntime, CoverageResult, RestResult, TestMethodResul
 
 
 def run_tests_for_deploy(test_level, class_names, sources, *, store=None, prepare=None, transaction=None,
-                         schema=None, permission_sets=None):  # noqa: ANN001,ANN201 - see orgruntime
+                         schema=None, permission_sets=None, cache_partitions=None):  # noqa: ANN001,ANN201 - see orgruntime
     """Deploy-time Apex test run (looked up by localcloud.salesforce.metadata)."""
     from .orgruntime import run_tests_for_deploy as run
     return run(test_level, class_names, sources, store=store, prepare=prepare, transaction=transaction,
-               schema=schema, permission_sets=permission_sets)
+               schema=schema, permission_sets=permission_sets, cache_partitions=cache_partitions)
 
 
 def install_local_org(context):  # noqa: ANN001,ANN201 - the local org's plugin hook (server.py)

@@ -91,3 +91,15 @@ def org_partitions(repository: Any) -> list[dict[str, Any]]:
         parsed.pop("problems")
         out.append(parsed)
     return out
+
+
+def deploy_partitions(repository: Any, package: DeployPackage) -> list[dict[str, Any]]:
+    """The org's partitions as a deploy leaves them (its own replace the stored ones of the same name),
+    for the deploy's Apex tests."""
+    own = {c.full_name.lower(): c for c in package.of_type(TYPE)}
+    out = [p for p in org_partitions(repository) if p["name"].lower() not in own]
+    for component in own.values():
+        parsed = read_partition(component.full_name, component.body, component.file_name)
+        parsed.pop("problems")
+        out.append(parsed)
+    return out
