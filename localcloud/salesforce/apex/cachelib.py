@@ -24,13 +24,13 @@ import time
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, Callable
 
 from . import ops, txhooks
 from .cachepartitions import PartitionSpec, partitions_of, register_partitions, spec_of
+from .cachevalues import pack as _pack_value, unpack as _unpack
 from .stdlib import NAMESPACES, NEW, STATIC_METHODS, STATIC_PROPS, Native
-from .values import ApexList, ApexMap, ApexObject, ApexSet, SObject, TypeRef
+from .values import ApexList, ApexMap, ApexSet, TypeRef
 
 __all__ = ["PartitionSpec", "register_partitions", "partitions_of", "advance_clock", "reset_clock", "clear",
            "capacity_mb", "install", "transaction_ended"]
@@ -142,104 +142,6 @@ def _state(prog: Any) -> OrgCacheState:
 def clear(store: Any) -> None:
     """Drop every cached item of an org (what Setup's "clear cache" does)."""
     _STATES.pop(store, None)
-
-
-# ------------------------------------------------------------------------------------------ values
-_SCALARS = (str, int, float, Decimal, bool)
-
-
-def _pack(v: Any, memo: dict[int, Any], size: list[int]) -> Any:
-    """A serialised copy of an Apex value (size counted in bytes, roughly as Java serialises it)."""
-    if v is None:
-        size[0] += 1
-        return None
-    if isinstance(v, str):
-        size[0] += len(v.encode("utf-8")) + 2
-        return v
-    if isinstance(v, _SCALARS):
-        size[0] += 8
-        return v
-    hit = memo.get(id(v))
-    if hit is not None:
-        size[0] += 4
-        return hit
-    if isinstance(v, ApexList):
-        node: Any = ["L", v.etype, []]
-        memo[id(v)] = node
-        size[0] += 16
-        node[2] = [_pack(x, memo, size) for x in v]
-        return node
-    if isinstance(v, ApexSet):
-        node = ["S", v.etype, []]
-        memo[id(v)] = node
-        size[0] += 16
-        node[2] = [_pack(x, memo, size) for x in v]
-        return node
-    if isinstance(v, ApexMap):
-        node = ["M", (v.ktype, v.vtype), []]
-        memo[id(v)] = node
-        size[0] += 16
-        node[2] = [(_pack(k, memo, size), _pack(x, memo, size)) for k, x in v.items()]
-        return node
-    if isinstance(v, SObject):
-        node = ["O", (v.type_name, dict(v.names), set(v.queried) if v.queried is not None else None), {}]
-        memo[id(v)] = node
-        size[0] += 16 + len(v.type_name)
-        node[2] = {k: _pack(x, memo, size) for k, x in v.fields.items()}
-        return node
-    if isinstance(v, ApexObject) and not v.cls.builtin:
-        node = ["A", (v.cls.name.lower(), v.native), {}]
-        memo[id(v)] = node
-        size[0] += 16 + len(v.cls.name)
-        node[2] = {k: _pack(x, memo, size) for k, x in v.fields.items()}
-        return node
-    size[0] += 16  # dates, times, Ids, Blobs, enum values, system objects: immutable or kept as they are
-    data = getattr(v, "data", None)
-    if isinstance(data, (bytes, bytearray)):
-        size[0] += len(data)
-    return v
-
-
-def _unpack(node: Any, prog: Any, memo: dict[int, Any]) -> Any:
-    if not isinstance(node, list):
-        return node
-    hit = memo.get(id(node))
-    if hit is not None:
-        return hit
-    kind, meta, body = node
-    if kind == "L":
-        out: Any = ApexList((), meta)
-        memo[id(node)] = out
-        out.extend(_unpack(x, prog, memo) for x in body)
-        return out
-    if kind == "S":
-        out = ApexSet((_unpack(x, prog, memo) for x in body), meta)
-        memo[id(node)] = out
-        return out
-    if kind == "M":
-        out = ApexMap((), *meta)
-        memo[id(node)] = out
-        for k, x in body:
-            out[_unpack(k, prog, memo)] = _unpack(x, prog, memo)
-        return out
-    if kind == "O":
-        type_name, names, queried = meta
-        out = SObject(type_name, queried=set(queried) if queried is not None else None)
-        memo[id(node)] = out
-        out.names.update(names)
-        for k, x in body.items():
-            out.fields[k] = _unpack(x, prog, memo)
-        return out
-    lname, native = meta
-    cls = prog.classes.get(lname)
-    if cls is None:  # the class was deleted since the value was cached: it no longer deserialises
-        return None
-    out = ApexObject(cls)
-    out.native = native
-    memo[id(node)] = out
-    for k, x in body.items():
-        out.fields[k] = _unpack(x, prog, memo)
-    return out
 
 
 # ------------------------------------------------------------------------------------------ context
@@ -368,7 +270,7 @@ class CachePartition(Native):
             ops.throw("Cache.InvalidParamException",
                       f"Invalid ttlSecs: {ttl}. The time-to-live must be between {MIN_TTL} and {max_ttl} seconds")
         size = [0]
-        packed = _pack(value, {}, size)
+        packed = _pack_value(value, size)
         if size[0] > MAX_ITEM_BYTES:
             ops.throw("Cache.ItemSizeLimitExceededException",
                       f"Item {key} is {size[0]} bytes: the maximum size of a cached item is {MAX_ITEM_BYTES} bytes "
