@@ -92,7 +92,7 @@ APEX = "localcloud.salesforce.apex"
 # localcloud/salesforce/apex/README.md "Layers"; a module not named here is a library (layer 5).
 APEX_LAYERS = {
     1: {"values", "model", "errors", "schema"},                # values and model
-    2: {"ops", "exceptions", "tables"},                        # operations; the tables the libraries fill
+    2: {"ops", "exceptions", "tables", "txhooks"},             # operations; the tables and hooks libraries fill
     3: {"compiler", "exprs"},                                  # statements and expressions
     4: {"runtime", "dataport", "triggers", "asyncjobs"},       # runtime
     6: {"orgruntime", "libraries", "__init__"},                # the org: wires the runtime and the libraries

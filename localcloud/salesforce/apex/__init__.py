@@ -16,21 +16,25 @@ from . import libraries  # noqa: F401 - the libraries fill the tables the interp
 
 
 def run_tests_for_deploy(test_level, class_names, sources, *, store=None, prepare=None, transaction=None,
-                         schema=None, permission_sets=None):  # noqa: ANN001,ANN201 - see orgruntime
+                         schema=None, permission_sets=None, cache_partitions=None):  # noqa: ANN001,ANN201 - see orgruntime
     """Deploy-time Apex test run (looked up by localcloud.salesforce.metadata)."""
     from .orgruntime import run_tests_for_deploy as run
     return run(test_level, class_names, sources, store=store, prepare=prepare, transaction=transaction,
-               schema=schema, permission_sets=permission_sets)
+               schema=schema, permission_sets=permission_sets, cache_partitions=cache_partitions)
 
 
 def install_local_org(context):  # noqa: ANN001,ANN201 - the local org's plugin hook (server.py)
     """Bind USER_MODE checks to the org: permission set definitions come from the org's metadata
-    repository (``context.extras["metadata_repository"].permission_set(name)``). Adds no routes."""
-    from . import access
+    repository (``context.extras["metadata_repository"].permission_set(name)``), Platform Cache
+    partitions from its ``cache_partitions()``. Adds no routes."""
+    from . import access, cachepartitions
     repository = getattr(context, "extras", {}).get("metadata_repository")
     source = getattr(repository, "permission_set", None)
     if callable(source) and getattr(context, "data", None) is not None:
         access.register_definitions(context.data, source)
+    partitions = getattr(repository, "cache_partitions", None)  # Platform Cache: the deployed partitions
+    if callable(partitions) and getattr(context, "data", None) is not None:
+        cachepartitions.register_partitions(context.data, partitions)
     return []
 
 

@@ -16,7 +16,8 @@ from . import jsonlib, schemalib, sobjects, dml, testlib, triggers, soql, batchl
 from . import restlib, systemlib  # noqa: E401 - systemlib's builtin classes install after stdlib's
 from . import asyncjobs, compoundlib, leadconvertlib, settingslib, sosl, stubs, access  # noqa: E401
 from . import formulalib, invocable, invocablelib, changeeventlib  # noqa: E401
+from . import cachevalues, cachepartitions, cachelib, connectlib  # noqa: E401 - installed by systemlib's installer
 
 MODULES = (stdlib, jsonlib, schemalib, sobjects, dml, testlib, triggers, soql, batchlib, restlib, systemlib,
            asyncjobs, compoundlib, leadconvertlib, settingslib, sosl, stubs, access, formulalib,
-           invocable, invocablelib, changeeventlib)
+           invocable, invocablelib, changeeventlib, cachevalues, cachepartitions, cachelib, connectlib)

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from . import access, ops
+from . import access, cachepartitions, ops
 from .dataport import Session
 from .errors import ApexCompileError, ApexThrown
 from .model import ApexClass, Method
@@ -231,6 +231,7 @@ class ApexRuntime:
         with tempfile.TemporaryDirectory(prefix="apex-tests-") as tmp:
             scratch = isolated_test_store(self.store, tmp)
             access.register_definitions(scratch, access.definitions_of(self.store))
+            cachepartitions.register_partitions(scratch, cachepartitions.partitions_of(self.store))
             try:
                 runner = ApexRuntime(scratch, self.sources, coverage=True, _scratch=True,
                                      labels=self.program.labels)
@@ -336,7 +337,8 @@ def _failure(message: str) -> dict[str, Any]:
 
 def run_tests_for_deploy(test_level: str, class_names: list[str], sources: list[Any], *, store: Any = None,
                          prepare: Callable[[Any], None] | None = None, transaction: Any = None,
-                         schema: Any = None, permission_sets: Mapping[str, Mapping[str, Any]] | None = None) -> Any:
+                         schema: Any = None, permission_sets: Mapping[str, Mapping[str, Any]] | None = None,
+                         cache_partitions: list[Mapping[str, Any]] | None = None) -> Any:
     """Deploy-time test run (metadata looks this up on localcloud.salesforce.apex).
 
     `sources` are ApexSource-like objects (kind, name, body): the org's sources overlaid with the
@@ -345,7 +347,8 @@ def run_tests_for_deploy(test_level: str, class_names: list[str], sources: list[
     SeeAllData) to which `prepare(tx)` first applies the deploy's own schema and setup records, so
     objects and fields created by the same deploy are visible. `permission_sets` (name -> definition,
     the deploy's own) lets USER_MODE checks see what the deploy's permission sets grant; without it
-    the deploy-time run does not check USER_MODE (the definitions are not committed yet). Returns an
+    the deploy-time run does not check USER_MODE (the definitions are not committed yet). `cache_partitions`
+    (name, is_default, org_mb, session_mb) are the Platform Cache partitions its tests see. Returns an
     object shaped like the deploy's RunTestsOutcome: num_tests_run, failures, successes, total_time_ms, code_coverage."""
     from types import SimpleNamespace
     out = SimpleNamespace(num_tests_run=0, failures=[], successes=[], total_time_ms=0.0, code_coverage=[])
@@ -369,6 +372,9 @@ def run_tests_for_deploy(test_level: str, class_names: list[str], sources: list[
     from .dataport import isolated_test_store
     with tempfile.TemporaryDirectory(prefix="apex-deploy-tests-") as tmp:
         scratch = isolated_test_store(store, tmp)
+        # Platform Cache: the partitions as the deploy leaves them (`cache_partitions`), else the org's committed ones
+        cachepartitions.register_partitions(scratch, (lambda: list(cache_partitions)) if cache_partitions is not None
+                                            else cachepartitions.partitions_of(store))
         if permission_sets is not None:
             # the deploy's own permission sets (not committed yet) first, then the org's committed ones
             access.register_definitions(scratch, access.overlay(permission_sets, access.definitions_of(store)))

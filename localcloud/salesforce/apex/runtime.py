@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
 from . import ops, tables
+from .txhooks import TX_END_HOOKS
 from .compiler import POS, RET, RETURN, Compiler, Declarer, parse_source
 from .errors import ApexCompileError, ApexThrown, ApexUncaught
 from .exprs import compile_expr
@@ -507,6 +508,12 @@ class ApexProgram:
         return res
 
     def _run_top(self, fn: Callable[[], Any], tx: Transaction, commit: bool) -> ExecutionResult:
+        res = self._run_top_body(fn, tx, commit)
+        for hook in TX_END_HOOKS:  # libraries' per-transaction state (Platform Cache: rolled back on failure)
+            hook(tx, res.success)
+        return res
+
+    def _run_top_body(self, fn: Callable[[], Any], tx: Transaction, commit: bool) -> ExecutionResult:
         from .dataport import end_session
         tx.finished = True  # type: ignore[attr-defined]
         try:

@@ -38,6 +38,8 @@ def install(p: Any) -> None:
                                                   ("system.sobjectdescribeoptions",))
     _ENUMS["soaptype"] = _make_enum(p, "Schema.SoapType", SOAP_TYPES, ("soaptype",))
     _install_cache(p)
+    from . import connectlib  # ConnectApi (Chatter in Apex): registers ChatterFeeds.postFeedElement
+    connectlib.install(p)
     _install_more(p)
 
 
@@ -351,75 +353,11 @@ _public_fields_class("Messaging.InboundEmail.TextAttachment", ("body", "bodyIsTr
 
 
 # -- Platform Cache ---------------------------------------------------------------------------------
-# The local org presents itself as a Developer Edition org, which has no Platform Cache capacity: a
-# partition is found, and ``isAvailable()`` is false; reads miss and writes are dropped.
-NAMESPACES.update({"cache", "cache.org", "cache.session"})
-CACHE_EXCEPTIONS = ("Cache.Org.OrgCacheException", "Cache.Session.SessionCacheException",
-                    "Cache.ItemSizeLimitExceededException", "Cache.InvalidParamException",
-                    "Cache.PlatformCacheInvalidOperationException", "Cache.CacheException")
-
-
-class CachePartition(Native):
-    apex_type = "Cache.Partition"
-
-    def __init__(self, name: str, kind: str) -> None:
-        self.name, self.kind = name, kind
-
-    def m_isavailable(self, a):
-        return False
-
-    def m_contains(self, a):
-        return False
-
-    def m_get(self, a):
-        return None
-
-    def m_put(self, a):
-        return None
-
-    def m_remove(self, a):
-        return False
-
-    def m_getkeys(self, a):
-        from .values import ApexSet
-        return ApexSet((), TypeRef("String"))
-
-    def m_getname(self, a):
-        return self.name
-
-    def m_getcapacity(self, a):
-        return 0.0
-
-
-def _partition(kind: str):
-    def get(a):
-        name = str(a[0] or "")
-        if not name:
-            ops.throw("Cache.Org.OrgCacheException" if kind == "Org" else "Cache.Session.SessionCacheException",
-                      "Invalid partition name")
-        return CachePartition(name, kind)
-    return get
-
-
-for _kind in ("org", "session"):
-    STATIC_METHODS[(f"cache.{_kind}", "getpartition")] = _partition(_kind.capitalize())
-    STATIC_METHODS[(f"cache.{_kind}", "contains")] = lambda a: False
-    STATIC_METHODS[(f"cache.{_kind}", "get")] = lambda a: None
-    STATIC_METHODS[(f"cache.{_kind}", "put")] = lambda a: None
-    STATIC_METHODS[(f"cache.{_kind}", "remove")] = lambda a: False
-    STATIC_METHODS[(f"cache.{_kind}", "isavailable")] = lambda a: False
-
-
+# Cache.Org, Cache.Session, partitions and Cache.CacheBuilder live in cachelib (registered on import).
 def _install_cache(p: Any) -> None:
-    from .model import ApexClass
+    from . import cachelib
     _ENUMS["cache.visibility"] = _make_enum(p, "Cache.Visibility", ["ALL", "NAMESPACE"], ("cache.visibility",))
-    base = p.builtins["exception"]
-    for name in CACHE_EXCEPTIONS:
-        c = ApexClass(name, "class")
-        c.builtin = True
-        c.superclass = base
-        c.modifiers = {"virtual"}
-        p.builtins[name.lower()] = c
+    cachelib.install(p)
 
 
 # -- URL, OrgLimits, Network, Search, Flow, Security -------------------------------------------------

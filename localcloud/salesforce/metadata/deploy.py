@@ -40,6 +40,7 @@ from localcloud.salesforce.metadata.permissionsets import permission_set_definit
 from localcloud.salesforce.metadata.apex_rows import mirror_apex_rows
 from localcloud.salesforce.metadata.repository import DEPLOY_PREFIX, MetadataRepository, now_iso
 from localcloud.salesforce.metadata.channel_members import TYPE as CHANNEL_MEMBER, check_channel_members
+from localcloud.salesforce.metadata.cachepartitions import TYPE as CACHE_PARTITION, check_cache_partitions, deploy_partitions
 from localcloud.salesforce.metadata.ui_components import check_ui_components
 
 log = logging.getLogger(__name__)
@@ -241,7 +242,8 @@ class Deployer:
                     raise _CompileFailed(failures)
                 if job.options.test_level and job.options.test_level != "NoTestRun":
                     self._run_tests(job, apex, tx, lambda stx: self._apply_test_schema(stx, specs, permsets, others),
-                                    _deleted_apex(package), permission_sets={c.full_name: d for c, d in permsets})
+                                    _deleted_apex(package), permission_sets={c.full_name: d for c, d in permsets},
+                                    cache_partitions=deploy_partitions(self.repository, package))
                     if job.tests.failures:
                         # as Salesforce: a failing test of a testLevel deploy rolls all of it back
                         raise _CheckOnlyRollback()
@@ -361,8 +363,12 @@ class Deployer:
             return {c["fullName"]: self.repository.component_body(CHANNEL_MEMBER, c["fullName"]) or b""
                     for c in self.repository.components(CHANNEL_MEMBER)}
 
+        def stored_partitions() -> dict[str, bytes]:
+            return dict(self.repository.component_bodies(CACHE_PARTITION))
+
         problems = [*check_ui_components(package, schema, self.repository.component_exists),
-                    *check_channel_members(package, schema, stored_members)]
+                    *check_channel_members(package, schema, stored_members),
+                    *check_cache_partitions(package, stored_partitions)]
         return [ComponentMessage(p.component.type, p.component.full_name, p.component.file_name, False,
                                  problem=p.message, problem_type="Error", line=p.line, column=1)
                 for p in problems]
@@ -509,7 +515,8 @@ class Deployer:
     def _run_tests(self, job: DeployJob, apex: list[ApexSource], tx: Any = None,
                    prepare: Callable[[Any], None] | None = None,
                    deleted: set[tuple[str, str]] | None = None,
-                   permission_sets: dict[str, dict[str, Any]] | None = None) -> None:
+                   permission_sets: dict[str, dict[str, Any]] | None = None,
+                   cache_partitions: list[dict[str, Any]] | None = None) -> None:
         level = job.options.test_level or "NoTestRun"
         runners = [*TEST_RUNNER, *hooks.apex_runtime_functions("run_tests_for_deploy")]
         if not runners:
@@ -542,6 +549,9 @@ class Deployer:
         # The deploy's permission set definitions, so USER_MODE in its tests checks what it deploys.
         if "permission_sets" in accepted:
             extra["permission_sets"] = permission_sets
+        # The org's Platform Cache partitions as this deploy leaves them, so its tests can use them.
+        if "cache_partitions" in accepted and cache_partitions is not None:
+            extra["cache_partitions"] = cache_partitions
         outcome = runner(level, list(job.options.run_tests), [*existing, *apex], **extra)
         # any object shaped like RunTestsOutcome; kept as one so the stored deploy result is plain JSON
         job.tests = RunTestsOutcome(

@@ -237,6 +237,11 @@ class MetadataRepository:
                 (name, json.dumps(definition)),
             )
 
+    def cache_partitions(self) -> list[dict[str, Any]]:
+        """The deployed Platform Cache partitions (name, is_default, org_mb, session_mb)."""
+        from localcloud.salesforce.metadata.cachepartitions import org_partitions
+        return org_partitions(self)
+
     def permission_set(self, name: str) -> dict[str, Any] | None:
         with self._lock:
             row = self._db.execute("SELECT definition FROM permission_set WHERE name = ?", (name,)).fetchone()
