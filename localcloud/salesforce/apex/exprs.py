@@ -89,6 +89,8 @@ def _static_type(ctx, node):
         return TypeRef("String")
     if node.type == "method_invocation":
         return _static_return_type(ctx, node)
+    if node.type == "field_access":
+        return _static_field_type(ctx, node)
     if node.type != "identifier":
         return None
     low = text(node).lower()
@@ -96,6 +98,26 @@ def _static_type(ctx, node):
     if t is None and not ctx.scope.has(low):
         fi = lookup_field(ctx, low)
         t = getattr(fi, "type", None)
+    return t if isinstance(t, TypeRef) else None
+
+
+def _static_field_type(ctx, node):
+    """The declared type of ``this.f``, ``obj.f`` (obj of a declared class type, chains too) or ``Cls.f``."""
+    obj = node.child_by_field_name("object")
+    if any(c.type == "safe_navigation_operator" for c in node.children) or obj is None:
+        return None
+    if obj.type == "this":
+        cls = ctx.cls if not ctx.static else None
+    else:
+        declared = _static_type(ctx, obj)
+        if declared is None and obj.type == "identifier" and not ctx.scope.has(text(obj).lower()) \
+                and lookup_field(ctx, text(obj).lower()) is None:
+            declared = TypeRef(text(obj).lower())  # a class name: Cls.staticField
+        cls = ctx.prog.resolve_class(declared, ctx.cls) if declared is not None and not declared.args else None
+    if cls is None or cls.builtin or cls.kind == "enum":
+        return None
+    fi = cls.find_field(text(node.child_by_field_name("field")).lower())
+    t = getattr(fi, "type", None)
     return t if isinstance(t, TypeRef) else None
 
 

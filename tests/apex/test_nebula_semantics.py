@@ -1,0 +1,53 @@
+"""Interpreter semantics NebulaLogger's tests rely on (issue 18): overloads chosen by the declared type of
+field and property reads, ..."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from localcloud.salesforce.apex import ApexProgram
+from localcloud.salesforce.apex.orgruntime import ApexRuntime
+from localcloud.salesforce.data import open_store
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    s = open_store(tmp_path / "org.sqlite3")
+    yield s
+    s.close()
+
+
+def run_tests(store, sources: dict[str, str]) -> dict[str, tuple[str, str | None]]:
+    rt = ApexRuntime(store, sources)
+    return {r.method_name: (r.outcome, r.message) for r in rt.run_tests()}
+
+
+def call(sources: dict[str, str], cls: str, method: str):
+    result = ApexProgram(sources).call_static(cls, method)
+    assert result.success, f"{result.exception_type}: {result.exception_message}\n{result.stack_trace}"
+    return result.value
+
+
+def test_a_null_field_read_reaches_the_overload_of_its_declared_type() -> None:
+    """`this.context.newMap` is a null Map<Id, SObject>: Salesforce calls handle(Map<Id, SObject>) (chosen at
+    compile time by the declared type), not the first overload a null fits."""
+    value = call({
+        "Ctx.cls": "public class Ctx { public List<SObject> newList { get; set; } public Map<Id, SObject> newMap;"
+                   " public static Ctx holder; }",
+        "H.cls": """public class H {
+            Ctx context = new Ctx();
+            String seen = '';
+            void handle(List<SObject> records) { seen += 'list:' + (records == null ? 'null' : 'set') + ' '; }
+            void handle(Map<Id, SObject> records) { seen += 'map:' + (records == null ? 'null' : 'set') + ' '; }
+            public static String run() {
+                H h = new H();
+                h.handle(h.context.newList);
+                h.handle(h.context.newMap);
+                Ctx.holder = new Ctx();
+                h.handle(Ctx.holder.newMap);
+                return h.go();
+            }
+            String go() { this.handle(this.context.newMap); return seen.trim(); } }""",
+    }, "H", "run")
+    assert value == "list:null map:null map:null map:null"
