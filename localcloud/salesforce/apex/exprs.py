@@ -430,6 +430,9 @@ def e_field_access(comp, ctx, n):
                 return lambda fr: stdlib.namespace_value(sub)
             if val in ("label", "system.label"):
                 return _custom_label(prog, ctx, fnode, fname)
+            ns_field = stdlib.NAMESPACE_FIELDS.get(val)
+            if ns_field is not None:
+                return ns_field(prog, ctx, fnode, fname)
             if val == "schema" and low == "sobjecttype":
                 return lambda fr: stdlib.SchemaSObjectTypes()
             if val == "schema.sobjecttype" and prog.is_sobject_type(low):

@@ -30,6 +30,8 @@ STATIC_SETTERS: dict[tuple[str, str], Callable[[Any], Any]] = {}
 METHODS: dict[type, dict[str, Callable[[Any, list[Any]], Any]]] = {}
 NEW: dict[str, Callable[[list[Any]], Any]] = {}
 LINE_AWARE: set[tuple[str, str]] = set()
+#: namespace -> resolver(prog, ctx, field node, name) compiling ``Ns.Name`` (``Page.X``, see vflib)
+NAMESPACE_FIELDS: dict[str, Callable[..., Any]] = {}
 NAMESPACES: set[str] = {
     "system", "math", "string", "integer", "long", "decimal", "double", "boolean", "id", "date", "datetime", "time",
     "blob", "json", "database", "schema", "limits", "userinfo", "test", "type", "assert", "trigger", "restcontext",

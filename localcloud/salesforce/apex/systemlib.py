@@ -708,6 +708,7 @@ NAMESPACES.add("approval")
 for _name in ("lock", "unlock", "process", "islocked"):
     STATIC_METHODS[("approval", _name)] = _unsupported(f"Approval.{_name}")
 from . import leadconvertlib  # noqa: E402,F401 - Database.convertLead and Database.LeadConvert
+from . import vflib  # noqa: E402,F401 - ApexPages controllers, PageReference, Page.X
 STATIC_METHODS[("limits", "getasynccalls")] = lambda a: 0
 STATIC_METHODS[("limits", "getlimitasynccalls")] = lambda a: 200
 
