@@ -51,3 +51,17 @@ def test_a_null_field_read_reaches_the_overload_of_its_declared_type() -> None:
             String go() { this.handle(this.context.newMap); return seen.trim(); } }""",
     }, "H", "run")
     assert value == "list:null map:null map:null map:null"
+
+
+def test_apex_cpu_time_is_cpu_time_not_wall_time() -> None:
+    """Salesforce's CPU limit counts CPU, so waiting (a busy machine, a slow disk) uses none of it."""
+    import time
+
+    from localcloud.salesforce.apex.runtime import Limits
+    limits = Limits()
+    time.sleep(0.3)
+    assert limits.cpu_ms() < 100
+    end = time.process_time() + 0.2
+    while time.process_time() < end:
+        pass
+    assert limits.cpu_ms() >= 200

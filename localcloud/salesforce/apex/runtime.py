@@ -54,7 +54,9 @@ class Limits:
     dml_statements: int = 0
     dml_rows: int = 0
     callouts: int = 0
-    cpu_started: float = field(default_factory=lambda: time.perf_counter())
+    # CPU time, not wall time: Salesforce counts the Apex thread's CPU, so a loaded machine (or time spent
+    # waiting) does not use up the 10 s; the local org counts its process's CPU time
+    cpu_started: float = field(default_factory=lambda: time.process_time())
     max_soql: int = 100
     max_query_rows: int = 50000
     max_dml: int = 150
@@ -63,7 +65,7 @@ class Limits:
     max_cpu_ms: int = 10_000
 
     def cpu_ms(self) -> int:
-        return int((time.perf_counter() - self.cpu_started) * 1000)
+        return int((time.process_time() - self.cpu_started) * 1000)
 
 
 @dataclass
