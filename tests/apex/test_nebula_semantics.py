@@ -65,3 +65,16 @@ def test_apex_cpu_time_is_cpu_time_not_wall_time() -> None:
     while time.process_time() < end:
         pass
     assert limits.cpu_ms() >= 200
+
+
+def test_database_results_read_their_fields_as_properties() -> None:
+    """`sr.errors`, `sr.id`, `sr.success` (and an UpsertResult's `created`) read like the getters."""
+    value = call({"R.cls": """public class R { public static String run() {
+        Database.SaveResult sr = (Database.SaveResult) JSON.deserialize(
+            '{"success":false,"errors":[{"message":"bad","statusCode":"FIELD_CUSTOM_VALIDATION_EXCEPTION"}]}',
+            Database.SaveResult.class);
+        Database.UpsertResult ur = (Database.UpsertResult) JSON.deserialize(
+            '{"id":"001000000000001AAA","success":true,"created":true,"errors":[]}', Database.UpsertResult.class);
+        return sr.errors.get(0).getMessage() + ' ' + sr.success + ' ' + ur.id + ' ' + ur.created + ' ' + ur.errors.size();
+    } }"""}, "R", "run")
+    assert value == "bad false 001000000000001AAA true 0"

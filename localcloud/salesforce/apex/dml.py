@@ -84,6 +84,19 @@ class SaveResult(Native):
     def m_iscreated(self, a):
         return bool(self.created)
 
+    # the result's fields read as properties (``sr.errors``, ``sr.id``, ``sr.success``), as Apex allows
+    def p_errors(self):
+        return self.m_geterrors(None)
+
+    def p_id(self):
+        return self.rid
+
+    def p_success(self):
+        return self.success
+
+    def p_created(self):
+        return bool(self.created)
+
     def apex_str(self):
         return f"{self.apex_type}[getErrors={[e.apex_str() for e in self.errors]};getId={self.rid};" \
                f"isSuccess={'true' if self.success else 'false'};]"
