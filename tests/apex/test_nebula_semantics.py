@@ -78,3 +78,17 @@ def test_database_results_read_their_fields_as_properties() -> None:
         return sr.errors.get(0).getMessage() + ' ' + sr.success + ' ' + ur.id + ' ' + ur.created + ' ' + ur.errors.size();
     } }"""}, "R", "run")
     assert value == "bad false 001000000000001AAA true 0"
+
+
+def test_a_stack_trace_names_a_constructor_init() -> None:
+    """Salesforce prints a constructor's frame as `Class.Outer.Inner.<init>: line N, column 1`."""
+    value = call({"Outer.cls": """public class Outer {
+        class Inner {
+            Exception made;
+            Inner() {
+                made = new DmlException();
+            }
+        }
+        public static String run() { return new Inner().made.getStackTraceString(); } }"""}, "Outer", "run")
+    assert value.splitlines()[0] == "Class.Outer.Inner.<init>: line 5, column 1"
+    assert value.splitlines()[1].startswith("Class.Outer.run: line 8")

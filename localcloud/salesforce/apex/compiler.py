@@ -342,6 +342,7 @@ class Declarer:
                 mname = text(m.child_by_field_name("name"))
                 if t == "constructor_declaration":
                     meth = Method(mname, cls, params, None, False, m.start_point[0] + 1)
+                    meth.label = f"Class.{cls.name}.<init>"  # how Salesforce's stack traces name a constructor
                     cls.ctors.append(meth)
                 else:
                     rtype = type_ref(m.child_by_field_name("type"))
