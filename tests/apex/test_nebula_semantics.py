@@ -92,3 +92,21 @@ def test_a_stack_trace_names_a_constructor_init() -> None:
         public static String run() { return new Inner().made.getStackTraceString(); } }"""}, "Outer", "run")
     assert value.splitlines()[0] == "Class.Outer.Inner.<init>: line 5, column 1"
     assert value.splitlines()[1].startswith("Class.Outer.run: line 8")
+
+
+def test_putting_text_into_a_datetime_field_throws(store) -> None:
+    """`record.put(datetimeField, 'text')` throws SObjectException, which code can catch and skip."""
+    results = run_tests(store, {"PutTest.cls": """@IsTest private class PutTest { @IsTest static void put() {
+        Account a = new Account(Name = 'x');
+        try {
+            a.put(Schema.Account.CreatedDate, 'this is not a datetime');
+            Assert.fail('put a String into a Datetime field');
+        } catch (SObjectException e) {
+            Assert.areEqual('Illegal assignment from String to Datetime', e.getMessage());
+        }
+        Assert.isNull(a.get('CreatedDate'));
+        a.put('Name', 'still text');
+        a.put('CreatedDate', Datetime.newInstanceGmt(2024, 1, 2));
+        Assert.areEqual(2024, a.CreatedDate.yearGmt());
+    } }"""})
+    assert results == {"put": ("Pass", None)}

@@ -36,6 +36,11 @@ def _is_checkbox(prog: Any, sobject: str, low: str) -> bool:
     return field_type is not None and field_type(sobject, low) == "boolean"
 
 
+#: field types a String value cannot be put into (Salesforce: SObjectException "Illegal assignment ...")
+_NOT_TEXT = {"datetime": "Datetime", "date": "Date", "time": "Time", "boolean": "Boolean", "int": "Integer",
+             "long": "Long", "double": "Decimal", "currency": "Decimal", "percent": "Decimal"}
+
+
 def put(prog: Any, so: SObject, fname: str, value: Any) -> None:
     if so.readonly:
         ops.throw("System.FinalException", "Record is read-only")
@@ -47,6 +52,8 @@ def put(prog: Any, so: SObject, fname: str, value: Any) -> None:
         ftype = prog.schema.field_type(so.type_name, canonical) if hasattr(prog.schema, "field_type") else None
         if ftype in ("address", "location"):  # compound fields are read-only: write their components
             ops.throw("System.SObjectException", f"Field is not writeable: {so.type_name}.{canonical}")
+        if type(value) is str and ftype in _NOT_TEXT:  # e.g. record.put(datetimeField, 'some text')
+            ops.throw("System.SObjectException", f"Illegal assignment from String to {_NOT_TEXT[ftype]}")
         if low == "id" or ftype in ("id", "reference"):
             if not isinstance(value, IdValue) and isinstance(value, str):
                 value = ops.cast(value, TypeRef("Id"))
