@@ -110,3 +110,25 @@ def test_putting_text_into_a_datetime_field_throws(store) -> None:
         Assert.areEqual(2024, a.CreatedDate.yearGmt());
     } }"""})
     assert results == {"put": ("Pass", None)}
+
+
+def test_a_dynamic_query_cast_to_one_record_is_a_single_row_assignment(store) -> None:
+    """`(Account) Database.query(q)` gives the one row; no row or several throw QueryException."""
+    results = run_tests(store, {"CastTest.cls": """@IsTest private class CastTest { @IsTest static void cast() {
+        insert new List<Account>{ new Account(Name = 'one'), new Account(Name = 'two') };
+        Account a = (Account) Database.query('SELECT Id, Name FROM Account WHERE Name = \\'one\\'');
+        Assert.areEqual('one', a.Name);
+        try {
+            a = (Account) Database.query('SELECT Id FROM Account');
+            Assert.fail('two rows');
+        } catch (QueryException e) {
+            Assert.areEqual('List has more than 1 row for assignment to SObject', e.getMessage());
+        }
+        try {
+            a = (Account) Database.query('SELECT Id FROM Account WHERE Name = \\'none\\'');
+            Assert.fail('no row');
+        } catch (QueryException e) {
+            Assert.areEqual('List has no rows for assignment to SObject', e.getMessage());
+        }
+    } }"""})
+    assert results == {"cast": ("Pass", None)}

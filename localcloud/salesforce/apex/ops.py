@@ -263,6 +263,14 @@ def cast(v: Any, t: TypeRef, ctx_cls: Any = None) -> Any:
         return v
     if n == "sobject" or (type(v) is SObject and CURRENT.prog.is_sobject_type(n)):
         pass
+    if type(v) is ApexList and not t.args and (n == "sobject" or CURRENT.prog.is_sobject_type(n)) \
+            and all(type(r) is SObject for r in v):
+        # (Account) Database.query(...): the rows of a dynamic query taken as one record, as Apex does
+        if not v:
+            throw("System.QueryException", "List has no rows for assignment to SObject")
+        if len(v) > 1:
+            throw("System.QueryException", "List has more than 1 row for assignment to SObject")
+        return cast(v[0], t, ctx_cls)
     throw("System.TypeException", f"Invalid conversion from runtime type {type_name(v)} to {t.display}")
 
 
