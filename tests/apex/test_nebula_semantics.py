@@ -132,3 +132,15 @@ def test_a_dynamic_query_cast_to_one_record_is_a_single_row_assignment(store) ->
         }
     } }"""})
     assert results == {"cast": ("Pass", None)}
+
+
+def test_http_response_header_keys_come_in_java_hash_map_order() -> None:
+    """Salesforce's HttpResponse.getHeaderKeys() is a Java HashMap's key order, not insertion order."""
+    value = call({"H.cls": """public class H { public static String run() {
+        HttpResponse r = new HttpResponse();
+        r.setHeader('someKey', 'a');
+        r.setHeader('anotherKey', 'b');
+        r.setHeader('Content-Type', 'c');
+        return String.join(r.getHeaderKeys(), ',');
+    } }"""}, "H", "run")
+    assert value == "anotherKey,someKey,Content-Type"
