@@ -144,3 +144,32 @@ def test_http_response_header_keys_come_in_java_hash_map_order() -> None:
         return String.join(r.getHeaderKeys(), ',');
     } }"""}, "H", "run")
     assert value == "anotherKey,someKey,Content-Type"
+
+
+def test_constructor_overloads_follow_declared_argument_types() -> None:
+    """`new Trace(nullString)` and `this(ex?.getStackTraceString())` reach Trace(String), as Salesforce picks
+    constructors at compile time; choosing by the null value recursed through Trace(Exception) forever."""
+    value = call({"Trace.cls": """public class Trace {
+        public String kind;
+        public Trace() { this(new DmlException()); }
+        public Trace(Exception ex) { this(ex?.getStackTraceString()); }
+        public Trace(String text) { this.kind = 'string:' + text; }
+        public static String run() {
+            String none = null;
+            Exception noException = null;
+            return new Trace(none).kind + ' ' + new Trace(noException).kind + ' ' + new Trace().kind.left(12);
+        } }"""}, "Trace", "run")
+    assert value == "string:null string:null string:Class"
+
+
+def test_picklist_entries_read_value_and_label_as_properties(store) -> None:
+    results = run_tests(store, {"PickTest.cls": """@IsTest private class PickTest { @IsTest static void pick() {
+        List<String> values = new List<String>();
+        for (Schema.PicklistEntry e : Schema.Account.Industry.getDescribe().getPicklistValues()) {
+            Assert.areEqual(e.getValue(), e.value);
+            Assert.areEqual(e.getLabel(), e.label);
+            values.add(e.value);
+        }
+        Assert.isFalse(values.isEmpty());
+    } }"""})
+    assert results == {"pick": ("Pass", None)}

@@ -457,9 +457,13 @@ class Compiler:
         if ctor and first is not None and stmts[first].type == "explicit_constructor_invocation":
             inv = stmts.pop(first)
             kind = text(inv.child_by_field_name("constructor")).lower()
-            args = [self.expr(ctx, a) for a in inv.child_by_field_name("arguments").named_children
-                    if a.type not in ("line_comment", "block_comment")]
-            meth.ctor_call = (kind, args)
+            arg_nodes = [a for a in inv.child_by_field_name("arguments").named_children
+                         if a.type not in ("line_comment", "block_comment")]
+            args = [self.expr(ctx, a) for a in arg_nodes]
+            from . import exprs
+            target = cls if kind == "this" else cls.superclass
+            # the constructor the declared argument types select (None: chosen by the values at run time)
+            meth.ctor_call = (kind, args, exprs.static_ctor(self.prog, ctx, target, arg_nodes))
         meth.body = self.stmt_list(ctx, stmts, body)
         if "future" in meth.annotations:
             if not meth.static:

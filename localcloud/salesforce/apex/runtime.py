@@ -630,7 +630,8 @@ class ApexProgram:
         finally:
             self.tx.stack.pop()
 
-    def instantiate(self, cls: ApexClass, args: list[Any], line: int | None = None) -> ApexObject:
+    def instantiate(self, cls: ApexClass, args: list[Any], line: int | None = None,
+                    ctor: Method | None = None) -> ApexObject:
         if not cls.static_ready:
             self.init_static(cls)
         obj = ApexObject(cls)
@@ -639,7 +640,7 @@ class ApexProgram:
             f[fi.lname] = None
         if cls.is_exception:
             self._stamp_exception(obj, line)
-        self._construct(cls, obj, args)
+        self._construct(cls, obj, args, ctor)
         return obj
 
     def _stamp_exception(self, obj: ApexObject, line: int | None) -> None:
@@ -658,7 +659,7 @@ class ApexProgram:
             lines.append(f"{label}: line {ln}, column 1")
         return "\n".join(lines)
 
-    def _construct(self, cls: ApexClass, obj: ApexObject, args: list[Any]) -> None:
+    def _construct(self, cls: ApexClass, obj: ApexObject, args: list[Any], chosen: Method | None = None) -> None:
         if cls.builtin:
             init = getattr(cls, "native_ctor", None)
             if init is not None:
@@ -680,7 +681,7 @@ class ApexProgram:
                 ops.throw("System.TypeException", f"Constructor not defined: [{cls.name}].<Constructor>")
             self._init_fields(cls, obj)
             return
-        ctor = ctors[0] if len(ctors) == 1 else self.pick_overload(ctors, args)
+        ctor = ctors[0] if len(ctors) == 1 else chosen if chosen in ctors else self.pick_overload(ctors, args)
         pos = [ctor, ctor.line]
         fr: dict[str, Any] = {"this": obj, POS: pos}
         for (pname, _), co, a in zip(ctor.params, ctor.coercers, args):
@@ -689,14 +690,14 @@ class ApexProgram:
         stack.append(pos)
         try:
             if ctor.ctor_call is not None:
-                kind, cargs = ctor.ctor_call
+                kind, cargs, target = ctor.ctor_call
                 vals = [a(fr) for a in cargs]
                 if kind == "this":
-                    self._construct(cls, obj, vals)
+                    self._construct(cls, obj, vals, target)
                 else:
                     if cls.superclass is None:
                         ops.throw("System.TypeException", "No superclass constructor")
-                    self._construct(cls.superclass, obj, vals)
+                    self._construct(cls.superclass, obj, vals, target)
                     self._init_fields(cls, obj)
             else:
                 if cls.superclass is not None:
