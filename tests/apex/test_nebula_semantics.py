@@ -173,3 +173,16 @@ def test_picklist_entries_read_value_and_label_as_properties(store) -> None:
         Assert.isFalse(values.isEmpty());
     } }"""})
     assert results == {"pick": ("Pass", None)}
+
+
+def test_lists_and_sets_are_iterables_of_their_element_type() -> None:
+    value = call({"It.cls": """public class It {
+        static String take(List<SObject> records) { return 'records'; }
+        static String take(Iterable<Id> ids) { return 'ids'; }
+        public static String run() {
+            Id someId = '001000000000001AAA';
+            Object listOfIds = new List<Id>{ someId };
+            return take(new Set<Id>{ someId }) + ' ' + take(new List<Id>{ someId }) + ' '
+                + take(new List<Account>()) + ' ' + (listOfIds instanceof Iterable<Id>);
+        } }"""}, "It", "run")
+    assert value == "ids ids records true"
