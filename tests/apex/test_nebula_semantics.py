@@ -186,3 +186,26 @@ def test_lists_and_sets_are_iterables_of_their_element_type() -> None:
                 + take(new List<Account>()) + ' ' + (listOfIds instanceof Iterable<Id>);
         } }"""}, "It", "run")
     assert value == "ids ids records true"
+
+
+def test_publish_immediately_events_count_as_publish_immediate_dml_and_empty_recycle_bin_counts_rows(store) -> None:
+    from localcloud.salesforce.data import CustomFieldSpec, CustomObjectSpec
+    with store.transaction() as tx:
+        for name, behavior in (("Now__e", "PublishImmediately"), ("Later__e", "PublishAfterCommit")):
+            tx.apply_custom_object(CustomObjectSpec(name, label=name, plural_label=name, publish_behavior=behavior,
+                                                    fields=[CustomFieldSpec("Text__c", "Text", length=64)]))
+    results = run_tests(store, {"PubTest.cls": """@IsTest private class PubTest { @IsTest static void pub() {
+        EventBus.publish(new Now__e(Text__c = 'a'));
+        Assert.areEqual(1, Limits.getPublishImmediateDml());
+        Assert.areEqual(0, Limits.getDmlStatements());
+        EventBus.publish(new Later__e(Text__c = 'b'));
+        Assert.areEqual(1, Limits.getPublishImmediateDml());
+        Assert.areEqual(1, Limits.getDmlStatements());
+        Account a = new Account(Name = 'x');
+        insert a;
+        delete a;
+        Database.emptyRecycleBin(a);
+        Assert.areEqual(4, Limits.getDmlStatements());
+        Assert.areEqual(3, Limits.getDmlRows());
+    } }"""})
+    assert results == {"pub": ("Pass", None)}

@@ -54,6 +54,7 @@ class Limits:
     dml_statements: int = 0
     dml_rows: int = 0
     callouts: int = 0
+    publish_immediate_dml: int = 0  # EventBus.publish calls of PublishImmediately events (not DML statements)
     # CPU time, not wall time: Salesforce counts the Apex thread's CPU, so a loaded machine (or time spent
     # waiting) does not use up the 10 s; the local org counts its process's CPU time
     cpu_started: float = field(default_factory=lambda: time.process_time())
@@ -62,6 +63,7 @@ class Limits:
     max_dml: int = 150
     max_dml_rows: int = 10000
     max_callouts: int = 100
+    max_publish_immediate_dml: int = 150
     max_cpu_ms: int = 10_000
 
     def cpu_ms(self) -> int:
