@@ -209,3 +209,18 @@ def test_publish_immediately_events_count_as_publish_immediate_dml_and_empty_rec
         Assert.areEqual(3, Limits.getDmlRows());
     } }"""})
     assert results == {"pub": ("Pass", None)}
+
+
+def test_put_keeps_a_string_that_is_no_id_in_a_lookup_field_where_assignment_throws(store) -> None:
+    results = run_tests(store, {"LookTest.cls": """@IsTest private class LookTest { @IsTest static void look() {
+        Contact c = new Contact(LastName = 'x');
+        c.put('AccountId', 'not an id');
+        Assert.areEqual('not an id', c.get('AccountId'));
+        try {
+            c.AccountId = 'still not an id';
+            Assert.fail('assignment of a String that is no Id');
+        } catch (StringException e) {
+            Assert.areEqual('Invalid id: still not an id', e.getMessage());
+        }
+    } }"""})
+    assert results == {"look": ("Pass", None)}

@@ -36,12 +36,22 @@ def _is_checkbox(prog: Any, sobject: str, low: str) -> bool:
     return field_type is not None and field_type(sobject, low) == "boolean"
 
 
+def _is_id(text: str) -> bool:
+    try:
+        IdValue(text)
+    except ValueError:
+        return False
+    return True
+
+
 #: field types a String value cannot be put into (Salesforce: SObjectException "Illegal assignment ...")
 _NOT_TEXT = {"datetime": "Datetime", "date": "Date", "time": "Time", "boolean": "Boolean", "int": "Integer",
              "long": "Long", "double": "Decimal", "currency": "Decimal", "percent": "Decimal"}
 
 
-def put(prog: Any, so: SObject, fname: str, value: Any) -> None:
+def put(prog: Any, so: SObject, fname: str, value: Any, strict_ids: bool = True) -> None:
+    """Set a field. ``strict_ids=False`` is ``record.put(field, value)``: a String that is no Id is kept in a
+    lookup field as it is (Salesforce checks it only when the record is saved), where an assignment throws."""
     if so.readonly:
         ops.throw("System.FinalException", "Record is read-only")
     canonical = prog.sobject_field_name(so.type_name, fname)
@@ -56,7 +66,8 @@ def put(prog: Any, so: SObject, fname: str, value: Any) -> None:
             ops.throw("System.SObjectException", f"Illegal assignment from String to {_NOT_TEXT[ftype]}")
         if low == "id" or ftype in ("id", "reference"):
             if not isinstance(value, IdValue) and isinstance(value, str):
-                value = ops.cast(value, TypeRef("Id"))
+                if strict_ids or _is_id(value):
+                    value = ops.cast(value, TypeRef("Id"))
         elif ftype in ("currency", "double", "percent"):
             if type(value) in (int, Long, float):
                 value = ops.to_decimal(value)
@@ -85,7 +96,7 @@ def _put(so, a):
     if not isinstance(name, str):
         name = getattr(name, "field", str(name))
     old = so.fields.get(name.lower())
-    put(ops.CURRENT.prog, so, name, a[1])
+    put(ops.CURRENT.prog, so, name, a[1], strict_ids=False)
     return old
 
 
