@@ -224,3 +224,18 @@ def test_put_keeps_a_string_that_is_no_id_in_a_lookup_field_where_assignment_thr
         }
     } }"""})
     assert results == {"look": ("Pass", None)}
+
+
+def test_a_null_relationship_queried_with_the_record_does_not_clear_its_lookup_on_update(store) -> None:
+    """A child queried with `Account.Name` (null: no parent) gets AccountId set and is updated: the empty
+    `Account` relationship that came with the query is not saved over the new lookup."""
+    results = run_tests(store, {"RelTest.cls": """@IsTest private class RelTest { @IsTest static void rel() {
+        Account a = new Account(Name = 'parent');
+        insert a;
+        insert new Contact(LastName = 'child');
+        Contact c = [SELECT Id, AccountId, Account.Name FROM Contact];
+        c.AccountId = a.Id;
+        update c;
+        Assert.areEqual(a.Id, [SELECT AccountId FROM Contact].AccountId);
+    } }"""})
+    assert results == {"rel": ("Pass", None)}

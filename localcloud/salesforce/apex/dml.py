@@ -146,6 +146,13 @@ def to_data_value(v: Any) -> Any:
 APEX_READ_ONLY = "ignore"
 
 
+def _is_relationship(sobject: str, low: str) -> bool:
+    """Whether ``low`` names a relationship of ``sobject`` (``Account``, ``Parent__r``), not a field."""
+    name = ops.CURRENT.prog.sobject_field_name(sobject, low)
+    return name is None or name.lower() == low and (low.endswith("__r") or
+                                                     ops.CURRENT.prog.sobject_field_name(sobject, low + "id") is not None)
+
+
 def record_dict(so: SObject) -> dict[str, Any]:
     out = {}
     field_type = None
@@ -155,8 +162,11 @@ def record_dict(so: SObject) -> dict[str, Any]:
         if v is None:  # a queried compound field that is empty (BillingAddress) is not saved either
             if field_type is None:
                 field_type = getattr(ops.CURRENT.prog.schema, "field_type", None) or (lambda o, f: None)
-            if field_type(so.type_name, low) in ("address", "location"):
+            kind = field_type(so.type_name, low)
+            if kind in ("address", "location"):
                 continue
+            if kind is None and low != "id" and _is_relationship(so.type_name, low):
+                continue  # a null relationship that came with a query (Parent__r): no field, nothing to save
         out[so.names[low]] = to_data_value(v)
     return out
 
