@@ -239,3 +239,12 @@ def test_a_null_relationship_queried_with_the_record_does_not_clear_its_lookup_o
         Assert.areEqual(a.Id, [SELECT AccountId FROM Contact].AccountId);
     } }"""})
     assert results == {"rel": ("Pass", None)}
+
+
+def test_integer_value_of_a_null_number_field_is_null() -> None:
+    value = call({"V.cls": """public class V { public static String run() {
+        Account a = new Account();
+        Integer none = Integer.valueOf(a.AnnualRevenue);
+        return none + ' ' + Integer.valueOf((Object) 7.9);
+    } }"""}, "V", "run")
+    assert value == "null 7"

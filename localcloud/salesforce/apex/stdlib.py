@@ -861,7 +861,8 @@ def _fmt_number(v: Any) -> str:
 
 
 STATIC_METHODS.update({
-    ("integer", "valueof"): lambda a: None if a[0] is None and False else wrap32(_parse_int(a[0])),
+    # Integer.valueOf(Object) of a null (a null Number field) is null in Salesforce (NebulaLogger relies on it)
+    ("integer", "valueof"): lambda a: None if a[0] is None else wrap32(_parse_int(a[0])),
     ("long", "valueof"): lambda a: Long(_parse_int(a[0], "Long")),
     ("decimal", "valueof"): lambda a: _parse_decimal(a[0]),
     ("double", "valueof"): lambda a: float(_parse_decimal(a[0])) if not isinstance(a[0], float) else a[0],
