@@ -197,6 +197,7 @@ def test_publish_immediately_events_count_as_publish_immediate_dml_and_empty_rec
     results = run_tests(store, {"PubTest.cls": """@IsTest private class PubTest { @IsTest static void pub() {
         EventBus.publish(new Now__e(Text__c = 'a'));
         Assert.areEqual(1, Limits.getPublishImmediateDml());
+        Assert.areEqual(0, Limits.getQueueableJobs());
         Assert.areEqual(0, Limits.getDmlStatements());
         EventBus.publish(new Later__e(Text__c = 'b'));
         Assert.areEqual(1, Limits.getPublishImmediateDml());

@@ -1428,7 +1428,8 @@ STATIC_METHODS.update({
     ("limits", "getlimitcputime"): lambda a: tx().limits.max_cpu_ms,
     ("limits", "getheapsize"): lambda a: 0,
     ("limits", "getlimitheapsize"): lambda a: 6000000,
-    ("limits", "getqueueablejobs"): lambda a: len(tx().queue),
+    # queued work that is a Queueable (platform event deliveries wait in the same queue but are no job)
+    ("limits", "getqueueablejobs"): lambda a: sum(1 for j in tx().queue if getattr(j, "counts_as_queueable", True)),
     ("limits", "getlimitqueueablejobs"): lambda a: 50,
     ("limits", "getfuturecalls"): lambda a: 0,
     ("limits", "getlimitfuturecalls"): lambda a: 50,

@@ -241,6 +241,8 @@ STATIC_METHODS[("messaging", "reservemassemailcapacity")] = lambda a: None
 class EventDelivery:
     """Platform events published in a transaction, delivered (inserted, firing their triggers) later."""
 
+    counts_as_queueable = False  # not a Queueable job (Limits.getQueueableJobs)
+
     def __init__(self, events: list[SObject]) -> None:
         self.events = events
         self.cls = type("PlatformEvent", (), {"name": events[0].type_name if events else "event"})
