@@ -34,7 +34,7 @@ from localcloud.salesforce.data import open_store
 from localcloud.salesforce.http.app import RouteRegistrar, build_app
 from localcloud.salesforce.http.context import OrgContext
 from localcloud.salesforce.http.identity import IdentityStore
-from localcloud.salesforce.metadata.labels import org_labels
+from localcloud.salesforce.metadata.labels import org_labels, org_pages
 from localcloud.salesforce.metadata import ApexSource, CompileProblem, CompileRequest, Deployer, MetadataRepository
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,7 @@ def _bind_apex_runtime(context: OrgContext, store: Any, repository: MetadataRepo
     if existing:
         try:
             runtime.program.labels = org_labels(repository)
+            runtime.program.pages = org_pages(repository)
             runtime.deploy(_source_files(existing))
         except ApexCompileError as error:
             log.error("the org's stored Apex does not compile with this Apex runtime (%s); triggers and Apex "
@@ -90,6 +91,7 @@ def _bind_apex_runtime(context: OrgContext, store: Any, repository: MetadataRepo
         if stale:  # deleted by destructiveChanges
             runtime.remove(stale)
         runtime.program.labels = org_labels(repository)
+        runtime.program.pages = org_pages(repository)
         runtime.deploy(files)
 
     deployer.compile_hooks.append(compile_hook)

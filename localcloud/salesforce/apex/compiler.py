@@ -343,6 +343,7 @@ class Declarer:
                 mname = text(m.child_by_field_name("name"))
                 if t == "constructor_declaration":
                     meth = Method(mname, cls, params, None, False, m.start_point[0] + 1)
+                    meth.label = f"Class.{cls.name}.<init>"  # how Salesforce's stack traces name a constructor
                     cls.ctors.append(meth)
                 else:
                     rtype = type_ref(m.child_by_field_name("type"))
@@ -367,11 +368,13 @@ class Declarer:
 
 
 class Compiler:
-    def __init__(self, prog: Any, compile_expr: Callable[..., Callable[[dict], Any]]) -> None:
+    def __init__(self, prog: Any, compile_expr: Callable[..., Callable[[dict], Any]],
+                 static_ctor: Callable[..., Any]) -> None:
         self.prog = prog
-        # exprs.compile_expr(compiler, ctx, node), passed in by the runtime: exprs imports this module
-        # (Ctx, text, type_ref, ...), so this module does not import exprs
+        # exprs.compile_expr(compiler, ctx, node) and exprs.static_ctor(prog, ctx, cls, arg_nodes), passed in
+        # by the runtime: exprs imports this module (Ctx, text, type_ref, ...), so this module does not import exprs
         self.compile_expr = compile_expr
+        self.static_ctor = static_ctor
 
     # ------------------------------------------------------------------------------ classes
     def compile_class(self, cls: ApexClass) -> None:
@@ -460,9 +463,12 @@ class Compiler:
         if ctor and first is not None and stmts[first].type == "explicit_constructor_invocation":
             inv = stmts.pop(first)
             kind = text(inv.child_by_field_name("constructor")).lower()
-            args = [self.expr(ctx, a) for a in inv.child_by_field_name("arguments").named_children
-                    if a.type not in ("line_comment", "block_comment")]
-            meth.ctor_call = (kind, args)
+            arg_nodes = [a for a in inv.child_by_field_name("arguments").named_children
+                         if a.type not in ("line_comment", "block_comment")]
+            args = [self.expr(ctx, a) for a in arg_nodes]
+            target = cls if kind == "this" else cls.superclass
+            # the constructor the declared argument types select (None: chosen by the values at run time)
+            meth.ctor_call = (kind, args, self.static_ctor(self.prog, ctx, target, arg_nodes))
         meth.body = self.stmt_list(ctx, stmts, body)
         if "future" in meth.annotations:
             if not meth.static:

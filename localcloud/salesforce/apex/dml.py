@@ -85,6 +85,19 @@ class SaveResult(Native):
     def m_iscreated(self, a):
         return bool(self.created)
 
+    # the result's fields read as properties (``sr.errors``, ``sr.id``, ``sr.success``), as Apex allows
+    def p_errors(self):
+        return self.m_geterrors(None)
+
+    def p_id(self):
+        return self.rid
+
+    def p_success(self):
+        return self.success
+
+    def p_created(self):
+        return bool(self.created)
+
     def apex_str(self):
         return f"{self.apex_type}[getErrors={[e.apex_str() for e in self.errors]};getId={self.rid};" \
                f"isSuccess={'true' if self.success else 'false'};]"
@@ -127,6 +140,13 @@ to_data_value = dataport.to_data_value  # (moved to dataport: SOQL binds need it
 APEX_READ_ONLY = "ignore"
 
 
+def _is_relationship(sobject: str, low: str) -> bool:
+    """Whether ``low`` names a relationship of ``sobject`` (``Account``, ``Parent__r``), not a field."""
+    name = ops.CURRENT.prog.sobject_field_name(sobject, low)
+    return name is None or name.lower() == low and (low.endswith("__r") or
+                                                     ops.CURRENT.prog.sobject_field_name(sobject, low + "id") is not None)
+
+
 def record_dict(so: SObject) -> dict[str, Any]:
     out = {}
     field_type = None
@@ -136,8 +156,11 @@ def record_dict(so: SObject) -> dict[str, Any]:
         if v is None:  # a queried compound field that is empty (BillingAddress) is not saved either
             if field_type is None:
                 field_type = getattr(ops.CURRENT.prog.schema, "field_type", None) or (lambda o, f: None)
-            if field_type(so.type_name, low) in ("address", "location"):
+            kind = field_type(so.type_name, low)
+            if kind in ("address", "location"):
                 continue
+            if kind is None and low != "id" and _is_relationship(so.type_name, low):
+                continue  # a null relationship that came with a query (Parent__r): no field, nothing to save
         out[so.names[low]] = to_data_value(v)
     return out
 

@@ -88,7 +88,9 @@ def _static_type(ctx, node):
     if node.type == "string_literal":
         return TypeRef("String")
     if node.type == "method_invocation":
-        return _static_return_type(ctx, node)
+        return _static_return_type(ctx, node) or _static_instance_return_type(ctx, node)
+    if node.type == "field_access":
+        return _static_field_type(ctx, node)
     if node.type != "identifier":
         return None
     low = text(node).lower()
@@ -97,6 +99,54 @@ def _static_type(ctx, node):
         fi = lookup_field(ctx, low)
         t = getattr(fi, "type", None)
     return t if isinstance(t, TypeRef) else None
+
+
+def _static_field_type(ctx, node):
+    """The declared type of ``this.f``, ``obj.f`` (obj of a declared class type, chains too) or ``Cls.f``."""
+    obj = node.child_by_field_name("object")
+    if any(c.type == "safe_navigation_operator" for c in node.children) or obj is None:
+        return None
+    if obj.type == "this":
+        cls = ctx.cls if not ctx.static else None
+    else:
+        declared = _static_type(ctx, obj)
+        if declared is None and obj.type == "identifier" and not ctx.scope.has(text(obj).lower()) \
+                and lookup_field(ctx, text(obj).lower()) is None:
+            declared = TypeRef(text(obj).lower())  # a class name: Cls.staticField
+        cls = ctx.prog.resolve_class(declared, ctx.cls) if declared is not None and not declared.args else None
+    if cls is None or cls.builtin or cls.kind == "enum":
+        return None
+    fi = cls.find_field(text(node.child_by_field_name("field")).lower())
+    t = getattr(fi, "type", None)
+    return t if isinstance(t, TypeRef) else None
+
+
+_EXCEPTION_RETURNS = {"getmessage": TypeRef("String"), "getstacktracestring": TypeRef("String"),
+                      "gettypename": TypeRef("String"), "getlinenumber": TypeRef("Integer"),
+                      "getcause": TypeRef("Exception")}
+
+
+def _static_instance_return_type(ctx, node):
+    """The return type of ``obj.m(...)`` / ``obj?.m(...)`` / ``this.m(...)`` / ``m(...)`` when the receiver's
+    declared class has one return type for that name and arity (exceptions' getters, ``toString()``)."""
+    obj = node.child_by_field_name("object")
+    name = text(node.child_by_field_name("name")).lower()
+    nargs = len(_arg_nodes(node.child_by_field_name("arguments")))
+    if name == "tostring" and nargs == 0:
+        return TypeRef("String")
+    if obj is None or obj.type == "this":
+        cls = ctx.cls
+    else:
+        declared = _static_type(ctx, obj)
+        cls = ctx.prog.resolve_class(declared, ctx.cls) if declared is not None and not declared.args else None
+    if cls is None:
+        return None
+    if cls.is_exception and nargs == 0 and name in _EXCEPTION_RETURNS:
+        return _EXCEPTION_RETURNS[name]
+    if cls.builtin:
+        return None
+    types = {m.rtype for m in cls.find_methods(name) if len(m.params) == nargs}
+    return next(iter(types)) if len(types) == 1 else None
 
 
 def _static_return_type(ctx, node):
@@ -150,6 +200,18 @@ def _static_signature(prog, ctx, obj_n, low: str, args_node):
     if len(kept) != 1 or len(kept) == len(cands):
         return None
     return tuple(p[1] for p in kept[0].params)
+
+
+def static_ctor(prog, ctx, cls, arg_nodes: list):
+    """The constructor of ``cls`` the declared argument types select among several of that arity (a null
+    String then reaches X(String), not the first constructor a null fits); None: chosen at run time."""
+    if cls is None or cls.builtin:
+        return None
+    cands = [c for c in cls.ctors if len(c.params) == len(arg_nodes)]
+    if len(cands) < 2:
+        return None
+    kept = narrow_overloads(prog, ctx, cands, arg_nodes)
+    return kept[0] if len(kept) == 1 else None
 
 
 def narrow_overloads(prog, ctx, cands: list, arg_nodes: list) -> list:
@@ -408,6 +470,9 @@ def e_field_access(comp, ctx, n):
                 return lambda fr: ops.throw("System.TypeException", f"{sub} is not a value")
             if val in ("label", "system.label"):
                 return _custom_label(prog, ctx, fnode, fname)
+            ns_field = tables.NAMESPACE_FIELDS.get(val)
+            if ns_field is not None:
+                return ns_field(prog, ctx, fnode, fname)
             if val == "schema" and low == "sobjecttype":
                 return lambda fr: tables.HOOKS.sobject_types()
             if val == "schema.sobjecttype" and prog.is_sobject_type(low):
@@ -1153,9 +1218,10 @@ def e_object_creation(comp, ctx, n):
         if "abstract" in cls.modifiers:
             raise ctx.err(n, f"Abstract classes cannot be instantiated: {t.display}")
         args = _args(comp, ctx, argn)
+        chosen = static_ctor(prog, ctx, cls, _arg_nodes(argn))
         if cls.is_exception:
-            return lambda fr: prog.instantiate(cls, [a(fr) for a in args], line)
-        return lambda fr: prog.instantiate(cls, [a(fr) for a in args])
+            return lambda fr: prog.instantiate(cls, [a(fr) for a in args], line, chosen)
+        return lambda fr: prog.instantiate(cls, [a(fr) for a in args], None, chosen)
     if prog.is_sobject_type(t.name):
         sname = prog.sobject_name(t.name)
         inits = []

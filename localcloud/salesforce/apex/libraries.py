@@ -17,7 +17,9 @@ from . import restlib, systemlib  # noqa: E401 - systemlib's builtin classes ins
 from . import asyncjobs, compoundlib, leadconvertlib, settingslib, sosl, stubs, access  # noqa: E401
 from . import formulalib, invocable, invocablelib, changeeventlib  # noqa: E401
 from . import cachevalues, cachepartitions, cachelib, connectlib  # noqa: E401 - installed by systemlib's installer
+from . import vflib  # noqa: E401 - ApexPages controllers, PageReference, Page.X
 
 MODULES = (stdlib, jsonlib, schemalib, sobjects, dml, testlib, triggers, soql, batchlib, restlib, systemlib,
            asyncjobs, compoundlib, leadconvertlib, settingslib, sosl, stubs, access, formulalib,
-           invocable, invocablelib, changeeventlib, cachevalues, cachepartitions, cachelib, connectlib)
+           invocable, invocablelib, changeeventlib, cachevalues, cachepartitions, cachelib, connectlib,
+           vflib)

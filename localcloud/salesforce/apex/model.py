@@ -28,7 +28,7 @@ class Method:
         self.annotations: dict[str, str] = {}
         self.line = line
         self.modifiers: set[str] = set()
-        self.ctor_call: Any = None  # (kind, args-closures) for this(...)/super(...)
+        self.ctor_call: Any = None  # this(...)/super(...): (kind, arg closures, ctor chosen at compile time | None)
         self.node: Any = None
         self.coercers: list[Any] = []
         self.ret_coerce: Any = None

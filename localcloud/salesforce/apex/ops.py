@@ -242,6 +242,11 @@ def is_instance(v: Any, t: TypeRef, ctx_cls: Any = None) -> bool:
         return chk(v)
     if type(v) is SObject:
         return v.type_name.lower() == n or (n.startswith("schema.") and v.type_name.lower() == n[7:])
+    if (n == "iterable" or n == "system.iterable") and type(v) in (ApexList, ApexSet):
+        # lists and sets are Iterable<T> of their element type
+        et = t.args[0] if t.args else None
+        return et is None or v.etype is None or et.name in ("object", v.etype.name) or \
+            (et.name == "sobject" and CURRENT.prog.is_sobject_type(v.etype.name))
     native_type = getattr(v, "apex_type", None)
     if native_type is not None and _plain_type_name(native_type.lower()) == _plain_type_name(n):
         return True  # runtime-provided values (Schema.SObjectType tokens, Database.BatchableContext, ...)
@@ -282,6 +287,14 @@ def cast(v: Any, t: TypeRef, ctx_cls: Any = None) -> Any:
         return v
     if n == "sobject" or (type(v) is SObject and CURRENT.prog.is_sobject_type(n)):
         pass
+    if type(v) is ApexList and not t.args and (n == "sobject" or CURRENT.prog.is_sobject_type(n)) \
+            and all(type(r) is SObject for r in v):
+        # (Account) Database.query(...): the rows of a dynamic query taken as one record, as Apex does
+        if not v:
+            throw("System.QueryException", "List has no rows for assignment to SObject")
+        if len(v) > 1:
+            throw("System.QueryException", "List has more than 1 row for assignment to SObject")
+        return cast(v[0], t, ctx_cls)
     throw("System.TypeException", f"Invalid conversion from runtime type {type_name(v)} to {t.display}")
 
 

@@ -143,6 +143,27 @@ class HttpRequest(_HttpMessage):
         return f"System.HttpRequest[Endpoint={self.endpoint}, Method={self.method}]"
 
 
+def _java_hash(s: str) -> int:
+    h = 0
+    for unit in s.encode("utf-16-le").hex(" ", 2).split():  # UTF-16 code units, as Java's String.hashCode
+        h = (31 * h + int(unit[2:] + unit[:2], 16)) & 0xFFFFFFFF
+    return h
+
+
+def java_hash_order(keys: list[str]) -> list[str]:
+    """The iteration order of a java.util.HashMap holding ``keys`` (inserted in this order): by bucket of
+    the spread hash in a table of 16 doubled while more than 3/4 full, insertion order within a bucket.
+    Salesforce's HttpResponse.getHeaderKeys() lists the keys so (Java-backed), not in insertion order."""
+    capacity = 16
+    while len(keys) > capacity * 3 // 4:
+        capacity *= 2
+
+    def bucket(key: str) -> int:
+        h = _java_hash(key)
+        return (h ^ (h >> 16)) & (capacity - 1)
+    return [k for _, _, k in sorted((bucket(k), i, k) for i, k in enumerate(keys))]
+
+
 class HttpResponse(_HttpMessage):
     apex_type = "System.HttpResponse"
 
@@ -166,7 +187,7 @@ class HttpResponse(_HttpMessage):
 
     def m_getheaderkeys(self, a):
         from .values import ApexList
-        return ApexList(list(self.headers), STR)
+        return ApexList(java_hash_order(list(self.headers)), STR)
 
     def apex_str(self):
         return f"System.HttpResponse[Status={self.status}, StatusCode={self.status_code}]"

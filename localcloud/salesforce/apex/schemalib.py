@@ -233,6 +233,13 @@ class PicklistEntry(Native):
     def m_isdefaultvalue(self, a):
         return bool(self.d.get("defaultValue", False))
 
+    # read as properties too (``entry.value``, ``entry.label``), as Apex allows
+    def p_value(self):
+        return self.d.get("value")
+
+    def p_label(self):
+        return self.d.get("label")
+
 
 class DescribeFieldResult(Native):
     apex_type = "Schema.DescribeFieldResult"

@@ -38,8 +38,23 @@ def _is_checkbox(prog: Any, sobject: str, low: str) -> bool:
     return field_type is not None and field_type(sobject, low) == "boolean"
 
 
+def _is_id(text: str) -> bool:
+    try:
+        IdValue(text)
+    except ValueError:
+        return False
+    return True
+
+
+#: field types a String value cannot be put into (Salesforce: SObjectException "Illegal assignment ...")
+_NOT_TEXT = {"datetime": "Datetime", "date": "Date", "time": "Time", "boolean": "Boolean", "int": "Integer",
+             "long": "Long", "double": "Decimal", "currency": "Decimal", "percent": "Decimal"}
+
+
 @provide("sobject_put")
-def put(prog: Any, so: SObject, fname: str, value: Any) -> None:
+def put(prog: Any, so: SObject, fname: str, value: Any, strict_ids: bool = True) -> None:
+    """Set a field. ``strict_ids=False`` is ``record.put(field, value)``: a String that is no Id is kept in a
+    lookup field as it is (Salesforce checks it only when the record is saved), where an assignment throws."""
     if so.readonly:
         ops.throw("System.FinalException", "Record is read-only")
     canonical = prog.sobject_field_name(so.type_name, fname)
@@ -50,9 +65,12 @@ def put(prog: Any, so: SObject, fname: str, value: Any) -> None:
         ftype = prog.schema.field_type(so.type_name, canonical) if hasattr(prog.schema, "field_type") else None
         if ftype in ("address", "location"):  # compound fields are read-only: write their components
             ops.throw("System.SObjectException", f"Field is not writeable: {so.type_name}.{canonical}")
+        if type(value) is str and ftype in _NOT_TEXT:  # e.g. record.put(datetimeField, 'some text')
+            ops.throw("System.SObjectException", f"Illegal assignment from String to {_NOT_TEXT[ftype]}")
         if low == "id" or ftype in ("id", "reference"):
             if not isinstance(value, IdValue) and isinstance(value, str):
-                value = ops.cast(value, TypeRef("Id"))
+                if strict_ids or _is_id(value):
+                    value = ops.cast(value, TypeRef("Id"))
         elif ftype in ("currency", "double", "percent"):
             if type(value) in (int, Long, float):
                 value = ops.to_decimal(value)
@@ -81,7 +99,7 @@ def _put(so, a):
     if not isinstance(name, str):
         name = getattr(name, "field", str(name))
     old = so.fields.get(name.lower())
-    put(ops.CURRENT.prog, so, name, a[1])
+    put(ops.CURRENT.prog, so, name, a[1], strict_ids=False)
     return old
 
 

@@ -21,7 +21,7 @@ from .values import (WIDE_CONTEXT, INT_MAX, INT_MIN, ApexList, ApexMap, ApexObje
                      SObject, TypeRef, wrap32, wrap64)
 from .ops import deep_clone, enum_value_of, list_get, list_set  # noqa: F401 - (moved to ops) imported from here
 from .tables import (BUILTIN_INSTALLERS, HOOKS, ID_T, INT_T, LINE_AWARE, METHODS, NAMESPACES, NEW, OBJ, STATIC_METHODS,
-                     STATIC_PROPS, STATIC_SETTERS, STR, Native, provide)  # noqa: F401 - re-exported for the libraries
+                     STATIC_PROPS, STATIC_SETTERS, STR, NAMESPACE_FIELDS, Native, provide)  # noqa: F401 - re-exported for the libraries
 
 NAMESPACES.update({
     "system", "math", "string", "integer", "long", "decimal", "double", "boolean", "id", "date", "datetime", "time",
@@ -799,7 +799,8 @@ def _fmt_number(v: Any) -> str:
 
 
 STATIC_METHODS.update({
-    ("integer", "valueof"): lambda a: None if a[0] is None and False else wrap32(_parse_int(a[0])),
+    # Integer.valueOf(Object) of a null (a null Number field) is null in Salesforce (NebulaLogger relies on it)
+    ("integer", "valueof"): lambda a: None if a[0] is None else wrap32(_parse_int(a[0])),
     ("long", "valueof"): lambda a: Long(_parse_int(a[0], "Long")),
     ("decimal", "valueof"): lambda a: _parse_decimal(a[0]),
     ("double", "valueof"): lambda a: float(_parse_decimal(a[0])) if not isinstance(a[0], float) else a[0],
@@ -1334,7 +1335,8 @@ STATIC_METHODS.update({
     ("limits", "getlimitcputime"): lambda a: tx().limits.max_cpu_ms,
     ("limits", "getheapsize"): lambda a: 0,
     ("limits", "getlimitheapsize"): lambda a: 6000000,
-    ("limits", "getqueueablejobs"): lambda a: len(tx().queue),
+    # queued work that is a Queueable (platform event deliveries wait in the same queue but are no job)
+    ("limits", "getqueueablejobs"): lambda a: sum(1 for j in tx().queue if getattr(j, "counts_as_queueable", True)),
     ("limits", "getlimitqueueablejobs"): lambda a: 50,
     ("limits", "getfuturecalls"): lambda a: 0,
     ("limits", "getlimitfuturecalls"): lambda a: 50,

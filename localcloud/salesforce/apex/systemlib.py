@@ -169,6 +169,7 @@ def _empty_recycle_bin(a):
     items = list(value) if isinstance(value, ApexList) else [value]
     _prog().tx.check("dml")
     ids = [str(r.fields.get("id")) if isinstance(r, SObject) else str(r) for r in items]
+    _prog().tx.add_rows("dml", len(ids))  # one DML row a record, as Limits.getDmlRows() counts it
     results = _session(_prog()).empty_recycle_bin(ids)
     out = [EmptyRecycleBinResult(IdValue(rid) if res.success else None, res.success,
                                  _data_errors(res)) for rid, res in zip(ids, results)]
@@ -245,6 +246,8 @@ STATIC_METHODS[("messaging", "reservemassemailcapacity")] = lambda a: None
 class EventDelivery:
     """Platform events published in a transaction, delivered (inserted, firing their triggers) later."""
 
+    counts_as_queueable = False  # not a Queueable job (Limits.getQueueableJobs)
+
     def __init__(self, events: list[SObject]) -> None:
         self.events = events
         self.cls = type("PlatformEvent", (), {"name": events[0].type_name if events else "event"})
@@ -261,6 +264,12 @@ class EventDelivery:
                 dtx.insert(sobject, [record_dict(e) for e in events], all_or_none=False, read_only_fields="ignore")
 
 
+def _publishes_immediately(sobject: str) -> bool:
+    object_def = getattr(_prog().schema, "object_def", None)
+    od = object_def(sobject) if object_def is not None else None
+    return od is not None and od.raw.get("_publishBehavior") == "PublishImmediately"
+
+
 def _publish(a):
     from .dml import SaveResult
     prog = _prog()
@@ -273,7 +282,13 @@ def _publish(a):
         if not isinstance(event, SObject) or not event.type_name.lower().endswith("__e"):
             ops.throw("System.TypeException", "EventBus.publish takes platform events (__e objects)")
         results.append(SaveResult(f"e00{_uuid.uuid4().int % 10**12:012d}AAA", True, []))
-    prog.tx.check("dml")
+    if events and _publishes_immediately(events[0].type_name):
+        limits = prog.tx.limits  # Publish Immediately events count against their own limit, not DML statements
+        limits.publish_immediate_dml += 1
+        if limits.publish_immediate_dml > limits.max_publish_immediate_dml:
+            ops.throw("System.LimitException", f"Too many publish immediate DML: {limits.publish_immediate_dml}")
+    else:
+        prog.tx.check("dml")
     if events:
         prog.tx.queue.append(EventDelivery([e.clone_record(True) for e in events]))
     return ApexList(results, TypeRef("Database.SaveResult")) if isinstance(value, ApexList) else results[0]
@@ -438,7 +453,8 @@ def _org_limits_map(a):
 
 STATIC_METHODS[("orglimits", "getmap")] = _org_limits_map
 STATIC_METHODS[("orglimits", "getall")] = lambda a: ApexList(list(_org_limits_map(a).values()), TypeRef("System.OrgLimit"))
-for _name in ("getquerylocatorrows", "getaggregatequeries", "getsoslqueries", "getpublishimmediatedml",
+STATIC_METHODS[("limits", "getpublishimmediatedml")] = lambda a: _prog().tx.limits.publish_immediate_dml
+for _name in ("getquerylocatorrows", "getaggregatequeries", "getsoslqueries",
               "getmobilepushapexcalls", "getapexcursorrows", "getfetchcallsoncursor"):
     STATIC_METHODS[("limits", _name)] = lambda a: 0
 for _name, _value in (("getlimitquerylocatorrows", 10000), ("getlimitaggregatequeries", 300),
@@ -648,6 +664,7 @@ NAMESPACES.add("approval")
 for _name in ("lock", "unlock", "process", "islocked"):
     STATIC_METHODS[("approval", _name)] = _unsupported(f"Approval.{_name}")
 from . import leadconvertlib  # noqa: E402,F401 - Database.convertLead and Database.LeadConvert
+from . import vflib  # noqa: E402,F401 - ApexPages controllers, PageReference, Page.X
 STATIC_METHODS[("limits", "getasynccalls")] = lambda a: 0
 STATIC_METHODS[("limits", "getlimitasynccalls")] = lambda a: 200
 

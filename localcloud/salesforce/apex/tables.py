@@ -34,6 +34,8 @@ NEW: dict[str, Callable[[list[Any]], Any]] = {}
 LINE_AWARE: set[tuple[str, str]] = set()
 FRAME_AWARE: dict[tuple[str, str], Callable[..., Any]] = {}
 NAMESPACES: set[str] = set()
+#: namespace -> resolver(prog, ctx, field node, name) compiling ``Ns.Name`` (``Page.X``, see vflib)
+NAMESPACE_FIELDS: dict[str, Callable[..., Any]] = {}
 BUILTIN_INSTALLERS: list[Callable[[Any], None]] = []
 
 STR = TypeRef("String")

@@ -23,3 +23,8 @@ def org_labels(repository: Any) -> dict[str, str]:
     for _, body in repository.component_bodies("CustomLabels"):
         out.update(label_values(body))
     return out
+
+
+def org_pages(repository: Any) -> set[str]:
+    """The names (lower case) of the org's deployed Visualforce pages: what Apex's ``Page.Name`` may name."""
+    return {row["fullName"].lower() for row in repository.components("ApexPage")}

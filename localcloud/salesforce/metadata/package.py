@@ -32,6 +32,7 @@ FOLDER_TYPES: dict[str, tuple[str, str]] = {
     "namedCredentials": ("NamedCredential", ".namedCredential"),
     "customMetadata": ("CustomMetadata", ".md"),
     "labels": ("CustomLabels", ".labels"),
+    "pages": ("ApexPage", ".page"),
     "flexipages": ("FlexiPage", ".flexipage"),
     "lwc": ("LightningComponentBundle", ""),
     "aura": ("AuraDefinitionBundle", ""),
