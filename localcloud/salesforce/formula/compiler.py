@@ -226,6 +226,8 @@ def _arith(node: Binary, left: Typed, right: Typed) -> Typed:
                                    f"received {bad.ftype}", position=bad.node.pos)
         result = found
     lf, rf = left.fn, right.fn
+    if lt is FType.NUMBER and rt is FType.NUMBER and op in _FAST:
+        return Typed(result, _fast_numbers(op, lf, rf, node), node)
 
     def fn(env: Env) -> Any:
         a, b = lf(env), rf(env)
@@ -235,6 +237,28 @@ def _arith(node: Binary, left: Typed, right: Typed) -> Typed:
             return None
         return apply_arith(op, a, b, node)
     return Typed(result, fn, node)
+
+
+_FAST = {"+": NUMBER_CONTEXT.add, "-": NUMBER_CONTEXT.subtract, "*": NUMBER_CONTEXT.multiply,
+         "/": NUMBER_CONTEXT.divide}
+
+
+def _fast_numbers(op: str, lf: Any, rf: Any, node: Binary) -> Any:
+    """Number (op) Number, the common case, without the type dispatch of ``apply_arith``."""
+    calc = _FAST[op]
+    divide = op == "/"
+
+    def fn(env: Env) -> Any:
+        a = lf(env)
+        if a is None:
+            return None
+        b = rf(env)
+        if b is None:
+            return None
+        if divide and not b:
+            raise FormulaRuntimeError("Division by zero", position=node.op_pos)
+        return calc(a, b)
+    return fn
 
 
 def apply_arith(op: str, a: Any, b: Any, node: Node) -> Any:

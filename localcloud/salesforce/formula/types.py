@@ -60,15 +60,19 @@ class SimpleField:
 
 
 def mapping_reader(keys: tuple[str, ...]) -> Callable[[Any], Any]:
-    """Reads ``keys`` down nested mappings, each key matched case-insensitively; a missing step is blank."""
-    lows = [k.lower() for k in keys]
+    """Reads ``keys`` down nested mappings: each key as written, else matched case-insensitively; a
+    missing step is blank."""
+    steps = [(k, k.lower()) for k in keys]
 
     def read(root: Any) -> Any:
         v = root
-        for low in lows:
-            if not isinstance(v, Mapping):
+        for key, low in steps:
+            if type(v) is not dict and not isinstance(v, Mapping):
                 return None
-            v = next((val for key, val in v.items() if str(key).lower() == low), None)
+            if key in v:
+                v = v[key]
+            else:
+                v = next((val for k, val in v.items() if str(k).lower() == low), None)
         return v
     return read
 

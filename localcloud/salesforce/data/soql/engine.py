@@ -4,6 +4,7 @@ subqueries run as one extra statement per 500 parents."""
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from dataclasses import dataclass, field
@@ -498,6 +499,12 @@ def execute(tx: "DataTransaction", soql: str | SoqlQuery, binds: Mapping[str, An
                        next_records_locator=locator)
 
 
+@functools.lru_cache(maxsize=256)
+def _parse_cached(soql: str) -> SoqlQuery:
+    """The formula engine's selects repeat (same fields, ids bound): parsed once."""
+    return parse_soql(soql)
+
+
 class _Depth(threading.local):
     value = 0
 
@@ -513,7 +520,7 @@ def select_uncounted(tx: "DataTransaction", soql: str, binds: Mapping[str, Any],
         raise InvalidFieldError("formula fields reference each other in a circle")
     _DEPTH.value += 1
     try:
-        q = parse_soql(soql)
+        q = _parse_cached(soql)
         runner = _Runner(_Context(tx, binds, None), True)
         rows, materialize, _ = runner.select(q, tx.schema.get(q.sobject), include_deleted)
         return materialize(rows)
