@@ -3,23 +3,14 @@
 org (after commit, for the selected entities, in their own transaction)."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from localcloud.salesforce.apex import changeeventlib
 from localcloud.salesforce.apex.dataport import register_org_source
 from localcloud.salesforce.apex.orgruntime import ApexRuntime
-from localcloud.salesforce.data import Schema, open_store
+from localcloud.salesforce.data import Schema
 from tests.apex.orgfixture import run_test_methods
 from localcloud.salesforce.data.changeevents import change_event_object
-
-
-@pytest.fixture
-def store(tmp_path: Path):
-    s = open_store(tmp_path / "org.sqlite3")
-    yield s
-    s.close()
 
 
 LOG = "public class Log { public static List<String> seen = new List<String>(); }"

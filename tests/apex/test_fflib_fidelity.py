@@ -2,20 +2,8 @@
 each test pins one behaviour a corpus failure traced back to."""
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
 from localcloud.salesforce.apex import access
 from localcloud.salesforce.apex.orgruntime import ApexRuntime
-from localcloud.salesforce.data import open_store
-
-
-@pytest.fixture
-def store(tmp_path: Path):
-    s = open_store(tmp_path / "org.sqlite3")
-    yield s
-    s.close()
 
 
 def run_tests(store, sources: dict[str, str], **kwargs) -> dict[str, tuple[str, str | None]]:

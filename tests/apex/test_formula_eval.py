@@ -2,19 +2,7 @@
 exceptions, globals, template mode (the local org's formula engine, localcloud.salesforce.formula)."""
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
 from localcloud.salesforce.apex.orgruntime import ApexRuntime
-from localcloud.salesforce.data import open_store
-
-
-@pytest.fixture
-def store(tmp_path: Path):
-    s = open_store(tmp_path / "org.sqlite3")
-    yield s
-    s.close()
 
 
 def run_tests(store, sources: dict[str, str], labels: dict[str, str] | None = None

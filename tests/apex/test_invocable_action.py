@@ -2,20 +2,8 @@
 action or flow gives unsuccessful results, deployed flows and standard actions fail loudly."""
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
 from localcloud.salesforce.apex.dataport import register_org_source
-from localcloud.salesforce.data import open_store
 from tests.apex.orgfixture import run_test_methods
-
-
-@pytest.fixture
-def store(tmp_path: Path):
-    s = open_store(tmp_path / "org.sqlite3")
-    yield s
-    s.close()
 
 
 GREET = """public with sharing class Greet {

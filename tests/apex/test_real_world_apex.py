@@ -2,25 +2,8 @@
 events, overloads chosen by declared types, safe navigation chains, Checkbox reads, describe maps."""
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
 from localcloud.salesforce.apex import ApexProgram
-from localcloud.salesforce.apex.orgruntime import ApexRuntime
-from localcloud.salesforce.data import open_store
-
-
-@pytest.fixture
-def store(tmp_path: Path):
-    s = open_store(tmp_path / "org.sqlite3")
-    yield s
-    s.close()
-
-
-def run_tests(store, sources: dict[str, str]) -> dict[str, tuple[str, str | None]]:
-    rt = ApexRuntime(store, sources)
-    return {r.method_name: (r.outcome, r.message) for r in rt.run_tests()}
+from tests.apex.orgfixture import run_test_methods as run_tests
 
 
 def test_create_stub_routes_every_overload_to_the_provider(store) -> None:

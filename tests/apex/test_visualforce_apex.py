@@ -2,26 +2,11 @@
 save, StandardController, PageReference, Page.X and page messages, as an Apex test drives them."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from localcloud.salesforce.apex import ApexProgram
 from localcloud.salesforce.apex.errors import ApexCompileError
-from localcloud.salesforce.apex.orgruntime import ApexRuntime
-from localcloud.salesforce.data import open_store
-
-
-@pytest.fixture
-def store(tmp_path: Path):
-    s = open_store(tmp_path / "org.sqlite3")
-    yield s
-    s.close()
-
-
-def run_tests(store, sources: dict[str, str]) -> dict[str, tuple[str, str | None]]:
-    rt = ApexRuntime(store, sources)
-    return {r.method_name: (r.outcome, r.message) for r in rt.run_tests()}
+from tests.apex.orgfixture import run_test_methods as run_tests
 
 
 EXTENSION = """public with sharing class MassEdit {
