@@ -41,7 +41,8 @@ def end_session(session: Session, commit: bool) -> None:
 
 # Objects Apex tests see without SeeAllData (setup objects) and the org's own Apex bookkeeping.
 SETUP_OBJECTS = {"user", "profile", "organization", "permissionset", "permissionsetassignment", "recordtype",
-                 "userrole", "group", "groupmember", "businesshours", "entitydefinition", "fielddefinition"}
+                 "userrole", "group", "groupmember", "businesshours", "entitydefinition", "fielddefinition",
+                 "custompermission", "queuesobject", "setupentityaccess", "network"}
 
 
 def isolated_test_store(store: Any, directory: Any) -> Any:

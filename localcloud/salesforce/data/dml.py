@@ -336,6 +336,10 @@ class _Run:
             hit = self.tx.execute(f"SELECT 1 FROM {target.table} WHERE id = ? AND isdeleted = 0", (value,)).fetchone()
             if hit is None:
                 errors.append(_err("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", fd.name))
+            elif fd.lower == "ownerid" and target.lower == "group" and not self._queue_owns(value):
+                # only a queue that supports the object (QueueSobject) owns records; Salesforce answers so
+                errors.append(_err("FIELD_INTEGRITY_EXCEPTION", f"{fd.label}: id value of incorrect type: {value}",
+                                   fd.name))
         for fd in od.fields.values():
             if not fd.unique or fd.lower == "id":
                 continue
@@ -353,6 +357,18 @@ class _Run:
                                    f"with id: {hit[0]}", fd.name))
         if errors:
             raise RecordFailure(errors)
+
+    def _queue_owns(self, group_id: str) -> bool:
+        """A Group may own a record of this object only when it is a queue supporting the object."""
+        schema = self.tx.schema
+        group, queue_sobject = schema.find("Group"), schema.find("QueueSobject")
+        if group is None or queue_sobject is None:
+            return False
+        row = self.tx.execute(
+            f"SELECT 1 FROM {group.table} AS g JOIN {queue_sobject.table} AS q ON q.{queue_sobject.field('QueueId').column} = g.id"
+            f" WHERE g.id = ? AND g.isdeleted = 0 AND g.{group.field('Type').column} = 'Queue'"
+            f" AND lower(q.{queue_sobject.field('SobjectType').column}) = ?", (group_id, self.od.lower)).fetchone()
+        return row is not None
 
     # -- insert -----------------------------------------------------------------------------------
     def insert(self, indices: list[int], prepared: list[dict[str, Any] | None], created_flag: bool | None = None

@@ -111,7 +111,8 @@ def system_field_describes(owner: bool = True, deleted: bool = True,
         out.append(field_describe("IsDeleted", "boolean", "Deleted", createable=False, updateable=False))
     if owner:
         out.append(field_describe("OwnerId", "reference", "Owner ID", referenceTo=list(owner_to),
-                                  relationshipName="Owner", nillable=False, defaultedOnCreate=True))
+                                  relationshipName="Owner", nillable=False, defaultedOnCreate=True,
+                                  polymorphicForeignKey=len(owner_to) > 1))
     dt_ro = dict(createable=False, updateable=False, nillable=False, defaultedOnCreate=True)
     out += [
         field_describe("CreatedDate", "datetime", "Created Date", **dt_ro),

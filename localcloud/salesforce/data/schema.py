@@ -397,7 +397,7 @@ class Schema:
                 fields.insert(3, field_describe("Name", "string", "Name", length=80, nillable=True, defaultedOnCreate=True,
                                                 nameField=True))
             return fields
-        fields = system_field_describes(owner=True, deleted=True, owner_to=("User",))
+        fields = system_field_describes(owner=True, deleted=True, owner_to=("Group", "User"))  # a queue may own them
         if (spec.name_field_type or "Text").lower() == "autonumber":
             name_field = field_describe("Name", "string", spec.name_field_label or f"{label} Name", length=80,
                                         autoNumber=True, createable=False, updateable=False, nillable=False,

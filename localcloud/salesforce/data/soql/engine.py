@@ -34,6 +34,19 @@ def invalid_relationship(name: str) -> InvalidFieldError:
         "WSDL or the describe call for the appropriate names.")
 
 
+_NAME_TYPE = FieldDef({"name": "Type", "type": "string", "length": 40, "label": "Type"})
+
+
+def _name_type(od: ObjectDef) -> FieldDef:
+    """``Type`` of a polymorphic relationship's parent (Salesforce's ``Name`` object), per target: the
+    object's API name; a ``Group`` of type Queue answers ``Queue``."""
+    fd = FieldDef(_NAME_TYPE.raw)
+    group_type = od.find_field("Type") if od.lower == "group" else None
+    fd.column = (f"CASE WHEN {group_type.column} = 'Queue' THEN 'Queue' ELSE 'Group' END" if group_type is not None
+                 else "'" + od.name.replace("'", "''") + "'")
+    return fd
+
+
 @dataclass
 class _Join:
     alias: str
@@ -140,6 +153,9 @@ class _Compiler:
             column = fd.column if fd.lower != "isdeleted" else '"isdeleted"'
             return f"{alias}.{column}", fd, walked
         # polymorphic parent: a UNION of the targets exposing the requested column
+        if name.lower() == "type":  # the Name object's Type: the parent's object (a queue: 'Queue')
+            walked[-1][1].columns["type"] = [_name_type(od) for od in od_list]
+            return f'{alias}."type"', _NAME_TYPE, walked
         found = [od.find_field(name) for od in od_list]
         first = next((f for f in found if f is not None), None)
         if first is not None and first.type in COMPOUND_TYPES:
