@@ -103,3 +103,49 @@ def test_a_queue_naming_an_unknown_object_fails_the_deploy_with_its_line(org) ->
     assert job.status == "Failed"
     failure = next(f for f in job.failures if f.full_name == "Support")
     assert "no CustomObject named Nope__c" in failure.problem and failure.line == 1
+
+
+SETTING = f"""<?xml version="1.0" encoding="UTF-8"?><CustomObject {NS}><customSettingsType>Hierarchy</customSettingsType>
+<label>Knobs</label><visibility>Public</visibility>
+<fields><fullName>Level__c</fullName><label>Level</label><length>20</length><type>Text</type><defaultValue>'INFO'</defaultValue></fields>
+</CustomObject>"""
+USERS_TEST = """@IsTest private class UsersTest {
+    @IsTest static void orgDefaultsAreTheOrgLevelRecord() {
+        Knobs__c defaults = Knobs__c.getOrgDefaults();
+        Assert.areEqual(UserInfo.getOrganizationId(), defaults.SetupOwnerId);
+        Assert.isNull(defaults.Id);
+        defaults.Level__c = 'FINE';
+        insert defaults;
+        Assert.areEqual('FINE', Knobs__c.getOrgDefaults().Level__c);
+        Assert.areEqual('FINE', Knobs__c.getInstance().Level__c);
+        Assert.areEqual('Organization', [SELECT SetupOwner.Type FROM Knobs__c].SetupOwner.Type);
+    }
+    @IsTest static void runAsInsertsANewUserAndDescribeAnswersForIt() {
+        Profile p = [SELECT Id FROM Profile WHERE Name = 'Standard User'];
+        User u = new User(Alias = 'std', Email = 'std@example.com', EmailEncodingKey = 'UTF-8', LastName = 'Std',
+            LanguageLocaleKey = 'en_US', LocaleSidKey = 'en_US', ProfileId = p.Id, TimeZoneSidKey = 'GMT',
+            Username = 'std' + Crypto.getRandomInteger() + '@example.com');
+        Assert.isTrue(Schema.Campaign.SObjectType.getDescribe().isAccessible());
+        System.runAs(u) {
+            Assert.areEqual(p.Id, UserInfo.getProfileId());
+            Assert.isFalse(Schema.Campaign.SObjectType.getDescribe().isAccessible());
+            Assert.isFalse(Schema.Campaign.Name.getDescribe().isAccessible());
+            Assert.isTrue(Schema.Account.SObjectType.getDescribe().isAccessible());
+        }
+        Assert.isNotNull(u.Id);
+        Assert.areEqual(0, Limits.getDmlStatements());
+        Assert.areEqual(1, [SELECT COUNT() FROM User WHERE Id = :u.Id]);
+    }
+}"""
+
+
+def test_org_defaults_and_run_as_a_new_user(org) -> None:
+    files = {"objects/Knobs__c.object": SETTING, "classes/UsersTest.cls": USERS_TEST,
+             "classes/UsersTest.cls-meta.xml": (f'<?xml version="1.0" encoding="UTF-8"?><ApexClass {NS}>'
+                                                "<apiVersion>62.0</apiVersion><status>Active</status></ApexClass>"),
+             "package.xml": package_xml({"CustomObject": ["Knobs__c"], "ApexClass": ["UsersTest"]})}
+    job = org.deployer.deploy_zip(zip_files(files))
+    assert job.status == "Succeeded", [(f.full_name, f.problem) for f in job.failures]
+    runtime = org.context.extras["apex_runtime"]
+    results = {r.method_name: (r.outcome, r.message, r.stack_trace) for r in runtime.run_tests(["UsersTest"])}
+    assert all(v[0] == "Pass" for v in results.values()), results
