@@ -1155,7 +1155,7 @@ METHODS[ApexList] = {
     "hashcode": lambda l, a: hash_code(l),
     "tostring": lambda l, a: ops.to_str(l, True),
     "iterator": lambda l, a: ListIterator(l),
-    "getsobjecttype": lambda l, a: sobject_type_token(l.etype.display) if l.etype else None,
+    "getsobjecttype": lambda l, a: _collection_sobject_type(l.etype),
 }
 
 
@@ -1292,7 +1292,7 @@ METHODS[ApexMap] = {
     "equals": lambda m, a: ops.eq(m, a[0]),
     "hashcode": lambda m, a: hash_code(m),
     "tostring": lambda m, a: ops.to_str(m, True),
-    "getsobjecttype": lambda m, a: sobject_type_token(m.vtype.display) if m.vtype else None,
+    "getsobjecttype": lambda m, a: _collection_sobject_type(m.vtype),
 }
 
 
@@ -1841,6 +1841,13 @@ def namespace_value(name: str) -> Any:
 
 
 # ================================================================================================ lazily bound parts
+
+
+def _collection_sobject_type(etype: Any):
+    """``List<T>/Map<K, T>.getSObjectType()``: T's token; null for the generic ``SObject`` (and non-SObject T)."""
+    if not etype or str(etype.display).lower() in ("sobject", "schema.sobject"):
+        return None
+    return sobject_type_token(etype.display)
 
 
 def sobject_type_token(name: str):
