@@ -14,7 +14,7 @@ from .results import SaveResult
 from .schema import FieldDef, ObjectDef
 from .triggers import TriggerEvent
 from . import content, features
-from . import recycle
+from . import recycle, rollups
 from .changes import CREATE, DELETE, UNDELETE, UPDATE, RecordChange
 from .compound import COMPOUND_TYPES, json_value, typed_value
 from .txn import DataTransaction, ReadOnlyFields
@@ -294,6 +294,8 @@ class _Run:
                 return None
             return [i for k, i in enumerate(saved) if k not in errs]
         self.tx.release(sp)
+        if saved:  # then the masters' roll-up summaries (after the after triggers, as Salesforce)
+            rollups.recalculate(self.tx, self.od, [*(new_views or []), *(old_views or [])])
         for i in saved:
             self.results[i] = SaveResult(id=saved_id(i), success=True, created=created_flag)
         return None
@@ -302,6 +304,8 @@ class _Run:
         od = self.od
         if od.lower == "contentversion" and op == "insert":
             content.derive_version(row)
+        if op == "insert":
+            rollups.initial(od, row)
         if od.lower in COMPOSED_NAME and "name" in od.fields:
             parts = [row.get("firstname"), row.get("lastname")]
             row["name"] = " ".join(p for p in parts if p) or None

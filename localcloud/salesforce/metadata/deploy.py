@@ -44,7 +44,7 @@ from localcloud.salesforce.metadata.ui_components import check_ui_components
 
 log = logging.getLogger(__name__)
 
-RELATIONSHIP_TYPES = {"Lookup", "MasterDetail", "MetadataRelationship"}
+RELATIONSHIP_TYPES = {"Lookup", "MasterDetail", "MetadataRelationship", "Summary"}  # applied once every object exists
 #: objects a deploy creates (custom objects; custom metadata types and platform events where supported)
 CUSTOM_OBJECT_SUFFIXES = CUSTOM_SUFFIXES
 
