@@ -25,3 +25,19 @@ def test_a_generic_sobject_collection_has_no_sobject_type(tmp_path: Path) -> Non
                      + ' ' + Database.query('SELECT Id FROM User').getSObjectType());
     """)
     assert lines == ["null Contact null Lead User"]
+
+
+def test_allow_field_truncation_cuts_text_to_the_field_length(tmp_path: Path) -> None:
+    lines = _run(tmp_path, """
+        Database.DMLOptions cut = new Database.DMLOptions();
+        cut.allowFieldTruncation = true;
+        Account a = new Account(Name = 'x'.repeat(300));
+        a.setOptions(cut);
+        insert a;
+        Database.SaveResult viaCall = Database.insert(new Account(Name = 'y'.repeat(256)), cut);
+        Database.SaveResult refused = Database.insert(new Account(Name = 'z'.repeat(256)), false);
+        System.debug([SELECT Name FROM Account WHERE Id = :a.Id].Name.length() + ' '
+                     + [SELECT Name FROM Account WHERE Id = :viaCall.getId()].Name.length() + ' '
+                     + refused.getErrors()[0].getStatusCode());
+    """)
+    assert lines == ["255 255 STRING_TOO_LONG"]
