@@ -41,3 +41,12 @@ def test_allow_field_truncation_cuts_text_to_the_field_length(tmp_path: Path) ->
                      + refused.getErrors()[0].getStatusCode());
     """)
     assert lines == ["255 255 STRING_TOO_LONG"]
+
+
+def test_an_org_without_experience_cloud_has_no_network_object(tmp_path: Path, monkeypatch) -> None:
+    assert _run(tmp_path, "System.debug(Type.forName('Schema.Network') == null);") == ["true"]
+    monkeypatch.setenv("ECBRIDGE_ORG_EXPERIENCE_CLOUD", "on")
+    lines = _run(tmp_path / "sites", """
+        System.debug(Type.forName('Schema.Network') != null);
+        System.debug(Database.query('SELECT Id, Name, UrlPathPrefix FROM Network').size());""")
+    assert lines == ["true", "0"]
