@@ -50,3 +50,12 @@ def test_an_org_without_experience_cloud_has_no_network_object(tmp_path: Path, m
         System.debug(Type.forName('Schema.Network') != null);
         System.debug(Database.query('SELECT Id, Name, UrlPathPrefix FROM Network').size());""")
     assert lines == ["true", "0"]
+
+
+def test_the_id_of_a_template_object_has_no_apex_type(tmp_path: Path) -> None:
+    lines = _run(tmp_path, """
+        Id comment = CaseComment.SObjectType.getDescribe().getKeyPrefix() + '000000000001AAA';
+        try { comment.getSObjectType(); } catch (SObjectException e) { System.debug(e.getMessage()); }
+        System.debug(UserInfo.getUserId().getSObjectType());
+    """)
+    assert lines == ["Cannot locate Apex Type for ID: 00a000000000001AAA", "User"]
