@@ -135,6 +135,7 @@ USERS_TEST = """@IsTest private class UsersTest {
         Assert.isNotNull(u.Id);
         Assert.areEqual(0, Limits.getDmlStatements());
         Assert.areEqual(1, [SELECT COUNT() FROM User WHERE Id = :u.Id]);
+        Assert.isNull([SELECT ContactId, AccountId FROM User WHERE Id = :u.Id].ContactId);  // an internal user
     }
 }"""
 
