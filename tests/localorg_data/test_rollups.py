@@ -81,3 +81,25 @@ def test_a_summary_naming_an_unknown_field_fails_when_applied(org) -> None:
     with pytest.raises(ValueError, match="summarizedField"):
         with org.transaction() as tx:
             tx.apply_custom_field("Batch__c", summary("Bad__c", "max", "Nope__c"))
+
+
+def test_the_master_goes_through_its_save_procedure_and_may_refuse(org) -> None:
+    from localcloud.salesforce.apex.orgruntime import ApexRuntime
+
+    runtime = ApexRuntime(org, {
+        "BatchTrigger.trigger": "trigger BatchTrigger on Batch__c (before update, after update) {"
+                                " if (Trigger.isBefore) { for (Batch__c b : Trigger.new) { if (b.Total__c > 2) {"
+                                " b.addError('too many lines'); } } } else { BatchCount.updates++; } }",
+        "BatchCount.cls": "public class BatchCount { public static Integer updates = 0; }"})
+    result = runtime.execute_anonymous("""
+        Batch__c b = new Batch__c(Name = 'A');
+        insert b;
+        insert new List<Line__c>{ new Line__c(Batch__c = b.Id, Level__c = 'ERROR'), new Line__c(Batch__c = b.Id) };
+        System.debug(BatchCount.updates + ' ' + [SELECT Total__c FROM Batch__c].Total__c);
+        Database.SaveResult refused = Database.insert(new Line__c(Batch__c = b.Id), false);
+        System.debug(refused.isSuccess() + ' ' + refused.getErrors()[0].getMessage() + ' '
+                     + [SELECT COUNT() FROM Line__c] + ' ' + [SELECT Total__c FROM Batch__c].Total__c);
+    """)
+    assert result.success, result.exception_message
+    lines = [m for _, level, m in result.transaction.debug_entries if level == "DEBUG"]
+    assert lines == ["1 2", "false too many lines 2 2"]

@@ -284,6 +284,9 @@ class _Run:
         """Fire the after triggers on the saved records. Records they refuse fail and the attempt is rolled
         back: answers the others to try again (None with allOrNone). Otherwise the saved records succeed."""
         errs = self._fire("after", op, saved, new_views, old_views)
+        if not errs and saved:  # then the masters' roll-up summaries (after the after triggers, as Salesforce)
+            refused = rollups.recalculate(self.tx, self.od, [*(new_views or []), *(old_views or [])])
+            errs = {k: refused for k in range(len(saved))} if refused else errs
         if errs:
             self.tx.rollback_to(sp)
             self.tx.release(sp)
@@ -294,8 +297,6 @@ class _Run:
                 return None
             return [i for k, i in enumerate(saved) if k not in errs]
         self.tx.release(sp)
-        if saved:  # then the masters' roll-up summaries (after the after triggers, as Salesforce)
-            rollups.recalculate(self.tx, self.od, [*(new_views or []), *(old_views or [])])
         for i in saved:
             self.results[i] = SaveResult(id=saved_id(i), success=True, created=created_flag)
         return None

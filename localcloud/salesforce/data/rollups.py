@@ -4,8 +4,8 @@ As Salesforce (order of execution, "roll-up summary field" step): after a detail
 updated, deleted or undeleted (its after triggers have run), the master records it points to (before
 and after a reparenting) get their summary fields recalculated from the live details matching the
 field's filter criteria. A new master starts with COUNT and SUM at 0; MIN and MAX of no details are
-null. The master's row is written directly: the recalculation does not fire the master's triggers
-(the local org's choice; Salesforce runs the master through its save procedure).
+null. The master then goes through its save procedure (its update triggers fire, as Salesforce); a master
+that refuses the save fails the detail records' DML.
 
 Field definition (the Metadata API's ``summaryOperation``, ``summaryForeignKey``,
 ``summarizedField``, ``summaryFilterItems``) is kept in the field's describe as ``_summary``. MIN and
@@ -19,7 +19,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from .rollupdefs import FILTER_SQL, NUMBER_TYPES
-from .values import coerce, to_db
+from .errors import RecordError
+from .values import coerce, from_db, to_db
 
 if TYPE_CHECKING:  # pragma: no cover
     from .schema import FieldDef, ObjectDef
@@ -34,12 +35,15 @@ def initial(od: "ObjectDef", row: dict[str, Any]) -> None:
             row[fd.lower] = 0
 
 
-def recalculate(tx: "DataTransaction", child: "ObjectDef", views: Iterable[Mapping[str, Any] | None]) -> None:
-    """Recalculate the summaries over ``child`` of the masters the given detail rows point to."""
+def recalculate(tx: "DataTransaction", child: "ObjectDef", views: Iterable[Mapping[str, Any] | None]
+                ) -> list[RecordError]:
+    """Recalculate the summaries over ``child`` of the masters the given detail rows point to and save the
+    masters (their triggers fire). The errors of a master that refused the save (empty when all saved)."""
     entries = tx.schema.rollups_of(child.name)
     if not entries:
-        return
+        return []
     views = [v for v in views if v]
+    masters: dict[str, dict[str, dict[str, Any]]] = {}  # master object -> id -> summary values
     for parent, fd in entries:
         summary = fd.raw["_summary"]
         fk = child.find_field(summary["foreign_key"].partition(".")[2])
@@ -47,11 +51,20 @@ def recalculate(tx: "DataTransaction", child: "ObjectDef", views: Iterable[Mappi
             continue
         ids = sorted({str(v.get(fk.name)) for v in views if v.get(fk.name)})
         for start in range(0, len(ids), 500):
-            _recompute(tx, parent, fd, child, fk, summary, ids[start:start + 500])
+            for parent_id, value in _recompute(tx, fd, child, fk, summary, ids[start:start + 500]).items():
+                masters.setdefault(parent.name, {}).setdefault(parent_id, {})[fd.name] = value
+    for name, rows in masters.items():
+        live = {r["Id"] for r in tx.query(f"SELECT Id FROM {name} WHERE Id IN :ids", {"ids": list(rows)}).records}
+        records = [{"Id": rid, **values} for rid, values in rows.items() if rid in live]
+        for result in (tx.update(name, records, all_or_none=True, read_only_fields="write") if records else []):
+            if not result.success:
+                return [e for e in result.errors if e.status_code != "ALL_OR_NONE_OPERATION_ROLLED_BACK"] \
+                    or list(result.errors)
+    return []
 
 
-def _recompute(tx: "DataTransaction", parent: "ObjectDef", fd: "FieldDef", child: "ObjectDef", fk: "FieldDef",
-               summary: Mapping[str, Any], ids: list[str]) -> None:
+def _recompute(tx: "DataTransaction", fd: "FieldDef", child: "ObjectDef", fk: "FieldDef",
+               summary: Mapping[str, Any], ids: list[str]) -> dict[str, Any]:
     operation = summary["operation"]
     if operation == "count":
         aggregate = "COUNT(*)"
@@ -62,11 +75,11 @@ def _recompute(tx: "DataTransaction", parent: "ObjectDef", fd: "FieldDef", child
     rows = tx.execute(f"SELECT {fk.column}, {aggregate} FROM {child.table} WHERE isdeleted = 0 AND {fk.column} IN "
                       f"({marks}){where} GROUP BY {fk.column}", [*ids, *params]).fetchall()
     found = {row[0]: row[1] for row in rows}
+    out: dict[str, Any] = {}
     for parent_id in ids:
-        value = found.get(parent_id)
-        if value is None and operation in ("count", "sum"):
-            value = 0
-        tx.execute(f"UPDATE {parent.table} SET {fd.column} = ? WHERE id = ?", (value, parent_id))
+        value = from_db(fd, found.get(parent_id))
+        out[parent_id] = 0 if value is None and operation in ("count", "sum") else value
+    return out
 
 
 def _filters(child: "ObjectDef", filters: list[Mapping[str, Any]]) -> tuple[str, list[Any]]:
