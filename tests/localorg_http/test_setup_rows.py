@@ -51,6 +51,21 @@ JOBS_TEST = """@IsTest private class JobsTest {
         Assert.areEqual('later', future.MethodName);
         Assert.areEqual('Completed', future.Status);
     }
+    @IsTest static void customPermissionThroughSetupEntityAccess() {
+        Profile p = [SELECT Id FROM Profile WHERE Name = 'Standard User'];
+        User u = new User(Alias = 'std', Email = 'std@example.com', EmailEncodingKey = 'UTF-8', LastName = 'Std',
+            LanguageLocaleKey = 'en_US', LocaleSidKey = 'en_US', ProfileId = p.Id, TimeZoneSidKey = 'GMT',
+            Username = 'std' + Crypto.getRandomInteger() + '@example.com');
+        insert u;
+        PermissionSet ps = new PermissionSet(Name = 'Purgers', Label = 'Purgers');
+        insert ps;
+        Id permissionId = [SELECT Id FROM CustomPermission WHERE DeveloperName = 'CanPurge'].Id;
+        insert new SetupEntityAccess(ParentId = ps.Id, SetupEntityId = permissionId);
+        System.runAs(u) { Assert.isFalse(FeatureManagement.checkPermission('CanPurge')); }
+        insert new PermissionSetAssignment(AssigneeId = u.Id, PermissionSetId = ps.Id);
+        System.runAs(u) { Assert.isTrue(FeatureManagement.checkPermission('CanPurge')); }
+        Assert.isFalse(FeatureManagement.checkPermission('CanPurge'));
+    }
     @IsTest static void setupRows() {
         CustomPermission p = [SELECT DeveloperName, MasterLabel, NamespacePrefix FROM CustomPermission WHERE DeveloperName = 'CanPurge'];
         Assert.areEqual('Can Purge', p.MasterLabel);
@@ -95,7 +110,8 @@ def test_custom_permissions_groups_and_queues_deploy_as_rows_and_queues_own_reco
         assert job.status == "Succeeded", [(f.full_name, f.problem) for f in job.failures]
     runtime = org.context.extras["apex_runtime"]
     results = {r.method_name: (r.outcome, r.message, r.stack_trace) for r in runtime.run_tests(["JobsTest"])}
-    assert results == {"rows": ("Pass", None, None), "setupRows": ("Pass", None, None)}, results
+    assert results == {"rows": ("Pass", None, None), "setupRows": ("Pass", None, None),
+                       "customPermissionThroughSetupEntityAccess": ("Pass", None, None)}, results
 
 
 def test_a_queue_naming_an_unknown_object_fails_the_deploy_with_its_line(org) -> None:
