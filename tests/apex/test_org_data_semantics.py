@@ -59,3 +59,14 @@ def test_the_id_of_a_template_object_has_no_apex_type(tmp_path: Path) -> None:
         System.debug(UserInfo.getUserId().getSObjectType());
     """)
     assert lines == ["Cannot locate Apex Type for ID: 00a000000000001AAA", "User"]
+
+
+def test_an_empty_string_in_a_text_comparison_is_null(tmp_path: Path) -> None:
+    lines = _run(tmp_path, """
+        insert new List<Account>{ new Account(Name = 'a'), new Account(Name = 'b', Site = 'x') };
+        String none = '';
+        System.debug([SELECT COUNT() FROM Account WHERE Site = :none] + ' ' + [SELECT COUNT() FROM Account WHERE Site = '']
+                     + ' ' + [SELECT COUNT() FROM Account WHERE Site != :none]
+                     + ' ' + [SELECT COUNT() FROM Account WHERE Site IN ('', 'y')]);
+    """)
+    assert lines == ["1 1 1 1"]

@@ -25,6 +25,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..txn import DataTransaction
 
 CHILD_BATCH = 500
+#: text field types whose empty-string comparisons mean null
+TEXT_TYPES = frozenset({"string", "textarea", "picklist", "multipicklist", "combobox", "email", "phone", "url",
+                        "encryptedstring"})
 
 
 def invalid_relationship(name: str) -> InvalidFieldError:
@@ -258,8 +261,12 @@ class _Compiler:
             return f"({expr} IS NULL OR {expr} NOT IN ({inner_sql}))"
         if op in ("IN", "NOT_IN", "INCLUDES", "EXCLUDES"):
             values = self._values(c.value)
+            if op in ("IN", "NOT_IN") and fd is not None and fd.type in TEXT_TYPES:
+                values = [None if v == "" else v for v in values]  # an empty string is null (see below)
             return self._set_comparison(expr, fd, op, values)
         value = self._scalar(c.value)
+        if value == "" and op in ("=", "!=") and fd is not None and fd.type in TEXT_TYPES:
+            value = None  # Salesforce keeps no empty strings: `Field = ''` is `Field = null`
         if isinstance(value, list):
             if op in ("=", "!="):
                 return self._set_comparison(expr, fd, "IN" if op == "=" else "NOT_IN", [_sobject_id(x) for x in value])
