@@ -70,3 +70,12 @@ def test_an_empty_string_in_a_text_comparison_is_null(tmp_path: Path) -> None:
                      + ' ' + [SELECT COUNT() FROM Account WHERE Site IN ('', 'y')]);
     """)
     assert lines == ["1 1 1 1"]
+
+
+def test_every_org_has_the_automated_process_user_without_a_profile(tmp_path: Path) -> None:
+    lines = _run(tmp_path, """
+        String name = 'autoproc@' + UserInfo.getOrganizationId();
+        User u = [SELECT Id, UserType, TimeZoneSidKey FROM User WHERE Username = :name AND Profile.Name = NULL];
+        System.debug(u.UserType + ' ' + [SELECT COUNT() FROM User WHERE UserType = 'Standard']);
+    """)
+    assert lines == ["AutomatedProcess 1"]

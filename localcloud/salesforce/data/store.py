@@ -659,6 +659,14 @@ class Store:
             }], **opts))
             if oid != meta["org_id"]:
                 raise RuntimeError(f"seeded organization got id {oid}, expected {meta['org_id']}")
+            # every org's Automated Process user (autoproc@<org id>): no profile, UserType AutomatedProcess
+            auto = _one(tx.insert("User", [{
+                "Username": f"autoproc@{oid}", "LastName": "Automated Process", "Alias": "autoproc",
+                "Email": "autoproc@automated-process.invalid", "ProfileId": admin_profile, "TimeZoneSidKey": "GMT",
+                "LocaleSidKey": "en_US", "EmailEncodingKey": "UTF-8", "LanguageLocaleKey": "en_US",
+                "UserType": "AutomatedProcess", "IsActive": True}], **opts))
+            user_od = tx.schema.get("User")
+            tx.execute(f"UPDATE {user_od.table} SET {user_od.field('ProfileId').column} = NULL WHERE id = ?", (auto,))
             from .leadconvert import seed_lead_statuses
             seed_lead_statuses(tx)
 
