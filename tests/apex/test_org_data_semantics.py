@@ -79,3 +79,14 @@ def test_every_org_has_the_automated_process_user_without_a_profile(tmp_path: Pa
         System.debug(u.UserType + ' ' + [SELECT COUNT() FROM User WHERE UserType = 'Standard']);
     """)
     assert lines == ["AutomatedProcess 1"]
+
+
+def test_a_parent_relationship_read_by_soql_answers_its_foreign_key(tmp_path: Path) -> None:
+    lines = _run(tmp_path, """
+        Account a = new Account(Name = 'x');
+        insert a;
+        insert new Contact(LastName = 'c', AccountId = a.Id);
+        Contact q = [SELECT CreatedBy.Username, Account.Name, ReportsTo.Name FROM Contact];
+        System.debug((q.CreatedById == UserInfo.getUserId()) + ' ' + (q.AccountId == a.Id) + ' ' + q.ReportsToId);
+    """)
+    assert lines == ["true true null"]
