@@ -94,7 +94,7 @@ APEX_LAYERS = {
     1: {"values", "model", "errors", "schema"},                # values and model
     2: {"ops", "exceptions", "tables", "txhooks"},             # operations; the tables and hooks libraries fill
     3: {"compiler", "exprs"},                                  # statements and expressions
-    4: {"runtime", "dataport", "triggers", "asyncjobs"},       # runtime
+    4: {"runtime", "dataport", "triggers", "asyncjobs", "jobrows"},  # runtime (jobrows: AsyncApexJob rows)
     6: {"orgruntime", "libraries", "__init__"},                # the org: wires the runtime and the libraries
 }
 LIBRARIES = 5

@@ -206,7 +206,11 @@ def test_a_local_org_runs_deployed_change_event_triggers_for_its_selected_entiti
         assert created.status_code == 201, created.text
         assert org.store._apex_change_events.wait_idle(20)
         rows = session.get(f"{base}/query", params={"q": "SELECT LastName FROM Contact"}).json()["records"]
-        assert [r["LastName"] for r in rows] == [f"audit Acme by {org.store.user_id}"]
+        robot = session.get(f"{base}/query", params={
+            "q": "SELECT Id FROM User WHERE UserType = 'AutomatedProcess'"}).json()["records"]
+        assert len(robot) == 1 and robot[0]["Id"] != org.store.user_id
+        # change event triggers run as the org's Automated Process user, not as the user who committed
+        assert [r["LastName"] for r in rows] == [f"audit Acme by {robot[0]['Id']}"]
         describe = session.get(f"{base}/sobjects/AccountChangeEvent/describe").json()
         assert describe["name"] == "AccountChangeEvent" and describe["queryable"] is False
         assert "ChangeEventHeader" in [f["name"] for f in describe["fields"]]

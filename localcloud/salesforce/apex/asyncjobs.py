@@ -6,6 +6,7 @@ from typing import Any
 
 from . import ops
 from .tables import provide
+from .jobrows import record_job, run_tracked, update_job
 from .values import ApexObject, IdValue
 
 
@@ -16,10 +17,20 @@ def enqueue(prog: Any, job: Any) -> IdValue:
     tx = prog.tx
     if len(tx.queue) >= 50:
         ops.throw("System.LimitException", "Too many queueable jobs added to the queue: 51")
-    tx.queue.append(job)
-    n = getattr(prog, "_job_seq", 0) + 1
-    prog._job_seq = n
-    return IdValue(f"7075g{n:010d}")
+    job_id = record_job(prog, "Queueable", job.cls)
+    if job_id is None:
+        n = getattr(prog, "_job_seq", 0) + 1
+        prog._job_seq = n
+        job_id = IdValue(f"7075g{n:010d}")
+    tx.queue.append(QueuedJob(job, job_id))
+    return job_id
+
+
+class QueuedJob:
+    """A Queueable as queued: the job and its AsyncApexJob id."""
+
+    def __init__(self, job: ApexObject, job_id: IdValue) -> None:
+        self.job, self.job_id, self.cls = job, job_id, job.cls
 
 
 class FutureCall:
@@ -52,12 +63,20 @@ def future_body(prog: Any, method: Any, body: Any) -> Any:
             ops.throw("System.AsyncException", "Future method cannot be called from a future or batch method: "
                                                f"{method.cls.name}.{method.name}")
         args = {k: ops.deep_clone(v) for k, v in fr.items() if not k.startswith("#")}
-        tx.queue.append(FutureCall(method, body, args))
+        call = FutureCall(method, body, args)
+        call.job_id = record_job(prog, "Future", method.cls, method.name)
+        tx.queue.append(call)
         return None
     return queued
 
 
 def _run_job(prog: Any, job: Any) -> None:
+    run_tracked(prog, job, lambda: _run_untracked(prog, job))
+
+
+def _run_untracked(prog: Any, job: Any) -> None:
+    if isinstance(job, QueuedJob):
+        job = job.job
     if isinstance(job, FutureCall):
         prog.tx.in_future = True  # type: ignore[attr-defined]
         try:
@@ -102,6 +121,18 @@ def after_commit(prog: Any, tx: Any) -> None:
         res = prog.run_in(lambda job=job: _run_job(prog, job), tx=sub, commit=True)
         tx.debug_log.extend(res.debug_log)
         if not res.success:
+            _mark_failed(prog, tx, job, res)
             kind = "Future method" if isinstance(job, FutureCall) else type(job).__name__ if hasattr(job, "run") \
                 else "Queueable"
             tx.debug_log.append(f"{kind} {job.cls.name} failed: {res.exception_type}: {res.exception_message}")
+
+
+def _mark_failed(prog: Any, tx: Any, job: Any, res: Any) -> None:
+    """The failed job's own transaction rolled back: its row is marked Failed in a transaction of its own."""
+    job_id = getattr(job, "job_id", None)
+    if job_id is None:
+        return
+    sub = prog.new_transaction(user=tx.user)
+    prog.run_in(lambda: update_job(prog, job_id, Status="Failed", NumberOfErrors=1,
+                                   ExtendedStatus=f"{res.exception_type}: {res.exception_message}"),
+                tx=sub, commit=True)

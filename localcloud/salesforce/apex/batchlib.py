@@ -19,6 +19,7 @@ from typing import Any
 from . import ops, soql
 from .stdlib import STATIC_METHODS, Native, deep_clone
 from .tables import FRAME_AWARE
+from .jobrows import record_job, update_job
 from .values import ApexList, ApexObject, IdValue, SObject, TypeRef
 
 DEFAULT_SCOPE = 200
@@ -91,9 +92,11 @@ class BatchJob:
             if tx.test is not None and len(chunks) > 1:
                 ops.throw("System.UnexpectedException", TEST_CHUNK_ERROR)
             execute = _method(self.cls, "execute", 2)
-            for chunk in chunks:
+            update_job(prog, self.job_id, TotalJobItems=len(chunks))
+            for done, chunk in enumerate(chunks, 1):
                 target = self.job if stateful else deep_clone_object(snapshot)
                 prog.invoke(execute, target, [context, ApexList(list(chunk), TypeRef("SObject"))])
+                update_job(prog, self.job_id, JobItemsProcessed=done)
             finish = _method(self.cls, "finish", 1)
             prog.invoke(finish, self.job if stateful else deep_clone_object(snapshot), [context])
         finally:
@@ -165,7 +168,7 @@ def execute_batch(args: list[Any]) -> IdValue:
     scope = DEFAULT_SCOPE if len(args) < 2 or args[1] is None else int(args[1])
     if scope < 1:
         ops.throw("System.AsyncException", "Batchable instance scope must be greater than 0")
-    job_id = _next_id(prog, "707")
+    job_id = record_job(prog, "BatchApex", job.cls) or _next_id(prog, "707")
     prog.tx.queue.append(BatchJob(job, min(scope, MAX_SCOPE), job_id))
     return job_id
 

@@ -926,6 +926,8 @@ class Compiler:
             tx = prog.tx
             saved = dict(tx.user or {})
             uid = u.fields.get("id") if isinstance(u, SObject) else None
+            if uid is None and isinstance(u, SObject) and u.type_name.lower() == "user" and tx.data is not None:
+                uid = HOOKS.implicit_insert(prog, u)  # a new user is inserted implicitly, as Salesforce does
             if uid is not None:
                 # the other user's profile and role are read from the org when asked (UserInfo)
                 tx.user = {**{k: v for k, v in saved.items() if k not in ("_loaded", "profileid", "userroleid")},

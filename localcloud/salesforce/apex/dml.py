@@ -165,6 +165,11 @@ def record_dict(so: SObject) -> dict[str, Any]:
     return out
 
 
+def _saved(record: SObject, truncate: Any) -> dict[str, Any]:
+    values = record_dict(record)
+    return truncate(record, values) if truncate is not None else values
+
+
 def _records(value: Any) -> list[SObject]:
     if value is None:
         ops.throw("System.NullPointerException", "Argument cannot be null")
@@ -237,8 +242,32 @@ def _raise_user_mode(op: str, recs: list[SObject], denials: dict[int, Any]) -> N
     _raise_dml(op, rows)
 
 
+def _truncation(prog: Any, recs: list[SObject], options: Any) -> Any:
+    """``allowFieldTruncation`` (the call's DMLOptions or a record's ``setOptions``): a function cutting the
+    record's text values to their fields' lengths, or None when no record asks for it."""
+    per_record = getattr(prog.tx, "record_dml_options", None) or {}
+    wanted = {id(r) for r in recs
+              if getattr(options, "allow_field_truncation", False)
+              or (per_record.get(id(r), (None,))[0] is r
+                  and getattr(per_record[id(r)][1], "allow_field_truncation", False))}
+    if not wanted:
+        return None
+
+    def cut(record: SObject, values: dict[str, Any]) -> dict[str, Any]:
+        if id(record) not in wanted:
+            return values
+        od = prog.schema.object_def(record.type_name)
+        for name, value in values.items():
+            fd = od.find_field(name) if od is not None else None
+            if fd is not None and isinstance(value, str) and fd.type in ("string", "textarea") and fd.length \
+                    and len(value) > fd.length:
+                values[name] = value[:fd.length]
+        return values
+    return cut
+
+
 def _call(prog: Any, op: str, recs: list[SObject], key: str | None, all_or_none: bool,
-          user_mode: bool = False) -> list[Any]:
+          user_mode: bool = False, options: Any = None) -> list[Any]:
     """Run one DML operation over records (grouped by SObject type, original order kept)."""
     dtx = _session(prog)
     results: list[Any] = [None] * len(recs)
@@ -256,6 +285,7 @@ def _call(prog: Any, op: str, recs: list[SObject], key: str | None, all_or_none:
         else:
             groups.append((r.type_name.lower(), [i]))
     from . import access, triggers
+    truncate = _truncation(prog, recs, options)
     with triggers.apex_context(prog):
         for _, idxs in groups:
             sobject = recs[idxs[0]].type_name
@@ -266,13 +296,13 @@ def _call(prog: Any, op: str, recs: list[SObject], key: str | None, all_or_none:
                     for r in batch:
                         if r.fields.get("id") is not None:
                             pass
-                    out = dtx.insert(sobject, [record_dict(r) for r in batch], all_or_none=all_or_none,
+                    out = dtx.insert(sobject, [_saved(r, truncate) for r in batch], all_or_none=all_or_none,
                                      read_only_fields=APEX_READ_ONLY)
                 elif op == "update":
-                    out = dtx.update(sobject, [record_dict(r) for r in batch], all_or_none=all_or_none,
+                    out = dtx.update(sobject, [_saved(r, truncate) for r in batch], all_or_none=all_or_none,
                                      read_only_fields=APEX_READ_ONLY)
                 elif op == "upsert":
-                    out = dtx.upsert(sobject, [record_dict(r) for r in batch], key or "Id", all_or_none=all_or_none,
+                    out = dtx.upsert(sobject, [_saved(r, truncate) for r in batch], key or "Id", all_or_none=all_or_none,
                                      read_only_fields=APEX_READ_ONLY)
                 elif op == "delete":
                     out = dtx.delete([str(r.fields.get("id")) for r in batch], all_or_none=all_or_none)
@@ -327,6 +357,19 @@ def dml_statement(prog: Any, op: str, value: Any, key: str | None, user_mode: bo
         _raise_dml(op, failed)
 
 
+@provide("implicit_insert")
+def implicit_insert(prog: Any, record: SObject) -> Any:
+    """``System.runAs(u)`` with a user instantiated but not inserted inserts it implicitly (Apex reference,
+    System.runAs); that insert is the platform's: it counts against no limit. Returns the new Id."""
+    lim = prog.tx.limits
+    saved = (lim.dml_statements, lim.dml_rows)
+    try:
+        dml_statement(prog, "insert", record, None)
+    finally:
+        lim.dml_statements, lim.dml_rows = saved
+    return record.fields.get("id")
+
+
 def _raise_dml(op: str, rows: list[DmlRow]) -> None:
     first = rows[0]
     fields = f": [{', '.join(first.fields)}]" if first.fields else ": []"
@@ -352,12 +395,14 @@ def database_op(op: str):
                 not hasattr(rest[0], "apex_dml_options"):
             tok = rest.pop(0)
             key = getattr(tok, "field", None) or str(tok)
+        options = None
         if rest:
             opt = rest[0]
             if isinstance(opt, bool):
                 all_or_none = opt
             elif hasattr(opt, "apex_dml_options"):
                 all_or_none = opt.opt_all_or_none
+                options = opt
         single = isinstance(value, (SObject, str))
         if op in ("delete", "undelete") and isinstance(value, (list, str)) and (isinstance(value, str) or
                                                                  (value and isinstance(value[0], str))):
@@ -369,12 +414,12 @@ def database_op(op: str):
             p.tx.check("dml")
             p.tx.add_rows("dml", len(recs))
         if all_or_none:
-            results = dml_statement_counted(p, op, recs, key, user_mode)
+            results = dml_statement_counted(p, op, recs, key, user_mode, options)
             out = [_result_cls(op)(r.fields.get("id"), True, [], getattr(res, "created", None) if op == "upsert"
                                    else None) for r, res in zip(recs, results)]
         else:
             results = _call(p, op, recs, key and (p.sobject_field_name(recs[0].type_name, key) or key), False,
-                            user_mode) if recs else []
+                            user_mode, options) if recs else []
             out = []
             for r, res in zip(recs, results):
                 # getId() is empty when the operation failed for that record (Apex documentation)
@@ -386,11 +431,13 @@ def database_op(op: str):
     return fn
 
 
-def dml_statement_counted(p: Any, op: str, recs: list[SObject], key: Any, user_mode: bool = False) -> None:
+def dml_statement_counted(p: Any, op: str, recs: list[SObject], key: Any, user_mode: bool = False,
+                          options: Any = None) -> None:
     """The allOrNone path of Database.* (limits were already counted by the caller)."""
     if not recs:  # an empty list: nothing to do, no error (even with an external Id field)
         return []
-    results = _call(p, op, recs, key and (p.sobject_field_name(recs[0].type_name, key) or key), True, user_mode)
+    results = _call(p, op, recs, key and (p.sobject_field_name(recs[0].type_name, key) or key), True, user_mode,
+                    options)
     failed = []
     for i, res in enumerate(results):
         if res is not None and not res.success:

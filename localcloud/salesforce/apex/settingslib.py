@@ -83,7 +83,12 @@ def _hierarchy(prog: Any, od: Any, sobject: str, method: str, args: list[Any]) -
     org_id = _org_id(prog)
     if method == "getorgdefaults":
         found = by_owner.get(org_id[:15]) if org_id else None
-        return found if found is not None else _empty(prog, od, sobject)
+        if found is not None:
+            return found
+        result = _empty(prog, od, sobject)  # as Salesforce: the org level's new record (insert saves it)
+        if org_id:
+            result.put("SetupOwnerId", org_id)
+        return result
     if method == "getvalues":
         return by_owner.get(str(args[0])[:15]) if args and args[0] is not None else None
     if method == "getall":

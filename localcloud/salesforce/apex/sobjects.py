@@ -154,8 +154,9 @@ METHODS[SObject] = {
     "getsobjects": lambda so, a: so.fields.get(a[0].lower()),
     "getsobjecttype": _sobject_type,
     "adderror": _add_error,
-    # DML options (assignment rules, truncation, duplicate rules): the local org has none of those rules
-    "setoptions": lambda so, a: None,
+    # DML options: allowFieldTruncation applies when the record is saved (dml.py); the local org has no
+    # assignment, duplicate or email rules for the others
+    "setoptions": lambda so, a: record_options(ops.CURRENT.prog.tx).__setitem__(id(so), (so, a[0])),
     "clone": _clone,
     "isset": lambda so, a: (a[0] if isinstance(a[0], str) else a[0].field).lower() in so.fields,
     "getpopulatedfieldsasmap": _populated,
@@ -166,3 +167,13 @@ METHODS[SObject] = {
     "tostring": lambda so, a: ops.to_str(so),
     "clear": lambda so, a: so.fields.clear(),
 }
+
+
+def record_options(tx: Any) -> dict[int, Any]:
+    """``SObject.setOptions``: the transaction's records (by identity) -> (record, Database.DMLOptions)."""
+    found = getattr(tx, "record_dml_options", None)
+    if found is None:
+        found = {}
+        tx.record_dml_options = found
+    return found
+

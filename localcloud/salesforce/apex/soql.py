@@ -180,6 +180,7 @@ def to_sobject(prog: Any, rec: dict[str, Any], default_type: str | None) -> SObj
     attrs = rec.get("attributes") or {}
     tname = attrs.get("type") or default_type or "SObject"
     so = SObject(tname, queried=set())
+    od: Any = False  # the object's definition, looked up at the first parent relationship
     for k, v in rec.items():
         if k == "attributes":
             continue
@@ -197,7 +198,38 @@ def to_sobject(prog: Any, rec: dict[str, Any], default_type: str | None) -> SObj
                 and len(v) == 18 and is_valid_id(v) and _is_ref(prog, tname, k):
             v = IdValue(v)
         so.put(k, v)
+        if v is None or isinstance(v, SObject):
+            if od is False:
+                od = _object_def(prog, tname)
+            fd = od.relationship(k) if od is not None else None
+            if fd is not None and fd.lower not in so.fields:
+                _put_foreign_key(so, fd, k, v, rec)
     return so
+
+
+def _object_def(prog: Any, sobject: str) -> Any:
+    od_fn = getattr(prog.schema, "object_def", None)
+    try:
+        return od_fn(sobject) if od_fn is not None else None
+    except Exception:  # noqa: BLE001 - an object the schema does not know
+        return None
+
+
+def _put_foreign_key(so: SObject, fd: Any, relationship: str, parent: Any, rec: dict[str, Any]) -> None:
+    """A parent relationship read through SOQL (``CreatedBy.Username``) also answers its foreign key
+    (``CreatedById``), as Salesforce returns it with the parent."""
+    if any(key.lower() == fd.lower for key in rec):
+        return
+    if not isinstance(parent, SObject):
+        so.queried.add(fd.lower)  # no parent: the key reads as null, and is not a populated field
+        return
+    parent_id = parent.fields.get("id")
+    if parent_id is None:
+        url = ((rec.get(relationship) or {}).get("attributes") or {}).get("url") or ""
+        tail = url.rsplit("/", 1)[-1]
+        parent_id = IdValue(tail) if len(tail) == 18 and is_valid_id(tail) else None
+    if parent_id is not None:
+        so.put(fd.name, parent_id)
 
 
 def _is_ref(prog: Any, sobject: str, field: str) -> bool:

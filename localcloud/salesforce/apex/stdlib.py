@@ -703,7 +703,19 @@ STRING_METHODS: dict[str, Callable[[str, list[Any]], Any]] = {
 del STRING_METHODS["addError"]
 METHODS[str] = STRING_METHODS
 METHODS[IdValue] = dict(STRING_METHODS)
-METHODS[IdValue]["getsobjecttype"] = lambda s, a: sobject_type_token(prog().schema_name_for_id(s))
+#: objects whose record ids Id.getSObjectType() cannot map to an Apex type ("template" objects): Salesforce throws
+#: SObjectException "Cannot locate Apex Type for ID" (observed, and relied on by NebulaLogger; not documented)
+NO_APEX_TYPE_FOR_ID = frozenset({"casecomment"})
+
+
+def _id_sobject_type(record_id: Any, a: Any) -> Any:
+    name = prog().schema_name_for_id(record_id)
+    if name is not None and (name.lower() in NO_APEX_TYPE_FOR_ID or name.lower().endswith("history")):
+        ops.throw("System.SObjectException", f"Cannot locate Apex Type for ID: {record_id}")
+    return sobject_type_token(name)
+
+
+METHODS[IdValue]["getsobjecttype"] = _id_sobject_type
 METHODS[IdValue]["to15"] = lambda s, a: str(s)[:15]
 
 
@@ -1745,6 +1757,13 @@ STATIC_METHODS[("pattern", "quote")] = lambda a: re.escape(a[0])
 
 
 # ================================================================================================ lazily bound parts
+
+
+def _collection_sobject_type(etype: Any):
+    """``List<T>/Map<K, T>.getSObjectType()``: T's token; null for the generic ``SObject`` (and non-SObject T)."""
+    if not etype or str(etype.display).lower() in ("sobject", "schema.sobject"):
+        return None
+    return sobject_type_token(etype.display)
 
 
 def sobject_type_token(name: str):

@@ -129,9 +129,30 @@ def _check_permission(a):
     """A custom permission granted to the running user through a permission set (USER_MODE definitions)."""
     from . import access
     name = str(a[0] or "")
-    user = access.current_access(_prog())
+    prog = _prog()
+    user = access.current_access(prog)
     granted = getattr(user, "custom_permissions", None) if user is not None else None
-    return bool(granted) and name.lower() in granted
+    return (bool(granted) and name.lower() in granted) or name.lower() in _granted_by_setup_rows(prog)
+
+
+def _granted_by_setup_rows(prog: Any) -> set[str]:
+    """Custom permissions the running user's permission sets grant through ``SetupEntityAccess`` rows
+    (what Salesforce stores when a permission set enables a custom permission; Apex tests insert them)."""
+    data = getattr(prog.tx, "data", None)
+    user_id = (prog.tx.user or {}).get("userid")
+    if data is None or not user_id or data.tx.schema.find("SetupEntityAccess") is None:
+        return set()
+    dtx = data.tx
+    sets = [r["PermissionSetId"] for r in dtx.query(
+        "SELECT PermissionSetId FROM PermissionSetAssignment WHERE AssigneeId = :u", {"u": user_id}).records]
+    if not sets:
+        return set()
+    entities = [r["SetupEntityId"] for r in dtx.query(
+        "SELECT SetupEntityId FROM SetupEntityAccess WHERE ParentId IN :p", {"p": sets}).records if r["SetupEntityId"]]
+    if not entities:
+        return set()
+    return {str(r["DeveloperName"]).lower() for r in dtx.query(
+        "SELECT DeveloperName FROM CustomPermission WHERE Id IN :e", {"e": entities}).records}
 
 
 STATIC_METHODS[("featuremanagement", "checkpermission")] = _check_permission

@@ -59,6 +59,7 @@ class Hooks:
     compile_search: Callable[..., Any]       # sosl.compile_search(comp, ctx, node, src, binds)
     to_sobject: Callable[..., Any]           # soql.to_sobject(prog, record, type): a data record as an SObject
     dml_statement: Callable[..., Any]        # dml.dml_statement(prog, op, value, key, user_mode)
+    implicit_insert: Callable[..., Any]      # dml.implicit_insert(prog, user): System.runAs(new User)
     sobject_get: Callable[..., Any]          # sobjects.get(prog, so, low)
     sobject_put: Callable[..., Any]          # sobjects.put(prog, so, name, value)
     settings_supports: Callable[..., Any]    # settingslib.supports(prog, sobject, method): X__c.getInstance()

@@ -14,7 +14,7 @@ from .results import SaveResult
 from .schema import FieldDef, ObjectDef
 from .triggers import TriggerEvent
 from . import content, features
-from . import recycle
+from . import recycle, rollups
 from .changes import CREATE, DELETE, UNDELETE, UPDATE, RecordChange
 from .compound import COMPOUND_TYPES, json_value, typed_value
 from .txn import DataTransaction, ReadOnlyFields
@@ -284,6 +284,9 @@ class _Run:
         """Fire the after triggers on the saved records. Records they refuse fail and the attempt is rolled
         back: answers the others to try again (None with allOrNone). Otherwise the saved records succeed."""
         errs = self._fire("after", op, saved, new_views, old_views)
+        if not errs and saved:  # then the masters' roll-up summaries (after the after triggers, as Salesforce)
+            refused = rollups.recalculate(self.tx, self.od, [*(new_views or []), *(old_views or [])])
+            errs = {k: refused for k in range(len(saved))} if refused else errs
         if errs:
             self.tx.rollback_to(sp)
             self.tx.release(sp)
@@ -302,6 +305,8 @@ class _Run:
         od = self.od
         if od.lower == "contentversion" and op == "insert":
             content.derive_version(row)
+        if op == "insert":
+            rollups.initial(od, row)
         if od.lower in COMPOSED_NAME and "name" in od.fields:
             parts = [row.get("firstname"), row.get("lastname")]
             row["name"] = " ".join(p for p in parts if p) or None
@@ -336,6 +341,10 @@ class _Run:
             hit = self.tx.execute(f"SELECT 1 FROM {target.table} WHERE id = ? AND isdeleted = 0", (value,)).fetchone()
             if hit is None:
                 errors.append(_err("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", fd.name))
+            elif fd.lower == "ownerid" and target.lower == "group" and not self._queue_owns(value):
+                # only a queue that supports the object (QueueSobject) owns records; Salesforce answers so
+                errors.append(_err("FIELD_INTEGRITY_EXCEPTION", f"{fd.label}: id value of incorrect type: {value}",
+                                   fd.name))
         for fd in od.fields.values():
             if not fd.unique or fd.lower == "id":
                 continue
@@ -353,6 +362,18 @@ class _Run:
                                    f"with id: {hit[0]}", fd.name))
         if errors:
             raise RecordFailure(errors)
+
+    def _queue_owns(self, group_id: str) -> bool:
+        """A Group may own a record of this object only when it is a queue supporting the object."""
+        schema = self.tx.schema
+        group, queue_sobject = schema.find("Group"), schema.find("QueueSobject")
+        if group is None or queue_sobject is None:
+            return False
+        row = self.tx.execute(
+            f"SELECT 1 FROM {group.table} AS g JOIN {queue_sobject.table} AS q ON q.{queue_sobject.field('QueueId').column} = g.id"
+            f" WHERE g.id = ? AND g.isdeleted = 0 AND g.{group.field('Type').column} = 'Queue'"
+            f" AND lower(q.{queue_sobject.field('SobjectType').column}) = ?", (group_id, self.od.lower)).fetchone()
+        return row is not None
 
     # -- insert -----------------------------------------------------------------------------------
     def insert(self, indices: list[int], prepared: list[dict[str, Any] | None], created_flag: bool | None = None

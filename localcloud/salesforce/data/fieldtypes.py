@@ -111,7 +111,8 @@ def system_field_describes(owner: bool = True, deleted: bool = True,
         out.append(field_describe("IsDeleted", "boolean", "Deleted", createable=False, updateable=False))
     if owner:
         out.append(field_describe("OwnerId", "reference", "Owner ID", referenceTo=list(owner_to),
-                                  relationshipName="Owner", nillable=False, defaultedOnCreate=True))
+                                  relationshipName="Owner", nillable=False, defaultedOnCreate=True,
+                                  polymorphicForeignKey=len(owner_to) > 1))
     dt_ro = dict(createable=False, updateable=False, nillable=False, defaultedOnCreate=True)
     out += [
         field_describe("CreatedDate", "datetime", "Created Date", **dt_ro),
@@ -193,8 +194,11 @@ def custom_field_describe(spec: CustomFieldSpec) -> dict[str, Any]:
         over["relationshipName"] = name[:-3] + "__r" if name.endswith("__c") else None
         over["_referenceKey"] = ENTITY_REFERENCE_KEY
     if mtype == "summary":
-        # roll-up summary: read-only; its value is not computed by the local org (apex README)
-        over.update(calculated=True, createable=False, updateable=False, precision=18, scale=2)
+        # roll-up summary: read-only, computed from the master-detail children (rollups.py)
+        over.update(calculated=True, createable=False, updateable=False, precision=18, scale=2,
+                    _summary=dict(spec.summary or {}))
+        if (spec.summary or {}).get("operation") == "count":
+            over["scale"] = 0
     if mtype == "location":
         # geolocation: a read-only compound over Name__Latitude__s / Name__Longitude__s (compound.py)
         over.update(createable=False, updateable=False, scale=spec.scale or 0, displayLocationInDecimal=True)

@@ -14,6 +14,7 @@ from typing import Any, Iterable
 from .compound import COMPOUND_TYPES, components
 from .errors import InvalidFieldError, InvalidTypeError
 from .fieldtypes import custom_field_describe, field_describe, location_component_describes, system_field_describes
+from .rollupdefs import rollups_by_child, summary_describe
 from .specs import CustomFieldSpec, CustomObjectSpec
 
 FIXTURE = Path(__file__).parent / "fixtures" / "standard_objects.json"
@@ -236,6 +237,13 @@ class Schema:
         for raw in raw_objects:
             self._add(ObjectDef(raw))
         self._children_cache: dict[str, list[tuple[ObjectDef, FieldDef]]] | None = None
+        self._rollups_cache: dict[str, list[tuple[ObjectDef, FieldDef]]] | None = None
+
+    def rollups_of(self, child: str) -> list[tuple[ObjectDef, FieldDef]]:
+        """The (master, roll-up summary field) pairs that summarise ``child`` (rollups.py)."""
+        if self._rollups_cache is None:
+            self._rollups_cache = rollups_by_child(self._objects.values())
+        return self._rollups_cache.get(child.lower(), [])
 
     @classmethod
     def standard(cls, skip: Iterable[str] = ()) -> "Schema":
@@ -248,6 +256,7 @@ class Schema:
         self._objects[od.lower] = od
         self._by_prefix[od.key_prefix] = od
         self._children_cache = None
+        self._rollups_cache = None
 
     def copy(self) -> "Schema":
         """A cheap copy: objects are shared until one is changed (changes replace the ObjectDef)."""
@@ -255,6 +264,7 @@ class Schema:
         new._objects = dict(self._objects)
         new._by_prefix = dict(self._by_prefix)
         new._children_cache = None
+        new._rollups_cache = None
         return new
 
     def raw_objects(self) -> list[dict[str, Any]]:
@@ -406,7 +416,7 @@ class Schema:
                 fields.insert(3, field_describe("Name", "string", "Name", length=80, nillable=True, defaultedOnCreate=True,
                                                 nameField=True))
             return fields
-        fields = system_field_describes(owner=True, deleted=True, owner_to=("User",))
+        fields = system_field_describes(owner=True, deleted=True, owner_to=("Group", "User"))  # a queue may own them
         if (spec.name_field_type or "Text").lower() == "autonumber":
             name_field = field_describe("Name", "string", spec.name_field_label or f"{label} Name", length=80,
                                         autoNumber=True, createable=False, updateable=False, nillable=False,
@@ -426,6 +436,8 @@ class Schema:
             raise ValueError(f"custom field {od.name}.{fname}: not a valid API name (letters, digits and single "
                              "underscores, starting with a letter, ending with '__c')")
         raw_field = custom_field_describe(spec)
+        if raw_field.get("_summary") is not None:
+            raw_field = summary_describe(self, od.name, raw_field)
         for target in raw_field.get("referenceTo") or []:
             if self.find(target) is None:
                 raise ValueError(f"field {od.name}.{fname}: referenceTo {target!r} is not an object of this org")

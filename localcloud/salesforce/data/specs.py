@@ -8,6 +8,7 @@ They mirror the Metadata API's ``CustomObject`` / ``CustomField`` XML (``fullNam
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -46,6 +47,9 @@ class CustomFieldSpec:
     relationship_name: str | None = None
     relationship_label: str | None = None
     delete_constraint: str | None = None
+    #: a roll-up summary (type Summary): ``{"operation": count|sum|min|max, "foreign_key": "Child__c.Master__c",
+    #: "field": "Child__c.Amount__c" or None, "filters": [{"field", "operation", "value"}]}`` (rollups.py)
+    summary: dict[str, Any] | None = None
     picklist_values: list[PicklistValue] = field(default_factory=list)
     restricted_picklist: bool = False
     visible_lines: int | None = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import sqlite3
 import threading
 import time as _time
@@ -587,7 +588,7 @@ class Store:
         """A file made by an earlier version gets the standard objects added since (ContentVersion...)."""
         existing = {r[0] for r in conn.execute("SELECT lower FROM _objects")}
         seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM _objects").fetchone()[0]
-        for od in Schema.standard(skip=existing).objects():
+        for od in Schema.standard(skip=existing | _feature_objects_off()).objects():
             self._sync_table(conn, od)
             seq += 1
             conn.execute("INSERT INTO _objects (lower, seq, definition) VALUES (?, ?, ?)",
@@ -620,7 +621,7 @@ class Store:
         conn.execute("CREATE TABLE _meta (key TEXT PRIMARY KEY, value TEXT)")
         conn.execute("CREATE TABLE _objects (lower TEXT PRIMARY KEY, seq INTEGER, definition TEXT)")
         conn.execute("CREATE TABLE _counters (prefix TEXT PRIMARY KEY, n INTEGER NOT NULL)")
-        schema = Schema.standard()
+        schema = Schema.standard(skip=_feature_objects_off())
         for od in schema.objects():
             self._sync_table(conn, od)
         org_id = make_id("00D", self._org_number)
@@ -669,6 +670,14 @@ class Store:
             }], **opts))
             if oid != meta["org_id"]:
                 raise RuntimeError(f"seeded organization got id {oid}, expected {meta['org_id']}")
+            # every org's Automated Process user (autoproc@<org id>): no profile, UserType AutomatedProcess
+            auto = _one(tx.insert("User", [{
+                "Username": f"autoproc@{oid}", "LastName": "Automated Process", "Alias": "autoproc",
+                "Email": "autoproc@automated-process.invalid", "ProfileId": admin_profile, "TimeZoneSidKey": "GMT",
+                "LocaleSidKey": "en_US", "EmailEncodingKey": "UTF-8", "LanguageLocaleKey": "en_US",
+                "UserType": "AutomatedProcess", "IsActive": True}], **opts))
+            user_od = tx.schema.get("User")
+            tx.execute(f"UPDATE {user_od.table} SET {user_od.field('ProfileId').column} = NULL WHERE id = ?", (auto,))
             from .leadconvert import seed_lead_statuses
             seed_lead_statuses(tx)
 
@@ -787,3 +796,17 @@ def open_store(path: str | Path, *, reset: bool = False, api_version: str = "62.
 
 
 __all__ = ["Store", "Transaction", "Savepoint", "Limits", "open_store", "BindResolver", "ReadOnlyFields"]
+
+
+#: Experience Cloud (communities): an org has the ``Network`` object only with the feature on, as Salesforce
+#: (code tests ``Type.forName('Schema.Network') != null``). Setting: ``ECBRIDGE_ORG_EXPERIENCE_CLOUD=on`` (default
+#: off: the local org has no sites); read when a store is created or opened by a newer version.
+EXPERIENCE_CLOUD_ENV = "ECBRIDGE_ORG_EXPERIENCE_CLOUD"
+EXPERIENCE_CLOUD_OBJECTS = frozenset({"network"})
+
+
+def _feature_objects_off() -> set[str]:
+    """The standard objects of org features that are off (lower-case names)."""
+    on = os.environ.get(EXPERIENCE_CLOUD_ENV, "off").strip().lower() in ("on", "1", "true", "yes")
+    return set() if on else set(EXPERIENCE_CLOUD_OBJECTS)
+

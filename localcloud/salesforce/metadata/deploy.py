@@ -32,6 +32,7 @@ from localcloud.salesforce.metadata import hooks
 from localcloud.salesforce.metadata.apex_source import ApexSource, declared_name_problem, read_apex, syntax_problems
 from localcloud.salesforce.metadata.custommetadata import apply_records, read_record
 from localcloud.salesforce.metadata.leadconvert_settings import apply_lead_convert_settings
+from localcloud.salesforce.metadata.setup_rows import apply_setup_rows
 from localcloud.salesforce.metadata.coverage import NO_TEST_RUN_REFUSED, coverage_warnings, production_org
 from localcloud.salesforce.metadata.objects import (CUSTOM_SUFFIXES, ObjectDefinitionError, global_value_set_values,
                                                     object_spec)
@@ -45,7 +46,7 @@ from localcloud.salesforce.metadata.ui_components import check_ui_components
 
 log = logging.getLogger(__name__)
 
-RELATIONSHIP_TYPES = {"Lookup", "MasterDetail", "MetadataRelationship"}
+RELATIONSHIP_TYPES = {"Lookup", "MasterDetail", "MetadataRelationship", "Summary"}  # applied once every object exists
 #: objects a deploy creates (custom objects; custom metadata types and platform events where supported)
 CUSTOM_OBJECT_SUFFIXES = CUSTOM_SUFFIXES
 
@@ -236,6 +237,7 @@ class Deployer:
                 failures += self._apply_permission_sets(tx, permsets)
                 failures += self._apply_custom_metadata(tx, others)
                 failures += self._apply_settings(tx, package.components)
+                failures += self._apply_setup_rows(tx, package.components)
                 failures += self._check_ui_components(package, tx.schema)
                 failures += self._compile(job, apex, tx.schema, _deleted_apex(package))
                 if failures or job.failures:
@@ -466,6 +468,12 @@ class Deployer:
                                     line=_line_of(p.component.text, p.needle) if p.needle else 1)
                 for p in apply_lead_convert_settings(tx, components)]
 
+    def _apply_setup_rows(self, tx: Any, components: list[Component]) -> list[ComponentMessage]:
+        """Custom permissions, groups and queues as their setup rows; one failure per problem."""
+        return [dataclasses.replace(self._fail(p.component, p.message).message,
+                                    line=_line_of(p.component.text, p.needle) if p.needle else 1)
+                for p in apply_setup_rows(tx, components)]
+
     def _apply_permission_sets(self, tx: Any, permsets: list[tuple[Component, dict[str, Any]]]) -> list[ComponentMessage]:
         """Permission sets' records; returns one failure per broken permission set (all of them)."""
         if not permsets or tx.schema.find("PermissionSet") is None:
@@ -508,7 +516,8 @@ class Deployer:
         """Give a test run's scratch copy of the org this deploy's objects, fields, permission sets and
         custom metadata records."""
         failures = (self._apply_schema(tx, specs) + self._apply_permission_sets(tx, permsets)
-                    + self._apply_custom_metadata(tx, list(others)) + self._apply_settings(tx, list(others)))
+                    + self._apply_custom_metadata(tx, list(others)) + self._apply_settings(tx, list(others))
+                    + self._apply_setup_rows(tx, list(others)))
         if failures:
             raise SalesforceError("UNKNOWN_EXCEPTION", f"could not prepare the test run: {failures[0].problem}")
 

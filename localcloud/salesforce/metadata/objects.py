@@ -1,7 +1,7 @@
 """``objects/X.object`` (Metadata API ``CustomObject``) into the data layer's schema specs."""
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Any, Mapping
 from xml.etree.ElementTree import Element
 
 from localcloud.salesforce.data.specs import CustomFieldSpec, CustomObjectSpec, PicklistValue
@@ -101,6 +101,7 @@ def field_spec(field_xml: Element, global_sets: GlobalValueSets | None = None) -
         relationship_name=child_text(field_xml, "relationshipName"),
         relationship_label=child_text(field_xml, "relationshipLabel"),
         delete_constraint=child_text(field_xml, "deleteConstraint"),
+        summary=_summary(field_xml),
         picklist_values=values,
         restricted_picklist=restricted,
         visible_lines=_int(child_text(field_xml, "visibleLines")),
@@ -110,6 +111,19 @@ def field_spec(field_xml: Element, global_sets: GlobalValueSets | None = None) -
         formula=child_text(field_xml, "formula"),
         formula_treat_blanks_as=child_text(field_xml, "formulaTreatBlanksAs"),
     )
+
+
+def _summary(field_xml: Element) -> dict[str, Any] | None:
+    """A roll-up summary's definition (``summaryOperation``, ``summaryForeignKey``, ``summarizedField``,
+    ``summaryFilterItems``), or None for other fields."""
+    operation = child_text(field_xml, "summaryOperation")
+    if not operation:
+        return None
+    filters = [{"field": child_text(item, "field") or "", "operation": child_text(item, "operation") or "",
+                "value": child_text(item, "value"), "valueField": child_text(item, "valueField")}
+               for item in children(field_xml, "summaryFilterItems")]
+    return {"operation": operation.lower(), "foreign_key": child_text(field_xml, "summaryForeignKey") or "",
+            "field": child_text(field_xml, "summarizedField"), "filters": filters}
 
 
 def object_spec(component: Component, global_sets: GlobalValueSets | None = None) -> CustomObjectSpec:

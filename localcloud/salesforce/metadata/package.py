@@ -40,6 +40,9 @@ FOLDER_TYPES: dict[str, tuple[str, str]] = {
     "globalValueSets": ("GlobalValueSet", ".globalValueSet"),
     "platformEventChannelMembers": ("PlatformEventChannelMember", ".platformEventChannelMember"),
     "cachePartitions": ("PlatformCachePartition", ".cachePartition"),
+    "customPermissions": ("CustomPermission", ".customPermission"),
+    "groups": ("Group", ".group"),
+    "queues": ("Queue", ".queue"),
 }
 # Types kept in folders: ``reports/<Folder>/<Name>.report`` is ``<Folder>/<Name>``, and the folder
 # itself is ``reports/<Folder>-meta.xml``, a member ``<Folder>`` of the same type.

@@ -28,6 +28,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..txn import DataTransaction
 
 CHILD_BATCH = 500
+#: text field types whose empty-string comparisons mean null
+TEXT_TYPES = frozenset({"string", "textarea", "picklist", "multipicklist", "combobox", "email", "phone", "url",
+                        "encryptedstring"})
 
 
 def invalid_relationship(name: str) -> InvalidFieldError:
@@ -35,6 +38,19 @@ def invalid_relationship(name: str) -> InvalidFieldError:
         f"Didn't understand relationship '{name}' in field path. If you are attempting to use a custom "
         "relationship, be sure to append the '__r' after the custom relationship name. Please reference your "
         "WSDL or the describe call for the appropriate names.")
+
+
+_NAME_TYPE = FieldDef({"name": "Type", "type": "string", "length": 40, "label": "Type"})
+
+
+def _name_type(od: ObjectDef) -> FieldDef:
+    """``Type`` of a polymorphic relationship's parent (Salesforce's ``Name`` object), per target: the
+    object's API name; a ``Group`` of type Queue answers ``Queue``."""
+    fd = FieldDef(_NAME_TYPE.raw)
+    group_type = od.find_field("Type") if od.lower == "group" else None
+    fd.column = (f"CASE WHEN {group_type.column} = 'Queue' THEN 'Queue' ELSE 'Group' END" if group_type is not None
+                 else "'" + od.name.replace("'", "''") + "'")
+    return fd
 
 
 @dataclass
@@ -166,6 +182,9 @@ class _Compiler:
             column = fd.column if fd.lower != "isdeleted" else '"isdeleted"'
             return f"{alias}.{column}", fd, walked
         # polymorphic parent: a UNION of the targets exposing the requested column
+        if name.lower() == "type":  # the Name object's Type: the parent's object (a queue: 'Queue')
+            walked[-1][1].columns["type"] = [_name_type(od) for od in od_list]
+            return f'{alias}."type"', _NAME_TYPE, walked
         found = [od.find_field(name) for od in od_list]
         first = next((f for f in found if f is not None), None)
         if first is not None and first.type in COMPOUND_TYPES:
@@ -268,8 +287,12 @@ class _Compiler:
             return f"({expr} IS NULL OR {expr} NOT IN ({inner_sql}))"
         if op in ("IN", "NOT_IN", "INCLUDES", "EXCLUDES"):
             values = self._values(c.value)
+            if op in ("IN", "NOT_IN") and fd is not None and fd.type in TEXT_TYPES:
+                values = [None if v == "" else v for v in values]  # an empty string is null (see below)
             return self._set_comparison(expr, fd, op, values)
         value = self._scalar(c.value)
+        if value == "" and op in ("=", "!=") and fd is not None and fd.type in TEXT_TYPES:
+            value = None  # Salesforce keeps no empty strings: `Field = ''` is `Field = null`
         if isinstance(value, list):
             if op in ("=", "!="):
                 return self._set_comparison(expr, fd, "IN" if op == "=" else "NOT_IN", [_sobject_id(x) for x in value])

@@ -1,0 +1,95 @@
+"""Setup metadata that Salesforce keeps as rows Apex and SOQL read: custom permissions, public groups
+and queues.
+
+- ``customPermissions/X.customPermission`` -> a ``CustomPermission`` row (``DeveloperName`` = X,
+  ``MasterLabel`` = ``<label>``, ``NamespacePrefix`` null: the org has no namespace, ``IsProtected``).
+- ``groups/X.group`` -> a ``Group`` of ``Type`` Regular (``DeveloperName`` = X, ``Name`` = ``<name>``).
+- ``queues/X.queue`` -> a ``Group`` of ``Type`` Queue (``Name``, ``Email``, ``DoesSendEmailToMembers``)
+  and one ``QueueSobject`` per ``<queueSobject><sobjectType>``: the objects whose records the queue may
+  own (the data layer checks ``OwnerId`` against them). An object the org does not know fails the
+  deploy with its line.
+
+Re-deploying a component updates its row (found by ``DeveloperName``) and makes the queue's
+``QueueSobject`` rows equal the deployed list; nothing is doubled.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from localcloud.salesforce.metadata.package import Component, DeployPackageError, child_text, children, parse_xml
+
+TYPES = ("CustomPermission", "Group", "Queue")
+
+
+@dataclass(frozen=True)
+class SetupRowProblem:
+    component: Component
+    message: str
+    needle: str | None = None  # text whose line the failure reports
+
+
+def apply_setup_rows(tx: Any, components: Sequence[Component]) -> list[SetupRowProblem]:
+    """Write the deploy's custom permissions, groups and queues; one problem per broken component."""
+    problems: list[SetupRowProblem] = []
+    for component in components:
+        if component.type not in TYPES or tx.schema.find(component.type if component.type != "Queue" else "Group") is None:
+            continue
+        try:
+            root = parse_xml(component.body, component.file_name)
+            if component.type == "CustomPermission":
+                _save(tx, "CustomPermission", component.full_name, {
+                    "MasterLabel": child_text(root, "label") or component.full_name,
+                    "IsProtected": (child_text(root, "isProtected") or "").lower() == "true"})
+            elif component.type == "Group":
+                _save(tx, "Group", component.full_name, {"Name": child_text(root, "name") or component.full_name,
+                                                        "Type": "Regular"})
+            else:
+                problems.extend(_apply_queue(tx, component, root))
+        except (DeployPackageError, _RowError) as error:
+            problems.append(SetupRowProblem(component, str(error)))
+    return problems
+
+
+class _RowError(Exception):
+    pass
+
+
+def _save(tx: Any, sobject: str, developer_name: str, values: dict[str, Any], extra_where: str = "") -> str:
+    """Insert or update the row of this DeveloperName; returns its id."""
+    found = tx.query(f"SELECT Id FROM {sobject} WHERE DeveloperName = :n{extra_where}", {"n": developer_name}).records
+    row = {**values, "DeveloperName": developer_name}
+    if found:
+        results = tx.update(sobject, [{**row, "Id": found[0]["Id"]}], read_only_fields="write")
+    else:
+        results = tx.insert(sobject, [row], read_only_fields="write")
+    if not results[0].success:
+        raise _RowError("; ".join(e.message for e in results[0].errors))
+    return found[0]["Id"] if found else results[0].id
+
+
+def _apply_queue(tx: Any, component: Component, root: Any) -> list[SetupRowProblem]:
+    wanted: list[str] = []
+    for entry in children(root, "queueSobject"):
+        name = (child_text(entry, "sobjectType") or "").strip()
+        od = tx.schema.find(name)
+        if od is None:
+            return [SetupRowProblem(component, f"In field: sobjectType - no CustomObject named {name} found",
+                                    f"<sobjectType>{name}</sobjectType>")]
+        wanted.append(od.name)
+    values = {"Name": child_text(root, "name") or component.full_name, "Type": "Queue",
+              "Email": child_text(root, "email"),
+              "DoesSendEmailToMembers": (child_text(root, "doesSendEmailToMembers") or "").lower() == "true"}
+    queue_id = _save(tx, "Group", component.full_name, values, " AND Type = 'Queue'")
+    have = {r["SobjectType"].lower(): r["Id"] for r in
+            tx.query("SELECT Id, SobjectType FROM QueueSobject WHERE QueueId = :q", {"q": queue_id}).records}
+    new = [{"QueueId": queue_id, "SobjectType": name} for name in wanted if name.lower() not in have]
+    gone = [rid for name, rid in have.items() if name not in {w.lower() for w in wanted}]
+    for results in (tx.insert("QueueSobject", new) if new else [], tx.delete(gone) if gone else []):
+        failed = [r for r in results if not r.success]
+        if failed:
+            return [SetupRowProblem(component, "; ".join(e.message for e in failed[0].errors))]
+    return []
+
+
+__all__ = ["SetupRowProblem", "TYPES", "apply_setup_rows"]

@@ -1,0 +1,168 @@
+"""Setup metadata as the rows Apex reads (issue 18): custom permissions, groups and queues from a deploy,
+queues owning records, AsyncApexJob rows of queued jobs."""
+from __future__ import annotations
+
+from tests.mdapi import package_xml, zip_files
+
+NS = 'xmlns="http://soap.sforce.com/2006/04/metadata"'
+TICKET = f"""<?xml version="1.0" encoding="UTF-8"?><CustomObject {NS}>
+<label>Ticket</label><pluralLabel>Tickets</pluralLabel><nameField><label>Ticket Name</label><type>Text</type></nameField>
+<deploymentStatus>Deployed</deploymentStatus><sharingModel>ReadWrite</sharingModel></CustomObject>"""
+PERMISSION = f'<?xml version="1.0" encoding="UTF-8"?><CustomPermission {NS}><isLicensed>false</isLicensed><label>Can Purge</label></CustomPermission>'
+GROUP = f'<?xml version="1.0" encoding="UTF-8"?><Group {NS}><doesIncludeBosses>false</doesIncludeBosses><name>Helpers</name></Group>'
+
+
+def queue(*sobjects: str) -> str:
+    objects = "".join(f"<queueSobject><sobjectType>{s}</sobjectType></queueSobject>" for s in sobjects)
+    return (f'<?xml version="1.0" encoding="UTF-8"?><Queue {NS}><doesSendEmailToMembers>false</doesSendEmailToMembers>'
+            f"<name>Support Queue</name>{objects}</Queue>")
+
+
+JOBS = """public class Jobs implements Database.Batchable<SObject>, Queueable {
+    public Database.QueryLocator start(Database.BatchableContext bc) { return Database.getQueryLocator('SELECT Id FROM Ticket__c'); }
+    public void execute(Database.BatchableContext bc, List<SObject> scope) {}
+    public void finish(Database.BatchableContext bc) {}
+    public void execute(QueueableContext qc) {}
+    @future public static void later(String s) {}
+}"""
+JOBS_TEST = """@IsTest private class JobsTest {
+    @IsTest static void rows() {
+        Test.startTest();
+        Id batchId = Database.executeBatch(new Jobs());
+        Id queueableId = System.enqueueJob(new Jobs());
+        Jobs.later('x');
+        AsyncApexJob queued = [SELECT Status, JobType, ApexClass.Name FROM AsyncApexJob WHERE Id = :batchId];
+        Assert.areEqual('Queued', queued.Status);
+        Assert.areEqual(0, Limits.getDmlStatements());
+        Test.stopTest();
+        Map<Id, AsyncApexJob> jobs = new Map<Id, AsyncApexJob>([SELECT Id, JobType, Status, MethodName, ApexClass.Name,
+            JobItemsProcessed, TotalJobItems, NumberOfErrors, CompletedDate, CreatedBy.Name FROM AsyncApexJob]);
+        Assert.areEqual(3, jobs.size());
+        AsyncApexJob batch = jobs.get(batchId);
+        Assert.areEqual('BatchApex', batch.JobType);
+        Assert.areEqual('Completed', batch.Status);
+        Assert.areEqual('Jobs', batch.ApexClass.Name);
+        Assert.areEqual(0, batch.NumberOfErrors);
+        Assert.isNotNull(batch.CompletedDate);
+        Assert.isNotNull(batch.CreatedBy.Name);
+        Assert.areEqual('Queueable', jobs.get(queueableId).JobType);
+        Assert.areEqual('Completed', jobs.get(queueableId).Status);
+        AsyncApexJob future = [SELECT MethodName, Status FROM AsyncApexJob WHERE JobType = 'Future'];
+        Assert.areEqual('later', future.MethodName);
+        Assert.areEqual('Completed', future.Status);
+    }
+    @IsTest static void customPermissionThroughSetupEntityAccess() {
+        Profile p = [SELECT Id FROM Profile WHERE Name = 'Standard User'];
+        User u = new User(Alias = 'std', Email = 'std@example.com', EmailEncodingKey = 'UTF-8', LastName = 'Std',
+            LanguageLocaleKey = 'en_US', LocaleSidKey = 'en_US', ProfileId = p.Id, TimeZoneSidKey = 'GMT',
+            Username = 'std' + Crypto.getRandomInteger() + '@example.com');
+        insert u;
+        PermissionSet ps = new PermissionSet(Name = 'Purgers', Label = 'Purgers');
+        insert ps;
+        Id permissionId = [SELECT Id FROM CustomPermission WHERE DeveloperName = 'CanPurge'].Id;
+        insert new SetupEntityAccess(ParentId = ps.Id, SetupEntityId = permissionId);
+        System.runAs(u) { Assert.isFalse(FeatureManagement.checkPermission('CanPurge')); }
+        insert new PermissionSetAssignment(AssigneeId = u.Id, PermissionSetId = ps.Id);
+        System.runAs(u) { Assert.isTrue(FeatureManagement.checkPermission('CanPurge')); }
+        Assert.isFalse(FeatureManagement.checkPermission('CanPurge'));
+    }
+    @IsTest static void setupRows() {
+        CustomPermission p = [SELECT DeveloperName, MasterLabel, NamespacePrefix FROM CustomPermission WHERE DeveloperName = 'CanPurge'];
+        Assert.areEqual('Can Purge', p.MasterLabel);
+        Assert.isNull(p.NamespacePrefix);
+        Group q = [SELECT Id, Name, Type FROM Group WHERE DeveloperName = 'Support'];
+        Assert.areEqual('Queue', q.Type);
+        Assert.areEqual('Ticket__c', [SELECT SobjectType FROM QueueSobject WHERE QueueId = :q.Id].SobjectType);
+        Assert.areEqual('Regular', [SELECT Type FROM Group WHERE DeveloperName = 'Helpers'].Type);
+        Ticket__c t = new Ticket__c(Name = 'T1', OwnerId = q.Id);
+        insert t;
+        Ticket__c read = [SELECT Owner.Name, Owner.Type FROM Ticket__c WHERE Id = :t.Id];
+        Assert.areEqual('Support Queue', read.Owner.Name);
+        Assert.areEqual('Queue', read.Owner.Type);
+        Ticket__c mine = new Ticket__c(Name = 'T2');
+        insert mine;
+        Assert.areEqual('User', [SELECT Owner.Type FROM Ticket__c WHERE Id = :mine.Id].Owner.Type);
+        Group regular = [SELECT Id FROM Group WHERE DeveloperName = 'Helpers'];
+        Database.SaveResult refused = Database.insert(new Ticket__c(Name = 'T3', OwnerId = regular.Id), false);
+        Assert.areEqual(StatusCode.FIELD_INTEGRITY_EXCEPTION, refused.getErrors()[0].getStatusCode());
+        Lead l = new Lead(LastName = 'L', Company = 'C', OwnerId = q.Id);
+        Database.SaveResult notForLeads = Database.insert(l, false);
+        Assert.areEqual('Owner ID: id value of incorrect type: ' + q.Id, notForLeads.getErrors()[0].getMessage());
+    }
+}"""
+
+
+def files(queue_body: str) -> dict[str, str]:
+    out = {"objects/Ticket__c.object": TICKET, "customPermissions/CanPurge.customPermission": PERMISSION,
+           "groups/Helpers.group": GROUP, "queues/Support.queue": queue_body,
+           "classes/Jobs.cls": JOBS, "classes/JobsTest.cls": JOBS_TEST}
+    for name in ("Jobs", "JobsTest"):
+        out[f"classes/{name}.cls-meta.xml"] = (f'<?xml version="1.0" encoding="UTF-8"?><ApexClass {NS}>'
+                                               "<apiVersion>62.0</apiVersion><status>Active</status></ApexClass>")
+    out["package.xml"] = package_xml({"CustomObject": ["Ticket__c"], "CustomPermission": ["CanPurge"],
+                                      "Group": ["Helpers"], "Queue": ["Support"], "ApexClass": ["Jobs", "JobsTest"]})
+    return out
+
+
+def test_custom_permissions_groups_and_queues_deploy_as_rows_and_queues_own_records(org) -> None:
+    for _ in range(2):  # deploying again changes nothing: no doubled rows
+        job = org.deployer.deploy_zip(zip_files(files(queue("Ticket__c"))))
+        assert job.status == "Succeeded", [(f.full_name, f.problem) for f in job.failures]
+    runtime = org.context.extras["apex_runtime"]
+    results = {r.method_name: (r.outcome, r.message, r.stack_trace) for r in runtime.run_tests(["JobsTest"])}
+    assert results == {"rows": ("Pass", None, None), "setupRows": ("Pass", None, None),
+                       "customPermissionThroughSetupEntityAccess": ("Pass", None, None)}, results
+
+
+def test_a_queue_naming_an_unknown_object_fails_the_deploy_with_its_line(org) -> None:
+    job = org.deployer.deploy_zip(zip_files(files(queue("Ticket__c", "Nope__c"))))
+    assert job.status == "Failed"
+    failure = next(f for f in job.failures if f.full_name == "Support")
+    assert "no CustomObject named Nope__c" in failure.problem and failure.line == 1
+
+
+SETTING = f"""<?xml version="1.0" encoding="UTF-8"?><CustomObject {NS}><customSettingsType>Hierarchy</customSettingsType>
+<label>Knobs</label><visibility>Public</visibility>
+<fields><fullName>Level__c</fullName><label>Level</label><length>20</length><type>Text</type><defaultValue>'INFO'</defaultValue></fields>
+</CustomObject>"""
+USERS_TEST = """@IsTest private class UsersTest {
+    @IsTest static void orgDefaultsAreTheOrgLevelRecord() {
+        Knobs__c defaults = Knobs__c.getOrgDefaults();
+        Assert.areEqual(UserInfo.getOrganizationId(), defaults.SetupOwnerId);
+        Assert.isNull(defaults.Id);
+        defaults.Level__c = 'FINE';
+        insert defaults;
+        Assert.areEqual('FINE', Knobs__c.getOrgDefaults().Level__c);
+        Assert.areEqual('FINE', Knobs__c.getInstance().Level__c);
+        Assert.areEqual('Organization', [SELECT SetupOwner.Type FROM Knobs__c].SetupOwner.Type);
+    }
+    @IsTest static void runAsInsertsANewUserAndDescribeAnswersForIt() {
+        Profile p = [SELECT Id FROM Profile WHERE Name = 'Standard User'];
+        User u = new User(Alias = 'std', Email = 'std@example.com', EmailEncodingKey = 'UTF-8', LastName = 'Std',
+            LanguageLocaleKey = 'en_US', LocaleSidKey = 'en_US', ProfileId = p.Id, TimeZoneSidKey = 'GMT',
+            Username = 'std' + Crypto.getRandomInteger() + '@example.com');
+        Assert.isTrue(Schema.Campaign.SObjectType.getDescribe().isAccessible());
+        System.runAs(u) {
+            Assert.areEqual(p.Id, UserInfo.getProfileId());
+            Assert.isFalse(Schema.Campaign.SObjectType.getDescribe().isAccessible());
+            Assert.isFalse(Schema.Campaign.Name.getDescribe().isAccessible());
+            Assert.isTrue(Schema.Account.SObjectType.getDescribe().isAccessible());
+        }
+        Assert.isNotNull(u.Id);
+        Assert.areEqual(0, Limits.getDmlStatements());
+        Assert.areEqual(1, [SELECT COUNT() FROM User WHERE Id = :u.Id]);
+        Assert.isNull([SELECT ContactId, AccountId FROM User WHERE Id = :u.Id].ContactId);  // an internal user
+    }
+}"""
+
+
+def test_org_defaults_and_run_as_a_new_user(org) -> None:
+    files = {"objects/Knobs__c.object": SETTING, "classes/UsersTest.cls": USERS_TEST,
+             "classes/UsersTest.cls-meta.xml": (f'<?xml version="1.0" encoding="UTF-8"?><ApexClass {NS}>'
+                                                "<apiVersion>62.0</apiVersion><status>Active</status></ApexClass>"),
+             "package.xml": package_xml({"CustomObject": ["Knobs__c"], "ApexClass": ["UsersTest"]})}
+    job = org.deployer.deploy_zip(zip_files(files))
+    assert job.status == "Succeeded", [(f.full_name, f.problem) for f in job.failures]
+    runtime = org.context.extras["apex_runtime"]
+    results = {r.method_name: (r.outcome, r.message, r.stack_trace) for r in runtime.run_tests(["UsersTest"])}
+    assert all(v[0] == "Pass" for v in results.values()), results
