@@ -475,7 +475,7 @@ def e_field_access(comp, ctx, n):
                 return ns_field(prog, ctx, fnode, fname)
             if val == "schema" and low == "sobjecttype":
                 return lambda fr: tables.HOOKS.sobject_types()
-            if val == "schema.sobjecttype" and prog.is_sobject_type(low):
+            if val in ("schema.sobjecttype", "sobjecttype") and prog.is_sobject_type(low):  # SObjectType.X too
                 sname = prog.sobject_name(low)
                 return lambda fr: tables.HOOKS.sobject_types().apex_get(sname.lower())
             raise ctx.err(fnode, f"Variable does not exist: {text(obj_n)}.{fname}")

@@ -12,14 +12,14 @@ installers (`tables.BUILTIN_INSTALLERS`) run in it.
 from __future__ import annotations
 
 from . import stdlib  # first: the core library (String, List, Map, Math, Date, ...) and its builtin classes
-from . import jsonlib, schemalib, sobjects, dml, testlib, triggers, soql, batchlib  # noqa: E401
+from . import jsonlib, schemalib, fieldsetlib, sobjects, dml, testlib, triggers, soql, batchlib  # noqa: E401
 from . import restlib, systemlib  # noqa: E401 - systemlib's builtin classes install after stdlib's
 from . import asyncjobs, compoundlib, leadconvertlib, settingslib, sosl, stubs, access  # noqa: E401
 from . import formulalib, invocable, invocablelib, changeeventlib  # noqa: E401
 from . import cachevalues, cachepartitions, cachelib, connectlib  # noqa: E401 - installed by systemlib's installer
 from . import vflib  # noqa: E401 - ApexPages controllers, PageReference, Page.X
 
-MODULES = (stdlib, jsonlib, schemalib, sobjects, dml, testlib, triggers, soql, batchlib, restlib, systemlib,
+MODULES = (stdlib, jsonlib, schemalib, fieldsetlib, sobjects, dml, testlib, triggers, soql, batchlib, restlib, systemlib,
            asyncjobs, compoundlib, leadconvertlib, settingslib, sosl, stubs, access, formulalib,
            invocable, invocablelib, changeeventlib, cachevalues, cachepartitions, cachelib, connectlib,
            vflib)

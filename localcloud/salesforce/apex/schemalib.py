@@ -438,7 +438,6 @@ def _child_relationships(self, a):
 
 
 DescribeSObjectResult.m_getchildrelationships = _child_relationships  # type: ignore[attr-defined]
-DescribeSObjectResult.p_fieldsets = lambda self: FieldSets(self.name)  # type: ignore[attr-defined]
 
 
 class ChildRelationship(Native):
@@ -472,21 +471,6 @@ class ChildRelationship(Native):
     m_isdeprecatedandhidden = _flag("deprecatedAndHidden")
 
 
-class FieldSets(Native):
-    """``describe.fieldSets``: the local org does not deploy field sets (apex README), so the map is empty."""
-
-    apex_type = "Schema.FieldSets"
-
-    def __init__(self, sobject: str) -> None:
-        self.sobject = sobject
-
-    def m_getmap(self, a):
-        return ApexMap((), STR, TypeRef("Schema.FieldSet"))
-
-    def apex_get(self, low):
-        return None
-
-
 for _key in ("nameField", "idLookup", "autoNumber", "calculated", "caseSensitive", "defaultedOnCreate", "filterable",
              "groupable", "sortable", "htmlFormatted", "restrictedPicklist", "dependentPicklist", "cascadeDelete",
              "restrictedDelete", "permissionable", "encrypted", "writeRequiresMasterRead", "deprecatedAndHidden",
@@ -504,33 +488,6 @@ def _soap_type(self, a):
     return soap_type(self.d.get("soapType"))
 
 
-class FieldSetMember(Native):
-    """A field of a field set (``Schema.FieldSetMember``)."""
-
-    apex_type = "Schema.FieldSetMember"
-
-    def __init__(self, sobject: str, path: str, required: bool = False, db_required: bool = False) -> None:
-        self.sobject, self.path, self.required, self.db_required = sobject, path, required, db_required
-
-    def m_getfieldpath(self, a):
-        return self.path
-
-    def m_getlabel(self, a):
-        return DescribeFieldResult(self.sobject, self.path.split(".")[-1]).m_getlabel([])
-
-    def m_getrequired(self, a):
-        return self.required
-
-    def m_getdbrequired(self, a):
-        return self.db_required
-
-    def m_gettype(self, a):
-        return DescribeFieldResult(self.sobject, self.path.split(".")[-1]).m_gettype([])
-
-    def m_getsobjectfield(self, a):
-        return SObjectFieldToken(self.sobject, self.path.split(".")[-1])
-
-
 DescribeFieldResult.m_getsoaptype = _soap_type  # type: ignore[attr-defined]
 
 
@@ -544,31 +501,6 @@ for _ns in ("schema.displaytype", "displaytype"):
         STATIC_PROPS[(_ns, _v.lower())] = (lambda v: lambda: DisplayType(v))(_v)
 STATIC_METHODS[("schema.displaytype", "values")] = STATIC_METHODS[("displaytype", "values")] = \
     lambda a: ApexList([DisplayType(v) for v in DISPLAY_TYPES], TypeRef("Schema.DisplayType"))
-
-
-class FieldSet(Native):
-    apex_type = "Schema.FieldSet"
-
-    def __init__(self, sobject: str, name: str) -> None:
-        self.sobject, self.name = sobject, name
-
-    def m_getname(self, a):
-        return self.name
-
-    def m_getnamespace(self, a):
-        return ""
-
-    def m_getlabel(self, a):
-        return self.name
-
-    def m_getdescription(self, a):
-        return ""
-
-    def m_getfields(self, a):
-        return ApexList([], TypeRef("Schema.FieldSetMember"))
-
-    def m_getsobjecttype(self, a):
-        return sobject_type_token(self.sobject)
 
 
 DescribeFieldResult.m_getsobjecttype = lambda self, a: sobject_type_token(self.sobject)  # type: ignore[attr-defined]

@@ -63,6 +63,18 @@ class CustomFieldSpec:
 
 
 @dataclass
+class FieldSetSpec:
+    """A ``FieldSet`` of an object (``<fieldSets>`` inside the ``CustomObject``): its displayed fields as
+    ``(field path, required by the field set)`` pairs, in order. A path is a field of the object or a
+    relationship path (``Account__r.Name``)."""
+
+    full_name: str
+    label: str | None = None
+    description: str | None = None
+    fields: list[tuple[str, bool]] = field(default_factory=list)
+
+
+@dataclass
 class CustomObjectSpec:
     """A ``CustomObject`` (``full_name`` like ``EC_Order__c``) with its fields.
 
@@ -84,6 +96,8 @@ class CustomObjectSpec:
     custom_settings_type: str | None = None
     #: a platform event's ``publishBehavior``: ``PublishAfterCommit`` (default) or ``PublishImmediately``
     publish_behavior: str | None = None
+    #: the object's field sets (applied after every field of the deploy exists: ``Schema.apply_field_sets``)
+    field_sets: list[FieldSetSpec] = field(default_factory=list)
 
 
 _FIELD_KEYS = {

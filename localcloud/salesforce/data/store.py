@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
-from . import dml, formulas, personaccounts, recycle  # personaccounts installs its hooks (features.py)
+from . import dml, fieldsets, formulas, personaccounts, recycle  # personaccounts installs its hooks (features.py)
 from .soql.engine import execute as execute_soql
 from .soql.engine import select_uncounted
 from .changes import CommitListener, CommittedChanges, RecordChange
@@ -31,7 +31,7 @@ from .ids import make_id
 from .results import QueryResult, SaveResult
 from .schema import FieldDef, ObjectDef, Schema, standard_object_definitions
 from .soql.ast import Bind, SoqlQuery
-from .specs import CustomFieldSpec, CustomObjectSpec, field_spec_from_dict, object_spec_from_dict
+from .specs import CustomFieldSpec, CustomObjectSpec, FieldSetSpec, field_spec_from_dict, object_spec_from_dict
 from .triggers import TriggerHook
 from .store_indexes import INDEXED_AUDIT_FIELDS
 from .txn import Limits, ReadOnlyFields
@@ -346,6 +346,15 @@ class Transaction:
             self._store._sync_table(self._conn, work.get("Account"))
         self.schema = work
         return fd
+
+    def apply_field_sets(self, sobject: str, specs: Sequence[FieldSetSpec]) -> ObjectDef:
+        """Store ``sobject``'s field sets inside this transaction (``fieldsets.py``); ``ValueError`` naming
+        the field set and the path that is not a field of the org."""
+        schema = self._schema_for_change()
+        work = schema.copy()
+        od = fieldsets.apply_field_sets(work, sobject, list(specs))
+        self.schema = work
+        return od
 
     def replace_object(self, raw: Mapping[str, Any]) -> ObjectDef:
         """Replace (or add) an object's whole definition inside this transaction and add its new

@@ -408,7 +408,8 @@ class Deployer:
         ))
 
     def _apply_schema(self, tx: Any, specs: list[tuple[Component, CustomObjectSpec]]) -> list[ComponentMessage]:
-        """Apply objects, then relationship fields; returns one failure per broken component (all of them)."""
+        """Apply objects, then relationship fields, field sets and formulas; returns one failure per broken component
+        (all of them)."""
         relationship_fields = []
         failures: list[ComponentMessage] = []
         for component, spec in specs:
@@ -436,6 +437,14 @@ class Deployer:
             except (SalesforceError, ValueError, KeyError) as error:
                 failures.append(self._fail(component, f"Field {field_spec.full_name}: {_message(error)}",
                                            field_spec.full_name).message)
+                failed.add(component.full_name)
+        for component, spec in specs:  # field sets, once every field of the deploy exists
+            if component.full_name in failed or not spec.field_sets:
+                continue
+            try:
+                tx.apply_field_sets(spec.full_name, spec.field_sets)
+            except (SalesforceError, ValueError, KeyError) as error:
+                failures.append(self._fail(component, _message(error), _field_in(error, spec.field_sets)).message)
                 failed.add(component.full_name)
         for component, spec in specs:  # formulas, once every field of the deploy exists
             if component.full_name in failed:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 from xml.etree.ElementTree import Element
 
-from localcloud.salesforce.data.specs import CustomFieldSpec, CustomObjectSpec, PicklistValue
+from localcloud.salesforce.data.specs import CustomFieldSpec, CustomObjectSpec, FieldSetSpec, PicklistValue
 from localcloud.salesforce.metadata.package import Component, child_text, children, parse_xml
 
 SUPPORTED_FIELD_TYPES = {
@@ -126,6 +126,18 @@ def _summary(field_xml: Element) -> dict[str, Any] | None:
             "field": child_text(field_xml, "summarizedField"), "filters": filters}
 
 
+def field_set_spec(field_set_xml: Element) -> FieldSetSpec:
+    """A ``<fieldSets>`` entry: its ``displayedFields`` (``availableFields`` are only offered in Setup)."""
+    name = child_text(field_set_xml, "fullName") or ""
+    return FieldSetSpec(
+        full_name=name,
+        label=child_text(field_set_xml, "label") or name,
+        description=child_text(field_set_xml, "description"),
+        fields=[(child_text(f, "field") or "", _bool(child_text(f, "isRequired")))
+                for f in children(field_set_xml, "displayedFields")],
+    )
+
+
 def object_spec(component: Component, global_sets: GlobalValueSets | None = None) -> CustomObjectSpec:
     root = parse_xml(component.body, component.file_name)
     name = component.full_name
@@ -154,6 +166,7 @@ def object_spec(component: Component, global_sets: GlobalValueSets | None = None
         fields=fields,
         custom_settings_type=child_text(root, "customSettingsType"),
         publish_behavior=child_text(root, "publishBehavior"),
+        field_sets=[field_set_spec(x) for x in children(root, "fieldSets")],
     )
     if name_field:
         spec.name_field_label = child_text(name_field[0], "label") or "Name"
