@@ -1124,9 +1124,12 @@ def e_assignment(comp, ctx, n):
     left = n.child_by_field_name("left")
     rnode = n.child_by_field_name("right")
     r = compile_expr(comp, ctx, rnode)
-    if rnode.type == "query_expression" and left.type == "identifier" and ctx.scope.has(text(left).lower()):
-        lt = _local_type(ctx, text(left).lower())
-        if lt is not None and lt.name not in ("list", "object", "integer"):
+    inner = rnode
+    while inner.type == "parenthesized_expression":
+        inner = inner.named_children[0]
+    if inner.type == "query_expression":
+        lt = _static_type(ctx, left)  # a local, field, this.f, obj.f or Cls.f of an SObject type
+        if lt is not None and lt.name not in ("list", "object", "integer") and not lt.name.endswith("[]"):
             from .compiler import single_row
             r = single_row(r)
     get, set_ = lvalue(comp, ctx, left)
