@@ -31,3 +31,33 @@ def test_a_query_assigned_to_an_sobject_field_is_a_single_row_assignment(store) 
             }
         } }"""})
     assert results == {"row": ("Pass", None)}
+
+
+def test_creating_an_interview_of_a_missing_flow_throws_type_exception(store) -> None:
+    """Salesforce: "If the flow doesn't exist in the current org, a TypeException is thrown" (NebulaLogger's
+    LoggerSObjectHandler catches it to skip a plugin); a deployed flow still fails loudly (flows do not run)."""
+    from localcloud.salesforce.apex.dataport import register_org_source
+    register_org_source(store, "flows", lambda: ["Real_Flow"])
+    results = run_tests(store, {"FlowTest.cls": """@IsTest private class FlowTest {
+        @IsTest static void missing() {
+            try {
+                Flow.Interview.createInterview('Some_Fake_Flow', new Map<String, Object>());
+                Assert.fail('no such flow');
+            } catch (TypeException e) {
+                Assert.areEqual('Invalid type: Some_Fake_Flow', e.getMessage());
+            }
+            try {
+                Flow.Interview.createInterview('ns', 'Fake', new Map<String, Object>());
+                Assert.fail('no such flow');
+            } catch (TypeException e) {
+                Assert.areEqual('Invalid type: ns__Fake', e.getMessage());
+            }
+        }
+        @IsTest static void deployed() {
+            Flow.Interview.createInterview('Real_Flow', new Map<String, Object>()).start();
+        } }"""})
+    assert results == {
+        "missing": ("Pass", None),
+        "deployed": ("Fail", "System.UnexpectedException: Flow.Interview 'Real_Flow' (running flows) "
+                             "is not supported by the local org"),
+    }

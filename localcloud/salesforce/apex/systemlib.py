@@ -492,7 +492,6 @@ def _unsupported(what: str):
 
 
 NAMESPACES.update({"flow", "flow.interview", "search", "visualeditor"})
-STATIC_METHODS[("flow.interview", "createinterview")] = _unsupported("Flow.Interview (running flows)")
 STATIC_METHODS[("search", "find")] = _unsupported("SOSL (Search.find)")
 
 
