@@ -61,3 +61,51 @@ def test_creating_an_interview_of_a_missing_flow_throws_type_exception(store) ->
         "deployed": ("Fail", "System.UnexpectedException: Flow.Interview 'Real_Flow' (running flows) "
                              "is not supported by the local org"),
     }
+
+
+def test_records_emptied_from_the_recycle_bin_stay_queryable_with_all_rows_for_a_while(store) -> None:
+    """Salesforce: after emptyRecycleBin "they can be queried using queryAll() for some time. Typically
+    this time is 24 hours" (NebulaLogger's LoggerDataStore_Tests query them with ALL ROWS); they cannot be
+    undeleted or emptied again, and they are gone once Store.emptied_queryable has passed."""
+    from datetime import datetime, timedelta, timezone
+    sources = {"BinTest.cls": """@IsTest private class BinTest {
+        @IsTest static void emptied() {
+            Account parent = new Account(Name = 'p');
+            insert parent;
+            Contact kid = new Contact(LastName = 'k', AccountId = parent.Id);
+            insert kid;
+            delete parent;
+            Assert.isTrue(Database.emptyRecycleBin(parent).isSuccess());
+            Account still = [SELECT Id, IsDeleted FROM Account WHERE Id = :parent.Id ALL ROWS];
+            Assert.isTrue(still.IsDeleted);
+            Assert.areEqual(0, [SELECT COUNT() FROM Account WHERE Id = :parent.Id]);
+            Database.UndeleteResult u = Database.undelete(parent, false);
+            Assert.isFalse(u.isSuccess());
+            Assert.areEqual('Entity is not in the recycle bin', u.getErrors()[0].getMessage());
+            Assert.isFalse(Database.emptyRecycleBin(parent).isSuccess());
+        } }"""}
+
+    assert run_tests(store, sources) == {"emptied": ("Pass", None)}
+
+    from localcloud.salesforce.apex.orgruntime import ApexRuntime
+    clock = [datetime(2026, 1, 1, tzinfo=timezone.utc)]
+    store.set_clock(lambda: clock[0])
+    runtime = ApexRuntime(store)
+    script = """Account a = new Account(Name = '{0}');
+        insert a;
+        delete a;
+        Database.emptyRecycleBin(a);
+        System.debug([SELECT COUNT() FROM Account WHERE Name IN ('old', 'new') ALL ROWS]);"""
+    counts = []
+    for name, later in (("old", timedelta(hours=23)), ("new", timedelta(hours=2))):
+        result = runtime.execute_anonymous(script.format(name))
+        assert result.success, result.exception_message
+        counts += [m for _, level, m in result.transaction.debug_entries if level == "DEBUG"]
+        clock[0] += later
+    assert counts == ["1", "2"]
+    result = runtime.execute_anonymous("Account a = new Account(Name = 'x'); insert a; delete a; "
+                                       "Database.emptyRecycleBin(a);"
+                                       "System.debug([SELECT Name FROM Account WHERE Name IN ('old', 'new') ALL ROWS]);")
+    assert result.success, result.exception_message
+    [debug] = [m for _, level, m in result.transaction.debug_entries if level == "DEBUG"]
+    assert "new" in debug and "old" not in debug
