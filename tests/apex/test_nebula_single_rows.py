@@ -109,3 +109,31 @@ def test_records_emptied_from_the_recycle_bin_stay_queryable_with_all_rows_for_a
     assert result.success, result.exception_message
     [debug] = [m for _, level, m in result.transaction.debug_entries if level == "DEBUG"]
     assert "new" in debug and "old" not in debug
+
+
+def test_reserving_email_capacity_past_the_daily_limit_throws_handled_exception(store) -> None:
+    """Reservations add up in a transaction; one that would exceed the org's daily limit throws
+    HandledException (NebulaLogger's LoggerEmailSender then reports deliverability unavailable)."""
+    results = run_tests(store, {"MailTest.cls": """@IsTest private class MailTest {
+        @IsTest static void reserve() {
+            System.OrgLimit single = OrgLimits.getMap().get('SingleEmail');
+            Messaging.reserveSingleEmailCapacity(1);
+            Messaging.reserveSingleEmailCapacity(single.getLimit() - single.getValue() - 1);
+            try {
+                Messaging.reserveSingleEmailCapacity(1);
+                Assert.fail('over the limit');
+            } catch (HandledException e) {
+                Assert.areEqual('The daily limit for the org would be exceeded by this request', e.getMessage());
+            }
+        }
+        @IsTest static void small() {
+            Messaging.reserveSingleEmailCapacity(1);
+            Messaging.reserveSingleEmailCapacity(1);
+            Messaging.reserveMassEmailCapacity(1);
+        }
+        @IsTest static void mass() {
+            Messaging.reserveMassEmailCapacity(1000);
+        } }"""})
+    assert results == {"reserve": ("Pass", None), "small": ("Pass", None),
+                       "mass": ("Fail", "System.HandledException: The daily limit for the org would be exceeded "
+                                        "by this request")}
