@@ -12,6 +12,7 @@ def test_a_query_assigned_to_an_sobject_field_is_a_single_row_assignment(store) 
         static Account cached;
         Account mine;
         List<Account> all;
+        static Iterable<Account> rows;
         @IsTest static void row() {
             insert new Account(Name = 'one');
             cached = [SELECT Id, Name FROM Account LIMIT 1];
@@ -23,6 +24,10 @@ def test_a_query_assigned_to_an_sobject_field_is_a_single_row_assignment(store) 
             Assert.areEqual('one', t.mine.Name);
             t.all = [SELECT Name FROM Account];
             Assert.areEqual(1, t.all.size());
+            rows = [SELECT Name FROM Account];
+            Iterable<Account> local = [SELECT Name FROM Account];
+            Assert.areEqual('one', rows.iterator().next().Name);
+            Assert.isTrue(local.iterator().hasNext());
             try {
                 cached = [SELECT Id FROM Account WHERE Name = 'none'];
                 Assert.fail('no row');

@@ -1128,9 +1128,8 @@ def e_assignment(comp, ctx, n):
     while inner.type == "parenthesized_expression":
         inner = inner.named_children[0]
     if inner.type == "query_expression":
-        lt = _static_type(ctx, left)  # a local, field, this.f, obj.f or Cls.f of an SObject type
-        if lt is not None and lt.name not in ("list", "object", "integer") and not lt.name.endswith("[]"):
-            from .compiler import single_row
+        from .compiler import single_row, takes_one_row
+        if takes_one_row(_static_type(ctx, left)):  # a local, field, this.f, obj.f or Cls.f of an SObject type
             r = single_row(r)
     get, set_ = lvalue(comp, ctx, left)
     if op == "=":
