@@ -89,3 +89,17 @@ def test_trigger_table_and_length_without_comments() -> None:
     source = read_apex(trigger)
     assert source.table_name == "Test_Order__c" and source.status == "Active" and source.api_version == "62.0"
     assert strip_comments("a = 'x // y'; // gone\n/* gone */ b") == "a='x//y';b"
+
+
+def test_a_flow_is_a_flow_component_named_by_its_api_name() -> None:
+    """`flows/X.flow` is the Flow X (the org's list of deployed flows, which Flow.Interview and
+    Invocable.Action read, is its Flow components)."""
+    import io, zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("package.xml", '<Package xmlns="http://soap.sforce.com/2006/04/metadata">'
+                         "<types><members>My_Flow</members><name>Flow</name></types><version>62.0</version></Package>")
+        archive.writestr("flows/My_Flow.flow", '<Flow xmlns="http://soap.sforce.com/2006/04/metadata"/>')
+    [flow] = read_deploy_zip(buffer.getvalue()).components
+    assert (flow.type, flow.full_name) == ("Flow", "My_Flow")

@@ -955,13 +955,18 @@ class Compiler:
         inner = n
         while inner.type == "parenthesized_expression":
             inner = inner.named_children[0]
-        if inner.type == "query_expression" and t is not None and t.name not in ("list", "object", "integer") \
-                and not t.name.endswith("[]"):
+        if inner.type == "query_expression" and takes_one_row(t):
             return single_row(e)
         return e
 
     def expr(self, ctx: Ctx, n) -> Callable[[dict], Any]:
         return self.compile_expr(self, ctx, n)
+
+
+def takes_one_row(t: TypeRef | None) -> bool:
+    """Whether a query assigned to a target of declared type ``t`` is a single-row assignment (an SObject
+    type), not the list (List, array, Iterable, Object) or a COUNT() (Integer)."""
+    return t is not None and t.name not in ("list", "object", "integer", "iterable") and not t.name.endswith("[]")
 
 
 def single_row(e):

@@ -1124,10 +1124,12 @@ def e_assignment(comp, ctx, n):
     left = n.child_by_field_name("left")
     rnode = n.child_by_field_name("right")
     r = compile_expr(comp, ctx, rnode)
-    if rnode.type == "query_expression" and left.type == "identifier" and ctx.scope.has(text(left).lower()):
-        lt = _local_type(ctx, text(left).lower())
-        if lt is not None and lt.name not in ("list", "object", "integer"):
-            from .compiler import single_row
+    inner = rnode
+    while inner.type == "parenthesized_expression":
+        inner = inner.named_children[0]
+    if inner.type == "query_expression":
+        from .compiler import single_row, takes_one_row
+        if takes_one_row(_static_type(ctx, left)):  # a local, field, this.f, obj.f or Cls.f of an SObject type
             r = single_row(r)
     get, set_ = lvalue(comp, ctx, left)
     if op == "=":

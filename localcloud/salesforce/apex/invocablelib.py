@@ -17,7 +17,10 @@ The local org's choices where Salesforce documents no text (settings below, list
 * an action that does not exist (no such Apex action, or a flow that is not deployed) fails every
   invocation with ``NOT_FOUND_CODE`` / ``NOT_FOUND_MESSAGE``;
 * flows are not executed by the local org: invoking a deployed flow, a standard action, or another
-  action type throws ``System.UnexpectedException`` naming it.
+  action type throws ``System.UnexpectedException`` naming it;
+* ``Flow.Interview.createInterview`` of a flow the org does not have throws ``System.TypeException``
+  ``Invalid type: <name>`` (the type is documented, the text is not); of a deployed flow it throws
+  ``System.UnexpectedException`` (running flows).
 
 Deployed flows are known through ``dataport.org_source(store, "flows")`` (the org registers its
 metadata repository's Flow components; scratch test stores inherit it).
@@ -182,6 +185,20 @@ def _flow_deployed(name: str) -> bool:
 
 def _unsupported(what: str) -> None:
     ops.throw("System.UnexpectedException", f"{what} is not supported by the local org")
+
+
+def _create_interview(a: list) -> None:
+    """``Flow.Interview.createInterview([namespace,] flowName, inputs)``: a flow the org does not have
+    throws TypeException (as documented; the message text is not, the local org says ``Invalid type: X``);
+    a deployed flow fails loudly, since the local org does not run flows."""
+    namespace, name = (a[0], a[1]) if len(a) == 3 else (None, a[0])
+    full = f"{namespace}__{name}" if namespace else str(name)
+    if name is not None and _flow_deployed(full):
+        _unsupported(f"Flow.Interview {full!r} (running flows)")
+    ops.throw("System.TypeException", f"Invalid type: {full}")
+
+
+STATIC_METHODS[("flow.interview", "createinterview")] = _create_interview
 
 
 class InvocableActionResult(Native):

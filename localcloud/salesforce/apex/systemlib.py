@@ -259,8 +259,30 @@ def _send_email(a):
 
 NEW["messaging.singleemailmessage"] = lambda a: SingleEmailMessage()
 STATIC_METHODS[("messaging", "sendemail")] = _send_email
-STATIC_METHODS[("messaging", "reservesingleemailcapacity")] = lambda a: None
-STATIC_METHODS[("messaging", "reservemassemailcapacity")] = lambda a: None
+
+
+def _reserve_email(limit_name: str):
+    """``Messaging.reserveSingleEmailCapacity(n)`` / ``reserveMassEmailCapacity(n)``: the transaction's
+    reservations add up; one that would take the org past its daily limit (``ORG_LIMITS``, nothing used
+    yet in the local org) throws ``System.HandledException`` "The daily limit for the org would be exceeded
+    by this request" (Salesforce since Winter '14, "if the transaction would cause the organization to exceed
+    its daily email limit")."""
+    key = "reserved_" + limit_name
+
+    def reserve(a):
+        n = a[0]
+        if n is None:
+            ops.npe()
+        tx = _prog().tx
+        reserved = tx.__dict__.get(key, 0) + int(n)
+        if reserved > ORG_LIMITS[limit_name]:
+            ops.throw("System.HandledException", "The daily limit for the org would be exceeded by this request")
+        tx.__dict__[key] = reserved
+    return reserve
+
+
+STATIC_METHODS[("messaging", "reservesingleemailcapacity")] = _reserve_email("SingleEmail")
+STATIC_METHODS[("messaging", "reservemassemailcapacity")] = _reserve_email("MassEmail")
 
 
 # -- EventBus / platform events ---------------------------------------------------------------------
@@ -492,7 +514,6 @@ def _unsupported(what: str):
 
 
 NAMESPACES.update({"flow", "flow.interview", "search", "visualeditor"})
-STATIC_METHODS[("flow.interview", "createinterview")] = _unsupported("Flow.Interview (running flows)")
 STATIC_METHODS[("search", "find")] = _unsupported("SOSL (Search.find)")
 
 

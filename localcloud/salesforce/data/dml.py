@@ -631,7 +631,8 @@ class _Run:
             old = olds.get(ids[i])
             if old is None:
                 self.fail(i, [_err("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")])
-            elif not old.get("isdeleted") or recycle.cascaded(tx, ids[i]) or self._master_deleted(old):
+            elif not old.get("isdeleted") or recycle.cascaded(tx, ids[i]) or recycle.purged(tx, ids[i]) \
+                    or self._master_deleted(old):
                 self.fail(i, [_err("UNDELETE_FAILED", "Entity is not in the recycle bin")])
             else:
                 bin_.append(i)
@@ -942,11 +943,16 @@ def undelete(tx: DataTransaction, ids_in: Sequence[str], all_or_none: bool) -> l
 
 
 def empty_recycle_bin(tx: DataTransaction, ids_in: Sequence[str]) -> list[SaveResult]:
-    """Delete records of the Recycle Bin for good (rows, what their delete cascaded to, bin entries);
-    each id on its own. An id not in the bin fails with ``INVALID_CROSS_REFERENCE_KEY`` "Entity is not in
-    the recycle bin" (the status code is our choice: Salesforce does not document it)."""
+    """Take records out of the Recycle Bin for good (with what their delete cascaded to); each id on its
+    own. As Salesforce documents, the rows stay queryable with ALL ROWS / queryAll for some time
+    (``Store.emptied_queryable``, ``recycle.py``). An id not in the bin fails with
+    ``INVALID_CROSS_REFERENCE_KEY`` "Entity is not in the recycle bin" (the status code is our choice:
+    Salesforce does not document it)."""
     tx.begin_write()
     tx.limits.count_dml(len(ids_in))
+    now = tx.store.now()
+    recycle.remove_purged(tx, (now - tx.store.emptied_queryable).isoformat())
+    at = now.isoformat()
     out: list[SaveResult] = []
     for raw in ids_in:
         if not isinstance(raw, str) or not is_valid_id(raw):
@@ -955,15 +961,15 @@ def empty_recycle_bin(tx: DataTransaction, ids_in: Sequence[str]) -> list[SaveRe
         rid = to18(raw)
         od = tx.schema.by_key_prefix(rid[:3])
         row = tx.execute(f"SELECT isdeleted FROM {od.table} WHERE id = ?", (rid,)).fetchone() if od else None
-        if row is None or not row[0] or recycle.cascaded(tx, rid):
+        if row is None or not row[0] or recycle.cascaded(tx, rid) or recycle.purged(tx, rid):
             out.append(SaveResult(id=rid, success=False, errors=[_err("INVALID_CROSS_REFERENCE_KEY",
                                                                       "Entity is not in the recycle bin")]))
             continue
         for kind, sobject, record_id, _field in recycle.entries(tx, rid):
             target = tx.schema.find(sobject)
             if kind == recycle.CASCADE and target is not None:
-                tx.execute(f"DELETE FROM {target.table} WHERE id = ? AND isdeleted = 1", (record_id,))
-        tx.execute(f"DELETE FROM {od.table} WHERE id = ?", (rid,))  # type: ignore[union-attr]
+                recycle.purge(tx, target.table, record_id, at)
+        recycle.purge(tx, od.table, rid, at)  # type: ignore[union-attr]
         recycle.forget(tx, rid)
         out.append(SaveResult(id=rid, success=True))
     return out

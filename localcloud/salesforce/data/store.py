@@ -17,7 +17,7 @@ import threading
 import time as _time
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 from zoneinfo import ZoneInfo
@@ -422,6 +422,9 @@ class Store:
         self.person_flag_in_before_insert: bool = False
         """Account ``IsPersonAccount`` in *before insert* triggers: False (default; the flag is set on save,
         as users of real orgs report) or True (already set from the record type)."""
+        self.emptied_queryable: timedelta = timedelta(hours=24)
+        """How long rows emptied from the Recycle Bin stay queryable with ALL ROWS / queryAll (Salesforce:
+        "for some time. Typically this time is 24 hours, but may be shorter or longer")."""
         self.delete_trigger_chunk: int | None = 200
         """Delete triggers get chunks of this size (None: the whole statement at once). Salesforce
         documents 200-record chunks for triggers; debug logs published by users show delete

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping, Protocol, Sequence
 
 from .errors import LimitExceededError
@@ -69,9 +69,12 @@ class DataStore(Protocol):
     api_version: str
     timezone: tzinfo
     delete_trigger_chunk: int | None
+    emptied_queryable: timedelta
 
     @property
     def trigger_hook(self) -> Any: ...  # a ``triggers.TriggerHook`` (that module sits above this one)
+
+    def now(self) -> datetime: ...
 
     def _next_numbers(self, conn: sqlite3.Connection, key: str, count: int) -> int: ...
 
