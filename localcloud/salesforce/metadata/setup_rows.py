@@ -9,8 +9,15 @@ and queues.
   own (the data layer checks ``OwnerId`` against them). An object the org does not know fails the
   deploy with its line.
 
+- a ``permissionsets/X.permissionset``'s enabled ``<customPermissions>`` -> one ``SetupEntityAccess`` row
+  each (``ParentId`` = the permission set, ``SetupEntityId`` = the ``CustomPermission``,
+  ``SetupEntityType`` 'CustomPermission'), as Salesforce stores them; ``FeatureManagement.checkPermission``
+  reads these rows. A custom permission the org does not know fails the deploy with its line, as
+  Salesforce ("no CustomPermission named X found").
+
 Re-deploying a component updates its row (found by ``DeveloperName``) and makes the queue's
-``QueueSobject`` rows equal the deployed list; nothing is doubled.
+``QueueSobject`` rows (and a permission set's custom permission rows) equal the deployed list; nothing
+is doubled.
 """
 from __future__ import annotations
 
@@ -68,6 +75,54 @@ def _save(tx: Any, sobject: str, developer_name: str, values: dict[str, Any], ex
     return found[0]["Id"] if found else results[0].id
 
 
+def apply_permission_set_entities(tx: Any, permsets: Sequence[tuple[Component, dict[str, Any]]]) -> list[SetupRowProblem]:
+    """Make each deployed permission set's custom permission ``SetupEntityAccess`` rows equal its
+    enabled ``<customPermissions>`` (run after the custom permissions and the permission sets are saved)."""
+    if tx.schema.find("SetupEntityAccess") is None or tx.schema.find("CustomPermission") is None:
+        return []
+    problems: list[SetupRowProblem] = []
+    for component, definition in permsets:
+        names = [str(p["name"]) for p in definition.get("customPermissions") or [] if p.get("enabled") and p.get("name")]
+        found = tx.query("SELECT Id FROM PermissionSet WHERE Name = :n", {"n": component.full_name}).records
+        if not found:
+            continue  # the permission set itself failed; reported already
+        try:
+            _sync_entities(tx, found[0]["Id"], names)
+        except _MissingPermission as missing:
+            problems.append(SetupRowProblem(component, f"In field: name - no CustomPermission named {missing} found",
+                                            f"<name>{missing}</name>"))
+        except _RowError as error:
+            problems.append(SetupRowProblem(component, str(error)))
+    return problems
+
+
+class _MissingPermission(Exception):
+    pass
+
+
+def _sync_entities(tx: Any, permission_set_id: str, names: list[str]) -> None:
+    ids: dict[str, str] = {}
+    if names:
+        rows = tx.query("SELECT Id, DeveloperName FROM CustomPermission WHERE DeveloperName IN :n", {"n": names}).records
+        ids = {str(r["DeveloperName"]).lower(): r["Id"] for r in rows}
+    missing = [n for n in names if n.lower() not in ids]
+    if missing:
+        raise _MissingPermission(missing[0])
+    permissions = set(r["Id"] for r in tx.query("SELECT Id FROM CustomPermission", {}, page_size=1_000_000).records)
+    have = {r["SetupEntityId"]: r["Id"] for r in tx.query(
+        "SELECT Id, SetupEntityId FROM SetupEntityAccess WHERE ParentId = :p", {"p": permission_set_id},
+        page_size=1_000_000).records if r["SetupEntityId"] in permissions}
+    wanted = set(ids.values())
+    new = [{"ParentId": permission_set_id, "SetupEntityId": eid, "SetupEntityType": "CustomPermission"}
+           for eid in sorted(wanted - set(have))]
+    gone = [rid for eid, rid in have.items() if eid not in wanted]
+    for results in (tx.insert("SetupEntityAccess", new, read_only_fields="write") if new else [],
+                    tx.delete(gone) if gone else []):
+        failed = [r for r in results if not r.success]
+        if failed:
+            raise _RowError("; ".join(e.message for e in failed[0].errors))
+
+
 def _apply_queue(tx: Any, component: Component, root: Any) -> list[SetupRowProblem]:
     wanted: list[str] = []
     for entry in children(root, "queueSobject"):
@@ -92,4 +147,4 @@ def _apply_queue(tx: Any, component: Component, root: Any) -> list[SetupRowProbl
     return []
 
 
-__all__ = ["SetupRowProblem", "TYPES", "apply_setup_rows"]
+__all__ = ["SetupRowProblem", "TYPES", "apply_permission_set_entities", "apply_setup_rows"]
