@@ -230,3 +230,61 @@ def test_a_permission_set_naming_an_unknown_custom_permission_fails_the_deploy_w
     assert job.status == "Failed"
     failure = next(f for f in job.failures if f.full_name == "PurgeAdmins")
     assert "no CustomPermission named NoSuchThing found" in failure.problem and failure.line == 1
+
+
+FLOW = f"""<?xml version="1.0" encoding="UTF-8"?><Flow {NS}><apiVersion>62.0</apiVersion>
+<description>Stamps tickets</description><label>Ticket Stamp</label>
+<processMetadataValues><name>BuilderType</name><value><stringValue>LightningFlowBuilder</stringValue></value></processMetadataValues>
+<processType>AutoLaunchedFlow</processType>
+<start><locationX>0</locationX><locationY>0</locationY><object>Ticket__c</object><recordTriggerType>Create</recordTriggerType>
+<triggerType>RecordAfterSave</triggerType><triggerOrder>500</triggerOrder></start><status>{{status}}</status></Flow>"""
+FLOWS_TEST = """@IsTest private class FlowsTest {
+    @IsTest static void deployedFlowHasDefinitionAndVersionRows() {
+        FlowDefinitionView d = [SELECT ActiveVersionId, LatestVersionId, ApiName, Label, Description, DurableId, ProcessType,
+            IsActive, TriggerType, RecordTriggerType, TriggerOrder, ManageableState, Builder, ApiVersion, LastModifiedBy,
+            LastModifiedDate FROM FlowDefinitionView WHERE ApiName = 'Ticket_Stamp' AND IsActive = TRUE];
+        Assert.areEqual('Ticket Stamp', d.Label);
+        Assert.areEqual('Stamps tickets', d.Description);
+        Assert.areEqual('AutoLaunchedFlow', d.ProcessType);
+        Assert.areEqual('RecordAfterSave', d.TriggerType);
+        Assert.areEqual('Create', d.RecordTriggerType);
+        Assert.areEqual(500, d.TriggerOrder);
+        Assert.areEqual('unmanaged', d.ManageableState);
+        Assert.areEqual('LightningFlowBuilder', d.Builder);
+        Assert.areEqual(62, d.ApiVersion);
+        Assert.isNotNull(d.LastModifiedBy);
+        Assert.isNotNull(d.LastModifiedDate);
+        Assert.areEqual(d.ActiveVersionId, d.LatestVersionId);
+        FlowVersionView v = [SELECT ApiVersionRuntime, FlowDefinitionViewId, RunInMode, Status, VersionNumber
+            FROM FlowVersionView WHERE DurableId = :d.ActiveVersionId];
+        Assert.areEqual(d.DurableId, v.FlowDefinitionViewId);
+        Assert.areEqual(62.0, v.ApiVersionRuntime);
+        Assert.areEqual('DefaultMode', v.RunInMode);
+        Assert.areEqual('Active', v.Status);
+        Assert.areEqual(1, v.VersionNumber);
+    }
+}"""
+
+
+def test_a_deployed_flow_is_listed_in_flow_definition_and_version_views(org) -> None:
+    def files(status: str) -> dict[str, str]:
+        return {"objects/Ticket__c.object": TICKET, "flows/Ticket_Stamp.flow": FLOW.replace("{status}", status),
+                "classes/FlowsTest.cls": FLOWS_TEST,
+                "classes/FlowsTest.cls-meta.xml": (f'<?xml version="1.0" encoding="UTF-8"?><ApexClass {NS}>'
+                                                   "<apiVersion>62.0</apiVersion><status>Active</status></ApexClass>"),
+                "package.xml": package_xml({"CustomObject": ["Ticket__c"], "Flow": ["Ticket_Stamp"],
+                                            "ApexClass": ["FlowsTest"]})}
+    for _ in range(2):  # a redeploy updates the rows in place
+        job = org.deployer.deploy_zip(zip_files(files("Active")))
+        assert job.status == "Succeeded", [(f.full_name, f.problem) for f in job.failures]
+    runtime = org.context.extras["apex_runtime"]
+    results = {r.method_name: (r.outcome, r.message, r.stack_trace) for r in runtime.run_tests(["FlowsTest"])}
+    assert results == {"deployedFlowHasDefinitionAndVersionRows": ("Pass", None, None)}, results
+    with org.context.data.transaction() as tx:
+        assert len(tx.query("SELECT Id FROM FlowDefinitionView WHERE ApiName = 'Ticket_Stamp'").records) == 1
+        assert len(tx.query("SELECT Id FROM FlowVersionView").records) == 1
+    job = org.deployer.deploy_zip(zip_files(files("Draft")))
+    assert job.status == "Succeeded", [(f.full_name, f.problem) for f in job.failures]
+    with org.context.data.transaction() as tx:
+        row = tx.query("SELECT IsActive, ActiveVersionId FROM FlowDefinitionView WHERE ApiName = 'Ticket_Stamp'").records[0]
+        assert (row["IsActive"], row["ActiveVersionId"]) == (False, None)
