@@ -166,3 +166,125 @@ def test_org_defaults_and_run_as_a_new_user(org) -> None:
     runtime = org.context.extras["apex_runtime"]
     results = {r.method_name: (r.outcome, r.message, r.stack_trace) for r in runtime.run_tests(["UsersTest"])}
     assert all(v[0] == "Pass" for v in results.values()), results
+
+
+def permission_set(*custom_permissions: str) -> str:
+    enabled = "".join(f"<customPermissions><enabled>true</enabled><name>{n}</name></customPermissions>"
+                      for n in custom_permissions)
+    return (f'<?xml version="1.0" encoding="UTF-8"?><PermissionSet {NS}><hasActivationRequired>false'
+            f"</hasActivationRequired><label>Purge Admins</label>{enabled}"
+            "<customPermissions><enabled>false</enabled><name>CanPurge</name></customPermissions></PermissionSet>"
+            if not custom_permissions else
+            f'<?xml version="1.0" encoding="UTF-8"?><PermissionSet {NS}><hasActivationRequired>false'
+            f"</hasActivationRequired><label>Purge Admins</label>{enabled}</PermissionSet>")
+
+
+ADMINS_TEST = """@IsTest private class AdminsTest {
+    @IsTest static void assignedPermissionSetGrantsItsCustomPermissions() {
+        PermissionSet ps = [SELECT Id FROM PermissionSet WHERE Name = 'PurgeAdmins'];
+        Id permissionId = [SELECT Id FROM CustomPermission WHERE DeveloperName = 'CanPurge'].Id;
+        List<SetupEntityAccess> rows = [SELECT SetupEntityId, SetupEntityType FROM SetupEntityAccess WHERE ParentId = :ps.Id];
+        Assert.areEqual(1, rows.size());
+        Assert.areEqual(permissionId, rows[0].SetupEntityId);
+        Assert.areEqual('CustomPermission', rows[0].SetupEntityType);
+        Profile p = [SELECT Id FROM Profile WHERE Name = 'Standard User'];
+        User u = new User(Alias = 'std', Email = 'std@example.com', EmailEncodingKey = 'UTF-8', LastName = 'Std',
+            LanguageLocaleKey = 'en_US', LocaleSidKey = 'en_US', ProfileId = p.Id, TimeZoneSidKey = 'GMT',
+            Username = 'std' + Crypto.getRandomInteger() + '@example.com');
+        insert u;
+        System.runAs(u) { Assert.isFalse(FeatureManagement.checkPermission('CanPurge')); }
+        insert new PermissionSetAssignment(AssigneeId = u.Id, PermissionSetId = ps.Id);
+        System.runAs(u) { Assert.isTrue(FeatureManagement.checkPermission('CanPurge')); }
+    }
+}"""
+
+
+def admins_files(permission_set_body: str, with_permission: bool = True) -> dict[str, str]:
+    out = {"permissionsets/PurgeAdmins.permissionset": permission_set_body, "classes/AdminsTest.cls": ADMINS_TEST,
+           "classes/AdminsTest.cls-meta.xml": (f'<?xml version="1.0" encoding="UTF-8"?><ApexClass {NS}>'
+                                               "<apiVersion>62.0</apiVersion><status>Active</status></ApexClass>")}
+    members = {"PermissionSet": ["PurgeAdmins"], "ApexClass": ["AdminsTest"]}
+    if with_permission:
+        out["customPermissions/CanPurge.customPermission"] = PERMISSION
+        members["CustomPermission"] = ["CanPurge"]
+    out["package.xml"] = package_xml(members)
+    return out
+
+
+def test_a_permission_set_enabling_a_custom_permission_grants_it_to_its_assignees(org) -> None:
+    for _ in range(2):  # deploying again changes nothing: one SetupEntityAccess row, not two
+        job = org.deployer.deploy_zip(zip_files(admins_files(permission_set("CanPurge"))))
+        assert job.status == "Succeeded", [(f.full_name, f.problem) for f in job.failures]
+    runtime = org.context.extras["apex_runtime"]
+    results = {r.method_name: (r.outcome, r.message, r.stack_trace) for r in runtime.run_tests(["AdminsTest"])}
+    assert results == {"assignedPermissionSetGrantsItsCustomPermissions": ("Pass", None, None)}, results
+    job = org.deployer.deploy_zip(zip_files(admins_files(permission_set())))  # CanPurge now disabled: row gone
+    assert job.status == "Succeeded", [(f.full_name, f.problem) for f in job.failures]
+    with org.context.data.transaction() as tx:
+        ps = tx.query("SELECT Id FROM PermissionSet WHERE Name = 'PurgeAdmins'").records[0]["Id"]
+        assert tx.query("SELECT Id FROM SetupEntityAccess WHERE ParentId = :p", {"p": ps}).records == []
+
+
+def test_a_permission_set_naming_an_unknown_custom_permission_fails_the_deploy_with_its_line(org) -> None:
+    job = org.deployer.deploy_zip(zip_files(admins_files(permission_set("NoSuchThing"), with_permission=False)))
+    assert job.status == "Failed"
+    failure = next(f for f in job.failures if f.full_name == "PurgeAdmins")
+    assert "no CustomPermission named NoSuchThing found" in failure.problem and failure.line == 1
+
+
+FLOW = f"""<?xml version="1.0" encoding="UTF-8"?><Flow {NS}><apiVersion>62.0</apiVersion>
+<description>Stamps tickets</description><label>Ticket Stamp</label>
+<processMetadataValues><name>BuilderType</name><value><stringValue>LightningFlowBuilder</stringValue></value></processMetadataValues>
+<processType>AutoLaunchedFlow</processType>
+<start><locationX>0</locationX><locationY>0</locationY><object>Ticket__c</object><recordTriggerType>Create</recordTriggerType>
+<triggerType>RecordAfterSave</triggerType><triggerOrder>500</triggerOrder></start><status>{{status}}</status></Flow>"""
+FLOWS_TEST = """@IsTest private class FlowsTest {
+    @IsTest static void deployedFlowHasDefinitionAndVersionRows() {
+        FlowDefinitionView d = [SELECT ActiveVersionId, LatestVersionId, ApiName, Label, Description, DurableId, ProcessType,
+            IsActive, TriggerType, RecordTriggerType, TriggerOrder, ManageableState, Builder, ApiVersion, LastModifiedBy,
+            LastModifiedDate FROM FlowDefinitionView WHERE ApiName = 'Ticket_Stamp' AND IsActive = TRUE];
+        Assert.areEqual('Ticket Stamp', d.Label);
+        Assert.areEqual('Stamps tickets', d.Description);
+        Assert.areEqual('AutoLaunchedFlow', d.ProcessType);
+        Assert.areEqual('RecordAfterSave', d.TriggerType);
+        Assert.areEqual('Create', d.RecordTriggerType);
+        Assert.areEqual(500, d.TriggerOrder);
+        Assert.areEqual('unmanaged', d.ManageableState);
+        Assert.areEqual('LightningFlowBuilder', d.Builder);
+        Assert.areEqual(62, d.ApiVersion);
+        Assert.isNotNull(d.LastModifiedBy);
+        Assert.isNotNull(d.LastModifiedDate);
+        Assert.areEqual(d.ActiveVersionId, d.LatestVersionId);
+        FlowVersionView v = [SELECT ApiVersionRuntime, FlowDefinitionViewId, RunInMode, Status, VersionNumber
+            FROM FlowVersionView WHERE DurableId = :d.ActiveVersionId];
+        Assert.areEqual(d.DurableId, v.FlowDefinitionViewId);
+        Assert.areEqual(62.0, v.ApiVersionRuntime);
+        Assert.areEqual('DefaultMode', v.RunInMode);
+        Assert.areEqual('Active', v.Status);
+        Assert.areEqual(1, v.VersionNumber);
+    }
+}"""
+
+
+def test_a_deployed_flow_is_listed_in_flow_definition_and_version_views(org) -> None:
+    def files(status: str) -> dict[str, str]:
+        return {"objects/Ticket__c.object": TICKET, "flows/Ticket_Stamp.flow": FLOW.replace("{status}", status),
+                "classes/FlowsTest.cls": FLOWS_TEST,
+                "classes/FlowsTest.cls-meta.xml": (f'<?xml version="1.0" encoding="UTF-8"?><ApexClass {NS}>'
+                                                   "<apiVersion>62.0</apiVersion><status>Active</status></ApexClass>"),
+                "package.xml": package_xml({"CustomObject": ["Ticket__c"], "Flow": ["Ticket_Stamp"],
+                                            "ApexClass": ["FlowsTest"]})}
+    for _ in range(2):  # a redeploy updates the rows in place
+        job = org.deployer.deploy_zip(zip_files(files("Active")))
+        assert job.status == "Succeeded", [(f.full_name, f.problem) for f in job.failures]
+    runtime = org.context.extras["apex_runtime"]
+    results = {r.method_name: (r.outcome, r.message, r.stack_trace) for r in runtime.run_tests(["FlowsTest"])}
+    assert results == {"deployedFlowHasDefinitionAndVersionRows": ("Pass", None, None)}, results
+    with org.context.data.transaction() as tx:
+        assert len(tx.query("SELECT Id FROM FlowDefinitionView WHERE ApiName = 'Ticket_Stamp'").records) == 1
+        assert len(tx.query("SELECT Id FROM FlowVersionView").records) == 1
+    job = org.deployer.deploy_zip(zip_files(files("Draft")))
+    assert job.status == "Succeeded", [(f.full_name, f.problem) for f in job.failures]
+    with org.context.data.transaction() as tx:
+        row = tx.query("SELECT IsActive, ActiveVersionId FROM FlowDefinitionView WHERE ApiName = 'Ticket_Stamp'").records[0]
+        assert (row["IsActive"], row["ActiveVersionId"]) == (False, None)

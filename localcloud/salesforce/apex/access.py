@@ -106,6 +106,8 @@ class UserAccess:
     fields: dict[tuple[str, str], tuple[bool, bool]] = field(default_factory=dict)
     #: objects the profile baseline grants: there every standard field is readable (and writable per describe)
     baseline: set[str] = field(default_factory=set)
+    #: objects whose records the user may edit and delete whoever owns them ("Modify All" of a permission set)
+    modify_all: set[str] = field(default_factory=set)
 
     def can(self, sobject: str, verb: str) -> bool:
         perms = self.objects.get(sobject.lower(), ())
@@ -176,6 +178,8 @@ def build_access(user_id: str, profile_name: str | None, permission_set_names: I
                 perms.add("edit")
             if p.get("allowDelete") or p.get("modifyAllRecords"):
                 perms.add("delete")
+            if p.get("modifyAllRecords"):
+                access.modify_all.add(obj)
         for p in definition.get("fieldPermissions") or []:
             obj, _, fname = (p.get("field") or "").lower().partition(".")
             key = (obj, fname)
@@ -214,6 +218,12 @@ def forget(prog: Any, sobject: str) -> None:
     """DML on users, profiles or permission sets changes what users may do: drop the cache."""
     if sobject.lower() in ACCESS_OBJECTS:
         prog.tx.access_cache.clear()
+
+
+def load_user(dtx: Any, user_id: str, source: DefinitionSource | None) -> UserAccess | None:
+    """The access of any user (None: a System Administrator, who may do everything, or an unknown user),
+    whether or not USER_MODE is checked."""
+    return _load(dtx, user_id, source or (lambda name: None))
 
 
 def _load(dtx: Any, user_id: str, source: DefinitionSource) -> UserAccess | None:

@@ -18,8 +18,9 @@ from . import asyncjobs, compoundlib, leadconvertlib, settingslib, sosl, stubs, 
 from . import formulalib, invocable, invocablelib, changeeventlib  # noqa: E401
 from . import cachevalues, cachepartitions, cachelib, connectlib  # noqa: E401 - installed by systemlib's installer
 from . import vflib  # noqa: E401 - ApexPages controllers, PageReference, Page.X
+from . import recordaccess  # noqa: E401 - UserRecordAccess rows, computed before Apex queries them
 
 MODULES = (stdlib, jsonlib, schemalib, fieldsetlib, sobjects, dml, testlib, triggers, soql, batchlib, restlib, systemlib,
            asyncjobs, compoundlib, leadconvertlib, settingslib, sosl, stubs, access, formulalib,
            invocable, invocablelib, changeeventlib, cachevalues, cachepartitions, cachelib, connectlib,
-           vflib)
+           vflib, recordaccess)

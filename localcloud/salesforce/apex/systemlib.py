@@ -126,13 +126,10 @@ STATIC_METHODS[("request", "getcurrent")] = _current_request
 
 # -- FeatureManagement / Network --------------------------------------------------------------------
 def _check_permission(a):
-    """A custom permission granted to the running user through a permission set (USER_MODE definitions)."""
-    from . import access
-    name = str(a[0] or "")
-    prog = _prog()
-    user = access.current_access(prog)
-    granted = getattr(user, "custom_permissions", None) if user is not None else None
-    return (bool(granted) and name.lower() in granted) or name.lower() in _granted_by_setup_rows(prog)
+    """A custom permission granted to the running user through a permission set: its ``SetupEntityAccess``
+    rows (a deployed permission set's enabled ``customPermissions`` become such rows, see
+    metadata/setup_rows.py; Apex tests insert more)."""
+    return str(a[0] or "").lower() in _granted_by_setup_rows(_prog())
 
 
 def _granted_by_setup_rows(prog: Any) -> set[str]:

@@ -32,7 +32,7 @@ from localcloud.salesforce.metadata import hooks
 from localcloud.salesforce.metadata.apex_source import ApexSource, declared_name_problem, read_apex, syntax_problems
 from localcloud.salesforce.metadata.custommetadata import apply_records, read_record
 from localcloud.salesforce.metadata.leadconvert_settings import apply_lead_convert_settings
-from localcloud.salesforce.metadata.setup_rows import apply_setup_rows
+from localcloud.salesforce.metadata.setup_rows import apply_permission_set_entities, apply_setup_rows
 from localcloud.salesforce.metadata.coverage import NO_TEST_RUN_REFUSED, coverage_warnings, production_org
 from localcloud.salesforce.metadata.objects import (CUSTOM_SUFFIXES, ObjectDefinitionError, global_value_set_values,
                                                     object_spec)
@@ -238,6 +238,7 @@ class Deployer:
                 failures += self._apply_custom_metadata(tx, others)
                 failures += self._apply_settings(tx, package.components)
                 failures += self._apply_setup_rows(tx, package.components)
+                failures += self._apply_permission_set_entities(tx, permsets)
                 failures += self._check_ui_components(package, tx.schema)
                 failures += self._compile(job, apex, tx.schema, _deleted_apex(package))
                 if failures or job.failures:
@@ -483,6 +484,12 @@ class Deployer:
                                     line=_line_of(p.component.text, p.needle) if p.needle else 1)
                 for p in apply_setup_rows(tx, components)]
 
+    def _apply_permission_set_entities(self, tx: Any, permsets: list[tuple[Component, dict[str, Any]]]) -> list[ComponentMessage]:
+        """The custom permissions deployed permission sets enable, as SetupEntityAccess rows."""
+        return [dataclasses.replace(self._fail(p.component, p.message).message,
+                                    line=_line_of(p.component.text, p.needle) if p.needle else 1)
+                for p in apply_permission_set_entities(tx, permsets)]
+
     def _apply_permission_sets(self, tx: Any, permsets: list[tuple[Component, dict[str, Any]]]) -> list[ComponentMessage]:
         """Permission sets' records; returns one failure per broken permission set (all of them)."""
         if not permsets or tx.schema.find("PermissionSet") is None:
@@ -526,7 +533,7 @@ class Deployer:
         custom metadata records."""
         failures = (self._apply_schema(tx, specs) + self._apply_permission_sets(tx, permsets)
                     + self._apply_custom_metadata(tx, list(others)) + self._apply_settings(tx, list(others))
-                    + self._apply_setup_rows(tx, list(others)))
+                    + self._apply_setup_rows(tx, list(others)) + self._apply_permission_set_entities(tx, permsets))
         if failures:
             raise SalesforceError("UNKNOWN_EXCEPTION", f"could not prepare the test run: {failures[0].problem}")
 

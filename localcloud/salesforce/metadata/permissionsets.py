@@ -31,6 +31,9 @@ def permission_set_definition(component: Component) -> dict[str, Any]:
         "classAccesses": [
             {"apexClass": child_text(p, "apexClass"), "enabled": _flag(p, "enabled")} for p in children(root, "classAccesses")
         ],
+        "customPermissions": [
+            {"name": child_text(p, "name"), "enabled": _flag(p, "enabled")} for p in children(root, "customPermissions")
+        ],
         "userPermissions": [
             {"name": child_text(p, "name"), "enabled": _flag(p, "enabled")} for p in children(root, "userPermissions")
         ],
