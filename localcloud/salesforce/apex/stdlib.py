@@ -218,13 +218,6 @@ def sys_hashcode(args):
     return hash_code(args[0])
 
 
-def _collection_sobject_type(t: TypeRef | None) -> Any:
-    """`List<Account>.getSObjectType()`: Account; a List<SObject> (or Map<Id, SObject>) has none: null."""
-    if t is None or t.name in ("sobject", "schema.sobject"):
-        return None
-    return sobject_type_token(t.display)
-
-
 def hash_code(v: Any) -> int:
     if v is None:
         return 0
