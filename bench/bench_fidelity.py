@@ -123,7 +123,8 @@ def is_listed(cause: str, section: str) -> bool:
     match = NOT_SUPPORTED.match(cause)
     if not match:
         return False
-    names = re.findall(r"[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)+|[A-Z]\w*[A-Z]\w*", match.group("construct"))
+    names = re.findall(r"[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)+|[A-Z]\w*[A-Z]\w*|[A-Za-z_]\w*(?=\(\))",
+                       match.group("construct"))
     return any(name in section for name in names)
 
 

@@ -38,6 +38,30 @@ def test_a_query_assigned_to_an_sobject_field_is_a_single_row_assignment(store) 
     assert results == {"row": ("Pass", None)}
 
 
+def test_a_dynamic_query_assigned_to_an_sobject_is_a_single_row_assignment(store) -> None:
+    """`Account a = Database.query(q)` (a declaration or an assignment to a field) takes the single row as an
+    inline query does; a List target keeps the list; no row throws QueryException."""
+    results = run_tests(store, {"DynRowTest.cls": r"""@IsTest private class DynRowTest {
+        static Account cached;
+        @IsTest static void row() {
+            insert new Account(Name = 'X');
+            Account a = Database.query('SELECT Id, Name FROM Account LIMIT 1');
+            Assert.areEqual('X', a.Name);
+            cached = Database.queryWithBinds('SELECT Name FROM Account WHERE Name = :n',
+                                             new Map<String, Object>{'n' => 'X'}, AccessLevel.SYSTEM_MODE);
+            Assert.areEqual('X', cached.Name);
+            List<Account> all = Database.query('SELECT Name FROM Account');
+            Assert.areEqual(1, all.size());
+            try {
+                Account none = Database.query('SELECT Id FROM Account WHERE Name = \'none\'');
+                Assert.fail('no row');
+            } catch (QueryException e) {
+                Assert.areEqual('List has no rows for assignment to SObject', e.getMessage());
+            }
+        } }"""})
+    assert results == {"row": ("Pass", None)}
+
+
 def test_creating_an_interview_of_a_missing_flow_throws_type_exception(store) -> None:
     """Salesforce: "If the flow doesn't exist in the current org, a TypeException is thrown" (NebulaLogger's
     LoggerSObjectHandler catches it to skip a plugin); a deployed flow still fails loudly (flows do not run)."""

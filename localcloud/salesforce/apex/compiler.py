@@ -955,12 +955,24 @@ class Compiler:
         inner = n
         while inner.type == "parenthesized_expression":
             inner = inner.named_children[0]
-        if inner.type == "query_expression" and takes_one_row(t):
+        if is_row_query(inner) and takes_one_row(t):
             return single_row(e)
         return e
 
     def expr(self, ctx: Ctx, n) -> Callable[[dict], Any]:
         return self.compile_expr(self, ctx, n)
+
+
+def is_row_query(node) -> bool:
+    """An inline SOQL query or a dynamic one (``Database.query``/``queryWithBinds``): assigned to a target of
+    an SObject type, either takes its single row."""
+    if node.type == "query_expression":
+        return True
+    if node.type != "method_invocation":
+        return False
+    obj, name = node.child_by_field_name("object"), node.child_by_field_name("name")
+    return (obj is not None and name is not None and text(obj).lower() in ("database", "system.database")
+            and text(name).lower() in ("query", "querywithbinds"))
 
 
 def takes_one_row(t: TypeRef | None) -> bool:

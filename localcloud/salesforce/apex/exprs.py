@@ -1127,10 +1127,9 @@ def e_assignment(comp, ctx, n):
     inner = rnode
     while inner.type == "parenthesized_expression":
         inner = inner.named_children[0]
-    if inner.type == "query_expression":
-        from .compiler import single_row, takes_one_row
-        if takes_one_row(_static_type(ctx, left)):  # a local, field, this.f, obj.f or Cls.f of an SObject type
-            r = single_row(r)
+    from .compiler import is_row_query, single_row, takes_one_row
+    if is_row_query(inner) and takes_one_row(_static_type(ctx, left)):
+        r = single_row(r)  # a local, field, this.f, obj.f or Cls.f of an SObject type
     get, set_ = lvalue(comp, ctx, left)
     if op == "=":
         if left.type == "identifier" and ctx.scope.has(text(left).lower()):
