@@ -29,7 +29,8 @@ from typing import Any, Callable
 from . import ops, txhooks
 from .cachepartitions import PartitionSpec, partitions_of, register_partitions, spec_of
 from .cachevalues import pack as _pack_value, unpack as _unpack
-from .stdlib import NAMESPACES, NEW, STATIC_METHODS, STATIC_PROPS, Native
+from .stdlib import NAMESPACES, NEW, STATIC_METHODS, STATIC_PROPS, Native, _make_enum
+from .tables import BUILTIN_INSTALLERS
 from .values import ApexList, ApexMap, ApexSet, TypeRef
 
 __all__ = ["PartitionSpec", "register_partitions", "partitions_of", "advance_clock", "reset_clock", "clear",
@@ -648,8 +649,9 @@ STATIC_METHODS[("cache.partition", "validatepartitionname")] = _validate_partiti
 
 
 def install(p: Any) -> None:
-    """Exception classes and the Cache.CacheBuilder interface of a program (systemlib.install)."""
+    """Cache.Visibility, the exception classes and the Cache.CacheBuilder interface of a program."""
     from .model import ApexClass
+    _make_enum(p, "Cache.Visibility", ["ALL", "NAMESPACE"], ("cache.visibility",))
     base = p.builtins["exception"]
     parents: dict[str, Any] = {}
     for name in EXCEPTIONS:
@@ -663,3 +665,6 @@ def install(p: Any) -> None:
     iface = ApexClass("Cache.CacheBuilder", "interface")
     iface.builtin = True
     p.builtins["cache.cachebuilder"] = iface
+
+
+BUILTIN_INSTALLERS.append(install)  # after systemlib's (libraries.py order)

@@ -8,7 +8,6 @@ class loads, never at run time.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any, Callable
 
 from tree_sitter_language_pack import get_parser
@@ -17,7 +16,7 @@ from . import ops
 from .errors import ApexCompileError
 from .model import ApexClass, ApexTrigger, FieldInfo, Method
 from .tables import HOOKS
-from .values import ApexList, ApexMap, ApexSet, Long, SObject, TypeRef
+from .values import ApexList, ApexSet, Long, SObject, TypeRef
 
 BREAK, CONTINUE, RETURN = 1, 2, 3
 RET = "#ret"

@@ -19,6 +19,7 @@ from typing import Any
 
 from . import ops
 from .stdlib import NAMESPACES, STATIC_METHODS
+from .tables import BUILTIN_INSTALLERS
 from .values import ApexList, ApexObject, EnumValue, IdValue, SObject, TypeRef
 
 NAMESPACES.update({"connectapi", "connectapi.chatterfeeds"})
@@ -228,7 +229,7 @@ STATIC_METHODS[("connectapi.chatterfeeds", "postfeedelement")] = post_feed_eleme
 
 
 def install(p: Any) -> None:
-    """The ConnectApi classes, enums and exceptions of a program (systemlib.install)."""
+    """The ConnectApi classes, enums and exceptions of a program."""
     from .model import ApexClass, FieldInfo
     from .stdlib import _make_enum
     for name, (parent, fields) in CLASSES.items():
@@ -255,3 +256,5 @@ def install(p: Any) -> None:
         c.modifiers = {"virtual"}
         p.builtins[name.lower()] = c
 
+
+BUILTIN_INSTALLERS.append(install)  # after systemlib's (libraries.py order)

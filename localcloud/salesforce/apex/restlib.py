@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 
 from . import ops
 from .stdlib import NEW, STATIC_METHODS, STATIC_PROPS, STATIC_SETTERS, STR, Native
@@ -220,11 +219,6 @@ def _dml_options(a):
 
 
 NEW["database.dmloptions"] = _dml_options
-
-
-def install(p: Any) -> None:
-    """Nothing to register as classes; the tables above are module-level."""
-    return None
 
 
 _ = STATIC_METHODS

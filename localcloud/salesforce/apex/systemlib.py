@@ -37,9 +37,6 @@ def install(p: Any) -> None:
     _ENUMS["sobjectdescribeoptions"] = _make_enum(p, "SObjectDescribeOptions", ["DEFAULT", "DEFERRED", "FULL"],
                                                   ("system.sobjectdescribeoptions",))
     _ENUMS["soaptype"] = _make_enum(p, "Schema.SoapType", SOAP_TYPES, ("soaptype",))
-    _install_cache(p)
-    from . import connectlib  # ConnectApi (Chatter in Apex): registers ChatterFeeds.postFeedElement
-    connectlib.install(p)
     _install_more(p)
 
 
@@ -407,12 +404,7 @@ _public_fields_class("Messaging.InboundEmail.TextAttachment", ("body", "bodyIsTr
                                                                "mimeTypeSubType", "headers"))
 
 
-# -- Platform Cache ---------------------------------------------------------------------------------
-# Cache.Org, Cache.Session, partitions and Cache.CacheBuilder live in cachelib (registered on import).
-def _install_cache(p: Any) -> None:
-    from . import cachelib
-    _ENUMS["cache.visibility"] = _make_enum(p, "Cache.Visibility", ["ALL", "NAMESPACE"], ("cache.visibility",))
-    cachelib.install(p)
+# Platform Cache lives in cachelib, ConnectApi in connectlib: each installs its own classes.
 
 
 # -- URL, OrgLimits, Network, Search, Flow, Security -------------------------------------------------
@@ -702,8 +694,6 @@ for _name in ("leadid", "accountid", "contactid", "opportunityid", "relatedperso
 NAMESPACES.add("approval")
 for _name in ("lock", "unlock", "process", "islocked"):
     STATIC_METHODS[("approval", _name)] = _unsupported(f"Approval.{_name}")
-from . import leadconvertlib  # noqa: E402,F401 - Database.convertLead and Database.LeadConvert
-from . import vflib  # noqa: E402,F401 - ApexPages controllers, PageReference, Page.X
 STATIC_METHODS[("limits", "getasynccalls")] = lambda a: 0
 STATIC_METHODS[("limits", "getlimitasynccalls")] = lambda a: 200
 

@@ -455,7 +455,6 @@ class Store:
             self._release_connection(conn)
         self.org_id: str = meta["org_id"]
         self.user_id: str = meta["user_id"]
-        from . import personaccounts
 
         if person_accounts is None:
             person_accounts = personaccounts.default_for_new_org(org_number)

@@ -755,7 +755,6 @@ class _Runner:
             grouped: dict[str, list[dict[str, Any]]] = {}
             for start in range(0, len(ids), CHILD_BATCH):
                 part = ids[start:start + CHILD_BATCH]
-                marks = ", ".join("?" * len(part))
                 kids = self._select_children(sq.query, child_od, fk, part, include_deleted)
                 for kid in kids:
                     grouped.setdefault(kid.pop("__parent__"), []).append(kid)
