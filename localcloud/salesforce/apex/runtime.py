@@ -141,11 +141,30 @@ class ExecutionResult:
 ANON_PREFIX = "class AnonymousBlock__ { static void execute__() { "
 
 
+def anonymous_position(error: ApexCompileError, source: str, wrapped: bool) -> ApexCompileError:
+    """Point a compile error of anonymous Apex into the user's text: on line 1 the wrapper's prefix is
+    taken off the column (``wrapped``: the error came from the wrapped statements), and the parser's
+    byte column becomes a character column (Salesforce counts characters). Returns the same error."""
+    lines = source.split("\n")
+    if not 1 <= error.line <= len(lines):
+        return error
+    column = error.column - (len(ANON_PREFIX.encode("utf-8")) if wrapped and error.line == 1 else 0)
+    text = lines[error.line - 1].encode("utf-8")
+    column = len(text[:max(0, column - 1)].decode("utf-8", "replace")) + 1
+    error.column = max(1, column)
+    error.args = (f"{error.file}:{error.line}:{error.column}: {error.message}",)
+    return error
+
+
 def _parse_anonymous(source: str, file: str) -> tuple[Any, Any]:
     """Anonymous Apex: classes come from the source as written; the statements are parsed inside a
     method (at the top level the grammar reads `List<List<X>> y = ...` as comparisons). The wrapper
-    sits on line 1, so line numbers are unchanged; columns of line 1 are corrected in errors."""
-    root = parse_source(source, file)
+    sits on line 1, so line numbers are unchanged; errors are pointed back into the user's text
+    (``anonymous_position``)."""
+    try:
+        root = parse_source(source, file)
+    except ApexCompileError as e:
+        raise anonymous_position(e, source, wrapped=False)
     raw = bytearray(source.encode("utf-8"))
     for node in root.named_children:
         if node.type in ("class_declaration", "interface_declaration", "enum_declaration"):
@@ -156,10 +175,7 @@ def _parse_anonymous(source: str, file: str) -> tuple[Any, Any]:
     try:
         wroot = parse_source(wrapped, file)
     except ApexCompileError as e:
-        if e.line == 1:
-            e.column = max(1, e.column - len(ANON_PREFIX))
-            e.args = (f"{e.file}:{e.line}:{e.column}: {e.message}",)
-        raise
+        raise anonymous_position(e, source, wrapped=True)
     cls = next(n for n in wroot.named_children if n.type == "class_declaration")
     method = next(n for n in cls.child_by_field_name("body").named_children if n.type == "method_declaration")
     return root, method.child_by_field_name("body")
@@ -438,7 +454,10 @@ class ApexProgram:
     def _execute_anonymous(self, source: str, tx: Transaction, file: str, commit: bool) -> ExecutionResult:
         with self.lock:
             root, body_root = _parse_anonymous(source, file)
-            decls = Declarer(self).declare_unit(root, file, anonymous=True)
+            try:
+                decls = Declarer(self).declare_unit(root, file, anonymous=True)
+            except ApexCompileError as e:
+                raise anonymous_position(e, source, wrapped=False) if e.file == file else e
             local = {}
             for d in decls:
                 if isinstance(d, ApexClass):
@@ -448,15 +467,21 @@ class ApexProgram:
             saved = dict(self.classes)
             self.classes.update(local)
             try:
-                for c in local.values():
-                    self._link(c)
                 comp = Compiler(self, compile_expr, static_ctor)
-                for c in local.values():
-                    if c.outer is None:
-                        comp.compile_class(c)
-                for c in local.values():
-                    self._check_class(c)
-                body = comp.compile_anonymous(body_root, file, anon)
+                try:
+                    for c in local.values():
+                        self._link(c)
+                    for c in local.values():
+                        if c.outer is None:
+                            comp.compile_class(c)
+                    for c in local.values():
+                        self._check_class(c)
+                except ApexCompileError as e:
+                    raise anonymous_position(e, source, wrapped=False) if e.file == file else e
+                try:
+                    body = comp.compile_anonymous(body_root, file, anon)
+                except ApexCompileError as e:
+                    raise anonymous_position(e, source, wrapped=True) if e.file == file else e
                 tx = self._enter(tx)
                 self.reset_statics()
                 label = Method("execute", anon, [], None, True, 1)
