@@ -80,7 +80,7 @@ def _register_versions(router: Router, context: OrgContext) -> None:
 def default_route_modules() -> list[RouteRegistrar]:
     """The route modules of the local org, in registration order (first match wins)."""
     from localcloud.salesforce.http import (
-        actions, apexrest, bulk, bulk2, composite, rest_data, soap_metadata, soap_partner, tooling,
+        actions, anonymous, apexrest, bulk, bulk2, composite, rest_data, soap_metadata, soap_partner, tooling,
         tooling_tests,
     )
 
@@ -89,6 +89,7 @@ def default_route_modules() -> list[RouteRegistrar]:
         oauth.register,
         soap_metadata.register,
         soap_partner.register,
+        anonymous.register,
         tooling_tests.register,
         tooling.register,
         composite.register,
