@@ -145,7 +145,10 @@ def render_log(version: str, levels: dict[str, str], source: str, run: RunRecord
     if not levels:
         return ""
     head = [f"{version} " + ";".join(f"{name},{levels[name]}" for name in sorted(levels))]
-    head += [f"Execute Anonymous: {line}" for line in source.split("\n")]
+    lines_in = source.split("\n")
+    if len(lines_in) > 1 and not lines_in[-1]:
+        lines_in.pop()  # the newline that ends the last line starts no line of its own
+    head += [f"Execute Anonymous: {line}" for line in lines_in]
     events = list(_events(levels, run))
     stamp = run.started.strftime("%H:%M:%S.") + f"{run.started.microsecond // 1000}"
     step = max(1, run.elapsed_ns // max(1, len(events)))
