@@ -27,6 +27,10 @@ JOB = """public with sharing class AnonJob implements Queueable {
     public void execute(QueueableContext context) {
         insert as user new Contact(LastName = 'FromAnonJob');
     }
+    @future
+    public static void later() {
+        insert as user new Contact(LastName = 'FromAnonFuture');
+    }
 }
 """
 
@@ -76,12 +80,16 @@ def test_tooling_rest_runs_one_transaction_as_the_session_user(anon_org: Any) ->
     """DML fires the org's trigger (its SOQL is counted), the Queueable runs after the commit, the
     records belong to the session's user; an uncaught exception rolls the whole block back."""
     ok = execute_rest(anon_org, "insert new Test_Order__c(Name = 'Anon-1', Order_Number__c = 'ANON-1');\n"
-                                "System.enqueueJob(new AnonJob());")
+                                "System.enqueueJob(new AnonJob());\nAnonJob.later();\n"
+                                "System.assertEquals(UserInfo.getUserId(), [SELECT CreatedById FROM Test_Order__c "
+                                "WHERE Order_Number__c = 'ANON-1'].CreatedById);\n"
+                                "System.assertNotEquals(null, UserInfo.getSessionId());")
     assert ok == {"line": -1, "column": -1, "compiled": True, "success": True, "compileProblem": None,
                   "exceptionStackTrace": None, "exceptionMessage": None}
     orders = query(anon_org, "SELECT Name, CreatedById FROM Test_Order__c WHERE Order_Number__c = 'ANON-1'")
     assert [(o["Name"], o["CreatedById"][:15]) for o in orders] == [("Anon-1", anon_org.user_id[:15])]
     assert len(query(anon_org, "SELECT Id FROM Contact WHERE LastName = 'FromAnonJob'")) == 1
+    assert len(query(anon_org, "SELECT Id FROM Contact WHERE LastName = 'FromAnonFuture'")) == 1
 
     failed = execute_rest(anon_org, "insert new Test_Order__c(Name = 'Anon-2', Order_Number__c = 'ANON-2');\n"
                                     "System.enqueueJob(new AnonJob());\n  Integer i;\n  i.format();")

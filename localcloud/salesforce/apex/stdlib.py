@@ -1403,7 +1403,7 @@ STATIC_METHODS.update({
     ("userinfo", "getuserroleid"): _user("userroleid", None),
     ("userinfo", "getuitheme"): lambda a: "Theme4d",
     ("userinfo", "getuithemedisplayed"): lambda a: "Theme4d",
-    ("userinfo", "getsessionid"): lambda a: None,
+    ("userinfo", "getsessionid"): lambda a: (tx().user or {}).get("sessionid"),  # the API caller's session, else null
     ("userinfo", "isCurrentUserLicensed".lower()): lambda a: False,
     ("userinfo", "getlocale"): _user("locale", "en_US"),
     ("userinfo", "getlanguage"): _user("language", "en_US"),
