@@ -104,6 +104,10 @@ def test_tooling_rest_runs_one_transaction_as_the_session_user(anon_org: Any) ->
     assert (compile_error["line"], compile_error["column"], compile_error["compileProblem"]) == \
         (1, 15, "Variable does not exist: nope")
 
+    too_large = execute_rest(anon_org, "System.debug('x');\n" + "//" + "x" * 32_000)
+    assert (too_large["compiled"], too_large["line"], too_large["column"]) == (False, 1, 1)
+    assert too_large["compileProblem"].startswith("Script too large: System.debug('x'); //xx")
+
 
 def cci_task(org: Any, apex: str) -> AnonymousApexTask:
     project = BaseProjectConfig(UniversalConfig(), config={"project": {"package": {"api_version": "62.0"}}},

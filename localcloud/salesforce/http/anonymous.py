@@ -35,6 +35,8 @@ from localcloud.salesforce.metadata.package import children, local
 SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 APEX_NS = "http://soap.sforce.com/2006/08/apex"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
+#: Salesforce refuses anonymous Apex longer than 32,000 characters ("Script too large", line 1 column 1).
+MAX_ANONYMOUS_CHARACTERS = 32_000
 RESULT_FIELDS = ("column", "compileProblem", "compiled", "exceptionMessage", "exceptionStackTrace", "line",
                  "success")  # the WSDL's order
 
@@ -78,6 +80,9 @@ def execute(context: OrgContext, source: str, session: str | None) -> AnonymousR
     if runtime is None:
         raise ApexRuntimeOff("The local org runs without its Apex runtime (ECBRIDGE_ORG_APEX=off): "
                              "anonymous Apex cannot run")
+    if len(source) > MAX_ANONYMOUS_CHARACTERS:
+        start = " ".join(source[:40].split())
+        return AnonymousResult(1, 1, False, False, f"Script too large: {start}...", None, None)
     program = runtime.program
     store = context.data
     zone = getattr(store, "timezone", None)
