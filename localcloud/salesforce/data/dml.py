@@ -13,7 +13,7 @@ from .ids import is_valid_id, make_id, to18
 from .results import SaveResult
 from .schema import FieldDef, ObjectDef
 from .triggers import TriggerEvent
-from . import content, features
+from . import content, features, feeds
 from . import recycle, rollups
 from .changes import CREATE, DELETE, UNDELETE, UPDATE, RecordChange
 from .compound import COMPOUND_TYPES, json_value, typed_value
@@ -305,6 +305,8 @@ class _Run:
         od = self.od
         if od.lower == "contentversion" and op == "insert":
             content.derive_version(row)
+        if od.lower == "feedcomment" and op == "insert":
+            feeds.derive_comment(self.tx, row)
         if op == "insert":
             rollups.initial(od, row)
         if od.lower in COMPOSED_NAME and "name" in od.fields:

@@ -1,0 +1,30 @@
+"""Chatter feed rows in the local org (issue 18, ConnectApi): FeedComment takes its feed item's parent and a
+thread level, FeedItem.CommentCount / LikeCount follow the item's FeedComment / FeedLike rows, and deleting
+the item deletes its comments and likes."""
+from __future__ import annotations
+
+from localcloud.salesforce.data import Store
+
+
+def test_comments_and_likes_stay_in_step_with_their_feed_item(store: Store) -> None:
+    with store.transaction() as tx:
+        [account] = tx.insert("Account", [{"Name": "Acme"}])
+        [item] = tx.insert("FeedItem", [{"ParentId": account.id, "Body": "Ship it?"}])
+        [first] = tx.insert("FeedComment", [{"FeedItemId": item.id, "CommentBody": "Yes"}])
+        [reply] = tx.insert("FeedComment", [{"FeedItemId": item.id, "CommentBody": "Agreed",
+                                             "ThreadParentId": first.id}])
+        [like] = tx.insert("FeedLike", [{"FeedItemId": item.id, "FeedEntityId": item.id}])
+        assert first.success and reply.success and like.success, (first.errors, reply.errors, like.errors)
+        row = tx.query("SELECT CommentCount, LikeCount, (SELECT ParentId, ThreadLevel FROM FeedComments "
+                       "ORDER BY CreatedDate, Id) FROM FeedItem").records[0]
+        assert (row["CommentCount"], row["LikeCount"]) == (2, 1)
+        assert [(c["ParentId"], c["ThreadLevel"]) for c in row["FeedComments"]["records"]] == [
+            (account.id, 1), (account.id, 2)]
+        assert tx.delete([first.id])[0].success
+        assert tx.query("SELECT CommentCount FROM FeedItem").records[0]["CommentCount"] == 1
+        [orphan] = tx.insert("FeedComment", [{"FeedItemId": "0D5000000000009", "CommentBody": "lost"}],
+                             all_or_none=False)
+        assert not orphan.success and orphan.errors[0].status_code == "INVALID_CROSS_REFERENCE_KEY"
+        assert tx.delete([item.id])[0].success
+        assert tx.query("SELECT Id FROM FeedComment").records == []
+        assert tx.query("SELECT Id FROM FeedLike").records == []
