@@ -1,5 +1,7 @@
-"""ConnectApi (issue 18): ``ConnectApi.ChatterFeeds.postFeedElement`` posts a FeedItem row and returns a
-``ConnectApi.FeedItem``; Apex tests need SeeAllData=true; the rest of ConnectApi is refused at compile."""
+"""ConnectApi (issue 18): ``ConnectApi.ChatterFeeds`` posts, reads, comments on, likes, edits and deletes the org's
+FeedItem / FeedComment / FeedLike rows with Salesforce's output classes; writes count one DML statement each;
+Apex tests need SeeAllData=true for org data and setTest* doubles for feeds and search; the rest of ConnectApi is
+refused at compile."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -100,7 +102,7 @@ def test_post_text_to_me_and_errors_are_connect_api_exceptions(runtime: ApexRunt
         "feedElementType Bundle cannot be posted: use ConnectApi.FeedElementType.FeedItem",
         "body is required: a ConnectApi.MessageBodyInput with messageSegments",
         "Mentioned user not found: 005000000000000AAA",
-        "The post is 10001 characters long: a feed item body holds at most 10000"]
+        "The text is 10001 characters long: a feed body holds at most 10000"]
     assert out[2] == "1"
 
 
@@ -124,10 +126,12 @@ def test_apex_tests_need_see_all_data(runtime: ApexRuntime) -> None:
 
 
 @pytest.mark.parametrize("source, message", [
-    ("ConnectApi.FeedElementPage page = null;", "Invalid type: ConnectApi.FeedElementPage"),
-    ("Object o = ConnectApi.ChatterFeeds.getFeedElement(null, 'x');",
-     "Method does not exist or incorrect signature: ConnectApi.ChatterFeeds.getFeedElement"),
-    ("ConnectApi.ChatterUsers.getFollowers(null, 'me');", "Variable does not exist: ConnectApi.ChatterUsers"),
+    ("ConnectApi.FeedElementCapabilitiesInput c = null;", "Invalid type: ConnectApi.FeedElementCapabilitiesInput"),
+    ("Object o = ConnectApi.ChatterFeeds.getFeedElementsFromFilterFeed(null, 'me', '001');",
+     "Method does not exist or incorrect signature: ConnectApi.ChatterFeeds.getFeedElementsFromFilterFeed"),
+    ("ConnectApi.ChatterUsers.getFollowers(null, 'me');",
+     "Method does not exist or incorrect signature: ConnectApi.ChatterUsers.getFollowers"),
+    ("ConnectApi.ChatterGroups.getGroup(null, '0F9000000000001');", "Variable does not exist: ConnectApi.ChatterGroups"),
 ])
 def test_the_rest_of_connect_api_is_refused_at_compile_with_file_and_line(runtime: ApexRuntime, source: str,
                                                                           message: str) -> None:
