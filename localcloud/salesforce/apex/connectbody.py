@@ -17,20 +17,20 @@ from .connecttypes import MARKUP_TAGS, enum, is_a, new, prop, throw, typed_list
 MAX_BODY_CHARS = 10_000
 _SEG = "ConnectApi.MessageSegmentType"
 _TAGS = {v: k for k, v in MARKUP_TAGS.items()}
-#: store -> record id -> (stored body, output segments)
-_POSTED: "weakref.WeakKeyDictionary[Any, dict[str, tuple[str, list[Any]]]]" = weakref.WeakKeyDictionary()
+#: store -> record id -> (stored body, its segments as plain tuples: ("Text", text), ("Mention", user id, name), ...)
+_POSTED: "weakref.WeakKeyDictionary[Any, dict[str, tuple[str, list[tuple[Any, ...]]]]]" = weakref.WeakKeyDictionary()
 
 
 class Body:
-    """What a MessageBodyInput amounts to: stored text, rich or not, and its output segments."""
+    """What a MessageBodyInput amounts to: stored text, rich or not, and its segments (plain tuples)."""
 
     def __init__(self) -> None:
         self.plain: list[str] = []
         self.html: list[str] = []
         self.rich = False
-        self.segments: list[Any] = []
+        self.segments: list[tuple[Any, ...]] = []
 
-    def add(self, plain: str, segment: Any, markup: str | None = None) -> None:
+    def add(self, plain: str, segment: tuple[Any, ...], markup: str | None = None) -> None:
         self.plain.append(plain)
         self.html.append(html.escape(plain, quote=False) if markup is None else markup)
         self.segments.append(segment)
@@ -67,34 +67,31 @@ def from_text(text: Any) -> Body:
     if len(value) > MAX_BODY_CHARS:
         throw(f"The text is {len(value)} characters long: a feed body holds at most {MAX_BODY_CHARS}")
     out = Body()
-    out.add(value, new("ConnectApi.TextSegment", text=value, type=enum(_SEG, "Text")))
+    out.add(value, ("Text", value))
     return out
 
 
 def _add_segment(dtx: Any, out: Body, seg: Any) -> None:
     if is_a(seg, "ConnectApi.TextSegmentInput"):
         t = prop(seg, "text") or ""
-        out.add(t, new("ConnectApi.TextSegment", text=t, type=enum(_SEG, "Text")))
+        out.add(t, ("Text", t))
     elif is_a(seg, "ConnectApi.MentionSegmentInput"):
         user = mentioned_user(dtx, prop(seg, "id"), prop(seg, "username"))
         name = str(user.get("Name") or "")
-        out.add("@" + name, new("ConnectApi.MentionSegment", text="@" + name, name=name, accessible=True,
-                                record=user_summary(user), user=user_summary(user), type=enum(_SEG, "Mention")))
+        out.add("@" + name, ("Mention", str(user.get("Id")), name))
     elif is_a(seg, "ConnectApi.LinkSegmentInput"):
         url = prop(seg, "url")
         if not url:
             throw("LinkSegmentInput.url is required")
-        out.add(str(url), new("ConnectApi.LinkSegment", text=str(url), url=str(url), type=enum(_SEG, "Link")))
+        out.add(str(url), ("Link", str(url)))
     elif is_a(seg, "ConnectApi.HashtagSegmentInput"):
         tag = str(prop(seg, "tag") or "").lstrip("#")
         if not tag:
             throw("HashtagSegmentInput.tag is required")
-        out.add("#" + tag, new("ConnectApi.HashtagSegment", text="#" + tag, tag=tag, type=enum(_SEG, "Hashtag"),
-                               topicUrl=f"/services/data/v62.0/connect/topics?exactMatch=true&q={tag}"))
+        out.add("#" + tag, ("Hashtag", tag))
     elif is_a(seg, "ConnectApi.EntityLinkSegmentInput"):
         ref = record_reference(dtx, prop(seg, "entityId"))
-        out.add(ref[1], new("ConnectApi.EntityLinkSegment", text=ref[1], type=enum(_SEG, "EntityLink"),
-                            reference=new("ConnectApi.Reference", id=ref[0], url=record_url(ref[0]))))
+        out.add(ref[1], ("EntityLink", ref[0], ref[1]))
     elif is_a(seg, "ConnectApi.MarkupBeginSegmentInput") or is_a(seg, "ConnectApi.MarkupEndSegmentInput"):
         _add_markup(out, seg, is_a(seg, "ConnectApi.MarkupBeginSegmentInput"))
     elif is_a(seg, "ConnectApi.InlineImageSegmentInput"):
@@ -105,8 +102,7 @@ def _add_segment(dtx: Any, out: Body, seg: Any) -> None:
             throw(f"InlineImageSegmentInput.fileId: file not found: {file_id}")
         alt = prop(seg, "altText") or found[0].get("Title") or ""
         out.rich = True
-        out.add("", new("ConnectApi.InlineImageSegment", text=alt, altText=alt, type=enum(_SEG, "InlineImage"),
-                        url=f"/services/data/v62.0/connect/files/{found[0]['Id']}/content"),
+        out.add("", ("InlineImage", str(found[0]["Id"]), alt),
                 markup=f'<img src="sfdc://{found[0]["Id"]}" alt="{html.escape(alt)}"></img>')
     else:
         throw(f"Unsupported message segment: {ops.type_name(seg)}")
@@ -119,15 +115,15 @@ def _add_markup(out: Body, seg: Any, begin: bool) -> None:
     tag = MARKUP_TAGS[kind.name.lower()]
     out.rich = True
     if not begin:
-        out.add("", new("ConnectApi.MarkupEndSegment", text=f"</{tag}>", htmlTag=tag, markupType=kind,
-                        type=enum(_SEG, "MarkupEnd")), markup=f"</{tag}>")
+        out.add("", ("MarkupEnd", tag), markup=f"</{tag}>")
         return
     url = prop(seg, "url")
     if tag == "a" and not url:
         throw("MarkupBeginSegmentInput.url is required for a Hyperlink")
     markup = f'<a href="{html.escape(str(url))}">' if tag == "a" else f"<{tag}>"
-    out.add("", new("ConnectApi.MarkupBeginSegment", text=markup, htmlTag=tag, markupType=kind, url=url,
-                    altText=prop(seg, "altText"), type=enum(_SEG, "MarkupBegin")), markup=markup)
+    alt = prop(seg, "altText")
+    out.add("", ("MarkupBegin", tag, None if url is None else str(url), None if alt is None else str(alt)),
+            markup=markup)
 
 
 # ------------------------------------------------------------------------------------------ output bodies
@@ -135,41 +131,66 @@ def remember(store: Any, record_id: str, body: Body) -> None:
     _POSTED.setdefault(store, {})[record_id] = (body.stored, body.segments)
 
 
-def feed_body(store: Any, record_id: str, stored: Any, rich: Any) -> Any:
+def feed_body(dtx: Any, store: Any, record_id: str, stored: Any, rich: Any) -> Any:
     """The ``ConnectApi.FeedBody`` of a stored post or comment."""
     text = "" if stored is None else str(stored)
     kept = _POSTED.get(store, {}).get(record_id)
     if kept is not None and kept[0] == text:
-        segments = kept[1]
+        specs = kept[1]
     else:
-        segments = _parse(text) if rich else ([new("ConnectApi.TextSegment", text=text, type=enum(_SEG, "Text"))]
-                                              if text else [])
-    plain = "".join("" if is_a(s, "ConnectApi.MarkupBeginSegment") or is_a(s, "ConnectApi.MarkupEndSegment")
-                    else str(prop(s, "text") or "") for s in segments
-                    if not is_a(s, "ConnectApi.InlineImageSegment"))
+        specs = _parse(text) if rich else ([("Text", text)] if text else [])
+    segments = [_segment(dtx, spec) for spec in specs]
+    plain = "".join(str(prop(s, "text") or "") for s, spec in zip(segments, specs)
+                    if spec[0] not in ("MarkupBegin", "MarkupEnd", "InlineImage"))
     return new("ConnectApi.FeedBody", text=plain or None, isRichText=bool(rich),
                messageSegments=typed_list(segments, "ConnectApi.MessageSegment"))
 
 
-def _parse(text: str) -> list[Any]:
-    out: list[Any] = []
+def _segment(dtx: Any, spec: tuple[Any, ...]) -> Any:
+    """The output ``ConnectApi.MessageSegment`` of a segment tuple."""
+    kind = spec[0]
+    if kind == "Text":
+        return new("ConnectApi.TextSegment", text=spec[1], type=enum(_SEG, "Text"))
+    if kind == "Mention":
+        user = user_row(dtx, spec[1])
+        summary = user_summary(user) if user is not None else None
+        return new("ConnectApi.MentionSegment", text="@" + spec[2], name=spec[2], accessible=user is not None,
+                   record=summary, user=summary, type=enum(_SEG, "Mention"))
+    if kind == "Link":
+        return new("ConnectApi.LinkSegment", text=spec[1], url=spec[1], type=enum(_SEG, "Link"))
+    if kind == "Hashtag":
+        return new("ConnectApi.HashtagSegment", text="#" + spec[1], tag=spec[1], type=enum(_SEG, "Hashtag"),
+                   topicUrl=f"/services/data/v62.0/connect/topics?exactMatch=true&q={spec[1]}")
+    if kind == "EntityLink":
+        return new("ConnectApi.EntityLinkSegment", text=spec[2], type=enum(_SEG, "EntityLink"),
+                   reference=new("ConnectApi.Reference", id=spec[1], url=record_url(spec[1])))
+    if kind == "InlineImage":
+        return new("ConnectApi.InlineImageSegment", text=spec[2], altText=spec[2], type=enum(_SEG, "InlineImage"),
+                   url=f"/services/data/v62.0/connect/files/{spec[1]}/content")
+    tag = spec[1]
+    markup_type = enum("ConnectApi.MarkupType", _TAGS[tag])
+    if kind == "MarkupEnd":
+        return new("ConnectApi.MarkupEndSegment", text=f"</{tag}>", htmlTag=tag, markupType=markup_type,
+                   type=enum(_SEG, "MarkupEnd"))
+    text = f'<a href="{html.escape(spec[2] or "")}">' if tag == "a" else f"<{tag}>"
+    return new("ConnectApi.MarkupBeginSegment", text=text, htmlTag=tag, markupType=markup_type, url=spec[2],
+               altText=spec[3], type=enum(_SEG, "MarkupBegin"))
+
+
+def _parse(text: str) -> list[tuple[Any, ...]]:
+    """The segments of a rich text body written by DML: its markup tags and the text between them."""
+    out: list[tuple[Any, ...]] = []
     for token in re.split(r"(<[^>]+>)", text):
         if not token:
             continue
         m = re.fullmatch(r"<(/?)([a-zA-Z]+)([^>]*)>", token)
         if m is not None and m.group(2).lower() in _TAGS:
             tag = m.group(2).lower()
-            kind = enum("ConnectApi.MarkupType", _TAGS[tag])
-            if m.group(1):
-                out.append(new("ConnectApi.MarkupEndSegment", text=token, htmlTag=tag, markupType=kind,
-                               type=enum(_SEG, "MarkupEnd")))
-            else:
-                href = re.search(r'href="([^"]*)"', m.group(3))
-                out.append(new("ConnectApi.MarkupBeginSegment", text=token, htmlTag=tag, markupType=kind,
-                               url=html.unescape(href.group(1)) if href else None, type=enum(_SEG, "MarkupBegin")))
+            href = re.search(r'href="([^"]*)"', m.group(3))
+            out.append(("MarkupEnd", tag) if m.group(1) else
+                       ("MarkupBegin", tag, html.unescape(href.group(1)) if href else None, None))
         else:
-            plain = html.unescape(token)
-            out.append(new("ConnectApi.TextSegment", text=plain, type=enum(_SEG, "Text")))
+            out.append(("Text", html.unescape(token)))
     return out
 
 

@@ -161,7 +161,7 @@ def _feed_item(prog: Any, dtx: Any, row: dict[str, Any], recent_comments: int = 
     kind = str(row.get("Type") or "TextPost")
     item_type = enum("ConnectApi.FeedItemType", kind) if kind.lower() in (
         prog.builtins["connectapi.feeditemtype"].enum_values) else None
-    return new("ConnectApi.FeedItem", id=item_id, body=feed_body(prog.data, item_id, row.get("Body"),
+    return new("ConnectApi.FeedItem", id=item_id, body=feed_body(dtx, prog.data, item_id, row.get("Body"),
                                                                   row.get("IsRichText")),
                capabilities=capabilities, createdDate=_typed(prog, row, "FeedItem", "CreatedDate"),
                modifiedDate=_typed(prog, row, "FeedItem", "LastModifiedDate"),
@@ -176,7 +176,7 @@ def _comment(prog: Any, dtx: Any, row: dict[str, Any]) -> Any:
     cid = str(row["Id"])
     creator = user_row(dtx, str(row.get("CreatedById")))
     kind = str(row.get("CommentType") or "TextComment")
-    return new("ConnectApi.Comment", id=cid, body=feed_body(prog.data, cid, row.get("CommentBody"),
+    return new("ConnectApi.Comment", id=cid, body=feed_body(dtx, prog.data, cid, row.get("CommentBody"),
                                                              row.get("IsRichText")),
                createdDate=_typed(prog, row, "FeedComment", "CreatedDate"),
                feedElement=new("ConnectApi.Reference", id=str(row["FeedItemId"]),
