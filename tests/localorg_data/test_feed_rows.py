@@ -28,3 +28,19 @@ def test_comments_and_likes_stay_in_step_with_their_feed_item(store: Store) -> N
         assert tx.delete([item.id])[0].success
         assert tx.query("SELECT Id FROM FeedComment").records == []
         assert tx.query("SELECT Id FROM FeedLike").records == []
+
+
+def test_posts_and_follows_take_any_record_and_a_user_follows_a_record_once(store: Store) -> None:
+    with store.transaction() as tx:
+        [row] = tx.insert("EC_Ingest_Error__c", [{"Event_Id__c": "evt-1"}])
+        [item] = tx.insert("FeedItem", [{"ParentId": row.id, "Body": "Look at this one"}])
+        assert item.success, item.errors
+        me = tx.query("SELECT Id FROM User WHERE Username = 'admin@ecbridge.local'").records[0]["Id"]
+        first, second = tx.insert("EntitySubscription", [{"ParentId": row.id, "SubscriberId": me}] * 2,
+                                  all_or_none=False)
+        assert first.success, first.errors
+        assert not second.success and (second.errors[0].status_code, second.errors[0].message) == (
+            "DUPLICATE_VALUE", "duplicate value found: <unknown> duplicates value on record with id: <unknown>")
+        followed = tx.query("SELECT Id, (SELECT Id FROM FeedSubscriptions) FROM User WHERE Id = :me",
+                            {"me": me}).records[0]
+        assert followed["FeedSubscriptions"]["totalSize"] == 1

@@ -335,7 +335,8 @@ class _Run:
             if value is None or (old is not None and old.get(fd.lower) == value):
                 continue
             target = self.tx.schema.by_key_prefix(value[:3])
-            any_object = (od.lower, fd.lower) in content.ANY_OBJECT_REFERENCES
+            any_object = (od.lower, fd.lower) in content.ANY_OBJECT_REFERENCES \
+                or (od.lower, fd.lower) in feeds.ANY_OBJECT_REFERENCES
             if target is None or (target.name not in fd.reference_to and not any_object):
                 errors.append(_err("FIELD_INTEGRITY_EXCEPTION", f"{fd.label}: id value of incorrect type: {value}",
                                    fd.name))
@@ -362,6 +363,9 @@ class _Run:
             if hit is not None:
                 errors.append(_err("DUPLICATE_VALUE", f"duplicate value found: {fd.name} duplicates value on record "
                                    f"with id: {hit[0]}", fd.name))
+        if od.lower == "entitysubscription" and old is None:
+            duplicate = feeds.duplicate_follow(self.tx, row)
+            errors += [duplicate] if duplicate is not None else []
         if errors:
             raise RecordFailure(errors)
 
