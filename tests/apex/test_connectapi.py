@@ -130,8 +130,8 @@ def test_apex_tests_need_see_all_data(runtime: ApexRuntime) -> None:
     ("ConnectApi.FeedElementCapabilitiesInput c = null;", "Invalid type: ConnectApi.FeedElementCapabilitiesInput"),
     ("Object o = ConnectApi.ChatterFeeds.getFeedElementsFromFilterFeed(null, 'me', '001');",
      "Method does not exist or incorrect signature: ConnectApi.ChatterFeeds.getFeedElementsFromFilterFeed"),
-    ("ConnectApi.ChatterUsers.getFollowers(null, 'me');",
-     "Method does not exist or incorrect signature: ConnectApi.ChatterUsers.getFollowers"),
+    ("ConnectApi.ChatterFeeds.likeComment(null, '0D7000000000001');",
+     "Method does not exist or incorrect signature: ConnectApi.ChatterFeeds.likeComment"),
     ("ConnectApi.ChatterGroups.getGroup(null, '0F9000000000001');", "Variable does not exist: ConnectApi.ChatterGroups"),
 ])
 def test_the_rest_of_connect_api_is_refused_at_compile_with_file_and_line(runtime: ApexRuntime, source: str,
@@ -385,3 +385,45 @@ def test_apex_tests_use_set_test_doubles_for_feeds_and_search(runtime: ApexRunti
     assert (outside.exception_type, outside.exception_message) == (
         "System.UnsupportedOperationException",
         "ConnectApi.ChatterFeeds.setTestGetFeedElementsFromFeed can be called only in an Apex test")
+
+
+def test_follows_are_entity_subscriptions_and_feed_the_news_feed(runtime: ApexRuntime) -> None:
+    store = runtime.store
+    with store.transaction() as tx:
+        [profile] = tx.query("SELECT ProfileId FROM User WHERE Username = 'admin@ecbridge.local'").records
+        [other] = tx.insert("User", [{"LastName": "Other", "Alias": "other", "Email": "other@example.com",
+                                      "Username": "other@example.com.connect", "ProfileId": profile["ProfileId"],
+                                      "TimeZoneSidKey": "GMT", "LocaleSidKey": "en_US", "EmailEncodingKey": "UTF-8",
+                                      "LanguageLocaleKey": "en_US"}])
+        assert other.success, other.errors
+    with store.transaction(user_id=other.id) as tx:  # posts by another user: not in my News feed until I follow
+        a, b = (r.id for r in tx.insert("Account", [{"Name": "Acme"}, {"Name": "Quiet"}]))
+        tx.insert("FeedItem", [{"ParentId": a, "Body": "Acme news"}, {"ParentId": b, "Body": "Quiet news"}])
+    out = debug(runtime.execute_anonymous("""
+        Account a = [SELECT Id FROM Account WHERE Name = 'Acme'];
+        Account b = [SELECT Id FROM Account WHERE Name = 'Quiet'];
+        System.debug(ConnectApi.ChatterFeeds.getFeedElementsFromFeed(null, ConnectApi.FeedType.News, 'me')
+            .elements.size());
+        Integer dml = Limits.getDmlStatements();
+        ConnectApi.Subscription sub = ConnectApi.ChatterUsers.follow(null, 'me', a.Id);
+        ConnectApi.Subscription again = ConnectApi.ChatterUsers.follow(null, 'me', a.Id);
+        System.debug((Limits.getDmlStatements() - dml) + ' ' + (sub.id == again.id) + ' ' + sub.subject.name + ' '
+            + sub.subscriber.name + ' ' + [SELECT COUNT() FROM EntitySubscription WHERE ParentId = :a.Id]);
+        List<String> texts = new List<String>();
+        for (ConnectApi.FeedElement e : ConnectApi.ChatterFeeds.getFeedElementsFromFeed(null,
+                ConnectApi.FeedType.News, 'me').elements) { texts.add(e.body.text); }
+        System.debug(String.join(texts, ','));
+        ConnectApi.FollowerPage followers = ConnectApi.Chatter.getFollowers(null, a.Id);
+        ConnectApi.FollowingPage following = ConnectApi.ChatterUsers.getFollowings(null, 'me', 0, 10);
+        System.debug(followers.total + ' ' + followers.followers[0].subscriber.name + ' ' + following.total + ' '
+            + following.following[0].subject.name + ' ' + ConnectApi.ChatterUsers.getFollowers(null, 'me').total);
+        ConnectApi.Chatter.deleteSubscription(null, sub.id);
+        System.debug([SELECT COUNT() FROM EntitySubscription] + ' '
+            + ConnectApi.ChatterFeeds.getFeedElementsFromFeed(null, ConnectApi.FeedType.News, 'me').elements.size());
+        try { insert new List<EntitySubscription>{ new EntitySubscription(ParentId = b.Id,
+                SubscriberId = UserInfo.getUserId()), new EntitySubscription(ParentId = b.Id,
+                SubscriberId = UserInfo.getUserId()) }; }
+        catch (DmlException e) { System.debug(e.getDmlType(0) + ' ' + e.getDmlMessage(0)); }
+    """), triggers=False)
+    assert out == ["0", "1 true Acme ECBridge Admin 1", "Acme news", "1 ECBridge Admin 1 Acme 0", "0 0",
+                   "DUPLICATE_VALUE duplicate value found: <unknown> duplicates value on record with id: <unknown>"]

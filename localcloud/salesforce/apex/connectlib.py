@@ -1,11 +1,14 @@
 """ConnectApi (Chatter in Apex): ``ConnectApi.ChatterFeeds`` over the org's FeedItem, FeedComment and FeedLike
-rows, ``ConnectApi.ChatterUsers.getUser``, and the test doubles Salesforce requires in Apex tests.
+rows, follows (``ChatterUsers``, ``Chatter``) over EntitySubscription rows, ``ChatterUsers.getUser``, and the
+test doubles Salesforce requires in Apex tests.
 
 ChatterFeeds: ``postFeedElement`` (a ``FeedItemInput`` or text), ``postFeedElementBatch``, ``getFeedElement``,
 ``getFeedElementBatch``, ``getFeedElementsFromFeed`` (Record, UserProfile, News, Company feeds),
 ``searchFeedElements``, ``updateFeedElement``, ``deleteFeedElement``, ``postCommentToFeedElement``,
 ``getCommentsForFeedElement``, ``getComment``, ``deleteComment``, ``likeFeedElement``, ``getLikesForFeedElement``,
-``deleteLike``, ``setTestGetFeedElementsFromFeed`` and ``setTestSearchFeedElements``. Writes run the rows'
+``deleteLike``, ``setTestGetFeedElementsFromFeed`` and ``setTestSearchFeedElements``. ChatterUsers: ``getUser``,
+``follow``, ``getFollowers``, ``getFollowings``; ConnectApi.Chatter: ``getFollowers`` (of a record),
+``getSubscription``, ``deleteSubscription`` (unfollow), over EntitySubscription rows. Writes run the rows'
 triggers and, as the Apex Reference says ("every write operation costs one DML statement"), count one DML
 statement. Reads count no SOQL query.
 
@@ -460,8 +463,12 @@ def _feed_rows(prog: Any, dtx: Any, feed: EnumValue, subject: Any) -> list[dict[
     if kind == "News":
         if who != me:
             throw("The News feed is the context user's: use 'me' or the context user's id as subjectId")
-        return dtx.query(f"SELECT {ITEM_FIELDS} FROM FeedItem WHERE ParentId = :v OR CreatedById = :v",
-                         {"v": me}).records
+        followed = [str(r["ParentId"]) for r in dtx.query("SELECT ParentId FROM EntitySubscription WHERE "
+                                                          "SubscriberId = :v", {"v": me}).records]
+        people = [f for f in followed if f.startswith("005")]
+        return dtx.query(f"SELECT {ITEM_FIELDS} FROM FeedItem WHERE ParentId = :v OR CreatedById = :v OR "
+                         "ParentId IN :followed OR CreatedById IN :people",
+                         {"v": me, "followed": followed or [me], "people": people or [me]}).records
     ops.throw("System.UnexpectedException", f"ConnectApi.FeedType.{kind} is not supported by the local org "
                                             "(it reads the Record, UserProfile, News and Company feeds)")
     return []
@@ -535,6 +542,72 @@ def get_user(a: list[Any]) -> Any:
     return user_detail(row, manager.get("Name") if manager else None)
 
 
+# ------------------------------------------------------------------------------------------ follows
+SUBSCRIPTION_FIELDS = "Id, ParentId, SubscriberId, CreatedDate"
+
+
+def _subscription(prog: Any, dtx: Any, row: dict[str, Any]) -> Any:
+    subscriber = user_row(dtx, str(row["SubscriberId"]))
+    return new("ConnectApi.Subscription", id=str(row["Id"]), subject=actor(dtx, str(row["ParentId"])),
+               subscriber=user_summary(subscriber) if subscriber else None,
+               createdDate=_typed(prog, row, "EntitySubscription", "CreatedDate"),
+               url=f"{API}/chatter/subscriptions/{row['Id']}")
+
+
+def _follow_page(prog: Any, dtx: Any, a: list[Any], where: str, kind: str) -> Any:
+    """A FollowerPage / FollowingPage: (communityId, id[, pageParam, pageSize]), pages numbered from 0."""
+    dtx_id = _subject(prog, a[1] if len(a) > 1 else None)
+    page, size = _page_args(a[2:])
+    rows = dtx.query(f"SELECT {SUBSCRIPTION_FIELDS} FROM EntitySubscription WHERE {where} = :v "
+                     "ORDER BY CreatedDate, Id", {"v": dtx_id}).records
+    shown = rows[page * size:(page + 1) * size]
+    base = f"{API}/chatter/{'users' if dtx_id.startswith('005') else 'records'}/{dtx_id}/{kind}"
+    more = (page + 1) * size < len(rows)
+    items = typed_list([_subscription(prog, dtx, r) for r in shown], "ConnectApi.Subscription")
+    return new("ConnectApi.FollowerPage" if kind == "followers" else "ConnectApi.FollowingPage", total=len(rows),
+               currentPageUrl=f"{base}?page={page}&pageSize={size}",
+               nextPageUrl=f"{base}?page={page + 1}&pageSize={size}" if more else None,
+               previousPageUrl=f"{base}?page={page - 1}&pageSize={size}" if page else None,
+               **{kind: items})
+
+
+def get_followers(a: list[Any]) -> Any:
+    prog = _prog()
+    return _follow_page(prog, _org_data(prog, a[0]), a, "ParentId", "followers")
+
+
+def get_followings(a: list[Any]) -> Any:
+    prog = _prog()
+    dtx = _org_data(prog, a[0])
+    if not _subject(prog, a[1] if len(a) > 1 else None).startswith("005"):
+        throw(f"userId must be a user's id or 'me', not {a[1] if len(a) > 1 else None}")
+    return _follow_page(prog, dtx, a, "SubscriberId", "following")
+
+
+def follow(a: list[Any]) -> Any:
+    """ChatterUsers.follow(communityId, userId, subjectId): the user (the context user) follows a record or user."""
+    prog = _prog()
+    dtx = _org_data(prog, a[0])
+    user = _subject(prog, a[1] if len(a) > 1 else None)
+    if user != _me(prog):
+        throw("userId must be the context user's id or 'me': a user follows records only for themselves")
+    subject = _subject(prog, a[2] if len(a) > 2 else None)
+    found = dtx.query(f"SELECT {SUBSCRIPTION_FIELDS} FROM EntitySubscription WHERE ParentId = :p AND "
+                      "SubscriberId = :s", {"p": subject, "s": user}).records
+    if found:  # following again answers the existing subscription
+        return _subscription(prog, dtx, found[0])
+    _write(prog)
+    sub_id = _dml(prog, "insert", SObject("EntitySubscription", {"ParentId": _id(subject), "SubscriberId": _id(user)}),
+                  f"follow {subject}")
+    return _subscription(prog, dtx, _one(dtx, "EntitySubscription", SUBSCRIPTION_FIELDS, sub_id))
+
+
+def get_subscription(a: list[Any]) -> Any:
+    prog = _prog()
+    dtx = _org_data(prog, a[0])
+    return _subscription(prog, dtx, _one(dtx, "EntitySubscription", SUBSCRIPTION_FIELDS, a[1]))
+
+
 STATIC_METHODS.update({
     ("connectapi.chatterfeeds", "postfeedelement"): post_feed_element,
     ("connectapi.chatterfeeds", "postfeedelementbatch"): post_feed_element_batch,
@@ -554,4 +627,10 @@ STATIC_METHODS.update({
     ("connectapi.chatterfeeds", "getlikesforfeedelement"): get_likes,
     ("connectapi.chatterfeeds", "deletelike"): _delete("FeedLike"),
     ("connectapi.chatterusers", "getuser"): get_user,
+    ("connectapi.chatterusers", "getfollowers"): get_followers,
+    ("connectapi.chatterusers", "getfollowings"): get_followings,
+    ("connectapi.chatterusers", "follow"): follow,
+    ("connectapi.chatter", "getfollowers"): get_followers,
+    ("connectapi.chatter", "getsubscription"): get_subscription,
+    ("connectapi.chatter", "deletesubscription"): _delete("EntitySubscription"),
 })

@@ -13,7 +13,7 @@ from .stdlib import NAMESPACES, NEW, Native
 from .tables import BUILTIN_INSTALLERS
 from .values import ApexList, ApexObject, TypeRef
 
-NAMESPACES.update({"connectapi", "connectapi.chatterfeeds", "connectapi.chatterusers"})
+NAMESPACES.update({"connectapi", "connectapi.chatterfeeds", "connectapi.chatterusers", "connectapi.chatter"})
 
 _ACTOR = ("id", "name", "type", "url", "motif", "mySubscription", "isInThisCommunity")
 _USER = _ACTOR + ("additionalLabel", "communityNickname", "companyName", "displayName", "firstName", "isActive",
@@ -70,6 +70,9 @@ CLASSES: dict[str, tuple[str | None, tuple[str, ...]]] = {
     "ConnectApi.CommentPage": (None, _PAGE + ("items", "total")),
     "ConnectApi.ChatterLike": (None, ("id", "likedItem", "url", "user")),
     "ConnectApi.ChatterLikePage": (None, _PAGE + ("items", "myLike", "total")),
+    "ConnectApi.Subscription": (None, ("community", "createdDate", "id", "subject", "subscriber", "url")),
+    "ConnectApi.FollowerPage": (None, ("currentPageUrl", "followers", "nextPageUrl", "previousPageUrl", "total")),
+    "ConnectApi.FollowingPage": (None, ("currentPageUrl", "following", "nextPageUrl", "previousPageUrl", "total")),
     "ConnectApi.FeedBody": (None, ("isRichText", "messageSegments", "text")),
     "ConnectApi.MessageSegment": (None, _SEGMENT),
     "ConnectApi.TextSegment": ("ConnectApi.MessageSegment", _SEGMENT),
