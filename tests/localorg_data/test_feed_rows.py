@@ -44,3 +44,25 @@ def test_posts_and_follows_take_any_record_and_a_user_follows_a_record_once(stor
         followed = tx.query("SELECT Id, (SELECT Id FROM FeedSubscriptions) FROM User WHERE Id = :me",
                             {"me": me}).records[0]
         assert followed["FeedSubscriptions"]["totalSize"] == 1
+
+
+def test_a_chatter_group_has_its_owner_as_admin_and_unique_names_and_members(store: Store) -> None:
+    with store.transaction() as tx:
+        [group] = tx.insert("CollaborationGroup", [{"Name": "Launch", "CollaborationType": "Public"}])
+        assert group.success, group.errors
+        [member] = tx.query("SELECT MemberId, CollaborationRole, CollaborationGroup.MemberCount, "
+                            "CollaborationGroup.OwnerId FROM CollaborationGroupMember").records
+        assert member["CollaborationRole"] == "Admin" and member["MemberId"] == member["CollaborationGroup"]["OwnerId"]
+        assert member["CollaborationGroup"]["MemberCount"] == 1
+        [same_name] = tx.insert("CollaborationGroup", [{"Name": "launch", "CollaborationType": "Private"}],
+                                all_or_none=False)
+        assert (same_name.errors[0].status_code, same_name.errors[0].message) == (
+            "DUPLICATE_VALUE", "duplicate value found: <unknown> duplicates value on record with id: <unknown>")
+        [again] = tx.insert("CollaborationGroupMember", [{"CollaborationGroupId": group.id,
+                                                          "MemberId": member["MemberId"]}], all_or_none=False)
+        assert (again.errors[0].status_code, again.errors[0].message) == (
+            "DUPLICATE_VALUE", "User is already a Member of this group.")
+        [post] = tx.insert("FeedItem", [{"ParentId": group.id, "Body": "Hello group"}])
+        assert post.success, post.errors
+        assert tx.delete([group.id])[0].success
+        assert tx.query("SELECT Id FROM CollaborationGroupMember").records == []

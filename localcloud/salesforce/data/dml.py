@@ -363,9 +363,9 @@ class _Run:
             if hit is not None:
                 errors.append(_err("DUPLICATE_VALUE", f"duplicate value found: {fd.name} duplicates value on record "
                                    f"with id: {hit[0]}", fd.name))
-        if od.lower == "entitysubscription" and old is None:
-            duplicate = feeds.duplicate_follow(self.tx, row)
-            errors += [duplicate] if duplicate is not None else []
+        duplicate = feeds.duplicate(self.tx, od.lower, row, old, record_id)
+        if duplicate is not None:
+            errors.append(duplicate)
         if errors:
             raise RecordFailure(errors)
 
@@ -448,6 +448,8 @@ class _Run:
             features.person_accounts.after_save(self, row, None)
             if od.lower == "contentversion":
                 content.after_version_insert(tx, row)
+            if od.lower == "collaborationgroup":
+                feeds.after_group_insert(tx, row)
             saved.append(i)
         if self._rolled_back(sp):
             return None

@@ -6,7 +6,8 @@ FeedItem.CommentCount and LikeCount are roll-up summaries of the item's FeedComm
 Salesforce lets a post (FeedItem.ParentId, hence FeedComment.ParentId) and a follow (EntitySubscription.ParentId)
 point at a record of any feed-tracked object, custom objects included; the local org does not model feed
 tracking and takes any object of the org there (ANY_OBJECT_REFERENCES). A user follows a record once: a second
-EntitySubscription for the same ParentId and SubscriberId fails with DUPLICATE_VALUE, Salesforce's text."""
+EntitySubscription for the same ParentId and SubscriberId fails with DUPLICATE_VALUE, Salesforce's text. A Chatter
+group (CollaborationGroup) has a unique name; its owner becomes an Admin member; a user is a member once."""
 
 from __future__ import annotations
 
@@ -43,3 +44,47 @@ def duplicate_follow(tx: DataTransaction, row: dict[str, Any]) -> RecordError | 
         return None
     return RecordError("DUPLICATE_VALUE", "duplicate value found: <unknown> duplicates value on record with id: "
                                           "<unknown>", ())
+
+
+def duplicate_member(tx: DataTransaction, row: dict[str, Any]) -> RecordError | None:
+    """Before a CollaborationGroupMember is inserted: the error when the user already is a member."""
+    group, member = row.get("collaborationgroupid"), row.get("memberid")
+    if not group or not member:
+        return None
+    found = tx.query("SELECT Id FROM CollaborationGroupMember WHERE CollaborationGroupId = :g AND MemberId = :m "
+                     "LIMIT 1", {"g": str(group), "m": str(member)}).records
+    return RecordError("DUPLICATE_VALUE", "User is already a Member of this group.", ("MemberId",)) if found else None
+
+
+def duplicate_group(tx: DataTransaction, row: dict[str, Any], record_id: str | None) -> RecordError | None:
+    """Before a CollaborationGroup is saved: the error when another group has its name."""
+    name = row.get("name")
+    if not name:
+        return None
+    found = [r for r in tx.query("SELECT Id FROM CollaborationGroup WHERE Name = :n", {"n": str(name)}).records
+             if r["Id"] != record_id]
+    if not found:
+        return None
+    return RecordError("DUPLICATE_VALUE", "duplicate value found: <unknown> duplicates value on record with id: "
+                                          "<unknown>", ())
+
+
+def after_group_insert(tx: DataTransaction, row: dict[str, Any]) -> None:
+    """After a CollaborationGroup is inserted: its owner is an Admin member, as Salesforce makes it."""
+    owner = row.get("ownerid")
+    if owner:
+        tx.insert("CollaborationGroupMember", [{"CollaborationGroupId": row["id"], "MemberId": owner,
+                                                "CollaborationRole": "Admin"}], all_or_none=True,
+                  read_only_fields="write")
+
+
+def duplicate(tx: DataTransaction, sobject: str, row: dict[str, Any], old: dict[str, Any] | None,
+              record_id: str | None) -> RecordError | None:
+    """The DUPLICATE_VALUE error of a follow, a group membership or a group name that already exists."""
+    if sobject == "entitysubscription" and old is None:
+        return duplicate_follow(tx, row)
+    if sobject == "collaborationgroupmember" and old is None:
+        return duplicate_member(tx, row)
+    if sobject == "collaborationgroup" and (old is None or old.get("name") != row.get("name")):
+        return duplicate_group(tx, row, record_id)
+    return None
