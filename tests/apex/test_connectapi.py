@@ -132,7 +132,7 @@ def test_apex_tests_need_see_all_data(runtime: ApexRuntime) -> None:
      "Method does not exist or incorrect signature: ConnectApi.ChatterFeeds.getFeedElementsFromFilterFeed"),
     ("ConnectApi.ChatterFeeds.likeComment(null, '0D7000000000001');",
      "Method does not exist or incorrect signature: ConnectApi.ChatterFeeds.likeComment"),
-    ("ConnectApi.ChatterGroups.getGroup(null, '0F9000000000001');", "Variable does not exist: ConnectApi.ChatterGroups"),
+    ("ConnectApi.Mentions.getMentionCompletions(null, 'a', null);", "Variable does not exist: ConnectApi.Mentions"),
 ])
 def test_the_rest_of_connect_api_is_refused_at_compile_with_file_and_line(runtime: ApexRuntime, source: str,
                                                                           message: str) -> None:
@@ -328,7 +328,7 @@ def test_feeds_search_batches_and_users_read_the_org(runtime: ApexRuntime) -> No
                    "true ConnectApi.NotFoundException: Resource not found.",
                    "ECBridge Admin admin@ecbridge.local true Internal",
                    "ConnectApi.FeedType.Bookmarks is not supported by the local org (it reads the Record, "
-                   "UserProfile, News and Company feeds)"]
+                   "UserProfile, News, Groups and Company feeds)"]
 
 
 def test_apex_tests_use_set_test_doubles_for_feeds_and_search(runtime: ApexRuntime) -> None:
@@ -427,3 +427,51 @@ def test_follows_are_entity_subscriptions_and_feed_the_news_feed(runtime: ApexRu
     """), triggers=False)
     assert out == ["0", "1 true Acme ECBridge Admin 1", "Acme news", "1 ECBridge Admin 1 Acme 0", "0 0",
                    "DUPLICATE_VALUE duplicate value found: <unknown> duplicates value on record with id: <unknown>"]
+
+
+def test_chatter_groups_are_collaboration_groups_with_members_and_a_feed(runtime: ApexRuntime) -> None:
+    store = runtime.store
+    with store.transaction() as tx:
+        [profile] = tx.query("SELECT ProfileId FROM User WHERE Username = 'admin@ecbridge.local'").records
+        [other] = tx.insert("User", [{"LastName": "Other", "Alias": "other", "Email": "other@example.com",
+                                      "Username": "other@example.com.groups", "ProfileId": profile["ProfileId"],
+                                      "TimeZoneSidKey": "GMT", "LocaleSidKey": "en_US", "EmailEncodingKey": "UTF-8",
+                                      "LanguageLocaleKey": "en_US"}])
+    out = debug(runtime.execute_anonymous("""
+        Id other = [SELECT Id FROM User WHERE Username = 'other@example.com.groups'].Id;
+        ConnectApi.ChatterGroupInput input = new ConnectApi.ChatterGroupInput();
+        input.name = 'Launch';
+        input.description = 'Launch crew';
+        input.visibility = ConnectApi.GroupVisibilityType.PublicAccess;
+        Integer dml = Limits.getDmlStatements();
+        ConnectApi.ChatterGroupDetail g = ConnectApi.ChatterGroups.createGroup(null, input);
+        ConnectApi.GroupMember m = ConnectApi.ChatterGroups.addMemberWithRole(null, g.id, other,
+            ConnectApi.GroupMembershipType.GroupManager);
+        System.debug((Limits.getDmlStatements() - dml) + ' ' + g.name + ' ' + g.myRole + ' ' + g.visibility + ' '
+            + g.memberCount + ' ' + m.role + ' ' + m.user.name);
+        ConnectApi.GroupMemberPage members = ConnectApi.ChatterGroups.getMembers(null, g.id);
+        System.debug(members.totalMemberCount + ' ' + (members.myMembership != null) + ' '
+            + ConnectApi.ChatterGroups.getGroup(null, g.id).memberCount + ' '
+            + [SELECT MemberCount FROM CollaborationGroup WHERE Id = :g.id].MemberCount);
+        ConnectApi.ChatterFeeds.postFeedElement(null, g.id, ConnectApi.FeedElementType.FeedItem, 'Hello group');
+        System.debug(ConnectApi.ChatterFeeds.getFeedElementsFromFeed(null, ConnectApi.FeedType.Groups, 'me')
+            .elements[0].parent.name + ' ' + ConnectApi.ChatterFeeds.getFeedElementsFromFeed(null,
+            ConnectApi.FeedType.Record, g.id).elements.size() + ' '
+            + ConnectApi.ChatterGroups.getGroups(null).total + ' ' + ConnectApi.ChatterUsers.getGroups(null, other).total);
+        List<String> errors = new List<String>();
+        try { ConnectApi.ChatterGroups.addMember(null, g.id, other); }
+        catch (ConnectApi.ConnectApiException e) { errors.add(e.getMessage()); }
+        try { ConnectApi.ChatterGroups.createGroup(null, input); }
+        catch (ConnectApi.ConnectApiException e) { errors.add(e.getMessage()); }
+        try { ConnectApi.ChatterGroups.deleteMember(null, members.myMembership.id); }
+        catch (ConnectApi.ConnectApiException e) { errors.add(e.getMessage()); }
+        ConnectApi.ChatterGroups.deleteMember(null, m.id);
+        System.debug(String.join(errors, ' / ') + ' / ' + ConnectApi.ChatterGroups.getGroup(null, g.id).memberCount);
+    """), triggers=False)
+    assert out == ["2 Launch GroupOwner PublicAccess 1 GroupManager Other",
+                   "2 true 2 2",
+                   "Launch 1 1 1",
+                   "Cannot add " + other.id + " to Launch: DUPLICATE_VALUE: User is already a Member of this group. / "
+                   "Cannot create the group Launch: DUPLICATE_VALUE: duplicate value found: <unknown> duplicates "
+                   "value on record with id: <unknown> / The group's owner cannot leave the group: change its owner "
+                   "first / 1"]

@@ -3,7 +3,7 @@ rows, follows (``ChatterUsers``, ``Chatter``) over EntitySubscription rows, ``Ch
 test doubles Salesforce requires in Apex tests.
 
 ChatterFeeds: ``postFeedElement`` (a ``FeedItemInput`` or text), ``postFeedElementBatch``, ``getFeedElement``,
-``getFeedElementBatch``, ``getFeedElementsFromFeed`` (Record, UserProfile, News, Company feeds),
+``getFeedElementBatch``, ``getFeedElementsFromFeed`` (Record, UserProfile, News, Groups, Company feeds),
 ``searchFeedElements``, ``updateFeedElement``, ``deleteFeedElement``, ``postCommentToFeedElement``,
 ``getCommentsForFeedElement``, ``getComment``, ``deleteComment``, ``likeFeedElement``, ``getLikesForFeedElement``,
 ``deleteLike``, ``setTestGetFeedElementsFromFeed`` and ``setTestSearchFeedElements``. ChatterUsers: ``getUser``,
@@ -455,6 +455,10 @@ def _feed_rows(prog: Any, dtx: Any, feed: EnumValue, subject: Any) -> list[dict[
     if subject is None:
         throw(f"subjectId is required for the {kind} feed")
     who = _subject(prog, subject)
+    if kind == "Groups":
+        groups = _my_groups(dtx, who)
+        return dtx.query(f"SELECT {ITEM_FIELDS} FROM FeedItem WHERE ParentId IN :g", {"g": groups}).records \
+            if groups else []
     if kind == "Record":
         return dtx.query(f"SELECT {ITEM_FIELDS} FROM FeedItem WHERE ParentId = :v", {"v": who}).records
     if kind == "UserProfile":
@@ -466,12 +470,18 @@ def _feed_rows(prog: Any, dtx: Any, feed: EnumValue, subject: Any) -> list[dict[
         followed = [str(r["ParentId"]) for r in dtx.query("SELECT ParentId FROM EntitySubscription WHERE "
                                                           "SubscriberId = :v", {"v": me}).records]
         people = [f for f in followed if f.startswith("005")]
+        followed += _my_groups(dtx, me)
         return dtx.query(f"SELECT {ITEM_FIELDS} FROM FeedItem WHERE ParentId = :v OR CreatedById = :v OR "
                          "ParentId IN :followed OR CreatedById IN :people",
                          {"v": me, "followed": followed or [me], "people": people or [me]}).records
     ops.throw("System.UnexpectedException", f"ConnectApi.FeedType.{kind} is not supported by the local org "
-                                            "(it reads the Record, UserProfile, News and Company feeds)")
+                                            "(it reads the Record, UserProfile, News, Groups and Company feeds)")
     return []
+
+
+def _my_groups(dtx: Any, user_id: str) -> list[str]:
+    return [str(r["CollaborationGroupId"]) for r in dtx.query(
+        "SELECT CollaborationGroupId FROM CollaborationGroupMember WHERE MemberId = :m", {"m": user_id}).records]
 
 
 def _page_of(prog: Any, dtx: Any, rows: list[dict[str, Any]], args: dict[str, Any], base: str) -> Any:

@@ -13,7 +13,8 @@ from .stdlib import NAMESPACES, NEW, Native
 from .tables import BUILTIN_INSTALLERS
 from .values import ApexList, ApexObject, TypeRef
 
-NAMESPACES.update({"connectapi", "connectapi.chatterfeeds", "connectapi.chatterusers", "connectapi.chatter"})
+NAMESPACES.update({"connectapi", "connectapi.chatterfeeds", "connectapi.chatterusers", "connectapi.chatter",
+                   "connectapi.chattergroups"})
 
 _ACTOR = ("id", "name", "type", "url", "motif", "mySubscription", "isInThisCommunity")
 _USER = _ACTOR + ("additionalLabel", "communityNickname", "companyName", "displayName", "firstName", "isActive",
@@ -22,6 +23,10 @@ _ELEMENT = ("body", "capabilities", "createdDate", "feedElementType", "header", 
             "relativeCreatedDate", "url", "visibility")
 _PAGE = ("currentPageToken", "currentPageUrl", "nextPageToken", "nextPageUrl", "previousPageToken", "previousPageUrl")
 _SEGMENT = ("text", "type")
+_GROUP = ("additionalLabel", "announcement", "canHaveChatterGuests", "community", "description",
+          "emailToChatterAddress", "fileCount", "id", "isArchived", "isAutoArchiveDisabled", "isBroadcast",
+          "lastFeedElementPostDate", "memberCount", "motif", "myRole", "mySubscription", "name", "owner", "photo",
+          "type", "url", "visibility")
 #: class -> (superclass or None, its own and inherited properties)
 CLASSES: dict[str, tuple[str | None, tuple[str, ...]]] = {
     # input
@@ -73,6 +78,18 @@ CLASSES: dict[str, tuple[str | None, tuple[str, ...]]] = {
     "ConnectApi.Subscription": (None, ("community", "createdDate", "id", "subject", "subscriber", "url")),
     "ConnectApi.FollowerPage": (None, ("currentPageUrl", "followers", "nextPageUrl", "previousPageUrl", "total")),
     "ConnectApi.FollowingPage": (None, ("currentPageUrl", "following", "nextPageUrl", "previousPageUrl", "total")),
+    "ConnectApi.ChatterGroupInput": (None, ("announcement", "canHaveChatterGuests", "description", "information",
+                                            "isArchived", "isAutoArchiveDisabled", "isBroadcast", "name", "owner",
+                                            "visibility")),
+    "ConnectApi.ChatterGroup": (None, _GROUP),
+    "ConnectApi.ChatterGroupSummary": ("ConnectApi.ChatterGroup", _GROUP),
+    "ConnectApi.ChatterGroupDetail": ("ConnectApi.ChatterGroup", _GROUP + ("information", "pendingRequests")),
+    "ConnectApi.ChatterGroupPage": (None, ("currentPageUrl", "groups", "nextPageUrl", "previousPageUrl", "total")),
+    "ConnectApi.UserGroupPage": (None, ("currentPageToken", "currentPageUrl", "groups", "nextPageToken",
+                                        "nextPageUrl", "previousPageToken", "previousPageUrl", "total")),
+    "ConnectApi.GroupMember": (None, ("id", "lastFeedAccessDate", "role", "url", "user")),
+    "ConnectApi.GroupMemberPage": (None, ("currentPageUrl", "members", "myMembership", "nextPageUrl",
+                                          "previousPageUrl", "totalMemberCount")),
     "ConnectApi.FeedBody": (None, ("isRichText", "messageSegments", "text")),
     "ConnectApi.MessageSegment": (None, _SEGMENT),
     "ConnectApi.TextSegment": ("ConnectApi.MessageSegment", _SEGMENT),
@@ -86,7 +103,7 @@ CLASSES: dict[str, tuple[str | None, tuple[str, ...]]] = {
     "ConnectApi.InlineImageSegment": ("ConnectApi.MessageSegment", _SEGMENT + ("altText", "thumbnails", "url")),
 }
 ABSTRACT = {"ConnectApi.FeedElementInput", "ConnectApi.MessageSegmentInput", "ConnectApi.FeedElement",
-            "ConnectApi.MessageSegment", "ConnectApi.ActorWithId", "ConnectApi.User"}
+            "ConnectApi.MessageSegment", "ConnectApi.ActorWithId", "ConnectApi.User", "ConnectApi.ChatterGroup"}
 ENUMS = {
     "ConnectApi.FeedElementType": ["Bundle", "FeedItem", "Recommendation"],
     "ConnectApi.FeedItemVisibilityType": ["AllUsers", "InternalUsers"],
@@ -112,6 +129,9 @@ ENUMS = {
                                 "ProfileSkillPost", "QuestionPost", "ReplyPost", "RypplePost", "TextPost",
                                 "TrackedChange", "UserStatus"],
     "ConnectApi.UserType": ["ChatterGuest", "ChatterOnly", "Guest", "Internal", "Portal", "System", "Undefined"],
+    "ConnectApi.GroupMembershipType": ["GroupManager", "GroupOwner", "NotAMember", "NotAMemberPrivateRequested",
+                                       "StandardMember"],
+    "ConnectApi.GroupVisibilityType": ["PrivateAccess", "PublicAccess", "Unlisted"],
 }
 EXCEPTIONS = ("ConnectApi.ConnectApiException", "ConnectApi.NotFoundException", "ConnectApi.RateLimitException")
 MARKUP_TAGS = {"bold": "b", "code": "code", "hyperlink": "a", "italic": "i", "listitem": "li", "orderedlist": "ol",
