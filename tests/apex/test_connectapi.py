@@ -475,3 +475,32 @@ def test_chatter_groups_are_collaboration_groups_with_members_and_a_feed(runtime
                    "Cannot create the group Launch: DUPLICATE_VALUE: duplicate value found: <unknown> duplicates "
                    "value on record with id: <unknown> / The group's owner cannot leave the group: change its owner "
                    "first / 1"]
+
+
+def test_the_rate_limit_is_a_setting_and_test_start_test_starts_a_new_count(runtime: ApexRuntime,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ECBRIDGE_CONNECTAPI_RATE_LIMIT", "2")
+    limited = runtime.execute_anonymous("""
+        List<String> seen = new List<String>();
+        for (Integer i = 0; i < 3; i++) {
+            try { seen.add(ConnectApi.ChatterUsers.getUser(null, 'me').name); }
+            catch (ConnectApi.RateLimitException e) { seen.add(e.getMessage()); }
+        }
+        System.debug(String.join(seen, ' / '));
+    """)
+    assert debug(limited) == ["ECBridge Admin / ECBridge Admin / Rate limit exceeded: more than 2 ConnectApi calls "
+                              "this hour by this user (ECBRIDGE_CONNECTAPI_RATE_LIMIT)"]
+    runtime.deploy({"RateTest.cls": """@IsTest(SeeAllData=true) private class RateTest {
+        @IsTest static void startTestStartsANewCount() {
+            ConnectApi.ChatterUsers.getUser(null, 'me');
+            ConnectApi.ChatterUsers.getUser(null, 'me');
+            Test.startTest();
+            ConnectApi.ChatterUsers.getUser(null, 'me');
+            ConnectApi.ChatterUsers.getUser(null, 'me');
+            Test.stopTest();
+            try { ConnectApi.ChatterUsers.getUser(null, 'me'); Assert.fail('limited'); }
+            catch (ConnectApi.RateLimitException e) { Assert.isTrue(e.getMessage().startsWith('Rate limit')); }
+        }
+    }"""})
+    [result] = runtime.run_tests(["RateTest"])
+    assert result.outcome == "Pass", result.message

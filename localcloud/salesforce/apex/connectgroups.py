@@ -10,6 +10,7 @@ from typing import Any
 
 from .connectbody import user_row, user_summary
 from .connectlib import API, _dml, _id, _me, _one, _org_data, _page_args, _prog, _subject, _typed, _write
+from .connectrate import limited
 from .connecttypes import enum, is_a, new, prop, throw, typed_list
 from .stdlib import STATIC_METHODS
 from .values import EnumValue, SObject
@@ -164,7 +165,7 @@ def delete_member(a: list[Any]) -> None:
     _dml(prog, "delete", SObject("CollaborationGroupMember", {"Id": _id(str(row["Id"]))}), f"delete {row['Id']}")
 
 
-STATIC_METHODS.update({
+STATIC_METHODS.update(limited({
     ("connectapi.chattergroups", "creategroup"): create_group,
     ("connectapi.chattergroups", "getgroup"): get_group,
     ("connectapi.chattergroups", "getgroups"): get_groups,
@@ -173,4 +174,4 @@ STATIC_METHODS.update({
     ("connectapi.chattergroups", "addmemberwithrole"): add_member,
     ("connectapi.chattergroups", "deletemember"): delete_member,
     ("connectapi.chatterusers", "getgroups"): get_user_groups,
-})
+}, _me))

@@ -27,6 +27,7 @@ from typing import Any, Callable
 from . import ops
 from .connectbody import (Body, actor, feed_body, from_input, from_text, remember, user_detail, user_row,
                           user_summary)
+from .connectrate import limited
 from .connecttypes import BatchInput, BatchResult, enum, is_a, new, prop, throw, typed_list
 from .stdlib import STATIC_METHODS
 from .values import EnumValue, IdValue, SObject
@@ -618,7 +619,7 @@ def get_subscription(a: list[Any]) -> Any:
     return _subscription(prog, dtx, _one(dtx, "EntitySubscription", SUBSCRIPTION_FIELDS, a[1]))
 
 
-STATIC_METHODS.update({
+STATIC_METHODS.update(limited({
     ("connectapi.chatterfeeds", "postfeedelement"): post_feed_element,
     ("connectapi.chatterfeeds", "postfeedelementbatch"): post_feed_element_batch,
     ("connectapi.chatterfeeds", "updatefeedelement"): update_feed_element,
@@ -643,4 +644,4 @@ STATIC_METHODS.update({
     ("connectapi.chatter", "getfollowers"): get_followers,
     ("connectapi.chatter", "getsubscription"): get_subscription,
     ("connectapi.chatter", "deletesubscription"): _delete("EntitySubscription"),
-})
+}, _me))
