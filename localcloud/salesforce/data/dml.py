@@ -363,9 +363,9 @@ class _Run:
             if hit is not None:
                 errors.append(_err("DUPLICATE_VALUE", f"duplicate value found: {fd.name} duplicates value on record "
                                    f"with id: {hit[0]}", fd.name))
-        duplicate = feeds.duplicate(self.tx, od.lower, row, old, record_id)
-        if duplicate is not None:
-            errors.append(duplicate)
+        if od.lower in feeds.UNIQUE_ROWS:
+            duplicate = feeds.duplicate(self.tx, od.lower, row, old, record_id)
+            errors += [duplicate] if duplicate is not None else []
         if errors:
             raise RecordFailure(errors)
 

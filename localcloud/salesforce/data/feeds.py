@@ -17,6 +17,8 @@ from .errors import RecordError
 from .txn import DataTransaction
 
 ANY_OBJECT_REFERENCES = {("feeditem", "parentid"), ("feedcomment", "parentid"), ("entitysubscription", "parentid")}
+#: objects whose rows are unique beyond a unique field (duplicate())
+UNIQUE_ROWS = {"entitysubscription", "collaborationgroupmember", "collaborationgroup"}
 
 
 def derive_comment(tx: DataTransaction, row: dict[str, Any]) -> None:
