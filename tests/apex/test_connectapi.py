@@ -256,6 +256,8 @@ def test_rich_text_mentions_and_entity_links_are_stored_and_read_back(runtime: A
         System.debug(fe.body.isRichText + ' ' + fe.body.text);
         System.debug([SELECT Body, IsRichText FROM FeedItem WHERE Id = :fe.id].Body);
         System.debug(Formatter.describe(ConnectApi.ChatterFeeds.getFeedElement(null, fe.id).body).replace(me, 'ME'));
+        System.debug('To: ' + ConnectApi.ChatterFeeds.getFeedElementsFromFeed(null, ConnectApi.FeedType.To, 'me')
+            .elements[0].parent.name);
         ConnectApi.FeedItemInput edit = new ConnectApi.FeedItemInput();
         edit.body = new ConnectApi.MessageBodyInput();
         edit.body.messageSegments = new List<ConnectApi.MessageSegmentInput>();
@@ -275,6 +277,7 @@ def test_rich_text_mentions_and_entity_links_are_stored_and_read_back(runtime: A
                    "Hi @ECBridge Admin, <b>ship</b> <i>today</i>",
                    "Text:Hi |Mention:@ECBridge Admin:ME|Text:, |MarkupBegin:<b>:b|Text:ship|MarkupEnd:</b>|Text: "
                    "|MarkupBegin:<i>:i|Text:today|MarkupEnd:</i>",
+                   "To: Acme & Co",
                    "EntityLink:Acme & Co:ACME|Hashtag:#launch false",
                    "MarkupBegin:<p>:p|Text:Posted by |MarkupBegin:<b>:b|Text:DML|MarkupEnd:</b>|MarkupEnd:</p>"]
 
@@ -328,7 +331,7 @@ def test_feeds_search_batches_and_users_read_the_org(runtime: ApexRuntime) -> No
                    "true ConnectApi.NotFoundException: Resource not found.",
                    "ECBridge Admin admin@ecbridge.local true Internal",
                    "ConnectApi.FeedType.Bookmarks is not supported by the local org (it reads the Record, "
-                   "UserProfile, News, Groups and Company feeds)"]
+                   "UserProfile, News, To, Groups and Company feeds)"]
 
 
 def test_apex_tests_use_set_test_doubles_for_feeds_and_search(runtime: ApexRuntime) -> None:

@@ -3,7 +3,7 @@ rows, follows (``ChatterUsers``, ``Chatter``) over EntitySubscription rows, ``Ch
 test doubles Salesforce requires in Apex tests.
 
 ChatterFeeds: ``postFeedElement`` (a ``FeedItemInput`` or text), ``postFeedElementBatch``, ``getFeedElement``,
-``getFeedElementBatch``, ``getFeedElementsFromFeed`` (Record, UserProfile, News, Groups, Company feeds),
+``getFeedElementBatch``, ``getFeedElementsFromFeed`` (Record, UserProfile, News, To, Groups, Company feeds),
 ``searchFeedElements``, ``updateFeedElement``, ``deleteFeedElement``, ``postCommentToFeedElement``,
 ``getCommentsForFeedElement``, ``getComment``, ``deleteComment``, ``likeFeedElement``, ``getLikesForFeedElement``,
 ``deleteLike``, ``setTestGetFeedElementsFromFeed`` and ``setTestSearchFeedElements``. ChatterUsers: ``getUser``,
@@ -456,6 +456,15 @@ def _feed_rows(prog: Any, dtx: Any, feed: EnumValue, subject: Any) -> list[dict[
     if subject is None:
         throw(f"subjectId is required for the {kind} feed")
     who = _subject(prog, subject)
+    if kind == "To":  # posts to the user and posts (or their comments) that mention them: "@Name" in the body
+        found = user_row(dtx, who) if who.startswith("005") else None
+        if found is None:
+            throw(f"The To feed's subject is a user: {subject}")
+        mention = "@" + str(found.get("Name") or "")
+        mentioned = {str(c["FeedItemId"]) for c in dtx.query("SELECT FeedItemId, CommentBody FROM FeedComment")
+                     .records if mention in str(c.get("CommentBody") or "")}
+        return [r for r in dtx.query(f"SELECT {ITEM_FIELDS} FROM FeedItem").records
+                if str(r.get("ParentId")) == who or mention in str(r.get("Body") or "") or str(r["Id"]) in mentioned]
     if kind == "Groups":
         groups = _my_groups(dtx, who)
         return dtx.query(f"SELECT {ITEM_FIELDS} FROM FeedItem WHERE ParentId IN :g", {"g": groups}).records \
@@ -476,7 +485,7 @@ def _feed_rows(prog: Any, dtx: Any, feed: EnumValue, subject: Any) -> list[dict[
                          "ParentId IN :followed OR CreatedById IN :people",
                          {"v": me, "followed": followed or [me], "people": people or [me]}).records
     ops.throw("System.UnexpectedException", f"ConnectApi.FeedType.{kind} is not supported by the local org "
-                                            "(it reads the Record, UserProfile, News, Groups and Company feeds)")
+                                            "(it reads the Record, UserProfile, News, To, Groups and Company feeds)")
     return []
 
 
