@@ -323,6 +323,11 @@ def test_feeds_search_batches_and_users_read_the_org(runtime: ApexRuntime) -> No
         System.debug(me.name + ' ' + me.username + ' ' + (me.id == UserInfo.getUserId()) + ' ' + me.userType);
         try { ConnectApi.ChatterFeeds.getFeedElementsFromFeed(null, ConnectApi.FeedType.Bookmarks, 'me'); }
         catch (System.UnexpectedException e) { System.debug(e.getMessage()); }
+        System.debug(ConnectApi.ChatterFeeds.getFeedElementsFromFeed(null, ConnectApi.FeedType.Company, null,
+            ConnectApi.FeedDensity.AllUpdates, null, 10, null, ConnectApi.FeedFilter.CommunityScoped).elements.size()
+            + ' ' + ConnectApi.ChatterFeeds.getFeedElementsFromFeed(null, ConnectApi.FeedType.UserProfile, 'me', 1, 3,
+            ConnectApi.FeedDensity.AllUpdates, null, 10, ConnectApi.FeedSortOrder.CreatedDateDesc, false, null)
+            .elements.size());
     """), triggers=False)
     assert out == ["1 true false ConnectApi.ConnectApiException: body is required: a ConnectApi.MessageBodyInput "
                    "with messageSegments",
@@ -331,7 +336,8 @@ def test_feeds_search_batches_and_users_read_the_org(runtime: ApexRuntime) -> No
                    "true ConnectApi.NotFoundException: Resource not found.",
                    "ECBridge Admin admin@ecbridge.local true Internal",
                    "ConnectApi.FeedType.Bookmarks is not supported by the local org (it reads the Record, "
-                   "UserProfile, News, To, Groups and Company feeds)"]
+                   "UserProfile, News, To, Groups and Company feeds)",
+                   "4 4"]
 
 
 def test_apex_tests_use_set_test_doubles_for_feeds_and_search(runtime: ApexRuntime) -> None:

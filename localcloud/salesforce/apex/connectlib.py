@@ -436,7 +436,10 @@ def get_feed_element_batch(a: list[Any]) -> Any:
 def _feed_args(a: list[Any]) -> dict[str, Any]:
     """The named arguments of a getFeedElementsFromFeed overload (the Apex Reference's ten signatures)."""
     n = len(a)
-    with_subject = n in (3, 6, 9, 10, 11) or (n == 8 and not isinstance(a[2], int))
+    # 8 arguments: (..., recentCommentCount, density, pageParam, pageSize, sortParam, filter) or, with a subject,
+    # (..., subjectId, recentCommentCount, density, pageParam, pageSize, sortParam)
+    filtered = n == 8 and isinstance(a[7], EnumValue) and a[7].enum.name == "ConnectApi.FeedFilter"
+    with_subject = n in (3, 6, 9, 10, 11) or (n == 8 and not filtered and not isinstance(a[2], int))
     rest = a[3:] if with_subject else a[2:]
     out: dict[str, Any] = {"subject": a[2] if with_subject else None, "recent": None, "token": None, "size": None,
                            "sort": None}
@@ -519,6 +522,11 @@ def get_feed_elements_from_feed(a: list[Any]) -> Any:
     dtx = _org_data(prog, a[0])
     args = _feed_args(a)
     feed = a[1]
+    question_filter = next((x for x in a[2:] if isinstance(x, EnumValue) and x.enum.name == "ConnectApi.FeedFilter"
+                            and x.name != "CommunityScoped"), None)
+    if question_filter is not None:
+        ops.throw("System.UnexpectedException", f"ConnectApi.FeedFilter.{question_filter.name} is not supported by "
+                                                "the local org (it has no question posts)")
     rows = _feed_rows(prog, dtx, feed, args["subject"])
     subject = "" if args["subject"] is None else f"/{args['subject']}"
     return _page_of(prog, dtx, rows, args, f"{API}/chatter/feeds/{feed.name.lower()}{subject}/feed-elements")
