@@ -67,6 +67,13 @@ def _paged(rows: list[Any], a: list[Any], base: str) -> tuple[list[Any], dict[st
         previousPageUrl=f"{base}?page={page - 1}&pageSize={size}" if page else None)
 
 
+def _group_page(prog: Any, dtx: Any, page_class: str, rows: list[Any], page_args: list[Any], base: str) -> Any:
+    shown, urls = _paged(rows, page_args, base)
+    return new(page_class, total=len(rows),
+               groups=typed_list([_group(prog, dtx, r, False) for r in shown], "ConnectApi.ChatterGroupSummary"),
+               **urls)
+
+
 def create_group(a: list[Any]) -> Any:
     prog = _prog()
     dtx = _org_data(prog, a[0])
@@ -103,10 +110,7 @@ def get_groups(a: list[Any]) -> Any:
     dtx = _org_data(prog, a[0])
     rows = dtx.query(f"SELECT {GROUP_FIELDS} FROM CollaborationGroup WHERE CollaborationType != 'Unlisted' "
                      "ORDER BY Name, Id").records
-    shown, urls = _paged(rows, list(a[1:]), f"{API}/chatter/groups")
-    return new("ConnectApi.ChatterGroupPage", total=len(rows),
-               groups=typed_list([_group(prog, dtx, r, False) for r in shown], "ConnectApi.ChatterGroupSummary"),
-               **urls)
+    return _group_page(prog, dtx, "ConnectApi.ChatterGroupPage", rows, list(a[1:]), f"{API}/chatter/groups")
 
 
 def get_user_groups(a: list[Any]) -> Any:
@@ -118,10 +122,7 @@ def get_user_groups(a: list[Any]) -> Any:
         "SELECT CollaborationGroupId FROM CollaborationGroupMember WHERE MemberId = :m", {"m": user}).records]
     rows = dtx.query(f"SELECT {GROUP_FIELDS} FROM CollaborationGroup WHERE Id IN :ids ORDER BY Name, Id",
                      {"ids": ids}).records if ids else []
-    shown, urls = _paged(rows, list(a[2:]), f"{API}/chatter/users/{user}/groups")
-    return new("ConnectApi.UserGroupPage", total=len(rows),
-               groups=typed_list([_group(prog, dtx, r, False) for r in shown], "ConnectApi.ChatterGroupSummary"),
-               **urls)
+    return _group_page(prog, dtx, "ConnectApi.UserGroupPage", rows, list(a[2:]), f"{API}/chatter/users/{user}/groups")
 
 
 def get_members(a: list[Any]) -> Any:
