@@ -513,3 +513,18 @@ def test_the_rate_limit_is_a_setting_and_test_start_test_starts_a_new_count(runt
     }"""})
     [result] = runtime.run_tests(["RateTest"])
     assert result.outcome == "Pass", result.message
+
+
+def test_output_objects_carry_apex_values_and_print_as_salesforce_does(runtime: ApexRuntime) -> None:
+    out = debug(runtime.execute_anonymous("""
+        ConnectApi.FeedElement fe = ConnectApi.ChatterFeeds.postFeedElement(null, 'me',
+            ConnectApi.FeedElementType.FeedItem, 'hello');
+        Datetime created = fe.createdDate;
+        System.debug((created <= Datetime.now()) + ' ' + (created.addMinutes(1) > Datetime.now()));
+        System.debug(String.valueOf(fe.body.messageSegments[0]));
+        ConnectApi.Reference ref = new ConnectApi.Reference();
+        ref.id = fe.id;
+        System.debug(String.valueOf(ref).replace(fe.id, 'ID'));
+    """), triggers=False)
+    assert out == ["true true", "ConnectApi.TextSegment[buildVersion=62.0, text=hello, type=Text]",
+                   "ConnectApi.Reference[buildVersion=62.0, id=ID, url=null]"]

@@ -12,7 +12,7 @@ import weakref
 from typing import Any
 
 from . import ops
-from .connecttypes import MARKUP_TAGS, enum, is_a, new, prop, throw, typed_list
+from .connecttypes import MARKUP_TAGS, enum, is_a, new, prop, select, throw, typed_list
 
 MAX_BODY_CHARS = 10_000
 _SEG = "ConnectApi.MessageSegmentType"
@@ -96,7 +96,7 @@ def _add_segment(dtx: Any, out: Body, seg: Any) -> None:
         _add_markup(out, seg, is_a(seg, "ConnectApi.MarkupBeginSegmentInput"))
     elif is_a(seg, "ConnectApi.InlineImageSegmentInput"):
         file_id = prop(seg, "fileId")
-        found = dtx.query("SELECT Id, Title FROM ContentDocument WHERE Id = :v", {"v": str(file_id or "")}).records \
+        found = select(dtx, "SELECT Id, Title FROM ContentDocument WHERE Id = :v", {"v": str(file_id or "")}) \
             if file_id else []
         if not found:
             throw(f"InlineImageSegmentInput.fileId: file not found: {file_id}")
@@ -201,10 +201,10 @@ USER_FIELDS = ("Id, Name, FirstName, LastName, Username, Email, Title, CompanyNa
 
 def mentioned_user(dtx: Any, ident: Any, username: Any) -> dict[str, Any]:
     if ident:
-        rows = dtx.query(f"SELECT {USER_FIELDS} FROM User WHERE Id = :v", {"v": str(ident)}).records \
+        rows = select(dtx, f"SELECT {USER_FIELDS} FROM User WHERE Id = :v", {"v": str(ident)}) \
             if str(ident).startswith("005") else []
     elif username:
-        rows = dtx.query(f"SELECT {USER_FIELDS} FROM User WHERE Username = :v", {"v": str(username)}).records
+        rows = select(dtx, f"SELECT {USER_FIELDS} FROM User WHERE Username = :v", {"v": str(username)})
     else:
         throw("MentionSegmentInput needs an id or a username")
         return {}
@@ -214,7 +214,7 @@ def mentioned_user(dtx: Any, ident: Any, username: Any) -> dict[str, Any]:
 
 
 def user_row(dtx: Any, user_id: str) -> dict[str, Any] | None:
-    rows = dtx.query(f"SELECT {USER_FIELDS} FROM User WHERE Id = :v", {"v": user_id}).records
+    rows = select(dtx, f"SELECT {USER_FIELDS} FROM User WHERE Id = :v", {"v": user_id})
     return rows[0] if rows else None
 
 
@@ -248,8 +248,8 @@ def record_reference(dtx: Any, record_id: Any) -> tuple[str, str]:
     """(id, name) of an existing record; ConnectApiException when there is none."""
     od = dtx.schema.by_key_prefix(str(record_id or "")[:3]) if record_id else None
     name_field = od.name_field if od is not None else None
-    rows = dtx.query(f"SELECT Id{', ' + name_field.name if name_field else ''} FROM {od.name} WHERE Id = :v",
-                     {"v": str(record_id)}).records if od is not None else []
+    rows = select(dtx, f"SELECT Id{', ' + name_field.name if name_field else ''} FROM {od.name} WHERE Id = :v",
+                     {"v": str(record_id)}) if od is not None else []
     if not rows:
         throw(f"Record not found: {record_id}")
     return str(rows[0]["Id"]), str(rows[0].get(name_field.name) if name_field else rows[0]["Id"])

@@ -11,7 +11,7 @@ from typing import Any
 from .connectbody import user_row, user_summary
 from .connectlib import API, _dml, _id, _me, _one, _org_data, _page_args, _prog, _subject, _typed, _write
 from .connectrate import limited
-from .connecttypes import enum, is_a, new, prop, throw, typed_list
+from .connecttypes import enum, is_a, new, prop, select, throw, typed_list
 from .stdlib import STATIC_METHODS
 from .values import EnumValue, SObject
 
@@ -32,8 +32,8 @@ def _role(group: dict[str, Any], member: dict[str, Any] | None) -> Any:
 
 
 def _membership(dtx: Any, group_id: str, user_id: str) -> dict[str, Any] | None:
-    rows = dtx.query(f"SELECT {MEMBER_FIELDS} FROM CollaborationGroupMember WHERE CollaborationGroupId = :g AND "
-                     "MemberId = :m", {"g": group_id, "m": user_id}).records
+    rows = select(dtx, f"SELECT {MEMBER_FIELDS} FROM CollaborationGroupMember WHERE CollaborationGroupId = :g AND "
+                     "MemberId = :m", {"g": group_id, "m": user_id})
     return rows[0] if rows else None
 
 
@@ -108,8 +108,8 @@ def get_group(a: list[Any]) -> Any:
 def get_groups(a: list[Any]) -> Any:
     prog = _prog()
     dtx = _org_data(prog, a[0])
-    rows = dtx.query(f"SELECT {GROUP_FIELDS} FROM CollaborationGroup WHERE CollaborationType != 'Unlisted' "
-                     "ORDER BY Name, Id").records
+    rows = select(dtx, f"SELECT {GROUP_FIELDS} FROM CollaborationGroup WHERE CollaborationType != 'Unlisted' "
+                     "ORDER BY Name, Id")
     return _group_page(prog, dtx, "ConnectApi.ChatterGroupPage", rows, list(a[1:]), f"{API}/chatter/groups")
 
 
@@ -118,10 +118,10 @@ def get_user_groups(a: list[Any]) -> Any:
     prog = _prog()
     dtx = _org_data(prog, a[0])
     user = _subject(prog, a[1] if len(a) > 1 else None)
-    ids = [str(r["CollaborationGroupId"]) for r in dtx.query(
-        "SELECT CollaborationGroupId FROM CollaborationGroupMember WHERE MemberId = :m", {"m": user}).records]
-    rows = dtx.query(f"SELECT {GROUP_FIELDS} FROM CollaborationGroup WHERE Id IN :ids ORDER BY Name, Id",
-                     {"ids": ids}).records if ids else []
+    ids = [str(r["CollaborationGroupId"]) for r in select(dtx, 
+        "SELECT CollaborationGroupId FROM CollaborationGroupMember WHERE MemberId = :m", {"m": user})]
+    rows = select(dtx, f"SELECT {GROUP_FIELDS} FROM CollaborationGroup WHERE Id IN :ids ORDER BY Name, Id",
+                     {"ids": ids}) if ids else []
     return _group_page(prog, dtx, "ConnectApi.UserGroupPage", rows, list(a[2:]), f"{API}/chatter/users/{user}/groups")
 
 
@@ -129,8 +129,8 @@ def get_members(a: list[Any]) -> Any:
     prog = _prog()
     dtx = _org_data(prog, a[0])
     group = _one(dtx, "CollaborationGroup", GROUP_FIELDS, a[1])
-    rows = dtx.query(f"SELECT {MEMBER_FIELDS} FROM CollaborationGroupMember WHERE CollaborationGroupId = :g "
-                     "ORDER BY CreatedDate, Id", {"g": str(group["Id"])}).records
+    rows = select(dtx, f"SELECT {MEMBER_FIELDS} FROM CollaborationGroupMember WHERE CollaborationGroupId = :g "
+                     "ORDER BY CreatedDate, Id", {"g": str(group["Id"])})
     shown, urls = _paged(rows, list(a[2:]), f"{API}/chatter/groups/{group['Id']}/members")
     mine = next((r for r in rows if str(r["MemberId"]) == _me(prog)), None)
     return new("ConnectApi.GroupMemberPage", totalMemberCount=len(rows),

@@ -28,7 +28,7 @@ from . import ops
 from .connectbody import (Body, actor, feed_body, from_input, from_text, remember, user_detail, user_row,
                           user_summary)
 from .connectrate import limited
-from .connecttypes import BatchInput, BatchResult, enum, is_a, new, prop, throw, typed_list
+from .connecttypes import BatchInput, BatchResult, enum, is_a, new, prop, select, throw, typed_list
 from .stdlib import STATIC_METHODS
 from .values import EnumValue, IdValue, SObject
 
@@ -104,7 +104,7 @@ def _typed(prog: Any, row: dict[str, Any], sobject: str, field: str) -> Any:
 
 def _one(dtx: Any, sobject: str, fields: str, record_id: Any) -> dict[str, Any]:
     rid = str(record_id or "")
-    rows = dtx.query(f"SELECT {fields} FROM {sobject} WHERE Id = :v", {"v": rid}).records if len(rid) in (15, 18) \
+    rows = select(dtx, f"SELECT {fields} FROM {sobject} WHERE Id = :v", {"v": rid}) if len(rid) in (15, 18) \
         else []
     if not rows:
         throw(NOT_FOUND, "ConnectApi.NotFoundException")
@@ -148,8 +148,8 @@ def _test_double(prog: Any, method: str, a: list[Any]) -> Any:
 # ------------------------------------------------------------------------------------------ output objects
 def _feed_item(prog: Any, dtx: Any, row: dict[str, Any], recent_comments: int = DEFAULT_RECENT_COMMENTS) -> Any:
     item_id = str(row["Id"])
-    comments = dtx.query(f"SELECT {COMMENT_FIELDS} FROM FeedComment WHERE FeedItemId = :v "
-                         f"ORDER BY CreatedDate DESC, Id DESC LIMIT {int(recent_comments)}", {"v": item_id}).records \
+    comments = select(dtx, f"SELECT {COMMENT_FIELDS} FROM FeedComment WHERE FeedItemId = :v "
+                         f"ORDER BY CreatedDate DESC, Id DESC LIMIT {int(recent_comments)}", {"v": item_id}) \
         if recent_comments else []
     comment_page = new("ConnectApi.CommentPage", total=int(row.get("CommentCount") or 0),
                        items=typed_list([_comment(prog, dtx, c) for c in reversed(comments)], "ConnectApi.Comment"),
@@ -201,8 +201,8 @@ def _like(dtx: Any, row: dict[str, Any]) -> Any:
 
 
 def _likes_page(prog: Any, dtx: Any, item_id: str, page: int, size: int) -> Any:
-    rows = dtx.query("SELECT Id, FeedItemId, FeedEntityId, CreatedById FROM FeedLike WHERE FeedItemId = :v "
-                     "ORDER BY CreatedDate DESC, Id DESC", {"v": item_id}).records
+    rows = select(dtx, "SELECT Id, FeedItemId, FeedEntityId, CreatedById FROM FeedLike WHERE FeedItemId = :v "
+                     "ORDER BY CreatedDate DESC, Id DESC", {"v": item_id})
     mine = next((r for r in rows if str(r.get("CreatedById")) == _me(prog)), None)
     shown = rows[page * size:(page + 1) * size]
     return new("ConnectApi.ChatterLikePage", total=len(rows), myLike=_like(dtx, mine) if mine else None,
@@ -375,8 +375,8 @@ def get_comments(a: list[Any]) -> Any:
     dtx = _org_data(prog, a[0])
     item = _one(dtx, "FeedItem", "Id", a[1])
     page, size = _page_args(a[2:])
-    rows = dtx.query(f"SELECT {COMMENT_FIELDS} FROM FeedComment WHERE FeedItemId = :v ORDER BY CreatedDate, Id",
-                     {"v": str(item["Id"])}).records
+    rows = select(dtx, f"SELECT {COMMENT_FIELDS} FROM FeedComment WHERE FeedItemId = :v ORDER BY CreatedDate, Id",
+                     {"v": str(item["Id"])})
     shown = rows[page * size:(page + 1) * size]
     base = f"{API}/chatter/feed-elements/{item['Id']}/capabilities/comments/items"
     more = (page + 1) * size < len(rows)
@@ -398,8 +398,8 @@ def like_feed_element(a: list[Any]) -> Any:
     dtx = _org_data(prog, a[0])
     item = _one(dtx, "FeedItem", "Id", a[1])
     me = _me(prog)
-    mine = dtx.query("SELECT Id, FeedItemId, FeedEntityId, CreatedById FROM FeedLike WHERE FeedItemId = :v AND "
-                     "CreatedById = :me", {"v": str(item["Id"]), "me": me}).records
+    mine = select(dtx, "SELECT Id, FeedItemId, FeedEntityId, CreatedById FROM FeedLike WHERE FeedItemId = :v AND "
+                     "CreatedById = :me", {"v": str(item["Id"]), "me": me})
     if mine:  # liking twice keeps the one like
         return _like(dtx, mine[0])
     _write(prog)
@@ -455,7 +455,7 @@ def _feed_rows(prog: Any, dtx: Any, feed: EnumValue, subject: Any) -> list[dict[
     me = _me(prog)
     kind = feed.name
     if kind == "Company":
-        return dtx.query(f"SELECT {ITEM_FIELDS} FROM FeedItem").records
+        return select(dtx, f"SELECT {ITEM_FIELDS} FROM FeedItem")
     if subject is None:
         throw(f"subjectId is required for the {kind} feed")
     who = _subject(prog, subject)
@@ -464,37 +464,37 @@ def _feed_rows(prog: Any, dtx: Any, feed: EnumValue, subject: Any) -> list[dict[
         if found is None:
             throw(f"The To feed's subject is a user: {subject}")
         mention = "@" + str(found.get("Name") or "")
-        mentioned = {str(c["FeedItemId"]) for c in dtx.query("SELECT FeedItemId, CommentBody FROM FeedComment")
-                     .records if mention in str(c.get("CommentBody") or "")}
-        return [r for r in dtx.query(f"SELECT {ITEM_FIELDS} FROM FeedItem").records
+        mentioned = {str(c["FeedItemId"]) for c in select(dtx, "SELECT FeedItemId, CommentBody FROM FeedComment")
+                     if mention in str(c.get("CommentBody") or "")}
+        return [r for r in select(dtx, f"SELECT {ITEM_FIELDS} FROM FeedItem")
                 if str(r.get("ParentId")) == who or mention in str(r.get("Body") or "") or str(r["Id"]) in mentioned]
     if kind == "Groups":
         groups = _my_groups(dtx, who)
-        return dtx.query(f"SELECT {ITEM_FIELDS} FROM FeedItem WHERE ParentId IN :g", {"g": groups}).records \
+        return select(dtx, f"SELECT {ITEM_FIELDS} FROM FeedItem WHERE ParentId IN :g", {"g": groups}) \
             if groups else []
     if kind == "Record":
-        return dtx.query(f"SELECT {ITEM_FIELDS} FROM FeedItem WHERE ParentId = :v", {"v": who}).records
+        return select(dtx, f"SELECT {ITEM_FIELDS} FROM FeedItem WHERE ParentId = :v", {"v": who})
     if kind == "UserProfile":
-        return dtx.query(f"SELECT {ITEM_FIELDS} FROM FeedItem WHERE ParentId = :v OR CreatedById = :v",
-                         {"v": who}).records
+        return select(dtx, f"SELECT {ITEM_FIELDS} FROM FeedItem WHERE ParentId = :v OR CreatedById = :v",
+                         {"v": who})
     if kind == "News":
         if who != me:
             throw("The News feed is the context user's: use 'me' or the context user's id as subjectId")
-        followed = [str(r["ParentId"]) for r in dtx.query("SELECT ParentId FROM EntitySubscription WHERE "
-                                                          "SubscriberId = :v", {"v": me}).records]
+        followed = [str(r["ParentId"]) for r in select(dtx, "SELECT ParentId FROM EntitySubscription WHERE "
+                                                          "SubscriberId = :v", {"v": me})]
         people = [f for f in followed if f.startswith("005")]
         followed += _my_groups(dtx, me)
-        return dtx.query(f"SELECT {ITEM_FIELDS} FROM FeedItem WHERE ParentId = :v OR CreatedById = :v OR "
+        return select(dtx, f"SELECT {ITEM_FIELDS} FROM FeedItem WHERE ParentId = :v OR CreatedById = :v OR "
                          "ParentId IN :followed OR CreatedById IN :people",
-                         {"v": me, "followed": followed or [me], "people": people or [me]}).records
+                         {"v": me, "followed": followed or [me], "people": people or [me]})
     ops.throw("System.UnexpectedException", f"ConnectApi.FeedType.{kind} is not supported by the local org "
                                             "(it reads the Record, UserProfile, News, To, Groups and Company feeds)")
     return []
 
 
 def _my_groups(dtx: Any, user_id: str) -> list[str]:
-    return [str(r["CollaborationGroupId"]) for r in dtx.query(
-        "SELECT CollaborationGroupId FROM CollaborationGroupMember WHERE MemberId = :m", {"m": user_id}).records]
+    return [str(r["CollaborationGroupId"]) for r in select(dtx, 
+        "SELECT CollaborationGroupId FROM CollaborationGroupMember WHERE MemberId = :m", {"m": user_id})]
 
 
 def _page_of(prog: Any, dtx: Any, rows: list[dict[str, Any]], args: dict[str, Any], base: str) -> Any:
@@ -550,9 +550,9 @@ def search_feed_elements(a: list[Any]) -> Any:
     elif len(rest) == 4:
         args.update(recent=rest[0], token=rest[1], size=rest[2], sort=rest[3])
     pattern = re.compile(re.escape(term).replace(r"\ ", r"\s+"), re.I)
-    commented = {str(c["FeedItemId"]) for c in dtx.query("SELECT FeedItemId, CommentBody FROM FeedComment").records
+    commented = {str(c["FeedItemId"]) for c in select(dtx, "SELECT FeedItemId, CommentBody FROM FeedComment")
                  if pattern.search(re.sub(r"<[^>]+>", "", str(c.get("CommentBody") or "")))}
-    rows = [r for r in dtx.query(f"SELECT {ITEM_FIELDS} FROM FeedItem").records
+    rows = [r for r in select(dtx, f"SELECT {ITEM_FIELDS} FROM FeedItem")
             if pattern.search(re.sub(r"<[^>]+>", "", str(r.get("Body") or ""))) or str(r["Id"]) in commented]
     return _page_of(prog, dtx, rows, args, f"{API}/chatter/feed-elements?q={term}")
 
@@ -586,8 +586,8 @@ def _follow_page(prog: Any, dtx: Any, a: list[Any], where: str, kind: str) -> An
     """A FollowerPage / FollowingPage: (communityId, id[, pageParam, pageSize]), pages numbered from 0."""
     dtx_id = _subject(prog, a[1] if len(a) > 1 else None)
     page, size = _page_args(a[2:])
-    rows = dtx.query(f"SELECT {SUBSCRIPTION_FIELDS} FROM EntitySubscription WHERE {where} = :v "
-                     "ORDER BY CreatedDate, Id", {"v": dtx_id}).records
+    rows = select(dtx, f"SELECT {SUBSCRIPTION_FIELDS} FROM EntitySubscription WHERE {where} = :v "
+                     "ORDER BY CreatedDate, Id", {"v": dtx_id})
     shown = rows[page * size:(page + 1) * size]
     base = f"{API}/chatter/{'users' if dtx_id.startswith('005') else 'records'}/{dtx_id}/{kind}"
     more = (page + 1) * size < len(rows)
@@ -620,8 +620,8 @@ def follow(a: list[Any]) -> Any:
     if user != _me(prog):
         throw("userId must be the context user's id or 'me': a user follows records only for themselves")
     subject = _subject(prog, a[2] if len(a) > 2 else None)
-    found = dtx.query(f"SELECT {SUBSCRIPTION_FIELDS} FROM EntitySubscription WHERE ParentId = :p AND "
-                      "SubscriberId = :s", {"p": subject, "s": user}).records
+    found = select(dtx, f"SELECT {SUBSCRIPTION_FIELDS} FROM EntitySubscription WHERE ParentId = :p AND "
+                      "SubscriberId = :s", {"p": subject, "s": user})
     if found:  # following again answers the existing subscription
         return _subscription(prog, dtx, found[0])
     _write(prog)

@@ -165,6 +165,11 @@ def typed_list(items: list[Any], element: str) -> ApexList:
     return ApexList(list(items), TypeRef(element))
 
 
+def select(dtx: Any, soql: str, binds: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The records of a query, typed (date-times as datetime) as Apex values are made from."""
+    return dtx.query(soql, binds or {}, typed=True).records
+
+
 def throw(message: str, kind: str = "ConnectApi.ConnectApiException") -> None:
     ops.throw(kind, message)
 
@@ -212,6 +217,18 @@ NEW["connectapi.batchinput"] = BatchInput
 KNOWN_TYPES.update({"connectapi.batchinput", "connectapi.batchresult"})
 
 
+API_VERSION = "62.0"
+
+
+def format_object(obj: Any) -> str:
+    """How Salesforce prints a ConnectApi output or input object: ``ConnectApi.FieldValue[buildVersion=60.0,
+    value=...]``, its properties in alphabetical order."""
+    fields = sorted(obj.cls.all_instance_fields(), key=lambda fi: fi.lname)
+    parts = [f"buildVersion={API_VERSION}"] + [f"{fi.name}={ops.to_str(obj.fields.get(fi.lname), True)}"
+                                               for fi in fields]
+    return f"{obj.cls.name}[{', '.join(parts)}]"
+
+
 def install(p: Any) -> None:
     """The ConnectApi classes, enums and exceptions of a program."""
     from .model import ApexClass, FieldInfo
@@ -221,6 +238,7 @@ def install(p: Any) -> None:
         c.builtin = True
         c.modifiers = {"global", "virtual"} | ({"abstract"} if name in ABSTRACT else set())
         c.superclass = p.builtins.get(parent.lower()) if parent else None
+        c.format_object = format_object  # type: ignore[attr-defined]
         inherited = {f.lower() for f in CLASSES[parent][1]} if parent else set()
         for fname in fields:
             if fname.lower() in inherited:
