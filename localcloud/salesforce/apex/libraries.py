@@ -16,11 +16,13 @@ from . import jsonlib, schemalib, fieldsetlib, sobjects, dml, testlib, triggers,
 from . import restlib, systemlib  # noqa: E401 - systemlib's builtin classes install after stdlib's
 from . import asyncjobs, compoundlib, leadconvertlib, settingslib, sosl, stubs, access  # noqa: E401
 from . import formulalib, invocable, invocablelib, changeeventlib  # noqa: E401
-from . import cachevalues, cachepartitions, cachelib, connectlib  # noqa: E401
+from . import cachevalues, cachepartitions, cachelib  # noqa: E401
+from . import connecttypes, connectbody, connectrate, connectlib, connectgroups  # noqa: E401
 from . import vflib  # noqa: E401 - ApexPages controllers, PageReference, Page.X
 from . import recordaccess  # noqa: E401 - UserRecordAccess rows, computed before Apex queries them
 
 MODULES = (stdlib, jsonlib, schemalib, fieldsetlib, sobjects, dml, testlib, triggers, soql, batchlib, restlib, systemlib,
            asyncjobs, compoundlib, leadconvertlib, settingslib, sosl, stubs, access, formulalib,
-           invocable, invocablelib, changeeventlib, cachevalues, cachepartitions, cachelib, connectlib,
+           invocable, invocablelib, changeeventlib, cachevalues, cachepartitions, cachelib, connecttypes,
+           connectbody, connectrate, connectlib, connectgroups,
            vflib, recordaccess)

@@ -878,6 +878,9 @@ class ApexProgram:
         if cls.is_exception:
             msg = obj.fields.get("__message")
             return f"{self.exception_type_name(obj)}: {ops.to_str(msg)}"
+        own_format = getattr(cls, "format_object", None)  # a library's builtin class that prints its own way
+        if own_format is not None:
+            return own_format(obj)
         parts = ", ".join(f"{fi.name}={ops.to_str(obj.fields.get(fi.lname), True)}"
                           for fi in cls.all_instance_fields())
         return f"{cls.short}:[{parts}]"  # Salesforce prints an inner class without its outer class

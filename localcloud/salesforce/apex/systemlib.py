@@ -404,7 +404,7 @@ _public_fields_class("Messaging.InboundEmail.TextAttachment", ("body", "bodyIsTr
                                                                "mimeTypeSubType", "headers"))
 
 
-# Platform Cache lives in cachelib, ConnectApi in connectlib: each installs its own classes.
+# Platform Cache lives in cachelib, ConnectApi in connecttypes/connectlib: each installs its own classes.
 
 
 # -- URL, OrgLimits, Network, Search, Flow, Security -------------------------------------------------

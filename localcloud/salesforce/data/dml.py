@@ -13,7 +13,7 @@ from .ids import is_valid_id, make_id, to18
 from .results import SaveResult
 from .schema import FieldDef, ObjectDef
 from .triggers import TriggerEvent
-from . import content, features
+from . import content, features, feeds
 from . import recycle, rollups
 from .changes import CREATE, DELETE, UNDELETE, UPDATE, RecordChange
 from .compound import COMPOUND_TYPES, json_value, typed_value
@@ -305,6 +305,8 @@ class _Run:
         od = self.od
         if od.lower == "contentversion" and op == "insert":
             content.derive_version(row)
+        if od.lower == "feedcomment" and op == "insert":
+            feeds.derive_comment(self.tx, row)
         if op == "insert":
             rollups.initial(od, row)
         if od.lower in COMPOSED_NAME and "name" in od.fields:
@@ -333,7 +335,8 @@ class _Run:
             if value is None or (old is not None and old.get(fd.lower) == value):
                 continue
             target = self.tx.schema.by_key_prefix(value[:3])
-            any_object = (od.lower, fd.lower) in content.ANY_OBJECT_REFERENCES
+            any_object = (od.lower, fd.lower) in content.ANY_OBJECT_REFERENCES \
+                or (od.lower, fd.lower) in feeds.ANY_OBJECT_REFERENCES
             if target is None or (target.name not in fd.reference_to and not any_object):
                 errors.append(_err("FIELD_INTEGRITY_EXCEPTION", f"{fd.label}: id value of incorrect type: {value}",
                                    fd.name))
@@ -360,6 +363,9 @@ class _Run:
             if hit is not None:
                 errors.append(_err("DUPLICATE_VALUE", f"duplicate value found: {fd.name} duplicates value on record "
                                    f"with id: {hit[0]}", fd.name))
+        if od.lower in feeds.UNIQUE_ROWS:
+            duplicate = feeds.duplicate(self.tx, od.lower, row, old, record_id)
+            errors += [duplicate] if duplicate is not None else []
         if errors:
             raise RecordFailure(errors)
 
@@ -442,6 +448,8 @@ class _Run:
             features.person_accounts.after_save(self, row, None)
             if od.lower == "contentversion":
                 content.after_version_insert(tx, row)
+            if od.lower == "collaborationgroup":
+                feeds.after_group_insert(tx, row)
             saved.append(i)
         if self._rolled_back(sp):
             return None
