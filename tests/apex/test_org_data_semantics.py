@@ -133,3 +133,19 @@ def test_soql_functions_in_inline_and_dynamic_queries(tmp_path: Path) -> None:
     assert lines == ["Gold true", "1 S Silver", "true true 2", "true", "0", "true",
                      "refused: convertCurrency() can only be used in an organization with multiple currencies "
                      "enabled: convertCurrency(AnnualRevenue)"]
+
+
+def test_search_query_reads_binds_from_the_caller_and_returns_ids_and_labels(tmp_path: Path) -> None:
+    """NebulaLogger's RelatedLogEntriesController: Search.query('FIND ... RETURNING Lead(toLabel(Status) WHERE
+    Company = :company)') binds the caller's variable, and the records carry their Id though not asked."""
+    lines = _run(tmp_path, r"""
+        insert new List<Lead>{ new Lead(LastName = 'Findable', Company = 'Acme', Status = 'Working - Contacted'),
+                               new Lead(LastName = 'Findable', Company = 'Other') };
+        String company = 'Acme';
+        List<Lead> found = (List<Lead>) Search.query('FIND \'Findable\' IN ALL FIELDS RETURNING Lead('
+                                                     + 'toLabel(Status), LastName WHERE Company = :company)').get(0);
+        System.debug(found.size() + ' ' + found[0].Status + ' ' + (found[0].Id != null));
+        List<List<SObject>> inline = [FIND 'Findable' RETURNING Lead(LastName WHERE Company = :company)];
+        System.debug(inline[0][0].Id != null);
+    """)
+    assert lines == ["1 Working - Contacted true", "true"]
