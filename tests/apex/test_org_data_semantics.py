@@ -149,3 +149,17 @@ def test_search_query_reads_binds_from_the_caller_and_returns_ids_and_labels(tmp
         System.debug(inline[0][0].Id != null);
     """)
     assert lines == ["1 Working - Contacted true", "true"]
+
+
+def test_a_misplaced_soql_function_in_inline_soql_is_a_compile_error(tmp_path: Path) -> None:
+    import pytest
+
+    from localcloud.salesforce.apex import ApexCompileError
+    store = open_store(tmp_path / "org.sqlite3")
+    try:
+        with pytest.raises(ApexCompileError, match=r"C.cls:1:\d+: Invalid SOQL: Field must be grouped or aggregated: "
+                                                   r"CALENDAR_YEAR\(CreatedDate\)"):
+            ApexRuntime(store, {"C.cls": "public class C { static Object m() { "
+                                         "return [SELECT CALENDAR_YEAR(CreatedDate) FROM Account]; } }"})
+    finally:
+        store.close()

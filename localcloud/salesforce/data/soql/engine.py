@@ -409,14 +409,9 @@ class _Compiler:
             return (f"sf_datefn('{name}', {expr}, '{tz}', {start}, {by_start})",
                     functions.date_result_field(name))
         spelled = fn.spelled or name
-        if name == "CONVERTTIMEZONE":
-            raise MalformedQueryError(f"convertTimezone() can only be used inside a date function: {fn.text}")
         if name == "CONVERTCURRENCY":
             raise functions.convert_currency_error(fn.text)
-        if name == "TOLABEL":
-            if use == "sorted":
-                raise MalformedQueryError(f"toLabel() cannot be used in ORDER BY (picklists sort in their defined "
-                                          f"order): {fn.text}")
+        if name == "TOLABEL" and use != "sorted":  # functions.check_placement has refused the other uses
             assert isinstance(fn.arg, FieldRef)
             expr, fd, walked = self.resolve(fn.arg, use)
             owner = walked[-1][1].targets[0].name if walked else self.od.name
@@ -674,8 +669,6 @@ class _Runner:
             if item.nulls_last is not None:
                 nulls = " NULLS LAST" if item.nulls_last else " NULLS FIRST"
             if isinstance(item.key, Function):
-                if not aggregate and item.key.name in DATE_FUNCTIONS:
-                    raise MalformedQueryError(f"a date function in ORDER BY needs GROUP BY: {item.key.text}")
                 expr, _ = comp.function_sql(item.key, "sorted")
             elif isinstance(item.key, Aggregate):
                 expr, _ = comp.aggregate_sql(item.key)
@@ -760,8 +753,7 @@ class _Runner:
         if name == "CONVERTCURRENCY" or (name == "FORMAT" and isinstance(item.arg, Function)):
             raise functions.convert_currency_error(item.arg.text if name == "FORMAT" else item.text)
         if name not in ("TOLABEL", "FORMAT") or not isinstance(item.arg, FieldRef):
-            comp.function_sql(item, None)  # convertTimezone() outside a date function: its refusal
-            raise MalformedQueryError(f"{item.spelled}() needs GROUP BY: {item.text}")
+            raise MalformedQueryError(f"{item.spelled}() cannot be used here: {item.text}")  # check_placement's
         key = (item.alias or item.arg.text).lower()
         if key in seen:
             raise MalformedQueryError(f"duplicate field selected: {item.alias or item.arg.text} (alias the "
@@ -1014,9 +1006,7 @@ class _Runner:
         """A function in an aggregate query's select list: a date function (grouped), ``GROUPING(f)``,
         ``FORMAT(aggregate)``, or ``toLabel``/``FORMAT`` of a grouped field. Returns its SQL."""
         name = item.name
-        if name == "GROUPING":
-            if q.group_by_kind is None:
-                raise MalformedQueryError(f"GROUPING() needs GROUP BY ROLLUP or GROUP BY CUBE: {item.text}")
+        if name == "GROUPING":  # with ROLLUP/CUBE (functions.check_placement)
             key = _group_key(item.arg)
             if key not in grouped:
                 raise MalformedQueryError(f"GROUPING() takes a field of the GROUP BY ROLLUP/CUBE: {item.text}")
@@ -1041,8 +1031,7 @@ class _Runner:
         if name == "CONVERTCURRENCY" or (name == "FORMAT" and isinstance(item.arg, Function)):
             raise functions.convert_currency_error(item.arg.text if name == "FORMAT" else item.text)
         if name not in ("TOLABEL", "FORMAT") or not isinstance(item.arg, FieldRef):
-            comp.function_sql(item, None)  # convertTimezone() outside a date function: its refusal
-            raise MalformedQueryError(f"{item.spelled}() cannot be used here: {item.text}")
+            raise MalformedQueryError(f"{item.spelled}() cannot be used here: {item.text}")  # check_placement's
         if _group_key(item.arg) not in grouped:
             raise MalformedQueryError(f"Field must be grouped or aggregated: {item.arg.text}")
         expr, fd, walked = comp.resolve(item.arg, "grouped")

@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 
 from ..errors import InvalidFieldError, MalformedQueryError, SalesforceError
 from ..schema import FieldDef
-from .ast import DATE_FUNCTIONS
+from .ast import DATE_FUNCTIONS, And, Comparison, Function, Not, Or, SoqlQuery
 
-__all__ = ["DATE_FUNCTIONS", "sf_datefn", "date_result_field", "label_map", "format_value",
+__all__ = ["DATE_FUNCTIONS", "check_placement", "sf_datefn", "date_result_field", "label_map", "format_value",
            "CONVERT_CURRENCY_ERROR", "convert_currency_error"]
 
 #: ``convertCurrency()`` in an org without multiple currencies: Salesforce refuses it (the feature "requires
@@ -100,6 +100,53 @@ def check_date_function(name: str, spelled: str, fd: FieldDef, convert: bool) ->
     if convert and fd.type != "datetime":
         raise MalformedQueryError(f"convertTimezone() can only be used with a dateTime field, and {fd.name} is of "
                                   f"type {fd.type}")
+
+
+# -- where each function may stand ---------------------------------------------------------------------------
+def check_placement(q: SoqlQuery) -> None:
+    """Salesforce's rules on where a function may stand, which need no schema; checked when a query is
+    parsed, so an inline Apex query breaking them is a compile error. ``convertTimezone()`` only inside a
+    date function; date functions in SELECT and ORDER BY only with GROUP BY; ``GROUPING()`` only with
+    ROLLUP/CUBE; ``FORMAT()`` only in SELECT; ``toLabel()`` not in ORDER BY."""
+    for item in q.select:
+        if isinstance(item, Function):
+            _inside_date_function(item)
+            if item.name in DATE_FUNCTIONS and not q.group_by:
+                raise MalformedQueryError(f"Field must be grouped or aggregated: {item.text}")
+            if item.name == "GROUPING" and q.group_by_kind is None:
+                raise MalformedQueryError(f"GROUPING() needs GROUP BY ROLLUP or GROUP BY CUBE: {item.text}")
+    for clause, cond in (("WHERE", q.where), ("HAVING", q.having)):
+        for fn in _condition_functions(cond):
+            _inside_date_function(fn)
+            if fn.name in ("FORMAT", "GROUPING"):
+                raise MalformedQueryError(f"{fn.spelled}() cannot be used in {clause}: {fn.text}")
+    for order in q.order_by:
+        fn = order.key
+        if not isinstance(fn, Function):
+            continue
+        _inside_date_function(fn)
+        if fn.name == "TOLABEL":
+            raise MalformedQueryError(f"toLabel() cannot be used in ORDER BY (picklists sort in their defined "
+                                      f"order): {fn.text}")
+        if fn.name in ("FORMAT", "CONVERTCURRENCY"):
+            raise MalformedQueryError(f"{fn.spelled}() cannot be used in ORDER BY: {fn.text}")
+        if fn.name in DATE_FUNCTIONS and not q.group_by:
+            raise MalformedQueryError(f"a date function in ORDER BY needs GROUP BY: {fn.text}")
+
+
+def _inside_date_function(fn: Function) -> None:
+    if fn.name == "CONVERTTIMEZONE":
+        raise MalformedQueryError(f"convertTimezone() can only be used inside a date function: {fn.text}")
+
+
+def _condition_functions(cond: Any) -> list[Function]:
+    if isinstance(cond, (And, Or)):
+        return [fn for c in cond.items for fn in _condition_functions(c)]
+    if isinstance(cond, Not):
+        return _condition_functions(cond.item)
+    if isinstance(cond, Comparison) and isinstance(cond.left, Function):
+        return [cond.left]
+    return []
 
 
 # -- toLabel() ---------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..errors import MalformedQueryError
 from ..values import parse_datetime
+from .functions import check_placement
 from .ast import (DATE_FUNCTIONS, FUNCTIONS, Aggregate, And, Bind, Comparison, DateLiteral, FieldRef, Function,
                   Literal, Not, Or, OrderItem, SemiJoin, SoqlQuery, SubQuery, ValueList)
 
@@ -114,6 +115,7 @@ def parse_soql(text: str) -> SoqlQuery:
         raise MalformedQueryError(_syntax_message(text, body, tree.root_node, source))
     q = _Builder(source, len(PREFIX.encode())).query(node)
     q.text = text
+    check_placement(q)
     return q
 
 
@@ -128,6 +130,7 @@ def soql_from_node(node: Any, source: bytes) -> SoqlQuery:
         return parse_soql(text)
     q = _Builder(source, node.start_byte).query(node)
     q.text = text
+    check_placement(q)
     return q
 
 
