@@ -207,3 +207,148 @@ def test_standard_objects_cumulusci_reads(data: Store) -> None:
                        "FROM ApexCodeCoverageAggregate ORDER BY ApexClassOrTrigger.Name ASC").records[0]
         assert cov["ApexClassOrTrigger"]["Name"] == "EcbTest"
         assert cov["ApexClassOrTrigger"]["attributes"]["type"] == "ApexClass"
+
+
+# -- SOQL functions: toLabel(), FORMAT(), convertCurrency(), date functions, ROLLUP/CUBE ------------------------
+def _with_tiers(store: Store) -> None:
+    """Contact.Tier__c: a picklist whose labels differ from its values; Contact.Tags__c: a multi-select one."""
+    from localcloud.salesforce.data import CustomFieldSpec as F, PicklistValue as P
+    with store.transaction() as tx:
+        tx.apply_custom_field("Contact", F("Tier__c", "Picklist", picklist_values=[
+            P("G", label="Gold"), P("S", label="Silver"), P("B", label="Bronze", active=False)]))
+        tx.apply_custom_field("Contact", F("Tags__c", "MultiselectPicklist", picklist_values=[
+            P("v", label="VIP"), P("n", label="Newsletter")]))
+        for member, tier, tags in (("M1", "G", "v;n"), ("M2", "S", None), ("M3", "B", "n")):
+            tx.update("Contact", [{"Id": tx.query(f"SELECT Id FROM Contact WHERE EC_Member_Id__c = '{member}'")
+                                   .records[0]["Id"], "Tier__c": tier, "Tags__c": tags}])
+
+
+def test_tolabel_answers_the_label_under_the_field_name_or_its_alias(data: Store) -> None:
+    _with_tiers(data)
+    with data.transaction() as tx:
+        rows = tx.query("SELECT EC_Member_Id__c, toLabel(Tier__c), toLabel(Tags__c) FROM Contact "
+                        "ORDER BY EC_Member_Id__c").records
+        assert [(r["Tier__c"], r["Tags__c"]) for r in rows] == [
+            ("Gold", "VIP;Newsletter"), ("Silver", None), ("Bronze", "Newsletter"), (None, None)]
+        both = tx.query("SELECT Tier__c, toLabel(Tier__c) tierLabel FROM Contact WHERE EC_Member_Id__c = 'M1'").records[0]
+        assert (both["Tier__c"], both["tierLabel"]) == ("G", "Gold")
+        parent = tx.query("SELECT Order_Number__c, toLabel(Member__r.Tier__c) FROM EC_Order__c "
+                          "WHERE Order_Number__c = 'O3'").records[0]
+        assert parent["Member__r"]["Tier__c"] == "Silver"
+        kids = tx.query("SELECT EC_Member_Id__c, (SELECT toLabel(Member__r.Tier__c) t FROM EC_Orders__r) FROM Contact "
+                        "WHERE EC_Member_Id__c = 'M1'").records[0]
+        assert [k["t"] for k in kids["EC_Orders__r"]["records"]] == ["Gold", "Gold"]
+        grouped = tx.query("SELECT toLabel(Tier__c), COUNT(Id) n FROM Contact WHERE Tier__c != null "
+                           "GROUP BY Tier__c ORDER BY Tier__c").records
+        assert [(g["Tier__c"], g["n"]) for g in grouped] == [("Gold", 1), ("Silver", 1), ("Bronze", 1)]
+
+
+@pytest.mark.parametrize("where,expected", [
+    ("toLabel(Tier__c) = 'gold'", ["M1"]),            # against the label, case-insensitively
+    ("toLabel(Tier__c) = 'G'", []),                    # not the value
+    ("toLabel(Tier__c) != 'Gold'", ["M2", "M3", "M4_x"]),
+    ("toLabel(Tier__c) IN ('Silver', 'Bronze')", ["M2", "M3"]),
+    ("toLabel(Tier__c) LIKE 'S%'", ["M2"]),
+    ("toLabel(Tier__c) = null", ["M4_x"]),
+])
+def test_tolabel_filters_on_the_label(data: Store, where: str, expected: list[str]) -> None:
+    _with_tiers(data)
+    with data.transaction() as tx:
+        rows = tx.query(f"SELECT EC_Member_Id__c FROM Contact WHERE {where} ORDER BY EC_Member_Id__c").records
+    assert [r["EC_Member_Id__c"] for r in rows] == expected
+
+
+def test_tolabel_of_a_record_type_name_is_its_name(data: Store) -> None:
+    with data.transaction() as tx:
+        rt = tx.insert("RecordType", [{"Name": "Retail Buyer", "DeveloperName": "Retail", "SobjectType": "Account",
+                                       "IsActive": True}], read_only_fields="write")[0].id
+        tx.insert("Account", [{"Name": "Typed", "RecordTypeId": rt}])
+        row = tx.query("SELECT toLabel(RecordType.Name) FROM Account WHERE Name = 'Typed'").records[0]
+    assert row["RecordType"]["Name"] == "Retail Buyer"
+
+
+def test_format_shows_values_as_the_en_us_locale_in_the_users_time_zone(data: Store) -> None:
+    with data.transaction() as tx:  # the org's user is in Asia/Tokyo (UTC+9)
+        row = tx.query("SELECT FORMAT(Order_Date__c), FORMAT(Total_Amount__c) amount, Member__r.Birthdate, "
+                       "FORMAT(Member__r.Birthdate) born FROM EC_Order__c WHERE Order_Number__c = 'O1'").records[0]
+        assert (row["Order_Date__c"], row["amount"], row["born"]) == ("11/28/2026, 10:00 AM", "$1,200", "1/15/1990")
+        assert row["Member__r"]["Birthdate"] == "1990-01-15"
+        agg = tx.query("SELECT FORMAT(MIN(Order_Date__c)) first, FORMAT(SUM(Total_Amount__c)) FROM EC_Order__c").records[0]
+        assert (agg["first"], agg["expr0"]) == ("10/6/2026, 7:00 PM", "$7,200")
+        typed = tx.query("SELECT FORMAT(Total_Amount__c) FROM EC_Order__c WHERE Order_Number__c = 'O3'",
+                         typed=True).records[0]
+        assert typed["Total_Amount__c"] == "$5,000"
+
+
+DATE_FN_QUERIES = [
+    ("SELECT CALENDAR_MONTH(Order_Date__c) m, COUNT(Id) n FROM EC_Order__c WHERE Order_Date__c != null "
+     "GROUP BY CALENDAR_MONTH(Order_Date__c) ORDER BY CALENDAR_MONTH(Order_Date__c)", [{"m": 10, "n": 1}, {"m": 11, "n": 4}]),
+    ("SELECT CALENDAR_MONTH(Order_Date__c) m FROM EC_Order__c GROUP BY CALENDAR_MONTH(Order_Date__c) "
+     "HAVING COUNT(Id) > 1", [{"m": 11}]),
+    ("SELECT CALENDAR_YEAR(Order_Date__c), SUM(Total_Amount__c), CALENDAR_QUARTER(Order_Date__c) FROM EC_Order__c "
+     "WHERE Order_Date__c != null GROUP BY CALENDAR_YEAR(Order_Date__c), CALENDAR_QUARTER(Order_Date__c)",
+     [{"expr0": 2026, "expr1": 6500.0, "expr2": 4}]),
+    ("SELECT DAY_ONLY(Order_Date__c) d, COUNT(Id) n FROM EC_Order__c WHERE Order_Number__c IN ('O2', 'O6') "
+     "GROUP BY DAY_ONLY(Order_Date__c)", [{"d": "2026-11-27", "n": 2}]),
+    ("SELECT DAY_ONLY(convertTimezone(Order_Date__c)) d, COUNT(Id) n FROM EC_Order__c WHERE Order_Number__c IN ('O2', "
+     "'O6') GROUP BY DAY_ONLY(convertTimezone(Order_Date__c)) ORDER BY DAY_ONLY(convertTimezone(Order_Date__c))",
+     [{"d": "2026-11-27", "n": 1}, {"d": "2026-11-28", "n": 1}]),
+    ("SELECT HOUR_IN_DAY(Order_Date__c) utc, HOUR_IN_DAY(convertTimezone(Order_Date__c)) tokyo FROM EC_Order__c "
+     "WHERE Order_Number__c = 'O6' GROUP BY HOUR_IN_DAY(Order_Date__c), HOUR_IN_DAY(convertTimezone(Order_Date__c))",
+     [{"utc": 20, "tokyo": 5}]),
+    ("SELECT CALENDAR_YEAR(Birthdate) y, COUNT(Id) n FROM Contact WHERE Birthdate != null GROUP BY Birthdate "
+     "ORDER BY Birthdate", [{"y": 1985, "n": 1}, {"y": 1990, "n": 1}]),  # a date field: its own GROUP BY will do
+]
+
+
+@pytest.mark.parametrize("soql,expected", DATE_FN_QUERIES)
+def test_date_functions_group_and_answer_expr_names(data: Store, soql: str, expected: list[dict]) -> None:
+    with data.transaction() as tx:  # O6: 2026-11-27 20:00 UTC is 2026-11-28 05:00 in Tokyo
+        tx.insert("EC_Order__c", [{"Order_Number__c": "O6", "Order_Date__c": "2026-11-27T20:00:00Z", "Total_Amount__c": 0}])
+        rows = tx.query(soql).records
+    assert [{k: v for k, v in r.items() if k != "attributes"} for r in rows] == expected
+    assert all(r["attributes"] == {"type": "AggregateResult"} for r in rows)
+
+
+@pytest.mark.parametrize("where,expected", [
+    ("CALENDAR_YEAR(Order_Date__c) = 2026 AND CALENDAR_MONTH(Order_Date__c) = 10", ["O4b"]),
+    ("DAY_IN_WEEK(Order_Date__c) = 7", ["O1"]),                     # 2026-11-28 is a Saturday (1 = Sunday)
+    ("DAY_IN_MONTH(Order_Date__c) IN (20, 27)", ["O2", "O3"]),
+    ("DAY_ONLY(Order_Date__c) = 2026-11-20", ["O3"]),
+    ("WEEK_IN_MONTH(Order_Date__c) = 4", ["O1", "O2"]),              # the 22nd to the 28th
+    ("WEEK_IN_YEAR(Order_Date__c) > 46", ["O1", "O2", "O3"]),        # Nov 20 is day 324: week 47
+    ("DAY_IN_YEAR(Order_Date__c) < 300", ["O4b"]),
+    ("FISCAL_QUARTER(Order_Date__c) = 4 AND FISCAL_MONTH(Order_Date__c) = 11", ["O1", "O2", "O3"]),
+    ("NOT CALENDAR_MONTH(Order_Date__c) = 11", ["O4b", "O5"]),
+])
+def test_date_functions_filter_without_group_by(data: Store, where: str, expected: list[str]) -> None:
+    with data.transaction() as tx:
+        rows = tx.query(f"SELECT Order_Number__c FROM EC_Order__c WHERE {where} ORDER BY Order_Number__c").records
+    assert numbers(rows) == expected
+
+
+def test_date_functions_read_typed_values_and_the_orgs_fiscal_year(data: Store) -> None:
+    from datetime import date
+    with data.transaction() as tx:
+        org = tx.schema.get("Organization")
+        tx.execute(f'UPDATE {org.table} SET "fiscalyearstartmonth" = 4')  # the fiscal year starts in April
+        row = tx.query("SELECT FISCAL_YEAR(Order_Date__c) fy, FISCAL_QUARTER(Order_Date__c) fq, "
+                       "FISCAL_MONTH(Order_Date__c) fm, DAY_ONLY(Order_Date__c) d FROM EC_Order__c "
+                       "WHERE Order_Number__c = 'O1' GROUP BY FISCAL_YEAR(Order_Date__c), FISCAL_QUARTER(Order_Date__c), "
+                       "FISCAL_MONTH(Order_Date__c), DAY_ONLY(Order_Date__c)", typed=True).records[0]
+    # November 2026 is month 8 of the fiscal year April 2026 - March 2027, named by the year it ends in
+    assert (row["fy"], row["fq"], row["fm"], row["d"]) == (2027, 3, 8, date(2026, 11, 28))
+
+
+def test_group_by_rollup_and_cube_add_subtotals_marked_by_grouping(data: Store) -> None:
+    with data.transaction() as tx:
+        rolled = tx.query("SELECT Status__c, GROUPING(Status__c) g, COUNT(Id) n FROM EC_Order__c "
+                          "GROUP BY ROLLUP(Status__c) ORDER BY GROUPING(Status__c), Status__c NULLS FIRST").records
+        assert [(r["Status__c"], r["g"], r["n"]) for r in rolled] == [
+            (None, 0, 1), ("Cancelled", 0, 1), ("Paid", 0, 2), ("Shipped", 0, 1), (None, 1, 5)]
+        cube = tx.query("SELECT Status__c, EC_Member_Id__c, GROUPING(Status__c) gs, GROUPING(EC_Member_Id__c) gm, "
+                        "COUNT(Id) n FROM EC_Order__c WHERE Status__c = 'Paid' "
+                        "GROUP BY CUBE(Status__c, EC_Member_Id__c)").records
+        shape = sorted((r["gs"], r["gm"], r["Status__c"], r["EC_Member_Id__c"], r["n"]) for r in cube)
+        assert shape == [(0, 0, "Paid", "M1", 1), (0, 0, "Paid", "M2", 1), (0, 1, "Paid", None, 2),
+                         (1, 0, None, "M1", 1), (1, 0, None, "M2", 1), (1, 1, None, None, 2)]

@@ -176,3 +176,21 @@ def test_wrong_token_and_unknown_version(deployed_org) -> None:
     future = Salesforce(instance_url=deployed_org.url, session_id=deployed_org.access_token, version="99.0")
     with pytest.raises(SalesforceResourceNotFound):
         future.query("SELECT Id FROM Contact")
+
+
+def test_query_with_soql_functions(sf: Salesforce) -> None:
+    """toLabel() and FORMAT() over REST: under the field's name or the alias; date functions group with expr
+    names; convertCurrency() is refused with a 400 in an org without multiple currencies."""
+    marker = unique("fn")
+    sf.Lead.create({"LastName": marker, "Company": "Acme", "Status": "Working - Contacted"})
+    rows = sf.query(f"SELECT Status, toLabel(Status) s FROM Lead WHERE LastName = '{marker}'")
+    assert rows["records"][0]["Status"] == "Working - Contacted" and rows["records"][0]["s"] == "Working - Contacted"
+    rows = sf.query(f"SELECT toLabel(Status) FROM Lead WHERE LastName = '{marker}' AND toLabel(Status) = "
+                    "'working - contacted'")
+    assert rows["totalSize"] == 1 and list(rows["records"][0]) == ["attributes", "Status"]
+    grouped = sf.query(f"SELECT CALENDAR_YEAR(CreatedDate), COUNT(Id) n FROM Lead WHERE LastName = '{marker}' "
+                       "GROUP BY CALENDAR_YEAR(CreatedDate)")
+    assert isinstance(grouped["records"][0]["expr0"], int) and grouped["records"][0]["n"] == 1
+    with pytest.raises(SalesforceMalformedRequest) as exc:
+        sf.query("SELECT convertCurrency(AnnualRevenue) FROM Lead")
+    assert exc.value.content[0]["errorCode"] == "INVALID_FIELD"

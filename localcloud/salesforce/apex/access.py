@@ -278,13 +278,13 @@ def inaccessible_in_query(access: UserAccess, schema: Any, query: Any) -> dict[s
 
 
 def _walk_query(access: UserAccess, schema: Any, q: Any, od: Any, bad: dict[str, set[str]]) -> None:
-    from localcloud.salesforce.data.soql.ast import Aggregate, FieldRef, SubQuery
+    from localcloud.salesforce.data.soql.ast import Aggregate, FieldRef, Function, SubQuery
     if od is None:
         return
     for item in q.select:
         if isinstance(item, FieldRef):
             _check_path(access, schema, od, item.path, bad)
-        elif isinstance(item, Aggregate) and item.field is not None:
+        elif isinstance(item, (Aggregate, Function)) and item.field is not None:
             _check_path(access, schema, od, item.field.path, bad)
         elif isinstance(item, SubQuery):
             found = schema.child_relationship(od, item.query.sobject)
@@ -293,7 +293,8 @@ def _walk_query(access: UserAccess, schema: Any, q: Any, od: Any, bad: dict[str,
     _walk_condition(access, schema, q.where, od, bad)
     _walk_condition(access, schema, q.having, od, bad)
     for g in q.group_by:
-        _check_path(access, schema, od, g.path, bad)
+        if g.path:  # a field, or a date function of one
+            _check_path(access, schema, od, g.path, bad)
     for o in q.order_by:
         key = o.key
         path = key.path if isinstance(key, FieldRef) else (key.field.path if getattr(key, "field", None) else None)

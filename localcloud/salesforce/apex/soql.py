@@ -52,6 +52,8 @@ def compile_query(comp, ctx: Ctx, n):
                                        for c in sc.named_children) or (
         body.child_by_field_name("group_by_clause") is not None)
     query_obj = _parse_ast(ctx, n, src)
+    if query_obj is not None:  # toLabel()/FORMAT() keep a query plain; date functions, GROUPING() aggregate it
+        aggregate = query_obj.is_aggregate and not count_only
     prog = comp.prog
     binds_t = tuple(binds)
 
@@ -77,13 +79,14 @@ def _parse_ast(ctx, node, src: str):
 
 
 def _check_duplicates(ctx, node, q) -> None:
-    from localcloud.salesforce.data.soql.ast import FieldRef, SubQuery
+    from localcloud.salesforce.data.soql.ast import FieldRef, Function, SubQuery
     seen = set()
     for s in q.select:
-        if isinstance(s, FieldRef):
-            key = s.text.lower()
+        if isinstance(s, (FieldRef, Function)) and not (isinstance(s, Function) and (s.aggregate or s.alias)):
+            name = s.text if isinstance(s, FieldRef) else ".".join(s.path)  # toLabel(f) answers as f
+            key = name.lower()
             if key in seen:
-                raise ctx.err(node, f"duplicate field selected: {s.text}")
+                raise ctx.err(node, f"duplicate field selected: {name}")
             seen.add(key)
         elif isinstance(s, SubQuery):
             _check_duplicates(ctx, node, s.query)

@@ -13,7 +13,7 @@ from localcloud.salesforce.data.sosl import parse_sosl, search
 from . import ops
 from .dataport import data_tx
 from .stdlib import STATIC_METHODS
-from .tables import provide
+from .tables import FRAME_AWARE, provide
 from .values import ApexList, TypeRef
 
 
@@ -47,6 +47,7 @@ def run_search(prog: Any, query: Any, binds: dict[str, Any]) -> ApexList:
     try:
         if isinstance(query, str):
             query = parse_sosl(query)
+        _select_ids(query)
         found = search(dtx, query, binds, bind_resolver=resolver, typed=True,
                        fixed_ids=(fixed if fixed is not None else []) if in_test else None)
     except ops.ApexThrown:
@@ -64,6 +65,27 @@ def run_search(prog: Any, query: Any, binds: dict[str, Any]) -> ApexList:
     return ApexList(out, TypeRef("List", (TypeRef("SObject"),), "List<SObject>"))
 
 
+def _select_ids(query: Any) -> None:
+    """Apex records always carry their Id, as with SOQL: a RETURNING field list without it gets it."""
+    if getattr(query, "ids_selected", False):
+        return
+    from localcloud.salesforce.data import parse_soql
+    from localcloud.salesforce.data.soql.ast import FieldRef
+    for spec in query.returning:
+        select = parse_soql(spec.soql).select
+        if not any(isinstance(f, FieldRef) and [p.lower() for p in f.path] == ["id"] for f in select):
+            spec.soql = "SELECT Id, " + spec.soql[len("SELECT "):]
+    query.ids_selected = True
+
+
+def _search_query_in_frame(a, fr, fields=None):
+    """Search.query(text): binds (``:recordId``) read the caller's variables, as Database.query's do."""
+    from .soql import _frame_binds
+    if not a or a[0] is None:
+        ops.npe()
+    return run_search(ops.CURRENT.prog, str(a[0]), _frame_binds(fr, str(a[0]), fields))
+
+
 def _search_query(a):
     if not a or a[0] is None:
         ops.npe()
@@ -76,4 +98,5 @@ def _set_fixed_search_results(a):
 
 
 STATIC_METHODS[("search", "query")] = _search_query
+FRAME_AWARE[("search", "query")] = _search_query_in_frame
 STATIC_METHODS[("test", "setfixedsearchresults")] = _set_fixed_search_results

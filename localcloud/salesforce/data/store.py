@@ -31,6 +31,7 @@ from .ids import make_id
 from .results import QueryResult, SaveResult
 from .schema import FieldDef, ObjectDef, Schema, standard_object_definitions
 from .soql.ast import Bind, SoqlQuery
+from .soql.functions import sf_datefn
 from .specs import CustomFieldSpec, CustomObjectSpec, FieldSetSpec, field_spec_from_dict, object_spec_from_dict
 from .triggers import TriggerHook
 from .store_indexes import INDEXED_AUDIT_FIELDS
@@ -493,6 +494,7 @@ class Store:
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute(f"PRAGMA busy_timeout={int(self.lock_timeout * 1000)}")
         conn.create_function("sf_includes", 2, _sf_includes, deterministic=True)
+        conn.create_function("sf_datefn", 5, sf_datefn, deterministic=True)  # SOQL date functions
         return conn
 
     def _acquire_connection(self) -> sqlite3.Connection:

@@ -38,7 +38,57 @@ class SubQuery:
     query: "SoqlQuery"
 
 
-SelectItem = Union[FieldRef, Aggregate, SubQuery]
+#: the date functions: a number (DAY_ONLY: a date) of a date or dateTime field
+DATE_FUNCTIONS = frozenset({
+    "CALENDAR_MONTH", "CALENDAR_QUARTER", "CALENDAR_YEAR", "DAY_IN_MONTH", "DAY_IN_WEEK", "DAY_IN_YEAR", "DAY_ONLY",
+    "FISCAL_MONTH", "FISCAL_QUARTER", "FISCAL_YEAR", "HOUR_IN_DAY", "WEEK_IN_MONTH", "WEEK_IN_YEAR"})
+#: every function the parser accepts besides the aggregates
+FUNCTIONS = DATE_FUNCTIONS | {"TOLABEL", "FORMAT", "CONVERTCURRENCY", "CONVERTTIMEZONE", "GROUPING"}
+
+
+@dataclass
+class Function:
+    """A SOQL function other than the aggregates: ``toLabel(f)``, ``FORMAT(f | aggregate)``,
+    ``convertCurrency(f)``, ``convertTimezone(f)`` (inside a date function), the date functions
+    (``CALENDAR_YEAR(f)`` ...) and ``GROUPING(f)``. ``name`` is upper case; ``spelled`` as written."""
+
+    name: str
+    arg: Union[FieldRef, Aggregate, "Function"]
+    alias: str | None = None
+    spelled: str = ""
+
+    @property
+    def field(self) -> FieldRef | None:
+        """The field the function reads (through nested functions and aggregates), if any."""
+        arg: Any = self.arg
+        while not isinstance(arg, FieldRef):
+            arg = getattr(arg, "arg", None) if isinstance(arg, Function) else getattr(arg, "field", None)
+            if arg is None:
+                return None
+        return arg
+
+    @property
+    def path(self) -> list[str]:
+        f = self.field
+        return f.path if f is not None else []
+
+    @property
+    def text(self) -> str:
+        arg = self.arg
+        inner = arg.text if isinstance(arg, (FieldRef, Function)) else (
+            f"{arg.function}({arg.field.text if arg.field else ''})")
+        return f"{self.spelled or self.name}({inner})"
+
+    @property
+    def aggregate(self) -> bool:
+        """True when the function makes the query an aggregate one (date functions, GROUPING, or
+        FORMAT of an aggregate)."""
+        if self.name in DATE_FUNCTIONS or self.name == "GROUPING":
+            return True
+        return isinstance(self.arg, Aggregate) or (isinstance(self.arg, Function) and self.arg.aggregate)
+
+
+SelectItem = Union[FieldRef, Aggregate, "Function", SubQuery]
 
 
 @dataclass
@@ -88,7 +138,7 @@ Value = Union[Literal, DateLiteral, Bind, ValueList, SemiJoin]
 class Comparison:
     """``field op value``; ``op`` is one of ``= != < <= > >= LIKE IN NOT_IN INCLUDES EXCLUDES``."""
 
-    left: Union[FieldRef, Aggregate]
+    left: Union[FieldRef, Aggregate, Function]
     op: str
     value: Value
 
@@ -115,7 +165,7 @@ Condition = Union[Comparison, And, Or, Not]
 class OrderItem:
     """``ORDER BY`` entry; ``nulls_last`` None means the default (NULLS FIRST for ASC, LAST for DESC)."""
 
-    key: Union[FieldRef, Aggregate]
+    key: Union[FieldRef, Aggregate, Function]
     descending: bool = False
     nulls_last: bool | None = None
 
@@ -127,7 +177,9 @@ class SoqlQuery:
     select: list[SelectItem]
     sobject: str
     where: Condition | None = None
-    group_by: list[FieldRef] = field(default_factory=list)
+    group_by: list[Union[FieldRef, Function]] = field(default_factory=list)
+    #: ``ROLLUP`` or ``CUBE`` for ``GROUP BY ROLLUP(...)`` / ``GROUP BY CUBE(...)``
+    group_by_kind: str | None = None
     having: Condition | None = None
     order_by: list[OrderItem] = field(default_factory=list)
     limit: Union[int, Bind, None] = None
@@ -140,4 +192,5 @@ class SoqlQuery:
 
     @property
     def is_aggregate(self) -> bool:
-        return bool(self.group_by) or any(isinstance(s, Aggregate) for s in self.select)
+        return bool(self.group_by) or any(isinstance(s, Aggregate) or (isinstance(s, Function) and s.aggregate)
+                                          for s in self.select)

@@ -20,8 +20,9 @@ from ..results import QueryResult
 from ..schema import FieldDef, ObjectDef
 from ..store_indexes import INDEXED_AUDIT_FIELDS
 from ..values import DECIMALS, base64_url, format_db_datetime, from_db, query_param, to_db, to_json
-from .ast import (Aggregate, And, Bind, Comparison, DateLiteral, FieldRef, Literal, Not, Or, SemiJoin,
-                  SoqlQuery, SubQuery, ValueList)
+from . import functions
+from .ast import (DATE_FUNCTIONS, Aggregate, And, Bind, Comparison, DateLiteral, FieldRef, Function, Literal, Not,
+                  Or, SemiJoin, SoqlQuery, SubQuery, ValueList)
 from .parser import parse_soql
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -67,11 +68,19 @@ class _Join:
 
 @dataclass
 class _Col:
-    """One selected field: where it lands in the record and how to convert it."""
+    """One selected field: where it lands in the record and how to convert it. ``key`` is the name it
+    answers under (the field's, or a function's alias); ``post`` turns the converted value into a
+    function's answer (toLabel, FORMAT)."""
 
     rel_path: list[tuple[str, str, int]]  # (relationship name, join alias, id column index)
     fd: FieldDef
     index: int
+    key: str = ""
+    post: Callable[[Any], Any] | None = None
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            self.key = self.fd.name
 
 
 class _Context:
@@ -106,6 +115,16 @@ class _Context:
                            [x for row in part for x in row])
             self.formula_tables.add(name)
         return name
+
+    def fiscal(self) -> tuple[int, int]:
+        """The org's fiscal year: its start month (Organization.FiscalYearStartMonth, January when unset)
+        and whether a fiscal year is named by the calendar year it starts in (0: by the year it ends in,
+        Salesforce's default)."""
+        od = self.tx.schema.find("Organization")
+        fd = od.find_field("FiscalYearStartMonth") if od is not None else None
+        row = self.tx.execute(f"SELECT {fd.column} FROM {od.table} LIMIT 1").fetchone() if fd is not None else None
+        start = int(row[0]) if row and row[0] else 1
+        return (start if 1 <= start <= 12 else 1), 0
 
     def next_alias(self) -> str:
         self.alias_seq += 1
@@ -227,6 +246,8 @@ class _Compiler:
         raise MalformedQueryError(f"unsupported condition {c!r}")
 
     def _left(self, left: Any, aggregate_ok: bool) -> tuple[str, FieldDef | None]:
+        if isinstance(left, Function):
+            return self.function_sql(left, "filtered")
         if isinstance(left, Aggregate):
             if not aggregate_ok:
                 raise MalformedQueryError("aggregate functions are only allowed in HAVING, not in WHERE")
@@ -277,6 +298,8 @@ class _Compiler:
     def comparison(self, c: Comparison, aggregate_ok: bool) -> str:
         expr, fd = self._left(c.left, aggregate_ok)
         op = c.op
+        if isinstance(c.left, Function):
+            self._check_function_comparison(c)
         if isinstance(c.value, SemiJoin):
             if op not in ("IN", "NOT_IN"):
                 raise MalformedQueryError("a subquery needs IN or NOT IN")
@@ -369,6 +392,54 @@ class _Compiler:
             return f"{expr} >= {bound(start)}"
         raise MalformedQueryError(f"operator {op} cannot be used with date literal {lit.name}")
 
+    # -- functions ---------------------------------------------------------------------------------------
+    def function_sql(self, fn: Function, use: str | None) -> tuple[str, FieldDef]:
+        """SQL expression and result field of a function in WHERE/HAVING (``filtered``), GROUP BY
+        (``grouped``), ORDER BY (``sorted``) or an aggregate query's select list (``grouped``)."""
+        name = fn.name
+        if name in DATE_FUNCTIONS:
+            arg = fn.arg
+            convert = isinstance(arg, Function)
+            ref = arg.arg if isinstance(arg, Function) else arg
+            assert isinstance(ref, FieldRef)
+            expr, fd, _ = self.resolve(ref, "grouped" if use is None else use)
+            functions.check_date_function(name, fn.spelled or name, fd, convert)
+            tz = getattr(self.ctx.tz, "key", "UTC") if convert else "UTC"
+            start, by_start = self.ctx.fiscal() if name.startswith("FISCAL_") else (1, 0)
+            return (f"sf_datefn('{name}', {expr}, '{tz}', {start}, {by_start})",
+                    functions.date_result_field(name))
+        spelled = fn.spelled or name
+        if name == "CONVERTCURRENCY":
+            raise functions.convert_currency_error(fn.text)
+        if name == "TOLABEL" and use != "sorted":  # functions.check_placement has refused the other uses
+            assert isinstance(fn.arg, FieldRef)
+            expr, fd, walked = self.resolve(fn.arg, use)
+            owner = walked[-1][1].targets[0].name if walked else self.od.name
+            labels = functions.label_map(fd, owner)
+            if use == "filtered":
+                if labels is None:
+                    raise MalformedQueryError("toLabel() of a record type name cannot be filtered on: filter on the "
+                                              "record type's Name or Id")
+                if fd.type == "multipicklist":
+                    raise MalformedQueryError(f"toLabel() of a multi-select picklist in WHERE is not supported by "
+                                              f"the local org: {fn.text}")
+                return functions.label_sql(expr, labels), fd
+            return expr, fd
+        where = {"filtered": "WHERE", "grouped": "GROUP BY", "sorted": "ORDER BY"}.get(use or "", "this clause")
+        raise MalformedQueryError(f"{spelled}() cannot be used in {where}: {fn.text}")
+
+    def _check_function_comparison(self, c: Comparison) -> None:
+        fn = c.left
+        assert isinstance(fn, Function)
+        if fn.name not in DATE_FUNCTIONS:
+            return
+        v = c.value
+        items = v.items if isinstance(v, ValueList) else [v]
+        if any(isinstance(x, DateLiteral) for x in items):
+            raise MalformedQueryError(f"a date function cannot be compared with a date literal: {fn.text}")
+        if c.op in ("LIKE", "INCLUDES", "EXCLUDES"):
+            raise MalformedQueryError(f"a date function cannot be used with {c.op}: {fn.text}")
+
     def semi_join(self, q: SoqlQuery) -> tuple[str, list[Any]]:
         od = self.ctx.tx.schema.get(q.sobject)
         sub = _Compiler(self.ctx, od, False)
@@ -384,7 +455,9 @@ class _Compiler:
         return sql, sub.params
 
     # -- aggregates ------------------------------------------------------------------------------------
-    def aggregate_sql(self, agg: Aggregate) -> tuple[str, FieldDef | None]:
+    def aggregate_sql(self, agg: Aggregate | Function) -> tuple[str, FieldDef | None]:
+        if isinstance(agg, Function):
+            return self.function_sql(agg, "grouped")
         if agg.function == "GROUPED":
             assert agg.field is not None
             expr, fd, _ = self.resolve(agg.field, "grouped")
@@ -595,7 +668,9 @@ class _Runner:
             nulls = ""
             if item.nulls_last is not None:
                 nulls = " NULLS LAST" if item.nulls_last else " NULLS FIRST"
-            if isinstance(item.key, Aggregate):
+            if isinstance(item.key, Function):
+                expr, _ = comp.function_sql(item.key, "sorted")
+            elif isinstance(item.key, Aggregate):
                 expr, _ = comp.aggregate_sql(item.key)
             else:
                 expr, fd, _ = comp.resolve(item.key, "sorted")
@@ -627,7 +702,9 @@ class _Runner:
         seen: set[str] = set()
         subqueries: list[tuple[SubQuery, ObjectDef, FieldDef, str]] = []
         for item in q.select:
-            if isinstance(item, FieldRef):
+            if isinstance(item, Function):
+                self._function_column(comp, item, exprs, layout, seen)
+            elif isinstance(item, FieldRef):
                 if item.text.lower() in seen:
                     raise MalformedQueryError(f"duplicate field selected: {item.text}")
                 seen.add(item.text.lower())
@@ -667,6 +744,42 @@ class _Runner:
             return records
 
         return rows, materialize, bool(subqueries) or has_formulas  # formulas read the database too
+
+    def _function_column(self, comp: _Compiler, item: Function, exprs: list[str], layout: list[Any],
+                         seen: set[str]) -> None:
+        """A ``toLabel()`` / ``FORMAT()`` column of a plain select: under the field's name (nested under its
+        parent relationships) or under its alias."""
+        name = item.name
+        if name == "CONVERTCURRENCY" or (name == "FORMAT" and isinstance(item.arg, Function)):
+            raise functions.convert_currency_error(item.arg.text if name == "FORMAT" else item.text)
+        if name not in ("TOLABEL", "FORMAT") or not isinstance(item.arg, FieldRef):
+            raise MalformedQueryError(f"{item.spelled}() cannot be used here: {item.text}")  # check_placement's
+        key = (item.alias or item.arg.text).lower()
+        if key in seen:
+            raise MalformedQueryError(f"duplicate field selected: {item.alias or item.arg.text} (alias the "
+                                      f"function to select the field twice)")
+        seen.add(key)
+        expr, fd, walked = comp.resolve(item.arg, None)
+        layout.append(self._function_col(comp, item, expr, fd, walked, exprs))
+
+    def _function_col(self, comp: _Compiler, item: Function, expr: str, fd: FieldDef, walked: list[Any],
+                      exprs: list[str]) -> _Col:
+        if item.name == "TOLABEL":
+            owner = walked[-1][1].targets[0].name if walked else comp.od.name
+            labels = functions.label_map(fd, owner)
+            post: Callable[[Any], Any] = functools.partial(functions.to_label, labels, fd)
+        else:
+            if formulas.is_formula(fd):
+                raise MalformedQueryError(f"FORMAT() of a formula field is not supported by the local org: "
+                                          f"{item.text}")
+            post = functools.partial(functions.format_value, fd, tz=self.ctx.tz)
+        rels = []
+        if not item.alias:
+            for rel_name, join in walked:
+                exprs.append(f"{join.alias}.id")
+                rels.append((rel_name, join.alias, len(exprs) - 1))
+        exprs.append(expr)
+        return _Col(rels, fd, len(exprs) - 1, item.alias or fd.name, post)
 
     def _formulas(self, od: ObjectDef, records: list[dict[str, Any]], rows: list[Any], layout: list[Any]) -> None:
         """Fill the selected formula fields (of the record or of its parents) with computed values."""
@@ -741,10 +854,13 @@ class _Runner:
                 target = nested
             if dead:
                 continue
+            if item.post is not None:  # toLabel(), FORMAT(): computed from the typed value
+                target[item.key] = item.post(from_db(item.fd, r[item.index]))
+                continue
             value = self._conv(item.fd, r[item.index])
             if item.fd.type == "base64" and value is not None and not self.typed:
                 value = base64_url(target["attributes"].get("url", ""), item.fd)
-            target[item.fd.name] = value
+            target[item.key] = value
         return rec
 
     def _children(self, records: list[dict[str, Any]], rows: list[Any],
@@ -779,7 +895,11 @@ class _Runner:
         comp = _Compiler(self.ctx, od, include_deleted)
         exprs = [f"{comp.alias}.id", f"{comp.alias}.{fk.column}"]
         layout: list[Any] = []
+        seen: set[str] = set()
         for item in q.select:
+            if isinstance(item, Function):
+                self._function_column(comp, item, exprs, layout, seen)
+                continue
             assert isinstance(item, FieldRef)
             expr, fd, walked = comp.resolve(item, None)
             rels = []
@@ -810,51 +930,69 @@ class _Runner:
     # -- aggregates ----------------------------------------------------------------------------------------
     def aggregate(self, q: SoqlQuery, od: ObjectDef, include_deleted: bool) -> list[dict[str, Any]]:
         comp = _Compiler(self.ctx, od, include_deleted)
-        grouped = {tuple(p.lower() for p in g.path) for g in q.group_by}
+        grouped = {_group_key(g) for g in q.group_by}
         exprs: list[str] = []
-        outs: list[tuple[str, FieldDef | None, str]] = []
+        #: per column: answer name, field, kind (``field``, an aggregate's name, ``GROUPING``), the function
+        #: turning the typed value into the answer (toLabel, FORMAT) and the GROUP BY entry it shows, if any
+        outs: list[tuple[str, FieldDef | None, str, Callable[[Any], Any] | None, Any]] = []
         expr_n = 0
+
+        def next_name(alias: str | None) -> str:
+            nonlocal expr_n
+            if alias:
+                return alias
+            expr_n += 1
+            return f"expr{expr_n - 1}"
+
         for item in q.select:
             if isinstance(item, SubQuery):
                 raise MalformedQueryError("child subqueries cannot be used with aggregate functions")
+            if isinstance(item, Function):
+                exprs.append(self._aggregate_function(comp, q, item, grouped, outs, next_name))
+                continue
             if isinstance(item, FieldRef) or (isinstance(item, Aggregate) and item.function == "GROUPED"):
                 ref = item if isinstance(item, FieldRef) else item.field
                 assert ref is not None
-                if tuple(p.lower() for p in ref.path) not in grouped:
+                if _group_key(ref) not in grouped:
                     raise MalformedQueryError(f"Field must be grouped or aggregated: {ref.text}")
                 expr, fd, _ = comp.resolve(ref, "grouped")
                 alias = item.alias if isinstance(item, Aggregate) else None
                 exprs.append(expr)
-                outs.append((alias or fd.name, fd, "field"))
+                outs.append((alias or fd.name, fd, "field", None, _group_key(ref)))
                 continue
             expr, fd = comp.aggregate_sql(item)
             exprs.append(expr)
-            if item.alias:
-                name = item.alias
-            else:
-                name = f"expr{expr_n}"
-                expr_n += 1
-            outs.append((name, fd, item.function))
+            outs.append((next_name(item.alias), fd, item.function, None, None))
         where = self._where(comp, q)
-        group_sql = ""
-        if q.group_by:
-            group_sql = " GROUP BY " + ", ".join(comp.resolve(g, "grouped")[0] for g in q.group_by)
         having = ""
         if q.having is not None:
             having = " HAVING " + comp.condition(q.having, aggregate_ok=True)
-        order = self._order(comp, q, aggregate=True)
-        sql = f"SELECT {', '.join(exprs)} FROM {comp.from_sql()}{where}{group_sql}{having}{order}{self._limit_offset(comp, q)}"
-        rows = self.ctx.tx.execute(sql, comp.params).fetchall()
+        group_exprs = [comp.function_sql(g, "grouped")[0] if isinstance(g, Function) else comp.resolve(g, "grouped")[0]
+                       for g in q.group_by]
+        if q.group_by_kind is None:
+            group_sql = " GROUP BY " + ", ".join(group_exprs) if group_exprs else ""
+            order = self._order(comp, q, aggregate=True)
+            sql = (f"SELECT {', '.join(exprs)} FROM {comp.from_sql()}{where}{group_sql}{having}{order}"
+                   f"{self._limit_offset(comp, q)}")
+            params = comp.params
+        else:
+            sql, params = self._grouping_sets(comp, q, exprs, outs, group_exprs, where, having)
+        rows = self.ctx.tx.execute(sql, params).fetchall()
         records = []
         for r in rows:
             rec: dict[str, Any] = {"attributes": {"type": "AggregateResult"}}
-            for k, (name, fd, kind) in enumerate(outs):
+            for k, (name, fd, kind, post, _key) in enumerate(outs):
                 raw = r[k]
                 if kind == "field" or kind in ("MIN", "MAX"):
                     value = from_db(fd, raw) if fd is not None else raw
+                    if post is not None:
+                        rec[name] = post(value)
+                        continue
                     rec[name] = value if self.typed else to_json(fd, value)
-                elif kind in ("COUNT", "COUNT_DISTINCT"):
-                    rec[name] = int(raw or 0)
+                elif kind in ("COUNT", "COUNT_DISTINCT", "GROUPING"):
+                    rec[name] = int(raw or 0) if post is None else post(int(raw or 0))
+                elif post is not None:
+                    rec[name] = None if raw is None else post(Decimal(repr(float(raw))))
                 else:
                     if raw is None:
                         rec[name] = None
@@ -863,5 +1001,108 @@ class _Runner:
             records.append(rec)
         return records
 
+    def _aggregate_function(self, comp: _Compiler, q: SoqlQuery, item: Function, grouped: set[Any],
+                            outs: list[Any], next_name: Callable[[str | None], str]) -> str:
+        """A function in an aggregate query's select list: a date function (grouped), ``GROUPING(f)``,
+        ``FORMAT(aggregate)``, or ``toLabel``/``FORMAT`` of a grouped field. Returns its SQL."""
+        name = item.name
+        if name == "GROUPING":  # with ROLLUP/CUBE (functions.check_placement)
+            key = _group_key(item.arg)
+            if key not in grouped:
+                raise MalformedQueryError(f"GROUPING() takes a field of the GROUP BY ROLLUP/CUBE: {item.text}")
+            outs.append((next_name(item.alias), None, "GROUPING", None, key))
+            return "0"  # per grouping set: 1 where the field is rolled up (see _grouping_sets)
+        if name in DATE_FUNCTIONS:
+            key = _group_key(item)
+            expr, fd = comp.function_sql(item, "grouped")
+            if key not in grouped and not self._date_field_grouped(comp, item, grouped):
+                raise MalformedQueryError(f"Field must be grouped or aggregated: {item.text}")
+            outs.append((next_name(item.alias), fd, "field", None, key))
+            return expr
+        if name == "FORMAT" and isinstance(item.arg, Aggregate):
+            agg = item.arg
+            expr, fd = comp.aggregate_sql(agg)
+            shown = fd
+            if shown is None and agg.function in ("SUM", "AVG") and agg.field is not None:
+                shown = comp.resolve(agg.field)[1]
+            post = functools.partial(functions.format_value, shown, tz=self.ctx.tz)
+            outs.append((next_name(item.alias), fd, agg.function, post, None))
+            return expr
+        if name == "CONVERTCURRENCY" or (name == "FORMAT" and isinstance(item.arg, Function)):
+            raise functions.convert_currency_error(item.arg.text if name == "FORMAT" else item.text)
+        if name not in ("TOLABEL", "FORMAT") or not isinstance(item.arg, FieldRef):
+            raise MalformedQueryError(f"{item.spelled}() cannot be used here: {item.text}")  # check_placement's
+        if _group_key(item.arg) not in grouped:
+            raise MalformedQueryError(f"Field must be grouped or aggregated: {item.arg.text}")
+        expr, fd, walked = comp.resolve(item.arg, "grouped")
+        col = self._function_col(comp, item, expr, fd, walked, [])
+        outs.append((item.alias or fd.name, fd, "field", col.post, _group_key(item.arg)))
+        return expr
+
+    @staticmethod
+    def _date_field_grouped(comp: _Compiler, item: Function, grouped: set[Any]) -> bool:
+        """Salesforce's exception: a date function of a date (not dateTime) field may be selected when
+        the field itself is grouped."""
+        if not isinstance(item.arg, FieldRef) or _group_key(item.arg) not in grouped:
+            return False
+        return comp.resolve(item.arg, "grouped")[1].type == "date"
+
+    def _grouping_sets(self, comp: _Compiler, q: SoqlQuery, exprs: list[str], outs: list[Any],
+                       group_exprs: list[str], where: str, having: str) -> tuple[str, list[Any]]:
+        """GROUP BY ROLLUP(a, b) (sets (a, b), (a), ()) or CUBE(a, b) (every subset), as one UNION ALL
+        of GROUP BY statements: the rolled-up fields read null and their GROUPING() 1."""
+        keys = [_group_key(g) for g in q.group_by]
+        n = len(keys)
+        if q.group_by_kind == "ROLLUP":
+            sets = [tuple(range(i)) for i in range(n, -1, -1)]
+        else:
+            from itertools import combinations
+            sets = [c for size in range(n, -1, -1) for c in combinations(range(n), size)]
+        parts = []
+        for kept in sets:
+            kept_keys = {keys[i] for i in kept}
+            cols = []
+            for k, (_name, _fd, kind, _post, key) in enumerate(outs):
+                if kind == "GROUPING":
+                    cols.append(f"{0 if key in kept_keys else 1} AS c{k}")
+                elif key is not None and key not in kept_keys:
+                    cols.append(f"NULL AS c{k}")
+                else:
+                    cols.append(f"{exprs[k]} AS c{k}")
+            group_sql = " GROUP BY " + ", ".join(group_exprs[i] for i in kept) if kept else ""
+            parts.append(f"SELECT {', '.join(cols)} FROM {comp.from_sql()}{where}{group_sql}{having}")
+        params = list(comp.params) * len(sets)
+        terms = []
+        for item in q.order_by:
+            k = self._select_column(q, item.key, outs)
+            nulls = "" if item.nulls_last is None else (" NULLS LAST" if item.nulls_last else " NULLS FIRST")
+            terms.append(f"c{k} {'DESC' if item.descending else 'ASC'}{nulls}")
+        order = " ORDER BY " + ", ".join(terms) if terms else ""
+        sql = f"SELECT * FROM ({' UNION ALL '.join(parts)}){order}{self._limit_offset(comp, q)}"
+        return sql, params
+
+    @staticmethod
+    def _select_column(q: SoqlQuery, key: Any, outs: list[Any]) -> int:
+        """The select-list column an ORDER BY entry of a ROLLUP/CUBE query sorts by."""
+        for k, item in enumerate(q.select):
+            if isinstance(key, Aggregate) and isinstance(item, Aggregate):
+                if item.function == key.function and item.field == key.field:
+                    return k
+            elif isinstance(key, Function) and key.name == "GROUPING":
+                if outs[k][2] == "GROUPING" and outs[k][4] == _group_key(key.arg):
+                    return k
+            elif not isinstance(key, Aggregate) and outs[k][2] == "field" and outs[k][4] == _group_key(key):
+                return k
+        raise MalformedQueryError("ORDER BY of a GROUP BY ROLLUP/CUBE query takes entries of the select list on "
+                                  "the local org")
+
+
+def _group_key(x: Any) -> Any:
+    """What identifies a GROUP BY entry: a field path (case-insensitive) or a function of one."""
+    if isinstance(x, FieldRef):
+        return ("", tuple(p.lower() for p in x.path))
+    if isinstance(x, Function):
+        return (x.name, _group_key(x.arg))
+    return ("?", id(x))
 
 __all__ = ["execute", "date_range"]

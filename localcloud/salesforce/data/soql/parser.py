@@ -16,8 +16,9 @@ from typing import Any
 
 from ..errors import MalformedQueryError
 from ..values import parse_datetime
-from .ast import (Aggregate, And, Bind, Comparison, DateLiteral, FieldRef, Literal, Not, Or, OrderItem,
-                  SemiJoin, SoqlQuery, SubQuery, ValueList)
+from .functions import check_placement
+from .ast import (DATE_FUNCTIONS, FUNCTIONS, Aggregate, And, Bind, Comparison, DateLiteral, FieldRef, Function,
+                  Literal, Not, Or, OrderItem, SemiJoin, SoqlQuery, SubQuery, ValueList)
 
 PREFIX = "class X { void m() { Object o = ["
 SUFFIX = "]; } }"
@@ -114,6 +115,7 @@ def parse_soql(text: str) -> SoqlQuery:
         raise MalformedQueryError(_syntax_message(text, body, tree.root_node, source))
     q = _Builder(source, len(PREFIX.encode())).query(node)
     q.text = text
+    check_placement(q)
     return q
 
 
@@ -128,6 +130,7 @@ def soql_from_node(node: Any, source: bytes) -> SoqlQuery:
         return parse_soql(text)
     q = _Builder(source, node.start_byte).query(node)
     q.text = text
+    check_placement(q)
     return q
 
 
@@ -228,6 +231,8 @@ class _Builder:
             for c in gb.named_children:
                 if c.type == "field_identifier":
                     q.group_by.append(self.field(c))
+                elif c.type == "function_expression":
+                    self._group_function(c, q)
                 elif c.type == "having_clause":
                     q.having = self._condition_of(c)
                 else:
@@ -265,7 +270,7 @@ class _Builder:
             elif c.type == "alias_expression":
                 inner, alias = c.named_children[0], c.named_children[-1]
                 item = self.field(inner) if inner.type == "field_identifier" else self.function(inner)
-                if isinstance(item, Aggregate):
+                if isinstance(item, (Aggregate, Function)):
                     item.alias = self.text(alias)
                 else:
                     item = Aggregate("GROUPED", item, self.text(alias))
@@ -290,10 +295,56 @@ class _Builder:
             return FieldRef([self.text(c) for c in inner.named_children if c.type == "identifier"])
         raise self.unsupported(node, "field " + inner.type)
 
-    def function(self, node: Any) -> Aggregate:
+    def _group_function(self, node: Any, q: SoqlQuery) -> None:
+        """``GROUP BY ROLLUP(a, b)`` / ``CUBE(...)`` or a date function such as ``CALENDAR_YEAR(f)``."""
+        spelled = self.text(node.named_children[0])
+        if spelled.upper() in ("ROLLUP", "CUBE"):
+            if q.group_by_kind is not None or q.group_by:
+                raise MalformedQueryError(f"GROUP BY {spelled.upper()} cannot be combined with other GROUP BY "
+                                          f"entries: {self.text(node)}")
+            q.group_by_kind = spelled.upper()
+            for a in node.named_children[1:]:
+                q.group_by.append(self.field(a) if a.type == "field_identifier" else self._group_function_item(a))
+            return
+        q.group_by.append(self._group_function_item(node))
+
+    def _group_function_item(self, node: Any) -> Function:
+        fn = self.function(node)
+        if not isinstance(fn, Function) or fn.name not in DATE_FUNCTIONS:
+            raise MalformedQueryError(f"GROUP BY takes fields and date functions, not {self.text(node)}")
+        return fn
+
+    def _function(self, node: Any, name: str, spelled: str, args: list[Any]) -> Function:
+        """A function other than the aggregates, with Salesforce's nesting rules: date functions over a
+        field or ``convertTimezone(field)``; ``FORMAT`` over a field, an aggregate or ``convertCurrency``;
+        the others over a field."""
+        if len(args) != 1:
+            raise MalformedQueryError(f"{spelled}() takes exactly one argument: {self.text(node)}")
+        a = args[0]
+        if a.type == "field_identifier":
+            inner: FieldRef | Aggregate | Function = self.field(a)
+        elif a.type == "function_expression":
+            inner = self.function(a)
+        else:
+            raise self.unsupported(a, f"{spelled}() argument")
+        if isinstance(inner, FieldRef):
+            ok = True
+        elif name in DATE_FUNCTIONS:
+            ok = isinstance(inner, Function) and inner.name == "CONVERTTIMEZONE"
+        elif name == "FORMAT":
+            ok = isinstance(inner, Aggregate) or (isinstance(inner, Function) and inner.name == "CONVERTCURRENCY")
+        else:
+            ok = False
+        if not ok:
+            raise MalformedQueryError(f"{self.text(a)} cannot be used inside {spelled}(): {self.text(node)}")
+        return Function(name, inner, None, spelled)
+
+    def function(self, node: Any) -> Aggregate | Function:
         name_node = node.named_children[0]
         name = self.text(name_node).upper()
         args = node.named_children[1:]
+        if name in FUNCTIONS:
+            return self._function(node, name, self.text(name_node), args)
         if name not in AGGREGATES:
             raise MalformedQueryError(f"function {self.text(name_node)}() is not supported by the local org: "
                                       f"{self.text(node)}")
@@ -307,7 +358,7 @@ class _Builder:
 
     def _order(self, node: Any) -> OrderItem:
         key_node = node.named_children[0]
-        key: FieldRef | Aggregate = self.field(key_node) if key_node.type == "field_identifier" else self.function(key_node)
+        key: FieldRef | Aggregate | Function = self.field(key_node) if key_node.type == "field_identifier" else self.function(key_node)
         item = OrderItem(key)
         for c in node.named_children[1:]:
             word = self.text(c).upper().replace(" ", "")
@@ -348,7 +399,7 @@ class _Builder:
         if len(kids) != 3:
             raise self.unsupported(node, "comparison")
         left_n, op_n, value_n = kids
-        left: FieldRef | Aggregate = self.field(left_n) if left_n.type == "field_identifier" else self.function(left_n)
+        left: FieldRef | Aggregate | Function = self.field(left_n) if left_n.type == "field_identifier" else self.function(left_n)
         op = self.text(op_n).upper()
         op = re.sub(r"\s+", "_", op)
         if op == "<>":
