@@ -40,7 +40,7 @@ from .values import ApexList, ApexMap, ApexObject, ApexSet, IdValue, SObject, Ty
 
 #: store -> (the source's last answer, {lower name: FlowDef}); parsed once per deploy
 _PARSED: "weakref.WeakKeyDictionary[Any, tuple[Any, dict[str, FlowDef]]]" = weakref.WeakKeyDictionary()
-_FAULT_VERB = {"create": "create", "update": "update", "delete": "delete"}
+_FAULT_VERB = {"insert": "create", "update": "update", "delete": "delete"}
 
 
 def org_flows(prog: Any) -> dict[str, FlowDef]:

@@ -231,6 +231,10 @@ class Interview:
             self.assigned.add(head)
             return
         target = self.resolve(".".join(parts[:-1]), where)
+        var = self.flow.variables.get(head)
+        if target is None and len(parts) == 2 and var is not None and var.data_type.lower() == "sobject" \
+                and not var.is_collection:
+            target = self.values[head] = Record(var.object_type, {})  # a record variable starts on first write
         if target is None:
             raise FlowFault(f"The flow tried to set {ref}, but {'.'.join(parts[:-1])} is null.")
         if isinstance(target, Record):
