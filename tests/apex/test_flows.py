@@ -78,7 +78,8 @@ def test_an_autolaunched_flow_computes_with_every_resource_kind(store) -> None:
     Assert.isNull(calc.getVariableValue('noSuchVariable'));
   }
   @IsTest static void dynamic() {
-    Flow.Interview calc = Flow.Interview.createInterview('Calc', new Map<String, Object>{'name' => 'Bob', 'amount' => 200});
+    Flow.Interview calc = Flow.Interview.createInterview('Calc', new Map<String, Object>{'name' => 'Bob', 'amount' => 200,
+      'AMOUNT' => 1, 'unknown' => 'ignored'});
     calc.start();
     Assert.areEqual('big', calc.getVariableValue('size'));
     Assert.areEqual(204, calc.getVariableValue('amount'));

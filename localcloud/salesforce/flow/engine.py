@@ -94,7 +94,9 @@ class Interview:
             self.values[key] = coerce(default, var.data_type, var.is_collection)
         for name, value in (inputs or {}).items():
             var = flow.variables.get(str(name).lower())
-            if var is None or not var.is_input:
+            if var is None or var.name != str(name):
+                continue  # input names are case-sensitive; one matching no variable is ignored, as in Salesforce
+            if not var.is_input:
                 raise FlowInputError(f"Flow {flow.name} has no variable named {name} that is available for input")
             self.values[var.name.lower()] = coerce(value, var.data_type, var.is_collection)
             self.assigned.add(var.name.lower())
