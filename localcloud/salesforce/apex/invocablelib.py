@@ -171,8 +171,18 @@ def _element(params: ApexMap, element: TypeRef, cls: Any) -> Any:
     target = prog.classes.get(element.name) or (cls.inner.get(element.name.rsplit(".", 1)[-1])
                                                 if cls is not None else None)
     if target is not None:
+        # Flow builds the element with its no-argument constructor (field initializers run, as
+        # FlowRecordLogEntry's ``timestamp = System.now()`` relies on) and sets the variables it was given
         data = json.loads(serialize(params))
-        return convert(data, element, False, cls)
+        given = convert(data, element, False, cls)
+        if not isinstance(given, ApexObject) or target.kind != "class" or "abstract" in target.modifiers:
+            return given
+        built = prog.instantiate(target, [])
+        names = {str(k).lower() for k in params}
+        for low, value in given.fields.items():
+            if low in names:
+                built.fields[low] = value
+        return built
     values = list(params.values())
     if len(values) > 1:
         ops.throw("System.InvalidParameterValueException",
