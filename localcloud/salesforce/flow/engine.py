@@ -751,7 +751,7 @@ def _dedupe(records: list[Record]) -> list[Record]:
     by_id: dict[str, Record] = {}
     out: list[Record] = []
     for r in records:
-        rid = str(r.get("Id") or "")[:15]
+        rid = str(r.get("Id") or "")
         if rid and rid in by_id:
             by_id[rid].data.update(r.data)
             by_id[rid]._keys.update({k.lower(): k for k in r.data})
