@@ -420,9 +420,9 @@ def test_what_the_engine_does_not_run_fails_loudly(store) -> None:
   @IsTest static void missingTyped() { new Flow.Interview.Nope(null); }
 }"""})
     assert results == {
-        "waits": ("Fail", "System.UnexpectedException: Flow Waiting, element Pause: Wait elements (paused interviews) "
-                          "is not supported by the local org"),
-        "standardAction": ("Fail", "System.UnexpectedException: Flow Posting, element Post: the chatterPost action "
-                                   "chatterPost (only Apex actions run) is not supported by the local org"),
+        "waits": ("Fail", "System.UnexpectedException: FlowWait (Wait element: paused interviews) in Flow Waiting, "
+                          "element Pause is not supported by the local org"),
+        "standardAction": ("Fail", "System.UnexpectedException: FlowActionCall of actionType chatterPost (chatterPost; "
+                                   "only apex actions run) in Flow Posting, element Post is not supported by the local org"),
         "missingTyped": ("Fail", "System.TypeException: Invalid type: Nope"),
     }

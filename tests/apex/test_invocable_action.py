@@ -113,7 +113,7 @@ def test_flows_the_engine_does_not_run_and_standard_actions_fail_loudly(store) -
   }
 }"""})
     assert results == {
-        "deployedFlow": ("Fail", "System.UnexpectedException: Flow Real_Flow: process type Flow (screen flows) "
+        "deployedFlow": ("Fail", "System.UnexpectedException: ScreenFlow (processType Flow) in Flow Real_Flow "
                                  "is not supported by the local org"),
         "standardAction": ("Fail", "System.UnexpectedException: Invocable.Action standard action 'chatterPost' "
                                    "(standard invocable actions) is not supported by the local org"),

@@ -90,7 +90,7 @@ def test_creating_an_interview_of_a_missing_flow_throws_type_exception(store) ->
         } }"""})
     assert results == {
         "missing": ("Pass", None),
-        "deployed": ("Fail", "System.UnexpectedException: Flow Real_Flow: process type Flow (screen flows) "
+        "deployed": ("Fail", "System.UnexpectedException: ScreenFlow (processType Flow) in Flow Real_Flow "
                              "is not supported by the local org"),
     }
 

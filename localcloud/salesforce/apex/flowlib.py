@@ -223,7 +223,7 @@ class ApexFlowHost:
         elif head == "$system" and len(path) == 1 and path[0].lower() == "origindatetime":
             return formulalib.ORIGIN
         else:
-            raise FlowUnsupported(f"the global variable {'.'.join(full)}")
+            raise FlowUnsupported(f"the global variable {'.'.join(full)} in flows")
         if field is None:
             raise FlowFault(f"{'.'.join(full)} does not exist")
         return to_flow(field.read(None))

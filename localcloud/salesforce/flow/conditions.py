@@ -88,7 +88,7 @@ OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
 def compare(operator: str, left: Any, right: Any, where: str) -> bool:
     fn = OPERATORS.get(operator.lower())
     if fn is None:
-        raise FlowUnsupported(f"{where}: the condition operator {operator!r}")
+        raise FlowUnsupported(f"the condition operator {operator!r} in {where}")
     return fn(left, right)
 
 
@@ -220,7 +220,7 @@ def soql_condition(field: str, operator: str, value: Any, where: str) -> str:
         if not items:  # IN () matches nothing; NOT IN () everything
             return "Id = null" if op == "in" else "Id != null"
         return f"{field} {'IN' if op == 'in' else 'NOT IN'} {soql_literal(items)}"
-    raise FlowUnsupported(f"{where}: the filter operator {operator!r}")
+    raise FlowUnsupported(f"the filter operator {operator!r} in {where}")
 
 
 def soql_where(logic: str | None, conditions: Sequence[str], where: str) -> str:

@@ -30,10 +30,10 @@ from .values import Record, coerce, format_value, is_blank
 MAX_SUBFLOW_DEPTH = 50
 #: element kinds the engine does not run, and what Salesforce calls them
 UNSUPPORTED_KINDS = {
-    "screens": "Screen elements (screen flows)", "waits": "Wait elements (paused interviews)",
-    "apexPluginCalls": "Apex plug-in calls (Process.Plugin)", "collectionProcessors": "Collection Sort/Filter elements",
-    "recordRollbacks": "Roll Back Records elements", "transforms": "Transform elements",
-    "orchestratedStages": "Orchestration stages", "steps": "Orchestration steps",
+    "screens": "Screen element", "waits": "Wait element: paused interviews",
+    "apexPluginCalls": "Apex plug-in call", "collectionProcessors": "Collection Sort/Filter element",
+    "recordRollbacks": "Roll Back Records element", "transforms": "Transform element",
+    "orchestratedStages": "Orchestration stage", "steps": "Orchestration step",
 }
 SUPPORTED_PROCESS_TYPES = ("autolaunchedflow",)
 _DATA_TYPE_FTYPES = {"string": FType.TEXT, "number": FType.NUMBER, "currency": FType.NUMBER,
@@ -115,8 +115,9 @@ class Interview:
     # -- running --------------------------------------------------------------------------------
     def run(self) -> Run:
         if self.flow.process_type.lower() not in SUPPORTED_PROCESS_TYPES:
-            raise FlowUnsupported(f"{self.where()}: process type {self.flow.process_type} "
-                                  f"({'screen flows' if self.flow.process_type == 'Flow' else 'this kind of flow'})")
+            kind = "ScreenFlow (processType Flow)" if self.flow.process_type == "Flow" \
+                else f"processType {self.flow.process_type}"
+            raise FlowUnsupported(f"{kind} in {self.where()}")
         self.started = True
         current = self.flow.start.connector
         while current:
@@ -128,8 +129,8 @@ class Interview:
             try:
                 handler = _HANDLERS.get(element.kind)
                 if handler is None:
-                    raise FlowUnsupported(f"{self.where(element)}: "
-                                          f"{UNSUPPORTED_KINDS.get(element.kind, element.kind)}")
+                    raise FlowUnsupported(f"{element.kind_label} ({UNSUPPORTED_KINDS.get(element.kind, element.kind)}) "
+                                          f"in {self.where(element)}")
                 result = handler(self, element)
                 current = (yield from result) if isinstance(result, Generator) else result
             except FlowFault as fault:
@@ -147,7 +148,7 @@ class Interview:
         if v.kind == "ref":
             return self.resolve(v.ref or "", where)
         if v.kind == "unsupported":
-            raise FlowUnsupported(f"{where}: the value kind {v.literal}")
+            raise FlowUnsupported(f"the value kind {v.literal} in {where}")
         return v.literal
 
     def resolve(self, ref: str, where: str, prior: bool = False) -> Any:
@@ -216,7 +217,7 @@ class Interview:
             return self.now
         if name == "currentrecord":
             return self.values.get("recordid")
-        raise FlowUnsupported(f"{where}: $Flow.{rest[0] if rest else ''}")
+        raise FlowUnsupported(f"$Flow.{rest[0] if rest else ''} in {where}")
 
     def assign(self, ref: str, value: Any, where: str) -> None:
         parts = [p for p in ref.strip().split(".") if p]
@@ -299,7 +300,7 @@ class Interview:
         if low == "wasset":
             return (left_ref.split(".")[0].lower() in self.assigned) == bool(right)
         if low == "wasselected":
-            raise FlowUnsupported(f"{where}: the WasSelected operator (choices of screen flows)")
+            raise FlowUnsupported(f"WasSelected operator (choices of screen flows) in {where}")
         return conditions.compare(operator, self.resolve(left_ref, where), right, where)
 
     def conditions_met(self, node: Any, logic_tag: str, where: str) -> bool:
@@ -459,7 +460,7 @@ def apply_operator(iv: Interview, ref: str, operator: str, value: Any, where: st
             iv.assign(ref, Decimal(len(value or [])), where)
             return
         else:
-            raise FlowUnsupported(f"{where}: the assignment operator {operator} on a collection")
+            raise FlowUnsupported(f"the assignment operator {operator} on a collection in {where}")
         iv.assign(ref, current, where)
         return
     if op == "assigncount":
@@ -483,7 +484,7 @@ def apply_operator(iv: Interview, ref: str, operator: str, value: Any, where: st
         delta = coerce(value, "Number") if value is not None else Decimal(0)
         iv.assign(ref, base + delta * sign, where)
         return
-    raise FlowUnsupported(f"{where}: the assignment operator {operator}")
+    raise FlowUnsupported(f"the assignment operator {operator} in {where}")
 
 
 def _decision(iv: Interview, el: Element) -> str | None:
@@ -686,8 +687,8 @@ def _action(iv: Interview, el: Element) -> Run:
     action_type = (text(node, "actionType") or "").strip()
     action_name = (text(node, "actionName") or "").strip()
     if action_type.lower() != "apex":
-        raise FlowUnsupported(f"{where}: the {action_type or 'unknown'} action {action_name} "
-                              f"(only Apex actions run)")
+        raise FlowUnsupported(f"FlowActionCall of actionType {action_type or 'unknown'} ({action_name}; only apex "
+                              f"actions run) in {where}")
     params = {(text(p, "name") or "").strip(): iv.value(parse_value(child(p, "value")), where)
               for p in children(node, "inputParameters")}
     outputs: dict[str, Any] = yield Request("apex", el.name, (action_name, params))

@@ -53,7 +53,7 @@ def run_record_triggered(flow: FlowDef, host: FlowHost, op: str, timing: str,
     """Run ``flow`` for a chunk. In a before-save flow ``$Record`` is the chunk's record itself (``new[i]``,
     changed in place); in an after-save flow a copy (update it with an Update Records element)."""
     if flow.start.scheduled_paths:
-        raise FlowUnsupported(f"Flow {flow.name}: scheduled paths of record-triggered flows")
+        raise FlowUnsupported(f"ScheduledPaths of record-triggered flows in Flow {flow.name}")
     sobject = flow.start.object or ""
     size = len(new if new is not None else old or [])
     interviews: list[Interview] = []
