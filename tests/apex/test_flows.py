@@ -426,3 +426,36 @@ def test_what_the_engine_does_not_run_fails_loudly(store) -> None:
                                    "only apex actions run) in Flow Posting, element Post is not supported by the local org"),
         "missingTyped": ("Fail", "System.TypeException: Invalid type: Nope"),
     }
+
+
+PARENT_READ = flow(
+    "<assignments><name>Copy</name><label>x</label><assignmentItems><assignToReference>$Record.Description"
+    "</assignToReference><operator>Assign</operator><value><elementReference>$Record.Account.Name</elementReference>"
+    "</value></assignmentItems></assignments>",
+    "<object>Contact</object><recordTriggerType>Create</recordTriggerType><triggerType>RecordBeforeSave"
+    "</triggerType>" + go("Copy"))
+BEFORE_DELETE = flow(
+    "<recordCreates><name>Keep_Note</name><label>x</label><object>Account</object><inputAssignments><field>Name"
+    "</field><value><elementReference>Gone</elementReference></value></inputAssignments></recordCreates>"
+    "<formulas><name>Gone</name><dataType>String</dataType><expression>'deleted ' &amp; {!$Record.LastName}"
+    "</expression></formulas>",
+    "<object>Contact</object><recordTriggerType>Delete</recordTriggerType><triggerType>RecordBeforeDelete"
+    "</triggerType>" + go("Keep_Note"))
+
+
+def test_parent_fields_and_before_delete_flows(store) -> None:
+    register_org_source(store, "flow_definitions", lambda: {"Parent_Read": PARENT_READ, "On_Delete": BEFORE_DELETE})
+    results = run_test_methods(store, {"MoreTest.cls": """@IsTest private class MoreTest {
+  @IsTest static void parentAndDelete() {
+    Account a = new Account(Name = 'Acme');
+    insert a;
+    Contact c = new Contact(LastName = 'Doe', AccountId = a.Id);
+    Integer queries = Limits.getQueries();
+    insert c;
+    Assert.areEqual(queries + 1, Limits.getQueries(), 'reading $Record.Account.Name is one query');
+    Assert.areEqual('Acme', [SELECT Description FROM Contact WHERE Id = :c.Id].Description);
+    delete c;
+    Assert.areEqual(1, [SELECT COUNT() FROM Account WHERE Name = 'deleted Doe']);
+  }
+}"""})
+    assert results == {"parentAndDelete": ("Pass", None)}
