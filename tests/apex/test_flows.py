@@ -294,6 +294,10 @@ BEFORE_SAVE = flow(
     "</triggerType><filterLogic>and</filterLogic><filters><field>Industry</field><operator>EqualTo</operator>"
     "<value><stringValue>Energy</stringValue></value></filters>" + go("Mark"))
 AFTER_SAVE = flow(
+    "<recordLookups><name>Find_Contacts</name><label>x</label><object>Contact</object><filters><field>AccountId"
+    "</field><operator>EqualTo</operator><value><elementReference>$Record.Id</elementReference></value></filters>"
+    "<getFirstRecordOnly>false</getFirstRecordOnly><queriedFields>Id</queriedFields>"
+    f"<storeOutputAutomatically>true</storeOutputAutomatically>{go('Note')}</recordLookups>"
     "<actionCalls><name>Note</name><label>x</label><actionName>Trail</actionName><actionType>apex</actionType>"
     "<inputParameters><name>text</name><value><elementReference>Said</elementReference></value></inputParameters>"
     f"{go('Touch')}</actionCalls>"
@@ -305,7 +309,7 @@ AFTER_SAVE = flow(
     "</inputAssignments></recordCreates>",
     "<object>Account</object><recordTriggerType>Update</recordTriggerType><triggerType>RecordAfterSave"
     "</triggerType><filterLogic>and</filterLogic><filters><field>Name</field><operator>IsChanged</operator>"
-    "<value><booleanValue>true</booleanValue></value></filters>" + go("Note"))
+    "<value><booleanValue>true</booleanValue></value></filters>" + go("Find_Contacts"))
 INACTIVE = flow(
     "<assignments><name>Mark</name><label>x</label><assignmentItems><assignToReference>$Record.Description"
     "</assignToReference><operator>Assign</operator><value><stringValue>inactive</stringValue></value>"
@@ -354,9 +358,10 @@ def test_record_triggered_flows_run_around_apex_triggers_in_salesforce_order(sto
     insert accounts;
     for (Account a : accounts) { a.Name = a.Name + 'x'; }
     Trail.said.clear();
-    Integer dml = Limits.getDmlStatements();
+    Integer dml = Limits.getDmlStatements(), queries = Limits.getQueries();
     update accounts;
     Assert.areEqual(dml + 2, Limits.getDmlStatements(), 'the update and one insert of 200 contacts by the flow');
+    Assert.areEqual(queries + 1, Limits.getQueries(), 'one Get Records for the 200 interviews, each with its own filter');
     Assert.areEqual(401, Trail.said.size(), '200 before, 200 after triggers, one call of the action for 200 interviews');
     Assert.isTrue(Trail.said[400].startsWith('after-flow:N0x:N0|after-flow:N1x:N1|'), Trail.said[400]);
     Assert.areEqual(200, [SELECT COUNT() FROM Contact]);

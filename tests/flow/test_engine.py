@@ -129,3 +129,25 @@ def test_condition_logic_and_filters() -> None:
     assert soql_condition("Id", "In", [], "x") == "Id = null"
     with pytest.raises(FlowUnsupported):
         soql_condition("Name", "Sounds", "x", "where")
+
+
+def test_one_get_records_element_of_many_interviews_is_one_query_shared_out_by_their_filters() -> None:
+    flow = parse_flow("Pick", f"""<Flow {NS}><processType>AutoLaunchedFlow</processType><status>Active</status>
+      <start><object>Account</object><recordTriggerType>Create</recordTriggerType><triggerType>RecordBeforeSave</triggerType>
+        <connector><targetReference>Find</targetReference></connector></start>
+      <recordLookups><name>Find</name><label>x</label><object>Contact</object><filterLogic>and</filterLogic>
+        <filters><field>LastName</field><operator>EqualTo</operator><value><elementReference>$Record.Name</elementReference></value></filters>
+        <getFirstRecordOnly>false</getFirstRecordOnly><queriedFields>Id</queriedFields>
+        <sortField>Title</sortField><sortOrder>Desc</sortOrder><storeOutputAutomatically>true</storeOutputAutomatically>
+        <connector><targetReference>Count</targetReference></connector></recordLookups>
+      <assignments><name>Count</name><label>x</label><assignmentItems><assignToReference>$Record.NumberOfEmployees</assignToReference>
+        <operator>AssignCount</operator><value><elementReference>Find</elementReference></value></assignmentItems></assignments>
+    </Flow>""")
+    rows = [Record("Contact", {"Id": f"003{i:012d}AAA", "LastName": name, "Title": title})
+            for i, (name, title) in enumerate([("SMITH", "a"), ("Jones", "b"), ("smith", None), ("Smith", "c")])]
+    host = DictHost(rows)
+    new = [{"Name": "Smith"}, {"Name": "Jones"}, {"Name": "Nobody"}]
+    run_record_triggered(flow, host, "insert", "before", new, None)
+    assert len(host.calls) == 1 and host.calls[0][0] == "query"
+    assert "WHERE ((LastName = 'Smith')) OR ((LastName = 'Jones')) OR ((LastName = 'Nobody'))" in host.calls[0][1]
+    assert [r["NumberOfEmployees"] for r in new] == [3, 1, 0]  # SOQL text equality ignores case

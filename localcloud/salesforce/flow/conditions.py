@@ -241,3 +241,58 @@ def soql_where(logic: str | None, conditions: Sequence[str], where: str) -> str:
         else:
             text.append(token.upper())
     return " ".join(text).replace("( ", "(").replace(" )", ")")
+
+
+# -- applying a Get Records filter to a row (bulkified lookups), as SOQL would ------------------------------
+_ROW_OPS = {"equalto", "notequalto", "greaterthan", "lessthan", "greaterthanorequalto", "lessthanorequalto",
+            "startswith", "endswith", "contains", "isnull", "in", "notin"}
+
+
+def matchable(filters: Sequence[tuple[str, str, Any]]) -> bool:
+    """Filters ``row_matches`` applies exactly: plain fields (no relationship paths), known operators."""
+    return all("." not in f and op.lower() in _ROW_OPS for f, op, _ in filters)
+
+
+def _soql_key(v: Any, field_type: str | None) -> Any:
+    v = _norm(v)
+    if isinstance(v, str):
+        if field_type in ("id", "reference") and len(v) in (15, 18):
+            return v[:15]  # Ids compare case-sensitively, 15 = 18 characters
+        return v.lower()  # SOQL compares text case-insensitively
+    return v
+
+
+def row_matches(actual: Any, operator: str, value: Any, field_type: str | None) -> bool:
+    """Whether a queried row's field passes a filter, with SOQL's semantics (text case-insensitive, null
+    rows fail ordering comparisons and pass ``!=``)."""
+    op = operator.lower()
+    a = _soql_key(actual, field_type)
+    if op == "isnull":
+        return (actual is None or actual == "") == bool(value)
+    if op in ("in", "notin"):
+        items = [_soql_key(x, field_type) for x in (value if isinstance(value, list) else [value])]
+        found = a is not None and any(a == x for x in items)
+        return found if op == "in" else not found
+    b = _soql_key(value, field_type)
+    if op == "equalto":
+        return a == b if b is not None else a is None
+    if op == "notequalto":
+        return a != b if b is not None else a is not None
+    if a is None or b is None:
+        return False
+    if op in ("startswith", "endswith", "contains"):
+        a, b = str(a).lower(), str(b).lower()
+        return a.startswith(b) if op == "startswith" else a.endswith(b) if op == "endswith" else b in a
+    try:
+        return {"greaterthan": a > b, "lessthan": a < b, "greaterthanorequalto": a >= b,
+                "lessthanorequalto": a <= b}[op]
+    except TypeError:
+        return False
+
+
+def soql_sorted(rows: list[Any], field: str, descending: bool) -> list[Any]:
+    """SOQL's ORDER BY: nulls first ascending, last descending; text case-insensitive."""
+    present = [r for r in rows if r.get(field) is not None]
+    blank = [r for r in rows if r.get(field) is None]
+    present.sort(key=lambda r: _soql_key(r.get(field), None), reverse=descending)
+    return present + blank if descending else blank + present

@@ -52,13 +52,39 @@ class Request:
 
     def group_key(self) -> tuple:
         if self.kind == "query":
-            return ("query", self.payload)
+            return ("query", self.element, self.payload.sobject.lower(), self.payload.select)
         if self.kind == "apex":
             return ("apex", self.element, self.payload[0].lower())
         return (self.kind, self.element, (self.sobject or "").lower())
 
 
 Run = Generator[Request, Any, Any]
+
+
+@dataclass
+class LookupQuery:
+    """A Get Records (or the query behind an Update/Delete Records by filters): its SOQL and, so the same
+    element of several interviews can share one query, its filters as values."""
+
+    sobject: str
+    select: str
+    where: str
+    filters: list[tuple[str, str, Any]]
+    logic: str | None
+    context: str
+    order: tuple[str, bool] | None = None  # (field, descending)
+    limit: int | None = None
+
+    @property
+    def soql(self) -> str:
+        soql = f"SELECT {self.select} FROM {self.sobject}"
+        if self.where:
+            soql += f" WHERE {self.where}"
+        if self.order:
+            soql += f" ORDER BY {self.order[0]} {'DESC' if self.order[1] else 'ASC'}"
+        if self.limit is not None:
+            soql += f" LIMIT {self.limit}"
+        return soql
 
 
 class _Scope:
@@ -527,10 +553,15 @@ def _loop(iv: Interview, el: Element) -> str | None:
 
 
 def _filters_where(iv: Interview, el: Element, sobject: str) -> str:
+    return _lookup_query(iv, el, sobject, ["Id"]).where
+
+
+def _lookup_query(iv: Interview, el: Element, sobject: str, fields: Iterable[str]) -> "LookupQuery":
     where = iv.where(el)
-    conds = [conditions.soql_condition(f.field, f.operator, iv.value(f.value, where), where)
-             for f in parse_filters(el.node)]
-    return conditions.soql_where(text(el.node, "filterLogic"), conds, where)
+    filters = [(f.field, f.operator, iv.value(f.value, where)) for f in parse_filters(el.node)]
+    logic = text(el.node, "filterLogic")
+    conds = [conditions.soql_condition(field, op, value, where) for field, op, value in filters]
+    return LookupQuery(sobject, _select(fields), conditions.soql_where(logic, conds, where), filters, logic, where)
 
 
 def _select(fields: Iterable[str]) -> str:
@@ -554,19 +585,16 @@ def _lookup(iv: Interview, el: Element) -> Run:
     fields += [(text(a, "field") or "") for a in assignments]
     if auto and not children(node, "queriedFields"):
         fields += iv.host.all_fields(sobject)
-    soql = f"SELECT {_select(fields)} FROM {sobject}"
-    clause = _filters_where(iv, el, sobject)
-    if clause:
-        soql += f" WHERE {clause}"
+    query = _lookup_query(iv, el, sobject, fields)
     sort_field = (text(node, "sortField") or "").strip()
     sort_order = (text(node, "sortOrder") or "").strip().lower()
     if sort_field and sort_order in ("asc", "desc"):
-        soql += f" ORDER BY {sort_field} {sort_order.upper()}"
+        query.order = (sort_field, sort_order == "desc")
     if first_only:
-        soql += " LIMIT 1"
+        query.limit = 1
     elif (text(node, "limit") or "").strip().isdigit():
-        soql += f" LIMIT {int(text(node, 'limit') or 0)}"
-    rows: list[Record] = yield Request("query", el.name, soql, sobject)
+        query.limit = int(text(node, "limit") or 0)
+    rows: list[Record] = yield Request("query", el.name, query, sobject)
     result: Any = (rows[0] if rows else None) if first_only else rows
     if auto:
         iv.outputs[el.name.lower()] = result if first_only else (rows or None)
@@ -620,11 +648,7 @@ def _create(iv: Interview, el: Element) -> Run:
 
 
 def _matching(iv: Interview, el: Element, sobject: str) -> Run:
-    soql = f"SELECT Id FROM {sobject}"
-    clause = _filters_where(iv, el, sobject)
-    if clause:
-        soql += f" WHERE {clause}"
-    rows = yield Request("query", el.name, soql, sobject)
+    rows = yield Request("query", el.name, _lookup_query(iv, el, sobject, ["Id"]), sobject)
     return rows
 
 
@@ -768,8 +792,7 @@ def _dedupe(records: list[Record]) -> list[Record]:
 def _serve(host: FlowHost, requests: list[Request]) -> list[Any]:
     first = requests[0]
     if first.kind == "query":
-        rows = host.query(first.payload, first.sobject or "")
-        return [[r.copy() for r in rows] for _ in requests]
+        return _serve_queries(host, [r.payload for r in requests])
     if first.kind == "apex":
         outputs = host.call_apex(first.payload[0], [r.payload[1] for r in requests])
         return list(outputs)
@@ -781,6 +804,42 @@ def _serve(host: FlowHost, requests: list[Request]) -> list[Any]:
     elif first.kind == "delete":
         host.delete(_dedupe(records))
     return [None for _ in requests]
+
+
+def _serve_queries(host: FlowHost, queries: list[LookupQuery]) -> list[list[Record]]:
+    """The same Get Records element of several interviews: one query when their SOQL is the same; else one
+    query for all of them (their filters OR-ed, as Salesforce bulkifies it) whose rows are shared out by
+    each interview's own filters, order and limit; else (a filter the engine cannot apply itself) a query
+    for each distinct SOQL."""
+    texts = [q.soql for q in queries]
+    if len(set(texts)) == 1:
+        rows = host.query(texts[0], queries[0].sobject)
+        return [[r.copy() for r in rows] for _ in queries]
+    if all(q.where and conditions.matchable(q.filters) for q in queries):
+        first = queries[0]
+        fields = [first.select] + [f for q in queries for f, _, _ in q.filters] + \
+                 [q.order[0] for q in queries if q.order]
+        where = " OR ".join(f"({w})" for w in dict.fromkeys(q.where for q in queries))
+        rows = host.query(f"SELECT {_select(', '.join(fields).split(','))} FROM {first.sobject} WHERE {where}",
+                          first.sobject)
+        kept = [f.strip().lower() for f in first.select.split(",")]
+        out = []
+        for q in queries:
+            types = {f.lower(): host.field_type(q.sobject, f) for f, _, _ in q.filters}
+            mine = [r for r in rows if conditions.combine(
+                q.logic, [lambda r=r, f=f: conditions.row_matches(r.get(f[0]), f[1], f[2], types.get(f[0].lower()))
+                          for f in q.filters], q.context)]
+            if q.order:
+                mine = conditions.soql_sorted(mine, q.order[0], q.order[1])
+            if q.limit is not None:
+                mine = mine[:q.limit]
+            out.append([Record(r.sobject, {k: v for k, v in r.data.items() if k.lower() in kept}) for r in mine])
+        return out
+    answers: dict[str, list[Record]] = {}
+    for q in queries:
+        if q.soql not in answers:
+            answers[q.soql] = host.query(q.soql, q.sobject)
+    return [[r.copy() for r in answers[q.soql]] for q in queries]
 
 
 def run_interviews(interviews: Sequence[Interview]) -> dict[int, FlowUnhandledFault]:
