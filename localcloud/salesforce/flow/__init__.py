@@ -4,7 +4,9 @@ It imports nothing of the Apex package: the org running it implements ``host.Flo
 ``localcloud/salesforce/apex/flowlib.py``). See README.md.
 """
 
-from .engine import Interview, run_interviews, start
+from . import elements  # noqa: F401 - registers the element handlers (engine.HANDLERS)
+from .driver import run_interviews, start
+from .engine import Interview
 from .errors import (FlowDefinitionError, FlowError, FlowFault, FlowInputError, FlowUnhandledFault,
                      FlowUnsupported)
 from .host import FlowHost

@@ -5,7 +5,7 @@ A flow runs for a chunk of records when it is active, its ``<start>`` names the 
 insert/update, ``RecordBeforeDelete``: before delete) and its ``recordTriggerType`` the operation (Create,
 Update, CreateAndUpdate, Delete). Flows of one event run in ``triggerOrder`` (flows without one after
 them), then by API name. Each record whose entry conditions are met gets an interview; the interviews of
-one flow run together (``engine.run_interviews``), so an element is one query or DML statement for the
+one flow run together (``driver.run_interviews``), so an element is one query or DML statement for the
 whole chunk.
 """
 
@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from . import conditions
-from .engine import Interview, run_interviews
+from .driver import run_interviews
+from .engine import Interview
 from .errors import FlowUnsupported
 from .host import FlowHost
 from .model import FlowDef

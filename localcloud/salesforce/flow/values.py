@@ -12,6 +12,11 @@ import datetime as _dt
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from localcloud.salesforce.formula.checks import format_number
+from localcloud.salesforce.formula.checks import format_value as _formula_text
+
+__all__ = ["Record", "coerce", "format_number", "format_value", "is_blank"]
+
 
 class Record:
     """An sObject record: its type and fields (case-insensitive names; the written spelling is kept).
@@ -102,27 +107,11 @@ def coerce(value: Any, data_type: str | None, is_collection: bool = False) -> An
     return value
 
 
-def format_number(v: Decimal) -> str:
-    if v == v.to_integral_value():
-        return str(v.quantize(Decimal(1)))
-    return format(v.normalize(), "f")
-
-
 def format_value(v: Any) -> str:
-    """A value merged into text (text templates, Text-typed assignment of a Number)."""
-    if v is None:
-        return ""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, Decimal):
-        return format_number(v)
-    if isinstance(v, _dt.datetime):
-        return v.astimezone(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
-    if isinstance(v, _dt.date):
-        return v.isoformat()
+    """A value merged into text (text templates, text built by Add): as the formula TEXT() shows it."""
     if isinstance(v, list):
         return ", ".join(format_value(x) for x in v)
-    return str(v)
+    return _formula_text(v) or ""
 
 
 def is_blank(v: Any) -> bool:
