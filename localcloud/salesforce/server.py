@@ -98,19 +98,42 @@ def _bind_apex_runtime(context: OrgContext, store: Any, repository: MetadataRepo
     deployer.activation_hooks.append(activate)
     context.extras["apex_runtime"] = runtime
     _bind_org_sources(store, repository, runtime)
+    flows = _FlowBodies(repository)
+    deployer.activation_hooks.append(flows.forget)
+    try:
+        from localcloud.salesforce.apex.dataport import register_org_source
+        register_org_source(store, "flow_definitions", flows)
+    except ImportError:
+        pass
     return runtime
 
 
+class _FlowBodies:
+    """The org's deployed flows as ``{name: XML}`` for the flow engine (``apex/flowlib.py``); read once after
+    each deploy (the same mapping is answered until then, so flows are parsed once a deploy)."""
+
+    def __init__(self, repository: MetadataRepository) -> None:
+        self.repository = repository
+        self._bodies: dict[str, bytes] | None = None
+
+    def __call__(self) -> dict[str, bytes]:
+        if self._bodies is None:
+            self._bodies = dict(self.repository.component_bodies("Flow"))
+        return self._bodies
+
+    def forget(self, _sources: Any = None) -> None:
+        self._bodies = None
+
+
 def _bind_org_sources(store: Any, repository: MetadataRepository, runtime: Any) -> None:
-    """What Apex learns from the org's metadata: its deployed flows (``Invocable.Action``) and the
-    entities selected for Change Data Capture, whose change events reach Apex change event triggers."""
+    """What Apex learns from the org's metadata: the entities selected for Change Data Capture, whose
+    change events reach Apex change event triggers."""
     try:
         from localcloud.salesforce.apex.changeeventlib import attach
         from localcloud.salesforce.apex.dataport import register_org_source
     except ImportError:
         return
     from localcloud.salesforce.metadata.channel_members import selected_entities
-    register_org_source(store, "flows", lambda: [c["fullName"] for c in repository.components("Flow")])
     register_org_source(store, "cdc_entities", lambda: selected_entities(repository))
     attach(runtime)
 

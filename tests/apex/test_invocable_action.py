@@ -1,5 +1,5 @@
 """Invocable.Action from Apex (issue 18): Apex actions run in the calling transaction, a missing
-action or flow gives unsuccessful results, deployed flows and standard actions fail loudly."""
+action or flow gives unsuccessful results, flows the engine does not run and standard actions fail loudly."""
 from __future__ import annotations
 
 from localcloud.salesforce.apex.dataport import register_org_source
@@ -99,8 +99,10 @@ def test_an_apex_action_runs_every_invocation_in_one_call_inside_the_transaction
         "missingActionsAndFlowsGiveUnsuccessfulResults", "resultsRoundTripThroughJson")}
 
 
-def test_deployed_flows_and_standard_actions_fail_loudly(store) -> None:
-    register_org_source(store, "flows", lambda: ["Real_Flow"])
+def test_flows_the_engine_does_not_run_and_standard_actions_fail_loudly(store) -> None:
+    screen = (b'<Flow xmlns="http://soap.sforce.com/2006/04/metadata"><processType>Flow</processType>'
+              b'<status>Active</status></Flow>')
+    register_org_source(store, "flow_definitions", lambda: {"Real_Flow": screen})
     results = run_test_methods(store, {"LoudTest.cls": """
 @IsTest private class LoudTest {
   @IsTest static void deployedFlow() {
@@ -111,7 +113,7 @@ def test_deployed_flows_and_standard_actions_fail_loudly(store) -> None:
   }
 }"""})
     assert results == {
-        "deployedFlow": ("Fail", "System.UnexpectedException: Invocable.Action flow 'Real_Flow' (running flows) "
+        "deployedFlow": ("Fail", "System.UnexpectedException: ScreenFlow (processType Flow) in Flow Real_Flow "
                                  "is not supported by the local org"),
         "standardAction": ("Fail", "System.UnexpectedException: Invocable.Action standard action 'chatterPost' "
                                    "(standard invocable actions) is not supported by the local org"),

@@ -64,9 +64,12 @@ def test_a_dynamic_query_assigned_to_an_sobject_is_a_single_row_assignment(store
 
 def test_creating_an_interview_of_a_missing_flow_throws_type_exception(store) -> None:
     """Salesforce: "If the flow doesn't exist in the current org, a TypeException is thrown" (NebulaLogger's
-    LoggerSObjectHandler catches it to skip a plugin); a deployed flow still fails loudly (flows do not run)."""
+    LoggerSObjectHandler catches it to skip a plugin); a deployed flow the engine does not run (a screen flow)
+    fails loudly naming the construct."""
     from localcloud.salesforce.apex.dataport import register_org_source
-    register_org_source(store, "flows", lambda: ["Real_Flow"])
+    screen = (b'<Flow xmlns="http://soap.sforce.com/2006/04/metadata"><processType>Flow</processType>'
+              b'<status>Active</status></Flow>')
+    register_org_source(store, "flow_definitions", lambda: {"Real_Flow": screen})
     results = run_tests(store, {"FlowTest.cls": """@IsTest private class FlowTest {
         @IsTest static void missing() {
             try {
@@ -87,7 +90,7 @@ def test_creating_an_interview_of_a_missing_flow_throws_type_exception(store) ->
         } }"""})
     assert results == {
         "missing": ("Pass", None),
-        "deployed": ("Fail", "System.UnexpectedException: Flow.Interview 'Real_Flow' (running flows) "
+        "deployed": ("Fail", "System.UnexpectedException: ScreenFlow (processType Flow) in Flow Real_Flow "
                              "is not supported by the local org"),
     }
 

@@ -15,7 +15,7 @@ from tree_sitter_language_pack import get_parser
 from . import ops
 from .errors import ApexCompileError
 from .model import ApexClass, ApexTrigger, FieldInfo, Method
-from .tables import HOOKS
+from .tables import HOOKS, TYPE_FAMILIES
 from .values import ApexList, ApexSet, Long, SObject, TypeRef
 
 BREAK, CONTINUE, RETURN = 1, 2, 3
@@ -189,6 +189,8 @@ def check_type(ctx: "Ctx", node, t: TypeRef) -> None:
     elif ctx.prog.resolve_class(t, ctx.cls) is not None:
         pass
     elif ctx.prog.is_sobject_type(name):
+        pass
+    elif any(name.startswith(prefix) for prefix in TYPE_FAMILIES):
         pass
     else:
         raise ctx.err(node, f"Invalid type: {t.display}")

@@ -10,7 +10,7 @@ import weakref
 from typing import Any, Callable
 
 #: what the org tells the runtime about itself beyond its data, per store: kind -> source
-#: (``"flows"``: the names of the deployed flows; ``"cdc_entities"``: the entities selected for
+#: (``"flow_definitions"``: ``{name: XML}`` of the deployed flows; ``"cdc_entities"``: the entities selected for
 #: Change Data Capture). Registered by the org (``install_local_org``); scratch test stores inherit them.
 _ORG_SOURCES: "weakref.WeakKeyDictionary[Any, dict[str, Callable[[], Any]]]" = weakref.WeakKeyDictionary()
 

@@ -1244,6 +1244,9 @@ def e_object_creation(comp, ctx, n):
             return so
         return new_sobject
     nat = tables.NEW.get(t.name) or tables.NEW.get(t.name.replace("system.", "", 1))
+    if nat is None:  # a family of types the org's metadata names (Flow.Interview.<flow>)
+        nat = next((make(t.display) for prefix, make in tables.TYPE_FAMILIES.items() if t.name.startswith(prefix)),
+                   None)
     if nat is not None:
         args = _args(comp, ctx, argn)
         return lambda fr: nat([a(fr) for a in args])

@@ -16,14 +16,9 @@ The local org's choices where Salesforce documents no text (settings below, list
   (``System.LimitException`` and assertion failures are not caught); what it wrote stays;
 * an action that does not exist (no such Apex action, or a flow that is not deployed) fails every
   invocation with ``NOT_FOUND_CODE`` / ``NOT_FOUND_MESSAGE``;
-* flows are not executed by the local org: invoking a deployed flow, a standard action, or another
-  action type throws ``System.UnexpectedException`` naming it;
-* ``Flow.Interview.createInterview`` of a flow the org does not have throws ``System.TypeException``
-  ``Invalid type: <name>`` (the type is documented, the text is not); of a deployed flow it throws
-  ``System.UnexpectedException`` (running flows).
-
-Deployed flows are known through ``dataport.org_source(store, "flows")`` (the org registers its
-metadata repository's Flow components; scratch test stores inherit it).
+* a flow action (``createCustomAction('flow', name)``) is run by ``flowlib`` (registered in
+  ``ACTION_RUNNERS``): one interview per invocation; a standard action or another action type throws
+  ``System.UnexpectedException`` naming it.
 """
 from __future__ import annotations
 
@@ -31,13 +26,15 @@ import json
 from typing import Any
 
 from . import ops
-from .dataport import org_source
 from .jsonlib import NATIVE_READERS, convert, serialize, untyped
 from .stdlib import NAMESPACES, NEW, STATIC_METHODS, Native, deep_clone
 from .values import ApexList, ApexMap, ApexObject, TypeRef
 
 NAMESPACES.update({"invocable", "invocable.action"})
 NOT_FOUND_CODE = "NOT_FOUND"
+#: action type -> fn(action, invocations) -> List<Invocable.Action.Result> | None (None: no such action);
+#: filled by the libraries that run them (``flowlib``: "flow")
+ACTION_RUNNERS: dict[str, Any] = {}
 NOT_FOUND_MESSAGE = "No {type} action named {name} exists in this org"
 EXCEPTION_CODE = "UNKNOWN_EXCEPTION"
 _STRING_OBJECT = (TypeRef("String"), TypeRef("Object"))
@@ -98,10 +95,10 @@ class InvocableAction(Native):
         kind = (self.kind or "").lower()
         if kind == "apex":
             return self._invoke_apex(invocations)
-        if kind == "flow":
-            if _flow_deployed(self.name):
-                _unsupported(f"Invocable.Action flow {self.name!r} (running flows)")
-            return self._not_found(invocations)
+        runner = ACTION_RUNNERS.get(kind)
+        if runner is not None:
+            results = runner(self, invocations)
+            return self._not_found(invocations) if results is None else results
         _unsupported(f"Invocable.Action action type {self.kind!r}")
 
     def apex_json(self):
@@ -117,6 +114,19 @@ class InvocableAction(Native):
             result.success = error is None
             result.errors = [InvocableActionError(*error)] if error else []
             result.outputs = outputs[i] if outputs is not None else _map()
+            out.append(result)
+        return ApexList(out, TypeRef("Invocable.Action.Result"))
+
+    def _results_each(self, invocations: list[ApexMap], outputs: list[ApexMap],
+                      errors: list[tuple[str, str] | None]) -> ApexList:
+        """One result per invocation, each with its own outputs and error (None: success)."""
+        out = []
+        for params, values, error in zip(invocations, outputs, errors):
+            result = InvocableActionResult()
+            result.action, result.parameters = self, params
+            result.success = error is None
+            result.errors = [InvocableActionError(*error)] if error else []
+            result.outputs = values
             out.append(result)
         return ApexList(out, TypeRef("Invocable.Action.Result"))
 
@@ -161,8 +171,18 @@ def _element(params: ApexMap, element: TypeRef, cls: Any) -> Any:
     target = prog.classes.get(element.name) or (cls.inner.get(element.name.rsplit(".", 1)[-1])
                                                 if cls is not None else None)
     if target is not None:
+        # Flow builds the element with its no-argument constructor (field initializers run, as
+        # FlowRecordLogEntry's ``timestamp = System.now()`` relies on) and sets the variables it was given
         data = json.loads(serialize(params))
-        return convert(data, element, False, cls)
+        given = convert(data, element, False, cls)
+        if not isinstance(given, ApexObject) or target.kind != "class" or "abstract" in target.modifiers:
+            return given
+        built = prog.instantiate(target, [])
+        names = {str(k).lower() for k in params}
+        for low, value in given.fields.items():
+            if low in names:
+                built.fields[low] = value
+        return built
     values = list(params.values())
     if len(values) > 1:
         ops.throw("System.InvalidParameterValueException",
@@ -176,29 +196,8 @@ def _outputs(value: Any) -> ApexMap:
     return _map({"output": value})
 
 
-def _flow_deployed(name: str) -> bool:
-    prog = ops.CURRENT.prog
-    source = org_source(getattr(prog, "data", None), "flows")
-    names = source() if source is not None else ()
-    return name.lower() in {str(n).lower() for n in names}
-
-
 def _unsupported(what: str) -> None:
     ops.throw("System.UnexpectedException", f"{what} is not supported by the local org")
-
-
-def _create_interview(a: list) -> None:
-    """``Flow.Interview.createInterview([namespace,] flowName, inputs)``: a flow the org does not have
-    throws TypeException (as documented; the message text is not, the local org says ``Invalid type: X``);
-    a deployed flow fails loudly, since the local org does not run flows."""
-    namespace, name = (a[0], a[1]) if len(a) == 3 else (None, a[0])
-    full = f"{namespace}__{name}" if namespace else str(name)
-    if name is not None and _flow_deployed(full):
-        _unsupported(f"Flow.Interview {full!r} (running flows)")
-    ops.throw("System.TypeException", f"Invalid type: {full}")
-
-
-STATIC_METHODS[("flow.interview", "createinterview")] = _create_interview
 
 
 class InvocableActionResult(Native):

@@ -20,9 +20,10 @@ from . import cachevalues, cachepartitions, cachelib  # noqa: E401
 from . import connecttypes, connectbody, connectrate, connectlib, connectgroups  # noqa: E401
 from . import vflib  # noqa: E401 - ApexPages controllers, PageReference, Page.X
 from . import recordaccess  # noqa: E401 - UserRecordAccess rows, computed before Apex queries them
+from . import flowlib  # noqa: E401 - Flow.Interview, flow actions, record-triggered flows (localcloud.salesforce.flow)
 
 MODULES = (stdlib, jsonlib, schemalib, fieldsetlib, sobjects, dml, testlib, triggers, soql, batchlib, restlib, systemlib,
            asyncjobs, compoundlib, leadconvertlib, settingslib, sosl, stubs, access, formulalib,
            invocable, invocablelib, changeeventlib, cachevalues, cachepartitions, cachelib, connecttypes,
            connectbody, connectrate, connectlib, connectgroups,
-           vflib, recordaccess)
+           vflib, recordaccess, flowlib)

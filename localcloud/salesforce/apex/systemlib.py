@@ -617,18 +617,6 @@ NEW["visualeditor.datarow"] = lambda a: DataRow(a[0], a[1], bool(a[2]) if len(a)
 NEW["visualeditor.dynamicpicklistrows"] = lambda a: DynamicPickListRows()
 
 
-class FlowInterview(Native):
-    """``Flow.Interview``: flows do not run in the local org; every use fails naming the construct."""
-
-    apex_type = "Flow.Interview"
-
-    def m_start(self, a):
-        _unsupported("Flow.Interview.start (running flows)")(a)
-
-    def m_getvariablevalue(self, a):
-        _unsupported("Flow.Interview.getVariableValue (running flows)")(a)
-
-
 for _name in ("getfetchcallsonapexcursor", "getapexcursorrows"):
     STATIC_METHODS[("limits", _name)] = lambda a: 0
 STATIC_METHODS[("limits", "getlimitfetchcallsonapexcursor")] = lambda a: 10

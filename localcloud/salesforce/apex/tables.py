@@ -37,6 +37,9 @@ NAMESPACES: set[str] = set()
 #: namespace -> resolver(prog, ctx, field node, name) compiling ``Ns.Name`` (``Page.X``, see vflib)
 NAMESPACE_FIELDS: dict[str, Callable[..., Any]] = {}
 BUILTIN_INSTALLERS: list[Callable[[Any], None]] = []
+#: type-name prefix -> fn(type name) -> constructor(args) | None: families of types named by the org's metadata
+#: (``Flow.Interview.<flow>``, flowlib). A name with such a prefix is a known type.
+TYPE_FAMILIES: dict[str, Callable[[str], Callable[[list[Any]], Any] | None]] = {}
 
 STR = TypeRef("String")
 OBJ = TypeRef("Object")
@@ -65,6 +68,7 @@ class Hooks:
     settings_supports: Callable[..., Any]    # settingslib.supports(prog, sobject, method): X__c.getInstance()
     settings_call: Callable[..., Any]        # settingslib.call(prog, sobject, method, args)
     future_body: Callable[..., Any]          # asyncjobs.future_body(prog, method, body): @future
+    record_flows: Callable[..., Any]         # flowlib.record_flows(prog, event, timing): record-triggered flows
 
     def __getattr__(self, name: str) -> Any:  # only reached for a hook nobody has set
         raise AttributeError(f"Apex library hook {name!r} is not installed: import localcloud.salesforce.apex "

@@ -88,10 +88,58 @@ class ApexTriggerHook:
         self.program = program
 
     def before(self, event: Any) -> None:
+        self._flows(event, "before")  # before-save flows run before the before triggers (order of execution)
         self._fire(event, "before")
 
     def after(self, event: Any) -> None:
         self._fire(event, "after")
+        self._flows(event, "after")  # after-save flows run after the after triggers
+
+    def _flows(self, event: Any, timing: str) -> None:
+        """The org's active record-triggered flows for this event (``HOOKS.record_flows``, flowlib)."""
+        runner = HOOKS.record_flows(self.program, event, timing)
+        if runner is None:
+            return
+        from localcloud.salesforce.data import TriggerException
+        if self._standalone():
+            res = self._run_standalone(event, runner)
+            if not res.success:
+                raise TriggerException(f"{res.exception_type}: {res.exception_message}")
+            fault = res.value
+        else:
+            try:
+                fault = runner()
+            except ops.ApexThrown as e:
+                obj = e.obj
+                if obj.cls.name in ("System.LimitException", "System.AssertException"):
+                    raise
+                raise TriggerException(f"{obj.cls.name}: {obj.fields.get('__message')}") from None
+        if fault:
+            raise TriggerException(fault, "CANNOT_EXECUTE_FLOW_TRIGGER")
+
+    def _standalone(self) -> bool:
+        prog = self.program
+        return ops.CURRENT.prog is not prog or not prog.tx.stack
+
+    def _run_standalone(self, event: Any, fn: Any) -> Any:
+        """DML from outside Apex (REST, data loads): run ``fn`` as its own Apex execution on the data layer's
+        transaction. Statics and governor limits live for the whole data transaction (several DML calls of
+        one request share them)."""
+        prog = self.program
+        from .dataport import Session
+        last = getattr(self, "_last", None)
+        same = last is not None and last[0] is event.transaction
+        tx = last[1] if same else prog.new_transaction(data=Session(None, event.transaction, False))
+        tx.debug_log = []
+        self._last = (event.transaction, tx)
+        res = prog.run_in(fn, tx=tx, commit=False, reset=not same)
+        if res.success and tx.queue and not getattr(tx, "runs_queue_after_commit", False):
+            tx.runs_queue_after_commit = True  # type: ignore[attr-defined]
+            # Jobs enqueued by triggers of a REST data call run after that call's data
+            # transaction commits, each in its own transaction; a rollback drops them.
+            from . import asyncjobs
+            event.transaction.on_commit(lambda: asyncjobs.after_commit(prog, tx))
+        return res
 
     def _fire(self, event: Any, timing: str) -> None:
         prog = self.program
@@ -110,26 +158,8 @@ class ApexTriggerHook:
             for so in old:
                 so.readonly = True
         frame = TriggerFrame(event.op, timing, sname, new, old)
-        standalone = ops.CURRENT.prog is not prog or not prog.tx.stack
-        if standalone:
-            # DML from outside Apex (REST, data loads): the trigger runs as its own Apex execution
-            # on the data layer's transaction.
-            from .dataport import Session
-            # Statics live for the whole data transaction (several DML calls of one request share them).
-            # Statics and governor limits live for the whole data transaction (several DML calls of one
-            # request share them).
-            last = getattr(self, "_last", None)
-            same = last is not None and last[0] is event.transaction
-            tx = last[1] if same else prog.new_transaction(data=Session(None, event.transaction, False))
-            tx.debug_log = []
-            self._last = (event.transaction, tx)
-            res = prog.run_in(lambda: self._run(prog, trigs, frame), tx=tx, commit=False, reset=not same)
-            if res.success and tx.queue and not getattr(tx, "runs_queue_after_commit", False):
-                tx.runs_queue_after_commit = True  # type: ignore[attr-defined]
-                # Jobs enqueued by triggers of a REST data call run after that call's data
-                # transaction commits, each in its own transaction; a rollback drops them.
-                from . import asyncjobs
-                event.transaction.on_commit(lambda: asyncjobs.after_commit(prog, tx))
+        if self._standalone():
+            res = self._run_standalone(event, lambda: self._run(prog, trigs, frame))
             if not res.success:
                 from localcloud.salesforce.data import TriggerException
                 raise TriggerException(f"{trigs[0].name}: execution of {wanted.title().replace(' ', '')} caused by: "

@@ -213,7 +213,7 @@ class _Run:
             try:
                 (hook.before if timing == "before" else hook.after)(event)
             except TriggerException as exc:
-                err = _err("CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY", exc.message)
+                err = _err(exc.status_code, exc.message)
                 return {k: [err] for k in range(len(idx))}
         finally:
             self.tx.trigger_depth -= 1

@@ -118,9 +118,10 @@ class TriggerException(Exception):
     ``CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY`` and ``message`` (an unhandled Apex exception
     in a trigger). Any other exception from a hook propagates out of the DML call."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, status_code: str = "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY") -> None:
         super().__init__(message)
         self.message = message
+        self.status_code = status_code  # a failed record-triggered flow: CANNOT_EXECUTE_FLOW_TRIGGER
 
 
 __all__ = [

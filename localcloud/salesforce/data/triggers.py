@@ -17,7 +17,8 @@ hook:
 * ``event.transaction`` is the running ``Transaction``: DML and queries on it are recursion
   (trigger depth is limited to 16, like Salesforce).
 * Raising ``TriggerException(message)`` fails every record of the chunk with
-  ``CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY``; any other exception propagates out of the DML call
+  ``CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY`` (or the exception's ``status_code``: a failed record-triggered
+  flow raises ``CANNOT_EXECUTE_FLOW_TRIGGER``); any other exception propagates out of the DML call
   (the statement is rolled back first).
 """
 

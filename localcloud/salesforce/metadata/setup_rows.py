@@ -22,7 +22,7 @@ and queues.
   ``FlowVersionView`` row (``DurableId`` = ``ActiveVersionId``, ``FlowDefinitionViewId`` = the definition's
   ``DurableId``, ``ApiVersionRuntime``, ``RunInMode`` (DefaultMode when not given), ``Status``,
   ``VersionNumber`` 1). The local org keeps one version a flow: a redeploy updates both rows in place
-  (Salesforce would add a version); the flows themselves are not run.
+  (Salesforce would add a version); the flows run through ``localcloud.salesforce.flow``.
 
 Re-deploying a component updates its row (found by ``DeveloperName``) and makes the queue's
 ``QueueSobject`` rows (and a permission set's custom permission rows) equal the deployed list; nothing
