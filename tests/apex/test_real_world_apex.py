@@ -338,3 +338,30 @@ def test_this_call_with_a_cast_argument_picks_the_overload_of_the_cast_type(stor
                       " o.run(new List<Account>{ new Account(Name = 'a') }); Assert.areEqual('generic:1', o.last); } }",
     })
     assert results == {"overload": ("Pass", None)}
+
+
+def test_records_saved_inside_run_as_are_created_owned_and_modified_by_that_user(store) -> None:
+    sources = {"RunAsAuditTest.cls": """@IsTest private class RunAsAuditTest {
+        @IsTest static void auditFieldsFollowTheRunningUser() {
+            Profile p = [SELECT Id FROM Profile WHERE Name = 'Standard User'];
+            User other = new User(Alias = 'u2', Email = 'u2@example.com', EmailEncodingKey = 'UTF-8', LastName = 'Two',
+                LanguageLocaleKey = 'en_US', LocaleSidKey = 'en_US', ProfileId = p.Id, TimeZoneSidKey = 'GMT',
+                Username = 'runas-audit@example.com.local');
+            insert other;
+            Account mine = new Account(Name = 'Mine');
+            insert mine;
+            Test.startTest();
+            System.runAs(other) {
+                insert new Account(Name = 'Theirs');
+                mine.Description = 'touched';
+            }
+            update mine;
+            Test.stopTest();
+            Account theirs = [SELECT CreatedById, OwnerId, LastModifiedById FROM Account WHERE Name = 'Theirs'];
+            Assert.areEqual(other.Id, theirs.CreatedById, 'created by the runAs user');
+            Assert.areEqual(other.Id, theirs.OwnerId, 'owned by the runAs user');
+            Assert.areEqual(other.Id, theirs.LastModifiedById, 'last modified by the runAs user');
+            Assert.areEqual(UserInfo.getUserId(), [SELECT LastModifiedById FROM Account WHERE Id = :mine.Id].LastModifiedById,
+                'outside the block the running user is back');
+        } }"""}
+    assert run_tests(store, sources) == {"auditFieldsFollowTheRunningUser": ("Pass", None)}

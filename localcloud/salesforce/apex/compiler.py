@@ -937,10 +937,17 @@ class Compiler:
                                  ("firstname", "firstname"), ("profileid", "profileid")):
                     if fld in u.fields:
                         tx.user[key] = u.fields[fld]
+            # DML inside the block is the other user's: CreatedById, LastModifiedById and a default OwnerId
+            data_tx = getattr(tx.data, "tx", None) if uid is not None else None
+            saved_uid = data_tx.user_id if data_tx is not None else None
+            if data_tx is not None:
+                data_tx.user_id = str(uid)
             try:
                 return blk(fr)
             finally:
                 tx.user = saved
+                if data_tx is not None:
+                    data_tx.user_id = saved_uid
         return run
 
     def s_class_declaration(self, ctx, n):
