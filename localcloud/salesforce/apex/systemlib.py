@@ -486,7 +486,8 @@ def _org_limits_map(a):
 STATIC_METHODS[("orglimits", "getmap")] = _org_limits_map
 STATIC_METHODS[("orglimits", "getall")] = lambda a: ApexList(list(_org_limits_map(a).values()), TypeRef("System.OrgLimit"))
 STATIC_METHODS[("limits", "getpublishimmediatedml")] = lambda a: _prog().tx.limits.publish_immediate_dml
-for _name in ("getquerylocatorrows", "getaggregatequeries", "getsoslqueries",
+STATIC_METHODS[("limits", "getsoslqueries")] = lambda a: _prog().tx.limits.sosl_queries
+for _name in ("getquerylocatorrows", "getaggregatequeries",
               "getmobilepushapexcalls", "getapexcursorrows", "getfetchcallsoncursor"):
     STATIC_METHODS[("limits", _name)] = lambda a: 0
 for _name, _value in (("getlimitquerylocatorrows", 10000), ("getlimitaggregatequeries", 300),
@@ -503,7 +504,6 @@ def _unsupported(what: str):
 
 
 NAMESPACES.update({"flow", "flow.interview", "search", "visualeditor"})
-STATIC_METHODS[("search", "find")] = _unsupported("SOSL (Search.find)")
 
 
 class SObjectAccessDecision(Native):

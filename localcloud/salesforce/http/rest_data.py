@@ -23,7 +23,7 @@ from localcloud.salesforce.data import (
     to18,
 )
 from localcloud.salesforce.data.changeevents import change_event_object
-from localcloud.salesforce.data.sosl import search as search_sosl
+from localcloud.salesforce.data.sosl import search_hits as search_sosl
 from localcloud.salesforce.http.context import OrgContext
 from localcloud.salesforce.http.errors import RestError, error_response
 from localcloud.salesforce.http.versions import is_supported
@@ -419,12 +419,14 @@ class DataRoutes:
         return Response.json(result.to_json(request.path_params["version"]))
 
     def search(self, request: Request, tx: Transaction) -> Response:
-        """SOSL (``data/sosl.py``): ``{"searchRecords": [...]}``, the objects in RETURNING order."""
+        """SOSL (``data/sosl.py``): ``{"searchRecords": [...]}``, the objects in RETURNING order; with WITH
+        SNIPPET / WITH HIGHLIGHT each record also has ``snippet.text`` and ``highlight.<Field>``."""
         sosl = request.arg("q")
         if not sosl:
             raise RestError(400, "MALFORMED_SEARCH", "A search string has to be specified")
         found = search_sosl(tx, sosl)
-        return Response.json({"searchRecords": [record for _, records in found for record in records]})
+        return Response.json({"searchRecords": [{**record, **hit.rest_keys()} for _, records, hits in found
+                                                for record, hit in zip(records, hits)]})
 
     def query_more(self, request: Request, tx: Transaction) -> Response:
         result = self.store.query_more(request.path_params["locator"])
