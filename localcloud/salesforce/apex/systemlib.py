@@ -692,8 +692,7 @@ for _name in ("entityid", "instanceid", "instancestatus", "newworkitemids", "act
 for _name in ("leadid", "accountid", "contactid", "opportunityid", "relatedpersonaccountid"):
     setattr(LeadConvertResult, "m_get" + _name, (lambda k: lambda self, a: self.values.get(k))(_name))
 NAMESPACES.add("approval")
-for _name in ("lock", "unlock", "process", "islocked"):
-    STATIC_METHODS[("approval", _name)] = _unsupported(f"Approval.{_name}")
+STATIC_METHODS[("approval", "process")] = _unsupported("Approval.process")  # lock/unlock/isLocked: approvallib
 STATIC_METHODS[("limits", "getasynccalls")] = lambda a: 0
 STATIC_METHODS[("limits", "getlimitasynccalls")] = lambda a: 200
 
