@@ -20,8 +20,9 @@ from . import cachevalues, cachepartitions, cachelib, connectlib  # noqa: E401
 from . import vflib  # noqa: E401 - ApexPages controllers, PageReference, Page.X
 from . import recordaccess  # noqa: E401 - UserRecordAccess rows, computed before Apex queries them
 from . import approvallib  # noqa: E401 - Approval.lock/unlock/isLocked over the data layer's record locks
+from . import listviewlib  # noqa: E401 - list views for StandardSetController (vflib calls it when run)
 
 MODULES = (stdlib, jsonlib, schemalib, fieldsetlib, sobjects, dml, testlib, triggers, soql, batchlib, restlib, systemlib,
            asyncjobs, compoundlib, leadconvertlib, settingslib, sosl, stubs, access, formulalib,
            invocable, invocablelib, changeeventlib, cachevalues, cachepartitions, cachelib, connectlib,
-           vflib, recordaccess, approvallib)
+           vflib, recordaccess, approvallib, listviewlib)

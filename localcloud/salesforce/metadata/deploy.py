@@ -33,6 +33,7 @@ from localcloud.salesforce.metadata.apex_source import ApexSource, declared_name
 from localcloud.salesforce.metadata.custommetadata import apply_records, read_record
 from localcloud.salesforce.metadata.leadconvert_settings import apply_lead_convert_settings
 from localcloud.salesforce.metadata.setup_rows import apply_permission_set_entities, apply_setup_rows
+from localcloud.salesforce.metadata.list_views import apply_list_views
 from localcloud.salesforce.metadata.coverage import NO_TEST_RUN_REFUSED, coverage_warnings, production_org
 from localcloud.salesforce.metadata.objects import (CUSTOM_SUFFIXES, ObjectDefinitionError, global_value_set_values,
                                                     object_spec)
@@ -238,6 +239,7 @@ class Deployer:
                 failures += self._apply_custom_metadata(tx, others)
                 failures += self._apply_settings(tx, package.components)
                 failures += self._apply_setup_rows(tx, package.components)
+                failures += self._apply_list_views(tx, [c for c, _ in specs])
                 failures += self._apply_permission_set_entities(tx, permsets)
                 failures += self._check_ui_components(package, tx.schema)
                 failures += self._compile(job, apex, tx.schema, _deleted_apex(package))
@@ -484,6 +486,12 @@ class Deployer:
                                     line=_line_of(p.component.text, p.needle) if p.needle else 1)
                 for p in apply_setup_rows(tx, components)]
 
+    def _apply_list_views(self, tx: Any, components: list[Component]) -> list[ComponentMessage]:
+        """The objects' list views as ListView rows (metadata/list_views.py); one failure per problem."""
+        return [dataclasses.replace(self._fail(p.component, p.message).message,
+                                    line=_line_of(p.component.text, p.needle) if p.needle else 1)
+                for p in apply_list_views(tx, components)]
+
     def _apply_permission_set_entities(self, tx: Any, permsets: list[tuple[Component, dict[str, Any]]]) -> list[ComponentMessage]:
         """The custom permissions deployed permission sets enable, as SetupEntityAccess rows."""
         return [dataclasses.replace(self._fail(p.component, p.message).message,
@@ -533,7 +541,8 @@ class Deployer:
         custom metadata records."""
         failures = (self._apply_schema(tx, specs) + self._apply_permission_sets(tx, permsets)
                     + self._apply_custom_metadata(tx, list(others)) + self._apply_settings(tx, list(others))
-                    + self._apply_setup_rows(tx, list(others)) + self._apply_permission_set_entities(tx, permsets))
+                    + self._apply_setup_rows(tx, list(others)) + self._apply_list_views(tx, [c for c, _ in specs])
+                    + self._apply_permission_set_entities(tx, permsets))
         if failures:
             raise SalesforceError("UNKNOWN_EXCEPTION", f"could not prepare the test run: {failures[0].problem}")
 
