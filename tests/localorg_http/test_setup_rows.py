@@ -288,3 +288,31 @@ def test_a_deployed_flow_is_listed_in_flow_definition_and_version_views(org) -> 
     with org.context.data.transaction() as tx:
         row = tx.query("SELECT IsActive, ActiveVersionId FROM FlowDefinitionView WHERE ApiName = 'Ticket_Stamp'").records[0]
         assert (row["IsActive"], row["ActiveVersionId"]) == (False, None)
+
+
+APPROVAL = f"""<?xml version="1.0" encoding="UTF-8"?><ApprovalProcess {NS}><active>true</active><label>Ticket approval</label>
+<processOrder>1</processOrder><approvalStep><name>Lead</name><label>Lead</label>
+<assignedApprover><approver><type>adhoc</type></approver></assignedApprover></approvalStep>
+<finalApprovalRecordLock>false</finalApprovalRecordLock><finalRejectionRecordLock>false</finalRejectionRecordLock>
+<recordEditability>AdminOnly</recordEditability></ApprovalProcess>"""
+TICKET_WITH_VIEW = TICKET.replace("</CustomObject>", "<listViews><fullName>All</fullName><filterScope>Everything</filterScope>"
+                                  "<label>All Tickets</label></listViews></CustomObject>")
+
+
+def test_approval_processes_and_list_views_deploy_as_rows(org) -> None:
+    files = {"objects/Ticket__c.object": TICKET_WITH_VIEW,
+             "approvalProcesses/Ticket__c.Ticket_Approval.approvalProcess": APPROVAL,
+             "package.xml": package_xml({"CustomObject": ["Ticket__c"], "ApprovalProcess": ["Ticket__c.Ticket_Approval"]})}
+    job = org.deployer.deploy_zip(zip_files(files))
+    assert job.status == "Succeeded", [(f.full_name, f.problem) for f in job.failures]
+    with org.store.transaction() as tx:
+        [process] = tx.query("SELECT Name, DeveloperName, TableEnumOrId, State FROM ProcessDefinition "
+                             "WHERE TableEnumOrId = 'Ticket__c'").records
+        [view] = tx.query("SELECT Name, DeveloperName FROM ListView WHERE SobjectType = 'Ticket__c'").records
+    assert (process["Name"], process["DeveloperName"], process["State"]) == ("Ticket approval", "Ticket_Approval", "Active")
+    assert (view["Name"], view["DeveloperName"]) == ("All Tickets", "All")
+    bad = dict(files, **{"approvalProcesses/Nope__c.X.approvalProcess": APPROVAL,
+                         "package.xml": package_xml({"ApprovalProcess": ["Nope__c.X"]})})
+    del bad["objects/Ticket__c.object"], bad["approvalProcesses/Ticket__c.Ticket_Approval.approvalProcess"]
+    failed = org.deployer.deploy_zip(zip_files(bad))
+    assert failed.status == "Failed" and "Nope__c" in failed.failures[0].problem

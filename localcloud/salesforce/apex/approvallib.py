@@ -7,7 +7,7 @@ list). As Salesforce documents, they are DML: each call counts one DML statement
 rows, rolls back with the transaction, and with ``allOrNothing`` a failure throws ``System.DmlException``
 ("Lock failed. First exception on row 0 ...", the verb our choice) and changes nothing. ``isLocked``
 (Id or SObject: Boolean; a list: ``Map<Id, Boolean>``) is no DML. A record without an Id throws
-``System.DmlException`` (MISSING_ARGUMENT). ``Approval.process`` is not supported (systemlib).
+``System.DmlException`` (MISSING_ARGUMENT). ``Approval.process``: ``approvalprocesslib.py``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from localcloud.salesforce.data.locks import locked_ids, set_locks
 
 from . import ops
 from .dataport import data_tx
-from .dml import DatabaseError, DmlRow, _raise_dml
+from .dml import OP_VERB, DatabaseError, DmlRow, _raise_dml
 from .stdlib import STATIC_METHODS
 from .systemlib import ApprovalResult
 from .values import ApexList, ApexMap, IdValue, SObject, TypeRef
@@ -57,7 +57,7 @@ def _set(lock: bool):
         prog.tx.add_rows("dml", len(ids))
         for i, rid in enumerate(ids):
             if rid is None:
-                _raise_verb(verb, [DmlRow(i, f"Id not specified in an {verb} call", "MISSING_ARGUMENT", [], None)])
+                raise_approval_dml(verb, [DmlRow(i, f"Id not specified in an {verb} call", "MISSING_ARGUMENT", [], None)])
         dtx = data_tx(prog)
         previous = getattr(dtx, "acting_user_id", None)
         dtx.acting_user_id = (prog.tx.user or {}).get("userid")
@@ -69,16 +69,18 @@ def _set(lock: bool):
             failed = [DmlRow(i, e.message, e.status_code, list(e.fields), r.id) for i, r in enumerate(results)
                       for e in r.errors[:1] if e.status_code != "ALL_OR_NONE_OPERATION_ROLLED_BACK"]
             if failed:
-                _raise_verb(verb, failed)
+                raise_approval_dml(verb, failed)
         out = [_result(lock, r) for r in results]
         return ApexList(out, TypeRef(LOCK_TYPES[lock])) if many else out[0]
     return call
 
 
-def _raise_verb(verb: str, rows: list[DmlRow]) -> None:
-    from . import dml
-    dml.OP_VERB.setdefault(verb, verb.capitalize())
+def raise_approval_dml(verb: str, rows: list[DmlRow]) -> None:
+    """``DmlException`` "Lock failed. First exception on row i ..." (``lock``, ``unlock``, ``process``)."""
     _raise_dml(verb, rows)
+
+
+OP_VERB.update({"lock": "Lock", "unlock": "Unlock", "process": "Process"})
 
 
 def _is_locked(a):

@@ -1,5 +1,5 @@
 """Visualforce list views for ``ApexPages.StandardSetController`` (vflib): the deployed ``ListView`` rows of an
-object as ``SelectOption``s, and a list view's definition (``data/listviews.py``) turned into the SOQL query
+object as ``SelectOption``s, and a list view's definition (``data/definitions.py``) turned into the SOQL query
 whose records the controller then holds.
 
 Definition -> query (Metadata API ListView): ``filterScope`` ``Everything`` (no condition), ``Mine``
@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from localcloud.salesforce.data.listviews import definition
+from localcloud.salesforce.data.definitions import LIST_VIEW, definition
 
 from . import ops
 from .dataport import data_tx
@@ -84,7 +84,7 @@ def field_path(od: Any, name: str) -> str | None:
 
 def build_query(prog: Any, od: Any, view_id: str, fields: list[str]) -> tuple[str, dict[str, Any]]:
     """The SOQL (and its binds) of a list view over ``od`` selecting ``fields`` and the view's columns."""
-    view = definition(data_tx(prog), view_id)
+    view = definition(data_tx(prog), LIST_VIEW, view_id)
     if view is None:
         fail(f"Invalid list view id: {view_id}")
     selected = list(dict.fromkeys(["Id", *fields]))
@@ -93,8 +93,7 @@ def build_query(prog: Any, od: Any, view_id: str, fields: list[str]) -> tuple[st
         if path is not None and path.lower() not in {s.lower() for s in selected}:
             selected.append(path)
     binds: dict[str, Any] = {}
-    conditions = [_filter(od, f, binds, n) for n, f in enumerate(view.get("filters") or [], start=1)]
-    where = _combine(conditions, view.get("booleanFilter"))
+    where = criteria_where(od, view.get("filters") or [], view.get("booleanFilter"), binds)
     scope = (view.get("filterScope") or "Everything").lower()
     if scope not in SCOPES:
         fail(f"List view {view.get('fullName')}: filterScope {view.get('filterScope')} is not supported by the local org")
@@ -112,6 +111,12 @@ def build_query(prog: Any, od: Any, view_id: str, fields: list[str]) -> tuple[st
     soql = f"SELECT {', '.join(selected)} FROM {od.name}" + (f" WHERE {where}" if where else "") + \
         f" ORDER BY {order} LIMIT {MAX_RECORDS}"
     return soql, binds
+
+
+def criteria_where(od: Any, items: list[dict[str, Any]], boolean_filter: str | None, binds: dict[str, Any]) -> str:
+    """A SOQL condition (binds added to ``binds``) of filter items ``{field, operation, value}`` combined by
+    ``boolean_filter``; the same rules serve approval processes' entry criteria (approvallib)."""
+    return _combine([_filter(od, f, binds, n) for n, f in enumerate(items, start=1)], boolean_filter)
 
 
 def _filter(od: Any, spec: dict[str, Any], binds: dict[str, Any], n: int) -> str:
@@ -193,4 +198,4 @@ def _combine(conditions: list[str], boolean_filter: str | None) -> str:
     return re.sub(r"\d+", number, boolean_filter)
 
 
-__all__ = ["view_options", "build_query", "field_path", "fail"]
+__all__ = ["view_options", "build_query", "criteria_where", "field_path", "fail"]

@@ -653,9 +653,9 @@ STATIC_METHODS[("test", "setcreateddate")] = _set_created_date
 
 
 class _ResultBase(Native):
-    """Results the local org never produces (approvals) but code reads: the classes and their methods exist
-    so such code compiles; ``Approval.*`` fails when run. Also the JSON-read form of a LeadConvertResult
-    (tests mock results that way); ``Database.convertLead`` itself is ``leadconvertlib``."""
+    """Results with getters: ``Approval.LockResult/UnlockResult/ProcessResult`` (approvallib and
+    approvalprocesslib produce them) and the JSON-read form of a LeadConvertResult (tests mock results that
+    way); ``Database.convertLead`` itself is ``leadconvertlib``."""
 
     def __init__(self, errors: list[Any] | None = None, raw: dict[str, Any] | None = None, **values: Any) -> None:
         self.values = values  # lower-case keys, for the getters
@@ -692,7 +692,7 @@ for _name in ("entityid", "instanceid", "instancestatus", "newworkitemids", "act
 for _name in ("leadid", "accountid", "contactid", "opportunityid", "relatedpersonaccountid"):
     setattr(LeadConvertResult, "m_get" + _name, (lambda k: lambda self, a: self.values.get(k))(_name))
 NAMESPACES.add("approval")
-STATIC_METHODS[("approval", "process")] = _unsupported("Approval.process")  # lock/unlock/isLocked: approvallib
+# Approval.lock/unlock/isLocked: approvallib; Approval.process: approvalprocesslib
 STATIC_METHODS[("limits", "getasynccalls")] = lambda a: 0
 STATIC_METHODS[("limits", "getlimitasynccalls")] = lambda a: 200
 

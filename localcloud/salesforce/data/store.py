@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
-from . import dml, fieldsets, formulas, listviews, locks, personaccounts, recycle  # personaccounts installs its hooks (features.py)
+from . import definitions, dml, fieldsets, formulas, locks, personaccounts, recycle  # personaccounts installs its hooks (features.py)
 from .soql.engine import execute as execute_soql
 from .soql.engine import select_uncounted
 from .changes import CommitListener, CommittedChanges, RecordChange
@@ -443,7 +443,7 @@ class Store:
                     self._add_new_standard_fields(conn)
                 recycle.ensure_table(conn)
                 locks.ensure_table(conn)
-                listviews.ensure_table(conn)
+                definitions.ensure_table(conn)
                 conn.execute("COMMIT")
             finally:
                 self._unlock_write()

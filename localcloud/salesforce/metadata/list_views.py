@@ -1,7 +1,7 @@
 """An object's deployed ``<listViews>`` (``objects/X.object``, or ``objects/X/listViews/Y.listView-meta.xml``
 in source format, which CumulusCI converts into the object file) -> ``ListView`` rows (``Name`` = the label,
 ``DeveloperName``, ``SobjectType``, ``IsSoqlCompatible`` true, ``NamespacePrefix`` null) and their definitions
-(``data/listviews.py``: ``filterScope``, ``queue``, ``filters`` (field, operation, value), ``booleanFilter``,
+(``data/definitions.py``: ``filterScope``, ``queue``, ``filters`` (field, operation, value), ``booleanFilter``,
 ``columns``) that ``ApexPages.StandardSetController.setFilterId`` applies.
 
 Re-deploying an object updates its list views in place (found by SobjectType and DeveloperName); list views
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from localcloud.salesforce.data.listviews import save_definition
+from localcloud.salesforce.data.definitions import LIST_VIEW, save_definition
 from localcloud.salesforce.metadata.package import Component, DeployPackageError, child_text, children, parse_xml
 from localcloud.salesforce.metadata.setup_rows import SetupRowProblem
 
@@ -63,7 +63,7 @@ def apply_list_views(tx: Any, components: Sequence[Component]) -> list[SetupRowP
                                                 + "; ".join(e.message for e in results[0].errors),
                                                 f"<fullName>{view['fullName']}</fullName>"))
                 continue
-            save_definition(tx, found[0]["Id"] if found else results[0].id, component.full_name, view)
+            save_definition(tx, LIST_VIEW, found[0]["Id"] if found else results[0].id, component.full_name, view)
     return problems
 
 
