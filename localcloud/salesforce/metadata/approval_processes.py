@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 from localcloud.salesforce.data.definitions import APPROVAL_PROCESS, save_definition
 from localcloud.salesforce.metadata.package import Component, DeployPackageError, child_text, children, parse_xml
-from localcloud.salesforce.metadata.setup_rows import SetupRowProblem
+from localcloud.salesforce.metadata.setup_rows import RowError, SetupRowProblem, save_row
 
 ACTION_LISTS = ("initialSubmissionActions", "finalApprovalActions", "finalRejectionActions", "recallActions")
 
@@ -63,17 +63,16 @@ def apply_approval_processes(tx: Any, components: Sequence[Component]) -> list[S
         if tx.schema.find(process["object"]) is None:
             problems.append(SetupRowProblem(component, f"no CustomObject named {process['object']} found"))
             continue
-        found = tx.query("SELECT Id FROM ProcessDefinition WHERE TableEnumOrId = :o AND DeveloperName = :n",
-                         {"o": process["object"], "n": process["name"]}).records
-        row = {"Name": process["label"], "DeveloperName": process["name"], "Type": "Approval",
-               "TableEnumOrId": process["object"], "State": "Active" if process["active"] else "Inactive",
-               "LockType": "Total", "Description": process["description"]}
-        results = (tx.update("ProcessDefinition", [{**row, "Id": found[0]["Id"]}], read_only_fields="write") if found
-                   else tx.insert("ProcessDefinition", [row], read_only_fields="write"))
-        if not results[0].success:
-            problems.append(SetupRowProblem(component, "; ".join(e.message for e in results[0].errors)))
+        row = {"Name": process["label"], "Type": "Approval", "TableEnumOrId": process["object"],
+               "State": "Active" if process["active"] else "Inactive", "LockType": "Total",
+               "Description": process["description"]}
+        try:
+            row_id = save_row(tx, "ProcessDefinition", process["name"], row, " AND TableEnumOrId = :o",
+                              {"o": process["object"]})
+        except RowError as error:
+            problems.append(SetupRowProblem(component, str(error)))
             continue
-        save_definition(tx, APPROVAL_PROCESS, found[0]["Id"] if found else results[0].id, process["object"], process)
+        save_definition(tx, APPROVAL_PROCESS, row_id, process["object"], process)
     return problems
 
 

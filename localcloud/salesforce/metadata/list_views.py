@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 from localcloud.salesforce.data.definitions import LIST_VIEW, save_definition
 from localcloud.salesforce.metadata.package import Component, DeployPackageError, child_text, children, parse_xml
-from localcloud.salesforce.metadata.setup_rows import SetupRowProblem
+from localcloud.salesforce.metadata.setup_rows import RowError, SetupRowProblem, save_row
 
 
 def read_list_views(component: Component) -> list[dict[str, Any]]:
@@ -50,20 +50,15 @@ def apply_list_views(tx: Any, components: Sequence[Component]) -> list[SetupRowP
             if not view["fullName"]:
                 problems.append(SetupRowProblem(component, "A list view needs a fullName", "<listViews>"))
                 continue
-            found = tx.query("SELECT Id FROM ListView WHERE SobjectType = :o AND DeveloperName = :n",
-                             {"o": component.full_name, "n": view["fullName"]}).records
-            row = {"Name": view["label"], "DeveloperName": view["fullName"], "SobjectType": component.full_name,
-                   "IsSoqlCompatible": True}
-            if found:
-                results = tx.update("ListView", [{**row, "Id": found[0]["Id"]}], read_only_fields="write")
-            else:
-                results = tx.insert("ListView", [row], read_only_fields="write")
-            if not results[0].success:
-                problems.append(SetupRowProblem(component, f"List view {view['fullName']}: "
-                                                + "; ".join(e.message for e in results[0].errors),
+            row = {"Name": view["label"], "SobjectType": component.full_name, "IsSoqlCompatible": True}
+            try:
+                row_id = save_row(tx, "ListView", view["fullName"], row, " AND SobjectType = :o",
+                                  {"o": component.full_name})
+            except RowError as error:
+                problems.append(SetupRowProblem(component, f"List view {view['fullName']}: {error}",
                                                 f"<fullName>{view['fullName']}</fullName>"))
                 continue
-            save_definition(tx, LIST_VIEW, found[0]["Id"] if found else results[0].id, component.full_name, view)
+            save_definition(tx, LIST_VIEW, row_id, component.full_name, view)
     return problems
 
 
