@@ -23,6 +23,9 @@ LOCK_TEST = """@IsTest private class LockTest {
         Assert.areEqual(dml + 1, Limits.getDmlStatements());
         Assert.isTrue(r.isSuccess());
         Assert.areEqual(a.Id, r.getId());
+        Map<String, Object> json = (Map<String, Object>) JSON.deserializeUntyped(JSON.serialize(r));
+        Assert.areEqual(String.valueOf(a.Id), json.get('id'));
+        Assert.areEqual(true, json.get('success'));
         Assert.isTrue(Approval.isLocked(a.Id));
         Assert.isTrue(Approval.isLocked(a));
         Map<Id, Boolean> flags = Approval.isLocked(new List<Id>{ a.Id, b.Id });

@@ -82,6 +82,9 @@ PROCESS_TEST = """@IsTest private class ApprovalProcessTest {
         second.setComments('ok');
         Approval.ProcessResult done = Approval.process(second);
         Assert.areEqual('Approved', done.getInstanceStatus());
+        Map<String, Object> json = (Map<String, Object>) JSON.deserializeUntyped(JSON.serialize(done));
+        Assert.areEqual('Approved', json.get('instanceStatus'));
+        Assert.areEqual(String.valueOf(a.Id), json.get('entityId'));
         Assert.isTrue(Approval.isLocked(a.Id));  // finalApprovalRecordLock
         ProcessInstance after = [SELECT Status, CompletedDate, (SELECT Id FROM Workitems) FROM ProcessInstance WHERE Id = :pi.Id];
         Assert.areEqual('Approved', after.Status);

@@ -37,7 +37,7 @@ def _ids(value: Any) -> tuple[list[Any], bool]:
 
 def _result(lock: bool, res: Any) -> ApprovalResult:
     errors = [DatabaseError(e.status_code, e.message, list(e.fields)) for e in res.errors]
-    out = ApprovalResult(errors=errors, id=res.id, success=res.success)
+    out = ApprovalResult(errors=errors, raw={"id": res.id}, id=res.id, success=res.success)  # raw: JSON.serialize
     out.apex_type = LOCK_TYPES[lock]
     return out
 

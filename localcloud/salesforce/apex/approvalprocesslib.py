@@ -275,9 +275,12 @@ class _Run:
 
 def _result(values: dict[str, Any] | None, error: ProcessError | None, entity: str | None) -> ApprovalResult:
     if error is not None:
-        return ApprovalResult(errors=[DatabaseError(error.code, error.message, [])], success=False, entityid=entity)
+        return ApprovalResult(errors=[DatabaseError(error.code, error.message, [])], success=False, entityid=entity,
+                              raw={"entityId": entity})
     assert values is not None
-    values = dict(values)
+    raw = {"actorIds": list(values["actorids"]), "entityId": values["entityid"], "instanceId": values["instanceid"],
+           "instanceStatus": values["instancestatus"], "newWorkitemIds": list(values["newworkitemids"])}
+    values = dict(values, raw=raw)
     values["newworkitemids"] = ApexList([IdValue(i) for i in values["newworkitemids"]], TypeRef("Id"))
     values["actorids"] = ApexList([IdValue(i) for i in values["actorids"]], TypeRef("Id"))
     return ApprovalResult(success=True, **values)
