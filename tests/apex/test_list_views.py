@@ -108,3 +108,14 @@ def test_list_views_deploy_rows_and_drive_the_set_controller(store) -> None:
             ("My_Accounts", "Account"), ("Territory", "Account"), ("Tokyo_Customers", "Account")]
     outcomes = run_test_methods(store, {"ListViewTest.cls": LIST_VIEW_TEST})
     assert outcomes == {"optionsAndFilters": ("Pass", None), "mineAndAddFields": ("Pass", None)}
+
+
+def test_list_view_field_names_map_to_api_paths(store) -> None:
+    from localcloud.salesforce.apex.listviewlib import field_path
+    schema = store.schema
+    account, contact = schema.get("Account"), schema.get("Contact")
+    assert [field_path(account, n) for n in ("ACCOUNT.NAME", "Account.Rating", "ACCOUNT.ADDRESS1_CITY", "CREATED_DATE",
+                                             "CORE.USERS.ALIAS", "Industry", "NAME", "ACCOUNT.NOPE")] == [
+        "Name", "Rating", "BillingCity", "CreatedDate", "Owner.Alias", "Industry", "Name", None]
+    assert [field_path(contact, n) for n in ("ACCOUNT.NAME", "CONTACT.EMAIL", "FULL_NAME", "Contact.LastName")] == [
+        "Account.Name", "Email", "Name", "LastName"]

@@ -66,7 +66,10 @@ def field_path(od: Any, name: str) -> str | None:
     upper = name.upper()
     prefix = od.name.upper() + "."
     if upper not in NAME_MAP and upper.startswith(prefix):
-        upper = upper[len(prefix):]  # ACCOUNT.NAME on Account
+        upper = upper[len(prefix):]  # ACCOUNT.NAME on Account, Ticket__c.Status__c on Ticket__c
+        fd = od.find_field(name[len(prefix):])
+        if fd is not None:
+            return fd.name
     if upper in NAME_MAP:
         return NAME_MAP[upper]
     if upper == "NAME" and od.name_field is not None:
@@ -78,7 +81,7 @@ def field_path(od: Any, name: str) -> str | None:
             return None
         return f"{rel.raw.get('relationshipName') or head}.{'Name' if rest == 'NAME' else rest.title().replace('_', '')}"
     squeezed = upper.replace("_", "")
-    found = next((fd for fd in od.fields.values() if fd.name.upper() == squeezed), None)
+    found = next((fd for fd in od.fields.values() if fd.name.upper().replace("_", "") == squeezed), None)
     return found.name if found is not None else None
 
 
