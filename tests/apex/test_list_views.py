@@ -111,7 +111,7 @@ def test_list_views_deploy_rows_and_drive_the_set_controller(store) -> None:
 
 
 def test_list_view_field_names_map_to_api_paths(store) -> None:
-    from localcloud.salesforce.apex.listviewlib import field_path
+    from localcloud.salesforce.data.listviews import field_path
     schema = store.schema
     account, contact = schema.get("Account"), schema.get("Contact")
     assert [field_path(account, n) for n in ("ACCOUNT.NAME", "Account.Rating", "ACCOUNT.ADDRESS1_CITY", "CREATED_DATE",

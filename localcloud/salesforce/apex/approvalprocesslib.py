@@ -33,6 +33,7 @@ from typing import Any
 
 from localcloud.salesforce.data.definitions import APPROVAL_PROCESS, definition, definitions_of
 from localcloud.salesforce.data.ids import is_valid_id, to18
+from localcloud.salesforce.data.listviews import ListViewError, criteria_where
 from localcloud.salesforce.data.locks import set_locks
 
 from . import ops
@@ -182,14 +183,16 @@ class _Run:
         raise ProcessError("NO_APPLICABLE_PROCESS", "No applicable approval process was found.")
 
     def _meets(self, od: Any, rid: str, criteria: dict[str, Any] | None, name: str) -> bool:
-        from .listviewlib import criteria_where
         if not criteria or not (criteria["items"] or criteria["formula"]):
             return True
         if criteria["formula"]:
             ops.throw("System.UnexpectedException",
                       f"Approval process {name}: entry criteria formulas are not supported by the local org")
         binds: dict[str, Any] = {"apRecord": rid}
-        where = criteria_where(od, criteria["items"], criteria["booleanFilter"], binds)
+        try:
+            where = criteria_where(od, criteria["items"], criteria["booleanFilter"], binds)
+        except ListViewError as error:
+            raise ProcessError(error.error_code, f"Approval process {name}: {error.message}") from None
         return bool(self.tx.query(f"SELECT Id FROM {od.name} WHERE Id = :apRecord AND ({where})", binds).records)
 
     def _assign(self, process: dict[str, Any], index: int, od: Any, rid: str, submitter: str, instance: str,

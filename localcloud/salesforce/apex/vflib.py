@@ -380,11 +380,11 @@ class StandardSetController(Native):
         return self.filter_id
 
     def m_setfilterid(self, a):
-        from .listviewlib import build_query
+        from .listviewlib import view_query
         if not a or a[0] is None:
             ops.npe()
         od = self._object_def()
-        soql, binds = build_query(ops.CURRENT.prog, od, str(a[0]), self._fields(od))
+        soql, binds = view_query(ops.CURRENT.prog, od, str(a[0]), self._fields(od))
         self._load(soql, binds)
         self.filter_id = str(a[0])[:15]
 
