@@ -24,6 +24,7 @@ from localcloud.salesforce.data import (
 )
 from localcloud.salesforce.data.changeevents import change_event_object
 from localcloud.salesforce.data.sosl import search_hits as search_sosl
+from localcloud.salesforce.http import listviews
 from localcloud.salesforce.http.context import OrgContext
 from localcloud.salesforce.http.errors import RestError, error_response
 from localcloud.salesforce.http.versions import is_supported
@@ -536,6 +537,11 @@ def register(router: Router, context: OrgContext) -> None:
     router.add("GET", V + r"/limits/recordCount/?", w(routes.record_count))
     router.add("GET", V + r"/sobjects/?", w(routes.global_describe))
     router.add("GET", V + rf"/sobjects/{obj}/describe/?", w(routes.describe))
+    lv = V + rf"/sobjects/{obj}/listviews"  # REST List Views (listviews.py), before /sobjects/X/{id}
+    router.add("GET", lv + r"/?", w(listviews.list_views_of))
+    router.add("GET", lv + r"/(?P<view_id>\w+)/?", w(listviews.list_view))
+    router.add("GET", lv + r"/(?P<view_id>\w+)/describe/?", w(listviews.describe))
+    router.add("GET", lv + r"/(?P<view_id>\w+)/results/?", w(listviews.results))
     router.add("GET", V + rf"/sobjects/{obj}/?", w(routes.sobject_basic_info))
     router.add("POST", V + rf"/sobjects/{obj}/?", w(routes.create))
     router.add("GET", V + rf"/sobjects/{obj}/(?P<record_id>[^/]+)/?", w(routes.retrieve))
