@@ -8,7 +8,8 @@ from localcloud.salesforce.metadata.package import Component
 from tests.apex.orgfixture import run_test_methods
 
 
-def _process(name: str, order: int, rating: str, steps: str, lock_on_approval: bool = False) -> Component:
+def _process(name: str, order: int, rating: str, steps: str, lock_on_approval: bool = False,
+             editability: str = "AdminOnly") -> Component:
     body = f"""<?xml version="1.0" encoding="UTF-8"?>
 <ApprovalProcess xmlns="http://soap.sforce.com/2006/04/metadata">
     <active>true</active>
@@ -20,7 +21,7 @@ def _process(name: str, order: int, rating: str, steps: str, lock_on_approval: b
     {steps}
     <finalApprovalRecordLock>{str(lock_on_approval).lower()}</finalApprovalRecordLock>
     <finalRejectionRecordLock>false</finalRejectionRecordLock>
-    <recordEditability>AdminOnly</recordEditability>
+    <recordEditability>{editability}</recordEditability>
 </ApprovalProcess>""".encode()
     return Component("ApprovalProcess", f"Account.{name}", f"approvalProcesses/Account.{name}.approvalProcess", body)
 
@@ -36,9 +37,12 @@ TWO_STEPS = """<approvalStep><name>First</name><label>First</label>
 
 PROCESS_TEST = """@IsTest private class ApprovalProcessTest {
     static User approver() {
+        return user('approver');
+    }
+    static User user(String name) {
         Profile standard = [SELECT Id FROM Profile WHERE Name = 'Standard User' LIMIT 1];
-        User u = new User(ProfileId = standard.Id, LastName = 'Approver', Email = 'approver@example.com',
-            Username = 'approver.process@example.com', Alias = 'appr', TimeZoneSidKey = 'Asia/Tokyo',
+        User u = new User(ProfileId = standard.Id, LastName = name, Email = name + '@example.com',
+            Username = name + '.process@example.com', Alias = name.left(5), TimeZoneSidKey = 'Asia/Tokyo',
             LocaleSidKey = 'ja_JP', EmailEncodingKey = 'UTF-8', LanguageLocaleKey = 'en_US');
         insert u;
         return u;
@@ -118,6 +122,18 @@ PROCESS_TEST = """@IsTest private class ApprovalProcessTest {
         adhoc.setNextApproverIds(new List<Id>{ u.Id });
         Approval.ProcessResult pending = Approval.process(adhoc);
         Assert.isTrue(Approval.isLocked(warm.Id));
+        System.runAs(u) {  // AdminOrCurrentApprover: the assigned approver edits the locked record
+            update new Account(Id = warm.Id, Description = 'checked by the approver');
+        }
+        User other = user('other');
+        System.runAs(other) {
+            try {
+                update new Account(Id = warm.Id, Description = 'nope');
+                Assert.fail('only the approver and administrators edit');
+            } catch (DmlException e) {
+                Assert.areEqual(StatusCode.ENTITY_IS_LOCKED, e.getDmlType(0));
+            }
+        }
         Approval.ProcessWorkitemRequest reject = new Approval.ProcessWorkitemRequest();
         reject.setWorkitemId(pending.getNewWorkitemIds()[0]);
         reject.setAction('Reject');
@@ -132,7 +148,7 @@ PROCESS_TEST = """@IsTest private class ApprovalProcessTest {
 def test_approval_process_submit_approve_reject(store) -> None:
     with store.transaction() as tx:
         assert apply_approval_processes(tx, [_process("Two_Steps", 1, "Hot", TWO_STEPS, lock_on_approval=True),
-                                             _process("Adhoc", 2, "Warm", ADHOC)]) == []
+                                             _process("Adhoc", 2, "Warm", ADHOC, editability="AdminOrCurrentApprover")]) == []
         rows = tx.query("SELECT DeveloperName, TableEnumOrId, State, Type FROM ProcessDefinition ORDER BY DeveloperName").records
         assert [(r["DeveloperName"], r["TableEnumOrId"], r["State"], r["Type"]) for r in rows] == [
             ("Adhoc", "Account", "Active", "Approval"), ("Two_Steps", "Account", "Active", "Approval")]

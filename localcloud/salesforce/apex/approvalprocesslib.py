@@ -23,9 +23,9 @@ Each call is DML (one statement, its requests as rows); with ``allOrNone`` (defa
 throws ``System.DmlException`` "Process failed. First exception on row i; first error: CODE, message: []" and
 nothing of the call stays. Not run (``System.UnexpectedException`` naming them): approval actions (field
 updates, email alerts, tasks, outbound messages: ``initialSubmissionActions``, ``finalApprovalActions``, ...),
-entry criteria formulas, step entry criteria; who may submit or approve is not checked; the current approver
-of an ``AdminOrCurrentApprover`` process is refused edits like other users (only administrators edit locked
-records, ``data/locks.py``); ``Unanimous`` multi-approver steps behave as ``FirstResponse``.
+entry criteria formulas, step entry criteria; who may submit or approve is not checked; ``Unanimous``
+multi-approver steps behave as ``FirstResponse``. Who edits the locked record: administrators, and under
+``AdminOrCurrentApprover`` the user the pending request is assigned to (``data/locks.py``).
 """
 from __future__ import annotations
 

@@ -7,8 +7,9 @@ approval's ProcessInstance rows), so neither SOQL nor REST lists them here.
 
 A locked record refuses ``update`` and ``delete`` (REST, SOAP, Bulk and Apex DML alike: the check is in
 ``dml.py``) with ``ENTITY_IS_LOCKED`` "the entity is locked for editing", unless the acting user may edit
-locked records. Salesforce: "Salesforce admins can edit locked records" (plus, per approval process, the
-assigned approver, which a lock set from Apex has none of). Setting (environment)
+locked records. Salesforce: "Salesforce admins can edit locked records" and, where the approval process's
+``recordEditability`` is AdminOrCurrentApprover, the user its pending request is assigned to (a lock set by
+``Approval.lock`` has no approver; a queue as approver is not expanded to its members). Setting (environment)
 ``ECBRIDGE_ORG_LOCKED_RECORD_EDITORS``:
   ``admins`` (default): users whose profile is 'System Administrator' and users with Modify All on the
   object (``ObjectPermissions.PermissionsModifyAllRecords`` of an assigned permission set) edit locked
@@ -28,6 +29,7 @@ import os
 import sqlite3
 from typing import Any, Sequence
 
+from .definitions import APPROVAL_PROCESS, definition
 from .errors import ROLLED_BACK, RecordError
 from .ids import is_valid_id, to18
 from .results import SaveResult
@@ -84,7 +86,24 @@ def refused(tx: DataTransaction, od: ObjectDef, ids: Sequence[str]) -> set[str]:
     locked = locked_ids(tx, ids)
     if not locked or may_edit_locked(tx, od):
         return set()
-    return locked
+    return locked - current_approver_of(tx, locked)
+
+
+def current_approver_of(tx: DataTransaction, ids: set[str]) -> set[str]:
+    """The records among ``ids`` whose pending approval request is assigned to the acting user under a process
+    with ``recordEditability`` AdminOrCurrentApprover: that approver edits them too (Approval Class usage)."""
+    if tx.schema.find("ProcessInstanceWorkitem") is None:
+        return set()
+    rows = tx.query("SELECT ProcessInstance.TargetObjectId, ProcessInstance.ProcessDefinitionId FROM "
+                    "ProcessInstanceWorkitem WHERE ActorId = :u AND ProcessInstance.Status = 'Pending' AND "
+                    "ProcessInstance.TargetObjectId IN :ids", {"u": acting_user(tx), "ids": sorted(ids)}).records
+    out = set()
+    for row in rows:
+        instance = row.get("ProcessInstance") or {}
+        process = definition(tx, APPROVAL_PROCESS, str(instance.get("ProcessDefinitionId") or ""))
+        if process and process.get("recordEditability") == "AdminOrCurrentApprover":
+            out.add(instance["TargetObjectId"])
+    return out
 
 
 def set_locks(tx: DataTransaction, ids_in: Sequence[Any], lock: bool, all_or_none: bool) -> list[SaveResult]:
