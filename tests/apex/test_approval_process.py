@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from localcloud.salesforce.metadata.approval_processes import apply_approval_processes
 from localcloud.salesforce.metadata.package import Component
+from localcloud.salesforce.metadata.workflows import apply_field_updates
 from tests.apex.orgfixture import run_test_methods
 
 
@@ -28,12 +29,26 @@ def _process(name: str, order: int, rating: str, steps: str, lock_on_approval: b
 
 ADHOC = """<approvalStep><name>Manager_Review</name><label>Manager review</label>
     <assignedApprover><approver><type>adhoc</type></approver></assignedApprover></approvalStep>"""
-TWO_STEPS = """<approvalStep><name>First</name><label>First</label>
+TWO_STEPS = """<initialSubmissionActions><action><name>Mark_Submitted</name><type>FieldUpdate</type></action>
+</initialSubmissionActions>
+<finalApprovalActions><action><name>Mark_Approved</name><type>FieldUpdate</type></action>
+<action><name>Clear_Site</name><type>FieldUpdate</type></action></finalApprovalActions>
+<approvalStep><name>First</name><label>First</label>
     <assignedApprover><approver><name>approver.process@example.com</name><type>user</type></approver></assignedApprover>
 </approvalStep>
 <approvalStep><name>Second</name><label>Second</label>
     <assignedApprover><approver><type>relatedUserField</type><name>OwnerId</name></approver></assignedApprover>
 </approvalStep>"""
+
+WORKFLOW = b"""<?xml version="1.0" encoding="UTF-8"?>
+<Workflow xmlns="http://soap.sforce.com/2006/04/metadata">
+    <fieldUpdates><fullName>Mark_Submitted</fullName><field>Description</field><literalValue>Submitted</literalValue>
+        <name>Mark Submitted</name><notifyAssignee>false</notifyAssignee><operation>Literal</operation></fieldUpdates>
+    <fieldUpdates><fullName>Mark_Approved</fullName><field>Description</field><literalValue>Approved</literalValue>
+        <name>Mark Approved</name><notifyAssignee>false</notifyAssignee><operation>Literal</operation></fieldUpdates>
+    <fieldUpdates><fullName>Clear_Site</fullName><field>Site</field><name>Clear Site</name>
+        <notifyAssignee>false</notifyAssignee><operation>Null</operation></fieldUpdates>
+</Workflow>"""
 
 PROCESS_TEST = """@IsTest private class ApprovalProcessTest {
     static User approver() {
@@ -49,7 +64,7 @@ PROCESS_TEST = """@IsTest private class ApprovalProcessTest {
     }
     @IsTest static void submitApproveInTwoSteps() {
         User u = approver();
-        Account a = new Account(Name = 'Hot one', Rating = 'Hot');
+        Account a = new Account(Name = 'Hot one', Rating = 'Hot', Site = 'HQ');
         insert a;
         Approval.ProcessSubmitRequest req = new Approval.ProcessSubmitRequest();
         req.setObjectId(a.Id);
@@ -59,6 +74,7 @@ PROCESS_TEST = """@IsTest private class ApprovalProcessTest {
         Assert.areEqual('Pending', submitted.getInstanceStatus());
         Assert.areEqual(u.Id, submitted.getActorIds()[0]);
         Assert.isTrue(Approval.isLocked(a.Id));
+        Assert.areEqual('Submitted', [SELECT Description FROM Account WHERE Id = :a.Id].Description);  // initial action
         ProcessInstance pi = [SELECT Id, Status, TargetObjectId, ProcessDefinition.DeveloperName,
                               (SELECT StepStatus, Comments FROM Steps), (SELECT Id, ActorId FROM Workitems)
                               FROM ProcessInstance WHERE TargetObjectId = :a.Id];
@@ -90,6 +106,9 @@ PROCESS_TEST = """@IsTest private class ApprovalProcessTest {
         Assert.areEqual('Approved', json.get('instanceStatus'));
         Assert.areEqual(String.valueOf(a.Id), json.get('entityId'));
         Assert.isTrue(Approval.isLocked(a.Id));  // finalApprovalRecordLock
+        Account approved = [SELECT Description, Site FROM Account WHERE Id = :a.Id];
+        Assert.areEqual('Approved', approved.Description);  // final approval actions, through the lock
+        Assert.isNull(approved.Site);
         ProcessInstance after = [SELECT Status, CompletedDate, (SELECT Id FROM Workitems) FROM ProcessInstance WHERE Id = :pi.Id];
         Assert.areEqual('Approved', after.Status);
         Assert.isNotNull(after.CompletedDate);
@@ -147,6 +166,7 @@ PROCESS_TEST = """@IsTest private class ApprovalProcessTest {
 
 def test_approval_process_submit_approve_reject(store) -> None:
     with store.transaction() as tx:
+        assert apply_field_updates(tx, [Component("Workflow", "Account", "workflows/Account.workflow", WORKFLOW)]) == []
         assert apply_approval_processes(tx, [_process("Two_Steps", 1, "Hot", TWO_STEPS, lock_on_approval=True),
                                              _process("Adhoc", 2, "Warm", ADHOC, editability="AdminOrCurrentApprover")]) == []
         rows = tx.query("SELECT DeveloperName, TableEnumOrId, State, Type FROM ProcessDefinition ORDER BY DeveloperName").records
@@ -154,3 +174,41 @@ def test_approval_process_submit_approve_reject(store) -> None:
             ("Adhoc", "Account", "Active", "Approval"), ("Two_Steps", "Account", "Active", "Approval")]
     outcomes = run_test_methods(store, {"ApprovalProcessTest.cls": PROCESS_TEST})
     assert outcomes == {"submitApproveInTwoSteps": ("Pass", None), "entryCriteriaAdhocRejectAndErrors": ("Pass", None)}
+
+
+ALERTING = b"""<?xml version="1.0" encoding="UTF-8"?>
+<ApprovalProcess xmlns="http://soap.sforce.com/2006/04/metadata">
+    <active>true</active><label>Alerting</label>
+    <initialSubmissionActions><action><name>Tell_Boss</name><type>Alert</type></action></initialSubmissionActions>
+    <approvalStep><name>Only</name><label>Only</label>
+        <assignedApprover><approver><type>adhoc</type></approver></assignedApprover></approvalStep>
+    <recordEditability>AdminOnly</recordEditability>
+</ApprovalProcess>"""
+ALERT_TEST = """@IsTest private class AlertTest {
+    @IsTest static void alertsFailLoudlyAndLeaveNothing() {
+        Contact c = new Contact(LastName = 'Alert');
+        insert c;
+        Approval.ProcessSubmitRequest req = new Approval.ProcessSubmitRequest();
+        req.setObjectId(c.Id);
+        req.setNextApproverIds(new List<Id>{ UserInfo.getUserId() });
+        try {
+            Approval.process(req);
+            Assert.fail('an email alert cannot run');
+        } catch (UnexpectedException e) {
+            Assert.areEqual('Approval process Alerting: Alert action Tell_Boss is not run by the local org', e.getMessage());
+        }
+        Assert.isFalse(Approval.isLocked(c.Id));
+        Assert.areEqual(0, [SELECT COUNT() FROM ProcessInstance]);
+    }
+}"""
+
+
+def test_unrunnable_actions_fail_loudly_and_bad_field_updates_fail_the_deploy(store) -> None:
+    bad = b"""<Workflow xmlns="http://soap.sforce.com/2006/04/metadata"><fieldUpdates><fullName>X</fullName>
+        <field>Nope__c</field><operation>Null</operation></fieldUpdates></Workflow>"""
+    with store.transaction() as tx:
+        [problem] = apply_field_updates(tx, [Component("Workflow", "Account", "workflows/Account.workflow", bad)])
+        assert "Account has no field Nope__c" in problem.message and problem.needle == "<field>Nope__c</field>"
+        assert apply_approval_processes(tx, [Component("ApprovalProcess", "Contact.Alerting",
+                                                       "approvalProcesses/Contact.Alerting.approvalProcess", ALERTING)]) == []
+    assert run_test_methods(store, {"AlertTest.cls": ALERT_TEST}) == {"alertsFailLoudlyAndLeaveNothing": ("Pass", None)}

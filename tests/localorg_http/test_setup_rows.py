@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from simple_salesforce import Salesforce
 
+from localcloud.salesforce.data.definitions import FIELD_UPDATE, named_definition
+
 from tests.mdapi import package_xml, zip_files
 
 NS = 'xmlns="http://soap.sforce.com/2006/04/metadata"'
@@ -305,9 +307,13 @@ TICKET_WITH_VIEW = TICKET.replace("</CustomObject>", "<listViews><fullName>All</
 
 
 def test_approval_processes_and_list_views_deploy_as_rows(org) -> None:
+    workflow = (f'<?xml version="1.0" encoding="UTF-8"?><Workflow {NS}><fieldUpdates><fullName>Rename</fullName>'
+                "<field>Name</field><literalValue>Done</literalValue><operation>Literal</operation></fieldUpdates></Workflow>")
     files = {"objects/Ticket__c.object": TICKET_WITH_VIEW,
              "approvalProcesses/Ticket__c.Ticket_Approval.approvalProcess": APPROVAL,
-             "package.xml": package_xml({"CustomObject": ["Ticket__c"], "ApprovalProcess": ["Ticket__c.Ticket_Approval"]})}
+             "workflows/Ticket__c.workflow": workflow,
+             "package.xml": package_xml({"CustomObject": ["Ticket__c"], "ApprovalProcess": ["Ticket__c.Ticket_Approval"],
+                                         "Workflow": ["Ticket__c"]})}
     job = org.deployer.deploy_zip(zip_files(files))
     assert job.status == "Succeeded", [(f.full_name, f.problem) for f in job.failures]
     with org.store.transaction() as tx:
@@ -315,6 +321,8 @@ def test_approval_processes_and_list_views_deploy_as_rows(org) -> None:
                              "WHERE TableEnumOrId = 'Ticket__c'").records
         views = tx.query("SELECT Name, DeveloperName FROM ListView WHERE SobjectType = 'Ticket__c' ORDER BY Name").records
     assert (process["Name"], process["DeveloperName"], process["State"]) == ("Ticket approval", "Ticket_Approval", "Active")
+    with org.store.transaction() as tx:
+        assert named_definition(tx, FIELD_UPDATE, "Ticket__c.Rename")["literalValue"] == "Done"
     assert [(v["Name"], v["DeveloperName"]) for v in views] == [("All Tickets", "All"), ("Urgent", "Urgent")]
     # the REST List Views resources (http/listviews.py)
     sf = Salesforce(instance_url=org.url, session_id=org.access_token, version="62.0")
@@ -334,5 +342,6 @@ def test_approval_processes_and_list_views_deploy_as_rows(org) -> None:
     bad = dict(files, **{"approvalProcesses/Nope__c.X.approvalProcess": APPROVAL,
                          "package.xml": package_xml({"ApprovalProcess": ["Nope__c.X"]})})
     del bad["objects/Ticket__c.object"], bad["approvalProcesses/Ticket__c.Ticket_Approval.approvalProcess"]
+    del bad["workflows/Ticket__c.workflow"]
     failed = org.deployer.deploy_zip(zip_files(bad))
     assert failed.status == "Failed" and "Nope__c" in failed.failures[0].problem

@@ -19,11 +19,17 @@ approves the instance; a rejection or removal ends it. A finished instance (Appr
 ``CompletedDate``, ``LastActorId``) unlocks the record unless ``finalApprovalRecordLock`` /
 ``finalRejectionRecordLock`` keep it locked.
 
+Approval actions: field updates (``workflows/Object.workflow`` ``<fieldUpdates>``, operations Literal, Null
+and LookupValue of a user or queue) run on submit (``initialSubmissionActions``), at each step's approval or
+rejection (``approvalActions``/``rejectionActions``), at the end (``finalApprovalActions``,
+``finalRejectionActions``, ``recallActions`` for Removed), writing the record through its lock; its update
+triggers fire.
+
 Each call is DML (one statement, its requests as rows); with ``allOrNone`` (default true) a failed request
 throws ``System.DmlException`` "Process failed. First exception on row i; first error: CODE, message: []" and
-nothing of the call stays. Not run (``System.UnexpectedException`` naming them): approval actions (field
-updates, email alerts, tasks, outbound messages: ``initialSubmissionActions``, ``finalApprovalActions``, ...),
-entry criteria formulas, step entry criteria; who may submit or approve is not checked; ``Unanimous``
+nothing of the call stays. Not run (``System.UnexpectedException`` naming them): other approval actions (email
+alerts, tasks, outbound messages), field updates by formula or next/previous value, entry criteria formulas,
+step entry criteria; who may submit or approve is not checked; ``Unanimous``
 multi-approver steps behave as ``FirstResponse``. Who edits the locked record: administrators, and under
 ``AdminOrCurrentApprover`` the user the pending request is assigned to (``data/locks.py``).
 """
@@ -31,7 +37,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from localcloud.salesforce.data.definitions import APPROVAL_PROCESS, definition, definitions_of
+from localcloud.salesforce.data.definitions import (APPROVAL_PROCESS, FIELD_UPDATE, definition, definitions_of,
+                                                   named_definition)
 from localcloud.salesforce.data.ids import is_valid_id, to18
 from localcloud.salesforce.data.listviews import ListViewError, criteria_where
 from localcloud.salesforce.data.locks import set_locks
@@ -155,9 +162,6 @@ class _Run:
         if self.query("SELECT Id FROM ProcessInstance WHERE TargetObjectId = :t AND Status = 'Pending'", t=rid):
             raise ProcessError("ALREADY_IN_PROCESS", "Cannot submit object already in process.")
         process_id, process = self._choose(od, rid, req)
-        if process["actions"]:
-            ops.throw("System.UnexpectedException", f"Approval process {process['name']}: "
-                      f"{', '.join(process['actions'])} are not run by the local org")
         submitter = to18(req.submitter_id) if req.submitter_id else self.user
         instance = self.write("insert", "ProcessInstance", {"ProcessDefinitionId": process_id, "TargetObjectId": rid,
                                                              "Status": "Pending", "SubmittedById": submitter})
@@ -168,6 +172,7 @@ class _Run:
         locked = set_locks(self.tx, [rid], True, True)[0]
         if not locked.success:
             raise ProcessError(locked.errors[0].status_code, locked.errors[0].message)
+        self._run_actions(process, process["actions"].get("initialSubmissionActions", []), od, rid)
         return {"entityid": rid, "instanceid": instance, "instancestatus": "Pending",
                 "newworkitemids": workitems, "actorids": actors}
 
@@ -200,9 +205,9 @@ class _Run:
         step = process["steps"][index] if index < len(process["steps"]) else None
         if step is None:
             raise ProcessError("NO_APPLICABLE_PROCESS", f"Approval process {process['name']} has no approval step")
-        if step["entryCriteria"] or step["actions"]:
+        if step["entryCriteria"]:
             ops.throw("System.UnexpectedException", f"Approval process {process['name']}, step {step['name']}: "
-                      "step entry criteria and step actions are not supported by the local org")
+                      "step entry criteria are not supported by the local org")
         actors = [self._approver(a, od, rid, submitter, next_approvers) for a in step["approvers"]] or \
             [self._approver({"type": "adhoc"}, od, rid, submitter, next_approvers)]
         workitems = [self.write("insert", "ProcessInstanceWorkitem", {"ProcessInstanceId": instance, "ActorId": actor,
@@ -237,6 +242,46 @@ class _Run:
             raise ProcessError("INVALID_CROSS_REFERENCE_KEY", f"The approver {kind} {name or ''} was not found".strip())
         return found[0]["Id"]
 
+    # -- approval actions --------------------------------------------------------------------------------
+    def _run_actions(self, process: dict[str, Any], actions: list[dict[str, str]], od: Any, rid: str) -> None:
+        """Field updates (``workflows/Object.workflow``) write the record, locked or not; other action types
+        fail loudly."""
+        for action in actions:
+            if action["type"] != "FieldUpdate":
+                ops.throw("System.UnexpectedException", f"Approval process {process['name']}: {action['type']} "
+                          f"action {action['name']} is not run by the local org")
+            spec = named_definition(self.tx, FIELD_UPDATE, f"{od.name}.{action['name']}")
+            if spec is None:
+                ops.throw("System.UnexpectedException", f"Approval process {process['name']}: field update "
+                          f"{od.name}.{action['name']} is not deployed")
+            value = self._field_update_value(process, spec)
+            self.tx.locks_bypassed = True
+            try:
+                results = self.tx.update(od.name, [{"Id": rid, spec["field"]: value}], all_or_none=True)
+            finally:
+                self.tx.locks_bypassed = False
+            if not results[0].success:
+                raise ProcessError(results[0].errors[0].status_code, results[0].errors[0].message)
+
+    def _field_update_value(self, process: dict[str, Any], spec: dict[str, Any]) -> Any:
+        operation = (spec.get("operation") or "Literal").lower()
+        if operation == "literal":
+            return spec.get("literalValue")
+        if operation == "null":
+            return None
+        if operation == "lookupvalue":
+            kind = (spec.get("lookupValueType") or "User").lower()
+            found = (self.query("SELECT Id FROM User WHERE Username = :n", n=spec.get("lookupValue")) if kind == "user"
+                     else self.query("SELECT Id FROM Group WHERE Type = 'Queue' AND DeveloperName = :n",
+                                     n=spec.get("lookupValue")))
+            if not found:
+                raise ProcessError("INVALID_CROSS_REFERENCE_KEY", f"Field update {spec.get('fullName')}: no {kind} "
+                                                                  f"{spec.get('lookupValue')}")
+            return found[0]["Id"]
+        ops.throw("System.UnexpectedException", f"Approval process {process['name']}: field update "
+                  f"{spec.get('fullName')} with operation {spec.get('operation')} is not run by the local org")
+        return None  # not reached
+
     # -- approve / reject / remove ------------------------------------------------------------------------
     def act(self, req: ProcessWorkitemRequest) -> dict[str, Any]:
         wid = to18(req.workitem_id) if req.workitem_id and is_valid_id(req.workitem_id) else None
@@ -260,12 +305,20 @@ class _Run:
                                                i=instance["Id"])]
         self.tx.delete(pending, all_or_none=True)
         rid = instance["TargetObjectId"]
+        od = self.tx.schema.by_key_prefix(rid[:3])
+        step = process["steps"][done] if done < len(process["steps"]) else {"actions": {}}
+        actions = process.get("actions") or {}
+        if status == "Approved":
+            self._run_actions(process, step["actions"].get("approvalActions", []), od, rid)
+        elif status == "Rejected":
+            self._run_actions(process, step["actions"].get("rejectionActions", []), od, rid)
         if status == "Approved" and done + 1 < len(process["steps"]):
-            od = self.tx.schema.by_key_prefix(rid[:3])
             workitems, actors = self._assign(process, done + 1, od, rid, instance["SubmittedById"], instance["Id"],
                                              req.next_approvers)
             return {"entityid": rid, "instanceid": instance["Id"], "instancestatus": "Pending",
                     "newworkitemids": workitems, "actorids": actors}
+        final = {"Approved": "finalApprovalActions", "Rejected": "finalRejectionActions", "Removed": "recallActions"}
+        self._run_actions(process, actions.get(final[status], []), od, rid)
         self.write("update", "ProcessInstance", {"Id": instance["Id"], "Status": status, "LastActorId": self.user,
                                                  "CompletedDate": self.tx.now()})
         keep = process.get("finalApprovalRecordLock") if status == "Approved" else \

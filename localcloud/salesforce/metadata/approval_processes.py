@@ -3,8 +3,8 @@
 ``LockType`` Total, ``Description``) and its definition (``data/definitions.py``) that Apex
 ``Approval.process`` runs (``apex/approvallib.py``): ``processOrder``, ``entryCriteria`` (criteria items
 and ``booleanFilter``, or a ``formula``), the ``approvalStep``s (name, label, approvers, step entry
-criteria), ``recordEditability``, ``finalApprovalRecordLock``/``finalRejectionRecordLock`` and which
-action lists are present. An object the org does not know fails the deploy; a redeploy updates in place.
+criteria), ``recordEditability``, ``finalApprovalRecordLock``/``finalRejectionRecordLock`` and the actions
+of each action list (name and type; field updates are ``workflows/Object.workflow``'s, ``metadata/workflows.py``). An object the org does not know fails the deploy; a redeploy updates in place.
 """
 from __future__ import annotations
 
@@ -15,6 +15,17 @@ from localcloud.salesforce.metadata.package import Component, DeployPackageError
 from localcloud.salesforce.metadata.setup_rows import RowError, SetupRowProblem, save_row
 
 ACTION_LISTS = ("initialSubmissionActions", "finalApprovalActions", "finalRejectionActions", "recallActions")
+
+
+def _actions(element: Any, lists: Sequence[str]) -> dict[str, list[dict[str, str]]]:
+    """``{list name: [{"name", "type"}]}`` of the action lists present (``FieldUpdate``, ``Alert``, ...)."""
+    out: dict[str, list[dict[str, str]]] = {}
+    for name in lists:
+        actions = [{"name": child_text(a, "name") or "", "type": child_text(a, "type") or ""}
+                   for x in children(element, name) for a in children(x, "action")]
+        if actions:
+            out[name] = actions
+    return out
 
 
 def _criteria(element: Any) -> dict[str, Any] | None:
@@ -34,7 +45,7 @@ def read_process(component: Component) -> dict[str, Any]:
                      for a in (children(assigned, "approver") if assigned is not None else [])]
         steps.append({"name": child_text(step, "name") or "", "label": child_text(step, "label"),
                       "approvers": approvers, "entryCriteria": _criteria(next(iter(children(step, "entryCriteria")), None)),
-                      "actions": [a for a in ("approvalActions", "rejectionActions") if children(step, a)]})
+                      "actions": _actions(step, ("approvalActions", "rejectionActions"))})
     order = child_text(root, "processOrder")
     return {
         "object": component.full_name.split(".", 1)[0], "name": component.full_name.split(".", 1)[-1],
@@ -44,7 +55,7 @@ def read_process(component: Component) -> dict[str, Any]:
         "recordEditability": child_text(root, "recordEditability") or "AdminOnly",
         "finalApprovalRecordLock": (child_text(root, "finalApprovalRecordLock") or "").lower() == "true",
         "finalRejectionRecordLock": (child_text(root, "finalRejectionRecordLock") or "").lower() == "true",
-        "actions": [a for a in ACTION_LISTS if any(children(x, "action") for x in children(root, a))],
+        "actions": _actions(root, ACTION_LISTS),
     }
 
 

@@ -35,6 +35,7 @@ from localcloud.salesforce.metadata.leadconvert_settings import apply_lead_conve
 from localcloud.salesforce.metadata.setup_rows import apply_permission_set_entities, apply_setup_rows
 from localcloud.salesforce.metadata.list_views import apply_list_views
 from localcloud.salesforce.metadata.approval_processes import apply_approval_processes
+from localcloud.salesforce.metadata.workflows import apply_field_updates
 from localcloud.salesforce.metadata.coverage import NO_TEST_RUN_REFUSED, coverage_warnings, production_org
 from localcloud.salesforce.metadata.objects import (CUSTOM_SUFFIXES, ObjectDefinitionError, global_value_set_values,
                                                     object_spec)
@@ -497,8 +498,9 @@ class Deployer:
         return self._row_failures(apply_list_views(tx, components))
 
     def _apply_approval_processes(self, tx: Any, components: list[Component]) -> list[ComponentMessage]:
-        """Approval processes as ProcessDefinition rows (metadata/approval_processes.py)."""
-        return self._row_failures(apply_approval_processes(tx, components))
+        """Approval processes as ProcessDefinition rows (metadata/approval_processes.py) and the workflow
+        field updates their actions run (metadata/workflows.py)."""
+        return self._row_failures(apply_field_updates(tx, components) + apply_approval_processes(tx, components))
 
     def _apply_permission_set_entities(self, tx: Any, permsets: list[tuple[Component, dict[str, Any]]]) -> list[ComponentMessage]:
         """The custom permissions deployed permission sets enable, as SetupEntityAccess rows."""
