@@ -95,6 +95,17 @@ SEARCH_CLASSES = {"SearchFindTest.cls": """@IsTest private class SearchFindTest 
         Assert.areEqual(1, all.getSuggestionResults().size());
         Assert.areEqual('Acme Widgets', ((Account) all.getSuggestionResults()[0].getSObject()).Name);
         Assert.isFalse(all.hasMoreResults());
+        Contact person = new Contact(FirstName = 'Sam', LastName = 'Suggestable');
+        insert person;
+        Test.setFixedSearchResults(new List<Id>{ person.Id });
+        Search.SuggestionResults people = Search.suggest('sugg', 'Contact', null);
+        Assert.areEqual('Sam Suggestable', ((Contact) people.getSuggestionResults()[0].getSObject()).Name);
+        try {
+            Search.suggest('acme', 'Nope__c', null);
+            Assert.fail('no such object');
+        } catch (SearchException e) {
+            Assert.isTrue(e.getMessage().contains('Nope__c'), e.getMessage());
+        }
     }
 }"""}
 

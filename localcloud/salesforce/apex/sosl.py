@@ -16,6 +16,7 @@ Each call counts one SOSL query against the limit of 20 (``Limits.getSoslQueries
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from localcloud.salesforce.data.sosl import parse_sosl, search_hits
@@ -177,7 +178,6 @@ class SuggestionResults(Native):
 
 def _search_suggest(a):
     """Records of one object whose name fields hold every word of the term as a word prefix."""
-    import re
     from .soql import to_sobject
     if len(a) < 2 or a[0] is None or a[1] is None:
         ops.npe()
@@ -187,9 +187,13 @@ def _search_suggest(a):
     if not words or len("".join(words)) < 2:
         ops.throw("System.SearchException", f"search term must be longer than one character: {a[0]}")
     prog = ops.CURRENT.prog
-    sobject = prog.sobject_name(str(a[1]).lower()) or str(a[1])
+    od = data_tx(prog).schema.find(str(a[1]))
+    if od is None:
+        ops.throw("System.SearchException", f"sObject type '{a[1]}' is not supported.")
+    sobject = prog.sobject_name(od.name.lower()) or od.name
+    name_field = od.name_field.name if od.name_field is not None else "Id"
     term = " AND ".join(w + "*" for w in words)
-    query = f"FIND {{{term}}} IN NAME FIELDS RETURNING {sobject}(Id, Name) LIMIT {limit + 1}"
+    query = f"FIND {{{term}}} IN NAME FIELDS RETURNING {od.name}(Id, {name_field}) LIMIT {limit + 1}"
     found = _found(prog, query, {}, match_fixed=True)
     records = found[0][1] if found else []
     prog.tx.add_rows("query", min(len(records), limit))
