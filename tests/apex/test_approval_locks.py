@@ -106,3 +106,19 @@ def test_data_layer_refuses_locked_records_to_non_admins_and_the_setting(store, 
         monkeypatch.delenv(locks.ENV_EDITORS)
         assert tx.update("Account", [{"Id": acct.id, "Name": "admin"}], all_or_none=True)[0].success
         assert tx.delete([acct.id], all_or_none=True)[0].success
+
+
+def test_a_test_run_starts_without_the_orgs_locks_and_approvals(store) -> None:
+    with store.transaction() as tx:
+        [user_row] = tx.query("SELECT Id FROM User WHERE Profile.Name = 'System Administrator' LIMIT 1").records
+        assert locks.set_locks(tx, [user_row["Id"]], True, True)[0].success  # a setup row the test run keeps
+        tx.insert("ProcessInstance", [{"TargetObjectId": user_row["Id"], "Status": "Pending"}], read_only_fields="write")
+    test = """@IsTest private class CleanTest {
+        @IsTest static void clean() {
+            Assert.areEqual(0, [SELECT COUNT() FROM ProcessInstance]);
+            Assert.isFalse(Approval.isLocked(UserInfo.getUserId()));
+        }
+    }"""
+    assert run_test_methods(store, {"CleanTest.cls": test}) == {"clean": ("Pass", None)}
+    with store.transaction() as tx:  # the org keeps them
+        assert locks.locked_ids(tx, [user_row["Id"]]) == {user_row["Id"]}
