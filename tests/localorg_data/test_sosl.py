@@ -50,7 +50,7 @@ def test_bad_searches_are_refused_with_salesforce_codes(people: Store) -> None:
     with pytest.raises(SalesforceError) as short:
         names(people, "FIND {a*} RETURNING Contact")
     assert short.value.error_code == "INVALID_SEARCH"
-    for bad in ("SELECT Id FROM Contact", "FIND {x y RETURNING Contact", "FIND {smith} RETURNING Contact WITH HIGHLIGHT"):
+    for bad in ("SELECT Id FROM Contact", "FIND {x y RETURNING Contact", "FIND {smith} RETURNING Contact WITH SPELL_CORRECTION = false"):
         with pytest.raises(SalesforceError) as refused:
             parse_sosl(bad)
         assert refused.value.error_code == "MALFORMED_SEARCH"

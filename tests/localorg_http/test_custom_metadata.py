@@ -75,6 +75,9 @@ def test_is_protected_is_a_standard_field_of_a_type_its_list_views_and_soql_can_
     assert result.success, result.exception_message
     assert [m for _, level, m in result.transaction.debug_entries if level == "DEBUG"] == [
         "Accounts false", "Locked true"]
+    with org.store.transaction() as tx:  # the deployed list view is a ListView row (metadata/list_views.py)
+        views = tx.query("SELECT Name, DeveloperName FROM ListView WHERE SobjectType = 'Setting__mdt'").records
+    assert [(v["Name"], v["DeveloperName"]) for v in views] == [("All", "All")]
 
 
 def test_a_record_of_an_unknown_type_or_field_fails_the_deploy_with_its_line(org) -> None:

@@ -2,6 +2,10 @@
 queues owning records, AsyncApexJob rows of queued jobs."""
 from __future__ import annotations
 
+from simple_salesforce import Salesforce
+
+from localcloud.salesforce.data.definitions import FIELD_UPDATE, named_definition
+
 from tests.mdapi import package_xml, zip_files
 
 NS = 'xmlns="http://soap.sforce.com/2006/04/metadata"'
@@ -288,3 +292,56 @@ def test_a_deployed_flow_is_listed_in_flow_definition_and_version_views(org) -> 
     with org.context.data.transaction() as tx:
         row = tx.query("SELECT IsActive, ActiveVersionId FROM FlowDefinitionView WHERE ApiName = 'Ticket_Stamp'").records[0]
         assert (row["IsActive"], row["ActiveVersionId"]) == (False, None)
+
+
+APPROVAL = f"""<?xml version="1.0" encoding="UTF-8"?><ApprovalProcess {NS}><active>true</active><label>Ticket approval</label>
+<processOrder>1</processOrder><approvalStep><name>Lead</name><label>Lead</label>
+<assignedApprover><approver><type>adhoc</type></approver></assignedApprover></approvalStep>
+<finalApprovalRecordLock>false</finalApprovalRecordLock><finalRejectionRecordLock>false</finalRejectionRecordLock>
+<recordEditability>AdminOnly</recordEditability></ApprovalProcess>"""
+TICKET_WITH_VIEW = TICKET.replace("</CustomObject>", "<listViews><fullName>All</fullName><filterScope>Everything</filterScope>"
+                                  "<label>All Tickets</label></listViews><listViews><fullName>Urgent</fullName>"
+                                  "<columns>NAME</columns><filterScope>Everything</filterScope><filters><field>NAME</field>"
+                                  "<operation>contains</operation><value>urgent</value></filters><label>Urgent</label>"
+                                  "</listViews></CustomObject>")
+
+
+def test_approval_processes_and_list_views_deploy_as_rows(org) -> None:
+    workflow = (f'<?xml version="1.0" encoding="UTF-8"?><Workflow {NS}><fieldUpdates><fullName>Rename</fullName>'
+                "<field>Name</field><literalValue>Done</literalValue><operation>Literal</operation></fieldUpdates></Workflow>")
+    files = {"objects/Ticket__c.object": TICKET_WITH_VIEW,
+             "approvalProcesses/Ticket__c.Ticket_Approval.approvalProcess": APPROVAL,
+             "workflows/Ticket__c.workflow": workflow,
+             "package.xml": package_xml({"CustomObject": ["Ticket__c"], "ApprovalProcess": ["Ticket__c.Ticket_Approval"],
+                                         "Workflow": ["Ticket__c"]})}
+    job = org.deployer.deploy_zip(zip_files(files))
+    assert job.status == "Succeeded", [(f.full_name, f.problem) for f in job.failures]
+    with org.store.transaction() as tx:
+        [process] = tx.query("SELECT Name, DeveloperName, TableEnumOrId, State FROM ProcessDefinition "
+                             "WHERE TableEnumOrId = 'Ticket__c'").records
+        views = tx.query("SELECT Name, DeveloperName FROM ListView WHERE SobjectType = 'Ticket__c' ORDER BY Name").records
+    assert (process["Name"], process["DeveloperName"], process["State"]) == ("Ticket approval", "Ticket_Approval", "Active")
+    with org.store.transaction() as tx:
+        assert named_definition(tx, FIELD_UPDATE, "Ticket__c.Rename")["literalValue"] == "Done"
+    assert [(v["Name"], v["DeveloperName"]) for v in views] == [("All Tickets", "All"), ("Urgent", "Urgent")]
+    # the REST List Views resources (http/listviews.py)
+    sf = Salesforce(instance_url=org.url, session_id=org.access_token, version="62.0")
+    for name in ("Urgent printer", "Routine", "Very urgent call"):
+        sf.Ticket__c.create({"Name": name})
+    listed = sf.restful("sobjects/Ticket__c/listviews")
+    assert (listed["size"], listed["sobjectType"], [v["label"] for v in listed["listviews"]]) == (
+        2, "Ticket__c", ["All Tickets", "Urgent"])
+    urgent = listed["listviews"][1]
+    assert urgent["resultsUrl"] == f"/services/data/v62.0/sobjects/Ticket__c/listviews/{urgent['id']}/results"
+    found = sf.restful(f"sobjects/Ticket__c/listviews/{urgent['id']}/results", params={"limit": 1})
+    assert (found["size"], found["done"], found["developerName"]) == (1, False, "Urgent")
+    assert found["records"][0]["columns"][0] == {"fieldNameOrPath": "Name", "value": "Urgent printer"}
+    assert [c["fieldNameOrPath"] for c in found["columns"]] == ["Name", "Id"] and found["columns"][1]["hidden"]
+    described = sf.restful(f"sobjects/Ticket__c/listviews/{urgent['id']}/describe")
+    assert described["scope"] == "everything" and described["query"].startswith("SELECT Id, Name FROM Ticket__c WHERE")
+    bad = dict(files, **{"approvalProcesses/Nope__c.X.approvalProcess": APPROVAL,
+                         "package.xml": package_xml({"ApprovalProcess": ["Nope__c.X"]})})
+    del bad["objects/Ticket__c.object"], bad["approvalProcesses/Ticket__c.Ticket_Approval.approvalProcess"]
+    del bad["workflows/Ticket__c.workflow"]
+    failed = org.deployer.deploy_zip(zip_files(bad))
+    assert failed.status == "Failed" and "Nope__c" in failed.failures[0].problem

@@ -57,3 +57,18 @@ def test_apex_inline_sosl_search_query_and_fixed_results_in_tests(org) -> None:
     tests = ApexRuntime(org.store, sources={"SearchTest.cls": SEARCH_TEST})
     [outcome] = tests.run_tests(["SearchTest"])
     assert outcome.outcome == "Pass", outcome.message
+
+
+def test_rest_search_with_snippet_and_highlight(sf: Salesforce) -> None:
+    sf.Case.create({"Subject": "Snippet printer", "Description": "The <i>snippet</i> printer jams."})
+    sf.Contact.create({"LastName": "Snippetson"})
+    found = sf.search("FIND {snippet OR snippetson} RETURNING Case(Subject), Contact(LastName) WITH SNIPPET (target_length=100)")
+    case, contact = found["searchRecords"]
+    assert case["snippet.text"] == "The &lt;i&gt;<mark>snippet</mark>&lt;/i&gt; printer jams... <mark>Snippet</mark> printer"
+    assert case["highlight.Subject"] == "<mark>Snippet</mark> printer"
+    assert "snippet.text" not in contact and contact["LastName"] == "Snippetson"  # only cases, articles, feeds, ideas
+    highlighted = sf.search("FIND {snippetson} RETURNING Contact(LastName) WITH HIGHLIGHT")["searchRecords"]
+    assert highlighted[0]["highlight.LastName"] == "<mark>Snippetson</mark>"
+    with pytest.raises(SalesforceMalformedRequest) as refused:
+        sf.search("FIND {snippet} RETURNING Case WITH SNIPPET (target_length=5000)")
+    assert refused.value.content[0]["errorCode"] == "MALFORMED_SEARCH"

@@ -176,6 +176,8 @@ KNOWN_TYPES = {
     "approval.unlockresult", "approval.processresult", "approval.processsubmitrequest",
     "approval.processworkitemrequest", "schema.fieldset", "fieldset", "invocable.action.error",
     "formulaeval.formulareturntype", "formulaeval.formulaglobal",
+    "search.suggestionoption", "search.suggestionresult", "search.suggestionresults",
+    "search.knowledgesuggestionfilter",
 }
 
 

@@ -87,7 +87,8 @@ def to_data_value(v: Any) -> Any:
 # Objects Apex tests see without SeeAllData (setup objects) and the org's own Apex bookkeeping.
 SETUP_OBJECTS = {"user", "profile", "organization", "permissionset", "permissionsetassignment", "recordtype",
                  "userrole", "group", "groupmember", "businesshours", "entitydefinition", "fielddefinition",
-                 "custompermission", "queuesobject", "setupentityaccess", "network"}
+                 "custompermission", "queuesobject", "setupentityaccess", "network", "listview",
+                 "processdefinition"}
 
 
 def isolated_test_store(store: Any, directory: Any) -> Any:
@@ -101,6 +102,7 @@ def isolated_test_store(store: Any, directory: Any) -> Any:
     from pathlib import Path
 
     from localcloud.salesforce.data import open_store
+    from localcloud.salesforce.data.locks import forget_approvals
 
     target = Path(directory) / "apex-test-run.sqlite3"
     for suffix in ("", "-wal", "-shm"):
@@ -135,4 +137,5 @@ def isolated_test_store(store: Any, directory: Any) -> Any:
                 continue
             for i in range(0, len(ids), 200):
                 tx.delete(ids[i:i + 200], all_or_none=False)
+        forget_approvals(tx)  # record locks and ProcessInstance rows are org data too
     return scratch

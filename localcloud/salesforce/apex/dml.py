@@ -270,6 +270,16 @@ def _call(prog: Any, op: str, recs: list[SObject], key: str | None, all_or_none:
           user_mode: bool = False, options: Any = None) -> list[Any]:
     """Run one DML operation over records (grouped by SObject type, original order kept)."""
     dtx = _session(prog)
+    previous = getattr(dtx, "acting_user_id", None)
+    dtx.acting_user_id = (prog.tx.user or {}).get("userid")  # the running user (System.runAs): data/locks.py
+    try:
+        return _call_as(prog, dtx, op, recs, key, all_or_none, user_mode, options)
+    finally:
+        dtx.acting_user_id = previous
+
+
+def _call_as(prog: Any, dtx: Any, op: str, recs: list[SObject], key: str | None, all_or_none: bool,
+             user_mode: bool, options: Any) -> list[Any]:
     results: list[Any] = [None] * len(recs)
     denials = _user_mode_denials(prog, dtx, op, recs) if user_mode else {}
     if denials and all_or_none:

@@ -21,9 +21,12 @@ from . import connecttypes, connectbody, connectrate, connectlib, connectgroups 
 from . import vflib  # noqa: E401 - ApexPages controllers, PageReference, Page.X
 from . import recordaccess  # noqa: E401 - UserRecordAccess rows, computed before Apex queries them
 from . import flowlib  # noqa: E401 - Flow.Interview, flow actions, record-triggered flows (localcloud.salesforce.flow)
+from . import approvallib  # noqa: E401 - Approval.lock/unlock/isLocked over the data layer's record locks
+from . import listviewlib  # noqa: E401 - list views for StandardSetController (vflib calls it when run)
+from . import approvalprocesslib  # noqa: E401 - Approval.process over deployed approval processes
 
 MODULES = (stdlib, jsonlib, schemalib, fieldsetlib, sobjects, dml, testlib, triggers, soql, batchlib, restlib, systemlib,
            asyncjobs, compoundlib, leadconvertlib, settingslib, sosl, stubs, access, formulalib,
            invocable, invocablelib, changeeventlib, cachevalues, cachepartitions, cachelib, connecttypes,
            connectbody, connectrate, connectlib, connectgroups,
-           vflib, recordaccess, flowlib)
+           vflib, recordaccess, flowlib, approvallib, listviewlib, approvalprocesslib)

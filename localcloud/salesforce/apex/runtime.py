@@ -62,6 +62,8 @@ class Limits:
     # waiting) does not use up the 10 s; the local org counts its process's CPU time
     cpu_started: float = field(default_factory=lambda: time.process_time())
     max_soql: int = 100
+    sosl_queries: int = 0  # SOSL (inline FIND, Search.query/find/suggest): their own limit of 20
+    max_sosl: int = 20
     max_query_rows: int = 50000
     max_dml: int = 150
     max_dml_rows: int = 10000
@@ -105,6 +107,10 @@ class Transaction:
             lim.soql_queries += 1
             if lim.soql_queries > lim.max_soql:
                 ops.throw("System.LimitException", f"Too many SOQL queries: {lim.soql_queries}")
+        elif what == "sosl":
+            lim.sosl_queries += 1
+            if lim.sosl_queries > lim.max_sosl:
+                ops.throw("System.LimitException", f"Too many SOSL queries: {lim.sosl_queries}")
         elif what == "dml":
             lim.dml_statements += 1
             if lim.dml_statements > lim.max_dml:

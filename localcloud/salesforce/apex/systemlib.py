@@ -486,7 +486,8 @@ def _org_limits_map(a):
 STATIC_METHODS[("orglimits", "getmap")] = _org_limits_map
 STATIC_METHODS[("orglimits", "getall")] = lambda a: ApexList(list(_org_limits_map(a).values()), TypeRef("System.OrgLimit"))
 STATIC_METHODS[("limits", "getpublishimmediatedml")] = lambda a: _prog().tx.limits.publish_immediate_dml
-for _name in ("getquerylocatorrows", "getaggregatequeries", "getsoslqueries",
+STATIC_METHODS[("limits", "getsoslqueries")] = lambda a: _prog().tx.limits.sosl_queries
+for _name in ("getquerylocatorrows", "getaggregatequeries",
               "getmobilepushapexcalls", "getapexcursorrows", "getfetchcallsoncursor"):
     STATIC_METHODS[("limits", _name)] = lambda a: 0
 for _name, _value in (("getlimitquerylocatorrows", 10000), ("getlimitaggregatequeries", 300),
@@ -503,7 +504,6 @@ def _unsupported(what: str):
 
 
 NAMESPACES.update({"flow", "flow.interview", "search", "visualeditor"})
-STATIC_METHODS[("search", "find")] = _unsupported("SOSL (Search.find)")
 
 
 class SObjectAccessDecision(Native):
@@ -641,9 +641,9 @@ STATIC_METHODS[("test", "setcreateddate")] = _set_created_date
 
 
 class _ResultBase(Native):
-    """Results the local org never produces (approvals) but code reads: the classes and their methods exist
-    so such code compiles; ``Approval.*`` fails when run. Also the JSON-read form of a LeadConvertResult
-    (tests mock results that way); ``Database.convertLead`` itself is ``leadconvertlib``."""
+    """Results with getters: ``Approval.LockResult/UnlockResult/ProcessResult`` (approvallib and
+    approvalprocesslib produce them) and the JSON-read form of a LeadConvertResult (tests mock results that
+    way); ``Database.convertLead`` itself is ``leadconvertlib``."""
 
     def __init__(self, errors: list[Any] | None = None, raw: dict[str, Any] | None = None, **values: Any) -> None:
         self.values = values  # lower-case keys, for the getters
@@ -680,8 +680,7 @@ for _name in ("entityid", "instanceid", "instancestatus", "newworkitemids", "act
 for _name in ("leadid", "accountid", "contactid", "opportunityid", "relatedpersonaccountid"):
     setattr(LeadConvertResult, "m_get" + _name, (lambda k: lambda self, a: self.values.get(k))(_name))
 NAMESPACES.add("approval")
-for _name in ("lock", "unlock", "process", "islocked"):
-    STATIC_METHODS[("approval", _name)] = _unsupported(f"Approval.{_name}")
+# Approval.lock/unlock/isLocked: approvallib; Approval.process: approvalprocesslib
 STATIC_METHODS[("limits", "getasynccalls")] = lambda a: 0
 STATIC_METHODS[("limits", "getlimitasynccalls")] = lambda a: 200
 

@@ -11,8 +11,9 @@ where Salesforce does not document the result: ``setPageSize`` goes back to page
 last page (and ``previous()`` before the first) stays where it is; ``cancel()``/``save()`` return the
 current page's ``retURL`` parameter as a PageReference when it has one, else the home page
 ``/home/home.jsp``; ``Page.Name.getUrl()`` is ``/apex/<name in lower case>``; page messages belong to
-the transaction. Not provided (compile errors naming the method): list views (``getFilterId``,
-``setFilterId``, ``getListViewOptions``), ``StandardSetController.addFields``, ``PageReference.getContent``.
+the transaction. List views (``getListViewOptions``, ``getFilterId``/``setFilterId``) and
+``StandardSetController.addFields``: ``listviewlib.py``. ``SelectOption`` (``System.SelectOption``) is
+here. Not provided (compile error naming the method): ``PageReference.getContent``.
 """
 from __future__ import annotations
 
@@ -252,6 +253,8 @@ class StandardSetController(Native):
         self.page_size = DEFAULT_PAGE_SIZE
         self.page_number = 1
         self.prototype: SObject | None = None
+        self.filter_id: str | None = None
+        self.extra_fields: list[str] = []
 
     def _pages(self) -> int:
         return max(1, -(-len(self.records) // self.page_size))
@@ -338,6 +341,130 @@ class StandardSetController(Native):
     def m_cancel(self, a):
         return _return_page()
 
+    # -- list views (listviewlib.py) --------------------------------------------------------------------
+    def _object_def(self) -> Any:
+        from .dataport import data_tx
+        if self.sobject is None:
+            ops.throw("System.VisualforceException", "The controller's records have no SObject type")
+        return data_tx(ops.CURRENT.prog).schema.get(self.sobject)
+
+    def _fields(self, od: Any) -> list[str]:
+        """The fields the controller's records carry (as first given), then the addFields ones."""
+        names: dict[str, str] = {}
+        for record in self.records:
+            for low, value in record.fields.items():
+                fd = od.find_field(low)
+                if fd is not None and not isinstance(value, SObject):
+                    names.setdefault(fd.name.lower(), fd.name)
+        for name in self.extra_fields:
+            names.setdefault(name.lower(), name)
+        return list(names.values())
+
+    def _load(self, soql: str, binds: dict[str, Any]) -> None:
+        from .dataport import data_tx
+        from .soql import to_sobject
+        prog = ops.CURRENT.prog
+        rows = data_tx(prog).query(soql, binds, typed=True).records
+        name = prog.sobject_name(self.sobject.lower()) if self.sobject else None
+        self.records = [to_sobject(prog, r, name) for r in rows][:MAX_RECORDS]
+        self.page_number = 1
+        self.selected = []
+
+    def m_getlistviewoptions(self, a):
+        from .listviewlib import view_options
+        od = self._object_def()
+        return ApexList([SelectOption(view_id, label) for view_id, label in view_options(ops.CURRENT.prog, od.name)],
+                        TypeRef("System.SelectOption"))
+
+    def m_getfilterid(self, a):
+        return self.filter_id
+
+    def m_setfilterid(self, a):
+        from .listviewlib import view_query
+        if not a or a[0] is None:
+            ops.npe()
+        od = self._object_def()
+        soql, binds = view_query(ops.CURRENT.prog, od, str(a[0]), self._fields(od))
+        self._load(soql, binds)
+        self.filter_id = str(a[0])[:15]
+
+    def m_addfields(self, a):
+        """Adds fields to the records: the current records are read again with them (in their order)."""
+        if not a or a[0] is None:
+            ops.npe()
+        od = self._object_def()
+        for name in a[0]:
+            fd = od.find_field(str(name))
+            if fd is None and "." not in str(name):
+                ops.throw("System.SObjectException", f"Invalid field {name} for {od.name}")
+            path = fd.name if fd is not None else str(name)
+            if path.lower() not in {f.lower() for f in self.extra_fields}:
+                self.extra_fields.append(path)
+        ids = [str(r.fields.get("id")) for r in self.records if r.fields.get("id") is not None]
+        if not ids:
+            return
+        order = {rid: i for i, rid in enumerate(ids)}
+        page = self.page_number
+        self._load(f"SELECT {', '.join(dict.fromkeys(['Id', *self._fields(od)]))} FROM {od.name} WHERE Id IN :ids",
+                   {"ids": ids})
+        self.records.sort(key=lambda r: order.get(str(r.fields.get("id")), len(order)))
+        self.page_number = min(page, self._pages())
+
+
+class SelectOption(Native):
+    """``System.SelectOption``: a value and label of a Visualforce select list."""
+    apex_type = "System.SelectOption"
+
+    def __init__(self, value: Any, label: Any, disabled: bool = False) -> None:
+        self.value, self.label, self.disabled = value, label, bool(disabled)
+        self.escape_item, self.title = True, None
+
+    def apex_str(self) -> str:
+        return f"System.SelectOption[value=\"{self.value}\", label=\"{self.label}\", disabled=\"{str(self.disabled).lower()}\"]"
+
+    def m_getvalue(self, a):
+        return self.value
+
+    def m_getlabel(self, a):
+        return self.label
+
+    def m_getdisabled(self, a):
+        return self.disabled
+
+    def m_getescapeitem(self, a):
+        return self.escape_item
+
+    def m_gettitle(self, a):
+        return self.title
+
+    def m_setvalue(self, a):
+        self.value = a[0]
+
+    def m_setlabel(self, a):
+        self.label = a[0]
+
+    def m_setdisabled(self, a):
+        self.disabled = bool(a[0])
+
+    def m_setescapeitem(self, a):
+        self.escape_item = bool(a[0])
+
+    def m_settitle(self, a):
+        self.title = a[0]
+
+    def m_equals(self, a):
+        o = a[0]
+        return isinstance(o, SelectOption) and (o.value, o.label, o.disabled) == (self.value, self.label, self.disabled)
+
+    def m_hashcode(self, a):
+        return hash((str(self.value), str(self.label), self.disabled)) & 0x7FFFFFFF
+
+
+def _new_select_option(a: list[Any]) -> SelectOption:
+    if len(a) not in (2, 3):
+        ops.throw("System.TypeException", "SelectOption takes a value, a label and optionally isDisabled")
+    return SelectOption(a[0], a[1], bool(a[2]) if len(a) == 3 else False)
+
 
 class StandardController(Native):
     apex_type = "ApexPages.StandardController"
@@ -394,7 +521,9 @@ def _need_one(a: list[Any], what: str) -> Any:
 
 NAMESPACES.update({"apexpages", "apexpages.severity", "page", "system.page"})
 KNOWN_TYPES.update({"apexpages.standardsetcontroller", "apexpages.standardcontroller", "apexpages.message",
-                    "apexpages.severity", "pagereference", "system.pagereference"})
+                    "apexpages.severity", "pagereference", "system.pagereference", "selectoption",
+                    "system.selectoption"})
+NEW["selectoption"] = NEW["system.selectoption"] = _new_select_option
 NEW["apexpages.standardsetcontroller"] = lambda a: StandardSetController(_need_one(a, "StandardSetController"))
 NEW["apexpages.standardcontroller"] = lambda a: StandardController(_need_one(a, "StandardController"))
 NEW["apexpages.message"] = _new_message

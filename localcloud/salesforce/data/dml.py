@@ -8,13 +8,14 @@ import sqlite3
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
-from .errors import (InvalidFieldError, NotFoundError, RecordError, SalesforceError, TriggerException)
+from .errors import (ROLLED_BACK, InvalidFieldError, NotFoundError, RecordError, SalesforceError,
+                     TriggerException)
 from .ids import is_valid_id, make_id, to18
 from .results import SaveResult
 from .schema import FieldDef, ObjectDef
 from .triggers import TriggerEvent
 from . import content, features, feeds
-from . import recycle, rollups
+from . import locks, recycle, rollups
 from .changes import CREATE, DELETE, UNDELETE, UPDATE, RecordChange
 from .compound import COMPOUND_TYPES, json_value, typed_value
 from .txn import DataTransaction, ReadOnlyFields
@@ -23,9 +24,6 @@ from .values import ValueProblem, base64_url, coerce, from_db, to_db, to_json
 CHUNK = 200
 MAX_TRIGGER_DEPTH = 16
 PARTIAL_SAVE_ATTEMPTS = 3
-ROLLED_BACK = RecordError("ALL_OR_NONE_OPERATION_ROLLED_BACK",
-                          "Record rolled back because not all records were valid and the request was using "
-                          "AllOrNone header")
 AUDIT = ("createddate", "createdbyid", "lastmodifieddate", "lastmodifiedbyid", "systemmodstamp")
 SYSTEM = {"id", "isdeleted", *AUDIT}
 COMPOSED_NAME = {"contact", "lead", "user"}
@@ -482,6 +480,7 @@ class _Run:
     def update(self, indices: list[int], prepared: list[dict[str, Any] | None], ids: list[str | None],
                created_flag: bool | None = None) -> None:
         olds = load_rows(self.tx, self.od, [ids[i] for i in indices if ids[i]])  # type: ignore[misc]
+        locked = locks.refused(self.tx, self.od, list(olds))  # approval locks (locks.py)
         live: list[int] = []
         for i in indices:
             rid = ids[i]
@@ -490,6 +489,8 @@ class _Run:
                 self.fail(i, [_err("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", "Id")])
             elif old.get("isdeleted"):
                 self.fail(i, [_err("ENTITY_IS_DELETED", "entity is deleted", "Id")])
+            elif rid in locked:
+                self.fail(i, [locks.LOCKED])
             elif self.od.name == "Lead" and old.get("isconverted") and rid not in self.tx.converting_leads:
                 self.fail(i, [_err("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead", "Id")])
             else:
@@ -564,6 +565,7 @@ class _Run:
     def delete(self, indices: list[int], ids: list[str]) -> None:
         tx, od = self.tx, self.od
         olds = load_rows(tx, od, [ids[i] for i in indices])
+        locked = locks.refused(tx, od, list(olds))  # approval locks (locks.py)
         live = []
         for i in indices:
             old = olds.get(ids[i])
@@ -571,6 +573,8 @@ class _Run:
                 self.fail(i, [_err("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")])
             elif old.get("isdeleted"):
                 self.fail(i, [_err("ENTITY_IS_DELETED", "entity is deleted")])
+            elif ids[i] in locked:
+                self.fail(i, [locks.LOCKED])
             elif (refused := features.person_accounts.refuse_delete(self, old)) is not None:
                 self.fail(i, [refused])
             else:

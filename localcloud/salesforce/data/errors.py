@@ -27,6 +27,12 @@ class RecordError:
         return {"statusCode": self.status_code, "message": self.message, "fields": list(self.fields)}
 
 
+#: the error of the good records of an allOrNone call that failed
+ROLLED_BACK = RecordError("ALL_OR_NONE_OPERATION_ROLLED_BACK",
+                          "Record rolled back because not all records were valid and the request was using "
+                          "AllOrNone header")
+
+
 class SalesforceError(Exception):
     """A call-level error with a Salesforce ``errorCode``; ``http_status`` is the REST status."""
 

@@ -13,8 +13,9 @@ org is searched, answering Ids.
 
 Known differences (Salesforce's search index is not reproduced): results come in the object's storage
 order, not by relevance; search happens at once (no indexing delay); no stemming, synonyms, or
-``WITH``/``UPDATE`` clauses (they answer ``MALFORMED_SEARCH``); a term needs two characters besides
-wildcards, as Salesforce requires.
+``WITH`` clauses other than ``WITH SNIPPET [(target_length=n)]`` and ``WITH HIGHLIGHT`` (``sosl_snippets.py``),
+no ``UPDATE`` clause (they answer ``MALFORMED_SEARCH``); a term needs two characters besides wildcards, as
+Salesforce requires.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from .errors import SalesforceError
 from .schema import FieldDef, ObjectDef
 from .soql.ast import And, Bind, Comparison, FieldRef
 from .soql.parser import parse_soql
+from .sosl_snippets import (DEFAULT_TARGET_LENGTH, HIGHLIGHT_MAX_RECORDS, MAX_TARGET_LENGTH, Hit, hit_for,
+                            highlight_object, highlight_words, snippet_fields, snippet_object)
 from .txn import DataTransaction
 
 SEARCHED_TYPES = {"string", "textarea", "email", "phone", "url", "picklist", "multipicklist", "combobox"}
@@ -54,6 +57,8 @@ class SoslQuery:
     scope: str = "ALL"
     returning: list[Returning] = field(default_factory=list)
     limit: int | Bind | None = None
+    snippet: int | None = None  # WITH SNIPPET: the target length
+    highlight: bool = False  # WITH HIGHLIGHT
 
 
 # -- parsing the statement ---------------------------------------------------------------------------------
@@ -112,9 +117,34 @@ def parse_sosl(text: str) -> SoslQuery:
             value = lm.group(1)
             q.limit = int(value) if value.isdigit() else Bind(value[1:].strip())
             pos += lm.end()
+        elif word == "WITH":
+            pos = _with(s, pos, q)
         else:
             raise MalformedSearchError(f"{word} is not supported by the local org's SOSL")
     return q
+
+
+def _with(s: str, pos: int, q: SoslQuery) -> int:
+    """``WITH SNIPPET [(target_length=n)]`` or ``WITH HIGHLIGHT``; other WITH clauses are refused."""
+    wm = re.match(r"\s*(SNIPPET|HIGHLIGHT)\b", s[pos:], re.I)
+    if not wm:
+        other = (s[pos:].split() or ["(nothing)"])[0]
+        raise MalformedSearchError(f"WITH {other} is not supported by the local org's SOSL "
+                                   f"(only WITH SNIPPET and WITH HIGHLIGHT)")
+    pos += wm.end()
+    if wm.group(1).upper() == "HIGHLIGHT":
+        q.highlight = True
+        return pos
+    q.snippet = DEFAULT_TARGET_LENGTH
+    om = re.match(r"\s*\(\s*target_length\s*=\s*([^)\s]*)\s*\)", s[pos:], re.I)
+    if om:
+        value = om.group(1)
+        if not value.isdigit() or not 1 <= int(value) <= MAX_TARGET_LENGTH:
+            raise MalformedSearchError(f"target_length must be a whole number from 1 to {MAX_TARGET_LENGTH}: {value}")
+        q.snippet, pos = int(value), pos + om.end()
+    elif re.match(r"\s*\(", s[pos:]):
+        raise MalformedSearchError("WITH SNIPPET takes (target_length=n)")
+    return pos
 
 
 def _closing(s: str, start: int, open_: str, close: str) -> int:
@@ -275,6 +305,16 @@ def search(tx: DataTransaction, sosl: str | SoslQuery, binds: Mapping[str, Any] 
     """``[(object name, records)]`` in RETURNING order. Each RETURNING object that has matches is read by
     one SOQL query and counts as one (the data layer keeps no separate SOSL counter). ``fixed_ids`` (Apex
     ``Test.setFixedSearchResults``) replaces the term's matches: those records, filtered by RETURNING."""
+    return [(name, records) for name, records, _ in search_hits(tx, sosl, binds, bind_resolver=bind_resolver,
+                                                                typed=typed, fixed_ids=fixed_ids)]
+
+
+def search_hits(tx: DataTransaction, sosl: str | SoslQuery, binds: Mapping[str, Any] | None = None, *,
+                bind_resolver: Callable[[Bind], Any] | None = None, typed: bool = False,
+                fixed_ids: list[str] | None = None,
+                match_fixed: bool = False) -> list[tuple[str, list[dict[str, Any]], list[Hit]]]:
+    """``search`` with each record's snippet and highlights (``sosl_snippets.Hit``, empty without
+    ``WITH SNIPPET``/``WITH HIGHLIGHT``). ``match_fixed``: the fixed ids must match the term too."""
     q = parse_sosl(sosl) if isinstance(sosl, str) else sosl
     binds = dict(binds or {})
 
@@ -293,24 +333,59 @@ def search(tx: DataTransaction, sosl: str | SoslQuery, binds: Mapping[str, Any] 
     remaining = int(limit) if limit is not None else DEFAULT_LIMIT
     returning = q.returning or [Returning(od.name, f"SELECT Id FROM {od.name}") for od in tx.schema.objects()
                                 if od.raw.get("searchable") and od.raw.get("queryable", True)]
-    out: list[tuple[str, list[dict[str, Any]]]] = []
+    words = highlight_words(term) if q.snippet is not None or q.highlight else []
+    out: list[tuple[str, list[dict[str, Any]], list[Hit]]] = []
     for spec in returning:
         od = tx.schema.get(spec.sobject)
         soql = parse_soql(spec.soql)
         if fixed_ids is not None:
             ids = [i for i in fixed_ids if str(i)[:3] == od.key_prefix]
+            if match_fixed and ids:
+                matched = set(matching_ids(tx, od, searched_fields(od, q.scope), matcher))
+                ids = [i for i in ids if i in matched]
         else:
             ids = matching_ids(tx, od, searched_fields(od, q.scope), matcher)
         id_filter = Comparison(FieldRef(["Id"]), "IN", Bind(IDS_BIND))
         soql.where = And([soql.where, id_filter]) if soql.where is not None else id_filter
         if remaining <= 0 or not ids:
-            out.append((od.name, []))
+            out.append((od.name, [], []))
             continue
+        added_id = bool(words) and not any(isinstance(f, FieldRef) and [p.lower() for p in f.path] == ["id"]
+                                           for f in soql.select)
+        if added_id:  # the snippets need each record's Id
+            soql.select.append(FieldRef(["Id"]))
         records = tx.query(soql, {**binds, IDS_BIND: ids}, bind_resolver=bind_resolver, typed=typed,
                            page_size=max(remaining, 1)).records[:remaining]
         remaining -= len(records)
-        out.append((od.name, records))
+        hits = _hits(tx, od, records, words, q)
+        if added_id:
+            for record in records:
+                record.pop("Id", None)
+        out.append((od.name, records, hits))
     return out
 
 
-__all__ = ["SoslQuery", "Returning", "MalformedSearchError", "parse_sosl", "compile_term", "search"]
+def _hits(tx: DataTransaction, od: ObjectDef, records: list[dict[str, Any]], words: list[re.Pattern[str]],
+          q: SoslQuery) -> list[Hit]:
+    snippets = q.snippet is not None and snippet_object(od)
+    highlights = q.highlight and highlight_object(od)
+    if not words or not records or not (snippets or highlights):
+        return [Hit() for _ in records]
+    fields = snippet_fields(od)
+    ids = [str(r.get("Id") or r.get("id")) for r in records]
+    cols = ", ".join(fd.column for fd in fields)
+    marks = ", ".join("?" for _ in ids)
+    values = {row[0]: {fd.lower: v for fd, v in zip(fields, row[1:]) if v is not None}
+              for row in tx.execute(f"SELECT id, {cols} FROM {od.table} WHERE id IN ({marks})", ids)}
+    out = []
+    for n, (rid, record) in enumerate(zip(ids, records)):
+        if snippets or n < HIGHLIGHT_MAX_RECORDS:
+            selected = [k for k in record if k not in ("attributes", "Id")]
+            out.append(hit_for(od, values.get(rid, {}), selected, words,
+                               snippet_length=q.snippet if snippets else None, highlight=True))
+        else:
+            out.append(Hit())
+    return out
+
+
+__all__ = ["SoslQuery", "Returning", "MalformedSearchError", "parse_sosl", "compile_term", "search", "search_hits"]

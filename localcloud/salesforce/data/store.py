@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
-from . import dml, fieldsets, formulas, personaccounts, recycle  # personaccounts installs its hooks (features.py)
+from . import definitions, dml, fieldsets, formulas, locks, personaccounts, recycle  # personaccounts installs its hooks (features.py)
 from .soql.engine import execute as execute_soql
 from .soql.engine import select_uncounted
 from .changes import CommitListener, CommittedChanges, RecordChange
@@ -107,6 +107,7 @@ class Transaction:
     def __init__(self, store: "Store", user_id: str | None = None) -> None:
         self._store = store
         self.user_id: str = user_id or store.user_id
+        self.acting_user_id: str | None = None  # Apex's running user (System.runAs), for record locks (locks.py)
         self._conn = store._acquire_connection()
         self.schema: Schema = store._current_schema(self._conn)
         self._writing = False
@@ -442,6 +443,8 @@ class Store:
                     self._add_new_standard_objects(conn)
                     self._add_new_standard_fields(conn)
                 recycle.ensure_table(conn)
+                locks.ensure_table(conn)
+                definitions.ensure_table(conn)
                 conn.execute("COMMIT")
             finally:
                 self._unlock_write()

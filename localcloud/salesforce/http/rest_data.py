@@ -23,7 +23,8 @@ from localcloud.salesforce.data import (
     to18,
 )
 from localcloud.salesforce.data.changeevents import change_event_object
-from localcloud.salesforce.data.sosl import search as search_sosl
+from localcloud.salesforce.data.sosl import search_hits as search_sosl
+from localcloud.salesforce.http import listviews
 from localcloud.salesforce.http.context import OrgContext
 from localcloud.salesforce.http.errors import RestError, error_response
 from localcloud.salesforce.http.versions import is_supported
@@ -419,12 +420,14 @@ class DataRoutes:
         return Response.json(result.to_json(request.path_params["version"]))
 
     def search(self, request: Request, tx: Transaction) -> Response:
-        """SOSL (``data/sosl.py``): ``{"searchRecords": [...]}``, the objects in RETURNING order."""
+        """SOSL (``data/sosl.py``): ``{"searchRecords": [...]}``, the objects in RETURNING order; with WITH
+        SNIPPET / WITH HIGHLIGHT each record also has ``snippet.text`` and ``highlight.<Field>``."""
         sosl = request.arg("q")
         if not sosl:
             raise RestError(400, "MALFORMED_SEARCH", "A search string has to be specified")
         found = search_sosl(tx, sosl)
-        return Response.json({"searchRecords": [record for _, records in found for record in records]})
+        return Response.json({"searchRecords": [{**record, **hit.rest_keys()} for _, records, hits in found
+                                                for record, hit in zip(records, hits)]})
 
     def query_more(self, request: Request, tx: Transaction) -> Response:
         result = self.store.query_more(request.path_params["locator"])
@@ -534,6 +537,11 @@ def register(router: Router, context: OrgContext) -> None:
     router.add("GET", V + r"/limits/recordCount/?", w(routes.record_count))
     router.add("GET", V + r"/sobjects/?", w(routes.global_describe))
     router.add("GET", V + rf"/sobjects/{obj}/describe/?", w(routes.describe))
+    lv = V + rf"/sobjects/{obj}/listviews"  # REST List Views (listviews.py), before /sobjects/X/{id}
+    router.add("GET", lv + r"/?", w(listviews.list_views_of))
+    router.add("GET", lv + r"/(?P<view_id>\w+)/?", w(listviews.list_view))
+    router.add("GET", lv + r"/(?P<view_id>\w+)/describe/?", w(listviews.describe))
+    router.add("GET", lv + r"/(?P<view_id>\w+)/results/?", w(listviews.results))
     router.add("GET", V + rf"/sobjects/{obj}/?", w(routes.sobject_basic_info))
     router.add("POST", V + rf"/sobjects/{obj}/?", w(routes.create))
     router.add("GET", V + rf"/sobjects/{obj}/(?P<record_id>[^/]+)/?", w(routes.retrieve))

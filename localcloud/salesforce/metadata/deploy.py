@@ -33,6 +33,9 @@ from localcloud.salesforce.metadata.apex_source import ApexSource, declared_name
 from localcloud.salesforce.metadata.custommetadata import apply_records, read_record
 from localcloud.salesforce.metadata.leadconvert_settings import apply_lead_convert_settings
 from localcloud.salesforce.metadata.setup_rows import apply_permission_set_entities, apply_setup_rows
+from localcloud.salesforce.metadata.list_views import apply_list_views
+from localcloud.salesforce.metadata.approval_processes import apply_approval_processes
+from localcloud.salesforce.metadata.workflows import apply_field_updates
 from localcloud.salesforce.metadata.coverage import NO_TEST_RUN_REFUSED, coverage_warnings, production_org
 from localcloud.salesforce.metadata.objects import (CUSTOM_SUFFIXES, ObjectDefinitionError, global_value_set_values,
                                                     object_spec)
@@ -238,6 +241,8 @@ class Deployer:
                 failures += self._apply_custom_metadata(tx, others)
                 failures += self._apply_settings(tx, package.components)
                 failures += self._apply_setup_rows(tx, package.components)
+                failures += self._apply_list_views(tx, [c for c, _ in specs])
+                failures += self._apply_approval_processes(tx, others)
                 failures += self._apply_permission_set_entities(tx, permsets)
                 failures += self._check_ui_components(package, tx.schema)
                 failures += self._compile(job, apex, tx.schema, _deleted_apex(package))
@@ -478,17 +483,28 @@ class Deployer:
                                     line=_line_of(p.component.text, p.needle) if p.needle else 1)
                 for p in apply_lead_convert_settings(tx, components)]
 
-    def _apply_setup_rows(self, tx: Any, components: list[Component]) -> list[ComponentMessage]:
-        """Custom permissions, groups and queues as their setup rows; one failure per problem."""
+    def _row_failures(self, problems: list[Any]) -> list[ComponentMessage]:
+        """One failure per SetupRowProblem, at the line of its needle."""
         return [dataclasses.replace(self._fail(p.component, p.message).message,
                                     line=_line_of(p.component.text, p.needle) if p.needle else 1)
-                for p in apply_setup_rows(tx, components)]
+                for p in problems]
+
+    def _apply_setup_rows(self, tx: Any, components: list[Component]) -> list[ComponentMessage]:
+        """Custom permissions, groups and queues as their setup rows; one failure per problem."""
+        return self._row_failures(apply_setup_rows(tx, components))
+
+    def _apply_list_views(self, tx: Any, components: list[Component]) -> list[ComponentMessage]:
+        """The objects' list views as ListView rows (metadata/list_views.py); one failure per problem."""
+        return self._row_failures(apply_list_views(tx, components))
+
+    def _apply_approval_processes(self, tx: Any, components: list[Component]) -> list[ComponentMessage]:
+        """Approval processes as ProcessDefinition rows (metadata/approval_processes.py) and the workflow
+        field updates their actions run (metadata/workflows.py)."""
+        return self._row_failures(apply_field_updates(tx, components) + apply_approval_processes(tx, components))
 
     def _apply_permission_set_entities(self, tx: Any, permsets: list[tuple[Component, dict[str, Any]]]) -> list[ComponentMessage]:
         """The custom permissions deployed permission sets enable, as SetupEntityAccess rows."""
-        return [dataclasses.replace(self._fail(p.component, p.message).message,
-                                    line=_line_of(p.component.text, p.needle) if p.needle else 1)
-                for p in apply_permission_set_entities(tx, permsets)]
+        return self._row_failures(apply_permission_set_entities(tx, permsets))
 
     def _apply_permission_sets(self, tx: Any, permsets: list[tuple[Component, dict[str, Any]]]) -> list[ComponentMessage]:
         """Permission sets' records; returns one failure per broken permission set (all of them)."""
@@ -533,7 +549,9 @@ class Deployer:
         custom metadata records."""
         failures = (self._apply_schema(tx, specs) + self._apply_permission_sets(tx, permsets)
                     + self._apply_custom_metadata(tx, list(others)) + self._apply_settings(tx, list(others))
-                    + self._apply_setup_rows(tx, list(others)) + self._apply_permission_set_entities(tx, permsets))
+                    + self._apply_setup_rows(tx, list(others)) + self._apply_list_views(tx, [c for c, _ in specs])
+                    + self._apply_approval_processes(tx, list(others))
+                    + self._apply_permission_set_entities(tx, permsets))
         if failures:
             raise SalesforceError("UNKNOWN_EXCEPTION", f"could not prepare the test run: {failures[0].problem}")
 

@@ -75,9 +75,15 @@ class _RowError(Exception):
     pass
 
 
-def _save(tx: Any, sobject: str, developer_name: str, values: dict[str, Any], extra_where: str = "") -> str:
-    """Insert or update the row of this DeveloperName; returns its id."""
-    found = tx.query(f"SELECT Id FROM {sobject} WHERE DeveloperName = :n{extra_where}", {"n": developer_name}).records
+RowError = _RowError  # what save_row raises (list views, approval processes)
+
+
+def _save(tx: Any, sobject: str, developer_name: str, values: dict[str, Any], extra_where: str = "",
+          binds: dict[str, Any] | None = None) -> str:
+    """Insert or update the row of this DeveloperName (``extra_where`` with its ``binds`` narrows it); returns
+    its id. A refused row raises ``RowError``."""
+    found = tx.query(f"SELECT Id FROM {sobject} WHERE DeveloperName = :n{extra_where}",
+                     {**(binds or {}), "n": developer_name}).records
     row = {**values, "DeveloperName": developer_name}
     if found:
         results = tx.update(sobject, [{**row, "Id": found[0]["Id"]}], read_only_fields="write")
@@ -204,4 +210,6 @@ def _apply_queue(tx: Any, component: Component, root: Any) -> list[SetupRowProbl
     return []
 
 
-__all__ = ["SetupRowProblem", "TYPES", "apply_permission_set_entities", "apply_setup_rows"]
+save_row = _save  # insert or update a setup row by DeveloperName (metadata/list_views.py, approval_processes.py)
+
+__all__ = ["SetupRowProblem", "TYPES", "RowError", "apply_permission_set_entities", "apply_setup_rows", "save_row"]
