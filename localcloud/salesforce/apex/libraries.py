@@ -20,8 +20,9 @@ from . import cachevalues, cachepartitions, cachelib, connectlib  # noqa: E401
 from . import vflib  # noqa: E401 - ApexPages controllers, PageReference, Page.X
 from . import recordaccess  # noqa: E401 - UserRecordAccess rows, computed before Apex queries them
 from . import cron, schedulelib  # noqa: E401 - System.schedule/scheduleBatch/abortJob and the org's scheduler
+from . import eventretry  # noqa: E401 - event triggers as subscribers: RetryableException, TriggerContext
 
 MODULES = (stdlib, jsonlib, schemalib, fieldsetlib, sobjects, dml, testlib, triggers, soql, batchlib, restlib, systemlib,
            asyncjobs, compoundlib, leadconvertlib, settingslib, sosl, stubs, access, formulalib,
            invocable, invocablelib, changeeventlib, cachevalues, cachepartitions, cachelib, connectlib,
-           vflib, recordaccess, cron, schedulelib)
+           vflib, recordaccess, cron, schedulelib, eventretry)

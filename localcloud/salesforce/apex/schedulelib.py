@@ -17,7 +17,7 @@ transaction as the user who scheduled it, with an ``AsyncApexJob`` (ScheduledApe
 run that ends Completed or Failed (ExtendedStatus = the exception); then the trigger's
 PreviousFireTime, TimesTriggered and NextFireTime are updated (State COMPLETE when the expression
 has no later time). Missed fire times (the org was not running) fire once. A failing job never stops
-the scheduler.
+the scheduler. Each tick also redelivers the event trigger batches waiting for it (``eventretry``).
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from . import cron, ops
-from .batchlib import BatchJob, ScheduledJob, _implements, deep_clone_object, execute_batch, MAX_SCOPE, DEFAULT_SCOPE
+from . import cron, eventretry, ops
+from .changeeventlib import automated_process_user
+from .batchlib import DEFAULT_SCOPE, MAX_SCOPE, ScheduledJob, _implements, deep_clone_object, execute_batch
 from localcloud.salesforce.data.ids import to18
 from localcloud.salesforce.data.values import parse_datetime, to_utc
 
@@ -277,6 +278,7 @@ class ApexScheduler:
         self.runtime = runtime
         self.store = runtime.store
         self._lock = threading.Lock()
+        self.redelivered = 0  # event trigger batches the last tick redelivered
 
     def tick(self, now: datetime | None = None) -> list[FireOutcome]:
         """Fire every WAITING trigger whose NextFireTime is at or before ``now`` (aware; default now)."""
@@ -289,7 +291,18 @@ class ApexScheduler:
                                "CronJobDetail.Name, CronJobDetail.JobType FROM CronTrigger WHERE State = 'WAITING' "
                                "AND NextFireTime <= :now ORDER BY NextFireTime", {"now": now}).records
             due = [r for r in due if (r.get("CronJobDetail") or {}).get("JobType") == SCHEDULED_APEX]
-            return [self._fire(row, now) for row in due]
+            outcomes = [self._fire(row, now) for row in due]
+            self.redelivered = self._redeliver_events()
+            return outcomes
+
+    def _redeliver_events(self) -> int:
+        """Event trigger batches waiting for redelivery (``EventBus.RetryableException``, a resume
+        checkpoint) are delivered again at each tick, as the Automated Process user (``eventretry``)."""
+        prog = self.runtime.program
+        if not eventretry.waiting(eventretry._org_view(prog)):
+            return 0
+        runner = automated_process_user(self.store) or self.store.user_id
+        return eventretry.redeliver_in_org(prog, self.store, runner)
 
     # one trigger -------------------------------------------------------------------------------
     def _fire(self, row: dict[str, Any], now: datetime) -> FireOutcome:

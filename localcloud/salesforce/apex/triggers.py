@@ -109,6 +109,10 @@ class ApexTriggerHook:
         if old is not None:
             for so in old:
                 so.readonly = True
+        capture = getattr(prog.tx, "capture_events", None)
+        if capture is not None and new is not None and sname.lower().endswith("__e"):
+            capture.extend(new)  # platform events: their triggers run as subscribers (eventretry)
+            return
         frame = TriggerFrame(event.op, timing, sname, new, old)
         standalone = ops.CURRENT.prog is not prog or not prog.tx.stack
         if standalone:
