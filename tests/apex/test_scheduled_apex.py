@@ -191,11 +191,16 @@ def test_a_failing_job_is_recorded_and_the_scheduler_goes_on(store) -> None:
 
 
 def test_abort_job_stops_a_schedule_and_a_job_may_abort_itself(store) -> None:
-    rt = _org(store)
+    rt = _org(store, {"Q.cls": "public class Q implements Queueable { public void execute(QueueableContext c) {"
+                               " insert new Contact(LastName = 'queued'); } }"})
     res = rt.execute_anonymous("Id a = System.schedule('aborted', '0 0 1 * * ?', new Job('a'));"
                                "System.schedule('once', '0 0 1 * * ?', new Job('once'));"
-                               "System.abortJob(a);")
+                               "System.abortJob(a);"
+                               "System.abortJob(System.enqueueJob(new Q()));")
     assert res.success, res.exception_message
+    assert _rows(store, "SELECT LastName FROM Contact") == []
+    assert [r["Status"] for r in _rows(store, "SELECT Status FROM AsyncApexJob WHERE JobType = 'Queueable'")] \
+        == ["Aborted"]
     scheduler = ApexScheduler(rt)
     [outcome] = scheduler.tick(datetime(2026, 12, 31, tzinfo=timezone.utc))
     assert outcome.success
