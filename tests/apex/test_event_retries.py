@@ -148,3 +148,27 @@ def test_the_org_redelivers_a_retried_batch_at_the_schedulers_tick(store) -> Non
     assert (scheduler.redelivered, names()) == (1, ["attempt 2"])
     scheduler.tick(now)
     assert scheduler.redelivered == 0
+
+
+def test_events_saved_outside_apex_reach_their_triggers_after_commit_and_retry_too(store) -> None:
+    """REST ``POST /sobjects/Ink__e`` is a data-layer insert: the triggers run after it commits, in a
+    transaction of their own (a rolled-back save publishes nothing)."""
+    _event(store)
+    rt = ApexRuntime(store, {"InkTrigger.trigger": """trigger InkTrigger on Ink__e (after insert) {
+        EventBus.TriggerContext ctx = EventBus.TriggerContext.currentContext();
+        if (ctx.retries == 0) { throw new EventBus.RetryableException('first'); }
+        for (Ink__e e : Trigger.new) { insert new Account(Name = e.Text__c + ' ' + ctx.lastError); } }"""})
+    try:
+        with store.transaction() as tx:
+            tx.insert("Ink__e", [{"Text__c": "rolled back"}])
+            raise RuntimeError("roll back")
+    except RuntimeError:
+        pass
+    with store.transaction() as tx:
+        [saved] = tx.insert("Ink__e", [{"Text__c": "rest"}])
+    assert saved.success
+    scheduler = ApexScheduler(rt)
+    scheduler.tick(datetime(2026, 12, 5, 20, tzinfo=timezone.utc))
+    assert scheduler.redelivered == 1
+    with store.transaction() as tx:
+        assert [r["Name"] for r in tx.query("SELECT Name FROM Account").records] == ["rest first"]

@@ -38,7 +38,7 @@ from localcloud.salesforce.data.changeevents import HEADER_FIELDS, change_event_
 
 from . import asyncjobs, ops
 from .dataport import Session, org_source
-from .eventretry import deliver
+from .eventretry import automated_process_user, deliver
 from .stdlib import STATIC_METHODS
 from .systemlib import EventDelivery, _public_fields_class
 from .values import ApexList, Long, SObject, TypeRef
@@ -253,12 +253,6 @@ class ChangeEventPublisher:
             for failure in failures:
                 log.warning("%s", failure)
             self.failures.extend(failures)
-
-
-def automated_process_user(store: Any) -> str | None:
-    with store.transaction() as tx:
-        rows = tx.query("SELECT Id FROM User WHERE UserType = 'AutomatedProcess' LIMIT 1").records
-    return rows[0]["Id"] if rows else None
 
 
 def attach(runtime: Any) -> ChangeEventPublisher:

@@ -29,7 +29,7 @@ from typing import Any, Iterable
 from . import asyncjobs, ops
 from .compiler import KNOWN_TYPES
 from .stdlib import STATIC_METHODS, Native
-from .tables import BUILTIN_INSTALLERS, NAMESPACES
+from .tables import BUILTIN_INSTALLERS, NAMESPACES, provide
 from .values import ApexList, SObject, TypeRef
 
 log = logging.getLogger(__name__)
@@ -189,6 +189,31 @@ def redeliver_in_org(prog: Any, store: Any, user_id: str) -> int:
                         res.exception_message)
         done += 1
     return done
+
+
+def automated_process_user(store: Any) -> str | None:
+    """The org's Automated Process user (who runs event triggers in Salesforce), if it has one."""
+    with store.transaction() as tx:
+        rows = tx.query("SELECT Id FROM User WHERE UserType = 'AutomatedProcess' LIMIT 1").records
+    return rows[0]["Id"] if rows else None
+
+
+@provide("publish_events")
+def publish_after_commit(prog: Any, transaction: Any, sobject: str, events: list[SObject]) -> None:
+    """Platform events saved outside Apex (REST ``POST /sobjects/X__e``): after the save commits, their
+    triggers get them in a transaction of their own, as the Automated Process user (a rollback
+    publishes nothing)."""
+    def run() -> None:
+        from .dataport import Session
+        store = transaction.store
+        runner = automated_process_user(store) or store.user_id
+        stamp_replay_ids(events)
+        tx = prog.new_transaction(data=Session(store, store.transaction(user_id=runner), True),
+                                  user={"userid": runner, "organizationid": store.org_id})
+        res = prog.run_in(lambda: deliver(prog, sobject, events), tx=tx, commit=True)
+        if not res.success:
+            log.warning("%s delivery failed: %s: %s", sobject, res.exception_type, res.exception_message)
+    transaction.on_commit(run)
 
 
 class _OrgView:

@@ -31,7 +31,6 @@ from typing import Any, Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import cron, eventretry, ops
-from .changeeventlib import automated_process_user
 from .batchlib import DEFAULT_SCOPE, MAX_SCOPE, ScheduledJob, _implements, deep_clone_object, execute_batch
 from localcloud.salesforce.data.ids import to18
 from localcloud.salesforce.data.values import parse_datetime, to_utc
@@ -301,7 +300,7 @@ class ApexScheduler:
         prog = self.runtime.program
         if not eventretry.waiting(eventretry._org_view(prog)):
             return 0
-        runner = automated_process_user(self.store) or self.store.user_id
+        runner = eventretry.automated_process_user(self.store) or self.store.user_id
         return eventretry.redeliver_in_org(prog, self.store, runner)
 
     # one trigger -------------------------------------------------------------------------------

@@ -65,6 +65,7 @@ class Hooks:
     settings_supports: Callable[..., Any]    # settingslib.supports(prog, sobject, method): X__c.getInstance()
     settings_call: Callable[..., Any]        # settingslib.call(prog, sobject, method, args)
     future_body: Callable[..., Any]          # asyncjobs.future_body(prog, method, body): @future
+    publish_events: Callable[..., Any]       # eventretry: platform events saved outside Apex (REST), after commit
 
     def __getattr__(self, name: str) -> Any:  # only reached for a hook nobody has set
         raise AttributeError(f"Apex library hook {name!r} is not installed: import localcloud.salesforce.apex "
