@@ -83,8 +83,12 @@ def test_in_a_test_schedule_writes_the_rows_and_stop_test_runs_the_job_once(stor
             Assert.isTrue(ct.NextFireTime > System.now());
             Assert.areEqual(1, [SELECT COUNT() FROM AsyncApexJob WHERE JobType = 'ScheduledApex' AND CronTriggerId = :jobId]);
             Assert.areEqual(0, [SELECT COUNT() FROM Account]);
+            Id once = System.schedule('guide example', '0 0 0 3 9 ? 2030', new Job('g'));
+            Assert.areEqual('2030-09-03 00:00:00', String.valueOf([SELECT NextFireTime FROM CronTrigger
+                                                                   WHERE Id = :once].NextFireTime));
             Test.stopTest();
             Assert.areEqual(1, [SELECT COUNT() FROM Account WHERE Name LIKE 't 1 %']);
+            Assert.areEqual(1, [SELECT COUNT() FROM Account WHERE Name LIKE 'g 1 %']);
         }
         @IsTest static void refused() {
             try { System.schedule('bad', '0 */5 * * * ?', new Job('t')); Assert.fail('accepted');

@@ -180,7 +180,7 @@ def redeliver_in_org(prog: Any, store: Any, user_id: str) -> int:
     tick calls this); how many."""
     from .dataport import Session
     done = 0
-    for state in waiting(_org_view(prog)):
+    for state in waiting(org_view(prog)):
         data = Session(store, store.transaction(user_id=user_id), True)
         tx = prog.new_transaction(data=data, user={"userid": user_id, "organizationid": store.org_id})
         res = prog.run_in(lambda state=state: run_subscriber(prog, state, []), tx=tx, commit=True)
@@ -225,7 +225,8 @@ class _OrgView:
         self.tx = type("NoTx", (), {"test": None})()
 
 
-def _org_view(prog: Any) -> Any:
+def org_view(prog: Any) -> Any:
+    """``prog`` outside any transaction, for ``waiting``: the org's subscribers."""
     return _OrgView(prog)
 
 

@@ -298,7 +298,7 @@ class ApexScheduler:
         """Event trigger batches waiting for redelivery (``EventBus.RetryableException``, a resume
         checkpoint) are delivered again at each tick, as the Automated Process user (``eventretry``)."""
         prog = self.runtime.program
-        if not eventretry.waiting(eventretry._org_view(prog)):
+        if not eventretry.waiting(eventretry.org_view(prog)):
             return 0
         runner = eventretry.automated_process_user(self.store) or self.store.user_id
         return eventretry.redeliver_in_org(prog, self.store, runner)
