@@ -274,3 +274,24 @@ def test_the_scheduler_loop_ticks_with_its_clock_and_stops_without_leaving_a_thr
     loop.stop()
     assert not loop.running and seen[0] == NOW
     assert not [t for t in threading.enumerate() if t.name == "apex-scheduler"]
+
+
+def test_in_a_test_schedule_batch_runs_the_batch_at_stop_test(store) -> None:
+    results = run_tests(store, {
+        "B.cls": """public class B implements Database.Batchable<SObject> {
+            public static Integer chunks = 0;
+            public Iterable<SObject> start(Database.BatchableContext bc) { return [SELECT Id FROM Account]; }
+            public void execute(Database.BatchableContext bc, List<SObject> scope) { chunks++; }
+            public void finish(Database.BatchableContext bc) {} }""",
+        "BTest.cls": """@IsTest private class BTest { @IsTest static void later() {
+            insert new Account(Name = 'a');
+            Test.startTest();
+            Id t = System.scheduleBatch(new B(), 'later', 5);
+            Assert.areEqual('WAITING', [SELECT State FROM CronTrigger WHERE Id = :t].State);
+            Assert.areEqual(0, B.chunks);
+            try { System.scheduleBatch(new B(), 'later', 5); Assert.fail('same name accepted'); }
+            catch (AsyncException e) { Assert.isTrue(e.getMessage().contains('"later"')); }
+            Test.stopTest();
+            Assert.areEqual(1, B.chunks);
+        } }"""})
+    assert results == {"later": ("Pass", None)}

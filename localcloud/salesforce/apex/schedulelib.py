@@ -199,18 +199,19 @@ def schedule_batch(args: list[Any]) -> IdValue:
         ops.throw("System.AsyncException", "The minutesFromNow argument must be greater than zero")
     if scope is not None and int(scope) < 1:
         ops.throw("System.AsyncException", "Batchable instance scope must be greater than 0")
+    session = _session(prog)
+    if session is None:
+        trigger_id = _fallback_id(prog)
+    else:
+        user_id = (prog.tx.user or {}).get("userid") or getattr(prog.data, "user_id", None)
+        _, zone = _uncounted(session, lambda: _user_zone(session, user_id))
+        at = (_now(prog) + timedelta(minutes=int(minutes))).astimezone(zone)
+        entry = ScheduledEntry(_class_name(job.cls), deep_clone_object(job),
+                               min(int(scope), MAX_SCOPE) if scope is not None else DEFAULT_SCOPE)
+        trigger_id = _write_schedule(prog, str(name), cron.parse(cron.one_time(at)), job.cls, entry)
     if prog.tx.test is not None:
         execute_batch([job, scope])
-    if _session(prog) is None:
-        return _fallback_id(prog)
-    session = _session(prog)
-    user_id = (prog.tx.user or {}).get("userid") or getattr(prog.data, "user_id", None)
-    _, zone = _uncounted(session, lambda: _user_zone(session, user_id))
-    at = (_now(prog) + timedelta(minutes=int(minutes))).astimezone(zone)
-    expr = cron.parse(cron.one_time(at))
-    entry = ScheduledEntry(_class_name(job.cls), deep_clone_object(job),
-                           min(int(scope), MAX_SCOPE) if scope is not None else DEFAULT_SCOPE)
-    return _write_schedule(prog, str(name), expr, job.cls, entry)
+    return trigger_id
 
 
 def abort_job(args: list[Any]) -> None:
