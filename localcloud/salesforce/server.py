@@ -17,6 +17,9 @@ If ``localcloud.salesforce.apex`` also exposes
 ``install_local_org(context)``, the org calls it after binding (the runtime is
 ``context.extras["apex_runtime"]``, the metadata repository ``context.extras["metadata_repository"]``)
 and registers the route registrars it returns behind the same authentication.
+Scheduled Apex: a running org (``start_local_org``) fires due scheduled jobs from a thread that calls
+``context.extras["apex_scheduler"].tick(now)`` every ``ECBRIDGE_ORG_SCHEDULER_SECONDS`` (default 10,
+``off`` for none); ``stop()`` ends it.
 """
 from __future__ import annotations
 
@@ -97,6 +100,11 @@ def _bind_apex_runtime(context: OrgContext, store: Any, repository: MetadataRepo
     deployer.compile_hooks.append(compile_hook)
     deployer.activation_hooks.append(activate)
     context.extras["apex_runtime"] = runtime
+    try:
+        from localcloud.salesforce.apex.schedulelib import ApexScheduler
+        context.extras["apex_scheduler"] = ApexScheduler(runtime)  # its clock loop starts with the server
+    except ImportError:
+        pass
     _bind_org_sources(store, repository, runtime)
     flows = _FlowBodies(repository)
     deployer.activation_hooks.append(flows.forget)
@@ -157,6 +165,7 @@ class LocalOrgHandle:
     store: Any
     repository: MetadataRepository
     deployer: Deployer
+    scheduler_loop: Any = None  # scheduled Apex's clock (schedulelib.SchedulerLoop), None when off
     _stopped: bool = field(default=False, repr=False)
 
     @property
@@ -219,6 +228,8 @@ class LocalOrgHandle:
         if self._stopped:
             return
         self._stopped = True
+        if self.scheduler_loop is not None:
+            self.scheduler_loop.stop()
         self.server.stop()
         self.context.identity.close()
         self.repository.close()
@@ -324,4 +335,16 @@ def start_local_org(
     return LocalOrgHandle(
         url=server.url, access_token=token, context=org.context, certificates=certificates, server=server,
         store=org.store, repository=org.repository, deployer=org.deployer,
+        scheduler_loop=_start_scheduler(org.context),
     )
+
+
+def _start_scheduler(context: OrgContext) -> Any:
+    """Scheduled Apex's clock: a thread calling the org's ``ApexScheduler.tick`` every
+    ``ECBRIDGE_ORG_SCHEDULER_SECONDS`` seconds (default 10; ``0``/``off``: none)."""
+    scheduler = context.extras.get("apex_scheduler")
+    if scheduler is None:
+        return None
+    from localcloud.salesforce.apex.schedulelib import SchedulerLoop, interval_setting
+    interval = interval_setting()
+    return SchedulerLoop(scheduler, interval).start() if interval > 0 else None

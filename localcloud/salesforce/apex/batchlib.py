@@ -1,4 +1,4 @@
-"""Batch and scheduled Apex: ``Database.executeBatch``, ``Database.getQueryLocator``, ``System.schedule``.
+"""Batch Apex: ``Database.executeBatch``, ``Database.getQueryLocator``; the run of a scheduled job.
 
 A batch job runs after the enqueuing transaction commits (at ``Test.stopTest`` in a test), like a
 Queueable: ``start(Database.BatchableContext)`` returns a ``Database.QueryLocator`` or an ``Iterable``;
@@ -7,9 +7,8 @@ its records are cut into chunks of the scope size (default 200, at most 2,000) a
 ``finish``) starts from the job's state as ``start`` left it (Salesforce re-reads the serialised
 job); with it, instance state carries over. In a test only one chunk may run, as in Salesforce.
 
-``System.schedule(name, cron, job)`` validates the cron expression and returns the CronTrigger id; in a
-test the job's ``execute(SchedulableContext)`` runs at ``Test.stopTest``. The local org has no clock
-driven scheduler: outside tests a scheduled job is recorded and never fires (apex README).
+``ScheduledJob`` is one run of a ``Schedulable``'s ``execute(SchedulableContext)``; ``System.schedule``,
+``System.scheduleBatch``, ``System.abortJob`` and the org's scheduler are in ``schedulelib.py``.
 """
 
 from __future__ import annotations
@@ -182,28 +181,8 @@ def get_query_locator(args: list[Any]) -> QueryLocator:
     return QueryLocator(str(query))
 
 
-def schedule(args: list[Any]) -> IdValue:
-    prog = ops.CURRENT.prog
-    name, cron, job = args
-    if not isinstance(job, ApexObject) or not _implements(prog, job.cls, "schedulable"):
-        ops.throw("System.AsyncException", "Argument must implement Schedulable")
-    fields = str(cron or "").split()
-    if len(fields) not in (6, 7):
-        ops.throw("System.StringException", f"Unexpected end of expression.: {cron}")
-    names = prog.__dict__.setdefault("_scheduled_names", set())
-    key = (id(prog.tx), str(name))
-    if key in names:
-        ops.throw("System.AsyncException", f"The Apex job named \"{name}\" is already scheduled for execution.")
-    names.add(key)
-    trigger_id = _next_id(prog, "08e")
-    if prog.tx.test is not None:
-        prog.tx.queue.append(ScheduledJob(job, trigger_id))
-    return trigger_id
-
-
 STATIC_METHODS[("database", "executebatch")] = execute_batch
 STATIC_METHODS[("database", "getquerylocator")] = get_query_locator
-STATIC_METHODS[("system", "schedule")] = schedule
 
 
 def database_get_query_locator(args, fr, fields=None):
@@ -217,6 +196,3 @@ def database_get_query_locator(args, fr, fields=None):
 
 # after soql's loop over FRAME_AWARE: Database.getQueryLocator(List<SObject>) stays a plain library method too
 FRAME_AWARE[("database", "getquerylocator")] = database_get_query_locator
-STATIC_METHODS[("system", "schedulebatch")] = lambda a: (execute_batch([a[0], a[3] if len(a) > 3 else None]),
-                                                         _next_id(ops.CURRENT.prog, "08e"))[1]
-STATIC_METHODS[("system", "abortjob")] = lambda a: None

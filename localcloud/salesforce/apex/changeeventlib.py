@@ -15,8 +15,9 @@ their ``after insert`` triggers, as the Change Data Capture Developer Guide desc
   "cdc_entities")``) are delivered to the change event triggers asynchronously (a worker thread),
   in their own transaction, as the org's Automated Process user when it has one (a User with
   UserType ``AutomatedProcess``), else as the user who committed. A rolled-back transaction
-  publishes nothing. An exception in a change event trigger is written to the delivery's debug log;
-  the events are not redelivered (``EventBus.RetryableException`` is not supported).
+  publishes nothing. Each trigger is a subscriber (``eventretry``): an exception in it rolls back its
+  own work and is written to the delivery's debug log; ``EventBus.RetryableException`` redelivers the
+  batch, ``EventBus.TriggerContext.currentContext().setResumeCheckpoint`` resumes after an event.
 * In an Apex test: nothing is published until ``Test.enableChangeDataCapture()`` (which selects
   every entity for the test); the changes made after it are delivered at ``Test.stopTest()`` or
   ``Test.getEventBus().deliver()``.
@@ -37,6 +38,7 @@ from localcloud.salesforce.data.changeevents import HEADER_FIELDS, change_event_
 
 from . import asyncjobs, ops
 from .dataport import Session, org_source
+from .eventretry import automated_process_user, deliver
 from .stdlib import STATIC_METHODS
 from .systemlib import EventDelivery, _public_fields_class
 from .values import ApexList, Long, SObject, TypeRef
@@ -126,16 +128,9 @@ def batches(prog: Any, items: list[Payload]) -> list[tuple[list[Any], str, list[
     return out
 
 
-def fire(prog: Any, trigs: list[Any], event: str, items: list[Payload]) -> None:
-    """Run the ``after insert`` triggers of ``event`` on one batch (Trigger.new read-only)."""
-    from .triggers import ApexTriggerHook, TriggerFrame
-    new = ApexList([_event_sobject(prog, p) for p in items], TypeRef(event))
-    ApexTriggerHook(prog)._run(prog, trigs, TriggerFrame("insert", "after", event, new, None))
-
-
 class ChangeEventDelivery(EventDelivery):
     """Change events of an Apex test, delivered to their triggers at ``Test.stopTest`` / ``deliver()``;
-    an exception in a trigger is written to the debug log (the test goes on)."""
+    an exception in a trigger is written to the debug log (the test goes on; ``eventretry``)."""
 
     def __init__(self, items: list[Payload]) -> None:
         self.items = items
@@ -143,15 +138,8 @@ class ChangeEventDelivery(EventDelivery):
         self.cls = type("ChangeEvent", (), {"name": items[0].event if items else "ChangeEvent"})
 
     def run(self, prog: Any) -> None:
-        for trigs, event, items in batches(prog, self.items):
-            try:
-                fire(prog, trigs, event, items)
-            except ops.ApexThrown as error:
-                obj = error.obj
-                if obj.cls.name in ("System.LimitException", "System.AssertException"):
-                    raise
-                prog.tx.debug_log.append(f"{trigs[0].name}: change event trigger failed: {obj.cls.name}: "
-                                         f"{obj.fields.get('__message')}")
+        for _trigs, event, items in batches(prog, self.items):
+            deliver(prog, event, [_event_sobject(prog, p) for p in items])
 
 
 # -- Apex tests ----------------------------------------------------------------------------------
@@ -256,17 +244,15 @@ class ChangeEventPublisher:
         for trigs, event, batch in batches(prog, items):
             data = Session(self.store, self.store.transaction(user_id=runner), True)
             tx = prog.new_transaction(data=data, user={"userid": runner, "organizationid": self.store.org_id})
-            res = prog.run_in(lambda: fire(prog, trigs, event, batch), tx=tx, commit=True)
+            failures: list[str] = []
+            res = prog.run_in(lambda: failures.extend(
+                deliver(prog, event, [_event_sobject(prog, p) for p in batch])), tx=tx, commit=True)
             if not res.success:
-                failure = f"{trigs[0].name}: change event trigger failed: {res.exception_type}: {res.exception_message}"
+                failures.append(f"{trigs[0].name}: change event trigger failed: {res.exception_type}: "
+                                f"{res.exception_message}")
+            for failure in failures:
                 log.warning("%s", failure)
-                self.failures.append(failure)
-
-
-def automated_process_user(store: Any) -> str | None:
-    with store.transaction() as tx:
-        rows = tx.query("SELECT Id FROM User WHERE UserType = 'AutomatedProcess' LIMIT 1").records
-    return rows[0]["Id"] if rows else None
+            self.failures.extend(failures)
 
 
 def attach(runtime: Any) -> ChangeEventPublisher:

@@ -24,9 +24,12 @@ from . import flowlib  # noqa: E401 - Flow.Interview, flow actions, record-trigg
 from . import approvallib  # noqa: E401 - Approval.lock/unlock/isLocked over the data layer's record locks
 from . import listviewlib  # noqa: E401 - list views for StandardSetController (vflib calls it when run)
 from . import approvalprocesslib  # noqa: E401 - Approval.process over deployed approval processes
+from . import cron, schedulelib  # noqa: E401 - System.schedule/scheduleBatch/abortJob and the org's scheduler
+from . import eventretry  # noqa: E401 - event triggers as subscribers: RetryableException, TriggerContext
 
 MODULES = (stdlib, jsonlib, schemalib, fieldsetlib, sobjects, dml, testlib, triggers, soql, batchlib, restlib, systemlib,
            asyncjobs, compoundlib, leadconvertlib, settingslib, sosl, stubs, access, formulalib,
            invocable, invocablelib, changeeventlib, cachevalues, cachepartitions, cachelib, connecttypes,
            connectbody, connectrate, connectlib, connectgroups,
-           vflib, recordaccess, flowlib, approvallib, listviewlib, approvalprocesslib)
+           vflib, recordaccess, flowlib, approvallib, listviewlib, approvalprocesslib,
+           cron, schedulelib, eventretry)

@@ -284,21 +284,33 @@ class EventDelivery:
     """Platform events published in a transaction, delivered (inserted, firing their triggers) later."""
 
     counts_as_queueable = False  # not a Queueable job (Limits.getQueueableJobs)
+    is_event_delivery = True  # what Test.getEventBus().deliver() runs
 
     def __init__(self, events: list[SObject]) -> None:
         self.events = events
         self.cls = type("PlatformEvent", (), {"name": events[0].type_name if events else "event"})
 
     def run(self, prog: Any) -> None:
+        """Save the events, then deliver them to each event trigger as a subscriber (``eventretry``:
+        RetryableException, resume checkpoints, the error state)."""
         from .dml import _session, record_dict
+        from .eventretry import deliver, stamp_replay_ids
         from .triggers import apex_context
         dtx = _session(prog)
+        tx = prog.tx
         with apex_context(prog):
             groups: dict[str, list[SObject]] = {}
             for event in self.events:
                 groups.setdefault(event.type_name, []).append(event)
             for sobject, events in groups.items():
-                dtx.insert(sobject, [record_dict(e) for e in events], all_or_none=False, read_only_fields="ignore")
+                saved, tx.capture_events = getattr(tx, "capture_events", None), []
+                try:
+                    dtx.insert(sobject, [record_dict(e) for e in events], all_or_none=False, read_only_fields="ignore")
+                    delivered = tx.capture_events
+                finally:
+                    tx.capture_events = saved
+                stamp_replay_ids(delivered)
+                deliver(prog, sobject, delivered)
 
 
 def _publishes_immediately(sobject: str) -> bool:
@@ -338,8 +350,8 @@ class TestEventBus(Native):
         prog = _prog()
         from .asyncjobs import prepare_test_delivery
         prepare_test_delivery(prog)  # change events of the DML so far (changeeventlib)
-        pending = [j for j in prog.tx.queue if isinstance(j, EventDelivery)]
-        prog.tx.queue[:] = [j for j in prog.tx.queue if not isinstance(j, EventDelivery)]
+        pending = [j for j in prog.tx.queue if getattr(j, "is_event_delivery", False)]
+        prog.tx.queue[:] = [j for j in prog.tx.queue if not getattr(j, "is_event_delivery", False)]
         for job in pending:
             job.run(prog)
         return None

@@ -69,6 +69,7 @@ class Hooks:
     settings_call: Callable[..., Any]        # settingslib.call(prog, sobject, method, args)
     future_body: Callable[..., Any]          # asyncjobs.future_body(prog, method, body): @future
     record_flows: Callable[..., Any]         # flowlib.record_flows(prog, event, timing): record-triggered flows
+    publish_events: Callable[..., Any]       # eventretry: platform events saved outside Apex (REST), after commit
 
     def __getattr__(self, name: str) -> Any:  # only reached for a hook nobody has set
         raise AttributeError(f"Apex library hook {name!r} is not installed: import localcloud.salesforce.apex "

@@ -157,6 +157,14 @@ class ApexTriggerHook:
         if old is not None:
             for so in old:
                 so.readonly = True
+        if new is not None and timing == "after" and sname.lower().endswith("__e"):
+            # platform events: their triggers run as subscribers (eventretry), after the save commits
+            capture = getattr(prog.tx, "capture_events", None) if ops.CURRENT.prog is prog else None
+            if capture is not None:
+                capture.extend(new)
+            else:
+                HOOKS.publish_events(prog, event.transaction, sname, list(new))
+            return
         frame = TriggerFrame(event.op, timing, sname, new, old)
         if self._standalone():
             res = self._run_standalone(event, lambda: self._run(prog, trigs, frame))
