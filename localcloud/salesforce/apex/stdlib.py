@@ -277,6 +277,7 @@ STATUS_CODES = [
     "INVALID_OPERATION", "LIMIT_EXCEEDED", "NOT_FOUND", "CANNOT_UPDATE_CONVERTED_LEAD", "INVALID_STATUS",
 ]
 STATUS_CODES.append("INVALID_PERSON_ACCOUNT_OPERATION")  # person contacts and record type changes (Person Accounts)
+STATUS_CODES.append("FIELD_FILTER_VALIDATION_EXCEPTION")  # a trivial share (data/sharing.py)
 
 
 def status_code(name: str) -> Any:

@@ -1,0 +1,133 @@
+"""Apex managed sharing (data/sharing.py): X__Share and the standard share objects, their DML rules,
+Owner rows, sharing reasons, and UserRecordAccess computed from org-wide defaults and share rows."""
+from __future__ import annotations
+
+import pytest
+
+from localcloud.salesforce.metadata.objects import object_spec
+from localcloud.salesforce.metadata.package import Component
+
+from .orgfixture import run_test_methods
+
+OBJECT = b"""<?xml version="1.0" encoding="UTF-8"?>
+<CustomObject xmlns="http://soap.sforce.com/2006/04/metadata">
+    <label>Job</label><pluralLabel>Jobs</pluralLabel>
+    <nameField><label>Job Name</label><type>Text</type></nameField>
+    <sharingModel>%s</sharingModel>
+    <sharingReasons><fullName>Hiring_Manager__c</fullName><label>Hiring Manager</label></sharingReasons>
+</CustomObject>"""
+
+
+def _deploy_object(store, name: str = "Job__c", model: str = "Private") -> None:
+    store.apply_custom_object(object_spec(Component("CustomObject", name, f"objects/{name}.object",
+                                                    OBJECT % model.encode())))
+
+
+COMMON = """
+    static User makeUser(String alias) {
+        Profile p = [SELECT Id FROM Profile WHERE Name = 'Standard User'];
+        User u = new User(Alias = alias, Email = alias + '@example.com', EmailEncodingKey = 'UTF-8', LastName = alias,
+            LanguageLocaleKey = 'en_US', LocaleSidKey = 'en_US', ProfileId = p.Id, TimeZoneSidKey = 'GMT',
+            Username = alias + '.sharing@example.com');
+        insert u;
+        return u;
+    }
+"""
+
+SHARE_TEST = """@IsTest private class JobSharingTest {""" + COMMON + """
+    @IsTest static void ownerRowIsWrittenAndKept() {
+        Job__c j = new Job__c(Name = 'J1');
+        insert j;
+        List<Job__Share> rows = [SELECT UserOrGroupId, AccessLevel, RowCause FROM Job__Share WHERE ParentId = :j.Id];
+        Assert.areEqual(1, rows.size());
+        Assert.areEqual('Owner', rows[0].RowCause);
+        Assert.areEqual('All', rows[0].AccessLevel);
+        Assert.areEqual(UserInfo.getUserId(), rows[0].UserOrGroupId);
+        Database.DeleteResult dr = Database.delete(rows[0], false);
+        Assert.isFalse(dr.isSuccess());
+        Assert.areEqual(StatusCode.DELETE_FAILED, dr.getErrors()[0].getStatusCode());
+    }
+    @IsTest static void apexManagedSharingWithAReason() {
+        User u = makeUser('shr1');
+        Job__c j = new Job__c(Name = 'J2');
+        insert j;
+        Job__Share s = new Job__Share(ParentId = j.Id, UserOrGroupId = u.Id, AccessLevel = 'Read',
+                                      RowCause = Schema.Job__Share.RowCause.Hiring_Manager__c);
+        Database.SaveResult sr = Database.insert(s, false);
+        Assert.isTrue(sr.isSuccess(), String.valueOf(sr.getErrors()));
+        Assert.areEqual('Hiring_Manager__c', Schema.Job__Share.RowCause.Hiring_Manager__c);
+        // the same share again updates the row there
+        Job__Share again = new Job__Share(ParentId = j.Id, UserOrGroupId = u.Id, AccessLevel = 'Edit',
+                                          RowCause = 'Hiring_Manager__c');
+        insert again;
+        Assert.areEqual(sr.getId(), again.Id);
+        List<Job__Share> rows = [SELECT AccessLevel FROM Job__Share WHERE ParentId = :j.Id AND UserOrGroupId = :u.Id];
+        Assert.areEqual(1, rows.size());
+        Assert.areEqual('Edit', rows[0].AccessLevel);
+        // a manual share beside it (RowCause defaults to Manual)
+        insert new Job__Share(ParentId = j.Id, UserOrGroupId = u.Id, AccessLevel = 'Read');
+        Assert.areEqual(2, [SELECT COUNT() FROM Job__Share WHERE ParentId = :j.Id AND UserOrGroupId = :u.Id]);
+        Assert.areEqual(1, [SELECT COUNT() FROM Job__Share WHERE ParentId = :j.Id AND RowCause = 'Manual']);
+        // a new owner: the Owner row moves, the Manual row goes, the Apex sharing reason stays
+        User other = makeUser('shr2');
+        j.OwnerId = other.Id;
+        update j;
+        Map<String, Job__Share> byCause = new Map<String, Job__Share>();
+        for (Job__Share r : [SELECT RowCause, UserOrGroupId FROM Job__Share WHERE ParentId = :j.Id]) {
+            byCause.put(r.RowCause, r);
+        }
+        Assert.areEqual(new Set<String>{ 'Owner', 'Hiring_Manager__c' }, byCause.keySet());
+        Assert.areEqual(other.Id, byCause.get('Owner').UserOrGroupId);
+        // deleting the record deletes its shares
+        delete j;
+        Assert.areEqual(0, [SELECT COUNT() FROM Job__Share WHERE ParentId = :j.Id]);
+    }
+    @IsTest static void badSharesAreRefused() {
+        User u = makeUser('shr3');
+        Job__c j = new Job__c(Name = 'J3');
+        insert j;
+        List<Job__Share> bad = new List<Job__Share>{
+            new Job__Share(ParentId = j.Id, UserOrGroupId = u.Id, AccessLevel = 'All'),
+            new Job__Share(ParentId = j.Id, UserOrGroupId = u.Id, AccessLevel = 'Write'),
+            new Job__Share(ParentId = j.Id, UserOrGroupId = u.Id, AccessLevel = 'Read', RowCause = 'Owner'),
+            new Job__Share(ParentId = u.Id, UserOrGroupId = u.Id, AccessLevel = 'Read'),
+            new Job__Share(ParentId = j.Id, UserOrGroupId = u.Id, AccessLevel = 'Read')
+        };
+        List<Database.SaveResult> res = Database.insert(bad, false);
+        Assert.areEqual(StatusCode.FIELD_INTEGRITY_EXCEPTION, res[0].getErrors()[0].getStatusCode());
+        Assert.areEqual(StatusCode.FIELD_INTEGRITY_EXCEPTION, res[1].getErrors()[0].getStatusCode());
+        Assert.areEqual(StatusCode.FIELD_INTEGRITY_EXCEPTION, res[2].getErrors()[0].getStatusCode());
+        Assert.isFalse(res[3].isSuccess());
+        Assert.isTrue(res[4].isSuccess());
+        u.IsActive = false;
+        update u;
+        Database.SaveResult inactive = Database.insert(new Job__Share(ParentId = j.Id, UserOrGroupId = u.Id,
+                                                                      AccessLevel = 'Edit', RowCause = 'Hiring_Manager__c'), false);
+        Assert.areEqual(StatusCode.INVALID_CROSS_REFERENCE_KEY, inactive.getErrors()[0].getStatusCode());
+    }
+    @IsTest static void standardSharesFollowTheirDefaults() {
+        User u = makeUser('shr4');
+        Account a = new Account(Name = 'A');
+        insert a;
+        Opportunity o = new Opportunity(Name = 'O', StageName = 'Prospecting', CloseDate = Date.today(), AccountId = a.Id);
+        insert o;
+        // Opportunity is Public Read Only by default: an Owner row, and Read is trivial
+        Assert.areEqual(1, [SELECT COUNT() FROM OpportunityShare WHERE OpportunityId = :o.Id AND RowCause = 'Owner']);
+        Database.SaveResult trivial = Database.insert(new OpportunityShare(OpportunityId = o.Id, UserOrGroupId = u.Id,
+                                                                          OpportunityAccessLevel = 'Read'), false);
+        Assert.areEqual(StatusCode.FIELD_FILTER_VALIDATION_EXCEPTION, trivial.getErrors()[0].getStatusCode());
+        Assert.isTrue(trivial.getErrors()[0].getMessage().contains('AccessLevel'));
+        insert new OpportunityShare(OpportunityId = o.Id, UserOrGroupId = u.Id, OpportunityAccessLevel = 'Edit');
+        // Account is Public Read/Write: no Owner rows are kept, Edit is trivial
+        Assert.areEqual(0, [SELECT COUNT() FROM AccountShare WHERE AccountId = :a.Id]);
+        Database.SaveResult acc = Database.insert(new AccountShare(AccountId = a.Id, UserOrGroupId = u.Id,
+            AccountAccessLevel = 'Edit', OpportunityAccessLevel = 'None', CaseAccessLevel = 'None'), false);
+        Assert.isFalse(acc.isSuccess());
+    }
+}"""
+
+
+def test_apex_managed_sharing(store) -> None:
+    _deploy_object(store)
+    results = run_test_methods(store, {"JobSharingTest.cls": SHARE_TEST})
+    assert results == {name: ("Pass", None) for name in results} and len(results) == 4, results
