@@ -105,6 +105,34 @@ SHARE_TEST = """@IsTest private class JobSharingTest {""" + COMMON + """
                                                                       AccessLevel = 'Edit', RowCause = 'Hiring_Manager__c'), false);
         Assert.areEqual(StatusCode.INVALID_CROSS_REFERENCE_KEY, inactive.getErrors()[0].getStatusCode());
     }
+    static UserRecordAccess accessOf(Id userId, Id recordId) {
+        return [SELECT HasReadAccess, HasEditAccess, HasDeleteAccess, MaxAccessLevel FROM UserRecordAccess
+                WHERE UserId = :userId AND RecordId = :recordId];
+    }
+    @IsTest static void userRecordAccessHonoursDefaultsAndShares() {
+        User u = makeUser('shr5');
+        PermissionSet ps = new PermissionSet(Name = 'JobAccess', Label = 'Job Access');
+        insert ps;
+        insert new ObjectPermissions(ParentId = ps.Id, SobjectType = 'Job__c', PermissionsRead = true,
+                                     PermissionsEdit = true, PermissionsCreate = true, PermissionsDelete = true);
+        insert new PermissionSetAssignment(AssigneeId = u.Id, PermissionSetId = ps.Id);
+        Job__c j = new Job__c(Name = 'Private one');
+        insert j;
+        Assert.areEqual('None', accessOf(u.Id, j.Id).MaxAccessLevel, 'Private: not shared with the user');
+        insert new Job__Share(ParentId = j.Id, UserOrGroupId = u.Id, AccessLevel = 'Read');
+        Assert.areEqual('Read', accessOf(u.Id, j.Id).MaxAccessLevel);
+        Group g = new Group(Name = 'Recruiters', Type = 'Regular');
+        insert g;
+        insert new GroupMember(GroupId = g.Id, UserOrGroupId = u.Id);
+        insert new Job__Share(ParentId = j.Id, UserOrGroupId = g.Id, AccessLevel = 'Edit',
+                              RowCause = Schema.Job__Share.RowCause.Hiring_Manager__c);
+        UserRecordAccess viaGroup = accessOf(u.Id, j.Id);
+        Assert.areEqual('Edit', viaGroup.MaxAccessLevel);
+        Assert.isFalse(viaGroup.HasDeleteAccess, 'only full access deletes');
+        Job__c theirs = new Job__c(Name = 'Owned', OwnerId = u.Id);
+        insert theirs;
+        Assert.areEqual('All', accessOf(u.Id, theirs.Id).MaxAccessLevel);
+    }
     @IsTest static void standardSharesFollowTheirDefaults() {
         User u = makeUser('shr4');
         Account a = new Account(Name = 'A');
@@ -130,4 +158,4 @@ SHARE_TEST = """@IsTest private class JobSharingTest {""" + COMMON + """
 def test_apex_managed_sharing(store) -> None:
     _deploy_object(store)
     results = run_test_methods(store, {"JobSharingTest.cls": SHARE_TEST})
-    assert results == {name: ("Pass", None) for name in results} and len(results) == 4, results
+    assert results == {name: ("Pass", None) for name in results} and len(results) == 5, results
