@@ -159,3 +159,46 @@ def test_apex_managed_sharing(store) -> None:
     _deploy_object(store)
     results = run_test_methods(store, {"JobSharingTest.cls": SHARE_TEST})
     assert results == {name: ("Pass", None) for name in results} and len(results) == 5, results
+
+
+DEFINITIONS_TEST = """@IsTest private class DefinitionsTest {
+    @IsTest static void everyObjectAndFieldHasItsRow() {
+        EntityDefinition acc = [SELECT QualifiedApiName, DeveloperName, Label, KeyPrefix, IsCustomizable, DurableId,
+                                InternalSharingModel FROM EntityDefinition WHERE QualifiedApiName = 'Account'];
+        Assert.areEqual('001', acc.KeyPrefix);
+        Assert.areEqual('Account', acc.DurableId);
+        Assert.isTrue(acc.IsCustomizable);
+        EntityDefinition job = [SELECT DeveloperName, Label, InternalSharingModel, KeyPrefix FROM EntityDefinition
+                                WHERE QualifiedApiName = 'Job__c'];
+        Assert.areEqual('Job', job.DeveloperName);
+        Assert.areEqual('Private', job.InternalSharingModel);
+        Assert.areEqual(Job__c.SObjectType.getDescribe().getKeyPrefix(), job.KeyPrefix);
+        Integer objects = [SELECT COUNT() FROM EntityDefinition];
+        Assert.areEqual(Schema.getGlobalDescribe().size(), objects);
+        Map<String, FieldDefinition> fields = new Map<String, FieldDefinition>();
+        for (FieldDefinition f : [SELECT QualifiedApiName, DataType, Label, DurableId, EntityDefinitionId, IsNillable
+                                  FROM FieldDefinition WHERE EntityDefinition.QualifiedApiName = 'Account']) {
+            fields.put(f.QualifiedApiName, f);
+        }
+        Assert.areEqual(Account.SObjectType.getDescribe().fields.getMap().size(), fields.size());
+        Assert.areEqual('Account.Name', fields.get('Name').DurableId);
+        Assert.areEqual('Account', fields.get('Name').EntityDefinitionId);
+        Assert.areEqual('Lookup(User)', fields.get('OwnerId').DataType);
+        Assert.areEqual(1, [SELECT COUNT() FROM FieldDefinition WHERE EntityDefinitionId = 'Job__c'
+                            AND QualifiedApiName = 'Name']);
+        FieldDefinition byDurable = [SELECT EntityDefinition.Label FROM FieldDefinition WHERE DurableId = 'Contact.Email'];
+        Assert.areEqual('Contact', byDurable.EntityDefinition.Label);
+        try {
+            List<FieldDefinition> all = [SELECT Id FROM FieldDefinition WHERE QualifiedApiName = 'Name'];
+            Assert.fail('a filter on the entity is required');
+        } catch (QueryException e) {
+            Assert.isTrue(e.getMessage().contains('a filter on a reified column is required'), e.getMessage());
+        }
+    }
+}"""
+
+
+def test_entity_and_field_definitions_cover_the_schema(store) -> None:
+    _deploy_object(store)
+    results = run_test_methods(store, {"DefinitionsTest.cls": DEFINITIONS_TEST})
+    assert results == {"everyObjectAndFieldHasItsRow": ("Pass", None)}, results
