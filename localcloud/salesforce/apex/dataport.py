@@ -87,7 +87,8 @@ def to_data_value(v: Any) -> Any:
 # Objects Apex tests see without SeeAllData (setup objects) and the org's own Apex bookkeeping.
 SETUP_OBJECTS = {"user", "profile", "organization", "permissionset", "permissionsetassignment", "recordtype",
                  "userrole", "group", "groupmember", "businesshours", "entitydefinition", "fielddefinition",
-                 "custompermission", "queuesobject", "setupentityaccess", "network"}
+                 "custompermission", "queuesobject", "setupentityaccess", "network", "permissionsetgroup",
+                 "permissionsetgroupcomponent"}
 
 
 def isolated_test_store(store: Any, directory: Any) -> Any:

@@ -59,7 +59,7 @@ def entity_values(od: Any) -> dict[str, Any]:
             "InternalSharingModel": model, "ExternalSharingModel": model}
 
 
-def data_type(fd: Any) -> str:
+def data_type(od: Any, fd: Any) -> str:
     raw = fd.raw
     t = fd.type
     if raw.get("calculated") and raw.get("calculatedFormula"):
@@ -72,7 +72,7 @@ def data_type(fd: Any) -> str:
         kind = "Master-Detail" if fd.cascade_delete else "Lookup"
         return f"{kind}({','.join(raw.get('referenceTo') or [])})"
     if t in ("string", "encryptedstring"):
-        return "Name" if raw.get("nameField") and not fd.custom else f"Text({raw.get('length', 0)})"
+        return "Name" if raw.get("nameField") and not od.custom else f"Text({raw.get('length', 0)})"
     if t == "textarea":
         length = int(raw.get("length") or 0)
         return f"Text Area({length})" if length <= 255 else f"Long Text Area({length})"
@@ -92,7 +92,7 @@ def field_values(od: Any, fd: Any) -> dict[str, Any]:
     raw = fd.raw
     return {"DurableId": f"{od.name}.{fd.name}", "QualifiedApiName": fd.name,
             "DeveloperName": _developer_name(fd.name)[:40], "MasterLabel": fd.label, "Label": fd.label,
-            "EntityDefinitionId": od.name, "DataType": data_type(fd),
+            "EntityDefinitionId": od.name, "DataType": data_type(od, fd),
             "ValueTypeId": VALUE_TYPES.get(raw.get("soapType", ""), "any"), "NamespacePrefix": None,
             "RelationshipName": raw.get("relationshipName"),
             "ReferenceTargetField": None, "Description": raw.get("inlineHelpText"),

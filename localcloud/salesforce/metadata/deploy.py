@@ -32,7 +32,8 @@ from localcloud.salesforce.metadata import hooks
 from localcloud.salesforce.metadata.apex_source import ApexSource, declared_name_problem, read_apex, syntax_problems
 from localcloud.salesforce.metadata.custommetadata import apply_records, read_record
 from localcloud.salesforce.metadata.leadconvert_settings import apply_lead_convert_settings
-from localcloud.salesforce.metadata.setup_rows import apply_permission_set_entities, apply_setup_rows
+from localcloud.salesforce.metadata.setup_rows import (apply_permission_set_entities, apply_profile_and_group_rows,
+                                                       apply_setup_rows)
 from localcloud.salesforce.metadata.coverage import NO_TEST_RUN_REFUSED, coverage_warnings, production_org
 from localcloud.salesforce.metadata.objects import (CUSTOM_SUFFIXES, ObjectDefinitionError, global_value_set_values,
                                                     object_spec)
@@ -239,6 +240,7 @@ class Deployer:
                 failures += self._apply_settings(tx, package.components)
                 failures += self._apply_setup_rows(tx, package.components)
                 failures += self._apply_permission_set_entities(tx, permsets)
+                failures += self._apply_profile_and_group_rows(tx, package.components)
                 failures += self._check_ui_components(package, tx.schema)
                 failures += self._compile(job, apex, tx.schema, _deleted_apex(package))
                 if failures or job.failures:
@@ -490,6 +492,12 @@ class Deployer:
                                     line=_line_of(p.component.text, p.needle) if p.needle else 1)
                 for p in apply_permission_set_entities(tx, permsets)]
 
+    def _apply_profile_and_group_rows(self, tx: Any, components: list[Component]) -> list[ComponentMessage]:
+        """Permission set groups and the custom permissions profiles enable, as their setup rows."""
+        return [dataclasses.replace(self._fail(p.component, p.message).message,
+                                    line=_line_of(p.component.text, p.needle) if p.needle else 1)
+                for p in apply_profile_and_group_rows(tx, components)]
+
     def _apply_permission_sets(self, tx: Any, permsets: list[tuple[Component, dict[str, Any]]]) -> list[ComponentMessage]:
         """Permission sets' records; returns one failure per broken permission set (all of them)."""
         if not permsets or tx.schema.find("PermissionSet") is None:
@@ -533,7 +541,8 @@ class Deployer:
         custom metadata records."""
         failures = (self._apply_schema(tx, specs) + self._apply_permission_sets(tx, permsets)
                     + self._apply_custom_metadata(tx, list(others)) + self._apply_settings(tx, list(others))
-                    + self._apply_setup_rows(tx, list(others)) + self._apply_permission_set_entities(tx, permsets))
+                    + self._apply_setup_rows(tx, list(others)) + self._apply_permission_set_entities(tx, permsets)
+                    + self._apply_profile_and_group_rows(tx, list(others)))
         if failures:
             raise SalesforceError("UNKNOWN_EXCEPTION", f"could not prepare the test run: {failures[0].problem}")
 

@@ -44,6 +44,7 @@ FOLDER_TYPES: dict[str, tuple[str, str]] = {
     "groups": ("Group", ".group"),
     "queues": ("Queue", ".queue"),
     "flows": ("Flow", ".flow"),
+    "permissionsetgroups": ("PermissionSetGroup", ".permissionsetgroup"),
 }
 # Types kept in folders: ``reports/<Folder>/<Name>.report`` is ``<Folder>/<Name>``, and the folder
 # itself is ``reports/<Folder>-meta.xml``, a member ``<Folder>`` of the same type.
