@@ -30,6 +30,7 @@ does no sharing work. Role hierarchy, sharing rules and implicit (parent/child) 
 """
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -69,8 +70,13 @@ def sharing_model(od: Any) -> str:
 
 
 def _standard_models() -> dict[str, str]:
+    return _models_of(os.environ.get(ENV_MODELS) or "")
+
+
+@functools.lru_cache(maxsize=8)
+def _models_of(setting: str) -> dict[str, str]:
     models = dict(STANDARD_DEFAULTS)
-    for part in (os.environ.get(ENV_MODELS) or "").split(","):
+    for part in setting.split(","):
         name, _, model = part.partition("=")
         if name.strip() and model.strip():
             models[name.strip().lower()] = model.strip()
