@@ -372,6 +372,18 @@ def test_user_record_access_and_definitions_through_rest_soql(org) -> None:
                                    "LanguageLocaleKey": "en_US"}])[0].id
         account = tx.insert("Account", [{"Name": "Visible"}])[0].id
         record = tx.insert("Case_File__c", [{"Name": "Secret"}])[0].id
+        permission_set = tx.insert("PermissionSet", [{"Name": "CaseFiles", "Label": "Case Files"}])[0].id
+        tx.insert("ObjectPermissions", [{"ParentId": permission_set, "SobjectType": "Case_File__c",
+                                         "PermissionsRead": True, "PermissionsEdit": True}])
+        tx.insert("PermissionSetAssignment", [{"AssigneeId": user, "PermissionSetId": permission_set}])
+
+    def access() -> dict[str, tuple[bool, bool, str]]:
+        rows = query(f"SELECT RecordId, HasReadAccess, HasEditAccess, MaxAccessLevel FROM UserRecordAccess WHERE "
+                     f"UserId = '{user}' AND RecordId IN ('{account}', '{record}')").json()["records"]
+        return {r["RecordId"]: (r["HasReadAccess"], r["HasEditAccess"], r["MaxAccessLevel"]) for r in rows}
+
+    # Account is Public Read/Write; the Private custom object grants nothing until it is shared
+    assert access() == {account: (True, True, "Edit"), record: (False, False, "None")}
     shared = requests.post(api + "/sobjects/Case_File__Share", headers=headers,
                            json={"ParentId": record, "UserOrGroupId": user, "AccessLevel": "Edit",
                                  "RowCause": "Investigator__c"})
@@ -379,12 +391,7 @@ def test_user_record_access_and_definitions_through_rest_soql(org) -> None:
     owner_rows = query(f"SELECT RowCause, AccessLevel FROM Case_File__Share WHERE ParentId = '{record}' "
                        "AND RowCause = 'Owner'").json()["records"]
     assert [(r["RowCause"], r["AccessLevel"]) for r in owner_rows] == [("Owner", "All")]
-    rows = query(f"SELECT RecordId, HasReadAccess, HasEditAccess, MaxAccessLevel FROM UserRecordAccess WHERE "
-                 f"UserId = '{user}' AND RecordId IN ('{account}', '{record}')").json()["records"]
-    got = {r["RecordId"]: (r["HasReadAccess"], r["HasEditAccess"], r["MaxAccessLevel"]) for r in rows}
-    # Account is Public Read/Write; the custom object is not readable without object permission (a Standard
-    # User has none on a custom object), whatever the share grants
-    assert got == {account: (True, True, "Edit"), record: (False, False, "None")}, got
+    assert access() == {account: (True, True, "Edit"), record: (True, True, "Edit")}
     missing = query(f"SELECT RecordId FROM UserRecordAccess WHERE UserId = '{user}'")
     assert missing.status_code == 400 and missing.json()[0]["errorCode"] == "MALFORMED_QUERY"
     entity = query("SELECT DurableId, KeyPrefix, InternalSharingModel FROM EntityDefinition "
