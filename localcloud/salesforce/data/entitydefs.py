@@ -1,9 +1,9 @@
 """``EntityDefinition`` and ``FieldDefinition``: one row per object and per field of the org's schema,
 computed when SOQL (Apex or REST) reads them, as the data and Tooling APIs expose them.
 
-Before a query on ``EntityDefinition`` runs, its rows are made equal to the schema (one per object; rows of
-objects the org no longer has are removed); before one on ``FieldDefinition``, the rows of the objects its
-filter names. Salesforce requires that filter: a ``FieldDefinition`` query without a filter on
+Before a query on ``EntityDefinition`` runs, its rows are brought up to date with the schema (one per
+object, added or updated; the local org never drops an object); before one on ``FieldDefinition``, the rows of
+the objects its filter names. Salesforce requires that filter: a ``FieldDefinition`` query without a filter on
 ``EntityDefinitionId``, ``EntityDefinition.<field>`` or ``DurableId`` (``=`` or ``IN``) fails with
 ``MALFORMED_QUERY`` "FieldDefinition: a filter on a reified column is required [EntityDefinitionId,DurableId]".
 
@@ -110,7 +110,7 @@ def field_values(od: Any, fd: Any) -> dict[str, Any]:
 
 # -- keeping the rows equal to the schema ---------------------------------------------------------------
 def _sync(tx: Any, view: str, wanted: dict[str, dict[str, Any]], scope_sql: str = "", scope: tuple = ()) -> None:
-    """Make the rows of ``view`` (within ``scope_sql``) equal ``wanted`` (DurableId lower -> values)."""
+    """Add or update the rows of ``view`` (within ``scope_sql``) to hold ``wanted`` (DurableId lower -> values)."""
     from .values import to_db
     od = tx.schema.find(view)
     if od is None:
@@ -133,12 +133,11 @@ def _sync(tx: Any, view: str, wanted: dict[str, dict[str, Any]], scope_sql: str 
             inserts.append(db)
         elif found[1] != db:
             updates.append(db + (found[0],))
-    if not (inserts or updates or have):
+    # rows left in ``have`` name what the schema lacks: the local org never drops objects or fields, so they
+    # are rows custom metadata wrote for a name it refers to (custommetadata.py); they stay
+    if not (inserts or updates):
         return
     tx.begin_write()
-    if have:
-        marks = ",".join("?" * len(have))
-        tx.execute(f"DELETE FROM {od.table} WHERE id IN ({marks})", [v[0] for v in have.values()])
     for update in updates:
         tx.execute(f"UPDATE {od.table} SET {', '.join(fd.column + ' = ?' for fd in fds)} WHERE id = ?", update)
     if inserts:
