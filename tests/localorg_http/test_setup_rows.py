@@ -405,3 +405,15 @@ def test_user_record_access_and_definitions_through_rest_soql(org) -> None:
     error = unfiltered.json()[0]
     assert (error["errorCode"], error["message"]) == ("MALFORMED_QUERY", "FieldDefinition: a filter on a reified "
                                                       "column is required [EntityDefinitionId,DurableId]")
+
+
+def test_a_deployed_standard_object_sharing_model_is_its_org_wide_default(org) -> None:
+    account = f'<?xml version="1.0" encoding="UTF-8"?><CustomObject {NS}><sharingModel>Private</sharingModel></CustomObject>'
+    job = org.deployer.deploy_zip(zip_files({"objects/Account.object": account,
+                                             "package.xml": package_xml({"CustomObject": ["Account"]})}))
+    assert job.status == "Succeeded", [(f.full_name, f.problem) for f in job.failures]
+    with org.context.data.transaction() as tx:
+        account_id = tx.insert("Account", [{"Name": "Private now"}])[0].id
+        rows = tx.query("SELECT RowCause, AccountAccessLevel FROM AccountShare WHERE AccountId = :a",
+                        {"a": account_id}).records
+    assert [(r["RowCause"], r["AccountAccessLevel"]) for r in rows] == [("Owner", "All")]

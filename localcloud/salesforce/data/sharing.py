@@ -21,9 +21,10 @@ What DML on share rows does, as Salesforce:
   rows of Apex sharing reasons stay ("Apex managed sharing is maintained across record owner changes").
 - deleting the parent deletes its share rows (and undelete brings them back: the Recycle Bin).
 
-Org-wide defaults: a custom object's ``sharingModel``; for the standard objects those of a new Enterprise
-Edition org (Account ReadWrite, Contact ControlledByParent, Lead and Case ReadWriteTransfer, Opportunity
-Read), changed with the setting ``ECBRIDGE_ORG_SHARING_MODELS`` (``Account=Private,Opportunity=Private``).
+Org-wide defaults: a deployed object's ``sharingModel`` (custom objects, and standard ones such as
+``objects/Account.object``); else for the standard objects those of a new Enterprise Edition org (Account
+ReadWrite, Contact ControlledByParent, Lead and Case ReadWriteTransfer, Opportunity Read), changed with the
+setting ``ECBRIDGE_ORG_SHARING_MODELS`` (``Account=Private,Opportunity=Private``).
 The local org keeps ``Owner`` rows only for objects whose default is Private or Read (Salesforce keeps them
 for Public Read/Write objects too, where they grant nothing the default does not): DML on every other object
 does no sharing work. Role hierarchy, sharing rules and implicit (parent/child) shares are not modelled.
@@ -64,8 +65,9 @@ def _err(code: str, message: str, *fields: str) -> RecordError:
 
 def sharing_model(od: Any) -> str:
     """The object's internal org-wide default (``Private``, ``Read``, ``ReadWrite``, ...)."""
-    if od.custom:
-        return str(od.raw.get("_sharingModel") or "ReadWrite")
+    deployed = od.raw.get("_sharingModel")  # a deployed object's <sharingModel>
+    if od.custom or deployed:
+        return str(deployed or "ReadWrite")
     return _standard_models().get(od.lower, "ReadWrite")
 
 

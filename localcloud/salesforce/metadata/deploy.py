@@ -431,6 +431,10 @@ class Deployer:
                         component, f"Cannot create standard object {spec.full_name}: the local org does not know it").message)
                     continue
                 relationship_fields.extend((component, spec.full_name, f) for f in spec.fields)
+                standard = tx.schema.get(spec.full_name)
+                if spec.sharing_model and standard.raw.get("_sharingModel") != spec.sharing_model \
+                        and standard.find_field("OwnerId") is not None:  # its org-wide default (data/sharing.py)
+                    tx.replace_object({**standard.raw, "_sharingModel": spec.sharing_model})
         failed = {m.full_name for m in failures}
         for component, sobject, field_spec in relationship_fields:
             if component.full_name in failed:
