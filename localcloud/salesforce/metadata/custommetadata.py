@@ -113,11 +113,12 @@ def _check(results: list[Any], record: CustomMetadataRecord) -> None:
 
 def _ensure_entity(tx: Any, target: str, key: str, value: str) -> None:
     """The EntityDefinition/FieldDefinition row for an API name a custom metadata record names: the org's
-    rows for its schema (``data/entitydefs.py``), or one row of that name when the schema lacks it."""
+    rows for its schema (``data/entitydefs.py``: ``Account``, ``Account.Name``), or one row of that name when
+    the schema lacks it (a field named alone, ``Message__c``, its object being another field's value)."""
     if entitydefs.ensure(tx, target, value) or tx.find_ids_by_field(target, key, value):
         return
     od = tx.schema.find(value) if target.lower() == "entitydefinition" else None
-    row = {key: value, "DurableId": value, "DeveloperName": value.rsplit("__", 1)[0][:40] if value.endswith("__c")
+    row = {key: value, "DurableId": value, "QualifiedApiName": value.rsplit(".", 1)[-1], "DeveloperName": value.rsplit("__", 1)[0][:40] if value.endswith("__c")
            else value[:40], "MasterLabel": getattr(od, "label", None) or value, "Label": getattr(od, "label", None) or value}
     if od is not None:
         row["KeyPrefix"] = od.key_prefix
