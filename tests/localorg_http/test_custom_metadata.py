@@ -149,3 +149,35 @@ def test_a_platform_event_has_an_id_in_apex(org) -> None:
     assert result.success, result.exception_message
     assert [m for _, level, m in result.transaction.debug_entries if level == "DEBUG"] == [
         "null", "001000000000001AAA 001000000000001AAA"]
+
+
+RULE = """<?xml version="1.0" encoding="UTF-8"?><CustomObject xmlns="http://soap.sforce.com/2006/04/metadata">
+<label>Rule</label><pluralLabel>Rules</pluralLabel><visibility>Public</visibility>
+<fields><fullName>SObjectType__c</fullName><label>Object</label><referenceTo>EntityDefinition</referenceTo>
+<relationshipName>Rules</relationshipName><type>MetadataRelationship</type></fields>
+<fields><fullName>SObjectField__c</fullName><label>Field</label><referenceTo>FieldDefinition</referenceTo>
+<metadataRelationshipControllingField>Rule__mdt.SObjectType__c</metadataRelationshipControllingField>
+<relationshipName>Rules</relationshipName><type>MetadataRelationship</type></fields>
+</CustomObject>"""
+
+
+def test_a_field_relationship_named_by_its_field_joins_field_definition(org) -> None:
+    """The NebulaLogger shape: a FieldDefinition relationship whose object is another field's value; its
+    record holds the field's name alone."""
+    out = {"objects/Rule__mdt.object": RULE,
+           "customMetadata/Rule.Phones.md": record("Phones", {"SObjectType__c": "Account", "SObjectField__c": "Phone"}),
+           "package.xml": package_xml({"CustomObject": ["Rule__mdt"], "CustomMetadata": ["Rule.Phones"]})}
+    job = org.deployer.deploy_zip(zip_files(out))
+    assert job.status == "Succeeded", [(f.full_name, f.problem) for f in job.failures]
+    runtime = org.context.extras["apex_runtime"]
+    result = runtime.execute_anonymous("""
+        Rule__mdt r = [SELECT SObjectField__c, SObjectField__r.QualifiedApiName, SObjectType__r.QualifiedApiName
+                       FROM Rule__mdt WHERE SObjectType__r.DeveloperName = 'Account'];
+        Assert.areEqual('Phone', r.SObjectField__r.QualifiedApiName);
+        Assert.areEqual('Account', r.SObjectType__r.QualifiedApiName);
+        Assert.areEqual(1, [SELECT COUNT() FROM FieldDefinition WHERE EntityDefinitionId = 'Account'
+                            AND QualifiedApiName = 'Phone']);
+        r = [SELECT SObjectField__r.QualifiedApiName FROM Rule__mdt];
+        Assert.areEqual('Phone', r.SObjectField__r.QualifiedApiName);
+    """)
+    assert result.success, (result.exception_message, result.line)

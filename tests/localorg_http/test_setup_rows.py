@@ -345,3 +345,132 @@ def test_approval_processes_and_list_views_deploy_as_rows(org) -> None:
     del bad["workflows/Ticket__c.workflow"]
     failed = org.deployer.deploy_zip(zip_files(bad))
     assert failed.status == "Failed" and "Nope__c" in failed.failures[0].problem
+
+
+PROFILE = (f'<?xml version="1.0" encoding="UTF-8"?><Profile {NS}><custom>false</custom>'
+           "<customPermissions><enabled>true</enabled><name>CanPurge</name></customPermissions></Profile>")
+GROUPED_SET = (f'<?xml version="1.0" encoding="UTF-8"?><PermissionSet {NS}><hasActivationRequired>false'
+               "</hasActivationRequired><label>Approvers Set</label>"
+               "<customPermissions><enabled>true</enabled><name>CanApprove</name></customPermissions></PermissionSet>")
+PERMISSION_SET_GROUP = (f'<?xml version="1.0" encoding="UTF-8"?><PermissionSetGroup {NS}><description>Approvers'
+                        "</description><label>Approvers</label><permissionSets>ApproversSet</permissionSets>"
+                        "<status>Updated</status></PermissionSetGroup>")
+GRANTS_TEST = """@IsTest private class GrantsTest {
+    @IsTest static void profilesAndPermissionSetGroupsGrantCustomPermissions() {
+        Profile p = [SELECT Id FROM Profile WHERE Name = 'Standard User'];
+        User u = new User(Alias = 'std', Email = 'std@example.com', EmailEncodingKey = 'UTF-8', LastName = 'Std',
+            LanguageLocaleKey = 'en_US', LocaleSidKey = 'en_US', ProfileId = p.Id, TimeZoneSidKey = 'GMT',
+            Username = 'grants' + Crypto.getRandomInteger() + '@example.com');
+        insert u;
+        System.runAs(u) {
+            Assert.isTrue(FeatureManagement.checkPermission('CanPurge'), 'the Standard User profile enables it');
+            Assert.isFalse(FeatureManagement.checkPermission('CanApprove'));
+        }
+        Assert.isFalse(FeatureManagement.checkPermission('CanPurge'), 'the admin profile does not');
+        PermissionSetGroup g = [SELECT Id, Status FROM PermissionSetGroup WHERE DeveloperName = 'Approvers'];
+        Assert.areEqual(1, [SELECT COUNT() FROM PermissionSetGroupComponent WHERE PermissionSetGroupId = :g.Id]);
+        insert new PermissionSetAssignment(AssigneeId = u.Id, PermissionSetGroupId = g.Id);
+        System.runAs(u) { Assert.isTrue(FeatureManagement.checkPermission('CanApprove'), 'through the group'); }
+    }
+}"""
+
+
+def grants_files() -> dict[str, str]:
+    meta = f'<?xml version="1.0" encoding="UTF-8"?><ApexClass {NS}><apiVersion>62.0</apiVersion><status>Active</status></ApexClass>'
+    approve = PERMISSION.replace("Can Purge", "Can Approve")
+    return {"customPermissions/CanPurge.customPermission": PERMISSION,
+            "customPermissions/CanApprove.customPermission": approve,
+            "profiles/Standard.profile": PROFILE, "permissionsets/ApproversSet.permissionset": GROUPED_SET,
+            "permissionsetgroups/Approvers.permissionsetgroup": PERMISSION_SET_GROUP,
+            "classes/GrantsTest.cls": GRANTS_TEST, "classes/GrantsTest.cls-meta.xml": meta,
+            "package.xml": package_xml({"CustomPermission": ["CanPurge", "CanApprove"], "Profile": ["Standard"],
+                                        "PermissionSet": ["ApproversSet"], "PermissionSetGroup": ["Approvers"],
+                                        "ApexClass": ["GrantsTest"]})}
+
+
+def test_profiles_and_permission_set_groups_grant_custom_permissions(org) -> None:
+    for _ in range(2):  # deploying again changes nothing: no doubled rows
+        job = org.deployer.deploy_zip(zip_files(grants_files()))
+        assert job.status == "Succeeded", [(f.full_name, f.problem) for f in job.failures]
+    runtime = org.context.extras["apex_runtime"]
+    results = {r.method_name: (r.outcome, r.message) for r in runtime.run_tests(["GrantsTest"])}
+    assert results == {"profilesAndPermissionSetGroupsGrantCustomPermissions": ("Pass", None)}, results
+    broken = grants_files()
+    broken["permissionsetgroups/Approvers.permissionsetgroup"] = PERMISSION_SET_GROUP.replace(
+        "<permissionSets>ApproversSet", "<permissionSets>NoSuchSet")
+    job = org.deployer.deploy_zip(zip_files(broken))
+    failure = next(f for f in job.failures if f.full_name == "Approvers")
+    assert job.status == "Failed" and "no PermissionSet named NoSuchSet found" in failure.problem, failure
+
+
+PRIVATE = f"""<?xml version="1.0" encoding="UTF-8"?><CustomObject {NS}>
+<label>Case File</label><pluralLabel>Case Files</pluralLabel><nameField><label>Name</label><type>Text</type></nameField>
+<deploymentStatus>Deployed</deploymentStatus><sharingModel>Private</sharingModel>
+<sharingReasons><fullName>Investigator__c</fullName><label>Investigator</label></sharingReasons></CustomObject>"""
+
+
+def test_user_record_access_and_definitions_through_rest_soql(org) -> None:
+    import requests
+
+    job = org.deployer.deploy_zip(zip_files({"objects/Case_File__c.object": PRIVATE,
+                                             "package.xml": package_xml({"CustomObject": ["Case_File__c"]})}))
+    assert job.status == "Succeeded", [(f.full_name, f.problem) for f in job.failures]
+    api = org.url + "/services/data/v62.0"
+    headers = {"Authorization": f"Bearer {org.access_token}"}
+
+    def query(soql: str) -> requests.Response:
+        return requests.get(api + "/query", params={"q": soql}, headers=headers)
+
+    with org.context.data.transaction() as tx:
+        profile = tx.query("SELECT Id FROM Profile WHERE Name = 'Standard User'").records[0]["Id"]
+        user = tx.insert("User", [{"Username": "reader@example.com", "LastName": "Reader", "Alias": "reader",
+                                   "Email": "reader@example.com", "ProfileId": profile, "TimeZoneSidKey": "GMT",
+                                   "LocaleSidKey": "en_US", "EmailEncodingKey": "UTF-8",
+                                   "LanguageLocaleKey": "en_US"}])[0].id
+        account = tx.insert("Account", [{"Name": "Visible"}])[0].id
+        record = tx.insert("Case_File__c", [{"Name": "Secret"}])[0].id
+        permission_set = tx.insert("PermissionSet", [{"Name": "CaseFiles", "Label": "Case Files"}])[0].id
+        tx.insert("ObjectPermissions", [{"ParentId": permission_set, "SobjectType": "Case_File__c",
+                                         "PermissionsRead": True, "PermissionsEdit": True}])
+        tx.insert("PermissionSetAssignment", [{"AssigneeId": user, "PermissionSetId": permission_set}])
+
+    def access() -> dict[str, tuple[bool, bool, str]]:
+        rows = query(f"SELECT RecordId, HasReadAccess, HasEditAccess, MaxAccessLevel FROM UserRecordAccess WHERE "
+                     f"UserId = '{user}' AND RecordId IN ('{account}', '{record}')").json()["records"]
+        return {r["RecordId"]: (r["HasReadAccess"], r["HasEditAccess"], r["MaxAccessLevel"]) for r in rows}
+
+    # Account is Public Read/Write; the Private custom object grants nothing until it is shared
+    assert access() == {account: (True, True, "Edit"), record: (False, False, "None")}
+    shared = requests.post(api + "/sobjects/Case_File__Share", headers=headers,
+                           json={"ParentId": record, "UserOrGroupId": user, "AccessLevel": "Edit",
+                                 "RowCause": "Investigator__c"})
+    assert shared.status_code == 201, shared.text
+    owner_rows = query(f"SELECT RowCause, AccessLevel FROM Case_File__Share WHERE ParentId = '{record}' "
+                       "AND RowCause = 'Owner'").json()["records"]
+    assert [(r["RowCause"], r["AccessLevel"]) for r in owner_rows] == [("Owner", "All")]
+    assert access() == {account: (True, True, "Edit"), record: (True, True, "Edit")}
+    missing = query(f"SELECT RecordId FROM UserRecordAccess WHERE UserId = '{user}'")
+    assert missing.status_code == 400 and missing.json()[0]["errorCode"] == "MALFORMED_QUERY"
+    entity = query("SELECT DurableId, KeyPrefix, InternalSharingModel FROM EntityDefinition "
+                   "WHERE QualifiedApiName = 'Case_File__c'").json()["records"]
+    assert [(e["DurableId"], e["InternalSharingModel"]) for e in entity] == [("Case_File__c", "Private")]
+    fields = query("SELECT QualifiedApiName, DataType FROM FieldDefinition "
+                   "WHERE EntityDefinition.QualifiedApiName = 'Case_File__c' ORDER BY QualifiedApiName").json()
+    assert ("Name", "Text(80)") in [(f["QualifiedApiName"], f["DataType"]) for f in fields["records"]], fields
+    unfiltered = query("SELECT QualifiedApiName FROM FieldDefinition")
+    assert unfiltered.status_code == 400, unfiltered.text
+    error = unfiltered.json()[0]
+    assert (error["errorCode"], error["message"]) == ("MALFORMED_QUERY", "FieldDefinition: a filter on a reified "
+                                                      "column is required [EntityDefinitionId,DurableId]")
+
+
+def test_a_deployed_standard_object_sharing_model_is_its_org_wide_default(org) -> None:
+    account = f'<?xml version="1.0" encoding="UTF-8"?><CustomObject {NS}><sharingModel>Private</sharingModel></CustomObject>'
+    job = org.deployer.deploy_zip(zip_files({"objects/Account.object": account,
+                                             "package.xml": package_xml({"CustomObject": ["Account"]})}))
+    assert job.status == "Succeeded", [(f.full_name, f.problem) for f in job.failures]
+    with org.context.data.transaction() as tx:
+        account_id = tx.insert("Account", [{"Name": "Private now"}])[0].id
+        rows = tx.query("SELECT RowCause, AccountAccessLevel FROM AccountShare WHERE AccountId = :a",
+                        {"a": account_id}).records
+    assert [(r["RowCause"], r["AccountAccessLevel"]) for r in rows] == [("Owner", "All")]

@@ -88,7 +88,7 @@ def to_data_value(v: Any) -> Any:
 SETUP_OBJECTS = {"user", "profile", "organization", "permissionset", "permissionsetassignment", "recordtype",
                  "userrole", "group", "groupmember", "businesshours", "entitydefinition", "fielddefinition",
                  "custompermission", "queuesobject", "setupentityaccess", "network", "listview",
-                 "processdefinition"}
+                 "processdefinition", "permissionsetgroup", "permissionsetgroupcomponent"}
 
 
 def isolated_test_store(store: Any, directory: Any) -> Any:

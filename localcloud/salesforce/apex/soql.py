@@ -137,9 +137,6 @@ def execute(prog: Any, query: Any, binds: dict[str, Any], sobject: str | None, c
             return binds[b.name]
         ops.throw("System.QueryException", f"Variable does not exist: {b.name}")
 
-    if not isinstance(query, str) and getattr(query, "sobject", "").lower() == "userrecordaccess":
-        _prepare_user_record_access(prog, dtx, query, resolver)
-
     try:
         res = dtx.query(query, binds, bind_resolver=resolver, typed=True, page_size=1_000_000)
     except ops.ApexThrown:
@@ -163,20 +160,6 @@ def execute(prog: Any, query: Any, binds: dict[str, Any], sobject: str | None, c
         return ApexList([to_aggregate(r) for r in records], TypeRef("AggregateResult"))
     name = prog.sobject_name(sobject) if sobject else None
     return ApexList([to_sobject(prog, r, name) for r in records], TypeRef(name or "SObject"))
-
-
-def _prepare_user_record_access(prog: Any, dtx: Any, query: Any, resolver: Any) -> None:
-    """UserRecordAccess is computed: write the rows of the queried user and records first."""
-    from localcloud.salesforce.data.soql.ast import Bind, Literal
-    from . import access, recordaccess
-
-    def resolve(value: Any) -> Any:
-        if isinstance(value, Literal):
-            return value.value
-        return _bind_value(resolver(value)) if isinstance(value, Bind) else None
-    problem = recordaccess.prepare(dtx, query, resolve, access.definitions_of(prog.tx.data.store))
-    if problem:
-        ops.throw("System.QueryException", problem)
 
 
 def _enforce_user_mode(prog: Any, dtx: Any, query: Any) -> None:

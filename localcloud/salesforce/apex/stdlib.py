@@ -278,6 +278,7 @@ STATUS_CODES = [
 ]
 STATUS_CODES.append("INVALID_PERSON_ACCOUNT_OPERATION")  # person contacts and record type changes (Person Accounts)
 STATUS_CODES.append("CANNOT_EXECUTE_FLOW_TRIGGER")  # a record-triggered flow failed (flowlib)
+STATUS_CODES.append("FIELD_FILTER_VALIDATION_EXCEPTION")  # a trivial share (data/sharing.py)
 
 
 def status_code(name: str) -> Any:

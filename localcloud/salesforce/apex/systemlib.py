@@ -123,8 +123,9 @@ STATIC_METHODS[("request", "getcurrent")] = _current_request
 
 # -- FeatureManagement / Network --------------------------------------------------------------------
 def _check_permission(a):
-    """A custom permission granted to the running user through a permission set: its ``SetupEntityAccess``
-    rows (a deployed permission set's enabled ``customPermissions`` become such rows, see
+    """A custom permission granted to the running user through a permission set, a permission set group
+    (its component permission sets) or the user's profile: their ``SetupEntityAccess`` rows (deployed
+    permission sets' and profiles' enabled ``customPermissions`` become such rows, see
     metadata/setup_rows.py; Apex tests insert more)."""
     return str(a[0] or "").lower() in _granted_by_setup_rows(_prog())
 
@@ -137,8 +138,20 @@ def _granted_by_setup_rows(prog: Any) -> set[str]:
     if data is None or not user_id or data.tx.schema.find("SetupEntityAccess") is None:
         return set()
     dtx = data.tx
-    sets = [r["PermissionSetId"] for r in dtx.query(
-        "SELECT PermissionSetId FROM PermissionSetAssignment WHERE AssigneeId = :u", {"u": user_id}).records]
+    schema = dtx.schema
+    assigned = dtx.query("SELECT PermissionSetId" + (", PermissionSetGroupId" if schema.get(
+        "PermissionSetAssignment").find_field("PermissionSetGroupId") else "")
+        + " FROM PermissionSetAssignment WHERE AssigneeId = :u", {"u": user_id}).records
+    sets = [r["PermissionSetId"] for r in assigned if r.get("PermissionSetId")]
+    groups = [r["PermissionSetGroupId"] for r in assigned if r.get("PermissionSetGroupId")]
+    if groups and schema.find("PermissionSetGroupComponent") is not None:
+        sets += [r["PermissionSetId"] for r in dtx.query(
+            "SELECT PermissionSetId FROM PermissionSetGroupComponent WHERE PermissionSetGroupId IN :g",
+            {"g": groups}).records]
+    if schema.get("PermissionSet").find_field("IsOwnedByProfile") is not None:
+        sets += [r["Id"] for r in dtx.query(
+            "SELECT Id FROM PermissionSet WHERE IsOwnedByProfile = true AND ProfileId IN "
+            "(SELECT ProfileId FROM User WHERE Id = :u)", {"u": user_id}).records]
     if not sets:
         return set()
     entities = [r["SetupEntityId"] for r in dtx.query(

@@ -191,6 +191,8 @@ class _Run:
         self.results = results
         self.read_only = read_only
         self.failed = False
+        #: sharing rules of this object (share rows, Owner rows), None for the objects that take no part
+        self.sharing = features.sharing.plan(tx, od)
 
     def fail(self, i: int, errors: list[RecordError]) -> None:
         self.results[i] = SaveResult(id=None, success=False, errors=errors)
@@ -437,11 +439,19 @@ class _Run:
                 row["name"] = row["id"]
             try:
                 features.person_accounts.before_save(self, row, prepared[i] or {}, None)
+                if self.sharing is not None:
+                    self.sharing.before_save(self, row, prepared[i] or {}, None)
                 self._validate(row, None, None)
             except RecordFailure as f:
                 self.fail(i, f.errors)
                 continue
+            if self.sharing is not None and (same := self.sharing.existing(self, row)) is not None:
+                self.sharing.merge(self, row, same)  # the same share again: the row there is updated
+                saved.append(i)
+                continue
             self._write_insert(row)
+            if self.sharing is not None:
+                self.sharing.after_save(self, row, None)
             tx.record_change(RecordChange(CREATE, od.name, row["id"], canonical(od, row)))
             features.person_accounts.after_save(self, row, None)
             if od.lower == "contentversion":
@@ -535,6 +545,8 @@ class _Run:
             row, old = rows[i], fresh[ids[i]]  # type: ignore[index]
             try:
                 features.person_accounts.before_save(self, row, prepared[i] or {}, old)
+                if self.sharing is not None:
+                    self.sharing.before_save(self, row, prepared[i] or {}, old)
                 self._validate(row, old, row["id"])
             except RecordFailure as f:
                 self.fail(i, f.errors)
@@ -553,6 +565,8 @@ class _Run:
                 tx.record_change(RecordChange(UPDATE, od.name, row["id"], {fd.name: row.get(fd.lower) for fd in changed},
                                               tuple(fd.name for fd in changed)))
             features.person_accounts.after_save(self, row, old)
+            if self.sharing is not None:
+                self.sharing.after_save(self, row, old)
             saved.append(i)
         if self._rolled_back(sp):
             return None
@@ -576,6 +590,8 @@ class _Run:
             elif ids[i] in locked:
                 self.fail(i, [locks.LOCKED])
             elif (refused := features.person_accounts.refuse_delete(self, old)) is not None:
+                self.fail(i, [refused])
+            elif self.sharing is not None and (refused := self.sharing.refuse_delete(old)) is not None:
                 self.fail(i, [refused])
             else:
                 live.append(i)

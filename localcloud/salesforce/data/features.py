@@ -6,7 +6,7 @@ imports go one way (``tests/test_import_cycles.py``). Today the one feature is P
 The defaults are an org without the feature: nothing mirrored, nothing added, nothing refused."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 
 class PersonAccountHooks:
@@ -35,3 +35,19 @@ class PersonAccountHooks:
 
 
 person_accounts: PersonAccountHooks = PersonAccountHooks()
+
+
+class SharingHooks:
+    """What dml asks of record sharing (``sharing.py`` answers): ``plan(tx, od)`` is None for an object
+    that takes no part in sharing (every Public Read/Write object), so its DML costs nothing more."""
+
+    def plan(self, tx: Any, od: Any) -> Any:
+        return None
+
+
+sharing: SharingHooks = SharingHooks()
+
+#: computed setup views: object (lower case) -> ``prepare(tx, query, bind)``, run before the SOQL engine
+#: reads the object's table (``recordaccess.py``: UserRecordAccess; ``entitydefs.py``: EntityDefinition,
+#: FieldDefinition). ``bind(value)`` turns a literal or bind of the query into a plain value.
+COMPUTED_VIEWS: dict[str, Callable[[Any, Any, Callable[[Any], Any]], None]] = {}

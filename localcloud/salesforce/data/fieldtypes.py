@@ -192,7 +192,8 @@ def custom_field_describe(spec: CustomFieldSpec) -> dict[str, Any]:
         # ``Field__r.QualifiedApiName`` joins the setup entity by its API name (ENTITY_REFERENCE_KEY)
         over["referenceTo"] = [spec.reference_to]
         over["relationshipName"] = name[:-3] + "__r" if name.endswith("__c") else None
-        over["_referenceKey"] = ENTITY_REFERENCE_KEY
+        over["_referenceKey"] = ENTITY_REFERENCE_KEY if (spec.reference_to or "").lower() == "entitydefinition" \
+            else "DurableId"  # a FieldDefinition is named Object.Field: its DurableId (entitydefs.py)
     if mtype == "summary":
         # roll-up summary: read-only, computed from the master-detail children (rollups.py)
         over.update(calculated=True, createable=False, updateable=False, precision=18, scale=2,

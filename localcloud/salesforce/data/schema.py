@@ -361,24 +361,40 @@ class Schema:
                 raw["fields"] = _platform_event_fields()
             else:
                 raw["fields"] = self._custom_object_fields(spec, label, setting)
+            if spec.sharing_model:
+                raw["_sharingModel"] = spec.sharing_model
             od = ObjectDef(raw)
             self._add(od)
             created = True
-            if kind == "c" and not setting and (spec.sharing_model or "").lower() in ("private", "read"):
-                self._add_share_object(od, label)
         else:
             raw = copy.deepcopy(existing.raw)
             raw.update(label=label, labelPlural=spec.plural_label or existing.raw.get("labelPlural"))
+            if spec.sharing_model:
+                raw["_sharingModel"] = spec.sharing_model
             od = ObjectDef(raw)
             self._add(od)
             created = False
+        if kind == "c" and not setting and (spec.sharing_model or "").lower() in ("private", "read"):
+            self._add_share_object(od, label, spec.sharing_reasons)
         added = [self.apply_custom_field(od.name, f)[0] for f in spec.fields]
         return self.get(name), created, [a for a in added if a is not None]
 
-    def _add_share_object(self, od: ObjectDef, label: str) -> None:
-        """``X__Share``: the sharing rows of a custom object whose default access is Private or Read."""
+    def _add_share_object(self, od: ObjectDef, label: str, reasons: list[tuple[str, str]] | None = None) -> None:
+        """``X__Share``: the sharing rows of a custom object whose default access is Private or Read; its
+        ``RowCause`` values are the system causes and the object's Apex sharing reasons (``Reason__c``)."""
         name = od.name[:-3] + "__Share"
-        if self.find(name) is not None:
+        existing = self.find(name)
+        causes = [{"active": True, "defaultValue": False, "label": v, "validFor": None, "value": v}
+                  for v in ("Owner", "Manual", "Rule", "ImplicitChild")]
+        causes += [{"active": True, "defaultValue": False, "label": lbl, "validFor": None, "value": v}
+                   for v, lbl in reasons or []]
+        if existing is not None:
+            if reasons:  # a redeploy adds reasons (Salesforce never drops one that rows use)
+                raw = copy.deepcopy(existing.raw)
+                field = next(f for f in raw["fields"] if f["name"] == "RowCause")
+                have = {str(v["value"]).lower() for v in field["picklistValues"]}
+                field["picklistValues"] += [c for c in causes if c["value"].lower() not in have]
+                self._add(ObjectDef(raw))
             return
         raw = copy.deepcopy(_fixture()["custom_object_template"])
         raw.update(name=name, label=f"{label} Share", labelPlural=f"{label} Share", keyPrefix=self.next_custom_prefix(),
@@ -387,15 +403,14 @@ class Schema:
         raw["fields"] = [
             field_describe("Id", "id", "Share ID"),
             field_describe("ParentId", "reference", "Parent ID", referenceTo=[od.name], relationshipName="Parent",
-                           nillable=False, updateable=False),
+                           nillable=False, updateable=False, cascadeDelete=True, _childRelationshipName="Shares"),
             field_describe("UserOrGroupId", "reference", "User/Group ID", referenceTo=["User", "Group"],
                            relationshipName="UserOrGroup", polymorphicForeignKey=True, nillable=False, updateable=False),
             field_describe("AccessLevel", "picklist", "Access Level", nillable=False, picklistValues=[
                 {"active": True, "defaultValue": False, "label": v, "validFor": None, "value": v}
                 for v in ("Read", "Edit", "All")]),
             field_describe("RowCause", "picklist", "Row Cause", defaultValue="Manual", defaultedOnCreate=True,
-                           picklistValues=[{"active": True, "defaultValue": False, "label": v, "validFor": None,
-                                            "value": v} for v in ("Owner", "Manual", "Rule", "ImplicitChild")]),
+                           updateable=False, picklistValues=causes),
             field_describe("IsDeleted", "boolean", "Deleted", createable=False, updateable=False),
             field_describe("LastModifiedDate", "datetime", "Last Modified Date", createable=False, updateable=False),
             field_describe("LastModifiedById", "reference", "Last Modified By ID", referenceTo=["User"],

@@ -98,6 +98,8 @@ class CustomObjectSpec:
     publish_behavior: str | None = None
     #: the object's field sets (applied after every field of the deploy exists: ``Schema.apply_field_sets``)
     field_sets: list[FieldSetSpec] = field(default_factory=list)
+    #: Apex sharing reasons (``<sharingReasons>``): (API name ``Reason__c``, label); RowCause values of ``X__Share``
+    sharing_reasons: list[tuple[str, str]] = field(default_factory=list)
 
 
 _FIELD_KEYS = {

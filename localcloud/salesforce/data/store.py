@@ -23,6 +23,7 @@ from typing import Any, Callable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from . import definitions, dml, fieldsets, formulas, locks, personaccounts, recycle  # personaccounts installs its hooks (features.py)
+from . import entitydefs, recordaccess, sharing  # noqa: F401 - install the sharing hooks and computed views (features.py)
 from .soql.engine import execute as execute_soql
 from .soql.engine import select_uncounted
 from .changes import CommitListener, CommittedChanges, RecordChange

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from localcloud.salesforce.data import entitydefs
 from localcloud.salesforce.metadata.package import Component, child_text, children, parse_xml
 
 XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
@@ -111,12 +112,13 @@ def _check(results: list[Any], record: CustomMetadataRecord) -> None:
 
 
 def _ensure_entity(tx: Any, target: str, key: str, value: str) -> None:
-    """An EntityDefinition/FieldDefinition row for an API name a custom metadata record names (the local
-    org keeps these setup rows only for names its metadata refers to)."""
-    if tx.find_ids_by_field(target, key, value):
+    """The EntityDefinition/FieldDefinition row for an API name a custom metadata record names: the org's
+    rows for its schema (``data/entitydefs.py``: ``Account``, ``Account.Name``), or one row of that name when
+    the schema lacks it (a field named alone, ``Message__c``, its object being another field's value)."""
+    if entitydefs.ensure(tx, target, value) or tx.find_ids_by_field(target, key, value):
         return
     od = tx.schema.find(value) if target.lower() == "entitydefinition" else None
-    row = {key: value, "DurableId": value, "DeveloperName": value.rsplit("__", 1)[0][:40] if value.endswith("__c")
+    row = {key: value, "DurableId": value, "QualifiedApiName": value.rsplit(".", 1)[-1], "DeveloperName": value.rsplit("__", 1)[0][:40] if value.endswith("__c")
            else value[:40], "MasterLabel": getattr(od, "label", None) or value, "Label": getattr(od, "label", None) or value}
     if od is not None:
         row["KeyPrefix"] = od.key_prefix

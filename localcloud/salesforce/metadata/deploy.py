@@ -32,7 +32,8 @@ from localcloud.salesforce.metadata import hooks
 from localcloud.salesforce.metadata.apex_source import ApexSource, declared_name_problem, read_apex, syntax_problems
 from localcloud.salesforce.metadata.custommetadata import apply_records, read_record
 from localcloud.salesforce.metadata.leadconvert_settings import apply_lead_convert_settings
-from localcloud.salesforce.metadata.setup_rows import apply_permission_set_entities, apply_setup_rows
+from localcloud.salesforce.metadata.setup_rows import (apply_permission_set_entities, apply_profile_and_group_rows,
+                                                       apply_setup_rows)
 from localcloud.salesforce.metadata.list_views import apply_list_views
 from localcloud.salesforce.metadata.approval_processes import apply_approval_processes
 from localcloud.salesforce.metadata.workflows import apply_field_updates
@@ -244,6 +245,7 @@ class Deployer:
                 failures += self._apply_list_views(tx, [c for c, _ in specs])
                 failures += self._apply_approval_processes(tx, others)
                 failures += self._apply_permission_set_entities(tx, permsets)
+                failures += self._apply_profile_and_group_rows(tx, package.components)
                 failures += self._check_ui_components(package, tx.schema)
                 failures += self._compile(job, apex, tx.schema, _deleted_apex(package))
                 if failures or job.failures:
@@ -434,6 +436,10 @@ class Deployer:
                         component, f"Cannot create standard object {spec.full_name}: the local org does not know it").message)
                     continue
                 relationship_fields.extend((component, spec.full_name, f) for f in spec.fields)
+                standard = tx.schema.get(spec.full_name)
+                if spec.sharing_model and standard.raw.get("_sharingModel") != spec.sharing_model \
+                        and standard.find_field("OwnerId") is not None:  # its org-wide default (data/sharing.py)
+                    tx.replace_object({**standard.raw, "_sharingModel": spec.sharing_model})
         failed = {m.full_name for m in failures}
         for component, sobject, field_spec in relationship_fields:
             if component.full_name in failed:
@@ -506,6 +512,12 @@ class Deployer:
         """The custom permissions deployed permission sets enable, as SetupEntityAccess rows."""
         return self._row_failures(apply_permission_set_entities(tx, permsets))
 
+    def _apply_profile_and_group_rows(self, tx: Any, components: list[Component]) -> list[ComponentMessage]:
+        """Permission set groups and the custom permissions profiles enable, as their setup rows."""
+        return [dataclasses.replace(self._fail(p.component, p.message).message,
+                                    line=_line_of(p.component.text, p.needle) if p.needle else 1)
+                for p in apply_profile_and_group_rows(tx, components)]
+
     def _apply_permission_sets(self, tx: Any, permsets: list[tuple[Component, dict[str, Any]]]) -> list[ComponentMessage]:
         """Permission sets' records; returns one failure per broken permission set (all of them)."""
         if not permsets or tx.schema.find("PermissionSet") is None:
@@ -551,7 +563,8 @@ class Deployer:
                     + self._apply_custom_metadata(tx, list(others)) + self._apply_settings(tx, list(others))
                     + self._apply_setup_rows(tx, list(others)) + self._apply_list_views(tx, [c for c, _ in specs])
                     + self._apply_approval_processes(tx, list(others))
-                    + self._apply_permission_set_entities(tx, permsets))
+                    + self._apply_permission_set_entities(tx, permsets)
+                    + self._apply_profile_and_group_rows(tx, list(others)))
         if failures:
             raise SalesforceError("UNKNOWN_EXCEPTION", f"could not prepare the test run: {failures[0].problem}")
 

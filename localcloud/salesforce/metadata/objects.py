@@ -167,12 +167,25 @@ def object_spec(component: Component, global_sets: GlobalValueSets | None = None
         custom_settings_type=child_text(root, "customSettingsType"),
         publish_behavior=child_text(root, "publishBehavior"),
         field_sets=[field_set_spec(x) for x in children(root, "fieldSets")],
+        sharing_reasons=_sharing_reasons(component, root),
     )
     if name_field:
         spec.name_field_label = child_text(name_field[0], "label") or "Name"
         spec.name_field_type = child_text(name_field[0], "type") or "Text"
         spec.name_field_display_format = child_text(name_field[0], "displayFormat")
     return spec
+
+
+def _sharing_reasons(component: Component, root: Any) -> list[tuple[str, str]]:
+    """``<sharingReasons><fullName>Reason__c</fullName><label>..</label></sharingReasons>``: Apex sharing reasons."""
+    out = []
+    for reason in children(root, "sharingReasons"):
+        name = (child_text(reason, "fullName") or "").strip()
+        if not name.endswith("__c") or not name[:-3].replace("_", "").isalnum():
+            raise ObjectDefinitionError(component, f"Sharing reason {name!r}: the API name must end with __c",
+                                        name or "sharingReasons")
+        out.append((name, child_text(reason, "label") or name[:-3].replace("_", " ")))
+    return out
 
 
 def is_custom_object(component: Component) -> bool:

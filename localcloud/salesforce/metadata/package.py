@@ -46,6 +46,7 @@ FOLDER_TYPES: dict[str, tuple[str, str]] = {
     "flows": ("Flow", ".flow"),
     "approvalProcesses": ("ApprovalProcess", ".approvalProcess"),
     "workflows": ("Workflow", ".workflow"),
+    "permissionsetgroups": ("PermissionSetGroup", ".permissionsetgroup"),
 }
 # Types kept in folders: ``reports/<Folder>/<Name>.report`` is ``<Folder>/<Name>``, and the folder
 # itself is ``reports/<Folder>-meta.xml``, a member ``<Folder>`` of the same type.

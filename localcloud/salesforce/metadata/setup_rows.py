@@ -212,4 +212,94 @@ def _apply_queue(tx: Any, component: Component, root: Any) -> list[SetupRowProbl
 
 save_row = _save  # insert or update a setup row by DeveloperName (metadata/list_views.py, approval_processes.py)
 
-__all__ = ["SetupRowProblem", "TYPES", "RowError", "apply_permission_set_entities", "apply_setup_rows", "save_row"]
+__all__ = ["SetupRowProblem", "TYPES", "RowError", "apply_permission_set_entities", "apply_profile_and_group_rows", "apply_setup_rows", "save_row"]
+
+
+# -- profiles' custom permissions and permission set groups ------------------------------------------------
+#: a profile's metadata name -> its Profile.Name (the standard profiles' files are named differently)
+PROFILE_NAMES = {"admin": "System Administrator", "standard": "Standard User"}
+
+
+def apply_profile_and_group_rows(tx: Any, components: Sequence[Component]) -> list[SetupRowProblem]:
+    """``permissionsetgroups/X.permissionsetgroup`` -> a ``PermissionSetGroup`` row (``DeveloperName`` X,
+    ``MasterLabel``, ``Description``, ``Status`` Updated) and one ``PermissionSetGroupComponent`` per
+    ``<permissionSets>`` (an unknown permission set fails the deploy with its line); a
+    ``profiles/X.profile``'s enabled ``<customPermissions>`` -> ``SetupEntityAccess`` rows of the profile's
+    own permission set (``PermissionSet`` with ``IsOwnedByProfile``, as Salesforce keeps them). Run after the
+    custom permissions and permission sets of the deploy are saved; a redeploy makes the rows equal the file."""
+    if tx.schema.find("SetupEntityAccess") is None or tx.schema.find("PermissionSetGroupComponent") is None:
+        return []
+    problems: list[SetupRowProblem] = []
+    for component in components:
+        if component.type not in ("PermissionSetGroup", "Profile"):
+            continue
+        try:
+            root = parse_xml(component.body, component.file_name)
+            if component.type == "PermissionSetGroup":
+                _apply_permission_set_group(tx, component, root)
+            else:
+                _apply_profile_permissions(tx, component, root)
+        except _MissingPermission as missing:
+            problems.append(SetupRowProblem(component, f"In field: name - no CustomPermission named {missing} found",
+                                            f"<name>{missing}</name>"))
+        except _MissingRow as missing:
+            problems.append(SetupRowProblem(component, str(missing), missing.needle))
+        except (DeployPackageError, _RowError) as error:
+            problems.append(SetupRowProblem(component, str(error)))
+    return problems
+
+
+class _MissingRow(Exception):
+    def __init__(self, message: str, needle: str | None) -> None:
+        super().__init__(message)
+        self.needle = needle
+
+
+def _apply_permission_set_group(tx: Any, component: Component, root: Any) -> None:
+    names = [(child.text or "").strip() for child in children(root, "permissionSets") if (child.text or "").strip()]
+    sets: dict[str, str] = {}
+    if names:
+        sets = {str(r["Name"]).lower(): r["Id"] for r in tx.query(
+            "SELECT Id, Name FROM PermissionSet WHERE Name IN :n", {"n": names}, page_size=1_000_000).records}
+    for name in names:
+        if name.lower() not in sets:
+            raise _MissingRow(f"In field: permissionSets - no PermissionSet named {name} found",
+                              f"<permissionSets>{name}</permissionSets>")
+    group_id = _save(tx, "PermissionSetGroup", component.full_name, {
+        "MasterLabel": child_text(root, "label") or component.full_name,
+        "Description": child_text(root, "description"), "Status": "Updated"})
+    have = {r["PermissionSetId"]: r["Id"] for r in tx.query(
+        "SELECT Id, PermissionSetId FROM PermissionSetGroupComponent WHERE PermissionSetGroupId = :g", {"g": group_id},
+        page_size=1_000_000).records}
+    wanted = {sets[n.lower()] for n in names}
+    new = [{"PermissionSetGroupId": group_id, "PermissionSetId": ps} for ps in sorted(wanted - set(have))]
+    gone = [rid for ps, rid in have.items() if ps not in wanted]
+    for results in (tx.insert("PermissionSetGroupComponent", new) if new else [], tx.delete(gone) if gone else []):
+        failed = [r for r in results if not r.success]
+        if failed:
+            raise _RowError("; ".join(e.message for e in failed[0].errors))
+
+
+def _apply_profile_permissions(tx: Any, component: Component, root: Any) -> None:
+    names = [child_text(p, "name") or "" for p in children(root, "customPermissions")
+             if (child_text(p, "enabled") or "").lower() == "true" and child_text(p, "name")]
+    name = PROFILE_NAMES.get(component.full_name.lower(), component.full_name)
+    profiles = tx.query("SELECT Id FROM Profile WHERE Name = :n", {"n": name}).records
+    if not profiles:
+        if names:  # the local org cannot create profiles; a profile granting nothing changes nothing
+            raise _MissingRow(f"no Profile named {name} found: the local org has the standard profiles only", None)
+        return
+    profile_id = profiles[0]["Id"]
+    owned = tx.query("SELECT Id FROM PermissionSet WHERE ProfileId = :p AND IsOwnedByProfile = true",
+                     {"p": profile_id}).records
+    if owned:
+        permission_set_id = owned[0]["Id"]
+    elif not names:
+        return
+    else:
+        results = tx.insert("PermissionSet", [{"Name": "X" + profile_id[:15], "Label": name, "ProfileId": profile_id,
+                                               "IsOwnedByProfile": True, "Type": "Profile"}], read_only_fields="write")
+        if not results[0].success:
+            raise _RowError("; ".join(e.message for e in results[0].errors))
+        permission_set_id = results[0].id
+    _sync_entities(tx, permission_set_id, names)

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from .. import formulas
+from .. import features, formulas
 from ..compound import COMPOUND_TYPES, json_value, typed_value
 from ..errors import InvalidFieldError, MalformedQueryError, SalesforceError
 from ..ids import is_valid_id
@@ -569,6 +569,9 @@ def execute(tx: "DataTransaction", soql: str | SoqlQuery, binds: Mapping[str, An
     if q.for_update:
         tx.begin_write()  # FOR UPDATE: hold the write lock so read-modify-write cannot interleave
     ctx = _Context(tx, binds, bind_resolver)
+    view = features.COMPUTED_VIEWS.get(q.sobject.lower())
+    if view is not None:  # a computed setup view: its rows are written from the query's filters first
+        view(tx, q, lambda value: _filter_value(ctx, value))
     od = tx.schema.get(q.sobject)
     runner = _Runner(ctx, typed)
     if q.count_only and len(q.select) == 1:
@@ -593,6 +596,27 @@ def execute(tx: "DataTransaction", soql: str | SoqlQuery, binds: Mapping[str, An
     locator = tx.store.register_cursor(rows, len(rows), page_size, materialize)
     return QueryResult(total_size=len(rows), done=False, records=materialize(rows[:page_size]),
                        next_records_locator=locator)
+
+
+def _filter_value(ctx: _Context, value: Any) -> Any:
+    """A literal, bind or value list of a WHERE as plain Python (collections as lists, Ids as strings)."""
+    if isinstance(value, Literal):
+        return value.value
+    if isinstance(value, Bind):
+        raw = ctx.bind(value)
+    elif hasattr(value, "items") and isinstance(getattr(value, "items"), (list, tuple)):
+        return [_filter_value(ctx, v) for v in value.items]
+    else:
+        return None
+    if isinstance(raw, (str, bytes)) or raw is None:
+        return raw
+    if isinstance(raw, Mapping) and not _looks_like_sobject(raw):
+        return [str(v) for v in raw.keys()]  # a Map<Id, SObject> binds its keys
+    if isinstance(raw, Mapping) or hasattr(raw, "get_id"):
+        return _sobject_id(raw)
+    if isinstance(raw, (list, tuple, set, frozenset)) or hasattr(raw, "__iter__"):
+        return [_sobject_id(v) if not isinstance(v, str) else v for v in raw]
+    return _sobject_id(raw)
 
 
 @functools.lru_cache(maxsize=256)
