@@ -146,7 +146,8 @@ class ApexTriggerHook:
         wanted = f"{timing} {event.op}"
         trigs = [t for t in prog.triggers.values()
                  if t.sobject.lower() == event.sobject.lower() and wanted in t.events]
-        if not trigs:
+        # published platform events are delivered even without Apex triggers (event-triggered flows subscribe)
+        if not trigs and not (wanted == "after insert" and event.sobject.lower().endswith("__e")):
             return
         sname = prog.sobject_name(event.sobject)
         new = ApexList([_rec(prog, d, sname) for d in event.new], TypeRef(sname)) if event.new is not None else None
