@@ -91,12 +91,18 @@ def test_scheduled_flows_fire_each_occurrence_once_in_the_org_time_zone(store) -
     assert (states["Daily_Mark"]["NextFireTime"], states["Daily_Mark"]["PreviousFireTime"],
             states["Daily_Mark"]["TimesTriggered"]) == ("2026-12-09T00:00:00.000+0000", "2026-12-07T00:00:00.000+0000",
                                                         2)
-    # a deactivated flow's schedule ends
-    deployed["flows"] = {**flows, "Daily_Mark": DAILY.replace(b"<status>Active</status>", b"<status>Obsolete</status>")}
+    # an aborted schedule stops the runs until the flow is deactivated and activated again
+    daily = "SELECT Id, State, NextFireTime FROM CronTrigger WHERE CronJobDetail.Name = 'Daily_Mark'"
+    aborted = restarted.runtime.program.execute_anonymous(f"System.abortJob('{_rows(store, daily)[0]['Id']}');")
+    assert aborted.success, aborted.exception_message
     restarted.tick(datetime(2026, 12, 9, 1, 0, tzinfo=UTC))
-    assert restarted.flow_runs == []
-    assert [t["State"] for t in _rows(store, "SELECT State FROM CronTrigger WHERE CronJobDetail.Name = 'Daily_Mark'")] \
-        == ["DELETED"]
+    assert restarted.flow_runs == [] and [t["State"] for t in _rows(store, daily)] == ["DELETED"]
+    deployed["flows"] = {**flows, "Daily_Mark": DAILY.replace(b"<status>Active</status>", b"<status>Obsolete</status>")}
+    restarted.tick(datetime(2026, 12, 9, 2, 0, tzinfo=UTC))
+    deployed["flows"] = dict(flows)
+    restarted.tick(datetime(2026, 12, 9, 3, 0, tzinfo=UTC))
+    assert [(t["State"], t["NextFireTime"]) for t in _rows(store, daily + " ORDER BY CreatedDate, Id")] == [
+        ("DELETED", None), ("WAITING", "2026-12-10T00:00:00.000+0000")]
 
 
 def test_a_scheduled_flow_runs_for_every_matching_record_in_batches(store) -> None:

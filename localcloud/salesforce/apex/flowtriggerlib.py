@@ -11,7 +11,9 @@
   was down fire once. A Once flow whose time had passed when the scheduler first saw it never runs. With an
   ``object`` the flow runs once per record meeting the start conditions (``filters`` + ``filterLogic`` or
   ``filterFormula``) with ``$Record``, in batches of 200 records, each batch in its own transaction;
-  without one it runs once. A deactivated or removed flow's WAITING trigger is DELETED.
+  without one it runs once. A deactivated or removed flow's trigger ends (State DELETED, EndTime); an
+  aborted one (``System.abortJob``: State DELETED, no EndTime) stops the flow's runs until it is deactivated
+  and activated again, as Salesforce documents.
 * Platform-event-triggered flows (``triggerType`` PlatformEvent, ``object`` X__e): the delivery of
   ``eventretry.deliver`` (Apex ``EventBus.publish`` after commit, REST publishes, ``Test.getEventBus()
   .deliver()`` and ``Test.stopTest()`` in Apex tests) runs, after the Apex event triggers, one interview
@@ -167,18 +169,18 @@ def _sync(store: Any, flows: dict[str, FlowDef], runner: str, now: datetime) -> 
     """Write the triggers of newly seen flows, DELETE those of flows no longer active; the due triggers."""
     due: list[tuple[str, dict]] = []
     with store.transaction() as tx:
-        rows = tx.query("SELECT Id, State, NextFireTime, TimesTriggered, CronExpression, CronJobDetail.Name "
-                        "FROM CronTrigger WHERE CronJobDetail.JobType = :t AND State != 'DELETED'",
-                        {"t": SCHEDULED_FLOW}).records
+        rows = tx.query("SELECT Id, State, NextFireTime, TimesTriggered, CronExpression, EndTime, "
+                        "CronJobDetail.Name FROM CronTrigger WHERE CronJobDetail.JobType = :t "
+                        "ORDER BY CreatedDate, Id", {"t": SCHEDULED_FLOW}).records
         by_name: dict[str, dict] = {}
         for row in rows:
             name = schedulelib._detail_name(row) or ""
-            if name not in flows:
-                if row.get("State") == "WAITING":
-                    tx.update("CronTrigger", [{"Id": row["Id"], "State": "DELETED", "NextFireTime": None}],
-                              read_only_fields="write")
+            if name not in flows:  # deactivated or removed: its schedule ends (EndTime; reactivating starts anew)
+                if row.get("EndTime") is None:
+                    tx.update("CronTrigger", [{"Id": row["Id"], "State": "DELETED", "NextFireTime": None,
+                                               "EndTime": now}], read_only_fields="write")
                 continue
-            by_name[name] = row
+            by_name[name] = None if row.get("State") == "DELETED" and row.get("EndTime") is not None else row
         zone_key, zone = org_zone(tx) if flows else ("GMT", timezone.utc)
         for name, flow in flows.items():
             try:
@@ -187,6 +189,8 @@ def _sync(store: Any, flows: dict[str, FlowDef], runner: str, now: datetime) -> 
                 log.warning("%s", error)
                 continue
             row = by_name.get(name)
+            if row is not None and row.get("State") == "DELETED":
+                continue  # aborted (System.abortJob, Setup's Scheduled Jobs): no runs until reactivated
             if row is None or row.get("CronExpression") != expression and row.get("State") == "WAITING":
                 nxt = next_occurrence(expression, first, zone, now)
                 if row is not None:  # the schedule was changed by a deploy
