@@ -109,11 +109,17 @@ def test_a_scheduled_flow_runs_for_every_matching_record_in_batches(store) -> No
     register_org_source(store, "flow_definitions", lambda: {"Daily_Mark": DAILY})
     with store.transaction() as tx:
         tx.insert("Account", [{"Name": f"t{i:03d}", "Industry": "Tech"} for i in range(201)])
-    scheduler = ApexScheduler(ApexRuntime(store, {}))
+    # the Apex trigger sees each batch's one bulkified update: 200 records, then 1
+    counting = """trigger Counting on Account (after update) {
+        insert new Contact(LastName = String.valueOf(Trigger.new.size()) + ' ' + UserInfo.getUserId());
+    }"""
+    scheduler = ApexScheduler(ApexRuntime(store, {"Counting.trigger": counting}))
     scheduler.tick(datetime(2026, 12, 5, 0, 0, tzinfo=UTC))
     scheduler.tick(datetime(2026, 12, 6, 0, 1, tzinfo=UTC))
     assert [r.success for r in scheduler.flow_runs] == [True]
     assert [a["expr0"] for a in _rows(store, "SELECT COUNT(Id) FROM Account WHERE Description = 'x'")] == [201]
+    apu = _automated_process(store)
+    assert sorted(c["LastName"] for c in _rows(store, "SELECT LastName FROM Contact")) == [f"1 {apu}", f"200 {apu}"]
 
 
 INK_FLOW = creating("{!$Record.Text__c}", "<object>Ink__e</object><triggerType>PlatformEvent</triggerType>").replace(
