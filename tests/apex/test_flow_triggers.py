@@ -156,9 +156,18 @@ def test_platform_event_triggered_flows_run_at_each_delivery_in_apex_tests(store
     assert results == {"delivered": ("Pass", None)}
 
 
+# creates an Account, then fails (a Contact without LastName): its work for the batch is rolled back
+BAD_INK = flow(
+    "<recordCreates><name>Make</name><label>x</label><object>Account</object><inputAssignments><field>Name"
+    "</field><value><stringValue>bad</stringValue></value></inputAssignments>" + go("Fail") + "</recordCreates>"
+    "<recordCreates><name>Fail</name><label>x</label><object>Contact</object><inputAssignments><field>FirstName"
+    "</field><value><stringValue>no last name</stringValue></value></inputAssignments></recordCreates>",
+    "<object>Ink__e</object><triggerType>PlatformEvent</triggerType>" + go("Make"))
+
+
 def test_platform_event_triggered_flows_run_after_commit_in_the_org(store) -> None:
     _event(store)
-    register_org_source(store, "flow_definitions", lambda: {"On_Ink": INK_FLOW})
+    register_org_source(store, "flow_definitions", lambda: {"On_Ink": INK_FLOW, "Bad_Ink": BAD_INK})
     rt = ApexRuntime(store, {})
     failed = rt.program.execute_anonymous("EventBus.publish(new Ink__e(Text__c = 'x')); "
                                           "insert new Contact(LastName = 'c'); Integer i = 1 / 0;")
