@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from . import asyncjobs, ops
 from .compiler import KNOWN_TYPES
@@ -37,6 +37,9 @@ MAX_RETRIES = 9
 RETRYABLE = "EventBus.RetryableException"
 INVALID_REPLAY = "EventBus.InvalidReplayIdException"
 _replay_ids = itertools.count(1)
+#: other subscribers run after the Apex triggers at each delivery (``flowtriggerlib``: platform-event-triggered
+#: flows): ``(prog, event_type, events) -> failures``
+FLOW_DELIVERY: list[Callable[[Any, str, list[SObject]], list[str]]] = []
 
 
 class Subscriber:
@@ -157,6 +160,8 @@ def deliver(prog: Any, event_type: str, events: list[SObject]) -> list[str]:
         failure = run_subscriber(prog, state, events)
         if failure:
             failures.append(failure)
+    for subscriber in FLOW_DELIVERY:
+        failures.extend(subscriber(prog, event_type, events))
     return failures
 
 

@@ -26,10 +26,11 @@ from . import listviewlib  # noqa: E401 - list views for StandardSetController (
 from . import approvalprocesslib  # noqa: E401 - Approval.process over deployed approval processes
 from . import cron, schedulelib  # noqa: E401 - System.schedule/scheduleBatch/abortJob and the org's scheduler
 from . import eventretry  # noqa: E401 - event triggers as subscribers: RetryableException, TriggerContext
+from . import flowtriggerlib  # noqa: E401 - scheduled-trigger and platform-event-triggered flows
 
 MODULES = (stdlib, jsonlib, schemalib, fieldsetlib, sobjects, dml, testlib, triggers, soql, batchlib, restlib, systemlib,
            asyncjobs, compoundlib, leadconvertlib, settingslib, sosl, stubs, access, formulalib,
            invocable, invocablelib, changeeventlib, cachevalues, cachepartitions, cachelib, connecttypes,
            connectbody, connectrate, connectlib, connectgroups,
            vflib, recordaccess, flowlib, approvallib, listviewlib, approvalprocesslib,
-           cron, schedulelib, eventretry)
+           cron, schedulelib, eventretry, flowtriggerlib)

@@ -50,6 +50,9 @@ INACTIVE_STATES = ("COMPLETE", "DELETED")
 #: seconds between the running org's scheduler ticks; 0 or "off": no scheduler thread
 INTERVAL_SETTING = "ECBRIDGE_ORG_SCHEDULER_SECONDS"
 DEFAULT_INTERVAL = 10.0
+#: more work for each tick, after the Apex jobs (``flowtriggerlib``: scheduled-trigger flows):
+#: ``(scheduler, now) -> None``
+TICK_HOOKS: list[Callable[[Any, datetime], None]] = []
 
 
 @dataclass
@@ -279,6 +282,7 @@ class ApexScheduler:
         self.store = runtime.store
         self._lock = threading.Lock()
         self.redelivered = 0  # event trigger batches the last tick redelivered
+        self.flow_runs: list[FireOutcome] = []  # the scheduled-trigger flows the last tick ran
 
     def tick(self, now: datetime | None = None) -> list[FireOutcome]:
         """Fire every WAITING trigger whose NextFireTime is at or before ``now`` (aware; default now)."""
@@ -292,6 +296,9 @@ class ApexScheduler:
                                "AND NextFireTime <= :now ORDER BY NextFireTime", {"now": now}).records
             due = [r for r in due if (r.get("CronJobDetail") or {}).get("JobType") == SCHEDULED_APEX]
             outcomes = [self._fire(row, now) for row in due]
+            self.flow_runs = []
+            for hook in TICK_HOOKS:
+                hook(self, now)
             self.redelivered = self._redeliver_events()
             return outcomes
 

@@ -129,7 +129,13 @@ class ApexTriggerHook:
         from .dataport import Session
         last = getattr(self, "_last", None)
         same = last is not None and last[0] is event.transaction
-        tx = last[1] if same else prog.new_transaction(data=Session(None, event.transaction, False))
+        if same:
+            tx = last[1]
+        else:  # the data transaction's user (a REST caller, the Automated Process user of a scheduled flow)
+            user_id = getattr(event.transaction, "user_id", None)
+            org_id = getattr(getattr(event.transaction, "store", None), "org_id", None)
+            tx = prog.new_transaction(data=Session(None, event.transaction, False),
+                                      user={k: v for k, v in (("userid", user_id), ("organizationid", org_id)) if v})
         tx.debug_log = []
         self._last = (event.transaction, tx)
         res = prog.run_in(fn, tx=tx, commit=False, reset=not same)
@@ -146,7 +152,8 @@ class ApexTriggerHook:
         wanted = f"{timing} {event.op}"
         trigs = [t for t in prog.triggers.values()
                  if t.sobject.lower() == event.sobject.lower() and wanted in t.events]
-        if not trigs:
+        # published platform events are delivered even without Apex triggers (event-triggered flows subscribe)
+        if not trigs and not (wanted == "after insert" and event.sobject.lower().endswith("__e")):
             return
         sname = prog.sobject_name(event.sobject)
         new = ApexList([_rec(prog, d, sname) for d in event.new], TypeRef(sname)) if event.new is not None else None

@@ -195,6 +195,8 @@ class Start:
     requires_change: bool = False            # doesRequireRecordChangedToMeetCriteria
     scheduled_paths: int = 0
     schedule: bool = False
+    #: a scheduled-trigger flow's ``<schedule>``: frequency (Once, Daily, Weekly), startDate, startTime
+    schedule_values: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -286,7 +288,11 @@ def parse_flow(name: str, xml: bytes | str) -> FlowDef:
         start.filter_formula = text(start_node, "filterFormula")
         start.requires_change = flag(start_node, "doesRequireRecordChangedToMeetCriteria")
         start.scheduled_paths = len(children(start_node, "scheduledPaths"))
-        start.schedule = child(start_node, "schedule") is not None
+        schedule_node = child(start_node, "schedule")
+        start.schedule = schedule_node is not None
+        if schedule_node is not None:
+            start.schedule_values = {key: (text(schedule_node, key) or "").strip()
+                                     for key in ("frequency", "startDate", "startTime")}
     flow = FlowDef(
         name=name, label=text(root, "label") or name, process_type=(text(root, "processType") or "AutoLaunchedFlow").strip(),
         status=(text(root, "status") or "Draft").strip(), api_version=text(root, "apiVersion"), start=start,
