@@ -172,3 +172,17 @@ def test_events_saved_outside_apex_reach_their_triggers_after_commit_and_retry_t
     assert scheduler.redelivered == 1
     with store.transaction() as tx:
         assert [r["Name"] for r in tx.query("SELECT Name FROM Account").records] == ["rest first"]
+
+
+def test_events_published_from_apex_reach_their_triggers_as_the_automated_process_user(store) -> None:
+    """Salesforce runs platform event triggers as the Automated Process user, whoever published the event."""
+    _event(store)
+    rt = ApexRuntime(store, {"InkTrigger.trigger": """trigger InkTrigger on Ink__e (after insert) {
+        for (Ink__e e : Trigger.new) { insert new Account(Name = e.Text__c + ' ' + UserInfo.getUserId()); } }"""})
+    res = rt.program.execute_anonymous("EventBus.publish(new Ink__e(Text__c = 'apex'));")
+    assert res.success, res.exception_message
+    with store.transaction() as tx:
+        [runner] = tx.query("SELECT Id FROM User WHERE UserType = 'AutomatedProcess'").records
+        [account] = tx.query("SELECT Name, CreatedById FROM Account").records
+    assert runner["Id"] != store.user_id
+    assert (account["Name"], account["CreatedById"]) == (f"apex {runner['Id']}", runner["Id"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import ops
+from .dataport import automated_process_user, session_as
 from .tables import provide
 from .jobrows import record_job, run_tracked, update_job
 from .values import ApexObject, IdValue
@@ -117,7 +118,7 @@ def after_commit(prog: Any, tx: Any) -> None:
     jobs = list(tx.queue)
     tx.queue.clear()
     for job in jobs:
-        sub = prog.new_transaction(user=tx.user)
+        sub = _job_transaction(prog, tx, job)
         res = prog.run_in(lambda job=job: _run_job(prog, job), tx=sub, commit=True)
         tx.debug_log.extend(res.debug_log)
         if not res.success:
@@ -125,6 +126,17 @@ def after_commit(prog: Any, tx: Any) -> None:
             kind = "Future method" if isinstance(job, FutureCall) else type(job).__name__ if hasattr(job, "run") \
                 else "Queueable"
             tx.debug_log.append(f"{kind} {job.cls.name} failed: {res.exception_type}: {res.exception_message}")
+
+
+def _job_transaction(prog: Any, tx: Any, job: Any) -> Any:
+    """A job's own transaction: the enqueuing user's, but platform events published from Apex reach their
+    triggers as the org's Automated Process user, as in Salesforce (Platform Events Developer Guide)."""
+    if getattr(job, "is_event_delivery", False) and prog.data is not None:
+        runner = automated_process_user(prog.data)
+        if runner is not None:
+            return prog.new_transaction(data=session_as(prog.data, runner),
+                                        user={"userid": runner, "organizationid": getattr(prog.data, "org_id", None)})
+    return prog.new_transaction(user=tx.user)
 
 
 def _mark_failed(prog: Any, tx: Any, job: Any, res: Any) -> None:

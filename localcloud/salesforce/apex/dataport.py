@@ -55,6 +55,18 @@ def begin_session(data: Any, tx: Any = None) -> Session:
     return Session(data, data.transaction(), True)
 
 
+def automated_process_user(store: Any) -> str | None:
+    """The org's Automated Process user (who runs platform event and change event triggers), if it has one."""
+    with store.transaction() as tx:
+        rows = tx.query("SELECT Id FROM User WHERE UserType = 'AutomatedProcess' LIMIT 1").records
+    return rows[0]["Id"] if rows else None
+
+
+def session_as(store: Any, user_id: str) -> Session:
+    """A data session whose DML is ``user_id``'s (CreatedById, OwnerId)."""
+    return Session(store, store.transaction(user_id=user_id), True)
+
+
 def end_session(session: Session, commit: bool) -> None:
     if not session.owned:
         return

@@ -28,6 +28,7 @@ from typing import Any, Callable, Iterable
 
 from . import asyncjobs, ops
 from .compiler import KNOWN_TYPES
+from .dataport import automated_process_user
 from .stdlib import STATIC_METHODS, Native
 from .tables import BUILTIN_INSTALLERS, NAMESPACES, provide
 from .values import ApexList, SObject, TypeRef
@@ -196,11 +197,6 @@ def redeliver_in_org(prog: Any, store: Any, user_id: str) -> int:
     return done
 
 
-def automated_process_user(store: Any) -> str | None:
-    """The org's Automated Process user (who runs event triggers in Salesforce), if it has one."""
-    with store.transaction() as tx:
-        rows = tx.query("SELECT Id FROM User WHERE UserType = 'AutomatedProcess' LIMIT 1").records
-    return rows[0]["Id"] if rows else None
 
 
 @provide("publish_events")
