@@ -104,20 +104,6 @@ def _search_query_in_frame(a, fr, fields=None):
     return run_search(ops.CURRENT.prog, str(a[0]), _frame_binds(fr, str(a[0]), fields))
 
 
-def _search_query(a):
-    if not a or a[0] is None:
-        ops.npe()
-    return run_search(ops.CURRENT.prog, str(a[0]), {})
-
-
-def _set_fixed_search_results(a):
-    ids = a[0] if a else None
-    ops.CURRENT.prog.tx.fixed_search_results = [str(i) for i in ids] if ids is not None else None
-
-
-STATIC_METHODS[("search", "query")] = _search_query
-
-
 class SearchResult(Native):
     apex_type = "Search.SearchResult"
 
