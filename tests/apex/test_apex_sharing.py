@@ -202,3 +202,96 @@ def test_entity_and_field_definitions_cover_the_schema(store) -> None:
     _deploy_object(store)
     results = run_test_methods(store, {"DefinitionsTest.cls": DEFINITIONS_TEST})
     assert results == {"everyObjectAndFieldHasItsRow": ("Pass", None)}, results
+
+
+VISIBILITY_CLASSES = {
+    "JobReaderWith.cls": """public with sharing class JobReaderWith {
+    public static List<Job__c> all() { return [SELECT Id, Name FROM Job__c ORDER BY Name]; }
+    public static Integer count() { return [SELECT COUNT() FROM Job__c]; }
+    public static Integer aggregate() { return (Integer) [SELECT COUNT(Id) n FROM Job__c][0].get('n'); }
+    public static List<Job__c> page() { return [SELECT Name FROM Job__c ORDER BY Name LIMIT 1 OFFSET 1]; }
+    public static Integer viaInherited() { return JobReaderInherited.count(); }
+    public static Integer viaWithout() { return JobReaderWithout.count(); }
+    public static Integer viaNone() { return JobReaderNone.count(); }
+}""",
+    "JobReaderWithout.cls": """public without sharing class JobReaderWithout {
+    public static Integer count() { return [SELECT COUNT() FROM Job__c]; }
+    public static Integer userModeCount() { return [SELECT COUNT() FROM Job__c WITH USER_MODE]; }
+    public static Integer databaseUserMode() {
+        return Database.query('SELECT Id FROM Job__c', AccessLevel.USER_MODE).size();
+    }
+    public static Integer viaInherited() { return JobReaderInherited.count(); }
+}""",
+    "JobReaderInherited.cls": """public inherited sharing class JobReaderInherited {
+    public static Integer count() { return [SELECT COUNT() FROM Job__c]; }
+}""",
+    "JobReaderNone.cls": """public class JobReaderNone {
+    public static Integer count() { return [SELECT COUNT() FROM Job__c]; }
+}""",
+    "JobVisibilityTest.cls": """@IsTest private class JobVisibilityTest {""" + COMMON + """
+    @IsTest static void sharingLimitsWhatAStandardUserReads() {
+        User u = makeUser('vis1');
+        PermissionSet ps = new PermissionSet(Name = 'JobRead', Label = 'Job Read');
+        insert ps;
+        insert new ObjectPermissions(ParentId = ps.Id, SobjectType = 'Job__c', PermissionsRead = true);
+        insert new PermissionSetAssignment(AssigneeId = u.Id, PermissionSetId = ps.Id);
+        Group g = new Group(Name = 'Recruiters', Type = 'Regular');
+        insert g;
+        Group outer = new Group(Name = 'All Recruiters', Type = 'Regular');
+        insert outer;
+        insert new GroupMember(GroupId = g.Id, UserOrGroupId = u.Id);
+        insert new GroupMember(GroupId = outer.Id, UserOrGroupId = g.Id);
+        List<Job__c> jobs = new List<Job__c>{ new Job__c(Name = 'J1', OwnerId = u.Id), new Job__c(Name = 'J2'),
+            new Job__c(Name = 'J3'), new Job__c(Name = 'J4'), new Job__c(Name = 'J5') };
+        insert jobs;
+        insert new Job__Share(ParentId = jobs[1].Id, UserOrGroupId = u.Id, AccessLevel = 'Read');
+        insert new Job__Share(ParentId = jobs[2].Id, UserOrGroupId = outer.Id, AccessLevel = 'Read');
+        Assert.areEqual(5, JobReaderWith.count(), 'an administrator reads every record');
+        System.runAs(u) {
+            List<String> names = new List<String>();
+            for (Job__c j : JobReaderWith.all()) {
+                names.add(j.Name);
+            }
+            Assert.areEqual(new List<String>{ 'J1', 'J2', 'J3' }, names, 'owned, shared, shared with a nested group');
+            Assert.areEqual(3, JobReaderWith.count());
+            Assert.areEqual(3, JobReaderWith.aggregate());
+            Assert.areEqual('J2', JobReaderWith.page()[0].Name);
+            Assert.areEqual(3, JobReaderWith.viaInherited(), 'inherited sharing runs as its caller');
+            Assert.areEqual(5, JobReaderWith.viaWithout(), 'without sharing: every record');
+            Assert.areEqual(3, JobReaderWith.viaNone(), 'no declaration called from with sharing: with sharing');
+            Assert.areEqual(5, JobReaderWithout.count());
+            Assert.areEqual(3, JobReaderWithout.userModeCount(), 'USER_MODE enforces sharing in any class');
+            Assert.areEqual(3, JobReaderWithout.databaseUserMode());
+            Assert.areEqual(5, JobReaderWithout.viaInherited());
+            Assert.areEqual(5, JobReaderNone.count(), 'an entry point without declaration runs without sharing');
+            Assert.areEqual(5, JobReaderInherited.count(), 'called from a test class without declaration');
+            Assert.areEqual(5, [SELECT COUNT() FROM Job__c], 'a test class without declaration');
+        }
+    }
+}""",
+}
+
+
+def test_with_sharing_and_user_mode_filter_private_records(store) -> None:
+    _deploy_object(store)
+    results = run_test_methods(store, VISIBILITY_CLASSES)
+    assert results == {"sharingLimitsWhatAStandardUserReads": ("Pass", None)}, results
+
+
+PUBLIC_TEST = """@IsTest private class PublicJobTest {""" + COMMON + """
+    @IsTest static void everyRecordIsRead() {
+        User u = makeUser('vis2');
+        insert new List<Job__c>{ new Job__c(Name = 'J1', OwnerId = u.Id), new Job__c(Name = 'J2') };
+        System.runAs(u) {
+            Assert.areEqual(2, JobReaderWith.count());
+            Assert.areEqual(2, JobReaderWith.all().size());
+        }
+    }
+}"""
+
+
+def test_public_objects_are_not_filtered(store) -> None:
+    _deploy_object(store, model="Read")
+    classes = {k: v for k, v in VISIBILITY_CLASSES.items() if k != "JobVisibilityTest.cls"}
+    results = run_test_methods(store, {**classes, "PublicJobTest.cls": PUBLIC_TEST})
+    assert results == {"everyRecordIsRead": ("Pass", None)}, results

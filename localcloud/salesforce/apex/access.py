@@ -37,7 +37,7 @@ OBJECT_ERROR = "Insufficient permissions: the running user has no {verb} permiss
 
 # Objects whose DML changes what a user may do: the per-transaction cache is dropped after them.
 ACCESS_OBJECTS = frozenset({"user", "profile", "permissionset", "permissionsetassignment", "objectpermissions",
-                            "fieldpermissions"})
+                            "fieldpermissions", "group", "groupmember"})  # groups: record visibility
 
 
 def overlay(definitions: Mapping[str, Mapping[str, Any]], fallback: DefinitionSource | None) -> DefinitionSource:

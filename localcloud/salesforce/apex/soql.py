@@ -129,8 +129,10 @@ def execute(prog: Any, query: Any, binds: dict[str, Any], sobject: str | None, c
         except Exception as e:  # MalformedQueryError and friends
             ops.throw("System.QueryException", getattr(e, "message", str(e)))
 
-    if user_mode or getattr(query, "security", None) == "USER_MODE":
+    in_user_mode = user_mode or getattr(query, "security", None) == "USER_MODE"
+    if in_user_mode:
         _enforce_user_mode(prog, dtx, query)
+    row_filter = _row_filter(prog, dtx, query, in_user_mode)
 
     def resolver(b):
         if b.name in binds:
@@ -138,7 +140,8 @@ def execute(prog: Any, query: Any, binds: dict[str, Any], sobject: str | None, c
         ops.throw("System.QueryException", f"Variable does not exist: {b.name}")
 
     try:
-        res = dtx.query(query, binds, bind_resolver=resolver, typed=True, page_size=1_000_000)
+        res = dtx.query(query, binds, bind_resolver=resolver, typed=True, page_size=1_000_000,
+                        row_filter=row_filter)
     except ops.ApexThrown:
         raise
     except Exception as e:  # data-layer SalesforceError
@@ -160,6 +163,58 @@ def execute(prog: Any, query: Any, binds: dict[str, Any], sobject: str | None, c
         return ApexList([to_aggregate(r) for r in records], TypeRef("AggregateResult"))
     name = prog.sobject_name(sobject) if sobject else None
     return ApexList([to_sobject(prog, r, name) for r in records], TypeRef(name or "SObject"))
+
+
+def _row_filter(prog: Any, dtx: Any, query: Any, user_mode: bool) -> Any:
+    """Record visibility of the query in a sharing context (``data/visibility.py``), or None: every row.
+    No work at all unless the query reads an object that sharing can limit (a Private one)."""
+    from localcloud.salesforce.data import visibility
+    from localcloud.salesforce.data.soql.ast import SubQuery
+    schema = getattr(dtx, "schema", None)
+    if schema is None:
+        return None
+    objects = [schema.find(query.sobject)]
+    for item in query.select:
+        if isinstance(item, SubQuery) and objects[0] is not None:
+            found = schema.child_relationship(objects[0], item.query.sobject)
+            if found is not None:
+                objects.append(found[0])
+    if not any(visibility.needs_filter(schema, od) for od in objects):
+        return None
+    if not user_mode and not with_sharing(prog):
+        return None
+    user_id = (prog.tx.user or {}).get("userid")
+    if not user_id:
+        return None
+    cache, key = prog.tx.access_cache, "visibility:" + str(user_id)
+    if key not in cache:
+        from localcloud.salesforce.data.permissions import definitions_of
+        cache[key] = visibility.for_user(dtx, str(user_id), definitions_of(prog.tx.data.store))
+    found = cache[key]
+    return found.condition if found is not None else None
+
+
+def with_sharing(prog: Any) -> bool:
+    """Whether the running code enforces sharing: the innermost class declared ``with sharing`` or ``without
+    sharing`` decides (a method runs in the mode of the class that defines it; an inner class does not take
+    its outer class's); ``inherited sharing`` and classes without a declaration run in their caller's mode.
+    At the entry point: anonymous Apex and an ``inherited sharing`` class run with sharing; a class without
+    a declaration, a trigger and a test class without one run without sharing (the Apex Developer Guide's
+    rules for classes of API versions before the "with sharing by default" change)."""
+    entry = False
+    for pos in reversed(prog.tx.stack):
+        cls = getattr(pos[0], "cls", None)
+        if cls is None:  # a trigger: system context
+            return False
+        mods = cls.modifiers
+        if "with_sharing" in mods:
+            return True
+        if "without_sharing" in mods:
+            return False
+        if getattr(pos[0], "label", "") == "AnonymousBlock":
+            return True
+        entry = "inherited_sharing" in mods
+    return entry
 
 
 def _enforce_user_mode(prog: Any, dtx: Any, query: Any) -> None:

@@ -84,7 +84,7 @@ def compute(tx: Any, user_id: str, record_ids: list[str],
     definitions)."""
     user = permissions.load_user(tx, user_id, source)
     admin = user is None and _exists(tx, "User", user_id)
-    groups = _groups_of(tx, user_id) if user is not None else set()
+    groups = groups_of(tx, user_id) if user is not None else set()
     out: list[dict[str, Any]] = []
     for rid in {r[:15]: r for r in record_ids if r and len(r) >= 15}.values():
         od = tx.schema.by_key_prefix(rid[:3])
@@ -160,7 +160,7 @@ def _record_level(tx: Any, od: Any, record: dict[str, Any], user_id: str, groups
     return level
 
 
-def _groups_of(tx: Any, user_id: str) -> set[str]:
+def groups_of(tx: Any, user_id: str) -> set[str]:
     """The groups (and queues) the user is in, directly or through nested groups, and the Organization group."""
     member, group = tx.schema.find("GroupMember"), tx.schema.find("Group")
     if member is None or group is None:
@@ -203,4 +203,4 @@ def _filters(where: Any, bind: Callable[[Any], Any]) -> tuple[str | None, list[s
 
 features.COMPUTED_VIEWS["userrecordaccess"] = prepare
 
-__all__ = ["compute", "prepare", "MISSING_FILTER"]
+__all__ = ["compute", "groups_of", "prepare", "MISSING_FILTER"]

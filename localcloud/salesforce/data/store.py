@@ -41,6 +41,7 @@ from .values import DECIMALS, TEXT
 
 
 BindResolver = Callable[[Bind], Any]
+RowFilter = Callable[[Any, str], "str | None"]  # record visibility: (object, table alias) -> SQL or None
 
 CURSOR_TTL_SECONDS = 15 * 60
 MAX_CURSORS = 200
@@ -305,10 +306,11 @@ class Transaction:
     # -- SOQL ------------------------------------------------------------------------------------
     def query(self, soql: str | SoqlQuery, binds: Mapping[str, Any] | None = None, *,
               include_deleted: bool = False, bind_resolver: BindResolver | None = None,
-              typed: bool = False, page_size: int = 2000) -> QueryResult:
-        """Run SOQL. ``include_deleted`` is queryAll. Counts a SOQL query and its rows."""
+              typed: bool = False, page_size: int = 2000, row_filter: RowFilter | None = None) -> QueryResult:
+        """Run SOQL. ``include_deleted`` is queryAll. Counts a SOQL query and its rows. ``row_filter``:
+        record visibility in a sharing context (``visibility.Visibility.condition``)."""
         return execute_soql(self, soql, binds or {}, include_deleted=include_deleted, bind_resolver=bind_resolver,
-                       typed=typed, page_size=page_size)
+                            typed=typed, page_size=page_size, row_filter=row_filter)
 
     # -- schema changes ---------------------------------------------------------------------------
     def _schema_for_change(self) -> Schema:

@@ -126,7 +126,8 @@ class DataTransaction(Protocol):
 
     def query(self, soql: "str | SoqlQuery", binds: Mapping[str, Any] | None = None, *,
               include_deleted: bool = False, bind_resolver: Callable[[Any], Any] | None = None,
-              typed: bool = False, page_size: int = 2000) -> "QueryResult": ...
+              typed: bool = False, page_size: int = 2000,
+              row_filter: Callable[[Any, str], str | None] | None = None) -> "QueryResult": ...
 
 
 __all__ = ["Limits", "ReadOnlyFields", "DataStore", "DataTransaction"]

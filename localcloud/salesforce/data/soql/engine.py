@@ -85,8 +85,11 @@ class _Col:
 
 class _Context:
     def __init__(self, tx: "DataTransaction", binds: Mapping[str, Any],
-                 resolver: Callable[[Bind], Any] | None) -> None:
+                 resolver: Callable[[Bind], Any] | None,
+                 row_filter: Callable[[ObjectDef, str], str | None] | None = None) -> None:
         self.tx = tx
+        #: record visibility (``visibility.Visibility.condition``): SQL limiting an object's rows, or None
+        self.row_filter = row_filter
         self.binds = binds
         self.lower_binds = {k.lower(): v for k, v in binds.items()}
         self.resolver = resolver
@@ -231,7 +234,13 @@ class _Compiler:
         return " ".join(parts)
 
     def base_filter(self) -> str:
-        return "" if self.include_deleted else f"{self.alias}.isdeleted = 0"
+        base = "" if self.include_deleted else f"{self.alias}.isdeleted = 0"
+        row_filter = self.ctx.row_filter
+        if row_filter is not None:
+            visible = row_filter(self.od, self.alias)
+            if visible is not None:
+                return f"{base} AND {visible}" if base else visible
+        return base
 
     # -- conditions ----------------------------------------------------------------------------------
     def condition(self, c: Any, aggregate_ok: bool = False) -> str:
@@ -563,12 +572,14 @@ def date_range(lit: DateLiteral, today: date) -> tuple[date, date]:
 # -- execution ----------------------------------------------------------------------------------------------
 def execute(tx: "DataTransaction", soql: str | SoqlQuery, binds: Mapping[str, Any], *, include_deleted: bool = False,
             bind_resolver: Callable[[Bind], Any] | None = None, typed: bool = False,
-            page_size: int = 2000) -> QueryResult:
+            page_size: int = 2000, row_filter: Callable[[ObjectDef, str], str | None] | None = None
+            ) -> QueryResult:
+    """``row_filter``: record visibility (a sharing context), SQL limiting each object's rows (None: all)."""
     q = parse_soql(soql) if isinstance(soql, str) else soql
     tx.limits.count_query()
     if q.for_update:
         tx.begin_write()  # FOR UPDATE: hold the write lock so read-modify-write cannot interleave
-    ctx = _Context(tx, binds, bind_resolver)
+    ctx = _Context(tx, binds, bind_resolver, row_filter)
     view = features.COMPUTED_VIEWS.get(q.sobject.lower())
     if view is not None:  # a computed setup view: its rows are written from the query's filters first
         view(tx, q, lambda value: _filter_value(ctx, value))
