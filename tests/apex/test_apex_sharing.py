@@ -295,3 +295,45 @@ def test_public_objects_are_not_filtered(store) -> None:
     classes = {k: v for k, v in VISIBILITY_CLASSES.items() if k != "JobVisibilityTest.cls"}
     results = run_test_methods(store, {**classes, "PublicJobTest.cls": PUBLIC_TEST})
     assert results == {"everyRecordIsRead": ("Pass", None)}, results
+
+
+ACCOUNT_CLASSES = {
+    "AccountReader.cls": """public with sharing class AccountReader {
+    public static Integer accounts() { return [SELECT COUNT() FROM Account]; }
+    public static Integer contacts() { return [SELECT COUNT() FROM Contact]; }
+    public static Integer contactsUnder() {
+        Integer n = 0;
+        for (Account a : [SELECT Id, (SELECT Id FROM Contacts) FROM Account]) {
+            n += a.Contacts.size();
+        }
+        return n;
+    }
+}""",
+    "AccountVisibilityTest.cls": """@IsTest private class AccountVisibilityTest {""" + COMMON + """
+    @IsTest static void contactsFollowTheirAccount() {
+        User u = makeUser('vis3');
+        List<Account> accounts = new List<Account>{ new Account(Name = 'Mine', OwnerId = u.Id),
+            new Account(Name = 'Shared'), new Account(Name = 'Hidden') };
+        insert accounts;
+        insert new AccountShare(AccountId = accounts[1].Id, UserOrGroupId = u.Id, AccountAccessLevel = 'Read',
+                                OpportunityAccessLevel = 'None', CaseAccessLevel = 'None');
+        insert new List<Contact>{ new Contact(LastName = 'C1', AccountId = accounts[0].Id),
+            new Contact(LastName = 'C2', AccountId = accounts[1].Id),
+            new Contact(LastName = 'C3', AccountId = accounts[2].Id),
+            new Contact(LastName = 'C4', AccountId = accounts[2].Id, OwnerId = u.Id) };
+        System.runAs(u) {
+            Assert.areEqual(2, AccountReader.accounts());
+            Assert.areEqual(3, AccountReader.contacts(), 'on a readable account, or owned');
+            Assert.areEqual(2, AccountReader.contactsUnder(), 'child rows of the readable accounts, filtered too');
+        }
+        Assert.areEqual(3, AccountReader.accounts());
+        Assert.areEqual(4, AccountReader.contacts());
+    }
+}""",
+}
+
+
+def test_controlled_by_parent_follows_the_account(store, monkeypatch) -> None:
+    monkeypatch.setenv("ECBRIDGE_ORG_SHARING_MODELS", "Account=Private")
+    results = run_test_methods(store, ACCOUNT_CLASSES)
+    assert results == {"contactsFollowTheirAccount": ("Pass", None)}, results
