@@ -6,8 +6,8 @@ runs, the rows of that user and those records are (re)written in the transaction
 user are reused or emptied: the view's rows cannot be deleted), so the SOQL engine then filters, orders
 and selects them as any table.
 
-How each row is computed (the local org enforces no record visibility elsewhere: queries from Apex
-``with sharing`` code and REST see every record; only this view models sharing):
+How each row is computed (read visibility of queries in an Apex sharing context or user mode is
+``visibility.py``, built on the same groups; REST queries see every record):
 
 - a System Administrator (Modify All Data): Read, Edit, Delete (where the object can be deleted),
   Transfer (where it has an owner), All;
