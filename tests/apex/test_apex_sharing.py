@@ -213,6 +213,8 @@ VISIBILITY_CLASSES = {
     public static Integer viaInherited() { return JobReaderInherited.count(); }
     public static Integer viaWithout() { return JobReaderWithout.count(); }
     public static Integer viaNone() { return JobReaderNone.count(); }
+    public static void rename(Job__c j, String name) { j.Name = name; update j; }
+    public static Database.SaveResult tryRename(Job__c j, String name) { j.Name = name; return Database.update(j, false); }
 }""",
     "JobReaderWithout.cls": """public without sharing class JobReaderWithout {
     public static Integer count() { return [SELECT COUNT() FROM Job__c]; }
@@ -221,6 +223,8 @@ VISIBILITY_CLASSES = {
         return Database.query('SELECT Id FROM Job__c', AccessLevel.USER_MODE).size();
     }
     public static Integer viaInherited() { return JobReaderInherited.count(); }
+    public static void rename(Job__c j, String name) { j.Name = name; update j; }
+    public static void renameAsUser(Job__c j, String name) { j.Name = name; update as user j; }
 }""",
     "JobReaderInherited.cls": """public inherited sharing class JobReaderInherited {
     public static Integer count() { return [SELECT COUNT() FROM Job__c]; }
@@ -233,7 +237,8 @@ VISIBILITY_CLASSES = {
         User u = makeUser('vis1');
         PermissionSet ps = new PermissionSet(Name = 'JobRead', Label = 'Job Read');
         insert ps;
-        insert new ObjectPermissions(ParentId = ps.Id, SobjectType = 'Job__c', PermissionsRead = true);
+        insert new ObjectPermissions(ParentId = ps.Id, SobjectType = 'Job__c', PermissionsRead = true,
+                                     PermissionsEdit = true);
         insert new PermissionSetAssignment(AssigneeId = u.Id, PermissionSetId = ps.Id);
         Group g = new Group(Name = 'Recruiters', Type = 'Regular');
         insert g;
@@ -266,7 +271,31 @@ VISIBILITY_CLASSES = {
             Assert.areEqual(5, JobReaderNone.count(), 'an entry point without declaration runs without sharing');
             Assert.areEqual(5, JobReaderInherited.count(), 'called from a test class without declaration');
             Assert.areEqual(5, [SELECT COUNT() FROM Job__c], 'a test class without declaration');
+            JobReaderWith.rename(jobs[0], 'Mine');
+            try {
+                JobReaderWith.rename(jobs[1], 'Read only');
+                Assert.fail('a Read share does not let the user edit');
+            } catch (DmlException e) {
+                Assert.areEqual(StatusCode.INSUFFICIENT_ACCESS_OR_READONLY, e.getDmlType(0));
+                Assert.isTrue(e.getMessage().contains('insufficient access rights on object id'), e.getMessage());
+            }
+            Database.SaveResult sr = JobReaderWith.tryRename(jobs[3], 'Hidden');
+            Assert.isFalse(sr.isSuccess());
+            Assert.areEqual(StatusCode.INSUFFICIENT_ACCESS_OR_READONLY, sr.getErrors()[0].getStatusCode());
+            JobReaderWithout.rename(jobs[1], 'System mode');
+            try {
+                JobReaderWithout.renameAsUser(jobs[2], 'As user');
+                Assert.fail('update as user checks record access');
+            } catch (DmlException e) {
+                Assert.areEqual(StatusCode.INSUFFICIENT_ACCESS_OR_READONLY, e.getDmlType(0));
+            }
         }
+        Assert.areEqual(new List<String>{ 'J3', 'J4', 'J5', 'Mine', 'System mode' },
+                        new List<String>{ [SELECT Name FROM Job__c WHERE Id = :jobs[2].Id].Name,
+                                          [SELECT Name FROM Job__c WHERE Id = :jobs[3].Id].Name,
+                                          [SELECT Name FROM Job__c WHERE Id = :jobs[4].Id].Name,
+                                          [SELECT Name FROM Job__c WHERE Id = :jobs[0].Id].Name,
+                                          [SELECT Name FROM Job__c WHERE Id = :jobs[1].Id].Name });
     }
 }""",
 }

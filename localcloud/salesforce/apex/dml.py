@@ -229,6 +229,45 @@ def _user_mode_denials(prog: Any, dtx: Any, op: str, recs: list[SObject]) -> dic
     return out
 
 
+#: Salesforce's answer to DML on a record the user cannot edit (record sharing)
+NO_RECORD_ACCESS = "insufficient access rights on object id"
+
+
+def _sharing_denials(prog: Any, dtx: Any, op: str, recs: list[SObject], user_mode: bool) -> dict[int, Any]:
+    """In a sharing context or user mode, update/upsert/delete of an existing record the running user may not
+    edit (``data/visibility.py``): index -> INSUFFICIENT_ACCESS_OR_READONLY. No work for public objects."""
+    if op not in ("update", "upsert", "delete") or not recs:
+        return {}
+    from localcloud.salesforce.data import visibility
+    schema = getattr(dtx, "schema", None)
+    if schema is None:
+        return {}
+    by_object: dict[str, list[int]] = {}
+    for i, r in enumerate(recs):
+        if r.fields.get("id") is not None:
+            by_object.setdefault(r.type_name.lower(), []).append(i)
+    limited = {name: schema.find(name) for name in by_object}
+    limited = {name: od for name, od in limited.items() if visibility.needs_filter(schema, od, edit=True)}
+    if not limited:
+        return {}
+    from .soql import running_visibility, with_sharing
+    if not user_mode and not with_sharing(prog):
+        return {}
+    vis = running_visibility(prog, dtx)
+    if vis is None:
+        return {}
+    from .access import RecordDenial
+    out: dict[int, Any] = {}
+    for name, od in limited.items():
+        idxs = by_object[name]
+        ids = [str(recs[i].fields.get("id")) for i in idxs]
+        allowed = vis.editable(dtx, od, ids)
+        for i, rid in zip(idxs, ids):
+            if rid not in allowed:
+                out[i] = RecordDenial("INSUFFICIENT_ACCESS_OR_READONLY", NO_RECORD_ACCESS, [])
+    return out
+
+
 def _raise_user_mode(op: str, recs: list[SObject], denials: dict[int, Any]) -> None:
     from . import access
     rows = [DmlRow(i, d.message, d.status_code, list(d.fields), recs[i].fields.get("id"))
@@ -282,6 +321,8 @@ def _call_as(prog: Any, dtx: Any, op: str, recs: list[SObject], key: str | None,
              user_mode: bool, options: Any) -> list[Any]:
     results: list[Any] = [None] * len(recs)
     denials = _user_mode_denials(prog, dtx, op, recs) if user_mode else {}
+    for i, denial in _sharing_denials(prog, dtx, op, recs, user_mode).items():
+        denials.setdefault(i, denial)
     if denials and all_or_none:
         _raise_user_mode(op, recs, denials)
     for i, denial in denials.items():

@@ -7,7 +7,10 @@ from decimal import Decimal
 from typing import Any
 
 from . import ops
+from localcloud.salesforce.data import visibility
 from localcloud.salesforce.data.compound import Location as CompoundValue
+from localcloud.salesforce.data.permissions import definitions_of
+from localcloud.salesforce.data.soql.ast import SubQuery
 
 from .compiler import Ctx, text
 from .compoundlib import to_apex as compound_to_apex
@@ -168,8 +171,6 @@ def execute(prog: Any, query: Any, binds: dict[str, Any], sobject: str | None, c
 def _row_filter(prog: Any, dtx: Any, query: Any, user_mode: bool) -> Any:
     """Record visibility of the query in a sharing context (``data/visibility.py``), or None: every row.
     No work at all unless the query reads an object that sharing can limit (a Private one)."""
-    from localcloud.salesforce.data import visibility
-    from localcloud.salesforce.data.soql.ast import SubQuery
     schema = getattr(dtx, "schema", None)
     if schema is None:
         return None
@@ -183,15 +184,19 @@ def _row_filter(prog: Any, dtx: Any, query: Any, user_mode: bool) -> Any:
         return None
     if not user_mode and not with_sharing(prog):
         return None
+    found = running_visibility(prog, dtx)
+    return found.condition if found is not None else None
+
+
+def running_visibility(prog: Any, dtx: Any) -> Any:
+    """The running user's ``visibility.Visibility`` (cached per transaction), None: they see every record."""
     user_id = (prog.tx.user or {}).get("userid")
     if not user_id:
         return None
     cache, key = prog.tx.access_cache, "visibility:" + str(user_id)
     if key not in cache:
-        from localcloud.salesforce.data.permissions import definitions_of
         cache[key] = visibility.for_user(dtx, str(user_id), definitions_of(prog.tx.data.store))
-    found = cache[key]
-    return found.condition if found is not None else None
+    return cache[key]
 
 
 def with_sharing(prog: Any) -> bool:

@@ -1,7 +1,9 @@
 """Record visibility: which rows of a Private object one user can read, as a SQL condition the SOQL engine
 adds to a query (so ``COUNT()``, ``LIMIT``/``OFFSET``, aggregates and child subqueries stay right).
 
-Used for SOQL in a sharing context (Apex ``with sharing`` code, ``WITH USER_MODE``/``AccessLevel.USER_MODE``).
+Used for SOQL in a sharing context (Apex ``with sharing`` code, ``WITH USER_MODE``/``AccessLevel.USER_MODE``),
+and (``editable``) for update and delete there: editing needs ownership, an Edit/All share or "Modify All"
+where the default is Private or Public Read Only.
 A user reads a record of an object whose internal org-wide default is Private when they (or a queue or
 group they are in, nested groups and the Organization group included: ``recordaccess.groups_of``) own it
 or have a share row for it (``X__Share``/``AccountShare``...: the owner's row included). A Controlled by
@@ -35,17 +37,21 @@ def _parent_object(schema: Any, fd: Any) -> Any:
     return schema.find(targets[0]) if len(targets) == 1 else None
 
 
-def needs_filter(schema: Any, od: Any, depth: int = 0) -> bool:
-    """Whether reading ``od`` can be limited by sharing at all (cheap: no query)."""
+#: the org-wide defaults under which records are not readable (editable) by everyone
+LIMITED = {False: frozenset({"private"}), True: frozenset({"private", "read", "readselect"})}
+
+
+def needs_filter(schema: Any, od: Any, depth: int = 0, edit: bool = False) -> bool:
+    """Whether reading (``edit``: editing) ``od`` can be limited by sharing at all (cheap: no query)."""
     if od is None or depth > MAX_DEPTH:
         return False
     owned = "ownerid" in od.fields
     model = sharing.sharing_model(od).lower() if owned else "controlledbyparent"
-    if model == "private":
+    if model in LIMITED[edit]:
         return owned
     if model != "controlledbyparent":
         return False
-    return any(needs_filter(schema, _parent_object(schema, fd), depth + 1) for fd in _parents(od))
+    return any(needs_filter(schema, _parent_object(schema, fd), depth + 1, edit) for fd in _parents(od))
 
 
 class Visibility:
@@ -57,31 +63,43 @@ class Visibility:
         self.principals = sorted(p for p in principals if p and _ID.match(p))
         self.marks = ", ".join(f"'{p}'" for p in self.principals)  # ids only (checked above): safe literals
 
-    def condition(self, od: Any, alias: str, depth: int = 0) -> str | None:
-        """SQL true for the rows of ``od`` (table alias ``alias``) the user reads; None: every row."""
-        if depth > MAX_DEPTH or od.lower in self.user.view_all or not needs_filter(self.schema, od):
+    def condition(self, od: Any, alias: str, depth: int = 0, edit: bool = False) -> str | None:
+        """SQL true for the rows of ``od`` (table alias ``alias``) the user reads (``edit``: may edit, from a
+        Edit/All share or ownership); None: every row."""
+        beyond = self.user.modify_all if edit else self.user.view_all
+        if depth > MAX_DEPTH or od.lower in beyond or not needs_filter(self.schema, od, edit=edit):
             return None
         owned = "ownerid" in od.fields
         parts = [f"{alias}.{od.fields['ownerid'].column} IN ({self.marks})"] if owned else []
         model = sharing.sharing_model(od).lower() if owned else "controlledbyparent"
-        if model == "private":
+        if model in LIMITED[edit]:
             shape = sharing.share_of(self.schema, od)
             if shape is not None:
+                levels = f" AND {shape.level_field.column} IN ('Edit', 'All')" if edit else ""
                 parts.append(f"{alias}.id IN (SELECT {shape.parent_field.column} FROM {shape.share.table} "
-                             f"WHERE {shape.column('UserOrGroupId')} IN ({self.marks}) AND isdeleted = 0)")
+                             f"WHERE {shape.column('UserOrGroupId')} IN ({self.marks}){levels} AND isdeleted = 0)")
         else:
             for k, fd in enumerate(_parents(od)):
                 parent = _parent_object(self.schema, fd)
                 if parent is None:
                     continue
                 inner = f"p{depth}_{k}"
-                cond = self.condition(parent, inner, depth + 1)
+                cond = self.condition(parent, inner, depth + 1, edit)
                 if cond is None:
                     parts.append(f"{alias}.{fd.column} IS NOT NULL")
                 else:
                     parts.append(f"{alias}.{fd.column} IN (SELECT {inner}.id FROM {parent.table} AS {inner} "
                                  f"WHERE {inner}.isdeleted = 0 AND {cond})")
         return "(" + " OR ".join(parts) + ")" if parts else "0"
+
+    def editable(self, tx: Any, od: Any, ids: list[str]) -> set[str]:
+        """Those of ``ids`` (records of ``od``) the user may edit: one query."""
+        cond = self.condition(od, "r", edit=True)
+        if cond is None:
+            return set(ids)
+        marks = ", ".join("?" * len(ids))
+        return {row[0] for row in tx.execute(f"SELECT r.id FROM {od.table} AS r WHERE r.id IN ({marks}) AND {cond}",
+                                             ids)}
 
 
 def for_user(tx: Any, user_id: str, source: permissions.DefinitionSource | None) -> Visibility | None:
