@@ -119,9 +119,7 @@ def compute(tx: Any, user_id: str, record_ids: list[str],
 
 def _record(tx: Any, od: Any, rid: str) -> dict[str, Any] | None:
     cols = ["id"] + [fd for fd in ("ownerid",) if fd in od.fields]
-    parents = [fd for fd in od.fields.values() if fd.cascade_delete and fd.type == "reference"]
-    if od.lower == "contact" and "accountid" in od.fields:
-        parents.append(od.fields["accountid"])
+    parents = sharing.parent_fields(od)
     names = cols + [fd.lower for fd in parents]
     sql_cols = ["id"] + [od.fields[c].column for c in cols[1:]] + [fd.column for fd in parents]
     hit = tx.execute(f"SELECT {', '.join(sql_cols)} FROM {od.table} WHERE (id = ? OR substr(id, 1, 15) = ?) "

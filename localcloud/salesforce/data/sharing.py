@@ -122,6 +122,15 @@ def share_of(schema: Any, od: Any) -> ShareShape | None:
     return shape_of_share(schema, share) if share is not None else None
 
 
+def parent_fields(od: Any) -> list[Any]:
+    """The fields whose parent record decides a Controlled by Parent object's access (master-detail, and
+    Contact's AccountId)."""
+    out = [fd for fd in od.fields.values() if fd.cascade_delete and fd.type == "reference"]
+    if od.lower == "contact" and "accountid" in od.fields:
+        out.append(od.fields["accountid"])
+    return out
+
+
 def keeps_owner_rows(od: Any) -> bool:
     return sharing_model(od).lower() in ("private", "read", "readselect")
 

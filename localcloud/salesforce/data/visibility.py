@@ -24,14 +24,6 @@ _ID = re.compile(r"^[A-Za-z0-9]{15,18}$")
 MAX_DEPTH = 3
 
 
-def _parents(od: Any) -> list[Any]:
-    """The fields whose parent record decides a Controlled by Parent object's access."""
-    out = [fd for fd in od.fields.values() if fd.cascade_delete and fd.type == "reference"]
-    if od.lower == "contact" and "accountid" in od.fields:
-        out.append(od.fields["accountid"])
-    return out
-
-
 def _parent_object(schema: Any, fd: Any) -> Any:
     targets = list(getattr(fd, "reference_to", None) or [])
     return schema.find(targets[0]) if len(targets) == 1 else None
@@ -51,7 +43,7 @@ def needs_filter(schema: Any, od: Any, depth: int = 0, edit: bool = False) -> bo
         return owned
     if model != "controlledbyparent":
         return False
-    return any(needs_filter(schema, _parent_object(schema, fd), depth + 1, edit) for fd in _parents(od))
+    return any(needs_filter(schema, _parent_object(schema, fd), depth + 1, edit) for fd in sharing.parent_fields(od))
 
 
 class Visibility:
@@ -79,7 +71,7 @@ class Visibility:
                 parts.append(f"{alias}.id IN (SELECT {shape.parent_field.column} FROM {shape.share.table} "
                              f"WHERE {shape.column('UserOrGroupId')} IN ({self.marks}){levels} AND isdeleted = 0)")
         else:
-            for k, fd in enumerate(_parents(od)):
+            for k, fd in enumerate(sharing.parent_fields(od)):
                 parent = _parent_object(self.schema, fd)
                 if parent is None:
                     continue
