@@ -37,8 +37,8 @@ from localcloud.salesforce.data.changes import DELETE, UPDATE, RecordChange
 from localcloud.salesforce.data.changeevents import HEADER_FIELDS, change_event_name, change_event_object
 
 from . import asyncjobs, ops
-from .dataport import Session, org_source
-from .eventretry import automated_process_user, deliver
+from .dataport import Session, automated_process_user, org_source
+from .eventretry import deliver
 from .stdlib import STATIC_METHODS
 from .systemlib import EventDelivery, _public_fields_class
 from .values import ApexList, Long, SObject, TypeRef

@@ -55,11 +55,16 @@ def begin_session(data: Any, tx: Any = None) -> Session:
     return Session(data, data.transaction(), True)
 
 
+def automated_process_user_in(tx: Any) -> str | None:
+    """The org's Automated Process user (who runs platform event and change event triggers), read in ``tx``."""
+    rows = tx.query("SELECT Id FROM User WHERE UserType = 'AutomatedProcess' LIMIT 1").records
+    return str(rows[0]["Id"]) if rows else None
+
+
 def automated_process_user(store: Any) -> str | None:
-    """The org's Automated Process user (who runs platform event and change event triggers), if it has one."""
+    """The Automated Process user, read in a transaction of its own."""
     with store.transaction() as tx:
-        rows = tx.query("SELECT Id FROM User WHERE UserType = 'AutomatedProcess' LIMIT 1").records
-    return rows[0]["Id"] if rows else None
+        return automated_process_user_in(tx)
 
 
 def session_as(store: Any, user_id: str) -> Session:

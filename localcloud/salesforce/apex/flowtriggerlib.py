@@ -20,7 +20,7 @@
   per event with ``$Record`` for each active flow on the event, together (bulkified), under a savepoint:
   an interview's unhandled fault rolls that flow's work for the batch back and is logged.
 
-Both run as the org's Automated Process user (``eventretry.automated_process_user``): Salesforce runs
+Both run as the org's Automated Process user (``dataport.automated_process_user``): Salesforce runs
 scheduled-trigger flows as the Default Workflow User, and as the Automated Process user when none is set,
 which the local org never has.
 """
@@ -35,7 +35,7 @@ from localcloud.salesforce.flow import FlowDef, Interview, Record, run_interview
 from localcloud.salesforce.flow.triggered import entry_conditions_met
 
 from . import cron, eventretry, ops, schedulelib
-from .dataport import Session
+from .dataport import Session, automated_process_user, automated_process_user_in
 from .flowlib import ApexFlowHost, _rethrow, org_flows, to_flow
 from .values import SObject
 
@@ -59,7 +59,7 @@ def deliver_to_flows(prog: Any, event_type: str, events: list[SObject]) -> list[
     flows = event_flows(org_flows(prog), event_type) if events else []
     failures: list[str] = []
     dtx = prog.tx.data.tx if flows and prog.tx.data is not None else None
-    runner = _automated_process(dtx)
+    runner = automated_process_user_in(dtx) if dtx is not None else None
     for flow in flows:
         savepoint = dtx.savepoint() if dtx is not None else None
         host = ApexFlowHost(prog)
@@ -76,13 +76,6 @@ def deliver_to_flows(prog: Any, event_type: str, events: list[SObject]) -> list[
                 dtx.rollback_to(savepoint)
             failures.append(_note(prog, f"Flow {flow.name} on {event_type}: {failed[min(failed)].message}"))
     return failures
-
-
-def _automated_process(dtx: Any) -> str | None:
-    if dtx is None:
-        return None
-    rows = dtx.query("SELECT Id FROM User WHERE UserType = 'AutomatedProcess' LIMIT 1").records
-    return str(rows[0]["Id"]) if rows else None
 
 
 @contextmanager
@@ -160,7 +153,7 @@ def tick_scheduled_flows(scheduler: Any, now: datetime) -> None:
     prog = scheduler.runtime.program
     store = scheduler.store
     flows = scheduled_flows(org_flows(prog))
-    runner = eventretry.automated_process_user(store) or store.user_id
+    runner = automated_process_user(store) or store.user_id
     due = _sync(store, flows, runner, now)
     scheduler.flow_runs = [_fire(scheduler, flows[name], row, runner, now) for name, row in due]
 

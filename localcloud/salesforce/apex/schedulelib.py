@@ -35,7 +35,7 @@ from .batchlib import DEFAULT_SCOPE, MAX_SCOPE, ScheduledJob, _implements, deep_
 from localcloud.salesforce.data.ids import to18
 from localcloud.salesforce.data.values import parse_datetime, to_utc
 
-from .dataport import Session
+from .dataport import Session, automated_process_user
 from .jobrows import _class_id, _session, _uncounted, run_tracked, update_job
 from .stdlib import STATIC_METHODS
 from .values import ApexObject, IdValue
@@ -308,7 +308,7 @@ class ApexScheduler:
         prog = self.runtime.program
         if not eventretry.waiting(eventretry.org_view(prog)):
             return 0
-        runner = eventretry.automated_process_user(self.store) or self.store.user_id
+        runner = automated_process_user(self.store) or self.store.user_id
         return eventretry.redeliver_in_org(prog, self.store, runner)
 
     # one trigger -------------------------------------------------------------------------------
